@@ -1,0 +1,36 @@
+# Two commands on a fresh machine: `make report` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+DEMO := data/demo/.complete
+
+.PHONY: report test demo lint bench clean-venv
+
+# Create the venv and install the project when missing or when the dependency list changed.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# The demo client's exports (seeded, so the same every time).
+$(DEMO): $(STAMP)
+	$(BIN)/cxlib demo --out data/demo
+
+demo: $(DEMO)
+
+report: $(DEMO)
+	$(BIN)/cxlib report clients/demo.yaml
+
+test: $(DEMO)
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
+
+lint: $(STAMP)
+	$(BIN)/ruff check cxlib tests benchmarks notebooks
+
+bench: $(STAMP)
+	for script in benchmarks/*.py; do $(BIN)/python $$script || exit 1; done
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,50 @@
+"""cxlib: customer-experience analytics, from raw client exports to a reproducible report.
+
+Submodules are imported on first use, so ``import cxlib`` stays fast and has no side effects::
+
+    import cxlib
+    demo = cxlib.demo.make_demo(n_customers=2_000, seed=1)
+    summary = cxlib.clv.rfm_summary(demo.transactions)
+"""
+
+from __future__ import annotations
+
+import importlib
+from importlib.metadata import PackageNotFoundError, version
+
+from cxlib._validation import DataError
+
+try:
+    __version__ = version("cxlib")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0+unknown"
+
+_SUBMODULES = (
+    "churn",
+    "clv",
+    "config",
+    "data",
+    "datasets",
+    "demo",
+    "feedback",
+    "headlines",
+    "nps",
+    "plots",
+    "report",
+    "segmentation",
+    "wallet",
+)
+
+__all__ = sorted(["DataError", "__version__", *_SUBMODULES])
+
+
+def __getattr__(name: str):
+    # Lazy submodules: `cxlib.clv` works after a bare `import cxlib` without importing
+    # matplotlib, lifelines or papermill up front.
+    if name in _SUBMODULES:
+        return importlib.import_module(f"cxlib.{name}")
+    raise AttributeError(f"module 'cxlib' has no attribute {name!r}")
+
+
+def __dir__():
+    return __all__

@@ -1,0 +1,234 @@
+"""Client configuration: one YAML per client, validated once, before any analysis runs.
+
+A config names the client, where its exports are, how their columns map to cxlib's canonical
+names, and the analysis settings every notebook reads. Example (``clients/demo.yaml``)::
+
+    client: demo
+    currency: EUR
+    data_dir: ../data/demo          # relative to this YAML file
+    tables:
+      transactions:
+        path: transactions.csv.gz   # relative to data_dir; may not leave it
+        columns: {customer_id: customer_id, date: date, amount: amount}
+        date_format: "%Y-%m-%d"
+      customers: {path: customers.csv}
+    analysis:
+      freq: W
+      horizon_months: 12
+
+Unknown keys are errors (a typo must not silently fall back to a default).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from cxlib._validation import DataError
+
+__all__ = [
+    "AnalysisConfig",
+    "Client",
+    "ClientConfig",
+    "TableConfig",
+    "file_sha256",
+    "load_client",
+    "load_config",
+]
+
+TABLES = ("transactions", "customers", "surveys", "feedback")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TableConfig(_Strict):
+    """Where one table lives and how to read it (the keyword arguments of its loader)."""
+
+    path: str
+    columns: dict[str, str] | None = None
+    date_format: str | None = None
+    encoding: str | None = None
+    on_invalid: Literal["raise", "drop"] = "raise"
+
+
+class AnalysisConfig(_Strict):
+    """Settings shared by the notebooks; each notebook reads the ones it declares as parameters."""
+
+    freq: Literal["D", "W", "M"] = "W"
+    seed: int = 0
+    observation_end: dt.date | None = None
+    calibration_end: dt.date | None = None
+    horizon_months: int = Field(12, ge=1, le=120)
+    discount_rate: float = Field(0.10, ge=0, lt=1, description="annual")
+    margin: float = Field(0.30, gt=0, le=1)
+    clv_model: Literal["auto", "bgnbd", "pareto_nbd", "mbgnbd"] = "auto"
+    retention_gain: float = Field(0.05, gt=0, lt=1)
+    churn_definition: Literal["inactivity", "contract", "p_alive"] = "inactivity"
+    churn_cutoff: dt.date | None = None
+    churn_horizon_days: int = Field(90, ge=7)
+    target_churn_rate: float | None = Field(None, gt=0, lt=1)
+    promoter_min: int = Field(9, ge=0, le=10)
+    detractor_max: int = Field(6, ge=0, le=10)
+    feedback_stop_words: str | list[str] | None = "english"
+    n_themes: int | None = Field(None, ge=2, le=30)
+    n_clusters_max: int = Field(8, ge=2, le=20)
+
+
+class ClientConfig(_Strict):
+    """A validated client config. Build it with :func:`load_config`."""
+
+    client: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    currency: str = "EUR"
+    data_dir: Path
+    tables: dict[str, TableConfig]
+    analysis: AnalysisConfig = AnalysisConfig()
+    config_path: Path | None = None
+
+    @field_validator("tables")
+    @classmethod
+    def _known_tables(cls, tables: dict[str, TableConfig]) -> dict[str, TableConfig]:
+        unknown = sorted(set(tables) - set(TABLES))
+        if unknown:
+            raise ValueError(f"unknown table(s) {unknown}; expected some of {list(TABLES)}")
+        if "transactions" not in tables:
+            raise ValueError("a 'transactions' table is required")
+        return tables
+
+    def table_path(self, table: str) -> Path:
+        """Absolute path of ``table``'s file."""
+        return (self.data_dir / self.tables[table].path).resolve()
+
+    def notebook_parameters(self) -> dict[str, Any]:
+        """Every analysis setting plus client and currency, JSON-ready (dates as ISO strings)."""
+        values = self.analysis.model_dump(mode="json")
+        values.update(client=self.client, currency=self.currency)
+        if self.config_path is not None:
+            values["config_path"] = str(self.config_path)
+        return values
+
+
+def _format_validation_error(path: Path, error: ValidationError) -> str:
+    lines = []
+    for item in error.errors():
+        where = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        message = item["msg"]
+        if item["type"] == "extra_forbidden":
+            message = "unknown key (check its spelling)"
+        lines.append(f"  {where}: {message}")
+    return f"{path}: invalid client config\n" + "\n".join(lines)
+
+
+def load_config(path: str | Path) -> ClientConfig:
+    """Read and validate a client config; check that every data file exists inside ``data_dir``.
+
+    Parameters
+    ----------
+    path : str or Path
+        The client's YAML file.
+
+    Returns
+    -------
+    ClientConfig
+        With ``data_dir`` made absolute (relative paths are relative to the YAML file).
+
+    Raises
+    ------
+    DataError
+        For unreadable YAML, unknown or invalid keys, missing files, or a table path that
+        escapes ``data_dir``.
+    """
+    path = Path(path).resolve()
+    if not path.is_file():
+        raise DataError(f"{path}: client config not found")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise DataError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise DataError(f"{path}: expected a mapping of settings, got {type(raw).__name__}")
+    raw = dict(raw)
+    raw["data_dir"] = (path.parent / str(raw.get("data_dir", "."))).resolve()
+    raw["config_path"] = path
+    try:
+        config = ClientConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise DataError(_format_validation_error(path, exc)) from None
+
+    data_dir = config.data_dir
+    if not data_dir.is_dir():
+        raise DataError(f"{path}: data_dir {data_dir} does not exist")
+    for table in config.tables:
+        file = config.table_path(table)
+        if not file.is_relative_to(data_dir):
+            raise DataError(
+                f"{path}: tables.{table}.path {config.tables[table].path!r} escapes the client's "
+                f"data folder {data_dir}"
+            )
+        if not file.is_file():
+            raise DataError(f"{path}: tables.{table}.path: file {file} does not exist")
+    return config
+
+
+def file_sha256(path: str | Path, *, chunk_size: int = 1 << 20) -> str:
+    """SHA-256 of a file, read in chunks (data files may be gigabytes)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(chunk_size):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@dataclass
+class Client:
+    """A client's config and its loaded canonical tables (``None`` for a table it does not have)."""
+
+    config: ClientConfig
+    transactions: pd.DataFrame
+    customers: pd.DataFrame | None = None
+    surveys: pd.DataFrame | None = None
+    feedback: pd.DataFrame | None = None
+    quality: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def analysis(self) -> AnalysisConfig:
+        """The config's analysis settings."""
+        return self.config.analysis
+
+
+def load_client(path: str | Path) -> Client:
+    """Validate a client config and load every table it lists.
+
+    Parameters
+    ----------
+    path : str or Path
+        The client's YAML file.
+
+    Returns
+    -------
+    Client
+        Canonical frames plus ``quality``: one data-quality table for all loaded tables.
+    """
+    from cxlib import data  # the loaders import duckdb/pyarrow; keep `cxlib.config` light
+
+    config = load_config(path)
+    loaders = {
+        "transactions": data.load_transactions,
+        "customers": data.load_customers,
+        "surveys": data.load_surveys,
+        "feedback": data.load_feedback,
+    }
+    frames: dict[str, pd.DataFrame] = {}
+    for table, table_config in config.tables.items():
+        options = table_config.model_dump(exclude={"path"}, exclude_none=True)
+        frames[table] = loaders[table](config.table_path(table), **options)
+    quality = data.quality_report(*frames.values())
+    return Client(config=config, quality=quality, **frames)
