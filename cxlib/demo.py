@@ -1,0 +1,899 @@
+"""A seeded, realistic demo client generated from explicit behavioural mechanisms.
+
+:func:`make_demo` simulates a retailer's customers over three observed years
+(2023-01-01 .. 2025-12-31) and a six-month holdout (2026-01-01 .. 2026-06-30) that is kept out
+of the observed data and returned, with every latent quantity, in ``.truth``.
+
+The mechanisms, in the order they are simulated:
+
+1. **Segments.** Each customer belongs to one of five latent segments (:data:`DEFAULT_SEGMENTS`)
+   that differ in purchase rate, dropout, order value, categories, channels, satisfaction,
+   share of wallet and acquisition channel.
+2. **Acquisition.** Customers arrive over the three years, more early than late; their first
+   purchase is on the acquisition day. Acquisition cost depends on the channel, with noise.
+3. **Satisfaction.** A latent, roughly standard-normal score per customer with a segment mean.
+   It raises the purchase rate and order value a little, and lowers the dropout probability
+   with a *segment-dependent* slope (weak for the most valuable segment).
+4. **Complaints.** The lower the satisfaction, the likelier a customer complains; each complaint
+   theme (:data:`DEFAULT_THEMES`) raises dropout by its own amount. Complainers write one or
+   two feedback texts on their theme; satisfied customers sometimes write praise.
+5. **Purchasing (BG/NBD).** Weekly rate ``lambda ~ Gamma(r, alpha)``; after each repeat purchase
+   the customer drops out with probability ``p`` (``logit p = logit(Beta(a, b)) - slope *
+   satisfaction + theme effect``). At most one order per day.
+6. **Spend (Gamma-Gamma).** ``nu ~ Gamma(q, v)`` per customer, order value ``~ Gamma(p, nu)``,
+   times ``exp(spend_slope * satisfaction)``. About 3% of orders are refunded (fully or partly)
+   a few days later, as a negative-amount row with the same ``order_id``.
+7. **Surveys.** About 25% of customers answer 1-3 NPS surveys during their active life; the
+   score is a noisy monotone function of satisfaction, sometimes with a short comment.
+8. **Wallet.** Each customer's share of wallet is Beta-distributed (segment mean, raised by
+   satisfaction); the wallet is the expected annual spend divided by that share, so the truth
+   is consistent with the simulated purchases. Age band and region depend on the wallet, so a
+   wallet model has something to learn from.
+
+Examples
+--------
+>>> demo = make_demo(n_customers=500, seed=1)
+>>> sorted(demo.transactions.columns)
+['amount', 'category', 'channel', 'customer_id', 'date', 'order_id']
+>>> bool((demo.truth.future_transactions["date"] >= demo.truth.holdout_start).all())
+True
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "ACQUISITION_CHANNELS",
+    "AGE_BANDS",
+    "CATEGORIES",
+    "CHANNELS",
+    "DEFAULT_SEGMENTS",
+    "DEFAULT_THEMES",
+    "DemoData",
+    "DemoTruth",
+    "REGIONS",
+    "make_demo",
+    "read_demo",
+]
+
+START = pd.Timestamp("2023-01-01")
+OBSERVATION_END = pd.Timestamp("2025-12-31")
+HOLDOUT_START = pd.Timestamp("2026-01-01")
+HOLDOUT_END = pd.Timestamp("2026-06-30")
+DAYS_PER_WEEK = 7.0
+WEEKS_PER_YEAR = 365.25 / 7.0
+
+CATEGORIES = ("groceries", "electronics", "home", "fashion", "beauty", "toys")
+CHANNELS = ("store", "online", "app")
+ACQUISITION_CHANNELS = ("paid_search", "social", "referral", "store", "affiliate")
+REGIONS = ("Capital", "North", "South", "East", "West")
+AGE_BANDS = ("18-24", "25-34", "35-44", "45-54", "55-64", "65+")
+
+#: Latent segments. ``r``/``alpha``: Gamma prior of the weekly purchase rate (shape, rate);
+#: ``a``/``b``: Beta prior of the dropout probability; ``p``/``q``/``v``: Gamma-Gamma spend;
+#: ``satisfaction_mean``: mean latent satisfaction; ``satisfaction_dropout_slope``: how strongly
+#: satisfaction lowers the logit of dropout; ``wallet_share_mean``: mean share of wallet at
+#: satisfaction 0; the rest are probabilities over CATEGORIES, CHANNELS, ACQUISITION_CHANNELS.
+DEFAULT_SEGMENTS: dict[str, dict[str, Any]] = {
+    "Premium loyalists": {
+        "share": 0.12, "r": 2.2, "alpha": 9.0, "a": 0.35, "b": 7.0,
+        "p": 6.0, "q": 4.0, "v": 55.0,
+        "satisfaction_mean": 0.15, "satisfaction_dropout_slope": 0.1,
+        "wallet_share_mean": 0.55,
+        "categories": [0.15, 0.30, 0.25, 0.20, 0.08, 0.02],
+        "channels": [0.55, 0.30, 0.15],
+        "acquisition_channels": [0.15, 0.05, 0.35, 0.35, 0.10],
+    },
+    "Bargain regulars": {
+        "share": 0.26, "r": 1.6, "alpha": 5.0, "a": 0.6, "b": 6.0,
+        "p": 4.0, "q": 5.0, "v": 20.0,
+        "satisfaction_mean": -0.15, "satisfaction_dropout_slope": 0.7,
+        "wallet_share_mean": 0.45,
+        "categories": [0.60, 0.03, 0.15, 0.07, 0.10, 0.05],
+        "channels": [0.70, 0.15, 0.15],
+        "acquisition_channels": [0.20, 0.15, 0.15, 0.40, 0.10],
+    },
+    "Occasional gifters": {
+        "share": 0.20, "r": 0.9, "alpha": 14.0, "a": 0.5, "b": 4.0,
+        "p": 5.0, "q": 4.0, "v": 40.0,
+        "satisfaction_mean": 0.85, "satisfaction_dropout_slope": 0.5,
+        "wallet_share_mean": 0.12,
+        "categories": [0.03, 0.15, 0.10, 0.17, 0.25, 0.30],
+        "channels": [0.40, 0.50, 0.10],
+        "acquisition_channels": [0.30, 0.15, 0.25, 0.15, 0.15],
+    },
+    "Digital newcomers": {
+        "share": 0.22, "r": 1.1, "alpha": 9.0, "a": 0.7, "b": 4.5,
+        "p": 4.0, "q": 3.5, "v": 22.0,
+        "satisfaction_mean": 0.10, "satisfaction_dropout_slope": 0.9,
+        "wallet_share_mean": 0.25,
+        "categories": [0.10, 0.30, 0.08, 0.30, 0.17, 0.05],
+        "channels": [0.05, 0.35, 0.60],
+        "acquisition_channels": [0.30, 0.45, 0.05, 0.02, 0.18],
+    },
+    "Lapsing mainstream": {
+        "share": 0.20, "r": 1.2, "alpha": 8.0, "a": 1.2, "b": 3.5,
+        "p": 4.0, "q": 3.5, "v": 25.0,
+        "satisfaction_mean": -0.55, "satisfaction_dropout_slope": 0.5,
+        "wallet_share_mean": 0.30,
+        "categories": [0.35, 0.10, 0.20, 0.20, 0.10, 0.05],
+        "channels": [0.50, 0.35, 0.15],
+        "acquisition_channels": [0.30, 0.25, 0.10, 0.20, 0.15],
+    },
+}
+
+#: Complaint themes: ``dropout_effect`` is added to the logit of the dropout probability,
+#: ``weight`` is the theme's base probability among complainers, ``refund_rate`` the share
+#: of the complainer's orders that are refunded.
+DEFAULT_THEMES: dict[str, dict[str, float]] = {
+    "late_delivery": {"weight": 0.25, "dropout_effect": 0.5, "refund_rate": 0.04},
+    "refund_hassle": {"weight": 0.20, "dropout_effect": 1.4, "refund_rate": 0.08},
+    "product_quality": {"weight": 0.25, "dropout_effect": 0.8, "refund_rate": 0.08},
+    "app_problems": {"weight": 0.15, "dropout_effect": 0.15, "refund_rate": 0.03},
+    "rude_staff": {"weight": 0.15, "dropout_effect": 0.6, "refund_rate": 0.03},
+}
+
+#: Everything else the generator uses (recorded in ``truth.params``).
+DEFAULT_SETTINGS: dict[str, Any] = {
+    "acquisition_beta": [1.0, 1.6],  # acquisition day ~ Beta(1, 1.6) over the observed period
+    "acquisition_cost_mean": {
+        "paid_search": 42.0, "social": 30.0, "referral": 18.0, "store": 12.0, "affiliate": 25.0,
+    },
+    "acquisition_cost_sigma": 0.35,  # lognormal noise
+    "satisfaction_sd": 1.0,
+    "satisfaction_rate_slope": 0.15,  # purchase rate *= exp(slope * satisfaction)
+    "satisfaction_spend_slope": 0.08,  # order value *= exp(slope * satisfaction)
+    "complaint_intercept": -2.2,  # P(complain) = expit(intercept + slope * satisfaction)
+    "complaint_slope": -1.0,
+    "complaint_two_texts": 0.3,  # share of complainers who write twice
+    "digital_app_theme_boost": 2.5,  # Digital newcomers: app_problems weight multiplier
+    "praise_intercept": -3.2,  # P(praise | no complaint) = expit(intercept + slope * sat)
+    "praise_slope": 0.9,
+    "refund_rate": 0.03,
+    "refund_full_share": 0.5,  # else a partial refund of 20-80%
+    "refund_delay_days": [1, 14],
+    "survey_response_rate": 0.25,
+    "survey_answers_probs": [0.6, 0.3, 0.1],  # 1, 2 or 3 answers
+    "survey_intercept": 7.2,  # score = round(intercept + slope * sat + N(0, noise)), clipped
+    "survey_slope": 1.5,
+    "survey_noise": 1.1,
+    "survey_comment_rate": 0.4,
+    "wallet_share_concentration": 12.0,
+    "wallet_share_satisfaction_slope": 0.35,  # logit(share mean) += slope * satisfaction
+    "wallet_share_min": 0.02,
+    "demographic_wallet_noise": 0.8,
+    "age_band_wallet_slopes": [-0.9, -0.3, 0.4, 0.6, 0.1, -0.4],
+    "region_wallet_slopes": [0.7, 0.0, -0.2, -0.4, 0.0],
+}
+
+_FEEDBACK_CHANNELS = ("email", "app_review", "call_centre", "store", "social_media")
+
+
+@dataclass
+class DemoTruth:
+    """What the generator knows and an analyst must estimate.
+
+    Attributes
+    ----------
+    params : dict
+        Every generator parameter (segments, themes, settings, dates, n_customers, seed).
+    customers : DataFrame
+        One row per customer: ``customer_id``, ``segment``, ``purchase_rate`` (per week),
+        ``dropout_probability`` (after each repeat purchase), ``satisfaction``, ``nu``
+        (Gamma-Gamma scale), ``expected_order_value``, ``expected_annual_spend`` (while alive),
+        ``wallet`` (annual spend capacity in the client's categories), ``share_of_wallet``,
+        ``complaint_theme`` (None if no complaint), ``alive_at_end`` (alive on
+        ``observation_end``), ``alive_at_holdout_end``, ``dropout_date`` (the day of the last
+        purchase, right after which the customer left; NaT if still alive on ``holdout_end``).
+    future_transactions : DataFrame
+        Transactions in the holdout window, same columns as the observed transactions.
+    feedback_themes : Series
+        The true theme of each feedback row (aligned with ``DemoData.feedback``): a complaint
+        theme or ``"positive"``.
+    observation_end, holdout_start, holdout_end : Timestamp
+        The last observed day and the holdout window (inclusive).
+    """
+
+    params: dict[str, Any]
+    customers: pd.DataFrame
+    future_transactions: pd.DataFrame
+    feedback_themes: pd.Series
+    observation_end: pd.Timestamp = OBSERVATION_END
+    holdout_start: pd.Timestamp = HOLDOUT_START
+    holdout_end: pd.Timestamp = HOLDOUT_END
+
+
+@dataclass
+class DemoData:
+    """The demo client's exports (canonical frames) and the generator's truth.
+
+    Attributes
+    ----------
+    transactions : DataFrame
+        ``customer_id`` (str), ``date`` (datetime64[ns], whole days), ``amount`` (float, negative
+        for refunds), ``order_id`` (int64; a refund repeats its order's id), ``category``,
+        ``channel``. Sorted by date, then customer.
+    customers : DataFrame
+        ``customer_id``, ``signup_date``, ``acquisition_channel``, ``acquisition_cost``,
+        ``region``, ``age_band``.
+    surveys : DataFrame
+        ``customer_id``, ``date``, ``score`` (int64, 0-10), ``comment`` (str or None).
+    feedback : DataFrame
+        ``customer_id``, ``date``, ``text``, ``channel``.
+    truth : DemoTruth
+        Latent quantities, parameters and the holdout transactions.
+    """
+
+    transactions: pd.DataFrame
+    customers: pd.DataFrame
+    surveys: pd.DataFrame
+    feedback: pd.DataFrame
+    truth: DemoTruth
+
+    def write(self, directory: str | Path) -> Path:
+        """Write the exports and the truth to ``directory``, replacing what was there.
+
+        Files: ``transactions.csv.gz``, ``customers.csv``, ``surveys.csv``, ``feedback.csv``
+        (dates as ``%Y-%m-%d``), ``truth/customers.parquet``,
+        ``truth/future_transactions.parquet``, ``truth/feedback_themes.csv``,
+        ``truth/params.json``, then an empty ``.complete`` marker. Everything is written to a
+        temporary sibling folder first and renamed into place, so a folder with ``.complete``
+        is never half-written.
+
+        Parameters
+        ----------
+        directory : str or Path
+            Destination folder (created, with its parents, if missing).
+
+        Returns
+        -------
+        Path
+            The destination folder.
+        """
+        directory = Path(directory).resolve()
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+        try:
+            self._write_files(tmp)
+            old = None
+            if directory.exists():
+                old = directory.parent / f"{tmp.name}.old"
+                os.replace(directory, old)
+            os.replace(tmp, directory)
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
+        return directory
+
+    def _write_files(self, folder: Path) -> None:
+        date_format = "%Y-%m-%d"
+        gzip = {"method": "gzip", "compresslevel": 6, "mtime": 0}
+        self.transactions.to_csv(
+            folder / "transactions.csv.gz", index=False, date_format=date_format,
+            compression=gzip,
+        )
+        for name in ("customers", "surveys", "feedback"):
+            getattr(self, name).to_csv(
+                folder / f"{name}.csv", index=False, date_format=date_format
+            )
+        truth_dir = folder / "truth"
+        truth_dir.mkdir()
+        self.truth.customers.to_parquet(truth_dir / "customers.parquet", index=False)
+        self.truth.future_transactions.to_parquet(
+            truth_dir / "future_transactions.parquet", index=False
+        )
+        self.truth.feedback_themes.rename("theme").to_frame().to_csv(
+            truth_dir / "feedback_themes.csv", index=False
+        )
+        (truth_dir / "params.json").write_text(
+            json.dumps(self.truth.params, indent=2, sort_keys=True), encoding="utf-8"
+        )
+        (folder / ".complete").touch()
+
+
+def read_demo(directory: str | Path) -> DemoData:
+    """Read a folder written by :meth:`DemoData.write` back into a :class:`DemoData`.
+
+    Parameters
+    ----------
+    directory : str or Path
+        A folder written by ``DemoData.write`` (it must contain the ``.complete`` marker).
+
+    Returns
+    -------
+    DemoData
+        The same frames as were written (CSV round trip: comments that were None read as NaN).
+    """
+    directory = Path(directory)
+    if not (directory / ".complete").is_file():
+        raise FileNotFoundError(
+            f"{directory} is not a complete demo folder (no .complete marker); "
+            "run `cxlib demo --out DIR` to write one"
+        )
+    dates = {"parse_dates": ["date"]}
+    transactions = pd.read_csv(
+        directory / "transactions.csv.gz", dtype={"customer_id": str}, **dates
+    )
+    customers = pd.read_csv(
+        directory / "customers.csv", dtype={"customer_id": str}, parse_dates=["signup_date"]
+    )
+    surveys = pd.read_csv(directory / "surveys.csv", dtype={"customer_id": str}, **dates)
+    feedback = pd.read_csv(directory / "feedback.csv", dtype={"customer_id": str}, **dates)
+    truth_dir = directory / "truth"
+    params = json.loads((truth_dir / "params.json").read_text(encoding="utf-8"))
+    truth = DemoTruth(
+        params=params,
+        customers=pd.read_parquet(truth_dir / "customers.parquet"),
+        future_transactions=pd.read_parquet(truth_dir / "future_transactions.parquet"),
+        feedback_themes=pd.read_csv(truth_dir / "feedback_themes.csv")["theme"],
+        observation_end=pd.Timestamp(params["observation_end"]),
+        holdout_start=pd.Timestamp(params["holdout_start"]),
+        holdout_end=pd.Timestamp(params["holdout_end"]),
+    )
+    return DemoData(transactions, customers, surveys, feedback, truth)
+
+
+# --------------------------------------------------------------------------------------------
+# generator
+# --------------------------------------------------------------------------------------------
+
+
+def _expit(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    return np.log(p) - np.log1p(-p)
+
+
+def _choice_rows(rng: np.random.Generator, probs: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """One categorical draw per element of ``rows`` from the probability row ``probs[rows]``."""
+    cum = np.cumsum(probs, axis=1)
+    cum /= cum[:, -1:]
+    u = rng.random(len(rows))
+    out = np.empty(len(rows), dtype=np.int8)
+    for k in range(probs.shape[0]):
+        mask = rows == k
+        out[mask] = np.searchsorted(cum[k], u[mask], side="right")
+    return np.minimum(out, probs.shape[1] - 1)
+
+
+def _choice_logits(rng: np.random.Generator, logits: np.ndarray) -> np.ndarray:
+    """One categorical draw per row of ``logits`` (n x k) by the Gumbel-max trick."""
+    return np.argmax(logits + rng.gumbel(size=logits.shape), axis=1)
+
+
+def _group_offsets(counts: np.ndarray) -> np.ndarray:
+    """Position of each element within its group, for groups laid out consecutively."""
+    total = int(counts.sum())
+    starts = np.repeat(np.cumsum(counts) - counts, counts)
+    return np.arange(total) - starts
+
+
+def _check_params(n_customers: Any, seed: Any) -> None:
+    if isinstance(n_customers, bool) or not isinstance(n_customers, (int, np.integer)) or (
+        n_customers < 1
+    ):
+        raise ValueError(
+            "The 'n_customers' parameter of make_demo must be a positive integer. "
+            f"Got {n_customers!r} instead."
+        )
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(
+            "The 'seed' parameter of make_demo must be a non-negative integer. "
+            f"Got {seed!r} instead."
+        )
+
+
+def make_demo(n_customers: int = 20_000, seed: int = 42) -> DemoData:
+    """Simulate the demo client: observed exports plus the ground truth.
+
+    Parameters
+    ----------
+    n_customers : int, default 20_000
+        Number of customers acquired over the observed three years.
+    seed : int, default 42
+        Random seed: the same seed (and ``n_customers``) gives identical frames.
+
+    Returns
+    -------
+    DemoData
+        ``.transactions``, ``.customers``, ``.surveys``, ``.feedback`` (canonical frames),
+        ``.truth`` (:class:`DemoTruth`) and ``.write(directory)``.
+
+    Examples
+    --------
+    >>> demo = make_demo(n_customers=300, seed=3)
+    >>> len(demo.customers)
+    300
+    >>> demo.truth.customers["segment"].nunique()
+    5
+    """
+    _check_params(n_customers, seed)
+    n = int(n_customers)
+    segments = copy.deepcopy(DEFAULT_SEGMENTS)
+    themes = copy.deepcopy(DEFAULT_THEMES)
+    settings = copy.deepcopy(DEFAULT_SETTINGS)
+    seg_names = list(segments)
+    theme_names = list(themes)
+    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(8)]
+    rng_cust, rng_buy, rng_spend, rng_refund, rng_survey, rng_fb, rng_text, rng_wallet = streams
+
+    def seg_array(key: str) -> np.ndarray:
+        return np.array([segments[s][key] for s in seg_names], dtype=float)
+
+    obs_days = (OBSERVATION_END - START).days + 1  # 1096
+    horizon_days = (HOLDOUT_END - START).days + 1  # 1277
+
+    # --- customers: segment, acquisition, satisfaction, complaints -------------------------
+    seg_share = seg_array("share")
+    seg = rng_cust.choice(len(seg_names), size=n, p=seg_share / seg_share.sum()).astype(np.int8)
+    beta_a, beta_b = settings["acquisition_beta"]
+    t0 = rng_cust.beta(beta_a, beta_b, size=n) * obs_days  # continuous day of acquisition
+    # Customer ids follow the acquisition order, like a sequential CRM key.
+    order = np.argsort(t0, kind="stable")
+    t0, seg = t0[order], seg[order]
+    acq_day = np.floor(t0).astype(np.int64)
+
+    acq_probs = np.array([segments[s]["acquisition_channels"] for s in seg_names])
+    acq_channel = _choice_rows(rng_cust, acq_probs, seg)
+    cost_mean = np.array([settings["acquisition_cost_mean"][c] for c in ACQUISITION_CHANNELS])
+    sigma = settings["acquisition_cost_sigma"]
+    acq_cost = np.round(
+        cost_mean[acq_channel] * np.exp(rng_cust.normal(-sigma**2 / 2, sigma, size=n)), 2
+    )
+
+    satisfaction = seg_array("satisfaction_mean")[seg] + rng_cust.normal(
+        0.0, settings["satisfaction_sd"], size=n
+    )
+
+    p_complain = _expit(settings["complaint_intercept"] + settings["complaint_slope"] * satisfaction)
+    complains = rng_cust.random(n) < p_complain
+    theme_weights = np.tile([themes[t]["weight"] for t in theme_names], (len(seg_names), 1))
+    digital = seg_names.index("Digital newcomers")
+    theme_weights[digital, theme_names.index("app_problems")] *= settings["digital_app_theme_boost"]
+    theme_idx = np.where(complains, _choice_rows(rng_cust, theme_weights, seg), -1)
+    theme_dropout = np.array([themes[t]["dropout_effect"] for t in theme_names])
+
+    # --- purchasing: BG/NBD with satisfaction and complaint effects ------------------------
+    lam = rng_buy.gamma(seg_array("r")[seg], 1.0 / seg_array("alpha")[seg])
+    lam *= np.exp(settings["satisfaction_rate_slope"] * satisfaction)  # per week
+    p_base = rng_buy.beta(seg_array("a")[seg], seg_array("b")[seg])
+    p_base = np.clip(p_base, 1e-6, 1 - 1e-6)
+    logit_p = _logit(p_base) - seg_array("satisfaction_dropout_slope")[seg] * satisfaction
+    logit_p += np.where(theme_idx >= 0, theme_dropout[np.maximum(theme_idx, 0)], 0.0)
+    p_drop = _expit(logit_p)
+
+    # Repeat purchases form a Poisson process on (t0, horizon); the customer leaves right
+    # after the K-th repeat purchase, K ~ Geometric(p). With N events in the window, the
+    # first M = min(N, K) are kept; their times are the first M order statistics of N
+    # uniforms, drawn as S_k / S_{N+1} with S the partial sums of Exp(1) gaps.
+    span = horizon_days - t0
+    n_events = rng_buy.poisson(lam * span / DAYS_PER_WEEK)
+    k_drop = rng_buy.geometric(p_drop)
+    dies = k_drop <= n_events
+    m_keep = np.minimum(n_events, k_drop)
+    gaps = rng_buy.exponential(1.0, size=int(m_keep.sum()))
+    cust_rep = np.repeat(np.arange(n), m_keep)
+    csum = np.cumsum(gaps)
+    group_end = np.cumsum(m_keep)
+    # partial sums within each customer
+    first_pos = group_end - m_keep
+    base = np.zeros(n)
+    has = m_keep > 0
+    base[has] = np.where(first_pos[has] > 0, csum[np.maximum(first_pos[has] - 1, 0)], 0.0)
+    s_within = csum - base[cust_rep]
+    s_m = np.zeros(n)
+    s_m[has] = s_within[group_end[has] - 1]
+    s_total = s_m + rng_buy.gamma(np.maximum(n_events - m_keep + 1, 1).astype(float), 1.0)
+    rep_time = t0[cust_rep] + span[cust_rep] * s_within / s_total[cust_rep]
+
+    # First purchase at acquisition, then the repeats; one order per customer and day.
+    counts = m_keep + 1
+    cust = np.repeat(np.arange(n), counts)
+    pos = _group_offsets(counts)
+    time = np.empty(len(cust))
+    time[pos == 0] = t0
+    time[pos > 0] = rep_time
+    day = np.minimum(np.floor(time).astype(np.int64), horizon_days - 1)
+    keep = np.ones(len(day), dtype=bool)
+    keep[1:] = (day[1:] != day[:-1]) | (cust[1:] != cust[:-1])
+    cust, day = cust[keep], day[keep]
+    last_day = np.full(n, -1, dtype=np.int64)
+    last_day[cust] = day  # rows are sorted by customer then day, so the last write wins
+    drop_day = np.where(dies, last_day, -1)
+    alive_at_end = ~(dies & (drop_day < obs_days))
+    alive_at_holdout_end = ~dies
+
+    # --- spend: Gamma-Gamma with a satisfaction effect -------------------------------------
+    nu = rng_spend.gamma(seg_array("q")[seg], 1.0 / seg_array("v")[seg])
+    spend_mult = np.exp(settings["satisfaction_spend_slope"] * satisfaction)
+    p_seg = seg_array("p")[seg]
+    amount = rng_spend.gamma(p_seg[cust], 1.0 / nu[cust]) * spend_mult[cust]
+    amount = np.maximum(np.round(amount, 2), 1.0)
+    cat_probs = np.array([segments[s]["categories"] for s in seg_names])
+    category = _choice_rows(rng_spend, cat_probs, seg[cust])
+    chan_probs = np.array([segments[s]["channels"] for s in seg_names])
+    channel = _choice_rows(rng_spend, chan_probs, seg[cust])
+    n_orders = len(cust)
+
+    # --- refunds ----------------------------------------------------------------------------
+    theme_refund = np.array([themes[t]["refund_rate"] for t in theme_names])
+    refund_rate = np.where(
+        theme_idx >= 0, theme_refund[np.maximum(theme_idx, 0)], settings["refund_rate"]
+    )
+    refunded = rng_refund.random(n_orders) < refund_rate[cust]
+    r_idx = np.flatnonzero(refunded)
+    full = rng_refund.random(len(r_idx)) < settings["refund_full_share"]
+    fraction = np.where(full, 1.0, rng_refund.uniform(0.2, 0.8, size=len(r_idx)))
+    lo, hi = settings["refund_delay_days"]
+    r_day = day[r_idx] + rng_refund.integers(lo, hi + 1, size=len(r_idx))
+    # A refund stays in the window of its order (observed or holdout).
+    r_day = np.where(day[r_idx] < obs_days, np.minimum(r_day, obs_days - 1), r_day)
+    r_day = np.minimum(r_day, horizon_days - 1)
+    r_amount = -np.round(amount[r_idx] * fraction, 2)
+
+    order_rank = np.lexsort((cust, day))  # order ids increase with the order date
+    order_id = np.empty(n_orders, dtype=np.int64)
+    order_id[order_rank] = np.arange(n_orders, dtype=np.int64) + 100_001
+
+    all_cust = np.concatenate([cust, cust[r_idx]])
+    all_day = np.concatenate([day, r_day])
+    all_amount = np.concatenate([amount, r_amount])
+    all_order = np.concatenate([order_id, order_id[r_idx]])
+    all_cat = np.concatenate([category, category[r_idx]])
+    all_chan = np.concatenate([channel, channel[r_idx]])
+    is_refund = np.concatenate([np.zeros(n_orders, bool), np.ones(len(r_idx), bool)])
+    sort = np.lexsort((is_refund, all_order, all_cust, all_day))
+
+    width = max(6, len(str(n)))
+    ids = np.array([f"C{i:0{width}d}" for i in range(1, n + 1)], dtype=object)
+    cat_names = np.array(CATEGORIES, dtype=object)
+    chan_names = np.array(CHANNELS, dtype=object)
+
+    def frame(rows: np.ndarray) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "customer_id": ids[all_cust[rows]],
+                "date": (START + pd.to_timedelta(all_day[rows], unit="D")).astype("datetime64[ns]"),
+                "amount": all_amount[rows],
+                "order_id": all_order[rows],
+                "category": cat_names[all_cat[rows]],
+                "channel": chan_names[all_chan[rows]],
+            }
+        )
+
+    observed = all_day[sort] < obs_days
+    transactions = frame(sort[observed])
+    future = frame(sort[~observed])
+
+    # --- wallet ----------------------------------------------------------------------------
+    expected_order_value = p_seg * spend_mult / np.maximum(nu, 1e-12)
+    # E[order value] under Gamma-Gamma is p / nu per customer (given nu).
+    expected_annual_spend = lam * WEEKS_PER_YEAR * expected_order_value
+    share_mean = _expit(
+        _logit(seg_array("wallet_share_mean")[seg])
+        + settings["wallet_share_satisfaction_slope"] * satisfaction
+    )
+    kappa = settings["wallet_share_concentration"]
+    share_of_wallet = np.clip(
+        rng_wallet.beta(share_mean * kappa, (1 - share_mean) * kappa),
+        settings["wallet_share_min"], 1.0,
+    )
+    wallet = expected_annual_spend / share_of_wallet
+    log_w = np.log(np.maximum(wallet, 1e-9))
+    z = (log_w - np.median(log_w)) / max(float(np.std(log_w)), 1e-9)
+    z = z + rng_wallet.normal(0.0, settings["demographic_wallet_noise"], size=n)
+    age = _choice_logits(rng_wallet, np.outer(z, settings["age_band_wallet_slopes"]))
+    region = _choice_logits(rng_wallet, np.outer(z, settings["region_wallet_slopes"]))
+
+    customers = pd.DataFrame(
+        {
+            "customer_id": ids,
+            "signup_date": (START + pd.to_timedelta(acq_day, unit="D")).astype("datetime64[ns]"),
+            "acquisition_channel": np.array(ACQUISITION_CHANNELS, dtype=object)[acq_channel],
+            "acquisition_cost": acq_cost,
+            "region": np.array(REGIONS, dtype=object)[region],
+            "age_band": np.array(AGE_BANDS, dtype=object)[age],
+        }
+    )
+
+    # --- active life: dates for surveys and feedback ---------------------------------------
+    active_end = np.where(alive_at_end, obs_days - 1, drop_day)  # inclusive day index
+
+    def dates_in_life(rng: np.random.Generator, who: np.ndarray) -> np.ndarray:
+        lo_day = acq_day[who]
+        return lo_day + np.floor(rng.random(len(who)) * (active_end[who] - lo_day + 1)).astype(
+            np.int64
+        )
+
+    # --- surveys ---------------------------------------------------------------------------
+    responds = np.flatnonzero(rng_survey.random(n) < settings["survey_response_rate"])
+    n_answers = rng_survey.choice(3, size=len(responds), p=settings["survey_answers_probs"]) + 1
+    s_cust = np.repeat(responds, n_answers)
+    s_day = dates_in_life(rng_survey, s_cust)
+    latent_score = (
+        settings["survey_intercept"]
+        + settings["survey_slope"] * satisfaction[s_cust]
+        + rng_survey.normal(0.0, settings["survey_noise"], size=len(s_cust))
+    )
+    score = np.clip(np.round(latent_score), 0, 10).astype(np.int64)
+    has_comment = rng_survey.random(len(s_cust)) < settings["survey_comment_rate"]
+    comment = _survey_comments(rng_survey, score, has_comment)
+    s_sort = np.lexsort((s_cust, s_day))
+    surveys = pd.DataFrame(
+        {
+            "customer_id": ids[s_cust[s_sort]],
+            "date": (START + pd.to_timedelta(s_day[s_sort], unit="D")).astype("datetime64[ns]"),
+            "score": score[s_sort],
+            "comment": comment[s_sort],
+        }
+    )
+
+    # --- feedback --------------------------------------------------------------------------
+    complainers = np.flatnonzero(theme_idx >= 0)
+    n_texts = 1 + (rng_fb.random(len(complainers)) < settings["complaint_two_texts"])
+    f_cust_c = np.repeat(complainers, n_texts)
+    f_theme_c = theme_idx[f_cust_c]
+    p_praise = _expit(settings["praise_intercept"] + settings["praise_slope"] * satisfaction)
+    praisers = np.flatnonzero((theme_idx < 0) & (rng_fb.random(n) < p_praise))
+    f_cust = np.concatenate([f_cust_c, praisers])
+    f_theme = np.concatenate([f_theme_c, np.full(len(praisers), len(theme_names))])
+    f_day = dates_in_life(rng_fb, f_cust)
+    texts, f_channel = _feedback_texts(rng_text, f_theme, theme_names)
+    f_sort = np.lexsort((f_cust, f_day))
+    theme_labels = np.array([*theme_names, "positive"], dtype=object)
+    feedback = pd.DataFrame(
+        {
+            "customer_id": ids[f_cust[f_sort]],
+            "date": (START + pd.to_timedelta(f_day[f_sort], unit="D")).astype("datetime64[ns]"),
+            "text": texts[f_sort],
+            "channel": np.array(_FEEDBACK_CHANNELS, dtype=object)[f_channel[f_sort]],
+        }
+    )
+    feedback_themes = pd.Series(theme_labels[f_theme[f_sort]], name="theme")
+
+    # --- truth -----------------------------------------------------------------------------
+    theme_of_customer = np.where(
+        theme_idx >= 0, np.array(theme_names, dtype=object)[np.maximum(theme_idx, 0)], None
+    )
+    truth_customers = pd.DataFrame(
+        {
+            "customer_id": ids,
+            "segment": np.array(seg_names, dtype=object)[seg],
+            "purchase_rate": lam,
+            "dropout_probability": p_drop,
+            "satisfaction": satisfaction,
+            "nu": nu,
+            "expected_order_value": expected_order_value,
+            "expected_annual_spend": expected_annual_spend,
+            "wallet": wallet,
+            "share_of_wallet": share_of_wallet,
+            "complaint_theme": theme_of_customer,
+            "alive_at_end": alive_at_end,
+            "alive_at_holdout_end": alive_at_holdout_end,
+            "dropout_date": pd.to_datetime(
+                np.where(
+                    dies,
+                    (np.datetime64(START.date(), "D") + drop_day.astype("timedelta64[D]")),
+                    np.datetime64("NaT"),
+                )
+            ).astype("datetime64[ns]"),
+        }
+    )
+    params = {
+        "n_customers": n,
+        "seed": int(seed),
+        "start": str(START.date()),
+        "observation_end": str(OBSERVATION_END.date()),
+        "holdout_start": str(HOLDOUT_START.date()),
+        "holdout_end": str(HOLDOUT_END.date()),
+        "time_unit": "week (purchase_rate, r/alpha); currency units (p/q/v, wallet)",
+        "segments": segments,
+        "themes": themes,
+        "settings": settings,
+        "categories": list(CATEGORIES),
+        "channels": list(CHANNELS),
+        "acquisition_channels": list(ACQUISITION_CHANNELS),
+        "regions": list(REGIONS),
+        "age_bands": list(AGE_BANDS),
+    }
+    truth = DemoTruth(
+        params=params,
+        customers=truth_customers,
+        future_transactions=future,
+        feedback_themes=feedback_themes,
+    )
+    return DemoData(transactions, customers, surveys, feedback, truth)
+
+
+# --------------------------------------------------------------------------------------------
+# texts
+# --------------------------------------------------------------------------------------------
+
+_COMMENTS = {
+    "detractor": (
+        "Delivery was late again", "Prices keep going up", "Refund took ages",
+        "Quality is not what it was", "The app is a pain", "Staff were unhelpful",
+        "Not impressed", "Too many problems lately",
+    ),
+    "passive": (
+        "It was fine", "Okay overall", "Decent but nothing special", "Good prices, slow delivery",
+        "Mostly happy", "Could be better",
+    ),
+    "promoter": (
+        "Great service", "Love the range", "Fast delivery, thanks", "Always helpful staff",
+        "Best shop around", "Easy to order in the app", "Very happy",
+    ),
+}
+
+
+def _pick(rng: np.random.Generator, options: tuple[str, ...], size: int) -> np.ndarray:
+    return np.array(options, dtype=object)[rng.integers(0, len(options), size=size)]
+
+
+def _survey_comments(
+    rng: np.random.Generator, score: np.ndarray, has_comment: np.ndarray
+) -> np.ndarray:
+    out = np.full(len(score), None, dtype=object)
+    bands = np.where(score <= 6, "detractor", np.where(score <= 8, "passive", "promoter"))
+    for band, options in _COMMENTS.items():
+        mask = has_comment & (bands == band)
+        out[mask] = _pick(rng, options, int(mask.sum()))
+    return out
+
+
+_OPENERS = (
+    "", "", "Hi,", "Honestly,", "Not happy.", "Very disappointed:", "Second time this month:",
+    "I have been a customer for years and", "Just so you know,", "Hello,",
+)
+_CLOSERS = (
+    "", "", "Please sort this out.", "Very disappointed.", "Not acceptable.", "I expect better.",
+    "Will think twice before ordering again.", "Thanks.", "Fix it please.",
+    "Considering other shops now.",
+)
+
+_THEME_VOCAB: dict[str, dict[str, tuple[str, ...]]] = {
+    "late_delivery": {
+        "noun": ("delivery", "parcel", "package", "order", "shipment"),
+        "problem": (
+            "arrived days late", "still has not arrived", "was delayed again",
+            "came a week after the promised date", "missed the delivery slot",
+            "was late and the courier never called",
+        ),
+        "extra": (
+            "The courier did not show up.", "Tracking said out for delivery all day.",
+            "No update on the tracking page.", "The dispatch date kept moving.",
+            "I waited at home for nothing.", "Delivery times are a joke.",
+        ),
+    },
+    "refund_hassle": {
+        "noun": ("refund", "return", "money back", "credit note", "reimbursement"),
+        "problem": (
+            "took weeks to process", "was refused without a reason", "is still pending",
+            "needed five calls to sort out", "was only partly paid back",
+            "got lost in your returns system",
+        ),
+        "extra": (
+            "I returned the item on time.", "The returns form is confusing.",
+            "The return label never arrived.", "Still waiting for my money.",
+            "Nobody can tell me when I get refunded.", "Returning things should not be this hard.",
+        ),
+    },
+    "product_quality": {
+        "noun": ("item", "product", "jacket", "kettle", "toy", "blender"),
+        "problem": (
+            "broke after two days", "stopped working within a week", "was damaged and cheap",
+            "fell apart after one wash", "is poor quality", "was faulty out of the box",
+        ),
+        "extra": (
+            "The material feels cheap.", "It looked nothing like the photos.",
+            "The stitching came loose.", "Quality has really gone down.",
+            "Cheap plastic that cracked.", "Not worth the price at all.",
+        ),
+    },
+    "app_problems": {
+        "noun": ("app", "website", "checkout page", "login", "basket"),
+        "problem": (
+            "keeps crashing", "would not let me pay", "logged me out repeatedly",
+            "showed an error at checkout", "is very slow to load", "froze after the update",
+        ),
+        "extra": (
+            "The password reset never works.", "The page froze twice.",
+            "Payment failed with an error code.", "I had to use my laptop instead.",
+            "The latest update made it worse.", "Buttons do nothing on my phone.",
+        ),
+    },
+    "rude_staff": {
+        "noun": ("staff", "cashier", "customer service agent", "store manager", "shop assistant"),
+        "problem": (
+            "was rude to me", "was unhelpful and dismissive", "ignored my question",
+            "hung up on me", "did not care at all", "was condescending and impolite",
+        ),
+        "extra": (
+            "No apology at all.", "The assistant rolled their eyes.", "Nobody offered to help.",
+            "I was treated like a nuisance.", "Such an unfriendly attitude.",
+            "The employee was shouting.",
+        ),
+    },
+    "positive": {
+        "noun": ("service", "delivery", "staff", "app", "product", "shop"),
+        "problem": (
+            "was excellent", "was fast and friendly", "made it really easy",
+            "exceeded my expectations", "is great", "was spot on",
+        ),
+        "extra": (
+            "Thank you!", "Will recommend to friends.", "Keep it up.", "Best shop in town.",
+            "Really pleased.", "Lovely experience.",
+        ),
+    },
+}
+
+# How likely each theme's text arrives through each feedback channel.
+_THEME_CHANNELS = {
+    "late_delivery": [0.5, 0.1, 0.25, 0.05, 0.1],
+    "refund_hassle": [0.45, 0.05, 0.35, 0.1, 0.05],
+    "product_quality": [0.4, 0.15, 0.15, 0.2, 0.1],
+    "app_problems": [0.2, 0.5, 0.1, 0.0, 0.2],
+    "rude_staff": [0.25, 0.05, 0.3, 0.3, 0.1],
+    "positive": [0.3, 0.3, 0.05, 0.15, 0.2],
+}
+
+
+def _feedback_texts(
+    rng: np.random.Generator, theme: np.ndarray, theme_names: list[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Vectorised texts from templates: opener, '<my|the> NOUN PROBLEM.', extras, closer.
+
+    A share of complaints mention a second theme's detail, so themes overlap a little.
+    """
+    labels = [*theme_names, "positive"]
+    size = len(theme)
+    noun = np.empty(size, dtype=object)
+    problem = np.empty(size, dtype=object)
+    extra = np.empty(size, dtype=object)
+    channel = np.empty(size, dtype=np.int8)
+    for k, label in enumerate(labels):
+        mask = theme == k
+        m = int(mask.sum())
+        vocab = _THEME_VOCAB[label]
+        noun[mask] = _pick(rng, vocab["noun"], m)
+        problem[mask] = _pick(rng, vocab["problem"], m)
+        extra[mask] = _pick(rng, vocab["extra"], m)
+        probs = np.asarray(_THEME_CHANNELS[label], dtype=float)
+        channel[mask] = rng.choice(len(_FEEDBACK_CHANNELS), size=m, p=probs / probs.sum())
+    # A second, unrelated detail from another complaint theme for ~15% of complaints.
+    other = (theme + rng.integers(1, len(theme_names), size=size)) % len(theme_names)
+    cross = (rng.random(size) < 0.15) & (theme < len(theme_names))
+    cross_extra = np.empty(size, dtype=object)
+    for k, label in enumerate(theme_names):
+        mask = cross & (other == k)
+        cross_extra[mask] = " " + _pick(rng, _THEME_VOCAB[label]["extra"], int(mask.sum()))
+    cross_extra[~cross] = ""
+    positive = theme == len(theme_names)
+    openers = _pick(rng, _OPENERS, size)
+    openers[positive] = _pick(rng, ("", "Hi,", "Just wanted to say", "Honestly,"), int(positive.sum()))
+    closers = _pick(rng, _CLOSERS, size)
+    closers[positive] = ""
+    article = _pick(rng, ("my", "the"), size)
+    new_sentence = np.array([o == "" or o.endswith(".") for o in openers])
+    article[new_sentence] = np.where(article[new_sentence] == "my", "My", "The")
+    body = openers + " " + article + " " + noun + " " + problem + ". " + extra + cross_extra
+    text = body + " " + closers
+    text = pd.Series(text).str.replace(r"\s+", " ", regex=True).str.strip()
+    # Sentence case: capitalise the first letter.
+    text = text.str[:1].str.upper() + text.str[1:]
+    return text.to_numpy(dtype=object), channel
