@@ -1,0 +1,932 @@
+"""The report runner: one client config in, one folder of HTML pages for reviewers out.
+
+``build_report`` is what ``cxlib report clients/<name>.yaml`` calls. It
+
+1. validates the client's config and loads every data file (:func:`cxlib.config.load_client`)
+   *before* any notebook runs, so a bad file fails in seconds with a :class:`cxlib.DataError`;
+2. runs each ``notebooks/NN_<topic>.ipynb`` with papermill (topic notebooks in order, the
+   ``00_summary`` notebook last), injecting the parameters the notebook declares: the client's
+   analysis settings (:meth:`cxlib.config.ClientConfig.notebook_parameters`), ``config_path``,
+   ``headlines_path`` (where the notebook records its headline numbers) and ``headlines_dir``
+   (where the summary notebook reads them all);
+3. writes per notebook the executed ``.ipynb``, a reviewer HTML without code, warnings or prompts,
+   and a full HTML with code, then ``index.html`` (links, headline numbers, data quality,
+   failures) and ``manifest.json`` (cxlib version, config and data-file hashes, parameters,
+   timings, status per notebook).
+
+Output layout::
+
+    reports/<client>/<run-id>/          run-id = UTC timestamp + short config hash
+        index.html
+        manifest.json
+        headlines/<notebook>.json
+        notebooks/<notebook>.ipynb      executed
+        html/<notebook>.html            reviewer version (no code)
+        html/<notebook>.full.html       with code, warnings and tracebacks
+        logs/<notebook>.log             the kernel process's own log (not cell output)
+
+A run is written into ``<run-id>.partial/`` and renamed when it is complete, so an interrupted
+run (Ctrl-C) never looks finished: it is renamed ``<run-id>.interrupted/`` instead. A run whose
+notebooks failed is complete (its index marks the failures) but its status is ``"failed"``.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import html
+import json
+import os
+import platform
+import re
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+__all__ = [
+    "KERNEL_ENV",
+    "NotebookRun",
+    "ReportRun",
+    "build_report",
+    "default_notebooks_dir",
+    "describe_failure",
+    "discover_notebooks",
+    "export_html",
+    "make_run_id",
+    "notebook_parameters",
+]
+
+SUMMARY_NOTEBOOK = "00_summary"
+NOTEBOOK_PATTERN = re.compile(r"^\d\d_[A-Za-z0-9_]+\.ipynb$")
+RUNNER_PARAMETERS = ("config_path", "headlines_path", "headlines_dir")
+
+#: Environment added to each kernel's: library deprecation chatter is not for reviewers (its root
+#: cause is in third-party code we cannot change), no tqdm bars in cell outputs. Other warnings
+#: stay visible in the full HTML and are counted in the index; the reviewer HTML drops stderr.
+KERNEL_ENV = {
+    "PYTHONWARNINGS": "ignore::DeprecationWarning,ignore::PendingDeprecationWarning",
+    "TQDM_DISABLE": "1",
+    "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+}
+
+_REPORT_PACKAGES = (
+    "pandas",
+    "numpy",
+    "scipy",
+    "scikit-learn",
+    "lifetimes",
+    "lifelines",
+    "papermill",
+    "nbconvert",
+)
+
+
+# --- finding notebooks and their parameters ----------------------------------------------------
+
+
+def default_notebooks_dir() -> Path:
+    """Return the ``notebooks/`` folder next to the (editable) cxlib package, whatever the cwd."""
+    return Path(__file__).resolve().parent.parent / "notebooks"
+
+
+def discover_notebooks(
+    directory: str | Path | None = None, *, only: Iterable[str] | None = None
+) -> list[Path]:
+    """List the report's notebooks: ``NN_<topic>.ipynb`` in order, ``00_summary`` last.
+
+    Parameters
+    ----------
+    directory : str or Path, optional
+        Where the notebooks are; defaults to :func:`default_notebooks_dir`.
+    only : iterable of str, optional
+        Keep only these notebooks, given by name (``"02_churn"``) or number prefix (``"02"``).
+
+    Raises
+    ------
+    ValueError
+        When ``directory`` has no notebooks, or a name in ``only`` matches none.
+
+    Examples
+    --------
+    >>> [p.name for p in discover_notebooks(only=["00"])]  # doctest: +SKIP
+    ['00_summary.ipynb']
+    """
+    directory = Path(directory) if directory is not None else default_notebooks_dir()
+    found = sorted(p for p in directory.glob("*.ipynb") if NOTEBOOK_PATTERN.match(p.name))
+    found.sort(key=lambda p: (p.stem.startswith(SUMMARY_NOTEBOOK), p.name))
+    if not found:
+        raise ValueError(f"No notebooks named NN_<topic>.ipynb in {directory}.")
+    if only is None:
+        return found
+    wanted = [name.strip().removesuffix(".ipynb") for name in only if name.strip()]
+    unknown = [w for w in wanted if not any(_matches(p.stem, w) for p in found)]
+    if unknown:
+        raise ValueError(
+            f"The 'only' parameter of discover_notebooks must name notebooks in {directory} "
+            f"({', '.join(p.stem for p in found)}). Got {unknown} instead."
+        )
+    return [p for p in found if any(_matches(p.stem, w) for w in wanted)]
+
+
+def _matches(stem: str, wanted: str) -> bool:
+    return stem == wanted or stem.split("_", 1)[0] == wanted
+
+
+def notebook_parameters(
+    notebook: str | Path,
+    available: dict[str, Any],
+) -> tuple[dict[str, Any], list[str]]:
+    """Restrict ``available`` to the parameters ``notebook`` declares in its ``parameters`` cell.
+
+    Returns
+    -------
+    parameters : dict
+        The values to inject.
+    unknown : list of str
+        Declared names that are neither analysis settings nor runner parameters (a typo in a
+        notebook would otherwise silently keep its default).
+    """
+    import papermill
+
+    declared = papermill.inspect_notebook(str(notebook))
+    parameters = {name: available[name] for name in declared if name in available}
+    unknown = sorted(name for name in declared if name not in available)
+    return parameters, unknown
+
+
+# --- results ----------------------------------------------------------------------------------
+
+
+@dataclass
+class NotebookRun:
+    """What happened to one notebook in a report run."""
+
+    name: str
+    title: str = ""
+    status: str = "pending"  # "ok", "failed", "interrupted", "pending"
+    seconds: float = 0.0
+    parameters: dict[str, Any] = field(default_factory=dict)
+    unknown_parameters: list[str] = field(default_factory=list)
+    warnings: int = 0
+    error: str | None = None
+    cell: int | None = None
+    outputs: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def failure_line(self) -> str | None:
+        """The one-line failure report, or ``None`` when the notebook did not fail."""
+        return None if self.status != "failed" else f"{self.name}: {self.error}"
+
+
+@dataclass
+class ReportRun:
+    """The outcome of :func:`build_report`."""
+
+    run_dir: Path
+    run_id: str
+    status: str  # "complete", "failed", "interrupted"
+    notebooks: list[NotebookRun]
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        """True when every notebook ran."""
+        return self.status == "complete"
+
+    @property
+    def failures(self) -> list[str]:
+        """One line per failed notebook."""
+        return [nb.failure_line for nb in self.notebooks if nb.failure_line]
+
+
+def describe_failure(
+    exc: BaseException, *, injected_index: int | None = None
+) -> tuple[str, int | None]:
+    """Describe a notebook failure in one line: cell, error type and message.
+
+    For papermill's ``PapermillExecutionError`` the cell is numbered as in the source notebook
+    (1-based, markdown cells included; the cell papermill injects is not counted) and the
+    execution count is given as ``In [n]``.
+
+    Returns
+    -------
+    line : str
+        E.g. ``"cell 5 (In [3]): KeyError: 'segment'"``.
+    cell : int or None
+        The 1-based cell number, when known.
+    """
+    from papermill.exceptions import PapermillExecutionError
+
+    if isinstance(exc, PapermillExecutionError):
+        index = exc.cell_index
+        if injected_index is not None and index > injected_index:
+            index -= 1
+        cell = index + 1
+        message = _one_line(exc.evalue)
+        where = f"cell {cell} (In [{exc.exec_count}])"
+        return f"{where}: {exc.ename}: {message}" if message else f"{where}: {exc.ename}", cell
+    message = _one_line(str(exc))
+    name = type(exc).__name__
+    return (f"{name}: {message}" if message else name), None
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(text))
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# --- executing one notebook -------------------------------------------------------------------
+
+
+def _progress_engine():
+    """Build a papermill engine that reports finished cells to ``on_cell`` and sets the kernel env."""
+    from papermill.clientwrap import PapermillNotebookClient
+    from papermill.engines import NBClientEngine
+    from papermill.utils import merge_kwargs, remove_args
+
+    class _ProgressEngine(NBClientEngine):
+        @classmethod
+        def execute_managed_notebook(
+            cls,
+            nb_man,
+            kernel_name,
+            log_output=False,
+            stdout_file=None,
+            stderr_file=None,
+            start_timeout=60,
+            execution_timeout=None,
+            on_cell=None,
+            kernel_env=None,
+            kernel_log=None,
+            **kwargs,
+        ):
+            if on_cell is not None:
+                complete = nb_man.cell_complete
+
+                def cell_complete(cell, cell_index=None, **kw):
+                    complete(cell, cell_index=cell_index, **kw)
+                    on_cell(cell_index + 1, len(nb_man.nb.cells))
+
+                nb_man.cell_complete = cell_complete
+            kwargs = remove_args(["input_path", "timeout", "startup_timeout"], **kwargs)
+            final = merge_kwargs(
+                kwargs,
+                timeout=execution_timeout,
+                startup_timeout=start_timeout,
+                kernel_name=kernel_name,
+                log_output=log_output,
+                stdout_file=stdout_file,
+                stderr_file=stderr_file,
+            )
+            client = PapermillNotebookClient(nb_man, **final)
+            launch = {}
+            if kernel_env is not None:
+                launch["env"] = kernel_env
+            if kernel_log is not None:  # the kernel process's own log lines, not cell outputs
+                launch["stdout"] = launch["stderr"] = kernel_log
+            return client.execute(**launch)
+
+    return _ProgressEngine
+
+
+def _execute(
+    source: Path,
+    target: Path,
+    parameters: dict[str, Any],
+    *,
+    cwd: Path,
+    on_cell: Callable[[int, int], None] | None,
+    execution_timeout: int,
+    kernel_log: Path | None = None,
+) -> None:
+    import papermill
+    from papermill.engines import papermill_engines
+
+    papermill_engines.register("cxlib", _progress_engine())
+    log = open(kernel_log, "w", encoding="utf-8") if kernel_log else None  # noqa: SIM115
+    try:
+        papermill.execute_notebook(
+            str(source),
+            str(target),
+            parameters=parameters,
+            engine_name="cxlib",
+            kernel_name="python3",
+            progress_bar=False,
+            cwd=str(cwd),
+            start_timeout=120,
+            execution_timeout=execution_timeout,
+            on_cell=on_cell,
+            kernel_env={**os.environ, **KERNEL_ENV},
+            kernel_log=log,
+        )
+    finally:
+        if log is not None:
+            log.close()
+
+
+# --- HTML -------------------------------------------------------------------------------------
+
+_CSS = """
+body.jp-Notebook { max-width: 1100px; margin: 0 auto; padding: 0 1.5rem 3rem; }
+nav.cxlib-nav { font: 14px/1.5 system-ui, sans-serif; margin: 1rem 0 0.5rem; }
+nav.cxlib-toc { font: 14px/1.5 system-ui, sans-serif; background: #f6f8fa;
+  border: 1px solid #d0d7de;
+  border-radius: 6px; padding: 0.5rem 1rem; margin: 0.5rem 0 1.5rem; }
+nav.cxlib-toc ul { margin: 0.25rem 0; padding-left: 1.2rem; }
+nav.cxlib-toc .toc-h3 { margin-left: 1.2rem; }
+nav.cxlib-nav a, nav.cxlib-toc a { color: #0969da; }
+.jp-RenderedHTMLCommon table { font-variant-numeric: tabular-nums; }
+.jp-RenderedHTMLCommon td, .jp-RenderedHTMLCommon th { padding: 0.3em 0.7em; }
+.jp-RenderedImage img { max-width: 100%; height: auto; }
+"""
+
+_TEMPLATE = (
+    """{%- extends 'index.html.j2' -%}
+{%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{% block extra_css %}<style type="text/css">"""
+    + _CSS
+    + """</style>{% endblock extra_css %}
+{%- block body_header -%}{{ super() }}
+<!--cxlib-nav-->
+{%- endblock body_header -%}
+"""
+)
+
+_HEADING = re.compile(r'<h([1-3]) id="([^"]+)"[^>]*>(.*?)<a class="anchor-link"', re.S)
+
+
+def export_html(
+    notebook: Any,
+    target: str | Path,
+    *,
+    reviewer: bool,
+    index_href: str | None = "../index.html",
+    other_version: str | None = None,
+) -> Path:
+    """Write ``notebook`` (a path or an ``nbformat`` node) as a self-contained HTML page.
+
+    Parameters
+    ----------
+    notebook : path or NotebookNode
+        An executed notebook.
+    target : path
+        The HTML file to write.
+    reviewer : bool
+        True for the reviewer version: no code, no prompts, no stderr (warnings, logs), no
+        papermill parameter cells. False for the full version with code.
+    index_href, other_version : str, optional
+        Links shown at the top of the page (back to the index; to the other version).
+
+    The page has no external scripts (it opens offline), figures as embedded PNG and a table of
+    contents built from the markdown headings.
+    """
+    import nbformat
+    from jinja2 import DictLoader
+    from nbconvert import HTMLExporter
+
+    nb = (
+        nbformat.read(str(notebook), as_version=4) if isinstance(notebook, str | Path) else notebook
+    )
+    nb = copy.deepcopy(nb)
+    if reviewer:
+        nb.cells = [
+            c
+            for c in nb.cells
+            if "injected-parameters" not in c.metadata.get("tags", [])
+            and "parameters" not in c.metadata.get("tags", [])
+        ]
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                cell.outputs = [
+                    o
+                    for o in cell.outputs
+                    if not (o.get("output_type") == "stream" and o.get("name") == "stderr")
+                ]
+    exporter = HTMLExporter(
+        template_name="lab",
+        extra_loaders=[DictLoader({"cxlib_page.html.j2": _TEMPLATE})],
+        template_file="cxlib_page.html.j2",
+        exclude_input=reviewer,
+        exclude_input_prompt=reviewer,
+        exclude_output_prompt=reviewer,
+    )
+    body, _ = exporter.from_notebook_node(nb)
+    body = body.replace("<!--cxlib-nav-->", _nav(body, index_href, other_version, reviewer), 1)
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(body, encoding="utf-8")
+    return target
+
+
+def _nav(body: str, index_href: str | None, other_version: str | None, reviewer: bool) -> str:
+    links = []
+    if index_href:
+        links.append(f'<a href="{html.escape(index_href)}">&larr; Report index</a>')
+    if other_version:
+        label = "Show the code" if reviewer else "Reviewer version (no code)"
+        links.append(f'<a href="{html.escape(other_version)}">{label}</a>')
+    nav = f'<nav class="cxlib-nav">{" &middot; ".join(links)}</nav>' if links else ""
+    items = [
+        f'<li class="toc-h{level}"><a href="#{anchor}">{_strip_tags(text)}</a></li>'
+        for level, anchor, text in _HEADING.findall(body)
+        if level != "1"
+    ]
+    if items:
+        nav += (
+            '<nav class="cxlib-toc"><strong>Contents</strong><ul>' + "".join(items) + "</ul></nav>"
+        )
+    return nav
+
+
+def _strip_tags(text: str) -> str:
+    return re.sub(r"<[^>]+>", "", text).strip()
+
+
+def _notebook_title(nb: Any, default: str) -> str:
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            match = re.search(r"^#\s+(.+)$", cell.source, re.M)
+            if match:
+                return match.group(1).strip()
+    return default
+
+
+def _count_warnings(nb: Any) -> int:
+    return sum(
+        1
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for output in cell.get("outputs", [])
+        if output.get("output_type") == "stream" and output.get("name") == "stderr"
+    )
+
+
+# --- index and manifest -----------------------------------------------------------------------
+
+_INDEX_CSS = """
+body { font: 15px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1f2328;
+  max-width: 1100px; margin: 0 auto; padding: 1rem 1.5rem 3rem; }
+h1 { margin-bottom: 0.2rem; } .meta { color: #59636e; margin-top: 0; }
+table { border-collapse: collapse; margin: 0.5rem 0 1.5rem; font-variant-numeric: tabular-nums; }
+th, td { border-bottom: 1px solid #d0d7de; padding: 0.35rem 0.8rem; text-align: left;
+  vertical-align: top; }
+th { background: #f6f8fa; } td.num { text-align: right; white-space: nowrap; }
+.status-ok { color: #1a7f37; font-weight: 600; }
+.status-failed { color: #cf222e; font-weight: 600; }
+.status-interrupted, .status-pending { color: #9a6700; font-weight: 600; }
+.failure { background: #ffebe9; border: 1px solid #ff8182; border-radius: 6px; padding: 0.5rem 1rem;
+  font-family: ui-monospace, monospace; font-size: 13px; }
+.note { color: #59636e; font-size: 13px; }
+"""
+
+
+def _index_html(
+    *,
+    client: str,
+    run_id: str,
+    status: str,
+    notebooks: Sequence[NotebookRun],
+    headlines: pd.DataFrame,
+    quality: pd.DataFrame,
+    currency: str,
+    manifest: dict[str, Any],
+) -> str:
+    from cxlib.headlines import format_value
+
+    esc = html.escape
+    rows = []
+    for nb in notebooks:
+        links = " · ".join(
+            f'<a href="{esc(href)}">{label}</a>'
+            for label, key in (
+                ("Reviewer page", "reviewer_html"),
+                ("With code", "full_html"),
+                ("Notebook", "notebook"),
+            )
+            if (href := nb.outputs.get(key))
+        )
+        note = ""
+        if nb.error:
+            note = f'<div class="failure">{esc(nb.error)}</div>'
+        elif nb.warnings:
+            note = (
+                f'<span class="note">{nb.warnings} warning output(s), shown in the version '
+                f"with code</span>"
+            )
+        rows.append(
+            f"<tr><td><strong>{esc(nb.title or nb.name)}</strong><br>"
+            f'<span class="note">{esc(nb.name)}</span></td>'
+            f'<td class="status-{esc(nb.status)}">{esc(nb.status.upper())}</td>'
+            f'<td class="num">{nb.seconds:.1f} s</td><td>{links}{note}</td></tr>'
+        )
+    failures = [nb.failure_line for nb in notebooks if nb.failure_line]
+    banner = ""
+    if failures:
+        banner = (
+            '<div class="failure"><strong>Failed notebooks:</strong><br>'
+            + "<br>".join(esc(line) for line in failures)
+            + "</div>"
+        )
+
+    if headlines.empty:
+        headline_html = "<p>No headline numbers were recorded in this run.</p>"
+    else:
+        titles = {nb.name: nb.title or nb.name for nb in notebooks}
+        hrows = []
+        for item in headlines.itertuples(index=False):
+            interval = ""
+            if _present(item.ci_low) and _present(item.ci_high):
+                interval = (
+                    f"{format_value(item.ci_low, item.unit, currency=currency)} – "
+                    f"{format_value(item.ci_high, item.unit, currency=currency)}"
+                )
+            value = format_value(item.value, item.unit, currency=currency)
+            hrows.append(
+                f"<tr><td>{esc(titles.get(item.notebook, item.notebook))}</td>"
+                f"<td>{esc(str(item.label))}</td>"
+                f'<td class="num">{esc(value)}</td><td class="num">{esc(interval)}</td>'
+                f'<td class="note">{esc(str(item.note or ""))}</td></tr>'
+            )
+        headline_html = (
+            "<table><thead><tr><th>Topic</th><th>Number</th><th>Value</th>"
+            "<th>95% interval</th><th>Note</th></tr></thead><tbody>"
+            + "".join(hrows)
+            + "</tbody></table>"
+        )
+
+    if quality is None or quality.empty:
+        quality_html = "<p>The loaders set nothing aside.</p>"
+    else:
+        quality_html = quality.to_html(
+            index=False, border=0, na_rep="", float_format=lambda v: f"{v:,.4g}"
+        )
+
+    files = "".join(
+        f"<tr><td>{esc(name)}</td><td>{esc(info['path'])}</td>"
+        f'<td class="note">{esc(info["sha256"][:16])}…</td></tr>'
+        for name, info in manifest["data_files"].items()
+    )
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<title>{esc(client)} — customer report {esc(run_id)}</title>
+<style>{_INDEX_CSS}</style></head>
+<body>
+<h1>{esc(client)}: customer report</h1>
+<p class="meta">Run {esc(run_id)} · status
+<span class="status-{esc(status)}">{esc(status.upper())}</span>
+ · cxlib {esc(manifest["cxlib_version"])} · built {esc(manifest["finished_at"])}
+ in {manifest["seconds"]:.0f} s</p>
+<nav class="cxlib-toc"><a href="#pages">Pages</a> · <a href="#headlines">Headline numbers</a> ·
+<a href="#quality">Data quality</a> · <a href="#reproduce">Reproduce</a></nav>
+{banner}
+<h2 id="pages">Pages</h2>
+<table><thead><tr><th>Page</th><th>Status</th><th>Time</th><th>Open</th></tr></thead>
+<tbody>{"".join(rows)}</tbody></table>
+<h2 id="headlines">Headline numbers</h2>
+{headline_html}
+<h2 id="quality">Data quality</h2>
+<p class="note">What the loaders counted, set aside or flagged, per table.</p>
+{quality_html}
+<h2 id="reproduce">Reproduce</h2>
+<p>Config <code>{esc(manifest["config"]["path"])}</code>
+(sha256 {esc(manifest["config"]["sha256"][:16])}…);
+all hashes, parameters and package versions are in <a href="manifest.json">manifest.json</a>.</p>
+<table><thead><tr><th>Table</th><th>File</th><th>sha256</th></tr></thead><tbody>{files}</tbody></table>
+</body></html>
+"""
+
+
+def _present(value: Any) -> bool:
+    return value is not None and not (isinstance(value, float) and value != value)
+
+
+def _package_versions() -> dict[str, str]:
+    versions = {}
+    for name in _REPORT_PACKAGES:
+        try:
+            versions[name] = version(name)
+        except PackageNotFoundError:
+            continue
+    return versions
+
+
+def make_run_id(config_sha256: str, *, now: dt.datetime | None = None) -> str:
+    """Make a run id: the UTC timestamp plus the first 8 hex digits of the config's hash.
+
+    Examples
+    --------
+    >>> make_run_id("ab12cd34ef", now=dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC))
+    '20260102T030405Z-ab12cd34'
+    """
+    now = now or dt.datetime.now(dt.UTC)
+    return f"{now.astimezone(dt.UTC):%Y%m%dT%H%M%SZ}-{config_sha256[:8]}"
+
+
+def _reserve_run_dir(client_dir: Path, run_id: str) -> tuple[str, Path]:
+    """Create ``<run-id>.partial`` whose final name is free; never reuse an earlier run's name."""
+    client_dir.mkdir(parents=True, exist_ok=True)
+    candidate, n = run_id, 1
+    while True:
+        names = [candidate + suffix for suffix in ("", ".partial", ".interrupted")]
+        if not any((client_dir / name).exists() for name in names):
+            partial = client_dir / f"{candidate}.partial"
+            try:
+                partial.mkdir()
+            except FileExistsError:
+                pass
+            else:
+                return candidate, partial
+        n += 1
+        candidate = f"{run_id}-{n}"
+
+
+# --- the runner -------------------------------------------------------------------------------
+
+
+def build_report(
+    config_path: str | Path,
+    *,
+    out: str | Path = "reports",
+    notebooks_dir: str | Path | None = None,
+    only: Iterable[str] | None = None,
+    console: Any = None,
+    progress: bool = True,
+    execution_timeout: int = 900,
+) -> ReportRun:
+    """Validate a client, run every notebook on it, and write the report folder.
+
+    Parameters
+    ----------
+    config_path : str or Path
+        The client's YAML config.
+    out : str or Path, default "reports"
+        Reports root; the run goes to ``<out>/<client>/<run-id>/``.
+    notebooks_dir : str or Path, optional
+        Where the notebooks are (default: the repository's ``notebooks/`` next to the package).
+    only : iterable of str, optional
+        Run only these notebooks (names or number prefixes, see :func:`discover_notebooks`).
+    console : rich.console.Console, optional
+        Where progress and per-notebook results are printed.
+    progress : bool, default True
+        Show progress bars (per notebook: cells; overall: notebooks).
+    execution_timeout : int, default 900
+        Seconds a single cell may run.
+
+    Returns
+    -------
+    ReportRun
+        ``status`` is ``"complete"`` or ``"failed"`` (some notebook failed; the others ran).
+
+    Raises
+    ------
+    DataError
+        When the config or a data file is invalid; raised before any notebook runs and before
+        any output folder is created.
+    KeyboardInterrupt
+        Re-raised after the run folder is renamed ``<run-id>.interrupted``.
+
+    Examples
+    --------
+    >>> run = build_report("clients/demo.yaml", out="reports")  # doctest: +SKIP
+    >>> run.status, run.run_dir.name  # doctest: +SKIP
+    ('complete', '20260102T030405Z-ab12cd34')
+    """
+    from rich.console import Console
+
+    from cxlib import __version__
+    from cxlib.config import file_sha256, load_client
+    from cxlib.headlines import load_headlines
+
+    console = console or Console(stderr=True)
+    started = time.perf_counter()
+    started_at = dt.datetime.now(dt.UTC)
+
+    client = load_client(config_path)  # raises DataError before anything is written
+    config = client.config
+    notebooks_dir = Path(notebooks_dir) if notebooks_dir else default_notebooks_dir()
+    notebooks = discover_notebooks(notebooks_dir, only=only)
+
+    config_file = Path(config.config_path or config_path).resolve()
+    config_hash = file_sha256(config_file)
+    data_files = {
+        table: {
+            "path": str(config.table_path(table)),
+            "sha256": file_sha256(config.table_path(table)),
+            "bytes": config.table_path(table).stat().st_size,
+        }
+        for table in config.tables
+    }
+    run_id, partial = _reserve_run_dir(
+        Path(out).resolve() / config.client, make_run_id(config_hash, now=started_at)
+    )
+    final_dir = partial.with_name(run_id)
+    headlines_dir = partial / "headlines"
+    headlines_dir.mkdir()
+    available = dict(config.notebook_parameters())
+    available["config_path"] = str(config_file)
+    available["headlines_dir"] = str(headlines_dir)
+
+    runs = [NotebookRun(name=p.stem, title=p.stem) for p in notebooks]
+    manifest: dict[str, Any] = {
+        "cxlib_version": __version__,
+        "client": config.client,
+        "run_id": run_id,
+        "status": "running",
+        "started_at": started_at.isoformat(timespec="seconds"),
+        "finished_at": None,
+        "seconds": None,
+        "config": {"path": str(config_file), "sha256": config_hash},
+        "data_files": data_files,
+        "parameters": config.notebook_parameters(),
+        "notebooks_dir": str(notebooks_dir.resolve()),
+        "environment": {
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "packages": _package_versions(),
+        },
+        "notebooks": [],
+    }
+
+    def write_manifest(status: str) -> None:
+        manifest["status"] = status
+        manifest["finished_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        manifest["seconds"] = round(time.perf_counter() - started, 2)
+        manifest["notebooks"] = [asdict(r) for r in runs]
+        (partial / "manifest.json").write_text(
+            json.dumps(manifest, indent=2, default=str), encoding="utf-8"
+        )
+
+    bar = _Progress(console, enabled=progress, total=len(notebooks))
+    try:
+        with bar:
+            for source, run in zip(notebooks, runs, strict=True):
+                _run_one(source, run, partial, available, notebooks_dir, bar, execution_timeout)
+                mark = "[green]ok[/]" if run.status == "ok" else "[red]FAILED[/]"
+                line = f"{mark} {run.name} ({run.seconds:.1f} s)"
+                if run.error:
+                    line += f" — {run.error}"
+                console.print(line, markup=True, highlight=False, soft_wrap=True)
+    except KeyboardInterrupt:
+        for run in runs:
+            if run.status == "pending":
+                run.status = "interrupted"
+        write_manifest("interrupted")
+        (partial / "INTERRUPTED").write_text(
+            "This run was interrupted (Ctrl-C) before it finished; its pages are incomplete.\n",
+            encoding="utf-8",
+        )
+        target = partial.with_name(f"{run_id}.interrupted")
+        partial.rename(target)
+        console.print(f"[yellow]interrupted[/]: partial output kept in {target}", markup=True)
+        raise
+
+    status = "complete" if all(r.status == "ok" for r in runs) else "failed"
+    write_manifest(status)
+    headlines = load_headlines(headlines_dir)
+    index = _index_html(
+        client=config.client,
+        run_id=run_id,
+        status=status,
+        notebooks=runs,
+        headlines=headlines,
+        quality=client.quality,
+        currency=config.currency,
+        manifest=manifest,
+    )
+    (partial / "index.html").write_text(index, encoding="utf-8")
+    partial.rename(final_dir)
+    return ReportRun(
+        run_dir=final_dir, run_id=run_id, status=status, notebooks=runs, seconds=manifest["seconds"]
+    )
+
+
+def _run_one(
+    source: Path,
+    run: NotebookRun,
+    run_dir: Path,
+    available: dict[str, Any],
+    notebooks_dir: Path,
+    bar: _Progress,
+    execution_timeout: int,
+) -> None:
+    import nbformat
+
+    name = source.stem
+    executed = run_dir / "notebooks" / source.name
+    executed.parent.mkdir(exist_ok=True)
+    values = dict(available, headlines_path=str(run_dir / "headlines" / f"{name}.json"))
+    t0 = time.perf_counter()
+    bar.start_notebook(name)
+    try:
+        run.parameters, run.unknown_parameters = notebook_parameters(source, values)
+        (run_dir / "logs").mkdir(exist_ok=True)
+        _execute(
+            source,
+            executed,
+            run.parameters,
+            cwd=notebooks_dir,
+            on_cell=bar.cell_done,
+            execution_timeout=execution_timeout,
+            kernel_log=run_dir / "logs" / f"{name}.log",
+        )
+        run.status = "ok"
+    except KeyboardInterrupt:
+        run.status = "interrupted"
+        run.seconds = round(time.perf_counter() - t0, 2)
+        raise
+    except Exception as exc:  # any failure of one notebook must not stop the others
+        run.status = "failed"
+        injected = _injected_index(executed)
+        run.error, run.cell = describe_failure(exc, injected_index=injected)
+    finally:
+        bar.finish_notebook()
+    run.seconds = round(time.perf_counter() - t0, 2)
+
+    if executed.is_file():
+        nb = nbformat.read(str(executed), as_version=4)
+        run.title = _notebook_title(nb, name)
+        run.warnings = _count_warnings(nb)
+        run.outputs["notebook"] = f"notebooks/{source.name}"
+        reviewer, full = f"html/{name}.html", f"html/{name}.full.html"
+        try:
+            export_html(nb, run_dir / reviewer, reviewer=True, other_version=Path(full).name)
+            export_html(nb, run_dir / full, reviewer=False, other_version=Path(reviewer).name)
+        except Exception as exc:  # a page that cannot be rendered is a failure, not a crash
+            line, _ = describe_failure(exc)
+            run.status = "failed"
+            run.error = (run.error + "; " if run.error else "") + f"HTML export: {line}"
+        else:
+            run.outputs.update(reviewer_html=reviewer, full_html=full)
+
+
+def _injected_index(executed: Path) -> int | None:
+    import nbformat
+
+    if not executed.is_file():
+        return None
+    nb = nbformat.read(str(executed), as_version=4)
+    for index, cell in enumerate(nb.cells):
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            return index
+    return None
+
+
+class _Progress:
+    """Rich progress: one bar for the notebooks, one for the current notebook's cells."""
+
+    def __init__(self, console: Any, *, enabled: bool, total: int) -> None:
+        self.enabled = enabled
+        self.total = total
+        self.progress = None
+        if enabled:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
+            self.progress = Progress(
+                TextColumn("{task.description:<28}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=console,
+                transient=True,
+            )
+            self.overall = self.progress.add_task("report", total=total)
+            self.cells = None
+
+    def __enter__(self) -> _Progress:
+        if self.progress is not None:
+            self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.progress is not None:
+            self.progress.__exit__(*exc)
+
+    def start_notebook(self, name: str) -> None:
+        if self.progress is not None:
+            self.cells = self.progress.add_task(f"  {name}", total=None)
+
+    def cell_done(self, done: int, total: int) -> None:
+        if self.progress is not None and self.cells is not None:
+            self.progress.update(self.cells, completed=done, total=total)
+
+    def finish_notebook(self) -> None:
+        if self.progress is not None:
+            if self.cells is not None:
+                self.progress.remove_task(self.cells)
+                self.cells = None
+            self.progress.advance(self.overall)
