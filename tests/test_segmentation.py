@@ -1,0 +1,354 @@
+from __future__ import annotations
+
+import itertools
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cxlib import DataError
+from cxlib.segmentation import (
+    DEFAULT_RFM_SEGMENTS,
+    SegmentRule,
+    _name_clusters,
+    cluster_customers,
+    customer_features,
+    format_profiles,
+    rfm_segments,
+    segment_profiles,
+)
+
+ELEVEN = {
+    "Champions", "Loyal", "Potential Loyalist", "New Customers", "Promising", "Need Attention",
+    "About to Sleep", "At Risk", "Cannot Lose Them", "Hibernating", "Lost",
+}
+
+
+def _summary(frequency, recency, T, monetary):
+    index = pd.Index([f"c{i}" for i in range(len(frequency))], name="customer_id")
+    return pd.DataFrame(
+        {"frequency": frequency, "recency": recency, "T": T, "monetary_value": monetary},
+        index=index, dtype=float,
+    )
+
+
+def _ten_customers():
+    # since-last = T - recency = 9..0 weeks; frequency and monetary increase with the row.
+    return _summary(
+        frequency=[0, 1, 1, 2, 3, 4, 5, 6, 8, 10],
+        recency=[0, 2, 4, 6, 8, 10, 12, 14, 16, 18],
+        T=[9, 10, 11, 12, 13, 14, 15, 16, 17, 18],
+        monetary=[0, 5, 10, 15, 20, 25, 30, 35, 40, 45],
+    )
+
+
+# --- the default segment map ---------------------------------------------------------------
+
+
+def test_every_cell_of_the_5x5x5_score_grid_matches_exactly_one_default_rule():
+    for r, f, m in itertools.product(range(1, 6), repeat=3):
+        fm = (f + m + 1) // 2
+        hits = [rule.segment for rule in DEFAULT_RFM_SEGMENTS
+                if rule.matches(np.array([r]), np.array([fm]))[0]]
+        assert len(hits) == 1, (r, f, m, hits)
+
+
+def test_the_default_map_names_all_eleven_widely_used_segments():
+    assert {rule.segment for rule in DEFAULT_RFM_SEGMENTS} == ELEVEN
+
+
+def test_rfm_segments_on_the_whole_score_grid_gives_each_customer_one_known_segment():
+    # 125 customers, one per (r, f, m) cell: each score is its own quintile.
+    cells = list(itertools.product(range(1, 6), repeat=3))
+    since_last = np.array([5 - r for r, _, _ in cells], dtype=float)
+    summary = _summary(
+        frequency=[f for _, f, _ in cells], recency=10 - since_last, T=[10] * 125,
+        monetary=[m for _, _, m in cells],
+    )
+    result = rfm_segments(summary)
+    assert result[["r_score", "f_score", "m_score"]].to_numpy().tolist() == [list(c) for c in cells]
+    assert result["segment"].isin(ELEVEN).all()
+    assert set(result["segment"]) == ELEVEN
+
+
+# --- scoring ---------------------------------------------------------------------------------
+
+
+def test_scores_are_hand_computed_quintiles_with_recency_scored_on_time_since_last_purchase():
+    result = rfm_segments(_ten_customers())
+    # ten distinct values: two customers per fifth.
+    assert result["r_score"].tolist() == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
+    assert result["m_score"].tolist() == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
+    # frequency ties (1, 1) share the lower score: one customer below them -> score 1.
+    assert result["f_score"].tolist() == [1, 1, 1, 2, 3, 3, 4, 4, 5, 5]
+    assert result["fm_score"].tolist() == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
+    assert result["segment"].tolist() == [
+        "Lost", "Lost", "Hibernating", "Hibernating", "Need Attention", "Need Attention",
+        "Champions", "Champions", "Champions", "Champions",
+    ]
+
+
+def test_a_customer_with_a_larger_lifetimes_recency_is_more_recent_and_scores_higher():
+    summary = _summary([1, 1, 1, 1, 1], [1, 2, 3, 4, 5], [5] * 5, [10] * 5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = rfm_segments(summary)
+    assert result["r_score"].tolist() == [1, 2, 3, 4, 5]
+
+
+def test_scores_do_not_depend_on_row_order():
+    summary = _ten_customers()
+    shuffled = summary.sample(frac=1.0, random_state=3)
+    pd.testing.assert_frame_equal(
+        rfm_segments(shuffled).loc[summary.index], rfm_segments(summary)
+    )
+
+
+def test_heavily_tied_frequency_warns_that_the_score_collapses_and_keeps_twins_together():
+    summary = _summary(
+        frequency=[0] * 7 + [1, 2, 3], recency=[0] * 7 + [3, 4, 5], T=[6] * 10,
+        monetary=[0] * 7 + [10, 20, 30],
+    )
+    with pytest.warns(UserWarning, match="f_score takes only 3 of 5 levels"):
+        result = rfm_segments(summary)
+    assert result["f_score"].iloc[:7].eq(1).all()
+    assert result["f_score"].iloc[7:].tolist() == [4, 5, 5]
+
+
+def test_zero_repeat_customers_still_get_a_segment_from_their_recency():
+    summary = _ten_customers()
+    summary.loc[:, "frequency"] = 0.0
+    summary.loc[:, "monetary_value"] = 0.0
+    summary.loc[:, "recency"] = 0.0
+    with pytest.warns(UserWarning, match="collapse|levels"):
+        result = rfm_segments(summary)
+    assert result["segment"].notna().all()
+    # T grows along the rows, so the first customer bought most recently.
+    assert result["segment"].iloc[0] == "New Customers"
+    assert result["segment"].iloc[-1] == "Lost"
+
+
+def test_a_single_customer_gets_a_segment_with_a_warning():
+    with pytest.warns(UserWarning, match="r_score takes only 1 of 5 levels"):
+        result = rfm_segments(_summary([2], [3], [5], [10]))
+    assert len(result) == 1 and result["segment"].iloc[0] in ELEVEN
+
+
+def test_custom_rules_override_the_default_map_with_the_first_match_winning():
+    rules = [
+        SegmentRule("Best", r=(5, 5), fm=(5, 5)),
+        ("Everyone", (1, 5), (1, 5)),
+    ]
+    result = rfm_segments(_ten_customers(), rules=rules)
+    assert result["segment"].tolist() == ["Everyone"] * 8 + ["Best"] * 2
+
+
+def test_rules_given_as_a_frame_are_accepted():
+    rules = pd.DataFrame({"segment": ["Recent", "Old"], "r_min": [3, 1], "r_max": [5, 2],
+                          "fm_min": [1, 1], "fm_max": [5, 5]})
+    result = rfm_segments(_ten_customers(), rules=rules)
+    assert result["segment"].tolist() == ["Old"] * 4 + ["Recent"] * 6
+
+
+def test_rules_that_leave_grid_cells_uncovered_are_refused():
+    with pytest.raises(ValueError, match=r"must cover every .* leave \[\(1, 1\)"):
+        rfm_segments(_ten_customers(), rules=[SegmentRule("Top", r=(2, 5), fm=(1, 5))])
+
+
+def test_missing_summary_columns_raise_a_data_error_naming_them():
+    with pytest.raises(DataError, match=r"rfm_segments: missing column\(s\) \['T'\]"):
+        rfm_segments(_ten_customers().drop(columns="T"))
+
+
+def test_recency_beyond_T_is_refused_with_the_offending_rows():
+    summary = _ten_customers()
+    summary.loc["c3", "recency"] = 99.0
+    with pytest.raises(DataError, match="cannot exceed 'T'.*row c3: 99.0"):
+        rfm_segments(summary)
+
+
+def test_rfm_segments_does_not_modify_its_input():
+    summary = _ten_customers()
+    before = summary.copy()
+    rfm_segments(summary)
+    pd.testing.assert_frame_equal(summary, before)
+
+
+# --- features ----------------------------------------------------------------------------------
+
+
+def _transactions():
+    return pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "a", "b", "b", "c"],
+            "date": pd.to_datetime(["2024-01-01", "2024-01-01", "2024-03-01", "2024-02-01",
+                                    "2024-02-15", "2024-03-31"]),
+            "amount": [30.0, 10.0, 60.0, 20.0, -5.0, 50.0],
+            "category": ["food", "toys", "food", "toys", "toys", "food"],
+            "channel": ["web", "web", "store", "web", "web", "store"],
+        }
+    )
+
+
+def test_customer_features_are_hand_computed_from_transactions():
+    features = customer_features(_transactions())
+    a = features.loc["a"]
+    assert a["frequency"] == 1 and a["orders"] == 2
+    assert a["days_since_last"] == 30 and a["tenure_days"] == 90
+    assert a["total_spend"] == 100.0 and a["avg_order_value"] == 50.0
+    assert a["category_food"] == pytest.approx(0.9) and a["channel_web"] == pytest.approx(0.4)
+    b = features.loc["b"]
+    # refunds are netted in spend but left out of the (gross) mix
+    assert b["total_spend"] == 15.0 and b["category_toys"] == 1.0
+    assert features.loc["c", "frequency"] == 0 and features.loc["c", "days_since_last"] == 0
+
+
+def test_customer_features_take_frequency_from_the_summary_and_follow_its_order():
+    summary = pd.DataFrame({"frequency": [0.0, 3.0]}, index=pd.Index(["c", "a"]))
+    features = customer_features(_transactions(), summary)
+    assert features.index.tolist() == ["c", "a"]
+    assert features["frequency"].tolist() == [0, 3]
+
+
+def test_customer_features_refuse_summary_customers_without_transactions():
+    summary = pd.DataFrame({"frequency": [0.0]}, index=pd.Index(["zz"]))
+    with pytest.raises(DataError, match="have no transactions"):
+        customer_features(_transactions(), summary)
+
+
+# --- clustering ------------------------------------------------------------------------------
+
+
+def _two_groups(n=200, seed=0):
+    rng = np.random.default_rng(seed)
+    half = n // 2
+    return pd.DataFrame(
+        {
+            "frequency": np.r_[rng.poisson(1, half), rng.poisson(15, half)],
+            "total_spend": np.r_[rng.gamma(2, 20, half), rng.gamma(2, 500, half)],
+            "channel_online": np.r_[rng.uniform(0, 0.3, half), rng.uniform(0.7, 1, half)],
+        },
+        index=pd.Index([f"c{i}" for i in range(n)], name="customer_id"),
+    )
+
+
+def test_two_obvious_groups_are_found_and_named_by_how_they_differ():
+    result = cluster_customers(_two_groups(), k_range=range(2, 5), seed=0)
+    assert result.n_clusters == 2
+    assert result.names.tolist() == ["frequent high-spend online", "infrequent low-spend"]
+    first_half = result.assignments["cluster"].iloc[:100]
+    assert first_half.eq(1).all() and result.assignments["cluster"].iloc[100:].eq(0).all()
+    assert result.selection.index.tolist() == [2, 3, 4]
+
+
+def test_clustering_is_deterministic_under_a_seed():
+    features = _two_groups(seed=1)
+    one = cluster_customers(features, k_range=range(2, 6), seed=5)
+    two = cluster_customers(features, k_range=range(2, 6), seed=5)
+    pd.testing.assert_frame_equal(one.assignments, two.assignments)
+    pd.testing.assert_frame_equal(one.selection, two.selection)
+
+
+def test_sampled_selection_and_minibatch_final_fit_agree_with_the_full_fit():
+    features = _two_groups(n=2_000, seed=2)
+    full = cluster_customers(features, k_range=[2, 3], seed=0)
+    fast = cluster_customers(features, k_range=[2, 3], seed=0, sample_size=300,
+                             silhouette_sample_size=200, minibatch_threshold=500)
+    assert type(fast.model).__name__ == "MiniBatchKMeans"
+    assert (full.assignments["cluster"] == fast.assignments["cluster"]).mean() > 0.99
+
+
+def test_gaussian_mixture_option_chooses_k_by_bic():
+    result = cluster_customers(_two_groups(), method="gmm", k_range=[2, 3], seed=0)
+    assert result.criterion == "bic" and "bic" in result.selection
+    assert result.selection["bic"].idxmin() == result.n_clusters
+
+
+def test_predict_assigns_new_customers_to_the_fitted_clusters():
+    features = _two_groups()
+    result = cluster_customers(features, k_range=[2], seed=0)
+    again = result.predict(features)
+    pd.testing.assert_frame_equal(again, result.assignments)
+
+
+def test_standardised_profiles_are_zero_on_average_over_customers():
+    result = cluster_customers(_two_groups(), k_range=[2], seed=0)
+    weights = result.profiles["customers"].to_numpy()
+    weighted = (result.standardised.to_numpy() * weights[:, None]).sum(axis=0) / weights.sum()
+    np.testing.assert_allclose(weighted, 0.0, atol=1e-9)
+
+
+def test_identical_profiles_still_get_distinct_names():
+    standardised = pd.DataFrame({"frequency": [1.0, 1.0, 1.0], "total_spend": [0.0, 0.0, 0.0]})
+    names = _name_clusters(standardised, words={"frequency": ("rare", "frequent")},
+                           threshold=0.5, max_words=2)
+    assert len(set(names)) == 3 and all(name.startswith("frequent") for name in names)
+
+
+def test_colliding_names_are_lengthened_with_the_next_descriptor():
+    standardised = pd.DataFrame({"frequency": [2.0, 2.0], "total_spend": [1.0, -1.0]})
+    names = _name_clusters(
+        standardised, words={"frequency": ("rare", "frequent"),
+                             "total_spend": ("low-spend", "high-spend")},
+        threshold=0.5, max_words=1,
+    )
+    assert names == ["frequent high-spend", "frequent low-spend"]
+
+
+def test_unknown_method_is_refused():
+    with pytest.raises(ValueError, match="'method' parameter of cluster_customers"):
+        cluster_customers(_two_groups(), method="dbscan")
+
+
+def test_k_range_must_stay_below_the_number_of_customers():
+    with pytest.raises(ValueError, match="below the number of customers"):
+        cluster_customers(_two_groups(n=6), k_range=[3, 8])
+
+
+def test_features_with_missing_values_are_refused():
+    features = _two_groups()
+    features.iloc[3, 0] = np.nan
+    with pytest.raises(DataError, match="must be finite"):
+        cluster_customers(features, k_range=[2])
+
+
+# --- profiles ---------------------------------------------------------------------------------
+
+
+def test_segment_profiles_are_hand_computed_and_sorted_by_revenue():
+    segments = pd.Series({"a": "big", "b": "small", "c": "small"})
+    profiles = segment_profiles(segments, _transactions())
+    assert profiles.index.tolist() == ["big", "small"]
+    big, small = profiles.loc["big"], profiles.loc["small"]
+    assert big["customers"] == 1 and small["customers"] == 2
+    assert big["revenue"] == 100.0 and small["revenue"] == 65.0
+    assert big["revenue_share"] == pytest.approx(100 / 165)
+    assert big["avg_order_value"] == 50.0
+    # b has 2 orders (2 purchase days), c has 1: 65 / 3
+    assert small["avg_order_value"] == pytest.approx(65 / 3)
+    assert big["top_categories"] == "food 90%, toys 10%"
+    assert small["top_channels"] == "store 71%, web 29%"
+
+
+def test_segment_profiles_add_clv_churn_and_nps_when_given():
+    segments = pd.DataFrame({"segment": ["big", "small", "small"]}, index=["a", "b", "c"])
+    clv = pd.Series({"a": 300.0, "b": 50.0, "c": 50.0})
+    churn = pd.DataFrame({"churn_probability": [0.1, 0.5, 0.7]}, index=["a", "b", "c"])
+    surveys = pd.DataFrame({"customer_id": ["a", "b", "b", "c"], "score": [10, 9, 3, 7]})
+    profiles = segment_profiles(segments, _transactions(), clv=clv, churn_probability=churn,
+                                nps_scores=surveys)
+    assert profiles.loc["big", "clv_share"] == pytest.approx(0.75)
+    assert profiles.loc["small", "clv_mean"] == 50.0
+    assert profiles.loc["small", "churn_probability"] == pytest.approx(0.6)
+    # small: one promoter, one detractor, one passive -> 0; big: one promoter -> 100
+    assert profiles.loc["small", "nps"] == pytest.approx(0.0)
+    assert profiles.loc["big", "nps"] == 100.0
+    assert profiles.loc["small", "nps_responses"] == 3
+
+
+def test_format_profiles_shows_money_with_currency_and_shares_as_percent():
+    profiles = segment_profiles(pd.Series({"a": "big", "b": "small", "c": "small"}),
+                                _transactions())
+    html = format_profiles(profiles, currency="USD").to_html()
+    assert "USD 100" in html and "60.6%" in html
