@@ -264,6 +264,9 @@ class DemoData:
         directory = Path(directory).resolve()
         directory.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+        umask = os.umask(0)
+        os.umask(umask)
+        tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; give it a normal folder's mode
         try:
             self._write_files(tmp)
             old = None
@@ -460,7 +463,9 @@ def make_demo(n_customers: int = 20_000, seed: int = 42) -> DemoData:
         0.0, settings["satisfaction_sd"], size=n
     )
 
-    p_complain = _expit(settings["complaint_intercept"] + settings["complaint_slope"] * satisfaction)
+    p_complain = _expit(
+        settings["complaint_intercept"] + settings["complaint_slope"] * satisfaction
+    )
     complains = rng_cust.random(n) < p_complain
     theme_weights = np.tile([themes[t]["weight"] for t in theme_names], (len(seg_names), 1))
     digital = seg_names.index("Digital newcomers")
@@ -536,6 +541,8 @@ def make_demo(n_customers: int = 20_000, seed: int = 42) -> DemoData:
         theme_idx >= 0, theme_refund[np.maximum(theme_idx, 0)], settings["refund_rate"]
     )
     refunded = rng_refund.random(n_orders) < refund_rate[cust]
+    # An order on the last day of its window (observed or holdout) cannot be refunded inside it.
+    refunded &= (day != obs_days - 1) & (day != horizon_days - 1)
     r_idx = np.flatnonzero(refunded)
     full = rng_refund.random(len(r_idx)) < settings["refund_full_share"]
     fraction = np.where(full, 1.0, rng_refund.uniform(0.2, 0.8, size=len(r_idx)))
@@ -885,7 +892,8 @@ def _feedback_texts(
     cross_extra[~cross] = ""
     positive = theme == len(theme_names)
     openers = _pick(rng, _OPENERS, size)
-    openers[positive] = _pick(rng, ("", "Hi,", "Just wanted to say", "Honestly,"), int(positive.sum()))
+    praise_openers = ("", "Hi,", "Just wanted to say", "Honestly,")
+    openers[positive] = _pick(rng, praise_openers, int(positive.sum()))
     closers = _pick(rng, _CLOSERS, size)
     closers[positive] = ""
     article = _pick(rng, ("my", "the"), size)

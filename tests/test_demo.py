@@ -1,0 +1,340 @@
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from pandas.testing import assert_frame_equal, assert_series_equal
+from typer.testing import CliRunner
+
+from cxlib.cli import app
+from cxlib.demo import (
+    DEFAULT_SEGMENTS,
+    DEFAULT_THEMES,
+    HOLDOUT_END,
+    HOLDOUT_START,
+    OBSERVATION_END,
+    START,
+    make_demo,
+    read_demo,
+)
+
+FRAMES = ("transactions", "customers", "surveys", "feedback")
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return make_demo(n_customers=2_000, seed=11)
+
+
+@pytest.fixture(scope="module")
+def truth(demo):
+    return demo.truth.customers.set_index("customer_id")
+
+
+def _all_frames(d):
+    return {
+        **{name: getattr(d, name) for name in FRAMES},
+        "truth_customers": d.truth.customers,
+        "future_transactions": d.truth.future_transactions,
+    }
+
+
+# --- reproducibility --------------------------------------------------------------------------
+
+
+def test_the_same_seed_gives_identical_frames_and_truth(demo):
+    again = make_demo(n_customers=2_000, seed=11)
+    for name, frame in _all_frames(demo).items():
+        assert_frame_equal(frame, _all_frames(again)[name], obj=name)
+    assert_series_equal(demo.truth.feedback_themes, again.truth.feedback_themes)
+    assert demo.truth.params == again.truth.params
+
+
+def test_a_different_seed_gives_different_data(demo):
+    other = make_demo(n_customers=2_000, seed=12)
+    for name in ("transactions", "surveys", "feedback"):
+        assert not getattr(demo, name).equals(getattr(other, name)), name
+    assert not demo.truth.customers["satisfaction"].equals(other.truth.customers["satisfaction"])
+
+
+@pytest.mark.parametrize("bad", [0, -5, 2.5, "100", True])
+def test_n_customers_must_be_a_positive_integer(bad):
+    with pytest.raises(ValueError, match="The 'n_customers' parameter of make_demo must be"):
+        make_demo(n_customers=bad)
+
+
+def test_seed_must_be_a_non_negative_integer():
+    with pytest.raises(ValueError, match="The 'seed' parameter of make_demo must be"):
+        make_demo(n_customers=10, seed=-1)
+
+
+# --- schema -------------------------------------------------------------------------------------
+
+
+def test_every_frame_has_the_documented_columns_and_dtypes(demo):
+    expected = {
+        "transactions": {
+            "customer_id": "object", "date": "datetime64[ns]", "amount": "float64",
+            "order_id": "int64", "category": "object", "channel": "object",
+        },
+        "customers": {
+            "customer_id": "object", "signup_date": "datetime64[ns]",
+            "acquisition_channel": "object", "acquisition_cost": "float64",
+            "region": "object", "age_band": "object",
+        },
+        "surveys": {
+            "customer_id": "object", "date": "datetime64[ns]", "score": "int64",
+            "comment": "object",
+        },
+        "feedback": {
+            "customer_id": "object", "date": "datetime64[ns]", "text": "object",
+            "channel": "object",
+        },
+    }
+    for name, columns in expected.items():
+        frame = getattr(demo, name)
+        assert {c: str(t) for c, t in frame.dtypes.items()} == columns, name
+    future = demo.truth.future_transactions
+    assert future.dtypes.equals(demo.transactions.dtypes)
+
+
+def test_truth_customers_has_every_contracted_field(demo):
+    required = {
+        "customer_id": "object", "segment": "object", "purchase_rate": "float64",
+        "dropout_probability": "float64", "satisfaction": "float64", "wallet": "float64",
+        "share_of_wallet": "float64", "complaint_theme": "object", "alive_at_end": "bool",
+        "dropout_date": "datetime64[ns]",
+    }
+    dtypes = {c: str(t) for c, t in demo.truth.customers.dtypes.items()}
+    assert {c: dtypes.get(c) for c in required} == required
+    assert demo.truth.customers["customer_id"].tolist() == demo.customers["customer_id"].tolist()
+    assert demo.truth.customers["customer_id"].is_unique
+    assert set(demo.truth.customers["segment"]) == set(DEFAULT_SEGMENTS)
+
+
+def test_truth_dates_and_params_are_recorded(demo):
+    truth = demo.truth
+    assert (truth.observation_end, truth.holdout_start, truth.holdout_end) == (
+        pd.Timestamp("2025-12-31"), pd.Timestamp("2026-01-01"), pd.Timestamp("2026-06-30"),
+    )
+    params = json.loads(json.dumps(truth.params))  # JSON-ready
+    assert params["seed"] == 11 and params["n_customers"] == 2_000
+    for segment in DEFAULT_SEGMENTS:
+        assert {"share", "r", "alpha", "a", "b", "p", "q", "v"} <= set(params["segments"][segment])
+        assert "satisfaction_dropout_slope" in params["segments"][segment]
+    assert set(params["themes"]) == set(DEFAULT_THEMES)
+    assert "satisfaction_spend_slope" in params["settings"]
+
+
+def test_dates_are_whole_days_in_their_windows(demo):
+    tx, future = demo.transactions, demo.truth.future_transactions
+    for frame in (tx, future, demo.surveys, demo.feedback):
+        assert (frame["date"] == frame["date"].dt.normalize()).all()
+    assert tx["date"].min() >= START and tx["date"].max() <= OBSERVATION_END
+    assert future["date"].min() >= HOLDOUT_START and future["date"].max() <= HOLDOUT_END
+    assert demo.customers["signup_date"].between(START, OBSERVATION_END).all()
+
+
+# --- truth consistency --------------------------------------------------------------------------
+
+
+def test_every_transaction_survey_and_feedback_belongs_to_a_known_customer(demo):
+    known = set(demo.customers["customer_id"])
+    for frame in (demo.transactions, demo.truth.future_transactions, demo.surveys, demo.feedback):
+        assert set(frame["customer_id"]) <= known
+
+
+def test_every_customer_buys_first_on_the_signup_day(demo):
+    first = demo.transactions.groupby("customer_id")["date"].min()
+    signup = demo.customers.set_index("customer_id")["signup_date"]
+    assert first.reindex(signup.index).equals(signup)
+
+
+def test_customers_order_at_most_once_a_day(demo):
+    orders = pd.concat([demo.transactions, demo.truth.future_transactions])
+    orders = orders[orders["amount"] > 0]
+    assert not orders.duplicated(["customer_id", "date"]).any()
+    assert orders["order_id"].is_unique
+
+
+def test_customers_dead_at_the_end_have_no_future_transactions(demo, truth):
+    dead = truth.index[~truth["alive_at_end"]]
+    assert len(dead) > 0
+    assert not demo.truth.future_transactions["customer_id"].isin(dead).any()
+
+
+def test_dropout_date_is_the_last_purchase_and_nat_for_customers_still_alive(demo, truth):
+    orders = pd.concat([demo.transactions, demo.truth.future_transactions])
+    last = orders[orders["amount"] > 0].groupby("customer_id")["date"].max()
+    gone = truth[~truth["alive_at_holdout_end"]]
+    assert (gone["dropout_date"] == last.reindex(gone.index)).all()
+    assert truth.loc[truth["alive_at_holdout_end"], "dropout_date"].isna().all()
+    dead_at_end = truth["dropout_date"] <= OBSERVATION_END
+    assert (dead_at_end == ~truth["alive_at_end"]).all()
+
+
+def test_refunds_follow_their_order_and_never_exceed_it(demo):
+    tx = pd.concat([demo.transactions, demo.truth.future_transactions])
+    refunds = tx[tx["amount"] < 0]
+    orders = tx[tx["amount"] > 0].set_index("order_id")
+    assert len(refunds) > 0
+    matched = orders.loc[refunds["order_id"]]
+    assert (matched["customer_id"].to_numpy() == refunds["customer_id"].to_numpy()).all()
+    assert (refunds["date"].to_numpy() > matched["date"].to_numpy()).all()
+    assert (-refunds["amount"].to_numpy() <= matched["amount"].to_numpy() + 1e-9).all()
+
+
+def test_survey_scores_are_integers_from_0_to_10(demo):
+    scores = demo.surveys["score"]
+    assert scores.dtype == np.int64
+    assert scores.between(0, 10).all()
+    assert scores.nunique() >= 8
+
+
+def test_surveys_and_feedback_are_dated_within_the_customers_active_life(demo, truth):
+    end = truth["dropout_date"].where(truth["alive_at_end"] == False, OBSERVATION_END)  # noqa: E712
+    end = end.fillna(OBSERVATION_END)
+    signup = demo.customers.set_index("customer_id")["signup_date"]
+    for frame in (demo.surveys, demo.feedback):
+        ids = frame["customer_id"]
+        assert (frame["date"].to_numpy() >= signup.loc[ids].to_numpy()).all()
+        assert (frame["date"].to_numpy() <= end.loc[ids].to_numpy()).all()
+
+
+def test_feedback_themes_are_aligned_with_feedback_rows(demo, truth):
+    themes = demo.truth.feedback_themes
+    assert themes.index.equals(demo.feedback.index)
+    assert set(themes) <= set(DEFAULT_THEMES) | {"positive"}
+    complaint = themes != "positive"
+    writer_theme = truth.loc[demo.feedback["customer_id"], "complaint_theme"].to_numpy()
+    assert (writer_theme[complaint.to_numpy()] == themes[complaint].to_numpy()).all()
+    # praise comes from customers without a complaint theme
+    assert pd.isna(writer_theme[~complaint.to_numpy()]).all()
+
+
+def test_wallet_times_share_is_the_expected_annual_spend(truth):
+    np.testing.assert_allclose(
+        truth["wallet"] * truth["share_of_wallet"], truth["expected_annual_spend"], rtol=1e-9
+    )
+    assert truth["share_of_wallet"].between(0, 1).all()
+
+
+def test_observed_spend_tracks_the_expected_spend(demo, truth):
+    # Customers alive all along: observed yearly revenue should follow the true expectation.
+    tx = demo.transactions
+    alive = truth[truth["alive_at_end"] & (demo.customers.set_index("customer_id")["signup_date"]
+                                           < pd.Timestamp("2023-07-01"))]
+    years = (OBSERVATION_END - demo.customers.set_index("customer_id").loc[
+        alive.index, "signup_date"]).dt.days / 365.25
+    revenue = tx.groupby("customer_id")["amount"].sum().reindex(alive.index).fillna(0) / years
+    assert np.corrcoef(np.log1p(revenue), np.log1p(alive["expected_annual_spend"]))[0, 1] > 0.6
+
+
+# --- designed relations -------------------------------------------------------------------------
+
+
+def test_the_most_valuable_segment_does_not_have_the_highest_nps(small_demo):
+    truth = small_demo.truth.customers.set_index("customer_id")
+    revenue = small_demo.transactions.groupby("customer_id")["amount"].sum()
+    value = revenue.groupby(truth["segment"]).mean()
+    surveys = small_demo.surveys.assign(
+        segment=truth.loc[small_demo.surveys["customer_id"], "segment"].to_numpy()
+    )
+    by_segment = surveys.groupby("segment")["score"]
+    nps = 100 * (by_segment.apply(lambda s: (s >= 9).mean() - (s <= 6).mean()))
+    assert value.idxmax() == "Premium loyalists"
+    assert nps.idxmax() != value.idxmax()
+    assert nps.max() - nps.min() > 30  # segments really differ in NPS
+
+
+def test_low_satisfaction_customers_churn_more(small_demo):
+    truth = small_demo.truth.customers
+    low = truth["satisfaction"] < truth["satisfaction"].quantile(0.25)
+    high = truth["satisfaction"] > truth["satisfaction"].quantile(0.75)
+    churn = ~truth["alive_at_end"]
+    assert churn[low].mean() > churn[high].mean() + 0.15
+
+
+def test_satisfaction_moves_churn_less_in_the_most_valuable_segment():
+    slopes = {s: DEFAULT_SEGMENTS[s]["satisfaction_dropout_slope"] for s in DEFAULT_SEGMENTS}
+    assert min(slopes, key=slopes.get) == "Premium loyalists"
+
+
+def test_complainers_churn_more(small_demo):
+    truth = small_demo.truth.customers
+    complained = truth["complaint_theme"].notna()
+    churn = ~truth["alive_at_end"]
+    assert 0.05 < complained.mean() < 0.4
+    assert churn[complained].mean() > churn[~complained].mean() + 0.05
+
+
+def test_refunds_are_about_three_percent_of_rows(small_demo):
+    share = (small_demo.transactions["amount"] < 0).mean()
+    assert 0.015 < share < 0.06
+
+
+def test_segments_buy_different_categories(small_demo):
+    truth = small_demo.truth.customers.set_index("customer_id")
+    tx = small_demo.transactions
+    segment = truth.loc[tx["customer_id"], "segment"].to_numpy()
+    top = pd.crosstab(segment, tx["category"]).idxmax(axis=1)
+    assert top["Bargain regulars"] == "groceries"
+    assert top["Occasional gifters"] == "toys"
+
+
+def test_feedback_texts_vary_and_are_not_labelled(small_demo):
+    feedback = small_demo.feedback
+    assert "topic" not in feedback.columns
+    assert feedback["text"].nunique() > 0.8 * len(feedback)
+    assert feedback["text"].str.len().between(20, 400).all()
+
+
+# --- writing ------------------------------------------------------------------------------------
+
+
+def test_write_produces_readable_files_and_a_complete_marker_last(demo, tmp_path):
+    out = demo.write(tmp_path / "demo")
+    names = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
+    assert names == {
+        ".complete", "transactions.csv.gz", "customers.csv", "surveys.csv", "feedback.csv",
+        "truth/customers.parquet", "truth/future_transactions.parquet",
+        "truth/feedback_themes.csv", "truth/params.json",
+    }
+    assert (out / ".complete").stat().st_size == 0
+    assert not [p for p in tmp_path.iterdir() if p.name != "demo"]  # no temp folder left
+    first_line = (out / "surveys.csv").read_text().splitlines()[1]
+    assert first_line.split(",")[1] == demo.surveys["date"].iloc[0].strftime("%Y-%m-%d")
+    back = read_demo(out)
+    assert_frame_equal(back.transactions, demo.transactions)
+    assert_frame_equal(back.customers, demo.customers)
+    assert_frame_equal(back.feedback, demo.feedback)
+    assert back.surveys["score"].equals(demo.surveys["score"])
+    assert_frame_equal(back.truth.customers, demo.truth.customers)
+    assert_frame_equal(back.truth.future_transactions, demo.truth.future_transactions)
+    assert back.truth.feedback_themes.tolist() == demo.truth.feedback_themes.tolist()
+    assert back.truth.params == json.loads(json.dumps(demo.truth.params))
+
+
+def test_write_replaces_an_existing_folder(demo, tmp_path):
+    out = tmp_path / "demo"
+    out.mkdir()
+    (out / "stale.txt").write_text("old")
+    demo.write(out)
+    assert not (out / "stale.txt").exists()
+    assert (out / ".complete").exists()
+
+
+def test_read_demo_refuses_a_folder_without_the_complete_marker(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no .complete marker"):
+        read_demo(tmp_path)
+
+
+def test_the_demo_command_writes_the_folder(tmp_path):
+    out = tmp_path / "cli_demo"
+    result = CliRunner().invoke(app, ["demo", "--out", str(out), "--n-customers", "300"])
+    assert result.exit_code == 0, result.output
+    assert (out / ".complete").exists()
+    customers = pd.read_csv(out / "customers.csv")
+    assert len(customers) == 300
