@@ -22,7 +22,16 @@ from typing import Literal
 
 import pandas as pd
 
-__all__ = ["Headline", "format_value", "load_headlines", "save_headlines"]
+__all__ = [
+    "DEFAULT_SUMMARY_SECTIONS",
+    "INVEST_PREFIX",
+    "Headline",
+    "executive_summary",
+    "format_value",
+    "headline_table",
+    "load_headlines",
+    "save_headlines",
+]
 
 Unit = Literal["currency", "percent", "count", "points", "ratio", "number", "text"]
 
@@ -63,7 +72,7 @@ def format_value(value: float | str | None, unit: str, *, currency: str = "EUR")
     --------
     >>> format_value(1234567.8, "currency", currency="EUR")
     'EUR 1.23M'
-    >>> format_value(0.2345, "percent")
+    >>> format_value(0.2346, "percent")
     '23.5%'
     >>> format_value(12.3456, "points")
     '12.3'
@@ -107,9 +116,163 @@ def save_headlines(
     return pd.DataFrame(rows, columns=["notebook", *Headline.__dataclass_fields__])
 
 
-def load_headlines(directory: str | Path) -> pd.DataFrame:
-    """Read every headline JSON file in ``directory`` into one frame (empty when there are none)."""
+def load_headlines(directory: str | Path | None) -> pd.DataFrame:
+    """Read every headline JSON file in ``directory`` into one frame.
+
+    The frame is empty (with the same columns) when ``directory`` is ``None``, does not exist
+    or holds no JSON files, e.g. when the summary notebook runs on its own.
+    """
     rows: list[dict] = []
-    for file in sorted(Path(directory).glob("*.json")):
-        rows.extend(json.loads(file.read_text(encoding="utf-8")))
+    if directory is not None:
+        for file in sorted(Path(directory).glob("*.json")):
+            rows.extend(json.loads(file.read_text(encoding="utf-8")))
     return pd.DataFrame(rows, columns=["notebook", *Headline.__dataclass_fields__])
+
+
+#: Section of the executive summary for each topic notebook's headlines, in reading order.
+#: Notebooks not listed get a section titled after their name.
+DEFAULT_SUMMARY_SECTIONS: dict[str, str] = {
+    "01_segmentation": "Who the customers are, and where the value is concentrated",
+    "02_churn": "Who is leaving, and how much money leaves with them",
+    "03_nps_vs_revenue": "What NPS does and does not say about money",
+    "04_clv": "What customers are worth, and what they could be worth",
+}
+
+#: Headlines whose key starts with this prefix are recommendations for "Where to invest".
+INVEST_PREFIX = "invest_"
+
+
+def _interval(row, currency: str) -> str:
+    low, high = row.ci_low, row.ci_high
+    if low is None or high is None or pd.isna(low) or pd.isna(high):
+        return ""
+    return f"{format_value(low, row.unit, currency=currency)} – " + format_value(
+        high, row.unit, currency=currency
+    )
+
+
+def headline_table(headlines: pd.DataFrame, *, currency: str = "EUR") -> pd.DataFrame:
+    """Format headlines for reading: one row each, values as text with their units.
+
+    Parameters
+    ----------
+    headlines : DataFrame
+        As returned by :func:`load_headlines`.
+    currency : str, default "EUR"
+        Currency code for ``unit="currency"`` values.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``Topic``, ``Number``, ``Value``, ``95% interval`` and ``Note`` (all text,
+        ready to show a reader).
+
+    Examples
+    --------
+    >>> frame = save_headlines("02_churn", [Headline("at_risk", "Revenue at risk", 2.5e5,
+    ...                                              unit="currency")])
+    >>> headline_table(frame).loc[0, "Value"]
+    'EUR 250.0k'
+    """
+    columns = ["Topic", "Number", "Value", "95% interval", "Note"]
+    rows = [
+        {
+            "Topic": row.notebook,
+            "Number": row.label,
+            "Value": format_value(row.value, row.unit, currency=currency),
+            "95% interval": _interval(row, currency),
+            "Note": row.note or "",
+        }
+        for row in headlines.itertuples(index=False)
+    ]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _bullet(row, currency: str) -> str:
+    text = f"- **{row.label}**: {format_value(row.value, row.unit, currency=currency)}"
+    interval = _interval(row, currency)
+    if interval:
+        text += f" (95% interval {interval})"
+    if row.note:
+        text += f". {row.note}"
+    return text
+
+
+def executive_summary(
+    headlines: pd.DataFrame,
+    *,
+    currency: str = "EUR",
+    sections: dict[str, str] | None = None,
+) -> str:
+    """Write the executive summary, as markdown, from the headlines the topic notebooks recorded.
+
+    Nothing is recomputed: each topic's numbers are listed under a plain-language heading
+    (``sections``, default :data:`DEFAULT_SUMMARY_SECTIONS`), then "Where to invest" lists the
+    recommendations (headlines whose key starts with :data:`INVEST_PREFIX`) or, when no
+    notebook recorded one, the largest money amounts at stake. Topics without numbers are named,
+    so a failed notebook cannot go unnoticed.
+
+    Parameters
+    ----------
+    headlines : DataFrame
+        As returned by :func:`load_headlines`; may be empty.
+    currency : str, default "EUR"
+        Currency code for ``unit="currency"`` values.
+    sections : dict, optional
+        Notebook name -> section heading; overrides the defaults.
+
+    Returns
+    -------
+    str
+        Markdown. When ``headlines`` is empty it says so instead of failing.
+
+    Examples
+    --------
+    >>> executive_summary(load_headlines(None)).startswith("**No headline numbers were found.**")
+    True
+    """
+    if headlines.empty:
+        return (
+            "**No headline numbers were found.** This summary is assembled from the numbers "
+            "that the topic notebooks record; run the whole report "
+            "(`cxlib report clients/<name>.yaml`) to fill it."
+        )
+    titles = {**DEFAULT_SUMMARY_SECTIONS, **(sections or {})}
+    is_invest = headlines["key"].astype(str).str.startswith(INVEST_PREFIX)
+    findings, invest = headlines[~is_invest], headlines[is_invest]
+    order = [name for name in titles if name in set(findings["notebook"])]
+    order += sorted(set(findings["notebook"]) - set(order))
+
+    lines = ["## The numbers that matter", ""]
+    for notebook in order:
+        lines += [f"### {titles.get(notebook, notebook)}", ""]
+        lines += [
+            _bullet(row, currency)
+            for row in findings[findings["notebook"] == notebook].itertuples(index=False)
+        ]
+        lines.append("")
+    missing = [name for name in DEFAULT_SUMMARY_SECTIONS if name not in set(headlines["notebook"])]
+    if sections is None and missing:
+        lines += [
+            "*No numbers were recorded by "
+            + ", ".join(f"`{m}`" for m in missing)
+            + "; check those pages in the report index.*",
+            "",
+        ]
+
+    lines += ["## Where to invest", ""]
+    if not invest.empty:
+        lines += [_bullet(row, currency) for row in invest.itertuples(index=False)]
+    else:
+        money = findings[(findings["unit"] == "currency")].copy()
+        money = money[pd.to_numeric(money["value"], errors="coerce").notna()]
+        if money.empty:
+            lines.append("No notebook recorded a recommendation or an amount of money.")
+        else:
+            money = money.assign(_v=pd.to_numeric(money["value"]).abs()).nlargest(3, "_v")
+            lines.append(
+                "No notebook recorded an explicit recommendation; these are the largest amounts "
+                "the analyses put a number on:"
+            )
+            lines += [_bullet(row, currency) for row in money.itertuples(index=False)]
+    return "\n".join(lines).rstrip() + "\n"
