@@ -764,17 +764,31 @@ def _survey_comments(
 
 
 _OPENERS = (
-    "", "", "Hi,", "Honestly,", "Not happy.", "Very disappointed:", "Second time this month:",
-    "I have been a customer for years and", "Just so you know,", "Hello,",
+    "", "", "", "Hi,", "Hello,", "Honestly,", "Not happy.", "Very disappointed:",
+    "Second time this month:", "I have been a customer for years and", "Just so you know,",
+    "To whom it may concern,", "Sorry to say", "Again!", "Frankly,", "Dear team,",
+    "I am writing because", "Quick complaint:",
 )
 _CLOSERS = (
-    "", "", "Please sort this out.", "Very disappointed.", "Not acceptable.", "I expect better.",
-    "Will think twice before ordering again.", "Thanks.", "Fix it please.",
-    "Considering other shops now.",
+    "", "", "", "Please sort this out.", "Very disappointed.", "Not acceptable.",
+    "I expect better.", "Will think twice before ordering again.", "Thanks.", "Fix it please.",
+    "Considering other shops now.", "Regards.", "Waiting for your answer.", "So frustrating.",
+    "Shame, I used to like you.", "Do better.", "Please call me back.",
 )
+_VAGUE = (
+    "the whole experience was bad", "nothing works the way it should with you",
+    "this was not okay", "really poor experience overall", "not what I signed up for",
+    "I am fed up", "you let me down again",
+)
+_PRAISE_OPENERS = (
+    "", "", "Hi,", "Just wanted to say", "Honestly,", "Wow!", "A quick note:", "Dear team,",
+    "Credit where it is due:",
+)
+_PRAISE_CLOSERS = ("", "", "Cheers.", "Thanks again.", "Five stars.", "Regards.")
 
 _THEME_VOCAB: dict[str, dict[str, tuple[str, ...]]] = {
     "late_delivery": {
+        "article": ("my", "the", "our"),
         "noun": ("delivery", "parcel", "package", "order", "shipment"),
         "problem": (
             "arrived days late", "still has not arrived", "was delayed again",
@@ -788,6 +802,7 @@ _THEME_VOCAB: dict[str, dict[str, tuple[str, ...]]] = {
         ),
     },
     "refund_hassle": {
+        "article": ("my", "the"),
         "noun": ("refund", "return", "money back", "credit note", "reimbursement"),
         "problem": (
             "took weeks to process", "was refused without a reason", "is still pending",
@@ -801,6 +816,7 @@ _THEME_VOCAB: dict[str, dict[str, tuple[str, ...]]] = {
         ),
     },
     "product_quality": {
+        "article": ("my", "the", "this"),
         "noun": ("item", "product", "jacket", "kettle", "toy", "blender"),
         "problem": (
             "broke after two days", "stopped working within a week", "was damaged and cheap",
@@ -813,6 +829,7 @@ _THEME_VOCAB: dict[str, dict[str, tuple[str, ...]]] = {
         ),
     },
     "app_problems": {
+        "article": ("your", "the"),
         "noun": ("app", "website", "checkout page", "login", "basket"),
         "problem": (
             "keeps crashing", "would not let me pay", "logged me out repeatedly",
@@ -825,19 +842,21 @@ _THEME_VOCAB: dict[str, dict[str, tuple[str, ...]]] = {
         ),
     },
     "rude_staff": {
-        "noun": ("staff", "cashier", "customer service agent", "store manager", "shop assistant"),
+        "article": ("your", "the", "one"),
+        "noun": ("staff", "cashier", "customer service agent", "store manager", "sales assistant"),
         "problem": (
-            "was rude to me", "was unhelpful and dismissive", "ignored my question",
-            "hung up on me", "did not care at all", "was condescending and impolite",
+            "was rude to me", "was rude and unhelpful", "ignored my question",
+            "hung up on me rudely", "was dismissive and did not care", "was impolite and rude",
         ),
         "extra": (
-            "No apology at all.", "The assistant rolled their eyes.", "Nobody offered to help.",
-            "I was treated like a nuisance.", "Such an unfriendly attitude.",
-            "The employee was shouting.",
+            "No apology from the staff at all.", "The assistant rolled their eyes.",
+            "Nobody on the staff offered to help.", "I was treated like a nuisance.",
+            "Such an unfriendly, rude attitude.", "The employee was shouting at me.",
         ),
     },
     "positive": {
-        "noun": ("service", "delivery", "staff", "app", "product", "shop"),
+        "article": ("your", "the"),
+        "noun": ("service", "delivery", "team", "app", "product", "shop", "website"),
         "problem": (
             "was excellent", "was fast and friendly", "made it really easy",
             "exceeded my expectations", "is great", "was spot on",
@@ -863,45 +882,63 @@ _THEME_CHANNELS = {
 def _feedback_texts(
     rng: np.random.Generator, theme: np.ndarray, theme_names: list[str]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Vectorised texts from templates: opener, '<my|the> NOUN PROBLEM.', extras, closer.
+    """Vectorised texts from templates.
 
-    A share of complaints mention a second theme's detail, so themes overlap a little.
+    A text is: opener, ``"<article> NOUN PROBLEM."``, one or two details of its theme,
+    sometimes (20% of complaints) a detail of another complaint theme, and a closer. The
+    shared openers and closers are filler that a topic model has to look past; 10% of
+    complaints are vague (a generic sentence and at most one detail of the theme).
     """
     labels = [*theme_names, "positive"]
     size = len(theme)
-    noun = np.empty(size, dtype=object)
-    problem = np.empty(size, dtype=object)
+    parts = {key: np.empty(size, dtype=object) for key in ("article", "noun", "problem")}
     extra = np.empty(size, dtype=object)
+    extra2 = np.full(size, "", dtype=object)
     channel = np.empty(size, dtype=np.int8)
+    second = rng.random(size) < 0.6
     for k, label in enumerate(labels):
         mask = theme == k
         m = int(mask.sum())
         vocab = _THEME_VOCAB[label]
-        noun[mask] = _pick(rng, vocab["noun"], m)
-        problem[mask] = _pick(rng, vocab["problem"], m)
-        extra[mask] = _pick(rng, vocab["extra"], m)
+        for key in parts:
+            parts[key][mask] = _pick(rng, vocab[key], m)
+        # two different details: the second is offset from the first
+        n_extra = len(vocab["extra"])
+        first = rng.integers(0, n_extra, size=m)
+        other = (first + rng.integers(1, n_extra, size=m)) % n_extra
+        options = np.array(vocab["extra"], dtype=object)
+        extra[mask] = options[first]
+        extra2[mask] = np.where(second[mask], " " + options[other], "")
         probs = np.asarray(_THEME_CHANNELS[label], dtype=float)
         channel[mask] = rng.choice(len(_FEEDBACK_CHANNELS), size=m, p=probs / probs.sum())
-    # A second, unrelated detail from another complaint theme for ~15% of complaints.
-    other = (theme + rng.integers(1, len(theme_names), size=size)) % len(theme_names)
-    cross = (rng.random(size) < 0.15) & (theme < len(theme_names))
-    cross_extra = np.empty(size, dtype=object)
+    n_themes = len(theme_names)
+    other_theme = (theme + rng.integers(1, n_themes, size=size)) % n_themes
+    cross = (rng.random(size) < 0.2) & (theme < n_themes)
+    cross_extra = np.full(size, "", dtype=object)
     for k, label in enumerate(theme_names):
-        mask = cross & (other == k)
+        mask = cross & (other_theme == k)
         cross_extra[mask] = " " + _pick(rng, _THEME_VOCAB[label]["extra"], int(mask.sum()))
-    cross_extra[~cross] = ""
-    positive = theme == len(theme_names)
+    positive = theme == n_themes
+    # Some complaints are vague: a generic sentence and at most one hint of the theme.
+    vague = (rng.random(size) < 0.1) & ~positive
+    n_vague = int(vague.sum())
+    parts["article"][vague] = ""
+    parts["noun"][vague] = _pick(rng, _VAGUE, n_vague)
+    parts["problem"][vague] = ""
+    extra2[vague] = ""
+    cross_extra[vague] = ""
+    extra[vague] = np.where(rng.random(n_vague) < 0.5, extra[vague], "")
     openers = _pick(rng, _OPENERS, size)
-    praise_openers = ("", "Hi,", "Just wanted to say", "Honestly,")
-    openers[positive] = _pick(rng, praise_openers, int(positive.sum()))
+    openers[positive] = _pick(rng, _PRAISE_OPENERS, int(positive.sum()))
     closers = _pick(rng, _CLOSERS, size)
-    closers[positive] = ""
-    article = _pick(rng, ("my", "the"), size)
-    new_sentence = np.array([o == "" or o.endswith(".") for o in openers])
-    article[new_sentence] = np.where(article[new_sentence] == "my", "My", "The")
-    body = openers + " " + article + " " + noun + " " + problem + ". " + extra + cross_extra
-    text = body + " " + closers
-    text = pd.Series(text).str.replace(r"\s+", " ", regex=True).str.strip()
-    # Sentence case: capitalise the first letter.
-    text = text.str[:1].str.upper() + text.str[1:]
+    closers[positive] = _pick(rng, _PRAISE_CLOSERS, int(positive.sum()))
+    article = parts["article"]
+    new_sentence = np.array([o == "" or o.endswith((".", "!")) for o in openers], dtype=bool)
+    article[new_sentence] = [a[:1].upper() + a[1:] for a in article[new_sentence]]
+    text = (
+        openers + " " + article + " " + parts["noun"] + " " + parts["problem"] + "."
+        + extra + extra2 + cross_extra + " " + closers
+    )
+    text = pd.Series(text).str.replace(r"\s+", " ", regex=True).str.replace(" .", ".")
+    text = text.str.replace(r"\.(?=\S)", ". ", regex=True).str.strip()
     return text.to_numpy(dtype=object), channel
