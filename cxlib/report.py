@@ -36,6 +36,7 @@ import copy
 import datetime as dt
 import html
 import json
+import logging
 import os
 import platform
 import re
@@ -245,7 +246,7 @@ def _one_line(text: str, limit: int = 300) -> str:
 
 
 def _progress_engine():
-    """Build a papermill engine that reports finished cells to ``on_cell`` and sets the kernel env."""
+    """Build a papermill engine that reports finished cells and sets the kernel env."""
     from papermill.clientwrap import PapermillNotebookClient
     from papermill.engines import NBClientEngine
     from papermill.utils import merge_kwargs, remove_args
@@ -360,6 +361,9 @@ _TEMPLATE = (
 """
 )
 
+_QUIET_LOG = logging.getLogger("cxlib.report.nbconvert")
+_QUIET_LOG.setLevel(logging.ERROR)
+
 _HEADING = re.compile(r'<h([1-3]) id="([^"]+)"[^>]*>(.*?)<a class="anchor-link"', re.S)
 
 
@@ -417,6 +421,7 @@ def export_html(
         exclude_input=reviewer,
         exclude_input_prompt=reviewer,
         exclude_output_prompt=reviewer,
+        log=_QUIET_LOG,  # nbconvert warns that figures lack alt text; it then adds a default one
     )
     body, _ = exporter.from_notebook_node(nb)
     body = body.replace("<!--cxlib-nav-->", _nav(body, index_href, other_version, reviewer), 1)

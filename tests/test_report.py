@@ -1,0 +1,332 @@
+"""The report runner on tiny notebooks and a tiny client written into tmp_path.
+
+The helpers at the top (``write_client``, ``write_notebook``, ``tiny_notebooks``) are reused by
+``test_cli.py`` and ``test_html.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+from papermill.exceptions import PapermillExecutionError
+
+import cxlib
+from cxlib import DataError
+from cxlib.config import file_sha256
+from cxlib.report import (
+    build_report,
+    describe_failure,
+    discover_notebooks,
+    export_html,
+    make_run_id,
+    notebook_parameters,
+)
+
+TRANSACTIONS = (
+    "customer_id,date,amount\nc1,2024-01-05,10.0\nc2,2024-02-07,25.5\nc1,2024-03-01,7.25\n"
+)
+
+
+def write_client(directory: Path, *, amount_column: str = "amount") -> Path:
+    """A one-table client (3 transactions) and its YAML config; returns the config path."""
+    data = directory / "data"
+    data.mkdir(parents=True, exist_ok=True)
+    (data / "transactions.csv").write_text(TRANSACTIONS, encoding="utf-8")
+    config = directory / "tiny.yaml"
+    config.write_text(
+        "client: tiny\ncurrency: EUR\ndata_dir: data\ntables:\n  transactions:\n"
+        "    path: transactions.csv\n"
+        f"    columns: {{customer_id: customer_id, date: date, amount: {amount_column}}}\n"
+        '    date_format: "%Y-%m-%d"\n'
+        "analysis:\n  horizon_months: 6\n",
+        encoding="utf-8",
+    )
+    return config
+
+
+def write_notebook(path: Path, cells: list[tuple[str, str]], *, parameters: str | None) -> Path:
+    """Write a notebook: a title, an optional `parameters` cell, then (kind, source) cells."""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    out = [nbformat.v4.new_markdown_cell(f"# {path.stem.title()}\n\nWhat this page shows.")]
+    if parameters is not None:
+        cell = nbformat.v4.new_code_cell(parameters)
+        cell.metadata["tags"] = ["parameters"]
+        out.append(cell)
+    for kind, source in cells:
+        make = nbformat.v4.new_markdown_cell if kind == "md" else nbformat.v4.new_code_cell
+        out.append(make(source))
+    nb.cells = out
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, str(path))
+    return path
+
+
+GOOD_PARAMETERS = 'config_path = "x"\nheadlines_path = None\nhorizon_months = 12\nseed = 0'
+GOOD_CELLS = [
+    ("md", "## Revenue by month\n\nA figure a reviewer should see."),
+    (
+        "code",
+        "import matplotlib.pyplot as plt\nimport cxlib\ncxlib.plots.set_theme()\n"
+        "client = cxlib.config.load_client(config_path)\n"
+        "fig, ax = plt.subplots()\nax.plot([1, 2, 3], [3, 1, 2]);",
+    ),
+    ("md", "## Numbers"),
+    ("code", "import warnings\nwarnings.warn('a degraded result', UserWarning)\nSECRET_CODE = 42"),
+    (
+        "code",
+        "from cxlib.headlines import Headline, save_headlines\n"
+        "save_headlines('01_good', [\n"
+        "    Headline('total_value', 'Total value', 1.5e6, unit='currency', ci_low=1.2e6,"
+        " ci_high=1.8e6),\n"
+        "    Headline('months', 'Horizon', horizon_months, unit='count'),\n"
+        "], path=headlines_path)",
+    ),
+]
+BAD_CELLS = [
+    ("code", "x = 1"),
+    ("md", "## Boom"),
+    ("code", "raise KeyError('segment')"),
+    ("code", "y = 2"),
+]
+
+
+def tiny_notebooks(directory: Path, *, with_failure: bool = True) -> Path:
+    """01_good (figure, warning, headlines), 02_bad (raises in cell 5), and the real summary."""
+    write_notebook(directory / "01_good.ipynb", GOOD_CELLS, parameters=GOOD_PARAMETERS)
+    if with_failure:
+        write_notebook(
+            directory / "02_bad.ipynb",
+            BAD_CELLS,
+            parameters='config_path = "x"\nheadlines_path = None',
+        )
+    summary = nbformat.read(str(cxlib.report.default_notebooks_dir() / "00_summary.ipynb"), 4)
+    nbformat.write(summary, str(directory / "00_summary.ipynb"))
+    return directory
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("tiny")
+    config = write_client(root)
+    notebooks = tiny_notebooks(root / "notebooks")
+    run = build_report(config, out=root / "reports", notebooks_dir=notebooks, progress=False)
+    return root, config, run
+
+
+# --- discovery and parameters -----------------------------------------------------------------
+
+
+def test_discover_notebooks_lists_topics_in_order_and_the_summary_last(tmp_path):
+    for name in ("02_churn", "00_summary", "01_segmentation", "notes", "1_bad"):
+        write_notebook(tmp_path / f"{name}.ipynb", [], parameters=None)
+    names = [p.stem for p in discover_notebooks(tmp_path)]
+    assert names == ["01_segmentation", "02_churn", "00_summary"]
+
+
+def test_discover_notebooks_keeps_only_the_named_ones_by_name_or_number(tmp_path):
+    for name in ("01_segmentation", "02_churn", "00_summary"):
+        write_notebook(tmp_path / f"{name}.ipynb", [], parameters=None)
+    names = [p.stem for p in discover_notebooks(tmp_path, only=["02", "00_summary.ipynb"])]
+    assert names == ["02_churn", "00_summary"]
+
+
+def test_discover_notebooks_rejects_a_name_that_matches_no_notebook(tmp_path):
+    write_notebook(tmp_path / "01_segmentation.ipynb", [], parameters=None)
+    with pytest.raises(ValueError, match=r"must name notebooks .*Got \['03_nps'\] instead"):
+        discover_notebooks(tmp_path, only=["03_nps"])
+
+
+def test_discover_notebooks_finds_the_repository_notebooks_whatever_the_cwd(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert "00_summary" in [p.stem for p in discover_notebooks()]
+
+
+def test_notebook_parameters_injects_only_what_the_notebook_declares(tmp_path):
+    nb = write_notebook(
+        tmp_path / "01_x.ipynb",
+        [],
+        parameters='config_path = "x"\nhorizon_months = 12\nhorizon_mnths = 3',
+    )
+    values, unknown = notebook_parameters(
+        nb, {"config_path": "/c.yaml", "horizon_months": 6, "freq": "W"}
+    )
+    assert values == {"config_path": "/c.yaml", "horizon_months": 6}
+    assert unknown == ["horizon_mnths"]
+
+
+def test_make_run_id_is_a_utc_timestamp_and_the_short_config_hash():
+    import datetime as dt
+
+    when = dt.datetime(2026, 3, 4, 5, 6, 7, tzinfo=dt.timezone(dt.timedelta(hours=2)))
+    assert make_run_id("0123456789abcdef", now=when) == "20260304T030607Z-01234567"
+
+
+def test_describe_failure_names_the_source_cell_the_error_type_and_message_in_one_line():
+    exc = PapermillExecutionError(
+        cell_index=5,
+        exec_count=3,
+        source="raise KeyError",
+        ename="KeyError",
+        evalue="'segment'\nsecond line",
+        traceback=["..."],
+    )
+    line, cell = describe_failure(exc, injected_index=2)
+    assert line == "cell 5 (In [3]): KeyError: 'segment' second line"
+    assert cell == 5
+
+
+def test_describe_failure_of_another_exception_gives_its_type_and_message():
+    line, cell = describe_failure(RuntimeError("Kernel died\nbefore replying"))
+    assert (line, cell) == ("RuntimeError: Kernel died before replying", None)
+
+
+# --- a whole run -------------------------------------------------------------------------------
+
+
+def test_a_failed_notebook_is_reported_in_one_line_and_the_others_still_run(tiny_run):
+    _, _, run = tiny_run
+    statuses = {nb.name: nb.status for nb in run.notebooks}
+    assert statuses == {"01_good": "ok", "02_bad": "failed", "00_summary": "ok"}
+    assert run.status == "failed" and not run.ok
+    # 02_bad: title (1), parameters (2), x = 1 (3), markdown (4), raise (5); In [4] counts
+    # the injected-parameters cell, as the version with code shows it.
+    assert run.failures == ["02_bad: cell 5 (In [4]): KeyError: 'segment'"]
+
+
+def test_a_run_is_written_under_client_and_run_id_and_not_left_partial(tiny_run):
+    root, _, run = tiny_run
+    assert run.run_dir.parent == (root / "reports" / "tiny").resolve()
+    assert re.fullmatch(r"\d{8}T\d{6}Z-[0-9a-f]{8}", run.run_dir.name)
+    assert not list(run.run_dir.parent.glob("*.partial"))
+    for name in ("01_good", "02_bad", "00_summary"):
+        assert (run.run_dir / "notebooks" / f"{name}.ipynb").is_file()
+        assert (run.run_dir / "html" / f"{name}.html").is_file()
+        assert (run.run_dir / "html" / f"{name}.full.html").is_file()
+
+
+def test_the_manifest_records_version_hashes_parameters_timings_and_status(tiny_run):
+    root, config, run = tiny_run
+    manifest = json.loads((run.run_dir / "manifest.json").read_text())
+    assert manifest["cxlib_version"] == cxlib.__version__
+    assert manifest["status"] == "failed"
+    assert manifest["config"]["sha256"] == file_sha256(config)
+    assert run.run_id.endswith(manifest["config"]["sha256"][:8])
+    data_file = root / "data" / "transactions.csv"
+    assert manifest["data_files"]["transactions"]["sha256"] == file_sha256(data_file)
+    good = next(nb for nb in manifest["notebooks"] if nb["name"] == "01_good")
+    assert good["parameters"]["horizon_months"] == 6  # from the config, not the notebook default
+    assert good["parameters"]["config_path"] == str(config.resolve())
+    assert set(good["parameters"]) == {"config_path", "headlines_path", "horizon_months", "seed"}
+    assert good["seconds"] > 0 and good["status"] == "ok"
+    bad = next(nb for nb in manifest["notebooks"] if nb["name"] == "02_bad")
+    assert bad["status"] == "failed" and bad["cell"] == 5
+
+
+def test_the_notebook_gets_the_client_parameters_and_records_headlines(tiny_run):
+    _, _, run = tiny_run
+    recorded = json.loads((run.run_dir / "headlines" / "01_good.json").read_text())
+    assert {row["key"]: row["value"] for row in recorded} == {"total_value": 1.5e6, "months": 6}
+
+
+def test_the_index_links_every_page_shows_headlines_quality_and_marks_the_failure(tiny_run):
+    _, _, run = tiny_run
+    index = (run.run_dir / "index.html").read_text()
+    for name in ("01_good", "02_bad", "00_summary"):
+        assert f'href="html/{name}.html"' in index
+        assert f'href="html/{name}.full.html"' in index
+    assert "EUR 1.50M" in index and "EUR 1.20M – EUR 1.80M" in index
+    assert "Data quality" in index and "transactions.csv" in index
+    assert "FAILED" in index and "cell 5 (In [4]): KeyError: &#x27;segment&#x27;" in index
+
+
+def test_the_reviewer_page_hides_code_warnings_and_parameters_but_keeps_figures(tiny_run):
+    _, _, run = tiny_run
+    reviewer = (run.run_dir / "html" / "01_good.html").read_text()
+    full = (run.run_dir / "html" / "01_good.full.html").read_text()
+    assert "SECRET_CODE" not in reviewer and "SECRET_CODE" in full
+    assert "a degraded result" not in reviewer and "a degraded result" in full
+    assert "injected-parameters" not in reviewer
+    assert len(re.findall(r'<img [^>]*src="data:image/png;base64,', reviewer)) == 1
+    assert 'href="#Revenue-by-month"' in reviewer  # table of contents
+    assert "<script src=" not in reviewer  # opens offline: no CDN scripts
+
+
+def test_the_summary_notebook_lists_the_recorded_numbers_and_names_missing_topics(tiny_run):
+    _, _, run = tiny_run
+    page = (run.run_dir / "html" / "00_summary.html").read_text()
+    assert "Where to invest" in page
+    assert "EUR 1.50M" in page
+    assert "02_churn" in page  # a default topic without numbers is named, not hidden
+
+
+def test_an_invalid_data_file_fails_before_any_output_is_written(tmp_path):
+    config = write_client(tmp_path, amount_column="amount_eur")
+    notebooks = tiny_notebooks(tmp_path / "notebooks", with_failure=False)
+    with pytest.raises(DataError, match=r"transactions\.csv.*amount_eur"):
+        build_report(config, out=tmp_path / "reports", notebooks_dir=notebooks, progress=False)
+    assert not (tmp_path / "reports").exists()
+
+
+def test_ctrl_c_leaves_a_run_marked_interrupted_never_one_that_looks_complete(
+    tmp_path, monkeypatch
+):
+    config = write_client(tmp_path)
+    notebooks = tiny_notebooks(tmp_path / "notebooks", with_failure=False)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cxlib.report, "_execute", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        build_report(config, out=tmp_path / "reports", notebooks_dir=notebooks, progress=False)
+    runs = list((tmp_path / "reports" / "tiny").iterdir())
+    assert len(runs) == 1 and runs[0].name.endswith(".interrupted")
+    assert (runs[0] / "INTERRUPTED").is_file() and not (runs[0] / "index.html").exists()
+    manifest = json.loads((runs[0] / "manifest.json").read_text())
+    assert manifest["status"] == "interrupted"
+    assert {nb["status"] for nb in manifest["notebooks"]} == {"interrupted"}
+
+
+def test_a_new_run_never_reuses_the_name_of_an_earlier_run(tmp_path, monkeypatch):
+    config = write_client(tmp_path)
+    notebooks = tmp_path / "notebooks"
+    write_notebook(notebooks / "01_quick.ipynb", [("code", "1 + 1")], parameters="seed = 0")
+    monkeypatch.setattr(cxlib.report, "make_run_id", lambda digest, now=None: "20260101T000000Z-x")
+    first = build_report(config, out=tmp_path / "reports", notebooks_dir=notebooks, progress=False)
+    second = build_report(config, out=tmp_path / "reports", notebooks_dir=notebooks, progress=False)
+    assert first.run_dir.name == "20260101T000000Z-x"
+    assert second.run_dir.name == "20260101T000000Z-x-2"
+    assert first.ok and second.ok and (first.run_dir / "index.html").is_file()
+
+
+def test_progress_prints_one_line_per_notebook(tmp_path):
+    from rich.console import Console
+
+    config = write_client(tmp_path)
+    notebooks = tmp_path / "notebooks"
+    write_notebook(
+        notebooks / "01_quick.ipynb", [("code", "1 + 1"), ("code", "2")], parameters="seed = 0"
+    )
+    console = Console(file=(buffer := __import__("io").StringIO()), width=120)
+    run = build_report(config, out=tmp_path / "reports", notebooks_dir=notebooks, console=console)
+    assert run.ok
+    assert re.search(r"ok 01_quick \(\d+\.\d s\)", buffer.getvalue())
+
+
+def test_export_html_writes_a_reviewer_page_without_a_table_of_contents_when_no_headings(tmp_path):
+    nb = write_notebook(tmp_path / "01_plain.ipynb", [("code", "print('hello')")], parameters=None)
+    executed = nbformat.read(str(nb), 4)
+    executed.cells[1].outputs = [nbformat.v4.new_output("stream", name="stdout", text="hello\n")]
+    page = export_html(executed, tmp_path / "p.html", reviewer=True).read_text()
+    full = export_html(executed, tmp_path / "f.html", reviewer=False).read_text()
+    assert "hello" in page and '<nav class="cxlib-toc"' not in page
+    assert 'class="highlight' not in page and 'class="highlight' in full
