@@ -59,6 +59,7 @@ __all__ = [
     "CATEGORIES",
     "CHANNELS",
     "DEFAULT_SEGMENTS",
+    "DEFAULT_SETTINGS",
     "DEFAULT_THEMES",
     "DemoData",
     "DemoTruth",
@@ -379,11 +380,10 @@ def _choice_logits(rng: np.random.Generator, logits: np.ndarray) -> np.ndarray:
     return np.argmax(logits + rng.gumbel(size=logits.shape), axis=1)
 
 
-def _group_offsets(counts: np.ndarray) -> np.ndarray:
-    """Position of each element within its group, for groups laid out consecutively."""
-    total = int(counts.sum())
-    starts = np.repeat(np.cumsum(counts) - counts, counts)
-    return np.arange(total) - starts
+def _to_dates(day_index: np.ndarray) -> np.ndarray:
+    """Day numbers since START as datetime64[ns]."""
+    days = np.datetime64(START.date(), "D") + day_index.astype("timedelta64[D]")
+    return days.astype("datetime64[ns]")
 
 
 def _check_params(n_customers: Any, seed: Any) -> None:
@@ -401,7 +401,50 @@ def _check_params(n_customers: Any, seed: Any) -> None:
         )
 
 
-def make_demo(n_customers: int = 20_000, seed: int = 42) -> DemoData:
+def _check_names(overrides: Any, defaults: dict[str, Any], name: str) -> None:
+    if overrides is None:
+        return
+    if not isinstance(overrides, dict):
+        raise ValueError(
+            f"The '{name}' parameter of make_demo must be a dict or None. "
+            f"Got {type(overrides).__name__} instead."
+        )
+    unknown = sorted(set(overrides) - set(defaults))
+    if unknown:
+        raise ValueError(
+            f"The '{name}' parameter of make_demo must use names from {list(defaults)}. "
+            f"Got {unknown} instead."
+        )
+
+
+def _merge(defaults: dict[str, Any], overrides: Any, name: str) -> dict[str, Any]:
+    """Return a deep copy of ``defaults`` with the keys of ``overrides`` replaced."""
+    merged = copy.deepcopy(defaults)
+    if overrides is None:
+        return merged
+    if not isinstance(overrides, dict):
+        raise ValueError(
+            f"The '{name}' parameter of make_demo must be a dict or None. "
+            f"Got {type(overrides).__name__} instead."
+        )
+    unknown = sorted(set(overrides) - set(defaults))
+    if unknown:
+        raise ValueError(
+            f"The '{name}' parameter of make_demo must use keys from {sorted(defaults)}. "
+            f"Got {unknown} instead."
+        )
+    merged.update(copy.deepcopy(overrides))
+    return merged
+
+
+def make_demo(
+    n_customers: int = 20_000,
+    seed: int = 42,
+    *,
+    segments: dict[str, dict[str, Any]] | None = None,
+    themes: dict[str, dict[str, float]] | None = None,
+    settings: dict[str, Any] | None = None,
+) -> DemoData:
     """Simulate the demo client: observed exports plus the ground truth.
 
     Parameters
@@ -410,6 +453,11 @@ def make_demo(n_customers: int = 20_000, seed: int = 42) -> DemoData:
         Number of customers acquired over the observed three years.
     seed : int, default 42
         Random seed: the same seed (and ``n_customers``) gives identical frames.
+    segments, themes, settings : dict, optional
+        Overrides of :data:`DEFAULT_SEGMENTS`, :data:`DEFAULT_THEMES` and
+        :data:`DEFAULT_SETTINGS`, merged key by key: ``segments={"Premium loyalists":
+        {"satisfaction_dropout_slope": 0.8}}`` changes one value and keeps the rest. Segment
+        and theme names and keys must exist in the defaults.
 
     Returns
     -------
@@ -427,9 +475,17 @@ def make_demo(n_customers: int = 20_000, seed: int = 42) -> DemoData:
     """
     _check_params(n_customers, seed)
     n = int(n_customers)
-    segments = copy.deepcopy(DEFAULT_SEGMENTS)
-    themes = copy.deepcopy(DEFAULT_THEMES)
-    settings = copy.deepcopy(DEFAULT_SETTINGS)
+    _check_names(segments, DEFAULT_SEGMENTS, "segments")
+    _check_names(themes, DEFAULT_THEMES, "themes")
+    segments = {
+        name: _merge(values, (segments or {}).get(name), f"segments[{name!r}]")
+        for name, values in DEFAULT_SEGMENTS.items()
+    }
+    themes = {
+        name: _merge(values, (themes or {}).get(name), f"themes[{name!r}]")
+        for name, values in DEFAULT_THEMES.items()
+    }
+    settings = _merge(DEFAULT_SETTINGS, settings, "settings")
     seg_names = list(segments)
     theme_names = list(themes)
     streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(8)]
@@ -491,9 +547,8 @@ def make_demo(n_customers: int = 20_000, seed: int = 42) -> DemoData:
     k_drop = rng_buy.geometric(p_drop)
     dies = k_drop <= n_events
     m_keep = np.minimum(n_events, k_drop)
-    gaps = rng_buy.exponential(1.0, size=int(m_keep.sum()))
-    cust_rep = np.repeat(np.arange(n), m_keep)
-    csum = np.cumsum(gaps)
+    csum = np.cumsum(rng_buy.exponential(1.0, size=int(m_keep.sum())))
+    cust_rep = np.repeat(np.arange(n, dtype=np.int32), m_keep)
     group_end = np.cumsum(m_keep)
     # partial sums within each customer
     first_pos = group_end - m_keep
@@ -501,19 +556,24 @@ def make_demo(n_customers: int = 20_000, seed: int = 42) -> DemoData:
     has = m_keep > 0
     base[has] = np.where(first_pos[has] > 0, csum[np.maximum(first_pos[has] - 1, 0)], 0.0)
     s_within = csum - base[cust_rep]
+    del csum
     s_m = np.zeros(n)
     s_m[has] = s_within[group_end[has] - 1]
     s_total = s_m + rng_buy.gamma(np.maximum(n_events - m_keep + 1, 1).astype(float), 1.0)
     rep_time = t0[cust_rep] + span[cust_rep] * s_within / s_total[cust_rep]
+    del s_within, cust_rep
 
     # First purchase at acquisition, then the repeats; one order per customer and day.
     counts = m_keep + 1
-    cust = np.repeat(np.arange(n), counts)
-    pos = _group_offsets(counts)
+    cust = np.repeat(np.arange(n, dtype=np.int32), counts)
+    first = np.zeros(len(cust), dtype=bool)
+    first[np.cumsum(counts) - counts] = True
     time = np.empty(len(cust))
-    time[pos == 0] = t0
-    time[pos > 0] = rep_time
-    day = np.minimum(np.floor(time).astype(np.int64), horizon_days - 1)
+    time[first] = t0
+    time[~first] = rep_time
+    del rep_time, first
+    day = np.minimum(np.floor(time).astype(np.int32), horizon_days - 1)
+    del time
     keep = np.ones(len(day), dtype=bool)
     keep[1:] = (day[1:] != day[:-1]) | (cust[1:] != cust[:-1])
     cust, day = cust[keep], day[keep]
@@ -553,7 +613,8 @@ def make_demo(n_customers: int = 20_000, seed: int = 42) -> DemoData:
     r_day = np.minimum(r_day, horizon_days - 1)
     r_amount = -np.round(amount[r_idx] * fraction, 2)
 
-    order_rank = np.lexsort((cust, day))  # order ids increase with the order date
+    # Order ids increase with the order date (ties: customer id).
+    order_rank = np.argsort(day.astype(np.int64) * n + cust, kind="stable")
     order_id = np.empty(n_orders, dtype=np.int64)
     order_id[order_rank] = np.arange(n_orders, dtype=np.int64) + 100_001
 
@@ -563,8 +624,13 @@ def make_demo(n_customers: int = 20_000, seed: int = 42) -> DemoData:
     all_order = np.concatenate([order_id, order_id[r_idx]])
     all_cat = np.concatenate([category, category[r_idx]])
     all_chan = np.concatenate([channel, channel[r_idx]])
-    is_refund = np.concatenate([np.zeros(n_orders, bool), np.ones(len(r_idx), bool)])
-    sort = np.lexsort((is_refund, all_order, all_cust, all_day))
+    del cust, day, amount, order_id, category, channel, order_rank
+    # Rows by date, customer, then order before refund; refunds of several orders on one day
+    # keep their order-id order (the stable sort keeps the generation order).
+    is_refund = np.arange(len(all_day)) >= n_orders
+    key = (all_day.astype(np.int64) * n + all_cust) * 2 + is_refund
+    sort = np.argsort(key, kind="stable")
+    del key, is_refund
 
     width = max(6, len(str(n)))
     ids = np.array([f"C{i:0{width}d}" for i in range(1, n + 1)], dtype=object)
@@ -575,7 +641,7 @@ def make_demo(n_customers: int = 20_000, seed: int = 42) -> DemoData:
         return pd.DataFrame(
             {
                 "customer_id": ids[all_cust[rows]],
-                "date": (START + pd.to_timedelta(all_day[rows], unit="D")).astype("datetime64[ns]"),
+                "date": _to_dates(all_day[rows]),
                 "amount": all_amount[rows],
                 "order_id": all_order[rows],
                 "category": cat_names[all_cat[rows]],
@@ -610,7 +676,7 @@ def make_demo(n_customers: int = 20_000, seed: int = 42) -> DemoData:
     customers = pd.DataFrame(
         {
             "customer_id": ids,
-            "signup_date": (START + pd.to_timedelta(acq_day, unit="D")).astype("datetime64[ns]"),
+            "signup_date": _to_dates(acq_day),
             "acquisition_channel": np.array(ACQUISITION_CHANNELS, dtype=object)[acq_channel],
             "acquisition_cost": acq_cost,
             "region": np.array(REGIONS, dtype=object)[region],
@@ -644,7 +710,7 @@ def make_demo(n_customers: int = 20_000, seed: int = 42) -> DemoData:
     surveys = pd.DataFrame(
         {
             "customer_id": ids[s_cust[s_sort]],
-            "date": (START + pd.to_timedelta(s_day[s_sort], unit="D")).astype("datetime64[ns]"),
+            "date": _to_dates(s_day[s_sort]),
             "score": score[s_sort],
             "comment": comment[s_sort],
         }
@@ -666,7 +732,7 @@ def make_demo(n_customers: int = 20_000, seed: int = 42) -> DemoData:
     feedback = pd.DataFrame(
         {
             "customer_id": ids[f_cust[f_sort]],
-            "date": (START + pd.to_timedelta(f_day[f_sort], unit="D")).astype("datetime64[ns]"),
+            "date": _to_dates(f_day[f_sort]),
             "text": texts[f_sort],
             "channel": np.array(_FEEDBACK_CHANNELS, dtype=object)[f_channel[f_sort]],
         }
@@ -692,12 +758,8 @@ def make_demo(n_customers: int = 20_000, seed: int = 42) -> DemoData:
             "complaint_theme": theme_of_customer,
             "alive_at_end": alive_at_end,
             "alive_at_holdout_end": alive_at_holdout_end,
-            "dropout_date": pd.to_datetime(
-                np.where(
-                    dies,
-                    (np.datetime64(START.date(), "D") + drop_day.astype("timedelta64[D]")),
-                    np.datetime64("NaT"),
-                )
+            "dropout_date": np.where(
+                dies, _to_dates(drop_day), np.datetime64("NaT", "ns")
             ).astype("datetime64[ns]"),
         }
     )
@@ -858,7 +920,7 @@ _THEME_VOCAB: dict[str, dict[str, tuple[str, ...]]] = {
         "article": ("your", "the"),
         "noun": ("service", "delivery", "team", "app", "product", "shop", "website"),
         "problem": (
-            "was excellent", "was fast and friendly", "made it really easy",
+            "was excellent", "was really good", "made it all really easy",
             "exceeded my expectations", "is great", "was spot on",
         ),
         "extra": (
@@ -941,4 +1003,5 @@ def _feedback_texts(
     )
     text = pd.Series(text).str.replace(r"\s+", " ", regex=True).str.replace(" .", ".")
     text = text.str.replace(r"\.(?=\S)", ". ", regex=True).str.strip()
+    text = text.str[:1].str.upper() + text.str[1:]
     return text.to_numpy(dtype=object), channel

@@ -338,3 +338,39 @@ def test_the_demo_command_writes_the_folder(tmp_path):
     assert (out / ".complete").exists()
     customers = pd.read_csv(out / "customers.csv")
     assert len(customers) == 300
+
+
+# --- overrides ----------------------------------------------------------------------------------
+
+
+def test_overrides_change_one_value_and_are_recorded_in_the_params():
+    demo = make_demo(
+        n_customers=500, seed=3,
+        settings={"survey_response_rate": 0.0, "refund_rate": 0.0},
+        themes={name: {"refund_rate": 0.0} for name in DEFAULT_THEMES},
+        segments={"Premium loyalists": {"satisfaction_dropout_slope": 0.9}},
+    )
+    assert demo.surveys.empty and list(demo.surveys.columns) == [
+        "customer_id", "date", "score", "comment"]
+    assert (demo.transactions["amount"] > 0).all()
+    params = demo.truth.params
+    assert params["settings"]["survey_response_rate"] == 0.0
+    assert params["segments"]["Premium loyalists"]["satisfaction_dropout_slope"] == 0.9
+    premium = DEFAULT_SEGMENTS["Premium loyalists"]
+    assert params["segments"]["Premium loyalists"]["r"] == premium["r"]
+    assert DEFAULT_SEGMENTS["Premium loyalists"]["satisfaction_dropout_slope"] == 0.1  # untouched
+
+
+def test_overrides_with_unknown_names_or_keys_are_rejected():
+    with pytest.raises(ValueError, match=r"The 'segments' parameter of make_demo must use names"):
+        make_demo(n_customers=10, segments={"Whales": {"r": 1.0}})
+    with pytest.raises(ValueError, match=r"The 'settings' parameter of make_demo must use keys"):
+        make_demo(n_customers=10, settings={"refund_rte": 0.1})
+    with pytest.raises(ValueError, match=r"must be a dict or None"):
+        make_demo(n_customers=10, themes=["late_delivery"])
+
+
+def test_a_single_customer_is_enough():
+    demo = make_demo(n_customers=1, seed=0)
+    assert len(demo.customers) == 1
+    assert len(demo.transactions) >= 1
