@@ -4,8 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEMO := data/demo/.complete
+# The HTML tests render pages in headless Chromium (Debian's `chromium` package).
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: report test demo lint bench clean-venv
+.PHONY: report test demo lint bench chromium clean-venv
 
 # Create the venv and install the project when missing or when the dependency list changed.
 $(STAMP): pyproject.toml
@@ -23,8 +26,14 @@ demo: $(DEMO)
 report: $(DEMO)
 	$(BIN)/cxlib report clients/demo.yaml
 
-test: $(DEMO)
+test: $(DEMO) $(CHROMIUM)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
+
+$(CHROMIUM):
+	$(SUDO) apt-get update
+	$(SUDO) apt-get install -y chromium
+
+chromium: $(CHROMIUM)
 
 lint: $(STAMP)
 	$(BIN)/ruff check cxlib tests benchmarks notebooks
