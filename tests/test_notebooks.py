@@ -1,0 +1,129 @@
+"""Every notebook in ``notebooks/`` runs on the demo client: a broken notebook fails `make test`.
+
+Why papermill in pytest and not nbval: nbval compares each cell's fresh output with the output
+stored in the notebook, but our notebooks are committed without outputs (reports are outputs),
+and their figures and tables change with any seeded model or plotting detail, so the comparison
+would say nothing (``--nbval-lax`` only checks that cells run). Instead ONE ``cxlib report`` run
+on the demo client executes every notebook exactly as a consultant would, with the client's
+injected parameters, and the tests assert on its output: each notebook ran, its reviewer page has
+no error output and has its figures, it recorded headline numbers, and the summary used them.
+The run happens once per session (the tests share an xdist group), which keeps the suite fast.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import nbformat
+import pytest
+
+from cxlib.config import AnalysisConfig
+from cxlib.report import RUNNER_PARAMETERS, SUMMARY_NOTEBOOK, build_report, discover_notebooks
+from tests.conftest import ROOT
+from tests.test_html import (
+    assert_page_has_no_errors,
+    assert_screenshot_is_not_blank,
+    figures,
+    screenshot,
+)
+
+pytestmark = pytest.mark.xdist_group("demo_report")
+
+NOTEBOOKS = discover_notebooks(ROOT / "notebooks")
+TOPICS = [p for p in NOTEBOOKS if p.stem != SUMMARY_NOTEBOOK]
+ALLOWED_PARAMETERS = {*AnalysisConfig.model_fields, *RUNNER_PARAMETERS, "client", "currency"}
+
+
+def _demo_config(tmp_path_factory):
+    """clients/demo.yaml on data/demo, or on a demo written to tmp when `make demo` has not run."""
+    config = ROOT / "clients" / "demo.yaml"
+    if (ROOT / "data" / "demo" / ".complete").is_file():
+        return config
+    from cxlib.demo import make_demo
+
+    data = tmp_path_factory.mktemp("demo_data")
+    make_demo().write(data)
+    copy = data / "demo.yaml"
+    copy.write_text(config.read_text().replace("data_dir: ../data/demo", f"data_dir: {data}"))
+    return copy
+
+
+@pytest.fixture(scope="session")
+def demo_report(tmp_path_factory):
+    config = _demo_config(tmp_path_factory)
+    out = tmp_path_factory.mktemp("reports")
+    return build_report(config, out=out, progress=False)
+
+
+def _run_of(report, notebook):
+    return next(nb for nb in report.notebooks if nb.name == notebook.stem)
+
+
+# --- the contract, checked without running anything ----------------------------------------
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
+def test_the_first_code_cell_is_tagged_parameters_and_declares_only_known_settings(notebook):
+    import papermill
+
+    nb = nbformat.read(str(notebook), as_version=4)
+    first_code = next(cell for cell in nb.cells if cell.cell_type == "code")
+    assert "parameters" in first_code.metadata.get("tags", [])
+    declared = set(papermill.inspect_notebook(str(notebook)))
+    assert declared <= ALLOWED_PARAMETERS, f"unknown parameter(s) {declared - ALLOWED_PARAMETERS}"
+    if notebook.stem != SUMMARY_NOTEBOOK:
+        assert {"config_path", "headlines_path"} <= declared
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
+def test_the_notebook_has_no_function_definitions_and_no_committed_outputs(notebook):
+    nb = nbformat.read(str(notebook), as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert not re.search(r"^\s*(def|class)\s", cell.source, re.M), cell.source
+            assert not cell.outputs, "clear outputs before committing"
+
+
+# --- one report run on the demo client -----------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
+def test_the_notebook_runs_on_the_demo_client(demo_report, notebook):
+    run = _run_of(demo_report, notebook)
+    assert run.status == "ok", run.failure_line
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
+def test_the_reviewer_page_has_no_errors_and_topic_pages_have_figures(demo_report, notebook):
+    html = (demo_report.run_dir / "html" / f"{notebook.stem}.html").read_text()
+    assert_page_has_no_errors(html)
+    if notebook.stem != SUMMARY_NOTEBOOK:
+        assert figures(html) >= 1
+
+
+@pytest.mark.slow
+def test_every_topic_notebook_records_headline_numbers(demo_report):
+    assert TOPICS, "no topic notebooks (NN_<topic>.ipynb) in notebooks/"
+    for notebook in TOPICS:
+        file = demo_report.run_dir / "headlines" / f"{notebook.stem}.json"
+        assert file.is_file(), f"{notebook.stem} did not call save_headlines(path=headlines_path)"
+        assert json.loads(file.read_text()), f"{notebook.stem} recorded no headline numbers"
+
+
+@pytest.mark.slow
+def test_the_summary_is_built_from_the_recorded_numbers(demo_report):
+    html = (demo_report.run_dir / "html" / f"{SUMMARY_NOTEBOOK}.html").read_text()
+    assert "No headline numbers were found" not in html
+    assert "Where to invest" in html
+
+
+@pytest.mark.slow
+def test_the_demo_index_renders_in_headless_chromium(demo_report, tmp_path):
+    index = demo_report.run_dir / "index.html"
+    console = screenshot(index, tmp_path / "index.png", profile=tmp_path / "profile")
+    assert console == "", console
+    assert_screenshot_is_not_blank(tmp_path / "index.png")
+    assert demo_report.ok, demo_report.failures
