@@ -583,21 +583,22 @@ class NPSRevenueResult:
         ``metric``, ``category``, ``n``, ``mean``, ``ci_low``, ``ci_high``: each metric's mean
         for detractors, passives and promoters. Metrics: ``revenue``, ``orders``, ``aov``,
         ``tenure_years``, ``clv`` (when given) over the whole history (latest answer per
-        customer), and ``prior_spend``, ``subsequent_spend``, ``retained`` (share with a
-        purchase in the follow-up window) around each customer's latest answer with enough
-        follow-up.
+        customer), and ``prior_spend``, ``subsequent_spend`` (in the follow-up window) and
+        ``churned`` (share with no purchase in the last ``follow_up_months`` of the data, i.e.
+        lapsed by the end) around each customer's latest answer with enough follow-up.
     effects : DataFrame
         One row per metric: ``promoter_mean``, ``detractor_mean``, ``difference`` (promoters
         minus detractors), ``ci_low``, ``ci_high`` (Welch), ``relative`` (difference over the
         detractor mean), ``p_value``.
     by_score : DataFrame
         ``score``, ``n``, ``subsequent_spend``, ``spend_ci_low``, ``spend_ci_high``,
-        ``retained``, ``retained_ci_low``, ``retained_ci_high``.
+        ``churned``, ``churned_ci_low``, ``churned_ci_high``.
     regressions : DataFrame
         ``model`` (``"subsequent_spend"`` OLS with HC1 standard errors, ``"churn"`` logistic),
         ``term``, ``coef``, ``se``, ``ci_low``, ``ci_high``, ``p_value``. Controls: log prior
-        spend, log prior orders, tenure in years and segment dummies. The spend coefficient of
-        ``score`` is currency per score point; the churn one is a log-odds per point.
+        spend, log prior orders, tenure in years and segment dummies (plus, for churn, the years
+        from the answer to the data end). The spend coefficient of ``score`` is currency per
+        score point; the churn one is a log-odds per point.
     incremental : DataFrame
         Does the score add anything: ``model``, ``metric`` (``r2`` / ``cv_auc``), ``without_score``,
         ``with_score``, ``gain``, ``p_value`` (robust t test / likelihood-ratio test), ``adds_value``.
@@ -617,7 +618,7 @@ class NPSRevenueResult:
     customers : DataFrame
         The forward-looking sample, one row per customer: ``customer_id``, ``survey_date``,
         ``score``, ``category``, ``segment``, ``prior_spend``, ``prior_orders``, ``tenure_years``,
-        ``subsequent_spend``, ``retained``.
+        ``subsequent_spend``, ``churned``, ``years_to_end``.
     summary : dict
         Scalars used by :meth:`conclusion` (sample sizes, correlations, settings).
     """
@@ -761,13 +762,17 @@ def _cv_auc(y: np.ndarray, x: np.ndarray, *, folds: int = 5, seed: int = 0) -> f
     return float(roc_auc_score(y, pred))
 
 
-def _design(frame: pd.DataFrame, *, with_score: bool) -> tuple[np.ndarray, list[str]]:
+def _design(
+    frame: pd.DataFrame, *, with_score: bool, horizon: bool = False
+) -> tuple[np.ndarray, list[str]]:
     columns = {"intercept": np.ones(len(frame))}
     if with_score:
         columns["score"] = frame["score"].to_numpy(float)
     columns["log_prior_spend"] = np.log1p(frame["prior_spend"].clip(lower=0).to_numpy(float))
     columns["log_prior_orders"] = np.log1p(frame["prior_orders"].to_numpy(float))
     columns["tenure_years"] = frame["tenure_years"].to_numpy(float)
+    if horizon:
+        columns["years_to_end"] = frame["years_to_end"].to_numpy(float)
     if frame["segment"].nunique() > 1:
         dummies = pd.get_dummies(frame["segment"].astype(str), prefix="segment", drop_first=True)
         for name in dummies.columns:
@@ -982,9 +987,12 @@ def nps_vs_revenue(
     start_of = per_customer["start"].reindex(forward.index)
     forward["tenure_years"] = ((forward["survey_date"] - start_of).dt.days / 365.25).clip(lower=0)
     forward["tenure_years"] = forward["tenure_years"].fillna(0.0)
-    forward["retained"] = (forward["subsequent_orders"] > 0).astype(float)
+    last_order = positive.groupby("customer_id")["date"].max().reindex(forward.index)
+    forward["churned"] = ~(last_order > end - offset).to_numpy()
+    forward["churned"] = forward["churned"].astype(float)
+    forward["years_to_end"] = (end - forward["survey_date"]).dt.days / 365.25
     forward["segment"] = per_customer["segment"].reindex(forward.index).fillna("unknown")
-    forward_metrics = ["prior_spend", "subsequent_spend", "retained"]
+    forward_metrics = ["prior_spend", "subsequent_spend", "churned"]
 
     # --- means by category and promoter-detractor effects -------------------------------------
     rows, effect_rows = [], []
@@ -1003,7 +1011,7 @@ def nps_vs_revenue(
             relative = diff / det_mean if det_mean and not math.isnan(det_mean) else math.nan
             effect_rows.append((metric, pro_mean, det_mean, diff, low, high, relative, p_value))
     if forward["segment"].nunique() > 1:
-        for metric in ("subsequent_spend", "retained"):
+        for metric in ("subsequent_spend", "churned"):
             effect_rows.append(_within_segment_effect(forward, metric, z))
     by_category = pd.DataFrame(
         rows, columns=["metric", "category", "n", "mean", "ci_low", "ci_high"]
@@ -1026,7 +1034,7 @@ def nps_vs_revenue(
     score_rows = []
     for score, part in forward.groupby("score"):
         spend = _mean_ci(part["subsequent_spend"].to_numpy(float), z)
-        kept = _mean_ci(part["retained"].to_numpy(float), z)
+        kept = _mean_ci(part["churned"].to_numpy(float), z)
         score_rows.append((int(score), len(part), *spend, *kept))
     by_score = pd.DataFrame(
         score_rows,
@@ -1036,9 +1044,9 @@ def nps_vs_revenue(
             "subsequent_spend",
             "spend_ci_low",
             "spend_ci_high",
-            "retained",
-            "retained_ci_low",
-            "retained_ci_high",
+            "churned",
+            "churned_ci_low",
+            "churned_ci_high",
         ],
     )
 
@@ -1067,7 +1075,9 @@ def nps_vs_revenue(
                 bool(p_score < 1 - confidence and r2_full - r2_base >= MIN_USEFUL_R2_GAIN),
             )
         )
-        churn = 1.0 - forward["retained"].to_numpy(float)
+        churn = forward["churned"].to_numpy(float)
+        x_full, names = _design(forward, with_score=True, horizon=True)
+        x_base, _ = _design(forward, with_score=False, horizon=True)
         if 0 < churn.sum() < n_forward:
             beta, se, ll_full = _logit(churn, x_full)
             _, _, ll_base = _logit(churn, x_base)
@@ -1122,7 +1132,7 @@ def nps_vs_revenue(
             )
         members = per_customer["segment"] == segment
         fwd = forward[forward["segment"] == segment]
-        churn_by = 1 - fwd.groupby("category", observed=True)["retained"].mean()
+        churn_by = fwd.groupby("category", observed=True)["churned"].mean()
         spend_by = fwd.groupby("category", observed=True)["subsequent_spend"].mean()
         before_rev = float(revenue_before.get(segment, 0.0))
         seg_rows.append(
@@ -1256,7 +1266,8 @@ def nps_vs_revenue(
             "prior_orders",
             "tenure_years",
             "subsequent_spend",
-            "retained",
+            "churned",
+            "years_to_end",
         ]
     ]
     return NPSRevenueResult(
@@ -1283,6 +1294,19 @@ def _money(value: float, currency: str) -> str:
 
 def _ci_text(low: float, high: float, fmt) -> str:
     return f"95% CI {fmt(low)} to {fmt(high)}"
+
+
+def _incremental_verdict(row, alpha: float, what: str, does: list, does_not: list) -> None:
+    """Sort 'does the score add to past behaviour' into what NPS does / does not tell."""
+    if row["adds_value"]:
+        does.append(f"{what} beyond what past behaviour already predicts")
+    elif row["p_value"] < alpha:
+        does_not.append(
+            f"much about {what} beyond past behaviour (the extra signal is real but too small "
+            "to change who you would target)"
+        )
+    else:
+        does_not.append(f"{what} beyond what past behaviour already predicts")
 
 
 def _conclusion(result: NPSRevenueResult, *, currency: str) -> str:
@@ -1324,30 +1348,34 @@ def _conclusion(result: NPSRevenueResult, *, currency: str) -> str:
             does.append("promoters go on to spend less than detractors")
         else:
             does_not.append("whether a customer will spend more in the coming months")
-    if "retained" in effects.index and not math.isnan(effects.loc["retained", "difference"]):
-        e = effects.loc["retained"]
+    if "churned" in effects.index and not math.isnan(effects.loc["churned", "difference"]):
+        e = effects.loc["churned"]
         real = e["p_value"] < alpha
         lines.append(
-            f"{pct(e['promoter_mean'])} of promoters bought again within {months} months versus "
-            f"{pct(e['detractor_mean'])} of detractors (difference {pts(e['difference'])}, "
-            f"{level}% CI {pts(e['ci_low'])} to {pts(e['ci_high'])})"
+            f"By the end of the data, {pct(e['detractor_mean'])} of detractors had stopped buying "
+            f"(no purchase in the last {months} months) versus {pct(e['promoter_mean'])} of "
+            f"promoters (gap {pts(-e['difference'])}, {level}% CI {pts(-e['ci_high'])} to "
+            f"{pts(-e['ci_low'])})"
             + (", a real difference." if real else ", not distinguishable from zero.")
         )
-        if real and e["difference"] > 0:
+        if real and e["difference"] < 0:
             does.append("detractors are more likely to stop buying")
-        elif not real:
+        elif real:
+            does.append("promoters are more likely to stop buying than detractors")
+        else:
             does_not.append("who is about to stop buying")
-    if "retained_within_segment" in effects.index and not math.isnan(
-        effects.loc["retained_within_segment", "difference"]
+    if "churned_within_segment" in effects.index and not math.isnan(
+        effects.loc["churned_within_segment", "difference"]
     ):
-        e = effects.loc["retained_within_segment"]
+        e = effects.loc["churned_within_segment"]
         real = e["p_value"] < alpha
         lines.append(
-            f"Comparing promoters and detractors within the same segment, the retention gap is "
-            f"{pts(e['difference'])} ({level}% CI {pts(e['ci_low'])} to {pts(e['ci_high'])})"
+            f"Comparing promoters and detractors within the same segment, detractors' churn is "
+            f"higher by {pts(-e['difference'])} ({level}% CI {pts(-e['ci_high'])} to "
+            f"{pts(-e['ci_low'])})"
             + (", a real difference." if real else ", not distinguishable from zero.")
         )
-        if real and e["difference"] > 0 and "detractors are more likely to stop buying" not in does:
+        if real and e["difference"] < 0 and "detractors are more likely to stop buying" not in does:
             does.append("within a segment, detractors are more likely to stop buying")
             if "who is about to stop buying" in does_not:
                 does_not.remove("who is about to stop buying")
@@ -1371,22 +1399,18 @@ def _conclusion(result: NPSRevenueResult, *, currency: str) -> str:
             f"{money(row['ci_low'])} to {money(row['ci_high'])}, p={row['p_value']:.3g}); the "
             f"share of spend explained moves from {i['without_score']:.3f} to {i['with_score']:.3f}."
         )
-        (does if i["adds_value"] else does_not).append(
-            "future spend beyond what past behaviour already predicts"
-        )
+        _incremental_verdict(i, alpha, "future spend", does, does_not)
     if inc is not None and "churn" in inc.index:
         row = reg[(reg["model"] == "churn") & (reg["term"] == "score")].iloc[0]
         i = inc.loc["churn"]
         lines.append(
-            f"For churn, each extra point multiplies the odds of not buying again by "
+            f"For churn, each extra point multiplies the odds of having stopped buying by "
             f"{math.exp(row['coef']):.2f} ({level}% CI {math.exp(row['ci_low']):.2f} to "
             f"{math.exp(row['ci_high']):.2f}); adding the score to a model of past behaviour moves its "
             f"cross-validated ROC AUC from {i['without_score']:.3f} to {i['with_score']:.3f} "
             f"(likelihood-ratio p={i['p_value']:.3g})."
         )
-        (does if i["adds_value"] else does_not).append(
-            "churn risk beyond what past behaviour already predicts"
-        )
+        _incremental_verdict(i, alpha, "churn risk", does, does_not)
     seg = result.segments
     if s["has_segments"] and len(seg) >= 2:
         top = seg.sort_values("revenue_per_customer", ascending=False).iloc[0]
