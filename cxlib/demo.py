@@ -188,7 +188,13 @@ class DemoTruth:
     Attributes
     ----------
     params : dict
-        Every generator parameter (segments, themes, settings, dates, n_customers, seed).
+        Every generator parameter: ``segments`` (per segment: share, BG/NBD ``r``, ``alpha``,
+        ``a``, ``b``, Gamma-Gamma ``p``, ``q``, ``v``, satisfaction mean and dropout slope,
+        share-of-wallet mean, category/channel/acquisition mixes), ``themes`` (dropout
+        effects, refund rates), ``settings`` (satisfaction effects on rate and spend, complaint,
+        survey, refund and wallet models), dates, ``n_customers``, ``seed``, and ``pooled``:
+        the single-population ``r, alpha, a, b, p, q, v`` closest to the latent values (what
+        one BG/NBD + Gamma-Gamma fitted to all customers should find). Rates are per week.
     customers : DataFrame
         One row per customer: ``customer_id``, ``segment``, ``purchase_rate`` (per week),
         ``dropout_probability`` (after each repeat purchase), ``satisfaction``, ``nu``
@@ -399,6 +405,32 @@ def _check_params(n_customers: Any, seed: Any) -> None:
             "The 'seed' parameter of make_demo must be a non-negative integer. "
             f"Got {seed!r} instead."
         )
+
+
+def _pooled_params(
+    rate: np.ndarray, dropout: np.ndarray, order_value: np.ndarray, p_shape: np.ndarray
+) -> dict[str, float]:
+    """Single-population BG/NBD and Gamma-Gamma parameters closest to the latent values.
+
+    The generator is a mixture of segments (with satisfaction effects), so no single
+    ``(r, alpha, a, b, p, q, v)`` is "the truth" for a one-population model. These are the
+    maximum-likelihood fits of Gamma(r, alpha) to the customers' weekly purchase rates,
+    Beta(a, b) to their dropout probabilities and, with ``p`` the customers' mean spend shape,
+    Gamma(q, v) to ``p / expected order value``: the parameters a well-fitted model should be
+    near.
+    """
+    from scipy import stats
+
+    if len(rate) < 10:
+        return {}
+    r, _, scale = stats.gamma.fit(rate, floc=0)
+    a, b, _, _ = stats.beta.fit(np.clip(dropout, 1e-9, 1 - 1e-9), floc=0, fscale=1)
+    p = float(np.mean(p_shape))
+    q, _, v_scale = stats.gamma.fit(p / order_value, floc=0)
+    return {
+        "r": float(r), "alpha": float(1 / scale), "a": float(a), "b": float(b),
+        "p": p, "q": float(q), "v": float(1 / v_scale),
+    }
 
 
 def _check_names(overrides: Any, defaults: dict[str, Any], name: str) -> None:
@@ -780,6 +812,7 @@ def make_demo(
         "regions": list(REGIONS),
         "age_bands": list(AGE_BANDS),
     }
+    params["pooled"] = _pooled_params(lam, p_drop, expected_order_value, p_seg)
     truth = DemoTruth(
         params=params,
         customers=truth_customers,

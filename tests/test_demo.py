@@ -374,3 +374,21 @@ def test_a_single_customer_is_enough():
     demo = make_demo(n_customers=1, seed=0)
     assert len(demo.customers) == 1
     assert len(demo.transactions) >= 1
+
+
+def test_pooled_params_are_close_to_a_bgnbd_fitted_on_the_data(small_demo):
+    from lifetimes import BetaGeoFitter
+    from lifetimes.utils import summary_data_from_transaction_data
+
+    tx = small_demo.transactions
+    orders = tx[tx["amount"] > 0]
+    summary = summary_data_from_transaction_data(
+        orders, "customer_id", "date", observation_period_end=OBSERVATION_END, freq="D"
+    )
+    weeks = summary[["recency", "T"]] / 7
+    fitted = BetaGeoFitter().fit(summary["frequency"], weeks["recency"], weeks["T"]).params_
+    pooled = small_demo.truth.params["pooled"]
+    # r and alpha are pinned down by 3,000 purchase histories; a and b rest on far fewer
+    # observed dropouts, so they get a wider tolerance.
+    for name, rel in (("r", 0.1), ("alpha", 0.1), ("a", 0.25), ("b", 0.25)):
+        assert fitted[name] == pytest.approx(pooled[name], rel=rel), name
