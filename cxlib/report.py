@@ -171,6 +171,7 @@ class NotebookRun:
     title: str = ""
     status: str = "pending"  # "ok", "failed", "interrupted", "pending"
     seconds: float = 0.0
+    html_seconds: float = 0.0
     parameters: dict[str, Any] = field(default_factory=dict)
     unknown_parameters: list[str] = field(default_factory=list)
     warnings: int = 0
@@ -862,6 +863,7 @@ def _run_one(
         run.warnings = _count_warnings(nb)
         run.outputs["notebook"] = f"notebooks/{source.name}"
         reviewer, full = f"html/{name}.html", f"html/{name}.full.html"
+        t1 = time.perf_counter()
         try:
             export_html(nb, run_dir / reviewer, reviewer=True, other_version=Path(full).name)
             export_html(nb, run_dir / full, reviewer=False, other_version=Path(reviewer).name)
@@ -871,6 +873,7 @@ def _run_one(
             run.error = (run.error + "; " if run.error else "") + f"HTML export: {line}"
         else:
             run.outputs.update(reviewer_html=reviewer, full_html=full)
+        run.html_seconds = round(time.perf_counter() - t1, 2)
 
 
 def _injected_index(executed: Path) -> int | None:
