@@ -1389,7 +1389,11 @@ def _conclusion(result: NPSRevenueResult, *, currency: str) -> str:
             )
     inc = result.incremental.set_index("model") if len(result.incremental) else None
     reg = result.regressions
-    controls = "prior spend, prior orders, tenure" + (" and segment" if s["has_segments"] else "")
+    controls = (
+        "prior spend, prior orders, tenure and segment"
+        if s["has_segments"]
+        else "prior spend, prior orders and tenure"
+    )
     if inc is not None and "subsequent_spend" in inc.index:
         row = reg[(reg["model"] == "subsequent_spend") & (reg["term"] == "score")].iloc[0]
         i = inc.loc["subsequent_spend"]
