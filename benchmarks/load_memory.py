@@ -45,7 +45,7 @@ else:
     frame["date"] = pd.to_datetime(frame["date"], format="%Y-%m-%d")
 seconds = time.perf_counter() - start
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: kilobytes
-print(json.dumps({"rows": len(frame), "seconds": seconds, "peak_bytes": peak,
+print("RESULT", json.dumps({"rows": len(frame), "seconds": seconds, "peak_bytes": peak,
                   "frame_bytes": int(frame.memory_usage(deep=True).sum()),
                   "dtypes": {k: str(v) for k, v in frame.dtypes.items()}}))
 """
@@ -69,9 +69,11 @@ def write_csv(path: Path, n_rows: int, *, seed: int = 0, chunk: int = 1_000_000)
             table = pa.table(
                 {
                     "customer_id": pa.array(np.char.add("C", customers.astype(str))),
-                    "date": pa.array(start + rng.integers(0, 3 * 365, size).astype("timedelta64[D]")),
+                    "date": pa.array(start + rng.integers(0, 3 * 365, size).astype("m8[D]")),
                     "amount": pa.array(amount),
-                    "order_id": pa.array(np.char.add("O", np.arange(first, first + size).astype(str))),
+                    "order_id": pa.array(
+                        np.char.add("O", np.arange(first, first + size).astype(str))
+                    ),
                     "category": pa.array(categories[rng.integers(0, len(categories), size)]),
                     "channel": pa.array(channels[rng.integers(0, len(channels), size)]),
                 }
@@ -91,7 +93,10 @@ def measure(path: Path, how: str) -> dict:
     out = subprocess.run(
         [sys.executable, "-c", CHILD, str(path), how], check=True, capture_output=True, text=True
     )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    lines = [line for line in out.stdout.splitlines() if line.startswith("RESULT ")]
+    if not lines:
+        raise RuntimeError(f"{how} run printed no result:\n{out.stdout}\n{out.stderr}")
+    return json.loads(lines[-1].removeprefix("RESULT "))
 
 
 def main() -> None:
@@ -112,7 +117,8 @@ def main() -> None:
     gib = 2**30
     for how, result in results.items():
         print(
-            f"{how:>6}: {result['seconds']:6.1f} s, peak RSS {result['peak_bytes'] / gib:5.2f} GiB, "
+            f"{how:>6}: {result['seconds']:6.1f} s, "
+            f"peak RSS {result['peak_bytes'] / gib:5.2f} GiB, "
             f"frame {result['frame_bytes'] / gib:5.2f} GiB, {result['rows']:,} rows"
         )
     cx, pd_ = results["cxlib"], results["pandas"]

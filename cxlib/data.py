@@ -22,9 +22,11 @@ The client's other columns are kept after the canonical ones. Invalid rows eithe
 its data-quality records in ``frame.attrs["quality"]``; :func:`quality_report` turns the
 records of one or more frames into the table the report shows.
 
-Files are read by DuckDB (every column as text, then parsed with explicit types), so a CSV of
-tens of millions of rows loads in seconds without pandas' memory blow-up; see
-``benchmarks/load_memory.py``.
+Files are read by DuckDB (every column as text, then parsed with explicit types, validation
+flags computed in the same pass), so a CSV of tens of millions of rows loads in tens of seconds
+without pandas' memory blow-up. Above :data:`LARGE_TABLE_ROWS` kept rows, text columns
+(``customer_id`` included) come back as pyarrow-backed strings (``string[pyarrow]``) rather than
+Python objects; see ``benchmarks/load_memory.py`` (10 million rows in well under 4 GiB).
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ import pyarrow.compute as pc
 from cxlib._validation import DataError, format_offenders
 
 __all__ = [
+    "LARGE_TABLE_ROWS",
     "QUALITY_COLUMNS",
     "SCHEMAS",
     "load_customers",
@@ -88,6 +91,15 @@ QUALITY_COLUMNS = ["table", "source", "rows_read", "rows_kept", "rows_set_aside"
 
 #: ``reason`` of a table's quality row when no row was set aside.
 NO_REASON = "none"
+
+#: Tables with more rows than this return their text columns (``customer_id`` included) as
+#: pyarrow-backed strings (``pd.StringDtype("pyarrow")``) instead of Python ``object`` strings:
+#: ten million Python strings per column would cost gigabytes. Set it to 0 to always get
+#: compact strings, or to ``float("inf")`` to never get them.
+LARGE_TABLE_ROWS = 2_000_000
+
+_COMPACT_TEXT = pd.StringDtype("pyarrow")
+_ARROW_STRINGS = {pa.string(): _COMPACT_TEXT, pa.large_string(): _COMPACT_TEXT}
 
 _LINE_ITEM = ("quantity", "unit_price")
 _DELIMITERS = (",", ";", "\t", "|")
@@ -146,7 +158,9 @@ def load_transactions(
         ``customer_id`` (str), ``date`` (datetime64[ns]), ``amount`` (float64; negative amounts
         are refunds and are kept), then ``order_id``, ``category``, ``channel`` when present,
         then the client's other columns. ``attrs["quality"]`` holds the data-quality records
-        (see :func:`quality_report`). The index is a fresh ``RangeIndex``.
+        (see :func:`quality_report`). The index is a fresh ``RangeIndex``. Text columns are
+        Python strings (``object``), or pyarrow-backed strings (``string[pyarrow]``) when
+        more than :data:`LARGE_TABLE_ROWS` rows are kept.
 
     Raises
     ------
@@ -858,7 +872,11 @@ def _load_checked(
                     select.append(f"{q} AS x{j}")
                 else:
                     select.append(f"TRY_CAST(NULLIF(trim({q}), '') AS {target}) AS x{j}")
-        return con.sql(f"SELECT {', '.join(select)} FROM src").to_arrow_table()
+        reader = con.sql(f"SELECT {', '.join(select)} FROM src").arrow()
+        try:
+            return reader.read_all()  # streamed: DuckDB never holds the whole result
+        except (OSError, pa.ArrowException) as exc:  # a DuckDB error surfacing through Arrow
+            raise duckdb.InvalidInputException(str(exc)) from exc
 
     # Parse text dates as ISO first; only a column with failures is examined for day/month
     # order (no extra pass over a clean file).
@@ -922,14 +940,18 @@ def _load_checked(
     del result
     if n_kept < n_rows:
         out_table = out_table.filter(pa.array(keep))
+    compact = n_kept > LARGE_TABLE_ROWS
     out = out_table.to_pandas(
-        coerce_temporal_nanoseconds=True, split_blocks=True, self_destruct=True
+        coerce_temporal_nanoseconds=True,
+        split_blocks=True,
+        self_destruct=True,
+        types_mapper=_ARROW_STRINGS.get if compact else None,
     )
     del out_table
     out.columns = [check.canonical for check in checks] + (
         extras if src.frame is None else []
     )
-    out = _finish(out, checks, table)
+    out = _finish(out, checks, table, text_dtype=_COMPACT_TEXT if compact else object)
     if src.frame is not None and extras:
         rest = src.frame.iloc[np.flatnonzero(keep)]
         rest = rest.set_axis(available, axis=1)[extras].reset_index(drop=True)
@@ -984,18 +1006,17 @@ def _offence_error(
     )
 
 
-def _finish(out: pd.DataFrame, checks: list[_Check], table: str) -> pd.DataFrame:
+def _finish(
+    out: pd.DataFrame, checks: list[_Check], table: str, *, text_dtype: Any
+) -> pd.DataFrame:
     """Canonical dtypes; line items become ``amount``; canonical columns first."""
     for check in checks:
         column = check.canonical
-        if check.kind == "date":
-            out[column] = out[column].astype("datetime64[ns]")
-        elif check.kind == "number":
-            out[column] = out[column].astype("float64")
-        elif check.kind == "score":
-            out[column] = out[column].astype("int64")
-        elif check.kind in ("id", "text", "string"):
-            out[column] = out[column].astype(object)
+        dtype = {"date": "datetime64[ns]", "number": "float64", "score": "int64"}.get(
+            check.kind, text_dtype
+        )
+        if out[column].dtype != dtype:
+            out[column] = out[column].astype(dtype)
     if table == "transactions" and "quantity" in out.columns and "amount" not in out.columns:
         amount = out["quantity"] * out["unit_price"]
         position = list(out.columns).index("quantity")

@@ -52,7 +52,7 @@ def _lifetimes_file(name: str) -> Path:
 
 
 def load_cdnow_transactions(*, sample: bool = True) -> pd.DataFrame:
-    """CDNOW purchases as a canonical transactions frame.
+    """Load the CDNOW purchases as a canonical transactions frame.
 
     Parameters
     ----------
@@ -109,7 +109,7 @@ def load_cdnow_transactions(*, sample: bool = True) -> pd.DataFrame:
 
 
 def load_cdnow_summary() -> pd.DataFrame:
-    """The published calibration summary of the CDNOW sample (39 weeks to 1997-09-30).
+    """Load the published calibration summary of the CDNOW sample (39 weeks to 1997-09-30).
 
     Returns
     -------

@@ -1,0 +1,256 @@
+"""Tests for cxlib.config: validation of client YAML files and loading a client's tables."""
+
+from __future__ import annotations
+
+import hashlib
+import textwrap
+
+import pandas as pd
+import pytest
+import yaml
+
+from cxlib import DataError
+from cxlib.config import (
+    AnalysisConfig,
+    Client,
+    ClientConfig,
+    TableConfig,
+    file_sha256,
+    load_client,
+    load_config,
+)
+from tests.conftest import ROOT
+
+TRANSACTIONS = "Kunde;Datum;Umsatz;Kanal\nA;05/01/2024;10,0;web\nB;29/02/2024;-3;app\n"
+
+
+def make_client(tmp_path, config_text, files=None):
+    """Write ``files`` under tmp_path/data and the config as tmp_path/clients/acme.yaml."""
+    data = tmp_path / "data"
+    data.mkdir(exist_ok=True)
+    for name, content in (files or {"tx.csv": "customer_id,date,amount\nA,2024-01-05,1\n"}).items():
+        (data / name).write_text(content, encoding="utf-8")
+    clients = tmp_path / "clients"
+    clients.mkdir(exist_ok=True)
+    path = clients / "acme.yaml"
+    path.write_text(textwrap.dedent(config_text), encoding="utf-8")
+    return path
+
+
+MINIMAL = textwrap.dedent("""\
+    client: acme
+    data_dir: ../data
+    tables:
+      transactions: {path: tx.csv}
+    """)
+
+
+def test_minimal_config_is_valid_with_defaults(tmp_path):
+    config = load_config(make_client(tmp_path, MINIMAL))
+    assert isinstance(config, ClientConfig)
+    assert config.client == "acme"
+    assert config.currency == "EUR"
+    assert config.data_dir == (tmp_path / "data").resolve()
+    assert config.table_path("transactions") == (tmp_path / "data" / "tx.csv").resolve()
+    assert config.analysis == AnalysisConfig()
+    assert config.tables["transactions"] == TableConfig(path="tx.csv")
+
+
+def test_unknown_top_level_key_is_an_error(tmp_path):
+    path = make_client(tmp_path, MINIMAL + "curency: USD\n")
+    with pytest.raises(DataError, match=r"acme\.yaml: invalid client config\n  curency: unknown "
+                                        r"key \(check its spelling\)"):
+        load_config(path)
+
+
+def test_unknown_table_option_is_an_error(tmp_path):
+    path = make_client(tmp_path, """\
+        client: acme
+        data_dir: ../data
+        tables:
+          transactions: {path: tx.csv, colums: {customer_id: id}}
+        """)
+    with pytest.raises(DataError, match=r"tables\.transactions\.colums: unknown key"):
+        load_config(path)
+
+
+def test_unknown_analysis_setting_is_an_error(tmp_path):
+    path = make_client(tmp_path, MINIMAL + "analysis: {horizon_month: 6}\n")
+    with pytest.raises(DataError, match=r"analysis\.horizon_month: unknown key"):
+        load_config(path)
+
+
+def test_out_of_range_setting_is_an_error(tmp_path):
+    path = make_client(tmp_path, MINIMAL + "analysis: {horizon_months: 0}\n")
+    with pytest.raises(DataError, match=r"analysis\.horizon_months: Input should be greater"):
+        load_config(path)
+
+
+def test_unknown_table_is_an_error(tmp_path):
+    path = make_client(tmp_path, MINIMAL + "  returns: {path: tx.csv}\n")
+    with pytest.raises(DataError, match=r"tables: Value error, unknown table\(s\) \['returns'\]"):
+        load_config(path)
+
+
+def test_transactions_table_is_required(tmp_path):
+    path = make_client(tmp_path, """\
+        client: acme
+        data_dir: ../data
+        tables:
+          customers: {path: tx.csv}
+        """)
+    with pytest.raises(DataError, match=r"a 'transactions' table is required"):
+        load_config(path)
+
+
+def test_client_name_must_be_a_plain_identifier(tmp_path):
+    path = make_client(tmp_path, MINIMAL.replace("client: acme", "client: acme/../x"))
+    with pytest.raises(DataError, match=r"client: String should match pattern"):
+        load_config(path)
+
+
+def test_missing_config_file_is_an_error(tmp_path):
+    with pytest.raises(DataError, match=r"nope\.yaml: client config not found"):
+        load_config(tmp_path / "nope.yaml")
+
+
+def test_missing_data_file_is_an_error(tmp_path):
+    path = make_client(tmp_path, MINIMAL.replace("tx.csv", "missing.csv"))
+    with pytest.raises(DataError, match=r"tables\.transactions\.path: file .*missing\.csv does "
+                                        r"not exist"):
+        load_config(path)
+
+
+def test_missing_data_dir_is_an_error(tmp_path):
+    path = make_client(tmp_path, MINIMAL.replace("../data", "../elsewhere"))
+    with pytest.raises(DataError, match=r"data_dir .*elsewhere does not exist"):
+        load_config(path)
+
+
+@pytest.mark.parametrize("escaping", ["../clients/acme.yaml", "/etc/hostname"])
+def test_path_escaping_the_data_folder_is_an_error(tmp_path, escaping):
+    path = make_client(tmp_path, MINIMAL.replace("tx.csv", escaping))
+    with pytest.raises(DataError, match=r"tables\.transactions\.path .* escapes the client's "
+                                        r"data folder"):
+        load_config(path)
+
+
+def test_bad_yaml_is_an_error(tmp_path):
+    path = make_client(tmp_path, "client: acme\ntables: [unclosed\n")
+    with pytest.raises(DataError, match=r"acme\.yaml: not valid YAML"):
+        load_config(path)
+
+
+def test_yaml_that_is_not_a_mapping_is_an_error(tmp_path):
+    path = make_client(tmp_path, "- client\n- acme\n")
+    with pytest.raises(DataError, match=r"expected a mapping of settings, got list"):
+        load_config(path)
+
+
+def test_notebook_parameters_are_json_ready(tmp_path):
+    path = make_client(tmp_path, MINIMAL + "analysis: {calibration_end: 2024-06-30}\n")
+    parameters = load_config(path).notebook_parameters()
+    assert parameters["calibration_end"] == "2024-06-30"
+    assert parameters["client"] == "acme"
+    assert parameters["config_path"] == str(path.resolve())
+    assert parameters["freq"] == "W"
+
+
+def test_file_sha256_matches_hashlib(tmp_path):
+    path = tmp_path / "blob.bin"
+    path.write_bytes(b"x" * 5000)
+    assert file_sha256(path, chunk_size=1024) == hashlib.sha256(b"x" * 5000).hexdigest()
+
+
+FULL = """\
+    client: acme
+    currency: USD
+    data_dir: ../data
+    tables:
+      transactions:
+        path: tx.csv
+        columns: {customer_id: Kunde, date: Datum, amount: Umsatz, channel: Kanal}
+        date_format: "%d/%m/%Y"
+      customers: {path: customers.csv}
+      surveys: {path: surveys.csv, on_invalid: drop}
+      feedback: {path: feedback.txt, encoding: cp1251}
+    analysis: {horizon_months: 6}
+    """
+
+
+def test_load_client_loads_every_table_and_the_quality_table(tmp_path):
+    path = make_client(tmp_path, FULL, files={
+        "tx.csv": TRANSACTIONS.replace("10,0", "10"),
+        "customers.csv": "customer_id,region\nA,north\nB,south\n",
+        "surveys.csv": "customer_id,date,score\nA,2024-03-01,9\nB,2024-03-02,11\n",
+    })
+    (tmp_path / "data" / "feedback.txt").write_bytes(
+        "customer_id|date|text\nA|2024-03-05|Доставка опоздала\n".encode("cp1251")
+    )
+    with pytest.warns(UserWarning, match=r"surveys\.csv\): set aside 1 of 2 rows"):
+        client = load_client(path)
+    assert isinstance(client, Client)
+    assert client.analysis.horizon_months == 6
+    assert client.transactions.to_dict("list") == {
+        "customer_id": ["A", "B"],
+        "date": [pd.Timestamp("2024-01-05"), pd.Timestamp("2024-02-29")],
+        "amount": [10.0, -3.0],
+        "channel": ["web", "app"],
+    }
+    assert client.customers["region"].tolist() == ["north", "south"]
+    assert client.surveys["score"].tolist() == [9]
+    assert client.feedback["text"].tolist() == ["Доставка опоздала"]
+    assert client.quality[["table", "rows_read", "rows_kept", "rows_set_aside", "reason"]].to_dict(
+        "records"
+    ) == [
+        {"table": "transactions", "rows_read": 2, "rows_kept": 2, "rows_set_aside": 0,
+         "reason": "none"},
+        {"table": "customers", "rows_read": 2, "rows_kept": 2, "rows_set_aside": 0,
+         "reason": "none"},
+        {"table": "surveys", "rows_read": 2, "rows_kept": 1, "rows_set_aside": 1,
+         "reason": "score not an integer 0-10"},
+        {"table": "feedback", "rows_read": 1, "rows_kept": 1, "rows_set_aside": 0,
+         "reason": "none"},
+    ]
+
+
+def test_load_client_leaves_absent_tables_as_none(tmp_path):
+    client = load_client(make_client(tmp_path, MINIMAL))
+    assert client.customers is None and client.surveys is None and client.feedback is None
+    assert client.quality["table"].tolist() == ["transactions"]
+
+
+def test_load_client_passes_data_errors_through_with_the_file_and_column(tmp_path):
+    path = make_client(tmp_path, FULL.replace("date_format: \"%d/%m/%Y\"", "date_format: \"%Y\""),
+                       files={"tx.csv": TRANSACTIONS.replace("10,0", "10"),
+                              "customers.csv": "customer_id\nA\n",
+                              "surveys.csv": "customer_id,date,score\n",
+                              "feedback.txt": "customer_id|date|text\n"})
+    with pytest.raises(DataError, match=r"tx\.csv\): column 'Datum' \(canonical 'date'\)"):
+        load_client(path)
+
+
+def test_demo_config_is_valid_and_loads_files_of_the_demo_layout(tmp_path):
+    demo = yaml.safe_load((ROOT / "clients" / "demo.yaml").read_text(encoding="utf-8"))
+    demo["data_dir"] = str(tmp_path / "demo")
+    (tmp_path / "demo").mkdir()
+    contents = {
+        "transactions": "customer_id,date,amount\nC1,2024-01-05,12.5\n",
+        "customers": "customer_id,acquisition_cost,signup_date\nC1,30.0,2023-12-01\n",
+        "surveys": "customer_id,date,score,comment\nC1,2024-02-01,8,ok\n",
+        "feedback": "customer_id,date,text\nC1,2024-02-03,late parcel\n",
+    }
+    for table, spec in demo["tables"].items():
+        file = tmp_path / "demo" / spec["path"]
+        data = contents[table].encode("utf-8")
+        if file.suffix == ".gz":
+            import gzip
+
+            data = gzip.compress(data)
+        file.write_bytes(data)
+    path = tmp_path / "demo.yaml"
+    path.write_text(yaml.safe_dump(demo), encoding="utf-8")
+    client = load_client(path)
+    assert client.config.client == "demo"
+    assert client.transactions["amount"].tolist() == [12.5]
+    assert client.customers["signup_date"].tolist() == [pd.Timestamp("2023-12-01")]
