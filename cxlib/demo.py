@@ -23,8 +23,9 @@ The mechanisms, in the order they are simulated:
 6. **Spend (Gamma-Gamma).** ``nu ~ Gamma(q, v)`` per customer, order value ``~ Gamma(p, nu)``,
    times ``exp(spend_slope * satisfaction)``. About 3% of orders are refunded (fully or partly)
    a few days later, as a negative-amount row with the same ``order_id``.
-7. **Surveys.** About 25% of customers answer 1-3 NPS surveys during their active life; the
-   score is a noisy monotone function of satisfaction, sometimes with a short comment.
+7. **Surveys.** About 25% of customers answer 1-3 NPS surveys during their active life (the
+   more they bought, the likelier they answer: non-response bias); the score is a noisy
+   monotone function of satisfaction, sometimes with a short comment.
 8. **Wallet.** Each customer's share of wallet is Beta-distributed (segment mean, raised by
    satisfaction); the wallet is the expected annual spend divided by that share, so the truth
    is consistent with the simulated purchases. Age band and region depend on the wallet, so a
@@ -164,7 +165,8 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "refund_rate": 0.03,
     "refund_full_share": 0.5,  # else a partial refund of 20-80%
     "refund_delay_days": [1, 14],
-    "survey_response_rate": 0.25,
+    "survey_response_rate": 0.25,  # at average activity
+    "survey_activity_slope": 0.4,  # logit(respond) per unit of log(1 + observed orders)
     "survey_answers_probs": [0.6, 0.3, 0.1],  # 1, 2 or 3 answers
     "survey_intercept": 7.2,  # score = round(intercept + slope * sat + N(0, noise)), clipped
     "survey_slope": 1.5,
@@ -726,7 +728,18 @@ def make_demo(
         )
 
     # --- surveys ---------------------------------------------------------------------------
-    responds = np.flatnonzero(rng_survey.random(n) < settings["survey_response_rate"])
+    # Surveys follow purchases, so active customers answer more often (non-response bias):
+    # logit P(respond) = logit(rate) + slope * (log(1 + orders) - its mean).
+    orders_observed = all_day[:n_orders] < obs_days  # the first n_orders rows are orders
+    n_obs_orders = np.bincount(all_cust[:n_orders][orders_observed], minlength=n)
+    activity = np.log1p(n_obs_orders)
+    rate = float(np.clip(settings["survey_response_rate"], 0.0, 1.0))
+    if 0.0 < rate < 1.0:
+        slope = settings["survey_activity_slope"]
+        p_respond = _expit(_logit(np.array(rate)) + slope * (activity - activity.mean()))
+    else:
+        p_respond = np.full(n, rate)
+    responds = np.flatnonzero(rng_survey.random(n) < p_respond)
     n_answers = rng_survey.choice(3, size=len(responds), p=settings["survey_answers_probs"]) + 1
     s_cust = np.repeat(responds, n_answers)
     s_day = dates_in_life(rng_survey, s_cust)

@@ -275,6 +275,13 @@ def test_refunds_are_about_three_percent_of_rows(small_demo):
     assert 0.015 < share < 0.06
 
 
+def test_active_customers_answer_surveys_more_often(small_demo):
+    revenue = small_demo.transactions.groupby("customer_id")["amount"].sum()
+    answered = revenue.index.isin(small_demo.surveys["customer_id"])
+    assert 0.15 < answered.mean() < 0.35
+    assert revenue[answered].mean() > 1.2 * revenue[~answered].mean()
+
+
 def test_segments_buy_different_categories(small_demo):
     truth = small_demo.truth.customers.set_index("customer_id")
     tx = small_demo.transactions
