@@ -1,0 +1,74 @@
+"""Tests for cxlib.datasets: the CDNOW data shipped inside lifetimes, as canonical frames."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cxlib.data import quality_report
+from cxlib.datasets import (
+    CDNOW_CALIBRATION_END,
+    load_cdnow_summary,
+    load_cdnow_transactions,
+)
+
+
+@pytest.fixture(scope="module")
+def sample():
+    return load_cdnow_transactions()
+
+
+def test_sample_transactions_are_a_canonical_frame(sample):
+    assert list(sample.columns) == ["customer_id", "date", "amount", "number_of_cds"]
+    assert sample.dtypes.astype(str).tolist() == ["object", "datetime64[ns]", "float64", "int64"]
+    assert len(sample) == 6919
+    assert sample["customer_id"].nunique() == 2357
+    assert sample["date"].min() == pd.Timestamp("1997-01-01")
+    assert sample["date"].max() == pd.Timestamp("1998-06-30")
+
+
+def test_sample_first_customer_matches_the_file(sample):
+    # CDNOW_sample.txt starts: 00004 0001 19970101 2 29.33 / ... 19970118 2 29.73 / ...
+    first = sample[sample["customer_id"] == "1"]
+    assert first["date"].dt.strftime("%Y-%m-%d").tolist() == [
+        "1997-01-01", "1997-01-18", "1997-08-02", "1997-12-12"
+    ]
+    assert first["amount"].tolist() == [29.33, 29.73, 14.96, 26.48]
+
+
+def test_sample_quality_record_names_the_file(sample):
+    report = quality_report(sample)
+    assert report[["source", "rows_read", "rows_kept", "rows_set_aside"]].to_dict("records") == [
+        {"source": "CDNOW_sample.txt", "rows_read": 6919, "rows_kept": 6919, "rows_set_aside": 0}
+    ]
+
+
+def test_master_transactions_cover_the_whole_cohort():
+    master = load_cdnow_transactions(sample=False)
+    assert len(master) == 69659
+    assert master["customer_id"].nunique() == 23570
+    assert master.loc[0, "customer_id"] == "1"
+
+
+def test_summary_has_lifetimes_columns_indexed_by_customer_id():
+    summary = load_cdnow_summary()
+    assert summary.index.name == "customer_id"
+    assert list(summary.columns) == ["frequency", "recency", "T", "monetary_value"]
+    assert len(summary) == 2357
+    assert summary.loc["1"].tolist() == [2, 30.43, 38.86, 22.35]
+
+
+def test_summary_agrees_with_the_sample_transactions(sample):
+    summary = load_cdnow_summary()
+    calibration = sample[sample["date"] <= CDNOW_CALIBRATION_END]
+    by_customer = calibration.groupby("customer_id")["date"]
+    first, last = by_customer.min(), by_customer.max()
+    frequency = (by_customer.nunique() - 1).reindex(summary.index)
+    recency = ((last - first).dt.days / 7).reindex(summary.index)
+    age = ((CDNOW_CALIBRATION_END - first).dt.days / 7).reindex(summary.index)
+    assert (frequency == summary["frequency"]).all()
+    np.testing.assert_allclose(recency, summary["recency"], atol=0.006)
+    np.testing.assert_allclose(age, summary["T"], atol=0.006)
+    repeaters = summary[summary["frequency"] > 0]
+    assert (repeaters["monetary_value"] > 0).all()
