@@ -175,6 +175,11 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "wallet_share_concentration": 12.0,
     "wallet_share_satisfaction_slope": 0.35,  # logit(share mean) += slope * satisfaction
     "wallet_share_min": 0.02,
+    "market_category_mix": {  # how the headroom (wallet - spend) splits across categories
+        "groceries": 0.35, "electronics": 0.15, "home": 0.15, "fashion": 0.15, "beauty": 0.1,
+        "toys": 0.1,
+    },
+    "market_mix_concentration": 20.0,  # Dirichlet concentration of each customer's headroom mix
     "demographic_wallet_noise": 0.8,
     "age_band_wallet_slopes": [-0.9, -0.3, 0.4, 0.6, 0.1, -0.4],
     "region_wallet_slopes": [0.7, 0.0, -0.2, -0.4, 0.0],
@@ -202,6 +207,9 @@ class DemoTruth:
         ``dropout_probability`` (after each repeat purchase), ``satisfaction``, ``nu``
         (Gamma-Gamma scale), ``expected_order_value``, ``expected_annual_spend`` (while alive),
         ``wallet`` (annual spend capacity in the client's categories), ``share_of_wallet``,
+        ``wallet_<category>`` (the wallet split by category: expected spend with the client in
+        the segment's category mix plus the headroom in the market's mix; they sum to
+        ``wallet``),
         ``complaint_theme`` (None if no complaint), ``alive_at_end`` (alive on
         ``observation_end``), ``alive_at_holdout_end``, ``dropout_date`` (the day of the last
         purchase, right after which the customer left; NaT if still alive on ``holdout_end``).
@@ -522,8 +530,9 @@ def make_demo(
     settings = _merge(DEFAULT_SETTINGS, settings, "settings")
     seg_names = list(segments)
     theme_names = list(themes)
-    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(8)]
-    rng_cust, rng_buy, rng_spend, rng_refund, rng_survey, rng_fb, rng_text, rng_wallet = streams
+    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(9)]
+    rng_cust, rng_buy, rng_spend, rng_refund, rng_survey, rng_fb, rng_text, rng_wallet = streams[:8]
+    rng_category_wallet = streams[8]
 
     def seg_array(key: str) -> np.ndarray:
         return np.array([segments[s][key] for s in seg_names], dtype=float)
@@ -701,6 +710,19 @@ def make_demo(
         settings["wallet_share_min"], 1.0,
     )
     wallet = expected_annual_spend / share_of_wallet
+    # Split by category: what the customer spends with the client (the segment's category mix)
+    # plus the headroom, which follows the market's mix; so a segment's share of wallet is low
+    # in the categories it rarely buys here (cross-sell gaps).
+    market_mix = np.array([settings["market_category_mix"][c] for c in CATEGORIES])
+    headroom_mix = rng_category_wallet.gamma(
+        settings["market_mix_concentration"] * market_mix, size=(n, len(CATEGORIES))
+    )
+    headroom_mix /= np.maximum(headroom_mix.sum(axis=1, keepdims=True), 1e-300)
+    spend_mix = cat_probs[seg] / cat_probs[seg].sum(axis=1, keepdims=True)
+    wallet_by_category = (
+        expected_annual_spend[:, None] * spend_mix
+        + (wallet - expected_annual_spend)[:, None] * headroom_mix
+    )
     log_w = np.log(np.maximum(wallet, 1e-9))
     z = (log_w - np.median(log_w)) / max(float(np.std(log_w)), 1e-9)
     z = z + rng_wallet.normal(0.0, settings["demographic_wallet_noise"], size=n)
@@ -800,6 +822,7 @@ def make_demo(
             "expected_annual_spend": expected_annual_spend,
             "wallet": wallet,
             "share_of_wallet": share_of_wallet,
+            **{f"wallet_{c}": wallet_by_category[:, k] for k, c in enumerate(CATEGORIES)},
             "complaint_theme": theme_of_customer,
             "alive_at_end": alive_at_end,
             "alive_at_holdout_end": alive_at_holdout_end,

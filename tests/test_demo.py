@@ -399,3 +399,22 @@ def test_pooled_params_are_close_to_a_bgnbd_fitted_on_the_data(small_demo):
     # observed dropouts, so they get a wider tolerance.
     for name, rel in (("r", 0.1), ("alpha", 0.1), ("a", 0.25), ("b", 0.25)):
         assert fitted[name] == pytest.approx(pooled[name], rel=rel), name
+
+
+def test_category_wallets_add_up_and_cover_the_expected_spend_in_each_category(truth):
+    categories = ["groceries", "electronics", "home", "fashion", "beauty", "toys"]
+    by_category = truth[[f"wallet_{c}" for c in categories]]
+    np.testing.assert_allclose(by_category.sum(axis=1), truth["wallet"], rtol=1e-9)
+    mix = pd.DataFrame({s: DEFAULT_SEGMENTS[s]["categories"] for s in DEFAULT_SEGMENTS},
+                       index=by_category.columns).T
+    expected = mix.loc[truth["segment"]].to_numpy() * truth[["expected_annual_spend"]].to_numpy()
+    assert (by_category.to_numpy() >= expected * (1 - 1e-9)).all()
+
+
+def test_gifters_leave_most_of_their_grocery_wallet_to_others(truth):
+    gifters = truth[truth["segment"] == "Occasional gifters"]
+    mix = DEFAULT_SEGMENTS["Occasional gifters"]["categories"]
+    share_groceries = (gifters["expected_annual_spend"] * mix[0]).sum() / gifters[
+        "wallet_groceries"].sum()
+    share_toys = (gifters["expected_annual_spend"] * mix[5]).sum() / gifters["wallet_toys"].sum()
+    assert share_groceries < 0.5 * share_toys
