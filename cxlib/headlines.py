@@ -27,6 +27,7 @@ __all__ = [
     "INVEST_PREFIX",
     "Headline",
     "executive_summary",
+    "format_table",
     "format_value",
     "headline_table",
     "load_headlines",
@@ -99,6 +100,50 @@ def format_value(value: float | str | None, unit: str, *, currency: str = "EUR")
     if unit == "ratio":
         return f"{value:.2f}x"
     return f"{value:,.3g}"
+
+
+def format_table(
+    frame: pd.DataFrame,
+    units: dict[str, str],
+    *,
+    currency: str = "EUR",
+    index: bool = True,
+):
+    """Show a table with its money, shares and counts formatted like the headlines.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The table to show; it is not modified.
+    units : dict
+        Column -> unit (``"currency"``, ``"percent"``, ``"count"``, ``"points"``, ``"ratio"``,
+        ``"number"``), as for :func:`format_value`. Other columns keep pandas' formatting.
+    currency : str, default "EUR"
+        Currency code for ``"currency"`` columns.
+    index : bool, default True
+        Show the index (e.g. segment names); False hides it.
+
+    Returns
+    -------
+    pandas.io.formats.style.Styler
+        Displays as a formatted HTML table in a notebook and in the report.
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"revenue": [1.25e6], "share": [0.4]}, index=["Champions"])
+    >>> html = format_table(table, {"revenue": "currency", "share": "percent"}).to_html()
+    >>> "EUR 1.25M" in html and "40.0%" in html
+    True
+    """
+    from cxlib._validation import validate_columns
+
+    validate_columns(frame, units, caller="format_table")
+    formatters = {
+        column: (lambda value, unit=unit: format_value(value, unit, currency=currency))
+        for column, unit in units.items()
+    }
+    styler = frame.style.format(formatters)
+    return styler if index else styler.hide(axis="index")
 
 
 def save_headlines(
