@@ -72,7 +72,6 @@ RUNNER_PARAMETERS = ("config_path", "headlines_path", "headlines_dir")
 KERNEL_ENV = {
     "PYTHONWARNINGS": "ignore::DeprecationWarning,ignore::PendingDeprecationWarning",
     "TQDM_DISABLE": "1",
-    "MPLBACKEND": "module://matplotlib_inline.backend_inline",
 }
 
 _REPORT_PACKAGES = (
@@ -509,7 +508,8 @@ def _index_html(
 
     esc = html.escape
     rows = []
-    for nb in notebooks:
+    # The executive summary runs last (it reads the others' numbers) but is read first.
+    for nb in sorted(notebooks, key=lambda nb: nb.name != SUMMARY_NOTEBOOK):
         links = " · ".join(
             f'<a href="{esc(href)}">{label}</a>'
             for label, key in (
