@@ -270,6 +270,8 @@ def find_themes(
         order = np.argsort(model.components_[k])[::-1]
         chosen: list[str] = []
         for index in order:  # skip a bigram whose words are already shown, and vice versa
+            if model.components_[k][index] <= 0:
+                break
             term = terms[index]
             words = set(term.split())
             if any(words <= set(c.split()) or set(c.split()) <= words for c in chosen):
