@@ -32,6 +32,7 @@ Python objects; see ``benchmarks/load_memory.py`` (10 million rows in well under
 from __future__ import annotations
 
 import codecs
+import csv
 import difflib
 import gzip
 import re
@@ -425,7 +426,8 @@ def _load(
                 caller, name, _codec(encoding, caller), int(line.group(1)) if line else None,
                 "invalid byte sequence",
             ) from None
-        first = message.strip().splitlines()[0] if message.strip() else type(exc).__name__
+        lines = [line.strip() for line in message.splitlines() if line.strip()]
+        first = "; ".join(lines[:3]) if lines else type(exc).__name__
         raise DataError(f"{caller} ({name}): could not read the file: {first}") from None
     except UnicodeDecodeError as exc:
         raise _decoding_error(caller, name, exc.encoding, None,
@@ -503,9 +505,19 @@ def _open_source(
     if codec not in ("utf-8", "utf-8-sig"):
         path = _transcode(path, gzipped=gzipped, codec=codec, scratch=scratch)
         gzipped = False
+    names = [
+        field.strip() or f"column{i}"
+        for i, field in enumerate(next(csv.reader([header], delimiter=delimiter)))
+    ]
+    duplicated = sorted({n for n in names if names.count(n) > 1})
+    if duplicated:
+        raise DataError(f"{caller} ({name}): duplicate column(s) {duplicated}; got {names}")
+    # Everything is given, so DuckDB does not sniff (which would read the file again).
+    types = ", ".join(f"{_literal(n)}: 'VARCHAR'" for n in names)
     options = (
-        f"header=true, all_varchar=true, delim={_literal(delimiter)}, quote='\"', "
-        f"escape='\"', comment='', skip=0, compression={_literal('gzip' if gzipped else 'none')}"
+        f"auto_detect=false, header=true, columns={{{types}}}, delim={_literal(delimiter)}, "
+        f"quote='\"', escape='\"', comment='', "
+        f"compression={_literal('gzip' if gzipped else 'none')}"
     )
     con.execute(f"CREATE VIEW src AS SELECT * FROM read_csv({_literal(str(path))}, {options})")
     return _Source(name=name, short_name=Path(source).name, row_offset=2, text_file=True)
@@ -596,6 +608,7 @@ def _transcode(path: Path, *, gzipped: bool, codec: str, scratch: str) -> Path:
 def _relation_types(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     relation = con.sql("SELECT * FROM src")
     return {name: str(dtype) for name, dtype in zip(relation.columns, relation.types, strict=True)}
+
 
 
 def _register_frame(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, names: list[str]) -> None:
@@ -830,10 +843,12 @@ def _load_checked(
     on_invalid: str,
     caller: str,
 ) -> pd.DataFrame:
+    file_types: dict[str, str] = {}
     if src.frame is not None:
         available = [str(c) for c in src.frame.columns]
     else:
-        available = list(_relation_types(con))
+        file_types = _relation_types(con)
+        available = list(file_types)
     duplicated = sorted({c for c in available if available.count(c) > 1})
     if duplicated:
         raise DataError(f"{caller} ({src.name}): duplicate column(s) {duplicated}; "
@@ -844,7 +859,9 @@ def _load_checked(
         frame = src.frame.copy(deep=False)
         frame.columns = available
         _register_frame(con, frame, sorted(used, key=available.index))
-    types = _relation_types(con)
+        types = _relation_types(con)
+    else:
+        types = file_types
     extras = [name for name in available if name not in used]
     extra_types: dict[str, str] = {}
     if src.text_file:

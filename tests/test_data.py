@@ -134,7 +134,11 @@ def test_missing_file_is_named(tmp_path):
 def test_ragged_csv_is_a_data_error_naming_the_file(tmp_path):
     path = tmp_path / "bad.csv"
     path.write_text("customer_id,date,amount\nA,2024-01-01,1\nB,2024-01-02,2,9,9\n")
-    with pytest.raises(DataError, match=r"load_transactions \(.*bad\.csv\): could not read"):
+    with pytest.raises(
+        DataError,
+        match=r"load_transactions \(.*bad\.csv\): could not read the file: .*Line: 3; "
+        r"Original Line: B,2024-01-02,2,9,9; Expected Number of Columns: 3",
+    ):
         load_transactions(path)
 
 
@@ -513,3 +517,18 @@ def test_large_tables_return_pyarrow_backed_strings(tmp_path, monkeypatch):
 def test_small_tables_return_python_strings(tmp_path):
     path = write_text(tmp_path / "tx.csv", HEADER, ROWS)
     assert load_transactions(path)["customer_id"].dtype == object
+
+
+def test_duplicate_csv_header_is_an_error(tmp_path):
+    path = write_text(tmp_path / "tx.csv", ["customer_id", "date", "amount", "amount"],
+                      [[*row, "1"] for row in ROWS])
+    with pytest.raises(DataError, match=r"tx\.csv\): duplicate column\(s\) \['amount'\]"):
+        load_transactions(path)
+
+
+def test_crlf_line_ends_and_quoted_delimiters_are_read(tmp_path):
+    path = tmp_path / "tx.csv"
+    path.write_bytes(b'customer_id;date;amount;note\r\nA;2024-01-05;10.5;"x; y"\r\n')
+    loaded = load_transactions(path)
+    assert loaded["note"].tolist() == ["x; y"]
+    assert loaded["amount"].tolist() == [10.5]
