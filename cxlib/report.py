@@ -120,7 +120,10 @@ def discover_notebooks(
     found = sorted(p for p in directory.glob("*.ipynb") if NOTEBOOK_PATTERN.match(p.name))
     found.sort(key=lambda p: (p.stem.startswith(SUMMARY_NOTEBOOK), p.name))
     if not found:
-        raise ValueError(f"No notebooks named NN_<topic>.ipynb in {directory}.")
+        raise ValueError(
+            f"No notebooks named NN_<topic>.ipynb in {directory}; pass the notebook folder "
+            "(cxlib report --notebooks DIR)."
+        )
     if only is None:
         return found
     wanted = [name.strip().removesuffix(".ipynb") for name in only if name.strip()]
