@@ -330,3 +330,22 @@ def test_export_html_writes_a_reviewer_page_without_a_table_of_contents_when_no_
     full = export_html(executed, tmp_path / "f.html", reviewer=False).read_text()
     assert "hello" in page and '<nav class="cxlib-toc"' not in page
     assert 'class="highlight' not in page and 'class="highlight' in full
+
+
+def test_each_finished_cell_is_reported_for_the_progress_bar(tmp_path):
+    from cxlib.report import _execute
+
+    nb = write_notebook(
+        tmp_path / "01_cells.ipynb", [("code", "a = 1"), ("code", "a + 1")], parameters="seed = 0"
+    )
+    seen = []
+    _execute(
+        nb,
+        tmp_path / "out.ipynb",
+        {"seed": 3},
+        cwd=tmp_path,
+        on_cell=lambda done, total: seen.append((done, total)),
+        execution_timeout=60,
+    )
+    # title, parameters, injected parameters, two code cells
+    assert seen == [(1, 5), (2, 5), (3, 5), (4, 5), (5, 5)]
