@@ -784,6 +784,14 @@ def build_report(
                 if run.error:
                     line += f" — {run.error}"
                 console.print(line, markup=True, highlight=False, soft_wrap=True)
+                if run.unknown_parameters:
+                    console.print(
+                        f"[yellow]warning[/] {run.name} declares {run.unknown_parameters}, which "
+                        "are not client settings: they keep the notebook's defaults",
+                        markup=True,
+                        highlight=False,
+                        soft_wrap=True,
+                    )
     except KeyboardInterrupt:
         for run in runs:
             if run.status == "pending":
