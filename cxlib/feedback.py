@@ -430,7 +430,8 @@ def theme_impact(
         ``churn_rate``, ``churn_others``, ``excess_churn`` (difference), ``ci_low``,
         ``ci_high``, ``p_value`` (two-proportion z test), ``revenue_at_stake`` =
         ``revenue * max(excess_churn, 0)``: the yearly revenue expected to leave with the
-        extra churn of these customers; with ``clv``, also ``clv`` and ``clv_at_stake``.
+        extra churn of these customers, with ``at_stake_ci_low`` and ``at_stake_ci_high`` from
+        the churn difference's interval; with ``clv``, also ``clv`` and ``clv_at_stake``.
     """
     caller = "theme_impact"
     validate_columns(result.assignments, ["customer_id", "date"], caller=caller)
@@ -536,6 +537,8 @@ def theme_impact(
             "ci_high": diff + z * se,
             "p_value": p_value,
             "revenue_at_stake": revenue * max(diff, 0.0) if not math.isnan(diff) else math.nan,
+            "at_stake_ci_low": revenue * max(diff - z * se, 0.0) if n1 and n0 else math.nan,
+            "at_stake_ci_high": revenue * max(diff + z * se, 0.0) if n1 and n0 else math.nan,
         }
         if clv is not None:
             value = float(mine["clv"].sum())

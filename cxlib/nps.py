@@ -635,6 +635,28 @@ class NPSRevenueResult:
     customers: pd.DataFrame
     summary: dict = field(default_factory=dict)
 
+    def predictive_value(self, model: str = "churn") -> str:
+        """Does the score add to past behaviour for ``model`` ("churn" or "subsequent_spend")?
+
+        Returns ``"useful"`` (significant and at least :data:`MIN_USEFUL_AUC_GAIN` /
+        :data:`MIN_USEFUL_R2_GAIN` better), ``"real but small"`` (significant only), ``"none"``
+        (not significant) or ``"not measured"`` (too few answers with follow-up).
+        """
+        if model not in ("churn", "subsequent_spend"):
+            raise ValueError(
+                "The 'model' parameter of predictive_value must be 'churn' or 'subsequent_spend'. "
+                f"Got {model!r} instead."
+            )
+        rows = self.incremental[self.incremental["model"] == model]
+        if rows.empty:
+            return "not measured"
+        row = rows.iloc[0]
+        if row["adds_value"]:
+            return "useful"
+        if row["p_value"] < 1 - self.summary["confidence"]:
+            return "real but small"
+        return "none"
+
     def conclusion(self, *, currency: str = "EUR") -> str:
         """What NPS does and does not tell this client about money, in plain language.
 
@@ -763,7 +785,7 @@ def _cv_auc(y: np.ndarray, x: np.ndarray, *, folds: int = 5, seed: int = 0) -> f
 
 
 def _design(
-    frame: pd.DataFrame, *, with_score: bool, horizon: bool = False
+    frame: pd.DataFrame, *, with_score: bool, horizon: bool = False, segment: bool = True
 ) -> tuple[np.ndarray, list[str]]:
     columns = {"intercept": np.ones(len(frame))}
     if with_score:
@@ -773,7 +795,7 @@ def _design(
     columns["tenure_years"] = frame["tenure_years"].to_numpy(float)
     if horizon:
         columns["years_to_end"] = frame["years_to_end"].to_numpy(float)
-    if frame["segment"].nunique() > 1:
+    if segment and frame["segment"].nunique() > 1:
         dummies = pd.get_dummies(frame["segment"].astype(str), prefix="segment", drop_first=True)
         for name in dummies.columns:
             columns[name] = dummies[name].to_numpy(float)
@@ -809,6 +831,7 @@ def nps_vs_revenue(
     customers: pd.DataFrame | None = None,
     segments: pd.Series | pd.DataFrame | None = None,
     clv: pd.Series | pd.DataFrame | None = None,
+    control_for_segment: bool = True,
     promoter_min: int = DEFAULT_PROMOTER_MIN,
     detractor_max: int = DEFAULT_DETRACTOR_MAX,
     follow_up_months: int = DEFAULT_FOLLOW_UP_MONTHS,
@@ -837,6 +860,11 @@ def nps_vs_revenue(
         segment-level view.
     clv : Series or DataFrame, optional, keyword-only
         CLV per customer (Series, or a frame with a ``clv`` column); adds a ``clv`` metric.
+    control_for_segment : bool, keyword-only
+        Use the segments as a control in the regressions and for the within-segment effects
+        (default True). Set it to False when the segments are measured *after* the answers
+        from the same behaviour as the outcome — e.g. RFM segments at the data end, where
+        "Lost" or "At Risk" already encode churn — so the segments only describe.
     promoter_min, detractor_max : int, keyword-only
         Category thresholds.
     follow_up_months : int, keyword-only
@@ -1010,7 +1038,7 @@ def nps_vs_revenue(
             pro_mean = _mean_ci(values["promoter"], z)[0]
             relative = diff / det_mean if det_mean and not math.isnan(det_mean) else math.nan
             effect_rows.append((metric, pro_mean, det_mean, diff, low, high, relative, p_value))
-    if forward["segment"].nunique() > 1:
+    if control_for_segment and forward["segment"].nunique() > 1:
         for metric in ("subsequent_spend", "churned"):
             effect_rows.append(_within_segment_effect(forward, metric, z))
     by_category = pd.DataFrame(
@@ -1054,8 +1082,8 @@ def nps_vs_revenue(
     reg_rows, inc_rows = [], []
     n_forward = len(forward)
     if n_forward >= 30 and forward["score"].nunique() > 1:
-        x_full, names = _design(forward, with_score=True)
-        x_base, _ = _design(forward, with_score=False)
+        x_full, names = _design(forward, with_score=True, segment=control_for_segment)
+        x_base, _ = _design(forward, with_score=False, segment=control_for_segment)
         spend = forward["subsequent_spend"].to_numpy(float)
         beta, se, r2_full = _ols(spend, x_full)
         _, _, r2_base = _ols(spend, x_base)
@@ -1076,8 +1104,8 @@ def nps_vs_revenue(
             )
         )
         churn = forward["churned"].to_numpy(float)
-        x_full, names = _design(forward, with_score=True, horizon=True)
-        x_base, _ = _design(forward, with_score=False, horizon=True)
+        x_full, names = _design(forward, with_score=True, horizon=True, segment=control_for_segment)
+        x_base, _ = _design(forward, with_score=False, horizon=True, segment=control_for_segment)
         if 0 < churn.sum() < n_forward:
             beta, se, ll_full = _logit(churn, x_full)
             _, _, ll_base = _logit(churn, x_base)
@@ -1253,6 +1281,7 @@ def nps_vs_revenue(
             _detrended(periods.loc[reliable_periods, "revenue_growth_next"]),
         ),
         "has_segments": segment_of is not None,
+        "segment_controlled": segment_of is not None and control_for_segment,
         "has_clv": clv_of is not None,
     }
     customers_out = forward.reset_index()[
@@ -1391,7 +1420,7 @@ def _conclusion(result: NPSRevenueResult, *, currency: str) -> str:
     reg = result.regressions
     controls = (
         "prior spend, prior orders, tenure and segment"
-        if s["has_segments"]
+        if s["segment_controlled"]
         else "prior spend, prior orders and tenure"
     )
     if inc is not None and "subsequent_spend" in inc.index:
