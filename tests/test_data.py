@@ -351,7 +351,8 @@ def test_dataframe_rows_are_named_by_their_index_labels():
 
 def test_numeric_float_ids_lose_their_decimal_point():
     raw = transactions_frame(customer_id=[1001.0, 1002.0, np.nan])
-    loaded = load_transactions(raw, on_invalid="drop")
+    with pytest.warns(UserWarning, match="1 missing customer_id"):
+        loaded = load_transactions(raw, on_invalid="drop")
     assert loaded["customer_id"].tolist() == ["1001", "1002"]
 
 
@@ -485,7 +486,8 @@ def test_feedback_without_text_is_offending():
                         "text": ["late parcel", " "], "topic": ["delivery", None]})
     with pytest.raises(DataError, match=r"missing text: row 1: ' '"):
         load_feedback(raw)
-    loaded = load_feedback(raw, on_invalid="drop")
+    with pytest.warns(UserWarning, match="set aside 1 of 2 rows: 1 missing text"):
+        loaded = load_feedback(raw, on_invalid="drop")
     assert loaded.to_dict("list") == {"customer_id": ["A"], "date": [pd.Timestamp("2024-01-05")],
                                       "text": ["late parcel"], "topic": ["delivery"]}
 
