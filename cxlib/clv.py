@@ -12,6 +12,7 @@ Every analysis starts from :func:`rfm_summary`, one row per customer::
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -807,6 +808,8 @@ class PurchaseModel:
         self.standard_errors_ = pd.Series(se, index=names, name="standard_error")
         self.n_customers_ = len(x)
         self.n_rows_ = len(cx)
+        self.max_T_ = float(T.max())
+        self.frequency_q99_ = int(max(1, np.quantile(x, 0.99)))
         return self
 
     # -- predictions --------------------------------------------------------------------------
@@ -816,7 +819,7 @@ class PurchaseModel:
         return _check_summary(summary, caller)
 
     def _lifetimes_fitter(self):
-        """Build a lifetimes fitter carrying ``params_`` (for formulas cxlib does not reimplement)."""
+        """Build a lifetimes fitter carrying ``params_`` (formulas cxlib does not reimplement)."""
         import lifetimes
 
         cls = {
@@ -926,38 +929,940 @@ def _p_alive(kind, params, x, tx, T):
         return expit(-log_odds)
 
 
-def _conditional_expected(kind, params, t, x, tx, T):
-    """E[purchases in (T, T + t] | x, t_x, T], finite for every customer."""
+def _expected_given_alive(kind, params, t, x, tx, T):
+    """E[purchases in (T, T + t] | alive at T, x, t_x, T], finite for every customer."""
     from scipy.special import hyp2f1
 
-    t = np.broadcast_to(t, np.shape(x)).astype(np.float64)
-    alive = _p_alive(kind, params, x, tx, T)
+    t = np.broadcast_to(np.asarray(t, dtype=np.float64), np.shape(x))
     if kind == "pareto_nbd":
         r, alpha, s, beta = params
         with np.errstate(all="ignore"):
-            # E[purchases | alive] = (r + x)/(alpha + T) * (beta + T)/(s - 1) * (1 - (...)^(s-1))
+            # (r + x)/(alpha + T) * (beta + T)/(s - 1) * (1 - ((beta + T)/(beta + T + t))^(s-1))
             rate = (r + x) / (alpha + T)
             if abs(s - 1) < 1e-9:
                 horizon = (beta + T) * np.log1p(t / (beta + T))
             else:
-                horizon = (beta + T) / (s - 1) * -np.expm1((s - 1) * -np.log1p(t / (beta + T)))
-            return np.where(t > 0, alive * rate * horizon, 0.0)
+                horizon = (beta + T) / (s - 1) * -np.expm1(-(s - 1) * np.log1p(t / (beta + T)))
+            return np.where(t > 0, rate * horizon, 0.0)
     r, alpha, a, b = params
     # lifetimes' formula has (1 - z)^(r+x) 2F1(r+x, b+x; c; z) with huge parameters, which
-    # overflows. Euler's transformation 2F1(A, B; C; z) = (1-z)^(C-A-B) 2F1(C-A, C-B; C; z)
-    # turns the product into (1-z)^(a-1) 2F1(C-A, a-1; C; z), whose parameters do not grow
-    # with x: finite and accurate for every customer.
-    shift = 1.0 if kind == "bgnbd" else 0.0  # BG/NBD: c = a+b+x-1; MBG/NBD: c = a+b+x
-    c = a + b + x - shift
+    # overflows to NaN for frequent customers. Euler's transformation
+    # 2F1(A, B; C; z) = (1-z)^(C-A-B) 2F1(C-A, C-B; C; z) turns the product into
+    # (1-z)^(a-1) 2F1(C-A, a-1; C; z), whose first two parameters do not grow with x.
+    c = a + b + x - (1.0 if kind == "bgnbd" else 0.0)  # BG/NBD: a+b+x-1; MBG/NBD: a+b+x
     with np.errstate(all="ignore"):
         z = t / (alpha + T + t)
         log_1mz = -np.log1p(t / (alpha + T))
         product = np.exp((a - 1) * log_1mz) * hyp2f1(c - r - x, a - 1, c, z)
-        given_alive_factor = c / (a - 1) * (1 - product)
-        if kind == "bgnbd":
-            # BG/NBD's numerator is the unconditional-on-alive expectation; the division by
-            # (1 + delta * odds) is p_alive for x > 0 and 1 for x == 0.
-            values = given_alive_factor * alive
-        else:
-            values = given_alive_factor * alive
+        values = c / (a - 1) * (1 - product)
     return np.where(t > 0, values, 0.0)
+
+
+def _conditional_expected(kind, params, t, x, tx, T):
+    """E[purchases in (T, T + t] | x, t_x, T] = P(alive) * E[purchases | alive]."""
+    return _p_alive(kind, params, x, tx, T) * _expected_given_alive(kind, params, t, x, tx, T)
+
+
+# ------------------------------------------------------------------------------------------------
+# Spend model
+# ------------------------------------------------------------------------------------------------
+
+#: Largest absolute correlation between frequency and average spend (among repeat customers)
+#: that :class:`SpendModel` accepts without warning: Gamma-Gamma assumes they are independent.
+DEFAULT_SPEND_CORRELATION_MAX = 0.3
+
+
+class SpendModel:
+    """Average spend per order: the Gamma-Gamma model (lifetimes' ``GammaGammaFitter`` likelihood).
+
+    Fitted on customers with at least one repeat purchase. The model assumes that how often a
+    customer buys says nothing about how much they spend per order; :meth:`fit` measures the
+    correlation between ``frequency`` and ``monetary_value`` and warns when it exceeds
+    ``max_correlation`` (the result is kept in ``correlation_`` and ``assumption_ok_``).
+
+    Parameters
+    ----------
+    penalizer : float, default 0.0
+        L2 penalty (lifetimes' ``penalizer_coef``).
+    max_correlation : float, default DEFAULT_SPEND_CORRELATION_MAX
+        Largest acceptable absolute Pearson correlation.
+
+    Attributes
+    ----------
+    params_ : Series
+        ``p, q, v``.
+    correlation_ : float
+        Pearson correlation of frequency and average spend among repeat customers.
+    assumption_ok_ : bool
+        ``abs(correlation_) <= max_correlation``.
+    n_customers_ : int
+        Repeat customers the model was fitted on.
+
+    Examples
+    --------
+    >>> from lifetimes.datasets import load_cdnow_summary_data_with_monetary_value
+    >>> model = SpendModel().fit(load_cdnow_summary_data_with_monetary_value())
+    >>> model.params_.round(2).tolist()
+    [6.25, 3.74, 15.45]
+    """
+
+    def __init__(
+        self, *, penalizer: float = 0.0, max_correlation: float = DEFAULT_SPEND_CORRELATION_MAX
+    ):
+        self.penalizer = penalizer
+        self.max_correlation = max_correlation
+
+    def __repr__(self) -> str:
+        fitted = (
+            "" if not hasattr(self, "params_") else f", params={self.params_.round(4).to_dict()}"
+        )
+        return f"SpendModel(penalizer={self.penalizer}{fitted})"
+
+    def fit(self, summary: pd.DataFrame) -> SpendModel:
+        """Estimate ``p, q, v`` from the repeat customers' ``frequency`` and ``monetary_value``.
+
+        Raises
+        ------
+        DataError
+            Fewer than 10 repeat customers, non-positive average spend, or no finite maximum.
+        """
+        caller = "SpendModel.fit"
+        if not np.isfinite(self.penalizer) or self.penalizer < 0:
+            raise ValueError(
+                "The 'penalizer' parameter of SpendModel must be a non-negative number. "
+                f"Got {self.penalizer!r} instead."
+            )
+        x, m = _check_summary(summary, caller, ("frequency", "monetary_value"))
+        repeat = x > 0
+        if repeat.sum() < 10:
+            raise DataError(
+                f"{caller}: {int(repeat.sum())} customer(s) have a repeat purchase; the spend "
+                "model needs at least 10"
+            )
+        bad = repeat & (m <= 0)
+        if bad.any():
+            raise DataError(
+                f"{caller}: {int(bad.sum())} repeat customer(s) have a non-positive "
+                "monetary_value; Gamma-Gamma needs positive average spend: "
+                f"{format_offenders(pd.Series(summary.index[bad], index=summary.index[bad]))}"
+            )
+        x, m = x[repeat], m[repeat]
+        self.correlation_ = float(np.corrcoef(x, m)[0, 1]) if np.std(x) > 0 else 0.0
+        self.assumption_ok_ = bool(abs(self.correlation_) <= self.max_correlation)
+        if not self.assumption_ok_:
+            warnings.warn(
+                f"{caller}: frequency and average spend are correlated "
+                f"(r = {self.correlation_:.2f}, above {self.max_correlation}); Gamma-Gamma "
+                "assumes independence, so its spend estimates are biased for this client",
+                stacklevel=2,
+            )
+        import autograd
+        import autograd.numpy as anp
+        from autograd.scipy.special import gammaln
+
+        # lifetimes' GammaGammaFitter likelihood, with its time-free scaling of spend
+        scale = 10.0 / m.max()
+        sm = m * scale
+        n = len(x)
+
+        def objective_for(penalizer):
+            def objective(log_params):
+                p, q, v = anp.exp(log_params)
+                px = p * x
+                ll = (
+                    gammaln(px + q)
+                    - gammaln(q)
+                    + q * anp.log(v)
+                    - gammaln(px)
+                    + (px - 1) * anp.log(sm)
+                    + px * anp.log(x)
+                    - (px + q) * anp.log(x * sm + v)
+                )
+                return -anp.sum(ll) / n + penalizer * anp.sum(anp.exp(log_params) ** 2)
+
+            grad = autograd.grad(objective)
+
+            def safe(log_params):
+                with np.errstate(all="ignore"):
+                    value = objective(log_params)
+                return float(value) if np.isfinite(value) else np.inf
+
+            def safe_grad(log_params):
+                with np.errstate(all="ignore"):
+                    return np.nan_to_num(np.asarray(grad(log_params), dtype=float), nan=0.0)
+
+            return safe, safe_grad
+
+        start = np.zeros(3)
+        penalizer = float(self.penalizer)
+        result, ok = _minimise(*objective_for(penalizer), start)
+        if not ok and penalizer < RETRY_PENALIZER:
+            penalizer = RETRY_PENALIZER
+            result, ok = _minimise(*objective_for(penalizer), start)
+            if ok:
+                warnings.warn(
+                    f"{caller}: the Gamma-Gamma fit did not converge without a penalty; "
+                    f"refitted with penalizer={penalizer}",
+                    stacklevel=2,
+                )
+        if not ok:
+            raise DataError(
+                f"{caller}: the Gamma-Gamma likelihood has no finite maximum on "
+                f"{len(x)} repeat customers; average spend may be nearly identical for everyone "
+                "or dominated by a few outliers"
+            )
+        p, q, v = np.exp(result.x)
+        self.params_ = pd.Series([p, q, v / scale], index=["p", "q", "v"], name="estimate")
+        self.penalizer_ = penalizer
+        if self.params_["q"] <= 1:
+            raise DataError(
+                f"{caller}: estimated q = {self.params_['q']:.3f} <= 1, so the mean spend per "
+                "order is infinite; average spend has an extremely heavy tail (check for outliers)"
+            )
+        self.n_customers_ = int(repeat.sum())
+        return self
+
+    def expected_spend(self, summary: pd.DataFrame) -> pd.Series:
+        """Predict the average spend per future order, given each customer's history.
+
+        Customers without a repeat purchase get the population mean ``p v / (q - 1)``.
+
+        Returns
+        -------
+        Series
+            Indexed like ``summary``, named ``expected_spend``.
+        """
+        caller = "SpendModel.expected_spend"
+        if not hasattr(self, "params_"):
+            raise ValueError(f"{caller}: this SpendModel is not fitted yet; call .fit(summary)")
+        x, m = _check_summary(summary, caller, ("frequency", "monetary_value"))
+        p, q, v = self.params_.to_numpy()
+        population = p * v / (q - 1)
+        weight = p * x / (p * x + q - 1)
+        values = np.where(x > 0, (1 - weight) * population + weight * m, population)
+        return pd.Series(values, index=summary.index, name="expected_spend")
+
+
+# ------------------------------------------------------------------------------------------------
+# Customer value
+# ------------------------------------------------------------------------------------------------
+
+#: Periods per month for each ``freq`` (a month is 365.25 / 12 days).
+PERIODS_PER_MONTH = {"D": 365.25 / 12, "W": 365.25 / 12 / 7, "M": 1.0}
+
+VALUE_COLUMNS = [
+    "p_alive",
+    "expected_purchases",
+    "expected_spend",
+    "expected_revenue",
+    "clv",
+    "acquisition_cost",
+    "clv_net",
+]
+
+
+def _check_value_options(caller, horizon_months, discount_rate, margin, freq):
+    _check_freq(freq, caller)
+    if not isinstance(horizon_months, int | np.integer) or not 1 <= horizon_months <= 600:
+        raise ValueError(
+            f"The 'horizon_months' parameter of {caller} must be an integer from 1 to 600. "
+            f"Got {horizon_months!r} instead."
+        )
+    if not 0 <= discount_rate < 1:
+        raise ValueError(
+            f"The 'discount_rate' parameter of {caller} must be an annual rate in [0, 1). "
+            f"Got {discount_rate!r} instead."
+        )
+    if not 0 < margin <= 1:
+        raise ValueError(
+            f"The 'margin' parameter of {caller} must be in (0, 1]. Got {margin!r} instead."
+        )
+
+
+def _discounted_purchases(expected_by, horizon_months, discount_rate, freq):
+    """(undiscounted, discounted) expected purchases over the horizon, month by month.
+
+    ``expected_by(t)`` returns each customer's expected purchases within ``t`` periods. The
+    purchases of month m are discounted by ``(1 + discount_rate) ** (m / 12)`` (annual rate,
+    monthly steps; lifetimes' ``customer_lifetime_value`` uses a monthly rate instead).
+    """
+    per_month = PERIODS_PER_MONTH[freq]
+    previous = expected_by(0.0)
+    discounted = np.zeros_like(previous)
+    for month in range(1, horizon_months + 1):
+        current = expected_by(month * per_month)
+        discounted = discounted + (current - previous) / (1 + discount_rate) ** (month / 12)
+        previous = current
+    return previous, discounted
+
+
+def _acquisition_costs(customers, index, caller):
+    costs = pd.Series(np.nan, index=index, name="acquisition_cost")
+    if customers is None:
+        return costs
+    validate_columns(customers, ["customer_id"], caller=caller)
+    if "acquisition_cost" not in customers.columns:
+        return costs
+    known = customers.drop_duplicates("customer_id").set_index("customer_id")["acquisition_cost"]
+    return pd.to_numeric(known, errors="coerce").reindex(index).rename("acquisition_cost")
+
+
+def _value_frame(
+    summary,
+    alive,
+    expected_by,
+    spend,
+    *,
+    horizon_months,
+    discount_rate,
+    margin,
+    freq,
+    customers,
+    caller,
+):
+    total, discounted = _discounted_purchases(expected_by, horizon_months, discount_rate, freq)
+    frame = pd.DataFrame(
+        {
+            "p_alive": alive,
+            "expected_purchases": total,
+            "expected_spend": spend,
+            "expected_revenue": total * spend,
+            "clv": margin * spend * discounted,
+        },
+        index=summary.index,
+    )
+    frame["acquisition_cost"] = _acquisition_costs(customers, summary.index, caller)
+    frame["clv_net"] = frame["clv"] - frame["acquisition_cost"]
+    return frame[VALUE_COLUMNS]
+
+
+def customer_value(
+    summary: pd.DataFrame,
+    purchase_model: PurchaseModel,
+    spend_model: SpendModel,
+    *,
+    horizon_months: int = 12,
+    discount_rate: float = 0.10,
+    margin: float = 0.30,
+    freq: str = "W",
+    customers: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Discounted customer lifetime value over a horizon, per customer.
+
+    ``clv`` = margin x expected spend per order x expected purchases of each future month,
+    discounted at ``discount_rate`` per year (monthly steps). It is the value of the customer
+    from now on: past purchases and the acquisition cost are sunk, so ``clv_net`` (``clv``
+    minus ``acquisition_cost``) answers "was this customer worth acquiring", not "is this
+    customer worth keeping".
+
+    Parameters
+    ----------
+    summary : DataFrame
+        From :func:`rfm_summary` (``frequency``, ``recency``, ``T``, ``monetary_value``).
+    purchase_model : PurchaseModel
+        Fitted on the same periods (``freq``).
+    spend_model : SpendModel
+        Fitted.
+    horizon_months : int, default 12
+        How far ahead to count purchases.
+    discount_rate : float, default 0.10
+        Annual discount rate.
+    margin : float, default 0.30
+        Profit margin on revenue.
+    freq : {"W", "D", "M"}, default "W"
+        The summary's period length (to convert months into periods).
+    customers : DataFrame, optional
+        Customer table with ``customer_id`` and optionally ``acquisition_cost``.
+
+    Returns
+    -------
+    DataFrame
+        Indexed like ``summary``: ``p_alive``, ``expected_purchases`` (over the horizon,
+        undiscounted), ``expected_spend`` (per order), ``expected_revenue`` (undiscounted),
+        ``clv`` (discounted margin), ``acquisition_cost`` and ``clv_net`` (NaN where the
+        acquisition cost is unknown).
+    """
+    caller = "customer_value"
+    _check_value_options(caller, horizon_months, discount_rate, margin, freq)
+    x, tx, T = purchase_model._arrays(summary, caller)
+    params = purchase_model.params_.to_numpy()
+    kind = purchase_model.kind
+    spend = spend_model.expected_spend(summary).to_numpy()
+    alive = _p_alive(kind, params, x, tx, T)
+    return _value_frame(
+        summary,
+        alive,
+        lambda t: alive * _expected_given_alive(kind, params, t, x, tx, T),
+        spend,
+        horizon_months=horizon_months,
+        discount_rate=discount_rate,
+        margin=margin,
+        freq=freq,
+        customers=customers,
+        caller=caller,
+    )
+
+
+def _bootstrap_totals(values: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
+    """Totals of ``n_boot`` resamples (with replacement) of ``values``, in memory-bounded blocks."""
+    n = len(values)
+    if n == 0:
+        return np.zeros(n_boot)
+    totals = np.empty(n_boot)
+    block = max(1, min(n_boot, 5_000_000 // n))
+    for start in range(0, n_boot, block):
+        stop = min(n_boot, start + block)
+        picks = rng.integers(0, n, size=(stop - start, n))
+        totals[start:stop] = values[picks].sum(axis=1)
+    return totals
+
+
+def segment_value(
+    values: pd.DataFrame,
+    segments: pd.Series | None = None,
+    *,
+    value: str = "clv",
+    n_boot: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """Total and mean value per segment, with bootstrap intervals over customers.
+
+    The interval answers "how much would the total move with another draw of customers like
+    these": customers are resampled with replacement within each segment. It does not include
+    the uncertainty of the model's parameters.
+
+    Parameters
+    ----------
+    values : DataFrame
+        From :func:`customer_value`, indexed by customer.
+    segments : Series, optional
+        Segment label per customer (indexed by customer id). Customers without a label are
+        grouped as "(none)". When not given, one segment "All customers".
+    value : str, default "clv"
+        Column of ``values`` to total.
+    n_boot : int, default 1000
+        Bootstrap resamples.
+    seed : int, default 0
+        Random seed.
+    level : float, default 0.95
+        Interval coverage.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``segment`` (largest total first): ``customers``, ``total``, ``total_low``,
+        ``total_high``, ``mean``, ``share`` (of the overall total).
+    """
+    caller = "segment_value"
+    validate_columns(values, [value], caller=caller)
+    if not isinstance(n_boot, int | np.integer) or n_boot < 10:
+        raise ValueError(
+            f"The 'n_boot' parameter of {caller} must be an integer >= 10. Got {n_boot!r} instead."
+        )
+    if not 0 < level < 1:
+        raise ValueError(
+            f"The 'level' parameter of {caller} must be in (0, 1). Got {level!r} instead."
+        )
+    data = values[value].astype(float)
+    if data.isna().any():
+        raise DataError(f"{caller}: column {value!r} has {int(data.isna().sum())} missing value(s)")
+    if segments is None:
+        labels = pd.Series("All customers", index=values.index)
+    else:
+        labels = pd.Series(segments).reindex(values.index).astype(object).fillna("(none)")
+    rng = np.random.default_rng(seed)
+    rows = []
+    tail = (1 - level) / 2
+    for label, group in data.groupby(labels, sort=True):
+        totals = _bootstrap_totals(group.to_numpy(), n_boot, rng)
+        rows.append(
+            {
+                "segment": label,
+                "customers": len(group),
+                "total": group.sum(),
+                "total_low": np.quantile(totals, tail),
+                "total_high": np.quantile(totals, 1 - tail),
+                "mean": group.mean(),
+            }
+        )
+    out = pd.DataFrame(rows).set_index("segment").sort_values("total", ascending=False)
+    grand = data.sum()
+    out["share"] = out["total"] / grand if grand != 0 else np.nan
+    return out
+
+
+def value_concentration(values: pd.DataFrame | pd.Series, *, value: str = "clv") -> pd.DataFrame:
+    """Lorenz curve of value: the share of value held by the top x% of customers.
+
+    Returns
+    -------
+    DataFrame
+        ``share_of_customers`` (0..1, most valuable first) and ``share_of_value``, starting at
+        (0, 0); negative values count as they are.
+
+    Examples
+    --------
+    >>> curve = value_concentration(pd.Series([1.0, 1.0, 8.0]))
+    >>> curve.round(3).values.tolist()
+    [[0.0, 0.0], [0.333, 0.8], [0.667, 0.9], [1.0, 1.0]]
+    """
+    data = values if isinstance(values, pd.Series) else values[value]
+    ordered = np.sort(data.to_numpy(dtype=float))[::-1]
+    if len(ordered) == 0 or ordered.sum() == 0:
+        raise DataError("value_concentration: no customer value to distribute")
+    n = len(ordered)
+    return pd.DataFrame(
+        {
+            "share_of_customers": np.arange(n + 1) / n,
+            "share_of_value": np.r_[0.0, np.cumsum(ordered)] / ordered.sum(),
+        }
+    )
+
+
+def top_share(values: pd.DataFrame | pd.Series, share: float = 0.2, *, value: str = "clv") -> float:
+    """Share of the total value held by the most valuable ``share`` of customers.
+
+    Examples
+    --------
+    >>> top_share(pd.Series([1.0, 1.0, 1.0, 1.0, 6.0]), 0.2)
+    0.6
+    """
+    if not 0 < share <= 1:
+        raise ValueError(
+            f"The 'share' parameter of top_share must be in (0, 1]. Got {share!r} instead."
+        )
+    curve = value_concentration(values, value=value)
+    return float(np.interp(share, curve["share_of_customers"], curve["share_of_value"]))
+
+
+# ------------------------------------------------------------------------------------------------
+# Validation on a holdout (Fader & Hardie)
+# ------------------------------------------------------------------------------------------------
+
+
+def holdout_summary(
+    transactions: pd.DataFrame,
+    *,
+    freq: str = "W",
+    calibration_end=None,
+    observation_end=None,
+    holdout_weeks: int = DEFAULT_HOLDOUT_WEEKS,
+) -> pd.DataFrame:
+    """:func:`rfm_summary` with a holdout: ``calibration_end`` or, when None, cxlib's default.
+
+    The default leaves the last ``holdout_weeks`` weeks for the holdout
+    (:func:`default_calibration_end`). The calibration end used is in
+    ``summary.attrs["calibration_end"]``.
+    """
+    if calibration_end is None:
+        calibration_end = default_calibration_end(
+            transactions, observation_end=observation_end, holdout_weeks=holdout_weeks
+        )
+    summary = rfm_summary(
+        transactions, freq=freq, observation_end=observation_end, calibration_end=calibration_end
+    )
+    summary.attrs["calibration_end"] = pd.Timestamp(calibration_end)
+    return summary
+
+
+@dataclass
+class HoldoutValidation:
+    """How well a purchase model fitted on the calibration period predicts the holdout.
+
+    Attributes
+    ----------
+    kind : str
+        The model.
+    by_frequency : DataFrame
+        Indexed by calibration ``frequency`` (the last bin is "N+"): ``customers``,
+        ``actual`` and ``predicted`` mean holdout purchases per customer.
+    actual_total, predicted_total : float
+        Holdout purchases of all calibration customers.
+    relative_error : float
+        ``predicted_total / actual_total - 1``.
+    mean_absolute_error : float
+        Mean absolute difference per customer.
+    """
+
+    kind: str
+    by_frequency: pd.DataFrame
+    actual_total: float
+    predicted_total: float
+    relative_error: float
+    mean_absolute_error: float
+
+
+def validate_holdout(
+    summary: pd.DataFrame, model: PurchaseModel, *, max_frequency: int = 7
+) -> HoldoutValidation:
+    """Compare predicted and actual holdout purchases (Fader & Hardie's conditional expectations).
+
+    Parameters
+    ----------
+    summary : DataFrame
+        From :func:`rfm_summary` with ``calibration_end`` (holdout columns required).
+    model : PurchaseModel
+        Fitted on the calibration columns of ``summary``.
+    max_frequency : int, default 7
+        Calibration frequencies at or above it are pooled into one "N+" bin.
+    """
+    caller = "validate_holdout"
+    validate_columns(summary, ["frequency_holdout", "duration_holdout"], caller=caller)
+    predicted = model.predict_purchases(summary, summary["duration_holdout"].to_numpy())
+    actual = summary["frequency_holdout"].astype(float)
+    capped = summary["frequency"].clip(upper=max_frequency).astype(int)
+    table = pd.DataFrame({"bin": capped, "actual": actual, "predicted": predicted})
+    grouped = table.groupby("bin").agg(
+        customers=("actual", "size"), actual=("actual", "mean"), predicted=("predicted", "mean")
+    )
+    grouped.index = [str(i) if i < max_frequency else f"{max_frequency}+" for i in grouped.index]
+    grouped.index.name = "frequency"
+    actual_total, predicted_total = float(actual.sum()), float(predicted.sum())
+    return HoldoutValidation(
+        kind=model.kind,
+        by_frequency=grouped,
+        actual_total=actual_total,
+        predicted_total=predicted_total,
+        relative_error=predicted_total / actual_total - 1 if actual_total > 0 else np.nan,
+        mean_absolute_error=float((predicted - actual).abs().mean()),
+    )
+
+
+def tracking(
+    transactions: pd.DataFrame,
+    model: PurchaseModel,
+    *,
+    calibration_end,
+    observation_end=None,
+    freq: str = "W",
+) -> pd.DataFrame:
+    """Repeat purchases per period, actual versus the model, across calibration and holdout.
+
+    Fader & Hardie's tracking plot: for the customers whose first purchase falls in the
+    calibration period, the model's expected repeat purchases in each calendar period are
+    ``sum over cohorts of n_cohort * (E[X(k - f)] - E[X(k - 1 - f)])``, with ``f`` the cohort's
+    first period and ``E[X(t)]`` the expected repeat purchases ``t`` periods after a first
+    purchase. Purchases are counted as in :func:`rfm_summary` (one per customer and period
+    with positive net spend).
+
+    Returns
+    -------
+    DataFrame
+        One row per period: ``period_start``, ``actual``, ``predicted``, ``actual_cumulative``,
+        ``predicted_cumulative``, ``holdout`` (bool).
+    """
+    caller = "tracking"
+    _check_freq(freq, caller)
+    ids, dates, amounts = _clean_transactions(transactions, caller)
+    cal_end = _to_timestamp(calibration_end, "calibration_end", caller)
+    obs_end = (
+        pd.Timestamp(dates.max())
+        if observation_end is None
+        else _to_timestamp(observation_end, "observation_end", caller)
+    )
+    if cal_end >= obs_end:
+        raise DataError(f"{caller}: calibration_end must be before observation_end")
+    codes, _ = _factorize_ids(ids, caller)
+    keep = dates <= obs_end.to_datetime64()
+    periods = _period_ordinal(dates, freq)
+    cust, per, _ = _positive_periods(codes[keep], periods[keep], amounts[keep])
+    first = np.full(codes.max() + 1, np.iinfo(np.int64).max)
+    np.minimum.at(first, cust, per)
+    cal_period = _period_ordinal(np.array([cal_end.to_datetime64()]), freq)[0]
+    end_period = _period_ordinal(np.array([obs_end.to_datetime64()]), freq)[0]
+    cohort = first <= cal_period
+    start_period = per.min()
+    span = np.arange(start_period, end_period + 1)
+    repeat = (per > first[cust]) & cohort[cust]
+    actual = np.bincount(per[repeat] - start_period, minlength=len(span))[: len(span)]
+    cohorts = np.bincount(first[cohort] - start_period, minlength=len(span))[: len(span)]
+    steps = np.arange(len(span))
+    curve = model.expected_repeat_purchases(steps.astype(float))  # E[X(t)], t = 0, 1, ...
+    cumulative = np.convolve(cohorts, curve)[: len(span)]
+    predicted = np.diff(np.r_[0.0, cumulative])
+    starts = _period_starts(span, freq)
+    return pd.DataFrame(
+        {
+            "period_start": starts,
+            "actual": actual.astype(float),
+            "predicted": predicted,
+            "actual_cumulative": np.cumsum(actual).astype(float),
+            "predicted_cumulative": cumulative,
+            "holdout": span > cal_period,
+        }
+    )
+
+
+def _period_starts(ordinals: np.ndarray, freq: str) -> pd.DatetimeIndex:
+    if freq == "M":
+        return pd.DatetimeIndex(ordinals.astype("datetime64[M]").astype("datetime64[ns]"))
+    days = ordinals * 7 - 3 if freq == "W" else ordinals
+    return pd.DatetimeIndex(days.astype("datetime64[D]").astype("datetime64[ns]"))
+
+
+@dataclass
+class ModelSelection:
+    """Purchase models compared on the holdout, and the one chosen.
+
+    Attributes
+    ----------
+    kind : str
+        The chosen model.
+    table : DataFrame
+        One row per kind: ``log_likelihood``, ``actual_total``, ``predicted_total``,
+        ``relative_error``, ``mean_absolute_error``, ``chosen``.
+    models : dict of str to PurchaseModel
+        The models fitted on the calibration period.
+    validations : dict of str to HoldoutValidation
+        Their holdout validations.
+    """
+
+    kind: str
+    table: pd.DataFrame
+    models: dict
+    validations: dict
+
+    @property
+    def model(self) -> PurchaseModel:
+        """The chosen model (fitted on the calibration period)."""
+        return self.models[self.kind]
+
+    @property
+    def validation(self) -> HoldoutValidation:
+        """The chosen model's holdout validation."""
+        return self.validations[self.kind]
+
+
+#: How :func:`select_model` ranks models: absolute relative error of the holdout total.
+SELECTION_CRITERIA = ("total", "mae")
+
+
+def select_model(
+    summary: pd.DataFrame,
+    *,
+    kind: str = "auto",
+    kinds=PURCHASE_KINDS,
+    criterion: str = "total",
+    penalizer: float = 0.0,
+) -> ModelSelection:
+    """Fit each purchase model on the calibration period and pick one by holdout error.
+
+    Parameters
+    ----------
+    summary : DataFrame
+        From :func:`rfm_summary` with ``calibration_end`` (see :func:`holdout_summary`).
+    kind : {"auto", "bgnbd", "pareto_nbd", "mbgnbd"}, default "auto"
+        "auto" chooses by ``criterion``; a model name overrides the choice (all are still
+        fitted and reported).
+    kinds : sequence of str
+        Models to compare.
+    criterion : {"total", "mae"}, default "total"
+        "total": smallest absolute error of the aggregate holdout purchases; "mae": smallest
+        mean absolute error per customer.
+    penalizer : float, default 0.0
+        Passed to :class:`PurchaseModel`.
+    """
+    caller = "select_model"
+    if kind != "auto" and kind not in PURCHASE_KINDS:
+        raise ValueError(
+            f"The 'kind' parameter of {caller} must be 'auto' or one of {list(PURCHASE_KINDS)}. "
+            f"Got {kind!r} instead."
+        )
+    if criterion not in SELECTION_CRITERIA:
+        raise ValueError(
+            f"The 'criterion' parameter of {caller} must be one of {list(SELECTION_CRITERIA)}. "
+            f"Got {criterion!r} instead."
+        )
+    kinds = list(kinds)
+    if kind != "auto" and kind not in kinds:
+        kinds.append(kind)
+    models, validations, rows = {}, {}, []
+    for name in kinds:
+        try:
+            model = PurchaseModel(name, penalizer=penalizer).fit(summary)
+        except DataError as exc:
+            warnings.warn(f"{caller}: {name} could not be fitted: {exc}", stacklevel=2)
+            continue
+        check = validate_holdout(summary, model)
+        models[name], validations[name] = model, check
+        rows.append(
+            {
+                "kind": name,
+                "log_likelihood": model.log_likelihood_,
+                "actual_total": check.actual_total,
+                "predicted_total": check.predicted_total,
+                "relative_error": check.relative_error,
+                "mean_absolute_error": check.mean_absolute_error,
+            }
+        )
+    if not rows:
+        raise DataError(f"{caller}: none of the purchase models {kinds} could be fitted")
+    table = pd.DataFrame(rows).set_index("kind")
+    score = table["relative_error"].abs() if criterion == "total" else table["mean_absolute_error"]
+    chosen = str(score.idxmin()) if kind == "auto" else kind
+    if chosen not in models:
+        raise DataError(f"{caller}: the requested model {kind!r} could not be fitted")
+    table["chosen"] = table.index == chosen
+    return ModelSelection(kind=chosen, table=table, models=models, validations=validations)
+
+
+# ------------------------------------------------------------------------------------------------
+# Scenarios and grids for figures
+# ------------------------------------------------------------------------------------------------
+
+
+def lower_dropout(model: PurchaseModel, reduction: float) -> PurchaseModel:
+    """Return a copy of ``model`` whose mean dropout is ``reduction`` (relative) lower.
+
+    BG/NBD and MBG/NBD: the Beta(a, b) prior of the dropout probability keeps its
+    concentration ``a + b`` and its mean ``a / (a + b)`` falls by ``reduction``. Pareto/NBD: the
+    Gamma(s, beta) dropout rate is scaled by ``1 - reduction`` (``beta / (1 - reduction)``).
+    """
+    if not 0 <= reduction < 1:
+        raise ValueError(
+            "The 'reduction' parameter of lower_dropout must be in [0, 1). "
+            f"Got {reduction!r} instead."
+        )
+    params = model.params_
+    if model.kind == "pareto_nbd":
+        return model.with_params(beta=params["beta"] / (1 - reduction))
+    a = params["a"] * (1 - reduction)
+    return model.with_params(a=a, b=params["a"] + params["b"] - a)
+
+
+@dataclass
+class RetentionScenario:
+    """What a lower dropout rate is worth.
+
+    Attributes
+    ----------
+    retention_gain : float
+        Relative reduction of the dropout rate.
+    base_total, scenario_total : float
+        Total CLV without and with the reduction.
+    uplift : float
+        ``scenario_total - base_total``.
+    uplift_share : float
+        ``uplift / base_total``.
+    values : DataFrame
+        Per customer: ``clv`` and ``clv_scenario``.
+    params : DataFrame
+        Model parameters, columns ``base`` and ``scenario``.
+    """
+
+    retention_gain: float
+    base_total: float
+    scenario_total: float
+    uplift: float
+    uplift_share: float
+    values: pd.DataFrame
+    params: pd.DataFrame
+
+
+def retention_scenario(
+    summary: pd.DataFrame,
+    purchase_model: PurchaseModel,
+    spend_model: SpendModel,
+    *,
+    retention_gain: float = 0.05,
+    horizon_months: int = 12,
+    discount_rate: float = 0.10,
+    margin: float = 0.30,
+    freq: str = "W",
+) -> RetentionScenario:
+    """Change in total CLV if the dropout rate were ``retention_gain`` (relative) lower.
+
+    Only the future changes: each customer keeps today's probability of being active (from
+    ``purchase_model``); their expected purchases while active are recomputed with the lower
+    dropout (:func:`lower_dropout`).
+    """
+    caller = "retention_scenario"
+    _check_value_options(caller, horizon_months, discount_rate, margin, freq)
+    if not 0 < retention_gain < 1:
+        raise ValueError(
+            f"The 'retention_gain' parameter of {caller} must be in (0, 1). "
+            f"Got {retention_gain!r} instead."
+        )
+    options = dict(
+        horizon_months=horizon_months, discount_rate=discount_rate, margin=margin, freq=freq
+    )
+    base = customer_value(summary, purchase_model, spend_model, **options)
+    better = lower_dropout(purchase_model, retention_gain)
+    x, tx, T = purchase_model._arrays(summary, caller)
+    alive = base["p_alive"].to_numpy()
+    params = better.params_.to_numpy()
+    scenario = _value_frame(
+        summary,
+        alive,
+        lambda t: alive * _expected_given_alive(better.kind, params, t, x, tx, T),
+        base["expected_spend"].to_numpy(),
+        customers=None,
+        caller=caller,
+        **options,
+    )
+    base_total, scenario_total = float(base["clv"].sum()), float(scenario["clv"].sum())
+    return RetentionScenario(
+        retention_gain=retention_gain,
+        base_total=base_total,
+        scenario_total=scenario_total,
+        uplift=scenario_total - base_total,
+        uplift_share=(scenario_total - base_total) / base_total if base_total else np.nan,
+        values=pd.DataFrame({"clv": base["clv"], "clv_scenario": scenario["clv"]}),
+        params=pd.DataFrame({"base": purchase_model.params_, "scenario": better.params_}),
+    )
+
+
+def rfm_matrix(
+    model: PurchaseModel,
+    *,
+    what: str = "p_alive",
+    T: float | None = None,
+    max_frequency: int | None = None,
+    t: float = 52.0,
+) -> pd.DataFrame:
+    """P(alive) or expected purchases over a frequency x recency grid, for customers of age T.
+
+    Parameters
+    ----------
+    model : PurchaseModel
+        Fitted.
+    what : {"p_alive", "expected_purchases"}
+        The quantity.
+    T : float, optional
+        Customer age in periods; defaults to the largest T the model was fitted on.
+    max_frequency : int, optional
+        Largest frequency shown; defaults to the 99th percentile of the fitted frequencies.
+    t : float, default 52
+        Horizon (periods) for "expected_purchases".
+
+    Returns
+    -------
+    DataFrame
+        Index ``frequency`` (0..max_frequency), columns ``recency`` (0..T); NaN where the
+        combination is impossible (recency > 0 with frequency 0).
+    """
+    caller = "rfm_matrix"
+    if what not in ("p_alive", "expected_purchases"):
+        raise ValueError(
+            f"The 'what' parameter of {caller} must be 'p_alive' or 'expected_purchases'. "
+            f"Got {what!r} instead."
+        )
+    model._fitted(caller)
+    T = float(model.max_T_ if T is None else T)
+    max_frequency = int(model.frequency_q99_ if max_frequency is None else max_frequency)
+    freq_grid = np.arange(max_frequency + 1, dtype=float)
+    rec_grid = np.arange(int(T) + 1, dtype=float)
+    x, tx = np.meshgrid(freq_grid, rec_grid, indexing="ij")
+    flat = pd.DataFrame({"frequency": x.ravel(), "recency": tx.ravel(), "T": T})
+    if what == "p_alive":
+        values = model.p_alive(flat).to_numpy()
+    else:
+        values = model.predict_purchases(flat, t).to_numpy()
+    values = values.reshape(x.shape)
+    values[(x == 0) & (tx > 0)] = np.nan
+    return pd.DataFrame(
+        values,
+        index=pd.Index(freq_grid.astype(int), name="frequency"),
+        columns=pd.Index(rec_grid.astype(int), name="recency"),
+    )

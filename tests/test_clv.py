@@ -11,7 +11,24 @@ from lifetimes.utils import calibration_and_holdout_data, summary_data_from_tran
 from pandas.testing import assert_frame_equal
 
 from cxlib import DataError
-from cxlib.clv import default_calibration_end, rfm_summary
+from cxlib.clv import (
+    PurchaseModel,
+    SpendModel,
+    customer_value,
+    default_calibration_end,
+    holdout_summary,
+    lower_dropout,
+    retention_scenario,
+    rfm_matrix,
+    rfm_summary,
+    segment_value,
+    select_model,
+    top_share,
+    tracking,
+    validate_holdout,
+    value_concentration,
+)
+from cxlib.datasets import load_cdnow_summary
 
 # ------------------------------------------------------------------------------------------------
 # helpers
@@ -316,3 +333,477 @@ def test_default_calibration_end_refuses_data_shorter_than_the_holdout():
     tx = _tx([("a", "2025-10-01", 1), ("a", "2025-12-31", 1)])
     with pytest.raises(DataError, match="less than the 26-week holdout"):
         default_calibration_end(tx)
+
+
+def test_rfm_summary_keeps_numeric_ids_and_does_not_merge_them_with_text():
+    tx = pd.DataFrame(
+        {
+            "customer_id": pd.Series([1, "1", 1], dtype=object),
+            "date": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-03"]),
+            "amount": [1.0, 2.0, 3.0],
+        }
+    )
+    got = rfm_summary(tx, freq="D")
+    assert sorted(map(repr, got.index)) == ["'1'", "1"]
+    assert got["frequency"].sum() == 1.0
+
+
+def test_rfm_summary_names_missing_customer_ids():
+    tx = _tx([("a", "2024-01-01", 1), (None, "2024-01-02", 2)])
+    with pytest.raises(DataError, match=r"'customer_id' has 1 missing value\(s\): row 1"):
+        rfm_summary(tx)
+
+
+# ------------------------------------------------------------------------------------------------
+# PurchaseModel: published CDNOW estimates, weights, predictions
+# ------------------------------------------------------------------------------------------------
+
+# Published estimates (Fader, Hardie & Lee 2005; Fader & Hardie's Pareto/NBD note) as
+# reproduced by lifetimes on its CDNOW summary.
+PUBLISHED = {
+    "bgnbd": {"r": 0.2426, "alpha": 4.4135, "a": 0.7929, "b": 2.4258},
+    "pareto_nbd": {"r": 0.5533, "alpha": 10.578, "s": 0.6063, "beta": 11.669},
+}
+
+
+@pytest.fixture(scope="module")
+def cdnow():
+    return load_cdnow_summary()
+
+
+@pytest.fixture(scope="module")
+def cdnow_models(cdnow):
+    return {kind: PurchaseModel(kind).fit(cdnow) for kind in ("bgnbd", "pareto_nbd", "mbgnbd")}
+
+
+@pytest.mark.parametrize("kind", ["bgnbd", "pareto_nbd"])
+def test_purchase_model_reproduces_the_published_cdnow_estimates_within_half_a_percent(
+    cdnow_models, kind
+):
+    got = cdnow_models[kind].params_
+    expected = pd.Series(PUBLISHED[kind])
+    assert list(got.index) == list(expected.index)
+    np.testing.assert_allclose(got.to_numpy(), expected.to_numpy(), rtol=0.005)
+
+
+def test_bgnbd_log_likelihood_is_the_published_minus_9582_4(cdnow_models):
+    assert cdnow_models["bgnbd"].log_likelihood_ == pytest.approx(-9582.4, abs=0.05)
+
+
+def test_pareto_nbd_log_likelihood_is_the_published_minus_9595_0(cdnow_models):
+    assert cdnow_models["pareto_nbd"].log_likelihood_ == pytest.approx(-9595.0, abs=0.05)
+
+
+def test_mbgnbd_matches_lifetimes_modified_beta_geo_fitter(cdnow, cdnow_models):
+    from lifetimes import ModifiedBetaGeoFitter
+
+    reference = ModifiedBetaGeoFitter().fit(
+        cdnow["frequency"].to_numpy(), cdnow["recency"].to_numpy(), cdnow["T"].to_numpy()
+    )
+    np.testing.assert_allclose(
+        cdnow_models["mbgnbd"].params_.to_numpy(), reference.params_.to_numpy(), rtol=1e-3
+    )
+
+
+def test_bgnbd_standard_errors_match_lifetimes_hessian(cdnow, cdnow_models):
+    from lifetimes import BetaGeoFitter
+
+    reference = BetaGeoFitter().fit(
+        cdnow["frequency"].to_numpy(), cdnow["recency"].to_numpy(), cdnow["T"].to_numpy()
+    )
+    np.testing.assert_allclose(
+        cdnow_models["bgnbd"].standard_errors_.to_numpy(),
+        reference.standard_errors_.to_numpy(),
+        rtol=0.01,
+    )
+    assert (cdnow_models["pareto_nbd"].standard_errors_ > 0).all()
+
+
+def test_fitting_distinct_rows_with_weights_equals_fitting_every_customer(cdnow):
+    # Duplicating every customer three times must not change the estimates, and the
+    # log-likelihood triples: the weights are the customer counts.
+    tripled = pd.concat([cdnow, cdnow, cdnow], ignore_index=True)
+    once = PurchaseModel("bgnbd").fit(cdnow)
+    thrice = PurchaseModel("bgnbd").fit(tripled)
+    np.testing.assert_allclose(thrice.params_, once.params_, rtol=1e-5)
+    assert thrice.log_likelihood_ == pytest.approx(3 * once.log_likelihood_, rel=1e-9)
+    assert thrice.n_rows_ == once.n_rows_ and thrice.n_customers_ == 3 * len(cdnow)
+
+
+@pytest.mark.parametrize("kind", ["bgnbd", "pareto_nbd", "mbgnbd"])
+def test_predictions_match_lifetimes_on_cdnow(cdnow, cdnow_models, kind):
+    model = cdnow_models[kind]
+    fitter = model._lifetimes_fitter()
+    x, tx, T = (cdnow[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T"))
+    for t in (1.0, 39.0):
+        expected = fitter.conditional_expected_number_of_purchases_up_to_time(t, x, tx, T)
+        np.testing.assert_allclose(model.predict_purchases(cdnow, t), expected, rtol=1e-4)
+    np.testing.assert_allclose(
+        model.p_alive(cdnow), fitter.conditional_probability_alive(x, tx, T), rtol=1e-4
+    )
+
+
+def test_predict_purchases_accepts_one_horizon_per_customer(cdnow, cdnow_models):
+    model = cdnow_models["bgnbd"]
+    horizons = np.where(np.arange(len(cdnow)) % 2 == 0, 10.0, 20.0)
+    got = model.predict_purchases(cdnow, horizons)
+    np.testing.assert_allclose(got[::2], model.predict_purchases(cdnow, 10.0)[::2])
+    np.testing.assert_allclose(got[1::2], model.predict_purchases(cdnow, 20.0)[1::2])
+    with pytest.raises(ValueError, match="The 't' parameter of PurchaseModel.predict_purchases"):
+        model.predict_purchases(cdnow, np.ones(3))
+
+
+def _bgnbd_expected_by_quadrature(params, t, x, tx, T, *, modified=False):
+    """E[Y(t) | x, t_x, T] from the model's definition, by 1-D numerical integration.
+
+    Given alive, lambda ~ Gamma(r + x, alpha + T) and p ~ Beta(a, b + x) (BG/NBD) or
+    Beta(a, b + x + 1) (MBG/NBD); expected purchases in t are (1 - exp(-lambda p t)) / p, whose
+    mean over lambda is (1 - ((alpha+T)/(alpha+T+p t))^(r+x)) / p. No hypergeometric function.
+    """
+    from scipy import integrate, stats
+
+    r, alpha, a, b = params
+    prior = stats.beta(a, b + x + (1 if modified else 0))
+
+    def integrand(p):
+        return (1 - ((alpha + T) / (alpha + T + p * t)) ** (r + x)) / p * prior.pdf(p)
+
+    given_alive = integrate.quad(integrand, 0, 1, limit=200, epsabs=0, epsrel=1e-10)[0]
+    with np.errstate(over="ignore"):
+        odds = a / (b + x - (0 if modified else 1)) * ((alpha + T) / (alpha + tx)) ** (r + x)
+    alive = 1.0 if (x == 0 and not modified) else 1 / (1 + odds)
+    return alive * given_alive
+
+
+def test_bgnbd_prediction_is_finite_where_lifetimes_returns_nan(cdnow_models):
+    # lifetimes issue #302: c = a + b - 1 < 0 makes its log(hyp2f1) NaN for new customers.
+    model = cdnow_models["bgnbd"].with_params(r=0.11, alpha=2.24, a=0.31, b=0.50)
+    customer = pd.DataFrame({"frequency": [0.0], "recency": [0.0], "T": [1.0]})
+    with np.errstate(all="ignore"):
+        lifetimes_value = (
+            model._lifetimes_fitter().conditional_expected_number_of_purchases_up_to_time(
+                30, np.array([0.0]), np.array([0.0]), np.array([1.0])
+            )
+        )
+    assert np.isnan(lifetimes_value).all()
+    got = model.predict_purchases(customer, 30).iloc[0]
+    expected = _bgnbd_expected_by_quadrature(model.params_.to_numpy(), 30.0, 0.0, 0.0, 1.0)
+    assert np.isfinite(got)
+    assert got == pytest.approx(expected, rel=1e-6)
+
+
+@pytest.mark.parametrize("kind", ["bgnbd", "mbgnbd"])
+@pytest.mark.parametrize(
+    ("x", "tx", "T", "t"),
+    [
+        (0, 0, 1, 30),
+        (5, 20, 39, 52),
+        (300, 364, 365, 365),
+        (2000, 999, 1000, 365),
+        (800, 30, 1000, 52),
+    ],
+)
+def test_beta_geometric_predictions_equal_the_integral_definition_for_extreme_customers(
+    cdnow_models, kind, x, tx, T, t
+):
+    model = cdnow_models[kind]
+    summary = pd.DataFrame({"frequency": [float(x)], "recency": [float(tx)], "T": [float(T)]})
+    got = model.predict_purchases(summary, t).iloc[0]
+    expected = _bgnbd_expected_by_quadrature(
+        model.params_.to_numpy(), t, x, tx, T, modified=kind == "mbgnbd"
+    )
+    assert np.isfinite(got)
+    assert got == pytest.approx(expected, rel=1e-6, abs=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["bgnbd", "pareto_nbd", "mbgnbd"])
+def test_every_prediction_is_finite_on_a_grid_of_extreme_customers(cdnow_models, kind):
+    x, tx = np.meshgrid(np.array([0, 1, 10, 100, 1000, 5000.0]), np.array([0, 1, 500, 999.0]))
+    grid = pd.DataFrame({"frequency": x.ravel(), "recency": tx.ravel(), "T": 1000.0})
+    grid.loc[grid["frequency"] == 0, "recency"] = 0.0
+    model = cdnow_models[kind]
+    assert np.isfinite(model.predict_purchases(grid, 365)).all()
+    alive = model.p_alive(grid)
+    assert np.isfinite(alive).all() and alive.between(0, 1).all()
+
+
+def test_purchase_model_rejects_an_unknown_kind(cdnow):
+    with pytest.raises(ValueError, match="The 'kind' parameter of PurchaseModel must be one of"):
+        PurchaseModel("bg").fit(cdnow)
+
+
+def test_purchase_model_explains_a_summary_without_repeat_purchases():
+    summary = pd.DataFrame({"frequency": [0.0] * 5, "recency": [0.0] * 5, "T": [3.0] * 5})
+    with pytest.raises(DataError, match="no customer has a repeat purchase"):
+        PurchaseModel().fit(summary)
+
+
+def test_purchase_model_rejects_recency_above_t():
+    summary = pd.DataFrame({"frequency": [1.0, 2.0], "recency": [5.0, 1.0], "T": [4.0, 4.0]})
+    with pytest.raises(DataError, match=r"1 row\(s\) are not a valid RFM summary"):
+        PurchaseModel().fit(summary)
+
+
+def test_purchase_model_retries_with_a_penalizer_and_says_so(monkeypatch, cdnow):
+    import cxlib.clv as clv
+
+    real = clv._minimise
+    calls = []
+
+    def failing_once(objective, gradient, start):
+        calls.append(1)
+        result, ok = real(objective, gradient, start)
+        return result, ok and len(calls) > 1
+
+    monkeypatch.setattr(clv, "_minimise", failing_once)
+    with pytest.warns(UserWarning, match="refitted with penalizer=0.001"):
+        model = PurchaseModel("bgnbd").fit(cdnow)
+    assert model.penalizer_ == clv.RETRY_PENALIZER
+
+
+def test_purchase_model_raises_with_the_data_cause_when_the_retry_fails(monkeypatch, cdnow):
+    import cxlib.clv as clv
+
+    monkeypatch.setattr(clv, "_minimise", lambda objective, gradient, start: (None, False))
+    with pytest.raises(DataError, match=r"no finite maximum .*\(2357 customers, \d+% without a"):
+        PurchaseModel("bgnbd").fit(cdnow)
+
+
+def test_predictions_need_a_fitted_model(cdnow):
+    with pytest.raises(ValueError, match="not fitted yet"):
+        PurchaseModel().p_alive(cdnow)
+
+
+# ------------------------------------------------------------------------------------------------
+# SpendModel and customer value
+# ------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def cdnow_money():
+    from lifetimes.datasets import load_cdnow_summary_data_with_monetary_value
+
+    return load_cdnow_summary_data_with_monetary_value()
+
+
+def test_spend_model_reproduces_the_published_gamma_gamma_estimates(cdnow_money):
+    model = SpendModel().fit(cdnow_money)
+    expected = [6.2488, 3.7446, 15.448]
+    np.testing.assert_allclose(model.params_.to_numpy(), expected, rtol=0.005)
+    assert model.assumption_ok_ and abs(model.correlation_) < 0.3
+    assert model.n_customers_ == int((cdnow_money["frequency"] > 0).sum())
+
+
+def test_spend_model_warns_when_frequency_and_spend_are_correlated():
+    rng = np.random.default_rng(0)
+    x = rng.integers(1, 20, 400).astype(float)
+    spend = rng.gamma(6.0, (10 + 3 * x) / 6.0)  # frequent buyers spend more per order
+    summary = pd.DataFrame({"frequency": x, "monetary_value": spend})
+    with pytest.warns(
+        UserWarning,
+        match=r"frequency and average spend are correlated \(r = [01]\.\d\d, above 0\.3\)",
+    ):
+        model = SpendModel().fit(summary)
+    assert not model.assumption_ok_
+
+
+def test_spend_model_shrinks_average_spend_towards_the_population_mean(cdnow_money):
+    model = SpendModel().fit(cdnow_money)
+    p, q, v = model.params_
+    summary = pd.DataFrame({"frequency": [0.0, 1.0, 50.0], "monetary_value": [0.0, 100.0, 100.0]})
+    got = model.expected_spend(summary)
+    population = p * v / (q - 1)
+    assert got.iloc[0] == pytest.approx(population)
+    assert population < got.iloc[1] < got.iloc[2] < 100
+
+
+def test_customer_value_discounts_monthly_purchases_at_an_annual_rate(cdnow_models, cdnow_money):
+    purchases, spend = cdnow_models["bgnbd"], SpendModel().fit(cdnow_money)
+    summary = cdnow_money.iloc[:50]
+    values = customer_value(
+        summary, purchases, spend, horizon_months=2, discount_rate=0.2, margin=0.5, freq="W"
+    )
+    weeks = 365.25 / 12 / 7
+    one = purchases.predict_purchases(summary, weeks)
+    two = purchases.predict_purchases(summary, 2 * weeks)
+    expected_spend = spend.expected_spend(summary)
+    expected = 0.5 * expected_spend * (one / 1.2 ** (1 / 12) + (two - one) / 1.2 ** (2 / 12))
+    np.testing.assert_allclose(values["clv"], expected, rtol=1e-10)
+    np.testing.assert_allclose(values["expected_purchases"], two, rtol=1e-10)
+    assert values["clv_net"].isna().all()
+
+
+def test_customer_value_nets_acquisition_cost_where_known(cdnow_models, cdnow_money):
+    summary = cdnow_money.iloc[:3]
+    customers = pd.DataFrame({"customer_id": summary.index[:2], "acquisition_cost": [10.0, 20.0]})
+    values = customer_value(
+        summary, cdnow_models["bgnbd"], SpendModel().fit(cdnow_money), customers=customers
+    )
+    np.testing.assert_allclose(values["clv_net"].iloc[:2], values["clv"].iloc[:2] - [10, 20])
+    assert np.isnan(values["clv_net"].iloc[2])
+
+
+def test_customer_value_equals_lifetimes_customer_lifetime_value_with_its_conventions(
+    cdnow_models, cdnow_money
+):
+    # lifetimes discounts at a monthly rate with 4.345 weeks per month; express the same
+    # cash flows through cxlib's annual rate to compare.
+    purchases, spend = cdnow_models["bgnbd"], SpendModel().fit(cdnow_money)
+    fitter = purchases._lifetimes_fitter()
+    fitter.predict = fitter.conditional_expected_number_of_purchases_up_to_time
+    from lifetimes import GammaGammaFitter
+
+    gg = GammaGammaFitter()
+    gg.params_ = spend.params_.copy()
+    monthly = 0.01
+    # lifetimes' customer_lifetime_value breaks on numpy arrays and on mixed inputs: pass Series
+    reference = gg.customer_lifetime_value(
+        fitter,
+        cdnow_money["frequency"],
+        cdnow_money["recency"],
+        cdnow_money["T"],
+        cdnow_money["monetary_value"],
+        time=6,
+        discount_rate=monthly,
+        freq="W",
+    )
+    import cxlib.clv as clv
+
+    original = clv.PERIODS_PER_MONTH["W"]
+    clv.PERIODS_PER_MONTH["W"] = 4.345
+    try:
+        values = customer_value(
+            cdnow_money,
+            purchases,
+            spend,
+            horizon_months=6,
+            discount_rate=(1 + monthly) ** 12 - 1,
+            margin=1.0,
+        )
+    finally:
+        clv.PERIODS_PER_MONTH["W"] = original
+    np.testing.assert_allclose(values["clv"], np.asarray(reference), rtol=1e-4)
+
+
+def test_customer_value_rejects_an_annual_rate_of_one_or_more(cdnow_models, cdnow_money):
+    with pytest.raises(ValueError, match="The 'discount_rate' parameter of customer_value"):
+        customer_value(
+            cdnow_money, cdnow_models["bgnbd"], SpendModel().fit(cdnow_money), discount_rate=1.5
+        )
+
+
+def test_segment_value_totals_by_segment_with_intervals_around_them():
+    values = pd.DataFrame({"clv": [1.0, 2.0, 3.0, 10.0, 20.0]}, index=list("abcde"))
+    segments = pd.Series(["x", "x", "x", "y", "y"], index=list("abcde"))
+    got = segment_value(values, segments, n_boot=200, seed=1)
+    assert got.index.tolist() == ["y", "x"]
+    assert got.loc["x", "total"] == 6.0 and got.loc["y", "total"] == 30.0
+    assert got.loc["y", "customers"] == 2
+    assert (got["total_low"] <= got["total"]).all() and (got["total"] <= got["total_high"]).all()
+    assert got["share"].sum() == pytest.approx(1.0)
+    again = segment_value(values, segments, n_boot=200, seed=1)
+    assert_frame_equal(got, again)
+
+
+def test_value_concentration_and_top_share_by_hand():
+    values = pd.Series([5.0, 1.0, 1.0, 1.0, 2.0])
+    assert top_share(values, 0.2) == pytest.approx(0.5)
+    assert top_share(values, 0.4) == pytest.approx(0.7)
+    curve = value_concentration(values)
+    assert curve["share_of_value"].iloc[-1] == pytest.approx(1.0)
+    assert curve["share_of_customers"].is_monotonic_increasing
+
+
+# ------------------------------------------------------------------------------------------------
+# Holdout validation, model choice, scenarios
+# ------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def cdnow_transactions():
+    from cxlib.datasets import load_cdnow_transactions
+
+    return load_cdnow_transactions()
+
+
+@pytest.fixture(scope="module")
+def cdnow_holdout(cdnow_transactions):
+    # CDNOW has a few zero-amount purchases: customers with only those are left out, with a
+    # warning
+    with pytest.warns(UserWarning, match=r"8 customer\(s\) have no period with positive net"):
+        return holdout_summary(cdnow_transactions, freq="W", calibration_end="1997-09-30")
+
+
+def test_holdout_validation_compares_predicted_and_actual_by_calibration_frequency(cdnow_holdout):
+    model = PurchaseModel("bgnbd").fit(cdnow_holdout)
+    check = validate_holdout(cdnow_holdout, model)
+    table = check.by_frequency
+    assert table.index.tolist()[-1] == "7+"
+    assert table["customers"].sum() == len(cdnow_holdout)
+    assert check.actual_total == cdnow_holdout["frequency_holdout"].sum()
+    # BG/NBD tracks CDNOW's holdout closely (Fader, Hardie & Lee 2005, figure 3)
+    assert abs(check.relative_error) < 0.1
+    assert (table["predicted"].diff().iloc[1:] > 0).all()
+
+
+def test_select_model_chooses_the_smallest_holdout_error_unless_overridden(cdnow_holdout):
+    chosen = select_model(cdnow_holdout)
+    table = chosen.table
+    assert set(table.index) == {"bgnbd", "pareto_nbd", "mbgnbd"}
+    assert chosen.kind == table["relative_error"].abs().idxmin()
+    assert table.loc[chosen.kind, "chosen"]
+    forced = select_model(cdnow_holdout, kind="pareto_nbd", kinds=["bgnbd"])
+    assert forced.kind == "pareto_nbd" and forced.model.kind == "pareto_nbd"
+
+
+def test_holdout_summary_uses_a_26_week_holdout_by_default(cdnow_transactions):
+    with pytest.warns(UserWarning, match="no period with positive net spend"):
+        summary = holdout_summary(cdnow_transactions)
+    end = cdnow_transactions["date"].max()
+    assert summary.attrs["calibration_end"] == end - pd.Timedelta(weeks=26)
+    assert summary["duration_holdout"].iloc[0] in (26.0, 27.0)
+
+
+def test_tracking_accumulates_weekly_repeat_purchases_of_calibration_customers(
+    cdnow_transactions, cdnow_holdout
+):
+    model = PurchaseModel("bgnbd").fit(cdnow_holdout)
+    curve = tracking(cdnow_transactions, model, calibration_end="1997-09-30", freq="W")
+    assert curve["actual"].sum() == cdnow_holdout[["frequency", "frequency_holdout"]].sum().sum()
+    assert curve["holdout"].any() and not curve["holdout"].all()
+    assert curve["predicted_cumulative"].is_monotonic_increasing
+    final = curve.iloc[-1]
+    assert final["predicted_cumulative"] == pytest.approx(final["actual_cumulative"], rel=0.1)
+
+
+def test_lower_dropout_lowers_the_mean_dropout_by_the_relative_amount(cdnow_models):
+    bg = cdnow_models["bgnbd"]
+    better = lower_dropout(bg, 0.1)
+    mean = lambda m: m.params_["a"] / (m.params_["a"] + m.params_["b"])  # noqa: E731
+    assert mean(better) == pytest.approx(0.9 * mean(bg))
+    assert better.params_["a"] + better.params_["b"] == pytest.approx(bg.params_[["a", "b"]].sum())
+    pareto = cdnow_models["pareto_nbd"]
+    rate = lambda m: m.params_["s"] / m.params_["beta"]  # noqa: E731
+    assert rate(lower_dropout(pareto, 0.1)) == pytest.approx(0.9 * rate(pareto))
+    assert bg.params_["a"] == pytest.approx(0.7929, rel=1e-3)  # the original is unchanged
+
+
+@pytest.mark.parametrize("kind", ["bgnbd", "pareto_nbd", "mbgnbd"])
+def test_retention_scenario_raises_total_clv_and_keeps_todays_p_alive(
+    cdnow_models, cdnow_money, kind
+):
+    spend = SpendModel().fit(cdnow_money)
+    result = retention_scenario(cdnow_money, cdnow_models[kind], spend, retention_gain=0.05)
+    assert result.scenario_total > result.base_total > 0
+    assert 0 < result.uplift_share < 0.5
+    assert result.uplift == pytest.approx(result.scenario_total - result.base_total)
+    assert (result.values["clv_scenario"] >= result.values["clv"] - 1e-9).all()
+
+
+def test_rfm_matrix_spans_frequency_by_recency_and_blanks_impossible_cells(cdnow_models):
+    matrix = rfm_matrix(cdnow_models["bgnbd"], what="p_alive", max_frequency=5, T=10)
+    assert matrix.shape == (6, 11)
+    assert matrix.loc[0, 0] == 1.0 and np.isnan(matrix.loc[0, 3])
+    assert matrix.loc[5, 10] > matrix.loc[5, 2]  # recent buyers are likelier alive
+    purchases = rfm_matrix(cdnow_models["bgnbd"], what="expected_purchases", max_frequency=5, T=10)
+    assert purchases.loc[5, 10] > purchases.loc[1, 10]
