@@ -142,10 +142,11 @@ def load_transactions(
         export without an amount maps ``quantity`` and ``unit_price`` instead (or has columns
         of those names); the amount is then ``quantity * unit_price``.
     date_format : str, optional
-        ``strftime`` format of the text dates, e.g. ``"%d/%m/%Y"``. Without it ISO dates
-        (``2024-02-03``, optionally with a time) parse; day/month dates parse only when some
-        day above 12 shows which part is the day, and a column where both readings are
-        possible is a :class:`~cxlib.DataError`.
+        ``strftime`` format of the table's text dates (every date column), e.g.
+        ``"%d/%m/%Y"``; cells that are already dates (Excel, Parquet) need none. Without it,
+        ISO dates (``2024-02-03``, optionally with a time) parse; day/month dates parse only
+        when some day above 12 shows which part is the day, and a column where both readings
+        are possible is a :class:`~cxlib.DataError`.
     on_invalid : {"raise", "drop"}
         What to do with rows without a customer, with a missing or unparseable date or a
         missing or non-numeric amount: raise a :class:`~cxlib.DataError`, or set them aside,
@@ -633,13 +634,23 @@ def _register_frame(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, names: 
             values = series.to_numpy(dtype="float64", na_value=np.nan)
             arrays[name] = pa.array(values, mask=np.isnan(values))
         else:
-            arrays[name] = pa.array(
-                [None if _is_missing(value) else _to_text(value) for value in series],
-                type=pa.string(),
-            )
+            arrays[name] = _text_array(series)
     table = pa.table(arrays) if arrays else pa.table({"_empty": pa.nulls(len(frame))})
     con.register("src_arrow", table)
     con.execute("CREATE VIEW src AS SELECT * FROM src_arrow")
+
+
+def _text_array(series: pd.Series) -> pa.Array:
+    """Text of a column: fast when it already holds only strings and missing values."""
+    try:
+        array = pa.array(series.to_numpy(dtype=object), from_pandas=True)
+    except (pa.ArrowException, TypeError, ValueError):
+        array = None
+    if array is not None and (pa.types.is_string(array.type) or pa.types.is_null(array.type)):
+        return array.cast(pa.string())
+    return pa.array(
+        [None if _is_missing(value) else _to_text(value) for value in series], type=pa.string()
+    )
 
 
 def _is_missing(value: Any) -> bool:
@@ -1018,6 +1029,11 @@ def _offence_error(
                                  "aside.")
     if reason == "duplicate customer_id":
         hint = " Each customer needs one row; pass on_invalid='drop' to keep the first."
+    if check.kind == "number" and any(
+        isinstance(v, str) and re.fullmatch(r"\s*[-+]?\d+,\d+\s*", v) for v in values
+    ):
+        hint = (" The values look like decimal commas ('12,50'): export the file with '.' as "
+                "the decimal separator." + hint)
     return DataError(
         f"{caller} ({src.name}): column {check.client!r} (canonical {check.canonical!r}): "
         f"{len(positions):,} row(s) with {reason}: {offenders}.{hint}"

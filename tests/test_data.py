@@ -310,7 +310,8 @@ def test_non_numeric_amounts_are_reported():
     with pytest.raises(
         DataError,
         match=r"DataFrame\): column 'amount' \(canonical 'amount'\): 2 row\(s\) with "
-        r"non-numeric amount: row 1: '12,50', row 2: 'abc'",
+        r"non-numeric amount: row 1: '12,50', row 2: 'abc'\. The values look like decimal "
+        r"commas",
     ):
         load_transactions(raw)
 
