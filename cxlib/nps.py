@@ -606,7 +606,8 @@ class NPSRevenueResult:
         Per segment (when segments are given): ``n_answers``, NPS ``score`` with ``ci_low``,
         ``ci_high``, ``customers``, ``revenue_per_customer``, ``revenue_growth`` (last 12 months
         over the 12 before), ``churn_detractors``, ``churn_promoters``, ``churn_gap``
-        (detractors minus promoters), ``spend_gap`` (promoters minus detractors, subsequent).
+        (detractors minus promoters), ``spend_gap`` (promoters minus detractors, subsequent),
+        ``reliable`` (at least :data:`MIN_RELIABLE_N` answers).
     periods : DataFrame
         Per calendar quarter (``period`` = its start): ``n``, ``score``, ``ci_low``, ``ci_high``,
         ``change``, ``change_p_value`` (versus the previous quarter, see :func:`nps_by`),
@@ -1198,6 +1199,7 @@ def nps_vs_revenue(
             "spend_gap",
         ],
     )
+    segments_table["reliable"] = segments_table["n_answers"] >= MIN_RELIABLE_N
 
     # --- periods: does NPS lead revenue growth? -----------------------------------------------
     # Non-overlapping quarters: overlapping windows would make neighbouring points share data
@@ -1461,7 +1463,13 @@ def _conclusion(result: NPSRevenueResult, *, currency: str) -> str:
         if not math.isnan(rho):
             lines.append(
                 f"Across {k} segments, NPS and revenue growth have a rank correlation of {rho:+.2f} "
-                f"(p={p_value:.2f}); with so few segments this is a hint, not evidence."
+                f"(p={p_value:.2f}); with so few segments this is a hint, not evidence"
+                + (
+                    "."
+                    if s["segment_controlled"]
+                    else " (and these segments were measured at the end of the data, so their "
+                    "growth partly reflects how they are defined)."
+                )
             )
     rho_raw, _, _ = s["period_nps_vs_growth"]
     rho, p_value, k = s["period_nps_vs_growth_detrended"]
