@@ -807,3 +807,84 @@ def test_rfm_matrix_spans_frequency_by_recency_and_blanks_impossible_cells(cdnow
     assert matrix.loc[5, 10] > matrix.loc[5, 2]  # recent buyers are likelier alive
     purchases = rfm_matrix(cdnow_models["bgnbd"], what="expected_purchases", max_frequency=5, T=10)
     assert purchases.loc[5, 10] > purchases.loc[1, 10]
+
+
+# ------------------------------------------------------------------------------------------------
+# Figures
+# ------------------------------------------------------------------------------------------------
+
+
+def test_clv_figures_draw_on_the_given_axes_and_return_them(
+    cdnow_models, cdnow_holdout, cdnow_transactions
+):
+    import matplotlib.pyplot as plt
+
+    from cxlib import plots
+
+    model = PurchaseModel("bgnbd").fit(cdnow_holdout)
+    _, axes = plt.subplots(2, 3)
+    matrix = rfm_matrix(cdnow_models["bgnbd"], max_frequency=4, T=8)
+    assert plots.plot_rfm_matrix(matrix, title="P(alive)", ax=axes[0, 0]) is axes[0, 0]
+    assert axes[0, 0].get_ylabel() == "Frequency (repeat purchases)"
+    check = validate_holdout(cdnow_holdout, model)
+    assert plots.plot_holdout_by_frequency(check, ax=axes[0, 1]) is axes[0, 1]
+    np.testing.assert_allclose(axes[0, 1].lines[0].get_ydata(), check.by_frequency["actual"])
+    curve = tracking(cdnow_transactions, model, calibration_end="1997-09-30")
+    assert plots.plot_tracking(curve, ax=axes[0, 2]) is axes[0, 2]
+    assert len(axes[0, 2].lines) == 3  # actual, model, holdout marker
+    values = pd.DataFrame({"clv": np.arange(1.0, 11.0)})
+    assert plots.plot_lorenz(value_concentration(values), ax=axes[1, 0]) is axes[1, 0]
+    table = segment_value(values, pd.Series(list("aabbbbbccc")), n_boot=50)
+    assert plots.plot_segment_value(table, ax=axes[1, 1]) is axes[1, 1]
+    assert len(axes[1, 1].patches) == 3
+
+
+def test_clv_figures_create_a_figure_when_no_axes_are_given(cdnow_models):
+    from cxlib import plots
+
+    ax = plots.plot_rfm_matrix(rfm_matrix(cdnow_models["bgnbd"], max_frequency=3, T=5))
+    assert ax.figure is not None
+
+
+# ------------------------------------------------------------------------------------------------
+# Acceptance on the demo client
+# ------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo_future(small_demo):
+    """Observed data summarised up to the observation end; the true future as the holdout."""
+    truth = small_demo.truth
+    full = pd.concat([small_demo.transactions, truth.future_transactions], ignore_index=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # a few refund-only customers
+        return rfm_summary(
+            full, freq="W", calibration_end=truth.observation_end, observation_end=truth.holdout_end
+        )
+
+
+def test_the_chosen_model_predicts_the_demo_clients_true_future_purchases_within_5_percent(
+    small_demo, demo_future
+):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        choice = select_model(holdout_summary(small_demo.transactions, freq="W"))
+    model = PurchaseModel(choice.kind).fit(demo_future)  # refit on all observed data
+    predicted = model.predict_purchases(demo_future, demo_future["duration_holdout"]).sum()
+    actual = demo_future["frequency_holdout"].sum()  # true future purchases, same week merging
+    assert demo_future["duration_holdout"].iloc[0] == 26.0
+    assert abs(predicted / actual - 1) < 0.05
+
+
+def test_bgnbd_recovers_the_demo_generators_mean_purchase_and_dropout_rates(
+    small_demo, demo_future
+):
+    # The demo mixes five segments, so the pooled Gamma and Beta priors are not the generator's
+    # per-segment ones; their means are comparable. A weekly summary counts weeks with a
+    # purchase, so the comparable purchase rate is E[1 - exp(-lambda)], not E[lambda].
+    model = PurchaseModel("bgnbd").fit(demo_future)
+    r, alpha, a, b = model.params_
+    truth = small_demo.truth.customers
+    weekly_rate = np.mean(1 - np.exp(-truth["purchase_rate"].to_numpy()))
+    assert r / alpha == pytest.approx(weekly_rate, rel=0.10)
+    assert a / (a + b) == pytest.approx(truth["dropout_probability"].mean(), rel=0.10)
