@@ -76,6 +76,18 @@ def test_the_first_code_cell_is_tagged_parameters_and_declares_only_known_settin
         assert {"config_path", "headlines_path"} <= declared
 
 
+@pytest.mark.parametrize("notebook", TOPICS, ids=lambda p: p.stem)
+def test_the_topic_notebook_uses_the_report_theme_and_the_client_loader(notebook):
+    code = "\n".join(
+        cell.source
+        for cell in nbformat.read(str(notebook), as_version=4).cells
+        if cell.cell_type == "code"
+    )
+    assert "cxlib.plots.set_theme()" in code
+    assert "load_client(config_path)" in code
+    assert "path=headlines_path" in code
+
+
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
 def test_the_notebook_has_no_function_definitions_and_no_committed_outputs(notebook):
     nb = nbformat.read(str(notebook), as_version=4)
