@@ -769,16 +769,14 @@ def _expressions(
     """Build the SQL for (parsed value, 'missing' flag, 'bad' flag) of one canonical column."""
     q = _quote(check.client)
     text = f"NULLIF(trim(CAST({q} AS VARCHAR)), '')"
+    if _FLOAT_TYPES.match(dtype):  # 1001.0 -> '1001' (ids, yyyymmdd dates from Excel/pandas)
+        text = (f"CASE WHEN isfinite({q}) AND {q} = trunc({q}) AND abs({q}) < 1e18 "
+                f"THEN CAST(CAST({q} AS BIGINT) AS VARCHAR) ELSE CAST({q} AS VARCHAR) END")
     numeric = bool(_NUMERIC_TYPES.match(dtype))
     temporal = bool(_TEMPORAL_TYPES.match(dtype))
     false = "false"
     if check.kind == "id":
-        if _FLOAT_TYPES.match(dtype):
-            value = (f"CASE WHEN {q} = trunc({q}) THEN CAST(CAST({q} AS HUGEINT) AS VARCHAR) "
-                     f"ELSE CAST({q} AS VARCHAR) END")
-        else:
-            value = text
-        return value, f"({value}) IS NULL", false
+        return text, f"({text}) IS NULL", false
     if check.kind == "date":
         if temporal:
             parsed = f"CAST({q} AS TIMESTAMP)"

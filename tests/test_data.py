@@ -357,6 +357,11 @@ def test_numeric_float_ids_lose_their_decimal_point():
     assert loaded["customer_id"].tolist() == ["1001", "1002"]
 
 
+def test_numeric_yyyymmdd_dates_parse_with_a_format():
+    raw = transactions_frame(date=[20240105.0, 20240229.0, 20240301.0])
+    assert_frame_equal(load_transactions(raw, date_format="%Y%m%d"), EXPECTED)
+
+
 def test_ids_are_trimmed_strings():
     loaded = load_transactions(transactions_frame(customer_id=[" A", "B ", 7]))
     assert loaded["customer_id"].tolist() == ["A", "B", "7"]
