@@ -618,6 +618,30 @@ def _present(value: Any) -> bool:
     return value is not None and not (isinstance(value, float) and value != value)
 
 
+def _source_state(directory: Path) -> dict[str, Any]:
+    """Return the git commit of the cxlib checkout and whether cxlib or notebooks changed."""
+    import subprocess
+
+    def git(*args: str) -> str | None:
+        try:
+            done = subprocess.run(
+                ["git", "-C", str(directory), *args],
+                capture_output=True,
+                text=True,
+                timeout=10,
+                check=False,
+            )
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    commit = git("rev-parse", "HEAD")
+    if commit is None:
+        return {"git_commit": None, "uncommitted_changes": None}
+    status = git("status", "--porcelain", "--untracked-files=no", "--", "cxlib", "notebooks")
+    return {"git_commit": commit, "uncommitted_changes": bool(status)}
+
+
 def _package_versions() -> dict[str, str]:
     versions = {}
     for name in _REPORT_PACKAGES:
@@ -757,6 +781,7 @@ def build_report(
         "data_files": data_files,
         "parameters": config.notebook_parameters(),
         "notebooks_dir": str(notebooks_dir.resolve()),
+        "source": _source_state(Path(__file__).resolve().parent.parent),
         "environment": {
             "python": platform.python_version(),
             "platform": platform.platform(),

@@ -217,6 +217,7 @@ def test_the_manifest_records_version_hashes_parameters_timings_and_status(tiny_
     root, config, run = tiny_run
     manifest = json.loads((run.run_dir / "manifest.json").read_text())
     assert manifest["cxlib_version"] == cxlib.__version__
+    assert len(manifest["source"]["git_commit"]) == 40
     assert manifest["status"] == "failed"
     assert manifest["config"]["sha256"] == file_sha256(config)
     assert run.run_id.endswith(manifest["config"]["sha256"][:8])
