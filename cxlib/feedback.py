@@ -105,8 +105,10 @@ class ThemeResult:
 
 
 def _fit_nmf(matrix, k: int, seed: int):
-    """NMF with the text-theme weights rescaled as if every theme's term vector had unit norm,
-    so a text's dominant theme does not depend on how NMF split the scale between W and H."""
+    """Fit NMF; rescale text-theme weights as if each theme's term vector had unit norm.
+
+    Then a text's dominant theme does not depend on how NMF split the scale between W and H.
+    """
     from sklearn.decomposition import NMF
 
     model = NMF(n_components=k, init="nndsvda", random_state=seed, max_iter=400, tol=1e-4)

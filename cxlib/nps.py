@@ -91,7 +91,7 @@ class NPSResult:
     confidence: float = 0.95
 
     def to_dict(self) -> dict:
-        """The estimate as a plain dict (one row of :func:`nps_by`)."""
+        """Return the estimate as a plain dict (one row of :func:`nps_by`)."""
         return {
             "n": self.n,
             "score": self.score,
@@ -139,7 +139,7 @@ def _check_confidence(confidence: float, caller: str) -> float:
 
 
 def _validated_scores(scores, caller: str) -> np.ndarray:
-    """Return scores as an int array, or raise DataError naming non-integer / out-of-range values."""
+    """Return scores as ints, or raise DataError naming non-integer / out-of-range values."""
     if isinstance(scores, pd.DataFrame):
         if "score" not in scores.columns:
             validate_columns(scores, ["score"], caller=caller)
@@ -267,7 +267,8 @@ def nps(
     confidence = _check_confidence(confidence, "nps")
     if method not in _METHODS:
         raise ValueError(
-            f"The 'method' parameter of nps must be one of {list(_METHODS)}. Got {method!r} instead."
+            f"The 'method' parameter of nps must be one of {list(_METHODS)}. "
+            f"Got {method!r} instead."
         )
     values = _validated_scores(scores, "nps")
     n = len(values)
@@ -601,7 +602,8 @@ class NPSRevenueResult:
         score point; the churn one is a log-odds per point.
     incremental : DataFrame
         Does the score add anything: ``model``, ``metric`` (``r2`` / ``cv_auc``), ``without_score``,
-        ``with_score``, ``gain``, ``p_value`` (robust t test / likelihood-ratio test), ``adds_value``.
+        ``with_score``, ``gain``, ``p_value`` (robust t test / likelihood-ratio test),
+        ``adds_value``.
     segments : DataFrame
         Per segment (when segments are given): ``n_answers``, NPS ``score`` with ``ci_low``,
         ``ci_high``, ``customers``, ``revenue_per_customer``, ``revenue_growth`` (last 12 months
@@ -637,7 +639,7 @@ class NPSRevenueResult:
     summary: dict = field(default_factory=dict)
 
     def predictive_value(self, model: str = "churn") -> str:
-        """Does the score add to past behaviour for ``model`` ("churn" or "subsequent_spend")?
+        """Say whether the score adds to past behaviour for ``model`` (churn or spend).
 
         Returns ``"useful"`` (significant and at least :data:`MIN_USEFUL_AUC_GAIN` /
         :data:`MIN_USEFUL_R2_GAIN` better), ``"real but small"`` (significant only), ``"none"``
@@ -659,7 +661,7 @@ class NPSRevenueResult:
         return "none"
 
     def conclusion(self, *, currency: str = "EUR") -> str:
-        """What NPS does and does not tell this client about money, in plain language.
+        """State what NPS does and does not tell this client about money, in plain language.
 
         Every sentence is derived from the estimates in this result (signs, intervals, tests),
         so the text changes with the data.
@@ -693,8 +695,11 @@ def _welch(a: np.ndarray, b: np.ndarray, z: float) -> tuple[float, float, float,
 
 
 def _within_segment_effect(frame: pd.DataFrame, metric: str, z: float) -> tuple:
-    """Promoter-minus-detractor difference within segments, pooled with Cochran-Mantel-Haenszel
-    weights ``n_pro * n_det / (n_pro + n_det)``; variance = sum of squared weights x variances."""
+    """Pool the promoter-minus-detractor difference within segments.
+
+    Cochran-Mantel-Haenszel weights ``n_pro * n_det / (n_pro + n_det)``; the variance is the
+    sum of squared weights times the within-segment variances.
+    """
     num = den = var = 0.0
     pro_means, det_means, weights = [], [], []
     for _, part in frame.groupby("segment", observed=True):
@@ -1415,7 +1420,8 @@ def _conclusion(result: NPSRevenueResult, *, currency: str) -> str:
         if e["p_value"] < alpha:
             lines.append(
                 f"Part of that gap was there before the answer: in the {s['prior_months']} months "
-                f"before it, promoters had already spent {money(e['promoter_mean'])} and detractors "
+                f"before it, promoters had already spent {money(e['promoter_mean'])} and "
+                f"detractors "
                 f"{money(e['detractor_mean'])}."
             )
     inc = result.incremental.set_index("model") if len(result.incremental) else None
@@ -1432,7 +1438,8 @@ def _conclusion(result: NPSRevenueResult, *, currency: str) -> str:
             f"Holding {controls} fixed, each extra point on the 0-10 scale goes with "
             f"{money(row['coef'])} of spend in the next {months} months ({level}% CI "
             f"{money(row['ci_low'])} to {money(row['ci_high'])}, p={row['p_value']:.3g}); the "
-            f"share of spend explained moves from {i['without_score']:.3f} to {i['with_score']:.3f}."
+            f"share of spend explained moves from {i['without_score']:.3f} to "
+            f"{i['with_score']:.3f}."
         )
         _incremental_verdict(i, alpha, "future spend", does, does_not)
     if inc is not None and "churn" in inc.index:
@@ -1441,7 +1448,8 @@ def _conclusion(result: NPSRevenueResult, *, currency: str) -> str:
         lines.append(
             f"For churn, each extra point multiplies the odds of having stopped buying by "
             f"{math.exp(row['coef']):.2f} ({level}% CI {math.exp(row['ci_low']):.2f} to "
-            f"{math.exp(row['ci_high']):.2f}); adding the score to a model of past behaviour moves its "
+            f"{math.exp(row['ci_high']):.2f}); adding the score to a model of past behaviour "
+            f"moves its "
             f"cross-validated ROC AUC from {i['without_score']:.3f} to {i['with_score']:.3f} "
             f"(likelihood-ratio p={i['p_value']:.3g})."
         )
@@ -1451,7 +1459,8 @@ def _conclusion(result: NPSRevenueResult, *, currency: str) -> str:
         top = seg.sort_values("revenue_per_customer", ascending=False).iloc[0]
         rank = int((seg["score"] > top["score"]).sum()) + 1
         lines.append(
-            f"The most valuable segment, {top['segment']} ({money(top['revenue_per_customer'])} per "
+            f"The most valuable segment, {top['segment']} "
+            f"({money(top['revenue_per_customer'])} per "
             f"customer), has NPS {top['score']:+.0f} ({level}% CI {top['ci_low']:+.0f} to "
             f"{top['ci_high']:+.0f}), rank {rank} of {len(seg)} segments by NPS."
         )
@@ -1462,7 +1471,8 @@ def _conclusion(result: NPSRevenueResult, *, currency: str) -> str:
         rho, p_value, k = s["segment_nps_vs_growth"]
         if not math.isnan(rho):
             lines.append(
-                f"Across {k} segments, NPS and revenue growth have a rank correlation of {rho:+.2f} "
+                f"Across {k} segments, NPS and revenue growth have a rank correlation of "
+                f"{rho:+.2f} "
                 f"(p={p_value:.2f}); with so few segments this is a hint, not evidence"
                 + (
                     "."
@@ -1486,8 +1496,9 @@ def _conclusion(result: NPSRevenueResult, *, currency: str) -> str:
         else:
             verdict = "no reliable sign that NPS moves ahead of revenue"
         lines.append(
-            f"Across {k} quarters with at least {MIN_RELIABLE_N} answers, once the shared time trend "
-            f"is removed, a quarter's NPS and the next quarter's revenue growth have a rank correlation "
+            f"Across {k} quarters with at least {MIN_RELIABLE_N} answers, once the shared time "
+            f"trend is removed, a quarter's NPS and the next quarter's revenue growth have a rank "
+            f"correlation "
             f"of {rho:+.2f} (p={p_value:.2f}; {rho_raw:+.2f} before removing the trend): {verdict}."
         )
         if not (real and rho > 0):
