@@ -540,3 +540,23 @@ def test_crlf_line_ends_and_quoted_delimiters_are_read(tmp_path):
     loaded = load_transactions(path)
     assert loaded["note"].tolist() == ["x; y"]
     assert loaded["amount"].tolist() == [10.5]
+
+
+def test_excel_rows_are_numbered_as_the_spreadsheet_shows_them(tmp_path):
+    path = tmp_path / "tx.xlsx"
+    transactions_frame(amount=["ten", 2.0, 3.0]).to_excel(path, index=False)
+    with pytest.raises(DataError, match=r"tx\.xlsx\): column 'amount' .* row 2: 'ten'"):
+        load_transactions(path)
+
+
+def test_parquet_rows_are_numbered_from_one(tmp_path):
+    path = tmp_path / "tx.parquet"
+    transactions_frame(customer_id=["A", None, "B"]).to_parquet(path)
+    with pytest.raises(DataError, match=r"tx\.parquet\): column 'customer_id' .* row 2: ''"):
+        load_transactions(path)
+
+
+def test_quality_report_of_no_frames_is_an_empty_table():
+    report = quality_report()
+    assert list(report.columns) == QUALITY_COLUMNS
+    assert report.empty
