@@ -516,94 +516,269 @@ def make_demo(
     5
     """
     _check_params(n_customers, seed)
-    n = int(n_customers)
     _check_names(segments, DEFAULT_SEGMENTS, "segments")
     _check_names(themes, DEFAULT_THEMES, "themes")
-    segments = {
-        name: _merge(values, (segments or {}).get(name), f"segments[{name!r}]")
-        for name, values in DEFAULT_SEGMENTS.items()
-    }
-    themes = {
-        name: _merge(values, (themes or {}).get(name), f"themes[{name!r}]")
-        for name, values in DEFAULT_THEMES.items()
-    }
-    settings = _merge(DEFAULT_SETTINGS, settings, "settings")
-    seg_names = list(segments)
-    theme_names = list(themes)
+    spec = _Spec(
+        n=int(n_customers),
+        segments={
+            name: _merge(values, (segments or {}).get(name), f"segments[{name!r}]")
+            for name, values in DEFAULT_SEGMENTS.items()
+        },
+        themes={
+            name: _merge(values, (themes or {}).get(name), f"themes[{name!r}]")
+            for name, values in DEFAULT_THEMES.items()
+        },
+        settings=_merge(DEFAULT_SETTINGS, settings, "settings"),
+    )
+    # One independent stream per stage: changing one stage leaves the others' draws alone.
     streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(9)]
-    rng_cust, rng_buy, rng_spend, rng_refund, rng_survey, rng_fb, rng_text, rng_wallet = streams[:8]
-    rng_category_wallet = streams[8]
+    rng = dict(zip(
+        ("customers", "purchases", "spend", "refunds", "surveys", "feedback", "texts", "wallet",
+         "category_wallet"),
+        streams, strict=True,
+    ))
 
-    def seg_array(key: str) -> np.ndarray:
-        return np.array([segments[s][key] for s in seg_names], dtype=float)
+    pop = _simulate_customers(rng["customers"], spec)
+    purchases = _simulate_purchases(rng["purchases"], spec, pop)
+    # Gamma-Gamma spend scale per customer, nu ~ Gamma(q, rate v).
+    nu = rng["spend"].gamma(spec.seg_array("q")[pop.seg], 1.0 / spec.seg_array("v")[pop.seg])
+    rows = _simulate_orders(rng["spend"], rng["refunds"], spec, pop, purchases, nu)
+    wallet = _simulate_wallet(
+        rng["wallet"], rng["category_wallet"], spec, pop, purchases.rate, nu
+    )
 
-    obs_days = (OBSERVATION_END - START).days + 1  # 1096
-    horizon_days = (HOLDOUT_END - START).days + 1  # 1277
+    ids = np.array([f"C{i:0{max(6, len(str(spec.n)))}d}" for i in range(1, spec.n + 1)],
+                   dtype=object)
+    observed = rows.day < OBS_DAYS
+    transactions = rows.frame(ids, observed)
+    future = rows.frame(ids, ~observed)
+    customers = pd.DataFrame(
+        {
+            "customer_id": ids,
+            "signup_date": _to_dates(pop.acq_day),
+            "acquisition_channel": np.array(ACQUISITION_CHANNELS, dtype=object)[pop.acq_channel],
+            "acquisition_cost": pop.acq_cost,
+            "region": np.array(REGIONS, dtype=object)[wallet["region"]],
+            "age_band": np.array(AGE_BANDS, dtype=object)[wallet["age"]],
+        }
+    )
+    active_end = np.where(purchases.alive_at_end, OBS_DAYS - 1, purchases.drop_day)
+    n_obs_orders = np.bincount(rows.cust[rows.is_order & observed], minlength=spec.n)
+    surveys = _simulate_surveys(rng["surveys"], spec, pop, active_end, n_obs_orders, ids)
+    feedback, feedback_themes = _simulate_feedback(
+        rng["feedback"], rng["texts"], spec, pop, active_end, ids
+    )
 
-    # --- customers: segment, acquisition, satisfaction, complaints -------------------------
-    seg_share = seg_array("share")
-    seg = rng_cust.choice(len(seg_names), size=n, p=seg_share / seg_share.sum()).astype(np.int8)
+    theme_names = list(spec.themes)
+    theme_of_customer = np.where(
+        pop.theme >= 0, np.array(theme_names, dtype=object)[np.maximum(pop.theme, 0)], None
+    )
+    truth_customers = pd.DataFrame(
+        {
+            "customer_id": ids,
+            "segment": np.array(list(spec.segments), dtype=object)[pop.seg],
+            "purchase_rate": purchases.rate,
+            "dropout_probability": purchases.dropout,
+            "satisfaction": pop.satisfaction,
+            "nu": nu,
+            "expected_order_value": wallet["expected_order_value"],
+            "expected_annual_spend": wallet["expected_annual_spend"],
+            "wallet": wallet["wallet"],
+            "share_of_wallet": wallet["share_of_wallet"],
+            **{
+                f"wallet_{c}": wallet["wallet_by_category"][:, k]
+                for k, c in enumerate(CATEGORIES)
+            },
+            "complaint_theme": theme_of_customer,
+            "alive_at_end": purchases.alive_at_end,
+            "alive_at_holdout_end": ~purchases.dies,
+            "dropout_date": np.where(
+                purchases.dies, _to_dates(purchases.drop_day), np.datetime64("NaT", "ns")
+            ).astype("datetime64[ns]"),
+        }
+    )
+    params = {
+        "n_customers": spec.n,
+        "seed": int(seed),
+        "start": str(START.date()),
+        "observation_end": str(OBSERVATION_END.date()),
+        "holdout_start": str(HOLDOUT_START.date()),
+        "holdout_end": str(HOLDOUT_END.date()),
+        "time_unit": "week (purchase_rate, r/alpha); currency units (p/q/v, wallet)",
+        "segments": spec.segments,
+        "themes": spec.themes,
+        "settings": spec.settings,
+        "categories": list(CATEGORIES),
+        "channels": list(CHANNELS),
+        "acquisition_channels": list(ACQUISITION_CHANNELS),
+        "regions": list(REGIONS),
+        "age_bands": list(AGE_BANDS),
+        "pooled": _pooled_params(
+            purchases.rate, purchases.dropout, wallet["expected_order_value"],
+            spec.seg_array("p")[pop.seg],
+        ),
+    }
+    truth = DemoTruth(
+        params=params,
+        customers=truth_customers,
+        future_transactions=future,
+        feedback_themes=feedback_themes,
+    )
+    return DemoData(transactions, customers, surveys, feedback, truth)
+
+
+# --------------------------------------------------------------------------------------------
+# simulation stages
+# --------------------------------------------------------------------------------------------
+
+OBS_DAYS = (OBSERVATION_END - START).days + 1  # 1096 observed days
+HORIZON_DAYS = (HOLDOUT_END - START).days + 1  # 1277 days including the holdout
+
+
+@dataclass
+class _Spec:
+    """The merged generator parameters."""
+
+    n: int
+    segments: dict[str, dict[str, Any]]
+    themes: dict[str, dict[str, float]]
+    settings: dict[str, Any]
+
+    def seg_array(self, key: str) -> np.ndarray:
+        """One value per segment, in segment order."""
+        return np.array([values[key] for values in self.segments.values()], dtype=float)
+
+    def seg_matrix(self, key: str) -> np.ndarray:
+        """One probability row per segment, in segment order."""
+        return np.array([values[key] for values in self.segments.values()], dtype=float)
+
+
+@dataclass
+class _Population:
+    """Per-customer latent draws, in customer-id order (= acquisition order)."""
+
+    seg: np.ndarray  # segment index
+    t0: np.ndarray  # continuous acquisition day since START
+    acq_day: np.ndarray
+    acq_channel: np.ndarray
+    acq_cost: np.ndarray
+    satisfaction: np.ndarray
+    theme: np.ndarray  # complaint theme index, -1 for none
+
+
+@dataclass
+class _Purchases:
+    """BG/NBD draws and the resulting order days (sorted by customer, then day)."""
+
+    rate: np.ndarray  # weekly purchase rate
+    dropout: np.ndarray  # dropout probability after each repeat purchase
+    cust: np.ndarray
+    day: np.ndarray
+    dies: np.ndarray  # dropped out before the holdout end
+    drop_day: np.ndarray  # day of the last purchase for those who died, else -1
+    alive_at_end: np.ndarray
+
+
+@dataclass
+class _Rows:
+    """Orders and refunds, sorted by day, customer, order before refund."""
+
+    cust: np.ndarray
+    day: np.ndarray
+    amount: np.ndarray
+    order_id: np.ndarray
+    category: np.ndarray
+    channel: np.ndarray
+    is_order: np.ndarray
+
+    def frame(self, ids: np.ndarray, rows: np.ndarray) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "customer_id": ids[self.cust[rows]],
+                "date": _to_dates(self.day[rows]),
+                "amount": self.amount[rows],
+                "order_id": self.order_id[rows],
+                "category": np.array(CATEGORIES, dtype=object)[self.category[rows]],
+                "channel": np.array(CHANNELS, dtype=object)[self.channel[rows]],
+            }
+        )
+
+
+def _simulate_customers(rng: np.random.Generator, spec: _Spec) -> _Population:
+    """Segment, acquisition day/channel/cost, satisfaction and complaint theme per customer."""
+    n, settings = spec.n, spec.settings
+    seg_share = spec.seg_array("share")
+    seg = rng.choice(len(seg_share), size=n, p=seg_share / seg_share.sum()).astype(np.int8)
     beta_a, beta_b = settings["acquisition_beta"]
-    t0 = rng_cust.beta(beta_a, beta_b, size=n) * obs_days  # continuous day of acquisition
+    t0 = rng.beta(beta_a, beta_b, size=n) * OBS_DAYS
     # Customer ids follow the acquisition order, like a sequential CRM key.
     order = np.argsort(t0, kind="stable")
     t0, seg = t0[order], seg[order]
-    acq_day = np.floor(t0).astype(np.int64)
 
-    acq_probs = np.array([segments[s]["acquisition_channels"] for s in seg_names])
-    acq_channel = _choice_rows(rng_cust, acq_probs, seg)
+    acq_channel = _choice_rows(rng, spec.seg_matrix("acquisition_channels"), seg)
     cost_mean = np.array([settings["acquisition_cost_mean"][c] for c in ACQUISITION_CHANNELS])
     sigma = settings["acquisition_cost_sigma"]
     acq_cost = np.round(
-        cost_mean[acq_channel] * np.exp(rng_cust.normal(-sigma**2 / 2, sigma, size=n)), 2
+        cost_mean[acq_channel] * np.exp(rng.normal(-sigma**2 / 2, sigma, size=n)), 2
     )
-
-    satisfaction = seg_array("satisfaction_mean")[seg] + rng_cust.normal(
+    satisfaction = spec.seg_array("satisfaction_mean")[seg] + rng.normal(
         0.0, settings["satisfaction_sd"], size=n
     )
-
     p_complain = _expit(
         settings["complaint_intercept"] + settings["complaint_slope"] * satisfaction
     )
-    complains = rng_cust.random(n) < p_complain
-    theme_weights = np.tile([themes[t]["weight"] for t in theme_names], (len(seg_names), 1))
-    digital = seg_names.index("Digital newcomers")
+    complains = rng.random(n) < p_complain
+    theme_names = list(spec.themes)
+    theme_weights = np.tile(
+        [spec.themes[t]["weight"] for t in theme_names], (len(spec.segments), 1)
+    )
+    digital = list(spec.segments).index("Digital newcomers")
     theme_weights[digital, theme_names.index("app_problems")] *= settings["digital_app_theme_boost"]
-    theme_idx = np.where(complains, _choice_rows(rng_cust, theme_weights, seg), -1)
-    theme_dropout = np.array([themes[t]["dropout_effect"] for t in theme_names])
+    theme = np.where(complains, _choice_rows(rng, theme_weights, seg), -1)
+    return _Population(
+        seg=seg, t0=t0, acq_day=np.floor(t0).astype(np.int64), acq_channel=acq_channel,
+        acq_cost=acq_cost, satisfaction=satisfaction, theme=theme,
+    )
 
-    # --- purchasing: BG/NBD with satisfaction and complaint effects ------------------------
-    lam = rng_buy.gamma(seg_array("r")[seg], 1.0 / seg_array("alpha")[seg])
-    lam *= np.exp(settings["satisfaction_rate_slope"] * satisfaction)  # per week
-    p_base = rng_buy.beta(seg_array("a")[seg], seg_array("b")[seg])
-    p_base = np.clip(p_base, 1e-6, 1 - 1e-6)
-    logit_p = _logit(p_base) - seg_array("satisfaction_dropout_slope")[seg] * satisfaction
-    logit_p += np.where(theme_idx >= 0, theme_dropout[np.maximum(theme_idx, 0)], 0.0)
+
+def _simulate_purchases(rng: np.random.Generator, spec: _Spec, pop: _Population) -> _Purchases:
+    """BG/NBD purchases from acquisition to the holdout end, at most one order a day.
+
+    Weekly rate ``lambda ~ Gamma(r, alpha) * exp(rate_slope * satisfaction)``; dropout
+    ``logit p = logit(Beta(a, b)) - slope_segment * satisfaction + theme effect``. Repeat
+    purchases form a Poisson process on (t0, horizon); the customer leaves right after the
+    K-th repeat purchase, K ~ Geometric(p). With N events in the window the first
+    M = min(N, K) are kept; their times are the first M order statistics of N uniforms, drawn
+    as S_k / S_{N+1} with S the partial sums of Exp(1) gaps, so memory grows with the kept
+    purchases only.
+    """
+    n, settings, seg, sat = spec.n, spec.settings, pop.seg, pop.satisfaction
+    theme_dropout = np.array([values["dropout_effect"] for values in spec.themes.values()])
+    lam = rng.gamma(spec.seg_array("r")[seg], 1.0 / spec.seg_array("alpha")[seg])
+    lam *= np.exp(settings["satisfaction_rate_slope"] * sat)  # per week
+    p_base = np.clip(rng.beta(spec.seg_array("a")[seg], spec.seg_array("b")[seg]), 1e-6, 1 - 1e-6)
+    logit_p = _logit(p_base) - spec.seg_array("satisfaction_dropout_slope")[seg] * sat
+    logit_p += np.where(pop.theme >= 0, theme_dropout[np.maximum(pop.theme, 0)], 0.0)
     p_drop = _expit(logit_p)
 
-    # Repeat purchases form a Poisson process on (t0, horizon); the customer leaves right
-    # after the K-th repeat purchase, K ~ Geometric(p). With N events in the window, the
-    # first M = min(N, K) are kept; their times are the first M order statistics of N
-    # uniforms, drawn as S_k / S_{N+1} with S the partial sums of Exp(1) gaps.
-    span = horizon_days - t0
-    n_events = rng_buy.poisson(lam * span / DAYS_PER_WEEK)
-    k_drop = rng_buy.geometric(p_drop)
+    span = HORIZON_DAYS - pop.t0
+    n_events = rng.poisson(lam * span / DAYS_PER_WEEK)
+    k_drop = rng.geometric(p_drop)
     dies = k_drop <= n_events
     m_keep = np.minimum(n_events, k_drop)
-    csum = np.cumsum(rng_buy.exponential(1.0, size=int(m_keep.sum())))
+    csum = np.cumsum(rng.exponential(1.0, size=int(m_keep.sum())))
     cust_rep = np.repeat(np.arange(n, dtype=np.int32), m_keep)
     group_end = np.cumsum(m_keep)
-    # partial sums within each customer
     first_pos = group_end - m_keep
-    base = np.zeros(n)
+    base = np.zeros(n)  # partial sum before each customer's first gap
     has = m_keep > 0
     base[has] = np.where(first_pos[has] > 0, csum[np.maximum(first_pos[has] - 1, 0)], 0.0)
     s_within = csum - base[cust_rep]
     del csum
     s_m = np.zeros(n)
     s_m[has] = s_within[group_end[has] - 1]
-    s_total = s_m + rng_buy.gamma(np.maximum(n_events - m_keep + 1, 1).astype(float), 1.0)
-    rep_time = t0[cust_rep] + span[cust_rep] * s_within / s_total[cust_rep]
+    s_total = s_m + rng.gamma(np.maximum(n_events - m_keep + 1, 1).astype(float), 1.0)
+    rep_time = pop.t0[cust_rep] + span[cust_rep] * s_within / s_total[cust_rep]
     del s_within, cust_rep
 
     # First purchase at acquisition, then the repeats; one order per customer and day.
@@ -612,10 +787,10 @@ def make_demo(
     first = np.zeros(len(cust), dtype=bool)
     first[np.cumsum(counts) - counts] = True
     time = np.empty(len(cust))
-    time[first] = t0
+    time[first] = pop.t0
     time[~first] = rep_time
     del rep_time, first
-    day = np.minimum(np.floor(time).astype(np.int32), horizon_days - 1)
+    day = np.minimum(np.floor(time).astype(np.int32), HORIZON_DAYS - 1)
     del time
     keep = np.ones(len(day), dtype=bool)
     keep[1:] = (day[1:] != day[:-1]) | (cust[1:] != cust[:-1])
@@ -623,137 +798,149 @@ def make_demo(
     last_day = np.full(n, -1, dtype=np.int64)
     last_day[cust] = day  # rows are sorted by customer then day, so the last write wins
     drop_day = np.where(dies, last_day, -1)
-    alive_at_end = ~(dies & (drop_day < obs_days))
-    alive_at_holdout_end = ~dies
+    return _Purchases(
+        rate=lam, dropout=p_drop, cust=cust, day=day, dies=dies, drop_day=drop_day,
+        alive_at_end=~(dies & (drop_day < OBS_DAYS)),
+    )
 
-    # --- spend: Gamma-Gamma with a satisfaction effect -------------------------------------
-    nu = rng_spend.gamma(seg_array("q")[seg], 1.0 / seg_array("v")[seg])
-    spend_mult = np.exp(settings["satisfaction_spend_slope"] * satisfaction)
-    p_seg = seg_array("p")[seg]
+
+def _simulate_orders(
+    rng_spend: np.random.Generator,
+    rng_refund: np.random.Generator,
+    spec: _Spec,
+    pop: _Population,
+    purchases: _Purchases,
+    nu: np.ndarray,
+) -> _Rows:
+    """Gamma-Gamma order values (``Gamma(p, nu)``), category and channel, and refund rows."""
+    settings, seg = spec.settings, pop.seg
+    cust, day = purchases.cust, purchases.day
+    spend_mult = np.exp(settings["satisfaction_spend_slope"] * pop.satisfaction)
+    p_seg = spec.seg_array("p")[seg]
     amount = rng_spend.gamma(p_seg[cust], 1.0 / nu[cust]) * spend_mult[cust]
     amount = np.maximum(np.round(amount, 2), 1.0)
-    cat_probs = np.array([segments[s]["categories"] for s in seg_names])
-    category = _choice_rows(rng_spend, cat_probs, seg[cust])
-    chan_probs = np.array([segments[s]["channels"] for s in seg_names])
-    channel = _choice_rows(rng_spend, chan_probs, seg[cust])
+    category = _choice_rows(rng_spend, spec.seg_matrix("categories"), seg[cust])
+    channel = _choice_rows(rng_spend, spec.seg_matrix("channels"), seg[cust])
     n_orders = len(cust)
 
-    # --- refunds ----------------------------------------------------------------------------
-    theme_refund = np.array([themes[t]["refund_rate"] for t in theme_names])
+    theme_refund = np.array([values["refund_rate"] for values in spec.themes.values()])
     refund_rate = np.where(
-        theme_idx >= 0, theme_refund[np.maximum(theme_idx, 0)], settings["refund_rate"]
+        pop.theme >= 0, theme_refund[np.maximum(pop.theme, 0)], settings["refund_rate"]
     )
     refunded = rng_refund.random(n_orders) < refund_rate[cust]
     # An order on the last day of its window (observed or holdout) cannot be refunded inside it.
-    refunded &= (day != obs_days - 1) & (day != horizon_days - 1)
+    refunded &= (day != OBS_DAYS - 1) & (day != HORIZON_DAYS - 1)
     r_idx = np.flatnonzero(refunded)
     full = rng_refund.random(len(r_idx)) < settings["refund_full_share"]
     fraction = np.where(full, 1.0, rng_refund.uniform(0.2, 0.8, size=len(r_idx)))
     lo, hi = settings["refund_delay_days"]
     r_day = day[r_idx] + rng_refund.integers(lo, hi + 1, size=len(r_idx))
     # A refund stays in the window of its order (observed or holdout).
-    r_day = np.where(day[r_idx] < obs_days, np.minimum(r_day, obs_days - 1), r_day)
-    r_day = np.minimum(r_day, horizon_days - 1)
+    r_day = np.where(day[r_idx] < OBS_DAYS, np.minimum(r_day, OBS_DAYS - 1), r_day)
+    r_day = np.minimum(r_day, HORIZON_DAYS - 1)
     r_amount = -np.round(amount[r_idx] * fraction, 2)
 
     # Order ids increase with the order date (ties: customer id).
-    order_rank = np.argsort(day.astype(np.int64) * n + cust, kind="stable")
+    order_rank = np.argsort(day.astype(np.int64) * spec.n + cust, kind="stable")
     order_id = np.empty(n_orders, dtype=np.int64)
     order_id[order_rank] = np.arange(n_orders, dtype=np.int64) + 100_001
+    del order_rank
 
     all_cust = np.concatenate([cust, cust[r_idx]])
     all_day = np.concatenate([day, r_day])
-    all_amount = np.concatenate([amount, r_amount])
-    all_order = np.concatenate([order_id, order_id[r_idx]])
-    all_cat = np.concatenate([category, category[r_idx]])
-    all_chan = np.concatenate([channel, channel[r_idx]])
-    del cust, day, amount, order_id, category, channel, order_rank
+    is_order = np.arange(len(all_day)) < n_orders
     # Rows by date, customer, then order before refund; refunds of several orders on one day
     # keep their order-id order (the stable sort keeps the generation order).
-    is_refund = np.arange(len(all_day)) >= n_orders
-    key = (all_day.astype(np.int64) * n + all_cust) * 2 + is_refund
+    key = (all_day.astype(np.int64) * spec.n + all_cust) * 2 + ~is_order
     sort = np.argsort(key, kind="stable")
-    del key, is_refund
+    del key
+    return _Rows(
+        cust=all_cust[sort],
+        day=all_day[sort],
+        amount=np.concatenate([amount, r_amount])[sort],
+        order_id=np.concatenate([order_id, order_id[r_idx]])[sort],
+        category=np.concatenate([category, category[r_idx]])[sort],
+        channel=np.concatenate([channel, channel[r_idx]])[sort],
+        is_order=is_order[sort],
+    )
 
-    width = max(6, len(str(n)))
-    ids = np.array([f"C{i:0{width}d}" for i in range(1, n + 1)], dtype=object)
-    cat_names = np.array(CATEGORIES, dtype=object)
-    chan_names = np.array(CHANNELS, dtype=object)
 
-    def frame(rows: np.ndarray) -> pd.DataFrame:
-        return pd.DataFrame(
-            {
-                "customer_id": ids[all_cust[rows]],
-                "date": _to_dates(all_day[rows]),
-                "amount": all_amount[rows],
-                "order_id": all_order[rows],
-                "category": cat_names[all_cat[rows]],
-                "channel": chan_names[all_chan[rows]],
-            }
-        )
+def _simulate_wallet(
+    rng: np.random.Generator,
+    rng_category: np.random.Generator,
+    spec: _Spec,
+    pop: _Population,
+    rate: np.ndarray,
+    nu: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """Draw share of wallet; derive wallet (total, by category), age band and region.
 
-    observed = all_day[sort] < obs_days
-    transactions = frame(sort[observed])
-    future = frame(sort[~observed])
-
-    # --- wallet ----------------------------------------------------------------------------
-    expected_order_value = p_seg * spend_mult / np.maximum(nu, 1e-12)
-    # E[order value] under Gamma-Gamma is p / nu per customer (given nu).
-    expected_annual_spend = lam * WEEKS_PER_YEAR * expected_order_value
+    The wallet is derived from the simulated behaviour: expected annual spend (weekly rate x
+    52.18 x expected order value ``p / nu``, times the satisfaction effect on spend) divided
+    by a Beta-distributed share of wallet. Age band and region are drawn from the wallet
+    (plus noise), so they carry information about it.
+    """
+    n, settings, seg, sat = spec.n, spec.settings, pop.seg, pop.satisfaction
+    spend_mult = np.exp(settings["satisfaction_spend_slope"] * sat)
+    expected_order_value = spec.seg_array("p")[seg] * spend_mult / np.maximum(nu, 1e-12)
+    expected_annual_spend = rate * WEEKS_PER_YEAR * expected_order_value
     share_mean = _expit(
-        _logit(seg_array("wallet_share_mean")[seg])
-        + settings["wallet_share_satisfaction_slope"] * satisfaction
+        _logit(spec.seg_array("wallet_share_mean")[seg])
+        + settings["wallet_share_satisfaction_slope"] * sat
     )
     kappa = settings["wallet_share_concentration"]
     share_of_wallet = np.clip(
-        rng_wallet.beta(share_mean * kappa, (1 - share_mean) * kappa),
-        settings["wallet_share_min"], 1.0,
+        rng.beta(share_mean * kappa, (1 - share_mean) * kappa), settings["wallet_share_min"], 1.0
     )
     wallet = expected_annual_spend / share_of_wallet
     # Split by category: what the customer spends with the client (the segment's category mix)
     # plus the headroom, which follows the market's mix; so a segment's share of wallet is low
     # in the categories it rarely buys here (cross-sell gaps).
     market_mix = np.array([settings["market_category_mix"][c] for c in CATEGORIES])
-    headroom_mix = rng_category_wallet.gamma(
+    headroom_mix = rng_category.gamma(
         settings["market_mix_concentration"] * market_mix, size=(n, len(CATEGORIES))
     )
     headroom_mix /= np.maximum(headroom_mix.sum(axis=1, keepdims=True), 1e-300)
-    spend_mix = cat_probs[seg] / cat_probs[seg].sum(axis=1, keepdims=True)
+    cat_probs = spec.seg_matrix("categories")[seg]
+    spend_mix = cat_probs / cat_probs.sum(axis=1, keepdims=True)
     wallet_by_category = (
         expected_annual_spend[:, None] * spend_mix
         + (wallet - expected_annual_spend)[:, None] * headroom_mix
     )
     log_w = np.log(np.maximum(wallet, 1e-9))
     z = (log_w - np.median(log_w)) / max(float(np.std(log_w)), 1e-9)
-    z = z + rng_wallet.normal(0.0, settings["demographic_wallet_noise"], size=n)
-    age = _choice_logits(rng_wallet, np.outer(z, settings["age_band_wallet_slopes"]))
-    region = _choice_logits(rng_wallet, np.outer(z, settings["region_wallet_slopes"]))
+    z = z + rng.normal(0.0, settings["demographic_wallet_noise"], size=n)
+    return {
+        "expected_order_value": expected_order_value,
+        "expected_annual_spend": expected_annual_spend,
+        "share_of_wallet": share_of_wallet,
+        "wallet": wallet,
+        "wallet_by_category": wallet_by_category,
+        "age": _choice_logits(rng, np.outer(z, settings["age_band_wallet_slopes"])),
+        "region": _choice_logits(rng, np.outer(z, settings["region_wallet_slopes"])),
+    }
 
-    customers = pd.DataFrame(
-        {
-            "customer_id": ids,
-            "signup_date": _to_dates(acq_day),
-            "acquisition_channel": np.array(ACQUISITION_CHANNELS, dtype=object)[acq_channel],
-            "acquisition_cost": acq_cost,
-            "region": np.array(REGIONS, dtype=object)[region],
-            "age_band": np.array(AGE_BANDS, dtype=object)[age],
-        }
-    )
 
-    # --- active life: dates for surveys and feedback ---------------------------------------
-    active_end = np.where(alive_at_end, obs_days - 1, drop_day)  # inclusive day index
+def _dates_in_life(
+    rng: np.random.Generator, pop: _Population, active_end: np.ndarray, who: np.ndarray
+) -> np.ndarray:
+    """Draw a day between each customer's acquisition and the end of their active life."""
+    lo = pop.acq_day[who]
+    return lo + np.floor(rng.random(len(who)) * (active_end[who] - lo + 1)).astype(np.int64)
 
-    def dates_in_life(rng: np.random.Generator, who: np.ndarray) -> np.ndarray:
-        lo_day = acq_day[who]
-        return lo_day + np.floor(rng.random(len(who)) * (active_end[who] - lo_day + 1)).astype(
-            np.int64
-        )
 
-    # --- surveys ---------------------------------------------------------------------------
+def _simulate_surveys(
+    rng: np.random.Generator,
+    spec: _Spec,
+    pop: _Population,
+    active_end: np.ndarray,
+    n_obs_orders: np.ndarray,
+    ids: np.ndarray,
+) -> pd.DataFrame:
+    """NPS answers: who answers (more of the active customers), when, score and comment."""
+    n, settings = spec.n, spec.settings
     # Surveys follow purchases, so active customers answer more often (non-response bias):
     # logit P(respond) = logit(rate) + slope * (log(1 + orders) - its mean).
-    orders_observed = all_day[:n_orders] < obs_days  # the first n_orders rows are orders
-    n_obs_orders = np.bincount(all_cust[:n_orders][orders_observed], minlength=n)
     activity = np.log1p(n_obs_orders)
     rate = float(np.clip(settings["survey_response_rate"], 0.0, 1.0))
     if 0.0 < rate < 1.0:
@@ -761,101 +948,60 @@ def make_demo(
         p_respond = _expit(_logit(np.array(rate)) + slope * (activity - activity.mean()))
     else:
         p_respond = np.full(n, rate)
-    responds = np.flatnonzero(rng_survey.random(n) < p_respond)
-    n_answers = rng_survey.choice(3, size=len(responds), p=settings["survey_answers_probs"]) + 1
-    s_cust = np.repeat(responds, n_answers)
-    s_day = dates_in_life(rng_survey, s_cust)
+    responds = np.flatnonzero(rng.random(n) < p_respond)
+    n_answers = rng.choice(3, size=len(responds), p=settings["survey_answers_probs"]) + 1
+    who = np.repeat(responds, n_answers)
+    day = _dates_in_life(rng, pop, active_end, who)
     latent_score = (
         settings["survey_intercept"]
-        + settings["survey_slope"] * satisfaction[s_cust]
-        + rng_survey.normal(0.0, settings["survey_noise"], size=len(s_cust))
+        + settings["survey_slope"] * pop.satisfaction[who]
+        + rng.normal(0.0, settings["survey_noise"], size=len(who))
     )
     score = np.clip(np.round(latent_score), 0, 10).astype(np.int64)
-    has_comment = rng_survey.random(len(s_cust)) < settings["survey_comment_rate"]
-    comment = _survey_comments(rng_survey, score, has_comment)
-    s_sort = np.lexsort((s_cust, s_day))
-    surveys = pd.DataFrame(
+    has_comment = rng.random(len(who)) < settings["survey_comment_rate"]
+    comment = _survey_comments(rng, score, has_comment)
+    order = np.lexsort((who, day))
+    return pd.DataFrame(
         {
-            "customer_id": ids[s_cust[s_sort]],
-            "date": _to_dates(s_day[s_sort]),
-            "score": score[s_sort],
-            "comment": comment[s_sort],
+            "customer_id": ids[who[order]],
+            "date": _to_dates(day[order]),
+            "score": score[order],
+            "comment": comment[order],
         }
     )
 
-    # --- feedback --------------------------------------------------------------------------
-    complainers = np.flatnonzero(theme_idx >= 0)
-    n_texts = 1 + (rng_fb.random(len(complainers)) < settings["complaint_two_texts"])
-    f_cust_c = np.repeat(complainers, n_texts)
-    f_theme_c = theme_idx[f_cust_c]
-    p_praise = _expit(settings["praise_intercept"] + settings["praise_slope"] * satisfaction)
-    praisers = np.flatnonzero((theme_idx < 0) & (rng_fb.random(n) < p_praise))
-    f_cust = np.concatenate([f_cust_c, praisers])
-    f_theme = np.concatenate([f_theme_c, np.full(len(praisers), len(theme_names))])
-    f_day = dates_in_life(rng_fb, f_cust)
-    texts, f_channel = _feedback_texts(rng_text, f_theme, theme_names)
-    f_sort = np.lexsort((f_cust, f_day))
-    theme_labels = np.array([*theme_names, "positive"], dtype=object)
+
+def _simulate_feedback(
+    rng: np.random.Generator,
+    rng_text: np.random.Generator,
+    spec: _Spec,
+    pop: _Population,
+    active_end: np.ndarray,
+    ids: np.ndarray,
+) -> tuple[pd.DataFrame, pd.Series]:
+    """Complaint texts (1-2 per complainer, on their theme) and praise from happy customers."""
+    n, settings = spec.n, spec.settings
+    theme_names = list(spec.themes)
+    complainers = np.flatnonzero(pop.theme >= 0)
+    n_texts = 1 + (rng.random(len(complainers)) < settings["complaint_two_texts"])
+    who_complains = np.repeat(complainers, n_texts)
+    p_praise = _expit(settings["praise_intercept"] + settings["praise_slope"] * pop.satisfaction)
+    praisers = np.flatnonzero((pop.theme < 0) & (rng.random(n) < p_praise))
+    who = np.concatenate([who_complains, praisers])
+    theme = np.concatenate([pop.theme[who_complains], np.full(len(praisers), len(theme_names))])
+    day = _dates_in_life(rng, pop, active_end, who)
+    texts, channel = _feedback_texts(rng_text, theme, theme_names)
+    order = np.lexsort((who, day))
     feedback = pd.DataFrame(
         {
-            "customer_id": ids[f_cust[f_sort]],
-            "date": _to_dates(f_day[f_sort]),
-            "text": texts[f_sort],
-            "channel": np.array(_FEEDBACK_CHANNELS, dtype=object)[f_channel[f_sort]],
+            "customer_id": ids[who[order]],
+            "date": _to_dates(day[order]),
+            "text": texts[order],
+            "channel": np.array(_FEEDBACK_CHANNELS, dtype=object)[channel[order]],
         }
     )
-    feedback_themes = pd.Series(theme_labels[f_theme[f_sort]], name="theme")
-
-    # --- truth -----------------------------------------------------------------------------
-    theme_of_customer = np.where(
-        theme_idx >= 0, np.array(theme_names, dtype=object)[np.maximum(theme_idx, 0)], None
-    )
-    truth_customers = pd.DataFrame(
-        {
-            "customer_id": ids,
-            "segment": np.array(seg_names, dtype=object)[seg],
-            "purchase_rate": lam,
-            "dropout_probability": p_drop,
-            "satisfaction": satisfaction,
-            "nu": nu,
-            "expected_order_value": expected_order_value,
-            "expected_annual_spend": expected_annual_spend,
-            "wallet": wallet,
-            "share_of_wallet": share_of_wallet,
-            **{f"wallet_{c}": wallet_by_category[:, k] for k, c in enumerate(CATEGORIES)},
-            "complaint_theme": theme_of_customer,
-            "alive_at_end": alive_at_end,
-            "alive_at_holdout_end": alive_at_holdout_end,
-            "dropout_date": np.where(
-                dies, _to_dates(drop_day), np.datetime64("NaT", "ns")
-            ).astype("datetime64[ns]"),
-        }
-    )
-    params = {
-        "n_customers": n,
-        "seed": int(seed),
-        "start": str(START.date()),
-        "observation_end": str(OBSERVATION_END.date()),
-        "holdout_start": str(HOLDOUT_START.date()),
-        "holdout_end": str(HOLDOUT_END.date()),
-        "time_unit": "week (purchase_rate, r/alpha); currency units (p/q/v, wallet)",
-        "segments": segments,
-        "themes": themes,
-        "settings": settings,
-        "categories": list(CATEGORIES),
-        "channels": list(CHANNELS),
-        "acquisition_channels": list(ACQUISITION_CHANNELS),
-        "regions": list(REGIONS),
-        "age_bands": list(AGE_BANDS),
-    }
-    params["pooled"] = _pooled_params(lam, p_drop, expected_order_value, p_seg)
-    truth = DemoTruth(
-        params=params,
-        customers=truth_customers,
-        future_transactions=future,
-        feedback_themes=feedback_themes,
-    )
-    return DemoData(transactions, customers, surveys, feedback, truth)
+    labels = np.array([*theme_names, "positive"], dtype=object)
+    return feedback, pd.Series(labels[theme[order]], name="theme")
 
 
 # --------------------------------------------------------------------------------------------
