@@ -231,15 +231,15 @@ def plot_category_outcome(result, *, metric: str = "subsequent_spend", ax=None):
             f"{sorted(result.by_category['metric'].unique())}. Got {metric!r} instead."
         )
     colours = [_CATEGORY_COLOURS[c] for c in data["category"]]
-    ax.bar(data["category"], data["mean"], color=colours,
-           yerr=[data["mean"] - data["ci_low"], data["ci_high"] - data["mean"]], capsize=4)  # fmt: skip
+    errors = [data["mean"] - data["ci_low"], data["ci_high"] - data["mean"]]
+    ax.bar(data["category"], data["mean"], color=colours, yerr=errors, capsize=4)
     label = _METRIC_LABELS.get(metric, metric)
     ax.set(xlabel="", ylabel=label, title=f"{label} by NPS category")
     return ax
 
 
 def plot_score_outcome(result, *, metric: str = "subsequent_spend", min_n: int = 20, ax=None):
-    """An outcome (``subsequent_spend`` or ``churned``) per score point 0-10 with intervals.
+    """Plot an outcome (``subsequent_spend`` or ``churned``) per score point, with intervals.
 
     Score points with fewer than ``min_n`` answers are left out (their intervals are too wide).
     """
@@ -270,7 +270,8 @@ def plot_themes_at_stake(impact, *, top: int = 10, ax=None):
     ax = _get_ax(ax)
     data = impact.head(top).iloc[::-1]
     ax.barh(data["name"], data["revenue_at_stake"], color="#cc79a7")
-    for y, (value, customers) in enumerate(zip(data["revenue_at_stake"], data["customers"], strict=True)):
+    pairs = zip(data["revenue_at_stake"], data["customers"], strict=True)
+    for y, (value, customers) in enumerate(pairs):
         ax.annotate(f" {customers:,} customers", (value, y), va="center", fontsize=9)
     ax.set(xlabel="Revenue at stake per year (revenue x excess churn)", ylabel="",
            title="Complaint themes ranked by money at stake")  # fmt: skip

@@ -211,3 +211,14 @@ def test_on_the_demo_complaint_themes_churn_more_than_praise(demo_themes):
     assert impact.loc["refund_hassle", "excess_churn"] > impact.loc["app_problems", "excess_churn"]
     assert impact.loc["positive", "revenue_at_stake"] == 0.0
     assert impact["revenue_at_stake"].is_monotonic_decreasing
+
+
+def test_the_themes_figure_ranks_bars_by_money(demo_themes):
+    from cxlib import plots
+
+    demo, result = demo_themes
+    impact = theme_impact(result, demo.transactions)
+    ax = plots.plot_themes_at_stake(impact)
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels[-1] == impact.iloc[0]["name"]  # the top bar is the most money at stake
+    assert len(labels) == len(impact)

@@ -373,3 +373,36 @@ def test_the_conclusion_follows_the_estimates_not_a_template(demo_analysis):
     noise_text = noise.conclusion()
     assert "promoters go on to spend more than detractors" not in noise_text
     assert "It does not tell you whether a customer will spend more" in noise_text
+
+
+# --- figures ----------------------------------------------------------------------------------
+
+
+def test_nps_figures_draw_on_a_given_axes_and_return_it(demo_analysis):
+    import matplotlib.pyplot as plt
+
+    from cxlib import plots
+
+    demo, _, result = demo_analysis
+    _, axes = plt.subplots(2, 3)
+    over_time = nps_by(demo.surveys, freq="Q")
+    assert plots.plot_nps_over_time(over_time, ax=axes[0, 0]) is axes[0, 0]
+    assert plots.plot_nps_by_group(result.segments, by="segment", ax=axes[0, 1]) is axes[0, 1]
+    assert len(axes[0, 1].get_yticklabels()) == len(result.segments)
+    assert plots.plot_category_outcome(result, metric="churned", ax=axes[0, 2]) is axes[0, 2]
+    assert [t.get_text() for t in axes[0, 2].get_xticklabels()] == list(
+        ["detractor", "passive", "promoter"]
+    )
+    assert plots.plot_score_outcome(result, ax=axes[1, 0]) is axes[1, 0]
+    assert axes[1, 0].get_xlabel() == "Likelihood-to-recommend score"
+    assert len(plt.get_fignums()) == 1  # nothing drew a figure of its own
+
+
+def test_nps_figures_reject_unknown_metrics(demo_analysis):
+    from cxlib import plots
+
+    _, _, result = demo_analysis
+    with pytest.raises(ValueError, match="The 'metric' parameter of plot_category_outcome"):
+        plots.plot_category_outcome(result, metric="happiness")
+    with pytest.raises(ValueError, match="The 'metric' parameter of plot_score_outcome"):
+        plots.plot_score_outcome(result, metric="revenue")
