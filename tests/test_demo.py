@@ -418,3 +418,20 @@ def test_gifters_leave_most_of_their_grocery_wallet_to_others(truth):
         "wallet_groceries"].sum()
     share_toys = (gifters["expected_annual_spend"] * mix[5]).sum() / gifters["wallet_toys"].sum()
     assert share_groceries < 0.5 * share_toys
+
+
+def test_without_dropout_repeat_purchases_follow_the_true_poisson_rates():
+    # No dropout and low rates (few same-day collisions): the count of repeat orders up to
+    # the holdout end must match sum(rate x weeks since acquisition) up to Poisson noise (~1%).
+    no_dropout = {"a": 0.01, "b": 1e6, "r": 1.0, "alpha": 20.0}
+    demo = make_demo(
+        n_customers=2_000, seed=5, segments={s: no_dropout for s in DEFAULT_SEGMENTS}
+    )
+    truth = demo.truth.customers.set_index("customer_id")
+    assert truth["alive_at_holdout_end"].all()
+    orders = pd.concat([demo.transactions, demo.truth.future_transactions])
+    repeat_orders = (orders["amount"] > 0).sum() - len(truth)
+    signup = demo.customers.set_index("customer_id")["signup_date"]
+    weeks = ((HOLDOUT_END - signup).dt.days + 1) / 7
+    expected = (truth["purchase_rate"] * weeks.reindex(truth.index)).sum()
+    assert repeat_orders == pytest.approx(expected, rel=0.04)
