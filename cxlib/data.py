@@ -418,6 +418,8 @@ def _load(
     try:
         con.execute("SET TimeZone = 'UTC'")
         with tempfile.TemporaryDirectory(prefix="cxlib-") as scratch:
+            # Spill files (if any) go to the scratch folder, never to the working directory.
+            con.execute(f"SET temp_directory = {_literal(scratch)}")
             src = _open_source(con, source, encoding=encoding, caller=caller, scratch=scratch)
             return _load_checked(con, src, table, columns, date_format, on_invalid, caller)
     except duckdb.Error as exc:
