@@ -57,6 +57,15 @@ def main() -> None:
         f"total {total:.1f} s; budget {BUDGET_SECONDS:.0f} s; ratio to budget "
         f"{total / BUDGET_SECONDS:.2f} ({'OK' if total < BUDGET_SECONDS else 'OVER BUDGET'})"
     )
+    own, kids = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    cpu = own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+    print(
+        f"CPU time (runner + kernels) {cpu:.1f} s; load average {os.getloadavg()[0]:.1f} "
+        "(on a busy machine the wall time above is inflated by waiting for a core)"
+    )
     runner_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     kernel_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(f"peak memory: runner {runner_mb:.0f} MB, largest kernel {kernel_mb:.0f} MB")
