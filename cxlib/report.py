@@ -527,7 +527,7 @@ def _index_html(
             note = f'<div class="failure">{esc(nb.error)}</div>'
         elif nb.warnings:
             note = (
-                f'<span class="note">{nb.warnings} warning output(s), shown in the version '
+                f'<br><span class="note">{nb.warnings} warning output(s), shown in the version '
                 f"with code</span>"
             )
         rows.append(
@@ -574,8 +574,11 @@ def _index_html(
     if quality is None or quality.empty:
         quality_html = "<p>The loaders set nothing aside.</p>"
     else:
+        counts = {
+            c: "{:,}".format for c in quality.columns if pd.api.types.is_integer_dtype(quality[c])
+        }
         quality_html = quality.to_html(
-            index=False, border=0, na_rep="", float_format=lambda v: f"{v:,.4g}"
+            index=False, border=0, na_rep="", float_format=lambda v: f"{v:,.4g}", formatters=counts
         )
 
     files = "".join(
