@@ -16,7 +16,8 @@ The mechanisms, in the order they are simulated:
    with a *segment-dependent* slope (weak for the most valuable segment).
 4. **Complaints.** The lower the satisfaction, the likelier a customer complains; each complaint
    theme (:data:`DEFAULT_THEMES`) raises dropout by its own amount. Complainers write one or
-   two feedback texts on their theme; satisfied customers sometimes write praise.
+   two feedback texts on their theme, late in their active life; satisfied customers
+   sometimes write praise.
 5. **Purchasing (BG/NBD).** Weekly rate ``lambda ~ Gamma(r, alpha)``; after each repeat purchase
    the customer drops out with probability ``p`` (``logit p = logit(Beta(a, b)) - slope *
    satisfaction + theme effect``). At most one order per day.
@@ -159,6 +160,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "complaint_intercept": -2.2,  # P(complain) = expit(intercept + slope * satisfaction)
     "complaint_slope": -1.0,
     "complaint_two_texts": 0.3,  # share of complainers who write twice
+    "complaint_timing_power": 0.5,  # complaint at acquisition + U**power x active life
     "digital_app_theme_boost": 2.5,  # Digital newcomers: app_problems weight multiplier
     "praise_intercept": -3.2,  # P(praise | no complaint) = expit(intercept + slope * sat)
     "praise_slope": 0.9,
@@ -922,11 +924,19 @@ def _simulate_wallet(
 
 
 def _dates_in_life(
-    rng: np.random.Generator, pop: _Population, active_end: np.ndarray, who: np.ndarray
+    rng: np.random.Generator,
+    pop: _Population,
+    active_end: np.ndarray,
+    who: np.ndarray,
+    power: float | np.ndarray = 1.0,
 ) -> np.ndarray:
-    """Draw a day between each customer's acquisition and the end of their active life."""
+    """Draw a day between each customer's acquisition and the end of their active life.
+
+    The position in the active life is ``U ** power``: uniform for 1, later for powers below 1.
+    """
     lo = pop.acq_day[who]
-    return lo + np.floor(rng.random(len(who)) * (active_end[who] - lo + 1)).astype(np.int64)
+    position = rng.random(len(who)) ** power
+    return lo + np.floor(position * (active_end[who] - lo + 1)).astype(np.int64)
 
 
 def _simulate_surveys(
@@ -989,7 +999,9 @@ def _simulate_feedback(
     praisers = np.flatnonzero((pop.theme < 0) & (rng.random(n) < p_praise))
     who = np.concatenate([who_complains, praisers])
     theme = np.concatenate([pop.theme[who_complains], np.full(len(praisers), len(theme_names))])
-    day = _dates_in_life(rng, pop, active_end, who)
+    # Complaints come late in the active life (closer to a dropout), praise at any time.
+    power = np.where(theme < len(theme_names), settings["complaint_timing_power"], 1.0)
+    day = _dates_in_life(rng, pop, active_end, who, power)
     texts, channel = _feedback_texts(rng_text, theme, theme_names)
     order = np.lexsort((who, day))
     feedback = pd.DataFrame(

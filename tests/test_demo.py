@@ -435,3 +435,14 @@ def test_without_dropout_repeat_purchases_follow_the_true_poisson_rates():
     weeks = ((HOLDOUT_END - signup).dt.days + 1) / 7
     expected = (truth["purchase_rate"] * weeks.reindex(truth.index)).sum()
     assert repeat_orders == pytest.approx(expected, rel=0.04)
+
+
+def test_complaints_come_later_in_the_active_life_than_praise(demo, truth):
+    signup = demo.customers.set_index("customer_id")["signup_date"]
+    end = truth["dropout_date"].where(~truth["alive_at_end"], OBSERVATION_END)
+    ids = demo.feedback["customer_id"]
+    life = (end.loc[ids] - signup.loc[ids]).dt.days.to_numpy() + 1
+    position = (demo.feedback["date"].to_numpy() - signup.loc[ids].to_numpy()) / np.timedelta64(
+        1, "D") / life
+    praise = (demo.truth.feedback_themes == "positive").to_numpy()
+    assert position[~praise].mean() > position[praise].mean() + 0.1
