@@ -222,3 +222,26 @@ def test_the_themes_figure_ranks_bars_by_money(demo_themes):
     labels = [t.get_text() for t in ax.get_yticklabels()]
     assert labels[-1] == impact.iloc[0]["name"]  # the top bar is the most money at stake
     assert len(labels) == len(impact)
+
+
+def test_theme_impact_puts_clv_at_stake_when_clv_is_given():
+    feedback = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c", "d"],
+            "date": pd.to_datetime(["2024-03-01"] * 4),
+            "text": ["parcel late courier"] * 2 + ["refund pending money"] * 2,
+        }
+    )
+    result = find_themes(feedback, n_themes=2)
+    tx = pd.DataFrame(
+        {
+            "customer_id": list("abcd") + ["a", "b"],
+            "date": pd.to_datetime(["2024-02-01"] * 4 + ["2024-12-01"] * 2),
+            "amount": [10.0] * 6,
+        }
+    )
+    clv = pd.Series({"a": 1.0, "b": 2.0, "c": 30.0, "d": 40.0})
+    impact = theme_impact(result, tx, clv=clv, churn_days=90).set_index("customers")
+    refund = impact[impact["name"].str.contains("refund")].iloc[0]
+    # c and d churned, a and b did not: excess churn 1, so all their CLV (70) is at stake
+    assert refund["clv"] == 70.0 and refund["clv_at_stake"] == pytest.approx(70.0)

@@ -406,3 +406,21 @@ def test_nps_figures_reject_unknown_metrics(demo_analysis):
         plots.plot_category_outcome(result, metric="happiness")
     with pytest.raises(ValueError, match="The 'metric' parameter of plot_score_outcome"):
         plots.plot_score_outcome(result, metric="revenue")
+
+
+def test_nps_vs_revenue_adds_clv_and_segments_when_given():
+    surveys, transactions = _tiny_client()
+    clv = pd.Series({"a1": 300.0, "a2": 100.0, "b1": 40.0, "b2": 20.0, "c": 10.0, "d": 999.0})
+    segments = pd.DataFrame(
+        {"customer_id": ["a1", "a2", "b1", "b2", "c", "d"], "segment": list("xxyyxy")}
+    )
+    with pytest.warns(UserWarning, match="regressions are skipped"):
+        result = nps_vs_revenue(surveys, transactions, clv=clv, segments=segments)
+    effects = result.effects.set_index("metric")
+    assert effects.loc["clv", "promoter_mean"] == pytest.approx(200.0)
+    assert effects.loc["clv", "detractor_mean"] == pytest.approx(30.0)
+    table = result.segments.set_index("segment")
+    assert table.loc["x", "n_answers"] == 3 and table.loc["y", "n_answers"] == 2
+    assert table.loc["x", "customers"] == 3 and table.loc["y", "customers"] == 3
+    assert not table["reliable"].any()
+    assert result.predictive_value("churn") == "not measured"
