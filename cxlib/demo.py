@@ -190,7 +190,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
 _FEEDBACK_CHANNELS = ("email", "app_review", "call_centre", "store", "social_media")
 
 
-@dataclass
+@dataclass(eq=False)
 class DemoTruth:
     """What the generator knows and an analyst must estimate.
 
@@ -232,8 +232,16 @@ class DemoTruth:
     holdout_start: pd.Timestamp = HOLDOUT_START
     holdout_end: pd.Timestamp = HOLDOUT_END
 
+    def __repr__(self) -> str:
+        return (
+            f"DemoTruth(customers={len(self.customers):,}, "
+            f"future_transactions={len(self.future_transactions):,}, "
+            f"observation_end={self.observation_end.date()}, "
+            f"holdout={self.holdout_start.date()}..{self.holdout_end.date()})"
+        )
 
-@dataclass
+
+@dataclass(eq=False)
 class DemoData:
     """The demo client's exports (canonical frames) and the generator's truth.
 
@@ -259,6 +267,14 @@ class DemoData:
     surveys: pd.DataFrame
     feedback: pd.DataFrame
     truth: DemoTruth
+
+    def __repr__(self) -> str:
+        return (
+            f"DemoData(customers={len(self.customers):,}, "
+            f"transactions={len(self.transactions):,}, surveys={len(self.surveys):,}, "
+            f"feedback={len(self.feedback):,}, "
+            f"future_transactions={len(self.truth.future_transactions):,})"
+        )
 
     def write(self, directory: str | Path) -> Path:
         """Write the exports and the truth to ``directory``, replacing what was there.
@@ -647,11 +663,7 @@ class _Spec:
     settings: dict[str, Any]
 
     def seg_array(self, key: str) -> np.ndarray:
-        """One value per segment, in segment order."""
-        return np.array([values[key] for values in self.segments.values()], dtype=float)
-
-    def seg_matrix(self, key: str) -> np.ndarray:
-        """One probability row per segment, in segment order."""
+        """One value (or one probability row) per segment, in segment order."""
         return np.array([values[key] for values in self.segments.values()], dtype=float)
 
 
@@ -717,7 +729,7 @@ def _simulate_customers(rng: np.random.Generator, spec: _Spec) -> _Population:
     order = np.argsort(t0, kind="stable")
     t0, seg = t0[order], seg[order]
 
-    acq_channel = _choice_rows(rng, spec.seg_matrix("acquisition_channels"), seg)
+    acq_channel = _choice_rows(rng, spec.seg_array("acquisition_channels"), seg)
     cost_mean = np.array([settings["acquisition_cost_mean"][c] for c in ACQUISITION_CHANNELS])
     sigma = settings["acquisition_cost_sigma"]
     acq_cost = np.round(
@@ -821,8 +833,8 @@ def _simulate_orders(
     p_seg = spec.seg_array("p")[seg]
     amount = rng_spend.gamma(p_seg[cust], 1.0 / nu[cust]) * spend_mult[cust]
     amount = np.maximum(np.round(amount, 2), 1.0)
-    category = _choice_rows(rng_spend, spec.seg_matrix("categories"), seg[cust])
-    channel = _choice_rows(rng_spend, spec.seg_matrix("channels"), seg[cust])
+    category = _choice_rows(rng_spend, spec.seg_array("categories"), seg[cust])
+    channel = _choice_rows(rng_spend, spec.seg_array("channels"), seg[cust])
     n_orders = len(cust)
 
     theme_refund = np.array([values["refund_rate"] for values in spec.themes.values()])
@@ -903,7 +915,7 @@ def _simulate_wallet(
         settings["market_mix_concentration"] * market_mix, size=(n, len(CATEGORIES))
     )
     headroom_mix /= np.maximum(headroom_mix.sum(axis=1, keepdims=True), 1e-300)
-    cat_probs = spec.seg_matrix("categories")[seg]
+    cat_probs = spec.seg_array("categories")[seg]
     spend_mix = cat_probs / cat_probs.sum(axis=1, keepdims=True)
     wallet_by_category = (
         expected_annual_spend[:, None] * spend_mix
