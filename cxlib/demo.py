@@ -29,8 +29,28 @@ The mechanisms, in the order they are simulated:
    monotone function of satisfaction, sometimes with a short comment.
 8. **Wallet.** Each customer's share of wallet is Beta-distributed (segment mean, raised by
    satisfaction); the wallet is the expected annual spend divided by that share, so the truth
-   is consistent with the simulated purchases. Age band and region depend on the wallet, so a
-   wallet model has something to learn from.
+   is consistent with the simulated purchases. The wallet is split by category (spend in the
+   segment's category mix plus headroom in the market's mix). Age band and region depend on
+   the wallet, so a wallet model has something to learn from.
+
+The segments at a glance (defaults; weekly rate mean ``r/alpha``, dropout mean ``a/(a+b)``
+before the satisfaction and complaint effects, mean order value ``p v/(q-1)``, satisfaction
+mean, and its slope on the logit of dropout):
+
+==================  =====  ========  ========  ==========  ============  ===============
+segment             share  rate/wk   dropout   order val   satisfaction  dropout slope
+==================  =====  ========  ========  ==========  ============  ===============
+Premium loyalists   0.12   0.24      0.05      110         +0.15         0.1 (weak)
+Bargain regulars    0.26   0.32      0.09      20          -0.15         0.7
+Occasional gifters  0.20   0.06      0.11      67          +0.85         0.5
+Digital newcomers   0.22   0.12      0.13      35          +0.10         0.9
+Lapsing mainstream  0.20   0.15      0.26      40          -0.55         0.5
+==================  =====  ========  ========  ==========  ============  ===============
+
+Premium loyalists carry about half of the revenue, yet the Occasional gifters have the highest
+NPS. ``truth.params["pooled"]`` gives the single-population BG/NBD and Gamma-Gamma parameters
+closest to the latent values (what one model fitted to all customers should find). A customer
+leaves right after their last purchase (BG/NBD), so ``dropout_date`` is that purchase's day.
 
 Examples
 --------
