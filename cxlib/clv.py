@@ -176,9 +176,11 @@ def _positive_periods(codes: np.ndarray, periods: np.ndarray, amounts: np.ndarra
     ordered = amounts[order]
     starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
     values = np.add.reduceat(ordered, starts)
-    gross = np.add.reduceat(np.abs(ordered), starts)
-    # "Positive" up to rounding: a refund that cancels its purchase nets to zero in any order.
-    keep = values > NET_SPEND_TOLERANCE * gross
+    if (amounts < 0).any():
+        # "Positive" up to rounding: a refund that cancels its purchase nets to zero in any order.
+        keep = values > NET_SPEND_TOLERANCE * np.add.reduceat(np.abs(ordered), starts)
+    else:
+        keep = values > 0
     keys, values = key[starts][keep], values[keep]
     return keys.astype(np.int64) // span, keys.astype(np.int64) % span + low, values
 
@@ -376,11 +378,17 @@ def rfm_summary(
     end = obs_end if cal_end is None else cal_end
     end_period = _period_ordinal(np.array([end.to_datetime64()]), freq)[0]
 
-    columns, has = _summarise_window(
-        n_customers, codes[split], periods[split], amounts[split], end_period
-    )
-    seen = np.zeros(n_customers, dtype=bool)
-    seen[codes[in_window]] = True
+    def part(mask):
+        if mask.all():  # skip copying 10M-row arrays when nothing is cut off
+            return codes, periods, amounts
+        return codes[mask], periods[mask], amounts[mask]
+
+    columns, has = _summarise_window(n_customers, *part(split), end_period)
+    if in_window.all():
+        seen = np.ones(n_customers, dtype=bool)
+    else:
+        seen = np.zeros(n_customers, dtype=bool)
+        seen[codes[in_window]] = True
     no_purchase = seen & ~has
 
     if cal_end is not None:
