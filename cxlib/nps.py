@@ -288,7 +288,8 @@ def nps(
     else:
         rng = np.random.default_rng(seed)
         # Resample category counts (multinomial) instead of indices: same distribution, O(n_boot).
-        counts = rng.multinomial(n, [p, 1 - p - d, d], size=n_boot)
+        shares = np.array([n_pro, n - n_pro - n_det, n_det], dtype=float) / n
+        counts = rng.multinomial(n, shares, size=n_boot)
         boot = 100 * (counts[:, 0] - counts[:, 2]) / n
         se = float(boot.std(ddof=1)) if n_boot > 1 else float("nan")
         alpha = 1 - confidence
