@@ -882,12 +882,15 @@ class PurchaseModel:
         return pd.Series(values, index=summary.index, name="expected_purchases")
 
     def expected_repeat_purchases(self, t) -> np.ndarray:
-        """Predict the repeat purchases of a new customer within ``t`` periods of the first one."""
+        """Predict the repeat purchases of a new customer within ``t`` periods of the first one.
+
+        This is lifetimes' ``expected_number_of_purchases_up_to_time``: the conditional
+        expectation of a customer with x = t_x = T = 0, computed with the same stable formula.
+        """
         self._fitted("PurchaseModel.expected_repeat_purchases")
         t = np.asarray(t, dtype=np.float64)
-        with np.errstate(all="ignore"):
-            values = np.asarray(self._lifetimes_fitter().expected_number_of_purchases_up_to_time(t))
-        return np.where(t > 0, values, 0.0)
+        zero = np.zeros(t.shape)
+        return _conditional_expected(self.kind, self.params_.to_numpy(), t, zero, zero, zero)
 
     def with_params(self, **params) -> PurchaseModel:
         """Return a copy with some parameters replaced (for scenarios)."""

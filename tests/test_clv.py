@@ -443,6 +443,16 @@ def test_predictions_match_lifetimes_on_cdnow(cdnow, cdnow_models, kind):
     )
 
 
+@pytest.mark.parametrize("kind", ["bgnbd", "pareto_nbd", "mbgnbd"])
+def test_expected_repeat_purchases_of_a_new_customer_match_lifetimes(cdnow_models, kind):
+    model = cdnow_models[kind]
+    t = np.array([0.0, 1.0, 10.0, 52.0, 200.0])
+    expected = model._lifetimes_fitter().expected_number_of_purchases_up_to_time(t[1:])
+    got = model.expected_repeat_purchases(t)
+    assert got[0] == 0.0
+    np.testing.assert_allclose(got[1:], expected, rtol=1e-6)
+
+
 def test_predict_purchases_accepts_one_horizon_per_customer(cdnow, cdnow_models):
     model = cdnow_models["bgnbd"]
     horizons = np.where(np.arange(len(cdnow)) % 2 == 0, 10.0, 20.0)
