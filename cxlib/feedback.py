@@ -104,17 +104,52 @@ class ThemeResult:
     model_: object = field(repr=False, default=None)
 
 
-def _fit_nmf(matrix, k: int, seed: int):
+def _nndsvda(svd, k: int, fill: float):
+    """NNDSVDa starting point (Boutsidis & Gallopoulos 2008) from the first k singular triplets.
+
+    The same as scikit-learn's ``init="nndsvda"``, but one truncated SVD serves every candidate
+    number of themes instead of one SVD per candidate.
+    """
+    u_all, s_all, vt_all = svd
+    n, m = u_all.shape[0], vt_all.shape[1]
+    w, h = np.zeros((n, k)), np.zeros((k, m))
+    w[:, 0] = np.sqrt(s_all[0]) * np.abs(u_all[:, 0])
+    h[0] = np.sqrt(s_all[0]) * np.abs(vt_all[0])
+    for j in range(1, k):
+        x, y = u_all[:, j], vt_all[j]
+        xp, yp, xn, yn = np.maximum(x, 0), np.maximum(y, 0), np.maximum(-x, 0), np.maximum(-y, 0)
+        xp_norm, yp_norm = np.linalg.norm(xp), np.linalg.norm(yp)
+        xn_norm, yn_norm = np.linalg.norm(xn), np.linalg.norm(yn)
+        positive, negative = xp_norm * yp_norm, xn_norm * yn_norm
+        if positive > negative:
+            u, v, sigma = xp / max(xp_norm, 1e-12), yp / max(yp_norm, 1e-12), positive
+        else:
+            u, v, sigma = xn / max(xn_norm, 1e-12), yn / max(yn_norm, 1e-12), negative
+        scale = np.sqrt(s_all[j] * sigma)
+        w[:, j], h[j] = scale * u, scale * v
+    w[w < 1e-6] = fill
+    h[h < 1e-6] = fill
+    return w, h
+
+
+def _fit_nmf(matrix, k: int, seed: int, svd=None):
     """Fit NMF; rescale text-theme weights as if each theme's term vector had unit norm.
 
     Then a text's dominant theme does not depend on how NMF split the scale between W and H.
+    ``svd`` (a truncated SVD of ``matrix`` with at least ``k`` components) gives the NNDSVDa
+    start; without it scikit-learn computes one.
     """
     from sklearn.decomposition import NMF
 
-    model = NMF(n_components=k, init="nndsvda", random_state=seed, max_iter=400, tol=1e-4)
+    init = "nndsvda" if svd is None else "custom"
+    model = NMF(n_components=k, init=init, random_state=seed, max_iter=400, tol=1e-4)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # ConvergenceWarning on tiny corpora: results still usable
-        weights = model.fit_transform(matrix)
+        if svd is None:
+            weights = model.fit_transform(matrix)
+        else:
+            w, h = _nndsvda(svd, k, fill=float(matrix.mean()))
+            weights = model.fit_transform(matrix, W=w, H=h)
     norms = np.linalg.norm(model.components_, axis=1)
     return model, weights * norms
 
@@ -236,8 +271,13 @@ def find_themes(
         rows_sample = docs[sample]
         distances = np.clip(1.0 - (rows_sample @ rows_sample.T).toarray(), 0.0, None)
         np.fill_diagonal(distances, 0.0)
+    from sklearn.utils.extmath import randomized_svd
+
+    svd = randomized_svd(
+        docs, n_components=min(max(candidates), min(docs.shape)), random_state=seed
+    )
     for k in candidates:
-        model, weights = _fit_nmf(docs, k, seed)
+        model, weights = _fit_nmf(docs, k, seed, svd=svd if k <= len(svd[1]) else None)
         fitted[k] = (model, weights)
         if distances is not None:
             labels = weights.argmax(axis=1)[sample]
