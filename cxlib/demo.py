@@ -588,8 +588,10 @@ def make_demo(
     ids = np.array([f"C{i:0{max(6, len(str(spec.n)))}d}" for i in range(1, spec.n + 1)],
                    dtype=object)
     observed = rows.day < OBS_DAYS
+    n_obs_orders = np.bincount(rows.cust[rows.is_order & observed], minlength=spec.n)
     transactions = rows.frame(ids, observed)
     future = rows.frame(ids, ~observed)
+    del rows, observed
     customers = pd.DataFrame(
         {
             "customer_id": ids,
@@ -601,7 +603,6 @@ def make_demo(
         }
     )
     active_end = np.where(purchases.alive_at_end, OBS_DAYS - 1, purchases.drop_day)
-    n_obs_orders = np.bincount(rows.cust[rows.is_order & observed], minlength=spec.n)
     surveys = _simulate_surveys(rng["surveys"], spec, pop, active_end, n_obs_orders, ids)
     feedback, feedback_themes = _simulate_feedback(
         rng["feedback"], rng["texts"], spec, pop, active_end, ids
