@@ -391,6 +391,16 @@ def test_on_the_demo_the_most_valuable_segment_is_not_the_highest_nps_one(demo_a
     assert "the highest-NPS segment is not the most valuable" in result.conclusion()
 
 
+def test_on_the_demo_the_non_response_bias_is_detected(demo_analysis):
+    _, _, result = demo_analysis
+    # The generator sends surveys after purchases, so active customers answer more often:
+    # respondents must show more revenue and orders than non-respondents, beyond noise.
+    respondents = result.respondents.set_index("metric")
+    assert respondents.loc["revenue", "ci_low"] > 0
+    assert respondents.loc["orders", "ci_low"] > 0
+    assert "NPS speaks for the customers who answer" in result.conclusion()
+
+
 def test_the_conclusion_follows_the_estimates_not_a_template(demo_analysis):
     demo, _, result = demo_analysis
     text = result.conclusion()
