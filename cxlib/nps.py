@@ -952,7 +952,8 @@ def nps_vs_revenue(
             "first_purchase": tx.groupby("customer_id")["date"].min(),
         }
     )
-    ids = per_customer.index
+    # Respondents without purchases count, with zero revenue (not as missing values).
+    ids = per_customer.index.union(pd.Index(sv["customer_id"].unique()))
     if customers is not None:
         validate_columns(customers, ["customer_id"], caller=caller)
         ids = ids.union(pd.Index(customers["customer_id"].astype(str).unique()))

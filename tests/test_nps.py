@@ -297,6 +297,21 @@ def test_nps_vs_revenue_leaves_out_answers_without_enough_follow_up():
     assert result.overall.n == 6  # but its answer counts in the NPS
 
 
+def test_respondents_without_purchases_count_with_zero_revenue():
+    surveys, transactions = _tiny_client()
+    ghost = pd.DataFrame(
+        {"customer_id": ["g"], "date": pd.to_datetime(["2024-01-01"]), "score": [0]}
+    )
+    with pytest.warns(UserWarning):
+        result = nps_vs_revenue(pd.concat([surveys, ghost]), transactions)
+    by_category = result.by_category.set_index(["metric", "category"])
+    # detractors b1 (50), b2 (45) and g (0): mean revenue 95 / 3
+    assert by_category.loc[("revenue", "detractor"), "mean"] == pytest.approx(95 / 3)
+    assert by_category.loc[("revenue", "detractor"), "n"] == 3
+    customers = result.customers.set_index("customer_id")
+    assert customers.loc["g", "subsequent_spend"] == 0.0 and customers.loc["g", "churned"] == 1.0
+
+
 def test_nps_vs_revenue_checks_its_inputs():
     surveys, transactions = _tiny_client()
     with pytest.raises(DataError, match=r"nps_vs_revenue: missing column\(s\) \['score'\]"):
