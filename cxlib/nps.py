@@ -28,8 +28,12 @@ from cxlib._validation import DataError, format_offenders, validate_columns
 __all__ = [
     "CATEGORIES",
     "DEFAULT_DETRACTOR_MAX",
+    "DEFAULT_FOLLOW_UP_MONTHS",
+    "DEFAULT_PRIOR_MONTHS",
     "DEFAULT_PROMOTER_MIN",
     "MIN_RELIABLE_N",
+    "MIN_USEFUL_AUC_GAIN",
+    "MIN_USEFUL_R2_GAIN",
     "NPSDifference",
     "NPSResult",
     "NPSRevenueResult",
@@ -1328,10 +1332,6 @@ def _money(value: float, currency: str) -> str:
         return "n/a"
     sign = "-" if value < 0 else ""
     return f"{sign}{currency} {abs(value):,.0f}"
-
-
-def _ci_text(low: float, high: float, fmt) -> str:
-    return f"95% CI {fmt(low)} to {fmt(high)}"
 
 
 def _incremental_verdict(row, alpha: float, what: str, does: list, does_not: list) -> None:
