@@ -278,6 +278,16 @@ def test_complainers_churn_more(small_demo):
     assert churn[complained].mean() > churn[~complained].mean() + 0.1
 
 
+def test_each_complaint_theme_raises_churn_by_its_own_amount():
+    # 20,000 customers (the default demo size, ~1 s) for enough complainers per theme.
+    truth = make_demo(n_customers=20_000, seed=42).truth.customers
+    churn = (~truth["alive_at_end"]).groupby(truth["complaint_theme"].fillna("none")).mean()
+    assert DEFAULT_THEMES["refund_hassle"]["dropout_effect"] > DEFAULT_THEMES["app_problems"][
+        "dropout_effect"]
+    assert churn["refund_hassle"] > churn["app_problems"] + 0.05
+    assert churn["app_problems"] > churn["none"] + 0.05
+
+
 def test_refunds_are_about_three_percent_of_rows(small_demo):
     share = (small_demo.transactions["amount"] < 0).mean()
     assert 0.015 < share < 0.06
