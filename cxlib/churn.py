@@ -121,6 +121,30 @@ class LeakageError(RuntimeError):
 # =============================================================================================
 
 
+#: Below this many transaction rows the models run single-threaded: OpenMP threads cost more
+#: than they save on small data, and collapse when the machine is busy (e.g. parallel tests).
+DEFAULT_PARALLEL_MIN_ROWS = 1_000_000
+
+
+def _thread_limited(function):
+    """Run ``function`` with one OpenMP thread when its transactions are small."""
+    import functools
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        import sklearn.ensemble  # noqa: F401 (load the OpenMP runtime so the limit applies)
+        from threadpoolctl import threadpool_limits
+
+        frame = next((a for a in args if isinstance(a, pd.DataFrame)), None)
+        frame = kwargs.get("transactions", frame)
+        if frame is not None and len(frame) < DEFAULT_PARALLEL_MIN_ROWS:
+            with threadpool_limits(limits=1, user_api="openmp"):
+                return function(*args, **kwargs)
+        return function(*args, **kwargs)
+
+    return wrapper
+
+
 def _as_timestamp(value, name: str, caller: str) -> pd.Timestamp:
     try:
         stamp = pd.Timestamp(value)
@@ -1551,6 +1575,7 @@ class ChurnModelResult:
     _spec: Any = field(repr=False, default=None)
     _reason_features: list = field(repr=False, default_factory=list)
 
+    @_thread_limited
     def score(
         self,
         transactions: pd.DataFrame,
@@ -1658,6 +1683,7 @@ def _score_frame(model, features, values, reason_features) -> pd.DataFrame:
     return scores
 
 
+@_thread_limited
 def churn_model(
     transactions: pd.DataFrame,
     *,

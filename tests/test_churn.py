@@ -1,0 +1,518 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from pandas.testing import assert_frame_equal
+
+from cxlib import DataError, churn
+
+
+def tx_frame(rows):
+    """rows: (customer_id, 'YYYY-MM-DD', amount[, category, channel])."""
+    columns = ["customer_id", "date", "amount", "category", "channel"][: len(rows[0])]
+    frame = pd.DataFrame(rows, columns=columns)
+    frame["date"] = pd.to_datetime(frame["date"])
+    return frame
+
+
+# --- synthetic client with a known structure, for model tests -----------------------------------
+
+
+def synthetic_client(n=1500, seed=3, start="2023-01-01", end="2025-12-31"):
+    """Customers buy as Poisson processes and drop out at a random time; fast hazard for 'bad'."""
+    rng = np.random.default_rng(seed)
+    start, end = pd.Timestamp(start), pd.Timestamp(end)
+    span = (end - start).days
+    rows = []
+    ids = [f"C{i:05d}" for i in range(n)]
+    kind = rng.choice(["good", "bad"], size=n, p=[0.6, 0.4])
+    for cid, k in zip(ids, kind, strict=True):
+        first = int(rng.integers(0, span - 200))
+        life = rng.exponential(900 if k == "good" else 250)
+        gap_mean = rng.choice([15.0, 40.0, 90.0])
+        day = first
+        while day <= min(span, first + life):
+            category = "home" if k == "good" else rng.choice(["toys", "home"])
+            amount = float(np.round(rng.gamma(2.0, 30.0 if k == "good" else 15.0), 2))
+            rows.append((cid, start + pd.Timedelta(days=int(day)), amount, category, "store"))
+            day += max(1, int(rng.exponential(gap_mean)))
+    tx = pd.DataFrame(rows, columns=["customer_id", "date", "amount", "category", "channel"])
+    customers = pd.DataFrame(
+        {"customer_id": ids, "acquisition_cost": rng.gamma(2.0, 10.0, size=n).round(2),
+         "acquisition_channel": np.where(kind == "good", "referral", "social")}
+    )
+    return tx, customers
+
+
+@pytest.fixture(scope="module")
+def synthetic():
+    return synthetic_client()
+
+
+# --- definitions ---------------------------------------------------------------------------------
+
+
+def test_inactivity_threshold_is_the_quantile_of_gaps_between_distinct_purchase_days():
+    tx = tx_frame([
+        ("a", "2025-01-01", 5.0), ("a", "2025-01-01", 3.0),  # same day: one purchase day
+        ("a", "2025-01-11", 5.0), ("a", "2025-01-20", -5.0),  # refund: not a purchase
+        ("a", "2025-01-31", 5.0), ("b", "2025-02-01", 5.0), ("b", "2025-03-03", 5.0),
+    ])
+    result = churn.inactivity_threshold(tx, quantile=0.5)
+    # gaps: a -> 10, 20; b -> 30; the median is 20
+    assert result.days == 20
+    assert result.n_gaps == 3
+    assert result.n_customers == 2
+    assert "20 days" in result.explanation
+
+
+def test_inactivity_threshold_rejects_a_quantile_below_one_half():
+    tx = tx_frame([("a", "2025-01-01", 5.0)])
+    with pytest.raises(ValueError, match="The 'quantile' parameter of inactivity_threshold"):
+        churn.inactivity_threshold(tx, quantile=0.2)
+
+
+def test_inactivity_threshold_needs_repeat_customers():
+    tx = tx_frame([("a", "2025-01-01", 5.0), ("b", "2025-01-02", 5.0)])
+    with pytest.raises(DataError, match="no customer bought on two different days"):
+        churn.inactivity_threshold(tx)
+
+
+def test_churn_status_flags_customers_silent_for_longer_than_the_threshold():
+    tx = tx_frame([
+        ("a", "2025-01-01", 5.0), ("b", "2025-01-30", 5.0), ("c", "2025-03-01", 5.0),
+        ("c", "2025-05-01", 5.0),  # after as_of: ignored
+    ])
+    status = churn.churn_status(tx, as_of="2025-03-31", threshold_days=60)
+    assert status["days_since_last"].to_dict() == {"a": 89, "b": 60, "c": 30}
+    assert status["churned"].to_dict() == {"a": True, "b": False, "c": False}
+
+
+def test_churn_status_contract_uses_the_contract_end_date():
+    tx = tx_frame([("a", "2025-01-01", 5.0), ("b", "2025-01-01", 5.0)])
+    customers = pd.DataFrame({
+        "customer_id": ["a", "b", "c"],
+        "contract_end": pd.to_datetime(["2025-02-01", "2025-06-01", None]),
+    })
+    status = churn.churn_status(tx, as_of="2025-03-01", definition="contract", customers=customers)
+    assert status["churned"].to_dict() == {"a": True, "b": False, "c": False}
+
+
+def test_churn_status_contract_without_contract_column_names_the_columns():
+    tx = tx_frame([("a", "2025-01-01", 5.0)])
+    with pytest.raises(DataError, match="needs a 'contract_end' or 'cancellation_date'"):
+        churn.churn_status(tx, definition="contract", customers=pd.DataFrame({"customer_id": ["a"]}))
+
+
+def test_churn_status_rejects_an_unknown_definition():
+    tx = tx_frame([("a", "2025-01-01", 5.0)])
+    with pytest.raises(ValueError, match="The 'definition' parameter of churn_status"):
+        churn.churn_status(tx, definition="vibes")
+
+
+def test_churn_rate_counts_customers_alive_at_start_and_churned_by_end():
+    tx = tx_frame([
+        ("a", "2025-01-01", 5.0),  # alive at start (30 days), silent 89 days by end: churned
+        ("b", "2025-01-01", 5.0), ("b", "2025-03-01", 5.0),  # came back: alive
+        ("c", "2024-06-01", 5.0),  # already churned at start: not at risk
+    ])
+    result = churn.churn_rate(tx, start="2025-01-31", end="2025-03-31", threshold_days=45)
+    assert (result.n_at_risk, result.n_churned) == (2, 1)
+    assert result.rate == 0.5
+    assert result.table["churned"].to_dict() == {"a": True, "b": False}
+    assert "45 days" in result.description
+
+
+def test_churn_vs_target_splits_the_gap_between_segments():
+    churned = pd.Series([True, True, True, False, True, False, False, False], index=list("abcdefgh"))
+    segments = pd.Series(["x"] * 4 + ["y"] * 4, index=list("abcdefgh"))
+    value = pd.Series(10.0, index=list("abcdefgh"))
+    out = churn.churn_vs_target(churned, target_rate=0.25, segments=segments, value=value)
+    # x: 3 churned vs 1 planned -> +2; y: 1 vs 1 -> 0; total 4 vs 2 -> +2
+    assert out.index.tolist() == ["x", "y", "total"]
+    assert out["excess_churners"].tolist() == [2.0, 0.0, 2.0]
+    assert out["share_of_gap"].tolist() == [1.0, 0.0, 1.0]
+    assert out["value_lost"].tolist() == [30.0, 10.0, 40.0]
+    assert out.loc["total", "churn_rate"] == 0.5
+
+
+def test_churn_vs_target_rejects_a_rate_outside_zero_one():
+    with pytest.raises(ValueError, match="The 'target_rate' parameter of churn_vs_target"):
+        churn.churn_vs_target(pd.Series([True]), target_rate=25)
+
+
+def test_default_cutoff_leaves_exactly_one_horizon_after_it():
+    tx = tx_frame([("a", "2025-01-01", 5.0), ("a", "2025-12-31", 5.0)])
+    assert churn.default_cutoff(tx, horizon_days=90) == pd.Timestamp("2025-10-02")
+
+
+# --- cohorts -------------------------------------------------------------------------------------
+
+
+def test_cohort_retention_counts_rates_and_revenue_by_hand():
+    tx = tx_frame([
+        ("a", "2025-01-05", 10.0), ("a", "2025-02-07", 5.0), ("a", "2025-03-01", 20.0),
+        ("b", "2025-01-20", 30.0), ("b", "2025-03-15", 10.0), ("b", "2025-03-20", -4.0),
+        ("c", "2025-02-10", 8.0),
+        ("d", "2025-01-01", -3.0),  # only a refund: never acquired
+    ])
+    result = churn.cohort_retention(tx, observation_end="2025-03-31")
+    expected = pd.DataFrame({
+        "cohort": pd.PeriodIndex(["2025-01"] * 3 + ["2025-02"] * 2, freq="M"),
+        "period": [0, 1, 2, 0, 1],
+        "cohort_size": [2, 2, 2, 1, 1],
+        "customers": [2, 1, 2, 1, 0],
+        "retention_rate": [1.0, 0.5, 1.0, 1.0, 0.0],
+        "revenue": [40.0, 5.0, 26.0, 8.0, 0.0],
+        "revenue_retention": [1.0, 5 / 40, 26 / 40, 1.0, 0.0],
+    })
+    assert_frame_equal(result.table, expected)
+    assert result.rates.shape == (2, 3)
+    assert np.isnan(result.rates.loc[pd.Period("2025-02", "M"), 2])  # not observed yet
+
+
+def test_cohort_retention_leaves_out_an_incomplete_last_period():
+    tx = tx_frame([("a", "2025-01-05", 10.0), ("a", "2025-02-07", 5.0)])
+    result = churn.cohort_retention(tx)  # data end on 2025-02-07: February is incomplete
+    assert result.table["period"].tolist() == [0]
+
+
+def test_cohort_retention_rejects_an_unknown_frequency():
+    tx = tx_frame([("a", "2025-01-05", 10.0)])
+    with pytest.raises(ValueError, match="The 'freq' parameter of cohort_retention"):
+        churn.cohort_retention(tx, freq="Y")
+
+
+def test_cohort_retention_names_missing_columns():
+    with pytest.raises(DataError, match=r"cohort_retention: missing column\(s\) \['amount'\]"):
+        churn.cohort_retention(pd.DataFrame({"customer_id": ["a"], "date": [pd.Timestamp(0)]}))
+
+
+# --- survival ------------------------------------------------------------------------------------
+
+
+def test_survival_table_runs_from_first_to_last_purchase_for_churners_and_censors_the_rest():
+    tx = tx_frame([
+        ("a", "2025-01-01", 5.0, "toys", "web"), ("a", "2025-01-11", 5.0, "home", "web"),
+        ("b", "2025-02-01", 5.0, "home", "store"), ("b", "2025-03-20", 5.0, "toys", "store"),
+    ])
+    customers = pd.DataFrame({"customer_id": ["a", "b"], "acquisition_cost": [1.0, 2.0],
+                              "acquisition_channel": ["ads", "friends"]})
+    feedback = pd.DataFrame({"customer_id": ["a", "a", "b"],
+                             "date": pd.to_datetime(["2025-01-05", "2025-03-01", "2025-03-01"]),
+                             "text": ["x", "y", "z"]})
+    table = churn.survival_table(tx, observation_end="2025-03-31", threshold_days=30,
+                                 customers=customers, feedback=feedback,
+                                 segments=pd.Series({"a": "s1"}))
+    assert table["duration_days"].to_dict() == {"a": 10, "b": 58}  # b censored at 03-31
+    assert table["event"].to_dict() == {"a": True, "b": False}
+    assert table["first_category"].to_dict() == {"a": "toys", "b": "home"}
+    assert table["segment"].to_dict() == {"a": "s1", "b": "unknown"}
+    # complaints during the lifetime only: a's second complaint came after its last purchase
+    assert table["n_complaints"].to_dict() == {"a": 1, "b": 1}
+
+
+def test_survival_table_contract_runs_from_signup_to_contract_end():
+    tx = tx_frame([("a", "2025-01-10", 5.0), ("b", "2025-01-10", 5.0)])
+    customers = pd.DataFrame({
+        "customer_id": ["a", "b"],
+        "signup_date": pd.to_datetime(["2025-01-01", "2025-01-01"]),
+        "contract_end": pd.to_datetime(["2025-02-01", "2025-06-01"]),
+    })
+    table = churn.survival_table(tx, definition="contract", customers=customers,
+                                 observation_end="2025-03-31")
+    assert table["duration_days"].to_dict() == {"a": 31, "b": 89}
+    assert table["event"].to_dict() == {"a": True, "b": False}
+
+
+def test_kaplan_meier_by_segment_matches_the_hand_computed_curve_and_median():
+    table = pd.DataFrame({
+        "duration_days": [1, 2, 3, 4, 1, 5],
+        "event": [True, True, False, True, False, True],
+        "segment": ["x", "x", "x", "x", "y", "y"],
+    })
+    result = churn.survival_by_segment(table)
+    x = result.curves.query("segment == 'x'")
+    # S(1) = 3/4, S(2) = 3/4 * 2/3 = 1/2, censored at 3, S(4) = 0
+    assert x["days"].tolist() == [0, 1, 2, 3, 4]
+    np.testing.assert_allclose(x["survival"], [1.0, 0.75, 0.5, 0.5, 0.0])
+    assert (x["ci_lower"] <= x["survival"] + 1e-12).all()
+    assert (x["ci_upper"] >= x["survival"] - 1e-12).all()
+    assert result.medians.loc["x", "median_lifetime_days"] == 2.0
+    assert result.medians.loc["y", "median_lifetime_days"] == 5.0
+    assert result.medians.loc["x", "churned"] == 3
+
+
+def test_log_rank_statistic_matches_the_hand_computation():
+    table = pd.DataFrame({"duration_days": [1, 2, 3, 4], "event": [True] * 4,
+                          "segment": ["x", "x", "y", "y"]})
+    result = churn.survival_by_segment(table)
+    # O - E for x = 2 - (2/4 + 1/3); V = 1/4 + 2/9
+    expected = (2 - (0.5 + 1 / 3)) ** 2 / (0.25 + 2 / 9)
+    assert result.logrank["test_statistic"] == pytest.approx(expected)
+    assert result.pairwise["test_statistic"].iloc[0] == pytest.approx(expected)
+    assert result.logrank["degrees_of_freedom"] == 1
+
+
+def test_cox_drivers_recovers_a_doubled_hazard_and_checks_proportional_hazards():
+    rng = np.random.default_rng(0)
+    n = 2000
+    group = np.where(np.arange(n) < n // 2, "calm", "risky")
+    durations = rng.exponential(np.where(group == "risky", 50.0, 100.0)).round() + 1
+    censor = durations > 150
+    table = pd.DataFrame({"duration_days": np.minimum(durations, 150).astype(int),
+                          "event": ~censor, "segment": group,
+                          "acquisition_cost": rng.normal(10, 2, size=n)})
+    result = churn.cox_drivers(table)
+    row = result.hazard_ratios.set_index("covariate").loc["segment=risky"]
+    assert 1.7 < row["hazard_ratio"] < 2.3
+    assert row["ci_lower"] < row["hazard_ratio"] < row["ci_upper"]
+    assert result.reference_levels == {"segment": "calm"}
+    assert row["name"] == "segment: risky (vs calm)"
+    assert 0 <= row["ph_p_value"] <= 1
+    cost = result.hazard_ratios.set_index("covariate").loc["acquisition_cost"]
+    assert cost["p_value"] > 0.001  # no effect was simulated
+
+
+def test_survival_by_segment_names_a_missing_segment_column():
+    with pytest.raises(DataError, match=r"missing column\(s\) \['segment'\]"):
+        churn.survival_by_segment(pd.DataFrame({"duration_days": [1], "event": [True]}))
+
+
+# --- features, labels and leakage ----------------------------------------------------------------
+
+
+def test_churn_features_by_hand():
+    tx = tx_frame([
+        ("a", "2025-01-01", 10.0, "toys", "web"), ("a", "2025-03-01", 30.0, "home", "web"),
+        ("a", "2025-03-05", -10.0, "home", "web"), ("a", "2025-06-01", 99.0, "home", "web"),
+        ("b", "2024-01-01", 5.0, "toys", "store"),  # inactive at the cutoff (> 365 days)
+    ])
+    f = churn.churn_features(tx, cutoff="2025-03-31")
+    assert f.index.tolist() == ["a"]
+    row = f.loc["a"]
+    assert row["recency_days"] == 30  # 03-01 -> 03-31
+    assert row["tenure_days"] == 89
+    assert row["n_purchases"] == 2
+    assert row["n_purchases_90"] == 2 and row["n_purchases_prior_90"] == 0
+    assert row["revenue_total"] == 30.0  # net of the refund
+    assert row["avg_order_value"] == 20.0  # gross 40 over 2 purchases
+    assert row["mean_gap_days"] == 59
+    assert row["overdue_ratio"] == pytest.approx(30 / 59)
+    assert row["refund_share"] == 0.25
+    assert row["category_share__home"] == 0.75 and row["category_share__toys"] == 0.25
+
+
+def test_feature_builder_refuses_transactions_after_the_cutoff():
+    tx = tx_frame([("a", "2025-01-01", 10.0), ("a", "2025-05-01", 10.0)])
+    cutoff = pd.Timestamp("2025-03-31")
+    spec = churn._make_spec(tx, None, None, None, 8)
+    with pytest.raises(churn.LeakageError, match="transactions dated up to 2025-05-01"):
+        churn._build_features(tx, cutoff, spec)  # what a missing cutoff filter would pass
+
+
+def test_feature_builder_refuses_surveys_and_feedback_after_the_cutoff():
+    tx = tx_frame([("a", "2025-01-01", 10.0)])
+    late = pd.DataFrame({"customer_id": ["a"], "date": pd.to_datetime(["2025-04-01"]),
+                         "score": [0], "text": ["bad"]})
+    cutoff = pd.Timestamp("2025-03-31")
+    spec = churn._make_spec(tx, None, late, late, 8)
+    with pytest.raises(churn.LeakageError, match="surveys dated up to 2025-04-01"):
+        churn._build_features(tx, cutoff, spec, surveys=late)
+    with pytest.raises(churn.LeakageError, match="feedback dated up to 2025-04-01"):
+        churn._build_features(tx, cutoff, spec, feedback=late)
+
+
+def test_features_do_not_change_when_the_label_window_changes(synthetic):
+    """Shifting outcomes around after the cutoff must not move a single feature value."""
+    tx, customers = synthetic
+    cutoff = pd.Timestamp("2025-06-30")
+    rng = np.random.default_rng(1)
+    after = tx["date"] > cutoff
+    # drop half of the label-window purchases and add purchases for others, plus late surveys
+    shuffled = pd.concat([
+        tx.loc[~after], tx.loc[after].sample(frac=0.5, random_state=1),
+        tx.loc[~after].sample(300, random_state=2).assign(date=cutoff + pd.Timedelta(days=1)),
+    ], ignore_index=True)
+    surveys = pd.DataFrame({"customer_id": tx["customer_id"].unique()[:500],
+                            "date": cutoff - pd.Timedelta(days=10), "score": 7})
+    late = pd.DataFrame({"customer_id": tx["customer_id"].unique()[:500],
+                         "date": cutoff + pd.Timedelta(days=5),
+                         "score": rng.integers(0, 11, 500)})
+    base = churn.churn_features(tx, cutoff=cutoff, customers=customers, surveys=surveys)
+    moved = churn.churn_features(shuffled, cutoff=cutoff, customers=customers,
+                                 surveys=pd.concat([surveys, late]))
+    assert_frame_equal(base.sort_index(), moved.sort_index())
+    # ...while the labels do change, so the test would notice features built from the window
+    labels = churn._labels(tx, base.index, cutoff, 90)
+    moved_labels = churn._labels(shuffled, base.index, cutoff, 90)
+    assert (labels != moved_labels).sum() > 50
+
+
+def test_a_customer_attribute_that_encodes_the_outcome_raises_a_leakage_warning(synthetic):
+    tx, customers = synthetic
+    cutoff = pd.Timestamp("2025-06-30")
+    window = tx.loc[(tx["date"] > cutoff) & (tx["date"] <= cutoff + pd.Timedelta(days=90))]
+    leaky = customers.assign(
+        acquisition_cost=(~customers["customer_id"].isin(window["customer_id"])).astype(float))
+    with pytest.warns(UserWarning, match="suspiciously close to 1"):
+        churn.churn_model(tx, cutoff=cutoff, horizon_days=90, customers=leaky, seed=0)
+
+
+# --- the model -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def fitted(synthetic):
+    tx, customers = synthetic
+    return churn.churn_model(tx, cutoff="2025-06-30", horizon_days=90, customers=customers, seed=0)
+
+
+def test_churn_model_scores_every_customer_active_at_the_cutoff_exactly_once(synthetic, fitted):
+    tx, _ = synthetic
+    cutoff = pd.Timestamp("2025-06-30")
+    history = tx.loc[(tx["date"] <= cutoff) & (tx["amount"] > 0)]
+    last = history.groupby("customer_id")["date"].max()
+    active = set(last.index[(cutoff - last).dt.days < 365])
+    scores = fitted.scores
+    assert set(scores["customer_id"]) == active
+    assert scores["customer_id"].is_unique
+    window = tx.loc[(tx["date"] > cutoff) & (tx["date"] <= cutoff + pd.Timedelta(days=90))]
+    expected = ~scores["customer_id"].isin(window["customer_id"])
+    assert (scores["churned"] == expected).all()
+
+
+def test_scored_list_is_probability_times_trailing_revenue_sorted_by_revenue_at_risk(
+    synthetic, fitted
+):
+    tx, _ = synthetic
+    cutoff = pd.Timestamp("2025-06-30")
+    year = tx.loc[(tx["date"] <= cutoff) & (tx["date"] > cutoff - pd.Timedelta(days=365))]
+    trailing = year.groupby("customer_id")["amount"].sum().clip(lower=0)
+    scores = fitted.scores.set_index("customer_id")
+    np.testing.assert_allclose(scores["value"], trailing.reindex(scores.index).fillna(0.0))
+    np.testing.assert_allclose(scores["revenue_at_risk"],
+                               scores["churn_probability"] * scores["value"])
+    assert fitted.scores["revenue_at_risk"].is_monotonic_decreasing
+    assert scores["churn_probability"].between(0, 1).all()
+    assert scores["held_out"].mean() == pytest.approx(0.3, abs=0.01)
+
+
+def test_churn_model_beats_the_recency_rule_and_reports_every_metric(fitted):
+    metrics = fitted.metrics
+    for key in ("roc_auc", "pr_auc", "top_decile_lift", "logistic_roc_auc", "recency_roc_auc",
+                "out_of_time_roc_auc"):
+        assert 0 < metrics[key] < 10, key
+    assert metrics["roc_auc"] > metrics["recency_roc_auc"]
+    assert metrics["top_decile_lift"] > 1
+    assert set(fitted.comparison.index.get_level_values("evaluation")) == {"held_out",
+                                                                          "out_of_time"}
+    assert fitted.importances["name"].iloc[0] in churn.DEFAULT_FEATURE_LABELS.values()
+
+
+def test_main_reasons_name_features_that_raise_the_risk(fitted):
+    risky = fitted.scores.sort_values("churn_probability").iloc[-1]
+    assert risky["main_reasons"]
+    first = risky["main_reasons"].split(";")[0].split(":")[0]
+    assert first in set(fitted.importances["name"])
+
+
+def test_churn_model_is_deterministic_for_a_seed(synthetic, fitted):
+    tx, customers = synthetic
+    again = churn.churn_model(tx, cutoff="2025-06-30", horizon_days=90, customers=customers,
+                              seed=0)
+    assert_frame_equal(fitted.scores, again.scores)
+    assert fitted.metrics == again.metrics
+
+
+def test_score_ranks_the_customers_active_at_a_later_date(synthetic, fitted):
+    tx, customers = synthetic
+    scores = fitted.score(tx, customers=customers)
+    last = tx.loc[tx["amount"] > 0].groupby("customer_id")["date"].max()
+    active = set(last.index[(tx["date"].max() - last).dt.days < 365])
+    assert set(scores["customer_id"]) == active
+    assert list(scores.columns) == ["customer_id", "churn_probability", "value",
+                                    "revenue_at_risk", "main_reasons"]
+
+
+def test_churn_model_without_history_for_an_earlier_cutoff_skips_the_out_of_time_check(
+    synthetic,
+):
+    tx, _ = synthetic
+    recent = tx.loc[tx["date"] >= "2025-01-01"]
+    result = churn.churn_model(recent, cutoff="2025-08-01", horizon_days=90, seed=0)
+    assert np.isnan(result.metrics["out_of_time_roc_auc"])
+    assert "out_of_time" not in result.comparison.index.get_level_values("evaluation")
+
+
+def test_churn_model_needs_a_full_label_window_after_the_cutoff(synthetic):
+    tx, _ = synthetic
+    with pytest.raises(ValueError, match="must leave 90 days of data after it"):
+        churn.churn_model(tx, cutoff="2025-11-01", horizon_days=90)
+
+
+def test_churn_model_rejects_a_non_positive_horizon(synthetic):
+    tx, _ = synthetic
+    with pytest.raises(ValueError, match="The 'horizon_days' parameter of churn_model"):
+        churn.churn_model(tx, cutoff="2025-06-30", horizon_days=0)
+
+
+def test_churn_model_names_missing_columns():
+    with pytest.raises(DataError, match=r"churn_model: missing column\(s\) \['date'\]"):
+        churn.churn_model(pd.DataFrame({"customer_id": ["a"], "amount": [1.0]}),
+                          cutoff="2025-01-01", horizon_days=30)
+
+
+def test_revenue_at_risk_by_segment_sums_the_scored_list():
+    scores = pd.DataFrame({"customer_id": ["a", "b", "c"], "churn_probability": [0.5, 0.2, 0.9],
+                           "value": [100.0, 50.0, 10.0], "revenue_at_risk": [50.0, 10.0, 9.0]})
+    out = churn.revenue_at_risk_by_segment(scores, pd.Series({"a": "x", "b": "y", "c": "y"}))
+    assert out.index.tolist() == ["x", "y"]
+    assert out["revenue_at_risk"].tolist() == [50.0, 19.0]
+    assert out["expected_churners"].tolist() == pytest.approx([0.5, 1.1])
+    assert out["share_of_risk"].sum() == pytest.approx(1.0)
+
+
+# --- acceptance on the demo client ---------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_on_the_demo_client_boosting_beats_logistic_and_recency_on_held_out_customers():
+    from cxlib.demo import make_demo
+
+    demo = make_demo(n_customers=20_000, seed=42)
+    tx = demo.transactions
+    cutoff = churn.default_cutoff(tx, horizon_days=90)
+    result = churn.churn_model(tx, cutoff=cutoff, horizon_days=90, customers=demo.customers,
+                               surveys=demo.surveys, feedback=demo.feedback, seed=42)
+    metrics = result.metrics
+    assert metrics["roc_auc"] > metrics["logistic_roc_auc"]
+    assert metrics["roc_auc"] > metrics["recency_roc_auc"]
+    assert metrics["roc_auc"] > 0.75
+
+
+# --- figures -------------------------------------------------------------------------------------
+
+
+def test_churn_figures_draw_on_a_given_axes_and_return_it(synthetic, fitted):
+    import matplotlib.pyplot as plt
+
+    from cxlib import plots
+
+    tx, customers = synthetic
+    table = churn.survival_table(tx, customers=customers, segments=customers.set_index(
+        "customer_id")["acquisition_channel"])
+    drawings = [
+        (plots.plot_cohort_heatmap, churn.cohort_retention(tx)),
+        (plots.plot_survival_curves, churn.survival_by_segment(table)),
+        (plots.plot_hazard_ratios, churn.cox_drivers(table)),
+        (plots.plot_gains, fitted),
+        (plots.plot_calibration, fitted),
+        (plots.plot_churn_importances, fitted),
+        (plots.plot_revenue_at_risk, churn.revenue_at_risk_by_segment(fitted.scores)),
+    ]
+    for plot, result in drawings:
+        _, ax = plt.subplots()
+        assert plot(result, ax=ax) is ax
+        assert ax.get_xlabel(), plot.__name__
