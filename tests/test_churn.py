@@ -102,7 +102,8 @@ def test_churn_status_contract_uses_the_contract_end_date():
 def test_churn_status_contract_without_contract_column_names_the_columns():
     tx = tx_frame([("a", "2025-01-01", 5.0)])
     with pytest.raises(DataError, match="needs a 'contract_end' or 'cancellation_date'"):
-        churn.churn_status(tx, definition="contract", customers=pd.DataFrame({"customer_id": ["a"]}))
+        churn.churn_status(tx, definition="contract",
+                           customers=pd.DataFrame({"customer_id": ["a"]}))
 
 
 def test_churn_status_rejects_an_unknown_definition():
@@ -125,7 +126,8 @@ def test_churn_rate_counts_customers_alive_at_start_and_churned_by_end():
 
 
 def test_churn_vs_target_splits_the_gap_between_segments():
-    churned = pd.Series([True, True, True, False, True, False, False, False], index=list("abcdefgh"))
+    churned = pd.Series([True, True, True, False, True, False, False, False],
+                        index=list("abcdefgh"))
     segments = pd.Series(["x"] * 4 + ["y"] * 4, index=list("abcdefgh"))
     value = pd.Series(10.0, index=list("abcdefgh"))
     out = churn.churn_vs_target(churned, target_rate=0.25, segments=segments, value=value)
