@@ -162,6 +162,106 @@ def plot_segment_value(table, *, ax=None):
 
 # === churn =================================================================================
 
+
+def plot_cohort_heatmap(cohorts, *, kind: str = "rates", max_periods: int = 24, ax=None):
+    """Heatmap of cohort retention (``cxlib.churn.cohort_retention`` result).
+
+    ``kind`` is ``"rates"`` (share of the cohort buying), ``"revenue_retention"`` or ``"counts"``.
+    """
+    matrix = getattr(cohorts, kind).iloc[:, :max_periods]
+    matrix = matrix.set_axis([str(c) for c in matrix.index], axis=0)
+    ax = _get_ax(ax, figsize=(10, 6))
+    percent = kind != "counts"
+    sns.heatmap(matrix, ax=ax, cmap="viridis", vmin=0, vmax=1 if kind == "rates" else None,
+                cbar_kws={"label": "share of cohort" if percent else "customers"},
+                xticklabels=2, yticklabels=max(len(matrix) // 18, 1))
+    label = {"rates": "Customer retention", "revenue_retention": "Revenue retention",
+             "counts": "Active customers"}[kind]
+    ax.set(xlabel=f"{cohorts.freq}-periods since first purchase", ylabel="Acquisition cohort",
+           title=f"{label} by acquisition cohort")
+    return ax
+
+
+def plot_survival_curves(survival, *, ax=None):
+    """Kaplan-Meier curves with confidence bands (``cxlib.churn.survival_by_segment`` result)."""
+    ax = _get_ax(ax)
+    colours = sns.color_palette(PALETTE, n_colors=max(survival.curves["segment"].nunique(), 1))
+    for colour, (name, curve) in zip(colours, survival.curves.groupby("segment", sort=True),
+                                     strict=False):
+        ax.step(curve["days"], curve["survival"], where="post", color=colour, label=name)
+        ax.fill_between(curve["days"], curve["ci_lower"], curve["ci_upper"], step="post",
+                        color=colour, alpha=0.2, linewidth=0)
+    ax.axhline(0.5, color="grey", linestyle=":", linewidth=1)
+    ax.set(xlabel="Days since first purchase", ylabel="Share of customers still active",
+           title="Customer survival by segment", ylim=(0, 1.02))
+    ax.legend(title=None, fontsize="small")
+    return ax
+
+
+def plot_gains(model, *, ax=None):
+    """Cumulative gains of the churn model versus the baselines (``ChurnModelResult``)."""
+    ax = _get_ax(ax)
+    for name, gains in model.gains.groupby("model", sort=False):
+        ax.plot(gains["share_targeted"], gains["share_churners_captured"],
+                label=name.replace("_", " "))
+    ax.plot([0, 1], [0, 1], color="grey", linestyle=":", label="random")
+    ax.set(xlabel="Share of active customers contacted (highest risk first)",
+           ylabel="Share of churners reached", title="Gains on held-out customers",
+           xlim=(0, 1), ylim=(0, 1.02))
+    ax.legend(fontsize="small")
+    return ax
+
+
+def plot_calibration(model, *, ax=None):
+    """Predicted versus observed churn rate by probability bin (``ChurnModelResult``)."""
+    ax = _get_ax(ax, figsize=(5.5, 5))
+    for name, bins in model.calibration.groupby("model", sort=False):
+        ax.plot(bins["mean_predicted"], bins["observed_rate"], marker="o",
+                label=name.replace("_", " "))
+    ax.plot([0, 1], [0, 1], color="grey", linestyle=":", label="perfect calibration")
+    ax.set(xlabel="Predicted churn probability", ylabel="Observed churn rate",
+           title="Calibration on held-out customers", xlim=(0, 1), ylim=(0, 1))
+    ax.legend(fontsize="small")
+    return ax
+
+
+def plot_churn_importances(model, *, top: int = 12, ax=None):
+    """Permutation importances of the churn model, in plain names (``ChurnModelResult``)."""
+    table = model.importances.head(top).iloc[::-1]
+    ax = _get_ax(ax, figsize=(8, 0.35 * len(table) + 1.5))
+    ax.barh(table["name"], table["importance"], xerr=table["importance_std"],
+            color=sns.color_palette(PALETTE)[0])
+    ax.set(xlabel="Drop in held-out ROC AUC when the feature is shuffled", ylabel=None,
+           title="What drives the churn prediction")
+    return ax
+
+
+def plot_revenue_at_risk(table, *, ax=None):
+    """Revenue at risk by segment (``cxlib.churn.revenue_at_risk_by_segment`` output)."""
+    data = table.reset_index().sort_values("revenue_at_risk")
+    ax = _get_ax(ax)
+    ax.barh(data["segment"].astype(str), data["revenue_at_risk"],
+            color=sns.color_palette(PALETTE)[3])
+    ax.set(xlabel="Expected revenue at risk (churn probability x customer value)", ylabel=None,
+           title="Where the money at risk is")
+    return ax
+
+
+def plot_hazard_ratios(cox, *, ax=None):
+    """Hazard ratios with 95% intervals (``cxlib.churn.cox_drivers`` result), log scale."""
+    table = cox.hazard_ratios.iloc[::-1]
+    ax = _get_ax(ax, figsize=(8, 0.35 * len(table) + 1.5))
+    ax.errorbar(table["hazard_ratio"], table["name"],
+                xerr=[table["hazard_ratio"] - table["ci_lower"],
+                      table["ci_upper"] - table["hazard_ratio"]],
+                fmt="o", color=sns.color_palette(PALETTE)[0])
+    ax.axvline(1, color="grey", linestyle=":")
+    ax.set_xscale("log")
+    ax.set(xlabel="Hazard ratio (above 1 = leaves sooner)", ylabel=None,
+           title="Drivers of churn (Cox model)")
+    return ax
+
+
 # === nps and feedback ======================================================================
 
 _CATEGORY_COLOURS = {"detractor": "#d55e00", "passive": "#999999", "promoter": "#009e73"}
