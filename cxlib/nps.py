@@ -860,8 +860,8 @@ def nps_vs_revenue(
         customer-level views use each customer's latest answer (latest with enough follow-up
         for the forward-looking ones), so no customer counts twice.
     transactions : DataFrame
-        ``customer_id``, ``date``, ``amount`` (refunds negative). An order is a transaction
-        row with a positive amount.
+        ``customer_id``, ``date``, ``amount`` (refunds negative), optional ``order_id``. An
+        order is a distinct ``order_id`` (else a distinct purchase day) with a positive amount.
     customers : DataFrame, optional, keyword-only
         With ``customer_id``; its customers count as non-respondents even without purchases,
         and ``signup_date`` (when present) starts tenure instead of the first purchase.
@@ -922,6 +922,16 @@ def nps_vs_revenue(
             "amount": pd.to_numeric(transactions["amount"], errors="coerce").to_numpy(float),
         }
     )
+    # An order is a distinct order_id when the data has one, else a distinct purchase day.
+    if "order_id" in transactions.columns and transactions["order_id"].notna().any():
+        present = transactions["order_id"].notna().to_numpy()
+        keys = transactions["order_id"].astype(str).to_numpy(dtype=object)
+        if not present.all():  # rows without an id: one order per purchase day
+            days = tx["date"].dt.strftime("day:%Y-%m-%d").to_numpy(dtype=object)
+            keys = np.where(present, keys, days)
+        tx["order_key"] = pd.factorize(keys)[0]
+    else:
+        tx["order_key"] = tx["date"].to_numpy().astype("datetime64[D]").astype(np.int64)
     if tx["amount"].isna().any():
         bad = transactions["amount"][tx["amount"].isna().to_numpy()]
         raise DataError(f"{caller}: non-numeric amount(s): {format_offenders(bad)}")
@@ -952,7 +962,7 @@ def nps_vs_revenue(
     per_customer = pd.DataFrame(
         {
             "revenue": tx.groupby("customer_id")["amount"].sum(),
-            "orders": positive.groupby("customer_id").size(),
+            "orders": positive.groupby("customer_id")["order_key"].nunique(),
             "first_purchase": tx.groupby("customer_id")["date"].min(),
         }
     )
@@ -1013,15 +1023,16 @@ def nps_vs_revenue(
         pd.DataFrame(
             {
                 "prior_spend": joined["amount"].where(before, 0.0),
-                "prior_orders": (before & is_order).astype(float),
                 "subsequent_spend": joined["amount"].where(after, 0.0),
-                "subsequent_orders": (after & is_order).astype(float),
                 "customer_id": joined["customer_id"],
             }
         )
         .groupby("customer_id")
         .sum()
     )
+    for name, window in (("prior_orders", before), ("subsequent_orders", after)):
+        in_window = joined[window & is_order]
+        sums[name] = in_window.groupby("customer_id")["order_key"].nunique().astype(float)
     forward = forward.set_index("customer_id").join(sums, how="left")
     forward[sums.columns] = forward[sums.columns].fillna(0.0)
     start_of = per_customer["start"].reindex(forward.index)

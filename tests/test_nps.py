@@ -312,6 +312,27 @@ def test_respondents_without_purchases_count_with_zero_revenue():
     assert customers.loc["g", "subsequent_spend"] == 0.0 and customers.loc["g", "churned"] == 1.0
 
 
+def test_orders_are_distinct_order_ids_or_purchase_days():
+    surveys, transactions = _tiny_client()
+    # a1 buys two lines on 2024-03-01: still one order that day
+    extra = pd.DataFrame(
+        {"customer_id": ["a1"], "date": pd.to_datetime(["2024-03-01"]), "amount": [5.0]}
+    )
+    with pytest.warns(UserWarning):
+        by_day = nps_vs_revenue(surveys, pd.concat([transactions, extra]))
+    customers = by_day.customers.set_index("customer_id")
+    assert customers.loc["a1", "subsequent_spend"] == 55.0
+    orders = by_day.by_category.set_index(["metric", "category"]).loc[
+        ("orders", "promoter"), "mean"
+    ]
+    assert orders == pytest.approx((3 + 2) / 2)
+    with_ids = pd.concat([transactions, extra]).assign(order_id=[f"o{i}" for i in range(12)])
+    with pytest.warns(UserWarning):
+        by_id = nps_vs_revenue(surveys, with_ids)
+    orders = by_id.by_category.set_index(["metric", "category"]).loc[("orders", "promoter"), "mean"]
+    assert orders == pytest.approx((4 + 2) / 2)
+
+
 def test_nps_vs_revenue_checks_its_inputs():
     surveys, transactions = _tiny_client()
     with pytest.raises(DataError, match=r"nps_vs_revenue: missing column\(s\) \['score'\]"):
