@@ -75,6 +75,7 @@ class AnalysisConfig(_Strict):
     churn_definition: Literal["inactivity", "contract", "p_alive"] = "inactivity"
     churn_cutoff: dt.date | None = None
     churn_horizon_days: int = Field(90, ge=7)
+    churn_survival_by: str = "acquisition_channel"  # survival-table column to split curves by
     target_churn_rate: float | None = Field(None, gt=0, lt=1)
     promoter_min: int = Field(9, ge=0, le=10)
     detractor_max: int = Field(6, ge=0, le=10)
