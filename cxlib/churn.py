@@ -54,6 +54,7 @@ __all__ = [
     "cox_drivers",
     "default_cutoff",
     "inactivity_threshold",
+    "resolve_cutoff",
     "revenue_at_risk_by_segment",
     "survival_by_segment",
     "survival_table",
@@ -210,6 +211,50 @@ def default_cutoff(transactions: pd.DataFrame, *, horizon_days: int, observation
     _check_transactions(transactions, "default_cutoff")
     return _observation_end(transactions, observation_end) - pd.Timedelta(days=int(horizon_days))
 
+
+
+def resolve_cutoff(transactions: pd.DataFrame, cutoff=None, *, horizon_days: int,
+                   observation_end=None) -> pd.Timestamp:
+    """Return ``cutoff`` when given, else :func:`default_cutoff`; check the label window fits.
+
+    Notebooks take ``churn_cutoff = None`` as a parameter and call this, so the rule for the
+    default lives here and not in the notebook.
+
+    Parameters
+    ----------
+    transactions : DataFrame
+        Canonical transactions.
+    cutoff : date-like, optional
+        The requested cutoff.
+    horizon_days : int
+        Length of the label window.
+    observation_end : date-like, optional
+        Last observed day; defaults to the last transaction date.
+
+    Returns
+    -------
+    Timestamp
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": ["a"], "date": pd.to_datetime(["2025-12-31"]),
+    ...                    "amount": [1.0]})
+    >>> resolve_cutoff(tx, None, horizon_days=90)
+    Timestamp('2025-10-02 00:00:00')
+    >>> resolve_cutoff(tx, "2025-08-01", horizon_days=90)
+    Timestamp('2025-08-01 00:00:00')
+    """
+    latest = default_cutoff(transactions, horizon_days=horizon_days,
+                            observation_end=observation_end)
+    if cutoff is None:
+        return latest
+    cutoff = _as_timestamp(cutoff, "cutoff", "resolve_cutoff")
+    if cutoff > latest:
+        raise ValueError(
+            f"The 'cutoff' parameter of resolve_cutoff must leave {horizon_days} days of data "
+            f"after it (latest possible cutoff {latest.date()}). Got {cutoff.date()} instead."
+        )
+    return cutoff
 
 # =============================================================================================
 # Definitions
@@ -437,6 +482,8 @@ class ChurnRate:
     ----------
     rate : float
         ``n_churned / n_at_risk``.
+    ci_low, ci_high : float
+        95% Wilson interval of the rate.
     n_at_risk, n_churned : int
     start, end : Timestamp
     definition : str
@@ -448,6 +495,8 @@ class ChurnRate:
     """
 
     rate: float
+    ci_low: float
+    ci_high: float
     n_at_risk: int
     n_churned: int
     start: pd.Timestamp
@@ -539,7 +588,18 @@ def churn_rate(
             f"Of {n_at_risk:,} customers alive on {start.date()}, {n_churned:,} ({rate:.1%}) were "
             f"no longer alive by {end.date()}."
         )
-    return ChurnRate(rate, n_at_risk, n_churned, start, end, definition, text, table)
+    low, high = _wilson(n_churned, n_at_risk)
+    return ChurnRate(rate, low, high, n_at_risk, n_churned, start, end, definition, text, table)
+
+
+def _wilson(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
+    """95% Wilson score interval of a proportion ``k / n``."""
+    if n == 0:
+        return float("nan"), float("nan")
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return centre - half, centre + half
 
 
 def churn_vs_target(
@@ -556,8 +616,9 @@ def churn_vs_target(
     churned : Series of bool
         One value per customer at risk (indexed by ``customer_id``), e.g.
         ``ChurnRate.table["churned"]``.
-    target_rate : float
-        The plan's churn rate for the same period, in (0, 1).
+    target_rate : float or None
+        The plan's churn rate for the same period, in (0, 1); None (no plan) leaves the
+        target columns NaN.
     segments : Series, optional
         Segment of each customer (missing -> ``"unknown"``); without it one ``"all"`` row.
     value : Series, optional
@@ -578,7 +639,8 @@ def churn_vs_target(
     >>> churn_vs_target(churned, target_rate=0.25, segments=seg)["excess_churners"].tolist()
     [1.5, -0.5, 1.0]
     """
-    if not (isinstance(target_rate, int | float) and 0 < target_rate < 1):
+    if target_rate is not None and not (isinstance(target_rate, int | float)
+                                        and 0 < target_rate < 1):
         raise ValueError(
             "The 'target_rate' parameter of churn_vs_target must be a float in (0, 1). "
             f"Got {target_rate!r} instead."
@@ -605,8 +667,9 @@ def churn_vs_target(
     out["churned"] = out["churned"].astype(int)
     out["customers"] = out["customers"].astype(int)
     out["churn_rate"] = out["churned"] / out["customers"]
-    out["target_rate"] = float(target_rate)
-    out["excess_churners"] = out["churned"] - target_rate * out["customers"]
+    target = np.nan if target_rate is None else float(target_rate)
+    out["target_rate"] = target
+    out["excess_churners"] = out["churned"] - target * out["customers"]
     total_excess = out.loc["total", "excess_churners"]
     out["share_of_gap"] = out["excess_churners"] / total_excess if total_excess > 0 else np.nan
     body = out.drop(index="total").sort_values("excess_churners", ascending=False)

@@ -518,3 +518,25 @@ def test_churn_figures_draw_on_a_given_axes_and_return_it(synthetic, fitted):
         _, ax = plt.subplots()
         assert plot(result, ax=ax) is ax
         assert ax.get_xlabel(), plot.__name__
+
+
+def test_resolve_cutoff_defaults_to_one_horizon_before_the_end_and_rejects_later_dates():
+    tx = tx_frame([("a", "2025-01-01", 5.0), ("a", "2025-12-31", 5.0)])
+    assert churn.resolve_cutoff(tx, None, horizon_days=90) == pd.Timestamp("2025-10-02")
+    assert churn.resolve_cutoff(tx, "2025-06-30", horizon_days=90) == pd.Timestamp("2025-06-30")
+    with pytest.raises(ValueError, match="latest possible cutoff 2025-10-02"):
+        churn.resolve_cutoff(tx, "2025-11-15", horizon_days=90)
+
+
+def test_churn_rate_interval_is_the_wilson_interval():
+    tx = tx_frame([("a", "2025-01-01", 5.0), ("b", "2025-01-01", 5.0), ("b", "2025-03-01", 5.0)])
+    result = churn.churn_rate(tx, start="2025-01-31", end="2025-03-31", threshold_days=45)
+    # k=1, n=2: centre (0.5 + z^2/4) / (1 + z^2/2) = 0.5; half-width 0.4055 (by hand)
+    assert result.ci_low == pytest.approx(0.0945, abs=1e-4)
+    assert result.ci_high == pytest.approx(0.9055, abs=1e-4)
+
+
+def test_churn_vs_target_without_a_plan_leaves_the_gap_empty():
+    out = churn.churn_vs_target(pd.Series([True, False]), target_rate=None)
+    assert out.loc["total", "churn_rate"] == 0.5
+    assert out["excess_churners"].isna().all()
