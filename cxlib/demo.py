@@ -85,7 +85,11 @@ __all__ = [
     "DEFAULT_THEMES",
     "DemoData",
     "DemoTruth",
+    "HOLDOUT_END",
+    "HOLDOUT_START",
+    "OBSERVATION_END",
     "REGIONS",
+    "START",
     "make_demo",
     "read_demo",
 ]
