@@ -163,7 +163,7 @@ def find_themes(
     n_top_terms: int = 4,
     n_quotes: int = 3,
     min_df: int | float = 2,
-    max_df: float = 0.5,
+    max_df: float = 0.8,
     ngram_range: tuple[int, int] = (1, 1),
     max_features: int = 20_000,
     silhouette_sample_size: int = 2_000,
@@ -187,9 +187,10 @@ def find_themes(
     n_top_terms, n_quotes : int, keyword-only
         Terms in a theme's name; example texts per theme.
     min_df, max_df, ngram_range, max_features : keyword-only
-        Passed to :class:`sklearn.feature_extraction.text.TfidfVectorizer`. ``max_df=0.5``
-        drops words used in more than half the texts (greetings, "please", ...). ``min_df``
-        is lowered to 1 for corpora under 20 texts.
+        Passed to :class:`sklearn.feature_extraction.text.TfidfVectorizer`. ``max_df=0.8``
+        drops words used in more than 80% of the texts (fillers the stop words missed) while
+        keeping the words of a theme that dominates the corpus. ``min_df`` is lowered to 1 for
+        corpora under 20 texts.
     silhouette_sample_size : int, keyword-only
         Texts used to score each candidate number of themes.
     seed : int, keyword-only
