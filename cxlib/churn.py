@@ -1743,7 +1743,11 @@ def _score_frame(model, features, values, reason_features) -> pd.DataFrame:
     )
     scores["revenue_at_risk"] = scores["churn_probability"] * scores["value"]
     scores["main_reasons"] = _reasons(model, features, reason_features).to_numpy()
-    return scores
+    return scores.sort_values(
+        ["revenue_at_risk", "churn_probability", "customer_id"],
+        ascending=[False, False, True],
+        ignore_index=True,
+    )
 
 
 @_thread_limited
@@ -1986,15 +1990,10 @@ def churn_model(
     )
     values = _customer_value(history, cutoff, features.index, value)
     scores = _score_frame(gbm, features, values, reason_features)
-    held_out = np.zeros(len(y), dtype=bool)
-    held_out[idx_test] = True
-    scores["churned"] = y.astype(bool)
-    scores["held_out"] = held_out
-    scores = scores.sort_values(
-        ["revenue_at_risk", "churn_probability", "customer_id"],
-        ascending=[False, False, True],
-        ignore_index=True,
-    )
+    held_out = pd.Series(False, index=features.index)
+    held_out.iloc[idx_test] = True
+    scores["churned"] = labels.reindex(scores["customer_id"]).to_numpy().astype(bool)
+    scores["held_out"] = held_out.reindex(scores["customer_id"]).to_numpy()
     definitions = {
         "active": f"bought at least once in the {active_days} days up to {cutoff.date()}",
         "churned": (

@@ -540,3 +540,9 @@ def test_churn_vs_target_without_a_plan_leaves_the_gap_empty():
     out = churn.churn_vs_target(pd.Series([True, False]), target_rate=None)
     assert out.loc["total", "churn_rate"] == 0.5
     assert out["excess_churners"].isna().all()
+
+
+def test_scores_for_action_come_highest_revenue_at_risk_first(synthetic, fitted):
+    tx, customers = synthetic
+    scores = fitted.score(tx, customers=customers)
+    assert scores["revenue_at_risk"].is_monotonic_decreasing
