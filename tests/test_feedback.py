@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 from scipy.optimize import linear_sum_assignment
@@ -245,3 +246,27 @@ def test_theme_impact_puts_clv_at_stake_when_clv_is_given():
     refund = impact[impact["name"].str.contains("refund")].iloc[0]
     # c and d churned, a and b did not: excess churn 1, so all their CLV (70) is at stake
     assert refund["clv"] == 70.0 and refund["clv_at_stake"] == pytest.approx(70.0)
+
+
+def test_a_russian_corpus_gets_themes_that_match_its_true_themes():
+    rng = np.random.default_rng(5)
+    vocab = {
+        "delivery": (["посылка", "доставка", "заказ"], ["опоздала", "задержалась", "не пришла"],
+                     ["Курьер не позвонил.", "Трекинг не обновлялся.", "Ждал весь день."]),
+        "refund": (["возврат", "возмещение", "деньги"], ["не вернули", "задерживают", "отказали"],
+                   ["Форма возврата непонятная.", "Звонил пять раз.", "Жду деньги месяц."]),
+        "quality": (["куртка", "чайник", "игрушка"], ["сломалась", "порвалась", "треснула"],
+                    ["Материал дешёвый.", "Качество упало.", "Не стоит своих денег."]),
+    }  # fmt: skip
+    labels = rng.choice(list(vocab), size=150)
+    texts = [
+        f"{'Мой' if rng.random() < 0.5 else 'Это'} {rng.choice(vocab[t][0])} "
+        f"{rng.choice(vocab[t][1])}. {rng.choice(vocab[t][2])} Пожалуйста, разберитесь."
+        for t in labels
+    ]
+    result = find_themes(_feedback(texts), stop_words="russian", n_themes=3)
+    terms = {term for terms in result.themes["top_terms"] for term in terms}
+    assert not terms & RUSSIAN_STOP_WORDS
+    table = pd.crosstab(result.assignments["theme"].to_numpy(), labels).to_numpy()
+    rows, cols = linear_sum_assignment(-table)
+    assert table[rows, cols].sum() / table.sum() >= 0.95
