@@ -519,7 +519,10 @@ def nps_by(
     results = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        groups = frame.groupby(keys, observed=True, sort=True) if keys else [((), frame)]
+        # dropna=False: answers without a group get their own row instead of vanishing.
+        groups = (
+            frame.groupby(keys, observed=True, sort=True, dropna=False) if keys else [((), frame)]
+        )
         for key, part in groups:
             key = key if isinstance(key, tuple) else (key,)
             result = nps(part["score"], min_n=0, **options)

@@ -195,6 +195,13 @@ def test_nps_by_group_matches_nps_on_each_group():
         assert table.loc[1, "ci_low"] == pytest.approx(nps([3, 8, 10]).ci_low)
 
 
+def test_nps_by_keeps_answers_without_a_group_in_their_own_row():
+    answers = pd.DataFrame({"segment": ["a", None, "a"], "score": [10, 0, 9]})
+    table = nps_by(answers, by="segment", min_n=1)
+    assert table["n"].sum() == 3
+    assert table["segment"].isna().sum() == 1
+
+
 def test_nps_by_period_tests_each_change_against_the_previous_period():
     dates = pd.to_datetime(["2024-01-05"] * 100 + ["2024-02-10"] * 100)
     scores = [10] * 50 + [3] * 50 + [10] * 80 + [3] * 20
