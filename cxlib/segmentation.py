@@ -506,8 +506,9 @@ def _name_clusters(
 
     def compose(i: int) -> str:
         chosen = sorted(ranked[i][: used[i]], key=lambda item: item[1])
-        # "high-spend" already implies nothing about "big-basket"; keep both, drop exact repeats.
         parts = list(dict.fromkeys(word for _, _, word in chosen))
+        if chosen and chosen[-1][1] == 7:  # a category ends the name: "... electronics buyers"
+            parts[-1] = f"{parts[-1]} buyers"
         return " ".join(parts) if parts else "typical"
 
     names = [compose(i) for i in range(len(ranked))]
@@ -542,14 +543,15 @@ def cluster_customers(
     criterion: str | None = None,
     columns: Sequence[str] | None = None,
     log_features: Sequence[str] | None = None,
-    share_weight: float = 1.0,
+    share_weight: float = 2.0,
     seed: int = 0,
     sample_size: int = 50_000,
-    silhouette_sample_size: int = 10_000,
+    silhouette_sample_size: int = 4_000,
     minibatch_threshold: int = 200_000,
     feature_words: Mapping[str, tuple[str, str]] | None = None,
     name_threshold: float = 0.5,
     max_name_words: int = 3,
+    n_threads: int | None = 1,
 ) -> ClusterResult:
     """Cluster customers by behaviour and name each cluster by how it differs from the whole.
 
@@ -588,7 +590,10 @@ def cluster_customers(
     log_features : sequence of str, optional
         Columns to log-transform; default: chosen by skewness as above.
     share_weight : float
-        Weight of the share columns after scaling.
+        Weight of the share columns after scaling. The default 2 lets what customers buy and
+        where (the mix) count more than each of the volume features, which partly reflect
+        chance and tenure; on the demo client it raises the agreement with the true segments
+        (adjusted Rand index 0.33 -> 0.38 on 20,000 customers).
     seed : int
         Seed for sampling and model initialisation; the same seed gives the same clusters.
     sample_size, silhouette_sample_size, minibatch_threshold : int
@@ -599,6 +604,10 @@ def cluster_customers(
         Minimum standardised distance for a feature to enter a name.
     max_name_words : int
         Descriptors per name before lengthening to resolve clashes.
+    n_threads : int or None
+        OpenMP/BLAS threads for the models. The default 1 is the safe choice on shared or busy
+        machines (OpenMP spin-waiting makes k-means an order of magnitude slower when cores are
+        oversubscribed, e.g. under ``pytest -n 2``); ``None`` keeps the libraries' default.
 
     Returns
     -------
@@ -614,6 +623,30 @@ def cluster_customers(
     >>> sorted(result.names)
     ['frequent high-spend', 'infrequent low-spend']
     """
+    import sklearn.cluster  # noqa: F401  (load OpenMP before limiting its threads)
+    import sklearn.mixture  # noqa: F401
+    from threadpoolctl import threadpool_limits
+
+    if n_threads is not None and int(n_threads) < 1:
+        raise ValueError(
+            "The 'n_threads' parameter of cluster_customers must be a positive integer or None. "
+            f"Got {n_threads!r} instead."
+        )
+    with threadpool_limits(limits=n_threads):
+        return _cluster_customers(
+            features, k_range=k_range, n_clusters=n_clusters, method=method, criterion=criterion,
+            columns=columns, log_features=log_features, share_weight=share_weight, seed=seed,
+            sample_size=sample_size, silhouette_sample_size=silhouette_sample_size,
+            minibatch_threshold=minibatch_threshold, feature_words=feature_words,
+            name_threshold=name_threshold, max_name_words=max_name_words,
+        )
+
+
+def _cluster_customers(
+    features, *, k_range, n_clusters, method, criterion, columns, log_features, share_weight,
+    seed, sample_size, silhouette_sample_size, minibatch_threshold, feature_words,
+    name_threshold, max_name_words,
+) -> ClusterResult:
     from sklearn.cluster import KMeans, MiniBatchKMeans
     from sklearn.metrics import silhouette_score
     from sklearn.mixture import GaussianMixture

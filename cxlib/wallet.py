@@ -1,0 +1,522 @@
+"""Share of wallet: how much each customer could spend with us, and how much we leave to others.
+
+A customer's *wallet* is what they could spend in the categories the client sells. Few clients
+know it, so :func:`estimate_wallet` estimates it the way Perlich, Rosset et al. ("High-quantile
+modeling for customer wallet estimation") suggest: as a high quantile (default the 90th
+percentile) of spend among *similar* customers, learned with gradient boosting under the quantile
+loss. "Similar" means similar in who they are (the customer table's attributes) and what they buy
+and where (category and channel mix), not in how much they already spend, so the estimate reads
+"customers like you who give us most of their wallet spend this much". When the client has a
+stated wallet or income column, it is used instead.
+
+:func:`wallet_by_segment` and :func:`wallet_by_category` sum spend, wallet and headroom (wallet
+minus spend) by segment and by segment and category; :func:`penetration_gaps` lists the
+cross-sell opportunities: categories a segment buys less often than the best segment does.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from cxlib._validation import DataError, validate_columns
+
+__all__ = [
+    "DEFAULT_WALLET_QUANTILE",
+    "WalletEstimate",
+    "estimate_wallet",
+    "penetration_gaps",
+    "spend_rate",
+    "wallet_by_category",
+    "wallet_by_segment",
+]
+
+#: The quantile of similar customers' spend taken as the wallet (Perlich et al. use 0.8-0.9).
+DEFAULT_WALLET_QUANTILE = 0.9
+
+_DAYS_PER_YEAR = 365.25
+
+
+def _clean_transactions(transactions: pd.DataFrame, caller: str) -> pd.DataFrame:
+    validate_columns(transactions, ["customer_id", "date", "amount"], caller=caller)
+    keep = [c for c in ["customer_id", "date", "amount", "category", "channel", "order_id"]
+            if c in transactions.columns]
+    tx = transactions[keep].copy()
+    tx["customer_id"] = tx["customer_id"].astype(str)
+    tx["date"] = pd.to_datetime(tx["date"]).dt.normalize()
+    tx["amount"] = pd.to_numeric(tx["amount"], errors="coerce")
+    if tx["amount"].isna().any():
+        raise DataError(f"{caller}: column 'amount' must be numeric")
+    return tx
+
+
+def spend_rate(
+    transactions: pd.DataFrame,
+    *,
+    by: str | None = None,
+    observation_end=None,
+    min_active_days: int = 90,
+) -> pd.DataFrame | pd.Series:
+    """Annual spend rate while active, per customer (and per ``by`` value, e.g. category).
+
+    A customer's net spend divided by the years they were active: the span from their first to
+    their last purchase, stretched by ``(n + 1) / n`` for ``n`` repeat purchase days (the span of
+    ``n + 1`` purchases underestimates the active period by about one gap), or the time since
+    the first purchase for one-time buyers, and never less than ``min_active_days``. Unlike
+    last-year spend, it does not count a customer who stopped buying as having no spend
+    capacity.
+
+    Parameters
+    ----------
+    transactions : DataFrame
+        Canonical transactions.
+    by : str, optional
+        A transactions column (e.g. ``"category"``) to split spend by; the active period is the
+        customer's, whatever they bought.
+    observation_end : date-like, optional
+        Defaults to the last transaction date.
+    min_active_days : int
+        Floor on the active period, so recent first-time buyers are not annualised from a few
+        days.
+
+    Returns
+    -------
+    Series or DataFrame
+        Indexed by ``customer_id``: the annual rate (Series named ``spend``), or one column per
+        value of ``by`` (0 where the customer never bought it).
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": ["a", "a", "b"], "amount": [100.0, 100.0, 50.0],
+    ...                    "date": pd.to_datetime(["2023-01-01", "2023-07-02", "2023-12-31"])})
+    >>> spend_rate(tx).round(1).tolist()
+    [200.7, 202.9]
+    """
+    if min_active_days < 1:
+        raise ValueError(
+            "The 'min_active_days' parameter of spend_rate must be a positive integer. "
+            f"Got {min_active_days!r} instead."
+        )
+    tx = _clean_transactions(transactions, "spend_rate")
+    end = tx["date"].max() if observation_end is None else pd.Timestamp(observation_end)
+    tx = tx[tx["date"] <= end]
+    grouped = tx.groupby("customer_id")
+    first, last = grouped["date"].min(), grouped["date"].max()
+    repeat_days = grouped["date"].nunique() - 1
+    span = (last - first).dt.days.astype(float)
+    active = np.where(
+        repeat_days > 0,
+        span * (repeat_days + 1) / repeat_days.clip(lower=1),
+        (end - first).dt.days.astype(float),
+    )
+    years = pd.Series(np.maximum(active, float(min_active_days)) / _DAYS_PER_YEAR,
+                      index=first.index)
+    if by is None:
+        rate = grouped["amount"].sum() / years
+        rate.name = "spend"
+        rate.index.name = "customer_id"
+        return rate
+    validate_columns(tx, [by], caller="spend_rate")
+    spend = tx.pivot_table(index="customer_id", columns=by, values="amount", aggfunc="sum",
+                           fill_value=0.0, observed=True)
+    spend = spend.reindex(years.index, fill_value=0.0)
+    out = spend.div(years, axis=0)
+    out.columns.name = by
+    out.index.name = "customer_id"
+    return out
+
+
+def _attribute_frame(customers: pd.DataFrame | None, index: pd.Index, attributes) -> pd.DataFrame:
+    if customers is None:
+        return pd.DataFrame(index=index)
+    validate_columns(customers, ["customer_id"], caller="estimate_wallet")
+    table = customers.copy()
+    table["customer_id"] = table["customer_id"].astype(str)
+    table = table.drop_duplicates("customer_id").set_index("customer_id").reindex(index)
+    if attributes is None:
+        attributes = []
+        for column in table.columns:
+            values = table[column]
+            if pd.api.types.is_datetime64_any_dtype(values):
+                continue
+            if pd.api.types.is_numeric_dtype(values):
+                attributes.append(column)
+            elif values.nunique() <= 50:  # ids and free text are not attributes
+                attributes.append(column)
+    validate_columns(table, attributes, caller="estimate_wallet")
+    out = pd.DataFrame(index=index)
+    for column in attributes:
+        values = table[column]
+        if pd.api.types.is_numeric_dtype(values):
+            out[column] = values.astype(float)
+        else:
+            out[column] = values.astype("category")
+    return out
+
+
+def _mix(tx: pd.DataFrame, column: str, index: pd.Index) -> pd.DataFrame:
+    gross = tx[tx["amount"] > 0]
+    spend = gross.pivot_table(index="customer_id", columns=column, values="amount",
+                              aggfunc="sum", fill_value=0.0, observed=True)
+    shares = spend.div(spend.sum(axis=1), axis=0).reindex(index).fillna(0.0)
+    shares.columns = [f"{column}_{c}" for c in shares.columns]
+    return shares
+
+
+def _quantile_predict(X: pd.DataFrame, y: pd.Series, *, quantile, cv, seed) -> np.ndarray:
+    from sklearn.ensemble import HistGradientBoostingRegressor
+    from sklearn.model_selection import KFold, cross_val_predict
+
+    model = HistGradientBoostingRegressor(
+        loss="quantile", quantile=quantile, max_iter=60, learning_rate=0.15,
+        min_samples_leaf=max(20, min(200, len(X) // 50)), categorical_features="from_dtype",
+        random_state=seed,
+    )
+    if X.shape[1] == 0:
+        return np.full(len(y), float(np.quantile(y, quantile)))
+    if cv is None or cv < 2:
+        return model.fit(X, y).predict(X)
+    folds = KFold(n_splits=int(cv), shuffle=True, random_state=seed)
+    return cross_val_predict(model, X, y, cv=folds)
+
+
+@dataclass
+class WalletEstimate:
+    """Per-customer wallet estimate.
+
+    Attributes
+    ----------
+    customers : DataFrame
+        Indexed by ``customer_id``: ``spend`` (annual spend rate while active, see
+        :func:`spend_rate`), ``wallet`` (never below ``spend``), ``share_of_wallet``
+        (spend / wallet, 0-1), ``headroom`` (wallet - spend).
+    categories : DataFrame or None
+        Long frame: ``customer_id``, ``category``, ``spend``, ``wallet``, ``headroom`` (one
+        quantile model per category; category wallets need not add up to the total wallet, as
+        a quantile of a sum is not the sum of quantiles). ``None`` without categories.
+    source : str
+        ``"model"`` or ``"stated"``.
+    quantile : float
+    features : list of str
+        Model features (empty for a stated wallet).
+    """
+
+    customers: pd.DataFrame
+    categories: pd.DataFrame | None
+    source: str
+    quantile: float
+    features: list[str] = field(default_factory=list)
+
+
+def estimate_wallet(
+    transactions: pd.DataFrame,
+    customers: pd.DataFrame | None = None,
+    *,
+    quantile: float = DEFAULT_WALLET_QUANTILE,
+    stated_wallet: str | None = None,
+    stated_wallet_factor: float = 1.0,
+    attributes: list[str] | None = None,
+    by_category: bool = True,
+    cv: int | None = 3,
+    seed: int = 0,
+    observation_end=None,
+    min_active_days: int = 90,
+    n_threads: int | None = 1,
+) -> WalletEstimate:
+    """Estimate each customer's annual wallet in the client's categories.
+
+    Parameters
+    ----------
+    transactions : DataFrame
+        Canonical transactions (``category`` and ``channel`` used when present).
+    customers : DataFrame, optional
+        Customer table: attributes for the model, or the stated wallet column.
+    quantile : float
+        The quantile of similar customers' spend taken as the wallet, in (0.5, 1).
+    stated_wallet : str, optional
+        A ``customers`` column holding each customer's annual wallet (or income, with
+        ``stated_wallet_factor`` the share of it that could go to the client's categories).
+        When given, no model is fitted; customers without a value fall back to their spend.
+    stated_wallet_factor : float
+        Multiplier for the stated column.
+    attributes : list of str, optional
+        ``customers`` columns to use; default every numeric column and every text column with at
+        most 50 distinct values (dates and ids are left out).
+    by_category : bool
+        Also estimate a wallet per category (needs a ``category`` column).
+    cv : int or None
+        Folds for out-of-fold predictions of the total wallet (each customer's wallet comes
+        from a model that did not see them); ``None`` fits and predicts on all customers.
+        Category wallets are always fitted on all customers (one model per category; cheaper,
+        and the leaves hold at least 20 customers, so a customer barely moves their own).
+    seed : int
+        Seed of the folds and the model.
+    observation_end, min_active_days
+        See :func:`spend_rate`.
+    n_threads : int or None
+        OpenMP threads for the model (1 is safe on busy machines; None = library default).
+
+    Returns
+    -------
+    WalletEstimate
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> tx = pd.DataFrame({"customer_id": [f"c{i}" for i in range(200)] * 2,
+    ...                    "date": pd.to_datetime(["2024-01-01"] * 200 + ["2024-12-31"] * 200),
+    ...                    "amount": rng.gamma(2, 50, 400)})
+    >>> est = estimate_wallet(tx, by_category=False)
+    >>> bool((est.customers["wallet"] >= est.customers["spend"]).all())
+    True
+    """
+    import sklearn.ensemble  # noqa: F401  (load OpenMP before limiting its threads)
+    from threadpoolctl import threadpool_limits
+
+    if not 0.5 < quantile < 1:
+        raise ValueError(
+            "The 'quantile' parameter of estimate_wallet must be between 0.5 and 1 (exclusive). "
+            f"Got {quantile!r} instead."
+        )
+    tx = _clean_transactions(transactions, "estimate_wallet")
+    spend = spend_rate(tx, observation_end=observation_end, min_active_days=min_active_days)
+    index = spend.index
+    has_category = by_category and "category" in tx.columns
+    category_spend = (spend_rate(tx, by="category", observation_end=observation_end,
+                                 min_active_days=min_active_days) if has_category else None)
+
+    if stated_wallet is not None:
+        if customers is None:
+            raise ValueError(
+                "The 'stated_wallet' parameter of estimate_wallet needs a customers table. "
+                "Got customers=None instead."
+            )
+        validate_columns(customers, ["customer_id", stated_wallet], caller="estimate_wallet")
+        stated = pd.to_numeric(
+            customers.assign(customer_id=customers["customer_id"].astype(str))
+            .drop_duplicates("customer_id").set_index("customer_id")[stated_wallet],
+            errors="coerce",
+        ).reindex(index) * stated_wallet_factor
+        missing = stated.isna()
+        if missing.any():
+            warnings.warn(
+                f"estimate_wallet: {int(missing.sum())} customer(s) have no stated "
+                f"'{stated_wallet}'; their wallet is set to their spend.",
+                stacklevel=2,
+            )
+        below = stated < spend
+        if below.any():
+            warnings.warn(
+                f"estimate_wallet: {int(below.sum())} customer(s) spend more than their stated "
+                "wallet; their wallet is raised to their spend.",
+                stacklevel=2,
+            )
+        wallet = np.maximum(stated.fillna(spend), spend)
+        table = _customer_table(spend, wallet)
+        return WalletEstimate(customers=table, categories=None, source="stated",
+                              quantile=float("nan"))
+
+    X = _attribute_frame(customers, index, attributes)
+    for column in ("category", "channel"):
+        if column in tx.columns:
+            X = X.join(_mix(tx, column, index))
+    with threadpool_limits(limits=n_threads):
+        predicted = _quantile_predict(X, spend, quantile=quantile, cv=cv, seed=seed)
+        wallet = np.maximum(predicted, spend.to_numpy())
+        table = _customer_table(spend, wallet)
+        categories = None
+        if has_category:
+            frames = []
+            for category in category_spend.columns:
+                y = category_spend[category]
+                pred = _quantile_predict(X, y, quantile=quantile, cv=None, seed=seed)
+                cat_wallet = np.maximum(pred, y.to_numpy())
+                frames.append(pd.DataFrame({
+                    "customer_id": index, "category": category, "spend": y.to_numpy(),
+                    "wallet": cat_wallet, "headroom": cat_wallet - y.to_numpy(),
+                }))
+            categories = pd.concat(frames, ignore_index=True)
+    return WalletEstimate(customers=table, categories=categories, source="model",
+                          quantile=quantile, features=list(X.columns))
+
+
+def _customer_table(spend: pd.Series, wallet) -> pd.DataFrame:
+    wallet = np.asarray(wallet, dtype=float)
+    spend_values = spend.to_numpy(dtype=float)
+    share = np.divide(np.clip(spend_values, 0, None), wallet, out=np.zeros_like(wallet),
+                      where=wallet > 0)
+    return pd.DataFrame(
+        {"spend": spend_values, "wallet": wallet, "share_of_wallet": np.clip(share, 0, 1),
+         "headroom": wallet - spend_values},
+        index=spend.index,
+    )
+
+
+def _segment_series(segments, caller: str) -> pd.Series:
+    if isinstance(segments, pd.DataFrame):
+        validate_columns(segments, ["segment"], caller=caller)
+        segments = segments["segment"]
+    out = pd.Series(segments).astype(str)
+    out.index = out.index.astype(str)
+    return out
+
+
+def _estimate_table(estimate) -> pd.DataFrame:
+    return estimate.customers if isinstance(estimate, WalletEstimate) else estimate
+
+
+def wallet_by_segment(estimate, segments) -> pd.DataFrame:
+    """Spend, wallet, share of wallet and headroom per segment.
+
+    Parameters
+    ----------
+    estimate : WalletEstimate or DataFrame
+        :func:`estimate_wallet` output (or its ``customers`` frame).
+    segments : Series or DataFrame
+        Segment per customer (index ``customer_id``; a frame's ``segment`` column).
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``segment``, sorted by headroom (descending): ``customers``, ``spend``,
+        ``wallet``, ``share_of_wallet`` (segment spend / segment wallet), ``headroom``,
+        ``headroom_share`` (of all headroom), ``spend_per_customer``, ``wallet_per_customer``,
+        ``headroom_per_customer``. Money is annual. Customers without a segment are left out.
+
+    Examples
+    --------
+    >>> est = pd.DataFrame({"spend": [10.0, 30.0, 20.0], "wallet": [40.0, 40.0, 20.0]},
+    ...                    index=["a", "b", "c"])
+    >>> seg = pd.Series({"a": "x", "b": "x", "c": "y"})
+    >>> wallet_by_segment(est, seg)[["wallet", "share_of_wallet", "headroom"]]
+    ... # doctest: +NORMALIZE_WHITESPACE
+             wallet  share_of_wallet  headroom
+    segment
+    x          80.0              0.5      40.0
+    y          20.0              1.0       0.0
+    """
+    table = _estimate_table(estimate)
+    validate_columns(table, ["spend", "wallet"], caller="wallet_by_segment")
+    seg = _segment_series(segments, "wallet_by_segment")
+    joined = table[["spend", "wallet"]].join(seg.rename("segment"), how="inner")
+    grouped = joined.groupby("segment")
+    out = grouped[["spend", "wallet"]].sum()
+    out.insert(0, "customers", grouped.size().astype(int))
+    out["share_of_wallet"] = out["spend"].clip(lower=0) / out["wallet"].where(out["wallet"] > 0)
+    out["headroom"] = out["wallet"] - out["spend"]
+    total = out["headroom"].sum()
+    out["headroom_share"] = out["headroom"] / total if total > 0 else np.nan
+    for column in ("spend", "wallet", "headroom"):
+        out[f"{column}_per_customer"] = out[column] / out["customers"]
+    out.index.name = "segment"
+    return out.sort_values("headroom", ascending=False)
+
+
+def wallet_by_category(estimate: WalletEstimate, segments) -> pd.DataFrame:
+    """Spend, wallet, share of wallet and headroom per segment and category.
+
+    Parameters
+    ----------
+    estimate : WalletEstimate
+        :func:`estimate_wallet` output with category wallets.
+    segments : Series or DataFrame
+        Segment per customer.
+
+    Returns
+    -------
+    DataFrame
+        One row per (``segment``, ``category``), sorted by headroom: ``customers`` (in the
+        segment), ``spend``, ``wallet``, ``share_of_wallet``, ``headroom``.
+    """
+    if not isinstance(estimate, WalletEstimate) or estimate.categories is None:
+        raise ValueError(
+            "The 'estimate' parameter of wallet_by_category must be an estimate_wallet result "
+            "with category wallets (transactions with a 'category' column, by_category=True). "
+            f"Got {type(estimate).__name__} without them instead."
+        )
+    seg = _segment_series(segments, "wallet_by_category")
+    long = estimate.categories.merge(seg.rename("segment"), left_on="customer_id",
+                                     right_index=True, how="inner")
+    out = long.groupby(["segment", "category"], observed=True)[["spend", "wallet"]].sum()
+    sizes = seg.value_counts()
+    out.insert(0, "customers", sizes.reindex(out.index.get_level_values("segment")).to_numpy())
+    out["share_of_wallet"] = out["spend"].clip(lower=0) / out["wallet"].where(out["wallet"] > 0)
+    out["headroom"] = out["wallet"] - out["spend"]
+    return out.sort_values("headroom", ascending=False).reset_index()
+
+
+def penetration_gaps(transactions: pd.DataFrame, segments, *, min_customers: int = 30
+                     ) -> pd.DataFrame:
+    """Cross-sell opportunities: categories a segment buys less often than the best segment.
+
+    Penetration is the share of a segment's customers who bought the category at least once.
+    The gap is the best penetration among segments (with at least ``min_customers``) minus the
+    segment's; the opportunity values closing it at the segment's own average category spend per
+    buyer (or the overall one when the segment has no buyers): ``gap x customers x spend per
+    buyer``.
+
+    Parameters
+    ----------
+    transactions : DataFrame
+        Canonical transactions with a ``category`` column.
+    segments : Series or DataFrame
+        Segment per customer.
+    min_customers : int
+        Segments smaller than this do not set the benchmark (their penetration is noisy).
+
+    Returns
+    -------
+    DataFrame
+        One row per (``segment``, ``category``), sorted by ``opportunity`` (descending):
+        ``customers``, ``buyers``, ``penetration``, ``best_penetration``, ``best_segment``,
+        ``penetration_gap``, ``spend_per_buyer`` (net, over the observed period),
+        ``opportunity``.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": ["a", "b", "c", "d"], "category": ["x", "x", "x", "y"],
+    ...                    "amount": [10.0, 10.0, 10.0, 5.0], "date": pd.Timestamp("2024-01-01")})
+    >>> seg = pd.Series({"a": "s1", "b": "s1", "c": "s2", "d": "s2"})
+    >>> gaps = penetration_gaps(tx, seg, min_customers=1)
+    >>> gaps.loc[0, ["segment", "category", "penetration", "penetration_gap"]].astype(str).tolist()
+    ['s2', 'x', '0.5', '0.5']
+    """
+    tx = _clean_transactions(transactions, "penetration_gaps")
+    validate_columns(tx, ["category"], caller="penetration_gaps")
+    seg = _segment_series(segments, "penetration_gaps")
+    tx = tx[tx["customer_id"].isin(seg.index)]
+    tx["segment"] = seg.reindex(tx["customer_id"]).to_numpy()
+    bought = tx[tx["amount"] > 0]
+    buyers = bought.groupby(["segment", "category"], observed=True)["customer_id"].nunique()
+    spend = tx.groupby(["segment", "category"], observed=True)["amount"].sum()
+    sizes = seg.value_counts()
+    grid = pd.MultiIndex.from_product([sorted(sizes.index), sorted(tx["category"].unique())],
+                                      names=["segment", "category"])
+    out = pd.DataFrame(index=grid)
+    out["customers"] = sizes.reindex(grid.get_level_values("segment")).to_numpy()
+    out["buyers"] = buyers.reindex(grid, fill_value=0).astype(int)
+    out["penetration"] = out["buyers"] / out["customers"]
+    eligible = out[out["customers"] >= min_customers]
+    if eligible.empty:
+        raise ValueError(
+            "The 'min_customers' parameter of penetration_gaps must not exceed the largest "
+            f"segment ({int(sizes.max())} customers). Got {min_customers} instead."
+        )
+    best_idx = eligible.groupby("category")["penetration"].idxmax()
+    best = eligible.loc[best_idx.to_numpy(), "penetration"]
+    best.index = best.index.get_level_values("category")
+    best_segment = pd.Series(best_idx.map(lambda item: item[0]).to_numpy(), index=best.index)
+    categories = grid.get_level_values("category")
+    out["best_penetration"] = best.reindex(categories).to_numpy()
+    out["best_segment"] = best_segment.reindex(categories).to_numpy()
+    out["penetration_gap"] = (out["best_penetration"] - out["penetration"]).clip(lower=0)
+    per_buyer = spend.reindex(grid, fill_value=0.0) / out["buyers"].where(out["buyers"] > 0)
+    overall = tx.groupby("category")["amount"].sum() / bought.groupby("category")[
+        "customer_id"].nunique()
+    out["spend_per_buyer"] = per_buyer.fillna(
+        pd.Series(overall.reindex(categories).to_numpy(), index=grid))
+    out["opportunity"] = out["penetration_gap"] * out["customers"] * out["spend_per_buyer"]
+    return out.sort_values("opportunity", ascending=False).reset_index()

@@ -1,0 +1,224 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import spearmanr
+
+from cxlib import DataError
+from cxlib.wallet import (
+    WalletEstimate,
+    estimate_wallet,
+    penetration_gaps,
+    spend_rate,
+    wallet_by_category,
+    wallet_by_segment,
+)
+
+
+def _transactions():
+    return pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "a", "b", "c"],
+            "date": pd.to_datetime(["2023-01-01", "2023-07-02", "2023-07-02", "2023-12-31",
+                                    "2023-03-03"]),
+            "amount": [100.0, 60.0, 40.0, 50.0, 73.05],
+            "category": ["food", "food", "toys", "toys", "food"],
+        }
+    )
+
+
+def _synthetic(n=400, seed=0):
+    rng = np.random.default_rng(seed)
+    ids = [f"c{i:03d}" for i in range(n)]
+    group = rng.integers(0, 2, n)
+    wallet = np.where(group == 1, 1000.0, 200.0)
+    share = rng.uniform(0.1, 0.95, n)
+    # four purchases 91 days apart: the stretched active span is 364 days, about a year.
+    days = ["2023-01-01", "2023-04-02", "2023-07-02", "2023-10-01"]
+    tx = pd.DataFrame({
+        "customer_id": ids * 4,
+        "date": pd.to_datetime(np.repeat(days, n)),
+        "amount": np.tile(wallet * share / 4, 4),
+        "category": ["x"] * (2 * n) + ["y"] * (2 * n),
+    })
+    customers = pd.DataFrame({"customer_id": ids, "tier": np.where(group == 1, "gold", "basic"),
+                              "income": wallet * 10})
+    return tx, customers, pd.Series(wallet, index=ids)
+
+
+# --- spend rate ------------------------------------------------------------------------------
+
+
+def test_spend_rate_annualises_over_the_stretched_active_span_or_the_floor():
+    rate = spend_rate(_transactions())
+    # a: two purchase days 182 days apart -> active 364 days; 200 / 364 * 365.25
+    assert rate["a"] == pytest.approx(200 / 364 * 365.25)
+    # b: one purchase on the last day -> floor of 90 days
+    assert rate["b"] == pytest.approx(50 / 90 * 365.25)
+    # c: one purchase 303 days before the end -> 303 days
+    assert rate["c"] == pytest.approx(73.05 / 303 * 365.25)
+
+
+def test_spend_rate_by_category_splits_the_same_rate():
+    by = spend_rate(_transactions(), by="category")
+    assert by.loc["a", "food"] == pytest.approx(160 / 364 * 365.25)
+    assert by.loc["b", "food"] == 0.0
+    pd.testing.assert_series_equal(by.sum(axis=1), spend_rate(_transactions()),
+                                   check_names=False)
+
+
+def test_spend_rate_refuses_a_non_positive_floor():
+    with pytest.raises(ValueError, match="'min_active_days' parameter of spend_rate"):
+        spend_rate(_transactions(), min_active_days=0)
+
+
+# --- estimate ---------------------------------------------------------------------------------
+
+
+def test_estimated_wallets_are_never_below_spend_and_headroom_adds_up():
+    tx, customers, _ = _synthetic()
+    est = estimate_wallet(tx, customers, seed=0)
+    table = est.customers
+    assert (table["wallet"] >= table["spend"]).all()
+    assert table["share_of_wallet"].between(0, 1).all()
+    np.testing.assert_allclose(table["headroom"], table["wallet"] - table["spend"])
+    assert est.source == "model" and "tier" in est.features
+
+
+def test_the_high_quantile_model_separates_wallets_that_attributes_reveal():
+    tx, customers, true_wallet = _synthetic()
+    est = estimate_wallet(tx, customers.drop(columns="income"), seed=0)
+    by_tier = est.customers["wallet"].groupby(customers.set_index("customer_id")["tier"]).median()
+    # spend is wallet x Uniform(0.1, 0.95): its 90th percentile is about 0.87 x wallet
+    assert by_tier["gold"] == pytest.approx(865, rel=0.15)
+    assert by_tier["basic"] == pytest.approx(173, rel=0.15)
+
+
+def test_the_estimate_is_deterministic_under_a_seed():
+    tx, customers, _ = _synthetic()
+    one = estimate_wallet(tx, customers, seed=3)
+    two = estimate_wallet(tx, customers, seed=3)
+    pd.testing.assert_frame_equal(one.customers, two.customers)
+    pd.testing.assert_frame_equal(one.categories, two.categories)
+
+
+def test_a_stated_wallet_column_is_used_instead_of_a_model():
+    tx, customers, true_wallet = _synthetic()
+    est = estimate_wallet(tx, customers, stated_wallet="income", stated_wallet_factor=0.1)
+    assert est.source == "stated"
+    np.testing.assert_allclose(est.customers["wallet"], true_wallet.loc[est.customers.index])
+
+
+def test_spend_above_the_stated_wallet_warns_and_raises_the_wallet():
+    tx, customers, _ = _synthetic()
+    with pytest.warns(UserWarning, match="spend more than their stated wallet"):
+        est = estimate_wallet(tx, customers, stated_wallet="income", stated_wallet_factor=0.001)
+    np.testing.assert_allclose(est.customers["wallet"], est.customers["spend"])
+
+
+def test_a_missing_stated_wallet_column_is_a_data_error():
+    tx, customers, _ = _synthetic()
+    with pytest.raises(DataError, match=r"missing column\(s\) \['wealth'\]"):
+        estimate_wallet(tx, customers, stated_wallet="wealth")
+
+
+def test_quantile_outside_the_upper_half_is_refused():
+    with pytest.raises(ValueError, match="'quantile' parameter of estimate_wallet"):
+        estimate_wallet(_transactions(), quantile=0.4)
+
+
+# --- tables -----------------------------------------------------------------------------------
+
+
+def test_wallet_by_segment_is_hand_computed_and_sorted_by_headroom():
+    est = pd.DataFrame({"spend": [10.0, 30.0, 20.0, 5.0], "wallet": [40.0, 40.0, 20.0, 5.0]},
+                       index=["a", "b", "c", "d"])
+    seg = pd.Series({"a": "x", "b": "x", "c": "y", "d": "y"})
+    table = wallet_by_segment(est, seg)
+    assert table.index.tolist() == ["x", "y"]
+    assert table.loc["x", "share_of_wallet"] == 0.5
+    assert table.loc["x", "headroom"] == 40.0 and table.loc["x", "headroom_share"] == 1.0
+    assert table.loc["y", "wallet_per_customer"] == 12.5
+
+
+def test_wallet_by_category_sums_customers_category_wallets_per_segment():
+    tx, customers, _ = _synthetic(n=200)
+    est = estimate_wallet(tx, customers, seed=0)
+    seg = pd.Series("all", index=est.customers.index)
+    table = wallet_by_category(est, seg)
+    assert set(table["category"]) == {"x", "y"}
+    x = est.categories.query("category == 'x'")
+    assert table.set_index("category").loc["x", "wallet"] == pytest.approx(x["wallet"].sum())
+
+
+def test_wallet_by_category_needs_category_wallets():
+    tx, customers, _ = _synthetic(n=200)
+    est = estimate_wallet(tx.drop(columns="category"), customers, seed=0)
+    with pytest.raises(ValueError, match="with category wallets"):
+        wallet_by_category(est, pd.Series("all", index=est.customers.index))
+
+
+def test_penetration_gaps_compare_each_segment_with_the_best_one():
+    tx = pd.DataFrame({
+        "customer_id": ["a", "b", "c", "d", "a"],
+        "category": ["x", "x", "x", "y", "y"],
+        "amount": [10.0, 10.0, 30.0, 5.0, 7.0],
+        "date": pd.Timestamp("2024-01-01"),
+    })
+    seg = pd.Series({"a": "s1", "b": "s1", "c": "s2", "d": "s2"})
+    gaps = penetration_gaps(tx, seg, min_customers=1).set_index(["segment", "category"])
+    assert gaps.loc[("s1", "x"), "penetration"] == 1.0
+    assert gaps.loc[("s2", "x"), "penetration_gap"] == 0.5
+    assert gaps.loc[("s2", "x"), "best_segment"] == "s1"
+    # closing the gap: 0.5 x 2 customers x 30 spent per buyer in s2
+    assert gaps.loc[("s2", "x"), "opportunity"] == 30.0
+    assert gaps.loc[("s1", "y"), "penetration_gap"] == 0.0
+    assert gaps.index[0] == ("s2", "x")
+
+
+def test_penetration_gaps_need_a_category_column():
+    with pytest.raises(DataError, match=r"penetration_gaps: missing column\(s\) \['category'\]"):
+        penetration_gaps(_transactions().drop(columns="category"), pd.Series({"a": "s"}))
+
+
+# --- against the demo's true wallets ----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo_wallet(small_demo):
+    est = estimate_wallet(small_demo.transactions, small_demo.customers, by_category=False,
+                          seed=0)
+    truth = small_demo.truth.customers.set_index("customer_id").loc[est.customers.index]
+    return est, truth
+
+
+def test_estimated_wallets_rank_customers_like_the_true_wallets(demo_wallet):
+    # Measured 0.53 on the 3,000-customer demo (0.55 on 20,000). The wallet is spend / share
+    # with a Beta share, so no estimate that ignores the share can rank perfectly; 0.45 fails
+    # a model that learns nothing (a constant wallet ranks customers by spend only through
+    # max(wallet, spend), about 0.3).
+    est, truth = demo_wallet
+    assert spearmanr(est.customers["wallet"], truth["wallet"])[0] >= 0.45
+
+
+def test_segment_wallets_are_far_closer_to_the_truth_than_spend_alone(demo_wallet):
+    # Wallet per customer of each latent segment, estimate vs truth. Measured median absolute
+    # relative error 0.49 (0.46 on 20,000) against 0.79 for "wallet = current spend". The
+    # 90th-percentile wallet is a *realistic* wallet (what the most loyal similar customers
+    # spend), so it sits below the total capacity the generator records; 0.6 leaves room for
+    # sampling noise but fails the naive baseline by a wide margin.
+    est, truth = demo_wallet
+    by_segment = wallet_by_segment(est, truth["segment"])
+    true_per_customer = truth.groupby("segment")["wallet"].mean().loc[by_segment.index]
+    error = (by_segment["wallet_per_customer"] / true_per_customer - 1).abs()
+    naive = (by_segment["spend_per_customer"] / true_per_customer - 1).abs()
+    assert error.median() <= 0.6
+    assert error.median() <= naive.median() - 0.2
+    # and the segments come out in nearly the true order of wallet per customer (0.9 measured)
+    assert spearmanr(by_segment["wallet_per_customer"], true_per_customer)[0] >= 0.7
+
+
+def test_wallet_result_is_a_dataclass_with_a_source():
+    est = estimate_wallet(_transactions(), by_category=False, cv=None)
+    assert isinstance(est, WalletEstimate) and est.source == "model"
