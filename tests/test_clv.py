@@ -222,6 +222,22 @@ def test_rfm_summary_equals_lifetimes_on_purchase_periods_when_refunds_exceed_pu
     assert_frame_equal(got, expected)
 
 
+@pytest.mark.parametrize("freq", ["D", "W"])
+def test_rfm_summary_is_the_same_whatever_the_row_order(freq):
+    # Sorted logs take the fast path that merges adjacent rows of a customer and period first;
+    # the result must equal the shuffled log's, refunds, cut-offs and holdout included.
+    tx = _random_transactions(6, n_customers=100, n_rows=20_000, refunds=True)
+    ordered = tx.sort_values(["customer_id", "date"], kind="stable").reset_index(drop=True)
+    shuffled = tx.sample(frac=1.0, random_state=6).reset_index(drop=True)
+    options = dict(freq=freq, calibration_end="2022-03-09", observation_end="2022-10-12")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        fast = rfm_summary(ordered, **options)
+        slow = rfm_summary(shuffled, **options)
+    assert_frame_equal(fast, slow, rtol=1e-9)
+    assert fast.attrs == slow.attrs
+
+
 def _merge_per_period_and_side(tx, freq, cut):
     """One row per customer, period and side of the calibration cut, dated at its first day.
 
