@@ -32,6 +32,7 @@ __all__ = [
     "cluster_customers",
     "customer_features",
     "format_profiles",
+    "rfm_grid",
     "rfm_segments",
     "segment_profiles",
 ]
@@ -240,6 +241,43 @@ def rfm_segments(summary: pd.DataFrame, *, rules=None) -> pd.DataFrame:
         },
         index=summary.index,
     )
+
+
+def rfm_grid(segments: pd.DataFrame, *, rules=None) -> pd.DataFrame:
+    """Count customers per cell of the recency x frequency-monetary grid, with its segment.
+
+    Parameters
+    ----------
+    segments : DataFrame
+        :func:`rfm_segments` output (``r_score``, ``fm_score``).
+    rules : optional
+        The rules used for ``segments`` (default :data:`DEFAULT_RFM_SEGMENTS`), to name empty
+        cells too.
+
+    Returns
+    -------
+    DataFrame
+        25 rows: ``r_score``, ``fm_score``, ``segment``, ``customers``, ``share``.
+
+    Examples
+    --------
+    >>> seg = pd.DataFrame({"r_score": [5, 5, 1], "fm_score": [5, 5, 1]})
+    >>> grid = rfm_grid(seg)
+    >>> grid.query("customers > 0")[["segment", "customers"]].to_numpy().tolist()
+    [['Lost', 1], ['Champions', 2]]
+    """
+    validate_columns(segments, ["r_score", "fm_score"], caller="rfm_grid")
+    segment_rules = _coerce_rules(rules)
+    r, fm = np.meshgrid(np.arange(1, 6), np.arange(1, 6), indexing="ij")
+    r, fm = r.ravel(), fm.ravel()
+    names = np.full(r.shape, None, dtype=object)
+    for rule in reversed(segment_rules):  # first match wins
+        names[rule.matches(r, fm)] = rule.segment
+    counts = segments.groupby(["r_score", "fm_score"]).size()
+    customers = np.array([counts.get((a, b), 0) for a, b in zip(r, fm, strict=True)], dtype=int)
+    total = max(int(customers.sum()), 1)
+    return pd.DataFrame({"r_score": r, "fm_score": fm, "segment": names.astype(str),
+                         "customers": customers, "share": customers / total})
 
 
 # --------------------------------------------------------------------------------------------

@@ -401,3 +401,23 @@ def test_the_most_valuable_cluster_is_mostly_the_premium_latent_segment(demo_seg
     _, _, clusters, truth = demo_segments
     top = clusters.assignments["cluster"] == 0
     assert truth.loc[top, "segment"].value_counts(normalize=True).index[0] == "Premium loyalists"
+
+
+# --- figures ----------------------------------------------------------------------------------
+
+
+def test_segment_map_and_profile_figures_draw_on_a_given_axes(demo_segments, small_demo):
+    import matplotlib.pyplot as plt
+
+    from cxlib import plots
+    from cxlib.segmentation import rfm_grid
+
+    _, rfm, clusters, _ = demo_segments
+    grid = rfm_grid(rfm)
+    assert len(grid) == 25 and grid["customers"].sum() == len(rfm)
+    _, axes = plt.subplots(1, 3)
+    assert plots.plot_segment_map(grid, ax=axes[0]) is axes[0]
+    profiles = segment_profiles(clusters.assignments, small_demo.transactions)
+    assert plots.plot_segment_sizes_vs_value(profiles, ax=axes[1]) is axes[1]
+    assert len(axes[1].patches) == 2 * len(profiles)
+    assert plots.plot_cluster_profiles(clusters.standardised, ax=axes[2]) is axes[2]

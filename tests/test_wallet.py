@@ -222,3 +222,17 @@ def test_segment_wallets_are_far_closer_to_the_truth_than_spend_alone(demo_walle
 def test_wallet_result_is_a_dataclass_with_a_source():
     est = estimate_wallet(_transactions(), by_category=False, cv=None)
     assert isinstance(est, WalletEstimate) and est.source == "model"
+
+
+def test_wallet_headroom_figure_stacks_spend_and_headroom_per_segment():
+    import matplotlib.pyplot as plt
+
+    from cxlib import plots
+
+    est = pd.DataFrame({"spend": [10.0, 30.0, 20.0], "wallet": [40.0, 40.0, 20.0]},
+                       index=["a", "b", "c"])
+    table = wallet_by_segment(est, pd.Series({"a": "x", "b": "x", "c": "y"}))
+    _, ax = plt.subplots()
+    assert plots.plot_wallet_headroom(table, ax=ax) is ax
+    widths = sorted(round(p.get_width(), 6) for p in ax.patches)
+    assert widths == [0.0, 20.0, 40.0, 40.0]
