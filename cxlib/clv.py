@@ -4,9 +4,20 @@ The building blocks follow Fader, Hardie and Lee's "buy 'til you die" models as 
 ``lifetimes``: a purchase model (BG/NBD, Pareto/NBD or MBG/NBD) for how often a customer buys and
 whether they are still active, and a Gamma-Gamma spend model for how much they spend per order.
 
-Every analysis starts from :func:`rfm_summary`, one row per customer::
+Every analysis starts from :func:`rfm_summary`, one row per customer. The usual flow::
 
-    summary = cxlib.clv.rfm_summary(transactions, freq="W")
+    holdout = cxlib.clv.holdout_summary(transactions, freq="W")      # last 26 weeks held out
+    choice = cxlib.clv.select_model(holdout)                          # BG/NBD, Pareto/NBD, MBG/NBD
+    summary = cxlib.clv.rfm_summary(transactions, freq="W")          # all the data
+    purchases = cxlib.clv.PurchaseModel(choice.kind).fit(summary)
+    spend = cxlib.clv.SpendModel().fit(summary)
+    values = cxlib.clv.customer_value(summary, purchases, spend, horizon_months=12)
+    cxlib.clv.segment_value(values, segments)                         # totals with intervals
+    cxlib.clv.retention_scenario(summary, purchases, spend, retention_gain=0.05)
+
+Purchase models are fitted on the distinct (frequency, recency, T) rows weighted by their
+counts, so a million customers fit in about a second; predictions use numerically stable
+formulas and are finite for every customer.
 """
 
 from __future__ import annotations
@@ -23,9 +34,31 @@ from cxlib._validation import DataError, format_offenders, validate_columns
 
 __all__ = [
     "DEFAULT_HOLDOUT_WEEKS",
+    "DEFAULT_SPEND_CORRELATION_MAX",
     "FREQUENCIES",
+    "HoldoutValidation",
+    "ModelSelection",
+    "NET_SPEND_TOLERANCE",
+    "PERIODS_PER_MONTH",
+    "PURCHASE_KINDS",
+    "PurchaseModel",
+    "RETRY_PENALIZER",
+    "RetentionScenario",
+    "SELECTION_CRITERIA",
+    "SpendModel",
+    "customer_value",
     "default_calibration_end",
+    "holdout_summary",
+    "lower_dropout",
+    "retention_scenario",
+    "rfm_matrix",
     "rfm_summary",
+    "segment_value",
+    "select_model",
+    "top_share",
+    "tracking",
+    "validate_holdout",
+    "value_concentration",
 ]
 
 #: Period lengths :func:`rfm_summary` understands: days, weeks (Monday to Sunday), calendar months.
