@@ -67,9 +67,9 @@ FREQUENCIES = ("D", "W", "M")
 #: Length of the holdout window :func:`default_calibration_end` leaves for validation.
 DEFAULT_HOLDOUT_WEEKS = 26
 
-#: A period is a purchase when its net spend exceeds this fraction of its gross (absolute) spend;
-#: the tolerance only absorbs floating-point rounding of refunds that cancel their purchase.
-NET_SPEND_TOLERANCE = 1e-9
+#: A period is a purchase when its net spend exceeds this amount (in currency units); the
+#: tolerance only absorbs floating-point residue of refunds that cancel their purchase.
+NET_SPEND_TOLERANCE = 1e-6
 
 SUMMARY_COLUMNS = ["frequency", "recency", "T", "monetary_value"]
 HOLDOUT_COLUMNS = ["frequency_holdout", "monetary_value_holdout", "duration_holdout"]
@@ -198,12 +198,11 @@ def _id_order(ids: np.ndarray) -> np.ndarray:
         return np.arange(len(ids))
 
 
-def _positive_periods(codes: np.ndarray, periods: np.ndarray, amounts: np.ndarray, gross=None):
+def _positive_periods(codes: np.ndarray, periods: np.ndarray, amounts: np.ndarray):
     """Net each customer's spend per period; keep periods with positive net spend.
 
-    ``gross`` is the sum of absolute amounts behind each row when rows are already merged
-    (None: the rows are single transactions). Returns customer codes, periods and net amounts
-    of the purchase periods, sorted by customer then period.
+    Returns customer codes, periods and net amounts of the purchase periods, sorted by customer
+    then period.
     """
     if len(codes) == 0:
         empty = np.array([], dtype=np.int64)
@@ -219,20 +218,15 @@ def _positive_periods(codes: np.ndarray, periods: np.ndarray, amounts: np.ndarra
     ordered = amounts[order]
     starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
     values = np.add.reduceat(ordered, starts)
-    if gross is not None:
-        keep = values > NET_SPEND_TOLERANCE * np.add.reduceat(gross[order], starts)
-    elif (amounts < 0).any():
-        # "Positive" up to rounding: a refund that cancels its purchase nets to zero in any order.
-        keep = values > NET_SPEND_TOLERANCE * np.add.reduceat(np.abs(ordered), starts)
-    else:
-        keep = values > 0
+    # "Positive" up to rounding: a refund that cancels its purchase nets to zero in any order.
+    keep = values > NET_SPEND_TOLERANCE
     keys, values = key[starts][keep], values[keep]
     return keys.astype(np.int64) // span, keys.astype(np.int64) % span + low, values
 
 
-def _summarise_window(n_customers, codes, periods, amounts, gross, end_period):
+def _summarise_window(n_customers, codes, periods, amounts, end_period):
     """frequency, recency, T, monetary_value per customer code (NaN rows for no purchase)."""
-    cust, per, net = _positive_periods(codes, periods, amounts, gross)
+    cust, per, net = _positive_periods(codes, periods, amounts)
     count = np.bincount(cust, minlength=n_customers)
     has = count > 0
     first_row = np.flatnonzero(np.r_[True, cust[1:] != cust[:-1]]) if len(cust) else cust
@@ -424,7 +418,7 @@ def rfm_summary(
     # Exports usually list an order's lines (and a customer's orders) next to each other: merge
     # runs of adjacent rows with the same customer, period and window first, so the expensive
     # steps below (hashing the ids, sorting) see one row per run. Same result, fewer rows.
-    gross = starts = None
+    starts = None
     same = _same_as_previous(ids.to_numpy()) if len(periods) > 1 else None
     if same is not None:
         same &= periods[1:] == periods[:-1]
@@ -432,8 +426,6 @@ def rfm_summary(
         same &= in_window[1:] == in_window[:-1]
         if same.mean() > 0.1:
             starts = np.flatnonzero(np.r_[True, ~same])
-            if (amounts < 0).any():
-                gross = np.add.reduceat(np.abs(amounts), starts)
             amounts = np.add.reduceat(amounts, starts)
             periods, split, in_window = periods[starts], split[starts], in_window[starts]
     codes, uniques = _factorize_ids(ids, caller, starts)
@@ -441,8 +433,8 @@ def rfm_summary(
 
     def part(mask):
         if mask.all():  # skip copying 10M-row arrays when nothing is cut off
-            return codes, periods, amounts, gross
-        return codes[mask], periods[mask], amounts[mask], None if gross is None else gross[mask]
+            return codes, periods, amounts
+        return codes[mask], periods[mask], amounts[mask]
 
     columns, has = _summarise_window(n_customers, *part(split), end_period)
     if in_window.all():
