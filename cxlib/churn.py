@@ -75,7 +75,7 @@ DEFAULT_CUSTOMER_NUMERICS = ("acquisition_cost",)
 #: Gradient-boosting settings (sklearn HistGradientBoostingClassifier keywords).
 DEFAULT_GBM_PARAMS: dict[str, Any] = {
     "learning_rate": 0.05,
-    "max_iter": 300,
+    "max_iter": 200,
     "max_leaf_nodes": 15,
     "min_samples_leaf": 50,
     "l2_regularization": 1.0,
@@ -1252,13 +1252,15 @@ def _make_spec(history, customers, surveys, feedback, max_levels) -> _FeatureSpe
     )
 
 
-def _mix_shares(codes, values, levels, amounts, n):
-    """Share of positive spend per level (columns follow ``levels``)."""
-    lookup = {level: i for i, level in enumerate(levels)}
-    idx = pd.Series(values.astype(str)).map(lookup).to_numpy()
-    known = ~pd.isna(idx)
-    k = len(levels)
-    flat = codes[known] * k + idx[known].astype(np.int64)
+def _level_codes(values: pd.Series, levels: list) -> np.ndarray:
+    """Position of each value in ``levels`` (-1 for any other value), by hashing."""
+    return pd.Categorical(values.astype(str), categories=levels).codes.astype(np.int64)
+
+
+def _mix_shares(codes, level_codes, k, amounts, n):
+    """Share of positive spend per level: an (n, k) array."""
+    known = level_codes >= 0
+    flat = codes[known] * k + level_codes[known]
     sums = np.bincount(flat, weights=amounts[known], minlength=n * k).reshape(n, k)
     total = np.bincount(codes, weights=amounts, minlength=n)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -1284,13 +1286,17 @@ def _build_features(
     _guard_no_future(surveys, cutoff, "surveys")
     _guard_no_future(feedback, cutoff, "feedback")
     c = _day(cutoff)
-    ids, codes = np.unique(history["customer_id"].astype(str).to_numpy(), return_inverse=True)
+    codes, ids = pd.factorize(history["customer_id"], sort=True)  # hashing, not sorting rows
+    codes = codes.astype(np.int64)
+    ids = np.asarray(ids).astype(str)
     n = len(ids)
     day = _day_numbers(history["date"])
     amount = history["amount"].to_numpy(dtype=float)
     buy = amount > 0
-    # distinct purchase days: first row of every (customer, day) pair among purchases
-    order = np.lexsort((day, codes))
+    # distinct purchase days: first row of every (customer, day) pair among purchases;
+    # one sort of a combined integer key (customer code, day offset)
+    offset = day - (day.min() if len(day) else 0)
+    order = np.argsort((codes << 32) | offset, kind="stable")
     s_codes, s_day, s_buy = codes[order], day[order], buy[order]
     b_codes, b_day = s_codes[s_buy], s_day[s_buy]
     new_day = np.ones(len(b_codes), dtype=bool)
@@ -1344,23 +1350,19 @@ def _build_features(
         f["refund_share"] = np.where(gross > 0, refunds / gross, 0.0)
     positive = np.clip(amount, 0, None)
     if spec.categories:
-        shares = _mix_shares(codes, history["category"].to_numpy(), spec.categories, positive, n)
-        for i, level in enumerate(spec.categories):
-            f[f"category_share__{_slug(level)}"] = shares[:, i]
-        known = pd.Series(history["category"].astype(str)).isin(spec.categories).to_numpy()
-        pairs = np.unique(
-            codes[known & buy] * (len(spec.categories) + 1)
-            + pd.Series(history["category"].astype(str).to_numpy()[known & buy])
-            .map({lv: i for i, lv in enumerate(spec.categories)})
-            .to_numpy()
-        )
-        f["n_categories"] = np.bincount(pairs // (len(spec.categories) + 1), minlength=n).astype(
-            float
-        )
+        k = len(spec.categories)
+        level = _level_codes(history["category"], spec.categories)
+        shares = _mix_shares(codes, level, k, positive, n)
+        for i, name in enumerate(spec.categories):
+            f[f"category_share__{_slug(name)}"] = shares[:, i]
+        bought = buy & (level >= 0)
+        seen = np.bincount(codes[bought] * k + level[bought], minlength=n * k).reshape(n, k)
+        f["n_categories"] = (seen > 0).sum(axis=1).astype(float)
     if spec.channels:
-        shares = _mix_shares(codes, history["channel"].to_numpy(), spec.channels, positive, n)
-        for i, level in enumerate(spec.channels):
-            f[f"channel_share__{_slug(level)}"] = shares[:, i]
+        level = _level_codes(history["channel"], spec.channels)
+        shares = _mix_shares(codes, level, len(spec.channels), positive, n)
+        for i, name in enumerate(spec.channels):
+            f[f"channel_share__{_slug(name)}"] = shares[:, i]
     features = pd.DataFrame(f, index=pd.Index(ids, name="customer_id"))
 
     if customers is not None and (spec.customer_levels or spec.customer_numerics):
@@ -1764,8 +1766,8 @@ def churn_model(
     test_size: float = 0.3,
     out_of_time: bool = True,
     gbm_params: dict | None = None,
-    max_importance_rows: int = 20_000,
-    n_reason_features: int = 8,
+    max_importance_rows: int = 5_000,
+    n_reason_features: int = 6,
     seed: int = 0,
 ) -> ChurnModelResult:
     """Predict who stops buying in the ``horizon_days`` after ``cutoff``, and why.
@@ -1807,9 +1809,9 @@ def churn_model(
     out_of_time : bool, default True
     gbm_params : dict, optional
         Overrides of ``DEFAULT_GBM_PARAMS``.
-    max_importance_rows : int, default 20000
+    max_importance_rows : int, default 5000
         Permutation importances use at most this many held-out customers.
-    n_reason_features : int, default 8
+    n_reason_features : int, default 6
     seed : int, default 0
 
     Returns
