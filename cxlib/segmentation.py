@@ -1034,7 +1034,7 @@ def segment_profiles(
 
 _CURRENCY_COLUMNS = ("revenue", "revenue_per_customer", "avg_order_value", "clv_total", "clv_mean",
                      "spend", "wallet", "headroom", "wallet_per_customer", "headroom_per_customer",
-                     "spend_per_customer")
+                     "spend_per_customer", "spend_per_buyer", "opportunity")
 _PERCENT_COLUMNS = ("customer_share", "revenue_share", "clv_share", "churn_probability",
                     "share_of_wallet", "headroom_share", "penetration", "best_penetration",
                     "penetration_gap")
@@ -1068,7 +1068,7 @@ def format_profiles(profiles: pd.DataFrame, *, currency: str = "EUR", precision:
             formats[column] = f"{currency} {{:,.0f}}"
         elif column in _PERCENT_COLUMNS:
             formats[column] = "{:.1%}"
-        elif column in ("customers", "nps_responses"):
+        elif column in ("customers", "nps_responses", "buyers"):
             formats[column] = "{:,.0f}"
         elif pd.api.types.is_float_dtype(profiles[column]):
             formats[column] = f"{{:,.{precision}f}}"
