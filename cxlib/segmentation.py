@@ -138,25 +138,23 @@ def _coerce_rules(rules) -> tuple[SegmentRule, ...]:
     return tuple(coerced)
 
 
-def _quintile_score(values: pd.Series, *, name: str) -> pd.Series:
+def _quintile_score(values: pd.Series, *, name: str) -> tuple[pd.Series, str | None]:
     """Rank-based quintile score 1-5: one plus the number of fifths of customers strictly below.
 
     Tied values always share a score (no arbitrary tie-breaking), so a heavy tie (e.g. most
     customers with frequency 0) collapses the score to fewer levels instead of splitting twins.
+    Returns the score and, when it takes fewer than 5 levels, a note for the warning.
     """
     n = len(values)
     below = values.rank(method="min").to_numpy() - 1.0
     score = 1 + np.floor(5.0 * below / max(n, 1)).astype(int)
     score = np.clip(score, 1, 5)
     levels = len(np.unique(score))
+    note = None
     if n and levels < 5:
         top_tie = values.value_counts(normalize=True).iloc[0]
-        warnings.warn(
-            f"rfm_segments: {name} takes only {levels} of 5 levels ({n} customers; the most common "
-            f"value is shared by {top_tie:.0%} of them), so segments that rely on it are coarser.",
-            stacklevel=3,
-        )
-    return pd.Series(score, index=values.index, name=name)
+        note = f"{name} takes only {levels} of 5 levels (most common value: {top_tie:.0%})"
+    return pd.Series(score, index=values.index, name=name), note
 
 
 def _check_summary(summary: pd.DataFrame, caller: str) -> None:
@@ -220,9 +218,16 @@ def rfm_segments(summary: pd.DataFrame, *, rules=None) -> pd.DataFrame:
     _check_summary(summary, "rfm_segments")
     segment_rules = _coerce_rules(rules)
     since_last = summary["T"].astype(float) - summary["recency"].astype(float)
-    r_score = _quintile_score(-since_last, name="r_score")
-    f_score = _quintile_score(summary["frequency"].astype(float), name="f_score")
-    m_score = _quintile_score(summary["monetary_value"].astype(float), name="m_score")
+    r_score, r_note = _quintile_score(-since_last, name="r_score")
+    f_score, f_note = _quintile_score(summary["frequency"].astype(float), name="f_score")
+    m_score, m_note = _quintile_score(summary["monetary_value"].astype(float), name="m_score")
+    notes = [note for note in (r_note, f_note, m_note) if note]
+    if notes:
+        warnings.warn(
+            f"rfm_segments: {'; '.join(notes)} among {len(summary)} customers, because of tied "
+            "values or few customers; segments that rely on these scores are coarser.",
+            stacklevel=2,
+        )
     fm_score = np.floor((f_score.to_numpy() + m_score.to_numpy() + 1) / 2).astype(int)
 
     segment = np.full(len(summary), None, dtype=object)
