@@ -546,3 +546,11 @@ def test_scores_for_action_come_highest_revenue_at_risk_first(synthetic, fitted)
     tx, customers = synthetic
     scores = fitted.score(tx, customers=customers)
     assert scores["revenue_at_risk"].is_monotonic_decreasing
+
+
+def test_p_alive_definition_flags_customers_the_bgnbd_model_thinks_are_gone(small_demo):
+    status = churn.churn_status(small_demo.transactions, definition="p_alive")
+    assert (status["churned"] == (status["p_alive"] < 0.5)).all()
+    churned = status.loc[status["churned"], "days_since_last"].median()
+    alive = status.loc[~status["churned"], "days_since_last"].median()
+    assert churned > 3 * alive
