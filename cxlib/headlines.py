@@ -23,6 +23,7 @@ from typing import Literal
 import pandas as pd
 
 __all__ = [
+    "DEFAULT_AT_STAKE_WORDS",
     "DEFAULT_SUMMARY_SECTIONS",
     "INVEST_PREFIX",
     "Headline",
@@ -186,6 +187,17 @@ DEFAULT_SUMMARY_SECTIONS: dict[str, str] = {
 #: Headlines whose key starts with this prefix are recommendations for "Where to invest".
 INVEST_PREFIX = "invest_"
 
+#: A headline whose key contains one of these words says where money is at stake; "Where to
+#: invest" lists them (e.g. ``revenue_at_risk``, ``total_headroom``, ``churn_gap_segment``).
+DEFAULT_AT_STAKE_WORDS: tuple[str, ...] = (
+    "risk",
+    "headroom",
+    "gap",
+    "uplift",
+    "stake",
+    "potential",
+)
+
 
 def _interval(row, currency: str) -> str:
     low, high = row.ci_low, row.ci_high
@@ -248,14 +260,16 @@ def executive_summary(
     *,
     currency: str = "EUR",
     sections: dict[str, str] | None = None,
+    at_stake: tuple[str, ...] | None = None,
 ) -> str:
     """Write the executive summary, as markdown, from the headlines the topic notebooks recorded.
 
     Nothing is recomputed: each topic's numbers are listed under a plain-language heading
     (``sections``, default :data:`DEFAULT_SUMMARY_SECTIONS`), then "Where to invest" lists the
-    recommendations (headlines whose key starts with :data:`INVEST_PREFIX`) or, when no
-    notebook recorded one, the largest money amounts at stake. Topics without numbers are named,
-    so a failed notebook cannot go unnoticed.
+    recommendations (headlines whose key starts with :data:`INVEST_PREFIX`) and where the money
+    at stake sits (headlines whose key contains a word of ``at_stake``, e.g. ``revenue_at_risk``,
+    ``total_headroom``); when there are neither, the largest money amounts recorded. Topics
+    without numbers are named, so a failed notebook cannot go unnoticed.
 
     Parameters
     ----------
@@ -265,6 +279,9 @@ def executive_summary(
         Currency code for ``unit="currency"`` values.
     sections : dict, optional
         Notebook name -> section heading; overrides the defaults.
+    at_stake : tuple of str, optional
+        Words that mark a headline key as money at stake; default
+        :data:`DEFAULT_AT_STAKE_WORDS`.
 
     Returns
     -------
@@ -306,9 +323,19 @@ def executive_summary(
         ]
 
     lines += ["## Where to invest", ""]
+    words = DEFAULT_AT_STAKE_WORDS if at_stake is None else tuple(at_stake)
+    keys = findings["key"].astype(str).str.lower()
+    stake = findings[keys.apply(lambda key: any(word in key for word in words))]
+    stake = stake.assign(_order=stake["notebook"].map({n: i for i, n in enumerate(order)}))
+    stake = stake.sort_values("_order", kind="stable")
     if not invest.empty:
+        lines += ["Recommended by the analyses:", ""]
         lines += [_bullet(row, currency) for row in invest.itertuples(index=False)]
-    else:
+        lines.append("")
+    if not stake.empty:
+        lines += ["Where the money at stake sits:", ""]
+        lines += [_bullet(row, currency) for row in stake.itertuples(index=False)]
+    if invest.empty and stake.empty:
         money = findings[(findings["unit"] == "currency")].copy()
         money = money[pd.to_numeric(money["value"], errors="coerce").notna()]
         if money.empty:

@@ -89,7 +89,7 @@ def test_executive_summary_orders_topics_and_names_the_ones_without_numbers(tmp_
     assert "`03_nps_vs_revenue`, `04_clv`" in text
 
 
-def test_executive_summary_lists_invest_headlines_under_where_to_invest(tmp_path):
+def test_executive_summary_lists_recommendations_then_the_money_at_stake(tmp_path):
     _recorded(tmp_path)
     save_headlines(
         "04_clv",
@@ -101,18 +101,31 @@ def test_executive_summary_lists_invest_headlines_under_where_to_invest(tmp_path
                 unit="currency",
                 note="Worth EUR 80k a year at a 5% retention gain",
             ),
+            Headline("total_clv", "Total CLV", 2e6, unit="currency"),
         ],
         path=tmp_path / "04_clv.json",
     )
-    text = executive_summary(load_headlines(tmp_path))
-    where = text[text.index("## Where to invest") :]
-    assert "Retain at-risk Champions" in where and "Revenue at risk" not in where
+    where = executive_summary(load_headlines(tmp_path)).split("## Where to invest")[1]
+    recommended, stake = where.split("Where the money at stake sits:")
+    assert "Retain at-risk Champions" in recommended
+    assert "Revenue at risk" in stake  # key revenue_at_risk
+    assert "Total CLV" not in where and "Churn rate" not in where
 
 
-def test_executive_summary_falls_back_to_the_largest_amounts_at_stake(tmp_path):
-    where = executive_summary(_recorded(tmp_path)).split("## Where to invest")[1]
+def test_executive_summary_falls_back_to_the_largest_amounts_without_stake_keys(tmp_path):
+    save_headlines(
+        "04_clv",
+        [
+            Headline("total_clv", "Total CLV", 2e6, unit="currency"),
+            Headline("median_clv", "Median CLV", 35.0, unit="currency"),
+            Headline("top_share", "Top 20% share", 0.8, unit="percent"),
+        ],
+        path=tmp_path / "04_clv.json",
+    )
+    where = executive_summary(load_headlines(tmp_path)).split("## Where to invest")[1]
     assert "No notebook recorded an explicit recommendation" in where
-    assert "Revenue at risk" in where
+    assert where.index("Total CLV") < where.index("Median CLV")
+    assert "Top 20% share" not in where
 
 
 def test_format_table_formats_the_named_columns_and_leaves_the_frame_alone():
