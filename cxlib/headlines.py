@@ -251,7 +251,7 @@ def _bullet(row, currency: str) -> str:
     if interval:
         text += f" (95% interval {interval})"
     if row.note:
-        text += f". {row.note}"
+        text += f" — {row.note}"
     return text
 
 

@@ -83,7 +83,7 @@ def test_executive_summary_orders_topics_and_names_the_ones_without_numbers(tmp_
     churn = text.index("Who is leaving")
     assert segments < churn
     assert (
-        "- **Revenue at risk**: EUR 250.0k (95% interval EUR 200.0k – EUR 300.0k). Next 90 days"
+        "- **Revenue at risk**: EUR 250.0k (95% interval EUR 200.0k – EUR 300.0k) — Next 90 days"
         in text
     )
     assert "`03_nps_vs_revenue`, `04_clv`" in text
