@@ -82,6 +82,7 @@ class AnalysisConfig(_Strict):
     feedback_stop_words: str | list[str] | None = "english"
     n_themes: int | None = Field(None, ge=2, le=30)
     n_clusters_max: int = Field(8, ge=2, le=20)
+    wallet_column: str | None = None  # a customers column with each customer's stated wallet
 
 
 class ClientConfig(_Strict):
