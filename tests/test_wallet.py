@@ -194,12 +194,13 @@ def demo_wallet(small_demo):
 
 
 def test_estimated_wallets_rank_customers_like_the_true_wallets(demo_wallet):
-    # Measured 0.53 on the 3,000-customer demo (0.55 on 20,000). The wallet is spend / share
-    # with a Beta share, so no estimate that ignores the share can rank perfectly; 0.45 fails
-    # a model that learns nothing (a constant wallet ranks customers by spend only through
-    # max(wallet, spend), about 0.3).
+    # Measured 0.53 on the 3,000-customer demo (0.55 on 20,000). The true wallet is spend /
+    # share with a Beta share the data do not reveal, so no estimate can rank perfectly (spend
+    # alone ranks at 0.73, but says nothing about headroom). 0.5 fails the baselines measured
+    # on the same data: a constant wallet max(q90 of spend, spend) reaches 0.43, a model
+    # without the customer table's attributes 0.45.
     est, truth = demo_wallet
-    assert spearmanr(est.customers["wallet"], truth["wallet"])[0] >= 0.45
+    assert spearmanr(est.customers["wallet"], truth["wallet"])[0] >= 0.5
 
 
 def test_segment_wallets_are_far_closer_to_the_truth_than_spend_alone(demo_wallet):
