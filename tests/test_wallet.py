@@ -237,3 +237,26 @@ def test_wallet_headroom_figure_stacks_spend_and_headroom_per_segment():
     assert plots.plot_wallet_headroom(table, ax=ax) is ax
     widths = sorted(round(p.get_width(), 6) for p in ax.patches)
     assert widths == [0.0, 20.0, 40.0, 40.0]
+
+
+def test_category_wallets_per_segment_beat_spend_alone_against_the_true_category_wallets(
+    small_demo,
+):
+    # Per (latent segment, category) cell, summed estimated category wallets against the
+    # generator's wallet_<category>. Measured median absolute relative error 0.55 over the 30
+    # cells (0.49 on 20,000 customers) against 0.79 for "wallet = spend". The generator spreads
+    # headroom in the market's category mix, which a customer's own purchases cannot reveal, so
+    # the category split is the weakest part of the estimate (headroom ranking across cells is
+    # only 0.26-0.36 rank correlation); 0.65 and a 0.15 margin over spend guard what it does get.
+    est = estimate_wallet(small_demo.transactions, small_demo.customers, seed=0)
+    truth = small_demo.truth.customers.set_index("customer_id").loc[est.customers.index]
+    cells = wallet_by_category(est, truth["segment"]).set_index(["segment", "category"])
+    categories = sorted(est.categories["category"].unique())
+    true_cells = truth.groupby("segment")[[f"wallet_{c}" for c in categories]].sum()
+    true_cells.columns = categories
+    true_cells = true_cells.stack().rename_axis(["segment", "category"]).loc[cells.index]
+    error = (cells["wallet"] / true_cells - 1).abs().median()
+    naive = (cells["spend"] / true_cells - 1).abs().median()
+    assert len(cells) == 5 * len(categories)
+    assert error <= 0.65
+    assert error <= naive - 0.15
