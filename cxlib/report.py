@@ -820,6 +820,20 @@ def build_report(
                         highlight=False,
                         soft_wrap=True,
                     )
+        status = "complete" if all(r.status == "ok" for r in runs) else "failed"
+        write_manifest(status)
+        headlines = load_headlines(headlines_dir)
+        index = _index_html(
+            client=config.client,
+            run_id=run_id,
+            status=status,
+            notebooks=runs,
+            headlines=headlines,
+            quality=client.quality,
+            currency=config.currency,
+            manifest=manifest,
+        )
+        (partial / "index.html").write_text(index, encoding="utf-8")
     except KeyboardInterrupt:
         for run in runs:
             if run.status == "pending":
@@ -834,20 +848,6 @@ def build_report(
         console.print(f"[yellow]interrupted[/]: partial output kept in {target}", markup=True)
         raise
 
-    status = "complete" if all(r.status == "ok" for r in runs) else "failed"
-    write_manifest(status)
-    headlines = load_headlines(headlines_dir)
-    index = _index_html(
-        client=config.client,
-        run_id=run_id,
-        status=status,
-        notebooks=runs,
-        headlines=headlines,
-        quality=client.quality,
-        currency=config.currency,
-        manifest=manifest,
-    )
-    (partial / "index.html").write_text(index, encoding="utf-8")
     partial.rename(final_dir)
     return ReportRun(
         run_dir=final_dir, run_id=run_id, status=status, notebooks=runs, seconds=manifest["seconds"]
