@@ -264,20 +264,31 @@ def plot_cohort_heatmap(cohorts, *, kind: str = "rates", max_periods: int = 24, 
     """
     matrix = getattr(cohorts, kind).iloc[:, :max_periods]
     matrix = matrix.set_axis([str(c) for c in matrix.index], axis=0)
+    import numpy as np
+
     ax = _get_ax(ax, figsize=(10, 6))
     percent = kind != "counts"
-    sns.heatmap(matrix, ax=ax, cmap="viridis", vmin=0, vmax=1 if kind == "rates" else None,
-                cbar_kws={"label": "share of cohort" if percent else "customers"},
+    # period 0 is 100% by construction: scale the colours on the later periods
+    later = matrix.iloc[:, 1:] if matrix.shape[1] > 1 else matrix
+    vmax = float(np.nanquantile(later.to_numpy(dtype=float), 0.99)) if later.size else None
+    sns.heatmap(matrix, ax=ax, cmap="viridis", vmin=0, vmax=vmax,
+                cbar_kws={"label": ("share of cohort (period 0 off the scale)" if percent
+                                    else "customers")},
                 xticklabels=2, yticklabels=max(len(matrix) // 18, 1))
+    ax.grid(False)
     label = {"rates": "Customer retention", "revenue_retention": "Revenue retention",
              "counts": "Active customers"}[kind]
-    ax.set(xlabel=f"{cohorts.freq}-periods since first purchase", ylabel="Acquisition cohort",
+    unit = {"M": "Months", "Q": "Quarters", "W": "Weeks"}.get(cohorts.freq, "Periods")
+    ax.set(xlabel=f"{unit} since first purchase", ylabel="Acquisition cohort",
            title=f"{label} by acquisition cohort")
     return ax
 
 
-def plot_survival_curves(survival, *, ax=None):
-    """Kaplan-Meier curves with confidence bands (``cxlib.churn.survival_by_segment`` result)."""
+def plot_survival_curves(survival, *, by: str = "segment", ax=None):
+    """Kaplan-Meier curves with confidence bands (``cxlib.churn.survival_by_segment`` result).
+
+    ``by`` names the grouping in the title (e.g. ``"acquisition_channel"``).
+    """
     ax = _get_ax(ax)
     colours = sns.color_palette(PALETTE, n_colors=max(survival.curves["segment"].nunique(), 1))
     for colour, (name, curve) in zip(colours, survival.curves.groupby("segment", sort=True),
@@ -287,7 +298,7 @@ def plot_survival_curves(survival, *, ax=None):
                         color=colour, alpha=0.2, linewidth=0)
     ax.axhline(0.5, color="grey", linestyle=":", linewidth=1)
     ax.set(xlabel="Days since first purchase", ylabel="Share of customers still active",
-           title="Customer survival by segment", ylim=(0, 1.02))
+           title=f"Customer survival by {by.replace('_', ' ')}", ylim=(0, 1.02))
     ax.legend(title=None, fontsize="small")
     return ax
 
