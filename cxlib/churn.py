@@ -1785,9 +1785,11 @@ def churn_model(
       training; with ``out_of_time`` and enough history, models are also trained at
       ``cutoff - horizon_days`` (labels ending on the cutoff) and tested on the held-out
       customers at the cutoff.
-    * **Value** of a customer: ``value`` when given (e.g. CLV from :mod:`cxlib.clv`), else
-      net revenue in the 365 days up to the cutoff (refunds netted, floored at 0).
-      ``revenue_at_risk = churn_probability x value``.
+    * **Value** of a customer: ``value`` when given, else net revenue in the 365 days up to
+      the cutoff (refunds netted, floored at 0): the yearly revenue that leaves if the
+      customer goes. ``revenue_at_risk = churn_probability x value``. A CLV from
+      :mod:`cxlib.clv` can be passed as ``value``, but it already discounts for the chance of
+      churning, so the product counts churn twice; prefer a value *given the customer stays*.
     * **Main reasons**: for the ``n_reason_features`` most important features, how much the
       customer's churn probability drops when that feature is set to the median of active
       customers; the (up to) three largest drops above one percentage point are named.
