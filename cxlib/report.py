@@ -486,7 +486,9 @@ h1 { margin-bottom: 0.2rem; } .meta { color: #59636e; margin-top: 0; }
 table { border-collapse: collapse; margin: 0.5rem 0 1.5rem; font-variant-numeric: tabular-nums; }
 th, td { border-bottom: 1px solid #d0d7de; padding: 0.35rem 0.8rem; text-align: left;
   vertical-align: top; }
-th { background: #f6f8fa; } td.num { text-align: right; white-space: nowrap; }
+th { background: #f6f8fa; }
+tr.group th { background: #fff; padding-top: 0.9rem; font-size: 15px; }
+td.num { text-align: right; white-space: nowrap; }
 .status-ok { color: #1a7f37; font-weight: 600; }
 .status-failed { color: #cf222e; font-weight: 600; }
 .status-interrupted, .status-pending { color: #9a6700; font-weight: 600; }
@@ -550,7 +552,12 @@ def _index_html(
     else:
         titles = {nb.name: nb.title or nb.name for nb in notebooks}
         hrows = []
+        previous = None
         for item in headlines.itertuples(index=False):
+            if item.notebook != previous:
+                title = titles.get(item.notebook, item.notebook)
+                hrows.append(f'<tr class="group"><th colspan="4">{esc(title)}</th></tr>')
+                previous = item.notebook
             interval = ""
             if _present(item.ci_low) and _present(item.ci_high):
                 interval = (
@@ -558,14 +565,14 @@ def _index_html(
                     f"{format_value(item.ci_high, item.unit, currency=currency)}"
                 )
             value = format_value(item.value, item.unit, currency=currency)
+            align = "" if item.unit == "text" or isinstance(item.value, str) else ' class="num"'
             hrows.append(
-                f"<tr><td>{esc(titles.get(item.notebook, item.notebook))}</td>"
-                f"<td>{esc(str(item.label))}</td>"
-                f'<td class="num">{esc(value)}</td><td class="num">{esc(interval)}</td>'
+                f"<tr><td>{esc(str(item.label))}</td>"
+                f'<td{align}>{esc(value)}</td><td class="num">{esc(interval)}</td>'
                 f'<td class="note">{esc(str(item.note or ""))}</td></tr>'
             )
         headline_html = (
-            "<table><thead><tr><th>Topic</th><th>Number</th><th>Value</th>"
+            "<table><thead><tr><th>Number</th><th>Value</th>"
             "<th>95% interval</th><th>Note</th></tr></thead><tbody>"
             + "".join(hrows)
             + "</tbody></table>"
