@@ -554,3 +554,29 @@ def test_p_alive_definition_flags_customers_the_bgnbd_model_thinks_are_gone(smal
     churned = status.loc[status["churned"], "days_since_last"].median()
     alive = status.loc[~status["churned"], "days_since_last"].median()
     assert churned > 3 * alive
+
+
+def test_churn_rate_contract_counts_contracts_ending_in_the_period():
+    tx = tx_frame([("a", "2025-01-10", 5.0), ("b", "2025-01-10", 5.0), ("c", "2025-01-10", 5.0)])
+    customers = pd.DataFrame({
+        "customer_id": ["a", "b", "c"],
+        "signup_date": pd.to_datetime(["2025-01-01"] * 3),
+        "contract_end": pd.to_datetime(["2025-01-15", "2025-03-01", None]),
+    })
+    result = churn.churn_rate(tx, start="2025-01-31", end="2025-03-31", definition="contract",
+                              customers=customers)
+    # a had left before the start; b leaves in the period; c has no end date
+    assert result.table["churned"].to_dict() == {"b": True, "c": False}
+    assert result.rate == 0.5
+
+
+def test_churn_model_uses_a_given_value_and_falls_back_with_a_warning(synthetic):
+    tx, _ = synthetic
+    cutoff = pd.Timestamp("2025-06-30")
+    first = churn.churn_features(tx, cutoff=cutoff).index[:10]
+    value = pd.Series(1000.0, index=first)
+    with pytest.warns(UserWarning, match="'value' is missing for"):
+        result = churn.churn_model(tx, cutoff=cutoff, horizon_days=90, value=value, seed=0)
+    scores = result.scores.set_index("customer_id")
+    assert (scores.loc[first, "value"] == 1000.0).all()
+    assert "given by the caller" in result.definitions["value"]
