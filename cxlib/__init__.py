@@ -35,7 +35,23 @@ _SUBMODULES = (
     "wallet",
 )
 
-__all__ = sorted(["DataError", "__version__", *_SUBMODULES])
+__all__ = [
+    "DataError",
+    "__version__",
+    "churn",
+    "clv",
+    "config",
+    "data",
+    "datasets",
+    "demo",
+    "feedback",
+    "headlines",
+    "nps",
+    "plots",
+    "report",
+    "segmentation",
+    "wallet",
+]
 
 
 def __getattr__(name: str):

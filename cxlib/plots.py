@@ -9,7 +9,30 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import seaborn as sns
 
-__all__ = ["set_theme"]
+__all__ = [
+    "plot_calibration",
+    "plot_category_outcome",
+    "plot_churn_importances",
+    "plot_cluster_profiles",
+    "plot_cohort_heatmap",
+    "plot_gains",
+    "plot_hazard_ratios",
+    "plot_holdout_by_frequency",
+    "plot_lorenz",
+    "plot_nps_by_group",
+    "plot_nps_over_time",
+    "plot_revenue_at_risk",
+    "plot_rfm_matrix",
+    "plot_score_outcome",
+    "plot_segment_map",
+    "plot_segment_sizes_vs_value",
+    "plot_segment_value",
+    "plot_survival_curves",
+    "plot_themes_at_stake",
+    "plot_tracking",
+    "plot_wallet_headroom",
+    "set_theme",
+]
 
 # One palette for the whole report, so a segment keeps its colour from page to page.
 PALETTE = "colorblind"

@@ -28,9 +28,30 @@ def test_import_cxlib_is_light_and_exposes_submodules_lazily():
 
     code = (
         "import sys, cxlib; "
-        "assert 'matplotlib' not in sys.modules and 'lifetimes' not in sys.modules, 'heavy import'; "
+        "heavy = {'matplotlib', 'lifetimes', 'papermill'} & set(sys.modules); "
+        "assert not heavy, heavy; "
         "assert cxlib.DataError.__mro__[1] is ValueError; "
         "print(sorted(cxlib.__all__) == cxlib.__all__)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "True"
+
+
+def test_every_public_plot_function_is_exported_from_plots():
+    import inspect
+
+    from cxlib import plots
+
+    public = {
+        name
+        for name, obj in vars(plots).items()
+        if inspect.isfunction(obj) and obj.__module__ == plots.__name__ and not name.startswith("_")
+    }
+    assert public == set(plots.__all__)
+    assert plots.__all__ == sorted(plots.__all__)
+
+
+def test_package_all_lists_every_lazy_submodule():
+    import cxlib
+
+    assert set(cxlib.__all__) == {"DataError", "__version__", *cxlib._SUBMODULES}
