@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # The demo client's exports (seeded, so the same every time).
-$(DEMO): $(STAMP)
+$(DEMO): $(STAMP) cxlib/demo.py
 	$(BIN)/cxlib demo --out data/demo
 
 demo: $(DEMO)
@@ -31,7 +31,7 @@ test: $(DEMO) $(CHROMIUM)
 
 $(CHROMIUM):
 	$(SUDO) apt-get update
-	$(SUDO) apt-get install -y chromium
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
 
 chromium: $(CHROMIUM)
 
