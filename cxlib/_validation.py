@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+import numpy as np
 import pandas as pd
 
-__all__ = ["DataError", "format_offenders", "validate_columns"]
+__all__ = [
+    "DataError",
+    "check_fraction",
+    "check_positive_int",
+    "format_offenders",
+    "segment_series",
+    "validate_columns",
+]
 
 
 class DataError(ValueError):
@@ -74,3 +82,69 @@ def validate_columns(
     missing = [c for c in required if c not in columns]
     if missing:
         raise DataError(f"{where}: missing column(s) {missing}; got {list(columns)}")
+
+
+def check_positive_int(value: object, name: str, *, caller: str) -> int:
+    """Return ``value`` as an int, or raise the parameter error when it is not a positive integer.
+
+    Examples
+    --------
+    >>> check_positive_int(0, "days", caller="f")
+    Traceback (most recent call last):
+    ...
+    ValueError: The 'days' parameter of f must be a positive integer. Got 0 instead.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise ValueError(
+            f"The '{name}' parameter of {caller} must be a positive integer. Got {value!r} instead."
+        )
+    return int(value)
+
+
+def check_fraction(value: object, name: str, *, caller: str) -> float:
+    """Return ``value`` as a float, or raise the parameter error unless it lies strictly in (0, 1).
+
+    Examples
+    --------
+    >>> check_fraction(95, "p", caller="f")
+    Traceback (most recent call last):
+    ...
+    ValueError: The 'p' parameter of f must be a number strictly between 0 and 1. Got 95 instead.
+    """
+    is_number = isinstance(value, int | float | np.number) and not isinstance(value, bool)
+    if not is_number or not 0 < value < 1:
+        raise ValueError(
+            f"The '{name}' parameter of {caller} must be a number strictly between 0 and 1. "
+            f"Got {value!r} instead."
+        )
+    return float(value)
+
+
+def segment_series(segments: pd.Series | pd.DataFrame, *, caller: str) -> pd.Series:
+    """One segment label (str) per customer, indexed by ``customer_id`` (str).
+
+    Accepts a Series of labels or a frame with a ``segment`` column (what
+    ``rfm_segments`` and ``cluster_customers(...).assignments`` return), indexed by customer.
+
+    Raises
+    ------
+    DataError
+        When the frame has no ``segment`` column or a customer appears twice.
+    ValueError
+        When ``segments`` is neither a Series nor a DataFrame.
+    """
+    if isinstance(segments, pd.DataFrame):
+        validate_columns(segments, ["segment"], caller=caller)
+        segments = segments["segment"]
+    if not isinstance(segments, pd.Series):
+        raise ValueError(
+            f"The 'segments' parameter of {caller} must be a Series or a DataFrame with a "
+            f"'segment' column, indexed by customer_id. Got {type(segments).__name__} instead."
+        )
+    out = segments.astype(str)
+    out.index = out.index.astype(str)
+    out.index.name = "customer_id"
+    if out.index.has_duplicates:
+        duplicated = list(out.index[out.index.duplicated()][:5])
+        raise DataError(f"{caller}: duplicate customer_id in segments, e.g. {duplicated}")
+    return out

@@ -30,7 +30,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from cxlib._validation import DataError, format_offenders, validate_columns
+from cxlib._validation import (
+    DataError,
+    check_positive_int,
+    format_offenders,
+    validate_columns,
+)
 
 __all__ = [
     "DEFAULT_HOLDOUT_WEEKS",
@@ -284,11 +289,7 @@ def default_calibration_end(
     Timestamp('2024-07-02 00:00:00')
     """
     caller = "default_calibration_end"
-    if not isinstance(holdout_weeks, int | np.integer) or holdout_weeks < 1:
-        raise ValueError(
-            f"The 'holdout_weeks' parameter of {caller} must be a positive integer. "
-            f"Got {holdout_weeks!r} instead."
-        )
+    check_positive_int(holdout_weeks, "holdout_weeks", caller=caller)
     _, dates, _ = _clean_transactions(transactions, caller)
     end = (
         pd.Timestamp(dates.max())

@@ -25,7 +25,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from cxlib._validation import DataError, validate_columns
+from cxlib._validation import (
+    DataError,
+    check_fraction,
+    check_positive_int,
+    validate_columns,
+)
 
 __all__ = [
     "DEFAULT_CHURN_DAYS",
@@ -479,20 +484,8 @@ def theme_impact(
     caller = "theme_impact"
     validate_columns(result.assignments, ["customer_id", "date"], caller=caller)
     validate_columns(transactions, ["customer_id", "date", "amount"], caller=caller)
-    if (
-        isinstance(churn_days, bool)
-        or not isinstance(churn_days, (int, np.integer))
-        or churn_days < 1
-    ):
-        raise ValueError(
-            f"The 'churn_days' parameter of {caller} must be a positive integer. "
-            f"Got {churn_days!r} instead."
-        )
-    if not isinstance(confidence, (int, float)) or not 0 < confidence < 1:
-        raise ValueError(
-            f"The 'confidence' parameter of {caller} must be a number strictly between 0 and 1. "
-            f"Got {confidence!r} instead."
-        )
+    check_positive_int(churn_days, "churn_days", caller=caller)
+    confidence = check_fraction(confidence, "confidence", caller=caller)
     z = float(stats.norm.ppf(0.5 + confidence / 2))
     tx = pd.DataFrame(
         {

@@ -23,7 +23,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from cxlib._validation import DataError, format_offenders, validate_columns
+from cxlib._validation import (
+    DataError,
+    check_fraction,
+    check_positive_int,
+    format_offenders,
+    validate_columns,
+)
 
 __all__ = [
     "CATEGORIES",
@@ -131,15 +137,6 @@ def _check_thresholds(promoter_min: int, detractor_max: int, caller: str) -> Non
             f"The 'detractor_max' parameter of {caller} must be below 'promoter_min' "
             f"({promoter_min}). Got {detractor_max!r} instead."
         )
-
-
-def _check_confidence(confidence: float, caller: str) -> float:
-    if not isinstance(confidence, (int, float)) or not 0 < confidence < 1:
-        raise ValueError(
-            f"The 'confidence' parameter of {caller} must be a number strictly between 0 and 1. "
-            f"Got {confidence!r} instead."
-        )
-    return float(confidence)
 
 
 def _validated_scores(scores, caller: str) -> np.ndarray:
@@ -268,7 +265,7 @@ def nps(
     (20.0, -0.7, 40.7)
     """
     _check_thresholds(promoter_min, detractor_max, "nps")
-    confidence = _check_confidence(confidence, "nps")
+    confidence = check_fraction(confidence, "confidence", caller="nps")
     if method not in _METHODS:
         raise ValueError(
             f"The 'method' parameter of nps must be one of {list(_METHODS)}. "
@@ -419,7 +416,7 @@ def nps_difference(
     >>> round(d.difference, 1), d.significant
     (20.0, False)
     """
-    confidence = _check_confidence(confidence, "nps_difference")
+    confidence = check_fraction(confidence, "confidence", caller="nps_difference")
     options = dict(
         promoter_min=promoter_min, detractor_max=detractor_max, method=method, confidence=confidence
     )
@@ -505,7 +502,7 @@ def nps_by(
     required = ["score", *group_cols] + (["date"] if freq is not None else [])
     validate_columns(surveys, required, caller="nps_by")
     _check_thresholds(promoter_min, detractor_max, "nps_by")
-    confidence = _check_confidence(confidence, "nps_by")
+    confidence = check_fraction(confidence, "confidence", caller="nps_by")
     frame = surveys[required].copy()
     _validated_scores(frame["score"], "nps_by")
     keys = list(group_cols)
@@ -911,13 +908,9 @@ def nps_vs_revenue(
     validate_columns(surveys, ["customer_id", "date", "score"], caller=caller)
     validate_columns(transactions, ["customer_id", "date", "amount"], caller=caller)
     _check_thresholds(promoter_min, detractor_max, caller)
-    confidence = _check_confidence(confidence, caller)
-    for name, value in (("follow_up_months", follow_up_months), ("prior_months", prior_months)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(
-                f"The '{name}' parameter of {caller} must be a positive integer. "
-                f"Got {value!r} instead."
-            )
+    confidence = check_fraction(confidence, "confidence", caller=caller)
+    check_positive_int(follow_up_months, "follow_up_months", caller=caller)
+    check_positive_int(prior_months, "prior_months", caller=caller)
     z = float(stats.norm.ppf(0.5 + confidence / 2))
 
     tx = pd.DataFrame(

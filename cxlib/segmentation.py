@@ -22,7 +22,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from cxlib._validation import DataError, format_offenders, validate_columns
+from cxlib._validation import (
+    DataError,
+    format_offenders,
+    segment_series,
+    validate_columns,
+)
 
 __all__ = [
     "DEFAULT_FEATURE_WORDS",
@@ -856,26 +861,6 @@ def _cluster_customers(
 # --------------------------------------------------------------------------------------------
 
 
-def _as_segment_series(segments) -> pd.Series:
-    if isinstance(segments, pd.DataFrame):
-        validate_columns(segments, ["segment"], caller="segment_profiles")
-        segments = segments["segment"]
-    if not isinstance(segments, pd.Series):
-        raise ValueError(
-            "The 'segments' parameter of segment_profiles must be a Series or a DataFrame with a "
-            f"'segment' column, indexed by customer_id. Got {type(segments).__name__} instead."
-        )
-    out = segments.copy()
-    out.index = out.index.astype(str)
-    out.index.name = "customer_id"
-    if out.index.has_duplicates:
-        dup = out.index[out.index.duplicated()]
-        raise DataError(
-            f"segment_profiles: duplicate customer_id in segments, e.g. {list(dup[:5])}"
-        )
-    return out.astype(str)
-
-
 def _per_customer(values, name: str, column: str | None = None) -> pd.Series:
     if isinstance(values, pd.DataFrame):
         if column is None or column not in values.columns:
@@ -961,7 +946,7 @@ def segment_profiles(
     y                2     35.0       0.777778
     x                1     10.0       0.222222
     """
-    seg = _as_segment_series(segments)
+    seg = segment_series(segments, caller="segment_profiles")
     features = customer_features(transactions, observation_end=observation_end)
     features = features.reindex(seg.index)
     no_tx = features["total_spend"].isna()

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from cxlib._validation import DataError, validate_columns
+from cxlib._validation import DataError, check_positive_int, segment_series, validate_columns
 
 __all__ = [
     "DEFAULT_WALLET_QUANTILE",
@@ -95,11 +95,7 @@ def spend_rate(
     >>> spend_rate(tx).round(1).tolist()
     [200.7, 202.9]
     """
-    if min_active_days < 1:
-        raise ValueError(
-            "The 'min_active_days' parameter of spend_rate must be a positive integer. "
-            f"Got {min_active_days!r} instead."
-        )
+    check_positive_int(min_active_days, "min_active_days", caller="spend_rate")
     tx = _clean_transactions(transactions, "spend_rate")
     end = tx["date"].max() if observation_end is None else pd.Timestamp(observation_end)
     tx = tx[tx["date"] <= end]
@@ -355,15 +351,6 @@ def _customer_table(spend: pd.Series, wallet) -> pd.DataFrame:
     )
 
 
-def _segment_series(segments, caller: str) -> pd.Series:
-    if isinstance(segments, pd.DataFrame):
-        validate_columns(segments, ["segment"], caller=caller)
-        segments = segments["segment"]
-    out = pd.Series(segments).astype(str)
-    out.index = out.index.astype(str)
-    return out
-
-
 def _estimate_table(estimate) -> pd.DataFrame:
     return estimate.customers if isinstance(estimate, WalletEstimate) else estimate
 
@@ -400,7 +387,7 @@ def wallet_by_segment(estimate, segments) -> pd.DataFrame:
     """
     table = _estimate_table(estimate)
     validate_columns(table, ["spend", "wallet"], caller="wallet_by_segment")
-    seg = _segment_series(segments, "wallet_by_segment")
+    seg = segment_series(segments, caller="wallet_by_segment")
     joined = table[["spend", "wallet"]].join(seg.rename("segment"), how="inner")
     grouped = joined.groupby("segment")
     out = grouped[["spend", "wallet"]].sum()
@@ -437,7 +424,7 @@ def wallet_by_category(estimate: WalletEstimate, segments) -> pd.DataFrame:
             "with category wallets (transactions with a 'category' column, by_category=True). "
             f"Got {type(estimate).__name__} without them instead."
         )
-    seg = _segment_series(segments, "wallet_by_category")
+    seg = segment_series(segments, caller="wallet_by_category")
     long = estimate.categories.merge(seg.rename("segment"), left_on="customer_id",
                                      right_index=True, how="inner")
     out = long.groupby(["segment", "category"], observed=True)[["spend", "wallet"]].sum()
@@ -486,7 +473,7 @@ def penetration_gaps(transactions: pd.DataFrame, segments, *, min_customers: int
     """
     tx = _clean_transactions(transactions, "penetration_gaps")
     validate_columns(tx, ["category"], caller="penetration_gaps")
-    seg = _segment_series(segments, "penetration_gaps")
+    seg = segment_series(segments, caller="penetration_gaps")
     tx = tx[tx["customer_id"].isin(seg.index)]
     tx["segment"] = seg.reindex(tx["customer_id"]).to_numpy()
     bought = tx[tx["amount"] > 0]
