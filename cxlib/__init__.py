@@ -19,22 +19,6 @@ try:
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0+unknown"
 
-_SUBMODULES = (
-    "churn",
-    "clv",
-    "config",
-    "data",
-    "datasets",
-    "demo",
-    "feedback",
-    "headlines",
-    "nps",
-    "plots",
-    "report",
-    "segmentation",
-    "wallet",
-)
-
 __all__ = [
     "DataError",
     "__version__",
@@ -52,6 +36,7 @@ __all__ = [
     "segmentation",
     "wallet",
 ]
+_SUBMODULES = frozenset(__all__) - {"DataError", "__version__"}
 
 
 def __getattr__(name: str):
