@@ -113,7 +113,7 @@ def discover_notebooks(
 
     Examples
     --------
-    >>> [p.name for p in discover_notebooks(only=["00"])]  # doctest: +SKIP
+    >>> [p.name for p in discover_notebooks(only=["00"])]
     ['00_summary.ipynb']
     """
     directory = Path(directory) if directory is not None else default_notebooks_dir()
@@ -739,9 +739,11 @@ def build_report(
 
     Examples
     --------
-    >>> run = build_report("clients/demo.yaml", out="reports")  # doctest: +SKIP
-    >>> run.status, run.run_dir.name  # doctest: +SKIP
-    ('complete', '20260102T030405Z-ab12cd34')
+    Building a report runs every notebook (about a minute on the demo), so this example is not
+    run as a doctest; ``tests/test_notebooks.py`` runs it::
+
+        run = build_report("clients/demo.yaml", out="reports")
+        run.status, run.run_dir.name   # ('complete', '20260102T030405Z-ab12cd34')
     """
     from rich.console import Console
 

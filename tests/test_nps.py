@@ -267,7 +267,10 @@ def _tiny_client():
 
 def test_nps_vs_revenue_matches_hand_computed_spend_and_churn():
     surveys, transactions = _tiny_client()
-    with pytest.warns(UserWarning, match="regressions are skipped"):
+    with (
+        pytest.warns(UserWarning, match="regressions are skipped"),
+        pytest.warns(UserWarning, match="too wide to say much"),
+    ):
         result = nps_vs_revenue(surveys, transactions, follow_up_months=6)
     customers = result.customers.set_index("customer_id")
     assert customers["prior_spend"].to_dict() == {
@@ -499,7 +502,10 @@ def test_nps_vs_revenue_adds_clv_and_segments_when_given():
     segments = pd.DataFrame(
         {"customer_id": ["a1", "a2", "b1", "b2", "c", "d"], "segment": list("xxyyxy")}
     )
-    with pytest.warns(UserWarning, match="regressions are skipped"):
+    with (
+        pytest.warns(UserWarning, match="regressions are skipped"),
+        pytest.warns(UserWarning, match="too wide to say much"),
+    ):
         result = nps_vs_revenue(surveys, transactions, clv=clv, segments=segments)
     effects = result.effects.set_index("metric")
     assert effects.loc["clv", "promoter_mean"] == pytest.approx(200.0)
