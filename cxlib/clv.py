@@ -656,6 +656,45 @@ def _numeric_hessian(f, x0, step=1e-4):
     return hess
 
 
+def _guarded(objective, gradient):
+    """Wrap an objective (and its gradient, or None) so the optimiser never sees NaN.
+
+    A non-finite objective becomes ``inf`` and NaN gradient entries become 0, with numpy's
+    floating-point warnings silenced while they are evaluated.
+    """
+
+    def safe(log_params):
+        with np.errstate(all="ignore"):
+            value = objective(log_params)
+        return float(value) if np.isfinite(value) else np.inf
+
+    if gradient is None:
+        return safe, None
+
+    def safe_grad(log_params):
+        with np.errstate(all="ignore"):
+            return np.nan_to_num(np.asarray(gradient(log_params), dtype=float), nan=0.0)
+
+    return safe, safe_grad
+
+
+def _minimise_with_retry(objective_for, start, penalizer, retry_message):
+    """:func:`_minimise` at ``penalizer``; when it fails, once more at ``RETRY_PENALIZER``.
+
+    ``objective_for(penalizer)`` returns ``(objective, gradient)``. A successful retry warns
+    with ``retry_message(penalizer)`` (attributed to the caller of the fit method). Returns
+    ``(result, ok, penalizer used)``.
+    """
+    penalizer = float(penalizer)
+    result, ok = _minimise(*objective_for(penalizer), start)
+    if not ok and penalizer < RETRY_PENALIZER:
+        penalizer = RETRY_PENALIZER
+        result, ok = _minimise(*objective_for(penalizer), start)
+        if ok:
+            warnings.warn(retry_message(penalizer), stacklevel=3)
+    return result, ok, penalizer
+
+
 def _minimise(objective, gradient, start):
     """Minimise over log-parameters: BFGS, with a Nelder-Mead restart when BFGS fails.
 
@@ -809,33 +848,19 @@ class PurchaseModel:
                 ll = _weighted_loglik(kind, params, rows, scale)
                 return -ll / total + penalizer * anp.sum(params**2)
 
-            def safe(log_params):
-                with np.errstate(all="ignore"):
-                    value = objective(log_params)
-                return float(value) if np.isfinite(value) else np.inf
-
             if kind == "pareto_nbd":
-                return safe, None
-            grad = autograd.grad(objective)
+                return _guarded(objective, None)
+            return _guarded(objective, autograd.grad(objective))
 
-            def safe_grad(log_params):
-                with np.errstate(all="ignore"):
-                    return np.nan_to_num(np.asarray(grad(log_params), dtype=float), nan=0.0)
-
-            return safe, safe_grad
-
-        start = np.zeros(4)
-        penalizer = float(self.penalizer)
-        result, ok = _minimise(*objective_for(penalizer), start)
-        if not ok and penalizer < RETRY_PENALIZER:
-            penalizer = RETRY_PENALIZER
-            result, ok = _minimise(*objective_for(penalizer), start)
-            if ok:
-                warnings.warn(
-                    f"{caller}: the {self.kind} fit did not converge without a penalty; refitted "
-                    f"with penalizer={penalizer} (parameters are slightly shrunk)",
-                    stacklevel=2,
-                )
+        result, ok, penalizer = _minimise_with_retry(
+            objective_for,
+            np.zeros(4),
+            self.penalizer,
+            lambda penalizer: (
+                f"{caller}: the {self.kind} fit did not converge without a penalty; refitted "
+                f"with penalizer={penalizer} (parameters are slightly shrunk)"
+            ),
+        )
         if not ok:
             share_zero = float((x == 0).mean())
             raise DataError(
@@ -1145,31 +1170,17 @@ class SpendModel:
                 )
                 return -anp.sum(ll) / n + penalizer * anp.sum(anp.exp(log_params) ** 2)
 
-            grad = autograd.grad(objective)
+            return _guarded(objective, autograd.grad(objective))
 
-            def safe(log_params):
-                with np.errstate(all="ignore"):
-                    value = objective(log_params)
-                return float(value) if np.isfinite(value) else np.inf
-
-            def safe_grad(log_params):
-                with np.errstate(all="ignore"):
-                    return np.nan_to_num(np.asarray(grad(log_params), dtype=float), nan=0.0)
-
-            return safe, safe_grad
-
-        start = np.zeros(3)
-        penalizer = float(self.penalizer)
-        result, ok = _minimise(*objective_for(penalizer), start)
-        if not ok and penalizer < RETRY_PENALIZER:
-            penalizer = RETRY_PENALIZER
-            result, ok = _minimise(*objective_for(penalizer), start)
-            if ok:
-                warnings.warn(
-                    f"{caller}: the Gamma-Gamma fit did not converge without a penalty; "
-                    f"refitted with penalizer={penalizer}",
-                    stacklevel=2,
-                )
+        result, ok, penalizer = _minimise_with_retry(
+            objective_for,
+            np.zeros(3),
+            self.penalizer,
+            lambda penalizer: (
+                f"{caller}: the Gamma-Gamma fit did not converge without a penalty; "
+                f"refitted with penalizer={penalizer}"
+            ),
+        )
         if not ok:
             raise DataError(
                 f"{caller}: the Gamma-Gamma likelihood has no finite maximum on "
