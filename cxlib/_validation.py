@@ -11,6 +11,7 @@ __all__ = [
     "DataError",
     "check_fraction",
     "check_positive_int",
+    "coerce_transactions",
     "format_offenders",
     "segment_series",
     "validate_columns",
@@ -118,6 +119,29 @@ def check_fraction(value: object, name: str, *, caller: str) -> float:
             f"Got {value!r} instead."
         )
     return float(value)
+
+
+def coerce_transactions(transactions: pd.DataFrame) -> pd.DataFrame:
+    """Return a new frame of ``customer_id`` (str), ``date`` (datetime64), ``amount`` (float).
+
+    Amounts that are not numbers become NaN (the caller decides how to report them); the
+    index is a fresh ``RangeIndex``, so positions line up with the rows of ``transactions``.
+    Columns are not checked here: call :func:`validate_columns` first.
+
+    Examples
+    --------
+    >>> tx = coerce_transactions(pd.DataFrame({"customer_id": [7, 8], "date": ["2025-01-02",
+    ...                                        "2025-01-03"], "amount": ["5", "x"]}))
+    >>> tx.dtypes.astype(str).tolist(), tx["customer_id"].tolist(), tx["amount"].tolist()
+    (['object', 'datetime64[ns]', 'float64'], ['7', '8'], [5.0, nan])
+    """
+    return pd.DataFrame(
+        {
+            "customer_id": transactions["customer_id"].astype(str).to_numpy(),
+            "date": pd.to_datetime(transactions["date"]).to_numpy(),
+            "amount": pd.to_numeric(transactions["amount"], errors="coerce").to_numpy(float),
+        }
+    )
 
 
 def segment_series(segments: pd.Series | pd.DataFrame, *, caller: str) -> pd.Series:

@@ -29,6 +29,7 @@ from cxlib._validation import (
     DataError,
     check_fraction,
     check_positive_int,
+    coerce_transactions,
     validate_columns,
 )
 
@@ -487,13 +488,7 @@ def theme_impact(
     check_positive_int(churn_days, "churn_days", caller=caller)
     confidence = check_fraction(confidence, "confidence", caller=caller)
     z = float(stats.norm.ppf(0.5 + confidence / 2))
-    tx = pd.DataFrame(
-        {
-            "customer_id": transactions["customer_id"].astype(str).to_numpy(),
-            "date": pd.to_datetime(transactions["date"]).to_numpy(),
-            "amount": pd.to_numeric(transactions["amount"], errors="coerce").to_numpy(float),
-        }
-    )
+    tx = coerce_transactions(transactions)
     if len(tx) == 0:
         raise DataError(f"{caller}: no transactions given")
     end = pd.Timestamp(observation_end) if observation_end is not None else tx["date"].max()

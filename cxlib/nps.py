@@ -27,6 +27,7 @@ from cxlib._validation import (
     DataError,
     check_fraction,
     check_positive_int,
+    coerce_transactions,
     format_offenders,
     validate_columns,
 )
@@ -914,13 +915,7 @@ def nps_vs_revenue(
     check_positive_int(prior_months, "prior_months", caller=caller)
     z = float(stats.norm.ppf(0.5 + confidence / 2))
 
-    tx = pd.DataFrame(
-        {
-            "customer_id": transactions["customer_id"].astype(str).to_numpy(),
-            "date": pd.to_datetime(transactions["date"]).to_numpy(),
-            "amount": pd.to_numeric(transactions["amount"], errors="coerce").to_numpy(float),
-        }
-    )
+    tx = coerce_transactions(transactions)
     # An order is a distinct order_id when the data has one, else a distinct purchase day.
     if "order_id" in transactions.columns and transactions["order_id"].notna().any():
         present = transactions["order_id"].notna().to_numpy()
