@@ -56,95 +56,85 @@ def test_minimal_config_is_valid_with_defaults(tmp_path):
     assert config.tables["transactions"] == TableConfig(path="tx.csv")
 
 
-def test_unknown_top_level_key_is_an_error(tmp_path):
-    path = make_client(tmp_path, MINIMAL + "curency: USD\n")
-    with pytest.raises(DataError, match=r"acme\.yaml: invalid client config\n  curency: unknown "
-                                        r"key \(check its spelling\)"):
-        load_config(path)
-
-
-def test_unknown_table_option_is_an_error(tmp_path):
-    path = make_client(tmp_path, """\
+# Each case: config text -> the DataError it must raise (a regular expression).
+INVALID_CONFIGS = {
+    "unknown_top_level_key": (
+        MINIMAL + "curency: USD\n",
+        r"acme\.yaml: invalid client config\n  curency: unknown key \(check its spelling\)",
+    ),
+    "unknown_table_option": (
+        """\
         client: acme
         data_dir: ../data
         tables:
           transactions: {path: tx.csv, colums: {customer_id: id}}
-        """)
-    with pytest.raises(DataError, match=r"tables\.transactions\.colums: unknown key"):
-        load_config(path)
-
-
-def test_unknown_analysis_setting_is_an_error(tmp_path):
-    path = make_client(tmp_path, MINIMAL + "analysis: {horizon_month: 6}\n")
-    with pytest.raises(DataError, match=r"analysis\.horizon_month: unknown key"):
-        load_config(path)
-
-
-def test_out_of_range_setting_is_an_error(tmp_path):
-    path = make_client(tmp_path, MINIMAL + "analysis: {horizon_months: 0}\n")
-    with pytest.raises(DataError, match=r"analysis\.horizon_months: Input should be greater"):
-        load_config(path)
-
-
-def test_unknown_table_is_an_error(tmp_path):
-    path = make_client(tmp_path, MINIMAL + "  returns: {path: tx.csv}\n")
-    with pytest.raises(DataError, match=r"tables: Value error, unknown table\(s\) \['returns'\]"):
-        load_config(path)
-
-
-def test_transactions_table_is_required(tmp_path):
-    path = make_client(tmp_path, """\
+        """,
+        r"tables\.transactions\.colums: unknown key",
+    ),
+    "unknown_analysis_setting": (
+        MINIMAL + "analysis: {horizon_month: 6}\n",
+        r"analysis\.horizon_month: unknown key",
+    ),
+    "out_of_range_setting": (
+        MINIMAL + "analysis: {horizon_months: 0}\n",
+        r"analysis\.horizon_months: Input should be greater",
+    ),
+    "unknown_table": (
+        MINIMAL + "  returns: {path: tx.csv}\n",
+        r"tables: Value error, unknown table\(s\) \['returns'\]",
+    ),
+    "transactions_table_is_required": (
+        """\
         client: acme
         data_dir: ../data
         tables:
           customers: {path: tx.csv}
-        """)
-    with pytest.raises(DataError, match=r"a 'transactions' table is required"):
-        load_config(path)
+        """,
+        r"a 'transactions' table is required",
+    ),
+    "client_name_must_be_a_plain_identifier": (
+        MINIMAL.replace("client: acme", "client: acme/../x"),
+        r"client: String should match pattern",
+    ),
+    "missing_data_file": (
+        MINIMAL.replace("tx.csv", "missing.csv"),
+        r"tables\.transactions\.path: file .*missing\.csv does not exist",
+    ),
+    "missing_data_dir": (
+        MINIMAL.replace("../data", "../elsewhere"),
+        r"data_dir .*elsewhere does not exist",
+    ),
+    "path_escaping_the_data_folder_relative": (
+        MINIMAL.replace("tx.csv", "../clients/acme.yaml"),
+        r"tables\.transactions\.path .* escapes the client's data folder",
+    ),
+    "path_escaping_the_data_folder_absolute": (
+        MINIMAL.replace("tx.csv", "/etc/hostname"),
+        r"tables\.transactions\.path .* escapes the client's data folder",
+    ),
+    "bad_yaml": (
+        "client: acme\ntables: [unclosed\n",
+        r"acme\.yaml: not valid YAML",
+    ),
+    "yaml_that_is_not_a_mapping": (
+        "- client\n- acme\n",
+        r"expected a mapping of settings, got list",
+    ),
+}
 
 
-def test_client_name_must_be_a_plain_identifier(tmp_path):
-    path = make_client(tmp_path, MINIMAL.replace("client: acme", "client: acme/../x"))
-    with pytest.raises(DataError, match=r"client: String should match pattern"):
+@pytest.mark.parametrize(
+    ("config_text", "message"), list(INVALID_CONFIGS.values()), ids=list(INVALID_CONFIGS)
+)
+def test_invalid_config_is_an_error(tmp_path, config_text, message):
+    path = make_client(tmp_path, config_text)
+    with pytest.raises(DataError, match=message):
         load_config(path)
 
 
 def test_missing_config_file_is_an_error(tmp_path):
     with pytest.raises(DataError, match=r"nope\.yaml: client config not found"):
         load_config(tmp_path / "nope.yaml")
-
-
-def test_missing_data_file_is_an_error(tmp_path):
-    path = make_client(tmp_path, MINIMAL.replace("tx.csv", "missing.csv"))
-    with pytest.raises(DataError, match=r"tables\.transactions\.path: file .*missing\.csv does "
-                                        r"not exist"):
-        load_config(path)
-
-
-def test_missing_data_dir_is_an_error(tmp_path):
-    path = make_client(tmp_path, MINIMAL.replace("../data", "../elsewhere"))
-    with pytest.raises(DataError, match=r"data_dir .*elsewhere does not exist"):
-        load_config(path)
-
-
-@pytest.mark.parametrize("escaping", ["../clients/acme.yaml", "/etc/hostname"])
-def test_path_escaping_the_data_folder_is_an_error(tmp_path, escaping):
-    path = make_client(tmp_path, MINIMAL.replace("tx.csv", escaping))
-    with pytest.raises(DataError, match=r"tables\.transactions\.path .* escapes the client's "
-                                        r"data folder"):
-        load_config(path)
-
-
-def test_bad_yaml_is_an_error(tmp_path):
-    path = make_client(tmp_path, "client: acme\ntables: [unclosed\n")
-    with pytest.raises(DataError, match=r"acme\.yaml: not valid YAML"):
-        load_config(path)
-
-
-def test_yaml_that_is_not_a_mapping_is_an_error(tmp_path):
-    path = make_client(tmp_path, "- client\n- acme\n")
-    with pytest.raises(DataError, match=r"expected a mapping of settings, got list"):
-        load_config(path)
 
 
 def test_notebook_parameters_are_json_ready(tmp_path):
