@@ -485,7 +485,8 @@ def _pooled_params(
     }
 
 
-def _check_names(overrides: Any, defaults: dict[str, Any], name: str) -> None:
+def _check_overrides(overrides: Any, name: str, what: str, allowed: list[str]) -> None:
+    """Check that ``overrides`` is None or a dict using only ``allowed`` names or keys."""
     if overrides is None:
         return
     if not isinstance(overrides, dict):
@@ -493,31 +494,20 @@ def _check_names(overrides: Any, defaults: dict[str, Any], name: str) -> None:
             f"The '{name}' parameter of make_demo must be a dict or None. "
             f"Got {type(overrides).__name__} instead."
         )
-    unknown = sorted(set(overrides) - set(defaults))
+    unknown = sorted(set(overrides) - set(allowed))
     if unknown:
         raise ValueError(
-            f"The '{name}' parameter of make_demo must use names from {list(defaults)}. "
+            f"The '{name}' parameter of make_demo must use {what} from {allowed}. "
             f"Got {unknown} instead."
         )
 
 
 def _merge(defaults: dict[str, Any], overrides: Any, name: str) -> dict[str, Any]:
     """Return a deep copy of ``defaults`` with the keys of ``overrides`` replaced."""
+    _check_overrides(overrides, name, "keys", sorted(defaults))
     merged = copy.deepcopy(defaults)
-    if overrides is None:
-        return merged
-    if not isinstance(overrides, dict):
-        raise ValueError(
-            f"The '{name}' parameter of make_demo must be a dict or None. "
-            f"Got {type(overrides).__name__} instead."
-        )
-    unknown = sorted(set(overrides) - set(defaults))
-    if unknown:
-        raise ValueError(
-            f"The '{name}' parameter of make_demo must use keys from {sorted(defaults)}. "
-            f"Got {unknown} instead."
-        )
-    merged.update(copy.deepcopy(overrides))
+    if overrides is not None:
+        merged.update(copy.deepcopy(overrides))
     return merged
 
 
@@ -558,8 +548,8 @@ def make_demo(
     5
     """
     _check_params(n_customers, seed)
-    _check_names(segments, DEFAULT_SEGMENTS, "segments")
-    _check_names(themes, DEFAULT_THEMES, "themes")
+    _check_overrides(segments, "segments", "names", list(DEFAULT_SEGMENTS))
+    _check_overrides(themes, "themes", "names", list(DEFAULT_THEMES))
     spec = _Spec(
         n=int(n_customers),
         segments={
