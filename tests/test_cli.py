@@ -40,21 +40,18 @@ def test_report_on_a_bad_data_file_fails_in_seconds_without_a_traceback(tmp_path
     assert not (tmp_path / "r").exists()
 
 
+def _report(tmp_path, config, notebooks, *options):
+    """``cxlib report`` into tmp_path/r with the given notebooks folder, without progress bars."""
+    args = ["report", str(config), "--out", str(tmp_path / "r"), "--notebooks", str(notebooks)]
+    return runner.invoke(app, [*args, *options, "--no-progress"])
+
+
 def test_report_runs_the_other_notebooks_reports_the_failure_and_exits_1(tmp_path):
     config = write_client(tmp_path)
     notebooks = tmp_path / "notebooks"
     write_notebook(notebooks / "01_good.ipynb", GOOD_CELLS, parameters=GOOD_PARAMETERS)
     write_notebook(notebooks / "02_bad.ipynb", BAD_CELLS, parameters="seed = 0")
-    args = [
-        "report",
-        str(config),
-        "--out",
-        str(tmp_path / "r"),
-        "--notebooks",
-        str(notebooks),
-        "--no-progress",
-    ]
-    result = runner.invoke(app, args)
+    result = _report(tmp_path, config, notebooks)
     assert result.exit_code == EXIT_FAILED
     assert "FAILED 02_bad: cell 5 (In [4]): KeyError: 'segment'" in result.output
     runs = list((tmp_path / "r" / "tiny").iterdir())
@@ -66,18 +63,7 @@ def test_report_only_runs_the_named_notebooks(tmp_path):
     notebooks = tmp_path / "notebooks"
     write_notebook(notebooks / "01_quick.ipynb", [("code", "1 + 1")], parameters="seed = 0")
     write_notebook(notebooks / "02_bad.ipynb", BAD_CELLS, parameters="seed = 0")
-    args = [
-        "report",
-        str(config),
-        "--out",
-        str(tmp_path / "r"),
-        "--notebooks",
-        str(notebooks),
-        "--only",
-        "01",
-        "--no-progress",
-    ]
-    result = runner.invoke(app, args)
+    result = _report(tmp_path, config, notebooks, "--only", "01")
     assert result.exit_code == 0, result.output
     assert "index.html" in result.output
 
