@@ -16,6 +16,7 @@ from cxlib.clv import (
     SpendModel,
     customer_value,
     default_calibration_end,
+    fit_customer_value,
     holdout_summary,
     lower_dropout,
     retention_scenario,
@@ -914,3 +915,41 @@ def test_bgnbd_recovers_the_demo_generators_mean_purchase_and_dropout_rates(
     weekly_rate = np.mean(1 - np.exp(-truth["purchase_rate"].to_numpy()))
     assert r / alpha == pytest.approx(weekly_rate, rel=0.10)
     assert a / (a + b) == pytest.approx(truth["dropout_probability"].mean(), rel=0.10)
+
+
+@pytest.fixture(scope="module")
+def demo_value_fit(small_demo):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # a few refund-only customers
+        return fit_customer_value(
+            small_demo.transactions, horizon_months=6, customers=small_demo.customers
+        )
+
+
+def test_fit_customer_value_equals_choosing_on_the_holdout_then_refitting_on_all_data(
+    small_demo, demo_value_fit
+):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        choice = select_model(holdout_summary(small_demo.transactions, freq="W"))
+        summary = rfm_summary(small_demo.transactions, freq="W")
+    purchases = PurchaseModel(choice.kind).fit(summary)
+    expected = customer_value(
+        summary,
+        purchases,
+        SpendModel().fit(summary),
+        horizon_months=6,
+        customers=small_demo.customers,
+    )
+    assert demo_value_fit.selection.kind == choice.kind == demo_value_fit.purchase_model.kind
+    assert_frame_equal(demo_value_fit.values, expected)
+    assert "clv_net" in demo_value_fit.values.columns
+
+
+def test_fit_customer_value_uses_the_model_the_config_forces(small_demo, demo_value_fit):
+    forced = "pareto_nbd" if demo_value_fit.purchase_model.kind != "pareto_nbd" else "bgnbd"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        fit = fit_customer_value(small_demo.transactions, clv_model=forced, horizon_months=6)
+    assert fit.purchase_model.kind == fit.selection.kind == forced
+    assert not np.allclose(fit.values["clv"], demo_value_fit.values["clv"])
