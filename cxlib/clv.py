@@ -1881,7 +1881,7 @@ def fit_customer_value(
     Examples
     --------
     >>> import cxlib
-    >>> demo = cxlib.demo.make_demo(n_customers=2_000, seed=1)
+    >>> demo = cxlib.demo.make_demo(n_customers=2_000, seed=3)
     >>> fit = fit_customer_value(demo.transactions, clv_model="bgnbd")
     >>> fit.purchase_model.kind, fit.values.index.equals(fit.summary.index)
     ('bgnbd', True)
