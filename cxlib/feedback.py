@@ -488,7 +488,7 @@ def theme_impact(
     check_positive_int(churn_days, "churn_days", caller=caller)
     confidence = check_fraction(confidence, "confidence", caller=caller)
     z = float(stats.norm.ppf(0.5 + confidence / 2))
-    tx = coerce_transactions(transactions)
+    tx = coerce_transactions(transactions, caller=caller)
     if len(tx) == 0:
         raise DataError(f"{caller}: no transactions given")
     end = pd.Timestamp(observation_end) if observation_end is not None else tx["date"].max()

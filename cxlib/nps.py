@@ -915,7 +915,7 @@ def nps_vs_revenue(
     check_positive_int(prior_months, "prior_months", caller=caller)
     z = float(stats.norm.ppf(0.5 + confidence / 2))
 
-    tx = coerce_transactions(transactions)
+    tx = coerce_transactions(transactions, caller=caller)
     # An order is a distinct order_id when the data has one, else a distinct purchase day.
     if "order_id" in transactions.columns and transactions["order_id"].notna().any():
         present = transactions["order_id"].notna().to_numpy()

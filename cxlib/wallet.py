@@ -22,7 +22,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from cxlib._validation import DataError, check_positive_int, segment_series, validate_columns
+from cxlib._validation import (
+    check_positive_int,
+    coerce_transactions,
+    segment_series,
+    validate_columns,
+)
 
 __all__ = [
     "DEFAULT_WALLET_QUANTILE",
@@ -45,11 +50,10 @@ def _clean_transactions(transactions: pd.DataFrame, caller: str) -> pd.DataFrame
     keep = [c for c in ["customer_id", "date", "amount", "category", "channel", "order_id"]
             if c in transactions.columns]
     tx = transactions[keep].copy()
-    tx["customer_id"] = tx["customer_id"].astype(str)
-    tx["date"] = pd.to_datetime(tx["date"]).dt.normalize()
-    tx["amount"] = pd.to_numeric(tx["amount"], errors="coerce")
-    if tx["amount"].isna().any():
-        raise DataError(f"{caller}: column 'amount' must be numeric")
+    canonical = coerce_transactions(transactions, caller=caller)
+    tx["customer_id"] = canonical["customer_id"].to_numpy()
+    tx["date"] = canonical["date"].dt.normalize().to_numpy()
+    tx["amount"] = canonical["amount"].to_numpy()
     return tx
 
 

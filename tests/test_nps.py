@@ -515,3 +515,12 @@ def test_nps_vs_revenue_adds_clv_and_segments_when_given():
     assert table.loc["x", "customers"] == 3 and table.loc["y", "customers"] == 3
     assert not table["reliable"].any()
     assert result.predictive_value("churn") == "not measured"
+
+
+def test_nps_vs_revenue_names_a_non_numeric_amount_instead_of_skipping_it():
+    surveys, transactions = _tiny_client()
+    transactions = transactions.astype({"amount": object})
+    transactions.loc[transactions.index[1], "amount"] = "12,50"
+    with pytest.raises(DataError, match=r"nps_vs_revenue: column 'amount' must be numeric; "
+                       r"1 value\(s\) are not: row \d+: '12,50'"):
+        nps_vs_revenue(surveys, transactions, follow_up_months=6)

@@ -260,3 +260,11 @@ def test_category_wallets_per_segment_beat_spend_alone_against_the_true_category
     assert len(cells) == 5 * len(categories)
     assert error <= 0.65
     assert error <= naive - 0.15
+
+
+def test_spend_rate_names_missing_amounts_with_their_rows():
+    transactions = _transactions()
+    transactions.loc[transactions.index[0], "amount"] = np.nan
+    with pytest.raises(DataError, match=r"spend_rate: column 'amount' must be numeric; "
+                       r"1 value\(s\) are not: row 0: nan"):
+        spend_rate(transactions)
