@@ -25,6 +25,7 @@ __all__ = [
     "churn",
     "clv",
     "config",
+    "customers",
     "data",
     "datasets",
     "demo",
