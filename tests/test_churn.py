@@ -6,6 +6,7 @@ import pytest
 from pandas.testing import assert_frame_equal
 
 from cxlib import DataError, churn
+from cxlib.churn import features as builder
 
 
 def tx_frame(rows):
@@ -309,9 +310,9 @@ def test_churn_features_by_hand():
 def test_feature_builder_refuses_transactions_after_the_cutoff():
     tx = tx_frame([("a", "2025-01-01", 10.0), ("a", "2025-05-01", 10.0)])
     cutoff = pd.Timestamp("2025-03-31")
-    spec = churn._make_spec(tx, None, None, None, 8)
+    spec = builder._make_spec(tx, None, None, None, 8)
     with pytest.raises(churn.LeakageError, match="transactions dated up to 2025-05-01"):
-        churn._build_features(tx, cutoff, spec)  # what a missing cutoff filter would pass
+        builder._build_features(tx, cutoff, spec)  # what a missing cutoff filter would pass
 
 
 def test_feature_builder_refuses_surveys_and_feedback_after_the_cutoff():
@@ -319,11 +320,11 @@ def test_feature_builder_refuses_surveys_and_feedback_after_the_cutoff():
     late = pd.DataFrame({"customer_id": ["a"], "date": pd.to_datetime(["2025-04-01"]),
                          "score": [0], "text": ["bad"]})
     cutoff = pd.Timestamp("2025-03-31")
-    spec = churn._make_spec(tx, None, late, late, 8)
+    spec = builder._make_spec(tx, None, late, late, 8)
     with pytest.raises(churn.LeakageError, match="surveys dated up to 2025-04-01"):
-        churn._build_features(tx, cutoff, spec, surveys=late)
+        builder._build_features(tx, cutoff, spec, surveys=late)
     with pytest.raises(churn.LeakageError, match="feedback dated up to 2025-04-01"):
-        churn._build_features(tx, cutoff, spec, feedback=late)
+        builder._build_features(tx, cutoff, spec, feedback=late)
 
 
 def test_features_do_not_change_when_the_label_window_changes(synthetic):
@@ -347,8 +348,8 @@ def test_features_do_not_change_when_the_label_window_changes(synthetic):
                                  surveys=pd.concat([surveys, late]))
     assert_frame_equal(base.sort_index(), moved.sort_index())
     # ...while the labels do change, so the test would notice features built from the window
-    labels = churn._labels(tx, base.index, cutoff, 90)
-    moved_labels = churn._labels(shuffled, base.index, cutoff, 90)
+    labels = builder._labels(tx, base.index, cutoff, 90)
+    moved_labels = builder._labels(shuffled, base.index, cutoff, 90)
     assert (labels != moved_labels).sum() > 50
 
 

@@ -1,0 +1,518 @@
+"""Churn definitions: the cutoff, the inactivity threshold, churn status, churn rate, plan gap."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from cxlib._validation import DataError
+from cxlib.churn._common import (
+    DEFAULT_INACTIVITY_QUANTILE,
+    _as_timestamp,
+    _check_transactions,
+    _day_numbers,
+    _observation_end,
+    _wilson,
+)
+
+
+def default_cutoff(transactions: pd.DataFrame, *, horizon_days: int, observation_end=None):
+    """Return the default churn cutoff: the observation end minus the horizon.
+
+    With this cutoff the label window ``(cutoff, cutoff + horizon_days]`` ends exactly on the
+    last observed day, so the model is trained on the most recent complete window.
+
+    Parameters
+    ----------
+    transactions : DataFrame
+        Canonical transactions (``customer_id``, ``date``, ``amount``).
+    horizon_days : int
+        Length of the label window.
+    observation_end : date-like, optional
+        Last observed day; defaults to the last transaction date.
+
+    Returns
+    -------
+    Timestamp
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": ["a"], "date": pd.to_datetime(["2025-12-31"]),
+    ...                    "amount": [1.0]})
+    >>> default_cutoff(tx, horizon_days=90)
+    Timestamp('2025-10-02 00:00:00')
+    """
+    _check_transactions(transactions, "default_cutoff")
+    return _observation_end(transactions, observation_end) - pd.Timedelta(days=int(horizon_days))
+
+
+
+def resolve_cutoff(transactions: pd.DataFrame, cutoff=None, *, horizon_days: int,
+                   observation_end=None) -> pd.Timestamp:
+    """Return ``cutoff`` when given, else :func:`default_cutoff`; check the label window fits.
+
+    Notebooks take ``churn_cutoff = None`` as a parameter and call this, so the rule for the
+    default lives here and not in the notebook.
+
+    Parameters
+    ----------
+    transactions : DataFrame
+        Canonical transactions.
+    cutoff : date-like, optional
+        The requested cutoff.
+    horizon_days : int
+        Length of the label window.
+    observation_end : date-like, optional
+        Last observed day; defaults to the last transaction date.
+
+    Returns
+    -------
+    Timestamp
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": ["a"], "date": pd.to_datetime(["2025-12-31"]),
+    ...                    "amount": [1.0]})
+    >>> resolve_cutoff(tx, None, horizon_days=90)
+    Timestamp('2025-10-02 00:00:00')
+    >>> resolve_cutoff(tx, "2025-08-01", horizon_days=90)
+    Timestamp('2025-08-01 00:00:00')
+    """
+    latest = default_cutoff(transactions, horizon_days=horizon_days,
+                            observation_end=observation_end)
+    if cutoff is None:
+        return latest
+    cutoff = _as_timestamp(cutoff, "cutoff", "resolve_cutoff")
+    if cutoff > latest:
+        raise ValueError(
+            f"The 'cutoff' parameter of resolve_cutoff must leave {horizon_days} days of data "
+            f"after it (latest possible cutoff {latest.date()}). Got {cutoff.date()} instead."
+        )
+    return cutoff
+
+# =============================================================================================
+# Definitions
+# =============================================================================================
+
+
+@dataclass
+class InactivityThreshold:
+    """The inactivity rule chosen from the inter-purchase times.
+
+    Attributes
+    ----------
+    days : int
+        Threshold: no purchase for more than ``days`` days means churned.
+    quantile : float
+        Quantile of the gaps the threshold was taken at.
+    n_gaps, n_customers : int
+        Gaps observed, and repeat customers they come from.
+    median_gap : float
+        Median gap in days.
+    gap_quantiles : DataFrame
+        ``quantile``, ``days``: a few quantiles of the gap distribution, for the report.
+    explanation : str
+        One paragraph for the report.
+    """
+
+    days: int
+    quantile: float
+    n_gaps: int
+    n_customers: int
+    median_gap: float
+    gap_quantiles: pd.DataFrame
+    explanation: str
+
+
+def _purchase_gaps(transactions: pd.DataFrame) -> pd.DataFrame:
+    """Gaps in days between consecutive distinct purchase days of each customer."""
+    purchases = transactions.loc[transactions["amount"] > 0, ["customer_id", "date"]]
+    days = purchases.assign(day=_day_numbers(purchases["date"]))[["customer_id", "day"]]
+    days = days.drop_duplicates().sort_values(["customer_id", "day"], kind="stable")
+    same = days["customer_id"].to_numpy()[1:] == days["customer_id"].to_numpy()[:-1]
+    gaps = np.diff(days["day"].to_numpy())[same]
+    owners = days["customer_id"].to_numpy()[1:][same]
+    return pd.DataFrame({"customer_id": owners, "gap_days": gaps})
+
+
+def inactivity_threshold(
+    transactions: pd.DataFrame, *, quantile: float = DEFAULT_INACTIVITY_QUANTILE
+) -> InactivityThreshold:
+    """Choose the non-contractual churn threshold from the inter-purchase time distribution.
+
+    The threshold is the ``quantile`` of all gaps between consecutive purchase days of repeat
+    customers, rounded up to whole days: with ``quantile=0.9``, 90% of returning customers
+    come back within the threshold, so a longer silence is unusual enough to call churn.
+    Gaps still open at the end of the data are not observed, so the quantile is a slight
+    underestimate for slow buyers.
+
+    Parameters
+    ----------
+    transactions : DataFrame
+        Canonical transactions.
+    quantile : float, default 0.9
+        Between 0.5 and 1 (exclusive).
+
+    Returns
+    -------
+    InactivityThreshold
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": list("aaab"),
+    ...     "date": pd.to_datetime(["2025-01-01", "2025-01-11", "2025-01-31", "2025-01-05"]),
+    ...     "amount": [5.0, 5.0, 5.0, 5.0]})
+    >>> inactivity_threshold(tx, quantile=0.5).days
+    15
+    """
+    _check_transactions(transactions, "inactivity_threshold")
+    if not 0.5 <= quantile < 1:
+        raise ValueError(
+            "The 'quantile' parameter of inactivity_threshold must be a float in [0.5, 1). "
+            f"Got {quantile!r} instead."
+        )
+    gaps = _purchase_gaps(transactions)
+    if gaps.empty:
+        raise DataError(
+            "inactivity_threshold: no customer bought on two different days, so there is no "
+            "inter-purchase time to choose a threshold from; pass a threshold explicitly."
+        )
+    values = gaps["gap_days"].to_numpy(dtype=float)
+    days = int(math.ceil(np.quantile(values, quantile)))
+    qs = [0.25, 0.5, 0.75, 0.9, 0.95, 0.99]
+    table = pd.DataFrame({"quantile": qs, "days": np.quantile(values, qs)})
+    median = float(np.median(values))
+    n_customers = int(gaps["customer_id"].nunique())
+    text = (
+        f"{quantile:.0%} of repeat purchases come within {days} days of the previous one "
+        f"(median gap {median:.0f} days; {len(values):,} gaps from {n_customers:,} repeat "
+        f"customers). A customer with no purchase for more than {days} days is counted as churned."
+    )
+    return InactivityThreshold(days, float(quantile), len(values), n_customers, median, table, text)
+
+
+_DEFINITIONS = ("inactivity", "contract", "p_alive")
+
+
+def _check_definition(definition: str, caller: str) -> None:
+    if definition not in _DEFINITIONS:
+        raise ValueError(
+            f"The 'definition' parameter of {caller} must be one of {list(_DEFINITIONS)}. "
+            f"Got {definition!r} instead."
+        )
+
+
+def _contract_end_column(customers: pd.DataFrame | None, caller: str) -> str:
+    if customers is None:
+        raise ValueError(
+            f"The 'customers' parameter of {caller} must be a customers table with a "
+            "'contract_end' or 'cancellation_date' column when definition='contract'. "
+            "Got None instead."
+        )
+    for column in ("contract_end", "cancellation_date"):
+        if column in customers.columns:
+            return column
+    raise DataError(
+        f"{caller}: definition='contract' needs a 'contract_end' or 'cancellation_date' column "
+        f"in customers; got {list(customers.columns)}"
+    )
+
+
+def churn_status(
+    transactions: pd.DataFrame,
+    *,
+    as_of=None,
+    definition: str = "inactivity",
+    customers: pd.DataFrame | None = None,
+    threshold_days: int | None = None,
+    p_alive_threshold: float = 0.5,
+) -> pd.DataFrame:
+    """Flag each customer as churned or not at a date, under one churn definition.
+
+    Only data dated ``<= as_of`` is used.
+
+    Parameters
+    ----------
+    transactions : DataFrame
+        Canonical transactions.
+    as_of : date-like, optional
+        The date of the status; defaults to the last transaction date.
+    definition : {"inactivity", "contract", "p_alive"}
+        ``"inactivity"``: no purchase for more than ``threshold_days`` days (default from
+        :func:`inactivity_threshold` on the history). ``"contract"``: the customer's
+        ``contract_end`` (or ``cancellation_date``) in ``customers`` is on or before ``as_of``.
+        ``"p_alive"``: BG/NBD probability of being alive (``cxlib.clv``) below
+        ``p_alive_threshold``.
+    customers : DataFrame, optional
+        Needed for ``"contract"``.
+    threshold_days : int, optional
+        Inactivity threshold.
+    p_alive_threshold : float, default 0.5
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``customer_id`` (customers with a purchase or, for contracts, a start on or
+        before ``as_of``): ``first_purchase``, ``last_purchase``, ``days_since_last``,
+        ``churned`` (bool).
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": ["a", "b"],
+    ...     "date": pd.to_datetime(["2025-01-01", "2025-03-01"]), "amount": [5.0, 5.0]})
+    >>> churn_status(tx, as_of="2025-03-31", threshold_days=60)["churned"].tolist()
+    [True, False]
+    """
+    caller = "churn_status"
+    _check_transactions(transactions, caller)
+    _check_definition(definition, caller)
+    as_of = (
+        _observation_end(transactions, None)
+        if as_of is None
+        else _as_timestamp(as_of, "as_of", caller)
+    )
+    history = transactions.loc[transactions["date"] <= as_of]
+    purchases = history.loc[history["amount"] > 0]
+    grouped = purchases.groupby("customer_id", sort=True)["date"]
+    table = pd.DataFrame({"first_purchase": grouped.min(), "last_purchase": grouped.max()})
+    table["days_since_last"] = (as_of - table["last_purchase"]).dt.days
+    if definition == "inactivity":
+        if threshold_days is None:
+            threshold_days = inactivity_threshold(history).days
+        table["churned"] = table["days_since_last"] > int(threshold_days)
+    elif definition == "contract":
+        column = _contract_end_column(customers, caller)
+        ends = pd.to_datetime(customers.set_index("customer_id")[column])
+        starts = None
+        if "signup_date" in customers.columns:
+            starts = pd.to_datetime(customers.set_index("customer_id")["signup_date"])
+        ids = ends.index if starts is None else starts.index[starts <= as_of]
+        table = table.reindex(table.index.union(pd.Index(ids, name="customer_id")))
+        table["days_since_last"] = (as_of - table["last_purchase"]).dt.days
+        end = ends.reindex(table.index)
+        table["churned"] = end.notna() & (end <= as_of)
+    else:
+        if not 0 < p_alive_threshold < 1:
+            raise ValueError(
+                "The 'p_alive_threshold' parameter of churn_status must be in (0, 1). "
+                f"Got {p_alive_threshold!r} instead."
+            )
+        from cxlib.clv import PurchaseModel, rfm_summary
+
+        summary = rfm_summary(history, freq="D", observation_end=as_of)
+        p_alive = PurchaseModel(kind="bgnbd").fit(summary).p_alive(summary)
+        p_alive = pd.Series(np.asarray(p_alive, dtype=float), index=summary.index)
+        table["p_alive"] = p_alive.reindex(table.index)
+        table["churned"] = table["p_alive"] < p_alive_threshold
+    table.index.name = "customer_id"
+    return table
+
+
+@dataclass
+class ChurnRate:
+    """Churn over a period: customers alive at ``start`` and churned by ``end``.
+
+    Attributes
+    ----------
+    rate : float
+        ``n_churned / n_at_risk``.
+    ci_low, ci_high : float
+        95% Wilson interval of the rate.
+    n_at_risk, n_churned : int
+    start, end : Timestamp
+    definition : str
+    description : str
+        The definition in one sentence, for the report.
+    table : DataFrame
+        Indexed by ``customer_id`` (customers alive at ``start``): ``churned`` (bool),
+        ``revenue_before`` (net revenue in the year up to ``start``).
+    """
+
+    rate: float
+    ci_low: float
+    ci_high: float
+    n_at_risk: int
+    n_churned: int
+    start: pd.Timestamp
+    end: pd.Timestamp
+    definition: str
+    description: str
+    table: pd.DataFrame
+
+
+def churn_rate(
+    transactions: pd.DataFrame,
+    *,
+    start,
+    end=None,
+    definition: str = "inactivity",
+    customers: pd.DataFrame | None = None,
+    threshold_days: int | None = None,
+    p_alive_threshold: float = 0.5,
+) -> ChurnRate:
+    """Share of customers alive at ``start`` (by the definition) who have churned by ``end``.
+
+    Parameters
+    ----------
+    transactions : DataFrame
+        Canonical transactions.
+    start, end : date-like
+        The period; ``end`` defaults to the last transaction date.
+    definition, customers, threshold_days, p_alive_threshold
+        As in :func:`churn_status`. The inactivity threshold, when not given, is chosen from
+        the history up to ``start`` (never from the period being measured).
+
+    Returns
+    -------
+    ChurnRate
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": ["a", "b", "b"],
+    ...     "date": pd.to_datetime(["2025-01-01", "2025-01-01", "2025-03-01"]),
+    ...     "amount": [5.0, 5.0, 5.0]})
+    >>> churn_rate(tx, start="2025-01-31", end="2025-03-31", threshold_days=45).rate
+    0.5
+    """
+    caller = "churn_rate"
+    _check_transactions(transactions, caller)
+    _check_definition(definition, caller)
+    start = _as_timestamp(start, "start", caller)
+    end = _observation_end(transactions, None) if end is None else _as_timestamp(end, "end", caller)
+    if end <= start:
+        raise ValueError(
+            f"The 'end' parameter of {caller} must be after 'start' ({start.date()}). "
+            f"Got {end.date()} instead."
+        )
+    if definition == "inactivity" and threshold_days is None:
+        threshold_days = inactivity_threshold(transactions.loc[transactions["date"] <= start]).days
+    options = dict(
+        definition=definition,
+        customers=customers,
+        threshold_days=threshold_days,
+        p_alive_threshold=p_alive_threshold,
+    )
+    before = churn_status(transactions, as_of=start, **options)
+    after = churn_status(transactions, as_of=end, **options)
+    alive = before.index[~before["churned"].astype(bool)]
+    churned = after["churned"].reindex(alive).fillna(False).astype(bool)
+    year = transactions.loc[
+        (transactions["date"] <= start) & (transactions["date"] > start - pd.Timedelta(days=365))
+    ]
+    revenue = year.groupby("customer_id")["amount"].sum().reindex(alive).fillna(0.0)
+    table = pd.DataFrame({"churned": churned, "revenue_before": revenue})
+    table.index.name = "customer_id"
+    n_at_risk, n_churned = len(table), int(table["churned"].sum())
+    rate = n_churned / n_at_risk if n_at_risk else float("nan")
+    days = (end - start).days
+    if definition == "inactivity":
+        text = (
+            f"Inactivity: churned = no purchase for more than {threshold_days} days. "
+            f"Of {n_at_risk:,} customers active on {start.date()}, {n_churned:,} ({rate:.1%}) had "
+            f"churned by {end.date()} ({days} days later)."
+        )
+    elif definition == "contract":
+        text = (
+            f"Contract: churned = contract ended or cancelled. Of {n_at_risk:,} customers under "
+            f"contract on {start.date()}, {n_churned:,} ({rate:.1%}) had left by {end.date()}."
+        )
+    else:
+        text = (
+            f"P(alive): churned = BG/NBD probability of being alive below {p_alive_threshold:.0%}. "
+            f"Of {n_at_risk:,} customers alive on {start.date()}, {n_churned:,} ({rate:.1%}) were "
+            f"no longer alive by {end.date()}."
+        )
+    low, high = _wilson(n_churned, n_at_risk)
+    return ChurnRate(rate, low, high, n_at_risk, n_churned, start, end, definition, text, table)
+
+
+
+
+def churn_vs_target(
+    churned: pd.Series,
+    *,
+    target_rate: float,
+    segments: pd.Series | None = None,
+    value: pd.Series | None = None,
+) -> pd.DataFrame:
+    """Churn against plan: the gap to a target churn rate and which segments make it.
+
+    Parameters
+    ----------
+    churned : Series of bool
+        One value per customer at risk (indexed by ``customer_id``), e.g.
+        ``ChurnRate.table["churned"]``.
+    target_rate : float or None
+        The plan's churn rate for the same period, in (0, 1); None (no plan) leaves the
+        target columns NaN.
+    segments : Series, optional
+        Segment of each customer (missing -> ``"unknown"``); without it one ``"all"`` row.
+    value : Series, optional
+        Value of each customer (e.g. revenue in the year before); churned value is summed.
+
+    Returns
+    -------
+    DataFrame
+        One row per segment plus a final ``"total"`` row: ``customers``, ``churned``,
+        ``churn_rate``, ``target_rate``, ``excess_churners`` (churned minus
+        ``target_rate x customers``), ``share_of_gap`` (segment's excess over the total excess;
+        NaN when churn is at or below target), ``value_lost``. Segments sorted by excess churners.
+
+    Examples
+    --------
+    >>> churned = pd.Series([True, True, False, False], index=list("abcd"))
+    >>> seg = pd.Series(["x", "x", "y", "y"], index=list("abcd"))
+    >>> churn_vs_target(churned, target_rate=0.25, segments=seg)["excess_churners"].tolist()
+    [1.5, -0.5, 1.0]
+    """
+    if target_rate is not None and not (isinstance(target_rate, int | float)
+                                        and 0 < target_rate < 1):
+        raise ValueError(
+            "The 'target_rate' parameter of churn_vs_target must be a float in (0, 1). "
+            f"Got {target_rate!r} instead."
+        )
+    churned = churned.astype(bool)
+    group = (
+        pd.Series("all", index=churned.index)
+        if segments is None
+        else segments.reindex(churned.index).astype(object).fillna("unknown").astype(str)
+    )
+    lost = (
+        pd.Series(0.0, index=churned.index)
+        if value is None
+        else value.reindex(churned.index).fillna(0.0).astype(float).where(churned, 0.0)
+    )
+    frame = pd.DataFrame(
+        {"segment": group.to_numpy(), "churned": churned.to_numpy(), "value_lost": lost.to_numpy()}
+    )
+    out = frame.groupby("segment").agg(
+        customers=("churned", "size"), churned=("churned", "sum"), value_lost=("value_lost", "sum")
+    )
+    total = out.sum().to_frame("total").T
+    out = pd.concat([out, total])
+    out["churned"] = out["churned"].astype(int)
+    out["customers"] = out["customers"].astype(int)
+    out["churn_rate"] = out["churned"] / out["customers"]
+    target = np.nan if target_rate is None else float(target_rate)
+    out["target_rate"] = target
+    out["excess_churners"] = out["churned"] - target * out["customers"]
+    total_excess = out.loc["total", "excess_churners"]
+    out["share_of_gap"] = out["excess_churners"] / total_excess if total_excess > 0 else np.nan
+    body = out.drop(index="total").sort_values("excess_churners", ascending=False)
+    out = pd.concat([body, out.loc[["total"]]])
+    out.index.name = "segment"
+    columns = [
+        "customers",
+        "churned",
+        "churn_rate",
+        "target_rate",
+        "excess_churners",
+        "share_of_gap",
+        "value_lost",
+    ]
+    return out[columns]
+
+
