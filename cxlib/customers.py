@@ -17,8 +17,8 @@ import pyarrow.compute as pc
 from cxlib._validation import (
     DataError,
     check_positive_int,
+    check_transactions,
     format_offenders,
-    validate_columns,
 )
 
 __all__ = [
@@ -82,39 +82,9 @@ def _to_timestamp(value, name: str, caller: str) -> pd.Timestamp:
 
 
 def _clean_transactions(transactions: pd.DataFrame, caller: str):
-    """Validate the canonical columns; return (customer ids, dates as datetime64[ns], amounts)."""
-    if not isinstance(transactions, pd.DataFrame):
-        raise TypeError(
-            f"The 'transactions' parameter of {caller} must be a DataFrame. "
-            f"Got {type(transactions).__name__} instead."
-        )
-    validate_columns(transactions, ["customer_id", "date", "amount"], caller=caller)
-    if len(transactions) == 0:
-        raise DataError(f"{caller}: the transactions table is empty")
-    dates = transactions["date"]
-    if isinstance(dates.dtype, pd.DatetimeTZDtype):
-        dates = dates.dt.tz_localize(None)
-    if not pd.api.types.is_datetime64_any_dtype(dates):
-        raise DataError(
-            f"{caller}: column 'date' must hold dates (datetime64), got dtype {dates.dtype}; "
-            "load the file with cxlib.data.load_transactions or convert it with pd.to_datetime"
-        )
-    if dates.isna().any():
-        bad = transactions.loc[dates.isna(), "date"]
-        raise DataError(
-            f"{caller}: column 'date' has {len(bad)} missing date(s) (NaT): {format_offenders(bad)}"
-        )
-    amounts = transactions["amount"]
-    if not pd.api.types.is_numeric_dtype(amounts) or pd.api.types.is_bool_dtype(amounts):
-        raise DataError(f"{caller}: column 'amount' must be numeric, got dtype {amounts.dtype}")
-    amounts = amounts.to_numpy(dtype=np.float64, na_value=np.nan)
-    if not np.isfinite(amounts).all():
-        bad = transactions.loc[~np.isfinite(amounts), "amount"]
-        raise DataError(
-            f"{caller}: column 'amount' has {len(bad)} missing or infinite value(s): "
-            f"{format_offenders(bad)}"
-        )
-    return transactions["customer_id"], dates.to_numpy(dtype="datetime64[ns]"), amounts
+    """Return customer ids, dates (datetime64[ns]) and amounts (float64) after the one check."""
+    tx = check_transactions(transactions, caller=caller)
+    return tx["customer_id"], tx["date"].to_numpy(dtype="datetime64[ns]"), tx["amount"].to_numpy()
 
 
 def _same_as_previous(values: np.ndarray, *, sample: int = 10_000) -> np.ndarray | None:
