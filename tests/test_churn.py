@@ -581,3 +581,20 @@ def test_churn_model_uses_a_given_value_and_falls_back_with_a_warning(synthetic)
     scores = result.scores.set_index("customer_id")
     assert (scores.loc[first, "value"] == 1000.0).all()
     assert "given by the caller" in result.definitions["value"]
+
+
+@pytest.mark.parametrize("call", [
+    lambda tx: churn.cohort_retention(tx),
+    lambda tx: churn.churn_status(tx, threshold_days=30),
+    lambda tx: churn.survival_table(tx, threshold_days=30),
+    lambda tx: churn.churn_features(tx, cutoff="2025-01-31"),
+    lambda tx: churn.inactivity_threshold(tx),
+])
+def test_churn_functions_refuse_a_missing_amount_and_text_dates(call):
+    tx = tx_frame([("a", "2025-01-01", 5.0), ("a", "2025-01-11", np.nan),
+                   ("b", "2025-01-05", 5.0)])
+    with pytest.raises(DataError, match="column 'amount' has 1 missing or infinite"):
+        call(tx)  # cohort_retention used to sum the NaN into the revenue silently
+    text = tx.assign(amount=5.0, date=tx["date"].dt.strftime("%d/%m/%Y"))
+    with pytest.raises(DataError, match="column 'date' must hold dates"):
+        call(text)

@@ -9,8 +9,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cxlib._validation import DataError, validate_columns
-
 # --- business rules (module-level, overridable per call) --------------------------------------
 #: Quantile of the inter-purchase gaps used as the inactivity threshold.
 DEFAULT_INACTIVITY_QUANTILE = 0.90
@@ -106,15 +104,6 @@ def _as_timestamp(value, name: str, caller: str) -> pd.Timestamp:
             f"The '{name}' parameter of {caller} must be a date. Got {value!r} instead."
         )
     return stamp.normalize()
-
-
-def _check_transactions(transactions: pd.DataFrame, caller: str) -> None:
-    validate_columns(transactions, ["customer_id", "date", "amount"], caller=caller)
-    if not pd.api.types.is_datetime64_any_dtype(transactions["date"]):
-        raise DataError(
-            f"{caller}: column 'date' must be datetime64; got {transactions['date'].dtype}. "
-            "Load the data with cxlib.data.load_transactions or use pd.to_datetime."
-        )
 
 
 def _day_numbers(dates: pd.Series) -> np.ndarray:

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from cxlib._validation import DataError
-from cxlib.churn._common import _check_transactions, _observation_end
+from cxlib._validation import DataError, check_transactions
+from cxlib.churn._common import _observation_end
 
 
 @dataclass
@@ -66,7 +66,7 @@ def cohort_retention(
     [[1.0, 0.5]]
     """
     caller = "cohort_retention"
-    _check_transactions(transactions, caller)
+    transactions = check_transactions(transactions, caller=caller)
     if freq not in ("M", "Q", "W"):
         raise ValueError(
             f"The 'freq' parameter of {caller} must be one of ['M', 'Q', 'W']. "

@@ -8,11 +8,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from cxlib._validation import DataError
+from cxlib._validation import DataError, check_transactions
 from cxlib.churn._common import (
     DEFAULT_INACTIVITY_QUANTILE,
     _as_timestamp,
-    _check_transactions,
     _day_numbers,
     _observation_end,
     _wilson,
@@ -45,7 +44,7 @@ def default_cutoff(transactions: pd.DataFrame, *, horizon_days: int, observation
     >>> default_cutoff(tx, horizon_days=90)
     Timestamp('2025-10-02 00:00:00')
     """
-    _check_transactions(transactions, "default_cutoff")
+    transactions = check_transactions(transactions, caller="default_cutoff")
     return _observation_end(transactions, observation_end) - pd.Timedelta(days=int(horizon_days))
 
 
@@ -168,7 +167,7 @@ def inactivity_threshold(
     >>> inactivity_threshold(tx, quantile=0.5).days
     15
     """
-    _check_transactions(transactions, "inactivity_threshold")
+    transactions = check_transactions(transactions, caller="inactivity_threshold")
     if not 0.5 <= quantile < 1:
         raise ValueError(
             "The 'quantile' parameter of inactivity_threshold must be a float in [0.5, 1). "
@@ -267,7 +266,7 @@ def churn_status(
     [True, False]
     """
     caller = "churn_status"
-    _check_transactions(transactions, caller)
+    transactions = check_transactions(transactions, caller=caller)
     _check_definition(definition, caller)
     as_of = (
         _observation_end(transactions, None)
@@ -378,7 +377,7 @@ def churn_rate(
     0.5
     """
     caller = "churn_rate"
-    _check_transactions(transactions, caller)
+    transactions = check_transactions(transactions, caller=caller)
     _check_definition(definition, caller)
     start = _as_timestamp(start, "start", caller)
     end = _observation_end(transactions, None) if end is None else _as_timestamp(end, "end", caller)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from cxlib._validation import validate_columns
+from cxlib._validation import check_transactions, validate_columns
 from cxlib.churn._common import (
     DEFAULT_ACTIVE_DAYS,
     DEFAULT_CUSTOMER_CATEGORICALS,
@@ -16,7 +16,6 @@ from cxlib.churn._common import (
     DEFAULT_MAX_LEVELS,
     LeakageError,
     _as_timestamp,
-    _check_transactions,
     _day,
     _day_numbers,
 )
@@ -290,7 +289,7 @@ def churn_features(
     {'a': {'recency_days': 30.0, 'n_purchases': 2.0}}
     """
     caller = "churn_features"
-    _check_transactions(transactions, caller)
+    transactions = check_transactions(transactions, caller=caller)
     cutoff = _as_timestamp(cutoff, "cutoff", caller)
     history = transactions.loc[transactions["date"] <= cutoff]
     surveys = _prepare_side(surveys, cutoff, ["customer_id", "date", "score"], caller, "surveys")

@@ -10,14 +10,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cxlib._validation import DataError, check_positive_int
+from cxlib._validation import DataError, check_positive_int, check_transactions
 from cxlib.churn._common import (
     DEFAULT_ACTIVE_DAYS,
     DEFAULT_GBM_PARAMS,
     DEFAULT_MAX_LEVELS,
     DEFAULT_MIN_HISTORY_DAYS,
     _as_timestamp,
-    _check_transactions,
     _observation_end,
     _thread_limited,
 )
@@ -180,7 +179,7 @@ class ChurnModelResult:
         columns of :attr:`scores` without ``churned`` and ``held_out``.
         """
         caller = "ChurnModelResult.score"
-        _check_transactions(transactions, caller)
+        transactions = check_transactions(transactions, caller=caller)
         as_of = (
             _observation_end(transactions, None)
             if as_of is None
@@ -357,7 +356,7 @@ def churn_model(
     from sklearn.model_selection import train_test_split
 
     caller = "churn_model"
-    _check_transactions(transactions, caller)
+    transactions = check_transactions(transactions, caller=caller)
     cutoff = _as_timestamp(cutoff, "cutoff", caller)
     check_positive_int(horizon_days, "horizon_days", caller=caller)
     if not 0 < test_size < 1:

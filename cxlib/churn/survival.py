@@ -9,11 +9,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cxlib._validation import validate_columns
+from cxlib._validation import check_transactions, validate_columns
 from cxlib.churn._common import (
     DEFAULT_FEATURE_LABELS,
     DEFAULT_MAX_LEVELS,
-    _check_transactions,
     _observation_end,
 )
 from cxlib.churn.definitions import _check_definition, _contract_end_column, inactivity_threshold
@@ -82,7 +81,7 @@ def survival_table(
     from lifelines.utils import datetimes_to_durations
 
     caller = "survival_table"
-    _check_transactions(transactions, caller)
+    transactions = check_transactions(transactions, caller=caller)
     _check_definition(definition, caller)
     end = _observation_end(transactions, observation_end)
     tx = transactions.loc[transactions["date"] <= end]
