@@ -69,8 +69,6 @@ class LeakageError(RuntimeError):
     """Raised when data dated after the cutoff reaches the feature builder."""
 
 
-
-
 #: Below this many transaction rows the models run single-threaded: OpenMP threads cost more
 #: than they save on small data, and collapse when the machine is busy (e.g. parallel tests).
 DEFAULT_PARALLEL_MIN_ROWS = 1_000_000
@@ -119,7 +117,6 @@ def _observation_end(transactions: pd.DataFrame, observation_end) -> pd.Timestam
     if observation_end is None:
         return pd.Timestamp(transactions["date"].max()).normalize()
     return pd.Timestamp(observation_end).normalize()
-
 
 
 def _wilson(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:

@@ -134,5 +134,3 @@ def cohort_retention(
     return CohortRetention(
         table, pivot("customers"), pivot("retention_rate"), pivot("revenue_retention"), freq
     )
-
-

@@ -48,9 +48,9 @@ def default_cutoff(transactions: pd.DataFrame, *, horizon_days: int, observation
     return _observation_end(transactions, observation_end) - pd.Timedelta(days=int(horizon_days))
 
 
-
-def resolve_cutoff(transactions: pd.DataFrame, cutoff=None, *, horizon_days: int,
-                   observation_end=None) -> pd.Timestamp:
+def resolve_cutoff(
+    transactions: pd.DataFrame, cutoff=None, *, horizon_days: int, observation_end=None
+) -> pd.Timestamp:
     """Return ``cutoff`` when given, else :func:`default_cutoff`; check the label window fits.
 
     Notebooks take ``churn_cutoff = None`` as a parameter and call this, so the rule for the
@@ -80,8 +80,9 @@ def resolve_cutoff(transactions: pd.DataFrame, cutoff=None, *, horizon_days: int
     >>> resolve_cutoff(tx, "2025-08-01", horizon_days=90)
     Timestamp('2025-08-01 00:00:00')
     """
-    latest = default_cutoff(transactions, horizon_days=horizon_days,
-                            observation_end=observation_end)
+    latest = default_cutoff(
+        transactions, horizon_days=horizon_days, observation_end=observation_end
+    )
     if cutoff is None:
         return latest
     cutoff = _as_timestamp(cutoff, "cutoff", "resolve_cutoff")
@@ -91,6 +92,7 @@ def resolve_cutoff(transactions: pd.DataFrame, cutoff=None, *, horizon_days: int
             f"after it (latest possible cutoff {latest.date()}). Got {cutoff.date()} instead."
         )
     return cutoff
+
 
 # =============================================================================================
 # Definitions
@@ -428,8 +430,6 @@ def churn_rate(
     return ChurnRate(rate, low, high, n_at_risk, n_churned, start, end, definition, text, table)
 
 
-
-
 def churn_vs_target(
     churned: pd.Series,
     *,
@@ -467,8 +467,9 @@ def churn_vs_target(
     >>> churn_vs_target(churned, target_rate=0.25, segments=seg)["excess_churners"].tolist()
     [1.5, -0.5, 1.0]
     """
-    if target_rate is not None and not (isinstance(target_rate, int | float)
-                                        and 0 < target_rate < 1):
+    if target_rate is not None and not (
+        isinstance(target_rate, int | float) and 0 < target_rate < 1
+    ):
         raise ValueError(
             "The 'target_rate' parameter of churn_vs_target must be a float in (0, 1). "
             f"Got {target_rate!r} instead."
@@ -513,5 +514,3 @@ def churn_vs_target(
         "value_lost",
     ]
     return out[columns]
-
-

@@ -87,24 +87,14 @@ def _slug(value) -> str:
     return "".join(ch if ch.isalnum() else "_" for ch in str(value).lower()).strip("_")
 
 
-def _build_features(
-    history: pd.DataFrame,
-    cutoff: pd.Timestamp,
-    spec: _FeatureSpec,
-    *,
-    customers=None,
-    surveys=None,
-    feedback=None,
-    active_days: int = DEFAULT_ACTIVE_DAYS,
-) -> pd.DataFrame:
-    """Vectorised feature build; refuses any row dated after the cutoff (LeakageError)."""
-    _guard_no_future(history, cutoff, "transactions")
-    _guard_no_future(surveys, cutoff, "surveys")
-    _guard_no_future(feedback, cutoff, "feedback")
+def _purchase_features(history: pd.DataFrame, cutoff: pd.Timestamp) -> pd.DataFrame:
+    """Recency, tenure, purchases, revenue and their 90-day trends of every customer.
+
+    Indexed by every customer in ``history`` (customers without a purchase have NaN recency).
+    """
     c = _day(cutoff)
     codes, ids = pd.factorize(history["customer_id"], sort=True)  # hashing, not sorting rows
     codes = codes.astype(np.int64)
-    ids = np.asarray(ids).astype(str)
     n = len(ids)
     day = _day_numbers(history["date"])
     amount = history["amount"].to_numpy(dtype=float)
@@ -140,38 +130,79 @@ def _build_features(
         return np.bincount(codes[mask], weights=amount[mask], minlength=n)
 
     f = {}
-    recency = np.where(has_buy, c - last, np.nan).astype(float)
-    tenure = np.where(has_buy, c - first, np.nan).astype(float)
-    f["recency_days"] = recency
-    f["tenure_days"] = tenure
+    f["recency_days"] = np.where(has_buy, c - last, np.nan).astype(float)
+    f["tenure_days"] = np.where(has_buy, c - first, np.nan).astype(float)
     f["n_purchases"] = n_purchases
     f["n_purchases_90"] = count(0, 90)
     f["n_purchases_prior_90"] = count(90, 180)
     f["n_purchases_365"] = count(0, 365)
-    f["purchase_trend"] = np.log((f["n_purchases_90"] + 1) / (f["n_purchases_prior_90"] + 1))
     f["revenue_total"] = np.bincount(codes, weights=amount, minlength=n)
     f["revenue_90"] = revenue(0, 90)
     f["revenue_prior_90"] = revenue(90, 180)
     f["revenue_365"] = revenue(0, 365)
-    f["revenue_trend"] = np.log1p(np.clip(f["revenue_90"], 0, None)) - np.log1p(
-        np.clip(f["revenue_prior_90"], 0, None)
+    f["gross"] = np.bincount(codes, weights=np.clip(amount, 0, None), minlength=n)
+    f["refunds"] = np.bincount(codes, weights=np.clip(-amount, 0, None), minlength=n)
+    f["first_day"], f["last_day"] = first, last
+    return _with_ratios(
+        pd.DataFrame(f, index=pd.Index(np.asarray(ids).astype(str), name="customer_id"))
     )
-    gross = np.bincount(codes, weights=np.clip(amount, 0, None), minlength=n)
-    refunds = np.bincount(codes, weights=np.clip(-amount, 0, None), minlength=n)
+
+
+def _with_ratios(f: pd.DataFrame) -> pd.DataFrame:
+    """Trends, average purchase, usual gap, overdue ratio and refund share from the counts."""
+    n, has_buy = f["n_purchases"], f["n_purchases"] > 0
+    f["purchase_trend"] = np.log((f["n_purchases_90"] + 1) / (f["n_purchases_prior_90"] + 1))
+    f["revenue_trend"] = np.log1p(f["revenue_90"].clip(lower=0)) - np.log1p(
+        f["revenue_prior_90"].clip(lower=0)
+    )
     with np.errstate(divide="ignore", invalid="ignore"):
-        f["avg_order_value"] = np.where(has_buy, gross / np.maximum(n_purchases, 1), np.nan)
-        gap = np.where(n_purchases > 1, (last - first) / np.maximum(n_purchases - 1, 1), np.nan)
-        f["mean_gap_days"] = gap
-        f["overdue_ratio"] = recency / gap
-        f["refund_share"] = np.where(gross > 0, refunds / gross, 0.0)
+        f["avg_order_value"] = np.where(has_buy, f["gross"] / np.maximum(n, 1), np.nan)
+        f["mean_gap_days"] = np.where(
+            n > 1, (f["last_day"] - f["first_day"]) / np.maximum(n - 1, 1), np.nan
+        )
+        f["overdue_ratio"] = f["recency_days"] / f["mean_gap_days"]
+        f["refund_share"] = np.where(f["gross"] > 0, f["refunds"] / f["gross"], 0.0)
+    return f[list(PURCHASE_FEATURES)]
+
+
+#: The purchase features, in the order of the feature matrix.
+PURCHASE_FEATURES = (
+    "recency_days",
+    "tenure_days",
+    "n_purchases",
+    "n_purchases_90",
+    "n_purchases_prior_90",
+    "n_purchases_365",
+    "purchase_trend",
+    "revenue_total",
+    "revenue_90",
+    "revenue_prior_90",
+    "revenue_365",
+    "revenue_trend",
+    "avg_order_value",
+    "mean_gap_days",
+    "overdue_ratio",
+    "refund_share",
+)
+
+
+def _mix_features(history: pd.DataFrame, ids: pd.Index, spec: _FeatureSpec) -> dict:
+    """Share of positive spend per kept category and channel, and categories bought."""
+    codes = pd.Index(ids).get_indexer(history["customer_id"].astype(str)).astype(np.int64)
+    scored = codes >= 0  # rows of the customers in ``ids``
+    if not scored.all():
+        history, codes = history.loc[scored], codes[scored]
+    n = len(ids)
+    amount = history["amount"].to_numpy(dtype=float)
     positive = np.clip(amount, 0, None)
+    f = {}
     if spec.categories:
         k = len(spec.categories)
         level = _level_codes(history["category"], spec.categories)
         shares = _mix_shares(codes, level, k, positive, n)
         for i, name in enumerate(spec.categories):
             f[f"category_share__{_slug(name)}"] = shares[:, i]
-        bought = buy & (level >= 0)
+        bought = (amount > 0) & (level >= 0)
         seen = np.bincount(codes[bought] * k + level[bought], minlength=n * k).reshape(n, k)
         f["n_categories"] = (seen > 0).sum(axis=1).astype(float)
     if spec.channels:
@@ -179,50 +210,83 @@ def _build_features(
         shares = _mix_shares(codes, level, len(spec.channels), positive, n)
         for i, name in enumerate(spec.channels):
             f[f"channel_share__{_slug(name)}"] = shares[:, i]
-    features = pd.DataFrame(f, index=pd.Index(ids, name="customer_id"))
+    return f
 
+
+def _attribute_features(customers: pd.DataFrame, ids: pd.Index, spec: _FeatureSpec) -> dict:
+    """Acquisition attributes from the customers table: numbers as they are, levels as 0/1."""
+    unique = customers.drop_duplicates("customer_id")
+    cust = unique.set_index(unique["customer_id"].astype(str)).reindex(ids)
+    f = {}
+    for column in spec.customer_numerics:
+        f[column] = pd.to_numeric(cust[column], errors="coerce").to_numpy()
+    for column, levels in spec.customer_levels.items():
+        values = cust[column].astype(str)
+        for level in levels[1:]:  # first (most common) level is the reference
+            f[f"{column}__{_slug(level)}"] = (values == level).to_numpy(dtype=float)
+    return f
+
+
+def _complaint_features(feedback: pd.DataFrame | None, ids: pd.Index, cutoff_day: int) -> dict:
+    """Complaints per customer: all time, in the last 90 days, and days since the last one."""
+    fb = feedback if feedback is not None else pd.DataFrame(columns=["customer_id", "date"])
+    fb_id = fb["customer_id"].astype(str)
+    fb_age = (
+        cutoff_day - _day_numbers(pd.to_datetime(fb["date"]))
+        if len(fb)
+        else np.array([], dtype=np.int64)
+    )
+    latest = pd.Series(fb_age, index=fb_id.to_numpy()).groupby(level=0).min()
+    return {
+        "n_complaints": fb_id.value_counts().reindex(ids).fillna(0).to_numpy(),
+        "n_complaints_90": fb_id[fb_age < 90].value_counts().reindex(ids).fillna(0).to_numpy(),
+        "days_since_complaint": latest.reindex(ids).to_numpy(dtype=float),
+    }
+
+
+def _survey_features(surveys: pd.DataFrame | None, ids: pd.Index) -> dict:
+    """Last and mean survey score and the number of answers per customer."""
+    sv = surveys if surveys is not None else pd.DataFrame(columns=["customer_id", "date", "score"])
+    sv = sv.assign(customer_id=sv["customer_id"].astype(str)).sort_values(
+        ["customer_id", "date"], kind="stable"
+    )
+    grouped = sv.groupby("customer_id")["score"]
+    return {
+        "survey_last_score": grouped.last().reindex(ids).to_numpy(dtype=float),
+        "survey_mean_score": grouped.mean().reindex(ids).to_numpy(dtype=float),
+        "n_surveys": grouped.size().reindex(ids).fillna(0).to_numpy(dtype=float),
+    }
+
+
+def _build_features(
+    history: pd.DataFrame,
+    cutoff: pd.Timestamp,
+    spec: _FeatureSpec,
+    *,
+    customers=None,
+    surveys=None,
+    feedback=None,
+    active_days: int = DEFAULT_ACTIVE_DAYS,
+) -> pd.DataFrame:
+    """Build the feature matrix of the customers active at the cutoff.
+
+    Refuses any row dated after the cutoff (:class:`LeakageError`).
+    """
+    _guard_no_future(history, cutoff, "transactions")
+    _guard_no_future(surveys, cutoff, "surveys")
+    _guard_no_future(feedback, cutoff, "feedback")
+    features = _purchase_features(history, cutoff)
+    features = features.loc[features["recency_days"] < active_days]  # active at the cutoff
+    ids = features.index
+    parts = [_mix_features(history, ids, spec)]
     if customers is not None and (spec.customer_levels or spec.customer_numerics):
-        cust = customers.drop_duplicates("customer_id").set_index(
-            customers.drop_duplicates("customer_id")["customer_id"].astype(str)
-        )
-        cust = cust.reindex(features.index)
-        for column in spec.customer_numerics:
-            features[column] = pd.to_numeric(cust[column], errors="coerce").to_numpy()
-        for column, levels in spec.customer_levels.items():
-            values = cust[column].astype(str)
-            for level in levels[1:]:  # first (most common) level is the reference
-                features[f"{column}__{_slug(level)}"] = (values == level).to_numpy(dtype=float)
+        parts.append(_attribute_features(customers, ids, spec))
     if spec.use_feedback:
-        fb = feedback if feedback is not None else pd.DataFrame(columns=["customer_id", "date"])
-        fb_id = fb["customer_id"].astype(str)
-        fb_age = (
-            c - _day_numbers(pd.to_datetime(fb["date"]))
-            if len(fb)
-            else np.array([], dtype=np.int64)
-        )
-        fb_counts = fb_id.value_counts()
-        features["n_complaints"] = fb_counts.reindex(features.index).fillna(0).to_numpy()
-        recent = fb_id[fb_age < 90].value_counts()
-        features["n_complaints_90"] = recent.reindex(features.index).fillna(0).to_numpy()
-        latest = pd.Series(fb_age, index=fb_id.to_numpy()).groupby(level=0).min()
-        features["days_since_complaint"] = latest.reindex(features.index).to_numpy(dtype=float)
+        parts.append(_complaint_features(feedback, ids, _day(cutoff)))
     if spec.use_surveys:
-        sv = (
-            surveys
-            if surveys is not None
-            else pd.DataFrame(columns=["customer_id", "date", "score"])
-        )
-        sv = sv.assign(customer_id=sv["customer_id"].astype(str)).sort_values(
-            ["customer_id", "date"], kind="stable"
-        )
-        grouped = sv.groupby("customer_id")["score"]
-        features["survey_last_score"] = grouped.last().reindex(features.index).to_numpy(dtype=float)
-        features["survey_mean_score"] = grouped.mean().reindex(features.index).to_numpy(dtype=float)
-        features["n_surveys"] = (
-            grouped.size().reindex(features.index).fillna(0).to_numpy(dtype=float)
-        )
-    active = has_buy & (recency < active_days)
-    return features.loc[active]
+        parts.append(_survey_features(surveys, ids))
+    extra = {name: values for part in parts for name, values in part.items()}
+    return pd.concat([features, pd.DataFrame(extra, index=ids)], axis=1)
 
 
 def _feature_label(column: str) -> str:
@@ -244,6 +308,57 @@ def _prepare_side(frame, cutoff, required, caller, name):
     validate_columns(frame, required, caller=caller, source=name)
     frame = frame.assign(date=pd.to_datetime(frame["date"]))
     return frame.loc[frame["date"] <= cutoff]
+
+
+@dataclass
+class _Sources:
+    """A client's checked tables as the feature builder reads them, cut at a last day.
+
+    Built once per call; :meth:`features` cuts every table at the date it is asked for, so the
+    model, its out-of-time check and the scoring read the same rows the same way.
+    """
+
+    transactions: pd.DataFrame
+    customers: pd.DataFrame | None = None
+    surveys: pd.DataFrame | None = None
+    feedback: pd.DataFrame | None = None
+
+    @classmethod
+    def checked(cls, transactions, *, customers=None, surveys=None, feedback=None, caller):
+        """Check the tables once (transactions by the one policy, side tables' columns)."""
+        last = pd.Timestamp.max
+        return cls(
+            check_transactions(transactions, caller=caller),
+            customers,
+            _prepare_side(surveys, last, ["customer_id", "date", "score"], caller, "surveys"),
+            _prepare_side(feedback, last, ["customer_id", "date"], caller, "feedback"),
+        )
+
+    def until(self, day: pd.Timestamp) -> tuple:
+        """Transactions, surveys and feedback dated on or before ``day``."""
+
+        def cut(frame):
+            return None if frame is None else frame.loc[frame["date"] <= day]
+
+        return cut(self.transactions), cut(self.surveys), cut(self.feedback)
+
+    def spec(self, cutoff: pd.Timestamp, max_levels: int = DEFAULT_MAX_LEVELS) -> _FeatureSpec:
+        """Learn the levels to encode from the history up to ``cutoff``."""
+        history, surveys, feedback = self.until(cutoff)
+        return _make_spec(history, self.customers, surveys, feedback, max_levels)
+
+    def features(self, cutoff: pd.Timestamp, spec: _FeatureSpec, active_days: int):
+        """Build the feature matrix of the customers active at ``cutoff``."""
+        history, surveys, feedback = self.until(cutoff)
+        return _build_features(
+            history,
+            cutoff,
+            spec,
+            customers=self.customers,
+            surveys=surveys,
+            feedback=feedback,
+            active_days=active_days,
+        )
 
 
 def churn_features(
@@ -289,21 +404,11 @@ def churn_features(
     {'a': {'recency_days': 30.0, 'n_purchases': 2.0}}
     """
     caller = "churn_features"
-    transactions = check_transactions(transactions, caller=caller)
     cutoff = _as_timestamp(cutoff, "cutoff", caller)
-    history = transactions.loc[transactions["date"] <= cutoff]
-    surveys = _prepare_side(surveys, cutoff, ["customer_id", "date", "score"], caller, "surveys")
-    feedback = _prepare_side(feedback, cutoff, ["customer_id", "date"], caller, "feedback")
-    spec = _make_spec(history, customers, surveys, feedback, max_levels)
-    return _build_features(
-        history,
-        cutoff,
-        spec,
-        customers=customers,
-        surveys=surveys,
-        feedback=feedback,
-        active_days=active_days,
+    sources = _Sources.checked(
+        transactions, customers=customers, surveys=surveys, feedback=feedback, caller=caller
     )
+    return sources.features(cutoff, sources.spec(cutoff, max_levels), active_days)
 
 
 def _labels(transactions: pd.DataFrame, ids: pd.Index, cutoff: pd.Timestamp, horizon_days: int):
@@ -316,5 +421,3 @@ def _labels(transactions: pd.DataFrame, ids: pd.Index, cutoff: pd.Timestamp, hor
         "customer_id",
     ].astype(str)
     return pd.Series(~ids.isin(window.unique()), index=ids, name="churned").astype(int)
-
-

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,103 +9,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cxlib._validation import DataError, check_positive_int, check_transactions
+from cxlib._validation import check_positive_int
 from cxlib.churn._common import (
     DEFAULT_ACTIVE_DAYS,
-    DEFAULT_GBM_PARAMS,
-    DEFAULT_MAX_LEVELS,
     DEFAULT_MIN_HISTORY_DAYS,
     _as_timestamp,
     _observation_end,
     _thread_limited,
 )
-from cxlib.churn.features import (
-    _build_features,
-    _feature_label,
-    _labels,
-    _make_spec,
-    _prepare_side,
+from cxlib.churn.evaluation import (
+    _comparison_rows,
+    _curves,
+    _fit_models,
+    _importances,
+    _summary_metrics,
 )
-
-
-def _signed_log(x):
-    return np.sign(x) * np.log1p(np.abs(x))
-
-
-def _logistic(seed: int):
-    from sklearn.impute import SimpleImputer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import FunctionTransformer, StandardScaler
-
-    return make_pipeline(
-        FunctionTransformer(_signed_log),
-        SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
-        StandardScaler(),
-        LogisticRegression(C=1.0, max_iter=2000),
-    )
-
-
-def _gbm(seed: int, params: dict | None):
-    from sklearn.ensemble import HistGradientBoostingClassifier
-
-    options = {**DEFAULT_GBM_PARAMS, **(params or {})}
-    return HistGradientBoostingClassifier(random_state=seed, **options)
-
-
-def _top_decile_lift(y: np.ndarray, score: np.ndarray) -> float:
-    n_top = max(int(math.ceil(0.1 * len(y))), 1)
-    order = np.argsort(-score, kind="stable")
-    base = y.mean()
-    return float(y[order[:n_top]].mean() / base) if base > 0 else float("nan")
-
-
-def _metrics(y: np.ndarray, score: np.ndarray, probability: bool = True) -> dict:
-    from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
-
-    out = {
-        "roc_auc": float("nan"),
-        "pr_auc": float("nan"),
-        "top_decile_lift": float("nan"),
-        "brier": float("nan"),
-        "n": int(len(y)),
-        "churn_rate": float(np.mean(y)) if len(y) else float("nan"),
-    }
-    if len(np.unique(y)) == 2:
-        out["roc_auc"] = float(roc_auc_score(y, score))
-        out["pr_auc"] = float(average_precision_score(y, score))
-        out["top_decile_lift"] = _top_decile_lift(y, score)
-        if probability:
-            out["brier"] = float(brier_score_loss(y, score))
-    return out
-
-
-def _gains(y: np.ndarray, score: np.ndarray, model: str, n_points: int = 50) -> pd.DataFrame:
-    order = np.argsort(-score, kind="stable")
-    captured = np.cumsum(y[order]) / max(y.sum(), 1)
-    share = np.arange(1, len(y) + 1) / len(y)
-    idx = np.unique(np.linspace(0, len(y) - 1, min(n_points, len(y))).round().astype(int))
-    return pd.DataFrame(
-        {
-            "model": model,
-            "share_targeted": share[idx],
-            "share_churners_captured": captured[idx],
-            "lift": captured[idx] / share[idx],
-        }
-    )
-
-
-def _calibration(y: np.ndarray, p: np.ndarray, model: str, n_bins: int = 10) -> pd.DataFrame:
-    edges = np.unique(np.quantile(p, np.linspace(0, 1, n_bins + 1)))
-    bins = np.clip(np.searchsorted(edges, p, side="right") - 1, 0, max(len(edges) - 2, 0))
-    frame = pd.DataFrame({"bin": bins, "p": p, "y": y})
-    out = (
-        frame.groupby("bin")
-        .agg(mean_predicted=("p", "mean"), observed_rate=("y", "mean"), customers=("y", "size"))
-        .reset_index()
-    )
-    out.insert(0, "model", model)
-    return out
+from cxlib.churn.features import _feature_label, _labels, _Sources
 
 
 @dataclass
@@ -179,38 +97,28 @@ class ChurnModelResult:
         columns of :attr:`scores` without ``churned`` and ``held_out``.
         """
         caller = "ChurnModelResult.score"
-        transactions = check_transactions(transactions, caller=caller)
+        sources = _Sources.checked(
+            transactions, customers=customers, surveys=surveys, feedback=feedback, caller=caller
+        )
         as_of = (
-            _observation_end(transactions, None)
+            _observation_end(sources.transactions, None)
             if as_of is None
             else _as_timestamp(as_of, "as_of", caller)
         )
-        history = transactions.loc[transactions["date"] <= as_of]
-        surveys = _prepare_side(surveys, as_of, ["customer_id", "date", "score"], caller, "surveys")
-        feedback = _prepare_side(feedback, as_of, ["customer_id", "date"], caller, "feedback")
-        features = _build_features(
-            history,
-            as_of,
-            self._spec,
-            customers=customers,
-            surveys=surveys,
-            feedback=feedback,
-            active_days=self.active_days,
-        )
+        features = sources.features(as_of, self._spec, self.active_days)
         features = features.reindex(columns=self.features.columns)
-        values = _customer_value(history, as_of, features.index, value)
+        values = _customer_value(features, value)
         return _score_frame(self.model, features, values, self._reason_features)
 
 
-def _customer_value(history, cutoff, ids, value):
-    year = history.loc[history["date"] > cutoff - pd.Timedelta(days=365)]
-    trailing = year.groupby(year["customer_id"].astype(str))["amount"].sum().clip(lower=0)
-    trailing = trailing.reindex(ids).fillna(0.0)
+def _customer_value(features: pd.DataFrame, value: pd.Series | None) -> pd.Series:
+    """``value`` where given, else the customer's net revenue in the last 12 months (>= 0)."""
+    trailing = features["revenue_365"].clip(lower=0)
     if value is None:
         return trailing
     given = pd.Series(value, dtype=float)
     given.index = given.index.astype(str)
-    given = given.reindex(ids)
+    given = given.reindex(features.index)
     if given.isna().any():
         warnings.warn(
             f"churn_model: 'value' is missing for {int(given.isna().sum())} active customer(s); "
@@ -352,11 +260,73 @@ def churn_model(
     >>> result.scores.columns[:4].tolist()
     ['customer_id', 'churn_probability', 'value', 'revenue_at_risk']
     """
-    from sklearn.inspection import permutation_importance
     from sklearn.model_selection import train_test_split
 
     caller = "churn_model"
-    transactions = check_transactions(transactions, caller=caller)
+    sources = _Sources.checked(
+        transactions, customers=customers, surveys=surveys, feedback=feedback, caller=caller
+    )
+    cutoff = _check_label_window(sources.transactions, cutoff, horizon_days, test_size, caller)
+    spec = sources.spec(cutoff)
+    features = sources.features(cutoff, spec, active_days)
+    labels = _labels(sources.transactions, features.index, cutoff, horizon_days)
+    X, y = features.to_numpy(dtype=float), labels.to_numpy()
+    train, test = train_test_split(
+        np.arange(len(y)), test_size=test_size, stratify=y, random_state=seed
+    )
+    gbm, logistic = _fit_models(X[train], y[train], seed=seed, gbm_params=gbm_params)
+    p_gbm, p_log = gbm.predict_proba(X[test])[:, 1], logistic.predict_proba(X[test])[:, 1]
+    recency = features["recency_days"].to_numpy()[test]
+    rows = _comparison_rows("held_out", y[test], p_gbm, p_log, recency)
+    if out_of_time:
+        earlier = _out_of_time_models(
+            sources,
+            spec,
+            features.columns,
+            cutoff,
+            horizon_days,
+            active_days=active_days,
+            seed=seed,
+            gbm_params=gbm_params,
+        )
+        if earlier is not None:
+            rows += _comparison_rows(
+                "out_of_time",
+                y[test],
+                earlier[0].predict_proba(X[test])[:, 1],
+                earlier[1].predict_proba(X[test])[:, 1],
+                recency,
+            )
+    comparison = pd.DataFrame(rows).set_index(["evaluation", "model"])
+    metrics = _summary_metrics(comparison, n_train=len(train), y=y)
+    _warn_if_leaky(metrics["roc_auc"], caller)
+    importances = _importances(
+        gbm, X, y, test, features.columns, seed=seed, max_rows=max_importance_rows
+    )
+    reasons = importances.loc[importances["importance"] > 0, "feature"].head(n_reason_features)
+    scores = _score_frame(gbm, features, _customer_value(features, value), reasons.tolist())
+    scores["churned"] = labels.reindex(scores["customer_id"]).to_numpy().astype(bool)
+    scores["held_out"] = scores["customer_id"].isin(features.index[test]).to_numpy()
+    return ChurnModelResult(
+        metrics,
+        comparison,
+        scores,
+        importances,
+        *_curves(y[test], p_gbm, p_log, recency),
+        features,
+        cutoff,
+        int(horizon_days),
+        int(active_days),
+        _definitions(cutoff, horizon_days, active_days, value_given=value is not None),
+        gbm,
+        logistic,
+        spec,
+        reasons.tolist(),
+    )
+
+
+def _check_label_window(transactions, cutoff, horizon_days, test_size, caller) -> pd.Timestamp:
+    """Check the settings and that a whole label window follows the cutoff; return the cutoff."""
     cutoff = _as_timestamp(cutoff, "cutoff", caller)
     check_positive_int(horizon_days, "horizon_days", caller=caller)
     if not 0 < test_size < 1:
@@ -364,162 +334,48 @@ def churn_model(
             f"The 'test_size' parameter of {caller} must be in (0, 1). Got {test_size!r} instead."
         )
     end = _observation_end(transactions, None)
-    window_end = cutoff + pd.Timedelta(days=int(horizon_days))
-    if window_end > end:
+    if cutoff + pd.Timedelta(days=int(horizon_days)) > end:
         raise ValueError(
             f"The 'cutoff' parameter of {caller} must leave {horizon_days} days of data after it "
             f"(the data end on {end.date()}; latest possible cutoff "
             f"{(end - pd.Timedelta(days=int(horizon_days))).date()}). Got {cutoff.date()} instead."
         )
-    tx = transactions
-    history = tx.loc[tx["date"] <= cutoff]
-    sv = _prepare_side(surveys, cutoff, ["customer_id", "date", "score"], caller, "surveys")
-    fb = _prepare_side(feedback, cutoff, ["customer_id", "date"], caller, "feedback")
-    spec = _make_spec(history, customers, sv, fb, DEFAULT_MAX_LEVELS)
-    features = _build_features(
-        history, cutoff, spec, customers=customers, surveys=sv, feedback=fb, active_days=active_days
-    )
-    labels = _labels(tx, features.index, cutoff, horizon_days)
-    if labels.nunique() < 2 or labels.value_counts().min() < 10:
-        raise DataError(
-            f"{caller}: need at least 10 churned and 10 retained customers at cutoff "
-            f"{cutoff.date()}; got {labels.value_counts().to_dict()}"
-        )
-    X = features.to_numpy(dtype=float)
-    y = labels.to_numpy()
-    idx_train, idx_test = train_test_split(
-        np.arange(len(y)), test_size=test_size, stratify=y, random_state=seed
-    )
-    gbm = _gbm(seed, gbm_params).fit(X[idx_train], y[idx_train])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", category=RuntimeWarning)
-        logistic = _logistic(seed).fit(X[idx_train], y[idx_train])
-    p_gbm = gbm.predict_proba(X[idx_test])[:, 1]
-    p_log = logistic.predict_proba(X[idx_test])[:, 1]
-    recency = features["recency_days"].to_numpy()[idx_test]
-    y_test = y[idx_test]
-    rows = [
-        {"evaluation": "held_out", "model": "gradient_boosting", **_metrics(y_test, p_gbm)},
-        {"evaluation": "held_out", "model": "logistic", **_metrics(y_test, p_log)},
-        {"evaluation": "held_out", "model": "recency_rule", **_metrics(y_test, recency, False)},
-    ]
-    # out of time: train one horizon earlier, test on the held-out customers at the cutoff
+    return cutoff
+
+
+def _out_of_time_models(
+    sources, spec, columns, cutoff, horizon_days, *, active_days, seed, gbm_params
+):
+    """Train the two models one horizon earlier (labels ending on the cutoff), or None.
+
+    None when the history before the earlier cutoff is shorter than
+    ``DEFAULT_MIN_HISTORY_DAYS`` or its labels have a single class.
+    """
     earlier = cutoff - pd.Timedelta(days=int(horizon_days))
-    first_day = pd.Timestamp(tx["date"].min())
-    oot_possible = out_of_time and earlier - first_day >= pd.Timedelta(
-        days=DEFAULT_MIN_HISTORY_DAYS
-    )
-    if oot_possible:
-        history0 = tx.loc[tx["date"] <= earlier]
-        sv0 = None if sv is None else sv.loc[sv["date"] <= earlier]
-        fb0 = None if fb is None else fb.loc[fb["date"] <= earlier]
-        f0 = _build_features(
-            history0,
-            earlier,
-            spec,
-            customers=customers,
-            surveys=sv0,
-            feedback=fb0,
-            active_days=active_days,
-        )
-        f0 = f0.reindex(columns=features.columns)
-        y0 = _labels(history, f0.index, earlier, horizon_days).to_numpy()
-        if len(np.unique(y0)) == 2:
-            gbm0 = _gbm(seed, gbm_params).fit(f0.to_numpy(dtype=float), y0)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", category=RuntimeWarning)
-                log0 = _logistic(seed).fit(f0.to_numpy(dtype=float), y0)
-            rows += [
-                {
-                    "evaluation": "out_of_time",
-                    "model": "gradient_boosting",
-                    **_metrics(y_test, gbm0.predict_proba(X[idx_test])[:, 1]),
-                },
-                {
-                    "evaluation": "out_of_time",
-                    "model": "logistic",
-                    **_metrics(y_test, log0.predict_proba(X[idx_test])[:, 1]),
-                },
-                {
-                    "evaluation": "out_of_time",
-                    "model": "recency_rule",
-                    **_metrics(y_test, recency, False),
-                },
-            ]
-        else:
-            oot_possible = False
-    comparison = pd.DataFrame(rows).set_index(["evaluation", "model"])
-    held = comparison.loc["held_out"]
-    metrics = {
-        k: held.loc["gradient_boosting", k]
-        for k in ("roc_auc", "pr_auc", "top_decile_lift", "brier", "n", "churn_rate")
-    }
-    metrics.update(
-        logistic_roc_auc=held.loc["logistic", "roc_auc"],
-        logistic_pr_auc=held.loc["logistic", "pr_auc"],
-        logistic_top_decile_lift=held.loc["logistic", "top_decile_lift"],
-        recency_roc_auc=held.loc["recency_rule", "roc_auc"],
-        recency_pr_auc=held.loc["recency_rule", "pr_auc"],
-        out_of_time_roc_auc=(
-            comparison.loc[("out_of_time", "gradient_boosting"), "roc_auc"]
-            if oot_possible
-            else float("nan")
-        ),
-        out_of_time_logistic_roc_auc=(
-            comparison.loc[("out_of_time", "logistic"), "roc_auc"] if oot_possible else float("nan")
-        ),
-        n_train=len(idx_train),
-        n_active=len(y),
-        churn_rate_active=float(y.mean()),
-    )
-    counts = ("n", "n_train", "n_active")
-    metrics = {k: (int(v) if k in counts else float(v)) for k, v in metrics.items()}
-    if metrics["roc_auc"] > 0.99:
+    first_day = pd.Timestamp(sources.transactions["date"].min())
+    if earlier - first_day < pd.Timedelta(days=DEFAULT_MIN_HISTORY_DAYS):
+        return None
+    features = sources.features(earlier, spec, active_days).reindex(columns=columns)
+    history, _, _ = sources.until(cutoff)
+    y = _labels(history, features.index, earlier, horizon_days).to_numpy()
+    if len(np.unique(y)) < 2:
+        return None
+    return _fit_models(features.to_numpy(dtype=float), y, seed=seed, gbm_params=gbm_params)
+
+
+def _warn_if_leaky(roc_auc: float, caller: str) -> None:
+    if roc_auc > 0.99:
         warnings.warn(
-            f"{caller}: held-out ROC AUC is {metrics['roc_auc']:.3f}, suspiciously close to 1; "
+            f"{caller}: held-out ROC AUC is {roc_auc:.3f}, suspiciously close to 1; "
             "check that no customer attribute encodes the outcome (leakage)",
-            stacklevel=2,
+            stacklevel=3,
         )
-    # permutation importances on (a sample of) the held-out customers
-    rng = np.random.default_rng(seed)
-    sample = (
-        idx_test
-        if len(idx_test) <= max_importance_rows
-        else np.sort(rng.choice(idx_test, max_importance_rows, replace=False))
-    )
-    perm = permutation_importance(
-        gbm, X[sample], y[sample], scoring="roc_auc", n_repeats=3, random_state=seed
-    )
-    importances = pd.DataFrame(
-        {
-            "feature": features.columns,
-            "name": [_feature_label(c) for c in features.columns],
-            "importance": perm.importances_mean,
-            "importance_std": perm.importances_std,
-        }
-    ).sort_values("importance", ascending=False, ignore_index=True)
-    reason_features = (
-        importances.loc[importances["importance"] > 0, "feature"].head(n_reason_features).tolist()
-    )
-    gains = pd.concat(
-        [
-            _gains(y_test, p_gbm, "gradient_boosting"),
-            _gains(y_test, p_log, "logistic"),
-            _gains(y_test, recency.astype(float), "recency_rule"),
-        ],
-        ignore_index=True,
-    )
-    calibration = pd.concat(
-        [_calibration(y_test, p_gbm, "gradient_boosting"), _calibration(y_test, p_log, "logistic")],
-        ignore_index=True,
-    )
-    values = _customer_value(history, cutoff, features.index, value)
-    scores = _score_frame(gbm, features, values, reason_features)
-    held_out = pd.Series(False, index=features.index)
-    held_out.iloc[idx_test] = True
-    scores["churned"] = labels.reindex(scores["customer_id"]).to_numpy().astype(bool)
-    scores["held_out"] = held_out.reindex(scores["customer_id"]).to_numpy()
-    definitions = {
+
+
+def _definitions(cutoff, horizon_days, active_days, *, value_given: bool) -> dict:
+    """Say in plain language what the model's terms mean's terms, for the report."""
+    window_end = cutoff + pd.Timedelta(days=int(horizon_days))
+    return {
         "active": f"bought at least once in the {active_days} days up to {cutoff.date()}",
         "churned": (
             f"no purchase between {(cutoff + pd.Timedelta(days=1)).date()} and "
@@ -527,7 +383,7 @@ def churn_model(
         ),
         "value": (
             "the value given by the caller (e.g. CLV)"
-            if value is not None
+            if value_given
             else f"net revenue in the 365 days up to {cutoff.date()}"
         ),
         "main_reasons": (
@@ -535,22 +391,3 @@ def churn_model(
             "with a typical (median) active customer, with the customer's value"
         ),
     }
-    return ChurnModelResult(
-        metrics,
-        comparison,
-        scores,
-        importances,
-        gains,
-        calibration,
-        features,
-        cutoff,
-        int(horizon_days),
-        int(active_days),
-        definitions,
-        gbm,
-        logistic,
-        spec,
-        reason_features,
-    )
-
-

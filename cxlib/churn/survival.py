@@ -395,5 +395,3 @@ def cox_drivers(
     ).sort_values("hazard_ratio", ascending=False, ignore_index=True)
     violations = out.loc[out["ph_p_value"] < 0.01, "covariate"].tolist()
     return CoxResult(out, references, float(cph.concordance_index_), violations, cph)
-
-
