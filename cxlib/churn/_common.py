@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import functools
 import math
+import warnings
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from cxlib.customers import NET_SPEND_TOLERANCE, customer_base
 
 # --- business rules (module-level, overridable per call) --------------------------------------
 #: Quantile of the inter-purchase gaps used as the inactivity threshold.
@@ -127,3 +130,32 @@ def _wilson(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
     return centre - half, centre + half
+
+
+def _customer_base(transactions: pd.DataFrame, end: pd.Timestamp, freq: str = "D") -> pd.DataFrame:
+    """Build the one customer base (:func:`cxlib.customers.customer_base`) at ``end``.
+
+    Customers without a purchase (refunds only) are left out and counted in the base's attrs;
+    its warning about them is not repeated for every date and window churn looks at. An empty
+    table gives an empty base.
+    """
+    if transactions.empty:
+        columns = ["first_purchase", "last_purchase", "purchases", "revenue", "revenue_12m"]
+        more = ["refunds", "days_since_last", "tenure_days", "frequency", "recency", "T"]
+        empty = pd.DataFrame(columns=[*columns, *more], dtype=float)
+        return empty.rename_axis("customer_id")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return customer_base(transactions, observation_end=end, freq=freq)
+
+
+def _purchase_days(transactions: pd.DataFrame) -> pd.DataFrame:
+    """Each customer's purchase days: ``customer_id``, ``date`` (the day), sorted.
+
+    A purchase is a day with positive net spend (refunds netted within the day), the customer
+    base's definition; churn needs the days themselves for gaps and cohorts.
+    """
+    days = transactions["date"].dt.normalize()
+    net = transactions.groupby([transactions["customer_id"], days], sort=True)["amount"].sum()
+    bought = net.index[net.to_numpy() > NET_SPEND_TOLERANCE]
+    return bought.to_frame(index=False, name=["customer_id", "date"])

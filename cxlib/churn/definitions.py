@@ -12,8 +12,10 @@ from cxlib._validation import DataError, check_transactions
 from cxlib.churn._common import (
     DEFAULT_INACTIVITY_QUANTILE,
     _as_timestamp,
+    _customer_base,
     _day_numbers,
     _observation_end,
+    _purchase_days,
     _wilson,
 )
 
@@ -129,12 +131,10 @@ class InactivityThreshold:
 
 
 def _purchase_gaps(transactions: pd.DataFrame) -> pd.DataFrame:
-    """Gaps in days between consecutive distinct purchase days of each customer."""
-    purchases = transactions.loc[transactions["amount"] > 0, ["customer_id", "date"]]
-    days = purchases.assign(day=_day_numbers(purchases["date"]))[["customer_id", "day"]]
-    days = days.drop_duplicates().sort_values(["customer_id", "day"], kind="stable")
+    """Gaps in days between consecutive purchase days of each customer."""
+    days = _purchase_days(transactions)
     same = days["customer_id"].to_numpy()[1:] == days["customer_id"].to_numpy()[:-1]
-    gaps = np.diff(days["day"].to_numpy())[same]
+    gaps = np.diff(_day_numbers(days["date"]))[same]
     owners = days["customer_id"].to_numpy()[1:][same]
     return pd.DataFrame({"customer_id": owners, "gap_days": gaps})
 
@@ -230,10 +230,14 @@ def churn_status(
     customers: pd.DataFrame | None = None,
     threshold_days: int | None = None,
     p_alive_threshold: float = 0.5,
+    purchase_model=None,
+    freq: str = "D",
+    p_alive: pd.Series | None = None,
 ) -> pd.DataFrame:
     """Flag each customer as churned or not at a date, under one churn definition.
 
-    Only data dated ``<= as_of`` is used.
+    Only data dated ``<= as_of`` is used. The per-customer figures come from the one customer
+    base (:func:`cxlib.customers.customer_base`): a purchase is a day with positive net spend.
 
     Parameters
     ----------
@@ -245,20 +249,30 @@ def churn_status(
         ``"inactivity"``: no purchase for more than ``threshold_days`` days (default from
         :func:`inactivity_threshold` on the history). ``"contract"``: the customer's
         ``contract_end`` (or ``cancellation_date``) in ``customers`` is on or before ``as_of``.
-        ``"p_alive"``: BG/NBD probability of being alive (``cxlib.clv``) below
+        ``"p_alive"``: the purchase model's probability of being alive below
         ``p_alive_threshold``.
     customers : DataFrame, optional
         Needed for ``"contract"``.
     threshold_days : int, optional
         Inactivity threshold.
     p_alive_threshold : float, default 0.5
+    purchase_model : cxlib.clv.PurchaseModel, optional
+        For ``"p_alive"``: the client's fitted purchase model (e.g.
+        ``client.value_fit.purchase_model``), applied to the base at ``as_of`` in units of
+        ``freq``. Without it (and without ``p_alive``) a BG/NBD is fitted on daily summaries.
+    freq : {"D", "W", "M"}, default "D"
+        Time unit the ``purchase_model`` was fitted in (the client's ``freq``).
+    p_alive : Series, optional
+        For ``"p_alive"``: each customer's probability of being alive at ``as_of``, already
+        computed by the caller (e.g. ``client.base["p_alive"]``); used as it is.
 
     Returns
     -------
     DataFrame
         Indexed by ``customer_id`` (customers with a purchase or, for contracts, a start on or
         before ``as_of``): ``first_purchase``, ``last_purchase``, ``days_since_last``,
-        ``churned`` (bool).
+        ``revenue_12m`` (net spend in the 365 days up to ``as_of``), ``churned`` (bool), and
+        ``p_alive`` for that definition.
 
     Examples
     --------
@@ -276,40 +290,57 @@ def churn_status(
         else _as_timestamp(as_of, "as_of", caller)
     )
     history = transactions.loc[transactions["date"] <= as_of]
-    purchases = history.loc[history["amount"] > 0]
-    grouped = purchases.groupby("customer_id", sort=True)["date"]
-    table = pd.DataFrame({"first_purchase": grouped.min(), "last_purchase": grouped.max()})
-    table["days_since_last"] = (as_of - table["last_purchase"]).dt.days
+    base = _customer_base(history, as_of, freq=freq if definition == "p_alive" else "D")
+    columns = ["first_purchase", "last_purchase", "days_since_last", "revenue_12m"]
+    table = base[columns].copy()
     if definition == "inactivity":
         if threshold_days is None:
             threshold_days = inactivity_threshold(history).days
         table["churned"] = table["days_since_last"] > int(threshold_days)
     elif definition == "contract":
-        column = _contract_end_column(customers, caller)
-        ends = pd.to_datetime(customers.set_index("customer_id")[column])
-        starts = None
-        if "signup_date" in customers.columns:
-            starts = pd.to_datetime(customers.set_index("customer_id")["signup_date"])
-        ids = ends.index if starts is None else starts.index[starts <= as_of]
-        table = table.reindex(table.index.union(pd.Index(ids, name="customer_id")))
-        table["days_since_last"] = (as_of - table["last_purchase"]).dt.days
-        end = ends.reindex(table.index)
-        table["churned"] = end.notna() & (end <= as_of)
+        table = _contract_status(table, customers, as_of, caller)
     else:
-        if not 0 < p_alive_threshold < 1:
-            raise ValueError(
-                "The 'p_alive_threshold' parameter of churn_status must be in (0, 1). "
-                f"Got {p_alive_threshold!r} instead."
-            )
-        from cxlib.clv import PurchaseModel, rfm_summary
-
-        summary = rfm_summary(history, freq="D", observation_end=as_of)
-        p_alive = PurchaseModel(kind="bgnbd").fit(summary).p_alive(summary)
-        p_alive = pd.Series(np.asarray(p_alive, dtype=float), index=summary.index)
-        table["p_alive"] = p_alive.reindex(table.index)
+        table["p_alive"] = _p_alive(base, purchase_model, p_alive, p_alive_threshold, caller)
         table["churned"] = table["p_alive"] < p_alive_threshold
     table.index.name = "customer_id"
     return table
+
+
+def _contract_status(table, customers, as_of, caller) -> pd.DataFrame:
+    """Add the customers under contract at ``as_of``; churned = the contract has ended."""
+    column = _contract_end_column(customers, caller)
+    ends = pd.to_datetime(customers.set_index("customer_id")[column])
+    starts = None
+    if "signup_date" in customers.columns:
+        starts = pd.to_datetime(customers.set_index("customer_id")["signup_date"])
+    ids = ends.index if starts is None else starts.index[starts <= as_of]
+    table = table.reindex(table.index.union(pd.Index(ids, name="customer_id")))
+    end = ends.reindex(table.index)
+    table["churned"] = end.notna() & (end <= as_of)
+    return table
+
+
+def _p_alive(base, purchase_model, p_alive, threshold, caller) -> pd.Series:
+    """Each customer's probability of being alive: given, from the client's model, or a default.
+
+    The default (a BG/NBD fitted on the base in days) keeps a bare call working; a report
+    passes the client's own model or values so that every page uses the same ones.
+    """
+    if not 0 < threshold < 1:
+        raise ValueError(
+            f"The 'p_alive_threshold' parameter of {caller} must be in (0, 1). "
+            f"Got {threshold!r} instead."
+        )
+    if p_alive is not None:
+        given = pd.Series(p_alive, dtype=float)
+        return given.reindex(base.index)
+    summary = base[["frequency", "recency", "T", "monetary_value"]]
+    if purchase_model is None:
+        from cxlib.clv import PurchaseModel
+
+        purchase_model = PurchaseModel(kind="bgnbd").fit(summary)
+    values = purchase_model.p_alive(summary)
+    return pd.Series(np.asarray(values, dtype=float), index=base.index)
 
 
 @dataclass
@@ -353,6 +384,8 @@ def churn_rate(
     customers: pd.DataFrame | None = None,
     threshold_days: int | None = None,
     p_alive_threshold: float = 0.5,
+    purchase_model=None,
+    freq: str = "D",
 ) -> ChurnRate:
     """Share of customers alive at ``start`` (by the definition) who have churned by ``end``.
 
@@ -362,9 +395,11 @@ def churn_rate(
         Canonical transactions.
     start, end : date-like
         The period; ``end`` defaults to the last transaction date.
-    definition, customers, threshold_days, p_alive_threshold
+    definition, customers, threshold_days, p_alive_threshold, purchase_model, freq
         As in :func:`churn_status`. The inactivity threshold, when not given, is chosen from
-        the history up to ``start`` (never from the period being measured).
+        the history up to ``start`` (never from the period being measured). For ``"p_alive"``
+        pass the client's fitted ``purchase_model`` and its ``freq``: it is applied at both
+        dates.
 
     Returns
     -------
@@ -395,39 +430,48 @@ def churn_rate(
         customers=customers,
         threshold_days=threshold_days,
         p_alive_threshold=p_alive_threshold,
+        purchase_model=purchase_model,
+        freq=freq,
     )
     before = churn_status(transactions, as_of=start, **options)
     after = churn_status(transactions, as_of=end, **options)
     alive = before.index[~before["churned"].astype(bool)]
-    churned = after["churned"].reindex(alive).fillna(False).astype(bool)
-    year = transactions.loc[
-        (transactions["date"] <= start) & (transactions["date"] > start - pd.Timedelta(days=365))
-    ]
-    revenue = year.groupby("customer_id")["amount"].sum().reindex(alive).fillna(0.0)
-    table = pd.DataFrame({"churned": churned, "revenue_before": revenue})
+    table = pd.DataFrame(
+        {
+            "churned": after["churned"].reindex(alive).fillna(False).astype(bool),
+            # the base's revenue_12m at the start: net spend in the year up to it
+            "revenue_before": before["revenue_12m"].reindex(alive).fillna(0.0),
+        }
+    )
     table.index.name = "customer_id"
     n_at_risk, n_churned = len(table), int(table["churned"].sum())
     rate = n_churned / n_at_risk if n_at_risk else float("nan")
-    days = (end - start).days
+    text = _rate_description(
+        definition, n_at_risk, n_churned, start, end, threshold_days, p_alive_threshold
+    )
+    low, high = _wilson(n_churned, n_at_risk)
+    return ChurnRate(rate, low, high, n_at_risk, n_churned, start, end, definition, text, table)
+
+
+def _rate_description(definition, n_at_risk, n_churned, start, end, threshold_days, p_alive):
+    """Describe the churn rate's definition and result in one sentence, for the report."""
+    rate = n_churned / n_at_risk if n_at_risk else float("nan")
     if definition == "inactivity":
-        text = (
+        return (
             f"Inactivity: churned = no purchase for more than {threshold_days} days. "
             f"Of {n_at_risk:,} customers active on {start.date()}, {n_churned:,} ({rate:.1%}) had "
-            f"churned by {end.date()} ({days} days later)."
+            f"churned by {end.date()} ({(end - start).days} days later)."
         )
-    elif definition == "contract":
-        text = (
+    if definition == "contract":
+        return (
             f"Contract: churned = contract ended or cancelled. Of {n_at_risk:,} customers under "
             f"contract on {start.date()}, {n_churned:,} ({rate:.1%}) had left by {end.date()}."
         )
-    else:
-        text = (
-            f"P(alive): churned = BG/NBD probability of being alive below {p_alive_threshold:.0%}. "
-            f"Of {n_at_risk:,} customers alive on {start.date()}, {n_churned:,} ({rate:.1%}) were "
-            f"no longer alive by {end.date()}."
-        )
-    low, high = _wilson(n_churned, n_at_risk)
-    return ChurnRate(rate, low, high, n_at_risk, n_churned, start, end, definition, text, table)
+    return (
+        f"P(alive): churned = the purchase model's probability of being alive below "
+        f"{p_alive:.0%}. Of {n_at_risk:,} customers alive on {start.date()}, {n_churned:,} "
+        f"({rate:.1%}) were no longer alive by {end.date()}."
+    )
 
 
 def churn_vs_target(

@@ -16,6 +16,7 @@ from cxlib.churn._common import (
     DEFAULT_MAX_LEVELS,
     LeakageError,
     _as_timestamp,
+    _customer_base,
     _day,
     _day_numbers,
 )
@@ -87,65 +88,50 @@ def _slug(value) -> str:
     return "".join(ch if ch.isalnum() else "_" for ch in str(value).lower()).strip("_")
 
 
+def _quiet_base(transactions: pd.DataFrame, end: pd.Timestamp) -> pd.DataFrame:
+    """Build the customer base at ``end`` in days, with the ids as text (as every feature)."""
+    base = _customer_base(transactions, end)
+    base.index = base.index.astype(str)
+    return base
+
+
+def _window_base(history: pd.DataFrame, end: pd.Timestamp, days: int) -> pd.DataFrame:
+    """Summarise the ``days`` days up to ``end`` with the customer base (purchases, revenue)."""
+    start = end - pd.Timedelta(days=days)
+    window = history.loc[(history["date"] > start) & (history["date"] <= end)]
+    return _quiet_base(window, end)
+
+
 def _purchase_features(history: pd.DataFrame, cutoff: pd.Timestamp) -> pd.DataFrame:
     """Recency, tenure, purchases, revenue and their 90-day trends of every customer.
 
-    Indexed by every customer in ``history`` (customers without a purchase have NaN recency).
+    Everything comes from the one customer base (:func:`cxlib.customers.customer_base`): at
+    the cutoff, and of the windows of the last 90, the prior 90 and the last 365 days, so a
+    purchase is a day with positive net spend here as everywhere. Indexed by the customers
+    with a purchase up to the cutoff.
     """
-    c = _day(cutoff)
-    codes, ids = pd.factorize(history["customer_id"], sort=True)  # hashing, not sorting rows
-    codes = codes.astype(np.int64)
-    n = len(ids)
-    day = _day_numbers(history["date"])
-    amount = history["amount"].to_numpy(dtype=float)
-    buy = amount > 0
-    # distinct purchase days: first row of every (customer, day) pair among purchases;
-    # one sort of a combined integer key (customer code, day offset)
-    offset = day - (day.min() if len(day) else 0)
-    order = np.argsort((codes << 32) | offset, kind="stable")
-    s_codes, s_day, s_buy = codes[order], day[order], buy[order]
-    b_codes, b_day = s_codes[s_buy], s_day[s_buy]
-    new_day = np.ones(len(b_codes), dtype=bool)
-    new_day[1:] = (b_codes[1:] != b_codes[:-1]) | (b_day[1:] != b_day[:-1])
-    u_codes, u_day = b_codes[new_day], b_day[new_day]
-    n_purchases = np.bincount(u_codes, minlength=n).astype(float)
-    first = np.zeros(n, dtype=np.int64)
-    last = np.zeros(n, dtype=np.int64)
-    if len(u_codes):  # rows are sorted by (customer, day): first and last row of each run
-        starts = np.flatnonzero(np.r_[True, u_codes[1:] != u_codes[:-1]])
-        ends = np.r_[starts[1:], len(u_codes)] - 1
-        first[u_codes[starts]] = u_day[starts]
-        last[u_codes[ends]] = u_day[ends]
-    has_buy = n_purchases > 0
-    age = c - u_day  # days before cutoff (0 = the cutoff day)
-
-    def count(lo, hi):  # purchases dated in (cutoff - hi, cutoff - lo]
-        mask = (age >= lo) & (age < hi)
-        return np.bincount(u_codes[mask], minlength=n).astype(float)
-
-    tx_age = c - day
-
-    def revenue(lo, hi):
-        mask = (tx_age >= lo) & (tx_age < hi)
-        return np.bincount(codes[mask], weights=amount[mask], minlength=n)
-
-    f = {}
-    f["recency_days"] = np.where(has_buy, c - last, np.nan).astype(float)
-    f["tenure_days"] = np.where(has_buy, c - first, np.nan).astype(float)
-    f["n_purchases"] = n_purchases
-    f["n_purchases_90"] = count(0, 90)
-    f["n_purchases_prior_90"] = count(90, 180)
-    f["n_purchases_365"] = count(0, 365)
-    f["revenue_total"] = np.bincount(codes, weights=amount, minlength=n)
-    f["revenue_90"] = revenue(0, 90)
-    f["revenue_prior_90"] = revenue(90, 180)
-    f["revenue_365"] = revenue(0, 365)
-    f["gross"] = np.bincount(codes, weights=np.clip(amount, 0, None), minlength=n)
-    f["refunds"] = np.bincount(codes, weights=np.clip(-amount, 0, None), minlength=n)
-    f["first_day"], f["last_day"] = first, last
-    return _with_ratios(
-        pd.DataFrame(f, index=pd.Index(np.asarray(ids).astype(str), name="customer_id"))
-    )
+    base = _quiet_base(history, cutoff)
+    recent = _window_base(history, cutoff, 90).reindex(base.index)
+    prior = _window_base(history, cutoff - pd.Timedelta(days=90), 90).reindex(base.index)
+    year = _window_base(history, cutoff, 365).reindex(base.index)
+    f = pd.DataFrame(
+        {
+            "recency_days": base["days_since_last"],
+            "tenure_days": base["tenure_days"],
+            "n_purchases": base["purchases"],
+            "n_purchases_90": recent["purchases"].fillna(0.0),
+            "n_purchases_prior_90": prior["purchases"].fillna(0.0),
+            "n_purchases_365": year["purchases"].fillna(0.0),
+            "revenue_total": base["revenue"],
+            "revenue_90": recent["revenue"].fillna(0.0),
+            "revenue_prior_90": prior["revenue"].fillna(0.0),
+            "revenue_365": base["revenue_12m"],
+            "gross": base["revenue"] + base["refunds"],
+            "refunds": base["refunds"],
+        },
+        index=base.index,
+    ).astype(float)
+    return _with_ratios(f)
 
 
 def _with_ratios(f: pd.DataFrame) -> pd.DataFrame:
@@ -157,9 +143,8 @@ def _with_ratios(f: pd.DataFrame) -> pd.DataFrame:
     )
     with np.errstate(divide="ignore", invalid="ignore"):
         f["avg_order_value"] = np.where(has_buy, f["gross"] / np.maximum(n, 1), np.nan)
-        f["mean_gap_days"] = np.where(
-            n > 1, (f["last_day"] - f["first_day"]) / np.maximum(n - 1, 1), np.nan
-        )
+        active_span = f["tenure_days"] - f["recency_days"]  # first to last purchase
+        f["mean_gap_days"] = np.where(n > 1, active_span / np.maximum(n - 1, 1), np.nan)
         f["overdue_ratio"] = f["recency_days"] / f["mean_gap_days"]
         f["refund_share"] = np.where(f["gross"] > 0, f["refunds"] / f["gross"], 0.0)
     return f[list(PURCHASE_FEATURES)]
@@ -412,12 +397,10 @@ def churn_features(
 
 
 def _labels(transactions: pd.DataFrame, ids: pd.Index, cutoff: pd.Timestamp, horizon_days: int):
-    """1 = no purchase in (cutoff, cutoff + horizon] (churned), 0 = bought again."""
+    """1 = no purchase in (cutoff, cutoff + horizon] (churned), 0 = bought again.
+
+    A purchase is a day with positive net spend, as in the customer base.
+    """
     window_end = cutoff + pd.Timedelta(days=int(horizon_days))
-    window = transactions.loc[
-        (transactions["date"] > cutoff)
-        & (transactions["date"] <= window_end)
-        & (transactions["amount"] > 0),
-        "customer_id",
-    ].astype(str)
-    return pd.Series(~ids.isin(window.unique()), index=ids, name="churned").astype(int)
+    bought = _window_base(transactions, window_end, int(horizon_days)).index
+    return pd.Series(~ids.isin(bought), index=ids, name="churned").astype(int)

@@ -13,6 +13,7 @@ from cxlib._validation import check_transactions, validate_columns
 from cxlib.churn._common import (
     DEFAULT_FEATURE_LABELS,
     DEFAULT_MAX_LEVELS,
+    _customer_base,
     _observation_end,
 )
 from cxlib.churn.definitions import _check_definition, _contract_end_column, inactivity_threshold
@@ -78,47 +79,63 @@ def survival_table(
     ...     ["duration_days", "event"]].to_numpy().tolist()
     [[10, True], [30, False]]
     """
-    from lifelines.utils import datetimes_to_durations
-
     caller = "survival_table"
     transactions = check_transactions(transactions, caller=caller)
     _check_definition(definition, caller)
     end = _observation_end(transactions, observation_end)
     tx = transactions.loc[transactions["date"] <= end]
-    purchases = tx.loc[tx["amount"] > 0]
-    grouped = purchases.groupby("customer_id")["date"]
-    first, last = grouped.min(), grouped.max()
+    base = _customer_base(tx, end)  # first and last purchase days, as everywhere
     if definition == "contract":
-        column = _contract_end_column(customers, caller)
-        cust = customers.set_index("customer_id")
-        start = first.reindex(cust.index)
-        if "signup_date" in cust.columns:
-            start = pd.to_datetime(cust["signup_date"]).fillna(start)
-        start = start.dropna()
-        stop = pd.to_datetime(cust[column]).reindex(start.index)
-        stop = stop.where(stop <= end)
-        ids = start.index
+        start, stop = _contract_lifetimes(base["first_purchase"], customers, end, caller)
     else:
         if threshold_days is None:
             threshold_days = inactivity_threshold(tx).days
-        churned = (end - last).dt.days > int(threshold_days)
-        start, stop, ids = first, last.where(churned), first.index
+        churned = base["days_since_last"] > int(threshold_days)
+        start, stop = base["first_purchase"], base["last_purchase"].where(churned)
+    table = _durations(start, stop, end)
+    if segments is not None:
+        table["segment"] = (
+            segments.reindex(table.index).astype(object).fillna("unknown").astype(str)
+        )
+    _add_covariates(table, tx, customers)
+    if feedback is not None:
+        validate_columns(feedback, ["customer_id", "date"], caller=caller)
+        table["n_complaints"] = _complaints_in_lifetime(feedback, table["end"])
+    return table
+
+
+def _contract_lifetimes(first_purchase, customers, end, caller):
+    """Start (sign-up, else first purchase) and end (contract end when observed) per customer."""
+    column = _contract_end_column(customers, caller)
+    cust = customers.set_index("customer_id")
+    start = first_purchase.reindex(cust.index)
+    if "signup_date" in cust.columns:
+        start = pd.to_datetime(cust["signup_date"]).fillna(start)
+    start = start.dropna()
+    stop = pd.to_datetime(cust[column]).reindex(start.index)
+    return start, stop.where(stop <= end)
+
+
+def _durations(start: pd.Series, stop: pd.Series, end: pd.Timestamp) -> pd.DataFrame:
+    """Lifetime in days and whether its end was observed (lifelines' datetimes_to_durations)."""
+    from lifelines.utils import datetimes_to_durations
+
     durations, events = datetimes_to_durations(
         start.to_numpy(), stop.to_numpy(), fill_date=end, freq="D"
     )
-    table = pd.DataFrame(
+    return pd.DataFrame(
         {
             "start": start.to_numpy(),
             "end": stop.fillna(end).to_numpy(),
             "duration_days": durations.astype(int),
             "event": events.astype(bool),
         },
-        index=pd.Index(ids, name="customer_id"),
+        index=pd.Index(start.index, name="customer_id"),
     )
-    if segments is not None:
-        table["segment"] = (
-            segments.reindex(table.index).astype(object).fillna("unknown").astype(str)
-        )
+
+
+def _add_covariates(table: pd.DataFrame, tx: pd.DataFrame, customers) -> None:
+    """Add the attributes fixed at acquisition: channel and cost, first category and channel."""
     if customers is not None:
         cust = customers.set_index("customer_id")
         if "acquisition_channel" in cust.columns:
@@ -131,17 +148,13 @@ def survival_table(
         table["first_category"] = _first_values(tx, "category").reindex(table.index).astype(str)
     if "channel" in tx.columns:
         table["first_channel"] = _first_values(tx, "channel").reindex(table.index).astype(str)
-    if feedback is not None:
-        validate_columns(feedback, ["customer_id", "date"], caller=caller)
-        fb = feedback.loc[feedback["customer_id"].isin(table.index), ["customer_id", "date"]]
-        fb = fb.loc[
-            pd.to_datetime(fb["date"]).to_numpy()
-            <= table["end"].reindex(fb["customer_id"]).to_numpy()
-        ]
-        table["n_complaints"] = (
-            fb.groupby("customer_id").size().reindex(table.index).fillna(0).astype(int)
-        )
-    return table
+
+
+def _complaints_in_lifetime(feedback: pd.DataFrame, ends: pd.Series) -> pd.Series:
+    """Complaints per customer dated on or before the end of their lifetime."""
+    fb = feedback.loc[feedback["customer_id"].isin(ends.index), ["customer_id", "date"]]
+    fb = fb.loc[pd.to_datetime(fb["date"]).to_numpy() <= ends.reindex(fb["customer_id"]).to_numpy()]
+    return fb.groupby("customer_id").size().reindex(ends.index).fillna(0).astype(int)
 
 
 @dataclass
