@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from cxlib._validation import DataError, check_transactions
-from cxlib.churn._common import _observation_end
+from cxlib.churn._common import _observation_end, _purchase_days
 
 
 @dataclass
@@ -74,55 +74,14 @@ def cohort_retention(
         )
     end = _observation_end(transactions, observation_end)
     tx = transactions.loc[transactions["date"] <= end, ["customer_id", "date", "amount"]]
-    first = tx.loc[tx["amount"] > 0].groupby("customer_id")["date"].min()
-    if first.empty:
+    bought = _purchase_days(tx)  # a purchase is a day with positive net spend, as in the base
+    if bought.empty:
         raise DataError(f"{caller}: no purchase (positive amount) to define cohorts from")
-    tx = tx.loc[tx["customer_id"].isin(first.index)]
-    cohort = first.dt.to_period(freq)
-    period_of = tx["date"].dt.to_period(freq)
-    cohort_of = cohort.reindex(tx["customer_id"]).to_numpy()
-    age = np.array([p.ordinal for p in period_of.array]) - np.array([c.ordinal for c in cohort_of])
-    frame = pd.DataFrame(
-        {
-            "cohort": cohort_of,
-            "period": age,
-            "customer_id": tx["customer_id"].to_numpy(),
-            "amount": tx["amount"].to_numpy(),
-            "buy": tx["amount"].to_numpy() > 0,
-        }
-    )
-    customers = frame.loc[frame["buy"]].groupby(["cohort", "period"])["customer_id"].nunique()
-    revenue = frame.groupby(["cohort", "period"])["amount"].sum()
-    last_period = end.to_period(freq)
-    if last_period.end_time.normalize() > end:  # the last period is incomplete
-        last_period = last_period - 1
-    sizes = cohort.value_counts().sort_index()
-    rows = []
-    for c, size in sizes.items():
-        n_periods = last_period.ordinal - c.ordinal + 1
-        for k in range(max(n_periods, 0)):
-            rows.append((c, k, int(size)))
-    grid = pd.DataFrame(rows, columns=["cohort", "period", "cohort_size"])
-    grid = grid.join(customers.rename("customers"), on=["cohort", "period"])
-    grid = grid.join(revenue.rename("revenue"), on=["cohort", "period"])
-    grid["customers"] = grid["customers"].fillna(0).astype(int)
-    grid["revenue"] = grid["revenue"].fillna(0.0)
-    grid["retention_rate"] = grid["customers"] / grid["cohort_size"]
-    base = grid.loc[grid["period"] == 0].set_index("cohort")["revenue"]
-    base_of = base.reindex(grid["cohort"]).to_numpy()
-    with np.errstate(divide="ignore", invalid="ignore"):
-        grid["revenue_retention"] = np.where(base_of > 0, grid["revenue"] / base_of, np.nan)
-    table = grid[
-        [
-            "cohort",
-            "period",
-            "cohort_size",
-            "customers",
-            "retention_rate",
-            "revenue",
-            "revenue_retention",
-        ]
-    ].reset_index(drop=True)
+    cohort = bought.groupby("customer_id")["date"].min().dt.to_period(freq)
+    tx = tx.loc[tx["customer_id"].isin(cohort.index)]
+    customers = _by_cohort_period(bought, cohort, freq)["customer_id"].nunique()
+    revenue = _by_cohort_period(tx, cohort, freq)["amount"].sum()
+    table = _cohort_grid(cohort, customers, revenue, _last_complete_period(end, freq))
     if table.empty:
         warnings.warn(f"{caller}: no complete {freq} period in the data", stacklevel=2)
 
@@ -134,3 +93,37 @@ def cohort_retention(
     return CohortRetention(
         table, pivot("customers"), pivot("retention_rate"), pivot("revenue_retention"), freq
     )
+
+
+def _by_cohort_period(frame: pd.DataFrame, cohort: pd.Series, freq: str):
+    """``frame`` grouped by its customers' cohort and the periods since acquisition."""
+    cohort_of = cohort.reindex(frame["customer_id"]).array
+    age = frame["date"].dt.to_period(freq).array.asi8 - cohort_of.asi8  # periods since
+    keyed = frame.assign(cohort=cohort_of, period=age)
+    return keyed.groupby(["cohort", "period"])
+
+
+def _last_complete_period(end: pd.Timestamp, freq: str) -> pd.Period:
+    last = end.to_period(freq)
+    return last - 1 if last.end_time.normalize() > end else last
+
+
+def _cohort_grid(cohort, customers, revenue, last_period) -> pd.DataFrame:
+    """Every observed (cohort, period) cell: sizes, buyers, revenue and the two rates."""
+    rows = [
+        (c, k, int(size))
+        for c, size in cohort.value_counts().sort_index().items()
+        for k in range(max(last_period.ordinal - c.ordinal + 1, 0))
+    ]
+    grid = pd.DataFrame(rows, columns=["cohort", "period", "cohort_size"])
+    grid = grid.join(customers.rename("customers"), on=["cohort", "period"])
+    grid = grid.join(revenue.rename("revenue"), on=["cohort", "period"])
+    grid["customers"] = grid["customers"].fillna(0).astype(int)
+    grid["revenue"] = grid["revenue"].fillna(0.0)
+    grid["retention_rate"] = grid["customers"] / grid["cohort_size"]
+    first = grid.loc[grid["period"] == 0].set_index("cohort")["revenue"]
+    first_of = first.reindex(grid["cohort"]).to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        grid["revenue_retention"] = np.where(first_of > 0, grid["revenue"] / first_of, np.nan)
+    columns = ["cohort", "period", "cohort_size", "customers", "retention_rate", "revenue"]
+    return grid[[*columns, "revenue_retention"]].reset_index(drop=True)
