@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -598,3 +600,62 @@ def test_churn_functions_refuse_a_missing_amount_and_text_dates(call):
     text = tx.assign(amount=5.0, date=tx["date"].dt.strftime("%d/%m/%Y"))
     with pytest.raises(DataError, match="column 'date' must hold dates"):
         call(text)
+
+
+# --- headline numbers ----------------------------------------------------------------------------
+
+
+def _headline_inputs(target):
+    # a and c are silent for more than 45 days by the end; b and d come back
+    tx = tx_frame([
+        ("a", "2025-01-01", 5.0), ("b", "2025-01-01", 5.0), ("b", "2025-03-01", 5.0),
+        ("c", "2025-01-10", 5.0), ("d", "2025-01-10", 5.0), ("d", "2025-03-10", 5.0),
+    ])
+    rate = churn.churn_rate(tx, start="2025-01-31", end="2025-03-31", threshold_days=45)
+    segments = pd.Series({"a": "x", "b": "y", "c": "x", "d": "y"})
+    plan = churn.churn_vs_target(rate.table["churned"], target_rate=target, segments=segments)
+    model = SimpleNamespace(metrics={"roc_auc": 0.81, "logistic_roc_auc": 0.79,
+                                     "recency_roc_auc": 0.7})
+    scores = pd.DataFrame({"customer_id": ["a", "c"], "revenue_at_risk": [12.5, 7.5]})
+    return rate, plan, model, scores
+
+
+def test_churn_headlines_record_the_rate_the_plan_gap_and_the_money_at_risk():
+    rate, plan, model, scores = _headline_inputs(0.25)
+    headlines = churn.churn_headlines(rate, plan, model, scores, horizon_days=59,
+                                      target_churn_rate=0.25)
+    by_key = {h.key: h for h in headlines}
+    assert list(by_key) == ["churn_rate", "churn_target", "churn_gap", "churn_gap_segment",
+                            "revenue_at_risk", "churn_model_auc"]
+    assert by_key["churn_rate"].value == 0.5  # a and c of four customers
+    assert (by_key["churn_rate"].ci_low, by_key["churn_rate"].ci_high) == (rate.ci_low,
+                                                                          rate.ci_high)
+    assert by_key["churn_rate"].label == "Churn over 59 days"
+    assert by_key["churn_gap"].value == pytest.approx(0.25)
+    # x: 2 churners vs 0.5 planned (+1.5), y: 0 vs 0.5 (-0.5); in total 1 above plan
+    assert by_key["churn_gap_segment"].value == "x"
+    assert by_key["churn_gap_segment"].note == "150% of the excess churners"
+    assert by_key["revenue_at_risk"].value == 20.0
+    assert by_key["churn_model_auc"].value == 0.81
+    assert "logistic 0.790" in by_key["churn_model_auc"].note
+
+
+def test_churn_headlines_without_a_plan_leave_out_target_and_gap():
+    rate, plan, model, scores = _headline_inputs(None)
+    keys = [h.key for h in churn.churn_headlines(rate, plan, model, scores, horizon_days=59,
+                                                 target_churn_rate=None)]
+    assert keys == ["churn_rate", "revenue_at_risk", "churn_model_auc"]
+
+
+def test_churn_headlines_below_plan_name_no_segment_for_a_gap_that_does_not_exist():
+    rate, plan, model, scores = _headline_inputs(0.6)
+    by_key = {h.key: h for h in churn.churn_headlines(rate, plan, model, scores, horizon_days=59,
+                                                      target_churn_rate=0.6)}
+    assert by_key["churn_gap"].value == pytest.approx(-0.1)
+    assert "churn_gap_segment" not in by_key
+
+
+def test_churn_headlines_need_the_plan_table_when_there_is_a_target():
+    rate, _, model, scores = _headline_inputs(0.25)
+    with pytest.raises(ValueError, match="The 'plan' parameter of churn_headlines"):
+        churn.churn_headlines(rate, None, model, scores, horizon_days=59, target_churn_rate=0.25)

@@ -41,7 +41,7 @@ from cxlib.churn.definitions import (
 )
 from cxlib.churn.features import churn_features
 from cxlib.churn.model import ChurnModelResult, churn_model
-from cxlib.churn.risk import revenue_at_risk_by_segment
+from cxlib.churn.risk import churn_headlines, revenue_at_risk_by_segment
 from cxlib.churn.survival import (
     CoxResult,
     SurvivalResult,
@@ -62,6 +62,7 @@ __all__ = [
     "LeakageError",
     "SurvivalResult",
     "churn_features",
+    "churn_headlines",
     "churn_model",
     "churn_rate",
     "churn_status",
