@@ -659,3 +659,50 @@ def test_churn_headlines_need_the_plan_table_when_there_is_a_target():
     rate, _, model, scores = _headline_inputs(0.25)
     with pytest.raises(ValueError, match="The 'plan' parameter of churn_headlines"):
         churn.churn_headlines(rate, None, model, scores, horizon_days=59, target_churn_rate=0.25)
+
+
+def test_the_model_says_its_label_is_no_purchase_in_the_horizon(fitted):
+    text = fitted.definitions["churned"]
+    assert text.startswith("no purchase in the horizon: no day with positive net spend between "
+                           "2025-07-01 and 2025-09-28 (90 days)")
+    assert "whichever churn definition" in text
+
+
+# --- one customer base ---------------------------------------------------------------------------
+
+
+def test_a_day_whose_refund_cancels_its_purchase_is_not_a_purchase_anywhere():
+    # b's only activity on 03-20 is a purchase refunded the same day: no purchase that day
+    tx = tx_frame([
+        ("a", "2025-01-01", 5.0), ("a", "2025-01-11", 5.0), ("a", "2025-03-25", 5.0),
+        ("b", "2025-01-05", 5.0), ("b", "2025-03-20", 8.0), ("b", "2025-03-20", -8.0),
+    ])
+    from cxlib.customers import customer_base
+
+    base = customer_base(tx, observation_end="2025-03-31")
+    features = churn.churn_features(tx, cutoff="2025-03-31")
+    status = churn.churn_status(tx, as_of="2025-03-31", threshold_days=60)
+    assert features["n_purchases"].to_dict() == base["purchases"].to_dict() == {"a": 3, "b": 1}
+    assert features.loc["b", "recency_days"] == base.loc["b", "days_since_last"] == 85
+    assert status["churned"].to_dict() == {"a": False, "b": True}
+    cohorts = churn.cohort_retention(tx, observation_end="2025-03-31")
+    march = cohorts.table.query("period == 2")["customers"].sum()
+    assert march == 1  # only a bought in March
+    labels = builder._labels(tx, pd.Index(["a", "b"]), pd.Timestamp("2025-03-01"), 30)
+    assert labels.to_dict() == {"a": 0, "b": 1}
+
+
+def test_p_alive_status_uses_the_callers_purchase_model_or_values(small_demo):
+    from cxlib import clv
+
+    tx = small_demo.transactions
+    summary = clv.rfm_summary(tx, freq="W")
+    weekly = clv.PurchaseModel("pareto_nbd").fit(summary)
+    status = churn.churn_status(tx, definition="p_alive", purchase_model=weekly, freq="W")
+    expected = pd.Series(np.asarray(weekly.p_alive(summary), dtype=float), index=summary.index)
+    np.testing.assert_allclose(status["p_alive"], expected.reindex(status.index))
+    given = pd.Series(0.3, index=status.index[:5])
+    from_values = churn.churn_status(tx, definition="p_alive", p_alive=given)
+    assert from_values["churned"].sum() == 5  # the others have no value: not flagged
+    default = churn.churn_status(tx, definition="p_alive")  # a bare call fits its own BG/NBD
+    assert not np.allclose(default["p_alive"], status["p_alive"])

@@ -204,7 +204,9 @@ def churn_model(
 
     * **Who is scored**: customers *active at the cutoff*, i.e. with a purchase in the
       ``active_days`` days up to and including it.
-    * **Label**: churned = no purchase (positive amount) in ``(cutoff, cutoff + horizon_days]``.
+    * **Label**: churned = *no purchase in the horizon*: no day with positive net spend in
+      ``(cutoff, cutoff + horizon_days]``. This is the label by construction, whatever churn
+      definition the client uses for its churn rate; ``definitions["churned"]`` says so.
     * **Features**: only data dated on or before the cutoff (recency, frequency, spend,
       tenure, 90-day trends, category and channel mix, acquisition attributes, complaints,
       survey answers); the feature builder raises :class:`LeakageError` if anything later
@@ -378,8 +380,10 @@ def _definitions(cutoff, horizon_days, active_days, *, value_given: bool) -> dic
     return {
         "active": f"bought at least once in the {active_days} days up to {cutoff.date()}",
         "churned": (
-            f"no purchase between {(cutoff + pd.Timedelta(days=1)).date()} and "
-            f"{window_end.date()} ({horizon_days} days)"
+            f"no purchase in the horizon: no day with positive net spend between "
+            f"{(cutoff + pd.Timedelta(days=1)).date()} and {window_end.date()} "
+            f"({horizon_days} days). By construction this is the model's label, whichever churn "
+            "definition the churn rate uses"
         ),
         "value": (
             "the value given by the caller (e.g. CLV)"
