@@ -1,4 +1,31 @@
-"""The churn model: who stops buying in the horizon after the cutoff, and why."""
+"""The churn model: who stops buying in the horizon after the cutoff, and why.
+
+:func:`churn_model` works as follows.
+
+* **Who is scored**: customers *active at the cutoff*, i.e. with a purchase in the
+  ``active_days`` days up to and including it.
+* **Label**: churned = *no purchase in the horizon*: no day with positive net spend in
+  ``(cutoff, cutoff + horizon_days]``. This is the label by construction, whatever churn
+  definition the client uses for its churn rate; ``definitions["churned"]`` says so.
+* **Features**: only data dated on or before the cutoff (recency, frequency, spend,
+  tenure, 90-day trends, category and channel mix, acquisition attributes, complaints,
+  survey answers); the feature builder raises :class:`LeakageError` if anything later
+  reaches it.
+* **Models**: sklearn ``HistGradientBoostingClassifier`` against a logistic regression
+  on the same features and a pure recency rule (score = days since last purchase).
+* **Evaluation**: a stratified ``test_size`` share of customers is held out from
+  training; with ``out_of_time`` and enough history, models are also trained at
+  ``cutoff - horizon_days`` (labels ending on the cutoff) and tested on the held-out
+  customers at the cutoff.
+* **Value** of a customer: ``value`` when given, else net revenue in the 365 days up to
+  the cutoff (refunds netted, floored at 0): the yearly revenue that leaves if the
+  customer goes. ``revenue_at_risk = churn_probability x value``. A CLV from
+  :mod:`cxlib.clv` can be passed as ``value``, but it already discounts for the chance of
+  churning, so the product counts churn twice; prefer a value *given the customer stays*.
+* **Main reasons**: for the ``n_reason_features`` most important features, how much the
+  customer's churn probability drops when that feature is set to the median of active
+  customers; the (up to) three largest drops above one percentage point are named.
+"""
 
 from __future__ import annotations
 
@@ -202,29 +229,8 @@ def churn_model(
 ) -> ChurnModelResult:
     """Predict who stops buying in the ``horizon_days`` after ``cutoff``, and why.
 
-    * **Who is scored**: customers *active at the cutoff*, i.e. with a purchase in the
-      ``active_days`` days up to and including it.
-    * **Label**: churned = *no purchase in the horizon*: no day with positive net spend in
-      ``(cutoff, cutoff + horizon_days]``. This is the label by construction, whatever churn
-      definition the client uses for its churn rate; ``definitions["churned"]`` says so.
-    * **Features**: only data dated on or before the cutoff (recency, frequency, spend,
-      tenure, 90-day trends, category and channel mix, acquisition attributes, complaints,
-      survey answers); the feature builder raises :class:`LeakageError` if anything later
-      reaches it.
-    * **Models**: sklearn ``HistGradientBoostingClassifier`` against a logistic regression
-      on the same features and a pure recency rule (score = days since last purchase).
-    * **Evaluation**: a stratified ``test_size`` share of customers is held out from
-      training; with ``out_of_time`` and enough history, models are also trained at
-      ``cutoff - horizon_days`` (labels ending on the cutoff) and tested on the held-out
-      customers at the cutoff.
-    * **Value** of a customer: ``value`` when given, else net revenue in the 365 days up to
-      the cutoff (refunds netted, floored at 0): the yearly revenue that leaves if the
-      customer goes. ``revenue_at_risk = churn_probability x value``. A CLV from
-      :mod:`cxlib.clv` can be passed as ``value``, but it already discounts for the chance of
-      churning, so the product counts churn twice; prefer a value *given the customer stays*.
-    * **Main reasons**: for the ``n_reason_features`` most important features, how much the
-      customer's churn probability drops when that feature is set to the median of active
-      customers; the (up to) three largest drops above one percentage point are named.
+    How it works is in :mod:`cxlib.churn.model`: who is scored, the label (*no purchase in
+    the horizon*), the features, the models, the evaluation, the value and the main reasons.
 
     Parameters
     ----------
@@ -281,24 +287,10 @@ def churn_model(
     recency = features["recency_days"].to_numpy()[test]
     rows = _comparison_rows("held_out", y[test], p_gbm, p_log, recency)
     if out_of_time:
-        earlier = _out_of_time_models(
-            sources,
-            spec,
-            features.columns,
-            cutoff,
-            horizon_days,
-            active_days=active_days,
-            seed=seed,
-            gbm_params=gbm_params,
-        )
-        if earlier is not None:
-            rows += _comparison_rows(
-                "out_of_time",
-                y[test],
-                earlier[0].predict_proba(X[test])[:, 1],
-                earlier[1].predict_proba(X[test])[:, 1],
-                recency,
-            )
+        rows += _out_of_time_rows(
+            sources, spec, features.columns, cutoff, horizon_days, X[test], y[test], recency,
+            active_days=active_days, seed=seed, gbm_params=gbm_params,
+        )  # fmt: skip
     comparison = pd.DataFrame(rows).set_index(["evaluation", "model"])
     metrics = _summary_metrics(comparison, n_train=len(train), y=y)
     _warn_if_leaky(metrics["roc_auc"], caller)
@@ -309,22 +301,12 @@ def churn_model(
     scores = _score_frame(gbm, features, _customer_value(features, value), reasons.tolist())
     scores["churned"] = labels.reindex(scores["customer_id"]).to_numpy().astype(bool)
     scores["held_out"] = scores["customer_id"].isin(features.index[test]).to_numpy()
+    gains, calibration = _curves(y[test], p_gbm, p_log, recency)
+    definitions = _definitions(cutoff, horizon_days, active_days, value_given=value is not None)
     return ChurnModelResult(
-        metrics,
-        comparison,
-        scores,
-        importances,
-        *_curves(y[test], p_gbm, p_log, recency),
-        features,
-        cutoff,
-        int(horizon_days),
-        int(active_days),
-        _definitions(cutoff, horizon_days, active_days, value_given=value is not None),
-        gbm,
-        logistic,
-        spec,
-        reasons.tolist(),
-    )
+        metrics, comparison, scores, importances, gains, calibration, features, cutoff,
+        int(horizon_days), int(active_days), definitions, gbm, logistic, spec, reasons.tolist(),
+    )  # fmt: skip
 
 
 def _check_label_window(transactions, cutoff, horizon_days, test_size, caller) -> pd.Timestamp:
@@ -345,24 +327,28 @@ def _check_label_window(transactions, cutoff, horizon_days, test_size, caller) -
     return cutoff
 
 
-def _out_of_time_models(
-    sources, spec, columns, cutoff, horizon_days, *, active_days, seed, gbm_params
-):
-    """Train the two models one horizon earlier (labels ending on the cutoff), or None.
+def _out_of_time_rows(
+    sources, spec, columns, cutoff, horizon_days, X_test, y_test, recency, **options
+) -> list[dict]:
+    """Train the models one horizon earlier (labels ending on the cutoff); test them at it.
 
-    None when the history before the earlier cutoff is shorter than
+    No rows when the history before the earlier cutoff is shorter than
     ``DEFAULT_MIN_HISTORY_DAYS`` or its labels have a single class.
     """
     earlier = cutoff - pd.Timedelta(days=int(horizon_days))
     first_day = pd.Timestamp(sources.transactions["date"].min())
     if earlier - first_day < pd.Timedelta(days=DEFAULT_MIN_HISTORY_DAYS):
-        return None
-    features = sources.features(earlier, spec, active_days).reindex(columns=columns)
+        return []
+    features = sources.features(earlier, spec, options["active_days"]).reindex(columns=columns)
     history, _, _ = sources.until(cutoff)
     y = _labels(history, features.index, earlier, horizon_days).to_numpy()
     if len(np.unique(y)) < 2:
-        return None
-    return _fit_models(features.to_numpy(dtype=float), y, seed=seed, gbm_params=gbm_params)
+        return []
+    gbm, logistic = _fit_models(
+        features.to_numpy(dtype=float), y, seed=options["seed"], gbm_params=options["gbm_params"]
+    )
+    p_gbm, p_log = gbm.predict_proba(X_test)[:, 1], logistic.predict_proba(X_test)[:, 1]
+    return _comparison_rows("out_of_time", y_test, p_gbm, p_log, recency)
 
 
 def _warn_if_leaky(roc_auc: float, caller: str) -> None:

@@ -211,10 +211,6 @@ def survival_by_segment(
     >>> survival_by_segment(t).curves["survival"].round(3).tolist()
     [1.0, 0.75, 0.5, 0.5, 0.0]
     """
-    from lifelines import KaplanMeierFitter
-    from lifelines.statistics import multivariate_logrank_test, pairwise_logrank_test
-    from lifelines.utils import median_survival_times
-
     caller = "survival_by_segment"
     validate_columns(table, ["duration_days", "event", segment], caller=caller)
     if not 0 < alpha < 1:
@@ -227,57 +223,74 @@ def survival_by_segment(
     curves, medians = [], []
     for name in sorted(pd.unique(groups)):
         mask = groups == name
-        kmf = KaplanMeierFitter(alpha=alpha).fit(durations[mask], events[mask], label=name)
-        sf = kmf.survival_function_.iloc[:, 0]
-        ci = kmf.confidence_interval_survival_function_
-        at_risk = kmf.event_table["at_risk"].reindex(sf.index).to_numpy()
-        curve = pd.DataFrame(
-            {
-                "segment": name,
-                "days": sf.index.to_numpy(),
-                "survival": sf.to_numpy(),
-                "ci_lower": ci.iloc[:, 0].to_numpy(),
-                "ci_upper": ci.iloc[:, 1].to_numpy(),
-                "at_risk": at_risk,
-            }
-        )
-        if len(curve) > max_points:
-            keep = np.unique(np.linspace(0, len(curve) - 1, max_points).round().astype(int))
-            curve = curve.iloc[keep]
+        curve, median = _kaplan_meier(durations[mask], events[mask], name, alpha, max_points)
         curves.append(curve)
-        med_ci = median_survival_times(kmf.confidence_interval_)
-        medians.append(
-            {
-                "segment": name,
-                "customers": int(mask.sum()),
-                "churned": int(events[mask].sum()),
-                "median_lifetime_days": float(kmf.median_survival_time_),
-                "median_ci_lower": float(med_ci.iloc[0, 0]),
-                "median_ci_upper": float(med_ci.iloc[0, 1]),
-                "survival_1y": float(kmf.predict(365)),
-            }
-        )
+        medians.append(median)
     medians = pd.DataFrame(medians).set_index("segment")
-    if len(medians) > 1:
-        test = multivariate_logrank_test(durations, groups, events)
-        logrank = {
-            "test_statistic": float(test.test_statistic),
-            "p_value": float(test.p_value),
-            "degrees_of_freedom": int(test.degrees_of_freedom),
-        }
-        pair = pairwise_logrank_test(durations, groups, events).summary.reset_index()
-        pairwise = pd.DataFrame(
-            {
-                "segment_a": pair.iloc[:, 0].astype(str),
-                "segment_b": pair.iloc[:, 1].astype(str),
-                "test_statistic": pair["test_statistic"].to_numpy(),
-                "p_value": pair["p"].to_numpy(),
-            }
-        )
-    else:
-        logrank = {"test_statistic": float("nan"), "p_value": float("nan"), "degrees_of_freedom": 0}
-        pairwise = pd.DataFrame(columns=["segment_a", "segment_b", "test_statistic", "p_value"])
+    logrank, pairwise = _logrank_tests(durations, groups, events, len(medians))
     return SurvivalResult(pd.concat(curves, ignore_index=True), medians, logrank, pairwise, alpha)
+
+
+def _kaplan_meier(durations, events, name, alpha, max_points) -> tuple[pd.DataFrame, dict]:
+    """One segment's curve (thinned to ``max_points``) and its median lifetime row."""
+    from lifelines import KaplanMeierFitter
+    from lifelines.utils import median_survival_times
+
+    kmf = KaplanMeierFitter(alpha=alpha).fit(durations, events, label=name)
+    sf = kmf.survival_function_.iloc[:, 0]
+    ci = kmf.confidence_interval_survival_function_
+    curve = pd.DataFrame(
+        {
+            "segment": name,
+            "days": sf.index.to_numpy(),
+            "survival": sf.to_numpy(),
+            "ci_lower": ci.iloc[:, 0].to_numpy(),
+            "ci_upper": ci.iloc[:, 1].to_numpy(),
+            "at_risk": kmf.event_table["at_risk"].reindex(sf.index).to_numpy(),
+        }
+    )
+    if len(curve) > max_points:
+        keep = np.unique(np.linspace(0, len(curve) - 1, max_points).round().astype(int))
+        curve = curve.iloc[keep]
+    med_ci = median_survival_times(kmf.confidence_interval_)
+    median = {
+        "segment": name,
+        "customers": len(durations),
+        "churned": int(events.sum()),
+        "median_lifetime_days": float(kmf.median_survival_time_),
+        "median_ci_lower": float(med_ci.iloc[0, 0]),
+        "median_ci_upper": float(med_ci.iloc[0, 1]),
+        "survival_1y": float(kmf.predict(365)),
+    }
+    return curve, median
+
+
+def _logrank_tests(durations, groups, events, n_groups) -> tuple[dict, pd.DataFrame]:
+    """Run the multivariate log-rank test across groups and the pairwise tests (lifelines)."""
+    from lifelines.statistics import multivariate_logrank_test, pairwise_logrank_test
+
+    columns = ["segment_a", "segment_b", "test_statistic", "p_value"]
+    if n_groups < 2:
+        nan = float("nan")
+        return {"test_statistic": nan, "p_value": nan, "degrees_of_freedom": 0}, pd.DataFrame(
+            columns=columns
+        )
+    test = multivariate_logrank_test(durations, groups, events)
+    logrank = {
+        "test_statistic": float(test.test_statistic),
+        "p_value": float(test.p_value),
+        "degrees_of_freedom": int(test.degrees_of_freedom),
+    }
+    pair = pairwise_logrank_test(durations, groups, events).summary.reset_index()
+    pairwise = pd.DataFrame(
+        {
+            "segment_a": pair.iloc[:, 0].astype(str),
+            "segment_b": pair.iloc[:, 1].astype(str),
+            "test_statistic": pair["test_statistic"].to_numpy(),
+            "p_value": pair["p"].to_numpy(),
+        }
+    )
+    return logrank, pairwise
 
 
 @dataclass
@@ -359,30 +372,7 @@ def cox_drivers(
         raise ValueError(
             f"The 'covariates' parameter of {caller} must name at least one column. Got [] instead."
         )
-    design = pd.DataFrame(index=table.index)
-    names, references = {}, {}
-    for column in covariates:
-        values = table[column]
-        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-            design[column] = values.fillna(values.median()).astype(float)
-            names[column] = DEFAULT_FEATURE_LABELS.get(
-                column, column.replace("_", " ").capitalize()
-            )
-            if column == "n_complaints":
-                names[column] = "Complaints (each)"
-            continue
-        values = values.astype(str)
-        counts = values.value_counts()
-        kept = list(counts.index[:max_levels])
-        values = values.where(values.isin(kept), "other")
-        reference = counts.index[0]
-        references[column] = reference
-        for level in sorted(values.unique()):
-            if level == reference:
-                continue
-            key = f"{column}={level}"
-            design[key] = (values == level).astype(float)
-            names[key] = f"{column.replace('_', ' ')}: {level} (vs {reference})"
+    design, names, references = _cox_design(table, covariates, max_levels)
     design = design.loc[:, design.std() > 0]
     design["duration_days"] = table["duration_days"].astype(float) + 0.5  # strictly positive
     design["event"] = table["event"].astype(bool)
@@ -408,3 +398,36 @@ def cox_drivers(
     ).sort_values("hazard_ratio", ascending=False, ignore_index=True)
     violations = out.loc[out["ph_p_value"] < 0.01, "covariate"].tolist()
     return CoxResult(out, references, float(cph.concordance_index_), violations, cph)
+
+
+def _cox_design(table: pd.DataFrame, covariates: list, max_levels: int):
+    """Design matrix, plain names and reference levels of the Cox covariates.
+
+    Numbers as they are (missing -> median); categories one-hot against their most common
+    level, levels beyond ``max_levels`` pooled as ``"other"``.
+    """
+    design = pd.DataFrame(index=table.index)
+    names, references = {}, {}
+    for column in covariates:
+        values = table[column]
+        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+            design[column] = values.fillna(values.median()).astype(float)
+            names[column] = DEFAULT_FEATURE_LABELS.get(
+                column, column.replace("_", " ").capitalize()
+            )
+            if column == "n_complaints":
+                names[column] = "Complaints (each)"
+            continue
+        values = values.astype(str)
+        counts = values.value_counts()
+        kept = list(counts.index[:max_levels])
+        values = values.where(values.isin(kept), "other")
+        reference = counts.index[0]
+        references[column] = reference
+        for level in sorted(values.unique()):
+            if level == reference:
+                continue
+            key = f"{column}={level}"
+            design[key] = (values == level).astype(float)
+            names[key] = f"{column.replace('_', ' ')}: {level} (vs {reference})"
+    return design, names, references
