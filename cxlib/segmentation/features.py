@@ -24,14 +24,21 @@ def is_share(column: str) -> bool:
     return column.startswith(CATEGORY_PREFIX) or column.startswith(CHANNEL_PREFIX)
 
 
-def _base_for(transactions: pd.DataFrame, base, observation_end, caller: str) -> pd.DataFrame:
-    """Return the caller's customer base, or build it from the checked transactions."""
+_FEATURE_BASE_COLUMNS = ["frequency", "orders", "revenue", "revenue_12m", "days_since_last",
+                         "tenure_days"]
+
+
+def _base_for(transactions: pd.DataFrame, base, observation_end, caller: str,
+              columns=_FEATURE_BASE_COLUMNS) -> pd.DataFrame:
+    """Return the caller's customer base, or build it from the checked transactions.
+
+    Shared by the segmentation and wallet functions that accept ``base=client.base``.
+    """
     from cxlib.customers import customer_base
 
     if base is None:
         return customer_base(transactions, observation_end=observation_end)
-    validate_columns(base, ["frequency", "orders", "revenue", "revenue_12m", "days_since_last",
-                            "tenure_days"], caller=caller)
+    validate_columns(base, list(columns), caller=f"{caller} base")
     end = base.attrs.get("observation_end")
     if observation_end is not None and end is not None and pd.Timestamp(observation_end) != end:
         raise ValueError(
@@ -69,7 +76,7 @@ def spend_mix(transactions: pd.DataFrame, by: str, *, index=None, observation_en
     --------
     >>> tx = pd.DataFrame({"customer_id": ["a", "a", "a"], "channel": ["web", "shop", "web"],
     ...                    "amount": [30.0, 10.0, -5.0]})
-    >>> spend_mix(tx, "channel")
+    >>> spend_mix(tx, "channel")  # doctest: +NORMALIZE_WHITESPACE
                  channel_shop  channel_web
     customer_id
     a                    0.25         0.75
