@@ -309,7 +309,7 @@ def segmentation_headlines(
     top, most_headroom = str(ranked.index[0]), str(by_headroom.index[0])
     wallet_total = float(wallet_by_segment["wallet"].sum())
     spend_total = float(wallet_by_segment["spend"].clip(lower=0).sum())
-    revenue = "net revenue, all history"
+    revenue = "net revenue (all history)"
     wallet_basis = "annual spend rate while active / estimated annual wallet"
     return [
         Headline("n_clusters", "Behavioural clusters", int(n_clusters), unit="count"),
