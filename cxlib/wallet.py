@@ -297,35 +297,9 @@ def estimate_wallet(
                       if has_category else None)
 
     if stated_wallet is not None:
-        if customers is None:
-            raise ValueError(
-                "The 'stated_wallet' parameter of estimate_wallet needs a customers table. "
-                "Got customers=None instead."
-            )
-        validate_columns(customers, ["customer_id", stated_wallet], caller="estimate_wallet")
-        stated = pd.to_numeric(
-            customers.assign(customer_id=customers["customer_id"].astype(str))
-            .drop_duplicates("customer_id").set_index("customer_id")[stated_wallet],
-            errors="coerce",
-        ).reindex(index) * stated_wallet_factor
-        missing = stated.isna()
-        if missing.any():
-            warnings.warn(
-                f"estimate_wallet: {int(missing.sum())} customer(s) have no stated "
-                f"'{stated_wallet}'; their wallet is set to their spend.",
-                stacklevel=2,
-            )
-        below = stated < spend
-        if below.any():
-            warnings.warn(
-                f"estimate_wallet: {int(below.sum())} customer(s) spend more than their stated "
-                "wallet; their wallet is raised to their spend.",
-                stacklevel=2,
-            )
-        wallet = np.maximum(stated.fillna(spend), spend)
-        table = _customer_table(spend, wallet)
-        return WalletEstimate(customers=table, categories=None, source="stated",
-                              quantile=float("nan"))
+        wallet = _stated_wallet(customers, stated_wallet, stated_wallet_factor, spend)
+        return WalletEstimate(customers=_customer_table(spend, wallet), categories=None,
+                              source="stated", quantile=float("nan"))
 
     X = _attribute_frame(customers, index, attributes)
     for column in ("category", "channel"):
@@ -335,20 +309,55 @@ def estimate_wallet(
         predicted = _quantile_predict(X, spend, quantile=quantile, cv=cv, seed=seed)
         wallet = np.maximum(predicted, spend.to_numpy())
         table = _customer_table(spend, wallet)
-        categories = None
-        if has_category:
-            frames = []
-            for category in category_spend.columns:
-                y = category_spend[category]
-                pred = _quantile_predict(X, y, quantile=quantile, cv=None, seed=seed)
-                cat_wallet = np.maximum(pred, y.to_numpy())
-                frames.append(pd.DataFrame({
-                    "customer_id": index, "category": category, "spend": y.to_numpy(),
-                    "wallet": cat_wallet, "headroom": cat_wallet - y.to_numpy(),
-                }))
-            categories = pd.concat(frames, ignore_index=True)
+        categories = (_category_wallets(X, category_spend, quantile=quantile, seed=seed)
+                      if has_category else None)
     return WalletEstimate(customers=table, categories=categories, source="model",
                           quantile=quantile, features=list(X.columns))
+
+
+def _stated_wallet(customers, stated_wallet: str, factor: float, spend: pd.Series) -> pd.Series:
+    """Return each customer's stated wallet (times ``factor``), never below their spend."""
+    if customers is None:
+        raise ValueError(
+            "The 'stated_wallet' parameter of estimate_wallet needs a customers table. "
+            "Got customers=None instead."
+        )
+    validate_columns(customers, ["customer_id", stated_wallet], caller="estimate_wallet")
+    stated = pd.to_numeric(
+        customers.assign(customer_id=customers["customer_id"].astype(str))
+        .drop_duplicates("customer_id").set_index("customer_id")[stated_wallet],
+        errors="coerce",
+    ).reindex(spend.index) * factor
+    missing = stated.isna()
+    if missing.any():
+        warnings.warn(
+            f"estimate_wallet: {int(missing.sum())} customer(s) have no stated "
+            f"'{stated_wallet}'; their wallet is set to their spend.",
+            stacklevel=3,
+        )
+    below = stated < spend
+    if below.any():
+        warnings.warn(
+            f"estimate_wallet: {int(below.sum())} customer(s) spend more than their stated "
+            "wallet; their wallet is raised to their spend.",
+            stacklevel=3,
+        )
+    return np.maximum(stated.fillna(spend), spend)
+
+
+def _category_wallets(X: pd.DataFrame, category_spend: pd.DataFrame, *, quantile, seed
+                      ) -> pd.DataFrame:
+    """Fit one quantile model per category on all customers; return a long frame of wallets."""
+    frames = []
+    for category in category_spend.columns:
+        y = category_spend[category]
+        pred = _quantile_predict(X, y, quantile=quantile, cv=None, seed=seed)
+        cat_wallet = np.maximum(pred, y.to_numpy())
+        frames.append(pd.DataFrame({
+            "customer_id": category_spend.index, "category": category, "spend": y.to_numpy(),
+            "wallet": cat_wallet, "headroom": cat_wallet - y.to_numpy(),
+        }))
+    return pd.concat(frames, ignore_index=True)
 
 
 def _customer_table(spend: pd.Series, wallet) -> pd.DataFrame:

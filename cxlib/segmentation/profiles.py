@@ -69,6 +69,51 @@ def _segment_mix(transactions: pd.DataFrame, seg: pd.Series, *, top: int, observ
     return out
 
 
+def _size_and_money(seg: pd.Series, base: pd.DataFrame) -> pd.DataFrame:
+    """Sum customers, net revenue and orders per segment from the base; mean tenure, recency."""
+    columns = ["revenue", "orders", "tenure_days", "days_since_last"]
+    per_customer = base[columns].set_axis(base.index.astype(str)).reindex(seg.index)
+    no_purchase = per_customer["revenue"].isna()
+    per_customer["revenue"] = per_customer["revenue"].fillna(0.0)
+    per_customer["orders"] = per_customer["orders"].clip(lower=1).fillna(0.0)
+    grouped = per_customer.assign(segment=seg.to_numpy()).groupby("segment")
+    revenue = grouped["revenue"].sum()
+    customers = grouped.size()
+    orders = grouped["orders"].sum()
+    if no_purchase.any():
+        warnings.warn(
+            f"segment_profiles: {int(no_purchase.sum())} customer(s) have no purchase; they "
+            "count with zero revenue.",
+            stacklevel=3,
+        )
+    return pd.DataFrame(
+        {
+            "customers": customers.astype(int),
+            "customer_share": customers / customers.sum(),
+            "revenue": revenue,
+            "revenue_share": revenue / revenue.sum() if revenue.sum() else np.nan,
+            "revenue_per_customer": revenue / customers,
+            "avg_order_value": revenue / orders.where(orders > 0),
+            "orders_per_customer": orders / customers,
+            "avg_tenure_days": grouped["tenure_days"].mean(),
+            "avg_days_since_last": grouped["days_since_last"].mean(),
+        }
+    )
+
+
+def _add_value_columns(out: pd.DataFrame, seg: pd.Series, *, clv, churn_probability) -> None:
+    """Add the CLV and churn-probability columns per segment to ``out`` when given."""
+    if clv is not None:
+        values = _per_customer(clv, "clv", "clv").reindex(seg.index)
+        by = values.groupby(seg.to_numpy())
+        out["clv_total"] = by.sum()
+        out["clv_share"] = out["clv_total"] / out["clv_total"].sum()
+        out["clv_mean"] = by.mean()
+    if churn_probability is not None:
+        values = _per_customer(churn_probability, "churn_probability", "churn_probability")
+        out["churn_probability"] = values.reindex(seg.index).groupby(seg.to_numpy()).mean()
+
+
 def segment_profiles(
     segments,
     transactions: pd.DataFrame,
@@ -135,47 +180,12 @@ def segment_profiles(
     seg = segment_series(segments, caller="segment_profiles")
     tx = check_transactions(transactions, caller="segment_profiles")
     base = _base_for(tx, base, observation_end, "segment_profiles")
-    columns = ["revenue", "orders", "tenure_days", "days_since_last"]
-    per_customer = base[columns].set_axis(base.index.astype(str)).reindex(seg.index)
-    no_purchase = per_customer["revenue"].isna()
-    per_customer["revenue"] = per_customer["revenue"].fillna(0.0)
-    per_customer["orders"] = per_customer["orders"].clip(lower=1).fillna(0.0)
-    grouped = per_customer.assign(segment=seg.to_numpy()).groupby("segment")
-    revenue = grouped["revenue"].sum()
-    customers = grouped.size()
-    orders = grouped["orders"].sum()
-    out = pd.DataFrame(
-        {
-            "customers": customers.astype(int),
-            "customer_share": customers / customers.sum(),
-            "revenue": revenue,
-            "revenue_share": revenue / revenue.sum() if revenue.sum() else np.nan,
-            "revenue_per_customer": revenue / customers,
-            "avg_order_value": revenue / orders.where(orders > 0),
-            "orders_per_customer": orders / customers,
-            "avg_tenure_days": grouped["tenure_days"].mean(),
-            "avg_days_since_last": grouped["days_since_last"].mean(),
-        }
-    )
-    if no_purchase.any():
-        warnings.warn(
-            f"segment_profiles: {int(no_purchase.sum())} customer(s) have no purchase; they "
-            "count with zero revenue.",
-            stacklevel=2,
-        )
+    out = _size_and_money(seg, base)
     end = base.attrs.get("observation_end", observation_end)
     for label, text in _segment_mix(tx, seg, top=top, observation_end=end,
                                     index=out.index).items():
         out[label] = text
-    if clv is not None:
-        values = _per_customer(clv, "clv", "clv").reindex(seg.index)
-        by = values.groupby(seg.to_numpy())
-        out["clv_total"] = by.sum()
-        out["clv_share"] = out["clv_total"] / out["clv_total"].sum()
-        out["clv_mean"] = by.mean()
-    if churn_probability is not None:
-        values = _per_customer(churn_probability, "churn_probability", "churn_probability")
-        out["churn_probability"] = values.reindex(seg.index).groupby(seg.to_numpy()).mean()
+    _add_value_columns(out, seg, clv=clv, churn_probability=churn_probability)
     if nps_scores is not None:
         if isinstance(nps_scores, pd.DataFrame):
             validate_columns(nps_scores, ["customer_id", "score"], caller="segment_profiles")
