@@ -238,17 +238,19 @@ def test_a_purchase_a_refund_day_and_a_purchase_count_as_one_repeat_purchase_eve
 def test_customer_features_from_a_precomputed_base_match_and_do_not_rebuild_it(monkeypatch):
     tx = _transactions()
     base = customer_base(tx)
+    segments = pd.Series({"a": "x", "b": "y", "c": "y"})
     expected = customer_features(tx)
+    expected_profiles = segment_profiles(segments, tx)
 
     def refuse(*args, **kwargs):
         raise AssertionError("customer_base rebuilt although a base was given")
 
     monkeypatch.setattr("cxlib.customers.customer_base", refuse)
     pd.testing.assert_frame_equal(customer_features(tx, base=base), expected)
-    pd.testing.assert_frame_equal(
-        segment_profiles(pd.Series({"a": "x", "b": "y", "c": "y"}), tx, base=base),
-        segment_profiles(pd.Series({"a": "x", "b": "y", "c": "y"}), tx, base=base),
-    )
+    pd.testing.assert_frame_equal(segment_profiles(segments, tx, base=base), expected_profiles)
+    # the profile's money is the base's: a base with other revenue gives other profiles
+    doubled = base.assign(revenue=2 * base["revenue"])
+    assert segment_profiles(segments, tx, base=doubled).loc["x", "revenue"] == 200.0
 
 
 def test_customer_features_at_an_earlier_observation_end_ignore_later_transactions():
