@@ -706,3 +706,16 @@ def test_p_alive_status_uses_the_callers_purchase_model_or_values(small_demo):
     assert from_values["churned"].sum() == 5  # the others have no value: not flagged
     default = churn.churn_status(tx, definition="p_alive")  # a bare call fits its own BG/NBD
     assert not np.allclose(default["p_alive"], status["p_alive"])
+
+
+def test_churn_rate_segments_are_the_rfm_segments_of_the_base_at_the_start(small_demo):
+    from cxlib.customers import customer_base
+    from cxlib.segmentation import rfm_segments
+
+    tx = small_demo.transactions
+    start = pd.Timestamp("2025-06-30")
+    rate = churn.churn_rate(tx, start=start, end="2025-09-28", threshold_days=95, freq="W")
+    weekly = customer_base(tx, observation_end=start, freq="W")
+    expected = rfm_segments(weekly)["segment"].reindex(rate.table.index)
+    assert (rate.table["segment"] == expected).all()
+    assert rate.table["segment"].nunique() > 3

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,6 +19,7 @@ from cxlib.churn._common import (
     _purchase_days,
     _wilson,
 )
+from cxlib.segmentation import rfm_segments
 
 
 def default_cutoff(transactions: pd.DataFrame, *, horizon_days: int, observation_end=None):
@@ -261,7 +263,8 @@ def churn_status(
         ``client.value_fit.purchase_model``), applied to the base at ``as_of`` in units of
         ``freq``. Without it (and without ``p_alive``) a BG/NBD is fitted on daily summaries.
     freq : {"D", "W", "M"}, default "D"
-        Time unit the ``purchase_model`` was fitted in (the client's ``freq``).
+        Time unit of the customer base's ``recency`` and ``T`` (the client's ``freq``): the
+        unit the ``purchase_model`` was fitted in.
     p_alive : Series, optional
         For ``"p_alive"``: each customer's probability of being alive at ``as_of``, already
         computed by the caller (e.g. ``client.base["p_alive"]``); used as it is.
@@ -289,8 +292,16 @@ def churn_status(
         if as_of is None
         else _as_timestamp(as_of, "as_of", caller)
     )
+    options = dict(customers=customers, threshold_days=threshold_days, freq=freq)
+    return _status(transactions, as_of, definition, caller=caller, purchase_model=purchase_model,
+                   p_alive=p_alive, p_alive_threshold=p_alive_threshold, **options)[0]  # fmt: skip
+
+
+def _status(transactions, as_of, definition, *, customers, threshold_days, p_alive_threshold,
+            purchase_model, freq, p_alive, caller) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Compute :func:`churn_status`'s table; return it with the customer base it reads."""
     history = transactions.loc[transactions["date"] <= as_of]
-    base = _customer_base(history, as_of, freq=freq if definition == "p_alive" else "D")
+    base = _customer_base(history, as_of, freq=freq)
     columns = ["first_purchase", "last_purchase", "days_since_last", "revenue_12m"]
     table = base[columns].copy()
     if definition == "inactivity":
@@ -303,7 +314,7 @@ def churn_status(
         table["p_alive"] = _p_alive(base, purchase_model, p_alive, p_alive_threshold, caller)
         table["churned"] = table["p_alive"] < p_alive_threshold
     table.index.name = "customer_id"
-    return table
+    return table, base  # fmt: skip
 
 
 def _contract_status(table, customers, as_of, caller) -> pd.DataFrame:
@@ -360,7 +371,9 @@ class ChurnRate:
         The definition in one sentence, for the report.
     table : DataFrame
         Indexed by ``customer_id`` (customers alive at ``start``): ``churned`` (bool),
-        ``revenue_before`` (net revenue in the year up to ``start``).
+        ``revenue_before`` (the customer base's ``revenue_12m`` at ``start``: net revenue in
+        the year up to it), ``segment`` (RFM segment at ``start``, from the same base, so it
+        does not use the outcome; ``"unknown"`` for contract customers without a purchase).
     """
 
     rate: float
@@ -399,7 +412,7 @@ def churn_rate(
         As in :func:`churn_status`. The inactivity threshold, when not given, is chosen from
         the history up to ``start`` (never from the period being measured). For ``"p_alive"``
         pass the client's fitted ``purchase_model`` and its ``freq``: it is applied at both
-        dates.
+        dates. ``freq`` is also the unit of the base the ``segment`` column is scored on.
 
     Returns
     -------
@@ -426,21 +439,27 @@ def churn_rate(
     if definition == "inactivity" and threshold_days is None:
         threshold_days = inactivity_threshold(transactions.loc[transactions["date"] <= start]).days
     options = dict(
-        definition=definition,
         customers=customers,
         threshold_days=threshold_days,
         p_alive_threshold=p_alive_threshold,
         purchase_model=purchase_model,
         freq=freq,
+        p_alive=None,
+        caller=caller,
     )
-    before = churn_status(transactions, as_of=start, **options)
-    after = churn_status(transactions, as_of=end, **options)
+    before, base = _status(transactions, start, definition, **options)
+    after, _ = _status(transactions, end, definition, **options)
     alive = before.index[~before["churned"].astype(bool)]
+    with warnings.catch_warnings():  # coarse scores on a small base: the segment page says so
+        warnings.filterwarnings("ignore", message="rfm_segments:", category=UserWarning)
+        segments = rfm_segments(base[["frequency", "recency", "T", "monetary_value"]])["segment"]
     table = pd.DataFrame(
         {
             "churned": after["churned"].reindex(alive).fillna(False).astype(bool),
             # the base's revenue_12m at the start: net spend in the year up to it
             "revenue_before": before["revenue_12m"].reindex(alive).fillna(0.0),
+            # segments at the start of the period, so that they do not use the outcome
+            "segment": segments.reindex(alive).astype(object).fillna("unknown").astype(str),
         }
     )
     table.index.name = "customer_id"
