@@ -350,8 +350,8 @@ def test_features_do_not_change_when_the_label_window_changes(synthetic):
                                  surveys=pd.concat([surveys, late]))
     assert_frame_equal(base.sort_index(), moved.sort_index())
     # ...while the labels do change, so the test would notice features built from the window
-    labels = builder._labels(tx, base.index, cutoff, 90)
-    moved_labels = builder._labels(shuffled, base.index, cutoff, 90)
+    labels = builder._labels(builder._Bases(tx), base.index, cutoff, 90)
+    moved_labels = builder._labels(builder._Bases(shuffled), base.index, cutoff, 90)
     assert (labels != moved_labels).sum() > 50
 
 
@@ -688,7 +688,8 @@ def test_a_day_whose_refund_cancels_its_purchase_is_not_a_purchase_anywhere():
     cohorts = churn.cohort_retention(tx, observation_end="2025-03-31")
     march = cohorts.table.query("period == 2")["customers"].sum()
     assert march == 1  # only a bought in March
-    labels = builder._labels(tx, pd.Index(["a", "b"]), pd.Timestamp("2025-03-01"), 30)
+    labels = builder._labels(builder._Bases(tx), pd.Index(["a", "b"]), pd.Timestamp("2025-03-01"),
+                             30)
     assert labels.to_dict() == {"a": 0, "b": 1}
 
 

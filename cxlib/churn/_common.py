@@ -144,9 +144,10 @@ def _customer_base(transactions: pd.DataFrame, end: pd.Timestamp, freq: str = "D
         more = ["refunds", "days_since_last", "tenure_days", "frequency", "recency", "T"]
         empty = pd.DataFrame(columns=[*columns, *more], dtype=float)
         return empty.rename_axis("customer_id")
+    columns = ["customer_id", "date", "amount"]  # churn uses no order counts: skip them
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        return customer_base(transactions, observation_end=end, freq=freq)
+        return customer_base(transactions[columns], observation_end=end, freq=freq)
 
 
 def _purchase_days(transactions: pd.DataFrame) -> pd.DataFrame:

@@ -88,21 +88,32 @@ def _slug(value) -> str:
     return "".join(ch if ch.isalnum() else "_" for ch in str(value).lower()).strip("_")
 
 
-def _quiet_base(transactions: pd.DataFrame, end: pd.Timestamp) -> pd.DataFrame:
-    """Build the customer base at ``end`` in days, with the ids as text (as every feature)."""
-    base = _customer_base(transactions, end)
-    base.index = base.index.astype(str)
-    return base
+class _Bases:
+    """The customer bases one call reads, each built once: all history, or a window of days.
+
+    The model and its out-of-time check look at overlapping windows (with a 90-day horizon the
+    earlier cutoff's label window is the later cutoff's last 90 days), so they share them.
+    """
+
+    def __init__(self, transactions: pd.DataFrame):
+        self.transactions = transactions
+        self._built: dict = {}
+
+    def at(self, end: pd.Timestamp, days: int | None = None) -> pd.DataFrame:
+        """Give the base at ``end`` of all history (``days=None``) or of the ``days`` before."""
+        key = (end, days)
+        if key not in self._built:
+            tx = self.transactions
+            keep = tx["date"] <= end
+            if days is not None:
+                keep &= tx["date"] > end - pd.Timedelta(days=days)
+            base = _customer_base(tx.loc[keep], end)
+            base.index = base.index.astype(str)  # every feature is keyed by text ids
+            self._built[key] = base
+        return self._built[key]
 
 
-def _window_base(history: pd.DataFrame, end: pd.Timestamp, days: int) -> pd.DataFrame:
-    """Summarise the ``days`` days up to ``end`` with the customer base (purchases, revenue)."""
-    start = end - pd.Timedelta(days=days)
-    window = history.loc[(history["date"] > start) & (history["date"] <= end)]
-    return _quiet_base(window, end)
-
-
-def _purchase_features(history: pd.DataFrame, cutoff: pd.Timestamp) -> pd.DataFrame:
+def _purchase_features(bases: _Bases, cutoff: pd.Timestamp) -> pd.DataFrame:
     """Recency, tenure, purchases, revenue and their 90-day trends of every customer.
 
     Everything comes from the one customer base (:func:`cxlib.customers.customer_base`): at
@@ -110,10 +121,10 @@ def _purchase_features(history: pd.DataFrame, cutoff: pd.Timestamp) -> pd.DataFr
     purchase is a day with positive net spend here as everywhere. Indexed by the customers
     with a purchase up to the cutoff.
     """
-    base = _quiet_base(history, cutoff)
-    recent = _window_base(history, cutoff, 90).reindex(base.index)
-    prior = _window_base(history, cutoff - pd.Timedelta(days=90), 90).reindex(base.index)
-    year = _window_base(history, cutoff, 365).reindex(base.index)
+    base = bases.at(cutoff)
+    recent = bases.at(cutoff, 90).reindex(base.index)
+    prior = bases.at(cutoff - pd.Timedelta(days=90), 90).reindex(base.index)
+    year = bases.at(cutoff, 365).reindex(base.index)
     f = pd.DataFrame(
         {
             "recency_days": base["days_since_last"],
@@ -252,15 +263,17 @@ def _build_features(
     surveys=None,
     feedback=None,
     active_days: int = DEFAULT_ACTIVE_DAYS,
+    bases: _Bases | None = None,
 ) -> pd.DataFrame:
     """Build the feature matrix of the customers active at the cutoff.
 
-    Refuses any row dated after the cutoff (:class:`LeakageError`).
+    Refuses any row dated after the cutoff (:class:`LeakageError`). ``bases`` shares the
+    customer bases of one call; it only ever gives windows ending on or before the cutoff.
     """
     _guard_no_future(history, cutoff, "transactions")
     _guard_no_future(surveys, cutoff, "surveys")
     _guard_no_future(feedback, cutoff, "feedback")
-    features = _purchase_features(history, cutoff)
+    features = _purchase_features(_Bases(history) if bases is None else bases, cutoff)
     features = features.loc[features["recency_days"] < active_days]  # active at the cutoff
     ids = features.index
     parts = [_mix_features(history, ids, spec)]
@@ -307,6 +320,10 @@ class _Sources:
     customers: pd.DataFrame | None = None
     surveys: pd.DataFrame | None = None
     feedback: pd.DataFrame | None = None
+    bases: _Bases | None = None
+
+    def __post_init__(self):
+        self.bases = _Bases(self.transactions)
 
     @classmethod
     def checked(cls, transactions, *, customers=None, surveys=None, feedback=None, caller):
@@ -343,7 +360,12 @@ class _Sources:
             surveys=surveys,
             feedback=feedback,
             active_days=active_days,
+            bases=self.bases,
         )
+
+    def labels(self, ids: pd.Index, cutoff: pd.Timestamp, horizon_days: int) -> pd.Series:
+        """Whether each customer made no purchase in the horizon after ``cutoff``."""
+        return _labels(self.bases, ids, cutoff, horizon_days)
 
 
 def churn_features(
@@ -396,11 +418,11 @@ def churn_features(
     return sources.features(cutoff, sources.spec(cutoff, max_levels), active_days)
 
 
-def _labels(transactions: pd.DataFrame, ids: pd.Index, cutoff: pd.Timestamp, horizon_days: int):
+def _labels(bases: _Bases, ids: pd.Index, cutoff: pd.Timestamp, horizon_days: int) -> pd.Series:
     """1 = no purchase in (cutoff, cutoff + horizon] (churned), 0 = bought again.
 
     A purchase is a day with positive net spend, as in the customer base.
     """
     window_end = cutoff + pd.Timedelta(days=int(horizon_days))
-    bought = _window_base(transactions, window_end, int(horizon_days)).index
+    bought = bases.at(window_end, int(horizon_days)).index
     return pd.Series(~ids.isin(bought), index=ids, name="churned").astype(int)

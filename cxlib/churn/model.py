@@ -51,7 +51,7 @@ from cxlib.churn.evaluation import (
     _importances,
     _summary_metrics,
 )
-from cxlib.churn.features import _feature_label, _labels, _Sources
+from cxlib.churn.features import _feature_label, _Sources
 
 
 @dataclass
@@ -277,7 +277,7 @@ def churn_model(
     cutoff = _check_label_window(sources.transactions, cutoff, horizon_days, test_size, caller)
     spec = sources.spec(cutoff)
     features = sources.features(cutoff, spec, active_days)
-    labels = _labels(sources.transactions, features.index, cutoff, horizon_days)
+    labels = sources.labels(features.index, cutoff, horizon_days)
     X, y = features.to_numpy(dtype=float), labels.to_numpy()
     train, test = train_test_split(
         np.arange(len(y)), test_size=test_size, stratify=y, random_state=seed
@@ -340,8 +340,7 @@ def _out_of_time_rows(
     if earlier - first_day < pd.Timedelta(days=DEFAULT_MIN_HISTORY_DAYS):
         return []
     features = sources.features(earlier, spec, options["active_days"]).reindex(columns=columns)
-    history, _, _ = sources.until(cutoff)
-    y = _labels(history, features.index, earlier, horizon_days).to_numpy()
+    y = sources.labels(features.index, earlier, horizon_days).to_numpy()
     if len(np.unique(y)) < 2:
         return []
     gbm, logistic = _fit_models(
