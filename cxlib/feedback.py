@@ -29,7 +29,7 @@ from cxlib._validation import (
     DataError,
     check_fraction,
     check_positive_int,
-    coerce_transactions,
+    check_transactions,
     validate_columns,
 )
 
@@ -458,11 +458,14 @@ def theme_impact(
     result : ThemeResult
         From :func:`find_themes` (its assignments need ``customer_id`` and ``date``).
     transactions : DataFrame
-        ``customer_id``, ``date``, ``amount``.
+        ``customer_id``, ``date`` (datetime64), ``amount``; checked by
+        :func:`cxlib._validation.check_transactions`.
     clv : Series, optional, keyword-only
         CLV per customer (indexed by ``customer_id``); adds ``clv`` and ``clv_at_stake``.
     churn_days : int, keyword-only
-        Days without a purchase at the end of the data that count as churn (default 180).
+        Days without a purchase at the end of the data that count as churn (default 180); pass
+        the client's inactivity threshold (``client.churn_threshold_days``) so the page uses
+        the same churn definition as the others.
     revenue_months : int, keyword-only
         Months of revenue before the text counted as the customer's revenue (default 12).
     observation_end : date-like, optional, keyword-only
@@ -484,13 +487,17 @@ def theme_impact(
     """
     caller = "theme_impact"
     validate_columns(result.assignments, ["customer_id", "date"], caller=caller)
-    validate_columns(transactions, ["customer_id", "date", "amount"], caller=caller)
     check_positive_int(churn_days, "churn_days", caller=caller)
     confidence = check_fraction(confidence, "confidence", caller=caller)
     z = float(stats.norm.ppf(0.5 + confidence / 2))
-    tx = coerce_transactions(transactions, caller=caller)
-    if len(tx) == 0:
-        raise DataError(f"{caller}: no transactions given")
+    checked = check_transactions(transactions, caller=caller)
+    tx = pd.DataFrame(
+        {
+            "customer_id": checked["customer_id"].astype(str).to_numpy(),
+            "date": checked["date"].to_numpy(),
+            "amount": checked["amount"].to_numpy(float),
+        }
+    )
     end = pd.Timestamp(observation_end) if observation_end is not None else tx["date"].max()
     tx = tx[tx["date"] <= end]
     texts = pd.DataFrame(

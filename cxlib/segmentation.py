@@ -914,12 +914,13 @@ def segment_profiles(
     churn_probability : Series or DataFrame, optional
         Per-customer churn probability (a frame's ``churn_probability`` column).
     nps_scores : Series or DataFrame, optional
-        Survey answers 0-10: a Series indexed by customer, or a frame with ``customer_id`` and
-        ``score`` (all answers of a segment's customers count).
+        Survey answers 0-10: a frame with ``customer_id``, ``score`` and ``date``, or a Series
+        indexed by customer. Each customer counts once, with their latest answer (see
+        :func:`cxlib.nps.nps_by_segment`, which page 03 uses too).
     promoter_min, detractor_max : int
         NPS thresholds.
     observation_end : date-like, optional
-        Passed to :func:`customer_features`.
+        Passed to :func:`customer_features`; survey answers after it are left out.
     top : int
         How many categories and channels to list.
 
@@ -931,7 +932,8 @@ def segment_profiles(
         ``avg_order_value``, ``orders_per_customer``, ``avg_tenure_days``,
         ``avg_days_since_last``, ``top_categories`` and ``top_channels`` (when the transactions
         have them, as text "A 45%, B 30%" of gross spend), then when given: ``clv_total``,
-        ``clv_share``, ``clv_mean``; ``churn_probability`` (mean); ``nps``, ``nps_responses``.
+        ``clv_share``, ``clv_mean``; ``churn_probability`` (mean); ``nps``, ``nps_responses``
+        (customers answering).
         Customers in ``segments`` without transactions count as customers with zero revenue.
 
     Examples
@@ -1002,22 +1004,16 @@ def segment_profiles(
         values = _per_customer(churn_probability, "churn_probability", "churn_probability")
         out["churn_probability"] = values.reindex(seg.index).groupby(seg.to_numpy()).mean()
     if nps_scores is not None:
-        if isinstance(nps_scores, pd.DataFrame):
-            validate_columns(nps_scores, ["customer_id", "score"], caller="segment_profiles")
-            scores = pd.Series(nps_scores["score"].to_numpy(),
-                               index=nps_scores["customer_id"].astype(str))
-        else:
-            scores = pd.Series(nps_scores)
-            scores.index = scores.index.astype(str)
-        scores = scores.astype(float)
-        scores = scores[scores.index.isin(seg.index)]
-        answer_segment = seg.reindex(scores.index).to_numpy()
-        promoter = (scores >= promoter_min).astype(float)
-        detractor = (scores <= detractor_max).astype(float)
-        by = pd.DataFrame({"p": promoter.to_numpy(), "d": detractor.to_numpy(),
-                           "segment": answer_segment}).groupby("segment")
-        out["nps"] = 100 * (by["p"].mean() - by["d"].mean())
-        out["nps_responses"] = by.size().reindex(out.index).fillna(0).astype(int)
+        # The one NPS-by-segment computation (each customer's latest answer), shared with
+        # page 03, so a segment's NPS and its number of answers agree across pages.
+        from cxlib.nps import nps_by_segment
+
+        by_segment = nps_by_segment(
+            nps_scores, seg, promoter_min=promoter_min, detractor_max=detractor_max,
+            observation_end=observation_end,
+        ).set_index("segment")
+        out["nps"] = by_segment["score"].reindex(out.index)
+        out["nps_responses"] = by_segment["n"].reindex(out.index).fillna(0).astype(int)
     out.index.name = "segment"
     return out.sort_values(["revenue", "customers"], ascending=False)
 
