@@ -634,16 +634,21 @@ def test_nps_vs_revenue_takes_revenue_segments_clv_and_churn_from_the_base():
         index=pd.Index(["a1", "a2", "b1", "b2", "c", "d"], name="customer_id"),
     )
     base.attrs["observation_end"] = pd.Timestamp("2024-12-31")
-    base.attrs["churn_definition"] = "no purchase for more than 95 days"
+    base.attrs["churn_definition"] = "inactivity"  # as cxlib.open_client's base names it
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        result = nps_vs_revenue(surveys, transactions, base=base, follow_up_months=6)
+        result = nps_vs_revenue(surveys, transactions, base=base, churn_days=95, follow_up_months=6)
+        base.attrs["churn_definition"] = "p_alive"
+        by_p_alive = nps_vs_revenue(surveys, transactions, base=base, follow_up_months=6)
     effects = result.effects.set_index("metric")
     assert effects.loc["revenue", "promoter_mean"] == pytest.approx((1000 + 90) / 2)
     assert effects.loc["clv", "detractor_mean"] == pytest.approx(30.0)
     churned = result.customers.set_index("customer_id")["churned"]
     assert churned.to_dict() == {"a1": 0.0, "a2": 1.0, "b1": 1.0, "b2": 0.0, "c": 1.0}
+    # The base's status is used as it is (b2 bought on 2024-08-01, beyond 95 days, yet the
+    # client's status says not churned), and its definition is named in words.
     assert result.summary["churn_definition"] == "no purchase for more than 95 days"
+    assert "below 50%" in by_p_alive.summary["churn_definition"]
     assert result.segments.set_index("segment")["n_answers"].to_dict() == {"x": 3, "y": 2}
     tenure = result.by_category.set_index(["metric", "category"])["mean"]
     assert tenure[("tenure_years", "promoter")] == pytest.approx(

@@ -28,6 +28,7 @@ from cxlib._validation import (
     check_transactions,
     validate_columns,
 )
+from cxlib.customers import customer_base
 from cxlib.nps import outcomes
 from cxlib.nps.groups import latest_answers
 from cxlib.nps.outcomes import MIN_USEFUL_AUC_GAIN, MIN_USEFUL_R2_GAIN
@@ -218,29 +219,20 @@ def _answers(surveys: pd.DataFrame, end: pd.Timestamp, thresholds: dict, caller:
     return sv
 
 
-def _purchase_summary(tx: pd.DataFrame) -> pd.DataFrame:
-    """Revenue, orders and first / last purchase per customer (the base's columns)."""
-    positive = tx[tx["amount"] > 0]
-    return pd.DataFrame(
-        {
-            "revenue": tx.groupby("customer_id")["amount"].sum(),
-            "orders": positive.groupby("customer_id")["order_key"].nunique(),
-            "first_purchase": positive.groupby("customer_id")["date"].min(),
-            "last_purchase": positive.groupby("customer_id")["date"].max(),
-        }
-    )
+_BASE_COLUMNS = ("revenue", "orders", "first_purchase", "last_purchase")
 
 
-def _customer_table(base, tx, sv, customers, end, caller) -> pd.DataFrame:
+def _customer_table(base, transactions, sv, customers, end, caller) -> pd.DataFrame:
     """One row per customer: the base's revenue, orders and first purchase, then tenure.
 
     Respondents without purchases and customers of the customers table count too, with zero
     revenue (not missing values), so the respondent comparison covers everyone.
     """
-    source = _purchase_summary(tx) if base is None else base
-    table = pd.DataFrame(
-        {c: source[c] for c in ("revenue", "orders", "first_purchase", "last_purchase")}
-    )
+    if base is None:
+        base = customer_base(transactions, observation_end=end)
+    else:
+        validate_columns(base, list(_BASE_COLUMNS), caller=caller)
+    table = pd.DataFrame({c: base[c] for c in _BASE_COLUMNS})
     table.index = table.index.astype(str)
     ids = table.index.union(pd.Index(sv["customer_id"].unique()))
     if customers is not None:
@@ -261,25 +253,37 @@ def _customer_table(base, tx, sv, customers, end, caller) -> pd.DataFrame:
     return table
 
 
+#: The client's churn definitions (``AnalysisConfig.churn_definition``) in words.
+_DEFINITION_WORDS = {
+    "inactivity": "no purchase for more than {days} days",
+    "p_alive": "probability of still being a customer below 50% (CLV model)",
+    "contract": "contract ended",
+}
+
+
 def _churn_rule(base, churned, churn_days, churn_definition, follow_up_months, caller):
     """Pick the churn rule after answering: (status per customer or None, days, words).
 
-    The client's status (``churned`` or ``base["churned"]``) wins; otherwise an inactivity rule
-    of ``churn_days`` days (default: the follow-up window) is applied to the last purchase.
+    The client's status (``churned``, else ``base["churned"]``) wins; without one, an
+    inactivity rule of ``churn_days`` days (default: the follow-up window) is applied to the
+    last purchase. ``churn_days`` also keeps answers given inside that window out.
     """
-    status = _as_customer_series(churned, "churned", caller)
-    if status is None and churn_days is None and base is not None and "churned" in base:
-        status = _as_customer_series(base["churned"], "churned", caller)
-        churn_definition = churn_definition or base.attrs.get("churn_definition")
-    if status is not None:
-        words = churn_definition or "churned under the client's churn definition"
-        return status.astype(bool), None, words
     if churn_days is not None:
-        check_positive_int(churn_days, "churn_days", caller=caller)
-        words = churn_definition or f"no purchase in the last {churn_days} days"
-        return None, int(churn_days), words
-    words = churn_definition or f"no purchase in the last {follow_up_months} months"
-    return None, None, words
+        churn_days = check_positive_int(churn_days, "churn_days", caller=caller)
+    status = _as_customer_series(churned, "churned", caller)
+    if status is None and base is not None and "churned" in base:
+        status = _as_customer_series(base["churned"], "churned", caller)
+        name = base.attrs.get("churn_definition")
+        if churn_definition is None and name in _DEFINITION_WORDS:
+            if name != "inactivity" or churn_days is not None:
+                churn_definition = _DEFINITION_WORDS[name].format(days=churn_days)
+    if churn_definition is None and churn_days is not None:
+        churn_definition = f"no purchase in the last {churn_days} days"
+    elif churn_definition is None and status is not None:
+        churn_definition = "churned under the client's churn definition"
+    elif churn_definition is None:
+        churn_definition = f"no purchase in the last {follow_up_months} months"
+    return (None if status is None else status.astype(bool)), churn_days, churn_definition
 
 
 def _forward_sample(sv, tx, table, end, *, follow_up_months, prior_months, churn) -> pd.DataFrame:
@@ -318,7 +322,7 @@ def _forward_sample(sv, tx, table, end, *, follow_up_months, prior_months, churn
     tenure = ((forward["survey_date"] - start_of).dt.days / 365.25).clip(lower=0)
     forward["tenure_years"] = tenure.fillna(0.0)
     if status is not None:  # customers outside the base never bought: churned
-        churned = status.reindex(forward.index).fillna(True).astype(bool)
+        churned = status.reindex(forward.index, fill_value=True).astype(bool)
     else:
         lapse = pd.Timedelta(days=churn_days) if churn_days is not None else offset
         last = table["last_purchase"].reindex(forward.index)
@@ -376,14 +380,17 @@ def nps_vs_revenue(
     clv : Series or DataFrame, optional, keyword-only
         CLV per customer (Series, or a frame with a ``clv`` column); adds a ``clv`` metric.
     churned : Series or DataFrame, optional, keyword-only
-        The client's churn status per customer at ``observation_end`` (bool; e.g.
-        ``client.base["churned"]``). Wins over ``churn_days``.
+        The client's churn status per customer at ``observation_end`` (bool). Default: the
+        base's ``churned`` column (the client's one churn definition, named in
+        ``base.attrs["churn_definition"]``).
     churn_days : int, optional, keyword-only
-        Without a status: churned means no purchase in the last ``churn_days`` days of the data
-        (e.g. ``client.churn_threshold_days``), and only answers given before that window count.
-        Default: no purchase in the last ``follow_up_months``.
+        The client's inactivity threshold (``client.churn_threshold_days``): only answers given
+        before the last ``churn_days`` days count for churn, and it names an inactivity
+        definition. Without a churn status, churned means no purchase in the last
+        ``churn_days`` days (default: in the last ``follow_up_months``).
     churn_definition : str, optional, keyword-only
-        The churn definition in words, for the output (``summary["churn_definition"]``).
+        The churn definition in words, for the output (``summary["churn_definition"]``);
+        default from the base's definition or the rule above.
     control_for_segment : bool, keyword-only
         Use the segments as a control in the regressions and for the within-segment effects
         (default True). Set it to False when the segments are measured *after* the answers
@@ -438,7 +445,7 @@ def nps_vs_revenue(
     clv_of = _as_customer_series(clv, "clv", caller)
     churn = _churn_rule(base, churned, churn_days, churn_definition, follow_up_months, caller)
 
-    table = _customer_table(base, tx, sv, customers, end, caller)
+    table = _customer_table(base, transactions, sv, customers, end, caller)
     if clv_of is not None:
         table["clv"] = clv_of.reindex(table.index).astype(float)
     table["segment"] = (
