@@ -112,15 +112,28 @@ class _Bases:
             self._built[key] = base
         return self._built[key]
 
+    def revenue(self, end: pd.Timestamp, days: int) -> pd.Series:
+        """Net spend of every customer in the ``days`` up to ``end`` (the base's ``revenue``).
+
+        Read from the transactions rather than a window's base, which leaves out customers
+        whose only activity in the window is refunds: their negative revenue counts here.
+        """
+        tx = self.transactions
+        window = tx.loc[(tx["date"] <= end) & (tx["date"] > end - pd.Timedelta(days=days))]
+        return window.groupby(window["customer_id"].astype(str))["amount"].sum()
+
 
 def _purchase_features(bases: _Bases, cutoff: pd.Timestamp) -> pd.DataFrame:
     """Recency, tenure, purchases, revenue and their 90-day trends of every customer.
 
     Everything comes from the one customer base (:func:`cxlib.customers.customer_base`): at
     the cutoff, and of the windows of the last 90, the prior 90 and the last 365 days, so a
-    purchase is a day with positive net spend here as everywhere. Indexed by the customers
-    with a purchase up to the cutoff.
+    purchase is a day with positive net spend here as everywhere (the 90-day revenues are the
+    net spend in those windows, see :meth:`_Bases.revenue`). Indexed by the customers with a
+    purchase up to the cutoff.
     """
+    recent_revenue = bases.revenue(cutoff, 90)
+    prior_revenue = bases.revenue(cutoff - pd.Timedelta(days=90), 90)
     base = bases.at(cutoff)
     recent = bases.at(cutoff, 90).reindex(base.index)
     prior = bases.at(cutoff - pd.Timedelta(days=90), 90).reindex(base.index)
@@ -134,8 +147,8 @@ def _purchase_features(bases: _Bases, cutoff: pd.Timestamp) -> pd.DataFrame:
             "n_purchases_prior_90": prior["purchases"].fillna(0.0),
             "n_purchases_365": year["purchases"].fillna(0.0),
             "revenue_total": base["revenue"],
-            "revenue_90": recent["revenue"].fillna(0.0),
-            "revenue_prior_90": prior["revenue"].fillna(0.0),
+            "revenue_90": recent_revenue.reindex(base.index).fillna(0.0),
+            "revenue_prior_90": prior_revenue.reindex(base.index).fillna(0.0),
             "revenue_365": base["revenue_12m"],
             "gross": base["revenue"] + base["refunds"],
             "refunds": base["refunds"],
