@@ -98,18 +98,24 @@ class _Bases:
     def __init__(self, transactions: pd.DataFrame):
         self.transactions = transactions
         self._built: dict = {}
+        # the ids are hashed once here, not in every base: the bases see integer codes
+        codes, ids = pd.factorize(transactions["customer_id"])
+        self._ids = pd.Index(np.asarray(ids).astype(str), name="customer_id")
+        self._coded = pd.DataFrame(
+            {"customer_id": codes, "date": transactions["date"], "amount": transactions["amount"]}
+        )
 
     def at(self, end: pd.Timestamp, days: int | None = None) -> pd.DataFrame:
         """Give the base at ``end`` of all history (``days=None``) or of the ``days`` before."""
         key = (end, days)
         if key not in self._built:
-            tx = self.transactions
+            tx = self._coded
             keep = tx["date"] <= end
             if days is not None:
                 keep &= tx["date"] > end - pd.Timedelta(days=days)
             base = _customer_base(tx.loc[keep], end)
-            base.index = base.index.astype(str)  # every feature is keyed by text ids
-            self._built[key] = base
+            base.index = self._ids[base.index.to_numpy(dtype=np.int64)]  # text ids, as features
+            self._built[key] = base.sort_index()
         return self._built[key]
 
     def revenue(self, end: pd.Timestamp, days: int) -> pd.Series:
@@ -118,9 +124,12 @@ class _Bases:
         Read from the transactions rather than a window's base, which leaves out customers
         whose only activity in the window is refunds: their negative revenue counts here.
         """
-        tx = self.transactions
+        tx = self._coded
         window = tx.loc[(tx["date"] <= end) & (tx["date"] > end - pd.Timedelta(days=days))]
-        return window.groupby(window["customer_id"].astype(str))["amount"].sum()
+        codes = window["customer_id"].to_numpy()
+        total = np.bincount(codes, weights=window["amount"].to_numpy(), minlength=len(self._ids))
+        seen = np.bincount(codes, minlength=len(self._ids)) > 0
+        return pd.Series(total[seen], index=self._ids[seen])
 
 
 def _purchase_features(bases: _Bases, cutoff: pd.Timestamp) -> pd.DataFrame:
@@ -197,7 +206,10 @@ PURCHASE_FEATURES = (
 
 def _mix_features(history: pd.DataFrame, ids: pd.Index, spec: _FeatureSpec) -> dict:
     """Share of positive spend per kept category and channel, and categories bought."""
-    codes = pd.Index(ids).get_indexer(history["customer_id"].astype(str)).astype(np.int64)
+    # hash the ids of the rows once; only the distinct ids are turned into text and looked up
+    row_codes, distinct = pd.factorize(history["customer_id"])
+    position = pd.Index(ids).get_indexer(np.asarray(distinct).astype(str))
+    codes = position[row_codes].astype(np.int64)
     scored = codes >= 0  # rows of the customers in ``ids``
     if not scored.all():
         history, codes = history.loc[scored], codes[scored]
