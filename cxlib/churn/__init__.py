@@ -2,16 +2,17 @@
 
 Pure functions over canonical frames, one module per piece:
 
-* **Definitions** (``definitions``) -- :func:`inactivity_threshold` picks the "no purchase for longer than N days"
-  rule from the inter-purchase time distribution; :func:`churn_status` flags churned customers
-  at a date under the ``"inactivity"``, ``"contract"`` or ``"p_alive"`` definition;
-  :func:`churn_rate` measures the share of customers alive at a start date who churned by an
-  end date, and :func:`churn_vs_target` compares it with a plan.
-* **Cohorts** (``cohorts``) -- :func:`cohort_retention`: acquisition cohorts x periods since acquisition.
-* **Survival** (``survival``) -- :func:`survival_table` turns transactions into (duration, event) per customer,
-  :func:`survival_by_segment` gives Kaplan-Meier curves, medians and log-rank tests, and
-  :func:`cox_drivers` a Cox model with hazard ratios and a proportional-hazards check
-  (all with lifelines).
+* **Definitions** (``definitions``) -- :func:`inactivity_threshold` picks the "no purchase for
+  longer than N days" rule from the inter-purchase time distribution; :func:`churn_status` flags
+  churned customers at a date under the ``"inactivity"``, ``"contract"`` or ``"p_alive"``
+  definition; :func:`churn_rate` measures the share of customers alive at a start date who
+  churned by an end date, and :func:`churn_vs_target` compares it with a plan.
+* **Cohorts** (``cohorts``) -- :func:`cohort_retention`: acquisition cohorts x periods since
+  acquisition.
+* **Survival** (``survival``) -- :func:`survival_table` turns transactions into (duration,
+  event) per customer, :func:`survival_by_segment` gives Kaplan-Meier curves, medians and
+  log-rank tests, and :func:`cox_drivers` a Cox model with hazard ratios and a
+  proportional-hazards check (all with lifelines).
 * **Prediction** (``features``, ``model``, ``evaluation``) -- :func:`churn_model`: features
   strictly up to a cutoff, labels strictly after it, a gradient-boosting model against a
   logistic baseline and a recency rule, held-out and out-of-time metrics, permutation

@@ -76,7 +76,7 @@ def cohort_retention(
     tx = transactions.loc[transactions["date"] <= end, ["customer_id", "date", "amount"]]
     bought = _purchase_days(tx)  # a purchase is a day with positive net spend, as in the base
     if bought.empty:
-        raise DataError(f"{caller}: no purchase (a day with positive net spend) to define cohorts from")
+        raise DataError(f"{caller}: no day with positive net spend to define cohorts from")
     cohort = bought.groupby("customer_id")["date"].min().dt.to_period(freq)
     tx = tx.loc[tx["customer_id"].isin(cohort.index)]
     customers = _by_cohort_period(bought, cohort, freq)["customer_id"].nunique()
