@@ -17,7 +17,7 @@ from scipy import stats
 
 from cxlib.headlines import INVEST_PREFIX, Headline
 
-__all__ = ["experiment_headlines", "plan", "rollout_value"]
+__all__ = ["experiment_headlines", "experiment_verdict", "plan", "rollout_value"]
 
 
 def plan(
@@ -171,6 +171,47 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", str(text).lower()).strip("_") or "treatment"
 
 
+def _by_group(result: pd.DataFrame, metric: str) -> pd.DataFrame:
+    return result.loc[[metric]].set_index("group")
+
+
+def experiment_verdict(result: pd.DataFrame, rollout: pd.DataFrame, *, currency: str) -> str:
+    """One plain-language sentence per treatment: does it pay, and how much a year.
+
+    Money is named only for a positive, significant revenue effect (from
+    :func:`rollout_value`); a significant negative effect says not to roll out; anything else
+    says no effect was measurable, with the interval.
+
+    Examples
+    --------
+    >>> result = pd.DataFrame({"group": ["sms"], "effect": [1.0], "ci_low": [-2.0],
+    ...     "ci_high": [4.0], "significant": [False]}, index=pd.Index(["revenue"], name="metric"))
+    >>> result.attrs["horizon_days"] = 60
+    >>> experiment_verdict(result, rollout_value(result, customers=10, margin=0.3),
+    ...                    currency="EUR")
+    'sms: no measurable revenue effect (EUR +1.00 per customer over 60 days, 95% interval -2.00 \
+to +4.00).'
+    """
+    revenue = _by_group(result, "revenue")
+    horizon = result.attrs.get("horizon_days")
+    sentences = []
+    for group, money in rollout.iterrows():
+        row = revenue.loc[group]
+        effect = f"{currency} {row['effect']:+,.2f} per customer over {horizon} days"
+        if row["significant"] and row["effect"] > 0:
+            sentences.append(
+                f"{group} pays: {effect} (95% interval {row['ci_low']:+,.2f} to "
+                f"{row['ci_high']:+,.2f}); rolled out to {money['customers']:,} customers it is "
+                f"worth {currency} {money['margin_per_year']:,.0f} of gross margin a year "
+                f"({money['margin_low']:,.0f} to {money['margin_high']:,.0f})")
+        elif row["significant"]:
+            sentences.append(f"{group} lowers revenue ({effect}): do not roll it out")
+        else:
+            sentences.append(f"{group}: no measurable revenue effect ({effect}, 95% interval "
+                             f"{row['ci_low']:+,.2f} to {row['ci_high']:+,.2f})")
+    return "; ".join(sentences) + "."
+
+
 def experiment_headlines(
     result: pd.DataFrame,
     rollout: pd.DataFrame,
@@ -182,8 +223,8 @@ def experiment_headlines(
 
     Per treatment: the revenue and retention effects with their intervals; a recommendation
     ``invest_<group>_rollout`` (yearly gross margin of the roll-out, with its interval) only
-    when the revenue effect is positive and significant; then ``experiment_verdict``, one
-    plain-language sentence, and ``experiment_checks``.
+    when the revenue effect is positive and significant; then ``experiment_verdict``
+    (:func:`experiment_verdict`) and ``experiment_checks``.
 
     Examples
     --------
@@ -198,25 +239,24 @@ def experiment_headlines(
 'invest_coupon_rollout', 'experiment_verdict', 'experiment_checks']
     """
     horizon = result.attrs.get("horizon_days")
-    headlines, sentences = [], []
+    revenue = _by_group(result, "revenue")
+    headlines = []
     for group, money in rollout.iterrows():
-        revenue = result.loc[["revenue"]].set_index("group").loc[group]
-        method = "CUPED-adjusted" if revenue["adjusted"] else "plain difference"
+        row = revenue.loc[group]
+        method = "CUPED-adjusted" if row["adjusted"] else "plain difference"
         headlines.append(Headline(
             f"experiment_{_slug(group)}_revenue_effect",
             f"{experiment}: revenue per customer, {group} vs control ({horizon} days)",
-            float(revenue["effect"]), unit="currency", ci_low=float(revenue["ci_low"]),
-            ci_high=float(revenue["ci_high"]),
-            note=f"{method}; p={revenue['p_value']:.3g}"))
+            float(row["effect"]), unit="currency", ci_low=float(row["ci_low"]),
+            ci_high=float(row["ci_high"]), note=f"{method}; p={row['p_value']:.3g}"))
         if "retention" in result.index:
-            kept = result.loc[["retention"]].set_index("group").loc[group]
+            kept = _by_group(result, "retention").loc[group]
             headlines.append(Headline(
                 f"experiment_{_slug(group)}_retention_effect",
                 f"{experiment}: share of customers buying, {group} vs control",
                 float(kept["effect"]), unit="percent", ci_low=float(kept["ci_low"]),
                 ci_high=float(kept["ci_high"]), note=f"p={kept['p_value']:.3g}"))
-        effect = f"{currency} {revenue['effect']:+,.2f} per customer"
-        if revenue["significant"] and revenue["effect"] > 0:
+        if row["significant"] and row["effect"] > 0:
             headlines.append(Headline(
                 f"{INVEST_PREFIX}{_slug(group)}_rollout",
                 f"Roll out {group} ({experiment}) to {money['customers']:,} customers: "
@@ -224,15 +264,9 @@ def experiment_headlines(
                 float(money["margin_per_year"]), unit="currency",
                 ci_low=float(money["margin_low"]), ci_high=float(money["margin_high"]),
                 note=money["basis"]))
-            sentences.append(f"{group} works ({effect}): worth {currency} "
-                             f"{money['margin_per_year']:,.0f} of gross margin a year")
-        elif revenue["significant"]:
-            sentences.append(f"{group} lowers revenue ({effect}): do not roll it out")
-        else:
-            sentences.append(f"{group} shows no measurable revenue effect ({effect}, interval "
-                             f"{revenue['ci_low']:+,.2f} to {revenue['ci_high']:+,.2f})")
     headlines.append(Headline("experiment_verdict", f"{experiment}: verdict",
-                              "; ".join(sentences), unit="text"))
+                              experiment_verdict(result, rollout, currency=currency),
+                              unit="text"))
     problems = [c.get("detail", c.get("check", "")) for c in result.attrs.get("checks", [])
                 if not c.get("ok", True)]
     checks = ("sample ratio and pre-period balance OK" if not problems

@@ -40,7 +40,9 @@ __all__ = [
     "cumulative_revenue",
     "experiment_checks",
     "experiment_headlines",
+    "experiment_verdict",
     "experiment_window",
+    "latest_experiment",
     "measure",
     "plan",
     "rollout_value",
@@ -176,6 +178,22 @@ def select_experiment(assignments: pd.DataFrame, experiment: str | None = None) 
     return assignments[assignments["experiment"].astype(str) == experiment]
 
 
+def latest_experiment(assignments: pd.DataFrame) -> str:
+    """Name of the experiment that started last (the one a report page measures).
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"experiment": ["spring", "autumn"],
+    ...                       "start": pd.to_datetime(["2025-03-01", "2025-09-01"])})
+    >>> latest_experiment(table)
+    'autumn'
+    """
+    if len(assignments) == 0:
+        raise DataError("experiments: the table has no rows")
+    starts = assignments.groupby(assignments["experiment"].astype(str))["start"].min()
+    return str(starts.sort_values(kind="stable").index[-1])
+
+
 def experiment_window(assignments: pd.DataFrame, *, data_end) -> tuple[pd.Timestamp, int]:
     """The start and the horizon (days) to measure an experiment over.
 
@@ -200,8 +218,11 @@ def experiment_window(assignments: pd.DataFrame, *, data_end) -> tuple[pd.Timest
     return start, horizon
 
 
-def active_customers(transactions: pd.DataFrame, *, as_of, days: int = 365) -> pd.Index:
+def active_customers(transactions: pd.DataFrame, *, as_of=None, days: int = 365) -> pd.Index:
     """Customers with a purchase in the ``days`` days before ``as_of`` (a test's usual target).
+
+    ``as_of`` defaults to the day after the last transaction (the customers a test could
+    target today).
 
     Examples
     --------
@@ -211,7 +232,8 @@ def active_customers(transactions: pd.DataFrame, *, as_of, days: int = 365) -> p
     ['a']
     """
     tx = check_transactions(transactions, caller="active_customers")
-    as_of = pd.Timestamp(as_of)
+    as_of = (tx["date"].max().normalize() + pd.Timedelta(days=1) if as_of is None
+             else pd.Timestamp(as_of))
     recent = tx[(tx["date"] < as_of) & (tx["date"] >= as_of - pd.Timedelta(days=days))]
     daily = recent.groupby(["customer_id", "date"], observed=True)["amount"].sum()
     bought = daily[daily > 0].index.get_level_values("customer_id").unique()
@@ -570,6 +592,7 @@ def cumulative_revenue(
 
 from cxlib._experiment_planning import (  # noqa: E402 - planning builds on the helpers above
     experiment_headlines,
+    experiment_verdict,
     plan,
     rollout_value,
 )
