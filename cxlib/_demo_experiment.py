@@ -109,7 +109,7 @@ def simulate_experiment(
         "group": groups[group],
         "start": pd.Timestamp(design["start"]),
         "end": pd.Timestamp(design["start"]) + pd.Timedelta(days=design["duration_days"] - 1),
-    })
+    }).astype({"start": "datetime64[ns]", "end": "datetime64[ns]"})
     # Realised truth over the window: extra revenue per assigned customer; extra buyers are
     # responders without an order of their own in the window.
     in_window = (order_day >= start) & (order_day <= end)
