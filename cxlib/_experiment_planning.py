@@ -219,7 +219,7 @@ def experiment_headlines(
     experiment: str,
     currency: str,
 ) -> list[Headline]:
-    """The experiments page's headline numbers, with a verdict in money.
+    """Return the experiments page's headline numbers, with a verdict in money.
 
     Per treatment: the revenue and retention effects with their intervals; a recommendation
     ``invest_<group>_rollout`` (yearly gross margin of the roll-out, with its interval) only

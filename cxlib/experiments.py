@@ -16,8 +16,9 @@ the pre-period of the same length just before the start and ``theta = cov(x, y) 
 adjusted difference estimates the same effect with its variance cut by about ``corr(x, y)**2``.
 With several treatment groups each is compared with the control; p-values are Holm-adjusted
 across the treatments of a metric (so "significant" holds for the family, at ``alpha``) and the
-95% intervals are per comparison (a significant effect's interval always excludes zero). Two checks are reported with every result: a chi-square test of the group
-sizes against the planned allocation (sample-ratio mismatch, SRM) and pre-period balance.
+95% intervals are per comparison (a significant effect's interval always excludes zero). Two
+checks are reported with every result: a chi-square test of the group sizes against the planned
+allocation (sample-ratio mismatch, SRM) and pre-period balance.
 
 :func:`plan` sizes the next test from the client's own variance, with and without CUPED, and
 :func:`rollout_value` turns a measured revenue effect into yearly gross margin.
@@ -195,7 +196,7 @@ def latest_experiment(assignments: pd.DataFrame) -> str:
 
 
 def experiment_window(assignments: pd.DataFrame, *, data_end) -> tuple[pd.Timestamp, int]:
-    """The start and the horizon (days) to measure an experiment over.
+    """Return the start and the horizon (days) to measure an experiment over.
 
     The start is the earliest ``start``; the horizon runs to the ``end`` column when the table
     has one, else as far as every customer has been observed (up to ``data_end``).
@@ -219,7 +220,7 @@ def experiment_window(assignments: pd.DataFrame, *, data_end) -> tuple[pd.Timest
 
 
 def active_customers(transactions: pd.DataFrame, *, as_of=None, days: int = 365) -> pd.Index:
-    """Customers with a purchase in the ``days`` days before ``as_of`` (a test's usual target).
+    """List customers with a purchase in the ``days`` days before ``as_of`` (a test's target).
 
     ``as_of`` defaults to the day after the last transaction (the customers a test could
     target today).
@@ -320,7 +321,8 @@ def _welch(treated: np.ndarray, control: np.ndarray, level: float) -> dict[str, 
     effect = float(np.mean(treated) - np.mean(control))
     se = np.sqrt(v_t + v_c)
     if se == 0:
-        return dict(effect=effect, ci_low=effect, ci_high=effect, p_value=1.0 if effect == 0 else 0.0)
+        p_value = 1.0 if effect == 0 else 0.0
+        return dict(effect=effect, ci_low=effect, ci_high=effect, p_value=p_value)
     df = (v_t + v_c) ** 2 / (v_t**2 / (n_t - 1) + v_c**2 / (n_c - 1))
     half = stats.t.ppf(0.5 + level / 2, df) * se
     p_value = 2 * stats.t.sf(abs(effect) / se, df)
@@ -441,8 +443,9 @@ def measure(
     if late.any():
         raise DataError(
             f"{caller}: the {horizon_days}-day horizon of {int(late.sum())} customer(s) runs past "
-            f"the data end {data_end:%Y-%m-%d} (e.g. {', '.join(table.loc[late, 'customer_id'][:5])}"
-            f", latest start {table['start'].max():%Y-%m-%d}); pass a shorter horizon_days")
+            f"the data end {data_end:%Y-%m-%d} (e.g. "
+            f"{', '.join(table.loc[late, 'customer_id'][:5])}, latest start "
+            f"{table['start'].max():%Y-%m-%d}); pass a shorter horizon_days")
     values = _outcomes(tx, table, horizon_days, surveys, promoter_min, detractor_max)
     group = table.set_index("customer_id")["group"].reindex(values.index)
     treatments = sorted(set(group) - {CONTROL})
@@ -515,9 +518,10 @@ def _checks(values, group, counts, allocation, metrics) -> list[dict]:
     observed = np.array([counts[g] for g in names], dtype=float)
     expected = observed.sum() * np.array([shares[g] / total_share for g in names])
     p_srm = float(stats.chisquare(observed, expected).pvalue)
-    split = ", ".join(f"{g} {counts[g]:,} (planned {shares[g] / total_share:.0%})" for g in names)
+    split = (", ".join(f"{g} {counts[g]:,}" for g in names) + "; planned "
+             + "/".join(f"{shares[g] / total_share:.0%}" for g in names))
     records = [dict(check="sample ratio", metric="", group="", statistic=np.nan, p_value=p_srm,
-                    ok=p_srm >= SRM_ALPHA, detail=f"{split}; chi-square p={p_srm:.3g}")]
+                    ok=p_srm >= SRM_ALPHA, detail=split)]
     for metric in metrics:
         column = f"pre_{metric}"
         for name in names:
@@ -533,12 +537,12 @@ def _checks(values, group, counts, allocation, metrics) -> list[dict]:
             records.append(dict(
                 check="pre-period balance", metric=metric, group=name, statistic=float(smd),
                 p_value=p, ok=bool(np.isnan(p) or p >= BALANCE_ALPHA),
-                detail=f"standardised difference {smd:+.3f} (n={len(t):,} vs {len(c):,})"))
+                detail=f"n={len(t):,} vs {len(c):,} (with a pre-period value)"))
     return records
 
 
 def experiment_checks(result: pd.DataFrame) -> pd.DataFrame:
-    """The sample-ratio and pre-period balance checks of a :func:`measure` result, as a table.
+    """Tabulate the sample-ratio and pre-period balance checks of a :func:`measure` result.
 
     Examples
     --------

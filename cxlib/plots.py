@@ -538,7 +538,7 @@ def plot_effect_intervals(result, *, metric: str = "revenue", compare=None, ax=N
                         if y == 0 else None)  # fmt: skip
     ax.axvline(0, color="#333333", linewidth=1)
     ax.set_yticks(range(len(rows)), rows["group"])
-    ax.set_ylim(-0.75, len(rows) - 0.5)
+    ax.set_ylim(-0.6, len(rows) - 0.5)
     unit = {"revenue": "revenue per customer", "retention": "share of customers buying",
             "score": "survey score", "nps": "NPS points"}.get(metric, metric)
     ax.set(xlabel=f"Effect on {unit} vs control (95% interval)", ylabel="",
