@@ -263,8 +263,8 @@ def churn_model(
     >>> import cxlib
     >>> demo = cxlib.demo.make_demo(n_customers=2_000, seed=1)
     >>> result = churn_model(demo.transactions, cutoff="2025-10-02", horizon_days=90)
-    >>> round(result.metrics["roc_auc"], 2)
-    0.83
+    >>> 0.8 < result.metrics["roc_auc"] < 0.9  # held-out customers
+    True
     >>> result.scores.columns[:4].tolist()
     ['customer_id', 'churn_probability', 'value', 'revenue_at_risk']
     """
