@@ -1,0 +1,182 @@
+"""The one optimiser every cxlib CLV model uses, and the checks and row compression they share.
+
+Models are fitted by maximum likelihood over the logarithms of their (positive) parameters:
+BFGS with the model's exact gradient, a Nelder-Mead restart when BFGS fails, and one retry
+with a small L2 penalty when neither converges. Fitted models follow scikit-learn's contract
+(:class:`FittedModel`).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import NotFittedError
+
+from cxlib._validation import DataError, format_offenders, validate_columns
+
+#: Penalizer a fit retries with when the unpenalised fit does not converge.
+RETRY_PENALIZER = 1e-3
+
+
+class FittedModel(BaseEstimator):
+    """scikit-learn's estimator contract for cxlib's models.
+
+    ``get_params``/``set_params``/``clone`` come from :class:`sklearn.base.BaseEstimator`;
+    :meth:`_fitted` raises :class:`sklearn.exceptions.NotFittedError` (a ``ValueError``) when a
+    prediction is asked of a model that was never fitted.
+    """
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "params_")
+
+    def _fitted(self, caller: str) -> None:
+        if not hasattr(self, "params_"):
+            raise NotFittedError(
+                f"{caller}: this {type(self).__name__} is not fitted yet; call .fit(...) first"
+            )
+
+    def __repr__(self, N_CHAR_MAX: int = 700) -> str:  # noqa: N803 (scikit-learn's name)
+        base = super().__repr__(N_CHAR_MAX)
+        if not hasattr(self, "params_"):
+            return base
+        return f"{base[:-1]}, params={self.params_.round(4).to_dict()})"
+
+
+def check_summary(summary: pd.DataFrame, caller: str, columns=("frequency", "recency", "T")):
+    """The summary's ``columns`` as float arrays; names rows with missing or infinite values."""
+    if not isinstance(summary, pd.DataFrame):
+        raise TypeError(
+            f"The 'summary' parameter of {caller} must be a DataFrame from rfm_summary. "
+            f"Got {type(summary).__name__} instead."
+        )
+    validate_columns(summary, list(columns), caller=caller)
+    values = summary[list(columns)].to_numpy(dtype=np.float64, na_value=np.nan)
+    bad = ~np.isfinite(values).all(axis=1)
+    if bad.any():
+        raise DataError(
+            f"{caller}: {int(bad.sum())} summary row(s) have missing or infinite values: "
+            f"{offenders(summary, bad)}"
+        )
+    return [values[:, i] for i in range(values.shape[1])]
+
+
+def offenders(frame: pd.DataFrame, bad: np.ndarray) -> str:
+    """A few index values of ``frame`` where ``bad`` is true, for error messages."""
+    return format_offenders(pd.Series(frame.index[bad], index=frame.index[bad]))
+
+
+def compress(*columns):
+    """Distinct rows of the given equal-length arrays, and how many times each occurs.
+
+    Returns ``(distinct columns..., counts, inverse)`` where ``inverse`` maps every input
+    row to its distinct row (``distinct[inverse]`` rebuilds the input).
+    """
+    stacked = np.column_stack([np.asarray(c, dtype=np.float64) for c in columns])
+    if len(stacked) == 0:
+        return (*[np.empty(0) for _ in columns], np.empty(0), np.empty(0, dtype=np.int64))
+    # one lexicographic sort on a contiguous view is much faster than a groupby on floats
+    order = np.lexsort(stacked.T[::-1])
+    ordered = stacked[order]
+    new = np.empty(len(ordered), dtype=bool)
+    new[0] = True
+    new[1:] = np.any(ordered[1:] != ordered[:-1], axis=1)
+    group = np.cumsum(new) - 1
+    inverse = np.empty(len(ordered), dtype=np.int64)
+    inverse[order] = group
+    distinct = ordered[new]
+    counts = np.bincount(group).astype(np.float64)
+    return (*[distinct[:, i] for i in range(distinct.shape[1])], counts, inverse)
+
+
+def guarded(objective):
+    """Wrap ``objective(log_params) -> (value, gradient)`` so the optimiser never sees NaN.
+
+    A non-finite value becomes ``inf``; NaN gradient entries become 0; numpy's floating-point
+    warnings are silenced while it runs.
+    """
+
+    def safe(log_params):
+        with np.errstate(all="ignore"):
+            value, grad = objective(log_params)
+        if not np.isfinite(value):
+            return np.inf, np.zeros_like(log_params)
+        return float(value), np.nan_to_num(np.asarray(grad, dtype=float), nan=0.0)
+
+    return safe
+
+
+def minimise_with_retry(objective_for, start, penalizer, retry_message):
+    """:func:`_minimise` at ``penalizer``; when it fails, once more at ``RETRY_PENALIZER``.
+
+    ``objective_for(penalizer)`` returns ``objective(log_params) -> (value, gradient)``. A
+    successful retry warns with ``retry_message(penalizer)`` (attributed to the caller of the
+    fit method). Returns ``(result, ok, penalizer used)``.
+    """
+    penalizer = float(penalizer)
+    result, ok = _minimise(guarded(objective_for(penalizer)), start)
+    if not ok and penalizer < RETRY_PENALIZER:
+        penalizer = RETRY_PENALIZER
+        result, ok = _minimise(guarded(objective_for(penalizer)), start)
+        if ok:
+            warnings.warn(retry_message(penalizer), stacklevel=3)
+    return result, ok, penalizer
+
+
+def _minimise(objective, start):
+    """Minimise ``objective(log_params) -> (value, gradient)``: BFGS, Nelder-Mead restart."""
+    from scipy.optimize import minimize
+
+    def usable(result):
+        if result is None or not np.isfinite(result.fun) or np.any(np.abs(result.x) > 25):
+            return False
+        return result.success or np.max(np.abs(objective(result.x)[1])) < 1e-5
+
+    def value_only(log_params):
+        return objective(log_params)[0]
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        best = minimize(objective, start, jac=True, method="BFGS", options={"gtol": 1e-7})
+        if usable(best):
+            return best, True
+        rough = minimize(
+            value_only, start, method="Nelder-Mead", options={"maxiter": 4000, "xatol": 1e-6}
+        )
+        if np.isfinite(rough.fun):
+            polish = minimize(objective, rough.x, jac=True, method="BFGS", options={"gtol": 1e-7})
+            for candidate in (polish, rough):
+                if np.isfinite(candidate.fun) and (
+                    not np.isfinite(best.fun) or candidate.fun <= best.fun
+                ):
+                    best = candidate
+    return best, usable(best)
+
+
+def hessian_from_gradient(gradient, x0, step=1e-5):
+    """Hessian at ``x0`` by central differences of an exact gradient (symmetrised)."""
+    n = len(x0)
+    hess = np.empty((n, n))
+    for i in range(n):
+        e = np.zeros(n)
+        e[i] = step
+        hess[i] = (gradient(x0 + e) - gradient(x0 - e)) / (2 * step)
+    return (hess + hess.T) / 2
+
+
+def standard_errors(gradient, params: np.ndarray):
+    """Standard errors and covariance of the log-parameters from the log-likelihood's Hessian.
+
+    ``gradient(log_params)`` is the gradient of the **negative** total log-likelihood.
+    Returns ``(standard errors of params, covariance of log(params))``; NaN when singular.
+    """
+    with np.errstate(all="ignore"):
+        hess = hessian_from_gradient(gradient, np.log(params))
+        try:
+            cov_log = np.linalg.inv(hess)
+        except np.linalg.LinAlgError:
+            cov_log = np.full((len(params), len(params)), np.nan)
+        se = params * np.sqrt(np.diag(cov_log))
+    return se, cov_log
