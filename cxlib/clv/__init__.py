@@ -30,6 +30,7 @@ every customer.
 
 from __future__ import annotations
 
+from cxlib._clv_headlines import clv_headlines
 from cxlib.clv._optimise import RETRY_PENALIZER
 from cxlib.clv.fit import CustomerValueFit, fit_customer_value
 from cxlib.clv.holdout import (
@@ -78,6 +79,7 @@ __all__ = [
     "RetentionScenario",
     "SELECTION_CRITERIA",
     "SpendModel",
+    "clv_headlines",
     "clv_interval",
     "cohort_frame",
     "contractual_value",
