@@ -255,9 +255,9 @@ def test_purchase_model_retries_with_a_penalizer_and_says_so(monkeypatch, cdnow)
     real = _optimise._minimise
     calls = []
 
-    def failing_once(objective, start):
+    def failing_once(objective, start, **options):
         calls.append(1)
-        result, ok = real(objective, start)
+        result, ok = real(objective, start, **options)
         return result, ok and len(calls) > 1
 
     monkeypatch.setattr(_optimise, "_minimise", failing_once)
@@ -269,7 +269,7 @@ def test_purchase_model_retries_with_a_penalizer_and_says_so(monkeypatch, cdnow)
 def test_purchase_model_raises_with_the_data_cause_when_the_retry_fails(monkeypatch, cdnow):
     from cxlib.clv import _optimise
 
-    monkeypatch.setattr(_optimise, "_minimise", lambda objective, start: (None, False))
+    monkeypatch.setattr(_optimise, "_minimise", lambda objective, start, **options: (None, False))
     with pytest.raises(DataError, match=r"no finite maximum .*\(2357 customers, \d+% without a"):
         PurchaseModel("bgnbd").fit(cdnow)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import digamma, gammaln, logsumexp
 
-from cxlib.clv._rows import Rows
+from cxlib.clv._rows import Rows, dot
 
 PARAM_NAMES = ("alpha", "beta", "gamma", "delta")
 #: Opportunities are counted, not measured: no parameter scales with time.
@@ -77,7 +77,7 @@ def log_likelihood(params, rows: Rows):
     0.3112
     """
     ll, grad = _row_log_likelihood(params, rows.x, rows.tx, rows.T)
-    return float(rows.w @ ll), rows.w @ grad
+    return float(dot(rows.w, ll)), dot(rows.w, grad)
 
 
 def p_alive(params, x, tx, T):

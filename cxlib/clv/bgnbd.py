@@ -12,7 +12,7 @@ import numpy as np
 from scipy.special import digamma, expit, gammaln, hyp2f1, logsumexp
 from scipy.stats import nbinom
 
-from cxlib.clv._rows import Rows
+from cxlib.clv._rows import Rows, dot
 
 PARAM_NAMES = ("r", "alpha", "a", "b")
 #: Parameters measured in time units (rescaled with the time axis).
@@ -40,9 +40,11 @@ def log_likelihood(params, rows: Rows):
     a3 = -rx * log_T
     b_x = b + np.maximum(ux, 1) - 1  # x = 0 rows have no A4 term: any positive value will do
     a4 = (np.log(a) - np.log(b_x))[ix] - rx * log_tx
+    # mixed = log(e^A3 + e^A4) = A3 + softplus(A4 - A3), with one exp and one log1p per row
     diff = np.where(rows.repeat, a4 - a3, -np.inf)
-    mixed = a3 + np.logaddexp(0.0, diff)
-    w4 = expit(diff)  # weight of the "dropped out after the last purchase" branch
+    odds = np.exp(np.minimum(diff, 30.0))
+    mixed = a3 + np.where(diff > 30.0, diff, np.log1p(odds))
+    w4 = odds / (1.0 + odds)  # weight of the "dropped out after the last purchase" branch
     w3 = 1.0 - w4
     inv_T = (1.0 / (alpha + rows.uT))[rows.iT]
     inv_tx = (1.0 / (alpha + rows.utx))[rows.itx]
@@ -51,13 +53,14 @@ def log_likelihood(params, rows: Rows):
     psi_abx = digamma(a + b + ux)
     grad = np.array(
         [
-            wx @ (digamma(r + ux) - digamma(r) + np.log(alpha)) - w @ (w3 * log_T + w4 * log_tx),
-            rows.total * r / alpha - w @ (rx * (w3 * inv_T + w4 * inv_tx)),
-            wx @ (psi_ab - psi_abx) + (w @ w4) / a,
-            wx @ (psi_ab + digamma(b + ux) - digamma(b) - psi_abx) - w @ (w4 / b_x[ix]),
+            dot(wx, digamma(r + ux) - digamma(r) + np.log(alpha))
+            - dot(w, w3 * log_T + w4 * log_tx),
+            rows.total * r / alpha - dot(w, rx * (w3 * inv_T + w4 * inv_tx)),
+            dot(wx, psi_ab - psi_abx) + dot(w, w4) / a,
+            dot(wx, psi_ab + digamma(b + ux) - digamma(b) - psi_abx) - dot(w, w4 / b_x[ix]),
         ]
     )
-    return float(wx @ per_x + w @ mixed), grad
+    return float(dot(wx, per_x) + dot(w, mixed)), grad
 
 
 def p_alive(params, x, tx, T):

@@ -10,7 +10,7 @@ import numpy as np
 from scipy.special import digamma, expit, gammaln
 
 from cxlib.clv import bgnbd
-from cxlib.clv._rows import Rows
+from cxlib.clv._rows import Rows, dot
 
 PARAM_NAMES = ("r", "alpha", "a", "b")
 TIME_PARAMS = (1,)
@@ -30,19 +30,20 @@ def log_likelihood(params, rows: Rows):
     inv_tx = (1.0 / (alpha + rows.utx))[rows.itx]
     rx = r + x
     a4 = (np.log(a) - np.log(b + ux))[ix] + rx * (log_T - log_tx)
-    ll = w @ (-rx * log_T + np.logaddexp(a4, 0.0)) + rows.wx @ per_x
-    sig = expit(a4)
+    odds = np.exp(np.minimum(a4, 30.0))
+    ll = dot(w, -rx * log_T + np.where(a4 > 30.0, a4, np.log1p(odds))) + dot(rows.wx, per_x)
+    sig = odds / (1.0 + odds)
     wx = rows.wx
     psi_ab = digamma(a + b)
     psi_abx = digamma(a + b + ux + 1)
     grad = np.array(
         [
-            wx @ (digamma(r + ux) - digamma(r) + np.log(alpha))
-            + w @ (-log_T + sig * (log_T - log_tx)),
-            rows.total * r / alpha + w @ (-rx * inv_T + sig * rx * (inv_T - inv_tx)),
-            wx @ (psi_ab - psi_abx) + (w @ sig) / a,
-            wx @ (psi_ab + digamma(b + ux + 1) - digamma(b) - psi_abx)
-            - w @ (sig / (b + ux)[ix]),
+            dot(wx, digamma(r + ux) - digamma(r) + np.log(alpha))
+            + dot(w, -log_T + sig * (log_T - log_tx)),
+            rows.total * r / alpha + dot(w, -rx * inv_T + sig * rx * (inv_T - inv_tx)),
+            dot(wx, psi_ab - psi_abx) + dot(w, sig) / a,
+            dot(wx, psi_ab + digamma(b + ux + 1) - digamma(b) - psi_abx)
+            - dot(w, sig / (b + ux)[ix]),
         ]
     )
     return float(ll), grad

@@ -19,44 +19,56 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import digamma, gammaln
 
-from cxlib.clv._rows import Rows
+from cxlib.clv._rows import Rows, dot
 
 PARAM_NAMES = ("r", "alpha", "s", "beta")
 TIME_PARAMS = (1, 3)
 
 _SERIES_TOL = 1e-16
 _SERIES_MAX_TERMS = 100_000
+_SERIES_BLOCK = 8
 
 
 def _hyp2f1_one(b, d, z):
     """``F = 2F1(1, b; d; z)`` and ``dF/db, dF/dd, dF/dz`` for ``0 <= z < 1``, ``0 < b < d``.
 
     The n-th term is ``(b)_n / (d)_n z^n``; each is the previous times ``(b+n)/(d+n) z < z``.
-    Rows whose remaining terms are below the tolerance leave the loop.
+    Rows are checked every few terms; those whose remaining terms are below the tolerance
+    leave the loop, so the cost follows each row's own convergence.
     """
     size = len(z)
-    F, Fb, Fd, Fz = np.ones(size), np.zeros(size), np.zeros(size), np.zeros(size)
+    out = np.zeros((4, size))  # F, dF/db, dF/dd, dF/dz
     active = np.arange(size)
+    # running sums for the active rows: value, derivatives, current term, sum 1/(b+k), 1/(d+k)
+    f, fb, fd, fz = np.ones(size), np.zeros(size), np.zeros(size), np.zeros(size)
     term, sum_b, sum_d = np.ones(size), np.zeros(size), np.zeros(size)
-    bb, dd, zz = b, d, z
+    bb, dd, zz = b.copy(), d.copy(), z.copy()
     k = 0
-    while active.size and k < _SERIES_MAX_TERMS:
-        bk, dk = bb + k, dd + k
-        ratio = term * bk / dk  # term_{k+1} / z
-        sum_b += 1.0 / bk
-        sum_d += 1.0 / dk
-        Fz[active] += (k + 1) * ratio
-        term = ratio * zz
-        F[active] += term
-        Fb[active] += term * sum_b
-        Fd[active] -= term * sum_d
-        k += 1
-        left = term * (k + 2) * (1.0 + sum_b + sum_d) > _SERIES_TOL * (1.0 - zz) * F[active]
-        left &= zz > 0
-        if not left.all():
-            active, term, sum_b, sum_d = active[left], term[left], sum_b[left], sum_d[left]
-            bb, dd, zz = bb[left], dd[left], zz[left]
-    return F, Fb, Fd, Fz
+    while True:
+        for _ in range(_SERIES_BLOCK):
+            inv_b, inv_d = 1.0 / bb, 1.0 / dd
+            ratio = term * bb * inv_d  # term_{k+1} / z
+            sum_b += inv_b
+            sum_d += inv_d
+            fz += (k + 1) * ratio
+            term = ratio * zz
+            f += term
+            fb += term * sum_b
+            fd -= term * sum_d
+            bb += 1.0
+            dd += 1.0
+            k += 1
+        left = term * (k + 2) * (1.0 + sum_b + sum_d) > _SERIES_TOL * (1.0 - zz) * f
+        if left.all() and k < _SERIES_MAX_TERMS:
+            continue
+        done = ~left if k < _SERIES_MAX_TERMS else np.ones(len(left), dtype=bool)
+        out[:, active[done]] = f[done], fb[done], fd[done], fz[done]
+        if done.all():
+            return out
+        active = active[left]
+        f, fb, fd, fz = f[left], fb[left], fd[left], fz[left]
+        term, sum_b, sum_d = term[left], sum_b[left], sum_d[left]
+        bb, dd, zz = bb[left], dd[left], zz[left]
 
 
 def _log_tail(params, x, t):
@@ -67,7 +79,7 @@ def _log_tail(params, x, t):
     lt_a, lt_b = np.log(alpha + t), np.log(beta + t)
     if alpha >= beta:
         z = (alpha - beta) / (alpha + t)
-        F, Fb, Fd, Fz = _hyp2f1_one(rx, c + 1, z)
+        F, Fb, Fd, Fz = _hyp2f1_one(rx, c + 1.0, z)
         log_j = -rx * lt_a - s * lt_b - np.log(c) + np.log(F)
         grad = [
             -lt_a - 1 / c + (Fb + Fd) / F,
@@ -77,7 +89,7 @@ def _log_tail(params, x, t):
         ]
     else:
         z = (beta - alpha) / (beta + t)
-        F, Fb, Fd, Fz = _hyp2f1_one(np.full_like(rx, s + 1), c + 1, z)
+        F, Fb, Fd, Fz = _hyp2f1_one(np.full_like(rx, s + 1), c + 1.0, z)
         log_j = -(rx - 1) * lt_a - (s + 1) * lt_b - np.log(c) + np.log(F)
         grad = [
             -lt_a - 1 / c + Fd / F,
@@ -97,8 +109,10 @@ def _row_terms(params, x, tx, T):
     g_alive = np.column_stack(
         [-np.log(alpha + T), -rx / (alpha + T), -np.log(beta + T), -s / (beta + T)]
     )
-    l_tx, g_tx = _log_tail(params, x, tx)
-    l_T, g_T = _log_tail(params, x, T)
+    # J(t_x) and J(T) in one series evaluation
+    l_both, g_both = _log_tail(params, np.concatenate([x, x]), np.concatenate([tx, T]))
+    n = len(x)
+    l_tx, l_T, g_tx, g_T = l_both[:n], l_both[n:], g_both[:n], g_both[n:]
     l_tx, l_T = l_tx + np.log(s), l_T + np.log(s)
     g_tx[:, 2] += 1 / s
     g_T[:, 2] += 1 / s
@@ -130,7 +144,7 @@ def log_likelihood(params, rows: Rows):
     True
     """
     ll, grad, _ = _row_terms(np.asarray(params, dtype=np.float64), rows.x, rows.tx, rows.T)
-    return float(rows.w @ ll), rows.w @ grad
+    return float(dot(rows.w, ll)), dot(rows.w, grad)
 
 
 def p_alive(params, x, tx, T):

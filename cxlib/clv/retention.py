@@ -42,7 +42,7 @@ def sbg_log_likelihood(params, tenure, churned, weights):
             digamma(be + t - 1) - digamma(al + be + t),
             digamma(be + t) - digamma(al + be + t),
         ) - digamma(be) + psi_ab
-    return float(weights @ ll), np.array([weights @ d_al, weights @ d_be])
+    return float(np.sum(weights * ll)), np.array([np.sum(weights * d_al), np.sum(weights * d_be)])
 
 
 class RetentionModel(FittedModel):
