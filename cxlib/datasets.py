@@ -51,7 +51,7 @@ CDNOW_PUBLISHED_GAMMA_GAMMA = {"p": 6.25, "q": 3.74, "v": 15.44}
 
 
 def _data_file(name: str):
-    """A data file shipped inside cxlib (package data in ``cxlib/_data``)."""
+    """Return a data file shipped inside cxlib (package data in ``cxlib/_data``)."""
     return files("cxlib").joinpath("_data", name)
 
 

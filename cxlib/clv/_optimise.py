@@ -46,7 +46,7 @@ class FittedModel(BaseEstimator):
 
 
 def check_summary(summary: pd.DataFrame, caller: str, columns=("frequency", "recency", "T")):
-    """The summary's ``columns`` as float arrays; names rows with missing or infinite values."""
+    """Return the summary's ``columns`` as float arrays; name rows with missing values."""
     if not isinstance(summary, pd.DataFrame):
         raise TypeError(
             f"The 'summary' parameter of {caller} must be a DataFrame from rfm_summary. "
@@ -64,7 +64,7 @@ def check_summary(summary: pd.DataFrame, caller: str, columns=("frequency", "rec
 
 
 def offenders(frame: pd.DataFrame, bad: np.ndarray) -> str:
-    """A few index values of ``frame`` where ``bad`` is true, for error messages."""
+    """Format a few index values of ``frame`` where ``bad`` is true, for error messages."""
     return format_offenders(pd.Series(frame.index[bad], index=frame.index[bad]))
 
 
@@ -195,7 +195,7 @@ def hessian_from_gradient(gradient, x0, step=1e-6):
 
 
 def standard_errors(gradient, params: np.ndarray):
-    """Standard errors and covariance of the log-parameters from the log-likelihood's Hessian.
+    """Return standard errors and the log-parameters' covariance from the Hessian.
 
     ``gradient(log_params)`` is the gradient of the **negative** total log-likelihood.
     Returns ``(standard errors of params, covariance of log(params))``; NaN when singular.

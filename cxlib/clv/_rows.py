@@ -35,12 +35,15 @@ class Rows:
         self.repeat = self.x > 0
 
     def scaled(self, scale: float) -> Rows:
-        """The same rows with times (t_x, T) multiplied by ``scale``."""
+        """Return the same rows with times (t_x, T) multiplied by ``scale``."""
         return Rows(self.x, self.tx * scale, self.T * scale, self.w)
 
     def sample(self, size: int) -> Rows:
-        """About ``size`` rows spread evenly over the (sorted) rows, with their weights scaled
-        so that they stand for every customer (a start point for the full fit)."""
+        """Return about ``size`` rows spread evenly over the (sorted) rows.
+
+        Their weights are scaled so that they stand for every customer (a start point for
+        the full fit).
+        """
         step = max(1, len(self.x) // size)
         keep = slice(0, None, step)
         weights = self.w[keep] * (self.total / self.w[keep].sum())

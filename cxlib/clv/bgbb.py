@@ -1,5 +1,4 @@
-"""BG/BB (Fader, Hardie & Shang 2010, "Customer-base analysis in a discrete-time
-noncontractual setting").
+"""BG/BB: Fader, Hardie & Shang (2010), "Customer-base analysis in a discrete-time ...".
 
 Each of ``n`` discrete opportunities (an annual fundraising drive, a weekly show) a customer
 still active buys with probability ``p ~ Beta(alpha, beta)``, and drops out before the next
@@ -37,8 +36,9 @@ def _terms(params, x, tx, n):
     xi, txi = x[:, None], tx[:, None] + i
     log_terms = np.empty((len(x), width + 1))
     log_terms[:, 0] = (
-        _log_beta(al + x, be + n - x) - _log_beta(al, be) + _log_beta(ga, de + n) - _log_beta(ga, de)
-    )
+        _log_beta(al + x, be + n - x) - _log_beta(al, be)
+        + _log_beta(ga, de + n) - _log_beta(ga, de)
+    )  # fmt: skip
     with np.errstate(all="ignore"):
         dropped = (
             _log_beta(al + xi, be + txi - xi) - _log_beta(al, be)

@@ -24,7 +24,8 @@ def log_likelihood(params, rows: Rows):
 
     Examples
     --------
-    >>> ll, grad = log_likelihood([0.243, 4.414, 0.793, 2.426], Rows([2, 0], [30.4, 0], [38.9, 38.9]))
+    >>> rows = Rows([2, 0], [30.4, 0], [38.9, 38.9])
+    >>> ll, grad = log_likelihood([0.243, 4.414, 0.793, 2.426], rows)
     >>> round(ll, 3), grad.shape
     (-10.015, (4,))
     """

@@ -12,6 +12,7 @@ from cxlib.clv.spend import SpendModel
 from cxlib.clv.value import customer_value
 from cxlib.customers import rfm_summary
 
+
 @dataclass
 class CustomerValueFit:
     """Everything :func:`fit_customer_value` fitted, so every report page uses the same values.

@@ -1,5 +1,7 @@
-"""Validation on a holdout (Fader & Hardie): holdout summaries, predicted versus actual
-purchases, tracking curves, and the choice of purchase model."""
+"""Validation on a holdout (Fader & Hardie) and the choice of purchase model.
+
+Holdout summaries, predicted versus actual purchases, tracking curves.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from cxlib.customers import (
     default_calibration_end,
     rfm_summary,
 )
+
 
 def holdout_summary(
     transactions: pd.DataFrame,

@@ -1,5 +1,7 @@
-"""MBG/NBD (Batislam, Denizel & Filiztekin 2007): BG/NBD where a customer may also drop out
-at time zero, so customers without a repeat purchase are not certain to be active.
+"""MBG/NBD (Batislam, Denizel & Filiztekin 2007).
+
+BG/NBD where a customer may also drop out at time zero, so customers without a repeat
+purchase are not certain to be active.
 
 Functions take natural parameters ``(r, alpha, a, b)``; see :mod:`cxlib.clv.bgnbd`.
 """

@@ -267,8 +267,10 @@ class PurchaseModel(FittedModel):
         return self._conditional(self.params_.to_numpy(), t, zero, zero, zero)
 
     def purchase_probability(self, n, t) -> np.ndarray:
-        """P(X(t) = n): probability that a new customer makes exactly ``n`` repeat purchases
-        within ``t`` periods of the first one (BG/NBD, Fader, Hardie & Lee 2005, eq. 8).
+        """Return P(X(t) = n), the probability of exactly ``n`` repeat purchases in (0, t].
+
+        For a new customer, within ``t`` periods of the first purchase (BG/NBD; Fader,
+        Hardie & Lee 2005, equation 8).
 
         Examples
         --------

@@ -135,32 +135,38 @@ class RetentionModel(FittedModel):
         return self
 
     def survival(self, t) -> np.ndarray:
-        """Share of a new cohort still customers after ``t`` periods: ``B(alpha, beta + t) /
-        B(alpha, beta)``."""
+        """Return the share of a new cohort still customers after ``t`` periods.
+
+        ``S(t) = B(alpha, beta + t) / B(alpha, beta)``.
+        """
         self._fitted("RetentionModel.survival")
         al, be = self.params_.to_numpy()
         t = np.asarray(t, dtype=np.float64)
         return np.exp(betaln(al, be + t) - betaln(al, be))
 
     def churn_probability(self, t) -> np.ndarray:
-        """Share of a new cohort that leaves at the end of period ``t`` (t >= 1)."""
+        """Return the share of a new cohort that leaves at the end of period ``t`` (t >= 1)."""
         self._fitted("RetentionModel.churn_probability")
         al, be = self.params_.to_numpy()
         t = np.asarray(t, dtype=np.float64)
         return np.exp(betaln(al + 1, be + t - 1) - betaln(al, be))
 
     def retention_rate(self, t) -> np.ndarray:
-        """Share of the customers present after period ``t - 1`` who renew at the end of period
-        ``t``: ``(beta + t - 1) / (alpha + beta + t - 1)`` (rises with t: the sorting effect)."""
+        """Return the share of the customers present after period ``t - 1`` who renew after ``t``.
+
+        ``(beta + t - 1) / (alpha + beta + t - 1)``: it rises with t (the sorting effect).
+        """
         self._fitted("RetentionModel.retention_rate")
         al, be = self.params_.to_numpy()
         t = np.asarray(t, dtype=np.float64)
         return (be + t - 1) / (al + be + t - 1)
 
     def residual_lifetime(self, tenure, discount_rate: float) -> np.ndarray:
-        """Discounted expected residual lifetime (DERL; Fader & Hardie 2010) of a customer still
-        active after ``tenure`` periods: the expected number of further periods paid, the next
-        one undiscounted and each later one discounted by ``1 + discount_rate`` per period.
+        """Return the discounted expected residual lifetime (DERL; Fader & Hardie 2010).
+
+        For a customer still active after ``tenure`` periods: the expected number of further
+        periods paid, the next one undiscounted and each later one discounted by
+        ``1 + discount_rate`` per period.
 
         ``B(alpha, beta + n + 1) / B(alpha, beta + n) * 2F1(1, beta + n + 1; alpha + beta + n + 1;
         1 / (1 + d))`` with n the tenure.

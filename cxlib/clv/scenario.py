@@ -8,7 +8,9 @@ import numpy as np
 import pandas as pd
 
 from cxlib.clv.purchase import PurchaseModel, lower_dropout
+from cxlib.clv.spend import SpendModel
 from cxlib.clv.value import _check_value_options, _purchase_flows, _value_frame, customer_value
+
 
 @dataclass
 class RetentionScenario:

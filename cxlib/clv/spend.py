@@ -1,5 +1,7 @@
-"""SpendModel: average spend per order, the Gamma-Gamma model (Fader, Hardie & Lee 2005,
-"RFM and CLV: using iso-value curves for customer base analysis")."""
+"""SpendModel: average spend per order, the Gamma-Gamma model.
+
+Fader, Hardie & Lee (2005), "RFM and CLV: using iso-value curves for customer base analysis".
+"""
 
 from __future__ import annotations
 
