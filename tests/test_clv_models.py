@@ -342,3 +342,19 @@ def test_customer_value_on_distinct_rows_equals_customer_by_customer(models, cdn
     together = customer_value(cdnow, model, spend, horizon_months=3)
     one = customer_value(cdnow.iloc[[5]], model, spend, horizon_months=3)
     pd.testing.assert_frame_equal(together.iloc[[5]], one)
+
+
+def test_pareto_nbd_purchase_probability_equals_lifetimes_and_sums_to_one(models):
+    from lifetimes import ParetoNBDFitter
+
+    model = models["pareto_nbd"]
+    fitter = ParetoNBDFitter()
+    fitter.params_ = model.params_.copy()
+    n = np.arange(6)
+    new_customer = fitter.conditional_probability_of_n_purchases_up_to_time
+    expected = [float(np.ravel(new_customer(k, 39.0, 0, 0, 0))[0]) for k in n]
+    np.testing.assert_allclose(model.purchase_probability(n, 39.0), expected, rtol=1e-10)
+    everything = model.purchase_probability(np.arange(3000), 52.0)
+    assert everything.sum() == pytest.approx(1.0, abs=1e-9)
+    mean = (np.arange(3000) * everything).sum()
+    assert mean == pytest.approx(model.expected_repeat_purchases(52.0), rel=1e-8)

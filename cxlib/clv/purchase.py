@@ -269,8 +269,8 @@ class PurchaseModel(FittedModel):
     def purchase_probability(self, n, t) -> np.ndarray:
         """Return P(X(t) = n), the probability of exactly ``n`` repeat purchases in (0, t].
 
-        For a new customer, within ``t`` periods of the first purchase (BG/NBD; Fader,
-        Hardie & Lee 2005, equation 8).
+        For a new customer, within ``t`` periods of the first purchase: BG/NBD (Fader,
+        Hardie & Lee 2005, equation 8) or Pareto/NBD.
 
         Examples
         --------
@@ -281,14 +281,15 @@ class PurchaseModel(FittedModel):
         """
         caller = "PurchaseModel.purchase_probability"
         self._fitted(caller)
-        if self.kind != "bgnbd":
-            raise NotImplementedError(f"{caller}: available for kind='bgnbd' only")
+        if self.kind not in ("bgnbd", "pareto_nbd"):
+            raise NotImplementedError(f"{caller}: available for BG/NBD and Pareto/NBD only")
         n = np.asarray(n, dtype=np.float64)
         if np.any(n < 0) or np.any(n != np.round(n)):
             raise ValueError(
                 f"The 'n' parameter of {caller} must be whole numbers >= 0. Got {n!r} instead."
             )
-        return bgnbd.purchase_probability(self.params_.to_numpy(), n, _check_horizon(t, 0, caller))
+        t = _check_horizon(t, 0, caller)
+        return self._model.purchase_probability(self.params_.to_numpy(), n, t)
 
     def with_params(self, **params) -> PurchaseModel:
         """Return a copy with some parameters replaced (for scenarios)."""
