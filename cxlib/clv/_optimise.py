@@ -72,25 +72,25 @@ def compress(*columns):
     """Distinct rows of the given equal-length arrays, and how many times each occurs.
 
     Returns ``(distinct columns..., counts, inverse)`` where ``inverse`` maps every input
-    row to its distinct row (``distinct[inverse]`` rebuilds the input). Distinct rows come
-    sorted lexicographically.
+    row to its distinct row (``distinct[inverse]`` rebuilds the input). Distinct rows come in
+    order of first appearance.
     """
-    stacked = np.column_stack([np.asarray(c, dtype=np.float64) for c in columns])
-    if len(stacked) == 0:
-        return (*[np.empty(0) for _ in columns], np.empty(0), np.empty(0, dtype=np.int64))
-    # one lexicographic sort on a contiguous view is much faster than a groupby on floats
-    order = np.lexsort(stacked.T[::-1])
-    ordered = stacked[order]
-    new = np.empty(len(ordered), dtype=bool)
-    new[0] = True
-    new[1:] = np.any(ordered[1:] != ordered[:-1], axis=1)
-    group = np.cumsum(new) - 1
-    inverse = np.empty(len(ordered), dtype=np.int64)
-    inverse[order] = group
-    distinct = ordered[new]
-    counts = np.bincount(group).astype(np.float64)
-    columns = [np.ascontiguousarray(distinct[:, i]) for i in range(distinct.shape[1])]
-    return (*columns, counts, inverse)
+    arrays = [np.asarray(c, dtype=np.float64) for c in columns]
+    n = len(arrays[0])
+    if n == 0:
+        return (*[np.empty(0) for _ in arrays], np.empty(0), np.empty(0, dtype=np.int64))
+    # hash each column to codes and fold them pairwise into one code (each fold stays below
+    # n ** 2, so int64 never overflows): linear time, no sort of the rows
+    codes = pd.factorize(arrays[0], use_na_sentinel=False)[0]
+    for array in arrays[1:]:
+        other = pd.factorize(array, use_na_sentinel=False)[0]
+        codes = pd.factorize(codes * (int(other.max()) + 1) + other)[0]
+    size = int(codes.max()) + 1
+    first = np.full(size, n, dtype=np.int64)
+    np.minimum.at(first, codes, np.arange(n))
+    counts = np.bincount(codes, minlength=size).astype(np.float64)
+    distinct = [np.ascontiguousarray(a[first]) for a in arrays]
+    return (*distinct, counts, codes.astype(np.int64))
 
 
 def guarded(objective):

@@ -39,7 +39,7 @@ class Rows:
         return Rows(self.x, self.tx * scale, self.T * scale, self.w)
 
     def sample(self, size: int) -> Rows:
-        """Return about ``size`` rows spread evenly over the (sorted) rows.
+        """Return about ``size`` rows spread evenly over the rows.
 
         Their weights are scaled so that they stand for every customer (a start point for
         the full fit).

@@ -115,5 +115,3 @@ def fit_customer_value(
         spend_model=spend_model,
         values=values,
     )
-
-

@@ -295,5 +295,3 @@ def select_model(
         raise DataError(f"{caller}: the requested model {kind!r} could not be fitted")
     table["chosen"] = table.index == chosen
     return ModelSelection(kind=chosen, table=table, models=models, validations=validations)
-
-

@@ -16,6 +16,8 @@ from cxlib.clv._rows import Rows, dot
 
 PARAM_NAMES = ("r", "alpha", "a", "b")
 TIME_PARAMS = (1,)
+#: E[purchases | alive] depends on frequency and T only (not on recency).
+GIVEN_ALIVE_USES_RECENCY = False
 
 
 def log_likelihood(params, rows: Rows):

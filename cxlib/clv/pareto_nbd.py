@@ -23,6 +23,8 @@ from cxlib.clv._rows import Rows, dot
 
 PARAM_NAMES = ("r", "alpha", "s", "beta")
 TIME_PARAMS = (1, 3)
+#: E[purchases | alive] depends on frequency and T only (not on recency).
+GIVEN_ALIVE_USES_RECENCY = False
 
 _SERIES_TOL = 1e-16
 _SERIES_MAX_TERMS = 100_000
@@ -192,8 +194,8 @@ def purchase_probability(params, n, t, *, nodes=400):
     points, weights = np.polynomial.legendre.leggauss(nodes)
     tau = t / 2 * (points + 1)
     log_nb = gammaln(r + n) - gammaln(r) - gammaln(n + 1) + r * np.log(alpha)
-    alive = log_nb + s * (np.log(beta) - np.log(beta + t)) + n * np.log(t) - (r + n) * np.log(
-        alpha + t
+    alive = (
+        log_nb + s * (np.log(beta) - np.log(beta + t)) + n * np.log(t) - (r + n) * np.log(alpha + t)
     )
     k = n[..., None]
     dead = logsumexp(

@@ -29,19 +29,25 @@ def sbg_log_likelihood(params, tenure, churned, weights):
     t = tenure
     psi_ab = digamma(al + be)
     with np.errstate(all="ignore"):
-        ll = np.where(
-            churned, betaln(al + 1, be + t - 1), betaln(al, be + t)
-        ) - betaln(al, be)
-        d_al = np.where(
-            churned,
-            digamma(al + 1) - digamma(al + be + t),
-            digamma(al) - digamma(al + be + t),
-        ) - digamma(al) + psi_ab
-        d_be = np.where(
-            churned,
-            digamma(be + t - 1) - digamma(al + be + t),
-            digamma(be + t) - digamma(al + be + t),
-        ) - digamma(be) + psi_ab
+        ll = np.where(churned, betaln(al + 1, be + t - 1), betaln(al, be + t)) - betaln(al, be)
+        d_al = (
+            np.where(
+                churned,
+                digamma(al + 1) - digamma(al + be + t),
+                digamma(al) - digamma(al + be + t),
+            )
+            - digamma(al)
+            + psi_ab
+        )
+        d_be = (
+            np.where(
+                churned,
+                digamma(be + t - 1) - digamma(al + be + t),
+                digamma(be + t) - digamma(al + be + t),
+            )
+            - digamma(be)
+            + psi_ab
+        )
     return float(np.sum(weights * ll)), np.array([np.sum(weights * d_al), np.sum(weights * d_be)])
 
 

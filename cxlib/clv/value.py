@@ -50,8 +50,7 @@ def _discounted_purchases(expected_by, horizon_months, discount_rate, freq):
     monthly steps; lifetimes' ``customer_lifetime_value`` uses a monthly rate instead).
     """
     per_month = PERIODS_PER_MONTH[freq]
-    previous = expected_by(0.0)
-    discounted = np.zeros_like(previous)
+    previous = discounted = 0.0  # nobody buys within 0 periods
     for month in range(1, horizon_months + 1):
         current = expected_by(month * per_month)
         discounted = discounted + (current - previous) / (1 + discount_rate) ** (month / 12)
@@ -71,8 +70,17 @@ def _purchase_flows(kind_module, params, x, tx, T, options, alive=None):
         alive_rows = np.empty(len(cx))
         alive_rows[inverse] = alive
 
-    def expected_by(t):
-        return alive_rows * kind_module.expected_given_alive(params, t, cx, ctx, cT)
+    if getattr(kind_module, "GIVEN_ALIVE_USES_RECENCY", True):
+
+        def expected_by(t):
+            return alive_rows * kind_module.expected_given_alive(params, t, cx, ctx, cT)
+
+    else:  # a function of (frequency, T) alone: evaluate it on their distinct pairs
+        px, pT, _, pairs = compress(cx, cT)
+
+        def expected_by(t):
+            given = kind_module.expected_given_alive(params, t, px, np.zeros_like(px), pT)
+            return alive_rows * given[pairs]
 
     total, discounted = _discounted_purchases(
         expected_by, options["horizon_months"], options["discount_rate"], options["freq"]
