@@ -358,3 +358,23 @@ def test_pareto_nbd_purchase_probability_equals_lifetimes_and_sums_to_one(models
     assert everything.sum() == pytest.approx(1.0, abs=1e-9)
     mean = (np.arange(3000) * everything).sum()
     assert mean == pytest.approx(model.expected_repeat_purchases(52.0), rel=1e-8)
+
+
+def test_retention_curve_combines_cohorts_of_different_ages_and_projects_the_sbg():
+    from cxlib.clv import retention_curve
+
+    # the regular cohort observed for 7 years plus a younger one observed for 3: the younger
+    # cohort's active customers are censored after year 3
+    old = cohort_frame(REGULAR[:8])
+    young = cohort_frame([500, 316, 234, 191])
+    frame = pd.concat([old, young], ignore_index=True)
+    model = RetentionModel().fit(frame)
+    curve = retention_curve(frame, model)
+    assert curve.index.tolist() == list(range(8))
+    assert curve.loc[1, "at_risk"] == 1500 and curve.loc[4, "at_risk"] == 382
+    hazard_1 = (369 + 184) / 1500
+    assert curve.loc[1, "observed_survival"] == pytest.approx(1 - hazard_1)
+    after_4 = curve.loc[4, "observed_survival"] / curve.loc[3, "observed_survival"]
+    assert after_4 == pytest.approx(326 / 382)  # only the old cohort is left at risk
+    np.testing.assert_allclose(curve["projected_survival"], model.survival(np.arange(8)))
+    assert (curve["projected_survival"] - curve["observed_survival"]).abs().max() < 0.02

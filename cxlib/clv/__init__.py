@@ -43,7 +43,7 @@ from cxlib.clv.holdout import (
     validate_holdout,
 )
 from cxlib.clv.purchase import CONTINUOUS_KINDS, PURCHASE_KINDS, PurchaseModel, lower_dropout
-from cxlib.clv.retention import RetentionModel, cohort_frame, contractual_value
+from cxlib.clv.retention import RetentionModel, cohort_frame, contractual_value, retention_curve
 from cxlib.clv.scenario import RetentionScenario, retention_scenario, rfm_matrix
 from cxlib.clv.spend import DEFAULT_SPEND_CORRELATION_MAX, SpendModel
 from cxlib.clv.value import (
@@ -88,6 +88,7 @@ __all__ = [
     "fit_customer_value",
     "holdout_summary",
     "lower_dropout",
+    "retention_curve",
     "retention_scenario",
     "rfm_matrix",
     "rfm_summary",

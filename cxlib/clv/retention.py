@@ -240,6 +240,42 @@ def cohort_frame(survivors) -> pd.DataFrame:
     return pd.DataFrame({"tenure": tenure, "churned": churned})
 
 
+def retention_curve(frame: pd.DataFrame, model: RetentionModel | None = None) -> pd.DataFrame:
+    """Observed retention by period (product-limit), and the sBG projection when given a model.
+
+    Customers still active after ``tenure`` periods are censored there, so cohorts of different
+    ages combine as in a Kaplan-Meier curve: ``survival(t) = prod over s <= t of
+    (1 - churned(s) / at_risk(s))``, where ``at_risk(s)`` counts the customers whose tenure
+    reaches s (they were customers during period s) and ``churned(s)`` those who left at its end.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``period`` (0 .. the longest tenure): ``at_risk``, ``churned``,
+        ``observed_survival``, and ``projected_survival`` when ``model`` is given.
+
+    Examples
+    --------
+    >>> frame = cohort_frame([1000, 631, 468])
+    >>> retention_curve(frame)["observed_survival"].round(3).tolist()
+    [1.0, 0.631, 0.468]
+    """
+    tenure, churned = _check_tenure_frame(frame, "retention_curve")
+    whole = tenure.astype(np.int64)
+    periods = np.arange(whole.max() + 1)
+    lost = np.bincount(whole[churned], minlength=len(periods))
+    at_risk = np.bincount(whole, minlength=len(periods))[::-1].cumsum()[::-1]
+    at_risk[0] = len(whole)
+    hazard = np.divide(lost, at_risk, out=np.zeros(len(periods)), where=at_risk > 0)
+    curve = pd.DataFrame(
+        {"at_risk": at_risk, "churned": lost, "observed_survival": np.cumprod(1 - hazard)},
+        index=pd.Index(periods, name="period"),
+    )
+    if model is not None:
+        curve["projected_survival"] = model.survival(periods)
+    return curve
+
+
 def contractual_value(
     frame: pd.DataFrame,
     model: RetentionModel,
