@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import digamma, gammaln, logsumexp
 
+from cxlib.clv._optimise import compress
 from cxlib.clv._rows import Rows, dot
 
 PARAM_NAMES = ("r", "alpha", "s", "beta")
@@ -102,7 +103,16 @@ def _log_tail(params, x, t):
     return log_j, np.column_stack(grad)
 
 
-def _row_terms(params, x, tx, T):
+def _tail_pairs(x, tx, T):
+    """Distinct (x, t) pairs among (x, t_x) and (x, T), and where each row's two pairs are.
+
+    J depends on a row only through these pairs, which repeat far more than whole rows do.
+    """
+    px, pt, _, where = compress(np.concatenate([x, x]), np.concatenate([tx, T]))
+    return px, pt, where
+
+
+def _row_terms(params, x, tx, T, pairs=None):
     """Per-row log-likelihood, its gradient (rows x 4) and P(alive)."""
     r, alpha, s, beta = params
     rx = r + x
@@ -111,8 +121,10 @@ def _row_terms(params, x, tx, T):
     g_alive = np.column_stack(
         [-np.log(alpha + T), -rx / (alpha + T), -np.log(beta + T), -s / (beta + T)]
     )
-    # J(t_x) and J(T) in one series evaluation
-    l_both, g_both = _log_tail(params, np.concatenate([x, x]), np.concatenate([tx, T]))
+    # J(t_x) and J(T) in one series evaluation, on the distinct (x, t) pairs
+    px, pt, where = _tail_pairs(x, tx, T) if pairs is None else pairs
+    l_pairs, g_pairs = _log_tail(params, px, pt)
+    l_both, g_both = l_pairs[where], g_pairs[where]
     n = len(x)
     l_tx, l_T, g_tx, g_T = l_both[:n], l_both[n:], g_both[:n], g_both[n:]
     l_tx, l_T = l_tx + np.log(s), l_T + np.log(s)
@@ -145,7 +157,10 @@ def log_likelihood(params, rows: Rows):
     >>> bool(np.isfinite(ll) and np.isfinite(grad).all())
     True
     """
-    ll, grad, _ = _row_terms(np.asarray(params, dtype=np.float64), rows.x, rows.tx, rows.T)
+    if not hasattr(rows, "pareto_pairs"):  # computed once per fit, used by every evaluation
+        rows.pareto_pairs = _tail_pairs(rows.x, rows.tx, rows.T)
+    params = np.asarray(params, dtype=np.float64)
+    ll, grad, _ = _row_terms(params, rows.x, rows.tx, rows.T, rows.pareto_pairs)
     return float(dot(rows.w, ll)), dot(rows.w, grad)
 
 
