@@ -140,7 +140,8 @@ def customer_value(
     summary : DataFrame
         From :func:`rfm_summary` (``frequency``, ``recency``, ``T``, ``monetary_value``).
     purchase_model : PurchaseModel
-        Fitted on the same periods (``freq``).
+        Fitted on the same periods (``freq``). A BG/BB model counts opportunities, not
+        periods: value it with ``predict_purchases`` over a number of opportunities instead.
     spend_model : SpendModel
         Fitted.
     horizon_months : int, default 12
