@@ -39,7 +39,8 @@ CDNOW_CALIBRATION_END = pd.Timestamp("1997-09-30")
 #: BG/NBD estimates on the CDNOW sample summary (Fader, Hardie & Lee 2005, weeks).
 CDNOW_PUBLISHED_BGNBD = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
 
-#: Pareto/NBD estimates on the CDNOW sample summary (weeks; Fader & Hardie's Pareto/NBD notes, LL -9595.0).
+#: Pareto/NBD estimates on the CDNOW sample summary (weeks; Fader & Hardie's Pareto/NBD
+#: notes; log-likelihood -9595.0).
 CDNOW_PUBLISHED_PARETO_NBD = {"r": 0.553, "alpha": 10.578, "s": 0.606, "beta": 11.669}
 
 #: BG/BB estimates on the donations data (Fader, Hardie & Shang 2010, table 2; LL -33,225.6).
