@@ -5,8 +5,8 @@ Times, in one run:
 1. the feature build at the cutoff: ``cxlib.churn.churn_features`` (the customer base at the
    cutoff and of its windows, ``bincount`` mixes) versus a naive pandas implementation of the
    same core features (one filter-and-``groupby`` per feature, daily net spend for purchase
-   days, ``pivot_table`` for the spend mix), the way the analysis is usually written by hand; prints the ratio and checks
-   that both give the same numbers;
+   days, ``pivot_table`` for the spend mix), the way the analysis is usually written by hand;
+   prints the ratio and checks that both give the same numbers;
 2. the whole ``cxlib.churn.churn_model`` (features at two cutoffs, gradient boosting and
    logistic fits, held-out and out-of-time metrics, permutation importances, scored list with
    main reasons);
