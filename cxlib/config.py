@@ -388,6 +388,8 @@ def load_client(path: str | Path) -> Client:
     frames: dict[str, pd.DataFrame] = {}
     for table, table_config in config.tables.items():
         options = table_config.model_dump(exclude={"path"}, exclude_none=True)
+        # Event dates after the export date (observation_end, else today) are refused.
+        options["observation_end"] = config.analysis.observation_end
         frames[table] = loaders[table](config.table_path(table), **options)
     quality = data.quality_report(*frames.values())
     return Client(config=config, quality=quality, **frames)
