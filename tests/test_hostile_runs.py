@@ -53,18 +53,29 @@ def test_sigterm_is_handled_like_ctrl_c(tmp_path, client, monkeypatch):
         time.sleep(5)  # the handler interrupts this sleep
         raise AssertionError("SIGTERM was not handled")
 
+    def not_handled(signum, frame):  # what runs if build_report does not handle SIGTERM
+        raise AssertionError("build_report did not handle SIGTERM")
+
     monkeypatch.setattr(cxlib.report, "_execute", terminated)
-    before = signal.getsignal(signal.SIGTERM)
-    with pytest.raises(Terminated):
-        build_report(config, out=tmp_path / "reports", notebooks_dir=notebooks, progress=False)
+    before = signal.signal(signal.SIGTERM, not_handled)
+    try:
+        with pytest.raises(Terminated):
+            build_report(config, out=tmp_path / "reports", notebooks_dir=notebooks,
+                         progress=False)
+    finally:
+        handler = signal.signal(signal.SIGTERM, before)
     (folder,) = run_folders(tmp_path)
     assert folder.endswith(".interrupted")
     run_dir = tmp_path / "reports" / "tiny" / folder
     assert "SIGTERM" in (run_dir / "INTERRUPTED").read_text()
     assert json.loads((run_dir / "manifest.json").read_text())["status"] == "interrupted"
-    assert signal.getsignal(signal.SIGTERM) is before  # the handler is removed again
+    assert handler is not_handled  # build_report put the previous handler back
 
-    result = report_cli(tmp_path, config, notebooks)
+    signal.signal(signal.SIGTERM, not_handled)
+    try:
+        result = report_cli(tmp_path, config, notebooks)
+    finally:
+        signal.signal(signal.SIGTERM, before)
     assert result.exit_code == EXIT_TERMINATED
     assert "terminated (SIGTERM)" in result.output
 
