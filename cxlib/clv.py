@@ -27,14 +27,25 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
+from cxlib._clv_headlines import clv_headlines
 from cxlib._validation import (
     DataError,
-    check_positive_int,
     format_offenders,
     validate_columns,
+)
+from cxlib.customers import (
+    DEFAULT_HOLDOUT_WEEKS,
+    FREQUENCIES,
+    NET_SPEND_TOLERANCE,
+    _check_freq,
+    _clean_transactions,
+    _factorize_ids,
+    _period_ordinal,
+    _positive_periods,
+    _to_timestamp,
+    default_calibration_end,
+    rfm_summary,
 )
 
 __all__ = [
@@ -52,6 +63,7 @@ __all__ = [
     "RetentionScenario",
     "SELECTION_CRITERIA",
     "SpendModel",
+    "clv_headlines",
     "customer_value",
     "default_calibration_end",
     "fit_customer_value",
@@ -67,427 +79,6 @@ __all__ = [
     "validate_holdout",
     "value_concentration",
 ]
-
-#: Period lengths :func:`rfm_summary` understands: days, weeks (Monday to Sunday), calendar months.
-FREQUENCIES = ("D", "W", "M")
-
-#: Length of the holdout window :func:`default_calibration_end` leaves for validation.
-DEFAULT_HOLDOUT_WEEKS = 26
-
-#: A period is a purchase when its net spend exceeds this amount (in currency units); the
-#: tolerance only absorbs floating-point residue of refunds that cancel their purchase.
-NET_SPEND_TOLERANCE = 1e-6
-
-SUMMARY_COLUMNS = ["frequency", "recency", "T", "monetary_value"]
-HOLDOUT_COLUMNS = ["frequency_holdout", "monetary_value_holdout", "duration_holdout"]
-
-
-# ------------------------------------------------------------------------------------------------
-# RFM summary
-# ------------------------------------------------------------------------------------------------
-
-
-def _check_freq(freq: str, caller: str) -> None:
-    if freq not in FREQUENCIES:
-        raise ValueError(
-            f"The 'freq' parameter of {caller} must be one of {list(FREQUENCIES)}. "
-            f"Got {freq!r} instead."
-        )
-
-
-def _period_ordinal(dates: np.ndarray, freq: str) -> np.ndarray:
-    """Integer index of the period each date falls in (days, Monday-weeks or months since 1970)."""
-    if freq == "M":
-        return dates.astype("datetime64[M]").astype(np.int64)
-    days = dates.astype("datetime64[D]").astype(np.int64)
-    if freq == "W":
-        # 1970-01-01 was a Thursday; shifting by 3 days makes weeks start on Monday, as pandas'
-        # weekly periods ("W" = "W-SUN", weeks ending on Sunday) and lifetimes do.
-        return (days + 3) // 7
-    return days
-
-
-def _to_timestamp(value, name: str, caller: str) -> pd.Timestamp:
-    try:
-        stamp = pd.Timestamp(value)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(
-            f"The '{name}' parameter of {caller} must be a date. Got {value!r} instead."
-        ) from exc
-    if stamp is pd.NaT:
-        raise ValueError(f"The '{name}' parameter of {caller} must be a date. Got NaT instead.")
-    if stamp.tzinfo is not None:
-        stamp = stamp.tz_localize(None)
-    return stamp
-
-
-def _clean_transactions(transactions: pd.DataFrame, caller: str):
-    """Validate the canonical columns; return (customer ids, dates as datetime64[ns], amounts)."""
-    if not isinstance(transactions, pd.DataFrame):
-        raise TypeError(
-            f"The 'transactions' parameter of {caller} must be a DataFrame. "
-            f"Got {type(transactions).__name__} instead."
-        )
-    validate_columns(transactions, ["customer_id", "date", "amount"], caller=caller)
-    if len(transactions) == 0:
-        raise DataError(f"{caller}: the transactions table is empty")
-    dates = transactions["date"]
-    if isinstance(dates.dtype, pd.DatetimeTZDtype):
-        dates = dates.dt.tz_localize(None)
-    if not pd.api.types.is_datetime64_any_dtype(dates):
-        raise DataError(
-            f"{caller}: column 'date' must hold dates (datetime64), got dtype {dates.dtype}; "
-            "load the file with cxlib.data.load_transactions or convert it with pd.to_datetime"
-        )
-    if dates.isna().any():
-        bad = transactions.loc[dates.isna(), "date"]
-        raise DataError(
-            f"{caller}: column 'date' has {len(bad)} missing date(s) (NaT): {format_offenders(bad)}"
-        )
-    amounts = transactions["amount"]
-    if not pd.api.types.is_numeric_dtype(amounts) or pd.api.types.is_bool_dtype(amounts):
-        raise DataError(f"{caller}: column 'amount' must be numeric, got dtype {amounts.dtype}")
-    amounts = amounts.to_numpy(dtype=np.float64, na_value=np.nan)
-    if not np.isfinite(amounts).all():
-        bad = transactions.loc[~np.isfinite(amounts), "amount"]
-        raise DataError(
-            f"{caller}: column 'amount' has {len(bad)} missing or infinite value(s): "
-            f"{format_offenders(bad)}"
-        )
-    return transactions["customer_id"], dates.to_numpy(dtype="datetime64[ns]"), amounts
-
-
-def _same_as_previous(values: np.ndarray, *, sample: int = 10_000) -> np.ndarray | None:
-    """Whether each id (from the second on) equals the one before it (False where unknown).
-
-    Returns None without comparing every row when a sample of ``sample`` evenly spaced rows
-    shows that fewer than 10% of rows repeat the previous id (nothing worth merging).
-    """
-    if len(values) > 10 * sample:
-        probe = np.linspace(1, len(values) - 1, sample).astype(np.int64)
-        try:
-            rate = np.mean(np.asarray(values[probe] == values[probe - 1], dtype=bool))
-        except (TypeError, ValueError):
-            return None
-        if rate < 0.1:
-            return None
-    try:
-        return np.asarray(values[1:] == values[:-1], dtype=bool)
-    except (TypeError, ValueError):  # e.g. pd.NA, whose comparisons are ambiguous
-        return np.zeros(max(len(values) - 1, 0), dtype=bool)
-
-
-def _factorize_ids(ids: pd.Series, caller: str, positions: np.ndarray | None = None):
-    """Integer codes and unique values of the ids (at ``positions``); rejects missing ids."""
-    values = ids.to_numpy()
-    if positions is not None:
-        values = values[positions]
-    codes, uniques = pd.factorize(values, sort=False)
-    if (codes < 0).any():
-        missing = ids.isna()
-        raise DataError(
-            f"{caller}: column 'customer_id' has {int(missing.sum())} missing value(s): "
-            f"{format_offenders(ids[missing])}"
-        )
-    return codes, np.asarray(uniques, dtype=object if values.dtype == object else None)
-
-
-def _id_order(ids: np.ndarray) -> np.ndarray:
-    """Positions that sort the customer ids (Arrow for text; unsortable mixes keep their order)."""
-    if ids.dtype == object:
-        try:
-            return pc.sort_indices(pa.array(ids, type=pa.string())).to_numpy()
-        except (pa.ArrowTypeError, pa.ArrowInvalid):
-            pass
-    try:
-        return np.argsort(ids, kind="stable")
-    except TypeError:
-        return np.arange(len(ids))
-
-
-def _positive_periods(codes: np.ndarray, periods: np.ndarray, amounts: np.ndarray):
-    """Net each customer's spend per period; keep periods with positive net spend.
-
-    Returns customer codes, periods and net amounts of the purchase periods, sorted by customer
-    then period.
-    """
-    if len(codes) == 0:
-        empty = np.array([], dtype=np.int64)
-        return empty, empty, np.array([], dtype=np.float64)
-    low = periods.min()
-    span = np.int64(periods.max() - low + 1)
-    small = (int(codes.max()) + 1) * int(span) < 2**31
-    key_type = np.int32 if small else np.int64  # int32 keys sort faster
-    key = codes.astype(key_type) * key_type(span) + (periods - low).astype(key_type)
-    # Sorting the int64 keys is several times faster than hashing them on 10M rows.
-    order = np.argsort(key)
-    key = key[order]
-    ordered = amounts[order]
-    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
-    values = np.add.reduceat(ordered, starts)
-    # "Positive" up to rounding: a refund that cancels its purchase nets to zero in any order.
-    keep = values > NET_SPEND_TOLERANCE
-    keys, values = key[starts][keep], values[keep]
-    return keys.astype(np.int64) // span, keys.astype(np.int64) % span + low, values
-
-
-def _summarise_window(n_customers, codes, periods, amounts, end_period):
-    """frequency, recency, T, monetary_value per customer code (NaN rows for no purchase)."""
-    cust, per, net = _positive_periods(codes, periods, amounts)
-    count = np.bincount(cust, minlength=n_customers)
-    has = count > 0
-    first_row = np.flatnonzero(np.r_[True, cust[1:] != cust[:-1]]) if len(cust) else cust
-    last_row = np.r_[first_row[1:] - 1, len(cust) - 1] if len(cust) else cust
-    first = np.full(n_customers, np.nan)
-    last = np.full(n_customers, np.nan)
-    first_amount = np.zeros(n_customers)
-    first[cust[first_row]] = per[first_row]
-    last[cust[last_row]] = per[last_row]
-    first_amount[cust[first_row]] = net[first_row]
-    total = np.bincount(cust, weights=net, minlength=n_customers)
-    frequency = count - 1.0
-    with np.errstate(invalid="ignore", divide="ignore"):
-        monetary = np.where(frequency > 0, (total - first_amount) / np.maximum(frequency, 1), 0.0)
-    out = {
-        "frequency": frequency,
-        "recency": last - first,
-        "T": end_period - first,
-        "monetary_value": monetary,
-    }
-    return out, has
-
-
-def default_calibration_end(
-    transactions: pd.DataFrame,
-    *,
-    observation_end=None,
-    holdout_weeks: int = DEFAULT_HOLDOUT_WEEKS,
-) -> pd.Timestamp:
-    """Return the calibration end that leaves the last ``holdout_weeks`` weeks for validation.
-
-    The rule cxlib uses when a client's config does not set ``calibration_end``: the holdout is
-    the ``holdout_weeks`` weeks (26 by default, about six months) before ``observation_end``
-    (the last transaction date when not given); the calibration period is everything before.
-
-    Parameters
-    ----------
-    transactions : DataFrame
-        Canonical transactions (``customer_id``, ``date``, ``amount``).
-    observation_end : date-like, optional
-        End of the observed data; defaults to the last transaction date.
-    holdout_weeks : int, default DEFAULT_HOLDOUT_WEEKS
-        Length of the holdout window in weeks.
-
-    Returns
-    -------
-    Timestamp
-        ``observation_end - holdout_weeks`` weeks.
-
-    Examples
-    --------
-    >>> tx = pd.DataFrame({"customer_id": ["a", "a"], "amount": [5.0, 7.0],
-    ...                    "date": pd.to_datetime(["2024-01-01", "2024-12-31"])})
-    >>> default_calibration_end(tx)
-    Timestamp('2024-07-02 00:00:00')
-    """
-    caller = "default_calibration_end"
-    check_positive_int(holdout_weeks, "holdout_weeks", caller=caller)
-    _, dates, _ = _clean_transactions(transactions, caller)
-    end = (
-        pd.Timestamp(dates.max())
-        if observation_end is None
-        else _to_timestamp(observation_end, "observation_end", caller)
-    )
-    cut = end - pd.Timedelta(weeks=int(holdout_weeks))
-    if cut < pd.Timestamp(dates.min()):
-        raise DataError(
-            f"{caller}: the data cover {pd.Timestamp(dates.min()).date()} to {end.date()}, "
-            f"less than the {holdout_weeks}-week holdout; pass a shorter holdout_weeks"
-        )
-    return cut
-
-
-def rfm_summary(
-    transactions: pd.DataFrame,
-    *,
-    freq: str = "W",
-    observation_end=None,
-    calibration_end=None,
-) -> pd.DataFrame:
-    """One row per customer: repeat purchases, recency, age and average repeat spend.
-
-    The meaning is ``lifetimes``' (``summary_data_from_transaction_data``), so the frame feeds
-    :class:`PurchaseModel` and :class:`SpendModel` directly:
-
-    * transactions are grouped into periods of length ``freq``; all of a customer's
-      transactions in one period are **one purchase**, and refunds (negative amounts) are
-      netted against the purchases of **the same period**;
-    * a period whose net spend is not positive (only refunds, or refunds at least as large as
-      the purchases) is **not a purchase**: it counts neither in ``frequency`` nor in
-      ``recency`` (lifetimes counts it, with a negative or zero value);
-    * ``frequency`` is the number of purchase periods after the first one (repeat purchases);
-    * ``recency`` is the number of periods between the first and the last purchase;
-    * ``T`` is the number of periods between the first purchase and ``observation_end``
-      (``calibration_end`` when given);
-    * ``monetary_value`` is the mean net spend of the repeat purchases (0 when there are none).
-
-    Customers without any purchase period (e.g. only refunds) have no first purchase, so they
-    cannot be summarised: they are left out, **counted** in
-    ``summary.attrs["customers_without_purchase"]`` and reported in a warning.
-
-    Parameters
-    ----------
-    transactions : DataFrame
-        Canonical transactions: ``customer_id``, ``date`` (datetime64), ``amount`` (float,
-        negative for refunds). Not modified.
-    freq : {"W", "D", "M"}, default "W"
-        Period length: Monday-to-Sunday weeks, days or calendar months. Recency and T are
-        counted in these periods.
-    observation_end : date-like, optional
-        Last day of the observed data; transactions after it are ignored. Defaults to the last
-        transaction date. (lifetimes also keeps transactions after it that fall in the same
-        period; cxlib does not.)
-    calibration_end : date-like, optional
-        Split the data into a calibration period (``date <= calibration_end``), summarised as
-        above with ``T`` counted to ``calibration_end``, and a holdout period
-        (``calibration_end < date <= observation_end``) adding ``frequency_holdout`` (number of
-        purchase periods in the holdout), ``monetary_value_holdout`` (their mean net spend, 0
-        when none) and ``duration_holdout`` (number of periods from ``calibration_end`` to
-        ``observation_end``). Customers whose first purchase is in the holdout are not in the
-        result (counted in ``summary.attrs["customers_first_in_holdout"]``).
-        See :func:`default_calibration_end` for cxlib's default holdout.
-
-    Returns
-    -------
-    DataFrame
-        Indexed by ``customer_id`` (sorted), float columns ``frequency``, ``recency``, ``T``,
-        ``monetary_value`` and, with ``calibration_end``, ``frequency_holdout``,
-        ``monetary_value_holdout``, ``duration_holdout``.
-
-    Raises
-    ------
-    DataError
-        Missing columns, dates that are not dates or are missing, non-numeric or missing
-        amounts, an empty table, or an ``observation_end``/``calibration_end`` that leaves no
-        transaction in the calibration window.
-
-    Examples
-    --------
-    >>> tx = pd.DataFrame({
-    ...     "customer_id": ["a", "a", "a", "b"],
-    ...     "date": pd.to_datetime(["2024-01-01", "2024-01-03", "2024-01-15", "2024-01-08"]),
-    ...     "amount": [10.0, 5.0, 20.0, 8.0],
-    ... })
-    >>> rfm_summary(tx, freq="W", observation_end="2024-01-29")  # doctest: +NORMALIZE_WHITESPACE
-                 frequency  recency    T  monetary_value
-    customer_id
-    a                  1.0      2.0  4.0            20.0
-    b                  0.0      0.0  3.0             0.0
-    """
-    caller = "rfm_summary"
-    _check_freq(freq, caller)
-    ids, dates, amounts = _clean_transactions(transactions, caller)
-    first_date, last_date = pd.Timestamp(dates.min()), pd.Timestamp(dates.max())
-
-    if observation_end is None:
-        obs_end = last_date
-    else:
-        obs_end = _to_timestamp(observation_end, "observation_end", caller)
-        if obs_end < first_date:
-            raise DataError(
-                f"{caller}: observation_end {obs_end.date()} is before the first transaction "
-                f"({first_date.date()}); nothing is observed"
-            )
-    cal_end = None
-    if calibration_end is not None:
-        cal_end = _to_timestamp(calibration_end, "calibration_end", caller)
-        if cal_end >= obs_end:
-            raise DataError(
-                f"{caller}: calibration_end {cal_end.date()} must be before observation_end "
-                f"{obs_end.date()} so that a holdout period remains"
-            )
-        if cal_end < first_date:
-            raise DataError(
-                f"{caller}: calibration_end {cal_end.date()} is before the first transaction "
-                f"({first_date.date()}); the calibration period would be empty"
-            )
-
-    periods = _period_ordinal(dates, freq)
-    in_window = dates <= obs_end.to_datetime64()
-    split = in_window if cal_end is None else dates <= cal_end.to_datetime64()
-    end = obs_end if cal_end is None else cal_end
-    end_period = _period_ordinal(np.array([end.to_datetime64()]), freq)[0]
-
-    # Exports usually list an order's lines (and a customer's orders) next to each other: merge
-    # runs of adjacent rows with the same customer, period and window first, so the expensive
-    # steps below (hashing the ids, sorting) see one row per run. Same result, fewer rows.
-    starts = None
-    same = _same_as_previous(ids.to_numpy()) if len(periods) > 1 else None
-    if same is not None:
-        same &= periods[1:] == periods[:-1]
-        same &= split[1:] == split[:-1]
-        same &= in_window[1:] == in_window[:-1]
-        if same.mean() > 0.1:
-            starts = np.flatnonzero(np.r_[True, ~same])
-            amounts = np.add.reduceat(amounts, starts)
-            periods, split, in_window = periods[starts], split[starts], in_window[starts]
-    codes, uniques = _factorize_ids(ids, caller, starts)
-    n_customers = len(uniques)
-
-    def part(mask):
-        if mask.all():  # skip copying 10M-row arrays when nothing is cut off
-            return codes, periods, amounts
-        return codes[mask], periods[mask], amounts[mask]
-
-    columns, has = _summarise_window(n_customers, *part(split), end_period)
-    if in_window.all():
-        seen = np.ones(n_customers, dtype=bool)
-    else:
-        seen = np.zeros(n_customers, dtype=bool)
-        seen[codes[in_window]] = True
-    no_purchase = seen & ~has
-
-    if cal_end is not None:
-        hold = in_window & ~split
-        cust, _, net = _positive_periods(*part(hold))
-        count = np.bincount(cust, minlength=n_customers).astype(np.float64)
-        total = np.bincount(cust, weights=net, minlength=n_customers)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean = np.where(count > 0, total / np.maximum(count, 1), 0.0)
-        columns["frequency_holdout"] = count
-        columns["monetary_value_holdout"] = mean
-        columns["duration_holdout"] = np.full(
-            n_customers,
-            float(_period_ordinal(np.array([obs_end.to_datetime64()]), freq)[0] - end_period),
-        )
-        if not hold.any():
-            warnings.warn(
-                f"{caller}: no transaction between calibration_end {cal_end.date()} and "
-                f"observation_end {obs_end.date()}; the holdout is empty",
-                stacklevel=2,
-            )
-        first_in_holdout = ~has & (count > 0)
-        no_purchase &= ~first_in_holdout
-
-    kept = np.flatnonzero(has)
-    kept = kept[_id_order(uniques[kept])]
-    summary = pd.DataFrame(
-        {name: np.asarray(values, dtype=np.float64)[kept] for name, values in columns.items()},
-        index=pd.Index(uniques[kept], name="customer_id"),
-    )
-    summary.attrs["customers_without_purchase"] = int(no_purchase.sum())
-    if cal_end is not None:
-        summary.attrs["customers_first_in_holdout"] = int(first_in_holdout.sum())
-    if no_purchase.any():
-        shown = pd.Series(np.asarray(uniques)[no_purchase][:5])
-        warnings.warn(
-            f"{caller}: {int(no_purchase.sum())} customer(s) have no period with positive net "
-            f"spend (only refunds or zero amounts) and are left out of the summary, e.g. "
-            f"{', '.join(map(repr, shown))}; the count is in "
-            "summary.attrs['customers_without_purchase']",
-            stacklevel=2,
-        )
-    return summary
 
 
 # ------------------------------------------------------------------------------------------------
@@ -1643,8 +1234,13 @@ def tracking(
         raise DataError(f"{caller}: calibration_end must be before observation_end")
     codes, _ = _factorize_ids(ids, caller)
     keep = dates <= obs_end.to_datetime64()
-    periods = _period_ordinal(dates, freq)
-    cust, per, _ = _positive_periods(codes[keep], periods[keep], amounts[keep])
+    # A purchase is a day with positive net spend (as in rfm_summary); each is then counted in
+    # the period of ``freq`` it falls in.
+    days = _period_ordinal(dates, "D")
+    cust, day, _ = _positive_periods(codes[keep], days[keep], amounts[keep])
+    per = _period_ordinal(day.astype("datetime64[D]"), freq)
+    first_day = np.full(codes.max() + 1, np.iinfo(np.int64).max)
+    np.minimum.at(first_day, cust, day)
     first = np.full(codes.max() + 1, np.iinfo(np.int64).max)
     np.minimum.at(first, cust, per)
     cal_period = _period_ordinal(np.array([cal_end.to_datetime64()]), freq)[0]
@@ -1652,7 +1248,7 @@ def tracking(
     cohort = first <= cal_period
     start_period = per.min()
     span = np.arange(start_period, end_period + 1)
-    repeat = (per > first[cust]) & cohort[cust]
+    repeat = (day > first_day[cust]) & cohort[cust]
     actual = np.bincount(per[repeat] - start_period, minlength=len(span))[: len(span)]
     cohorts = np.bincount(first[cohort] - start_period, minlength=len(span))[: len(span)]
     steps = np.arange(len(span))

@@ -812,14 +812,15 @@ def build_report(
     from rich.console import Console
 
     from cxlib import __version__
-    from cxlib.config import file_sha256, load_client
+    from cxlib.client import open_client
+    from cxlib.config import file_sha256
     from cxlib.headlines import load_headlines
 
     console = console or Console(stderr=True)
     started = time.perf_counter()
     started_at = dt.datetime.now(dt.UTC)
 
-    client = load_client(config_path)  # raises DataError before anything is written
+    client = open_client(config_path)  # raises DataError before anything is written
     config = client.config
     notebooks_dir = Path(notebooks_dir) if notebooks_dir else default_notebooks_dir()
     notebooks = discover_notebooks(notebooks_dir, only=only)
@@ -877,6 +878,7 @@ def build_report(
             json.dumps(manifest, indent=2, default=str), encoding="utf-8"
         )
 
+    manifest["steps"] = _prepare_client(client, console)
     bar = _Progress(console, enabled=progress, total=len(notebooks))
     try:
         with bar, _SigtermAsInterrupt():
@@ -958,6 +960,32 @@ def _mark_unfinished(
     except OSError:
         return partial
     return target
+
+
+def _prepare_client(client: Any, console: Any) -> dict[str, Any]:
+    """Compute the run's shared steps once (customer base, CLV fit) before any notebook runs.
+
+    Each notebook then finds them in the disk cache. A step that fails here is reported and
+    left to the notebooks that need it, which fail or skip on their own: one bad model must not
+    stop the pages that do not use it.
+    """
+    started = time.perf_counter()
+    try:
+        client.prepare()
+        error = None
+    except Exception as exc:  # noqa: BLE001 - reported, then each notebook meets it itself
+        error = _one_line(f"{type(exc).__name__}: {exc}")
+        console.print(
+            f"[yellow]warning[/] shared steps failed ({error}); pages that need them will fail",
+            markup=True,
+            highlight=False,
+            soft_wrap=True,
+        )
+    return {
+        "seconds": round(time.perf_counter() - started, 2),
+        "per_step": dict(client.timings),
+        "error": error,
+    }
 
 
 def _run_one(
