@@ -90,7 +90,7 @@ def check_currency(currency: str) -> str:
     >>> check_currency("<b>")
     Traceback (most recent call last):
     ...
-    ValueError: currency '<b>' must be an ISO 4217 code (EUR, USD, GBP, ...) or a short symbol (€, $, £, R$, kr)
+    ValueError: currency '<b>' must be an ISO 4217 code (EUR, USD, GBP, ...) or a short ...
     """
     looks_like_code = len(currency) == 3 and currency.isascii() and currency.isalpha()
     if looks_like_code and currency.upper() in ISO_4217:
@@ -142,6 +142,13 @@ class TableConfig(_Strict):
     on_invalid: Literal["raise", "drop"] = "raise"
     sheet: str | int | None = None  # the worksheet of a workbook with several
     exclude: list[ExcludeRule] | None = None
+
+    @field_validator("sheet", mode="before")
+    @classmethod
+    def _sheet_is_a_name_or_position(cls, sheet: Any) -> Any:
+        if isinstance(sheet, bool | float):  # `sheet: yes` must not become sheet 1
+            raise ValueError(f"expected a sheet name or 0-based position, got {sheet!r}")
+        return sheet
 
 
 class AnalysisConfig(_Strict):

@@ -651,7 +651,7 @@ def _open_source(
 
 
 def _literal_path(path: Path, scratch: str) -> Path:
-    """A path to ``path``'s file whose name DuckDB cannot read as a pattern."""
+    """Return a path to ``path``'s file whose name DuckDB cannot read as a pattern."""
     link = Path(scratch) / ("input" + "".join(s.lower() for s in path.suffixes[-2:]))
     try:
         os.symlink(path.resolve(), link)
@@ -685,8 +685,9 @@ def _read_excel(path: Path, sheet: str | int | None, caller: str) -> pd.DataFram
             frame = book.parse(0 if sheet is None else sheet, dtype=object)
     except DataError:
         raise
-    except (ValueError, OSError, KeyError) as exc:
-        raise DataError(f"{caller} ({path}): could not read the Excel file: {exc}") from exc
+    except Exception as exc:  # noqa: BLE001 - openpyxl/zipfile raise many kinds for a bad file
+        detail = " ".join(str(exc).split()) or type(exc).__name__
+        raise DataError(f"{caller} ({path}): could not read the Excel file: {detail}") from None
     for column in frame.columns:  # typed cells keep their type: numbers, dates
         values = frame[column].dropna()
         if len(values) and all(isinstance(v, dt.datetime | dt.date) for v in values):
@@ -950,73 +951,96 @@ def _date_format(
     return day_first if first > 12 else month_first
 
 
+@dataclass
+class _Sql:
+    """The SQL of one canonical column in stages, so each expression is computed once.
+
+    ``text`` (from the source column, aliased ``t{i}``; the source column itself is ``c{i}``),
+    ``parsed`` (from those, aliased ``p{i}``), ``value`` (from ``p{i}``, aliased ``v{i}``),
+    then the flags (from all of them).
+    """
+
+    text: str
+    parsed: str
+    value: str
+    missing: str
+    bad: str
+    out_of_range: str
+
+
+def _not_a_null_marker(trimmed: str) -> str:
+    """Return SQL for ``trimmed``, or NULL when it is empty or one of :data:`NULL_MARKERS`."""
+    markers = ", ".join(_literal(m) for m in NULL_MARKERS)
+    longest = max(len(m) for m in NULL_MARKERS)
+    # The length test first: lower() runs only on the few short values.
+    return (f"CASE WHEN length({trimmed}) <= {longest} AND lower({trimmed}) IN ({markers}) "
+            f"THEN NULL ELSE NULLIF({trimmed}, '') END")
+
+
 def _expressions(
     check: _Check,
     dtype: str,
     date_format: str | None,
+    i: int,
     *,
     bounds: tuple[pd.Timestamp, pd.Timestamp] | None = None,
     zero_fraction_ids: bool = False,
-) -> tuple[str, str, str, str]:
-    """Build the SQL for (parsed value, 'missing', 'bad', 'out of range') of one canonical column."""
-    q = _quote(check.client)
-    markers = ", ".join(_literal(m) for m in ("", *NULL_MARKERS))
-    text = (f"CASE WHEN lower(trim(CAST({q} AS VARCHAR))) IN ({markers}) THEN NULL "
-            f"ELSE trim(CAST({q} AS VARCHAR)) END")
+) -> _Sql:
+    """Build the SQL for (text, parsed value, 'missing', 'bad', 'out of range') of column i."""
+    t, c, v = f"t{i}", f"c{i}", f"v{i}"
+    text = _not_a_null_marker(f"s{i}")  # s{i}: the trimmed text of the source column
     numeric = bool(_NUMERIC_TYPES.match(dtype))
     temporal = bool(_TEMPORAL_TYPES.match(dtype))
     if _FLOAT_TYPES.match(dtype):  # 1001.0 -> '1001' (yyyymmdd dates from Excel/pandas)
-        text = (f"CASE WHEN isfinite({q}) AND {q} = trunc({q}) AND abs({q}) < 1e18 "
-                f"THEN CAST(CAST({q} AS BIGINT) AS VARCHAR) ELSE CAST({q} AS VARCHAR) END")
+        text = (f"CASE WHEN isfinite({c}) AND {c} = trunc({c}) AND abs({c}) < 1e18 "
+                f"THEN CAST(CAST({c} AS BIGINT) AS VARCHAR) ELSE CAST({c} AS VARCHAR) END")
     false = "false"
     if check.kind == "id":
         if _FLOAT_TYPES.match(dtype) and not zero_fraction_ids:
-            text = f"CAST({q} AS VARCHAR)"  # 1.5 and 2.0 stay as they are
+            text = f"CAST({c} AS VARCHAR)"  # 1.5 and 2.0 stay as they are
         elif zero_fraction_ids and not numeric:  # every id is '17850.0': the export's artefact
             text = f"regexp_replace({text}, '\\.0+$', '')"
-        control = f"regexp_matches({text}, '[\\x00-\\x1f\\x7f]')"
-        return text, f"({text}) IS NULL", control, false
+        control = f"regexp_matches({t}, '[\\x00-\\x1f\\x7f]')"
+        return _Sql(text, t, f"p{i}", f"{t} IS NULL", control, false)
     if check.kind == "date":
         if temporal:
-            parsed = f"CAST({q} AS TIMESTAMP)"
+            parsed = f"CAST({c} AS TIMESTAMP)"
         else:
             # An explicit UTC offset is applied (the session's time zone is UTC); ISO dates
             # parse whatever date_format says.
-            iso = (f"CASE WHEN regexp_matches({text}, '^\\d{{4}}-\\d{{1,2}}-\\d{{1,2}}') "
-                   f"THEN CAST(TRY_CAST({text} AS TIMESTAMPTZ) AS TIMESTAMP) END")
+            iso = (f"CASE WHEN regexp_matches({t}, '^\\d{{4}}-\\d{{1,2}}-\\d{{1,2}}') "
+                   f"THEN CAST(TRY_CAST({t} AS TIMESTAMPTZ) AS TIMESTAMP) END")
             if date_format is None:
                 parsed = iso
             else:
-                parsed = (f"coalesce(CAST(try_strptime({text}, {_literal(date_format)}) "
+                parsed = (f"coalesce(CAST(try_strptime({t}, {_literal(date_format)}) "
                           f"AS TIMESTAMP), {iso})")
-        value = (f"CASE WHEN year({parsed}) BETWEEN {_MIN_YEAR} AND {_MAX_YEAR} "
-                 f"THEN {parsed} END")
-        source_missing = f"({q}) IS NULL" if temporal else f"({text}) IS NULL"
-        bad = f"(NOT ({source_missing}) AND ({value}) IS NULL)"
+        value = f"CASE WHEN year(p{i}) BETWEEN {_MIN_YEAR} AND {_MAX_YEAR} THEN p{i} END"
+        source_missing = f"{c} IS NULL" if temporal else f"{t} IS NULL"
+        bad = f"(NOT ({source_missing}) AND {v} IS NULL)"
         out_of_range = false
         if bounds is not None:
             earliest, latest = (_literal(str(b)) for b in bounds)
-            out_of_range = f"({value}) < TIMESTAMP {earliest}"
+            out_of_range = f"{v} < TIMESTAMP {earliest}"
             if check.canonical in _EVENT_DATES:
-                out_of_range += f" OR ({value}) >= TIMESTAMP {latest}"
-        return value, source_missing, bad, out_of_range
+                out_of_range += f" OR {v} >= TIMESTAMP {latest}"
+        return _Sql(text, parsed, value, source_missing, bad, out_of_range)
     if check.kind in ("number", "score"):
         if numeric:
-            value = f"CAST({q} AS DOUBLE)"
-            source_missing = f"({q}) IS NULL"
+            value = f"CAST({c} AS DOUBLE)"
+            source_missing = f"{c} IS NULL"
         else:
-            value = f"TRY_CAST({text} AS DOUBLE)"
-            source_missing = f"({text}) IS NULL"
-        bad = f"(NOT ({source_missing}) AND (({value}) IS NULL OR NOT isfinite({value})))"
-        out_of_range = f"abs({value}) > {MAX_ABS_AMOUNT!r}"
+            value = f"TRY_CAST({t} AS DOUBLE)"
+            source_missing = f"{t} IS NULL"
+        bad = f"(NOT ({source_missing}) AND ({v} IS NULL OR NOT isfinite({v})))"
+        out_of_range = f"abs({v}) > {MAX_ABS_AMOUNT!r}"
         if check.kind == "score":
-            bad = (f"({bad} OR ({value}) <> round({value}) OR ({value}) < 0 "
-                   f"OR ({value}) > 10)")
+            bad = f"({bad} OR {v} <> round({v}) OR {v} < 0 OR {v} > 10)"
             out_of_range = false
-        return value, source_missing, bad, out_of_range
+        return _Sql(text, value, f"p{i}", source_missing, bad, out_of_range)
     if check.kind == "text":
-        return f"CAST({q} AS VARCHAR)", f"({text}) IS NULL", false, false
-    return f"CAST({q} AS VARCHAR)", false, false, false  # kind "string": kept as it is
+        return _Sql(text, f"CAST({c} AS VARCHAR)", f"p{i}", f"{t} IS NULL", false, false)
+    return _Sql(text, f"CAST({c} AS VARCHAR)", f"p{i}", false, false, false)  # "string"
 
 
 def _reason(check: _Check, missing: bool, *, bounds=None) -> str:
@@ -1115,36 +1139,53 @@ def _load_checked(
     }
 
     def run(formats: dict[str, str | None]) -> pa.Table:
-        select = []
+        # Nested SELECTs so that each column's text and parsed value are computed once,
+        # however many flags read them.
+        source, trimmed, inner, parse, clamp, select = [], [], [], ["*"], ["*"], []
         for i, check in enumerate(checks):
-            value, missing, bad, out_of_range = _expressions(
-                check, types[check.client], formats.get(check.canonical), bounds=bounds,
+            sql = _expressions(
+                check, types[check.client], formats.get(check.canonical), i, bounds=bounds,
                 zero_fraction_ids=zero_fraction.get(check.client, False),
             )
-            raw = f"CAST({_quote(check.client)} AS VARCHAR)"
+            q = _quote(check.client)
+            trimmed.append(f"trim(CAST({q} AS VARCHAR)) AS s{i}")
+            inner += [f"{sql.text} AS t{i}", f"c{i}", f"raw{i}"]
+            source += [f"{q} AS c{i}", f"CAST({q} AS VARCHAR) AS raw{i}"]
+            parse.append(f"{sql.parsed} AS p{i}")
+            clamp.append(f"{sql.value} AS v{i}")
+            flags = [f"coalesce({sql.missing}, false)", f"coalesce({sql.bad}, false)",
+                     f"coalesce({sql.out_of_range}, false)"]
             select += [
-                f"{value} AS v{i}",
-                f"coalesce({missing}, false) AS m{i}",
-                f"coalesce({bad}, false) AS b{i}",
-                f"coalesce({out_of_range}, false) AS o{i}",
-                f"CASE WHEN coalesce({missing}, false) OR coalesce({bad}, false) "
-                f"OR coalesce({out_of_range}, false) THEN coalesce({raw}, '') END AS r{i}",
+                f"v{i}",
+                f"{flags[0]} AS m{i}",
+                f"{flags[1]} AS b{i}",
+                f"{flags[2]} AS o{i}",
+                f"CASE WHEN {' OR '.join(flags)} THEN coalesce(raw{i}, '') END AS r{i}",
             ]
         for k, rule in enumerate(rules):
             cell = f"trim(CAST({_quote(rule['column'])} AS VARCHAR))"
             tests = [f"{cell} IN ({', '.join(_literal(v) for v in rule['values'])})"
                      ] if rule.get("values") else []
             tests += [f"starts_with({cell}, {_literal(p)})" for p in rule.get("prefixes", [])]
-            select.append(f"coalesce({' OR '.join(tests)}, false) AS e{k}")
+            source.append(f"coalesce({' OR '.join(tests)}, false) AS e{k}")
+            inner.append(f"e{k}")
+            select.append(f"e{k}")
         if src.frame is None:
             for j, name in enumerate(extras):
                 target = extra_types.get(name)
                 q = _quote(name)
                 if target is None or target == "VARCHAR":
-                    select.append(f"{q} AS x{j}")
+                    source.append(f"{q} AS x{j}")
                 else:
-                    select.append(f"TRY_CAST(NULLIF(trim({q}), '') AS {target}) AS x{j}")
-        reader = con.sql(f"SELECT {', '.join(select)} FROM src").arrow()
+                    source.append(f"TRY_CAST(NULLIF(trim({q}), '') AS {target}) AS x{j}")
+                inner.append(f"x{j}")
+                select.append(f"x{j}")
+        source += trimmed
+        query = "SELECT {} FROM (SELECT {} FROM (SELECT {} FROM (SELECT {} FROM ({}))))".format(
+            *(", ".join(part) for part in (select, clamp, parse, inner)),
+            f"SELECT {', '.join(source)} FROM src",
+        )
+        reader = con.sql(query).arrow()
         try:
             return reader.read_all()  # streamed: DuckDB never holds the whole result
         except (OSError, pa.ArrowException) as exc:  # a DuckDB error surfacing through Arrow
@@ -1280,18 +1321,24 @@ def _ids_all_end_in_zero_fraction(
     """
     q = _quote(column)
     if _FLOAT_TYPES.match(dtype):
-        test = f"bool_and({q} = trunc({q})) FILTER (WHERE isfinite({q}))"
+        value, artefact = q, f"{q} = trunc({q}) OR NOT isfinite({q})"
     elif _NUMERIC_TYPES.match(dtype) or _TEMPORAL_TYPES.match(dtype):
         return False
     else:
-        markers = ", ".join(_literal(m) for m in ("", *NULL_MARKERS))
-        test = (f"bool_and(regexp_matches(trim({q}), '^[+-]?[0-9]+[.]0+$')) "
-                f"FILTER (WHERE lower(trim({q})) NOT IN ({markers}))")
-    return bool(con.execute(f"SELECT coalesce({test}, false) FROM src").fetchall()[0][0])
+        value = _not_a_null_marker(f"trim({q})")
+        artefact = f"ends_with({value}, '.0') AND regexp_matches({value}, '^[+-]?[0-9]+[.]0+$')"
+    # The first id without the artefact settles it (LIMIT 1 stops the scan there).
+    found = con.execute(
+        f"SELECT count(*) FROM (SELECT 1 FROM src WHERE {value} IS NOT NULL AND NOT "
+        f"coalesce({artefact}, false) LIMIT 1) UNION ALL "
+        f"SELECT count(*) FROM (SELECT 1 FROM src WHERE {value} IS NOT NULL LIMIT 1)"
+    ).fetchall()
+    without, any_id = (row[0] for row in found)
+    return bool(any_id and not without)
 
 
 def _flagged_rows(out: pd.DataFrame, table: str) -> dict[str, int]:
-    """Counts of kept rows a reader should know about: refunds, zero amounts, repeated rows."""
+    """Count the kept rows a reader should know about: refunds, zero amounts, repeated rows."""
     if table != "transactions" or out.empty:
         return {}
     amount = out["amount"].to_numpy()
@@ -1304,7 +1351,7 @@ def _flagged_rows(out: pd.DataFrame, table: str) -> dict[str, int]:
 
 
 def _mixed_examples(result: pa.Table, i: int, src: _Source) -> tuple[str, str] | None:
-    """An ISO row and a non-ISO row of date column ``i`` (for a mixed-format error), if any."""
+    """Return an ISO row and a failing row of date column ``i`` (for a mixed-format error)."""
     parsed = result.column(f"v{i}")
     bad = result.column(f"b{i}").to_numpy(zero_copy_only=False)
     good = np.flatnonzero(pc.is_valid(parsed).to_numpy(zero_copy_only=False))

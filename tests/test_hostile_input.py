@@ -330,6 +330,8 @@ HOSTILE_CONFIGS = {
     "binary_yaml": (bytes(range(256)), r"acme\.yaml: not a text YAML file \(not valid UTF-8"),
     "nul_in_yaml": ("client: acme\x00\n", r"acme\.yaml: not valid YAML: unacceptable character"),
     "scalar_yaml": ("just a string\n", r"expected a mapping of settings, got str"),
+    "sheet_yes": (MINIMAL.replace("{path: tx.csv}", "{path: tx.csv, sheet: yes}"),
+                  r"tables\.transactions\.sheet: Value error, expected a sheet name"),
     "exclude_without_values": (
         MINIMAL.replace("{path: tx.csv}", "{path: tx.csv, exclude: [{column: code}]}"),
         r"an exclude rule needs 'values' or 'prefixes'"),

@@ -36,9 +36,15 @@ CELLS = st.one_of(PLAUSIBLE, st.text(max_size=12))
 DELIMITERS = st.sampled_from([",", ";", "\t", "|"])
 
 
+# Mostly CSV; also what a client may name or mis-name a file: other suffixes, a .gz that is
+# not gzipped, a "workbook" or "parquet file" that is really text, glob characters.
+NAMES = st.sampled_from(["{}.csv"] * 6 + ["{}.txt", "{}.tsv", "{}.csv.gz", "{}.xlsx",
+                                          "{}.parquet", "{}.json", "{}", "{}[1].csv", "{}*.csv"])
+
+
 @st.composite
 def csv_files(draw):
-    """(table, bytes of a CSV file) with a header that mostly names the canonical columns."""
+    """(table, file name, bytes of a CSV) with a header that mostly names canonical columns."""
     table = draw(st.sampled_from(sorted(LOADERS)))
     _, names = LOADERS[table]
     header = list(names)
@@ -56,16 +62,16 @@ def csv_files(draw):
     data = text.encode("utf-8", errors="surrogatepass")
     if draw(st.integers(0, 9)) == 0:
         data += draw(st.binary(max_size=16))  # a broken tail: invalid UTF-8 and all
-    return table, data
+    return table, draw(NAMES).format(table), data
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(csv_files(), st.sampled_from(["raise", "drop"]), st.sampled_from([None, "%d/%m/%Y"]))
 def test_random_csv_text_loads_or_raises_a_data_error(file, on_invalid, date_format):
-    table, data = file
+    table, name, data = file
     loader, _ = LOADERS[table]
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / f"{table}.csv"
+        path = Path(folder) / name
         path.write_bytes(data)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
