@@ -16,7 +16,17 @@ surveys          customer_id (str), date, score (int64 0-10)  comment
 feedback         customer_id (str), date, text (str)          channel, topic
 ===============  ==========================================  ======================================
 
-The client's other columns are kept after the canonical ones. Invalid rows either raise a
+The client's other columns are kept after the canonical ones. Exports are read as they are,
+never as the consultant hoped: a file name is read literally (``y[12].csv`` is that file,
+never a pattern); a workbook with several sheets needs ``sheet=``; ``NULL``, ``N/A``, ``nan``,
+``-`` and the other :data:`NULL_MARKERS` are missing values; an id is text (``007`` stays
+``007``; a float artefact ``17850.0`` loses its ``.0`` only when every id has one, so CSV,
+Excel and parquet exports of one table agree), and a control character in it is an offence;
+explicit UTC offsets are applied and ISO dates always parse; event dates after the export
+date or before :data:`MIN_DATE` and amounts beyond :data:`MAX_ABS_AMOUNT` are offences; a
+file with a header and no rows is an error.
+
+Invalid rows either raise a
 :class:`cxlib.DataError` (``on_invalid="raise"``, the default) or are set aside and counted
 (``on_invalid="drop"``); in both cases nothing disappears silently. Each returned frame carries
 its data-quality records in ``frame.attrs["quality"]``; :func:`quality_report` turns the
@@ -173,9 +183,11 @@ def load_transactions(
         when some day above 12 shows which part is the day, and a column where both readings
         are possible is a :class:`~cxlib.DataError`.
     on_invalid : {"raise", "drop"}
-        What to do with rows without a customer, with a missing or unparseable date or a
-        missing or non-numeric amount: raise a :class:`~cxlib.DataError`, or set them aside,
-        count them by reason in the quality records and warn.
+        What to do with rows without a customer (or with a null marker or a control
+        character as its id), with a missing, unparseable or implausible date or a missing,
+        non-numeric or absurd amount: raise a :class:`~cxlib.DataError`, or set them aside,
+        count them by reason in the quality records and warn. Refunds, zero amounts and rows
+        identical to an earlier one are kept and counted (``rows_flagged``).
     encoding : str, optional
         Text encoding of a CSV file (default UTF-8), e.g. ``"cp1251"`` or ``"latin-1"``.
     sheet : str or int, optional

@@ -146,3 +146,28 @@ def test_a_client_name_cannot_lead_outside_out(tmp_path, name):
     with pytest.raises(DataError, match=r"does not name a folder inside"):
         cxlib.report._client_dir(tmp_path / "reports", name)
     assert cxlib.report._client_dir(tmp_path, "acme") == (tmp_path / "acme").resolve()
+
+
+def test_the_manifest_hashes_the_file_that_was_read_even_with_glob_characters(
+    tmp_path, monkeypatch
+):
+    from cxlib.config import file_sha256, load_client
+
+    config = write_client(tmp_path)
+    data = tmp_path / "data"
+    (data / "transactions[12].csv").write_text(
+        "customer_id,date,amount\nliteral,2024-01-05,1\nliteral,2024-02-05,2\n", encoding="utf-8"
+    )  # next to it, transactions1.csv would match the pattern transactions[12].csv
+    (data / "transactions1.csv").write_text("customer_id,date,amount\nglob,2024-01-05,9\n",
+                                            encoding="utf-8")
+    config.write_text(config.read_text().replace("path: transactions.csv",
+                                                 'path: "transactions[12].csv"'))
+    assert load_client(config).transactions["customer_id"].tolist() == ["literal", "literal"]
+
+    notebooks = tmp_path / "notebooks"
+    write_notebook(notebooks / "01_quick.ipynb", [("code", "1 + 1")], parameters="seed = 0")
+    monkeypatch.setattr(cxlib.report, "_execute", lambda *args, **kwargs: None)
+    run = build_report(config, out=tmp_path / "reports", notebooks_dir=notebooks, progress=False)
+    recorded = json.loads((run.run_dir / "manifest.json").read_text())["data_files"]
+    assert recorded["transactions"]["path"].endswith("transactions[12].csv")
+    assert recorded["transactions"]["sha256"] == file_sha256(data / "transactions[12].csv")
