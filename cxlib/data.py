@@ -1020,8 +1020,13 @@ def _expressions(
         else:
             # An explicit UTC offset is applied (the session's time zone is UTC); ISO dates
             # parse whatever date_format says.
-            iso = (f"CASE WHEN regexp_matches({t}, '^\\d{{4}}-\\d{{1,2}}-\\d{{1,2}}') "
-                   f"THEN CAST(TRY_CAST({t} AS TIMESTAMPTZ) AS TIMESTAMP) END")
+            # The slower time-zone-aware cast only where something follows the time that
+            # could be an offset or a zone name; "yyyy-" first, so 2024/02/29 stays unparsed.
+            zone = "'[+Zz]|-|[A-Za-z]{2}'"
+            iso = (f"CASE WHEN substr({t}, 5, 1) <> '-' THEN NULL "
+                   f"WHEN length({t}) > 10 AND regexp_matches(substr({t}, 11), {zone}) "
+                   f"THEN CAST(TRY_CAST({t} AS TIMESTAMPTZ) AS TIMESTAMP) "
+                   f"ELSE TRY_CAST({t} AS TIMESTAMP) END")
             if date_format is None:
                 parsed = iso
             else:
@@ -1145,35 +1150,38 @@ def _load_checked(
     extra_types: dict[str, str] = {}
     if src.text_file:
         extra_types = _extra_types(con, extras)
+    row_hash = table == "transactions" and src.frame is None
     zero_fraction = {
         check.client: _ids_all_end_in_zero_fraction(con, check.client, types[check.client])
         for check in checks if check.kind == "id"
     }
 
     def run(formats: dict[str, str | None]) -> pa.Table:
-        # Nested SELECTs so that each column's text and parsed value are computed once,
-        # however many flags read them.
-        source, trimmed, inner, parse, clamp, select = [], [], [], ["*"], ["*"], []
+        # Nested SELECTs so that each column's text, parsed value and flags are computed
+        # once, however many later expressions read them.
+        source, trimmed, inner, parse, clamp, flag, select = [], [], [], ["*"], ["*"], ["*"], []
         for i, check in enumerate(checks):
             sql = _expressions(
                 check, types[check.client], formats.get(check.canonical), i, bounds=bounds,
                 zero_fraction_ids=zero_fraction.get(check.client, False),
             )
             q = _quote(check.client)
-            trimmed.append(f"trim(CAST({q} AS VARCHAR)) AS s{i}")
-            inner += [f"{sql.text} AS t{i}", f"c{i}", f"raw{i}"]
-            source += [f"{q} AS c{i}", f"CAST({q} AS VARCHAR) AS raw{i}"]
+            source.append(f"{q} AS c{i}")
+            inner.append(f"c{i}")
             parse.append(f"{sql.parsed} AS p{i}")
             clamp.append(f"{sql.value} AS v{i}")
-            flags = [f"coalesce({sql.missing}, false)", f"coalesce({sql.bad}, false)",
-                     f"coalesce({sql.out_of_range}, false)"]
-            select += [
-                f"v{i}",
-                f"{flags[0]} AS m{i}",
-                f"{flags[1]} AS b{i}",
-                f"{flags[2]} AS o{i}",
-                f"CASE WHEN {' OR '.join(flags)} THEN coalesce(raw{i}, '') END AS r{i}",
-            ]
+            if check.kind == "string":  # kept as it is: nothing to check
+                select += [f"v{i}", f"false AS m{i}", f"false AS b{i}", f"false AS o{i}",
+                           f"NULL::VARCHAR AS r{i}"]
+                continue
+            trimmed.append(f"trim(CAST({q} AS VARCHAR)) AS s{i}")
+            source.append(f"CAST({q} AS VARCHAR) AS raw{i}")
+            inner += [f"{sql.text} AS t{i}", f"raw{i}"]
+            flag += [f"coalesce({sql.missing}, false) AS m{i}",
+                     f"coalesce({sql.bad}, false) AS b{i}",
+                     f"coalesce({sql.out_of_range}, false) AS o{i}"]
+            select += [f"v{i}", f"m{i}", f"b{i}", f"o{i}",
+                       f"CASE WHEN m{i} OR b{i} OR o{i} THEN coalesce(raw{i}, '') END AS r{i}"]
         for k, rule in enumerate(rules):
             cell = f"trim(CAST({_quote(rule['column'])} AS VARCHAR))"
             tests = [f"{cell} IN ({', '.join(_literal(v) for v in rule['values'])})"
@@ -1192,11 +1200,14 @@ def _load_checked(
                     source.append(f"TRY_CAST(NULLIF(trim({q}), '') AS {target}) AS x{j}")
                 inner.append(f"x{j}")
                 select.append(f"x{j}")
+        if row_hash:  # identical rows, counted without a pandas pass over every column
+            source.append(f"hash({', '.join(_quote(name) for name in available)}) AS h")
+            inner.append("h")
+            select.append("h")
         source += trimmed
-        query = "SELECT {} FROM (SELECT {} FROM (SELECT {} FROM (SELECT {} FROM ({}))))".format(
-            *(", ".join(part) for part in (select, clamp, parse, inner)),
-            f"SELECT {', '.join(source)} FROM src",
-        )
+        query = f"SELECT {', '.join(source)} FROM src"
+        for stage in (inner, parse, clamp, flag, select):
+            query = f"SELECT {', '.join(stage)} FROM ({query})"
         reader = con.sql(query).arrow()
         try:
             return reader.read_all()  # streamed: DuckDB never holds the whole result
@@ -1272,6 +1283,10 @@ def _load_checked(
     n_kept = int(keep.sum())
     value_names = [f"v{i}" for i in range(len(checks))]
     extra_names = [f"x{j}" for j in range(len(extras))] if src.frame is None else []
+    duplicates = None
+    if row_hash:
+        hashes = result.column("h").to_numpy(zero_copy_only=False)[keep]
+        duplicates = len(hashes) - len(np.unique(hashes))
     out_table = result.select(value_names + extra_names)
     del result
     if n_kept < n_rows:
@@ -1311,7 +1326,7 @@ def _load_checked(
     records += [
         {"table": table, "source": src.short_name, "rows_read": n_rows, "rows_kept": n_kept,
          "rows_set_aside": 0, "reason": reason, "rows_flagged": n}
-        for reason, n in _flagged_rows(out, table).items()
+        for reason, n in _flagged_rows(out, table, duplicates).items()
     ]
     out.attrs["quality"] = records
     if set_aside:
@@ -1349,7 +1364,7 @@ def _ids_all_end_in_zero_fraction(
     return bool(any_id and not without)
 
 
-def _flagged_rows(out: pd.DataFrame, table: str) -> dict[str, int]:
+def _flagged_rows(out: pd.DataFrame, table: str, duplicates: int | None) -> dict[str, int]:
     """Count the kept rows a reader should know about: refunds, zero amounts, repeated rows."""
     if table != "transactions" or out.empty:
         return {}
@@ -1357,7 +1372,9 @@ def _flagged_rows(out: pd.DataFrame, table: str) -> dict[str, int]:
     counts = {
         "kept: negative amount (refund or cancellation line)": int((amount < 0).sum()),
         "kept: zero amount": int((amount == 0).sum()),
-        "kept: identical to an earlier row (duplicate line)": int(out.duplicated().sum()),
+        "kept: identical to an earlier row (duplicate line)": int(
+            out.duplicated().sum() if duplicates is None else duplicates
+        ),
     }
     return {reason: n for reason, n in counts.items() if n}
 
