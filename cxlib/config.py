@@ -56,7 +56,7 @@ __all__ = [
     "load_config",
 ]
 
-TABLES = ("transactions", "customers", "surveys", "feedback")
+TABLES = ("transactions", "customers", "surveys", "feedback", "experiments")
 
 _CLIENT_SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
@@ -363,6 +363,7 @@ class Client:
     surveys: pd.DataFrame | None = None
     feedback: pd.DataFrame | None = None
     quality: pd.DataFrame = field(default_factory=pd.DataFrame)
+    experiments: pd.DataFrame | None = None
 
     @property
     def analysis(self) -> AnalysisConfig:
@@ -391,12 +392,16 @@ def load_client(path: str | Path) -> Client:
         "customers": data.load_customers,
         "surveys": data.load_surveys,
         "feedback": data.load_feedback,
+        "experiments": data.load_experiments,
     }
     frames: dict[str, pd.DataFrame] = {}
-    for table, table_config in config.tables.items():
-        options = table_config.model_dump(exclude={"path"}, exclude_none=True)
-        # Event dates after the export date (observation_end, else today) are refused.
-        options["observation_end"] = config.analysis.observation_end
+    # experiments last: their dates are checked against the transactions' last date
+    for table in sorted(config.tables, key=lambda name: name == "experiments"):
+        options = config.tables[table].model_dump(exclude={"path"}, exclude_none=True)
+        if table == "experiments":
+            options["data_end"] = frames["transactions"]["date"].max()
+        else:  # event dates after the export date (observation_end, else today) are refused
+            options["observation_end"] = config.analysis.observation_end
         frames[table] = loaders[table](config.table_path(table), **options)
     quality = data.quality_report(*frames.values())
     return Client(config=config, quality=quality, **frames)

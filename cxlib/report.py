@@ -235,7 +235,7 @@ class NotebookRun:
 
     name: str
     title: str = ""
-    status: str = "pending"  # "ok", "failed", "interrupted", "pending"
+    status: str = "pending"  # "ok", "failed", "skipped", "interrupted", "pending"
     seconds: float = 0.0
     html_seconds: float = 0.0
     parameters: dict[str, Any] = field(default_factory=dict)
@@ -244,6 +244,7 @@ class NotebookRun:
     error: str | None = None
     cell: int | None = None
     outputs: dict[str, str] = field(default_factory=dict)
+    reason: str | None = None  # why a skipped notebook did not run
 
     @property
     def failure_line(self) -> str | None:
@@ -263,7 +264,7 @@ class ReportRun:
 
     @property
     def ok(self) -> bool:
-        """True when every notebook ran."""
+        """True when every notebook ran or was skipped for a reason."""
         return self.status == "complete"
 
     @property
@@ -556,6 +557,7 @@ td.num { text-align: right; white-space: nowrap; }
 .status-ok { color: #1a7f37; font-weight: 600; }
 .status-failed { color: #cf222e; font-weight: 600; }
 .status-interrupted, .status-pending { color: #9a6700; font-weight: 600; }
+.status-skipped { color: #59636e; font-weight: 600; }
 .failure { background: #ffebe9; border: 1px solid #ff8182; border-radius: 6px; padding: 0.5rem 1rem;
   font-family: ui-monospace, monospace; font-size: 13px; }
 .note { color: #59636e; font-size: 13px; }
@@ -591,6 +593,8 @@ def _index_html(
         note = ""
         if nb.error:
             note = f'<div class="failure">{esc(nb.error)}</div>'
+        elif nb.reason:
+            note = f'<span class="note">Skipped: {esc(nb.reason)}</span>'
         elif nb.warnings:
             note = (
                 f'<br><span class="note">{nb.warnings} warning output(s), shown in the version '
@@ -883,6 +887,10 @@ def build_report(
     try:
         with bar, _SigtermAsInterrupt():
             for source, run in zip(notebooks, runs, strict=True):
+                if _skip(source, run, client, bar):
+                    console.print(f"[yellow]skipped[/] {run.name} — {run.reason}", markup=True,
+                                  highlight=False, soft_wrap=True)
+                    continue
                 _run_one(source, run, partial, available, notebooks_dir, bar, execution_timeout)
                 mark = "[green]ok[/]" if run.status == "ok" else "[red]FAILED[/]"
                 line = f"{mark} {run.name} ({run.seconds:.1f} s)"
@@ -897,7 +905,7 @@ def build_report(
                         highlight=False,
                         soft_wrap=True,
                     )
-        status = "complete" if all(r.status == "ok" for r in runs) else "failed"
+        status = "complete" if all(r.status in ("ok", "skipped") for r in runs) else "failed"
         write_manifest(status)
         headlines = load_headlines(headlines_dir)
         index = _index_html(
@@ -960,6 +968,27 @@ def _mark_unfinished(
     except OSError:
         return partial
     return target
+
+
+def _skip(source: Path, run: NotebookRun, client: Any, bar: _Progress) -> bool:
+    """Skip a notebook whose client lacks a table it requires; return True when skipped.
+
+    A notebook lists the tables it needs in its metadata, ``{"cxlib": {"requires":
+    ["experiments"]}}``; a client without one of them gets the status ``"skipped"`` and a
+    one-line reason (``"no experiments table"``) instead of a failure.
+    """
+    import nbformat
+
+    nb = nbformat.read(str(source), as_version=4)
+    required = nb.metadata.get("cxlib", {}).get("requires", [])
+    missing = [table for table in required if getattr(client, table, None) is None]
+    if not missing:
+        return False
+    run.status, run.title = "skipped", _notebook_title(nb, run.name)
+    run.reason = "no " + " and no ".join(missing) + (" table" if len(missing) == 1 else " tables")
+    bar.start_notebook(run.name)
+    bar.finish_notebook()
+    return True
 
 
 def _prepare_client(client: Any, console: Any) -> dict[str, Any]:
