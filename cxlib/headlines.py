@@ -30,6 +30,7 @@ __all__ = [
     "INVEST_PREFIX",
     "OPTIONAL_SUMMARY_SECTIONS",
     "Headline",
+    "escape_markdown",
     "executive_summary",
     "format_table",
     "format_value",

@@ -28,6 +28,7 @@ PAYLOADS = {
     "region_iframe": f'<iframe srcdoc="<script>parent.{MARK.format("region_iframe")}</script>">',
     "comment_img": f'<img src=x onerror="{MARK.format("comment_img")}">',
     "feedback_script": f"<script>{MARK.format('feedback_script')}</script>",
+    "group_img": f'<img src=x onerror="{MARK.format("group_img")}">',
 }
 
 
@@ -55,15 +56,17 @@ def payload_client(root: Path) -> Path:
     feedback["channel"] = feedback["channel"].replace(
         {"call_centre": PAYLOADS["category_script"]}
     )
-    for name, frame in (("transactions.csv.gz", tx), ("customers.csv", customers),
-                        ("surveys.csv", surveys), ("feedback.csv", feedback)):
+    files = [("transactions", "transactions.csv.gz", tx), ("customers", "customers.csv", customers),
+             ("surveys", "surveys.csv", surveys), ("feedback", "feedback.csv", feedback)]
+    if demo.experiments is not None:  # the treatment group's name is a payload too
+        experiments = demo.experiments.copy()
+        experiments["group"] = experiments["group"].replace({"coupon": PAYLOADS["group_img"]})
+        files.append(("experiments", "experiments.csv", experiments))
+    for _, name, frame in files:
         frame.to_csv(data / name, index=False, date_format="%Y-%m-%d")
     config = root / "payload.yaml"
     tables = "".join(
-        f"  {table}: {{path: {file}, date_format: '%Y-%m-%d'}}\n"
-        for table, file in (("transactions", "transactions.csv.gz"),
-                            ("customers", "customers.csv"), ("surveys", "surveys.csv"),
-                            ("feedback", "feedback.csv"))
+        f"  {table}: {{path: {file}, date_format: '%Y-%m-%d'}}\n" for table, file, _ in files
     )
     config.write_text(
         "client: payload-client\ncurrency: €\ndata_dir: data\ntables:\n" + tables
@@ -143,7 +146,7 @@ def test_the_payloads_reach_the_pages_as_text(payload_run):
 def test_no_payload_becomes_an_element_or_runs_in_headless_chromium(payload_run):
     root, run = payload_run
     pages = [run.run_dir / "index.html", *sorted((run.run_dir / "html").glob("*.html"))]
-    assert len(pages) >= 11  # the index, then both versions of the summary and four topics
+    assert len(pages) >= 11  # the index, then both versions of the summary and the topics
     problems = {}
     for page in pages:
         source = page.read_text(encoding="utf-8")
