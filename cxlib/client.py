@@ -215,7 +215,9 @@ class Client:
             p_alive=base["p_alive"] if definition == "p_alive" else None,
         )
         base["churned"] = status["churned"].reindex(base.index).fillna(False).astype(bool)
-        base["segment"] = segmentation.rfm_segments(base)["segment"]
+        base["segment"] = segmentation.rfm_segments(
+            base, threshold_days=self.churn_threshold_days
+        )["segment"]
         base.attrs["churn_definition"] = definition
         return base
 

@@ -70,7 +70,7 @@ def test_rfm_segments_on_the_whole_score_grid_gives_each_customer_one_known_segm
         frequency=[f for _, f, _ in cells], recency=10 - since_last, T=[10] * 125,
         monetary=[m for _, _, m in cells],
     )
-    result = rfm_segments(summary)
+    result = rfm_segments(summary, recency="quintile")
     assert result[["r_score", "f_score", "m_score"]].to_numpy().tolist() == [list(c) for c in cells]
     assert result["segment"].isin(ELEVEN).all()
     assert set(result["segment"]) == ELEVEN
@@ -80,7 +80,7 @@ def test_rfm_segments_on_the_whole_score_grid_gives_each_customer_one_known_segm
 
 
 def test_scores_are_hand_computed_quintiles_with_recency_scored_on_time_since_last_purchase():
-    result = rfm_segments(_ten_customers())
+    result = rfm_segments(_ten_customers(), recency="quintile")
     # ten distinct values: two customers per fifth.
     assert result["r_score"].tolist() == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
     assert result["m_score"].tolist() == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
@@ -88,7 +88,7 @@ def test_scores_are_hand_computed_quintiles_with_recency_scored_on_time_since_la
     assert result["f_score"].tolist() == [1, 1, 1, 2, 3, 3, 4, 4, 5, 5]
     assert result["fm_score"].tolist() == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
     assert result["segment"].tolist() == [
-        "Lost", "Lost", "Hibernating", "Hibernating", "Need Attention", "Need Attention",
+        "Lost", "Lost", "About to Sleep", "About to Sleep", "Need Attention", "Need Attention",
         "Champions", "Champions", "Champions", "Champions",
     ]
 
@@ -97,7 +97,7 @@ def test_a_customer_with_a_larger_lifetimes_recency_is_more_recent_and_scores_hi
     summary = _summary([1, 1, 1, 1, 1], [1, 2, 3, 4, 5], [5] * 5, [10] * 5)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        result = rfm_segments(summary)
+        result = rfm_segments(summary, recency="quintile")
     assert result["r_score"].tolist() == [1, 2, 3, 4, 5]
 
 
@@ -116,7 +116,7 @@ def test_heavily_tied_frequency_warns_that_the_score_collapses_and_keeps_twins_t
     )
     expected = r"r_score takes only 3 of 5 levels.*f_score takes only 3 of 5 levels \(most common"
     with pytest.warns(UserWarning, match=expected):
-        result = rfm_segments(summary)
+        result = rfm_segments(summary, recency="quintile")
     assert result["f_score"].iloc[:7].eq(1).all()
     assert result["f_score"].iloc[7:].tolist() == [4, 5, 5]
 
@@ -136,7 +136,7 @@ def test_zero_repeat_customers_still_get_a_segment_from_their_recency():
 
 def test_a_single_customer_gets_a_segment_with_a_warning():
     with pytest.warns(UserWarning, match="r_score takes only 1 of 5 levels.*among 1 customers"):
-        result = rfm_segments(_summary([2], [3], [5], [10]))
+        result = rfm_segments(_summary([2], [3], [5], [10]), recency="quintile")
     assert len(result) == 1 and result["segment"].iloc[0] in ELEVEN
 
 
@@ -145,14 +145,14 @@ def test_custom_rules_override_the_default_map_with_the_first_match_winning():
         SegmentRule("Best", r=(5, 5), fm=(5, 5)),
         ("Everyone", (1, 5), (1, 5)),
     ]
-    result = rfm_segments(_ten_customers(), rules=rules)
+    result = rfm_segments(_ten_customers(), rules=rules, recency="quintile")
     assert result["segment"].tolist() == ["Everyone"] * 8 + ["Best"] * 2
 
 
 def test_rules_given_as_a_frame_are_accepted():
     rules = pd.DataFrame({"segment": ["Recent", "Old"], "r_min": [3, 1], "r_max": [5, 2],
                           "fm_min": [1, 1], "fm_max": [5, 5]})
-    result = rfm_segments(_ten_customers(), rules=rules)
+    result = rfm_segments(_ten_customers(), rules=rules, recency="quintile")
     assert result["segment"].tolist() == ["Old"] * 4 + ["Recent"] * 6
 
 
@@ -171,6 +171,54 @@ def test_recency_beyond_T_is_refused_with_the_offending_rows():
     summary.loc["c3", "recency"] = 99.0
     with pytest.raises(DataError, match="cannot exceed 'T'.*row c3: 99.0"):
         rfm_segments(summary)
+
+
+# --- recency anchored to the purchase cycle ------------------------------------------------
+
+
+def test_cycle_recency_scores_days_since_last_against_the_threshold_bands():
+    # threshold 100 days: bands 25 / 50 / 75 / 100; on a band edge the better score.
+    days = [0, 25, 26, 50, 51, 75, 76, 100, 101, 900]
+    summary = _summary([1] * 10, [5] * 10, [10] * 10, [10] * 10).assign(days_since_last=days)
+    with pytest.warns(UserWarning, match="f_score"):
+        result = rfm_segments(summary, threshold_days=100)
+    assert result["r_score"].tolist() == [5, 5, 4, 4, 3, 3, 2, 2, 1, 1]
+
+
+def test_cycle_recency_converts_the_summary_unit_with_freq():
+    # weeks: 3 weeks since last = 21 days (band 3: 14-21), 20 weeks = 140 days; threshold 28.
+    summary = _summary([1, 1], [7, 0], [10, 20], [5, 5])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = rfm_segments(summary, threshold_days=28, freq="W")
+    assert result["r_score"].tolist() == [3, 1]
+    with pytest.raises(ValueError, match="'freq' parameter of rfm_segments"):
+        rfm_segments(summary, threshold_days=28)
+
+
+def test_without_a_threshold_the_cycle_is_read_from_the_repeat_customers_gaps():
+    # every repeat customer buys every 2 weeks: threshold 2 weeks, so silent 3 weeks = lapsed.
+    summary = _summary(frequency=[5, 5, 5, 5, 5, 5], recency=[10, 10, 10, 10, 10, 10],
+                       T=[10, 10.4, 10.9, 11.4, 12, 13], monetary=[1, 2, 3, 4, 5, 6])
+    result = rfm_segments(summary)
+    assert result["r_score"].tolist() == [5, 5, 4, 3, 2, 1]
+
+
+def test_a_lapsed_high_value_customer_is_hibernating_not_at_risk_whatever_the_quintiles():
+    # a client where most customers lapsed long ago: with quintiles the best of the lapsed
+    # would score recency 2-3; anchored to the 30-day cycle they all score 1.
+    rng = np.random.default_rng(1)
+    n = 200
+    days = np.where(np.arange(n) < 40, rng.integers(0, 30, n), rng.integers(200, 900, n))
+    summary = _summary(rng.integers(1, 20, n), [50] * n, [100] * n,
+                       rng.gamma(2, 20, n)).assign(days_since_last=days)
+    cycle = rfm_segments(summary, threshold_days=30)
+    lapsed = cycle.loc[days > 30, "segment"]
+    assert set(lapsed) <= {"Hibernating", "Lost"}
+    active_names = {"At Risk", "Cannot Lose Them", "Champions", "Loyal"}
+    assert not cycle.loc[days > 30, "segment"].isin(active_names).any()
+    quintile = rfm_segments(summary, recency="quintile")
+    assert quintile.loc[days > 30, "segment"].isin(active_names).any()  # what the fix avoids
 
 
 def test_rfm_segments_does_not_modify_its_input():
@@ -602,3 +650,18 @@ def test_demo_headlines_agree_with_the_profiles_they_summarise(demo_segments, sm
     assert 0 < values["share_of_wallet"] < 1 and values["total_headroom"] > 0
     assert values["champions_revenue_share"] == pytest.approx(
         base["revenue"][rfm["segment"] == "Champions"].sum() / base["revenue"].sum())
+
+
+def test_on_the_demo_no_active_sounding_rfm_segment_holds_a_customer_beyond_the_churn_threshold(
+    small_demo,
+):
+    from cxlib.churn import inactivity_threshold
+
+    base = customer_base(small_demo.transactions)
+    threshold = inactivity_threshold(small_demo.transactions).days
+    segments = rfm_segments(base, threshold_days=threshold)["segment"]
+    lapsed = base["days_since_last"] > threshold
+    assert lapsed.mean() > 0.3  # the demo has many lapsed customers: the case that matters
+    named_active = segments.isin(["At Risk", "Cannot Lose Them", "Champions", "Loyal"])
+    assert not (named_active & lapsed).any()
+    assert segments[lapsed].isin(["Hibernating", "Lost"]).all()

@@ -1,8 +1,14 @@
 """RFM segments: recency, frequency and monetary scores 1-5 and the named segment map.
 
-:func:`rfm_segments` scores each customer on rank-based quintiles and maps them to one of the
-widely used named RFM segments (:data:`DEFAULT_RFM_SEGMENTS`); :func:`rfm_grid` counts
-customers per cell of the map for the figure.
+:func:`rfm_segments` scores frequency and monetary value on rank-based quintiles and recency on
+the client's purchase cycle (the time since the last purchase against the inactivity threshold,
+so a score of 1 means "silent for longer than the client's churn threshold"), and maps the scores
+to one of the widely used named RFM segments (:data:`DEFAULT_RFM_SEGMENTS`); :func:`rfm_grid`
+counts customers per cell of the map for the figure.
+
+Why not recency quintiles: when most customers of a client have lapsed, the best recency fifth
+can still be years old, and quintiles would call customers silent for two years "At Risk" or
+"Cannot Lose Them". Anchored to the purchase cycle, the names mean what they say.
 """
 
 from __future__ import annotations
@@ -15,8 +21,18 @@ import numpy as np
 import pandas as pd
 
 from cxlib._validation import DataError, format_offenders, validate_columns
+from cxlib.customers import UNIT_DAYS
 
-__all__ = ["DEFAULT_RFM_SEGMENTS", "SegmentRule", "rfm_grid", "rfm_segments"]
+__all__ = ["DEFAULT_RFM_SEGMENTS", "RECENCY_BANDS", "SegmentRule", "rfm_grid", "rfm_segments"]
+
+#: Upper edges of recency scores 5, 4, 3 and 2 as fractions of the inactivity threshold: a
+#: customer silent for at most a quarter of the threshold scores 5, ..., up to the threshold 2,
+#: beyond it 1.
+RECENCY_BANDS = (0.25, 0.5, 0.75, 1.0)
+
+#: Quantile of inter-purchase gaps taken as the threshold when none is given (as
+#: :func:`cxlib.churn.inactivity_threshold`).
+_DEFAULT_GAP_QUANTILE = 0.9
 
 
 @dataclass(frozen=True)
@@ -48,14 +64,17 @@ class SegmentRule:
 
 
 #: The widely used 11-segment RFM map on the recency score (rows) and the frequency-monetary
-#: score (columns). The rectangles tile the 5 x 5 grid exactly once::
+#: score (columns), arranged so that with cycle-anchored recency (score 2 = close to the churn
+#: threshold, 1 = beyond it) "At Risk" and "Cannot Lose Them" are still within the threshold
+#: and lapsed customers are "Hibernating" (once valuable) or "Lost". The rectangles tile the
+#: 5 x 5 grid exactly once::
 #:
 #:     R \ FM      1               2                 3               4                5
 #:       5   New Customers   Potential Loyalist  Loyal           Champions        Champions
 #:       4   Promising       Potential Loyalist  Loyal           Champions        Champions
 #:       3   About to Sleep  Need Attention      Need Attention  Loyal            Loyal
-#:       2   Hibernating     Hibernating         At Risk         At Risk          At Risk
-#:       1   Lost            Lost                At Risk         Cannot Lose Them Cannot Lose Them
+#:       2   About to Sleep  About to Sleep      At Risk         Cannot Lose Them Cannot Lose Them
+#:       1   Lost            Lost                Hibernating     Hibernating      Hibernating
 #:
 #: Override it by passing ``rules=`` to :func:`rfm_segments` (the first matching rule wins).
 DEFAULT_RFM_SEGMENTS: tuple[SegmentRule, ...] = (
@@ -67,10 +86,10 @@ DEFAULT_RFM_SEGMENTS: tuple[SegmentRule, ...] = (
     SegmentRule("Promising", r=(4, 4), fm=(1, 1)),
     SegmentRule("Need Attention", r=(3, 3), fm=(2, 3)),
     SegmentRule("About to Sleep", r=(3, 3), fm=(1, 1)),
-    SegmentRule("At Risk", r=(2, 2), fm=(3, 5)),
-    SegmentRule("At Risk", r=(1, 1), fm=(3, 3)),
-    SegmentRule("Cannot Lose Them", r=(1, 1), fm=(4, 5)),
-    SegmentRule("Hibernating", r=(2, 2), fm=(1, 2)),
+    SegmentRule("About to Sleep", r=(2, 2), fm=(1, 2)),
+    SegmentRule("At Risk", r=(2, 2), fm=(3, 3)),
+    SegmentRule("Cannot Lose Them", r=(2, 2), fm=(4, 5)),
+    SegmentRule("Hibernating", r=(1, 1), fm=(3, 5)),
     SegmentRule("Lost", r=(1, 1), fm=(1, 2)),
 )
 
@@ -151,25 +170,92 @@ def _check_summary(summary: pd.DataFrame, caller: str) -> None:
         )
 
 
-def rfm_segments(summary: pd.DataFrame, *, rules=None) -> pd.DataFrame:
+def _cycle_threshold(summary: pd.DataFrame) -> float:
+    """The 90% quantile of inter-purchase gaps, in the summary's time unit, from the summary.
+
+    A repeat customer's mean gap is ``recency / frequency``; weighting it by ``frequency`` (the
+    number of gaps) approximates the pooled gap distribution that
+    :func:`cxlib.churn.inactivity_threshold` reads from the transactions.
+    """
+    repeat = summary["frequency"].astype(float) > 0
+    if not repeat.any():
+        return float("nan")
+    gaps = (summary.loc[repeat, "recency"] / summary.loc[repeat, "frequency"]).to_numpy(float)
+    weights = summary.loc[repeat, "frequency"].to_numpy(float)
+    order = np.argsort(gaps)
+    cumulative = np.cumsum(weights[order]) / weights.sum()
+    return float(gaps[order][np.searchsorted(cumulative, _DEFAULT_GAP_QUANTILE)])
+
+
+def _time_since_last(summary, threshold_days, freq, caller) -> tuple[pd.Series, float]:
+    """Time since the last purchase and the inactivity threshold, in one unit."""
+    if threshold_days is None:
+        since = summary["T"].astype(float) - summary["recency"].astype(float)
+        return since, _cycle_threshold(summary)
+    if not np.isfinite(threshold_days) or threshold_days <= 0:
+        raise ValueError(
+            f"The 'threshold_days' parameter of {caller} must be a positive number of days. "
+            f"Got {threshold_days!r} instead."
+        )
+    if "days_since_last" in summary.columns:
+        return summary["days_since_last"].astype(float), float(threshold_days)
+    freq = freq or summary.attrs.get("freq")
+    if freq not in UNIT_DAYS:
+        raise ValueError(
+            f"The 'freq' parameter of {caller} must be one of {sorted(UNIT_DAYS)} when "
+            "'threshold_days' is given and the summary has no 'days_since_last' column. "
+            f"Got {freq!r} instead."
+        )
+    since = summary["T"].astype(float) - summary["recency"].astype(float)
+    return since * UNIT_DAYS[freq], float(threshold_days)
+
+
+def _cycle_score(since_last: pd.Series, threshold: float) -> pd.Series:
+    """Recency score 5..1 from the time since the last purchase over the threshold."""
+    edges = np.asarray(RECENCY_BANDS) * threshold
+    score = 5 - np.searchsorted(edges, since_last.to_numpy(float), side="left")
+    return pd.Series(score.astype(int), index=since_last.index, name="r_score")
+
+
+def rfm_segments(
+    summary: pd.DataFrame,
+    *,
+    rules=None,
+    recency: str = "cycle",
+    threshold_days: float | None = None,
+    freq: str | None = None,
+) -> pd.DataFrame:
     """Score recency, frequency and monetary value 1-5 and name each customer's RFM segment.
 
-    Scores are rank-based quintiles: a customer's score is one plus the number of fifths of
-    customers with a strictly worse value, so ties share a score and the result does not depend
-    on row order. Recency is scored on the time since the last purchase, ``T - recency``
-    (lifetimes' ``recency`` is the customer's age at the last purchase): the most recent buyers
-    score 5. Customers without repeat purchases (frequency 0, monetary value 0) score 1 on F and
-    M and still get a segment from their recency.
+    Frequency and monetary scores are rank-based quintiles: a customer's score is one plus the
+    number of fifths of customers with a strictly worse value, so ties share a score and the
+    result does not depend on row order. Recency is the time since the last purchase,
+    ``T - recency`` (lifetimes' ``recency`` is the customer's age at the last purchase), or the
+    ``days_since_last`` column when there is one. By default (``recency="cycle"``) it is scored
+    against the client's purchase cycle: with the inactivity threshold ``t`` (the
+    ``threshold_days`` given, e.g. ``client.churn_threshold_days``, or else the 90% quantile of
+    the inter-purchase gaps estimated from the summary), a customer silent for at most ``t/4``
+    scores 5, ``t/2`` 4, ``3t/4`` 3, ``t`` 2 and longer 1 (:data:`RECENCY_BANDS`), so score 1 means
+    "beyond the churn threshold" whatever the share of lapsed customers. ``recency="quintile"``
+    scores it on quintiles like F and M. Customers without repeat purchases (frequency 0,
+    monetary value 0) score 1 on F and M and still get a segment from their recency.
 
     Parameters
     ----------
     summary : DataFrame
         One row per customer with ``frequency``, ``recency``, ``T`` and ``monetary_value``, as
-        returned by :func:`cxlib.clv.rfm_summary`.
+        returned by :func:`cxlib.clv.rfm_summary` or :func:`cxlib.customers.customer_base`.
     rules : sequence of SegmentRule, or DataFrame, optional
         Segment map on ``r_score`` x ``fm_score``; the first matching rule wins and the rules must
         cover the whole 5 x 5 grid. A DataFrame needs ``segment``, ``r_min``, ``r_max``,
         ``fm_min``, ``fm_max``. Defaults to :data:`DEFAULT_RFM_SEGMENTS`.
+    recency : {"cycle", "quintile"}
+        How the recency score is set (see above).
+    threshold_days : float, optional
+        The client's inactivity threshold in days (``recency="cycle"``).
+    freq : {"D", "W", "M"}, optional
+        The summary's time unit, needed only with ``threshold_days`` and no
+        ``days_since_last`` column (default ``summary.attrs["freq"]``).
 
     Returns
     -------
@@ -180,7 +266,9 @@ def rfm_segments(summary: pd.DataFrame, *, rules=None) -> pd.DataFrame:
     Warns
     -----
     UserWarning
-        When a score takes fewer than 5 levels (heavy ties or fewer than 5 customers).
+        When a quintile score takes fewer than 5 levels (heavy ties or fewer than 5 customers),
+        or when no customer bought twice, so the cycle is unknown and recency falls back to
+        quintiles.
 
     Examples
     --------
@@ -188,16 +276,35 @@ def rfm_segments(summary: pd.DataFrame, *, rules=None) -> pd.DataFrame:
     ...     {"frequency": [0, 1, 2, 4, 8], "recency": [0, 10, 30, 45, 50],
     ...      "T": [50, 50, 50, 50, 50], "monetary_value": [0, 10, 20, 30, 40]},
     ...     index=pd.Index(list("abcde"), name="customer_id"))
-    >>> rfm_segments(summary)["segment"].tolist()
-    ['Lost', 'Hibernating', 'Need Attention', 'Champions', 'Champions']
+    >>> rfm_segments(summary, threshold_days=40, freq="D")["segment"].tolist()
+    ['Lost', 'About to Sleep', 'Loyal', 'Champions', 'Champions']
     """
-    _check_summary(summary, "rfm_segments")
+    caller = "rfm_segments"
+    _check_summary(summary, caller)
+    if recency not in ("cycle", "quintile"):
+        raise ValueError(
+            f"The 'recency' parameter of {caller} must be 'cycle' or 'quintile'. "
+            f"Got {recency!r} instead."
+        )
     segment_rules = _coerce_rules(rules)
-    since_last = summary["T"].astype(float) - summary["recency"].astype(float)
-    r_score, r_note = _quintile_score(-since_last, name="r_score")
+    notes = []
+    if recency == "cycle":
+        since_last, threshold = _time_since_last(summary, threshold_days, freq, caller)
+        if np.isfinite(threshold) and threshold > 0:
+            r_score = _cycle_score(since_last, threshold)
+        else:
+            recency = "quintile"
+            notes.append("no customer bought twice, so recency is scored on quintiles")
+    if recency == "quintile":
+        if "days_since_last" in summary.columns:
+            since_last = summary["days_since_last"].astype(float)
+        else:
+            since_last = summary["T"].astype(float) - summary["recency"].astype(float)
+        r_score, r_note = _quintile_score(-since_last, name="r_score")
+        notes.append(r_note)
     f_score, f_note = _quintile_score(summary["frequency"].astype(float), name="f_score")
     m_score, m_note = _quintile_score(summary["monetary_value"].astype(float), name="m_score")
-    notes = [note for note in (r_note, f_note, m_note) if note]
+    notes = [note for note in (*notes, f_note, m_note) if note]
     if notes:
         warnings.warn(
             f"rfm_segments: {'; '.join(notes)} among {len(summary)} customers, because of tied "
