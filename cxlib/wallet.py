@@ -2,16 +2,22 @@
 
 A customer's *wallet* is what they could spend in the categories the client sells. Few clients
 know it, so :func:`estimate_wallet` estimates it the way Perlich, Rosset et al. ("High-quantile
-modeling for customer wallet estimation") suggest: as a high quantile (default the 90th
+modeling for customer wallet estimation") suggest: as a high quantile (default the 80th
 percentile) of spend among *similar* customers, learned with gradient boosting under the quantile
 loss. "Similar" means similar in who they are (the customer table's attributes) and what they buy
 and where (category and channel mix), not in how much they already spend, so the estimate reads
 "customers like you who give us most of their wallet spend this much". When the client has a
 stated wallet or income column, it is used instead.
 
+Only **active** customers have a wallet to win: customers who lapsed beyond the client's churn
+threshold are left out (and counted), and spend is what active customers actually spent in the
+trailing 12 months (:func:`trailing_spend`), not an annualised rate of a past active spell, so
+the headroom is a fraction of today's revenue a programme can compete for.
+
 :func:`wallet_by_segment` and :func:`wallet_by_category` sum spend, wallet and headroom (wallet
 minus spend) by segment and by segment and category; :func:`penetration_gaps` lists the
-cross-sell opportunities: categories a segment buys less often than the best segment does.
+cross-sell opportunities: categories a segment buys less often than comparable customers (the
+same spend band in other segments) do.
 """
 
 from __future__ import annotations
@@ -36,14 +42,39 @@ __all__ = [
     "estimate_wallet",
     "penetration_gaps",
     "spend_rate",
+    "trailing_spend",
     "wallet_by_category",
     "wallet_by_segment",
 ]
 
-#: The quantile of similar customers' spend taken as the wallet (Perlich et al. use 0.8-0.9).
-DEFAULT_WALLET_QUANTILE = 0.9
+#: The quantile of similar customers' spend taken as the wallet (Perlich et al. use 0.8-0.9;
+#: the lower end, so the wallet is what a good customer like you spends, not the best one).
+DEFAULT_WALLET_QUANTILE = 0.8
 
 _DAYS_PER_YEAR = 365.25
+_TRAILING_DAYS = 365
+
+
+def active_customers(base: pd.DataFrame, active=None, *, caller: str) -> pd.Index:
+    """The ids (str) of the customers with a wallet to win.
+
+    ``active`` (a boolean Series by customer) wins; else ``~base["churned"]`` (the run's one
+    churn definition, as in ``client.base``); else customers who bought in the trailing 12
+    months (``revenue_12m > 0``).
+    """
+    if active is None:
+        if "churned" in base.columns:
+            active = ~base["churned"].astype(bool)
+        else:
+            validate_columns(base, ["revenue_12m"], caller=f"{caller} base")
+            active = base["revenue_12m"] > 0
+    if not isinstance(active, pd.Series) or not pd.api.types.is_bool_dtype(active):
+        raise ValueError(
+            f"The 'active' parameter of {caller} must be a boolean Series indexed by "
+            f"customer_id. Got {type(active).__name__} instead."
+        )
+    ids = active.index[active.to_numpy()].astype(str)
+    return base.index.astype(str).intersection(ids, sort=False)
 
 
 def _text_ids(transactions: pd.DataFrame) -> pd.DataFrame:
@@ -139,6 +170,68 @@ def spend_rate(
     return out
 
 
+def trailing_spend(
+    transactions: pd.DataFrame,
+    *,
+    base: pd.DataFrame,
+    by: str | None = None,
+    customers_index: pd.Index | None = None,
+    min_active_days: int = 90,
+) -> pd.DataFrame | pd.Series:
+    """Annual spend of each customer: net spend in the trailing 12 months (``revenue_12m``).
+
+    Customers who first bought less than a year ago are scaled up to a year from their tenure
+    (never less than ``min_active_days``), so a new customer is not read as a small one; nobody
+    else is annualised: a customer who stopped buying has the spend they actually made.
+
+    Parameters
+    ----------
+    transactions : DataFrame
+        Canonical transactions (read for the ``by`` split only).
+    base : DataFrame
+        :func:`cxlib.customers.customer_base` output (``revenue_12m``, ``tenure_days``).
+    by : str, optional
+        A transactions column (e.g. ``"category"``) to split the trailing spend by.
+    customers_index : Index, optional
+        The customers to return (default all of the base).
+    min_active_days : int
+        Floor on the tenure used to scale up new customers.
+
+    Returns
+    -------
+    Series or DataFrame
+        Indexed by ``customer_id``: annual spend (Series ``spend``) or one column per ``by``.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": ["a", "a", "b"], "amount": [100.0, 100.0, 50.0],
+    ...                    "date": pd.to_datetime(["2023-01-01", "2024-07-02", "2024-10-02"])})
+    >>> from cxlib.customers import customer_base
+    >>> trailing_spend(tx, base=customer_base(tx)).round(1).tolist()
+    [100.0, 200.0]
+    """
+    caller = "trailing_spend"
+    check_positive_int(min_active_days, "min_active_days", caller=caller)
+    validate_columns(base, ["revenue_12m", "tenure_days"], caller=f"{caller} base")
+    index = base.index.astype(str) if customers_index is None else customers_index
+    table = base.set_axis(base.index.astype(str)).reindex(index)
+    tenure = np.clip(table["tenure_days"].to_numpy(dtype=float), min_active_days, _TRAILING_DAYS)
+    scale = pd.Series(_TRAILING_DAYS / tenure, index=index)
+    if by is None:
+        spend = table["revenue_12m"].astype(float) * scale
+        spend.name, spend.index.name = "spend", "customer_id"
+        return spend
+    tx = _text_ids(check_transactions(transactions, caller=caller))
+    validate_columns(tx, [by], caller=caller)
+    end = pd.Timestamp(base.attrs.get("observation_end", tx["date"].max()))
+    recent = tx[(tx["date"] > end - pd.Timedelta(days=_TRAILING_DAYS)) & (tx["date"] <= end)]
+    spend = recent.pivot_table(index="customer_id", columns=by, values="amount", aggfunc="sum",
+                               fill_value=0.0, observed=True).reindex(index, fill_value=0.0)
+    out = spend.mul(scale, axis=0)
+    out.columns.name, out.index.name = by, "customer_id"
+    return out
+
+
 def _attribute_frame(customers: pd.DataFrame | None, index: pd.Index, attributes) -> pd.DataFrame:
     if customers is None:
         return pd.DataFrame(index=index)
@@ -191,9 +284,9 @@ class WalletEstimate:
     Attributes
     ----------
     customers : DataFrame
-        Indexed by ``customer_id``: ``spend`` (annual spend rate while active, see
-        :func:`spend_rate`), ``wallet`` (never below ``spend``), ``share_of_wallet``
-        (spend / wallet, 0-1), ``headroom`` (wallet - spend).
+        Indexed by ``customer_id``, the active customers only: ``spend`` (trailing 12-month net
+        spend, see :func:`trailing_spend`), ``wallet`` (never below ``spend``),
+        ``share_of_wallet`` (spend / wallet, 0-1), ``headroom`` (wallet - spend).
     categories : DataFrame or None
         Long frame: ``customer_id``, ``category``, ``spend``, ``wallet``, ``headroom`` (one
         quantile model per category; category wallets need not add up to the total wallet, as
@@ -203,6 +296,11 @@ class WalletEstimate:
     quantile : float
     features : list of str
         Model features (empty for a stated wallet).
+    excluded : int
+        Customers of the base left out because they are not active (lapsed beyond the churn
+        threshold): they have no wallet to win with a share-of-wallet programme.
+    basis : str
+        What ``spend``, ``wallet`` and ``headroom`` measure, for labels.
     """
 
     customers: pd.DataFrame
@@ -210,6 +308,8 @@ class WalletEstimate:
     source: str
     quantile: float
     features: list[str] = field(default_factory=list)
+    excluded: int = 0
+    basis: str = "annual net revenue (trailing 12 months), active customers"
 
 
 def estimate_wallet(
@@ -227,8 +327,13 @@ def estimate_wallet(
     min_active_days: int = 90,
     n_threads: int | None = 1,
     base: pd.DataFrame | None = None,
+    active: pd.Series | None = None,
 ) -> WalletEstimate:
-    """Estimate each customer's annual wallet in the client's categories.
+    """Estimate each active customer's annual wallet in the client's categories.
+
+    The model learns from and predicts for active customers only, on their trailing 12-month
+    spend (:func:`trailing_spend`): a customer who lapsed has no wallet to win by a
+    share-of-wallet programme (winning them back is the churn page's question).
 
     Parameters
     ----------
@@ -257,12 +362,15 @@ def estimate_wallet(
     seed : int
         Seed of the folds and the model.
     observation_end, min_active_days
-        See :func:`spend_rate`.
+        See :func:`trailing_spend`.
     n_threads : int or None
         OpenMP threads for the model (1 is safe on busy machines; None = library default).
     base : DataFrame, optional
         :func:`cxlib.customers.customer_base` output (e.g. ``client.base``): the customers and
         their spend; built from ``transactions`` when omitted.
+    active : Series of bool, optional
+        Which customers are active; default ``~base["churned"]`` when the base has it (as
+        ``client.base`` does), else a purchase in the trailing 12 months.
 
     Returns
     -------
@@ -288,18 +396,20 @@ def estimate_wallet(
         )
     tx = _text_ids(check_transactions(transactions, caller="estimate_wallet"))
     base = _base_for(tx, base, observation_end, "estimate_wallet",
-                     columns=["purchases", "revenue", "tenure_days", "days_since_last"])
+                     columns=["revenue_12m", "tenure_days"])
     end = base.attrs.get("observation_end", observation_end)
-    spend = spend_rate(tx, min_active_days=min_active_days, base=base)
-    index = spend.index
+    index = active_customers(base, active, caller="estimate_wallet")
+    excluded = len(base) - len(index)
+    spend = trailing_spend(tx, base=base, customers_index=index, min_active_days=min_active_days)
     has_category = by_category and "category" in tx.columns
-    category_spend = (spend_rate(tx, by="category", min_active_days=min_active_days, base=base)
+    category_spend = (trailing_spend(tx, base=base, by="category", customers_index=index,
+                                     min_active_days=min_active_days)
                       if has_category else None)
 
     if stated_wallet is not None:
         wallet = _stated_wallet(customers, stated_wallet, stated_wallet_factor, spend)
         return WalletEstimate(customers=_customer_table(spend, wallet), categories=None,
-                              source="stated", quantile=float("nan"))
+                              source="stated", quantile=float("nan"), excluded=excluded)
 
     X = _attribute_frame(customers, index, attributes)
     for column in ("category", "channel"):
@@ -312,7 +422,7 @@ def estimate_wallet(
         categories = (_category_wallets(X, category_spend, quantile=quantile, seed=seed)
                       if has_category else None)
     return WalletEstimate(customers=table, categories=categories, source="model",
-                          quantile=quantile, features=list(X.columns))
+                          quantile=quantile, features=list(X.columns), excluded=excluded)
 
 
 def _stated_wallet(customers, stated_wallet: str, factor: float, spend: pd.Series) -> pd.Series:
