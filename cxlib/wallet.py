@@ -207,8 +207,8 @@ def trailing_spend(
     >>> tx = pd.DataFrame({"customer_id": ["a", "a", "b"], "amount": [100.0, 100.0, 50.0],
     ...                    "date": pd.to_datetime(["2023-01-01", "2024-07-02", "2024-10-02"])})
     >>> from cxlib.customers import customer_base
-    >>> trailing_spend(tx, base=customer_base(tx)).round(1).tolist()
-    [100.0, 200.0]
+    >>> trailing_spend(tx, base=customer_base(tx)).round(1).tolist()  # b: 50 over a 90-day floor
+    [100.0, 202.8]
     """
     caller = "trailing_spend"
     check_positive_int(min_active_days, "min_active_days", caller=caller)
@@ -566,15 +566,26 @@ def wallet_by_category(estimate: WalletEstimate, segments) -> pd.DataFrame:
     return out.sort_values("headroom", ascending=False).reset_index()
 
 
-def penetration_gaps(transactions: pd.DataFrame, segments, *, min_customers: int = 30
-                     ) -> pd.DataFrame:
-    """Cross-sell opportunities: categories a segment buys less often than the best segment.
+def penetration_gaps(
+    transactions: pd.DataFrame,
+    segments,
+    *,
+    base: pd.DataFrame | None = None,
+    active: pd.Series | None = None,
+    min_customers: int = 30,
+    spend_bands: int = 4,
+    target_quantile: float = 0.75,
+) -> pd.DataFrame:
+    """Cross-sell opportunities: categories a segment buys less often than comparable customers.
 
-    Penetration is the share of a segment's customers who bought the category at least once.
-    The gap is the best penetration among segments (with at least ``min_customers``) minus the
-    segment's; the opportunity values closing it at the segment's own average category spend per
-    buyer (or the overall one when the segment has no buyers): ``gap x customers x spend per
-    buyer``.
+    Only active customers count (see :func:`estimate_wallet`), and only their purchases of the
+    trailing 12 months. Customers are compared with customers who spend as much: each active
+    customer falls in one of ``spend_bands`` bands of trailing 12-month spend (quantiles). In a
+    band, a category's **target penetration** is the ``target_quantile`` of the penetrations of
+    the segments with at least ``min_customers`` customers in that band (a high but reachable
+    benchmark among lookalikes, not the best segment, not 100%). A segment's gap in the band is
+    the target minus its own penetration (never negative); the opportunity values the missing
+    buyers at the band's 12-month spend per buyer of the category. Rows sum the bands.
 
     Parameters
     ----------
@@ -582,59 +593,106 @@ def penetration_gaps(transactions: pd.DataFrame, segments, *, min_customers: int
         Canonical transactions with a ``category`` column.
     segments : Series or DataFrame
         Segment per customer.
+    base : DataFrame, optional
+        :func:`cxlib.customers.customer_base` output (e.g. ``client.base``); built when omitted.
+    active : Series of bool, optional
+        Active customers; default ``~base["churned"]`` or a purchase in the trailing 12 months.
     min_customers : int
-        Segments smaller than this do not set the benchmark (their penetration is noisy).
+        Segments with fewer customers in a band do not set that band's target.
+    spend_bands : int
+        Number of spend bands (quantiles of trailing 12-month spend).
+    target_quantile : float
+        Quantile of the lookalike segments' penetrations taken as the target, in [0.5, 1].
 
     Returns
     -------
     DataFrame
         One row per (``segment``, ``category``), sorted by ``opportunity`` (descending):
-        ``customers``, ``buyers``, ``penetration``, ``best_penetration``, ``best_segment``,
-        ``penetration_gap``, ``spend_per_buyer`` (net, over the observed period),
-        ``opportunity``.
+        ``customers`` (active), ``buyers`` (in the last 12 months), ``penetration``,
+        ``target_penetration`` (customer-weighted over the bands), ``penetration_gap``,
+        ``new_buyers`` (gap x customers, summed over bands), ``spend_per_buyer`` (12-month net
+        revenue per buyer of the category, the bands' average weighted by new buyers) and
+        ``opportunity`` (annual net revenue: ``new_buyers x spend_per_buyer``).
 
     Examples
     --------
-    >>> tx = pd.DataFrame({"customer_id": ["a", "b", "c", "d"], "category": ["x", "x", "x", "y"],
-    ...                    "amount": [10.0, 10.0, 10.0, 5.0], "date": pd.Timestamp("2024-01-01")})
-    >>> seg = pd.Series({"a": "s1", "b": "s1", "c": "s2", "d": "s2"})
-    >>> gaps = penetration_gaps(tx, seg, min_customers=1)
-    >>> gaps.loc[0, ["segment", "category", "penetration", "penetration_gap"]].astype(str).tolist()
-    ['s2', 'x', '0.5', '0.5']
+    >>> tx = pd.DataFrame({"customer_id": list("abcdef"), "category": list("xxxyxy"),
+    ...                    "amount": 10.0, "date": pd.Timestamp("2024-01-01")})
+    >>> seg = pd.Series({"a": "s1", "b": "s1", "c": "s1", "d": "s2", "e": "s2", "f": "s2"})
+    >>> gaps = penetration_gaps(tx, seg, min_customers=1, spend_bands=1, target_quantile=1.0)
+    >>> gaps.loc[0, ["segment", "category", "penetration", "target_penetration"]].astype(str).tolist()
+    ['s1', 'y', '0.0', '0.6666666666666666']
     """
-    tx = _text_ids(check_transactions(transactions, caller="penetration_gaps"))
-    validate_columns(tx, ["category"], caller="penetration_gaps")
-    seg = segment_series(segments, caller="penetration_gaps")
-    tx = tx[tx["customer_id"].isin(seg.index)]
-    tx = tx.assign(segment=seg.reindex(tx["customer_id"]).to_numpy())
-    bought = tx[tx["amount"] > 0]
-    buyers = bought.groupby(["segment", "category"], observed=True)["customer_id"].nunique()
-    spend = tx.groupby(["segment", "category"], observed=True)["amount"].sum()
-    sizes = seg.value_counts()
-    grid = pd.MultiIndex.from_product([sorted(sizes.index), sorted(tx["category"].unique())],
-                                      names=["segment", "category"])
-    out = pd.DataFrame(index=grid)
-    out["customers"] = sizes.reindex(grid.get_level_values("segment")).to_numpy()
-    out["buyers"] = buyers.reindex(grid, fill_value=0).astype(int)
-    out["penetration"] = out["buyers"] / out["customers"]
-    eligible = out[out["customers"] >= min_customers]
+    caller = "penetration_gaps"
+    tx = _text_ids(check_transactions(transactions, caller=caller))
+    validate_columns(tx, ["category"], caller=caller)
+    check_positive_int(spend_bands, "spend_bands", caller=caller)
+    if not 0.5 <= target_quantile <= 1:
+        raise ValueError(
+            f"The 'target_quantile' parameter of {caller} must be in [0.5, 1]. "
+            f"Got {target_quantile!r} instead."
+        )
+    seg = segment_series(segments, caller=caller)
+    base = _base_for(tx, base, None, caller, columns=["revenue_12m"])
+    ids = active_customers(base, active, caller=caller).intersection(seg.index, sort=False)
+    spend = base.set_axis(base.index.astype(str)).loc[ids, "revenue_12m"].astype(float)
+    band = _spend_band(spend, spend_bands)
+    end = pd.Timestamp(base.attrs.get("observation_end", tx["date"].max()))
+    recent = tx[(tx["date"] > end - pd.Timedelta(days=_TRAILING_DAYS)) & (tx["date"] <= end)
+                & tx["customer_id"].isin(ids)]
+    cells = _band_cells(recent, seg.loc[ids], band, sorted(tx["category"].unique()))
+    eligible = cells[cells["customers"] >= min_customers]
     if eligible.empty:
         raise ValueError(
-            "The 'min_customers' parameter of penetration_gaps must not exceed the largest "
-            f"segment ({int(sizes.max())} customers). Got {min_customers} instead."
+            f"The 'min_customers' parameter of {caller} must not exceed the largest "
+            f"segment-and-spend-band cell ({int(cells['customers'].max())} active customers). "
+            f"Got {min_customers} instead."
         )
-    best_idx = eligible.groupby("category")["penetration"].idxmax()
-    best = eligible.loc[best_idx.to_numpy(), "penetration"]
-    best.index = best.index.get_level_values("category")
-    best_segment = pd.Series(best_idx.map(lambda item: item[0]).to_numpy(), index=best.index)
-    categories = grid.get_level_values("category")
-    out["best_penetration"] = best.reindex(categories).to_numpy()
-    out["best_segment"] = best_segment.reindex(categories).to_numpy()
-    out["penetration_gap"] = (out["best_penetration"] - out["penetration"]).clip(lower=0)
-    per_buyer = spend.reindex(grid, fill_value=0.0) / out["buyers"].where(out["buyers"] > 0)
-    overall = tx.groupby("category")["amount"].sum() / bought.groupby("category")[
-        "customer_id"].nunique()
-    out["spend_per_buyer"] = per_buyer.fillna(
-        pd.Series(overall.reindex(categories).to_numpy(), index=grid))
-    out["opportunity"] = out["penetration_gap"] * out["customers"] * out["spend_per_buyer"]
-    return out.sort_values("opportunity", ascending=False).reset_index()
+    target = eligible.groupby(["band", "category"])["penetration"].quantile(target_quantile)
+    cells["target_penetration"] = target.reindex(
+        pd.MultiIndex.from_frame(cells[["band", "category"]])).fillna(0.0).to_numpy()
+    cells["new_buyers"] = ((cells["target_penetration"] - cells["penetration"]).clip(lower=0)
+                           * cells["customers"])
+    per_buyer = (cells.groupby(["band", "category"])[["spend", "buyers"]].sum()
+                 .pipe(lambda t: t["spend"] / t["buyers"].where(t["buyers"] > 0)))
+    cells["spend_per_buyer"] = per_buyer.reindex(
+        pd.MultiIndex.from_frame(cells[["band", "category"]])).fillna(0.0).to_numpy()
+    cells["opportunity"] = cells["new_buyers"] * cells["spend_per_buyer"]
+    cells["target_buyers"] = cells["target_penetration"] * cells["customers"]
+    out = cells.groupby(["segment", "category"])[
+        ["customers", "buyers", "target_buyers", "new_buyers", "opportunity"]].sum()
+    out["penetration"] = out["buyers"] / out["customers"]
+    out["target_penetration"] = out["target_buyers"] / out["customers"]
+    out["penetration_gap"] = out["new_buyers"] / out["customers"]
+    out["spend_per_buyer"] = (out["opportunity"] / out["new_buyers"].where(out["new_buyers"] > 0)
+                              ).fillna(0.0)
+    columns = ["customers", "buyers", "penetration", "target_penetration", "penetration_gap",
+               "new_buyers", "spend_per_buyer", "opportunity"]
+    out = out[columns].astype({"customers": int, "buyers": int})
+    return out.sort_values("opportunity", ascending=False, kind="stable").reset_index()
+
+
+def _spend_band(spend: pd.Series, bands: int) -> pd.Series:
+    """Band 0..bands-1 of trailing spend: quantile bands on ranks, so ties share a band."""
+    ranks = spend.rank(method="min", pct=True).to_numpy()
+    band = np.minimum(np.floor((ranks - 1e-12) * bands), bands - 1).astype(int)
+    return pd.Series(np.clip(band, 0, None), index=spend.index, name="band")
+
+
+def _band_cells(recent: pd.DataFrame, seg: pd.Series, band: pd.Series, categories) -> pd.DataFrame:
+    """Customers, buyers, penetration and 12-month spend per (segment, band, category)."""
+    keys = pd.DataFrame({"segment": seg, "band": band.reindex(seg.index)})
+    sizes = keys.groupby(["segment", "band"]).size().rename("customers")
+    lines = recent.join(keys, on="customer_id")
+    bought = lines[lines["amount"] > 0]
+    buyers = bought.groupby(["segment", "band", "category"])["customer_id"].nunique()
+    spend = lines.groupby(["segment", "band", "category"])["amount"].sum()
+    grid = pd.MultiIndex.from_tuples(
+        [(s, b, c) for (s, b) in sizes.index for c in categories],
+        names=["segment", "band", "category"])
+    cells = pd.DataFrame(index=grid)
+    cells["customers"] = sizes.reindex(grid.droplevel("category")).to_numpy()
+    cells["buyers"] = buyers.reindex(grid, fill_value=0).astype(int).to_numpy()
+    cells["spend"] = spend.reindex(grid, fill_value=0.0).to_numpy()
+    cells["penetration"] = cells["buyers"] / cells["customers"]
+    return cells.reset_index()

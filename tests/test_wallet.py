@@ -209,22 +209,43 @@ def test_wallet_by_category_needs_category_wallets():
         wallet_by_category(est, pd.Series("all", index=est.customers.index))
 
 
-def test_penetration_gaps_compare_each_segment_with_the_best_one():
-    tx = pd.DataFrame({
-        "customer_id": ["a", "b", "c", "d", "a"],
-        "category": ["x", "x", "x", "y", "y"],
-        "amount": [10.0, 10.0, 30.0, 5.0, 7.0],
-        "date": pd.Timestamp("2024-01-01"),
-    })
-    seg = pd.Series({"a": "s1", "b": "s1", "c": "s2", "d": "s2"})
-    gaps = penetration_gaps(tx, seg, min_customers=1).set_index(["segment", "category"])
-    assert gaps.loc[("s1", "x"), "penetration"] == 1.0
-    assert gaps.loc[("s2", "x"), "penetration_gap"] == 0.5
-    assert gaps.loc[("s2", "x"), "best_segment"] == "s1"
-    # closing the gap: 0.5 x 2 customers x 30 spent per buyer in s2
-    assert gaps.loc[("s2", "x"), "opportunity"] == 30.0
-    assert gaps.loc[("s1", "y"), "penetration_gap"] == 0.0
-    assert gaps.index[0] == ("s2", "x")
+def _band_transactions():
+    # s1 = a b c d, s2 = e f g h; low spenders (10 a year) a b e f, high (100) c d g h; z lapsed.
+    rows = [("a", "x", 10), ("b", "x", 10), ("e", "x", 5), ("e", "y", 5), ("f", "x", 5),
+            ("f", "y", 5), ("c", "x", 100), ("d", "x", 100), ("g", "x", 50), ("g", "y", 50),
+            ("h", "x", 100)]
+    tx = pd.DataFrame(rows, columns=["customer_id", "category", "amount"])
+    tx["date"] = pd.Timestamp("2024-12-31")
+    lapsed = pd.DataFrame({"customer_id": ["z"], "category": ["y"], "amount": [999.0],
+                           "date": [pd.Timestamp("2020-01-01")]})
+    seg = pd.Series({**dict.fromkeys("abcdz", "s1"), **dict.fromkeys("efgh", "s2")})
+    return pd.concat([tx, lapsed], ignore_index=True), seg
+
+
+def test_penetration_targets_come_from_lookalikes_in_the_same_spend_band():
+    tx, seg = _band_transactions()
+    gaps = penetration_gaps(tx, seg, min_customers=1, spend_bands=2, target_quantile=1.0)
+    row = gaps.set_index(["segment", "category"]).loc[("s1", "y")]
+    # z lapsed in 2020: not a customer to cross-sell to
+    assert row["customers"] == 4 and row["buyers"] == 0
+    # low band: s2 penetration 1 -> 2 new buyers x 5 per buyer; high band: s2 0.5 -> 1 x 50
+    assert row["new_buyers"] == pytest.approx(3.0)
+    assert row["opportunity"] == pytest.approx(2 * 5 + 1 * 50)
+    assert row["target_penetration"] == pytest.approx(0.75)
+    assert row["spend_per_buyer"] == pytest.approx(20.0)
+    assert gaps.iloc[0][["segment", "category"]].tolist() == ["s1", "y"]
+    # s2 sets the target, so it has no gap; and x is bought by everyone
+    assert gaps.query("segment == 's2' or category == 'x'")["opportunity"].eq(0).all()
+
+
+def test_a_lower_target_quantile_asks_for_less_than_the_best_lookalike():
+    tx, seg = _band_transactions()
+    gaps = penetration_gaps(tx, seg, min_customers=1, spend_bands=2, target_quantile=0.5)
+    row = gaps.set_index(["segment", "category"]).loc[("s1", "y")]
+    # medians of (0, 1) and (0, 0.5): targets 0.5 and 0.25 -> 1 x 5 + 0.5 x 50
+    assert row["opportunity"] == pytest.approx(5 + 25)
+    with pytest.raises(ValueError, match="'target_quantile' parameter of penetration_gaps"):
+        penetration_gaps(tx, seg, target_quantile=0.2)
 
 
 def test_penetration_gaps_need_a_category_column():
