@@ -512,6 +512,24 @@ def test_retention_scenario_raises_total_clv_and_keeps_todays_p_alive(
     assert (result.values["clv_scenario"] >= result.values["clv"] - 1e-9).all()
 
 
+def test_retention_gain_over_longer_horizons_is_worth_more_and_matches_the_single_scenario(
+    cdnow_models, cdnow_money
+):
+    from cxlib.clv import retention_scenario_horizons
+
+    spend = SpendModel().fit(cdnow_money)
+    model = cdnow_models["bgnbd"]
+    table = retention_scenario_horizons(cdnow_money, model, spend, retention_gain=0.05,
+                                        horizons_months=(12, 36, 60))
+    assert table.index.tolist() == [12, 36, 60] and table["years"].tolist() == [1, 3, 5]
+    one_year = retention_scenario(cdnow_money, model, spend, retention_gain=0.05)
+    assert table.loc[12, "uplift"] == pytest.approx(one_year.uplift)
+    # a customer kept today keeps buying: the gain grows with the horizon, in money and share
+    assert table["uplift"].is_monotonic_increasing and table["uplift_share"].is_monotonic_increasing
+    assert table.loc[60, "uplift"] > 2 * table.loc[12, "uplift"]
+    assert table["basis"].str.contains("gross margin").all()
+
+
 def test_rfm_matrix_spans_frequency_by_recency_and_blanks_impossible_cells(cdnow_models):
     matrix = rfm_matrix(cdnow_models["bgnbd"], what="p_alive", max_frequency=5, T=10)
     assert matrix.shape == (6, 11)

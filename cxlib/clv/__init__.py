@@ -44,7 +44,12 @@ from cxlib.clv.holdout import (
 )
 from cxlib.clv.purchase import CONTINUOUS_KINDS, PURCHASE_KINDS, PurchaseModel, lower_dropout
 from cxlib.clv.retention import RetentionModel, cohort_frame, contractual_value, retention_curve
-from cxlib.clv.scenario import RetentionScenario, retention_scenario, rfm_matrix
+from cxlib.clv.scenario import (
+    RetentionScenario,
+    retention_scenario,
+    retention_scenario_horizons,
+    rfm_matrix,
+)
 from cxlib.clv.spend import DEFAULT_SPEND_CORRELATION_MAX, SpendModel
 from cxlib.clv.value import (
     PERIODS_PER_MONTH,
@@ -90,6 +95,7 @@ __all__ = [
     "lower_dropout",
     "retention_curve",
     "retention_scenario",
+    "retention_scenario_horizons",
     "rfm_matrix",
     "rfm_summary",
     "segment_value",
