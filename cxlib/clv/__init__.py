@@ -44,6 +44,7 @@ from cxlib.clv.holdout import (
 )
 from cxlib.clv.purchase import CONTINUOUS_KINDS, PURCHASE_KINDS, PurchaseModel, lower_dropout
 from cxlib.clv.retention import RetentionModel, cohort_frame, contractual_value, retention_curve
+from cxlib.clv.acquisition import AcquisitionValue, clv_by_channel
 from cxlib.clv.scenario import (
     RetentionScenario,
     retention_scenario,
@@ -84,6 +85,8 @@ __all__ = [
     "RetentionScenario",
     "SELECTION_CRITERIA",
     "SpendModel",
+    "AcquisitionValue",
+    "clv_by_channel",
     "clv_headlines",
     "clv_interval",
     "cohort_frame",

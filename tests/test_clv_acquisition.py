@@ -1,0 +1,60 @@
+"""Tests for cxlib.clv.clv_by_channel: CLV against acquisition cost per acquisition channel."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cxlib import DataError
+from cxlib.clv import clv_by_channel
+
+
+def _values_and_customers():
+    values = pd.DataFrame(
+        {"clv": [50.0, 10.0, 30.0, 2.0, 4.0, 6.0, 99.0],
+         "acquisition_cost": [20.0, 20.0, 20.0, 10.0, 10.0, 10.0, np.nan]},
+        index=pd.Index(["a", "b", "c", "d", "e", "f", "g"], name="customer_id"),
+    )
+    customers = pd.DataFrame({
+        "customer_id": list("abcdefg"),
+        "acquisition_channel": ["tv", "tv", "tv", "social", "social", "social", "tv"],
+    })
+    return values, customers
+
+
+def test_channel_rows_are_hand_computed_and_unknown_costs_are_counted_not_used():
+    values, customers = _values_and_customers()
+    result = clv_by_channel(values, customers, currency="EUR")
+    tv, social, total = (result.table.loc[name] for name in ("tv", "social", "All channels"))
+    assert tv["customers"] == 3 and result.unknown_cost == 1  # g has no cost
+    assert tv["mean_clv"] == pytest.approx(30.0) and tv["mean_cac"] == pytest.approx(20.0)
+    assert tv["clv_to_cac"] == pytest.approx(1.5)
+    assert tv["negative_net_share"] == pytest.approx(1 / 3)  # b: 10 - 20
+    assert social["clv_to_cac"] == pytest.approx(0.4) and social["negative_net_share"] == 1.0
+    assert total["customers"] == 6 and total["median_net"] == pytest.approx(-5.0)
+    assert result.table.index[-1] == "All channels"
+
+
+def test_a_negative_median_net_value_is_said_plainly_with_the_basis_and_losing_channels():
+    values, customers = _values_and_customers()
+    result = clv_by_channel(values, customers, currency="EUR", basis="12-month margin")
+    assert result.median_net == pytest.approx(-5.0)
+    assert "EUR 5.00 below what they cost to acquire" in result.text
+    assert "12-month margin" in result.text and "social" in result.text
+    assert "tv" not in result.text.split("cost:")[-1]
+
+
+def test_a_positive_median_is_not_reported_as_a_loss():
+    values, customers = _values_and_customers()
+    values["clv"] = values["clv"] + 100
+    result = clv_by_channel(values, customers)
+    assert result.median_net > 0 and "exceeds their acquisition cost" in result.text
+
+
+def test_a_customers_table_without_a_channel_column_is_a_data_error():
+    values, customers = _values_and_customers()
+    with pytest.raises(DataError, match="acquisition channel column"):
+        clv_by_channel(values, customers.drop(columns="acquisition_channel"))
+    with pytest.raises(DataError, match="no customer has a known acquisition_cost"):
+        clv_by_channel(values.assign(acquisition_cost=np.nan), customers)
