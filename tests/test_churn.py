@@ -479,6 +479,36 @@ def test_revenue_at_risk_by_segment_sums_the_scored_list():
     assert out["share_of_risk"].sum() == pytest.approx(1.0)
 
 
+def test_retention_economics_per_decile_is_hand_computed_riskiest_first():
+    rng = np.random.default_rng(0)
+    scores = pd.DataFrame({"customer_id": [f"c{i:02d}" for i in range(20)],
+                           "churn_probability": rng.uniform(0, 1, 20),
+                           "value": rng.gamma(2, 100, 20)})
+    out = churn.retention_economics(scores, margin=0.3, save_rate=0.25)
+    assert out.index.tolist() == list(range(1, 11)) and out["customers"].eq(2).all()
+    ranked = scores.sort_values("churn_probability", ascending=False)
+    top = ranked.head(2)
+    at_risk = float((top["churn_probability"] * top["value"]).sum()) * 0.3
+    assert out.loc[1, "margin_at_risk"] == pytest.approx(at_risk)
+    assert out.loc[1, "break_even_cost"] == pytest.approx(0.25 * at_risk / 2)
+    assert out.loc[1, "mean_churn_probability"] == pytest.approx(top["churn_probability"].mean())
+    assert out["mean_churn_probability"].is_monotonic_decreasing
+    assert out["cumulative_margin_at_risk"].iloc[-1] == pytest.approx(
+        0.3 * float((scores["churn_probability"] * scores["value"]).sum()))
+    assert "25%" in out.attrs["basis"] and "gross margin" in out.attrs["basis"]
+
+
+def test_retention_economics_break_even_scales_with_the_save_rate_and_refuses_bad_rates():
+    scores = pd.DataFrame({"customer_id": list("abc"), "churn_probability": [0.5, 0.2, 0.9],
+                           "value": [100.0, 50.0, 10.0]})
+    low = churn.retention_economics(scores, margin=0.5, save_rate=0.1, groups=3)
+    high = churn.retention_economics(scores, margin=0.5, save_rate=0.3, groups=3)
+    np.testing.assert_allclose(high["break_even_cost"], 3 * low["break_even_cost"])
+    assert low["break_even_cost"].tolist() == pytest.approx([0.45, 2.5, 0.5])
+    with pytest.raises(ValueError, match="'save_rate' parameter of retention_economics"):
+        churn.retention_economics(scores, margin=0.5, save_rate=0)
+
+
 # --- acceptance on the demo client ---------------------------------------------------------------
 
 

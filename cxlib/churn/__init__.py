@@ -47,7 +47,7 @@ from cxlib.churn.definitions import (
 )
 from cxlib.churn.features import churn_features
 from cxlib.churn.model import ChurnModelResult, churn_model
-from cxlib.churn.risk import churn_headlines, revenue_at_risk_by_segment
+from cxlib.churn.risk import churn_headlines, retention_economics, revenue_at_risk_by_segment
 from cxlib.churn.survival import (
     CoxResult,
     SurvivalResult,
@@ -78,6 +78,7 @@ __all__ = [
     "default_cutoff",
     "inactivity_threshold",
     "resolve_cutoff",
+    "retention_economics",
     "revenue_at_risk_by_segment",
     "survival_by_segment",
     "survival_table",

@@ -1,11 +1,11 @@
-"""Revenue at risk by segment and the churn page's headline numbers."""
+"""Revenue at risk by segment, retention-campaign economics, and the churn headlines."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from cxlib._validation import validate_columns
+from cxlib._validation import check_positive_int, validate_columns
 from cxlib.headlines import Headline
 
 
@@ -64,6 +64,82 @@ def revenue_at_risk_by_segment(
     total = out["revenue_at_risk"].sum()
     out["share_of_risk"] = out["revenue_at_risk"] / total if total > 0 else np.nan
     return out.sort_values("revenue_at_risk", ascending=False)
+
+
+def retention_economics(
+    scores: pd.DataFrame,
+    *,
+    margin: float,
+    save_rate: float = 0.2,
+    groups: int = 10,
+) -> pd.DataFrame:
+    """What a retention contact may cost, per risk decile of the ranked churn list.
+
+    Customers are ranked by churn probability (riskiest first; ties by ``customer_id``) and cut
+    into ``groups`` groups of equal size. Per group, the **margin at risk** is the sum of
+    churn probability x the customer's net revenue of the last 12 months x ``margin``: the
+    annual gross margin that leaves if the predicted churners leave. If a contact saves
+    ``save_rate`` of the churners it reaches, each contacted customer is worth
+    ``save_rate x margin at risk / customers`` a year: the **break-even contact cost**, the
+    most a contact (call, voucher, ...) may cost before the campaign loses money.
+
+    Parameters
+    ----------
+    scores : DataFrame
+        ``customer_id``, ``churn_probability`` and ``value`` (net revenue, last 12 months),
+        e.g. ``ChurnModelResult.score(...)``.
+    margin : float
+        Gross margin on revenue, in (0, 1] (the client's ``margin``).
+    save_rate : float
+        Assumed share of would-be churners a contact keeps, in (0, 1]: an assumption to
+        state, or to measure with a test campaign.
+    groups : int
+        Number of risk groups (10 = deciles).
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``risk_decile`` (1 = riskiest): ``customers``, ``mean_churn_probability``,
+        ``revenue_12m``, ``revenue_at_risk`` (annual net revenue), ``margin_at_risk`` (annual
+        gross margin), ``break_even_cost`` (per contacted customer, annual gross margin) and
+        ``cumulative_margin_at_risk``. ``attrs["basis"]`` and ``attrs["save_rate"]`` state the
+        assumptions.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"customer_id": list("abcd"), "churn_probability": [0.9, 0.1, 0.5, 0.2],
+    ...                   "value": [100.0, 100.0, 200.0, 50.0]})
+    >>> table = retention_economics(s, margin=0.5, save_rate=0.2, groups=2)
+    >>> table[["margin_at_risk", "break_even_cost"]].to_numpy().tolist()
+    [[95.0, 9.5], [10.0, 1.0]]
+    """
+    caller = "retention_economics"
+    validate_columns(scores, ["customer_id", "churn_probability", "value"], caller=caller)
+    for name, number in (("margin", margin), ("save_rate", save_rate)):
+        if not 0 < number <= 1:
+            raise ValueError(
+                f"The '{name}' parameter of {caller} must be in (0, 1]. Got {number!r} instead."
+            )
+    check_positive_int(groups, "groups", caller=caller)
+    ranked = scores.assign(customer_id=scores["customer_id"].astype(str)).sort_values(
+        ["churn_probability", "customer_id"], ascending=[False, True], kind="stable")
+    ranked["risk_decile"] = (np.arange(len(ranked)) * groups // max(len(ranked), 1)) + 1
+    ranked["revenue_at_risk"] = ranked["churn_probability"] * ranked["value"]
+    out = ranked.groupby("risk_decile").agg(
+        customers=("customer_id", "size"),
+        mean_churn_probability=("churn_probability", "mean"),
+        revenue_12m=("value", "sum"),
+        revenue_at_risk=("revenue_at_risk", "sum"),
+    )
+    out["margin_at_risk"] = out["revenue_at_risk"] * margin
+    out["break_even_cost"] = save_rate * out["margin_at_risk"] / out["customers"]
+    out["cumulative_margin_at_risk"] = out["margin_at_risk"].cumsum()
+    out.attrs["save_rate"] = save_rate
+    out.attrs["basis"] = (
+        f"annual gross margin ({margin:.0%} of the last 12 months' net revenue); break-even "
+        f"cost per contacted customer if a contact keeps {save_rate:.0%} of would-be churners"
+    )
+    return out
 
 
 def churn_headlines(
