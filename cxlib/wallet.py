@@ -56,7 +56,7 @@ _TRAILING_DAYS = 365
 
 
 def active_customers(base: pd.DataFrame, active=None, *, caller: str) -> pd.Index:
-    """The ids (str) of the customers with a wallet to win.
+    """Return the ids (str) of the customers with a wallet to win.
 
     ``active`` (a boolean Series by customer) wins; else ``~base["churned"]`` (the run's one
     churn definition, as in ``client.base``); else customers who bought in the trailing 12
@@ -620,7 +620,8 @@ def penetration_gaps(
     ...                    "amount": 10.0, "date": pd.Timestamp("2024-01-01")})
     >>> seg = pd.Series({"a": "s1", "b": "s1", "c": "s1", "d": "s2", "e": "s2", "f": "s2"})
     >>> gaps = penetration_gaps(tx, seg, min_customers=1, spend_bands=1, target_quantile=1.0)
-    >>> gaps.loc[0, ["segment", "category", "penetration", "target_penetration"]].astype(str).tolist()
+    >>> columns = ["segment", "category", "penetration", "target_penetration"]
+    >>> gaps.loc[0, columns].astype(str).tolist()
     ['s1', 'y', '0.0', '0.6666666666666666']
     """
     caller = "penetration_gaps"
@@ -673,14 +674,14 @@ def penetration_gaps(
 
 
 def _spend_band(spend: pd.Series, bands: int) -> pd.Series:
-    """Band 0..bands-1 of trailing spend: quantile bands on ranks, so ties share a band."""
+    """Return the band 0..bands-1 of trailing spend (quantiles of ranks; ties share a band)."""
     ranks = spend.rank(method="min", pct=True).to_numpy()
     band = np.minimum(np.floor((ranks - 1e-12) * bands), bands - 1).astype(int)
     return pd.Series(np.clip(band, 0, None), index=spend.index, name="band")
 
 
 def _band_cells(recent: pd.DataFrame, seg: pd.Series, band: pd.Series, categories) -> pd.DataFrame:
-    """Customers, buyers, penetration and 12-month spend per (segment, band, category)."""
+    """Count customers, buyers and 12-month spend per (segment, band, category)."""
     keys = pd.DataFrame({"segment": seg, "band": band.reindex(seg.index)})
     sizes = keys.groupby(["segment", "band"]).size().rename("customers")
     lines = recent.join(keys, on="customer_id")

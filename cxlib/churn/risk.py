@@ -73,7 +73,7 @@ def retention_economics(
     save_rate: float = 0.2,
     groups: int = 10,
 ) -> pd.DataFrame:
-    """What a retention contact may cost, per risk decile of the ranked churn list.
+    """Compute what a retention contact may cost, per risk decile of the ranked churn list.
 
     Customers are ranked by churn probability (riskiest first; ties by ``customer_id``) and cut
     into ``groups`` groups of equal size. Per group, the **margin at risk** is the sum of

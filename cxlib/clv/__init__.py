@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from cxlib._clv_headlines import clv_headlines
 from cxlib.clv._optimise import RETRY_PENALIZER
+from cxlib.clv.acquisition import AcquisitionValue, clv_by_channel
 from cxlib.clv.fit import CustomerValueFit, fit_customer_value
 from cxlib.clv.holdout import (
     SELECTION_CRITERIA,
@@ -44,7 +45,6 @@ from cxlib.clv.holdout import (
 )
 from cxlib.clv.purchase import CONTINUOUS_KINDS, PURCHASE_KINDS, PurchaseModel, lower_dropout
 from cxlib.clv.retention import RetentionModel, cohort_frame, contractual_value, retention_curve
-from cxlib.clv.acquisition import AcquisitionValue, clv_by_channel
 from cxlib.clv.scenario import (
     RetentionScenario,
     retention_scenario,

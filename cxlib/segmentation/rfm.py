@@ -171,7 +171,7 @@ def _check_summary(summary: pd.DataFrame, caller: str) -> None:
 
 
 def _cycle_threshold(summary: pd.DataFrame) -> float:
-    """The 90% quantile of inter-purchase gaps, in the summary's time unit, from the summary.
+    """Estimate the 90% quantile of inter-purchase gaps (summary's time unit) from the summary.
 
     A repeat customer's mean gap is ``recency / frequency``; weighting it by ``frequency`` (the
     number of gaps) approximates the pooled gap distribution that

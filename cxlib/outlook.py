@@ -1,0 +1,135 @@
+"""Forward revenue outlook: from last year's revenue to the revenue the CLV model expects next.
+
+:func:`revenue_outlook` bridges the net revenue of the last 12 months to the revenue today's
+customers are expected to bring in the next 12 months (the purchase and spend models of the
+run's one CLV fit), in three steps: what customers who already lapsed brought and are still
+expected to bring, and the expected change among active customers. It states plainly when the
+outlook is a fall, and what it leaves out: customers not yet acquired. (The *past* bridge of new,
+retained and lost revenue belongs to the executive summary.)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from cxlib._validation import validate_columns
+
+__all__ = ["RevenueOutlook", "revenue_outlook"]
+
+_NEW_CUSTOMER_DAYS = 365
+
+
+@dataclass
+class RevenueOutlook:
+    """Last 12 months' net revenue against the next 12 months' expected net revenue.
+
+    Attributes
+    ----------
+    bridge : DataFrame
+        One row per ``step`` with ``amount`` (net revenue): last 12 months, lapsed customers'
+        change, active customers' change, next 12 months expected. The middle rows add up.
+    last_12m, next_12m : float
+        Net revenue of the last 12 months; expected net revenue of the next 12 months from
+        today's customers.
+    change_share : float
+        ``next_12m / last_12m - 1``.
+    new_customer_revenue : float
+        Last 12 months' net revenue from customers whose first purchase fell in those months:
+        what acquisition added last year, which the outlook does not include.
+    text : str
+        Plain sentences for the page.
+    """
+
+    bridge: pd.DataFrame
+    last_12m: float
+    next_12m: float
+    change_share: float
+    new_customer_revenue: float
+    text: str
+
+
+def revenue_outlook(
+    base: pd.DataFrame,
+    expected_revenue: pd.Series,
+    *,
+    currency: str = "",
+) -> RevenueOutlook:
+    """Bridge last 12 months' net revenue to the next 12 months' expected net revenue.
+
+    Parameters
+    ----------
+    base : DataFrame
+        The run's customer base (``client.base``): ``revenue_12m``, ``churned`` and
+        ``tenure_days``.
+    expected_revenue : Series
+        Expected net revenue per customer over the next 12 months, undiscounted: the
+        ``expected_revenue`` column of :func:`cxlib.clv.customer_value` with
+        ``horizon_months=12`` (``client.value_fit.values`` when the run's horizon is 12).
+        Customers of the base without a value count as 0.
+    currency : str
+        Currency code for the text.
+
+    Returns
+    -------
+    RevenueOutlook
+
+    Examples
+    --------
+    >>> base = pd.DataFrame({"revenue_12m": [100.0, 50.0, 30.0],
+    ...                      "churned": [False, False, True], "tenure_days": [900, 200, 800]},
+    ...                     index=["a", "b", "c"])
+    >>> outlook = revenue_outlook(base, pd.Series({"a": 90.0, "b": 40.0, "c": 5.0}))
+    >>> outlook.bridge["amount"].tolist()
+    [180.0, -25.0, -20.0, 135.0]
+    >>> round(outlook.change_share, 2)
+    -0.25
+    """
+    validate_columns(base, ["revenue_12m", "churned", "tenure_days"], caller="revenue_outlook")
+    expected = pd.Series(expected_revenue, dtype=float)
+    expected.index = expected.index.astype(str)
+    expected = expected.reindex(base.index.astype(str)).fillna(0.0).to_numpy()
+    last = base["revenue_12m"].to_numpy(dtype=float)
+    lapsed = base["churned"].to_numpy(dtype=bool)
+    last_12m, next_12m = float(last.sum()), float(expected.sum())
+    lapsed_change = float(expected[lapsed].sum() - last[lapsed].sum())
+    active_change = float(expected[~lapsed].sum() - last[~lapsed].sum())
+    bridge = pd.DataFrame({
+        "step": ["Net revenue, last 12 months",
+                 "Customers who already lapsed (churned): expected minus last 12 months",
+                 "Active customers: expected minus last 12 months",
+                 "Expected net revenue, next 12 months (today's customers)"],
+        "amount": [last_12m, lapsed_change, active_change, next_12m],
+    })
+    new = base["tenure_days"].to_numpy(dtype=float) < _NEW_CUSTOMER_DAYS
+    new_revenue = float(last[new].sum())
+    change = next_12m / last_12m - 1 if last_12m > 0 else np.nan
+    text = _outlook_text(last_12m, next_12m, change, lapsed_change, active_change, new_revenue,
+                         int(lapsed.sum()), currency)
+    return RevenueOutlook(bridge=bridge, last_12m=last_12m, next_12m=next_12m,
+                          change_share=float(change), new_customer_revenue=new_revenue,
+                          text=text)
+
+
+def _outlook_text(last, nxt, change, lapsed_change, active_change, new_revenue, n_lapsed,
+                  currency) -> str:
+    def money(value: float) -> str:
+        return f"{currency} {abs(value):,.0f}".strip()
+
+    if not np.isfinite(change):
+        return f"Expected net revenue for the next 12 months from today's customers: {money(nxt)}."
+    direction = "below" if change < 0 else "above"
+    parts = [
+        f"Expected net revenue for the next 12 months from today's customers is {money(nxt)}, "
+        f"{abs(change):.0%} {direction} the last 12 months ({money(last)}), because "
+        f"{n_lapsed:,} customers who have already lapsed are expected to bring "
+        f"{money(lapsed_change)} {'less' if lapsed_change < 0 else 'more'} than last year, and "
+        f"active customers {money(active_change)} {'less' if active_change < 0 else 'more'} "
+        "(some of them will lapse too).",
+        f"The outlook leaves out customers not yet acquired: last year, customers in their "
+        f"first year brought {money(new_revenue)}; acquisition at that pace "
+        + ("would close the gap." if new_revenue >= last - nxt else "would not close the gap."),
+    ]
+    return " ".join(parts)
