@@ -395,6 +395,9 @@ def export_html(
 ) -> Path:
     """Write ``notebook`` (a path or an ``nbformat`` node) as a self-contained HTML page.
 
+    The page has no external scripts (it opens offline), figures as embedded PNG and a table of
+    contents built from the markdown headings.
+
     Parameters
     ----------
     notebook : path or NotebookNode
@@ -406,9 +409,6 @@ def export_html(
         papermill parameter cells. False for the full version with code.
     index_href, other_version : str, optional
         Links shown at the top of the page (back to the index; to the other version).
-
-    The page has no external scripts (it opens offline), figures as embedded PNG and a table of
-    contents built from the markdown headings.
     """
     import nbformat
     from jinja2 import DictLoader
