@@ -56,7 +56,7 @@ def on_config(config):
 
 
 def on_files(files, config):
-    """Generate ``api/<module>.md`` (one mkdocstrings directive) unless a hand-written one exists."""
+    """Generate ``api/<module>.md`` (a mkdocstrings directive) unless a hand-written one exists."""
     for module in _modules():
         uri = f"api/{module}.md"
         if files.get_file_from_path(uri) is None:
