@@ -4,7 +4,8 @@ The wheel must carry everything ``cxlib report`` needs (the notebooks, the index
 ``py.typed``, the licence). To keep the test at seconds rather than minutes, the fresh venv gets
 the wheel as its only installed package and reads the third-party dependencies from the test's
 own environment (a plain path in a ``.pth`` file: that environment's editable cxlib is not
-activated; ``JUPYTER_PATH`` for nbconvert's templates). Which versions a real install resolves to is checked separately, with pip's resolver.
+activated; ``JUPYTER_PATH`` for nbconvert's templates). Which versions a real install resolves
+to is checked separately, with pip's resolver.
 """
 
 from __future__ import annotations
