@@ -63,7 +63,8 @@ def naive_clustering(features: pd.DataFrame, k_range, seed: int = 0) -> np.ndarr
     from sklearn.cluster import KMeans
     from sklearn.metrics import silhouette_score
 
-    from cxlib.segmentation import _build_preprocessor, _default_log_features, _is_share
+    from cxlib.segmentation.clusters import _build_preprocessor, _default_log_features
+    from cxlib.segmentation.features import is_share as _is_share
 
     columns = [c for c in features.columns if c not in ("orders", "annual_spend")]
     data = features[columns].astype(float)

@@ -24,6 +24,7 @@ __all__ = [
     "__version__",
     "churn",
     "clv",
+    "client",
     "config",
     "customers",
     "data",
@@ -32,17 +33,22 @@ __all__ = [
     "feedback",
     "headlines",
     "nps",
+    "open_client",
     "plots",
     "report",
     "segmentation",
     "wallet",
 ]
-_SUBMODULES = frozenset(__all__) - {"DataError", "__version__"}
+_SUBMODULES = frozenset(__all__) - {"DataError", "__version__", "open_client"}
 
 
 def __getattr__(name: str):
     # Lazy submodules: `cxlib.clv` works after a bare `import cxlib` without importing
     # matplotlib, lifelines or papermill up front.
+    if name == "open_client":
+        from cxlib.client import open_client
+
+        return open_client
     if name in _SUBMODULES:
         return importlib.import_module(f"cxlib.{name}")
     raise AttributeError(f"module 'cxlib' has no attribute {name!r}")

@@ -11,6 +11,7 @@ __all__ = [
     "DataError",
     "check_fraction",
     "check_positive_int",
+    "check_transactions",
     "coerce_transactions",
     "format_offenders",
     "segment_series",
@@ -119,6 +120,93 @@ def check_fraction(value: object, name: str, *, caller: str) -> float:
             f"Got {value!r} instead."
         )
     return float(value)
+
+
+def check_transactions(transactions: pd.DataFrame, *, caller: str) -> pd.DataFrame:
+    """Check a transactions table with the one policy; return it with canonical dtypes.
+
+    Every public function that takes transactions calls this first, so one policy holds
+    everywhere:
+
+    * a DataFrame with ``customer_id``, ``date`` and ``amount`` columns and at least one row;
+    * ``customer_id`` has no missing value;
+    * ``date`` is already datetime64: library functions never guess a date format (the loaders
+      parse dates with the client's ``date_format``); time-zone-aware dates are converted to
+      UTC and made naive; missing dates (NaT) are refused;
+    * ``amount`` is numeric (not boolean) and finite: missing or infinite amounts are refused.
+
+    Offending rows are named (by the frame's index labels, the file's line numbers for frames
+    from :mod:`cxlib.data`). The input is never modified: the same object is returned when it
+    is already canonical, otherwise a new frame (other columns kept) with ``date`` as
+    ``datetime64[ns]`` and ``amount`` as ``float64``.
+
+    Raises
+    ------
+    DataError
+        For any of the problems above.
+    TypeError
+        When ``transactions`` is not a DataFrame.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": ["a"], "date": pd.to_datetime(["2025-01-02"]),
+    ...                    "amount": [5]})
+    >>> check_transactions(tx, caller="f")["amount"].dtype
+    dtype('float64')
+    >>> check_transactions(tx.assign(date=["2025-01-02"]), caller="f")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    cxlib._validation.DataError: f: column 'date' must hold dates (datetime64), got text; ...
+    """
+    if not isinstance(transactions, pd.DataFrame):
+        raise TypeError(
+            f"The 'transactions' parameter of {caller} must be a DataFrame. "
+            f"Got {type(transactions).__name__} instead."
+        )
+    validate_columns(transactions, ["customer_id", "date", "amount"], caller=caller)
+    if len(transactions) == 0:
+        raise DataError(f"{caller}: the transactions table is empty")
+    ids = transactions["customer_id"]
+    missing = ids.isna()
+    if missing.any():
+        raise DataError(
+            f"{caller}: column 'customer_id' has {int(missing.sum())} missing value(s): "
+            f"{format_offenders(ids[missing])}"
+        )
+    dates = transactions["date"]
+    changed = {}
+    if isinstance(dates.dtype, pd.DatetimeTZDtype):
+        dates = dates.dt.tz_convert("UTC").dt.tz_localize(None)
+        changed["date"] = dates
+    if not pd.api.types.is_datetime64_any_dtype(dates):
+        kind = "text" if not pd.api.types.is_numeric_dtype(dates) else f"dtype {dates.dtype}"
+        raise DataError(
+            f"{caller}: column 'date' must hold dates (datetime64), got {kind}; load the file "
+            "with cxlib.data.load_transactions (with the client's date_format) or convert the "
+            "column with pd.to_datetime"
+        )
+    if dates.dtype != "datetime64[ns]":
+        changed["date"] = dates = dates.astype("datetime64[ns]")
+    if dates.isna().any():
+        bad = transactions.loc[dates.isna().to_numpy(), "date"]
+        raise DataError(
+            f"{caller}: column 'date' has {len(bad)} missing date(s) (NaT): {format_offenders(bad)}"
+        )
+    amounts = transactions["amount"]
+    if not pd.api.types.is_numeric_dtype(amounts) or pd.api.types.is_bool_dtype(amounts):
+        raise DataError(f"{caller}: column 'amount' must be numeric, got dtype {amounts.dtype}")
+    values = amounts.to_numpy(dtype=np.float64, na_value=np.nan)
+    if not np.isfinite(values).all():
+        bad = transactions.loc[~np.isfinite(values), "amount"]
+        raise DataError(
+            f"{caller}: column 'amount' has {len(bad)} missing or infinite value(s): "
+            f"{format_offenders(bad)}"
+        )
+    if amounts.dtype != np.float64:
+        changed["amount"] = pd.Series(values, index=transactions.index)
+    if not changed:
+        return transactions
+    return transactions.assign(**changed)
 
 
 def coerce_transactions(transactions: pd.DataFrame, *, caller: str) -> pd.DataFrame:

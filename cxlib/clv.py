@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from cxlib._clv_headlines import clv_headlines
 from cxlib._validation import (
     DataError,
     format_offenders,
@@ -62,6 +63,7 @@ __all__ = [
     "RetentionScenario",
     "SELECTION_CRITERIA",
     "SpendModel",
+    "clv_headlines",
     "customer_value",
     "default_calibration_end",
     "fit_customer_value",
@@ -1232,8 +1234,13 @@ def tracking(
         raise DataError(f"{caller}: calibration_end must be before observation_end")
     codes, _ = _factorize_ids(ids, caller)
     keep = dates <= obs_end.to_datetime64()
-    periods = _period_ordinal(dates, freq)
-    cust, per, _ = _positive_periods(codes[keep], periods[keep], amounts[keep])
+    # A purchase is a day with positive net spend (as in rfm_summary); each is then counted in
+    # the period of ``freq`` it falls in.
+    days = _period_ordinal(dates, "D")
+    cust, day, _ = _positive_periods(codes[keep], days[keep], amounts[keep])
+    per = _period_ordinal(day.astype("datetime64[D]"), freq)
+    first_day = np.full(codes.max() + 1, np.iinfo(np.int64).max)
+    np.minimum.at(first_day, cust, day)
     first = np.full(codes.max() + 1, np.iinfo(np.int64).max)
     np.minimum.at(first, cust, per)
     cal_period = _period_ordinal(np.array([cal_end.to_datetime64()]), freq)[0]
@@ -1241,7 +1248,7 @@ def tracking(
     cohort = first <= cal_period
     start_period = per.min()
     span = np.arange(start_period, end_period + 1)
-    repeat = (per > first[cust]) & cohort[cust]
+    repeat = (day > first_day[cust]) & cohort[cust]
     actual = np.bincount(per[repeat] - start_period, minlength=len(span))[: len(span)]
     cohorts = np.bincount(first[cohort] - start_period, minlength=len(span))[: len(span)]
     steps = np.arange(len(span))

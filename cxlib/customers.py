@@ -8,6 +8,7 @@ A purchase, an active customer and a customer's money are defined here once. Eve
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -17,6 +18,7 @@ import pyarrow.compute as pc
 from cxlib._validation import (
     DataError,
     check_positive_int,
+    check_transactions,
     format_offenders,
     validate_columns,
 )
@@ -25,6 +27,9 @@ __all__ = [
     "DEFAULT_HOLDOUT_WEEKS",
     "FREQUENCIES",
     "NET_SPEND_TOLERANCE",
+    "RESOLUTIONS",
+    "UNIT_DAYS",
+    "customer_base",
     "default_calibration_end",
     "rfm_summary",
 ]
@@ -37,6 +42,12 @@ DEFAULT_HOLDOUT_WEEKS = 26
 #: A period is a purchase when its net spend exceeds this amount (in currency units); the
 #: tolerance only absorbs floating-point residue of refunds that cancel their purchase.
 NET_SPEND_TOLERANCE = 1e-6
+
+#: Length in days of the time unit each ``freq`` names (recency and T are fractional).
+UNIT_DAYS = {"D": 1.0, "W": 7.0, "M": 365.25 / 12}
+
+#: What one purchase is: a day with positive net spend, or a whole period of ``freq``.
+RESOLUTIONS = ("D", "period")
 
 SUMMARY_COLUMNS = ["frequency", "recency", "T", "monetary_value"]
 HOLDOUT_COLUMNS = ["frequency_holdout", "monetary_value_holdout", "duration_holdout"]
@@ -82,39 +93,9 @@ def _to_timestamp(value, name: str, caller: str) -> pd.Timestamp:
 
 
 def _clean_transactions(transactions: pd.DataFrame, caller: str):
-    """Validate the canonical columns; return (customer ids, dates as datetime64[ns], amounts)."""
-    if not isinstance(transactions, pd.DataFrame):
-        raise TypeError(
-            f"The 'transactions' parameter of {caller} must be a DataFrame. "
-            f"Got {type(transactions).__name__} instead."
-        )
-    validate_columns(transactions, ["customer_id", "date", "amount"], caller=caller)
-    if len(transactions) == 0:
-        raise DataError(f"{caller}: the transactions table is empty")
-    dates = transactions["date"]
-    if isinstance(dates.dtype, pd.DatetimeTZDtype):
-        dates = dates.dt.tz_localize(None)
-    if not pd.api.types.is_datetime64_any_dtype(dates):
-        raise DataError(
-            f"{caller}: column 'date' must hold dates (datetime64), got dtype {dates.dtype}; "
-            "load the file with cxlib.data.load_transactions or convert it with pd.to_datetime"
-        )
-    if dates.isna().any():
-        bad = transactions.loc[dates.isna(), "date"]
-        raise DataError(
-            f"{caller}: column 'date' has {len(bad)} missing date(s) (NaT): {format_offenders(bad)}"
-        )
-    amounts = transactions["amount"]
-    if not pd.api.types.is_numeric_dtype(amounts) or pd.api.types.is_bool_dtype(amounts):
-        raise DataError(f"{caller}: column 'amount' must be numeric, got dtype {amounts.dtype}")
-    amounts = amounts.to_numpy(dtype=np.float64, na_value=np.nan)
-    if not np.isfinite(amounts).all():
-        bad = transactions.loc[~np.isfinite(amounts), "amount"]
-        raise DataError(
-            f"{caller}: column 'amount' has {len(bad)} missing or infinite value(s): "
-            f"{format_offenders(bad)}"
-        )
-    return transactions["customer_id"], dates.to_numpy(dtype="datetime64[ns]"), amounts
+    """Return customer ids, dates (datetime64[ns]) and amounts (float64) after the one check."""
+    tx = check_transactions(transactions, caller=caller)
+    return tx["customer_id"], tx["date"].to_numpy(dtype="datetime64[ns]"), tx["amount"].to_numpy()
 
 
 def _same_as_previous(values: np.ndarray, *, sample: int = 10_000) -> np.ndarray | None:
@@ -214,7 +195,7 @@ def _summarise_window(n_customers, codes, periods, amounts, end_period):
         "T": end_period - first,
         "monetary_value": monetary,
     }
-    return out, has
+    return out, has, first, last
 
 
 def default_calibration_end(
@@ -267,33 +248,190 @@ def default_calibration_end(
     return cut
 
 
+def _resolve_ends(dates: np.ndarray, observation_end, calibration_end, caller: str):
+    """Observation and calibration ends as Timestamps, checked against the data's dates."""
+    first_date, last_date = pd.Timestamp(dates.min()), pd.Timestamp(dates.max())
+    if observation_end is None:
+        obs_end = last_date
+    else:
+        obs_end = _to_timestamp(observation_end, "observation_end", caller)
+        if obs_end < first_date:
+            raise DataError(
+                f"{caller}: observation_end {obs_end.date()} is before the first transaction "
+                f"({first_date.date()}); nothing is observed"
+            )
+    cal_end = None
+    if calibration_end is not None:
+        cal_end = _to_timestamp(calibration_end, "calibration_end", caller)
+        if cal_end >= obs_end:
+            raise DataError(
+                f"{caller}: calibration_end {cal_end.date()} must be before observation_end "
+                f"{obs_end.date()} so that a holdout period remains"
+            )
+        if cal_end < first_date:
+            raise DataError(
+                f"{caller}: calibration_end {cal_end.date()} is before the first transaction "
+                f"({first_date.date()}); the calibration period would be empty"
+            )
+    return obs_end, cal_end
+
+
+@dataclass
+class _Summary:
+    """What :func:`_summarise` computed, for the public views to pick from."""
+
+    frame: pd.DataFrame  # frequency, recency, T, monetary_value (+ holdout), time in periods
+    first: np.ndarray  # first purchase period of the kept customers
+    last: np.ndarray  # last purchase period of the kept customers
+    codes: np.ndarray  # customer code of every transaction row
+    kept: np.ndarray  # customer codes of the rows of ``frame``, in its order
+    n_customers: int
+
+
+def _summarise(ids, dates, amounts, *, freq, obs_end, cal_end, caller, stacklevel=3) -> _Summary:
+    """Summarise purchases per customer, time counted in periods of ``freq``."""
+    periods = _period_ordinal(dates, freq)
+    in_window = dates <= obs_end.to_datetime64()
+    split = in_window if cal_end is None else dates <= cal_end.to_datetime64()
+    end = obs_end if cal_end is None else cal_end
+    end_period = _period_ordinal(np.array([end.to_datetime64()]), freq)[0]
+    n_rows = len(periods)
+
+    # Exports usually list an order's lines (and a customer's orders) next to each other: merge
+    # runs of adjacent rows with the same customer, period and window first, so the expensive
+    # steps below (hashing the ids, sorting) see one row per run. Same result, fewer rows.
+    starts = None
+    same = _same_as_previous(ids.to_numpy()) if n_rows > 1 else None
+    if same is not None:
+        same &= periods[1:] == periods[:-1]
+        same &= split[1:] == split[:-1]
+        same &= in_window[1:] == in_window[:-1]
+        if same.mean() > 0.1:
+            starts = np.flatnonzero(np.r_[True, ~same])
+            amounts = np.add.reduceat(amounts, starts)
+            periods, split, in_window = periods[starts], split[starts], in_window[starts]
+    codes, uniques = _factorize_ids(ids, caller, starts)
+    n_customers = len(uniques)
+
+    def part(mask):
+        if mask.all():  # skip copying 10M-row arrays when nothing is cut off
+            return codes, periods, amounts
+        return codes[mask], periods[mask], amounts[mask]
+
+    columns, has, first, last = _summarise_window(n_customers, *part(split), end_period)
+    if in_window.all():
+        seen = np.ones(n_customers, dtype=bool)
+    else:
+        seen = np.zeros(n_customers, dtype=bool)
+        seen[codes[in_window]] = True
+    no_purchase = seen & ~has
+
+    if cal_end is not None:
+        hold = in_window & ~split
+        cust, _, net = _positive_periods(*part(hold))
+        count = np.bincount(cust, minlength=n_customers).astype(np.float64)
+        total = np.bincount(cust, weights=net, minlength=n_customers)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.where(count > 0, total / np.maximum(count, 1), 0.0)
+        columns["frequency_holdout"] = count
+        columns["monetary_value_holdout"] = mean
+        columns["duration_holdout"] = np.full(
+            n_customers,
+            float(_period_ordinal(np.array([obs_end.to_datetime64()]), freq)[0] - end_period),
+        )
+        if not hold.any():
+            warnings.warn(
+                f"{caller}: no transaction between calibration_end {cal_end.date()} and "
+                f"observation_end {obs_end.date()}; the holdout is empty",
+                stacklevel=stacklevel,
+            )
+        first_in_holdout = ~has & (count > 0)
+        no_purchase &= ~first_in_holdout
+
+    kept = np.flatnonzero(has)
+    kept = kept[_id_order(uniques[kept])]
+    frame = pd.DataFrame(
+        {name: np.asarray(values, dtype=np.float64)[kept] for name, values in columns.items()},
+        index=pd.Index(uniques[kept], name="customer_id"),
+    )
+    frame.attrs["customers_without_purchase"] = int(no_purchase.sum())
+    if cal_end is not None:
+        frame.attrs["customers_first_in_holdout"] = int(first_in_holdout.sum())
+    if no_purchase.any():
+        shown = pd.Series(np.asarray(uniques)[no_purchase][:5])
+        warnings.warn(
+            f"{caller}: {int(no_purchase.sum())} customer(s) have no period with positive net "
+            f"spend (only refunds or zero amounts) and are left out of the summary, e.g. "
+            f"{', '.join(map(repr, shown))}; the count is in "
+            "summary.attrs['customers_without_purchase']",
+            stacklevel=stacklevel,
+        )
+    row_codes = codes if starts is None else np.repeat(codes, np.diff(np.r_[starts, n_rows]))
+    return _Summary(frame, first[kept], last[kept], row_codes, kept, n_customers)
+
+
+def _check_resolution(resolution: str, caller: str) -> None:
+    if resolution not in RESOLUTIONS:
+        raise ValueError(
+            f"The 'resolution' parameter of {caller} must be one of {list(RESOLUTIONS)}. "
+            f"Got {resolution!r} instead."
+        )
+
+
+def _day_summary(transactions, *, freq, resolution, observation_end, calibration_end, caller):
+    """Check, summarise, and express time in units of ``freq`` (see :func:`rfm_summary`)."""
+    _check_freq(freq, caller)
+    _check_resolution(resolution, caller)
+    ids, dates, amounts = _clean_transactions(transactions, caller)
+    obs_end, cal_end = _resolve_ends(dates, observation_end, calibration_end, caller)
+    period = "D" if resolution == "D" else freq
+    result = _summarise(
+        ids, dates, amounts, freq=period, obs_end=obs_end, cal_end=cal_end, caller=caller,
+        stacklevel=4,
+    )
+    if resolution == "D" and freq != "D":
+        scale = 1.0 / UNIT_DAYS[freq]
+        for column in ("recency", "T", "duration_holdout"):
+            if column in result.frame:
+                result.frame[column] *= scale
+    return result, dates, amounts, obs_end
+
+
 def rfm_summary(
     transactions: pd.DataFrame,
     *,
     freq: str = "W",
     observation_end=None,
     calibration_end=None,
+    resolution: str = "D",
 ) -> pd.DataFrame:
     """One row per customer: repeat purchases, recency, age and average repeat spend.
 
-    The meaning is ``lifetimes``' (``summary_data_from_transaction_data``), so the frame feeds
-    :class:`PurchaseModel` and :class:`SpendModel` directly:
+    The view of :func:`customer_base` that the purchase and spend models take, in ``lifetimes``'
+    meaning (``summary_data_from_transaction_data``):
 
-    * transactions are grouped into periods of length ``freq``; all of a customer's
-      transactions in one period are **one purchase**, and refunds (negative amounts) are
-      netted against the purchases of **the same period**;
-    * a period whose net spend is not positive (only refunds, or refunds at least as large as
-      the purchases) is **not a purchase**: it counts neither in ``frequency`` nor in
+    * **a purchase is a day with positive net spend**: all of a customer's transactions on one
+      day are one purchase, and refunds (negative amounts) are netted against the purchases of
+      the same day; a day whose net spend is not positive (only refunds, or refunds at least as
+      large as the purchases) is not a purchase and counts neither in ``frequency`` nor in
       ``recency`` (lifetimes counts it, with a negative or zero value);
-    * ``frequency`` is the number of purchase periods after the first one (repeat purchases);
-    * ``recency`` is the number of periods between the first and the last purchase;
-    * ``T`` is the number of periods between the first purchase and ``observation_end``
-      (``calibration_end`` when given);
+    * time is measured in the unit ``freq`` names, as a fractional number: ``"W"`` = 7 days,
+      ``"M"`` = 365.25 / 12 days, ``"D"`` = 1 day (Fader & Hardie's CDNOW convention: purchases
+      per day, time in weeks; lifetimes' ``freq="D", freq_multiplier=7``);
+    * ``frequency`` is the number of purchases after the first one (repeat purchases);
+    * ``recency`` is the time between the first and the last purchase;
+    * ``T`` is the time between the first purchase and ``observation_end`` (``calibration_end``
+      when given);
     * ``monetary_value`` is the mean net spend of the repeat purchases (0 when there are none).
 
-    Customers without any purchase period (e.g. only refunds) have no first purchase, so they
-    cannot be summarised: they are left out, **counted** in
-    ``summary.attrs["customers_without_purchase"]`` and reported in a warning.
+    With ``resolution="period"`` a whole period of ``freq`` is one purchase and time is counted
+    in whole periods (Monday-to-Sunday weeks, calendar months): lifetimes' plain ``freq``
+    meaning. Counting per period merges a heavy buyer's purchases and biases the models, so the
+    per-day default is preferred.
+
+    Customers without any purchase (e.g. only refunds) have no first purchase, so they cannot be
+    summarised: they are left out, **counted** in ``summary.attrs["customers_without_purchase"]``
+    and reported in a warning.
 
     Parameters
     ----------
@@ -301,21 +439,20 @@ def rfm_summary(
         Canonical transactions: ``customer_id``, ``date`` (datetime64), ``amount`` (float,
         negative for refunds). Not modified.
     freq : {"W", "D", "M"}, default "W"
-        Period length: Monday-to-Sunday weeks, days or calendar months. Recency and T are
-        counted in these periods.
+        Time unit of ``recency``, ``T`` and ``duration_holdout``.
     observation_end : date-like, optional
         Last day of the observed data; transactions after it are ignored. Defaults to the last
-        transaction date. (lifetimes also keeps transactions after it that fall in the same
-        period; cxlib does not.)
+        transaction date.
     calibration_end : date-like, optional
         Split the data into a calibration period (``date <= calibration_end``), summarised as
         above with ``T`` counted to ``calibration_end``, and a holdout period
         (``calibration_end < date <= observation_end``) adding ``frequency_holdout`` (number of
-        purchase periods in the holdout), ``monetary_value_holdout`` (their mean net spend, 0
-        when none) and ``duration_holdout`` (number of periods from ``calibration_end`` to
-        ``observation_end``). Customers whose first purchase is in the holdout are not in the
-        result (counted in ``summary.attrs["customers_first_in_holdout"]``).
-        See :func:`default_calibration_end` for cxlib's default holdout.
+        purchases in the holdout), ``monetary_value_holdout`` (their mean net spend, 0 when
+        none) and ``duration_holdout`` (time from ``calibration_end`` to ``observation_end``).
+        Customers whose first purchase is in the holdout are not in the result (counted in
+        ``summary.attrs["customers_first_in_holdout"]``). See :func:`default_calibration_end`.
+    resolution : {"D", "period"}, default "D"
+        What one purchase is: a day, or a whole period of ``freq``.
 
     Returns
     -------
@@ -341,110 +478,167 @@ def rfm_summary(
     >>> rfm_summary(tx, freq="W", observation_end="2024-01-29")  # doctest: +NORMALIZE_WHITESPACE
                  frequency  recency    T  monetary_value
     customer_id
+    a                  2.0      2.0  4.0            12.5
+    b                  0.0      0.0  3.0             0.0
+    >>> rfm_summary(tx, freq="W", observation_end="2024-01-29", resolution="period")
+    ... # doctest: +NORMALIZE_WHITESPACE
+                 frequency  recency    T  monetary_value
+    customer_id
     a                  1.0      2.0  4.0            20.0
     b                  0.0      0.0  3.0             0.0
     """
-    caller = "rfm_summary"
-    _check_freq(freq, caller)
-    ids, dates, amounts = _clean_transactions(transactions, caller)
-    first_date, last_date = pd.Timestamp(dates.min()), pd.Timestamp(dates.max())
-
-    if observation_end is None:
-        obs_end = last_date
-    else:
-        obs_end = _to_timestamp(observation_end, "observation_end", caller)
-        if obs_end < first_date:
-            raise DataError(
-                f"{caller}: observation_end {obs_end.date()} is before the first transaction "
-                f"({first_date.date()}); nothing is observed"
-            )
-    cal_end = None
-    if calibration_end is not None:
-        cal_end = _to_timestamp(calibration_end, "calibration_end", caller)
-        if cal_end >= obs_end:
-            raise DataError(
-                f"{caller}: calibration_end {cal_end.date()} must be before observation_end "
-                f"{obs_end.date()} so that a holdout period remains"
-            )
-        if cal_end < first_date:
-            raise DataError(
-                f"{caller}: calibration_end {cal_end.date()} is before the first transaction "
-                f"({first_date.date()}); the calibration period would be empty"
-            )
-
-    periods = _period_ordinal(dates, freq)
-    in_window = dates <= obs_end.to_datetime64()
-    split = in_window if cal_end is None else dates <= cal_end.to_datetime64()
-    end = obs_end if cal_end is None else cal_end
-    end_period = _period_ordinal(np.array([end.to_datetime64()]), freq)[0]
-
-    # Exports usually list an order's lines (and a customer's orders) next to each other: merge
-    # runs of adjacent rows with the same customer, period and window first, so the expensive
-    # steps below (hashing the ids, sorting) see one row per run. Same result, fewer rows.
-    starts = None
-    same = _same_as_previous(ids.to_numpy()) if len(periods) > 1 else None
-    if same is not None:
-        same &= periods[1:] == periods[:-1]
-        same &= split[1:] == split[:-1]
-        same &= in_window[1:] == in_window[:-1]
-        if same.mean() > 0.1:
-            starts = np.flatnonzero(np.r_[True, ~same])
-            amounts = np.add.reduceat(amounts, starts)
-            periods, split, in_window = periods[starts], split[starts], in_window[starts]
-    codes, uniques = _factorize_ids(ids, caller, starts)
-    n_customers = len(uniques)
-
-    def part(mask):
-        if mask.all():  # skip copying 10M-row arrays when nothing is cut off
-            return codes, periods, amounts
-        return codes[mask], periods[mask], amounts[mask]
-
-    columns, has = _summarise_window(n_customers, *part(split), end_period)
-    if in_window.all():
-        seen = np.ones(n_customers, dtype=bool)
-    else:
-        seen = np.zeros(n_customers, dtype=bool)
-        seen[codes[in_window]] = True
-    no_purchase = seen & ~has
-
-    if cal_end is not None:
-        hold = in_window & ~split
-        cust, _, net = _positive_periods(*part(hold))
-        count = np.bincount(cust, minlength=n_customers).astype(np.float64)
-        total = np.bincount(cust, weights=net, minlength=n_customers)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean = np.where(count > 0, total / np.maximum(count, 1), 0.0)
-        columns["frequency_holdout"] = count
-        columns["monetary_value_holdout"] = mean
-        columns["duration_holdout"] = np.full(
-            n_customers,
-            float(_period_ordinal(np.array([obs_end.to_datetime64()]), freq)[0] - end_period),
-        )
-        if not hold.any():
-            warnings.warn(
-                f"{caller}: no transaction between calibration_end {cal_end.date()} and "
-                f"observation_end {obs_end.date()}; the holdout is empty",
-                stacklevel=2,
-            )
-        first_in_holdout = ~has & (count > 0)
-        no_purchase &= ~first_in_holdout
-
-    kept = np.flatnonzero(has)
-    kept = kept[_id_order(uniques[kept])]
-    summary = pd.DataFrame(
-        {name: np.asarray(values, dtype=np.float64)[kept] for name, values in columns.items()},
-        index=pd.Index(uniques[kept], name="customer_id"),
+    result, *_ = _day_summary(
+        transactions, freq=freq, resolution=resolution, observation_end=observation_end,
+        calibration_end=calibration_end, caller="rfm_summary",
     )
-    summary.attrs["customers_without_purchase"] = int(no_purchase.sum())
-    if cal_end is not None:
-        summary.attrs["customers_first_in_holdout"] = int(first_in_holdout.sum())
-    if no_purchase.any():
-        shown = pd.Series(np.asarray(uniques)[no_purchase][:5])
-        warnings.warn(
-            f"{caller}: {int(no_purchase.sum())} customer(s) have no period with positive net "
-            f"spend (only refunds or zero amounts) and are left out of the summary, e.g. "
-            f"{', '.join(map(repr, shown))}; the count is in "
-            "summary.attrs['customers_without_purchase']",
-            stacklevel=2,
+    return result.frame
+
+
+def _days(day_numbers: np.ndarray) -> np.ndarray:
+    return np.asarray(day_numbers, dtype=np.int64).astype("datetime64[D]").astype("datetime64[ns]")
+
+
+def _order_counts(transactions, positive, codes, kept, n_customers) -> np.ndarray | None:
+    """Distinct ``order_id`` values among each customer's positive lines (None without orders)."""
+    if "order_id" not in transactions.columns:
+        return None
+    orders = transactions["order_id"].to_numpy()[positive]
+    order_codes, _ = pd.factorize(orders, use_na_sentinel=True)
+    known = order_codes >= 0
+    pairs = np.unique(
+        codes[positive][known].astype(np.int64) * (int(order_codes.max(initial=0)) + 1)
+        + order_codes[known]
+    )
+    per_customer = pairs // (int(order_codes.max(initial=0)) + 1)
+    return np.bincount(per_customer, minlength=n_customers)[kept].astype(np.float64)
+
+
+def customer_base(
+    transactions: pd.DataFrame,
+    *,
+    customers: pd.DataFrame | None = None,
+    observation_end=None,
+    freq: str = "W",
+    resolution: str = "D",
+) -> pd.DataFrame:
+    """Build the one per-customer table every analysis of a run stands on.
+
+    One row per customer with at least one purchase up to ``observation_end``. A purchase is
+    a day with positive net spend (refunds netted within the day), as in :func:`rfm_summary`,
+    whose columns this table contains with the same values.
+
+    Parameters
+    ----------
+    transactions : DataFrame
+        Canonical transactions (``customer_id``, ``date``, ``amount``; ``order_id`` optional).
+    customers : DataFrame, optional
+        The customers table (``customer_id`` plus attributes): its columns are joined on. Its
+        customers without a purchase are not rows of the base (counted in
+        ``attrs["customers_without_transactions"]``).
+    observation_end : date-like, optional
+        The day the base describes; later transactions are ignored. Defaults to the last
+        transaction date.
+    freq : {"W", "D", "M"}, default "W"
+        Time unit of ``recency`` and ``T`` (see :func:`rfm_summary`).
+    resolution : {"D", "period"}, default "D"
+        What one purchase is for ``frequency``, ``recency`` and ``T`` (see :func:`rfm_summary`).
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``customer_id`` (sorted), with columns:
+
+        * ``frequency``, ``recency``, ``T``, ``monetary_value``: as :func:`rfm_summary`;
+        * ``first_purchase``, ``last_purchase``: the days of the first and last purchase;
+        * ``purchases``: purchase days (``frequency + 1`` at day resolution);
+        * ``orders``: distinct ``order_id`` values among the customer's positive lines when the
+          table has an ``order_id`` column, otherwise the purchase days;
+        * ``revenue``: net spend over the whole history up to ``observation_end`` (refunds
+          included); ``revenue_12m``: net spend in the 365 days up to ``observation_end``;
+          ``refunds``: the amount refunded (positive);
+        * ``days_since_last``: days from the last purchase to ``observation_end``;
+          ``tenure_days``: days from the first purchase to ``observation_end``;
+        * the attribute columns of ``customers``.
+
+        ``attrs`` holds ``observation_end``, ``freq``, ``resolution``,
+        ``customers_without_purchase`` and, with ``customers``,
+        ``customers_without_transactions``.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({
+    ...     "customer_id": ["a", "a", "a", "b"],
+    ...     "date": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-15", "2024-01-08"]),
+    ...     "amount": [10.0, -10.0, 20.0, 8.0],
+    ... })
+    >>> base = customer_base(tx, observation_end="2024-01-29")
+    >>> base[["frequency", "purchases", "revenue", "refunds", "days_since_last"]]
+    ... # doctest: +NORMALIZE_WHITESPACE
+                 frequency  purchases  revenue  refunds  days_since_last
+    customer_id
+    a                  1.0        2.0     20.0     10.0             14.0
+    b                  0.0        1.0      8.0      0.0             21.0
+    """
+    caller = "customer_base"
+    result, dates, amounts, obs_end = _day_summary(
+        transactions, freq=freq, resolution=resolution, observation_end=observation_end,
+        calibration_end=None, caller=caller,
+    )
+    base = result.frame
+    # First and last purchase days: at day resolution the summary's periods are days; at
+    # period resolution recompute them per day (a period's first day is not a purchase day).
+    if resolution == "D":
+        first, last = result.first, result.last
+    else:
+        day_result, *_ = _day_summary(
+            transactions, freq="D", resolution="D", observation_end=obs_end,
+            calibration_end=None, caller=caller,
         )
-    return summary
+        first = day_result.first
+        last = day_result.last
+    end_day = np.int64(obs_end.to_datetime64().astype("datetime64[D]").astype(np.int64))
+    codes, kept, n = result.codes, result.kept, result.n_customers
+    in_window = dates <= obs_end.to_datetime64()
+    year_ago = (obs_end - pd.Timedelta(days=365)).to_datetime64()
+    recent = in_window & (dates > year_ago)
+    positive = in_window & (amounts > 0)
+
+    def per_customer(mask, values):
+        return np.bincount(codes[mask], weights=values[mask], minlength=n)[kept]
+
+    orders = _order_counts(transactions, positive, codes, kept, n)
+    base["first_purchase"] = _days(first)
+    base["last_purchase"] = _days(last)
+    day_counts = (
+        base["frequency"].to_numpy() + 1.0
+        if resolution == "D"
+        else day_result.frame["frequency"].to_numpy() + 1.0
+    )
+    base["purchases"] = day_counts
+    base["orders"] = day_counts if orders is None else orders
+    base["revenue"] = per_customer(in_window, amounts)
+    base["revenue_12m"] = per_customer(recent, amounts)
+    base["refunds"] = 0.0 - per_customer(in_window & (amounts < 0), amounts)
+    base["days_since_last"] = (end_day - last).astype(np.float64)
+    base["tenure_days"] = (end_day - first).astype(np.float64)
+    base.attrs.update(observation_end=obs_end, freq=freq, resolution=resolution)
+    if customers is not None:
+        base = _join_customers(base, customers, caller)
+    return base
+
+
+def _join_customers(base: pd.DataFrame, customers: pd.DataFrame, caller: str) -> pd.DataFrame:
+    """Join the customers table's attributes onto the base, counting customers without purchases."""
+    validate_columns(customers, ["customer_id"], caller=caller)
+    table = customers.drop_duplicates("customer_id").set_index("customer_id")
+    clashes = sorted(set(table.columns) & set(base.columns))
+    if clashes:
+        raise DataError(
+            f"{caller}: the customers table has column(s) {clashes} that the customer base "
+            "computes; rename them in the client's config"
+        )
+    attrs = dict(base.attrs)
+    joined = base.join(table, how="left")
+    joined.attrs = attrs
+    joined.attrs["customers_without_transactions"] = int((~table.index.isin(base.index)).sum())
+    return joined

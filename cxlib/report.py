@@ -706,14 +706,15 @@ def build_report(
     from rich.console import Console
 
     from cxlib import __version__
-    from cxlib.config import file_sha256, load_client
+    from cxlib.client import open_client
+    from cxlib.config import file_sha256
     from cxlib.headlines import load_headlines
 
     console = console or Console(stderr=True)
     started = time.perf_counter()
     started_at = dt.datetime.now(dt.UTC)
 
-    client = load_client(config_path)  # raises DataError before anything is written
+    client = open_client(config_path)  # raises DataError before anything is written
     config = client.config
     notebooks_dir = Path(notebooks_dir) if notebooks_dir else default_notebooks_dir()
     notebooks = discover_notebooks(notebooks_dir, only=only)
@@ -769,6 +770,7 @@ def build_report(
             json.dumps(manifest, indent=2, default=str), encoding="utf-8"
         )
 
+    manifest["steps"] = _prepare_client(client, console)
     bar = _Progress(console, enabled=progress, total=len(notebooks))
     try:
         with bar:
@@ -819,6 +821,32 @@ def build_report(
     return ReportRun(
         run_dir=final_dir, run_id=run_id, status=status, notebooks=runs, seconds=manifest["seconds"]
     )
+
+
+def _prepare_client(client: Any, console: Any) -> dict[str, Any]:
+    """Compute the run's shared steps once (customer base, CLV fit) before any notebook runs.
+
+    Each notebook then finds them in the disk cache. A step that fails here is reported and
+    left to the notebooks that need it, which fail or skip on their own: one bad model must not
+    stop the pages that do not use it.
+    """
+    started = time.perf_counter()
+    try:
+        client.prepare()
+        error = None
+    except Exception as exc:  # noqa: BLE001 - reported, then each notebook meets it itself
+        error = _one_line(f"{type(exc).__name__}: {exc}")
+        console.print(
+            f"[yellow]warning[/] shared steps failed ({error}); pages that need them will fail",
+            markup=True,
+            highlight=False,
+            soft_wrap=True,
+        )
+    return {
+        "seconds": round(time.perf_counter() - started, 2),
+        "per_step": dict(client.timings),
+        "error": error,
+    }
 
 
 def _run_one(

@@ -24,10 +24,11 @@ import pandas as pd
 
 from cxlib._validation import (
     check_positive_int,
-    coerce_transactions,
+    check_transactions,
     segment_series,
     validate_columns,
 )
+from cxlib.segmentation.features import _base_for, spend_mix
 
 __all__ = [
     "DEFAULT_WALLET_QUANTILE",
@@ -45,16 +46,24 @@ DEFAULT_WALLET_QUANTILE = 0.9
 _DAYS_PER_YEAR = 365.25
 
 
-def _clean_transactions(transactions: pd.DataFrame, caller: str) -> pd.DataFrame:
-    validate_columns(transactions, ["customer_id", "date", "amount"], caller=caller)
-    keep = [c for c in ["customer_id", "date", "amount", "category", "channel", "order_id"]
-            if c in transactions.columns]
-    tx = transactions[keep].copy()
-    canonical = coerce_transactions(transactions, caller=caller)
-    tx["customer_id"] = canonical["customer_id"].to_numpy()
-    tx["date"] = canonical["date"].dt.normalize().to_numpy()
-    tx["amount"] = canonical["amount"].to_numpy()
-    return tx
+def _text_ids(transactions: pd.DataFrame) -> pd.DataFrame:
+    """Return the transactions with text customer ids, like the customer base's index."""
+    if pd.api.types.is_string_dtype(transactions["customer_id"]):
+        return transactions
+    return transactions.assign(customer_id=transactions["customer_id"].astype(str))
+
+
+def _active_years(base: pd.DataFrame, min_active_days: int) -> pd.Series:
+    """Each customer's active period in years, from the customer base (see :func:`spend_rate`)."""
+    repeat_days = base["purchases"].to_numpy(dtype=float) - 1
+    span = (base["tenure_days"] - base["days_since_last"]).to_numpy(dtype=float)
+    active = np.where(
+        repeat_days > 0,
+        span * (repeat_days + 1) / np.clip(repeat_days, 1, None),
+        base["tenure_days"].to_numpy(dtype=float),
+    )
+    return pd.Series(np.maximum(active, float(min_active_days)) / _DAYS_PER_YEAR,
+                     index=base.index.astype(str))
 
 
 def spend_rate(
@@ -63,34 +72,41 @@ def spend_rate(
     by: str | None = None,
     observation_end=None,
     min_active_days: int = 90,
+    base: pd.DataFrame | None = None,
 ) -> pd.DataFrame | pd.Series:
     """Annual spend rate while active, per customer (and per ``by`` value, e.g. category).
 
-    A customer's net spend divided by the years they were active: the span from their first to
-    their last purchase, stretched by ``(n + 1) / n`` for ``n`` repeat purchase days (the span of
-    ``n + 1`` purchases underestimates the active period by about one gap), or the time since
-    the first purchase for one-time buyers, and never less than ``min_active_days``. Unlike
-    last-year spend, it does not count a customer who stopped buying as having no spend
-    capacity.
+    A customer's net spend (the customer base's ``revenue``: all history, refunds deducted)
+    divided by the years they were active: the span from their first to their last purchase,
+    stretched by ``(n + 1) / n`` for ``n`` repeat purchase days (the span of ``n + 1`` purchases
+    underestimates the active period by about one gap), or the time since the first purchase
+    for one-time buyers, and never less than ``min_active_days``. A purchase is a day with
+    positive net spend (:func:`cxlib.customers.customer_base`): a day of refunds only is not
+    one. Unlike last-year spend (the base's ``revenue_12m``), it does not count a customer who
+    stopped buying as having no spend capacity.
 
     Parameters
     ----------
     transactions : DataFrame
-        Canonical transactions.
+        Canonical transactions (read for the ``by`` split only when a base is given).
     by : str, optional
         A transactions column (e.g. ``"category"``) to split spend by; the active period is the
         customer's, whatever they bought.
     observation_end : date-like, optional
-        Defaults to the last transaction date.
+        Defaults to the base's (or the last transaction date).
     min_active_days : int
         Floor on the active period, so recent first-time buyers are not annualised from a few
         days.
+    base : DataFrame, optional
+        :func:`cxlib.customers.customer_base` output (e.g. ``client.base``); built from
+        ``transactions`` when omitted.
 
     Returns
     -------
     Series or DataFrame
-        Indexed by ``customer_id``: the annual rate (Series named ``spend``), or one column per
-        value of ``by`` (0 where the customer never bought it).
+        Indexed by ``customer_id`` (the customers of the base: those with a purchase): the
+        annual rate (Series named ``spend``), or one column per value of ``by`` (0 where the
+        customer never bought it).
 
     Examples
     --------
@@ -100,26 +116,20 @@ def spend_rate(
     [200.7, 202.9]
     """
     check_positive_int(min_active_days, "min_active_days", caller="spend_rate")
-    tx = _clean_transactions(transactions, "spend_rate")
-    end = tx["date"].max() if observation_end is None else pd.Timestamp(observation_end)
-    tx = tx[tx["date"] <= end]
-    grouped = tx.groupby("customer_id")
-    first, last = grouped["date"].min(), grouped["date"].max()
-    repeat_days = grouped["date"].nunique() - 1
-    span = (last - first).dt.days.astype(float)
-    active = np.where(
-        repeat_days > 0,
-        span * (repeat_days + 1) / repeat_days.clip(lower=1),
-        (end - first).dt.days.astype(float),
-    )
-    years = pd.Series(np.maximum(active, float(min_active_days)) / _DAYS_PER_YEAR,
-                      index=first.index)
+    tx = check_transactions(transactions, caller="spend_rate")
+    base = _base_for(tx, base, observation_end, "spend_rate",
+                     columns=["purchases", "revenue", "tenure_days", "days_since_last"])
+    years = _active_years(base, min_active_days)
     if by is None:
-        rate = grouped["amount"].sum() / years
+        rate = pd.Series(base["revenue"].to_numpy(dtype=float), index=years.index) / years
         rate.name = "spend"
         rate.index.name = "customer_id"
         return rate
     validate_columns(tx, [by], caller="spend_rate")
+    end = base.attrs.get("observation_end", observation_end)
+    tx = _text_ids(tx)
+    if end is not None:
+        tx = tx[tx["date"] <= pd.Timestamp(end)]
     spend = tx.pivot_table(index="customer_id", columns=by, values="amount", aggfunc="sum",
                            fill_value=0.0, observed=True)
     spend = spend.reindex(years.index, fill_value=0.0)
@@ -155,15 +165,6 @@ def _attribute_frame(customers: pd.DataFrame | None, index: pd.Index, attributes
         else:
             out[column] = values.astype("category")
     return out
-
-
-def _mix(tx: pd.DataFrame, column: str, index: pd.Index) -> pd.DataFrame:
-    gross = tx[tx["amount"] > 0]
-    spend = gross.pivot_table(index="customer_id", columns=column, values="amount",
-                              aggfunc="sum", fill_value=0.0, observed=True)
-    shares = spend.div(spend.sum(axis=1), axis=0).reindex(index).fillna(0.0)
-    shares.columns = [f"{column}_{c}" for c in shares.columns]
-    return shares
 
 
 def _quantile_predict(X: pd.DataFrame, y: pd.Series, *, quantile, cv, seed) -> np.ndarray:
@@ -225,6 +226,7 @@ def estimate_wallet(
     observation_end=None,
     min_active_days: int = 90,
     n_threads: int | None = 1,
+    base: pd.DataFrame | None = None,
 ) -> WalletEstimate:
     """Estimate each customer's annual wallet in the client's categories.
 
@@ -258,6 +260,9 @@ def estimate_wallet(
         See :func:`spend_rate`.
     n_threads : int or None
         OpenMP threads for the model (1 is safe on busy machines; None = library default).
+    base : DataFrame, optional
+        :func:`cxlib.customers.customer_base` output (e.g. ``client.base``): the customers and
+        their spend; built from ``transactions`` when omitted.
 
     Returns
     -------
@@ -281,66 +286,78 @@ def estimate_wallet(
             "The 'quantile' parameter of estimate_wallet must be between 0.5 and 1 (exclusive). "
             f"Got {quantile!r} instead."
         )
-    tx = _clean_transactions(transactions, "estimate_wallet")
-    spend = spend_rate(tx, observation_end=observation_end, min_active_days=min_active_days)
+    tx = _text_ids(check_transactions(transactions, caller="estimate_wallet"))
+    base = _base_for(tx, base, observation_end, "estimate_wallet",
+                     columns=["purchases", "revenue", "tenure_days", "days_since_last"])
+    end = base.attrs.get("observation_end", observation_end)
+    spend = spend_rate(tx, min_active_days=min_active_days, base=base)
     index = spend.index
     has_category = by_category and "category" in tx.columns
-    category_spend = (spend_rate(tx, by="category", observation_end=observation_end,
-                                 min_active_days=min_active_days) if has_category else None)
+    category_spend = (spend_rate(tx, by="category", min_active_days=min_active_days, base=base)
+                      if has_category else None)
 
     if stated_wallet is not None:
-        if customers is None:
-            raise ValueError(
-                "The 'stated_wallet' parameter of estimate_wallet needs a customers table. "
-                "Got customers=None instead."
-            )
-        validate_columns(customers, ["customer_id", stated_wallet], caller="estimate_wallet")
-        stated = pd.to_numeric(
-            customers.assign(customer_id=customers["customer_id"].astype(str))
-            .drop_duplicates("customer_id").set_index("customer_id")[stated_wallet],
-            errors="coerce",
-        ).reindex(index) * stated_wallet_factor
-        missing = stated.isna()
-        if missing.any():
-            warnings.warn(
-                f"estimate_wallet: {int(missing.sum())} customer(s) have no stated "
-                f"'{stated_wallet}'; their wallet is set to their spend.",
-                stacklevel=2,
-            )
-        below = stated < spend
-        if below.any():
-            warnings.warn(
-                f"estimate_wallet: {int(below.sum())} customer(s) spend more than their stated "
-                "wallet; their wallet is raised to their spend.",
-                stacklevel=2,
-            )
-        wallet = np.maximum(stated.fillna(spend), spend)
-        table = _customer_table(spend, wallet)
-        return WalletEstimate(customers=table, categories=None, source="stated",
-                              quantile=float("nan"))
+        wallet = _stated_wallet(customers, stated_wallet, stated_wallet_factor, spend)
+        return WalletEstimate(customers=_customer_table(spend, wallet), categories=None,
+                              source="stated", quantile=float("nan"))
 
     X = _attribute_frame(customers, index, attributes)
     for column in ("category", "channel"):
         if column in tx.columns:
-            X = X.join(_mix(tx, column, index))
+            X = X.join(spend_mix(tx, column, index=index, observation_end=end))
     with threadpool_limits(limits=n_threads):
         predicted = _quantile_predict(X, spend, quantile=quantile, cv=cv, seed=seed)
         wallet = np.maximum(predicted, spend.to_numpy())
         table = _customer_table(spend, wallet)
-        categories = None
-        if has_category:
-            frames = []
-            for category in category_spend.columns:
-                y = category_spend[category]
-                pred = _quantile_predict(X, y, quantile=quantile, cv=None, seed=seed)
-                cat_wallet = np.maximum(pred, y.to_numpy())
-                frames.append(pd.DataFrame({
-                    "customer_id": index, "category": category, "spend": y.to_numpy(),
-                    "wallet": cat_wallet, "headroom": cat_wallet - y.to_numpy(),
-                }))
-            categories = pd.concat(frames, ignore_index=True)
+        categories = (_category_wallets(X, category_spend, quantile=quantile, seed=seed)
+                      if has_category else None)
     return WalletEstimate(customers=table, categories=categories, source="model",
                           quantile=quantile, features=list(X.columns))
+
+
+def _stated_wallet(customers, stated_wallet: str, factor: float, spend: pd.Series) -> pd.Series:
+    """Return each customer's stated wallet (times ``factor``), never below their spend."""
+    if customers is None:
+        raise ValueError(
+            "The 'stated_wallet' parameter of estimate_wallet needs a customers table. "
+            "Got customers=None instead."
+        )
+    validate_columns(customers, ["customer_id", stated_wallet], caller="estimate_wallet")
+    stated = pd.to_numeric(
+        customers.assign(customer_id=customers["customer_id"].astype(str))
+        .drop_duplicates("customer_id").set_index("customer_id")[stated_wallet],
+        errors="coerce",
+    ).reindex(spend.index) * factor
+    missing = stated.isna()
+    if missing.any():
+        warnings.warn(
+            f"estimate_wallet: {int(missing.sum())} customer(s) have no stated "
+            f"'{stated_wallet}'; their wallet is set to their spend.",
+            stacklevel=3,
+        )
+    below = stated < spend
+    if below.any():
+        warnings.warn(
+            f"estimate_wallet: {int(below.sum())} customer(s) spend more than their stated "
+            "wallet; their wallet is raised to their spend.",
+            stacklevel=3,
+        )
+    return np.maximum(stated.fillna(spend), spend)
+
+
+def _category_wallets(X: pd.DataFrame, category_spend: pd.DataFrame, *, quantile, seed
+                      ) -> pd.DataFrame:
+    """Fit one quantile model per category on all customers; return a long frame of wallets."""
+    frames = []
+    for category in category_spend.columns:
+        y = category_spend[category]
+        pred = _quantile_predict(X, y, quantile=quantile, cv=None, seed=seed)
+        cat_wallet = np.maximum(pred, y.to_numpy())
+        frames.append(pd.DataFrame({
+            "customer_id": category_spend.index, "category": category, "spend": y.to_numpy(),
+            "wallet": cat_wallet, "headroom": cat_wallet - y.to_numpy(),
+        }))
+    return pd.concat(frames, ignore_index=True)
 
 
 def _customer_table(spend: pd.Series, wallet) -> pd.DataFrame:
@@ -475,11 +492,11 @@ def penetration_gaps(transactions: pd.DataFrame, segments, *, min_customers: int
     >>> gaps.loc[0, ["segment", "category", "penetration", "penetration_gap"]].astype(str).tolist()
     ['s2', 'x', '0.5', '0.5']
     """
-    tx = _clean_transactions(transactions, "penetration_gaps")
+    tx = _text_ids(check_transactions(transactions, caller="penetration_gaps"))
     validate_columns(tx, ["category"], caller="penetration_gaps")
     seg = segment_series(segments, caller="penetration_gaps")
     tx = tx[tx["customer_id"].isin(seg.index)]
-    tx["segment"] = seg.reindex(tx["customer_id"]).to_numpy()
+    tx = tx.assign(segment=seg.reindex(tx["customer_id"]).to_numpy())
     bought = tx[tx["amount"] > 0]
     buyers = bought.groupby(["segment", "category"], observed=True)["customer_id"].nunique()
     spend = tx.groupby(["segment", "category"], observed=True)["amount"].sum()

@@ -73,7 +73,8 @@ def test_the_first_code_cell_is_tagged_parameters_and_declares_only_known_settin
     declared = set(papermill.inspect_notebook(str(notebook)))
     assert declared <= ALLOWED_PARAMETERS, f"unknown parameter(s) {declared - ALLOWED_PARAMETERS}"
     if notebook.stem != SUMMARY_NOTEBOOK:
-        assert {"config_path", "headlines_path"} <= declared
+        # every analysis setting comes from the client's YAML through cxlib.open_client
+        assert declared == {"config_path", "headlines_path"}
 
 
 @pytest.mark.parametrize("notebook", TOPICS, ids=lambda p: p.stem)
@@ -84,8 +85,15 @@ def test_the_topic_notebook_uses_the_report_theme_and_the_client_loader(notebook
         if cell.cell_type == "code"
     )
     assert "cxlib.plots.set_theme()" in code
-    assert "load_client(config_path)" in code
+    assert "cxlib.open_client(config_path)" in code
     assert "path=headlines_path" in code
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
+def test_the_notebook_is_a_thin_story_with_at_most_about_50_lines_of_code(notebook):
+    cells = nbformat.read(str(notebook), as_version=4).cells
+    code = [line for c in cells if c.cell_type == "code" for line in c.source.splitlines()]
+    assert len([line for line in code if line.strip()]) <= 55
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)

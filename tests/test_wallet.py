@@ -265,6 +265,62 @@ def test_category_wallets_per_segment_beat_spend_alone_against_the_true_category
 def test_spend_rate_names_missing_amounts_with_their_rows():
     transactions = _transactions()
     transactions.loc[transactions.index[0], "amount"] = np.nan
-    with pytest.raises(DataError, match=r"spend_rate: column 'amount' must be numeric; "
-                       r"1 value\(s\) are not: row 0: nan"):
+    with pytest.raises(DataError, match=r"spend_rate: column 'amount' has 1 missing or "
+                       r"infinite value\(s\): row 0: nan"):
         spend_rate(transactions)
+
+
+@pytest.mark.parametrize("function", [spend_rate, estimate_wallet,
+                                      lambda tx: penetration_gaps(tx, pd.Series({"a": "s"}))])
+def test_wallet_functions_refuse_text_dates_instead_of_guessing_their_format(function):
+    transactions = _transactions().assign(date=["01/02/2023"] * 5)
+    with pytest.raises(DataError, match="column 'date' must hold dates"):
+        function(transactions)
+
+
+def test_a_refund_only_day_is_not_a_purchase_for_the_spend_rate():
+    # a: purchase, refund day, purchase 100 days apart: one repeat purchase day, so the active
+    # span is 200 days stretched to 400; the refund day would have made it 200 * 3 / 2 = 300.
+    tx = pd.DataFrame({
+        "customer_id": ["a", "a", "a", "b"],
+        "date": pd.to_datetime(["2023-01-01", "2023-02-01", "2023-07-20", "2023-07-20"]),
+        "amount": [100.0, -40.0, 100.0, 10.0],
+    })
+    assert spend_rate(tx)["a"] == pytest.approx(160 / 400 * 365.25)
+    # a refund after the last purchase does not make the customer more recent, but is netted
+    later = pd.concat([tx, pd.DataFrame({"customer_id": ["a"], "amount": [-20.0],
+                                         "date": pd.to_datetime(["2023-08-01"])})])
+    # one-time span still 200 days -> 400 active days; spend 140
+    assert spend_rate(later)["a"] == pytest.approx(140 / 400 * 365.25)
+
+
+def test_spend_rate_and_wallet_from_a_precomputed_base_match_and_do_not_rebuild_it(
+    monkeypatch,
+):
+    from cxlib.customers import customer_base
+
+    tx, customers, _ = _synthetic(n=200)
+    base = customer_base(tx, customers=customers)
+    rate = spend_rate(tx)
+    category_rate = spend_rate(tx, by="category")
+    estimate = estimate_wallet(tx, customers, cv=None, seed=0)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("customer_base rebuilt although a base was given")
+
+    monkeypatch.setattr("cxlib.customers.customer_base", refuse)
+    pd.testing.assert_series_equal(spend_rate(tx, base=base), rate)
+    pd.testing.assert_frame_equal(spend_rate(tx, by="category", base=base), category_rate)
+    again = estimate_wallet(tx, customers, cv=None, seed=0, base=base)
+    pd.testing.assert_frame_equal(again.customers, estimate.customers)
+    pd.testing.assert_frame_equal(again.categories, estimate.categories)
+
+
+def test_spend_rate_is_the_base_revenue_over_the_active_years():
+    from cxlib.customers import customer_base
+
+    tx = _transactions()
+    base = customer_base(tx, observation_end="2023-12-31")
+    rate = spend_rate(tx, base=base)
+    assert rate.index.tolist() == base.index.tolist()
+    assert (rate > 0).all() and rate["b"] == pytest.approx(base.loc["b", "revenue"] / 90 * 365.25)

@@ -1,0 +1,89 @@
+"""The CLV page's headline numbers, computed once by tested code (re-exported by cxlib.clv)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from cxlib.headlines import Headline
+
+__all__ = ["clv_headlines"]
+
+
+def clv_headlines(
+    fit,
+    total: pd.Series,
+    top20_share: float,
+    scenario,
+    *,
+    horizon_months: int,
+    retention_gain: float,
+    currency: str,
+) -> list[Headline]:
+    """Return the headline numbers the CLV page records for the executive summary.
+
+    Parameters
+    ----------
+    fit : CustomerValueFit
+        The run's CLV fit (:func:`cxlib.clv.fit_customer_value`).
+    total : Series
+        The all-customer row of :func:`cxlib.clv.segment_value` (``total``, ``total_low``,
+        ``total_high``).
+    top20_share : float
+        :func:`cxlib.clv.top_share` of the values at 20%.
+    scenario : RetentionScenario
+        :func:`cxlib.clv.retention_scenario`.
+    horizon_months : int
+        The CLV horizon.
+    retention_gain : float
+        The scenario's relative reduction of dropout.
+    currency : str
+        For the notes.
+
+    Returns
+    -------
+    list of Headline
+        ``total_clv`` (with its bootstrap interval), ``top20_value_share``,
+        ``retention_uplift``, ``holdout_error``, ``clv_model``.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as NS
+    >>> fit = NS(selection=NS(kind="bgnbd", validation=NS(relative_error=0.012)))
+    >>> total = pd.Series({"total": 1000.0, "total_low": 900.0, "total_high": 1100.0})
+    >>> scenario = NS(uplift_share=0.02, uplift=20.0)
+    >>> [h.key for h in clv_headlines(fit, total, 0.6, scenario, horizon_months=12,
+    ...                               retention_gain=0.05, currency="EUR")]
+    ['total_clv', 'top20_value_share', 'retention_uplift', 'holdout_error', 'clv_model']
+    """
+    return [
+        Headline(
+            "total_clv",
+            f"Total {horizon_months}-month CLV (gross margin, discounted)",
+            float(total["total"]),
+            unit="currency",
+            ci_low=float(total["total_low"]),
+            ci_high=float(total["total_high"]),
+            note="interval: bootstrap over customers",
+        ),
+        Headline(
+            "top20_value_share",
+            "Share of value held by the top 20% of customers",
+            float(top20_share),
+            unit="percent",
+        ),
+        Headline(
+            "retention_uplift",
+            f"CLV uplift if dropout were {retention_gain:.0%} lower",
+            float(scenario.uplift_share),
+            unit="percent",
+            note=f"{currency} {scenario.uplift:,.0f} of margin over {horizon_months} months",
+        ),
+        Headline(
+            "holdout_error",
+            "Holdout purchases: predicted vs actual (relative error)",
+            float(fit.selection.validation.relative_error),
+            unit="percent",
+        ),
+        Headline("clv_model", "Purchase model chosen on the holdout", fit.selection.kind,
+                 unit="text"),
+    ]

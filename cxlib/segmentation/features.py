@@ -1,0 +1,182 @@
+"""Per-customer behaviour for clustering and profiling, derived from the one customer base.
+
+Timing, frequency and money come from :func:`cxlib.customers.customer_base` (one definition of a
+purchase: a day with positive net spend, refunds netted within the day); only what customers buy
+and where (category and channel shares of gross spend) is read from the transactions here.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from cxlib._validation import DataError, check_transactions, validate_columns
+
+__all__ = ["customer_features", "spend_mix"]
+
+CATEGORY_PREFIX = "category_"
+CHANNEL_PREFIX = "channel_"
+#: The transactions columns whose gross-spend shares describe what and where customers buy.
+MIX_COLUMNS = {"category": CATEGORY_PREFIX, "channel": CHANNEL_PREFIX}
+
+
+def is_share(column: str) -> bool:
+    """Whether a feature column is a category or channel share."""
+    return column.startswith(CATEGORY_PREFIX) or column.startswith(CHANNEL_PREFIX)
+
+
+_FEATURE_BASE_COLUMNS = ["frequency", "orders", "revenue", "revenue_12m", "days_since_last",
+                         "tenure_days"]
+
+
+def _base_for(transactions: pd.DataFrame, base, observation_end, caller: str,
+              columns=_FEATURE_BASE_COLUMNS) -> pd.DataFrame:
+    """Return the caller's customer base, or build it from the checked transactions.
+
+    Shared by the segmentation and wallet functions that accept ``base=client.base``.
+    """
+    from cxlib.customers import customer_base
+
+    if base is None:
+        return customer_base(transactions, observation_end=observation_end)
+    validate_columns(base, list(columns), caller=f"{caller} base")
+    end = base.attrs.get("observation_end")
+    if observation_end is not None and end is not None and pd.Timestamp(observation_end) != end:
+        raise ValueError(
+            f"The 'observation_end' parameter of {caller} must match the customer base's "
+            f"observation end ({end.date()}). Got {observation_end!r} instead."
+        )
+    return base
+
+
+def spend_mix(transactions: pd.DataFrame, by: str, *, index=None, observation_end=None,
+              key: str = "customer_id") -> pd.DataFrame:
+    """Share of gross spend per value of ``by`` (e.g. category), for each customer or segment.
+
+    Refund lines are left out: the mix says where the money goes, not where it came back from.
+
+    Parameters
+    ----------
+    transactions : DataFrame
+        Checked transactions with the ``by`` and ``key`` columns.
+    by : str
+        Column to split spend by, e.g. ``"category"`` or ``"channel"``.
+    index : Index, optional
+        Rows of the result (missing rows get zero shares); default the keys that bought.
+    observation_end : date-like, optional
+        Later transactions are ignored.
+    key : str
+        Column to group by: ``"customer_id"`` (per customer) or a segment column.
+
+    Returns
+    -------
+    DataFrame
+        One row per key, one column ``<by>_<value>`` per value, shares 0-1.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": ["a", "a", "a"], "channel": ["web", "shop", "web"],
+    ...                    "amount": [30.0, 10.0, -5.0]})
+    >>> spend_mix(tx, "channel")  # doctest: +NORMALIZE_WHITESPACE
+                 channel_shop  channel_web
+    customer_id
+    a                    0.25         0.75
+    """
+    gross = transactions[transactions["amount"] > 0]
+    if observation_end is not None:
+        gross = gross[gross["date"] <= pd.Timestamp(observation_end)]
+    spend = gross.pivot_table(index=key, columns=by, values="amount", aggfunc="sum",
+                              fill_value=0.0, observed=True)
+    shares = spend.div(spend.sum(axis=1), axis=0)
+    if index is not None:
+        shares = shares.reindex(index)
+    shares = shares.fillna(0.0)
+    shares.columns = [f"{by}_{value}" for value in shares.columns]
+    shares.index.name = key
+    return shares
+
+
+def customer_features(
+    transactions: pd.DataFrame,
+    summary: pd.DataFrame | None = None,
+    *,
+    base: pd.DataFrame | None = None,
+    observation_end=None,
+) -> pd.DataFrame:
+    """Per-customer behaviour for clustering and profiling.
+
+    Parameters
+    ----------
+    transactions : DataFrame
+        Canonical transactions: ``customer_id``, ``date``, ``amount``; optional ``order_id``,
+        ``category``, ``channel`` (read only for the category and channel shares).
+    summary : DataFrame, optional
+        A per-customer frame (e.g. :func:`cxlib.clv.rfm_summary` output) whose index sets the
+        rows and their order; every one of its customers must have a purchase.
+    base : DataFrame, optional
+        :func:`cxlib.customers.customer_base` output (e.g. ``client.base``), so a run builds it
+        once; built from ``transactions`` when omitted.
+    observation_end : date-like, optional
+        End of observation; defaults to the base's (or the last transaction date).
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``customer_id``, one row per customer of the base: ``frequency`` (repeat
+        purchase days: a purchase is a day with positive net spend), ``orders`` (distinct orders
+        among positive lines, or purchase days without ``order_id``), ``days_since_last``,
+        ``tenure_days`` (days since the first purchase), ``total_spend`` (the base's
+        ``revenue``: net of refunds), ``avg_order_value``, ``annual_spend`` (the base's
+        ``revenue_12m``: net spend in the last 365 days), then one ``category_<name>`` column
+        per category and one ``channel_<name>`` column per channel: the share of the customer's
+        gross spend (0-1).
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": ["a", "a", "a", "b"],
+    ...                    "date": pd.to_datetime(["2024-01-01", "2024-01-05", "2024-01-11",
+    ...                                            "2024-01-11"]),
+    ...                    "amount": [10.0, -10.0, 30.0, 5.0], "channel": ["web", "web", "shop",
+    ...                                                                   "web"]})
+    >>> features = customer_features(tx)
+    >>> features[["frequency", "tenure_days", "total_spend", "channel_web"]]
+    ... # doctest: +NORMALIZE_WHITESPACE
+                 frequency  tenure_days  total_spend  channel_web
+    customer_id
+    a                    1           10         30.0         0.25
+    b                    0            0          5.0         1.00
+    """
+    caller = "customer_features"
+    tx = check_transactions(transactions, caller=caller)
+    base = _base_for(tx, base, observation_end, caller)
+    end = base.attrs.get("observation_end", observation_end)
+    base = base.set_axis(base.index.astype(str))  # ids are text, whatever the client's dtype
+    orders = base["orders"].clip(lower=1)
+    features = pd.DataFrame(
+        {
+            "frequency": base["frequency"].round().astype(int),
+            "orders": orders.round().astype(int),
+            "days_since_last": base["days_since_last"].round().astype(int),
+            "tenure_days": base["tenure_days"].round().astype(int),
+            "total_spend": base["revenue"].astype(float),
+            "avg_order_value": (base["revenue"] / orders).astype(float),
+            "annual_spend": base["revenue_12m"].astype(float),
+        }
+    )
+    features.index.name = "customer_id"
+    ids = tx["customer_id"].astype(str)
+    for column in MIX_COLUMNS:
+        if column in tx.columns:
+            mixed = tx[["date", "amount", column]].assign(customer_id=ids.to_numpy())
+            features = features.join(spend_mix(mixed, column, index=features.index,
+                                               observation_end=end))
+    if summary is not None:
+        index = summary.index.astype(str)
+        missing = index.difference(features.index)
+        if len(missing):
+            raise DataError(
+                f"{caller}: {len(missing)} customer(s) of the summary have no purchase in the "
+                f"transactions, e.g. {list(missing[:5])}"
+            )
+        features = features.loc[index]
+        features.index.name = "customer_id"
+    return features

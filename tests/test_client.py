@@ -1,0 +1,85 @@
+"""Tests for cxlib.open_client: tables loaded once, the base and the CLV fit computed once."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from pandas.testing import assert_frame_equal
+
+import cxlib
+from cxlib import DataError
+from cxlib.client import RUN_COLUMNS, open_client
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def demo_config(tmp_path_factory):
+    from cxlib.demo import make_demo
+
+    data = tmp_path_factory.mktemp("client_data")
+    make_demo(n_customers=1_500, seed=3).write(data)
+    text = (ROOT / "clients" / "demo.yaml").read_text()
+    config = data / "demo.yaml"
+    config.write_text(text.replace("data_dir: ../data/demo", f"data_dir: {data}"))
+    return config
+
+
+@pytest.fixture()
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("CXLIB_CACHE_DIR", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+def test_open_client_builds_one_base_with_the_run_columns(demo_config, cache):
+    client = cxlib.open_client(demo_config)
+    base = client.base
+    assert set(RUN_COLUMNS) <= set(base.columns)
+    assert base.index.is_unique and base.index.name == "customer_id"
+    # the base's CLV and p_alive are the run's one CLV fit
+    fit = client.value_fit
+    assert_frame_equal(base[["frequency", "recency", "T"]], fit.summary[["frequency", "recency", "T"]])
+    assert (base["clv"] == fit.values["clv"].reindex(base.index)).all()
+    # the churn flag follows the client's one definition (inactivity on the demo)
+    assert client.analysis.churn_definition == "inactivity"
+    expected = base["days_since_last"] > client.churn_threshold_days
+    assert (base["churned"] == expected).all()
+    assert base.attrs["churn_definition"] == "inactivity"
+
+
+def test_a_second_open_reads_the_disk_cache_and_gives_the_same_numbers(demo_config, cache):
+    first = open_client(demo_config)
+    first.prepare()
+    assert first.timings["value_fit"] > 0
+    second = open_client(demo_config)
+    base = second.base
+    # read, not computed (value_fit not even needed)
+    assert second.timings == {"tables": 0.0, "base": 0.0}
+    assert_frame_equal(base, first.base)
+    assert any(p.name == "tables.pkl" for p in cache.rglob("*.pkl"))
+
+
+def test_a_changed_data_file_is_not_served_from_the_cache(demo_config, cache, tmp_path):
+    data = demo_config.parent
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for file in data.iterdir():
+        if file.is_file():
+            (copy / file.name).write_bytes(file.read_bytes())
+    config = copy / "demo.yaml"
+    config.write_text(demo_config.read_text().replace(f"data_dir: {data}", f"data_dir: {copy}"))
+    before = open_client(config).base
+    tx = pd.read_csv(copy / "transactions.csv.gz")
+    tx.iloc[:-200].to_csv(copy / "transactions.csv.gz", index=False)
+    after = open_client(config)
+    assert len(after.transactions) == len(tx) - 200
+    assert after.base["revenue"].sum() != pytest.approx(before["revenue"].sum())
+
+
+def test_open_client_says_how_to_write_missing_demo_data(tmp_path, cache):
+    config = tmp_path / "demo.yaml"
+    config.write_text((ROOT / "clients" / "demo.yaml").read_text().replace(
+        "data_dir: ../data/demo", f"data_dir: {tmp_path / 'nowhere'}"))
+    with pytest.raises(DataError, match="cxlib demo --out data/demo"):
+        open_client(config)
