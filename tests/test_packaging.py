@@ -55,6 +55,20 @@ def test_every_public_module_is_reachable_from_a_bare_import_cxlib():
     import cxlib
 
     modules = {p.stem for p in (ROOT / "cxlib").glob("*.py") if not p.stem.startswith("_")}
+    modules |= {p.parent.name for p in (ROOT / "cxlib").glob("*/__init__.py")}  # subpackages
     modules.discard("cli")  # the command line, not a library module
     assert modules == set(cxlib._SUBMODULES)
     assert all(getattr(cxlib, name).__name__ == f"cxlib.{name}" for name in sorted(modules))
+
+
+def test_every_cxlib_package_and_the_notebooks_are_in_the_build_configuration():
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    setuptools = pyproject["tool"]["setuptools"]
+    inits = (ROOT / "cxlib").rglob("__init__.py")
+    packages = {".".join(init.parent.relative_to(ROOT).parts) for init in inits}
+    data_folders = {"cxlib.templates", "cxlib.notebooks"}  # files only, no __init__.py
+    assert set(setuptools["packages"]) == packages | data_folders
+    # The wheel's cxlib/notebooks/ is the repository's top-level notebooks/ folder.
+    assert setuptools["package-dir"] == {"cxlib.notebooks": "notebooks"}
+    assert setuptools["package-data"]["cxlib.notebooks"] == ["*.ipynb"]
+    assert (ROOT / "cxlib" / "py.typed").is_file() and (ROOT / "LICENSE").is_file()
