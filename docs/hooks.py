@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 API_SECTION = "API reference"
 # The order a reader meets the modules in; modules not listed follow alphabetically.
 API_ORDER = (
+    "client",
     "data",
     "config",
     "customers",
