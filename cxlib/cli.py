@@ -153,7 +153,7 @@ def validate(config: ConfigArgument) -> None:
 def report(
     config: ConfigArgument,
     out: Annotated[
-        Path, typer.Option(help="Reports root: the run goes to OUT/<client>/<run-id>/.")
+        Path, typer.Option(help="Where reports go: each run is written to OUT/<client>/<run-id>/.")
     ] = Path("reports"),
     only: Annotated[
         str | None,
@@ -161,7 +161,7 @@ def report(
     ] = None,
     notebooks: Annotated[
         Path | None,
-        typer.Option(help="Notebook folder (default: the notebooks/ next to the cxlib package)."),
+        typer.Option(help="Notebook folder (default: the notebooks installed with cxlib)."),
     ] = None,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
 ) -> None:
