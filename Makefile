@@ -64,7 +64,8 @@ kernel: $(STAMP)
 
 # JupyterLab on the notebooks, with the cxlib kernel and the demo data.
 lab: kernel $(DEMO)
-	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(ALLOW_ROOT)
+	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks \
+		--MappingKernelManager.default_kernel_name=cxlib $(ALLOW_ROOT)
 
 # A wheel (with the notebooks inside) in dist/.
 wheel: $(STAMP)
