@@ -2,7 +2,8 @@
 
 * one API page per cxlib submodule (``cxlib._SUBMODULES``), added to the "API reference"
   section, so a new module is documented without editing mkdocs.yml;
-* the changelog page shows the repository's CHANGELOG.md;
+* the changelog page shows the repository's CHANGELOG.md, and a ``<!-- README: Title -->`` line
+  the README's section "## Title", so the site and the README cannot drift apart;
 * the gallery shows the latest finished demo report under ``reports/demo/`` (``make report``),
   copied into the site so its pages open from the built site.
 """
@@ -10,6 +11,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -103,8 +105,20 @@ def _gallery_markdown(run: Path | None) -> str:
     return "\n".join(lines) + "\n"
 
 
+def readme_section(title: str, readme: Path = ROOT / "README.md") -> str:
+    """Return the body of the README's ``## title`` section (up to the next ``## `` heading)."""
+    text = readme.read_text(encoding="utf-8")
+    match = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## |\Z)", text, re.S | re.M)
+    if match is None:
+        raise ValueError(f"README.md has no section '## {title}'")
+    return match.group(1).strip() + "\n"
+
+
 def on_page_markdown(markdown, page, config, files):
-    """Fill the changelog and the gallery pages."""
+    """Fill the changelog, the gallery and the pages that show a README section."""
+    markdown = re.sub(
+        r"^<!-- README: (.+?) -->$", lambda m: readme_section(m.group(1)), markdown, flags=re.M
+    )
     if page.file.src_uri == "changelog.md":
         return (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
     if page.file.src_uri == "gallery.md":

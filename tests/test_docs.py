@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -62,3 +63,15 @@ def test_the_gallery_lists_the_newest_finished_demo_run(tmp_path):
     assert latest.name == "20260102T000000Z-bbbbbbbb"  # a .partial run is not finished
     text = hooks._gallery_markdown(latest)
     assert "status failed" in text and 'href="gallery/demo/html/01_x.html"' in text
+
+
+def test_pages_that_show_a_readme_section_get_its_current_text(tmp_path):
+    hooks = _hooks()
+    readme = tmp_path / "README.md"
+    readme.write_text("# x\n\n## Add a client\n\n1. Copy it.\n\n## Next\n\nother\n")
+    assert hooks.readme_section("Add a client", readme) == "1. Copy it.\n"
+    with pytest.raises(ValueError, match="no section '## Missing'"):
+        hooks.readme_section("Missing", readme)
+    for page in ("clients.md", "report.md"):  # every marker names a real README section
+        for title in re.findall(r"<!-- README: (.+?) -->", (DOCS / "content" / page).read_text()):
+            assert hooks.readme_section(title).strip()
