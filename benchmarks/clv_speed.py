@@ -1,16 +1,22 @@
 """Speed of cxlib.clv against lifetimes, measured in one run.
 
-1. ``rfm_summary`` versus ``lifetimes.utils.summary_data_from_transaction_data`` on the same
-   transaction log (default 1M customers, about 10M rows, weekly periods, with refunds).
-2. ``PurchaseModel("bgnbd").fit`` (distinct rows, weighted) versus ``BetaGeoFitter().fit`` on
-   every customer of the resulting summary (default 1M customers), with the largest relative
-   parameter difference.
+1. ``rfm_summary(..., resolution="period")`` versus
+   ``lifetimes.utils.summary_data_from_transaction_data`` on the same transaction log (default
+   1M customers, about 10M rows, weekly periods, with refunds): the same meaning, a whole week
+   is one purchase.
+2. Day resolution, where compressing to distinct rows cannot help: the default summary
+   (purchases counted per day, time in fractional weeks) has nearly one distinct
+   (frequency, recency, T) row per customer. ``PurchaseModel("bgnbd")`` versus
+   ``BetaGeoFitter`` on every customer, and ``PurchaseModel("pareto_nbd")`` versus
+   ``ParetoNBDFitter`` on the first ``--n-pareto`` customers (lifetimes' Pareto/NBD is slow),
+   with the largest relative parameter difference.
+3. Scoring: P(alive), expected purchases and 12-month CLV (``customer_value``) for every
+   customer of a day-resolution summary of ``--score-n`` customers (default 1M; simulated
+   separately when it differs from ``--n``).
 
 The transactions come from a BG/NBD process simulated here (no network, fixed seed): signup
 spread over three years, each purchase an order of 1 to 3 lines on the same day, 3% of lines
-refunded later in the same week. Weekly periods make T an integer number of weeks since the
-customer's first week, so the summary has a few tens of thousands of distinct
-(frequency, recency, T) rows whatever the number of customers.
+refunded later in the same week.
 
 Run: ``.venv/bin/python benchmarks/clv_speed.py`` (``--n 100000`` for a quick run).
 """
@@ -90,15 +96,39 @@ def sorted_by_date(tx: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def fit_both(label, cxlib_fit, lifetimes_fit, summary):
+    """Time both fits on the same summary; print times and parameters; return the ratios."""
+    frequency, recency, age = (summary[c].to_numpy() for c in ("frequency", "recency", "T"))
+    model, cx_wall, cx_cpu = timed(cxlib_fit, summary)
+    fitter, lt_wall, lt_cpu = timed(lifetimes_fit, frequency, recency, age)
+    print(
+        f"\n{label} fit on {model.n_customers_:,} customers "
+        f"({model.n_rows_:,} distinct (frequency, recency, T) rows):"
+    )
+    print(f"  cxlib PurchaseModel   {cx_wall:7.2f} s wall {cx_cpu:7.2f} s CPU")
+    print(f"  lifetimes             {lt_wall:7.2f} s wall {lt_cpu:7.2f} s CPU")
+    relative = (model.params_ / fitter.params_[model.params_.index] - 1).abs()
+    print("  cxlib     " + "  ".join(f"{k}={v:.5f}" for k, v in model.params_.items()))
+    print("  lifetimes " + "  ".join(f"{k}={v:.5f}" for k, v in fitter.params_.items()))
+    print(f"  largest relative parameter difference: {relative.max():.2e}")
+    return lt_wall / cx_wall, lt_cpu / cx_cpu
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=1_000_000, help="number of customers")
+    parser.add_argument(
+        "--n-pareto", type=int, default=20_000, help="customers for the Pareto/NBD comparison"
+    )
+    parser.add_argument(
+        "--score-n", type=int, default=1_000_000, help="customers for the scoring timings"
+    )
     args = parser.parse_args()
 
-    from lifetimes import BetaGeoFitter
+    from lifetimes import BetaGeoFitter, ParetoNBDFitter
     from lifetimes.utils import summary_data_from_transaction_data
 
-    from cxlib.clv import PurchaseModel, rfm_summary
+    from cxlib.clv import PurchaseModel, SpendModel, customer_value, rfm_summary
 
     tx = simulate_transactions(args.n)
     print(
@@ -111,7 +141,7 @@ def main() -> None:
     for label, log in (("as generated (order lines together)", tx), ("sorted by date", None)):
         if log is None:
             log = sorted_by_date(tx)
-        summary, cx_wall, cx_cpu = timed(rfm_summary, log, freq="W")
+        summary, cx_wall, cx_cpu = timed(rfm_summary, log, freq="W", resolution="period")
         reference, lt_wall, lt_cpu = timed(
             summary_data_from_transaction_data,
             log,
@@ -120,7 +150,7 @@ def main() -> None:
             monetary_value_col="amount",
             freq="W",
         )
-        print(f"\nrfm_summary, log {label}:")
+        print(f"\nrfm_summary (resolution='period'), log {label}:")
         print(f"  cxlib rfm_summary     {cx_wall:7.2f} s wall {cx_cpu:7.2f} s CPU")
         print(f"  lifetimes summary     {lt_wall:7.2f} s wall {lt_cpu:7.2f} s CPU")
         # lifetimes counts net-negative weeks as purchases; compare customers without such weeks.
@@ -132,34 +162,45 @@ def main() -> None:
             f"  rows identical to lifetimes: {agree:.2%} (the others have a week with "
             "net-negative spend, which lifetimes counts as a purchase and cxlib does not)"
         )
-        ratios[label] = (lt_wall / cx_wall, lt_cpu / cx_cpu)
+        ratios[f"rfm_summary, log {label}"] = (lt_wall / cx_wall, lt_cpu / cx_cpu)
         print(f"  peak memory so far {peak_mb():,.0f} MB")
-        del log
+        del log, summary, reference
 
-    frequency = summary["frequency"].to_numpy()
-    recency = summary["recency"].to_numpy()
-    age = summary["T"].to_numpy()
-    model, cx_wall, cx_cpu = timed(PurchaseModel("bgnbd").fit, summary)
-    print(
-        f"\nBG/NBD fit on {model.n_customers_:,} customers "
-        f"({model.n_rows_:,} distinct weekly (frequency, recency, T) rows):"
+    daily, _, _ = timed(rfm_summary, tx, freq="W")  # purchases per day, fractional weeks
+    del tx
+    ratios["BG/NBD fit, day resolution"] = fit_both(
+        "BG/NBD (day resolution)",
+        PurchaseModel("bgnbd").fit,
+        BetaGeoFitter().fit,
+        daily,
     )
-    print(f"  cxlib PurchaseModel   {cx_wall:7.2f} s wall {cx_cpu:7.2f} s CPU")
-    fitter, lt_wall, lt_cpu = timed(BetaGeoFitter().fit, frequency, recency, age)
-    print(f"  lifetimes BetaGeo     {lt_wall:7.2f} s wall {lt_cpu:7.2f} s CPU")
-    relative = (model.params_ / fitter.params_[model.params_.index] - 1).abs()
-    print("  cxlib     " + "  ".join(f"{k}={v:.5f}" for k, v in model.params_.items()))
-    print("  lifetimes " + "  ".join(f"{k}={v:.5f}" for k, v in fitter.params_.items()))
-    print(f"  largest relative parameter difference: {relative.max():.2e}")
-    fit_ratio = (lt_wall / cx_wall, lt_cpu / cx_cpu)
+    subset = daily.iloc[: args.n_pareto]
+    ratios["Pareto/NBD fit, day resolution"] = fit_both(
+        "Pareto/NBD (day resolution)",
+        PurchaseModel("pareto_nbd").fit,
+        ParetoNBDFitter().fit,
+        subset,
+    )
+
+    if args.score_n != args.n:
+        daily = rfm_summary(simulate_transactions(args.score_n, seed=1), freq="W")
+    print(f"\nScoring {len(daily):,} customers (day resolution):")
+    for kind in ("bgnbd", "pareto_nbd"):
+        purchases, wall, cpu = timed(PurchaseModel(kind).fit, daily)
+        label = f"fit ({purchases.n_rows_:,} distinct rows)"
+        print(f"  {kind:10s} {label:28s} {wall:7.2f} s wall {cpu:7.2f} s CPU")
+        spend = SpendModel().fit(daily)
+        for label, function, arguments in (
+            ("p_alive", purchases.p_alive, (daily,)),
+            ("predict_purchases(52)", purchases.predict_purchases, (daily, 52.0)),
+            ("customer_value (12 months)", customer_value, (daily, purchases, spend)),
+        ):
+            _, wall, cpu = timed(function, *arguments)
+            print(f"  {kind:10s} {label:28s} {wall:7.2f} s wall {cpu:7.2f} s CPU")
 
     print("\nSPEED RATIOS (lifetimes time / cxlib time; wall, CPU)")
     for label, (wall, cpu) in ratios.items():
-        print(f"  rfm_summary, log {label:36s} {wall:5.1f}x  {cpu:5.1f}x")
-    print(
-        f"  {'BG/NBD fit on ' + format(len(summary), ',') + ' customers':53s}"
-        f"{fit_ratio[0]:5.1f}x  {fit_ratio[1]:5.1f}x"
-    )
+        print(f"  {label:53s}{wall:6.1f}x {cpu:6.1f}x")
     print(f"peak memory of the whole run: {peak_mb():,.0f} MB")
 
 

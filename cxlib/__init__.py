@@ -30,6 +30,7 @@ __all__ = [
     "data",
     "datasets",
     "demo",
+    "experiments",
     "feedback",
     "headlines",
     "nps",

@@ -85,7 +85,7 @@ class Client:
         The analysis settings (the YAML's ``analysis:`` over cxlib's defaults).
     name, currency : str
         From the config.
-    transactions, customers, surveys, feedback : DataFrame or None
+    transactions, customers, surveys, feedback, experiments : DataFrame or None
         The canonical tables.
     quality : DataFrame
         The data-quality table of every loaded table.
@@ -99,6 +99,7 @@ class Client:
         self.customers: pd.DataFrame | None = loaded.customers
         self.surveys: pd.DataFrame | None = loaded.surveys
         self.feedback: pd.DataFrame | None = loaded.feedback
+        self.experiments: pd.DataFrame | None = getattr(loaded, "experiments", None)
         self.quality: pd.DataFrame = loaded.quality
         self._cache = cache
         self._memory: dict[str, Any] = {}

@@ -43,7 +43,7 @@ __all__ = [
     "load_config",
 ]
 
-TABLES = ("transactions", "customers", "surveys", "feedback")
+TABLES = ("transactions", "customers", "surveys", "feedback", "experiments")
 
 
 class _Strict(BaseModel):
@@ -199,6 +199,7 @@ class Client:
     surveys: pd.DataFrame | None = None
     feedback: pd.DataFrame | None = None
     quality: pd.DataFrame = field(default_factory=pd.DataFrame)
+    experiments: pd.DataFrame | None = None
 
     @property
     def analysis(self) -> AnalysisConfig:
@@ -227,10 +228,14 @@ def load_client(path: str | Path) -> Client:
         "customers": data.load_customers,
         "surveys": data.load_surveys,
         "feedback": data.load_feedback,
+        "experiments": data.load_experiments,
     }
     frames: dict[str, pd.DataFrame] = {}
-    for table, table_config in config.tables.items():
-        options = table_config.model_dump(exclude={"path"}, exclude_none=True)
+    # experiments last: their dates are checked against the transactions' last date
+    for table in sorted(config.tables, key=lambda name: name == "experiments"):
+        options = config.tables[table].model_dump(exclude={"path"}, exclude_none=True)
+        if table == "experiments":
+            options["data_end"] = frames["transactions"]["date"].max()
         frames[table] = loaders[table](config.table_path(table), **options)
     quality = data.quality_report(*frames.values())
     return Client(config=config, quality=quality, **frames)

@@ -56,6 +56,7 @@ __all__ = [
     "QUALITY_COLUMNS",
     "SCHEMAS",
     "load_customers",
+    "load_experiments",
     "load_feedback",
     "load_surveys",
     "load_transactions",
@@ -84,6 +85,10 @@ SCHEMAS: dict[str, dict[str, dict[str, str]]] = {
     "feedback": {
         "required": {"customer_id": "id", "date": "date", "text": "text"},
         "optional": {"channel": "string", "topic": "string"},
+    },
+    "experiments": {
+        "required": {"customer_id": "id", "group": "text", "start": "date"},
+        "optional": {"experiment": "string", "end": "date"},
     },
 }
 
@@ -310,6 +315,64 @@ def load_feedback(
         encoding=encoding,
         caller="load_feedback",
     )
+
+
+def load_experiments(
+    source: str | Path | pd.DataFrame,
+    *,
+    columns: Mapping[str, str] | None = None,
+    date_format: str | None = None,
+    on_invalid: str = "raise",
+    encoding: str | None = None,
+    data_end: Any = None,
+    groups: Any = None,
+) -> pd.DataFrame:
+    """Load experiment assignments as a canonical frame: one row per customer and experiment.
+
+    ``group`` is ``"control"`` or a treatment name; ``start`` the day the customer's action
+    started (the same for a whole experiment, or per customer); the optional ``end`` the last
+    day to measure; ``experiment`` names the test (a table without it holds one experiment,
+    named ``"experiment"``). Rows are then checked together
+    (:func:`cxlib.experiments.validate_assignments`): an unknown group (a spelling of
+    ``control`` other than ``"control"``, or a group outside ``groups``), an experiment
+    without a control or treatment group, a customer in two groups of one experiment, or a
+    start or end after ``data_end`` (the last transaction date) is a
+    :class:`~cxlib.DataError` naming the rows, whatever ``on_invalid`` says (no row can be
+    chosen over another). Other parameters, row numbers and errors are as in
+    :func:`load_transactions`.
+
+    Returns
+    -------
+    DataFrame
+        ``customer_id`` (str), ``group`` (str), ``start`` (datetime64[ns]), ``experiment``
+        (str), then ``end`` when present, then the client's other columns.
+
+    Examples
+    --------
+    >>> load_experiments(pd.DataFrame({"customer_id": ["A", "B"], "group": ["control", "sms"],
+    ...                                "start": ["2025-03-01", "2025-03-01"]}))
+      customer_id    group      start  experiment
+    0           A  control 2025-03-01  experiment
+    1           B      sms 2025-03-01  experiment
+    """
+    from cxlib.experiments import validate_assignments
+
+    frame = _load("experiments", source, columns=columns, date_format=date_format,
+                  on_invalid=on_invalid, encoding=encoding, caller="load_experiments")
+    if "experiment" not in frame.columns:
+        frame.insert(3, "experiment", "experiment")
+    labels = frame.index
+    if frame.attrs["quality"][0]["rows_read"] == len(frame):  # else: rows of the loaded table
+        if isinstance(source, pd.DataFrame):
+            labels = source.index
+        else:
+            offset = 1 if _file_kind([s.lower() for s in Path(source).suffixes[-2:]]) == (
+                "parquet") else 2
+            labels = pd.RangeIndex(offset, offset + len(frame))
+    name = "DataFrame" if isinstance(source, pd.DataFrame) else str(source)
+    validate_assignments(frame.set_axis(labels, copy=False), data_end=data_end, groups=groups,
+                         source=f"load_experiments ({name})")
+    return frame
 
 
 def quality_report(*frames: pd.DataFrame) -> pd.DataFrame:

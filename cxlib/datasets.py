@@ -1,4 +1,4 @@
-"""Real data sets with published results: the CDNOW purchase data that ships inside lifetimes.
+"""Real data sets with published results: CDNOW purchases and the BG/BB donations data.
 
 CDNOW is the data set of Fader, Hardie and Lee (2005), "Counting your customers the easy way":
 the purchases of a cohort of customers who first bought at the CDNOW music store in the first
@@ -6,14 +6,17 @@ quarter of 1997, followed until the end of June 1998. The published BG/NBD and G
 estimates were fitted on the 1/10 sample (2,357 customers) with a 39-week calibration period
 ending 1997-09-30; they are given here so tests can pin cxlib's models to them.
 
-The files are read from the installed lifetimes package without importing it (importing
-lifetimes is slow); no network access is needed.
+The donations data of Fader, Hardie & Shang (2010) is the 1995 cohort of 11,104 first-time
+supporters of a public radio station, with their repeat donations in the six annual drives
+1996-2001, for the BG/BB model.
+
+The files ship inside cxlib (``cxlib/_data``, copied from the lifetimes package where they
+were first published with code); no network access and no lifetimes are needed.
 """
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
+from importlib.resources import files
 
 import pandas as pd
 
@@ -23,8 +26,11 @@ __all__ = [
     "CDNOW_CALIBRATION_END",
     "CDNOW_PUBLISHED_BGNBD",
     "CDNOW_PUBLISHED_GAMMA_GAMMA",
+    "CDNOW_PUBLISHED_PARETO_NBD",
+    "DONATIONS_PUBLISHED_BGBB",
     "load_cdnow_summary",
     "load_cdnow_transactions",
+    "load_donations",
 ]
 
 #: Last day of the 39-week calibration period of the published CDNOW analyses.
@@ -33,22 +39,21 @@ CDNOW_CALIBRATION_END = pd.Timestamp("1997-09-30")
 #: BG/NBD estimates on the CDNOW sample summary (Fader, Hardie & Lee 2005, weeks).
 CDNOW_PUBLISHED_BGNBD = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
 
+#: Pareto/NBD estimates on the CDNOW sample summary (weeks; Fader & Hardie's Pareto/NBD
+#: notes; log-likelihood -9595.0).
+CDNOW_PUBLISHED_PARETO_NBD = {"r": 0.553, "alpha": 10.578, "s": 0.606, "beta": 11.669}
+
+#: BG/BB estimates on the donations data (Fader, Hardie & Shang 2010, table 2; LL -33,225.6).
+DONATIONS_PUBLISHED_BGBB = {"alpha": 1.204, "beta": 0.750, "gamma": 0.657, "delta": 2.783}
+
 #: Gamma-Gamma estimates on the CDNOW sample's repeat customers (Fader, Hardie & Lee 2005,
 #: "RFM and CLV: using iso-value curves for customer base analysis").
 CDNOW_PUBLISHED_GAMMA_GAMMA = {"p": 6.25, "q": 3.74, "v": 15.44}
 
 
-def _lifetimes_file(name: str) -> Path:
-    spec = importlib.util.find_spec("lifetimes")
-    if spec is None or not spec.submodule_search_locations:
-        raise ModuleNotFoundError(
-            "cxlib.datasets needs the lifetimes package (pip install lifetimes), which ships "
-            "the CDNOW files"
-        )
-    path = Path(next(iter(spec.submodule_search_locations))) / "datasets" / name
-    if not path.is_file():
-        raise FileNotFoundError(f"lifetimes does not ship {name} (looked for {path})")
-    return path
+def _data_file(name: str):
+    """Return a data file shipped inside cxlib (package data in ``cxlib/_data``)."""
+    return files("cxlib").joinpath("_data", name)
 
 
 def load_cdnow_transactions(*, sample: bool = True) -> pd.DataFrame:
@@ -78,7 +83,7 @@ def load_cdnow_transactions(*, sample: bool = True) -> pd.DataFrame:
     if sample:
         name = "CDNOW_sample.txt"
         raw = pd.read_csv(
-            _lifetimes_file(name),
+            _data_file(name + ".gz"),
             sep=r"\s+",
             header=None,
             names=["master_id", "customer_id", "date", "number_of_cds", "amount"],
@@ -87,7 +92,7 @@ def load_cdnow_transactions(*, sample: bool = True) -> pd.DataFrame:
     else:
         name = "CDNOW_master.txt"
         raw = pd.read_csv(
-            _lifetimes_file(name),
+            _data_file(name + ".gz"),
             sep=r"\s+",
             header=0,
             names=["customer_id", "date", "number_of_cds", "amount"],
@@ -126,7 +131,7 @@ def load_cdnow_summary() -> pd.DataFrame:
     >>> summary.loc["1"].round(2).to_dict()
     {'frequency': 2.0, 'recency': 30.43, 'T': 38.86, 'monetary_value': 22.35}
     """
-    raw = pd.read_csv(_lifetimes_file("cdnow_customers_summary_with_transactions.csv"))
+    raw = pd.read_csv(_data_file("cdnow_customers_summary_with_transactions.csv"))
     summary = pd.DataFrame(
         {
             "frequency": raw["x"].astype("int64").to_numpy(),
@@ -136,4 +141,34 @@ def load_cdnow_summary() -> pd.DataFrame:
         },
         index=pd.Index(raw["ID"].astype(str), name="customer_id"),
     )
+    return summary
+
+
+def load_donations() -> pd.DataFrame:
+    """Load the donations data of Fader, Hardie & Shang (2010), one row per donor.
+
+    Returns
+    -------
+    DataFrame
+        11,104 rows indexed by ``customer_id`` ("1" ...), counted in the six annual
+        opportunities after the first donation: ``frequency`` (repeat donations), ``recency``
+        (the opportunity of the last one, 0 when none) and ``T`` (6); the input of
+        ``PurchaseModel("bgbb")``.
+
+    Examples
+    --------
+    >>> donations = load_donations()
+    >>> len(donations), donations["T"].unique().tolist()
+    (11104, [6])
+    """
+    raw = pd.read_csv(_data_file("donations.csv"))
+    counts = raw["weights"].to_numpy()
+    summary = pd.DataFrame(
+        {
+            "frequency": raw["frequency"].to_numpy().repeat(counts).astype("int64"),
+            "recency": raw["recency"].to_numpy().repeat(counts).astype("int64"),
+            "T": raw["periods"].to_numpy().repeat(counts).astype("int64"),
+        }
+    )
+    summary.index = pd.Index((summary.index + 1).astype(str), name="customer_id")
     return summary

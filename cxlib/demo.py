@@ -75,11 +75,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cxlib._demo_experiment import DEFAULT_EXPERIMENT, simulate_experiment
+
 __all__ = [
     "ACQUISITION_CHANNELS",
     "AGE_BANDS",
     "CATEGORIES",
     "CHANNELS",
+    "DEFAULT_EXPERIMENT",
     "DEFAULT_SEGMENTS",
     "DEFAULT_SETTINGS",
     "DEFAULT_THEMES",
@@ -284,6 +287,10 @@ class DemoData:
         ``customer_id``, ``date``, ``text``, ``channel``.
     truth : DemoTruth
         Latent quantities, parameters and the holdout transactions.
+    experiments : DataFrame or None
+        The seeded experiment's assignments (:mod:`cxlib._demo_experiment`): ``customer_id``,
+        ``experiment``, ``group``, ``start``, ``end``; its true effects are in
+        ``truth.params["experiment"]``.
     """
 
     transactions: pd.DataFrame
@@ -291,6 +298,7 @@ class DemoData:
     surveys: pd.DataFrame
     feedback: pd.DataFrame
     truth: DemoTruth
+    experiments: pd.DataFrame | None = None
 
     def __repr__(self) -> str:
         return (
@@ -303,7 +311,8 @@ class DemoData:
     def write(self, directory: str | Path) -> Path:
         """Write the exports and the truth to ``directory``, replacing what was there.
 
-        Files: ``transactions.csv.gz``, ``customers.csv``, ``surveys.csv``, ``feedback.csv``
+        Files: ``transactions.csv.gz``, ``customers.csv``, ``surveys.csv``, ``feedback.csv``,
+        ``experiments.csv``
         (dates as ``%Y-%m-%d``), ``truth/customers.parquet``,
         ``truth/future_transactions.parquet``, ``truth/feedback_themes.csv``,
         ``truth/params.json``, then an empty ``.complete`` marker. Everything is written to a
@@ -347,10 +356,11 @@ class DemoData:
             folder / "transactions.csv.gz", index=False, date_format=date_format,
             compression=gzip,
         )
-        for name in ("customers", "surveys", "feedback"):
-            getattr(self, name).to_csv(
-                folder / f"{name}.csv", index=False, date_format=date_format
-            )
+        for name in ("customers", "surveys", "feedback", "experiments"):
+            if getattr(self, name) is not None:
+                getattr(self, name).to_csv(
+                    folder / f"{name}.csv", index=False, date_format=date_format
+                )
         truth_dir = folder / "truth"
         truth_dir.mkdir()
         self.truth.customers.to_parquet(truth_dir / "customers.parquet", index=False)
@@ -394,6 +404,10 @@ def read_demo(directory: str | Path) -> DemoData:
     )
     surveys = pd.read_csv(directory / "surveys.csv", dtype={"customer_id": str}, **dates)
     feedback = pd.read_csv(directory / "feedback.csv", dtype={"customer_id": str}, **dates)
+    experiments = None
+    if (directory / "experiments.csv").is_file():
+        experiments = pd.read_csv(directory / "experiments.csv", dtype={"customer_id": str},
+                                  parse_dates=["start", "end"])
     truth_dir = directory / "truth"
     params = json.loads((truth_dir / "params.json").read_text(encoding="utf-8"))
     truth = DemoTruth(
@@ -405,7 +419,7 @@ def read_demo(directory: str | Path) -> DemoData:
         holdout_start=pd.Timestamp(params["holdout_start"]),
         holdout_end=pd.Timestamp(params["holdout_end"]),
     )
-    return DemoData(transactions, customers, surveys, feedback, truth)
+    return DemoData(transactions, customers, surveys, feedback, truth, experiments)
 
 
 # --------------------------------------------------------------------------------------------
@@ -596,6 +610,23 @@ def make_demo(
             "age_band": np.array(AGE_BANDS, dtype=object)[wallet["age"]],
         }
     )
+    # The seeded experiment: its own stream (the tenth child of the seed), extra orders only.
+    extra, experiments, experiment_truth = simulate_experiment(
+        np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(9,))),
+        start_date=START, n=spec.n, ids=ids, order_cust=purchases.cust, order_day=purchases.day,
+        dies=purchases.dies, drop_day=purchases.drop_day,
+        order_value=(spec.seg_array("p")[pop.seg], nu,
+                     np.exp(spec.settings["satisfaction_spend_slope"] * pop.satisfaction)),
+        mixes=(pop.seg, spec.seg_array("categories"), spec.seg_array("channels")),
+        labels=(CATEGORIES, CHANNELS), next_order_id=len(purchases.cust) + 100_001,
+        to_dates=_to_dates, choice_rows=_choice_rows,
+    )
+    if len(extra):
+        transactions = pd.concat([transactions, extra], ignore_index=True)
+        is_refund = transactions["amount"] < 0
+        order = transactions.assign(_refund=is_refund).sort_values(
+            ["date", "customer_id", "_refund"], kind="stable").index
+        transactions = transactions.loc[order].reset_index(drop=True)
     active_end = np.where(purchases.alive_at_end, OBS_DAYS - 1, purchases.drop_day)
     surveys = _simulate_surveys(rng["surveys"], spec, pop, active_end, n_obs_orders, ids)
     feedback, feedback_themes = _simulate_feedback(
@@ -646,6 +677,7 @@ def make_demo(
         "acquisition_channels": list(ACQUISITION_CHANNELS),
         "regions": list(REGIONS),
         "age_bands": list(AGE_BANDS),
+        "experiment": experiment_truth,
         "pooled": _pooled_params(
             purchases.rate, purchases.dropout, wallet["expected_order_value"],
             spec.seg_array("p")[pop.seg],
@@ -657,7 +689,7 @@ def make_demo(
         future_transactions=future,
         feedback_themes=feedback_themes,
     )
-    return DemoData(transactions, customers, surveys, feedback, truth)
+    return DemoData(transactions, customers, surveys, feedback, truth, experiments)
 
 
 # --------------------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from cxlib._validation import (
     DataError,
     check_fraction,
     check_positive_int,
-    coerce_transactions,
+    check_transactions,
     validate_columns,
 )
 
@@ -219,41 +219,16 @@ def find_themes(
     >>> sorted(result.themes["top_terms"].str[0])
     ['late', 'refund']
     """
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.metrics import silhouette_score
-
     caller = "find_themes"
     validate_columns(feedback, ["text"], caller=caller)
     texts = feedback["text"].fillna("").astype(str)
     if (texts.str.strip() == "").all():
         raise DataError(f"{caller}: no feedback texts to read (all {len(texts)} are empty)")
-    if n_themes is not None and (
-        isinstance(n_themes, bool) or not isinstance(n_themes, (int, np.integer)) or n_themes < 2
-    ):
-        raise ValueError(
-            f"The 'n_themes' parameter of {caller} must be an integer of at least 2. "
-            f"Got {n_themes!r} instead."
-        )
-    candidates = [n_themes] if n_themes is not None else sorted({int(k) for k in theme_range})
-    if not candidates or min(candidates) < 2:
-        raise ValueError(
-            f"The 'theme_range' parameter of {caller} must hold integers of at least 2. "
-            f"Got {list(theme_range)!r} instead."
-        )
-    vectorizer = TfidfVectorizer(
-        stop_words=_stop_words(stop_words, caller),
-        token_pattern=r"(?u)\b\w\w+\b",
-        lowercase=True,
-        min_df=min_df if len(texts) >= 20 else 1,
-        max_df=max_df if len(texts) >= 20 else 1.0,
-        ngram_range=ngram_range,
-        max_features=max_features,
-        sublinear_tf=True,
+    candidates = _theme_candidates(n_themes, theme_range, caller)
+    vectorizer, matrix = _vectorize(
+        texts, stop_words=stop_words, min_df=min_df, max_df=max_df, ngram_range=ngram_range,
+        max_features=max_features, caller=caller,
     )
-    try:
-        matrix = vectorizer.fit_transform(texts)
-    except ValueError as exc:  # empty vocabulary
-        raise DataError(f"{caller}: no words left after removing stop words ({exc})") from None
     has_words = np.asarray(matrix.sum(axis=1)).ravel() > 0
     n_docs = int(has_words.sum())
     if n_docs < max(candidates):
@@ -263,97 +238,21 @@ def find_themes(
                 f"{max(candidates) if n_themes is not None else min(candidates)} themes"
             )
         candidates = [k for k in candidates if k <= n_docs]
-    docs = matrix[has_words]
-
-    selection_rows = []
-    fitted = {}
-    rng = np.random.default_rng(seed)
-    sample = (
-        rng.choice(n_docs, size=silhouette_sample_size, replace=False)
-        if n_docs > silhouette_sample_size
-        else np.arange(n_docs)
+    best, selection, model, weights = _choose_n_themes(
+        matrix[has_words], candidates, sample_size=silhouette_sample_size, seed=seed
     )
-    distances = None
-    if len(candidates) > 1:  # one cosine distance matrix, shared by every candidate
-        rows_sample = docs[sample]
-        distances = np.clip(1.0 - (rows_sample @ rows_sample.T).toarray(), 0.0, None)
-        np.fill_diagonal(distances, 0.0)
-    from sklearn.utils.extmath import randomized_svd
 
-    svd = randomized_svd(
-        docs, n_components=min(max(candidates), min(docs.shape)), random_state=seed
-    )
-    for k in candidates:
-        model, weights = _fit_nmf(docs, k, seed, svd=svd if k <= len(svd[1]) else None)
-        fitted[k] = (model, weights)
-        if distances is not None:
-            labels = weights.argmax(axis=1)[sample]
-            if len(np.unique(labels)) < 2 or len(np.unique(labels)) >= len(labels):
-                score = -1.0
-            else:
-                score = float(silhouette_score(distances, labels, metric="precomputed"))
-            selection_rows.append((k, score))
-    selection = pd.DataFrame(selection_rows, columns=["n_themes", "score"])
-    best = (
-        candidates[0]
-        if n_themes is not None
-        else int(
-            selection.sort_values(["score", "n_themes"], ascending=[False, True]).iloc[0][
-                "n_themes"
-            ]
-        )
-    )
-    model, weights = fitted[best]
-
-    terms = np.asarray(vectorizer.get_feature_names_out())
     totals = weights.sum(axis=1)
-    dominant = weights.argmax(axis=1)
     strength = np.divide(weights.max(axis=1), totals, out=np.zeros(len(totals)), where=totals > 0)
     theme = np.full(len(texts), -1)
-    theme[has_words] = np.where(totals > 0, dominant, -1)
+    theme[has_words] = np.where(totals > 0, weights.argmax(axis=1), -1)
     weight = np.zeros(len(texts))
     weight[has_words] = strength
-
-    names, top_terms_list = {}, {}
-    for k in range(best):
-        order = np.argsort(model.components_[k])[::-1]
-        chosen: list[str] = []
-        for index in order:  # skip a bigram whose words are already shown, and vice versa
-            if model.components_[k][index] <= 0:
-                break
-            term = terms[index]
-            words = set(term.split())
-            if any(words <= set(c.split()) or set(c.split()) <= words for c in chosen):
-                continue
-            chosen.append(term)
-            if len(chosen) == n_top_terms:
-                break
-        top_terms_list[k] = chosen
-        names[k] = " / ".join(chosen)
-
-    rows = []
-    raw_texts = feedback["text"].astype(str).to_numpy()
-    for k in range(best):
-        members = np.flatnonzero(theme == k)
-        typical = members[np.argsort(-weight[members], kind="stable")]
-        quotes, seen = [], set()
-        for index in typical:
-            text = raw_texts[index]
-            if text not in seen:
-                quotes.append(text)
-                seen.add(text)
-            if len(quotes) == n_quotes:
-                break
-        rows.append(
-            (k, names[k], top_terms_list[k], len(members), len(members) / len(texts), quotes)
-        )
-    themes = pd.DataFrame(
-        rows, columns=["theme", "name", "top_terms", "n_texts", "share", "quotes"]
+    top_terms = _top_terms(model, vectorizer.get_feature_names_out(), n_top_terms)
+    names = {k: " / ".join(chosen) for k, chosen in enumerate(top_terms)}
+    themes = _theme_table(
+        theme, weight, top_terms, feedback["text"].astype(str).to_numpy(), n_quotes
     )
-    themes = themes.sort_values(["n_texts", "theme"], ascending=[False, True]).reset_index(
-        drop=True
-    )
-
     assignments = pd.DataFrame(index=feedback.index)
     for column in feedback.columns:
         if column != "text":
@@ -368,6 +267,125 @@ def find_themes(
         n_themes=best,
         vectorizer_=vectorizer,
         model_=model,
+    )
+
+
+def _theme_candidates(n_themes, theme_range, caller: str) -> list[int]:
+    """Return the numbers of themes to try: ``[n_themes]``, else the sorted ``theme_range``."""
+    if n_themes is not None and (
+        isinstance(n_themes, bool) or not isinstance(n_themes, (int, np.integer)) or n_themes < 2
+    ):
+        raise ValueError(
+            f"The 'n_themes' parameter of {caller} must be an integer of at least 2. "
+            f"Got {n_themes!r} instead."
+        )
+    candidates = [n_themes] if n_themes is not None else sorted({int(k) for k in theme_range})
+    if not candidates or min(candidates) < 2:
+        raise ValueError(
+            f"The 'theme_range' parameter of {caller} must hold integers of at least 2. "
+            f"Got {list(theme_range)!r} instead."
+        )
+    return candidates
+
+
+def _vectorize(texts: pd.Series, *, stop_words, min_df, max_df, ngram_range, max_features,
+               caller: str):
+    """Fit the TF-IDF vectorizer; return it and the text-by-term matrix."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    vectorizer = TfidfVectorizer(
+        stop_words=_stop_words(stop_words, caller),
+        token_pattern=r"(?u)\b\w\w+\b",
+        lowercase=True,
+        min_df=min_df if len(texts) >= 20 else 1,
+        max_df=max_df if len(texts) >= 20 else 1.0,
+        ngram_range=ngram_range,
+        max_features=max_features,
+        sublinear_tf=True,
+    )
+    try:
+        return vectorizer, vectorizer.fit_transform(texts)
+    except ValueError as exc:  # empty vocabulary
+        raise DataError(f"{caller}: no words left after removing stop words ({exc})") from None
+
+
+def _choose_n_themes(docs, candidates: list[int], *, sample_size: int, seed: int):
+    """Fit NMF for each candidate; keep the best mean cosine silhouette (or the only one).
+
+    Returns the chosen number, the selection table, and the chosen model and weights.
+    """
+    from sklearn.metrics import silhouette_score
+    from sklearn.utils.extmath import randomized_svd
+
+    n_docs = docs.shape[0]
+    rng = np.random.default_rng(seed)
+    sample = (
+        rng.choice(n_docs, size=sample_size, replace=False)
+        if n_docs > sample_size
+        else np.arange(n_docs)
+    )
+    distances = None
+    if len(candidates) > 1:  # one cosine distance matrix, shared by every candidate
+        rows_sample = docs[sample]
+        distances = np.clip(1.0 - (rows_sample @ rows_sample.T).toarray(), 0.0, None)
+        np.fill_diagonal(distances, 0.0)
+    # One SVD serves every candidate's NNDSVDa start.
+    svd = randomized_svd(
+        docs, n_components=min(max(candidates), min(docs.shape)), random_state=seed
+    )
+    selection_rows, fitted = [], {}
+    for k in candidates:
+        model, weights = _fit_nmf(docs, k, seed, svd=svd if k <= len(svd[1]) else None)
+        fitted[k] = (model, weights)
+        if distances is not None:
+            labels = weights.argmax(axis=1)[sample]
+            if len(np.unique(labels)) < 2 or len(np.unique(labels)) >= len(labels):
+                score = -1.0
+            else:
+                score = float(silhouette_score(distances, labels, metric="precomputed"))
+            selection_rows.append((k, score))
+    selection = pd.DataFrame(selection_rows, columns=["n_themes", "score"])
+    if len(candidates) == 1:
+        best = candidates[0]
+    else:
+        ranked = selection.sort_values(["score", "n_themes"], ascending=[False, True])
+        best = int(ranked.iloc[0]["n_themes"])
+    return best, selection, *fitted[best]
+
+
+def _top_terms(model, terms: np.ndarray, n_top_terms: int) -> list[list[str]]:
+    """Each theme's strongest terms, skipping a bigram whose words are already shown."""
+    out = []
+    for component in model.components_:
+        chosen: list[str] = []
+        for index in np.argsort(component)[::-1]:
+            if component[index] <= 0:
+                break
+            words = set(terms[index].split())
+            if any(words <= set(c.split()) or set(c.split()) <= words for c in chosen):
+                continue
+            chosen.append(terms[index])
+            if len(chosen) == n_top_terms:
+                break
+        out.append(chosen)
+    return out
+
+
+def _theme_table(theme, weight, top_terms, raw_texts, n_quotes: int) -> pd.DataFrame:
+    """One row per theme with its size and most typical distinct quotes, largest first."""
+    rows = []
+    for k, chosen in enumerate(top_terms):
+        members = np.flatnonzero(theme == k)
+        typical = members[np.argsort(-weight[members], kind="stable")]
+        quotes = list(dict.fromkeys(raw_texts[typical]))[:n_quotes]
+        rows.append(
+            (k, " / ".join(chosen), chosen, len(members), len(members) / len(theme), quotes)
+        )
+    themes = pd.DataFrame(
+        rows, columns=["theme", "name", "top_terms", "n_texts", "share", "quotes"]
+    )
+    return themes.sort_values(["n_texts", "theme"], ascending=[False, True]).reset_index(
+        drop=True
     )
 
 
@@ -458,11 +476,14 @@ def theme_impact(
     result : ThemeResult
         From :func:`find_themes` (its assignments need ``customer_id`` and ``date``).
     transactions : DataFrame
-        ``customer_id``, ``date``, ``amount``.
+        ``customer_id``, ``date`` (datetime64), ``amount``; checked by
+        :func:`cxlib._validation.check_transactions`.
     clv : Series, optional, keyword-only
         CLV per customer (indexed by ``customer_id``); adds ``clv`` and ``clv_at_stake``.
     churn_days : int, keyword-only
-        Days without a purchase at the end of the data that count as churn (default 180).
+        Days without a purchase at the end of the data that count as churn (default 180); pass
+        the client's inactivity threshold (``client.churn_threshold_days``) so the page uses
+        the same churn definition as the others.
     revenue_months : int, keyword-only
         Months of revenue before the text counted as the customer's revenue (default 12).
     observation_end : date-like, optional, keyword-only
@@ -483,14 +504,18 @@ def theme_impact(
         the churn difference's interval; with ``clv``, also ``clv`` and ``clv_at_stake``.
     """
     caller = "theme_impact"
+    checked = check_transactions(transactions, caller=caller)
     validate_columns(result.assignments, ["customer_id", "date"], caller=caller)
-    validate_columns(transactions, ["customer_id", "date", "amount"], caller=caller)
     check_positive_int(churn_days, "churn_days", caller=caller)
     confidence = check_fraction(confidence, "confidence", caller=caller)
     z = float(stats.norm.ppf(0.5 + confidence / 2))
-    tx = coerce_transactions(transactions, caller=caller)
-    if len(tx) == 0:
-        raise DataError(f"{caller}: no transactions given")
+    tx = pd.DataFrame(
+        {
+            "customer_id": checked["customer_id"].astype(str).to_numpy(),
+            "date": checked["date"].to_numpy(),
+            "amount": checked["amount"].to_numpy(float),
+        }
+    )
     end = pd.Timestamp(observation_end) if observation_end is not None else tx["date"].max()
     tx = tx[tx["date"] <= end]
     texts = pd.DataFrame(
@@ -503,9 +528,40 @@ def theme_impact(
     texts = texts[(texts["date"] <= end) & (texts["theme"] >= 0)]
     if len(texts) == 0:
         raise DataError(f"{caller}: no themed feedback on or before {end.date()}")
+    anchors = _theme_anchors(texts, tx, end, revenue_months=revenue_months, churn_days=churn_days)
+    if clv is not None:
+        lookup = clv.copy()
+        lookup.index = lookup.index.astype(str)
+        anchors["clv"] = (
+            anchors["customer_id"].map(lookup[~lookup.index.duplicated()]).astype(float)
+        )
+    latest = anchors[anchors["theme"] == -1].set_index("customer_id")
+    names = dict(zip(result.themes["theme"], result.themes["name"], strict=True))
+    rows = []
+    for theme in result.themes["theme"]:
+        mine = anchors[anchors["theme"] == theme]
+        others = latest.drop(index=mine["customer_id"], errors="ignore")
+        row = {"theme": theme, "name": names[theme], **_theme_money(mine, others, z)}
+        if clv is not None:
+            value = float(mine["clv"].sum())
+            diff = row["excess_churn"]
+            row["clv"] = value
+            row["clv_at_stake"] = value * max(diff, 0.0) if not math.isnan(diff) else math.nan
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    return table.sort_values(["revenue_at_stake", "revenue"], ascending=False).reset_index(
+        drop=True
+    )
 
-    # One reference date per customer and theme (their latest text on it) and per customer
-    # (their latest text on anything), then revenue before and purchases after each date.
+
+def _theme_anchors(texts, tx, end, *, revenue_months: int, churn_days: int) -> pd.DataFrame:
+    """One reference date per customer and theme, and per customer, with money around it.
+
+    The reference date is the customer's latest text on the theme (``theme`` = -1: on
+    anything). Columns: ``revenue`` in the ``revenue_months`` before it, ``followed_up`` (the
+    text came before the churn window) and ``churned`` (no purchase after it inside the last
+    ``churn_days`` days of the data).
+    """
     per_theme = texts.groupby(["customer_id", "theme"], as_index=False).agg(
         date=("date", "max"), n_texts=("date", "size")
     )
@@ -524,59 +580,39 @@ def theme_impact(
     window_start = end - pd.Timedelta(days=churn_days)
     after = (delta > pd.Timedelta(0)) & (joined["date_tx"] > window_start) & (joined["amount"] > 0)
     anchors["revenue"] = joined["amount"].where(before, 0.0).groupby(joined["row"]).sum().to_numpy()
-    anchors["bought_after"] = after.groupby(joined["row"]).any().to_numpy()
     anchors["followed_up"] = anchors["date"] <= window_start
-    anchors["churned"] = ~anchors["bought_after"]
-    if clv is not None:
-        lookup = clv.copy()
-        lookup.index = lookup.index.astype(str)
-        anchors["clv"] = (
-            anchors["customer_id"].map(lookup[~lookup.index.duplicated()]).astype(float)
-        )
+    anchors["churned"] = ~after.groupby(joined["row"]).any().to_numpy()
+    return anchors
 
-    latest = anchors[anchors["theme"] == -1].set_index("customer_id")
-    names = dict(zip(result.themes["theme"], result.themes["name"], strict=True))
-    rows = []
-    for theme in result.themes["theme"]:
-        mine = anchors[anchors["theme"] == theme]
-        others = latest.drop(index=mine["customer_id"], errors="ignore")
-        mine_f, others_f = mine[mine["followed_up"]], others[others["followed_up"]]
-        n1, n0 = len(mine_f), len(others_f)
-        p1 = float(mine_f["churned"].mean()) if n1 else math.nan
-        p0 = float(others_f["churned"].mean()) if n0 else math.nan
-        diff = p1 - p0
-        if n1 and n0:
-            se = math.sqrt(p1 * (1 - p1) / n1 + p0 * (1 - p0) / n0)
-            pooled = (p1 * n1 + p0 * n0) / (n1 + n0)
-            se0 = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n0))
-            p_value = float(2 * stats.norm.sf(abs(diff) / se0)) if se0 > 0 else math.nan
-        else:
-            se, p_value = math.nan, math.nan
-        revenue = float(mine["revenue"].sum())
-        row = {
-            "theme": theme,
-            "name": names[theme],
-            "customers": len(mine),
-            "n_texts": int(mine["n_texts"].sum()),
-            "revenue": revenue,
-            "revenue_per_customer": revenue / len(mine) if len(mine) else math.nan,
-            "churn_n": n1,
-            "churn_rate": p1,
-            "churn_others": p0,
-            "excess_churn": diff,
-            "ci_low": diff - z * se,
-            "ci_high": diff + z * se,
-            "p_value": p_value,
-            "revenue_at_stake": revenue * max(diff, 0.0) if not math.isnan(diff) else math.nan,
-            "at_stake_ci_low": revenue * max(diff - z * se, 0.0) if n1 and n0 else math.nan,
-            "at_stake_ci_high": revenue * max(diff + z * se, 0.0) if n1 and n0 else math.nan,
-        }
-        if clv is not None:
-            value = float(mine["clv"].sum())
-            row["clv"] = value
-            row["clv_at_stake"] = value * max(diff, 0.0) if not math.isnan(diff) else math.nan
-        rows.append(row)
-    table = pd.DataFrame(rows)
-    return table.sort_values(["revenue_at_stake", "revenue"], ascending=False).reset_index(
-        drop=True
-    )
+
+def _theme_money(mine: pd.DataFrame, others: pd.DataFrame, z: float) -> dict:
+    """Compare a theme's customers with the other writers: excess churn, revenue at stake."""
+    mine_f, others_f = mine[mine["followed_up"]], others[others["followed_up"]]
+    n1, n0 = len(mine_f), len(others_f)
+    p1 = float(mine_f["churned"].mean()) if n1 else math.nan
+    p0 = float(others_f["churned"].mean()) if n0 else math.nan
+    diff = p1 - p0
+    if n1 and n0:
+        se = math.sqrt(p1 * (1 - p1) / n1 + p0 * (1 - p0) / n0)
+        pooled = (p1 * n1 + p0 * n0) / (n1 + n0)
+        se0 = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n0))
+        p_value = float(2 * stats.norm.sf(abs(diff) / se0)) if se0 > 0 else math.nan
+    else:
+        se, p_value = math.nan, math.nan
+    revenue = float(mine["revenue"].sum())
+    return {
+        "customers": len(mine),
+        "n_texts": int(mine["n_texts"].sum()),
+        "revenue": revenue,
+        "revenue_per_customer": revenue / len(mine) if len(mine) else math.nan,
+        "churn_n": n1,
+        "churn_rate": p1,
+        "churn_others": p0,
+        "excess_churn": diff,
+        "ci_low": diff - z * se,
+        "ci_high": diff + z * se,
+        "p_value": p_value,
+        "revenue_at_stake": revenue * max(diff, 0.0) if not math.isnan(diff) else math.nan,
+        "at_stake_ci_low": revenue * max(diff - z * se, 0.0) if n1 and n0 else math.nan,
+        "at_stake_ci_high": revenue * max(diff + z * se, 0.0) if n1 and n0 else math.nan,
+    }

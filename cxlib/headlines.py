@@ -26,6 +26,7 @@ __all__ = [
     "DEFAULT_AT_STAKE_WORDS",
     "DEFAULT_SUMMARY_SECTIONS",
     "INVEST_PREFIX",
+    "OPTIONAL_SUMMARY_SECTIONS",
     "Headline",
     "executive_summary",
     "format_table",
@@ -184,6 +185,12 @@ DEFAULT_SUMMARY_SECTIONS: dict[str, str] = {
     "04_clv": "What customers are worth, and what they could be worth",
 }
 
+#: Sections of pages that run only for some clients (e.g. with an experiments table): titled
+#: like the defaults, but never named as missing.
+OPTIONAL_SUMMARY_SECTIONS: dict[str, str] = {
+    "05_experiments": "What the tested actions did, in money",
+}
+
 #: Headlines whose key starts with this prefix are recommendations for "Where to invest".
 INVEST_PREFIX = "invest_"
 
@@ -299,7 +306,7 @@ def executive_summary(
             "that the topic notebooks record; run the whole report "
             "(`cxlib report clients/<name>.yaml`) to fill it."
         )
-    titles = {**DEFAULT_SUMMARY_SECTIONS, **(sections or {})}
+    titles = {**DEFAULT_SUMMARY_SECTIONS, **OPTIONAL_SUMMARY_SECTIONS, **(sections or {})}
     is_invest = headlines["key"].astype(str).str.startswith(INVEST_PREFIX)
     findings, invest = headlines[~is_invest], headlines[is_invest]
     order = [name for name in titles if name in set(findings["notebook"])]

@@ -186,7 +186,7 @@ class NotebookRun:
 
     name: str
     title: str = ""
-    status: str = "pending"  # "ok", "failed", "interrupted", "pending"
+    status: str = "pending"  # "ok", "failed", "skipped", "interrupted", "pending"
     seconds: float = 0.0
     html_seconds: float = 0.0
     parameters: dict[str, Any] = field(default_factory=dict)
@@ -195,6 +195,7 @@ class NotebookRun:
     error: str | None = None
     cell: int | None = None
     outputs: dict[str, str] = field(default_factory=dict)
+    reason: str | None = None  # why a skipped notebook did not run
 
     @property
     def failure_line(self) -> str | None:
@@ -214,7 +215,7 @@ class ReportRun:
 
     @property
     def ok(self) -> bool:
-        """True when every notebook ran."""
+        """True when every notebook ran or was skipped for a reason."""
         return self.status == "complete"
 
     @property
@@ -529,6 +530,7 @@ def _index_html(
             "seconds": nb.seconds,
             "links": [(label, nb.outputs[key]) for label, key in labels if nb.outputs.get(key)],
             "error": nb.error,
+            "reason": nb.reason,
             "warnings": nb.warnings,
         }
         for nb in sorted(notebooks, key=lambda nb: nb.name != SUMMARY_NOTEBOOK)
@@ -775,6 +777,10 @@ def build_report(
     try:
         with bar:
             for source, run in zip(notebooks, runs, strict=True):
+                if _skip(source, run, client, bar):
+                    console.print(f"[yellow]skipped[/] {run.name} — {run.reason}", markup=True,
+                                  highlight=False, soft_wrap=True)
+                    continue
                 _run_one(source, run, partial, available, notebooks_dir, bar, execution_timeout)
                 mark = "[green]ok[/]" if run.status == "ok" else "[red]FAILED[/]"
                 line = f"{mark} {run.name} ({run.seconds:.1f} s)"
@@ -789,7 +795,7 @@ def build_report(
                         highlight=False,
                         soft_wrap=True,
                     )
-        status = "complete" if all(r.status == "ok" for r in runs) else "failed"
+        status = "complete" if all(r.status in ("ok", "skipped") for r in runs) else "failed"
         write_manifest(status)
         headlines = load_headlines(headlines_dir)
         index = _index_html(
@@ -821,6 +827,27 @@ def build_report(
     return ReportRun(
         run_dir=final_dir, run_id=run_id, status=status, notebooks=runs, seconds=manifest["seconds"]
     )
+
+
+def _skip(source: Path, run: NotebookRun, client: Any, bar: _Progress) -> bool:
+    """Skip a notebook whose client lacks a table it requires; return True when skipped.
+
+    A notebook lists the tables it needs in its metadata, ``{"cxlib": {"requires":
+    ["experiments"]}}``; a client without one of them gets the status ``"skipped"`` and a
+    one-line reason (``"no experiments table"``) instead of a failure.
+    """
+    import nbformat
+
+    nb = nbformat.read(str(source), as_version=4)
+    required = nb.metadata.get("cxlib", {}).get("requires", [])
+    missing = [table for table in required if getattr(client, table, None) is None]
+    if not missing:
+        return False
+    run.status, run.title = "skipped", _notebook_title(nb, run.name)
+    run.reason = "no " + " and no ".join(missing) + (" table" if len(missing) == 1 else " tables")
+    bar.start_notebook(run.name)
+    bar.finish_notebook()
+    return True
 
 
 def _prepare_client(client: Any, console: Any) -> dict[str, Any]:

@@ -229,6 +229,8 @@ def test_demo_config_is_valid_and_loads_files_of_the_demo_layout(tmp_path):
         "customers": "customer_id,acquisition_cost,signup_date\nC1,30.0,2023-12-01\n",
         "surveys": "customer_id,date,score,comment\nC1,2024-02-01,8,ok\n",
         "feedback": "customer_id,date,text\nC1,2024-02-03,late parcel\n",
+        "experiments": "customer_id,experiment,group,start,end\n"
+        "C1,t,control,2024-01-01,2024-01-05\nC2,t,sms,2024-01-01,2024-01-05\n",
     }
     for table, spec in demo["tables"].items():
         file = tmp_path / "demo" / spec["path"]
@@ -244,3 +246,4 @@ def test_demo_config_is_valid_and_loads_files_of_the_demo_layout(tmp_path):
     assert client.config.client == "demo"
     assert client.transactions["amount"].tolist() == [12.5]
     assert client.customers["signup_date"].tolist() == [pd.Timestamp("2023-12-01")]
+    assert client.experiments["end"].tolist() == [pd.Timestamp("2024-01-05")] * 2

@@ -1,4 +1,4 @@
-"""Tests for cxlib.datasets: the CDNOW data shipped inside lifetimes, as canonical frames."""
+"""Tests for cxlib.datasets: the CDNOW and donations data shipped inside cxlib."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from cxlib.datasets import (
     CDNOW_CALIBRATION_END,
     load_cdnow_summary,
     load_cdnow_transactions,
+    load_donations,
 )
 
 
@@ -72,3 +73,28 @@ def test_summary_agrees_with_the_sample_transactions(sample):
     np.testing.assert_allclose(age, summary["T"], atol=0.006)
     repeaters = summary[summary["frequency"] > 0]
     assert (repeaters["monetary_value"] > 0).all()
+
+
+def test_donations_expand_the_published_counts_to_one_row_per_donor():
+    donations = load_donations()
+    assert donations.index.name == "customer_id" and donations.index.is_unique
+    assert list(donations.columns) == ["frequency", "recency", "T"]
+    assert len(donations) == 11104 and (donations["T"] == 6).all()
+    # Fader, Hardie & Shang (2010), table 1: 3,464 donors never gave again, 1,203 gave in
+    # every one of the six years
+    counts = donations.value_counts(["frequency", "recency"])
+    assert counts[(0, 0)] == 3464 and counts[(6, 6)] == 1203
+    assert (donations["frequency"] <= donations["recency"]).all()
+
+
+def test_the_files_ship_inside_cxlib_and_load_without_lifetimes():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, cxlib.datasets as d\n"
+        "d.load_cdnow_transactions(sample=False); d.load_cdnow_summary(); d.load_donations()\n"
+        "print(sorted({'lifetimes', 'pkg_resources'} & set(sys.modules)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

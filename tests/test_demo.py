@@ -20,7 +20,7 @@ from cxlib.demo import (
     read_demo,
 )
 
-FRAMES = ("transactions", "customers", "surveys", "feedback")
+FRAMES = ("transactions", "customers", "surveys", "feedback", "experiments")
 
 
 def _kind(dtype) -> str:
@@ -342,7 +342,7 @@ def test_write_produces_readable_files_and_a_complete_marker_last(demo, tmp_path
     names = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
     assert names == {
         ".complete", "transactions.csv.gz", "customers.csv", "surveys.csv", "feedback.csv",
-        "truth/customers.parquet", "truth/future_transactions.parquet",
+        "experiments.csv", "truth/customers.parquet", "truth/future_transactions.parquet",
         "truth/feedback_themes.csv", "truth/params.json",
     }
     assert (out / ".complete").stat().st_size == 0
@@ -353,6 +353,7 @@ def test_write_produces_readable_files_and_a_complete_marker_last(demo, tmp_path
     assert_frame_equal(_ns(back.transactions), _ns(demo.transactions))
     assert_frame_equal(_ns(back.customers), _ns(demo.customers))
     assert_frame_equal(_ns(back.feedback), _ns(demo.feedback))
+    assert_frame_equal(_ns(back.experiments), _ns(demo.experiments))
     assert back.surveys["score"].equals(demo.surveys["score"])
     assert_frame_equal(_ns(back.truth.customers), _ns(demo.truth.customers))
     assert_frame_equal(_ns(back.truth.future_transactions), _ns(demo.truth.future_transactions))
@@ -482,3 +483,27 @@ def test_complaints_come_later_in_the_active_life_than_praise(demo, truth):
         1, "D") / life
     praise = (demo.truth.feedback_themes == "positive").to_numpy()
     assert position[~praise].mean() > position[praise].mean() + 0.1
+
+
+def test_the_seeded_experiment_adds_coupon_orders_in_its_window_and_records_their_value(demo):
+    truth = demo.truth.params["experiment"]
+    assignments = demo.experiments
+    start = pd.Timestamp(truth["start"])
+    end = start + pd.Timedelta(days=truth["duration_days"] - 1)
+    assert set(assignments.columns) == {"customer_id", "experiment", "group", "start", "end"}
+    assert set(assignments["group"]) == {"control", "coupon"}
+    assert (assignments["end"] == end).all() and assignments["customer_id"].is_unique
+    # eligible: an order in the 365 days before the start
+    tx = demo.transactions
+    recent = tx[(tx["amount"] > 0) & (tx["date"] < start)
+                & (tx["date"] >= start - pd.Timedelta(days=365))]
+    assert set(assignments["customer_id"]) == set(recent["customer_id"])
+    # simulated order ids grow with the date, so the holdout's are the highest; the coupon's
+    # extra orders come after them
+    extra = tx[tx["order_id"] > demo.truth.future_transactions["order_id"].max()]
+    coupon = set(assignments.loc[assignments["group"] == "coupon", "customer_id"])
+    assert len(extra) > 0 and set(extra["customer_id"]) <= coupon
+    assert extra["date"].between(start, end).all()
+    n_coupon = truth["n_assigned"]["coupon"]
+    assert truth["revenue_effect"]["coupon"] == pytest.approx(extra["amount"].sum() / n_coupon)
+    assert truth["revenue_effect"]["control"] == 0.0

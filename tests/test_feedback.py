@@ -168,6 +168,11 @@ def test_theme_impact_checks_its_parameters():
         theme_impact(result, tx, churn_days=0)
     with pytest.raises(DataError, match=r"theme_impact: missing column\(s\) \['amount'\]"):
         theme_impact(result, tx.drop(columns="amount"))
+    # The one transaction check: text dates and missing amounts are refused, not guessed.
+    with pytest.raises(DataError, match=r"theme_impact: column 'date' must hold dates"):
+        theme_impact(result, tx.assign(date=["01/05/2024"]))
+    with pytest.raises(DataError, match=r"theme_impact: column 'amount' has 1 missing"):
+        theme_impact(result, tx.assign(amount=[float("nan")]))
 
 
 # --- on the demo client -------------------------------------------------------------------

@@ -453,14 +453,21 @@ def test_the_conclusion_follows_the_estimates_not_a_template(demo_analysis):
     text = result.conclusion()
     assert "promoters go on to spend more than detractors" in text
     assert "detractors are more likely to stop buying" in text
-    # Break the link between answers and customers: the same text must now say the opposite.
-    shuffled = demo.surveys.assign(
-        score=np.random.default_rng(0).permutation(demo.surveys["score"].to_numpy())
-    )
-    noise = nps_vs_revenue(shuffled, demo.transactions, customers=demo.customers)
-    noise_text = noise.conclusion()
-    assert "promoters go on to spend more than detractors" not in noise_text
-    assert "It does not tell you whether a customer will spend more" in noise_text
+    # Break the link between answers and customers: the text must follow each shuffle's own
+    # estimate (one shuffle in twenty is "significant" at 0.05 by chance), and say the
+    # opposite of the real data's text for most shuffles.
+    says_no_link = 0
+    for seed in range(3):
+        shuffled = demo.surveys.assign(
+            score=np.random.default_rng(seed).permutation(demo.surveys["score"].to_numpy())
+        )
+        noise = nps_vs_revenue(shuffled, demo.transactions, customers=demo.customers)
+        noise_text = noise.conclusion()
+        spend = noise.effects.set_index("metric").loc["subsequent_spend"]
+        real = spend["p_value"] < 0.05 and spend["difference"] > 0
+        assert ("promoters go on to spend more than detractors" in noise_text) == real
+        says_no_link += "It does not tell you whether a customer will spend more" in noise_text
+    assert says_no_link >= 2
 
 
 # --- figures ----------------------------------------------------------------------------------
@@ -517,10 +524,177 @@ def test_nps_vs_revenue_adds_clv_and_segments_when_given():
     assert result.predictive_value("churn") == "not measured"
 
 
-def test_nps_vs_revenue_names_a_non_numeric_amount_instead_of_skipping_it():
+def test_nps_vs_revenue_refuses_bad_transactions_with_the_one_check():
     surveys, transactions = _tiny_client()
-    transactions = transactions.astype({"amount": object})
-    transactions.loc[transactions.index[1], "amount"] = "12,50"
-    with pytest.raises(DataError, match=r"nps_vs_revenue: column 'amount' must be numeric; "
-                       r"1 value\(s\) are not: row \d+: '12,50'"):
-        nps_vs_revenue(surveys, transactions, follow_up_months=6)
+    text_amounts = transactions.astype({"amount": object})
+    text_amounts.loc[text_amounts.index[1], "amount"] = "12,50"
+    with pytest.raises(DataError, match="nps_vs_revenue: column 'amount' must be numeric"):
+        nps_vs_revenue(surveys, text_amounts, follow_up_months=6)
+    missing = transactions.copy()
+    missing.loc[missing.index[2], "amount"] = np.nan
+    with pytest.raises(DataError, match=r"1 missing or infinite value\(s\): row 2: nan"):
+        nps_vs_revenue(surveys, missing, follow_up_months=6)
+    text_dates = transactions.assign(date=transactions["date"].dt.strftime("%d/%m/%Y"))
+    with pytest.raises(DataError, match="must hold dates .*load_transactions"):
+        nps_vs_revenue(surveys, text_dates, follow_up_months=6)
+
+
+# --- one respondent rule: latest answers and NPS by segment ------------------------------------
+
+from cxlib.nps import latest_answers, nps_by_segment, nps_headlines  # noqa: E402
+
+
+def _answers_over_time():
+    return pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "b", "c", "d", 7],
+            "date": pd.to_datetime(
+                ["2024-05-01", "2024-01-01", "2024-02-01", "2024-03-01", "2024-09-01", "2024-04-01"]
+            ),
+            "score": [2, 10, 9, 3, 10, 8],
+        }
+    )
+
+
+def test_latest_answers_keeps_each_customers_last_answer_by_date_not_by_row_order():
+    latest = latest_answers(_answers_over_time())
+    assert latest["score"].to_dict() == {"7": 8, "a": 2, "b": 9, "c": 3, "d": 10}
+    cut = latest_answers(_answers_over_time(), observation_end="2024-04-15")
+    assert cut["score"].to_dict() == {"7": 8, "a": 10, "b": 9, "c": 3}
+    with pytest.raises(DataError, match="no survey answers on or before 2023-01-01"):
+        latest_answers(_answers_over_time(), observation_end="2023-01-01")
+
+
+def test_nps_by_segment_scores_latest_answers_and_counts_the_unsegmented():
+    segments = pd.Series({"a": "loyal", "b": "loyal", "c": "new"})
+    table = nps_by_segment(_answers_over_time(), segments, min_n=1).set_index("segment")
+    # loyal: a's latest is a 2 (detractor), b a 9 (promoter) -> 0; new: c's 3 -> -100.
+    assert table["n"].to_dict() == {"loyal": 2, "new": 1}
+    assert table["score"].to_dict() == {"loyal": 0.0, "new": -100.0}
+    assert table.attrs == {"respondents": 5, "respondents_without_segment": 2}
+    with_rest = nps_by_segment(_answers_over_time(), segments, unassigned="other", min_n=1)
+    other = with_rest.set_index("segment").loc["other"]
+    assert other["n"] == 2 and other["score"] == pytest.approx(50.0)  # d's 10 and 7's 8
+    # Thresholds move the categories: with detractors up to 8, 7's 8 is a detractor.
+    strict = nps_by_segment(_answers_over_time(), segments, unassigned="other", detractor_max=8)
+    assert strict.set_index("segment").loc["other", "score"] == pytest.approx(0.0)
+
+
+def test_page_01_and_page_03_report_the_same_nps_and_n_per_segment():
+    from cxlib.demo import make_demo
+    from cxlib.segmentation import rfm_segments, segment_profiles
+
+    demo = make_demo(n_customers=3_000, seed=3)
+    segments = rfm_segments(cxlib_rfm(demo.transactions))["segment"]
+    profiles = segment_profiles(segments, demo.transactions, nps_scores=demo.surveys)
+    result = nps_vs_revenue(demo.surveys, demo.transactions, segments=segments)
+    page03 = result.segments.set_index("segment")
+    page01 = profiles.loc[page03.index.drop("unknown", errors="ignore")]
+    assert len(page01) >= 5
+    np.testing.assert_allclose(page01["nps"], page03.loc[page01.index, "score"])
+    assert (page01["nps_responses"] == page03.loc[page01.index, "n_answers"]).all()
+    # ... and both are each customer's latest answer: fewer answers than survey rows.
+    assert page01["nps_responses"].sum() <= demo.surveys["customer_id"].nunique()
+
+
+def cxlib_rfm(transactions):
+    from cxlib.clv import rfm_summary
+
+    return rfm_summary(transactions)
+
+
+# --- churn definition, customer base, headlines and conclusion -------------------------------
+
+
+def test_nps_vs_revenue_uses_the_clients_churn_definition_and_names_it():
+    surveys, transactions = _tiny_client()
+    options = dict(follow_up_months=6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        # 95 days of inactivity before 2024-12-31: only purchases after 2024-09-27 keep a
+        # customer; a1 bought on 2024-11-01, b2 last on 2024-08-01 (churned under 95 days).
+        by_days = nps_vs_revenue(surveys, transactions, churn_days=95, **options)
+        given = pd.Series({"a1": True, "a2": False, "b1": False, "b2": True})
+        by_status = nps_vs_revenue(
+            surveys, transactions, churned=given, churn_definition="p_alive below 0.5", **options
+        )
+    churned = by_days.customers.set_index("customer_id")["churned"].to_dict()
+    assert churned == {"a1": 0.0, "a2": 1.0, "b1": 1.0, "b2": 1.0, "c": 1.0}
+    assert by_days.summary["churn_definition"] == "no purchase in the last 95 days"
+    status = by_status.customers.set_index("customer_id")["churned"].to_dict()
+    assert status == {"a1": 1.0, "a2": 0.0, "b1": 0.0, "b2": 1.0, "c": 1.0}  # c: not given
+    assert "(p_alive below 0.5)" in by_status.conclusion()
+
+
+def test_nps_vs_revenue_takes_revenue_segments_clv_and_churn_from_the_base():
+    surveys, transactions = _tiny_client()
+    base = pd.DataFrame(
+        {
+            "revenue": [1000.0, 90.0, 50.0, 45.0, 30.0, 500.0],
+            "orders": [9, 2, 2, 2, 1, 5],
+            "first_purchase": pd.to_datetime(["2020-01-01"] + ["2023-06-01"] * 5),
+            "last_purchase": pd.to_datetime(["2024-11-01"] * 6),
+            "segment": list("xxyyxy"),
+            "clv": [300.0, 100.0, 40.0, 20.0, 10.0, 999.0],
+            "churned": [False, True, True, False, True, False],
+        },
+        index=pd.Index(["a1", "a2", "b1", "b2", "c", "d"], name="customer_id"),
+    )
+    base.attrs["observation_end"] = pd.Timestamp("2024-12-31")
+    base.attrs["churn_definition"] = "inactivity"  # as cxlib.open_client's base names it
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = nps_vs_revenue(surveys, transactions, base=base, churn_days=95, follow_up_months=6)
+        base.attrs["churn_definition"] = "p_alive"
+        by_p_alive = nps_vs_revenue(surveys, transactions, base=base, follow_up_months=6)
+    effects = result.effects.set_index("metric")
+    assert effects.loc["revenue", "promoter_mean"] == pytest.approx((1000 + 90) / 2)
+    assert effects.loc["clv", "detractor_mean"] == pytest.approx(30.0)
+    churned = result.customers.set_index("customer_id")["churned"]
+    assert churned.to_dict() == {"a1": 0.0, "a2": 1.0, "b1": 1.0, "b2": 0.0, "c": 1.0}
+    # The base's status is used as it is (b2 bought on 2024-08-01, beyond 95 days, yet the
+    # client's status says not churned), and its definition is named in words.
+    assert result.summary["churn_definition"] == "no purchase for more than 95 days"
+    assert "below 50%" in by_p_alive.summary["churn_definition"]
+    assert result.segments.set_index("segment")["n_answers"].to_dict() == {"x": 3, "y": 2}
+    tenure = result.by_category.set_index(["metric", "category"])["mean"]
+    assert tenure[("tenure_years", "promoter")] == pytest.approx(
+        ((pd.Timestamp("2024-12-31") - pd.Timestamp("2020-01-01")).days
+         + (pd.Timestamp("2024-12-31") - pd.Timestamp("2023-06-01")).days) / 365.25 / 2
+    )
+
+
+def test_nps_headlines_carry_the_pages_numbers_with_the_churn_interval_flipped(demo_analysis):
+    _, _, result = demo_analysis
+    impact = pd.DataFrame(
+        {"name": ["late delivery"], "revenue_at_stake": [1200.0], "at_stake_ci_low": [300.0],
+         "at_stake_ci_high": [2100.0], "customers": [57]}
+    )
+    headlines = {h.key: h for h in nps_headlines(None, result, impact, currency="USD")}
+    assert list(headlines) == [
+        "nps", "promoter_detractor_spend_gap", "detractor_churn_gap",
+        "nps_predicts_churn_beyond_behaviour", "invest_top_complaint_theme",
+    ]  # fmt: skip
+    assert headlines["nps"].value == result.overall.score
+    assert headlines["nps"].ci_low == result.overall.ci_low
+    churn = result.effects.set_index("metric").loc["churned"]
+    gap = headlines["detractor_churn_gap"]
+    # detractors churn more on the demo: a positive gap whose interval still brackets it
+    assert gap.value == pytest.approx(-churn["difference"]) and gap.value > 0
+    assert gap.ci_low == pytest.approx(-churn["ci_high"]) and gap.ci_low > 0
+    assert gap.ci_low < gap.value < gap.ci_high
+    spend = headlines["promoter_detractor_spend_gap"]
+    assert spend.ci_low < spend.value < spend.ci_high and "USD" in spend.note
+    assert headlines["nps_predicts_churn_beyond_behaviour"].value == result.predictive_value()
+    top = headlines["invest_top_complaint_theme"]
+    assert top.value == 1200.0 and "late delivery" in top.label and "57 customers" in top.note
+    assert "invest_top_complaint_theme" not in [h.key for h in nps_headlines(None, result)]
+
+
+def test_the_conclusion_is_markdown_paragraphs_with_a_bold_summary(demo_analysis):
+    _, _, result = demo_analysis
+    paragraphs = result.conclusion(currency="USD").split("\n\n")
+    assert paragraphs[0].startswith(f"NPS is **{result.overall.score:+.0f}**")
+    assert paragraphs[-1].startswith("**In short:") and paragraphs[-1].endswith(".**")
+    assert all("\n" not in p for p in paragraphs) and len(paragraphs) >= 6
+    assert "USD " in paragraphs[1]

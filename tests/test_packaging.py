@@ -54,8 +54,9 @@ def test_every_public_plot_function_is_exported_from_plots():
 def test_every_public_module_is_reachable_from_a_bare_import_cxlib():
     import cxlib
 
-    modules = {p.stem for p in (ROOT / "cxlib").glob("*.py") if not p.stem.startswith("_")}
-    modules |= {p.parent.name for p in (ROOT / "cxlib").glob("*/__init__.py")}  # subpackages
+    package = ROOT / "cxlib"
+    modules = {p.stem for p in package.glob("*.py") if not p.stem.startswith("_")}
+    modules |= {p.parent.name for p in package.glob("*/__init__.py") if p.parent.name[0] != "_"}
     modules.discard("cli")  # the command line, not a library module
     assert modules == set(cxlib._SUBMODULES)
     assert all(getattr(cxlib, name).__name__ == f"cxlib.{name}" for name in sorted(modules))
@@ -64,10 +65,16 @@ def test_every_public_module_is_reachable_from_a_bare_import_cxlib():
 def test_every_cxlib_package_and_the_notebooks_are_in_the_build_configuration():
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
     setuptools = pyproject["tool"]["setuptools"]
-    inits = (ROOT / "cxlib").rglob("__init__.py")
-    packages = {".".join(init.parent.relative_to(ROOT).parts) for init in inits}
-    data_folders = {"cxlib.templates", "cxlib.notebooks"}  # files only, no __init__.py
-    assert set(setuptools["packages"]) == packages | data_folders
+    folders = [ROOT / "cxlib", *(ROOT / "cxlib").rglob("*")]
+    packages = {
+        ".".join(p.relative_to(ROOT).parts)
+        for p in folders
+        if p.is_dir() and p.name != "__pycache__" and any(f.is_file() for f in p.iterdir())
+    }
+    # Subpackages and data folders (templates, _data) alike, plus the mapped notebooks.
+    missing = packages - set(setuptools["packages"])
+    assert not missing, f"add {sorted(missing)} to [tool.setuptools] packages in pyproject.toml"
+    assert set(setuptools["packages"]) == packages | {"cxlib.notebooks"}
     # The wheel's cxlib/notebooks/ is the repository's top-level notebooks/ folder.
     assert setuptools["package-dir"] == {"cxlib.notebooks": "notebooks"}
     assert setuptools["package-data"]["cxlib.notebooks"] == ["*.ipynb"]

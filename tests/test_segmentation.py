@@ -422,16 +422,20 @@ def test_segment_profiles_add_clv_churn_and_nps_when_given():
     segments = pd.DataFrame({"segment": ["big", "small", "small"]}, index=["a", "b", "c"])
     clv = pd.Series({"a": 300.0, "b": 50.0, "c": 50.0})
     churn = pd.DataFrame({"churn_probability": [0.1, 0.5, 0.7]}, index=["a", "b", "c"])
-    surveys = pd.DataFrame({"customer_id": ["a", "b", "b", "c"], "score": [10, 9, 3, 7]})
+    surveys = pd.DataFrame({"customer_id": ["a", "b", "b", "c"], "score": [10, 9, 3, 7],
+                            "date": pd.to_datetime(["2024-01-05", "2024-03-01", "2024-01-01",
+                                                    "2024-01-02"])})
     profiles = segment_profiles(segments, _transactions(), clv=clv, churn_probability=churn,
                                 nps_scores=surveys)
     assert profiles.loc["big", "clv_share"] == pytest.approx(0.75)
     assert profiles.loc["small", "clv_mean"] == 50.0
     assert profiles.loc["small", "churn_probability"] == pytest.approx(0.6)
-    # small: one promoter, one detractor, one passive -> 0; big: one promoter -> 100
-    assert profiles.loc["small", "nps"] == pytest.approx(0.0)
+    # Each customer counts once, with their latest answer (b: the 9 of March, not the 3 of
+    # January, though the 3 comes later in the table): small = one promoter, one passive -> 50;
+    # big: one promoter -> 100.
+    assert profiles.loc["small", "nps"] == pytest.approx(50.0)
     assert profiles.loc["big", "nps"] == 100.0
-    assert profiles.loc["small", "nps_responses"] == 3
+    assert profiles.loc["small", "nps_responses"] == 2
 
 
 def test_format_profiles_shows_money_with_currency_and_shares_as_percent():

@@ -60,6 +60,12 @@ def fresh_venv(wheel, tmp_path_factory) -> Path:
 
 def test_the_wheel_carries_notebooks_templates_types_and_licence(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
+    tracked = run(["git", "-C", str(ROOT), "ls-files", "cxlib", "notebooks"]).stdout.split()
+    shipped = (".py", ".ipynb", ".csv", ".gz", ".j2", ".css")
+    # notebooks/NN_x.ipynb is mapped to cxlib/notebooks/NN_x.ipynb
+    expected = {f if f.startswith("cxlib/") else f"cxlib/{f}" for f in tracked}
+    expected = {f for f in expected if f.endswith(shipped)}
+    assert expected and not expected - names, sorted(expected - names)
     assert NOTEBOOKS and {f"cxlib/notebooks/{name}" for name in NOTEBOOKS} <= names
     assert {"cxlib/py.typed", "cxlib/templates/index.html.j2", "cxlib/__main__.py"} <= names
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)

@@ -144,8 +144,9 @@ def segment_profiles(
     churn_probability : Series or DataFrame, optional
         Per-customer churn probability (a frame's ``churn_probability`` column).
     nps_scores : Series or DataFrame, optional
-        Survey answers 0-10: a Series indexed by customer, or a frame with ``customer_id`` and
-        ``score`` (all answers of a segment's customers count).
+        Survey answers 0-10: a frame with ``customer_id``, ``score`` and ``date``, or a Series
+        indexed by customer. Each customer counts once, with their latest answer up to the
+        base's ``observation_end`` (:func:`cxlib.nps.nps_by_segment`, which page 03 uses too).
     promoter_min, detractor_max : int
         NPS thresholds.
     observation_end : date-like, optional
@@ -162,7 +163,8 @@ def segment_profiles(
         ``orders_per_customer``, ``avg_tenure_days``, ``avg_days_since_last``,
         ``top_categories`` and ``top_channels`` (when the transactions have them, as text
         "A 45%, B 30%" of gross spend), then when given: ``clv_total``, ``clv_share``,
-        ``clv_mean``; ``churn_probability`` (mean); ``nps``, ``nps_responses``. Customers in
+        ``clv_mean``; ``churn_probability`` (mean); ``nps``, ``nps_responses`` (customers
+        answering). Customers in
         ``segments`` without a purchase count as customers with zero revenue.
 
     Examples
@@ -187,22 +189,16 @@ def segment_profiles(
         out[label] = text
     _add_value_columns(out, seg, clv=clv, churn_probability=churn_probability)
     if nps_scores is not None:
-        if isinstance(nps_scores, pd.DataFrame):
-            validate_columns(nps_scores, ["customer_id", "score"], caller="segment_profiles")
-            scores = pd.Series(nps_scores["score"].to_numpy(),
-                               index=nps_scores["customer_id"].astype(str))
-        else:
-            scores = pd.Series(nps_scores)
-            scores.index = scores.index.astype(str)
-        scores = scores.astype(float)
-        scores = scores[scores.index.isin(seg.index)]
-        answer_segment = seg.reindex(scores.index).to_numpy()
-        promoter = (scores >= promoter_min).astype(float)
-        detractor = (scores <= detractor_max).astype(float)
-        by = pd.DataFrame({"p": promoter.to_numpy(), "d": detractor.to_numpy(),
-                           "segment": answer_segment}).groupby("segment")
-        out["nps"] = 100 * (by["p"].mean() - by["d"].mean())
-        out["nps_responses"] = by.size().reindex(out.index).fillna(0).astype(int)
+        # The one NPS-by-segment computation (each customer's latest answer up to the base's
+        # end), shared with page 03, so a segment's NPS and its answers agree across pages.
+        from cxlib.nps import nps_by_segment
+
+        by_segment = nps_by_segment(
+            nps_scores, seg, promoter_min=promoter_min, detractor_max=detractor_max,
+            observation_end=end,
+        ).set_index("segment")
+        out["nps"] = by_segment["score"].reindex(out.index)
+        out["nps_responses"] = by_segment["n"].reindex(out.index).fillna(0).astype(int)
     out.index.name = "segment"
     return out.sort_values(["revenue", "customers"], ascending=False)
 

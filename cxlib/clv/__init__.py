@@ -1,0 +1,101 @@
+"""Customer lifetime value: purchase, spend and retention models, validated CLV.
+
+The building blocks follow Fader and Hardie's "buy 'til you die" models, with cxlib's own
+log-space likelihoods and exact gradients (lifetimes is only a test-time reference):
+
+- a purchase model (:class:`PurchaseModel`: BG/NBD, Pareto/NBD, MBG/NBD, or BG/BB for discrete
+  opportunities) for how often a customer buys and whether they are still active, one model
+  per module (:mod:`~cxlib.clv.bgnbd`, :mod:`~cxlib.clv.pareto_nbd`, :mod:`~cxlib.clv.mbgnbd`,
+  :mod:`~cxlib.clv.bgbb`) sharing one optimiser;
+- a Gamma-Gamma spend model (:class:`SpendModel`) for how much they spend per order;
+- for contractual customers, the shifted-beta-geometric :class:`RetentionModel` and
+  :func:`contractual_value`.
+
+Every non-contractual analysis starts from :func:`rfm_summary`, one row per customer::
+
+    holdout = cxlib.clv.holdout_summary(transactions, freq="W")      # last 26 weeks held out
+    choice = cxlib.clv.select_model(holdout)                          # BG/NBD, Pareto/NBD, MBG/NBD
+    summary = cxlib.clv.rfm_summary(transactions, freq="W")          # all the data
+    purchases = cxlib.clv.PurchaseModel(choice.kind).fit(summary)
+    spend = cxlib.clv.SpendModel().fit(summary)
+    values = cxlib.clv.customer_value(summary, purchases, spend, horizon_months=12)
+    cxlib.clv.segment_value(values, segments)                         # totals with intervals
+    cxlib.clv.retention_scenario(summary, purchases, spend, retention_gain=0.05)
+
+:func:`fit_customer_value` does the first five steps in one call. Models are fitted on the
+distinct (frequency, recency, T) rows weighted by their counts, and predictions are computed
+on distinct rows, so a million customers take about a second; predictions are finite for
+every customer.
+"""
+
+from __future__ import annotations
+
+from cxlib._clv_headlines import clv_headlines
+from cxlib.clv._optimise import RETRY_PENALIZER
+from cxlib.clv.fit import CustomerValueFit, fit_customer_value
+from cxlib.clv.holdout import (
+    SELECTION_CRITERIA,
+    HoldoutValidation,
+    ModelSelection,
+    holdout_summary,
+    select_model,
+    tracking,
+    validate_holdout,
+)
+from cxlib.clv.purchase import CONTINUOUS_KINDS, PURCHASE_KINDS, PurchaseModel, lower_dropout
+from cxlib.clv.retention import RetentionModel, cohort_frame, contractual_value, retention_curve
+from cxlib.clv.scenario import RetentionScenario, retention_scenario, rfm_matrix
+from cxlib.clv.spend import DEFAULT_SPEND_CORRELATION_MAX, SpendModel
+from cxlib.clv.value import (
+    PERIODS_PER_MONTH,
+    clv_interval,
+    customer_value,
+    segment_value,
+    top_share,
+    value_concentration,
+)
+from cxlib.customers import (
+    DEFAULT_HOLDOUT_WEEKS,
+    FREQUENCIES,
+    NET_SPEND_TOLERANCE,
+    default_calibration_end,
+    rfm_summary,
+)
+
+__all__ = [
+    "CONTINUOUS_KINDS",
+    "CustomerValueFit",
+    "DEFAULT_HOLDOUT_WEEKS",
+    "DEFAULT_SPEND_CORRELATION_MAX",
+    "FREQUENCIES",
+    "HoldoutValidation",
+    "ModelSelection",
+    "NET_SPEND_TOLERANCE",
+    "PERIODS_PER_MONTH",
+    "PURCHASE_KINDS",
+    "PurchaseModel",
+    "RETRY_PENALIZER",
+    "RetentionModel",
+    "RetentionScenario",
+    "SELECTION_CRITERIA",
+    "SpendModel",
+    "clv_headlines",
+    "clv_interval",
+    "cohort_frame",
+    "contractual_value",
+    "customer_value",
+    "default_calibration_end",
+    "fit_customer_value",
+    "holdout_summary",
+    "lower_dropout",
+    "retention_curve",
+    "retention_scenario",
+    "rfm_matrix",
+    "rfm_summary",
+    "segment_value",
+    "select_model",
+    "top_share",
+    "tracking",
+    "validate_holdout",
+    "value_concentration",
+]

@@ -1,0 +1,136 @@
+"""BG/NBD (Fader, Hardie & Lee 2005, "Counting your customers the easy way").
+
+While active a customer buys at rate ``lambda ~ Gamma(r, alpha)``; after each purchase they
+drop out with probability ``p ~ Beta(a, b)``. The functions take natural parameters
+``(r, alpha, a, b)`` and numpy arrays; everything is computed in log space, so it is finite for
+every customer (heavy buyers, ``x = 0``, ``t_x = T``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import digamma, expit, gammaln, hyp2f1, logsumexp
+from scipy.stats import nbinom
+
+from cxlib.clv._rows import Rows, dot
+
+PARAM_NAMES = ("r", "alpha", "a", "b")
+#: Parameters measured in time units (rescaled with the time axis).
+TIME_PARAMS = (1,)
+#: E[purchases | alive] depends on frequency and T only (not on recency).
+GIVEN_ALIVE_USES_RECENCY = False
+
+
+def log_likelihood(params, rows: Rows):
+    """Total weighted log-likelihood of ``rows`` and its exact gradient in ``params``.
+
+    Examples
+    --------
+    >>> rows = Rows([2, 0], [30.4, 0], [38.9, 38.9])
+    >>> ll, grad = log_likelihood([0.243, 4.414, 0.793, 2.426], rows)
+    >>> round(ll, 3), grad.shape
+    (-10.015, (4,))
+    """
+    r, alpha, a, b = params
+    ux, ix, w, x = rows.ux, rows.ix, rows.w, rows.x
+    per_x = (
+        gammaln(r + ux) - gammaln(r) + r * np.log(alpha)
+        + gammaln(a + b) + gammaln(b + ux) - gammaln(b) - gammaln(a + b + ux)
+    )  # fmt: skip
+    log_T = np.log(alpha + rows.uT)[rows.iT]
+    log_tx = np.log(alpha + rows.utx)[rows.itx]
+    rx = r + x
+    a3 = -rx * log_T
+    b_x = b + np.maximum(ux, 1) - 1  # x = 0 rows have no A4 term: any positive value will do
+    a4 = (np.log(a) - np.log(b_x))[ix] - rx * log_tx
+    # mixed = log(e^A3 + e^A4) = A3 + softplus(A4 - A3), with one exp and one log1p per row
+    diff = np.where(rows.repeat, a4 - a3, -np.inf)
+    odds = np.exp(np.minimum(diff, 30.0))
+    mixed = a3 + np.where(diff > 30.0, diff, np.log1p(odds))
+    w4 = odds / (1.0 + odds)  # weight of the "dropped out after the last purchase" branch
+    w3 = 1.0 - w4
+    inv_T = (1.0 / (alpha + rows.uT))[rows.iT]
+    inv_tx = (1.0 / (alpha + rows.utx))[rows.itx]
+    wx = rows.wx
+    psi_ab = digamma(a + b)
+    psi_abx = digamma(a + b + ux)
+    grad = np.array(
+        [
+            dot(wx, digamma(r + ux) - digamma(r) + np.log(alpha))
+            - dot(w, w3 * log_T + w4 * log_tx),
+            rows.total * r / alpha - dot(w, rx * (w3 * inv_T + w4 * inv_tx)),
+            dot(wx, psi_ab - psi_abx) + dot(w, w4) / a,
+            dot(wx, psi_ab + digamma(b + ux) - digamma(b) - psi_abx) - dot(w, w4 / b_x[ix]),
+        ]
+    )
+    return float(dot(wx, per_x) + dot(w, mixed)), grad
+
+
+def p_alive(params, x, tx, T):
+    """P(active at T | x, t_x, T); 1 for customers without a repeat purchase."""
+    r, alpha, a, b = params
+    with np.errstate(all="ignore"):
+        log_odds = (
+            np.log(a)
+            - np.log(b + np.maximum(x, 1) - 1)
+            + (r + x) * (np.log(alpha + T) - np.log(alpha + tx))
+        )
+        return np.where(x > 0, expit(-log_odds), 1.0)
+
+
+def expected_given_alive(params, t, x, tx, T, *, offset=1.0):
+    """E[purchases in (T, T + t] | active at T, x, T]; finite for every customer.
+
+    lifetimes' formula has ``(1 - z)^(r+x) 2F1(r+x, b+x; c; z)`` with huge parameters, which
+    overflows to NaN for frequent customers. Euler's transformation
+    ``2F1(A, B; C; z) = (1-z)^(C-A-B) 2F1(C-A, C-B; C; z)`` turns the product into
+    ``(1-z)^(a-1) 2F1(C-A, a-1; C; z)``, whose first two parameters do not grow with x.
+    ``offset`` is 1 for BG/NBD (``C = a + b + x - 1``) and 0 for MBG/NBD (``C = a + b + x``).
+    """
+    r, alpha, a, b = params
+    t = np.broadcast_to(np.asarray(t, dtype=np.float64), np.shape(x))
+    c = a + b + x - offset
+    with np.errstate(all="ignore"):
+        z = t / (alpha + T + t)
+        log_1mz = -np.log1p(t / (alpha + T))
+        product = np.exp((a - 1) * log_1mz) * hyp2f1(c - r - x, a - 1, c, z)
+        values = c / (a - 1) * (1 - product)
+    return np.where(t > 0, values, 0.0)
+
+
+def purchase_probability(params, n, t):
+    """P(X(t) = n): probability that a new customer makes exactly ``n`` purchases in (0, t].
+
+    Fader, Hardie & Lee (2005), equation 8, in log space: the negative binomial term of a
+    customer still active at ``t`` plus, for ``n > 0``, the probability of dropping out after
+    the n-th purchase (a negative binomial survival function, computed without cancellation).
+
+    Examples
+    --------
+    >>> p = purchase_probability([0.243, 4.414, 0.793, 2.426], np.arange(200), 39.0)
+    >>> round(float(p.sum()), 6)
+    1.0
+    """
+    r, alpha, a, b = params
+    n = np.asarray(n, dtype=np.float64)
+    t = np.asarray(t, dtype=np.float64)
+    prob = alpha / (alpha + t)
+    log_beta_ab = gammaln(a) + gammaln(b) - gammaln(a + b)
+    with np.errstate(all="ignore"):
+        first = (
+            gammaln(a) + gammaln(b + n) - gammaln(a + b + n) - log_beta_ab
+            + nbinom.logpmf(n, r, prob)
+        )  # fmt: skip
+        second = (
+            gammaln(a + 1) + gammaln(b + n - 1) - gammaln(a + b + n) - log_beta_ab
+            + nbinom.logsf(n - 1, r, prob)
+        )  # fmt: skip
+        second = np.where(n > 0, second, -np.inf)
+    return np.exp(logsumexp(np.stack(np.broadcast_arrays(first, second)), axis=0))
+
+
+def lower_dropout(params, reduction):
+    """Parameters whose mean dropout ``a / (a + b)`` is ``reduction`` (relative) lower."""
+    r, alpha, a, b = params
+    new_a = a * (1 - reduction)
+    return {"a": new_a, "b": a + b - new_a}

@@ -1,0 +1,117 @@
+"""fit_customer_value: the one way the report computes CLV."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from cxlib.clv.holdout import ModelSelection, holdout_summary, select_model
+from cxlib.clv.purchase import PurchaseModel
+from cxlib.clv.spend import SpendModel
+from cxlib.clv.value import customer_value
+from cxlib.customers import rfm_summary
+
+
+@dataclass
+class CustomerValueFit:
+    """Everything :func:`fit_customer_value` fitted, so every report page uses the same values.
+
+    Attributes
+    ----------
+    summary : DataFrame
+        :func:`rfm_summary` of the whole observation period.
+    holdout : DataFrame
+        :func:`holdout_summary` used to choose the purchase model.
+    selection : ModelSelection
+        The purchase models compared on the holdout, and the one chosen.
+    purchase_model : PurchaseModel
+        The chosen kind, refitted on ``summary``.
+    spend_model : SpendModel
+        Gamma-Gamma, fitted on ``summary``.
+    values : DataFrame
+        :func:`customer_value` per customer (``clv``, ``clv_net``, ...).
+    """
+
+    summary: pd.DataFrame
+    holdout: pd.DataFrame
+    selection: ModelSelection
+    purchase_model: PurchaseModel
+    spend_model: SpendModel
+    values: pd.DataFrame
+
+
+def fit_customer_value(
+    transactions: pd.DataFrame,
+    *,
+    freq: str = "W",
+    clv_model: str = "auto",
+    horizon_months: int = 12,
+    discount_rate: float = 0.10,
+    margin: float = 0.30,
+    customers: pd.DataFrame | None = None,
+    observation_end=None,
+    calibration_end=None,
+) -> CustomerValueFit:
+    """Choose a purchase model on a holdout, refit it on all data, and value every customer.
+
+    The one way the report computes CLV, so the segmentation, NPS and CLV pages agree:
+
+    1. :func:`holdout_summary` (the last :data:`DEFAULT_HOLDOUT_WEEKS` weeks unless
+       ``calibration_end`` is given) and :func:`select_model` with ``kind=clv_model``;
+    2. the chosen kind refitted on :func:`rfm_summary` of the whole period, and
+       :class:`SpendModel` on the same summary;
+    3. :func:`customer_value` over ``horizon_months``.
+
+    Parameters
+    ----------
+    transactions : DataFrame
+        Canonical transactions (``customer_id``, ``date``, ``amount``).
+    freq : {"D", "W", "M"}, default "W"
+        Period length (see :func:`rfm_summary`).
+    clv_model : {"auto", "bgnbd", "pareto_nbd", "mbgnbd"}, default "auto"
+        "auto" picks the model with the smallest holdout error; a name forces that model.
+    horizon_months, discount_rate, margin
+        Passed to :func:`customer_value` (``discount_rate`` is annual).
+    customers : DataFrame, optional
+        With ``acquisition_cost``, adds ``clv_net``.
+    observation_end, calibration_end : date-like, optional
+        End of the data used, and start of the holdout.
+
+    Returns
+    -------
+    CustomerValueFit
+
+    Examples
+    --------
+    >>> import cxlib
+    >>> demo = cxlib.demo.make_demo(n_customers=2_000, seed=3)
+    >>> fit = fit_customer_value(demo.transactions, clv_model="bgnbd")
+    >>> fit.purchase_model.kind, fit.values.index.equals(fit.summary.index)
+    ('bgnbd', True)
+    """
+    holdout = holdout_summary(
+        transactions, freq=freq, calibration_end=calibration_end, observation_end=observation_end
+    )
+    selection = select_model(holdout, kind=clv_model)
+    summary = rfm_summary(transactions, freq=freq, observation_end=observation_end)
+    purchase_model = PurchaseModel(selection.kind).fit(summary)
+    spend_model = SpendModel().fit(summary)
+    values = customer_value(
+        summary,
+        purchase_model,
+        spend_model,
+        horizon_months=horizon_months,
+        discount_rate=discount_rate,
+        margin=margin,
+        freq=freq,
+        customers=customers,
+    )
+    return CustomerValueFit(
+        summary=summary,
+        holdout=holdout,
+        selection=selection,
+        purchase_model=purchase_model,
+        spend_model=spend_model,
+        values=values,
+    )

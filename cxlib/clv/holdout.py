@@ -1,0 +1,297 @@
+"""Validation on a holdout (Fader & Hardie) and the choice of purchase model.
+
+Holdout summaries, predicted versus actual purchases, tracking curves.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from cxlib._validation import DataError, validate_columns
+from cxlib.clv.purchase import CONTINUOUS_KINDS, PURCHASE_KINDS, PurchaseModel
+from cxlib.customers import (
+    DEFAULT_HOLDOUT_WEEKS,
+    _check_freq,
+    _clean_transactions,
+    _factorize_ids,
+    _period_ordinal,
+    _positive_periods,
+    _to_timestamp,
+    default_calibration_end,
+    rfm_summary,
+)
+
+
+def holdout_summary(
+    transactions: pd.DataFrame,
+    *,
+    freq: str = "W",
+    calibration_end=None,
+    observation_end=None,
+    holdout_weeks: int = DEFAULT_HOLDOUT_WEEKS,
+) -> pd.DataFrame:
+    """:func:`rfm_summary` with a holdout: ``calibration_end`` or, when None, cxlib's default.
+
+    The default leaves the last ``holdout_weeks`` weeks for the holdout
+    (:func:`default_calibration_end`). The calibration end used is in
+    ``summary.attrs["calibration_end"]``.
+    """
+    if calibration_end is None:
+        calibration_end = default_calibration_end(
+            transactions, observation_end=observation_end, holdout_weeks=holdout_weeks
+        )
+    summary = rfm_summary(
+        transactions, freq=freq, observation_end=observation_end, calibration_end=calibration_end
+    )
+    summary.attrs["calibration_end"] = pd.Timestamp(calibration_end)
+    return summary
+
+
+@dataclass
+class HoldoutValidation:
+    """How well a purchase model fitted on the calibration period predicts the holdout.
+
+    Attributes
+    ----------
+    kind : str
+        The model.
+    by_frequency : DataFrame
+        Indexed by calibration ``frequency`` (the last bin is "N+"): ``customers``,
+        ``actual`` and ``predicted`` mean holdout purchases per customer.
+    actual_total, predicted_total : float
+        Holdout purchases of all calibration customers.
+    relative_error : float
+        ``predicted_total / actual_total - 1``.
+    mean_absolute_error : float
+        Mean absolute difference per customer.
+    """
+
+    kind: str
+    by_frequency: pd.DataFrame
+    actual_total: float
+    predicted_total: float
+    relative_error: float
+    mean_absolute_error: float
+
+
+def validate_holdout(
+    summary: pd.DataFrame, model: PurchaseModel, *, max_frequency: int = 7
+) -> HoldoutValidation:
+    """Compare predicted and actual holdout purchases (Fader & Hardie's conditional expectations).
+
+    Parameters
+    ----------
+    summary : DataFrame
+        From :func:`rfm_summary` with ``calibration_end`` (holdout columns required).
+    model : PurchaseModel
+        Fitted on the calibration columns of ``summary``.
+    max_frequency : int, default 7
+        Calibration frequencies at or above it are pooled into one "N+" bin.
+    """
+    caller = "validate_holdout"
+    validate_columns(summary, ["frequency_holdout", "duration_holdout"], caller=caller)
+    predicted = model.predict_purchases(summary, summary["duration_holdout"].to_numpy())
+    actual = summary["frequency_holdout"].astype(float)
+    capped = summary["frequency"].clip(upper=max_frequency).astype(int)
+    table = pd.DataFrame({"bin": capped, "actual": actual, "predicted": predicted})
+    grouped = table.groupby("bin").agg(
+        customers=("actual", "size"), actual=("actual", "mean"), predicted=("predicted", "mean")
+    )
+    grouped.index = [str(i) if i < max_frequency else f"{max_frequency}+" for i in grouped.index]
+    grouped.index.name = "frequency"
+    actual_total, predicted_total = float(actual.sum()), float(predicted.sum())
+    return HoldoutValidation(
+        kind=model.kind,
+        by_frequency=grouped,
+        actual_total=actual_total,
+        predicted_total=predicted_total,
+        relative_error=predicted_total / actual_total - 1 if actual_total > 0 else np.nan,
+        mean_absolute_error=float((predicted - actual).abs().mean()),
+    )
+
+
+def tracking(
+    transactions: pd.DataFrame,
+    model: PurchaseModel,
+    *,
+    calibration_end,
+    observation_end=None,
+    freq: str = "W",
+) -> pd.DataFrame:
+    """Repeat purchases per period, actual versus the model, across calibration and holdout.
+
+    Fader & Hardie's tracking plot: for the customers whose first purchase falls in the
+    calibration period, the model's expected repeat purchases in each calendar period are
+    ``sum over cohorts of n_cohort * (E[X(k - f)] - E[X(k - 1 - f)])``, with ``f`` the cohort's
+    first period and ``E[X(t)]`` the expected repeat purchases ``t`` periods after a first
+    purchase. Purchases are counted as in :func:`rfm_summary` (one per customer and period
+    with positive net spend).
+
+    Returns
+    -------
+    DataFrame
+        One row per period: ``period_start``, ``actual``, ``predicted``, ``actual_cumulative``,
+        ``predicted_cumulative``, ``holdout`` (bool).
+    """
+    caller = "tracking"
+    _check_freq(freq, caller)
+    ids, dates, amounts = _clean_transactions(transactions, caller)
+    cal_end = _to_timestamp(calibration_end, "calibration_end", caller)
+    obs_end = (
+        pd.Timestamp(dates.max())
+        if observation_end is None
+        else _to_timestamp(observation_end, "observation_end", caller)
+    )
+    if cal_end >= obs_end:
+        raise DataError(f"{caller}: calibration_end must be before observation_end")
+    codes, _ = _factorize_ids(ids, caller)
+    keep = dates <= obs_end.to_datetime64()
+    # A purchase is a day with positive net spend (as in rfm_summary); each is then counted in
+    # the period of ``freq`` it falls in.
+    days = _period_ordinal(dates, "D")
+    cust, day, _ = _positive_periods(codes[keep], days[keep], amounts[keep])
+    per = _period_ordinal(day.astype("datetime64[D]"), freq)
+    first_day = np.full(codes.max() + 1, np.iinfo(np.int64).max)
+    np.minimum.at(first_day, cust, day)
+    first = np.full(codes.max() + 1, np.iinfo(np.int64).max)
+    np.minimum.at(first, cust, per)
+    cal_period = _period_ordinal(np.array([cal_end.to_datetime64()]), freq)[0]
+    end_period = _period_ordinal(np.array([obs_end.to_datetime64()]), freq)[0]
+    cohort = first <= cal_period
+    start_period = per.min()
+    span = np.arange(start_period, end_period + 1)
+    repeat = (day > first_day[cust]) & cohort[cust]
+    actual = np.bincount(per[repeat] - start_period, minlength=len(span))[: len(span)]
+    cohorts = np.bincount(first[cohort] - start_period, minlength=len(span))[: len(span)]
+    steps = np.arange(len(span))
+    curve = model.expected_repeat_purchases(steps.astype(float))  # E[X(t)], t = 0, 1, ...
+    cumulative = np.convolve(cohorts, curve)[: len(span)]
+    predicted = np.diff(np.r_[0.0, cumulative])
+    starts = _period_starts(span, freq)
+    return pd.DataFrame(
+        {
+            "period_start": starts,
+            "actual": actual.astype(float),
+            "predicted": predicted,
+            "actual_cumulative": np.cumsum(actual).astype(float),
+            "predicted_cumulative": cumulative,
+            "holdout": span > cal_period,
+        }
+    )
+
+
+def _period_starts(ordinals: np.ndarray, freq: str) -> pd.DatetimeIndex:
+    if freq == "M":
+        return pd.DatetimeIndex(ordinals.astype("datetime64[M]").astype("datetime64[ns]"))
+    days = ordinals * 7 - 3 if freq == "W" else ordinals
+    return pd.DatetimeIndex(days.astype("datetime64[D]").astype("datetime64[ns]"))
+
+
+@dataclass
+class ModelSelection:
+    """Purchase models compared on the holdout, and the one chosen.
+
+    Attributes
+    ----------
+    kind : str
+        The chosen model.
+    table : DataFrame
+        One row per kind: ``log_likelihood``, ``actual_total``, ``predicted_total``,
+        ``relative_error``, ``mean_absolute_error``, ``chosen``.
+    models : dict of str to PurchaseModel
+        The models fitted on the calibration period.
+    validations : dict of str to HoldoutValidation
+        Their holdout validations.
+    """
+
+    kind: str
+    table: pd.DataFrame
+    models: dict
+    validations: dict
+
+    @property
+    def model(self) -> PurchaseModel:
+        """The chosen model (fitted on the calibration period)."""
+        return self.models[self.kind]
+
+    @property
+    def validation(self) -> HoldoutValidation:
+        """The chosen model's holdout validation."""
+        return self.validations[self.kind]
+
+
+#: How :func:`select_model` ranks models: absolute relative error of the holdout total.
+SELECTION_CRITERIA = ("total", "mae")
+
+
+def select_model(
+    summary: pd.DataFrame,
+    *,
+    kind: str = "auto",
+    kinds=CONTINUOUS_KINDS,
+    criterion: str = "total",
+    penalizer: float = 0.0,
+) -> ModelSelection:
+    """Fit each purchase model on the calibration period and pick one by holdout error.
+
+    Parameters
+    ----------
+    summary : DataFrame
+        From :func:`rfm_summary` with ``calibration_end`` (see :func:`holdout_summary`).
+    kind : {"auto", "bgnbd", "pareto_nbd", "mbgnbd"}, default "auto"
+        "auto" chooses by ``criterion``; a model name overrides the choice (all are still
+        fitted and reported).
+    kinds : sequence of str
+        Models to compare.
+    criterion : {"total", "mae"}, default "total"
+        "total": smallest absolute error of the aggregate holdout purchases; "mae": smallest
+        mean absolute error per customer.
+    penalizer : float, default 0.0
+        Passed to :class:`PurchaseModel`.
+    """
+    caller = "select_model"
+    if kind != "auto" and kind not in PURCHASE_KINDS:
+        raise ValueError(
+            f"The 'kind' parameter of {caller} must be 'auto' or one of {list(PURCHASE_KINDS)}. "
+            f"Got {kind!r} instead."
+        )
+    if criterion not in SELECTION_CRITERIA:
+        raise ValueError(
+            f"The 'criterion' parameter of {caller} must be one of {list(SELECTION_CRITERIA)}. "
+            f"Got {criterion!r} instead."
+        )
+    kinds = list(kinds)
+    if kind != "auto" and kind not in kinds:
+        kinds.append(kind)
+    models, validations, rows = {}, {}, []
+    for name in kinds:
+        try:
+            model = PurchaseModel(name, penalizer=penalizer).fit(summary)
+        except DataError as exc:
+            warnings.warn(f"{caller}: {name} could not be fitted: {exc}", stacklevel=2)
+            continue
+        check = validate_holdout(summary, model)
+        models[name], validations[name] = model, check
+        rows.append(
+            {
+                "kind": name,
+                "log_likelihood": model.log_likelihood_,
+                "actual_total": check.actual_total,
+                "predicted_total": check.predicted_total,
+                "relative_error": check.relative_error,
+                "mean_absolute_error": check.mean_absolute_error,
+            }
+        )
+    if not rows:
+        raise DataError(f"{caller}: none of the purchase models {kinds} could be fitted")
+    table = pd.DataFrame(rows).set_index("kind")
+    score = table["relative_error"].abs() if criterion == "total" else table["mean_absolute_error"]
+    chosen = str(score.idxmin()) if kind == "auto" else kind
+    if chosen not in models:
+        raise DataError(f"{caller}: the requested model {kind!r} could not be fitted")
+    table["chosen"] = table.index == chosen
+    return ModelSelection(kind=chosen, table=table, models=models, validations=validations)

@@ -1,0 +1,339 @@
+"""PurchaseModel: how often customers buy and whether they are still active.
+
+One class for the four "buy 'til you die" models; each model's likelihood and predictions live
+in its own module (:mod:`~cxlib.clv.bgnbd`, :mod:`~cxlib.clv.mbgnbd`,
+:mod:`~cxlib.clv.pareto_nbd`, :mod:`~cxlib.clv.bgbb`) and all share one optimiser
+(:mod:`cxlib.clv._optimise`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from cxlib._validation import DataError
+from cxlib.clv import _optimise, bgbb, bgnbd, mbgnbd, pareto_nbd
+from cxlib.clv._optimise import FittedModel, check_summary, compress, offenders
+from cxlib.clv._rows import Rows
+
+#: Purchase models :class:`PurchaseModel` fits. "bgbb" counts discrete opportunities.
+PURCHASE_KINDS = ("bgnbd", "pareto_nbd", "mbgnbd", "bgbb")
+#: The continuous-time models (a summary measured in periods of ``freq``).
+CONTINUOUS_KINDS = ("bgnbd", "pareto_nbd", "mbgnbd")
+
+#: Distinct rows of the sample whose fit starts the full fit when there are many more.
+_WARM_ROWS = 2_000
+
+_MODELS = {"bgnbd": bgnbd, "pareto_nbd": pareto_nbd, "mbgnbd": mbgnbd, "bgbb": bgbb}
+
+
+def _invalid_rows(kind, x, tx, T):
+    """Rows that are not a valid summary for ``kind``."""
+    bad = (x < 0) | (tx < 0) | (tx > T) | ((x == 0) & (tx != 0)) | (x != np.round(x))
+    if kind == "bgbb":  # opportunities: whole numbers, at most one purchase each
+        bad |= (tx != np.round(tx)) | (T != np.round(T)) | (x > tx)
+    return bad
+
+
+class PurchaseModel(FittedModel):
+    """How often customers buy and whether they are still active.
+
+    BG/NBD, MBG/NBD and Pareto/NBD model purchases in continuous time (a summary measured in
+    periods of ``freq``); BG/BB models discrete opportunities (a summary counted in
+    opportunities: ``frequency`` repeat purchases, ``recency`` the opportunity of the last one,
+    ``T`` the number of opportunities). cxlib's own log-space likelihoods with exact gradients
+    are maximised on the **distinct** (frequency, recency, T) rows weighted by how many customers
+    share each, which gives the same estimates as fitting every customer. Predictions are
+    finite for every customer.
+
+    Parameters
+    ----------
+    kind : {"bgnbd", "pareto_nbd", "mbgnbd", "bgbb"}, default "bgnbd"
+        The model.
+    penalizer : float, default 0.0
+        L2 penalty on the parameters (lifetimes' ``penalizer_coef``, applied to the parameters
+        in the internal time scale where the largest T is 10). When the unpenalised fit fails,
+        the fit is retried with ``RETRY_PENALIZER`` and a warning.
+
+    Attributes
+    ----------
+    params_ : Series
+        ``r, alpha, a, b`` (BG/NBD, MBG/NBD), ``r, alpha, s, beta`` (Pareto/NBD) or
+        ``alpha, beta, gamma, delta`` (BG/BB); times in the summary's periods.
+    standard_errors_ : Series
+        Standard errors of ``params_`` from the Hessian of the log-likelihood.
+    covariance_ : DataFrame
+        Asymptotic covariance of ``log(params_)`` (for parameter-uncertainty intervals).
+    log_likelihood_ : float
+        Total log-likelihood of the summary at ``params_`` (CDNOW BG/NBD: -9582.4).
+    penalizer_ : float
+        The penalizer actually used.
+    n_customers_, n_rows_ : int
+        Customers fitted and distinct (frequency, recency, T) rows.
+
+    Examples
+    --------
+    >>> from cxlib.datasets import load_cdnow_summary
+    >>> model = PurchaseModel("bgnbd").fit(load_cdnow_summary())
+    >>> model.params_.round(3).tolist()
+    [0.243, 4.414, 0.793, 2.426]
+    """
+
+    def __init__(self, kind: str = "bgnbd", *, penalizer: float = 0.0):
+        self.kind = kind
+        self.penalizer = penalizer
+
+    def _check_params(self):
+        if self.kind not in PURCHASE_KINDS:
+            raise ValueError(
+                f"The 'kind' parameter of PurchaseModel must be one of {list(PURCHASE_KINDS)}. "
+                f"Got {self.kind!r} instead."
+            )
+        if not np.isfinite(self.penalizer) or self.penalizer < 0:
+            raise ValueError(
+                "The 'penalizer' parameter of PurchaseModel must be a non-negative number. "
+                f"Got {self.penalizer!r} instead."
+            )
+
+    @property
+    def _model(self):
+        return _MODELS[self.kind]
+
+    def _check_fit_summary(self, summary, caller):
+        x, tx, T = check_summary(summary, caller)
+        if len(x) == 0:
+            raise DataError(f"{caller}: the summary has no customers")
+        bad = _invalid_rows(self.kind, x, tx, T)
+        if bad.any():
+            need = (
+                "whole numbers with frequency <= recency <= T"
+                if self.kind == "bgbb"
+                else "integer frequency >= 0, 0 <= recency <= T"
+            )
+            raise DataError(
+                f"{caller}: {int(bad.sum())} row(s) are not a valid RFM summary (need {need}, "
+                f"recency 0 when frequency is 0): {offenders(summary, bad)}"
+            )
+        if not (x > 0).any():
+            raise DataError(
+                f"{caller}: no customer has a repeat purchase, so purchase rates and dropout "
+                "cannot be estimated; use a longer observation window or a shorter freq"
+            )
+        if not (T > 0).any():
+            raise DataError(f"{caller}: every customer has T = 0 (all bought in the last period)")
+        return x, tx, T
+
+    def fit(self, summary: pd.DataFrame) -> PurchaseModel:
+        """Estimate the parameters by maximum likelihood.
+
+        Parameters
+        ----------
+        summary : DataFrame
+            From :func:`rfm_summary`: ``frequency``, ``recency``, ``T`` (other columns ignored).
+
+        Returns
+        -------
+        PurchaseModel
+            ``self``, fitted.
+
+        Raises
+        ------
+        DataError
+            When the summary is empty, inconsistent (recency above T, negative values), has no
+            repeat purchase at all, or the optimiser fails even with a penalizer.
+        """
+        caller = "PurchaseModel.fit"
+        self._check_params()
+        x, tx, T = self._check_fit_summary(summary, caller)
+        cx, ctx, cT, weights, _ = compress(x, tx, T)
+        rows = Rows(cx, ctx, cT, weights)
+        model = self._model
+        # lifetimes' time scaling (largest T = 10) keeps the optimiser well conditioned
+        scale = 10.0 / cT.max() if model.TIME_PARAMS else 1.0
+        scaled = rows.scaled(scale)
+
+        def objective_for(penalizer, data):
+            def objective(log_params):
+                params = np.exp(log_params)
+                ll, grad = model.log_likelihood(params, data)
+                value = -ll / data.total + penalizer * np.sum(params**2)
+                return value, (-grad / data.total + 2 * penalizer * params) * params
+
+            return objective
+
+        def objective_on(data):
+            return lambda penalizer: objective_for(penalizer, data)
+
+        result, ok, penalizer = _optimise.minimise_with_retry(
+            objective_on(scaled),
+            np.zeros(4),
+            self.penalizer,
+            lambda penalizer: (
+                f"{caller}: the {self.kind} fit did not converge without a penalty; refitted "
+                f"with penalizer={penalizer} (parameters are slightly shrunk)"
+            ),
+            # many distinct rows (day resolution): start from a fit on a sample of them
+            warm_for=objective_on(scaled.sample(_WARM_ROWS)) if len(cx) > 3 * _WARM_ROWS else None,
+        )
+        if not ok:
+            raise DataError(
+                f"{caller}: the {self.kind} likelihood has no finite maximum on this summary "
+                f"({len(x)} customers, {float((x == 0).mean()):.0%} without a repeat purchase, "
+                f"{len(cx)} distinct rows). This happens when nearly nobody repeats, when "
+                "nobody seems to drop out (recency close to T for everyone), or with too few "
+                "customers; try another kind, a larger penalizer or a longer observation window"
+            )
+        params = np.exp(result.x)
+        params[list(model.TIME_PARAMS)] /= scale
+        self._store_fit(params, rows, penalizer, x, T)
+        return self
+
+    def _store_fit(self, params, rows, penalizer, x, T):
+        model = self._model
+        names = list(model.PARAM_NAMES)
+        self.params_ = pd.Series(params, index=names, name="estimate")
+        self.penalizer_ = penalizer
+        self.log_likelihood_ = model.log_likelihood(params, rows)[0]
+
+        def nll_gradient(log_params):
+            return -model.log_likelihood(np.exp(log_params), rows)[1] * np.exp(log_params)
+
+        se, cov_log = _optimise.standard_errors(nll_gradient, params)
+        self.standard_errors_ = pd.Series(se, index=names, name="standard_error")
+        self.covariance_ = pd.DataFrame(cov_log, index=names, columns=names)
+        self.n_customers_ = len(x)
+        self.n_rows_ = rows.x.size
+        self.max_T_ = float(T.max())
+        self.frequency_q99_ = int(max(1, np.quantile(x, 0.99)))
+
+    # -- predictions --------------------------------------------------------------------------
+
+    def _arrays(self, summary, caller):
+        self._fitted(caller)
+        return check_summary(summary, caller)
+
+    def _conditional(self, params, t, x, tx, T):
+        """E[purchases in (T, T + t] | x, t_x, T] for arrays (natural parameters)."""
+        if self.kind == "bgbb":
+            return bgbb.conditional_expected(params, t, x, tx, T)
+        model = self._model
+        return model.p_alive(params, x, tx, T) * model.expected_given_alive(params, t, x, tx, T)
+
+    def p_alive(self, summary: pd.DataFrame) -> pd.Series:
+        """Probability that each customer is still active at the end of the summary window.
+
+        Returns
+        -------
+        Series
+            Indexed like ``summary``, named ``p_alive``, values in [0, 1].
+        """
+        x, tx, T = self._arrays(summary, "PurchaseModel.p_alive")
+        cx, ctx, cT, _, inverse = compress(x, tx, T)
+        values = self._model.p_alive(self.params_.to_numpy(), cx, ctx, cT)[inverse]
+        return pd.Series(values, index=summary.index, name="p_alive")
+
+    def predict_purchases(self, summary: pd.DataFrame, t) -> pd.Series:
+        """Predict the number of purchases in the next ``t`` periods from each customer's history.
+
+        Parameters
+        ----------
+        summary : DataFrame
+            ``frequency``, ``recency``, ``T`` per customer.
+        t : float or array-like
+            Horizon in periods of the summary's ``freq`` (opportunities for BG/BB): one
+            number, or one value per customer.
+
+        Returns
+        -------
+        Series
+            Indexed like ``summary``, named ``expected_purchases``; always finite.
+        """
+        caller = "PurchaseModel.predict_purchases"
+        x, tx, T = self._arrays(summary, caller)
+        t = _check_horizon(t, len(x), caller)
+        cx, ctx, cT, ct, _, inverse = compress(x, tx, T, np.broadcast_to(t, x.shape))
+        values = self._conditional(self.params_.to_numpy(), ct, cx, ctx, cT)[inverse]
+        return pd.Series(values, index=summary.index, name="expected_purchases")
+
+    def expected_repeat_purchases(self, t) -> np.ndarray:
+        """Predict the repeat purchases of a new customer within ``t`` periods of the first one.
+
+        This is lifetimes' ``expected_number_of_purchases_up_to_time``: the conditional
+        expectation of a customer with x = t_x = T = 0, computed with the same stable formula.
+        """
+        self._fitted("PurchaseModel.expected_repeat_purchases")
+        t = np.asarray(t, dtype=np.float64)
+        zero = np.zeros(t.shape)
+        return self._conditional(self.params_.to_numpy(), t, zero, zero, zero)
+
+    def purchase_probability(self, n, t) -> np.ndarray:
+        """Return P(X(t) = n), the probability of exactly ``n`` repeat purchases in (0, t].
+
+        For a new customer, within ``t`` periods of the first purchase: BG/NBD (Fader,
+        Hardie & Lee 2005, equation 8) or Pareto/NBD.
+
+        Examples
+        --------
+        >>> from cxlib.datasets import load_cdnow_summary
+        >>> model = PurchaseModel().fit(load_cdnow_summary())
+        >>> model.purchase_probability([0, 1, 2], 39.0).round(3).tolist()
+        [0.574, 0.199, 0.085]
+        """
+        caller = "PurchaseModel.purchase_probability"
+        self._fitted(caller)
+        if self.kind not in ("bgnbd", "pareto_nbd"):
+            raise NotImplementedError(f"{caller}: available for BG/NBD and Pareto/NBD only")
+        n = np.asarray(n, dtype=np.float64)
+        if np.any(n < 0) or np.any(n != np.round(n)):
+            raise ValueError(
+                f"The 'n' parameter of {caller} must be whole numbers >= 0. Got {n!r} instead."
+            )
+        t = _check_horizon(t, 0, caller)
+        return self._model.purchase_probability(self.params_.to_numpy(), n, t)
+
+    def with_params(self, **params) -> PurchaseModel:
+        """Return a copy with some parameters replaced (for scenarios)."""
+        self._fitted("PurchaseModel.with_params")
+        unknown = sorted(set(params) - set(self.params_.index))
+        if unknown:
+            raise ValueError(
+                f"The parameters of PurchaseModel.with_params must be among "
+                f"{list(self.params_.index)}. Got {unknown} instead."
+            )
+        other = PurchaseModel(self.kind, penalizer=self.penalizer)
+        other.__dict__.update(self.__dict__)
+        other.params_ = self.params_.copy()
+        for name, value in params.items():
+            other.params_[name] = float(value)
+        return other
+
+
+def _check_horizon(t, n_customers, caller):
+    t = np.asarray(t, dtype=np.float64)
+    if t.ndim > 1 or (t.ndim == 1 and n_customers and len(t) != n_customers):
+        raise ValueError(
+            f"The 't' parameter of {caller} must be a number or one value per customer "
+            f"({n_customers}). Got shape {t.shape} instead."
+        )
+    if not np.all(np.isfinite(t)) or np.any(t < 0):
+        raise ValueError(
+            f"The 't' parameter of {caller} must be finite and non-negative. Got {t!r} instead."
+        )
+    return t
+
+
+def lower_dropout(model: PurchaseModel, reduction: float) -> PurchaseModel:
+    """Return a copy of ``model`` whose mean dropout is ``reduction`` (relative) lower.
+
+    BG/NBD and MBG/NBD: the Beta(a, b) prior of the dropout probability keeps its
+    concentration ``a + b`` and its mean ``a / (a + b)`` falls by ``reduction``. Pareto/NBD: the
+    Gamma(s, beta) dropout rate is scaled by ``1 - reduction`` (``beta / (1 - reduction)``).
+    BG/BB: as BG/NBD, on the Beta(gamma, delta) dropout prior.
+    """
+    if not 0 <= reduction < 1:
+        raise ValueError(
+            "The 'reduction' parameter of lower_dropout must be in [0, 1). "
+            f"Got {reduction!r} instead."
+        )
+    model._fitted("lower_dropout")
+    return model.with_params(**model._model.lower_dropout(model.params_.to_numpy(), reduction))

@@ -1,0 +1,388 @@
+"""Customer value: discounted CLV per customer, intervals, totals by segment, concentration."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from cxlib._validation import DataError, validate_columns
+from cxlib.clv import spend as _spend
+from cxlib.clv._optimise import check_summary, compress
+from cxlib.customers import _check_freq
+
+#: Periods per month for each ``freq`` (a month is 365.25 / 12 days).
+PERIODS_PER_MONTH = {"D": 365.25 / 12, "W": 365.25 / 12 / 7, "M": 1.0}
+
+VALUE_COLUMNS = [
+    "p_alive",
+    "expected_purchases",
+    "expected_spend",
+    "expected_revenue",
+    "clv",
+    "acquisition_cost",
+    "clv_net",
+]
+
+
+def _check_value_options(caller, horizon_months, discount_rate, margin, freq):
+    _check_freq(freq, caller)
+    if not isinstance(horizon_months, int | np.integer) or not 1 <= horizon_months <= 600:
+        raise ValueError(
+            f"The 'horizon_months' parameter of {caller} must be an integer from 1 to 600. "
+            f"Got {horizon_months!r} instead."
+        )
+    if not 0 <= discount_rate < 1:
+        raise ValueError(
+            f"The 'discount_rate' parameter of {caller} must be an annual rate in [0, 1). "
+            f"Got {discount_rate!r} instead."
+        )
+    if not 0 < margin <= 1:
+        raise ValueError(
+            f"The 'margin' parameter of {caller} must be in (0, 1]. Got {margin!r} instead."
+        )
+
+
+def _discounted_purchases(expected_by, horizon_months, discount_rate, freq):
+    """(undiscounted, discounted) expected purchases over the horizon, month by month.
+
+    ``expected_by(t)`` returns each customer's expected purchases within ``t`` periods. The
+    purchases of month m are discounted by ``(1 + discount_rate) ** (m / 12)`` (annual rate,
+    monthly steps; lifetimes' ``customer_lifetime_value`` uses a monthly rate instead).
+    """
+    per_month = PERIODS_PER_MONTH[freq]
+    previous = discounted = 0.0  # nobody buys within 0 periods
+    for month in range(1, horizon_months + 1):
+        current = expected_by(month * per_month)
+        discounted = discounted + (current - previous) / (1 + discount_rate) ** (month / 12)
+        previous = current
+    return previous, discounted
+
+
+def _purchase_flows(kind_module, params, x, tx, T, options, alive=None):
+    """P(alive) and (undiscounted, discounted) purchases per customer, on distinct rows.
+
+    ``alive`` (per customer) replaces the model's P(alive) (scenarios keep today's value).
+    """
+    cx, ctx, cT, _, inverse = compress(x, tx, T)
+    if alive is None:
+        alive_rows = kind_module.p_alive(params, cx, ctx, cT)
+    else:  # one value per distinct row (equal within a row)
+        alive_rows = np.empty(len(cx))
+        alive_rows[inverse] = alive
+
+    if getattr(kind_module, "GIVEN_ALIVE_USES_RECENCY", True):
+
+        def expected_by(t):
+            return alive_rows * kind_module.expected_given_alive(params, t, cx, ctx, cT)
+
+    else:  # a function of (frequency, T) alone: evaluate it on their distinct pairs
+        px, pT, _, pairs = compress(cx, cT)
+
+        def expected_by(t):
+            given = kind_module.expected_given_alive(params, t, px, np.zeros_like(px), pT)
+            return alive_rows * given[pairs]
+
+    total, discounted = _discounted_purchases(
+        expected_by, options["horizon_months"], options["discount_rate"], options["freq"]
+    )
+    return alive_rows[inverse], total[inverse], discounted[inverse]
+
+
+def _acquisition_costs(customers, index, caller):
+    costs = pd.Series(np.nan, index=index, name="acquisition_cost")
+    if customers is None:
+        return costs
+    validate_columns(customers, ["customer_id"], caller=caller)
+    if "acquisition_cost" not in customers.columns:
+        return costs
+    known = customers.drop_duplicates("customer_id").set_index("customer_id")["acquisition_cost"]
+    return pd.to_numeric(known, errors="coerce").reindex(index).rename("acquisition_cost")
+
+
+def _value_frame(summary, alive, total, discounted, spend, *, margin, customers, caller):
+    frame = pd.DataFrame(
+        {
+            "p_alive": alive,
+            "expected_purchases": total,
+            "expected_spend": spend,
+            "expected_revenue": total * spend,
+            "clv": margin * spend * discounted,
+        },
+        index=summary.index,
+    )
+    frame["acquisition_cost"] = _acquisition_costs(customers, summary.index, caller)
+    frame["clv_net"] = frame["clv"] - frame["acquisition_cost"]
+    return frame[VALUE_COLUMNS]
+
+
+def customer_value(
+    summary: pd.DataFrame,
+    purchase_model,
+    spend_model,
+    *,
+    horizon_months: int = 12,
+    discount_rate: float = 0.10,
+    margin: float = 0.30,
+    freq: str = "W",
+    customers: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Discounted customer lifetime value over a horizon, per customer.
+
+    ``clv`` = margin x expected spend per order x expected purchases of each future month,
+    discounted at ``discount_rate`` per year (monthly steps). It is the value of the customer
+    from now on: past purchases and the acquisition cost are sunk, so ``clv_net`` (``clv``
+    minus ``acquisition_cost``) answers "was this customer worth acquiring", not "is this
+    customer worth keeping". Computed on the distinct (frequency, recency, T) rows, so a
+    million customers take about a second.
+
+    Parameters
+    ----------
+    summary : DataFrame
+        From :func:`rfm_summary` (``frequency``, ``recency``, ``T``, ``monetary_value``).
+    purchase_model : PurchaseModel
+        Fitted on the same periods (``freq``). A BG/BB model counts opportunities, not
+        periods: value it with ``predict_purchases`` over a number of opportunities instead.
+    spend_model : SpendModel
+        Fitted.
+    horizon_months : int, default 12
+        How far ahead to count purchases.
+    discount_rate : float, default 0.10
+        Annual discount rate.
+    margin : float, default 0.30
+        Profit margin on revenue.
+    freq : {"W", "D", "M"}, default "W"
+        The summary's period length (to convert months into periods).
+    customers : DataFrame, optional
+        Customer table with ``customer_id`` and optionally ``acquisition_cost``.
+
+    Returns
+    -------
+    DataFrame
+        Indexed like ``summary``: ``p_alive``, ``expected_purchases`` (over the horizon,
+        undiscounted), ``expected_spend`` (per order), ``expected_revenue`` (undiscounted),
+        ``clv`` (discounted margin), ``acquisition_cost`` and ``clv_net`` (NaN where the
+        acquisition cost is unknown).
+
+    Examples
+    --------
+    >>> from cxlib.clv import PurchaseModel, SpendModel
+    >>> from cxlib.datasets import load_cdnow_summary
+    >>> summary = load_cdnow_summary()
+    >>> values = customer_value(
+    ...     summary, PurchaseModel().fit(summary), SpendModel().fit(summary), margin=1.0
+    ... )
+    >>> round(float(values["clv"].sum()))
+    72405
+    """
+    caller = "customer_value"
+    _check_value_options(caller, horizon_months, discount_rate, margin, freq)
+    x, tx, T = purchase_model._arrays(summary, caller)
+    options = dict(horizon_months=horizon_months, discount_rate=discount_rate, freq=freq)
+    alive, total, discounted = _purchase_flows(
+        purchase_model._model, purchase_model.params_.to_numpy(), x, tx, T, options
+    )
+    spend = spend_model.expected_spend(summary).to_numpy()
+    return _value_frame(
+        summary, alive, total, discounted, spend, margin=margin, customers=customers, caller=caller
+    )
+
+
+def clv_interval(
+    summary: pd.DataFrame,
+    purchase_model,
+    spend_model,
+    *,
+    n_draws: int = 200,
+    level: float = 0.90,
+    seed: int = 0,
+    horizon_months: int = 12,
+    discount_rate: float = 0.10,
+    margin: float = 0.30,
+    freq: str = "W",
+) -> pd.DataFrame:
+    """Customer-level CLV with an interval from the uncertainty of the models' parameters.
+
+    The log-parameters of both models are drawn ``n_draws`` times from the asymptotic normal
+    distribution of their maximum-likelihood estimates (``covariance_``); each draw values
+    every customer as :func:`customer_value` does, and the interval is the central ``level``
+    share of the draws. It says how far a customer's CLV could move with another sample of
+    customers like these, not how much the customer will actually spend.
+
+    Returns
+    -------
+    DataFrame
+        Indexed like ``summary``: ``clv`` (at the estimates), ``clv_low``, ``clv_high``.
+
+    Examples
+    --------
+    >>> from cxlib.clv import PurchaseModel, SpendModel
+    >>> from cxlib.datasets import load_cdnow_summary
+    >>> summary = load_cdnow_summary()
+    >>> bands = clv_interval(summary, PurchaseModel().fit(summary), SpendModel().fit(summary))
+    >>> bool(((bands["clv_low"] <= bands["clv"]) & (bands["clv"] <= bands["clv_high"])).all())
+    True
+    """
+    caller = "clv_interval"
+    _check_value_options(caller, horizon_months, discount_rate, margin, freq)
+    if not isinstance(n_draws, int | np.integer) or n_draws < 10:
+        raise ValueError(
+            f"The 'n_draws' parameter of {caller} must be an integer >= 10. Got {n_draws!r}."
+        )
+    if not 0 < level < 1:
+        raise ValueError(f"The 'level' parameter of {caller} must be in (0, 1). Got {level!r}.")
+    x, tx, T = purchase_model._arrays(summary, caller)
+    spend_model._fitted(caller)
+    _, m = check_summary(summary, caller, ("frequency", "monetary_value"))
+    options = dict(horizon_months=horizon_months, discount_rate=discount_rate, freq=freq)
+    rng = np.random.default_rng(seed)
+    draws = []
+    for fitted in (purchase_model, spend_model):
+        cov = np.nan_to_num(fitted.covariance_.to_numpy())
+        mean = np.log(fitted.params_.to_numpy())
+        draws.append(np.exp(rng.multivariate_normal(mean, cov, size=n_draws)))
+    module = purchase_model._model
+    cx, ctx, cT, _, inverse = compress(x, tx, T)
+    values = np.empty((len(x), n_draws))
+    for i in range(n_draws):
+        _, _, discounted = _purchase_flows(module, draws[0][i], cx, ctx, cT, options)
+        values[:, i] = margin * _spend.expected_spend(draws[1][i], x, m) * discounted[inverse]
+    base = customer_value(summary, purchase_model, spend_model, margin=margin, **options)["clv"]
+    tail = (1 - level) / 2
+    low, high = np.quantile(values, [tail, 1 - tail], axis=1)
+    return pd.DataFrame(
+        {"clv": base, "clv_low": np.minimum(low, base), "clv_high": np.maximum(high, base)},
+        index=summary.index,
+    )
+
+
+def _bootstrap_totals(values: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
+    """Totals of ``n_boot`` resamples (with replacement) of ``values``, in memory-bounded blocks."""
+    n = len(values)
+    if n == 0:
+        return np.zeros(n_boot)
+    totals = np.empty(n_boot)
+    block = max(1, min(n_boot, 5_000_000 // n))
+    for start in range(0, n_boot, block):
+        stop = min(n_boot, start + block)
+        picks = rng.integers(0, n, size=(stop - start, n))
+        totals[start:stop] = values[picks].sum(axis=1)
+    return totals
+
+
+def segment_value(
+    values: pd.DataFrame,
+    segments: pd.Series | None = None,
+    *,
+    value: str = "clv",
+    n_boot: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """Total and mean value per segment, with bootstrap intervals over customers.
+
+    The interval answers "how much would the total move with another draw of customers like
+    these": customers are resampled with replacement within each segment. It does not include
+    the uncertainty of the model's parameters (see :func:`clv_interval`).
+
+    Parameters
+    ----------
+    values : DataFrame
+        From :func:`customer_value`, indexed by customer.
+    segments : Series, optional
+        Segment label per customer (indexed by customer id). Customers without a label are
+        grouped as "(none)". When not given, one segment "All customers".
+    value : str, default "clv"
+        Column of ``values`` to total.
+    n_boot : int, default 1000
+        Bootstrap resamples.
+    seed : int, default 0
+        Random seed.
+    level : float, default 0.95
+        Interval coverage.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``segment`` (largest total first): ``customers``, ``total``, ``total_low``,
+        ``total_high``, ``mean``, ``share`` (of the overall total).
+    """
+    caller = "segment_value"
+    validate_columns(values, [value], caller=caller)
+    if not isinstance(n_boot, int | np.integer) or n_boot < 10:
+        raise ValueError(
+            f"The 'n_boot' parameter of {caller} must be an integer >= 10. Got {n_boot!r} instead."
+        )
+    if not 0 < level < 1:
+        raise ValueError(
+            f"The 'level' parameter of {caller} must be in (0, 1). Got {level!r} instead."
+        )
+    data = values[value].astype(float)
+    if data.isna().any():
+        raise DataError(f"{caller}: column {value!r} has {int(data.isna().sum())} missing value(s)")
+    if segments is None:
+        labels = pd.Series("All customers", index=values.index)
+    else:
+        labels = pd.Series(segments).reindex(values.index).astype(object).fillna("(none)")
+    rng = np.random.default_rng(seed)
+    rows = []
+    tail = (1 - level) / 2
+    for label, group in data.groupby(labels, sort=True):
+        totals = _bootstrap_totals(group.to_numpy(), n_boot, rng)
+        rows.append(
+            {
+                "segment": label,
+                "customers": len(group),
+                "total": group.sum(),
+                "total_low": np.quantile(totals, tail),
+                "total_high": np.quantile(totals, 1 - tail),
+                "mean": group.mean(),
+            }
+        )
+    out = pd.DataFrame(rows).set_index("segment").sort_values("total", ascending=False)
+    grand = data.sum()
+    out["share"] = out["total"] / grand if grand != 0 else np.nan
+    return out
+
+
+def value_concentration(values: pd.DataFrame | pd.Series, *, value: str = "clv") -> pd.DataFrame:
+    """Lorenz curve of value: the share of value held by the top x% of customers.
+
+    Returns
+    -------
+    DataFrame
+        ``share_of_customers`` (0..1, most valuable first) and ``share_of_value``, starting at
+        (0, 0); negative values count as they are.
+
+    Examples
+    --------
+    >>> curve = value_concentration(pd.Series([1.0, 1.0, 8.0]))
+    >>> curve.round(3).values.tolist()
+    [[0.0, 0.0], [0.333, 0.8], [0.667, 0.9], [1.0, 1.0]]
+    """
+    data = values if isinstance(values, pd.Series) else values[value]
+    ordered = np.sort(data.to_numpy(dtype=float))[::-1]
+    if len(ordered) == 0 or ordered.sum() == 0:
+        raise DataError("value_concentration: no customer value to distribute")
+    n = len(ordered)
+    return pd.DataFrame(
+        {
+            "share_of_customers": np.arange(n + 1) / n,
+            "share_of_value": np.r_[0.0, np.cumsum(ordered)] / ordered.sum(),
+        }
+    )
+
+
+def top_share(values: pd.DataFrame | pd.Series, share: float = 0.2, *, value: str = "clv") -> float:
+    """Share of the total value held by the most valuable ``share`` of customers.
+
+    Examples
+    --------
+    >>> top_share(pd.Series([1.0, 1.0, 1.0, 1.0, 6.0]), 0.2)
+    0.6
+    """
+    if not 0 < share <= 1:
+        raise ValueError(
+            f"The 'share' parameter of top_share must be in (0, 1]. Got {share!r} instead."
+        )
+    curve = value_concentration(values, value=value)
+    return float(np.interp(share, curve["share_of_customers"], curve["share_of_value"]))

@@ -1,0 +1,299 @@
+"""NPS by group and period (with change tests), and NPS by customer segment."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from cxlib._validation import DataError, check_fraction, segment_series, validate_columns
+from cxlib.nps.score import (
+    DEFAULT_DETRACTOR_MAX,
+    DEFAULT_PROMOTER_MIN,
+    MIN_RELIABLE_N,
+    _check_thresholds,
+    _difference,
+    _validated_scores,
+    nps,
+)
+
+__all__ = ["latest_answers", "nps_by", "nps_by_segment"]
+
+
+_FREQ_ALIASES = {
+    "M": "M",
+    "MS": "M",
+    "ME": "M",
+    "Q": "Q",
+    "QS": "Q",
+    "QE": "Q",
+    "W": "W",
+    "Y": "Y",
+    "A": "Y",
+    "YS": "Y",
+    "YE": "Y",
+    "D": "D",
+}
+
+
+def _period_start(dates: pd.Series, freq: str, caller: str) -> pd.Series:
+    key = _FREQ_ALIASES.get(str(freq).upper())
+    if key is None:
+        raise ValueError(
+            f"The 'freq' parameter of {caller} must be one of 'D', 'W', 'M', 'Q', 'Y'. "
+            f"Got {freq!r} instead."
+        )
+    return pd.to_datetime(dates).dt.to_period(key).dt.start_time
+
+
+def nps_by(
+    surveys: pd.DataFrame,
+    *,
+    by: str | Sequence[str] | None = None,
+    freq: str | None = None,
+    promoter_min: int = DEFAULT_PROMOTER_MIN,
+    detractor_max: int = DEFAULT_DETRACTOR_MAX,
+    method: str = "trinomial",
+    confidence: float = 0.95,
+    min_n: int = MIN_RELIABLE_N,
+) -> pd.DataFrame:
+    """NPS by group and/or period, each with its interval; over time, each change is tested.
+
+    Parameters
+    ----------
+    surveys : DataFrame
+        ``score`` plus the ``by`` columns, and ``date`` when ``freq`` is given. Join segment,
+        channel or category onto the answers first (e.g. ``surveys.merge(segments, on=...)``).
+    by : str or list of str, optional, keyword-only
+        Grouping column(s).
+    freq : {"D", "W", "M", "Q", "Y"}, optional, keyword-only
+        Period length; adds a ``period`` column (period start) after the group columns.
+    promoter_min, detractor_max, method, confidence : keyword-only
+        As in :func:`nps`.
+    min_n : int, keyword-only
+        Rows with fewer answers are flagged ``reliable=False`` (no warning per row).
+
+    Returns
+    -------
+    DataFrame
+        One row per group (and period): the ``by`` columns, ``period`` (when ``freq``), then
+        ``n``, ``score``, ``ci_low``, ``ci_high``, ``se``, ``promoters``, ``passives``,
+        ``detractors``, ``reliable``. With ``freq``, also ``change`` (points versus the
+        previous period of the same group), ``change_ci_low``, ``change_ci_high``,
+        ``change_p_value`` and ``change_significant`` (NaN / False for each group's first
+        period).
+
+    Examples
+    --------
+    >>> answers = pd.DataFrame({"segment": ["a", "a", "b", "b"], "score": [10, 9, 3, 8]})
+    >>> nps_by(answers, by="segment", min_n=1)[["segment", "n", "score"]]
+      segment  n  score
+    0       a  2  100.0
+    1       b  2  -50.0
+    """
+    group_cols = [by] if isinstance(by, str) else list(by or [])
+    required = ["score", *group_cols] + (["date"] if freq is not None else [])
+    validate_columns(surveys, required, caller="nps_by")
+    _check_thresholds(promoter_min, detractor_max, "nps_by")
+    confidence = check_fraction(confidence, "confidence", caller="nps_by")
+    frame = surveys[required].copy()
+    _validated_scores(frame["score"], "nps_by")
+    keys = list(group_cols)
+    if freq is not None:
+        frame["period"] = _period_start(frame["date"], freq, "nps_by")
+        keys.append("period")
+    options = dict(
+        promoter_min=promoter_min, detractor_max=detractor_max, method=method, confidence=confidence
+    )
+    rows = []
+    results = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        # dropna=False: answers without a group get their own row instead of vanishing.
+        groups = (
+            frame.groupby(keys, observed=True, sort=True, dropna=False) if keys else [((), frame)]
+        )
+        for key, part in groups:
+            key = key if isinstance(key, tuple) else (key,)
+            result = nps(part["score"], min_n=0, **options)
+            results.append(result)
+            rows.append(
+                {
+                    **dict(zip(keys, key, strict=True)),
+                    **result.to_dict(),
+                    "reliable": result.n >= min_n,
+                }
+            )
+    columns = [
+        *keys,
+        "n",
+        "score",
+        "ci_low",
+        "ci_high",
+        "se",
+        "promoters",
+        "passives",
+        "detractors",
+        "reliable",
+    ]
+    table = pd.DataFrame(rows, columns=columns)
+    if freq is not None:
+        change_cols = ["change", "change_ci_low", "change_ci_high", "change_p_value"]
+        changes = np.full((len(table), 4), np.nan)
+        significant = np.zeros(len(table), dtype=bool)
+        previous: dict[tuple, int] = {}
+        group_keys = [tuple(table.loc[i, group_cols]) for i in range(len(table))]
+        for i, row in enumerate(group_keys):
+            if row in previous:
+                d = _difference(results[i], results[previous[row]], confidence)
+                changes[i] = (d.difference, d.ci_low, d.ci_high, d.p_value)
+                significant[i] = d.significant
+            previous[row] = i
+        table[change_cols] = changes
+        table["change_significant"] = significant
+    return table
+
+
+
+def latest_answers(
+    surveys, *, observation_end=None, caller: str = "latest_answers"
+) -> pd.DataFrame:
+    """Return each customer's latest answer: the one respondent rule of every customer-level NPS.
+
+    A customer who answered several times counts once, with the answer they gave last, so a
+    frequent respondent does not weigh more than others and every page counts the same people.
+
+    Parameters
+    ----------
+    surveys : DataFrame or Series
+        A frame with ``customer_id``, ``score`` and ``date``; without ``date``, each customer's
+        last row in the given order. A Series holds scores indexed by ``customer_id``.
+    observation_end : date-like, optional, keyword-only
+        Answers dated after this are left out; default: every answer. (Answers without a
+        ``date`` column are all kept.)
+    caller : str, keyword-only
+        Function name used in error messages.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``customer_id`` (str, sorted): ``score`` (int) and ``date`` when given.
+
+    Raises
+    ------
+    DataError
+        When columns are missing, scores are not integers 0..10, or no answer is left.
+
+    Examples
+    --------
+    >>> answers = pd.DataFrame({"customer_id": ["a", "a", "b"], "score": [3, 10, 7],
+    ...                         "date": pd.to_datetime(["2024-01-01", "2024-06-01", "2024-02-01"])})
+    >>> latest_answers(answers)["score"].to_dict()
+    {'a': 10, 'b': 7}
+    >>> latest_answers(answers, observation_end="2024-03-01")["score"].to_dict()
+    {'a': 3, 'b': 7}
+    """
+    if isinstance(surveys, pd.Series):
+        surveys = pd.DataFrame({"customer_id": surveys.index, "score": surveys.to_numpy()})
+    validate_columns(surveys, ["customer_id", "score"], caller=caller)
+    frame = pd.DataFrame(
+        {
+            "customer_id": surveys["customer_id"].astype(str).to_numpy(),
+            "score": _validated_scores(surveys["score"], caller),
+        }
+    )
+    if "date" in surveys.columns:
+        frame["date"] = pd.to_datetime(surveys["date"]).to_numpy()
+        if observation_end is not None:
+            frame = frame[frame["date"] <= pd.Timestamp(observation_end)]
+        # A stable sort keeps the given order among answers of the same day.
+        frame = frame.sort_values("date", kind="stable")
+    if len(frame) == 0:
+        when = f" on or before {observation_end}" if observation_end is not None else ""
+        raise DataError(f"{caller}: no survey answers{when}")
+    latest = frame.groupby("customer_id", sort=True).tail(1).set_index("customer_id")
+    return latest.sort_index()
+
+
+def nps_by_segment(
+    surveys,
+    segments,
+    *,
+    promoter_min: int = DEFAULT_PROMOTER_MIN,
+    detractor_max: int = DEFAULT_DETRACTOR_MAX,
+    observation_end=None,
+    unassigned: str | None = None,
+    method: str = "trinomial",
+    confidence: float = 0.95,
+    min_n: int = MIN_RELIABLE_N,
+) -> pd.DataFrame:
+    """NPS per customer segment over each customer's latest answer, with intervals.
+
+    The one NPS-by-segment computation: the segment profiles (page 01) and
+    :func:`nps_vs_revenue` (page 03) both call it, so a segment's NPS and its number of
+    answers are the same wherever they appear.
+
+    Parameters
+    ----------
+    surveys : DataFrame or Series
+        Answers, as in :func:`latest_answers` (``customer_id``, ``score``, ``date``).
+    segments : Series or DataFrame
+        Segment per customer, indexed by ``customer_id`` (a Series, or a frame with a
+        ``segment`` column such as ``rfm_segments(...)`` or ``client.base``).
+    promoter_min, detractor_max, method, confidence : keyword-only
+        As in :func:`nps`.
+    observation_end : date-like, optional, keyword-only
+        Answers after this date are left out.
+    unassigned : str, optional, keyword-only
+        Label for respondents without a segment; by default they are left out (and counted in
+        ``attrs["respondents_without_segment"]``).
+    min_n : int, keyword-only
+        Segments with fewer answers are flagged ``reliable=False``.
+
+    Returns
+    -------
+    DataFrame
+        One row per segment with answers, sorted by segment: ``segment``, ``n`` (customers
+        answering), ``score``, ``ci_low``, ``ci_high``, ``se``, ``promoters``, ``passives``,
+        ``detractors``, ``reliable``. ``attrs``: ``respondents`` and
+        ``respondents_without_segment``.
+
+    Examples
+    --------
+    >>> answers = pd.DataFrame({"customer_id": ["a", "a", "b", "c"], "score": [2, 10, 9, 3],
+    ...                         "date": pd.to_datetime(["2024-01-01", "2024-05-01",
+    ...                                                 "2024-02-01", "2024-03-01"])})
+    >>> segments = pd.Series(["loyal", "loyal", "new"], index=["a", "b", "c"])
+    >>> nps_by_segment(answers, segments, min_n=1)[["segment", "n", "score"]]
+      segment  n  score
+    0   loyal  2  100.0
+    1     new  1 -100.0
+    """
+    caller = "nps_by_segment"
+    _check_thresholds(promoter_min, detractor_max, caller)
+    latest = latest_answers(surveys, observation_end=observation_end, caller=caller)
+    labels = segment_series(segments, caller=caller).reindex(latest.index)
+    missing = labels.isna()
+    if unassigned is not None:
+        labels = labels.fillna(unassigned)
+    answers = pd.DataFrame({"segment": labels, "score": latest["score"]})[labels.notna()]
+    columns = ["segment", "n", "score", "ci_low", "ci_high", "se", "promoters", "passives",
+               "detractors", "reliable"]
+    table = (
+        nps_by(
+            answers,
+            by="segment",
+            promoter_min=promoter_min,
+            detractor_max=detractor_max,
+            method=method,
+            confidence=confidence,
+            min_n=min_n,
+        )[columns]
+        if len(answers)
+        else pd.DataFrame(columns=columns)
+    )
+    table.attrs["respondents"] = len(latest)
+    table.attrs["respondents_without_segment"] = int(missing.sum())
+    return table
