@@ -4,8 +4,9 @@ The wheel must carry everything ``cxlib report`` needs (the notebooks, the index
 ``py.typed``, the licence). To keep the test at seconds rather than minutes, the fresh venv gets
 the wheel as its only installed package and reads the third-party dependencies from the test's
 own environment (a plain path in a ``.pth`` file: that environment's editable cxlib is not
-activated; ``JUPYTER_PATH`` for nbconvert's templates). Which versions a real install resolves
-to is checked separately, with pip's resolver.
+activated; ``JUPYTER_PATH`` for nbconvert's templates), except lifetimes, which is hidden: cxlib
+must not need it at run time. Which versions a real install resolves to is checked separately,
+with pip's resolver.
 """
 
 from __future__ import annotations
@@ -53,6 +54,11 @@ def fresh_venv(wheel, tmp_path_factory) -> Path:
     # The dependencies, from this environment's site-packages (not its editable cxlib).
     ours = {sysconfig.get_path("purelib"), *site.getsitepackages()}
     (purelib / "cxlib-test-deps.pth").write_text("\n".join(sorted(ours)) + "\n")
+    # lifetimes is a test-time reference, not a dependency: hide this environment's copy.
+    (purelib / "lifetimes").mkdir()
+    (purelib / "lifetimes" / "__init__.py").write_text(
+        "raise ImportError('lifetimes is not a cxlib dependency (hidden by test_wheel)')\n"
+    )
     run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps",
          "--no-index", "--quiet", str(wheel)], timeout=300)
     return venv
