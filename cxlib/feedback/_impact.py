@@ -83,6 +83,8 @@ def themes_by(result: ThemeResult, by: str | pd.Series) -> pd.DataFrame:
         .reset_index()
     )
     names = dict(zip(result.themes["theme"], result.themes["name"], strict=True))
+    # a side of find_outcomes (complaints or praise) shows its own themes only
+    table = table[table["theme"].isin(list(names) + [-1])].reset_index(drop=True)
     table.insert(2, "name", table["theme"].map(names).fillna("(no words)"))
     return table[["group", "theme", "name", "n_texts", "share", "lift"]]
 
