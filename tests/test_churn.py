@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 
 from cxlib import DataError, churn
+from cxlib.churn import features as builder
 
 
 def tx_frame(rows):
@@ -309,9 +312,9 @@ def test_churn_features_by_hand():
 def test_feature_builder_refuses_transactions_after_the_cutoff():
     tx = tx_frame([("a", "2025-01-01", 10.0), ("a", "2025-05-01", 10.0)])
     cutoff = pd.Timestamp("2025-03-31")
-    spec = churn._make_spec(tx, None, None, None, 8)
+    spec = builder._make_spec(tx, None, None, None, 8)
     with pytest.raises(churn.LeakageError, match="transactions dated up to 2025-05-01"):
-        churn._build_features(tx, cutoff, spec)  # what a missing cutoff filter would pass
+        builder._build_features(tx, cutoff, spec)  # what a missing cutoff filter would pass
 
 
 def test_feature_builder_refuses_surveys_and_feedback_after_the_cutoff():
@@ -319,11 +322,11 @@ def test_feature_builder_refuses_surveys_and_feedback_after_the_cutoff():
     late = pd.DataFrame({"customer_id": ["a"], "date": pd.to_datetime(["2025-04-01"]),
                          "score": [0], "text": ["bad"]})
     cutoff = pd.Timestamp("2025-03-31")
-    spec = churn._make_spec(tx, None, late, late, 8)
+    spec = builder._make_spec(tx, None, late, late, 8)
     with pytest.raises(churn.LeakageError, match="surveys dated up to 2025-04-01"):
-        churn._build_features(tx, cutoff, spec, surveys=late)
+        builder._build_features(tx, cutoff, spec, surveys=late)
     with pytest.raises(churn.LeakageError, match="feedback dated up to 2025-04-01"):
-        churn._build_features(tx, cutoff, spec, feedback=late)
+        builder._build_features(tx, cutoff, spec, feedback=late)
 
 
 def test_features_do_not_change_when_the_label_window_changes(synthetic):
@@ -347,8 +350,8 @@ def test_features_do_not_change_when_the_label_window_changes(synthetic):
                                  surveys=pd.concat([surveys, late]))
     assert_frame_equal(base.sort_index(), moved.sort_index())
     # ...while the labels do change, so the test would notice features built from the window
-    labels = churn._labels(tx, base.index, cutoff, 90)
-    moved_labels = churn._labels(shuffled, base.index, cutoff, 90)
+    labels = builder._labels(builder._Bases(tx), base.index, cutoff, 90)
+    moved_labels = builder._labels(builder._Bases(shuffled), base.index, cutoff, 90)
     assert (labels != moved_labels).sum() > 50
 
 
@@ -580,3 +583,140 @@ def test_churn_model_uses_a_given_value_and_falls_back_with_a_warning(synthetic)
     scores = result.scores.set_index("customer_id")
     assert (scores.loc[first, "value"] == 1000.0).all()
     assert "given by the caller" in result.definitions["value"]
+
+
+@pytest.mark.parametrize("call", [
+    lambda tx: churn.cohort_retention(tx),
+    lambda tx: churn.churn_status(tx, threshold_days=30),
+    lambda tx: churn.survival_table(tx, threshold_days=30),
+    lambda tx: churn.churn_features(tx, cutoff="2025-01-31"),
+    lambda tx: churn.inactivity_threshold(tx),
+])
+def test_churn_functions_refuse_a_missing_amount_and_text_dates(call):
+    tx = tx_frame([("a", "2025-01-01", 5.0), ("a", "2025-01-11", np.nan),
+                   ("b", "2025-01-05", 5.0)])
+    with pytest.raises(DataError, match="column 'amount' has 1 missing or infinite"):
+        call(tx)  # cohort_retention used to sum the NaN into the revenue silently
+    text = tx.assign(amount=5.0, date=tx["date"].dt.strftime("%d/%m/%Y"))
+    with pytest.raises(DataError, match="column 'date' must hold dates"):
+        call(text)
+
+
+# --- headline numbers ----------------------------------------------------------------------------
+
+
+def _headline_inputs(target):
+    # a and c are silent for more than 45 days by the end; b and d come back
+    tx = tx_frame([
+        ("a", "2025-01-01", 5.0), ("b", "2025-01-01", 5.0), ("b", "2025-03-01", 5.0),
+        ("c", "2025-01-10", 5.0), ("d", "2025-01-10", 5.0), ("d", "2025-03-10", 5.0),
+    ])
+    rate = churn.churn_rate(tx, start="2025-01-31", end="2025-03-31", threshold_days=45)
+    segments = pd.Series({"a": "x", "b": "y", "c": "x", "d": "y"})
+    plan = churn.churn_vs_target(rate.table["churned"], target_rate=target, segments=segments)
+    model = SimpleNamespace(metrics={"roc_auc": 0.81, "logistic_roc_auc": 0.79,
+                                     "recency_roc_auc": 0.7})
+    scores = pd.DataFrame({"customer_id": ["a", "c"], "revenue_at_risk": [12.5, 7.5]})
+    return rate, plan, model, scores
+
+
+def test_churn_headlines_record_the_rate_the_plan_gap_and_the_money_at_risk():
+    rate, plan, model, scores = _headline_inputs(0.25)
+    headlines = churn.churn_headlines(rate, plan, model, scores, horizon_days=59,
+                                      target_churn_rate=0.25)
+    by_key = {h.key: h for h in headlines}
+    assert list(by_key) == ["churn_rate", "churn_target", "churn_gap", "churn_gap_segment",
+                            "revenue_at_risk", "churn_model_auc"]
+    assert by_key["churn_rate"].value == 0.5  # a and c of four customers
+    assert (by_key["churn_rate"].ci_low, by_key["churn_rate"].ci_high) == (rate.ci_low,
+                                                                          rate.ci_high)
+    assert by_key["churn_rate"].label == "Churn over 59 days"
+    assert by_key["churn_gap"].value == pytest.approx(0.25)
+    # x: 2 churners vs 0.5 planned (+1.5), y: 0 vs 0.5 (-0.5); in total 1 above plan
+    assert by_key["churn_gap_segment"].value == "x"
+    assert by_key["churn_gap_segment"].note == "150% of the excess churners"
+    assert by_key["revenue_at_risk"].value == 20.0
+    assert by_key["churn_model_auc"].value == 0.81
+    assert "logistic 0.790" in by_key["churn_model_auc"].note
+
+
+def test_churn_headlines_without_a_plan_leave_out_target_and_gap():
+    rate, plan, model, scores = _headline_inputs(None)
+    keys = [h.key for h in churn.churn_headlines(rate, plan, model, scores, horizon_days=59,
+                                                 target_churn_rate=None)]
+    assert keys == ["churn_rate", "revenue_at_risk", "churn_model_auc"]
+
+
+def test_churn_headlines_below_plan_name_no_segment_for_a_gap_that_does_not_exist():
+    rate, plan, model, scores = _headline_inputs(0.6)
+    by_key = {h.key: h for h in churn.churn_headlines(rate, plan, model, scores, horizon_days=59,
+                                                      target_churn_rate=0.6)}
+    assert by_key["churn_gap"].value == pytest.approx(-0.1)
+    assert "churn_gap_segment" not in by_key
+
+
+def test_churn_headlines_need_the_plan_table_when_there_is_a_target():
+    rate, _, model, scores = _headline_inputs(0.25)
+    with pytest.raises(ValueError, match="The 'plan' parameter of churn_headlines"):
+        churn.churn_headlines(rate, None, model, scores, horizon_days=59, target_churn_rate=0.25)
+
+
+def test_the_model_says_its_label_is_no_purchase_in_the_horizon(fitted):
+    text = fitted.definitions["churned"]
+    assert text.startswith("no purchase in the horizon: no day with positive net spend between "
+                           "2025-07-01 and 2025-09-28 (90 days)")
+    assert "whichever churn definition" in text
+
+
+# --- one customer base ---------------------------------------------------------------------------
+
+
+def test_a_day_whose_refund_cancels_its_purchase_is_not_a_purchase_anywhere():
+    # b's only activity on 03-20 is a purchase refunded the same day: no purchase that day
+    tx = tx_frame([
+        ("a", "2025-01-01", 5.0), ("a", "2025-01-11", 5.0), ("a", "2025-03-25", 5.0),
+        ("b", "2025-01-05", 5.0), ("b", "2025-03-20", 8.0), ("b", "2025-03-20", -8.0),
+    ])
+    from cxlib.customers import customer_base
+
+    base = customer_base(tx, observation_end="2025-03-31")
+    features = churn.churn_features(tx, cutoff="2025-03-31")
+    status = churn.churn_status(tx, as_of="2025-03-31", threshold_days=60)
+    assert features["n_purchases"].to_dict() == base["purchases"].to_dict() == {"a": 3, "b": 1}
+    assert features.loc["b", "recency_days"] == base.loc["b", "days_since_last"] == 85
+    assert status["churned"].to_dict() == {"a": False, "b": True}
+    cohorts = churn.cohort_retention(tx, observation_end="2025-03-31")
+    march = cohorts.table.query("period == 2")["customers"].sum()
+    assert march == 1  # only a bought in March
+    labels = builder._labels(builder._Bases(tx), pd.Index(["a", "b"]), pd.Timestamp("2025-03-01"),
+                             30)
+    assert labels.to_dict() == {"a": 0, "b": 1}
+
+
+def test_p_alive_status_uses_the_callers_purchase_model_or_values(small_demo):
+    from cxlib import clv
+
+    tx = small_demo.transactions
+    summary = clv.rfm_summary(tx, freq="W")
+    weekly = clv.PurchaseModel("pareto_nbd").fit(summary)
+    status = churn.churn_status(tx, definition="p_alive", purchase_model=weekly, freq="W")
+    expected = pd.Series(np.asarray(weekly.p_alive(summary), dtype=float), index=summary.index)
+    np.testing.assert_allclose(status["p_alive"], expected.reindex(status.index))
+    given = pd.Series(0.3, index=status.index[:5])
+    from_values = churn.churn_status(tx, definition="p_alive", p_alive=given)
+    assert from_values["churned"].sum() == 5  # the others have no value: not flagged
+    default = churn.churn_status(tx, definition="p_alive")  # a bare call fits its own BG/NBD
+    assert not np.allclose(default["p_alive"], status["p_alive"])
+
+
+def test_churn_rate_segments_are_the_rfm_segments_of_the_base_at_the_start(small_demo):
+    from cxlib.customers import customer_base
+    from cxlib.segmentation import rfm_segments
+
+    tx = small_demo.transactions
+    start = pd.Timestamp("2025-06-30")
+    rate = churn.churn_rate(tx, start=start, end="2025-09-28", threshold_days=95, freq="W")
+    weekly = customer_base(tx, observation_end=start, freq="W")
+    expected = rfm_segments(weekly)["segment"].reindex(rate.table.index)
+    assert (rate.table["segment"] == expected).all()
+    assert rate.table["segment"].nunique() > 3

@@ -1,0 +1,84 @@
+"""Churn: who leaves, when, why, and how much money leaves with them.
+
+Pure functions over canonical frames, one module per piece:
+
+* **Definitions** (``definitions``) -- :func:`inactivity_threshold` picks the "no purchase for
+  longer than N days" rule from the inter-purchase time distribution; :func:`churn_status` flags
+  churned customers at a date under the ``"inactivity"``, ``"contract"`` or ``"p_alive"``
+  definition; :func:`churn_rate` measures the share of customers alive at a start date who
+  churned by an end date, and :func:`churn_vs_target` compares it with a plan.
+* **Cohorts** (``cohorts``) -- :func:`cohort_retention`: acquisition cohorts x periods since
+  acquisition.
+* **Survival** (``survival``) -- :func:`survival_table` turns transactions into (duration,
+  event) per customer, :func:`survival_by_segment` gives Kaplan-Meier curves, medians and
+  log-rank tests, and :func:`cox_drivers` a Cox model with hazard ratios and a
+  proportional-hazards check (all with lifelines).
+* **Prediction** (``features``, ``model``, ``evaluation``) -- :func:`churn_model`: features
+  strictly up to a cutoff, labels strictly after it, a gradient-boosting model against a
+  logistic baseline and a recency rule, held-out and out-of-time metrics, permutation
+  importances, and a ranked list of customers with revenue at risk and the main reasons.
+* **Money and headlines** (``risk``) -- :func:`revenue_at_risk_by_segment` and
+  :func:`churn_headlines`, the numbers the churn page records for the executive summary.
+
+Time convention: dates are days. The ``cutoff`` is the *last day of history*: features use
+transactions dated ``<= cutoff``; the label window is ``(cutoff, cutoff + horizon_days]``.
+A *purchase* is a day with positive net spend (refunds netted within the day), the definition
+of the one customer base (:func:`cxlib.customers.customer_base`), from which every per-customer
+figure here is read. Every function that takes transactions checks them with
+:func:`cxlib._validation.check_transactions`.
+"""
+
+from cxlib.churn._common import (
+    DEFAULT_ACTIVE_DAYS,
+    DEFAULT_FEATURE_LABELS,
+    DEFAULT_INACTIVITY_QUANTILE,
+    LeakageError,
+)
+from cxlib.churn.cohorts import CohortRetention, cohort_retention
+from cxlib.churn.definitions import (
+    ChurnRate,
+    InactivityThreshold,
+    churn_rate,
+    churn_status,
+    churn_vs_target,
+    default_cutoff,
+    inactivity_threshold,
+    resolve_cutoff,
+)
+from cxlib.churn.features import churn_features
+from cxlib.churn.model import ChurnModelResult, churn_model
+from cxlib.churn.risk import churn_headlines, revenue_at_risk_by_segment
+from cxlib.churn.survival import (
+    CoxResult,
+    SurvivalResult,
+    cox_drivers,
+    survival_by_segment,
+    survival_table,
+)
+
+__all__ = [
+    "DEFAULT_ACTIVE_DAYS",
+    "DEFAULT_FEATURE_LABELS",
+    "DEFAULT_INACTIVITY_QUANTILE",
+    "ChurnModelResult",
+    "ChurnRate",
+    "CohortRetention",
+    "CoxResult",
+    "InactivityThreshold",
+    "LeakageError",
+    "SurvivalResult",
+    "churn_features",
+    "churn_headlines",
+    "churn_model",
+    "churn_rate",
+    "churn_status",
+    "churn_vs_target",
+    "cohort_retention",
+    "cox_drivers",
+    "default_cutoff",
+    "inactivity_threshold",
+    "resolve_cutoff",
+    "revenue_at_risk_by_segment",
+    "survival_by_segment",
+    "survival_table",
+]

@@ -1,0 +1,382 @@
+"""The churn model: who stops buying in the horizon after the cutoff, and why.
+
+:func:`churn_model` works as follows.
+
+* **Who is scored**: customers *active at the cutoff*, i.e. with a purchase in the
+  ``active_days`` days up to and including it.
+* **Label**: churned = *no purchase in the horizon*: no day with positive net spend in
+  ``(cutoff, cutoff + horizon_days]``. This is the label by construction, whatever churn
+  definition the client uses for its churn rate; ``definitions["churned"]`` says so.
+* **Features**: only data dated on or before the cutoff (recency, frequency, spend,
+  tenure, 90-day trends, category and channel mix, acquisition attributes, complaints,
+  survey answers); the feature builder raises :class:`LeakageError` if anything later
+  reaches it.
+* **Models**: sklearn ``HistGradientBoostingClassifier`` against a logistic regression
+  on the same features and a pure recency rule (score = days since last purchase).
+* **Evaluation**: a stratified ``test_size`` share of customers is held out from
+  training; with ``out_of_time`` and enough history, models are also trained at
+  ``cutoff - horizon_days`` (labels ending on the cutoff) and tested on the held-out
+  customers at the cutoff.
+* **Value** of a customer: ``value`` when given, else net revenue in the 365 days up to
+  the cutoff (refunds netted, floored at 0): the yearly revenue that leaves if the
+  customer goes. ``revenue_at_risk = churn_probability x value``. A CLV from
+  :mod:`cxlib.clv` can be passed as ``value``, but it already discounts for the chance of
+  churning, so the product counts churn twice; prefer a value *given the customer stays*.
+* **Main reasons**: for the ``n_reason_features`` most important features, how much the
+  customer's churn probability drops when that feature is set to the median of active
+  customers; the (up to) three largest drops above one percentage point are named.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cxlib._validation import check_positive_int
+from cxlib.churn._common import (
+    DEFAULT_ACTIVE_DAYS,
+    DEFAULT_MIN_HISTORY_DAYS,
+    _as_timestamp,
+    _observation_end,
+    _thread_limited,
+)
+from cxlib.churn.evaluation import (
+    _comparison_rows,
+    _curves,
+    _fit_models,
+    _importances,
+    _summary_metrics,
+)
+from cxlib.churn.features import _feature_label, _Sources
+
+
+@dataclass
+class ChurnModelResult:
+    """Everything :func:`churn_model` measured and fitted.
+
+    Attributes
+    ----------
+    metrics : dict
+        Held-out metrics of the gradient-boosting model: ``roc_auc``, ``pr_auc``,
+        ``top_decile_lift``, ``brier``, ``n`` (test customers), ``churn_rate`` (in the test
+        set); plus ``logistic_roc_auc``, ``logistic_pr_auc``, ``recency_roc_auc``,
+        ``out_of_time_roc_auc`` (NaN when the history is too short), ``n_train``,
+        ``churn_rate_active`` (all customers active at the cutoff).
+    comparison : DataFrame
+        Rows ``(evaluation, model)`` for ``held_out`` and ``out_of_time`` x
+        ``gradient_boosting``, ``logistic``, ``recency_rule``; columns as in ``metrics``.
+    scores : DataFrame
+        One row per customer active at the cutoff, highest revenue at risk first:
+        ``customer_id``, ``churn_probability``, ``value``, ``revenue_at_risk``,
+        ``main_reasons``, ``churned`` (what happened in the label window), ``held_out``
+        (True when the customer was not used for training).
+    importances : DataFrame
+        ``feature``, ``name`` (plain language), ``importance`` (mean drop in held-out ROC AUC
+        when the feature is shuffled), ``importance_std``; highest first.
+    gains, calibration : DataFrame
+        Cumulative gains (``model``, ``share_targeted``, ``share_churners_captured``,
+        ``lift``) and calibration bins (``model``, ``bin``, ``mean_predicted``,
+        ``observed_rate``, ``customers``) on the held-out customers.
+    features : DataFrame
+        The feature matrix at the cutoff (active customers).
+    cutoff, horizon_days, active_days
+        The setting.
+    definitions : dict
+        Plain-language ``active``, ``churned``, ``value``, ``main_reasons`` definitions.
+    model, baseline
+        The fitted gradient-boosting and logistic pipelines.
+    """
+
+    metrics: dict
+    comparison: pd.DataFrame
+    scores: pd.DataFrame
+    importances: pd.DataFrame
+    gains: pd.DataFrame
+    calibration: pd.DataFrame
+    features: pd.DataFrame
+    cutoff: pd.Timestamp
+    horizon_days: int
+    active_days: int
+    definitions: dict
+    model: Any = field(repr=False)
+    baseline: Any = field(repr=False)
+    _spec: Any = field(repr=False, default=None)
+    _reason_features: list = field(repr=False, default_factory=list)
+
+    @_thread_limited
+    def score(
+        self,
+        transactions: pd.DataFrame,
+        *,
+        as_of=None,
+        customers: pd.DataFrame | None = None,
+        surveys: pd.DataFrame | None = None,
+        feedback: pd.DataFrame | None = None,
+        value: pd.Series | None = None,
+    ) -> pd.DataFrame:
+        """Score the customers active at ``as_of`` (default: last transaction date) for action.
+
+        Uses the fitted model on features built exactly as at training time. Returns the
+        columns of :attr:`scores` without ``churned`` and ``held_out``.
+        """
+        caller = "ChurnModelResult.score"
+        sources = _Sources.checked(
+            transactions, customers=customers, surveys=surveys, feedback=feedback, caller=caller
+        )
+        as_of = (
+            _observation_end(sources.transactions, None)
+            if as_of is None
+            else _as_timestamp(as_of, "as_of", caller)
+        )
+        features = sources.features(as_of, self._spec, self.active_days)
+        features = features.reindex(columns=self.features.columns)
+        values = _customer_value(features, value)
+        return _score_frame(self.model, features, values, self._reason_features)
+
+
+def _customer_value(features: pd.DataFrame, value: pd.Series | None) -> pd.Series:
+    """``value`` where given, else the customer's net revenue in the last 12 months (>= 0)."""
+    trailing = features["revenue_365"].clip(lower=0)
+    if value is None:
+        return trailing
+    given = pd.Series(value, dtype=float)
+    given.index = given.index.astype(str)
+    given = given.reindex(features.index)
+    if given.isna().any():
+        warnings.warn(
+            f"churn_model: 'value' is missing for {int(given.isna().sum())} active customer(s); "
+            "their trailing 12-month revenue is used instead",
+            stacklevel=3,
+        )
+    return given.fillna(trailing)
+
+
+def _reasons(model, features: pd.DataFrame, columns: list, top: int = 3, min_effect: float = 0.01):
+    """Per customer, the features that raise the churn probability most versus a typical value.
+
+    For each candidate feature j: effect_j = p(x) - p(x with x_j set to the median over the
+    scored customers). The top ``top`` positive effects above ``min_effect`` are named.
+    """
+    if not columns or features.empty:
+        return pd.Series("", index=features.index)
+    X = features.to_numpy(dtype=float)
+    base = model.predict_proba(X)[:, 1]
+    positions = [features.columns.get_loc(c) for c in columns]
+    effects = np.empty((len(X), len(columns)))
+    medians = np.nanmedian(X[:, positions], axis=0) if len(X) else np.zeros(len(columns))
+    Xj = X.copy()  # one buffer: each feature is set to its median, then restored
+    for j, (pos, med) in enumerate(zip(positions, medians, strict=True)):
+        original = X[:, pos].copy()
+        Xj[:, pos] = med
+        effects[:, j] = base - model.predict_proba(Xj)[:, 1]
+        Xj[:, pos] = original
+    order = np.argsort(-effects, axis=1)[:, :top]
+    labels = [_feature_label(c) for c in columns]
+    text = []
+    for i in range(len(X)):
+        parts = []
+        for j in order[i]:
+            if effects[i, j] < min_effect:
+                break
+            value = X[i, positions[j]]
+            shown = "n/a" if np.isnan(value) else f"{value:,.2f}".rstrip("0").rstrip(".")
+            parts.append(f"{labels[j]}: {shown}")
+        text.append("; ".join(parts))
+    return pd.Series(text, index=features.index)
+
+
+def _score_frame(model, features, values, reason_features) -> pd.DataFrame:
+    probability = (
+        model.predict_proba(features.to_numpy(dtype=float))[:, 1] if len(features) else np.array([])
+    )
+    scores = pd.DataFrame(
+        {
+            "customer_id": features.index.to_numpy(),
+            "churn_probability": probability,
+            "value": values.reindex(features.index).to_numpy(dtype=float),
+        }
+    )
+    scores["revenue_at_risk"] = scores["churn_probability"] * scores["value"]
+    scores["main_reasons"] = _reasons(model, features, reason_features).to_numpy()
+    return scores.sort_values(
+        ["revenue_at_risk", "churn_probability", "customer_id"],
+        ascending=[False, False, True],
+        ignore_index=True,
+    )
+
+
+@_thread_limited
+def churn_model(
+    transactions: pd.DataFrame,
+    *,
+    cutoff,
+    horizon_days: int,
+    customers: pd.DataFrame | None = None,
+    surveys: pd.DataFrame | None = None,
+    feedback: pd.DataFrame | None = None,
+    value: pd.Series | None = None,
+    active_days: int = DEFAULT_ACTIVE_DAYS,
+    test_size: float = 0.3,
+    out_of_time: bool = True,
+    gbm_params: dict | None = None,
+    max_importance_rows: int = 5_000,
+    n_reason_features: int = 6,
+    seed: int = 0,
+) -> ChurnModelResult:
+    """Predict who stops buying in the ``horizon_days`` after ``cutoff``, and why.
+
+    How it works is in :mod:`cxlib.churn.model`: who is scored, the label (*no purchase in
+    the horizon*), the features, the models, the evaluation, the value and the main reasons.
+
+    Parameters
+    ----------
+    transactions : DataFrame
+        Canonical transactions covering at least ``cutoff + horizon_days``.
+    cutoff : date-like
+        Last day of the feature history (see :func:`default_cutoff`).
+    horizon_days : int
+        Length of the label window.
+    customers, surveys, feedback : DataFrame, optional
+        Extra features (see :func:`churn_features`).
+    value : Series, optional
+        Value per ``customer_id``.
+    active_days : int, default 365
+    test_size : float, default 0.3
+    out_of_time : bool, default True
+    gbm_params : dict, optional
+        Overrides of ``DEFAULT_GBM_PARAMS``.
+    max_importance_rows : int, default 5000
+        Permutation importances use at most this many held-out customers.
+    n_reason_features : int, default 6
+    seed : int, default 0
+
+    Returns
+    -------
+    ChurnModelResult
+
+    Examples
+    --------
+    >>> import cxlib
+    >>> demo = cxlib.demo.make_demo(n_customers=2_000, seed=1)
+    >>> result = churn_model(demo.transactions, cutoff="2025-10-02", horizon_days=90)
+    >>> 0.8 < result.metrics["roc_auc"] < 0.9  # held-out customers
+    True
+    >>> result.scores.columns[:4].tolist()
+    ['customer_id', 'churn_probability', 'value', 'revenue_at_risk']
+    """
+    from sklearn.model_selection import train_test_split
+
+    caller = "churn_model"
+    sources = _Sources.checked(
+        transactions, customers=customers, surveys=surveys, feedback=feedback, caller=caller
+    )
+    cutoff = _check_label_window(sources.transactions, cutoff, horizon_days, test_size, caller)
+    spec = sources.spec(cutoff)
+    features = sources.features(cutoff, spec, active_days)
+    labels = sources.labels(features.index, cutoff, horizon_days)
+    X, y = features.to_numpy(dtype=float), labels.to_numpy()
+    train, test = train_test_split(
+        np.arange(len(y)), test_size=test_size, stratify=y, random_state=seed
+    )
+    gbm, logistic = _fit_models(X[train], y[train], seed=seed, gbm_params=gbm_params)
+    p_gbm, p_log = gbm.predict_proba(X[test])[:, 1], logistic.predict_proba(X[test])[:, 1]
+    recency = features["recency_days"].to_numpy()[test]
+    rows = _comparison_rows("held_out", y[test], p_gbm, p_log, recency)
+    if out_of_time:
+        rows += _out_of_time_rows(
+            sources, spec, features.columns, cutoff, horizon_days, X[test], y[test], recency,
+            active_days=active_days, seed=seed, gbm_params=gbm_params,
+        )  # fmt: skip
+    comparison = pd.DataFrame(rows).set_index(["evaluation", "model"])
+    metrics = _summary_metrics(comparison, n_train=len(train), y=y)
+    _warn_if_leaky(metrics["roc_auc"], caller)
+    importances = _importances(
+        gbm, X, y, test, features.columns, seed=seed, max_rows=max_importance_rows
+    )
+    reasons = importances.loc[importances["importance"] > 0, "feature"].head(n_reason_features)
+    scores = _score_frame(gbm, features, _customer_value(features, value), reasons.tolist())
+    scores["churned"] = labels.reindex(scores["customer_id"]).to_numpy().astype(bool)
+    scores["held_out"] = scores["customer_id"].isin(features.index[test]).to_numpy()
+    gains, calibration = _curves(y[test], p_gbm, p_log, recency)
+    definitions = _definitions(cutoff, horizon_days, active_days, value_given=value is not None)
+    return ChurnModelResult(
+        metrics, comparison, scores, importances, gains, calibration, features, cutoff,
+        int(horizon_days), int(active_days), definitions, gbm, logistic, spec, reasons.tolist(),
+    )  # fmt: skip
+
+
+def _check_label_window(transactions, cutoff, horizon_days, test_size, caller) -> pd.Timestamp:
+    """Check the settings and that a whole label window follows the cutoff; return the cutoff."""
+    cutoff = _as_timestamp(cutoff, "cutoff", caller)
+    check_positive_int(horizon_days, "horizon_days", caller=caller)
+    if not 0 < test_size < 1:
+        raise ValueError(
+            f"The 'test_size' parameter of {caller} must be in (0, 1). Got {test_size!r} instead."
+        )
+    end = _observation_end(transactions, None)
+    if cutoff + pd.Timedelta(days=int(horizon_days)) > end:
+        raise ValueError(
+            f"The 'cutoff' parameter of {caller} must leave {horizon_days} days of data after it "
+            f"(the data end on {end.date()}; latest possible cutoff "
+            f"{(end - pd.Timedelta(days=int(horizon_days))).date()}). Got {cutoff.date()} instead."
+        )
+    return cutoff
+
+
+def _out_of_time_rows(
+    sources, spec, columns, cutoff, horizon_days, X_test, y_test, recency, **options
+) -> list[dict]:
+    """Train the models one horizon earlier (labels ending on the cutoff); test them at it.
+
+    No rows when the history before the earlier cutoff is shorter than
+    ``DEFAULT_MIN_HISTORY_DAYS`` or its labels have a single class.
+    """
+    earlier = cutoff - pd.Timedelta(days=int(horizon_days))
+    first_day = pd.Timestamp(sources.transactions["date"].min())
+    if earlier - first_day < pd.Timedelta(days=DEFAULT_MIN_HISTORY_DAYS):
+        return []
+    features = sources.features(earlier, spec, options["active_days"]).reindex(columns=columns)
+    y = sources.labels(features.index, earlier, horizon_days).to_numpy()
+    if len(np.unique(y)) < 2:
+        return []
+    gbm, logistic = _fit_models(
+        features.to_numpy(dtype=float), y, seed=options["seed"], gbm_params=options["gbm_params"]
+    )
+    p_gbm, p_log = gbm.predict_proba(X_test)[:, 1], logistic.predict_proba(X_test)[:, 1]
+    return _comparison_rows("out_of_time", y_test, p_gbm, p_log, recency)
+
+
+def _warn_if_leaky(roc_auc: float, caller: str) -> None:
+    if roc_auc > 0.99:
+        warnings.warn(
+            f"{caller}: held-out ROC AUC is {roc_auc:.3f}, suspiciously close to 1; "
+            "check that no customer attribute encodes the outcome (leakage)",
+            stacklevel=3,
+        )
+
+
+def _definitions(cutoff, horizon_days, active_days, *, value_given: bool) -> dict:
+    """Say in plain language what the model's terms mean's terms, for the report."""
+    window_end = cutoff + pd.Timedelta(days=int(horizon_days))
+    return {
+        "active": f"bought at least once in the {active_days} days up to {cutoff.date()}",
+        "churned": (
+            f"no purchase in the horizon: no day with positive net spend between "
+            f"{(cutoff + pd.Timedelta(days=1)).date()} and {window_end.date()} "
+            f"({horizon_days} days). By construction this is the model's label, whichever churn "
+            "definition the churn rate uses"
+        ),
+        "value": (
+            "the value given by the caller (e.g. CLV)"
+            if value_given
+            else f"net revenue in the 365 days up to {cutoff.date()}"
+        ),
+        "main_reasons": (
+            "features that raise this customer's churn probability most compared "
+            "with a typical (median) active customer, with the customer's value"
+        ),
+    }

@@ -1,0 +1,179 @@
+"""Revenue at risk by segment and the churn page's headline numbers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from cxlib._validation import validate_columns
+from cxlib.headlines import Headline
+
+
+def revenue_at_risk_by_segment(
+    scores: pd.DataFrame, segments: pd.Series | None = None
+) -> pd.DataFrame:
+    """Sum the scored list by segment: customers, expected churners, value and revenue at risk.
+
+    Parameters
+    ----------
+    scores : DataFrame
+        ``customer_id``, ``churn_probability``, ``value``, ``revenue_at_risk`` (e.g.
+        ``ChurnModelResult.scores``).
+    segments : Series, optional
+        Segment per ``customer_id``; missing -> ``"unknown"``.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``segment``: ``customers``, ``expected_churners``, ``mean_churn_probability``,
+        ``value``, ``revenue_at_risk``, ``share_of_risk``; highest revenue at risk first.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"customer_id": ["a", "b"], "churn_probability": [0.5, 0.1],
+    ...                   "value": [100.0, 50.0], "revenue_at_risk": [50.0, 5.0]})
+    >>> revenue_at_risk_by_segment(s)["revenue_at_risk"].tolist()
+    [55.0]
+    """
+    validate_columns(
+        scores,
+        ["customer_id", "churn_probability", "value", "revenue_at_risk"],
+        caller="revenue_at_risk_by_segment",
+    )
+    ids = scores["customer_id"].astype(str)
+    if segments is None:
+        group = pd.Series("all", index=scores.index)
+    else:
+        seg = segments.copy()
+        seg.index = seg.index.astype(str)
+        group = pd.Series(
+            seg.reindex(ids).astype(object).fillna("unknown").astype(str).to_numpy(),
+            index=scores.index,
+        )
+    out = (
+        scores.assign(segment=group)
+        .groupby("segment")
+        .agg(
+            customers=("customer_id", "size"),
+            expected_churners=("churn_probability", "sum"),
+            mean_churn_probability=("churn_probability", "mean"),
+            value=("value", "sum"),
+            revenue_at_risk=("revenue_at_risk", "sum"),
+        )
+    )
+    total = out["revenue_at_risk"].sum()
+    out["share_of_risk"] = out["revenue_at_risk"] / total if total > 0 else np.nan
+    return out.sort_values("revenue_at_risk", ascending=False)
+
+
+def churn_headlines(
+    rate,
+    plan: pd.DataFrame | None,
+    model,
+    scores: pd.DataFrame,
+    *,
+    horizon_days: int,
+    target_churn_rate: float | None,
+) -> list[Headline]:
+    """Compute the churn page's numbers for the executive summary.
+
+    Parameters
+    ----------
+    rate : ChurnRate
+        From :func:`churn_rate` over the horizon, under the client's churn definition.
+    plan : DataFrame or None
+        From :func:`churn_vs_target` on ``rate.table`` (its ``"total"`` row and segments).
+    model : ChurnModelResult
+        From :func:`churn_model`; its held-out ROC AUC is reported next to the baselines'.
+    scores : DataFrame
+        The ranked list to act on (:meth:`ChurnModelResult.score`), with ``revenue_at_risk``.
+    horizon_days : int
+        Length of the window the rate is measured over.
+    target_churn_rate : float or None
+        The plan's churn rate over the same window; None (no plan) leaves out the plan
+        headlines (``churn_target``, ``churn_gap``, ``churn_gap_segment``).
+
+    Returns
+    -------
+    list of Headline
+        Keys ``churn_rate``, ``churn_target``, ``churn_gap`` (``rate.rate`` minus the plan, in
+        points of rate), ``churn_gap_segment`` (the segment with the most churners above plan,
+        only when churn is above plan), ``revenue_at_risk`` (sum over the ranked list),
+        ``churn_model_auc``.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> from cxlib.churn import churn_vs_target
+    >>> rate = SimpleNamespace(rate=0.5, ci_low=0.19, ci_high=0.81, description="...")
+    >>> plan = churn_vs_target(pd.Series([True, True, False, False, True, False]),
+    ...                        target_rate=0.25)
+    >>> model = SimpleNamespace(metrics={"roc_auc": 0.8, "logistic_roc_auc": 0.78,
+    ...                                  "recency_roc_auc": 0.7})
+    >>> scores = pd.DataFrame({"revenue_at_risk": [10.0, 5.0]})
+    >>> headlines = churn_headlines(rate, plan, model, scores, horizon_days=90,
+    ...                             target_churn_rate=0.25)
+    >>> {h.key: h.value for h in headlines}  # doctest: +NORMALIZE_WHITESPACE
+    {'churn_rate': 0.5, 'churn_target': 0.25, 'churn_gap': 0.25, 'churn_gap_segment': 'all',
+     'revenue_at_risk': 15.0, 'churn_model_auc': 0.8}
+    """
+    metrics = model.metrics
+    headlines = [
+        Headline(
+            "churn_rate",
+            f"Churn over {horizon_days} days",
+            float(rate.rate),
+            unit="percent",
+            ci_low=float(rate.ci_low),
+            ci_high=float(rate.ci_high),
+            note=rate.description,
+        )
+    ]
+    if target_churn_rate is not None:
+        headlines += _plan_headlines(plan, float(rate.rate), float(target_churn_rate))
+    headlines += [
+        Headline(
+            "revenue_at_risk",
+            "Revenue at risk (active customers)",
+            float(scores["revenue_at_risk"].sum()),
+            unit="currency",
+            note="churn probability x the customer's value (net revenue in the last 12 months)",
+        ),
+        Headline(
+            "churn_model_auc",
+            "Churn model ROC AUC (held-out customers)",
+            float(metrics["roc_auc"]),
+            unit="number",
+            note=(
+                f"logistic {metrics['logistic_roc_auc']:.3f}, "
+                f"recency rule {metrics['recency_roc_auc']:.3f}"
+            ),
+        ),
+    ]
+    return headlines
+
+
+def _plan_headlines(plan: pd.DataFrame, rate: float, target: float) -> list[Headline]:
+    """Give the plan, the gap to it and, when above plan, the segment making most of it."""
+    if plan is None:
+        raise ValueError(
+            "The 'plan' parameter of churn_headlines must be a churn_vs_target table when "
+            "target_churn_rate is given. Got None instead."
+        )
+    gap = rate - target
+    out = [
+        Headline("churn_target", "Planned churn rate", target, unit="percent"),
+        Headline("churn_gap", "Churn above plan (points of rate)", gap, unit="percent"),
+    ]
+    segments = plan.drop(index="total")
+    if gap > 0 and len(segments):  # segments are sorted by churners above plan
+        out.append(
+            Headline(
+                "churn_gap_segment",
+                "Segment making most of the gap",
+                str(segments.index[0]),
+                unit="text",
+                note=f"{segments['share_of_gap'].iloc[0]:.0%} of the excess churners",
+            )
+        )
+    return out

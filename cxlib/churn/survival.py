@@ -1,0 +1,433 @@
+"""Survival since acquisition: the survival table, Kaplan-Meier by segment, log-rank, Cox."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cxlib._validation import check_transactions, validate_columns
+from cxlib.churn._common import (
+    DEFAULT_FEATURE_LABELS,
+    DEFAULT_MAX_LEVELS,
+    _customer_base,
+    _observation_end,
+)
+from cxlib.churn.definitions import _check_definition, _contract_end_column, inactivity_threshold
+
+
+def _first_values(transactions: pd.DataFrame, column: str) -> pd.Series:
+    """Value of ``column`` on each customer's first purchase (ties: the first row)."""
+    purchases = transactions.loc[transactions["amount"] > 0, ["customer_id", "date", column]]
+    purchases = purchases.sort_values(["customer_id", "date"], kind="stable")
+    return purchases.groupby("customer_id")[column].first()
+
+
+def survival_table(
+    transactions: pd.DataFrame,
+    *,
+    definition: str = "inactivity",
+    customers: pd.DataFrame | None = None,
+    feedback: pd.DataFrame | None = None,
+    segments: pd.Series | None = None,
+    observation_end=None,
+    threshold_days: int | None = None,
+) -> pd.DataFrame:
+    """One row per customer: lifetime in days, whether churn was observed, and covariates.
+
+    * ``"inactivity"`` (and ``"p_alive"``, which has no date of death and falls back to it):
+      a customer has churned when the last purchase is more than ``threshold_days`` before
+      ``observation_end``; the lifetime runs from the first to the last purchase. Others are
+      censored at ``observation_end``.
+    * ``"contract"``: from ``signup_date`` (or the first purchase) to ``contract_end`` /
+      ``cancellation_date`` when that is on or before ``observation_end``, else censored.
+
+    Durations come from :func:`lifelines.utils.datetimes_to_durations`.
+
+    Parameters
+    ----------
+    transactions : DataFrame
+        Canonical transactions (``category`` and ``channel`` used when present).
+    definition : {"inactivity", "contract", "p_alive"}
+    customers : DataFrame, optional
+        ``acquisition_cost``, ``acquisition_channel`` and contract columns are used when present.
+    feedback : DataFrame, optional
+        Complaints: counted per customer up to the end of the lifetime (``n_complaints``).
+    segments : Series, optional
+        Segment label per ``customer_id`` (``segment`` column; missing -> ``"unknown"``).
+    observation_end : date-like, optional
+        Defaults to the last transaction date.
+    threshold_days : int, optional
+        Inactivity threshold; defaults to :func:`inactivity_threshold`.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``customer_id``: ``start``, ``end``, ``duration_days``, ``event`` (bool),
+        then when available ``segment``, ``acquisition_channel``, ``first_category``,
+        ``first_channel``, ``acquisition_cost``, ``n_complaints``.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": ["a", "a", "b"],
+    ...     "date": pd.to_datetime(["2025-01-01", "2025-01-11", "2025-03-01"]),
+    ...     "amount": [5.0, 5.0, 5.0]})
+    >>> survival_table(tx, observation_end="2025-03-31", threshold_days=30)[
+    ...     ["duration_days", "event"]].to_numpy().tolist()
+    [[10, True], [30, False]]
+    """
+    caller = "survival_table"
+    transactions = check_transactions(transactions, caller=caller)
+    _check_definition(definition, caller)
+    end = _observation_end(transactions, observation_end)
+    tx = transactions.loc[transactions["date"] <= end]
+    base = _customer_base(tx, end)  # first and last purchase days, as everywhere
+    if definition == "contract":
+        start, stop = _contract_lifetimes(base["first_purchase"], customers, end, caller)
+    else:
+        if threshold_days is None:
+            threshold_days = inactivity_threshold(tx).days
+        churned = base["days_since_last"] > int(threshold_days)
+        start, stop = base["first_purchase"], base["last_purchase"].where(churned)
+    table = _durations(start, stop, end)
+    if segments is not None:
+        table["segment"] = (
+            segments.reindex(table.index).astype(object).fillna("unknown").astype(str)
+        )
+    _add_covariates(table, tx, customers)
+    if feedback is not None:
+        validate_columns(feedback, ["customer_id", "date"], caller=caller)
+        table["n_complaints"] = _complaints_in_lifetime(feedback, table["end"])
+    return table
+
+
+def _contract_lifetimes(first_purchase, customers, end, caller):
+    """Start (sign-up, else first purchase) and end (contract end when observed) per customer."""
+    column = _contract_end_column(customers, caller)
+    cust = customers.set_index("customer_id")
+    start = first_purchase.reindex(cust.index)
+    if "signup_date" in cust.columns:
+        start = pd.to_datetime(cust["signup_date"]).fillna(start)
+    start = start.dropna()
+    stop = pd.to_datetime(cust[column]).reindex(start.index)
+    return start, stop.where(stop <= end)
+
+
+def _durations(start: pd.Series, stop: pd.Series, end: pd.Timestamp) -> pd.DataFrame:
+    """Lifetime in days and whether its end was observed (lifelines' datetimes_to_durations)."""
+    from lifelines.utils import datetimes_to_durations
+
+    durations, events = datetimes_to_durations(
+        start.to_numpy(), stop.to_numpy(), fill_date=end, freq="D"
+    )
+    return pd.DataFrame(
+        {
+            "start": start.to_numpy(),
+            "end": stop.fillna(end).to_numpy(),
+            "duration_days": durations.astype(int),
+            "event": events.astype(bool),
+        },
+        index=pd.Index(start.index, name="customer_id"),
+    )
+
+
+def _add_covariates(table: pd.DataFrame, tx: pd.DataFrame, customers) -> None:
+    """Add the attributes fixed at acquisition: channel and cost, first category and channel."""
+    if customers is not None:
+        cust = customers.set_index("customer_id")
+        if "acquisition_channel" in cust.columns:
+            table["acquisition_channel"] = (
+                cust["acquisition_channel"].reindex(table.index).astype(str)
+            )
+        if "acquisition_cost" in cust.columns:
+            table["acquisition_cost"] = pd.to_numeric(cust["acquisition_cost"]).reindex(table.index)
+    if "category" in tx.columns:
+        table["first_category"] = _first_values(tx, "category").reindex(table.index).astype(str)
+    if "channel" in tx.columns:
+        table["first_channel"] = _first_values(tx, "channel").reindex(table.index).astype(str)
+
+
+def _complaints_in_lifetime(feedback: pd.DataFrame, ends: pd.Series) -> pd.Series:
+    """Complaints per customer dated on or before the end of their lifetime."""
+    fb = feedback.loc[feedback["customer_id"].isin(ends.index), ["customer_id", "date"]]
+    fb = fb.loc[pd.to_datetime(fb["date"]).to_numpy() <= ends.reindex(fb["customer_id"]).to_numpy()]
+    return fb.groupby("customer_id").size().reindex(ends.index).fillna(0).astype(int)
+
+
+@dataclass
+class SurvivalResult:
+    """Kaplan-Meier curves and tests by segment.
+
+    Attributes
+    ----------
+    curves : DataFrame
+        Tidy: ``segment``, ``days``, ``survival``, ``ci_lower``, ``ci_upper``, ``at_risk``.
+    medians : DataFrame
+        Per segment: ``customers``, ``churned``, ``median_lifetime_days`` (inf when survival
+        never falls to one half), ``median_ci_lower``, ``median_ci_upper``,
+        ``survival_1y`` (share still alive 365 days after acquisition).
+    logrank : dict
+        Multivariate log-rank test: ``test_statistic``, ``p_value``, ``degrees_of_freedom``.
+    pairwise : DataFrame
+        Pairwise log-rank tests: ``segment_a``, ``segment_b``, ``test_statistic``, ``p_value``.
+    alpha : float
+    """
+
+    curves: pd.DataFrame
+    medians: pd.DataFrame
+    logrank: dict
+    pairwise: pd.DataFrame
+    alpha: float
+
+
+def survival_by_segment(
+    table: pd.DataFrame, *, segment: str = "segment", alpha: float = 0.05, max_points: int = 400
+) -> SurvivalResult:
+    """Kaplan-Meier survival by segment, median lifetimes and log-rank tests (lifelines).
+
+    Parameters
+    ----------
+    table : DataFrame
+        From :func:`survival_table`: ``duration_days``, ``event`` and the ``segment`` column.
+    segment : str, default "segment"
+        Column to split by.
+    alpha : float, default 0.05
+        1 - confidence level of the bands.
+    max_points : int, default 400
+        Curves are thinned to at most this many time points per segment (for plotting);
+        the estimates themselves use every observation.
+
+    Returns
+    -------
+    SurvivalResult
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"duration_days": [1, 2, 3, 4], "event": [True, True, False, True],
+    ...                   "segment": ["x"] * 4})
+    >>> survival_by_segment(t).curves["survival"].round(3).tolist()
+    [1.0, 0.75, 0.5, 0.5, 0.0]
+    """
+    caller = "survival_by_segment"
+    validate_columns(table, ["duration_days", "event", segment], caller=caller)
+    if not 0 < alpha < 1:
+        raise ValueError(
+            f"The 'alpha' parameter of {caller} must be in (0, 1). Got {alpha!r} instead."
+        )
+    durations = table["duration_days"].to_numpy(dtype=float)
+    events = table["event"].to_numpy(dtype=bool)
+    groups = table[segment].astype(str).to_numpy()
+    curves, medians = [], []
+    for name in sorted(pd.unique(groups)):
+        mask = groups == name
+        curve, median = _kaplan_meier(durations[mask], events[mask], name, alpha, max_points)
+        curves.append(curve)
+        medians.append(median)
+    medians = pd.DataFrame(medians).set_index("segment")
+    logrank, pairwise = _logrank_tests(durations, groups, events, len(medians))
+    return SurvivalResult(pd.concat(curves, ignore_index=True), medians, logrank, pairwise, alpha)
+
+
+def _kaplan_meier(durations, events, name, alpha, max_points) -> tuple[pd.DataFrame, dict]:
+    """One segment's curve (thinned to ``max_points``) and its median lifetime row."""
+    from lifelines import KaplanMeierFitter
+    from lifelines.utils import median_survival_times
+
+    kmf = KaplanMeierFitter(alpha=alpha).fit(durations, events, label=name)
+    sf = kmf.survival_function_.iloc[:, 0]
+    ci = kmf.confidence_interval_survival_function_
+    curve = pd.DataFrame(
+        {
+            "segment": name,
+            "days": sf.index.to_numpy(),
+            "survival": sf.to_numpy(),
+            "ci_lower": ci.iloc[:, 0].to_numpy(),
+            "ci_upper": ci.iloc[:, 1].to_numpy(),
+            "at_risk": kmf.event_table["at_risk"].reindex(sf.index).to_numpy(),
+        }
+    )
+    if len(curve) > max_points:
+        keep = np.unique(np.linspace(0, len(curve) - 1, max_points).round().astype(int))
+        curve = curve.iloc[keep]
+    med_ci = median_survival_times(kmf.confidence_interval_)
+    median = {
+        "segment": name,
+        "customers": len(durations),
+        "churned": int(events.sum()),
+        "median_lifetime_days": float(kmf.median_survival_time_),
+        "median_ci_lower": float(med_ci.iloc[0, 0]),
+        "median_ci_upper": float(med_ci.iloc[0, 1]),
+        "survival_1y": float(kmf.predict(365)),
+    }
+    return curve, median
+
+
+def _logrank_tests(durations, groups, events, n_groups) -> tuple[dict, pd.DataFrame]:
+    """Run the multivariate log-rank test across groups and the pairwise tests (lifelines)."""
+    from lifelines.statistics import multivariate_logrank_test, pairwise_logrank_test
+
+    columns = ["segment_a", "segment_b", "test_statistic", "p_value"]
+    if n_groups < 2:
+        nan = float("nan")
+        return {"test_statistic": nan, "p_value": nan, "degrees_of_freedom": 0}, pd.DataFrame(
+            columns=columns
+        )
+    test = multivariate_logrank_test(durations, groups, events)
+    logrank = {
+        "test_statistic": float(test.test_statistic),
+        "p_value": float(test.p_value),
+        "degrees_of_freedom": int(test.degrees_of_freedom),
+    }
+    pair = pairwise_logrank_test(durations, groups, events).summary.reset_index()
+    pairwise = pd.DataFrame(
+        {
+            "segment_a": pair.iloc[:, 0].astype(str),
+            "segment_b": pair.iloc[:, 1].astype(str),
+            "test_statistic": pair["test_statistic"].to_numpy(),
+            "p_value": pair["p"].to_numpy(),
+        }
+    )
+    return logrank, pairwise
+
+
+@dataclass
+class CoxResult:
+    """A Cox proportional-hazards model of churn drivers.
+
+    Attributes
+    ----------
+    hazard_ratios : DataFrame
+        One row per covariate: ``covariate`` (column name), ``name`` (plain language),
+        ``hazard_ratio``, ``ci_lower``, ``ci_upper``, ``p_value``, ``ph_p_value`` (test of
+        proportional hazards for that covariate; small = the effect changes over time).
+        Sorted by hazard ratio, highest first.
+    reference_levels : dict
+        For each categorical driver, the level the others are compared with.
+    concordance : float
+        Harrell's C of the fitted model.
+    ph_violations : list of str
+        Covariates whose proportional-hazards test has p < 0.01.
+    model : lifelines.CoxPHFitter
+    """
+
+    hazard_ratios: pd.DataFrame
+    reference_levels: dict
+    concordance: float
+    ph_violations: list
+    model: Any = field(repr=False)
+
+
+def cox_drivers(
+    table: pd.DataFrame,
+    *,
+    covariates: list[str] | None = None,
+    penalizer: float = 0.01,
+    max_levels: int = DEFAULT_MAX_LEVELS,
+    ph_sample: int = 5000,
+    seed: int = 0,
+) -> CoxResult:
+    """Fit a Cox model of the drivers of churn and check proportional hazards (lifelines).
+
+    Categorical covariates are one-hot encoded against their most common level (levels
+    beyond ``max_levels`` pooled as ``"other"``); numeric ones are used as they are (missing
+    values -> median). Hazard ratios above 1 mean faster churn.
+
+    Parameters
+    ----------
+    table : DataFrame
+        From :func:`survival_table`.
+    covariates : list of str, optional
+        Defaults to those present among ``segment``, ``acquisition_channel``,
+        ``first_category``, ``first_channel``, ``acquisition_cost``, ``n_complaints``.
+    penalizer : float, default 0.01
+        L2 penalty of :class:`lifelines.CoxPHFitter` (keeps separated levels finite).
+    max_levels : int
+    ph_sample : int, default 5000
+        The proportional-hazards test runs on at most this many rows (seeded sample).
+    seed : int
+
+    Returns
+    -------
+    CoxResult
+    """
+    from lifelines import CoxPHFitter
+    from lifelines.statistics import proportional_hazard_test
+
+    caller = "cox_drivers"
+    defaults = [
+        "segment",
+        "acquisition_channel",
+        "first_category",
+        "first_channel",
+        "acquisition_cost",
+        "n_complaints",
+    ]
+    if covariates is None:
+        covariates = [c for c in defaults if c in table.columns]
+    validate_columns(table, ["duration_days", "event", *covariates], caller=caller)
+    if not covariates:
+        raise ValueError(
+            f"The 'covariates' parameter of {caller} must name at least one column. Got [] instead."
+        )
+    design, names, references = _cox_design(table, covariates, max_levels)
+    design = design.loc[:, design.std() > 0]
+    design["duration_days"] = table["duration_days"].astype(float) + 0.5  # strictly positive
+    design["event"] = table["event"].astype(bool)
+    cph = CoxPHFitter(penalizer=penalizer).fit(design, "duration_days", "event")
+    summary = cph.summary
+    ph_model, sample = cph, design
+    if len(design) > ph_sample:  # the Schoenfeld-residual test needs the model's own rows
+        sample = design.sample(ph_sample, random_state=seed)
+        ph_model = CoxPHFitter(penalizer=penalizer).fit(sample, "duration_days", "event")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ph = proportional_hazard_test(ph_model, sample, time_transform="rank").summary["p"]
+    out = pd.DataFrame(
+        {
+            "covariate": summary.index.astype(str),
+            "name": [names.get(c, c) for c in summary.index],
+            "hazard_ratio": summary["exp(coef)"].to_numpy(),
+            "ci_lower": summary["exp(coef) lower 95%"].to_numpy(),
+            "ci_upper": summary["exp(coef) upper 95%"].to_numpy(),
+            "p_value": summary["p"].to_numpy(),
+            "ph_p_value": ph.reindex(summary.index).to_numpy(),
+        }
+    ).sort_values("hazard_ratio", ascending=False, ignore_index=True)
+    violations = out.loc[out["ph_p_value"] < 0.01, "covariate"].tolist()
+    return CoxResult(out, references, float(cph.concordance_index_), violations, cph)
+
+
+def _cox_design(table: pd.DataFrame, covariates: list, max_levels: int):
+    """Design matrix, plain names and reference levels of the Cox covariates.
+
+    Numbers as they are (missing -> median); categories one-hot against their most common
+    level, levels beyond ``max_levels`` pooled as ``"other"``.
+    """
+    design = pd.DataFrame(index=table.index)
+    names, references = {}, {}
+    for column in covariates:
+        values = table[column]
+        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+            design[column] = values.fillna(values.median()).astype(float)
+            names[column] = DEFAULT_FEATURE_LABELS.get(
+                column, column.replace("_", " ").capitalize()
+            )
+            if column == "n_complaints":
+                names[column] = "Complaints (each)"
+            continue
+        values = values.astype(str)
+        counts = values.value_counts()
+        kept = list(counts.index[:max_levels])
+        values = values.where(values.isin(kept), "other")
+        reference = counts.index[0]
+        references[column] = reference
+        for level in sorted(values.unique()):
+            if level == reference:
+                continue
+            key = f"{column}={level}"
+            design[key] = (values == level).astype(float)
+            names[key] = f"{column.replace('_', ' ')}: {level} (vs {reference})"
+    return design, names, references
