@@ -208,7 +208,7 @@ def find_outcomes(
     ...                    "score": [2, 5, 7, 10, 9] * 4, "date": pd.Timestamp("2024-04-01")})
     >>> result = find_outcomes(fb, sv, n_themes=2, min_rated=5)
     >>> result.complaints.themes["name"].tolist(), result.praise.themes["name"].tolist()
-    (['arrived late, delivery'], ['lovely staff, great prices'])
+    (['arrived late, delivery, courier'], ['lovely staff, great prices'])
     """
     result = find_themes(feedback, n_quotes=n_quotes, **theme_options)
     categories = nps_categories(

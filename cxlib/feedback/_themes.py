@@ -27,6 +27,7 @@ DEFAULT_THEME_RANGE = range(3, 11)
 
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
 _WORD = re.compile(r"(?u)\b\w+\b")
+_CLAUSE_BREAK = re.compile(r"[^\w\s'’-]+")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 #: Quotes longer than this many characters are skipped (a sentence, not a paragraph).
 _MAX_QUOTE_CHARS = 200
@@ -163,7 +164,7 @@ def find_themes(
     ThemeResult
         A theme's label (``name``) is its two or three most distinctive phrases: pairs of
         adjacent words (neither a stop word) found in at least 5% of its texts and more often
-        than in the other texts; its top words fill in when a theme has fewer phrases. Its
+        than in the other texts; its top words fill in when a theme has fewer than three. Its
         quotes are the sentence of a typical text that carries the theme's words best.
 
     Raises
@@ -383,7 +384,7 @@ def theme_labels(
     theme's texts containing it, weighted by how much more often they do than all texts (a
     class-based TF-IDF); phrases holding one of the theme's ``top_terms`` come first. Phrases
     sharing a word with a chosen one are skipped, so the label
-    says two or three different things; the theme's top words fill in when it has fewer
+    says two or three different things; the theme's top words fill in up to ``n_phrases``
     phrases. Words are shown as written most often in the texts (with their accents).
 
     Examples
@@ -399,17 +400,18 @@ def theme_labels(
     surface: dict[str, Counter] = {}
     phrase_sets = []
     for text in texts:
-        tokens = _WORD.findall(text.lower())  # one-letter words too: they break phrases
-        folded = [preprocess(t) for t in tokens]
-        for original, token in zip(tokens, folded, strict=True):
-            surface.setdefault(token, Counter())[original] += 1
-        phrase_sets.append(
-            {
+        phrases = set()
+        for clause in _CLAUSE_BREAK.split(text.lower()):  # a phrase never spans punctuation
+            tokens = _WORD.findall(clause)  # one-letter words too: they break phrases
+            folded = [preprocess(t) for t in tokens]
+            for original, token in zip(tokens, folded, strict=True):
+                surface.setdefault(token, Counter())[original] += 1
+            phrases.update(
                 f"{a} {b}"
                 for a, b in zip(folded, folded[1:], strict=False)
                 if len(a) > 1 and len(b) > 1 and a not in stop and b not in stop
-            }
-        )
+            )
+        phrase_sets.append(phrases)
     overall = Counter(p for phrases in phrase_sets for p in phrases)
     n_total = max(len(phrase_sets), 1)
     labels = []
@@ -430,7 +432,7 @@ def theme_labels(
             if len(chosen) == n_phrases:
                 break
         for term in top_terms[k]:
-            if len(chosen) >= 2:
+            if len(chosen) >= n_phrases:
                 break
             if not any(set(term.split()) & set(c.split()) for c in chosen):
                 chosen.append(term)
