@@ -531,14 +531,17 @@ def test_outcome_table_is_text_only_and_ranked_by_money():
     keep = np.r_[np.ones(len(customers), bool), ~customers.isin(customers[::2]).to_numpy()]
     impact = theme_impact(outcomes.complaints, tx[keep], churn_days=90)
     assert set(impact["theme"]) == set(outcomes.complaints.themes["theme"])
-    table = outcome_table(outcomes.complaints.themes, impact, currency="EUR")
+    styled = outcome_table(outcomes.complaints.themes, impact, currency="EUR")
+    html = styled.to_html()
+    assert all(quote in html for quote in outcomes.complaints.themes["quotes"].iloc[0])
+    table = styled.data
     assert table.map(lambda cell: isinstance(cell, str)).all().all()
     text = table.to_string()
     assert "nan" not in text.lower() and "[" not in text and "None" not in text
     assert "Revenue at stake per year (EUR)" in table.columns
     assert list(table["Theme"]) == list(impact["name"])  # ranked like theme_impact
-    praise = outcome_table(outcomes.praise.themes)
-    assert praise.loc[1, "What customers say"].startswith("“")
+    praise = outcome_table(outcomes.praise.themes).data
+    assert praise["What customers say"].iloc[0].startswith("“")
 
 
 @pytest.fixture(scope="module")
@@ -577,5 +580,5 @@ def test_on_the_demo_complaint_money_is_ranked_without_praise(demo_outcomes):
     assert set(impact["theme"]) == set(outcomes.complaints.themes["theme"])
     assert impact["revenue_at_stake"].is_monotonic_decreasing
     assert (impact["revenue_at_stake"] > 0).all()  # complaints raise dropout in the generator
-    table = outcome_table(outcomes.complaints.themes, impact, currency="EUR")
+    table = outcome_table(outcomes.complaints.themes, impact, currency="EUR").data
     assert table["What customers say"].str.count("“").ge(2).all()

@@ -208,7 +208,7 @@ def find_outcomes(
     ...                    "score": [2, 5, 7, 10, 9] * 4, "date": pd.Timestamp("2024-04-01")})
     >>> result = find_outcomes(fb, sv, n_themes=2, min_rated=5)
     >>> result.complaints.themes["name"].tolist(), result.praise.themes["name"].tolist()
-    (['arrived late, delivery, courier'], ['lovely staff, great prices'])
+    (['late delivery, parcel arrived, courier'], ['lovely staff, great prices, shop'])
     """
     result = find_themes(feedback, n_quotes=n_quotes, **theme_options)
     categories = nps_categories(
@@ -284,16 +284,18 @@ def outcome_table(
 
     Returns
     -------
-    DataFrame
-        Text cells only (numbers formatted, quotes in typographic quotation marks, one after
-        the other), readable headers, a plain 1..n rank as index named "Rank".
+    pandas.io.formats.style.Styler
+        Its ``data``: text cells only (numbers formatted, quotes in typographic quotation
+        marks, one after the other), readable headers. Shown without index, text columns
+        left-aligned and never cut short (a plain DataFrame would cut quotes at 50
+        characters).
 
     Examples
     --------
     >>> themes = pd.DataFrame({"theme": [0], "name": ["tracking page, courier"],
     ...                        "n_texts": [120], "share": [0.153], "writers_nps": [-42.0],
     ...                        "quotes": [["My parcel arrived days late.", "No update."]]})
-    >>> outcome_table(themes).iloc[0].tolist()
+    >>> outcome_table(themes).data.iloc[0].tolist()
     ['tracking page, courier', '120', '15%', '-42', '“My parcel arrived days late.” “No update.”']
     """
     table = themes.copy()
@@ -320,8 +322,12 @@ def outcome_table(
             )
         ]
     out["What customers say"] = [" ".join(f"“{q}”" for q in quotes) for quotes in table["quotes"]]
-    out.index = pd.RangeIndex(1, len(out) + 1, name="Rank")
-    return out
+    text = ["Theme", "What customers say"]
+    return (
+        out.style.hide(axis="index")
+        .set_properties(subset=text, **{"text-align": "left"})
+        .set_table_styles([{"selector": "th", "props": [("text-align", "left")]}])
+    )
 
 
 def _money(value: float) -> str:

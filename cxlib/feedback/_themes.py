@@ -221,7 +221,13 @@ def find_themes(
     weight = np.zeros(len(texts))
     weight[has_words] = strength
     top_terms = _top_terms(model, vectorizer.get_feature_names_out(), n_top_terms)
-    labels = theme_labels(texts, theme, top_terms, stop_words=words, preprocess=preprocess)
+    labels = theme_labels(
+        texts,
+        theme,
+        _top_terms(model, vectorizer.get_feature_names_out(), max(n_top_terms, 10)),
+        stop_words=words,
+        preprocess=preprocess,
+    )
     assignments = pd.DataFrame(index=feedback.index)
     for column in feedback.columns:
         if column != "text":
@@ -382,10 +388,11 @@ def theme_labels(
 
     A phrase's score in a theme is ``coverage * log(coverage / overall)``: the share of the
     theme's texts containing it, weighted by how much more often they do than all texts (a
-    class-based TF-IDF); phrases holding one of the theme's ``top_terms`` come first. Phrases
-    sharing a word with a chosen one are skipped, so the label
-    says two or three different things; the theme's top words fill in up to ``n_phrases``
-    phrases. Words are shown as written most often in the texts (with their accents).
+    class-based TF-IDF), times ``1 + `` the weights of its words among the theme's
+    ``top_terms`` (the first weighs 1, the last ``1/len``), so phrases of the theme's main
+    words come first. Phrases sharing a word with a chosen one are skipped, so the label says
+    two or three different things; the theme's top words fill in up to ``n_phrases``. Words
+    are shown as written most often in the texts (with their accents).
 
     Examples
     --------
@@ -397,6 +404,8 @@ def theme_labels(
     """
     stop = set(stop_words or ())
     n_themes = len(top_terms)
+    # the first top word weighs 1, the last 1/len: the order of the NMF component
+    weights = [{t: 1 - i / len(terms) for i, t in enumerate(terms)} for terms in top_terms]
     surface: dict[str, Counter] = {}
     phrase_sets = []
     for text in texts:
@@ -422,11 +431,11 @@ def theme_labels(
         for phrase, count in counts.items():
             coverage, base = count / max(len(members), 1), overall[phrase] / n_total
             if count >= 2 and coverage >= min_coverage and coverage > base:
-                # phrases holding one of the theme's top words first: they say what it is about
-                on_topic = bool(set(phrase.split()) & set(top_terms[k]))
-                scored.append((on_topic, coverage * np.log(coverage / base), phrase))
+                # phrases made of the theme's top words say what it is about: weigh them up
+                topic = sum(weights[k].get(word, 0.0) for word in phrase.split())
+                scored.append(((1 + topic) * coverage * np.log(coverage / base), phrase))
         chosen: list[str] = []
-        for _, _, phrase in sorted(scored, key=lambda item: (-item[0], -item[1], item[2])):
+        for _, phrase in sorted(scored, key=lambda item: (-item[0], item[1])):
             if not any(set(phrase.split()) & set(c.split()) for c in chosen):
                 chosen.append(phrase)
             if len(chosen) == n_phrases:
