@@ -582,3 +582,18 @@ def test_on_the_demo_complaint_money_is_ranked_without_praise(demo_outcomes):
     assert (impact["revenue_at_stake"] > 0).all()  # complaints raise dropout in the generator
     table = outcome_table(outcomes.complaints.themes, impact, currency="EUR").data
     assert table["What customers say"].str.count("“").ge(2).all()
+
+
+def test_the_config_names_one_of_the_five_languages_or_a_list():
+    from pydantic import ValidationError
+
+    from cxlib.config import AnalysisConfig
+
+    for language in ("english", "russian", "french", "german", "spanish"):
+        assert AnalysisConfig(feedback_stop_words=language).feedback_stop_words == language
+    assert AnalysisConfig(feedback_stop_words=["ok", "thanks"]).feedback_stop_words == [
+        "ok", "thanks",
+    ]  # fmt: skip
+    assert AnalysisConfig(feedback_stop_words=None).feedback_stop_words is None
+    with pytest.raises(ValidationError, match="feedback_stop_words"):
+        AnalysisConfig(feedback_stop_words="klingon")
