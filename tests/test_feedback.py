@@ -512,6 +512,12 @@ def test_texts_take_the_answer_before_them_else_the_next_one():
     ]  # fmt: skip
     custom = nps_categories(feedback, surveys, promoter_min=10, detractor_max=2)
     assert custom["nps_category"].tolist()[:4] == ["passive", "passive", "promoter", "passive"]
+    # an undated text stays unrated; a repeated index is kept as it is
+    undated = feedback.assign(date=feedback["date"].where(feedback.index != 1))
+    undated.index = [0, 0, 1, 1, 2]
+    linked = nps_categories(undated, surveys)
+    assert linked["nps_category"].tolist()[:3] == ["detractor", "unrated", "promoter"]
+    assert list(linked.index) == [0, 0, 1, 1, 2]
     with pytest.raises(DataError, match="'date' must be datetime64"):
         nps_categories(feedback.assign(date="2024-01-01"), surveys)
 

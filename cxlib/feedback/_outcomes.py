@@ -84,7 +84,8 @@ def nps_categories(
             "customer_id": feedback["customer_id"].astype(str).to_numpy(),
             "date": feedback["date"].to_numpy(),
         }
-    ).sort_values("date")
+    )
+    texts = texts[texts["date"].notna()].sort_values("date")  # undated texts stay unrated
     answers = (
         pd.DataFrame(
             {
@@ -111,6 +112,7 @@ def nps_categories(
             .sort_index()
         )
     linked = found[0].combine_first(found[1])[["answer_date", "answer_score"]]
+    linked = linked.reindex(np.arange(len(feedback)))
     rated = linked["answer_score"].notna().to_numpy()
     out["answer_date"] = linked["answer_date"].to_numpy()
     out["answer_score"] = linked["answer_score"].to_numpy(float)
@@ -248,7 +250,9 @@ def find_outcomes(
         )
         for k, side in zip(themes["theme"], themes["side"], strict=True)
     ]
-    assignments = result.assignments.join(categories)
+    assignments = result.assignments.copy()
+    for column in categories.columns:  # by position: the feedback's index may repeat
+        assignments[column] = categories[column].to_numpy()
     assignments["side"] = assignments["theme"].map(
         dict(zip(themes["theme"], themes["side"], strict=True))
     )
