@@ -6,10 +6,11 @@ Exit codes (also in ``cxlib --help`` and the README's "Command line"):
 * 1 -- the report was written but some notebook failed;
 * 2 -- invalid client config or data (one ``error:`` line naming the file, the column and a few
   offending values; no traceback; nothing written);
+* 3 -- the report could not be written (disk full, read-only, ``--out`` not a folder);
 * 64 -- the command line itself was wrong (unknown command or option, missing argument);
   the number is ``EX_USAGE`` of the BSD ``sysexits.h`` convention, chosen so a script can
   tell a typo in its own call from bad client data;
-* 130 -- interrupted with Ctrl-C.
+* 130 -- interrupted with Ctrl-C; 143 -- stopped with SIGTERM.
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ from typer.core import TyperGroup
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_DATA_ERROR = 2
+EXIT_OUTPUT_ERROR = 3
 EXIT_USAGE = 64
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143  # 128 + SIGTERM, as a shell reports it
 
 # What `cxlib --help` shows: plain words (the help is not rendered as reStructuredText).
 HELP = f"""Customer-experience analytics: turn a client's exports into a reproducible HTML report.
@@ -33,8 +36,10 @@ Typical use: cxlib demo, then cxlib validate clients/demo.yaml, then cxlib repor
 Run cxlib COMMAND --help for the options of one command.
 
 Exit codes: {EXIT_OK} success; {EXIT_FAILED} the report was written but a notebook failed;
-{EXIT_DATA_ERROR} invalid client config or data; {EXIT_USAGE} wrong command line (unknown command or
-option, missing argument); {EXIT_INTERRUPTED} interrupted with Ctrl-C.
+{EXIT_DATA_ERROR} invalid client config or data; {EXIT_OUTPUT_ERROR} the report could not be written
+(disk full, read-only, --out not a folder); {EXIT_USAGE} wrong command line (unknown command or
+option, missing argument); {EXIT_INTERRUPTED} interrupted with Ctrl-C; {EXIT_TERMINATED} stopped
+with SIGTERM.
 """
 
 
@@ -169,7 +174,7 @@ def report(
     from rich.console import Console
 
     from cxlib import DataError
-    from cxlib.report import build_report
+    from cxlib.report import OutputError, Terminated, build_report
 
     console = Console(stderr=True)
     names = only.split(",") if only else None
@@ -182,9 +187,14 @@ def report(
     except ValueError as exc:  # e.g. --only names no notebook
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(EXIT_DATA_ERROR) from None
-    except KeyboardInterrupt:
-        typer.echo("interrupted: no complete run was written", err=True)
-        raise typer.Exit(EXIT_INTERRUPTED) from None
+    except OutputError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(EXIT_OUTPUT_ERROR) from None
+    except KeyboardInterrupt as exc:
+        how = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
+        typer.echo(f"{how}: no complete run was written", err=True)
+        raise typer.Exit(EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
+                         ) from None
     typer.echo(f"report: {run.run_dir / 'index.html'}")
     if not run.ok:
         for line in run.failures:
