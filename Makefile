@@ -9,7 +9,8 @@ CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # JupyterLab refuses to start as root without this flag.
 ALLOW_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
-# `make lint FORMAT_CHECK=1` (and `make test FORMAT_CHECK=1`) also runs `ruff format --check`.
+# Set to 1 once the code base is formatted: `make lint` then also runs `ruff format --check`, and
+# `make test` (so CI) runs `make lint` before the suite. Until then `make lint` is ruff check only.
 FORMAT_CHECK ?= 0
 LINT_PATHS := cxlib tests benchmarks notebooks docs/hooks.py
 
@@ -31,12 +32,10 @@ demo: $(DEMO)
 report: $(DEMO)
 	$(BIN)/cxlib report clients/demo.yaml
 
-# The suite includes tests/test_docs.py (the site builds without warnings).
-test: $(DEMO) $(CHROMIUM)
+# The suite includes tests/test_docs.py (the site builds without warnings). With FORMAT_CHECK=1,
+# `make lint` (ruff check + ruff format --check) runs first.
+test: $(DEMO) $(CHROMIUM) $(if $(filter 1,$(FORMAT_CHECK)),lint)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
-ifeq ($(FORMAT_CHECK),1)
-	$(BIN)/ruff format --check $(LINT_PATHS)
-endif
 
 $(CHROMIUM):
 	$(SUDO) apt-get update
