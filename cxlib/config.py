@@ -170,7 +170,9 @@ class AnalysisConfig(_Strict):
     target_churn_rate: float | None = Field(None, gt=0, lt=1)
     promoter_min: int = Field(9, ge=0, le=10)
     detractor_max: int = Field(6, ge=0, le=10)
-    feedback_stop_words: str | list[str] | None = "english"
+    feedback_stop_words: (
+        Literal["english", "russian", "french", "german", "spanish"] | list[str] | None
+    ) = "english"
     n_themes: int | None = Field(None, ge=2, le=30)
     n_clusters_max: int = Field(8, ge=2, le=20)
     wallet_column: str | None = None  # a customers column with each customer's stated wallet
