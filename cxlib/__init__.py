@@ -35,6 +35,7 @@ __all__ = [
     "headlines",
     "nps",
     "open_client",
+    "outlook",
     "plots",
     "report",
     "segmentation",

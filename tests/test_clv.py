@@ -528,6 +528,8 @@ def test_retention_gain_over_longer_horizons_is_worth_more_and_matches_the_singl
     assert table["uplift"].is_monotonic_increasing and table["uplift_share"].is_monotonic_increasing
     assert table.loc[60, "uplift"] > 2 * table.loc[12, "uplift"]
     assert table["basis"].str.contains("gross margin").all()
+    # the single scenario carries the same table for the page
+    pd.testing.assert_frame_equal(one_year.horizons, table)
 
 
 def test_rfm_matrix_spans_frequency_by_recency_and_blanks_impossible_cells(cdnow_models):

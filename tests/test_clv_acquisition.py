@@ -38,10 +38,10 @@ def test_channel_rows_are_hand_computed_and_unknown_costs_are_counted_not_used()
 
 def test_a_negative_median_net_value_is_said_plainly_with_the_basis_and_losing_channels():
     values, customers = _values_and_customers()
-    result = clv_by_channel(values, customers, currency="EUR", basis="12-month margin")
+    result = clv_by_channel(values, customers, currency="EUR", horizon_months=36)
     assert result.median_net == pytest.approx(-5.0)
     assert "EUR 5.00 below what they cost to acquire" in result.text
-    assert "12-month margin" in result.text and "social" in result.text
+    assert "36-month discounted gross margin" in result.text and "social" in result.text
     assert "tv" not in result.text.split("cost:")[-1]
 
 
@@ -52,9 +52,19 @@ def test_a_positive_median_is_not_reported_as_a_loss():
     assert result.median_net > 0 and "exceeds their acquisition cost" in result.text
 
 
-def test_a_customers_table_without_a_channel_column_is_a_data_error():
+def test_without_acquisition_data_the_result_says_so_instead_of_failing():
     values, customers = _values_and_customers()
-    with pytest.raises(DataError, match="acquisition channel column"):
-        clv_by_channel(values, customers.drop(columns="acquisition_channel"))
+    cases = [(values, None), (values, customers.drop(columns="acquisition_channel")),
+             (values.assign(acquisition_cost=np.nan), customers)]
+    for frame, table in cases:
+        result = clv_by_channel(frame, table)
+        assert result.table.empty and "no acquisition cost and acquisition channel" in result.text
+
+
+def test_a_named_channel_column_that_is_missing_is_a_data_error():
+    values, customers = _values_and_customers()
+    with pytest.raises(DataError, match=r"missing column\(s\) \['source'\]"):
+        clv_by_channel(values, customers, channel="source")
     with pytest.raises(DataError, match="no customer has a known acquisition_cost"):
-        clv_by_channel(values.assign(acquisition_cost=np.nan), customers)
+        clv_by_channel(values.assign(acquisition_cost=np.nan), customers,
+                       channel="acquisition_channel")

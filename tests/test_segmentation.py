@@ -611,7 +611,7 @@ def test_segmentation_headline_money_labels_name_their_basis():
     headlines = {h.key: h for h in segmentation_headlines(*_headline_inputs(), 3)}
     assert headlines["total_headroom"].unit == "currency"
     assert "annual" in headlines["total_headroom"].label.lower()
-    assert "annual spend rate while active" in headlines["total_headroom"].note
+    assert "trailing 12-month net revenue" in headlines["total_headroom"].note
     for key in ("top_segment_revenue_share", "top2_revenue_share", "champions_revenue_share"):
         assert "net revenue (all history)" in headlines[key].label
     assert "'big'" in headlines["top_segment_revenue_share"].label

@@ -42,6 +42,12 @@ class AcquisitionValue:
     text: str
 
 
+def _has_acquisition_data(values: pd.DataFrame, customers: pd.DataFrame | None) -> bool:
+    return (bool(pd.to_numeric(values["acquisition_cost"], errors="coerce").notna().any())
+            and customers is not None
+            and any(column in customers.columns for column in _CHANNEL_COLUMNS))
+
+
 def _channel_column(customers: pd.DataFrame, channel: str | None) -> str:
     if channel is not None:
         validate_columns(customers, [channel], caller="clv_by_channel")
@@ -60,25 +66,28 @@ def clv_by_channel(
     customers: pd.DataFrame,
     *,
     channel: str | None = None,
-    basis: str = "12-month discounted gross margin",
+    horizon_months: int = 12,
     currency: str = "",
 ) -> AcquisitionValue:
     """Mean CLV, mean acquisition cost and their ratio per acquisition channel.
 
     CLV is the value from now on (:func:`cxlib.clv.customer_value`) and the acquisition cost
     was paid once, so ``CLV / CAC`` below 1 says that the margin still to come does not pay
-    back what the customer cost over the CLV horizon.
+    back what the customer cost over the CLV horizon. A customers table without an
+    acquisition channel column, or values without any acquisition cost, gives an empty table and a
+    sentence saying so, so a page can show it for every client.
 
     Parameters
     ----------
     values : DataFrame
-        Per customer ``clv`` and ``acquisition_cost`` (e.g. ``client.value_fit.values``).
-    customers : DataFrame
-        Customers table with ``customer_id`` and the channel column.
+        Per customer ``clv`` and ``acquisition_cost`` (e.g. ``client.value_fit.values``, which
+        takes the cost from the customers table).
+    customers : DataFrame or None
+        Customers table with ``customer_id``, ``acquisition_cost`` and the channel column.
     channel : str, optional
         The channel column; default ``acquisition_channel`` or ``channel``.
-    basis : str
-        What ``clv`` measures, for the sentence (e.g. "12-month discounted gross margin").
+    horizon_months : int
+        The CLV horizon, for the basis ("12-month discounted gross margin").
     currency : str
         Currency code for the sentence.
 
@@ -98,7 +107,13 @@ def clv_by_channel(
     >>> result.median_net
     -2.0
     """
+    basis = f"{horizon_months}-month discounted gross margin"
     validate_columns(values, ["clv", "acquisition_cost"], caller="clv_by_channel values")
+    if channel is None and not _has_acquisition_data(values, customers):
+        return AcquisitionValue(
+            table=pd.DataFrame(), median_net=float("nan"), unknown_cost=len(values), basis=basis,
+            text="The customers table has no acquisition cost and acquisition channel, so CLV "
+                 "cannot be set against what customers cost to acquire.")
     validate_columns(customers, ["customer_id"], caller="clv_by_channel")
     column = _channel_column(customers, channel)
     channels = (customers.assign(customer_id=customers["customer_id"].astype(str))

@@ -30,6 +30,9 @@ class RetentionScenario:
         Per customer: ``clv`` and ``clv_scenario``.
     params : DataFrame
         Model parameters, columns ``base`` and ``scenario``.
+    horizons : DataFrame or None
+        The same scenario over the CLV horizon and the multi-year ``horizons_months``
+        (:func:`retention_scenario_horizons` layout), or None when none were asked for.
     """
 
     retention_gain: float
@@ -39,6 +42,7 @@ class RetentionScenario:
     uplift_share: float
     values: pd.DataFrame
     params: pd.DataFrame
+    horizons: pd.DataFrame | None = None
 
 
 def retention_scenario(
@@ -51,12 +55,15 @@ def retention_scenario(
     discount_rate: float = 0.10,
     margin: float = 0.30,
     freq: str = "W",
+    horizons_months=(36, 60),
 ) -> RetentionScenario:
     """Change in total CLV if the dropout rate were ``retention_gain`` (relative) lower.
 
     Only the future changes: each customer keeps today's probability of being active (from
     ``purchase_model``); their expected purchases while active are recomputed with the lower
-    dropout (:func:`lower_dropout`).
+    dropout (:func:`lower_dropout`). A customer kept today pays back in the years after, so the
+    result also states the gain over the multi-year ``horizons_months`` (default 3 and 5
+    years) in :attr:`RetentionScenario.horizons`; pass ``()`` to skip them.
     """
     caller = "retention_scenario"
     _check_value_options(caller, horizon_months, discount_rate, margin, freq)
@@ -83,6 +90,19 @@ def retention_scenario(
         caller=caller,
     )
     base_total, scenario_total = float(base["clv"].sum()), float(scenario["clv"].sum())
+    extra = sorted({int(m) for m in horizons_months} - {int(horizon_months)})
+    horizons = None
+    if extra:
+        horizons = retention_scenario_horizons(
+            summary, purchase_model, spend_model, retention_gain=retention_gain,
+            horizons_months=extra, discount_rate=discount_rate, margin=margin, freq=freq)
+        first = pd.DataFrame({"years": horizon_months / 12, "base_total": base_total,
+                              "scenario_total": scenario_total,
+                              "uplift": scenario_total - base_total,
+                              "uplift_share": (scenario_total - base_total) / base_total
+                              if base_total else np.nan, "basis": horizons["basis"].iloc[0]},
+                             index=pd.Index([int(horizon_months)], name="horizon_months"))
+        horizons = pd.concat([first, horizons]).sort_index()
     return RetentionScenario(
         retention_gain=retention_gain,
         base_total=base_total,
@@ -91,6 +111,7 @@ def retention_scenario(
         uplift_share=(scenario_total - base_total) / base_total if base_total else np.nan,
         values=pd.DataFrame({"clv": base["clv"], "clv_scenario": scenario["clv"]}),
         params=pd.DataFrame({"base": purchase_model.params_, "scenario": better.params_}),
+        horizons=horizons,
     )
 
 
@@ -140,6 +161,7 @@ def retention_scenario_horizons(
         result = retention_scenario(
             summary, purchase_model, spend_model, retention_gain=retention_gain,
             horizon_months=months, discount_rate=discount_rate, margin=margin, freq=freq,
+            horizons_months=(),
         )
         rows.append({"horizon_months": int(months), "years": months / 12,
                      "base_total": result.base_total, "scenario_total": result.scenario_total,

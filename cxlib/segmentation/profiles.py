@@ -293,7 +293,7 @@ def segmentation_headlines(
         ``top2_revenue_share``, ``share_of_wallet``, ``total_headroom``,
         ``most_headroom_segment``, ``champions_revenue_share``. Revenue shares are shares of
         net revenue over the observed history (the customer base's ``revenue``); wallet money
-        is annual (spend rate while active, estimated wallet). ``champions_revenue_share`` is 0
+        is annual net revenue of active customers (trailing 12 months, estimated wallet). ``champions_revenue_share`` is 0
         when no customer is an RFM Champion.
 
     Examples
@@ -321,7 +321,7 @@ def segmentation_headlines(
     wallet_total = float(wallet_by_segment["wallet"].sum())
     spend_total = float(wallet_by_segment["spend"].clip(lower=0).sum())
     revenue = "net revenue (all history)"
-    wallet_basis = "annual spend rate while active / estimated annual wallet"
+    wallet_basis = "trailing 12-month net revenue / estimated annual wallet, active customers"
     return [
         Headline("n_clusters", "Behavioural clusters", int(n_clusters), unit="count"),
         Headline("top_segment", f"Cluster with the most {revenue}", top, unit="text"),
@@ -330,12 +330,13 @@ def segmentation_headlines(
                  note=f"{ranked['customer_share'].iloc[0]:.0%} of customers"),
         Headline("top2_revenue_share", f"Share of {revenue} from the two largest clusters",
                  float(ranked["revenue_share"].iloc[:2].sum()), unit="percent"),
-        Headline("share_of_wallet", "Share of wallet captured, all customers",
+        Headline("share_of_wallet", "Share of wallet captured, active customers",
                  spend_total / wallet_total if wallet_total > 0 else float("nan"),
                  unit="percent", note=wallet_basis),
-        Headline("total_headroom", "Annual wallet headroom, all customers",
+        Headline("total_headroom", "Annual wallet headroom, active customers (net revenue)",
                  float(wallet_by_segment["headroom"].sum()), unit="currency",
-                 note="estimated annual wallet minus annual spend rate while active"),
+                 note="estimated annual wallet minus trailing 12-month net revenue; lapsed "
+                      "customers have no wallet to win"),
         Headline("most_headroom_segment", "Cluster with the most annual wallet headroom",
                  most_headroom, unit="text",
                  note=f"{by_headroom['headroom_share'].iloc[0]:.0%} of all headroom"),
