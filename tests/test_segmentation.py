@@ -200,7 +200,8 @@ def test_without_a_threshold_the_cycle_is_read_from_the_repeat_customers_gaps():
     # every repeat customer buys every 2 weeks: threshold 2 weeks, so silent 3 weeks = lapsed.
     summary = _summary(frequency=[5, 5, 5, 5, 5, 5], recency=[10, 10, 10, 10, 10, 10],
                        T=[10, 10.4, 10.9, 11.4, 12, 13], monetary=[1, 2, 3, 4, 5, 6])
-    result = rfm_segments(summary)
+    with pytest.warns(UserWarning, match="f_score takes only 1 of 5 levels"):
+        result = rfm_segments(summary)
     assert result["r_score"].tolist() == [5, 5, 4, 3, 2, 1]
 
 
