@@ -546,8 +546,8 @@ def wallet_by_category(estimate: WalletEstimate, segments) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        One row per (``segment``, ``category``), sorted by headroom: ``customers`` (in the
-        segment), ``spend``, ``wallet``, ``share_of_wallet``, ``headroom``.
+        One row per (``segment``, ``category``), sorted by headroom: ``customers`` (of the
+        segment in the estimate, i.e. active), ``spend``, ``wallet``, ``share_of_wallet``, ``headroom``.
     """
     if not isinstance(estimate, WalletEstimate) or estimate.categories is None:
         raise ValueError(
@@ -559,7 +559,7 @@ def wallet_by_category(estimate: WalletEstimate, segments) -> pd.DataFrame:
     long = estimate.categories.merge(seg.rename("segment"), left_on="customer_id",
                                      right_index=True, how="inner")
     out = long.groupby(["segment", "category"], observed=True)[["spend", "wallet"]].sum()
-    sizes = seg.value_counts()
+    sizes = seg[seg.index.isin(estimate.customers.index)].value_counts()  # customers estimated
     out.insert(0, "customers", sizes.reindex(out.index.get_level_values("segment")).to_numpy())
     out["share_of_wallet"] = out["spend"].clip(lower=0) / out["wallet"].where(out["wallet"] > 0)
     out["headroom"] = out["wallet"] - out["spend"]

@@ -202,6 +202,17 @@ def test_wallet_by_category_sums_customers_category_wallets_per_segment():
     assert table.set_index("category").loc["x", "wallet"] == pytest.approx(x["wallet"].sum())
 
 
+def test_wallet_by_category_counts_only_the_customers_with_a_wallet():
+    tx, customers, _ = _synthetic(n=200)
+    from cxlib.customers import customer_base
+
+    base = customer_base(tx)
+    churned = pd.Series(np.arange(len(base)) < 50, index=base.index)
+    est = estimate_wallet(tx, customers, base=base.assign(churned=churned), seed=0)
+    table = wallet_by_category(est, pd.Series("all", index=base.index))  # segments of everyone
+    assert table["customers"].eq(150).all()
+
+
 def test_wallet_by_category_needs_category_wallets():
     tx, customers, _ = _synthetic(n=200)
     est = estimate_wallet(tx.drop(columns="category"), customers, seed=0)

@@ -208,7 +208,7 @@ _CURRENCY_COLUMNS = ("revenue", "revenue_per_customer", "avg_order_value", "clv_
                      "spend_per_customer", "spend_per_buyer", "opportunity")
 _PERCENT_COLUMNS = ("customer_share", "revenue_share", "clv_share", "churn_probability",
                     "share_of_wallet", "headroom_share", "penetration", "best_penetration",
-                    "penetration_gap")
+                    "target_penetration", "penetration_gap")
 
 
 def format_profiles(profiles: pd.DataFrame, *, currency: str = "EUR", precision: int = 1):
@@ -244,7 +244,7 @@ def format_profiles(profiles: pd.DataFrame, *, currency: str = "EUR", precision:
             formats[column] = f"{money} {{:,.0f}}"
         elif column in _PERCENT_COLUMNS:
             formats[column] = "{:.1%}"
-        elif column in ("customers", "nps_responses", "buyers"):
+        elif column in ("customers", "nps_responses", "buyers", "new_buyers"):
             formats[column] = "{:,.0f}"
         elif pd.api.types.is_float_dtype(profiles[column]):
             formats[column] = f"{{:,.{precision}f}}"
