@@ -29,8 +29,10 @@ class RevenueOutlook:
     Attributes
     ----------
     bridge : DataFrame
-        One row per ``step`` with ``amount`` (net revenue): last 12 months, lapsed customers'
-        change, active customers' change, next 12 months expected. The middle rows add up.
+        Indexed by ``step``, with ``amount`` (net revenue): last 12 months, the change from
+        customers who already lapsed (churned), the change from active customers (expected next
+        12 months minus last 12 months), and the next 12 months expected from today's customers.
+        The first three rows add up to the last.
     last_12m, next_12m : float
         Net revenue of the last 12 months; expected net revenue of the next 12 months from
         today's customers.
@@ -97,12 +99,10 @@ def revenue_outlook(
     lapsed_change = float(expected[lapsed].sum() - last[lapsed].sum())
     active_change = float(expected[~lapsed].sum() - last[~lapsed].sum())
     bridge = pd.DataFrame({
-        "step": ["Net revenue, last 12 months",
-                 "Customers who already lapsed (churned): expected minus last 12 months",
-                 "Active customers: expected minus last 12 months",
-                 "Expected net revenue, next 12 months (today's customers)"],
+        "step": ["Net revenue, last 12 months", "Change from lapsed customers",
+                 "Change from active customers", "Expected net revenue, next 12 months"],
         "amount": [last_12m, lapsed_change, active_change, next_12m],
-    })
+    }).set_index("step")
     new = base["tenure_days"].to_numpy(dtype=float) < _NEW_CUSTOMER_DAYS
     new_revenue = float(last[new].sum())
     change = next_12m / last_12m - 1 if last_12m > 0 else np.nan

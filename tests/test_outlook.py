@@ -25,6 +25,7 @@ def test_the_bridge_is_hand_computed_and_its_steps_add_up():
     amounts = outlook.bridge["amount"].tolist()
     assert amounts == [1000.0, (20.0 - 300.0), (630.0 - 700.0), 650.0]
     assert amounts[0] + amounts[1] + amounts[2] == pytest.approx(amounts[3])
+    assert outlook.bridge.index[1] == "Change from lapsed customers"
     assert outlook.change_share == pytest.approx(-0.35)
     assert outlook.new_customer_revenue == 400.0  # b and d started within the year
 
