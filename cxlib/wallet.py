@@ -173,7 +173,7 @@ def spend_rate(
 def trailing_spend(
     transactions: pd.DataFrame,
     *,
-    base: pd.DataFrame,
+    base: pd.DataFrame | None = None,
     by: str | None = None,
     customers_index: pd.Index | None = None,
     min_active_days: int = 90,
@@ -187,9 +187,10 @@ def trailing_spend(
     Parameters
     ----------
     transactions : DataFrame
-        Canonical transactions (read for the ``by`` split only).
-    base : DataFrame
-        :func:`cxlib.customers.customer_base` output (``revenue_12m``, ``tenure_days``).
+        Canonical transactions (checked; read for the ``by`` split, or for the base).
+    base : DataFrame, optional
+        :func:`cxlib.customers.customer_base` output (``revenue_12m``, ``tenure_days``), e.g.
+        ``client.base``; built from ``transactions`` when omitted.
     by : str, optional
         A transactions column (e.g. ``"category"``) to split the trailing spend by.
     customers_index : Index, optional
@@ -206,13 +207,13 @@ def trailing_spend(
     --------
     >>> tx = pd.DataFrame({"customer_id": ["a", "a", "b"], "amount": [100.0, 100.0, 50.0],
     ...                    "date": pd.to_datetime(["2023-01-01", "2024-07-02", "2024-10-02"])})
-    >>> from cxlib.customers import customer_base
-    >>> trailing_spend(tx, base=customer_base(tx)).round(1).tolist()  # b: 50 over a 90-day floor
+    >>> trailing_spend(tx).round(1).tolist()  # b: 50 over a 90-day floor
     [100.0, 202.8]
     """
     caller = "trailing_spend"
     check_positive_int(min_active_days, "min_active_days", caller=caller)
-    validate_columns(base, ["revenue_12m", "tenure_days"], caller=f"{caller} base")
+    tx = _text_ids(check_transactions(transactions, caller=caller))
+    base = _base_for(tx, base, None, caller, columns=["revenue_12m", "tenure_days"])
     index = base.index.astype(str) if customers_index is None else customers_index
     table = base.set_axis(base.index.astype(str)).reindex(index)
     tenure = np.clip(table["tenure_days"].to_numpy(dtype=float), min_active_days, _TRAILING_DAYS)
@@ -221,7 +222,6 @@ def trailing_spend(
         spend = table["revenue_12m"].astype(float) * scale
         spend.name, spend.index.name = "spend", "customer_id"
         return spend
-    tx = _text_ids(check_transactions(transactions, caller=caller))
     validate_columns(tx, [by], caller=caller)
     end = pd.Timestamp(base.attrs.get("observation_end", tx["date"].max()))
     recent = tx[(tx["date"] > end - pd.Timedelta(days=_TRAILING_DAYS)) & (tx["date"] <= end)]
