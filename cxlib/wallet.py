@@ -547,7 +547,8 @@ def wallet_by_category(estimate: WalletEstimate, segments) -> pd.DataFrame:
     -------
     DataFrame
         One row per (``segment``, ``category``), sorted by headroom: ``customers`` (of the
-        segment in the estimate, i.e. active), ``spend``, ``wallet``, ``share_of_wallet``, ``headroom``.
+        segment in the estimate, i.e. active), ``spend``, ``wallet``, ``share_of_wallet``,
+        ``headroom``.
     """
     if not isinstance(estimate, WalletEstimate) or estimate.categories is None:
         raise ValueError(

@@ -293,8 +293,8 @@ def segmentation_headlines(
         ``top2_revenue_share``, ``share_of_wallet``, ``total_headroom``,
         ``most_headroom_segment``, ``champions_revenue_share``. Revenue shares are shares of
         net revenue over the observed history (the customer base's ``revenue``); wallet money
-        is annual net revenue of active customers (trailing 12 months, estimated wallet). ``champions_revenue_share`` is 0
-        when no customer is an RFM Champion.
+        is annual net revenue of active customers (trailing 12 months, estimated wallet).
+        ``champions_revenue_share`` is 0 when no customer is an RFM Champion.
 
     Examples
     --------
