@@ -12,7 +12,7 @@ from cxlib._html import escape_markdown
 from cxlib.actions import BASIS, COLUMNS
 from cxlib.headlines import format_value
 
-__all__ = ["GLOSSARY", "actions_markdown", "actions_table", "glossary_markdown", "situation"]
+__all__ = ["GLOSSARY", "actions_markdown", "actions_table", "actions_view", "glossary_markdown", "situation"]
 
 
 def _money(value: float, currency: str) -> str:
@@ -115,6 +115,21 @@ def actions_table(actions: pd.DataFrame, *, currency: str = "EUR") -> pd.DataFra
         "KPI to watch": frame["kpi"].astype(str),
         "Page": frame["page"].astype(str),
     })  # fmt: skip
+
+
+def actions_view(actions: pd.DataFrame, *, currency: str = "EUR"):
+    """Show ranked actions on a page: :func:`actions_table`, escaped, without the index.
+
+    Examples
+    --------
+    >>> from cxlib.actions import Action, rank_actions
+    >>> view = actions_view(rank_actions([Action("<b>x</b>", "all", 1, 1.0, 0.0, 2.0)]))
+    >>> "&lt;b&gt;x&lt;/b&gt;" in view.to_html()
+    True
+    """
+    from cxlib.headlines import format_table
+
+    return format_table(actions_table(actions, currency=currency), {}, index=False)
 
 
 def actions_markdown(actions: pd.DataFrame, *, currency: str = "EUR",
