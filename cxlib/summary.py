@@ -12,7 +12,14 @@ from cxlib._html import escape_markdown
 from cxlib.actions import BASIS, COLUMNS
 from cxlib.headlines import format_value
 
-__all__ = ["GLOSSARY", "actions_markdown", "actions_table", "actions_view", "glossary_markdown", "situation"]
+__all__ = [
+    "GLOSSARY",
+    "actions_markdown",
+    "actions_table",
+    "actions_view",
+    "glossary_markdown",
+    "situation",
+]
 
 
 def _money(value: float, currency: str) -> str:

@@ -1,0 +1,104 @@
+"""The report as one PDF: each reviewer page printed by headless Chromium, then merged.
+
+The executive summary comes first, then the topic pages in the run's order. Each page is printed
+on its own (so each starts on a new sheet and keeps its own styles) and gets a bookmark named
+after its title. Without Chromium or pypdf the run says so in one line and records no PDF:
+the HTML report is complete without it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = ["CHROMIUM", "PDF_NAME", "find_chromium", "print_pdf", "print_report_pdf"]
+
+#: Where Debian's ``chromium`` package puts the browser; ``PATH`` is searched next.
+CHROMIUM = "/usr/bin/chromium"
+PDF_NAME = "report.pdf"
+SUMMARY = "00_summary"
+
+_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+          "--disable-background-networking", "--disable-component-update", "--disable-sync",
+          "--no-pdf-header-footer", "--run-all-compositor-stages-before-draw",
+          "--virtual-time-budget=10000")  # fmt: skip
+
+
+def find_chromium() -> str | None:
+    """Return the path of a Chromium binary, or None when there is none."""
+    if Path(CHROMIUM).is_file():
+        return CHROMIUM
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def print_pdf(html_file: Path, target: Path, *, chromium: str, timeout: int = 180) -> Path:
+    """Print one HTML file to PDF with headless Chromium; raise when no PDF was written."""
+    with tempfile.TemporaryDirectory(prefix="cxlib-chromium-") as profile:
+        subprocess.run(
+            [chromium, *_FLAGS, f"--user-data-dir={profile}", f"--print-to-pdf={target}",
+             Path(html_file).resolve().as_uri()],
+            check=False, capture_output=True, timeout=timeout,
+        )  # fmt: skip
+    if not target.is_file() or target.stat().st_size == 0:
+        raise RuntimeError(f"Chromium wrote no PDF for {html_file}")
+    return target
+
+
+def _ordered(runs: Sequence[Any]) -> list[Any]:
+    """Summary first, then the topic pages in the run's order; only pages with reviewer HTML."""
+    pages = [r for r in runs if r.outputs.get("reviewer_html")]
+    return sorted(pages, key=lambda r: r.name != SUMMARY)
+
+
+def print_report_pdf(run_dir: Path, runs: Sequence[Any], *, client: str = "",
+                     console: Any = None) -> str | None:
+    """Print the run's reviewer pages into ``<run_dir>/report.pdf``; return its relative path.
+
+    Returns None, after one line on ``console``, when Chromium or pypdf is missing or printing
+    failed: a missing PDF never fails the run.
+    """
+
+    def say(line: str) -> None:
+        if console is not None:
+            console.print(f"[yellow]no PDF[/]: {line}", markup=True, highlight=False,
+                          soft_wrap=True)
+
+    pages = _ordered(runs)
+    chromium = find_chromium()
+    if chromium is None:
+        say(f"Chromium not found ({CHROMIUM}); install Debian's chromium package for report.pdf")
+        return None
+    try:
+        from pypdf import PdfWriter
+    except ImportError:
+        say("the pypdf package is not installed; pip install pypdf for report.pdf")
+        return None
+    if not pages:
+        say("no page was rendered")
+        return None
+    try:
+        with tempfile.TemporaryDirectory(prefix="cxlib-pdf-") as tmp:
+            writer = PdfWriter()
+            for i, run in enumerate(pages):
+                part = print_pdf(run_dir / run.outputs["reviewer_html"], Path(tmp) / f"{i}.pdf",
+                                 chromium=chromium)
+                start = len(writer.pages)
+                writer.append(str(part))
+                writer.add_outline_item(run.title or run.name, start)
+            writer.add_metadata({"/Title": f"{client} — customer report" if client
+                                 else "Customer report"})
+            with open(run_dir / PDF_NAME, "wb") as handle:
+                writer.write(handle)
+    except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
+        (run_dir / PDF_NAME).unlink(missing_ok=True)
+        say(f"printing failed ({type(exc).__name__}: {exc})")
+        return None
+    return PDF_NAME
