@@ -4,7 +4,8 @@ A topic page records its recommendations next to its headline numbers::
 
     cxlib.actions.save_actions("02_churn", [action], path=headlines_path)
 
-which writes ``headlines/02_churn.actions.json`` next to ``headlines/02_churn.json``. Every
+which writes ``headlines/actions/02_churn.json`` beside ``headlines/02_churn.json`` (a
+subfolder, so readers of the headline files never meet an action). Every
 action is valued on ONE basis, :data:`BASIS` (the client's ``analysis.margin`` x revenue, per
 year, undiscounted), with an interval, so the executive summary can rank them and the runner
 can write them to ``actions.json`` in the run folder.
@@ -31,7 +32,7 @@ import pandas as pd
 from cxlib._validation import DataError, validate_columns
 
 __all__ = [
-    "ACTIONS_SUFFIX",
+    "ACTIONS_DIR",
     "BASIS",
     "DEFAULT_SAVE_RATE",
     "Action",
@@ -47,8 +48,8 @@ __all__ = [
 #: The one money basis every action is valued on.
 BASIS = "annual gross margin"
 
-#: File-name suffix of a page's actions, next to its headline JSON file.
-ACTIONS_SUFFIX = ".actions.json"
+#: Subfolder of the headlines folder holding each page's actions as ``<page>.json``.
+ACTIONS_DIR = "actions"
 
 #: Assumed share of contacted at-risk customers a retention campaign keeps, and its range: an
 #: assumption, stated on the page, to be replaced by a measured rate once a test has run.
@@ -243,7 +244,7 @@ def rollout_actions(rollout: pd.DataFrame, *, experiment: str,
 
 def _actions_file(path: str | Path) -> Path:
     path = Path(path)
-    return path.with_name(path.name.removesuffix(".json") + ACTIONS_SUFFIX)
+    return path.parent / ACTIONS_DIR / path.name
 
 
 def save_actions(page: str, actions: Iterable[Action | None], *,
@@ -251,7 +252,7 @@ def save_actions(page: str, actions: Iterable[Action | None], *,
     """Record a page's actions; write them next to its headlines when ``path`` is given.
 
     ``path`` is the page's headline file (the runner's ``headlines_path``); the actions go to
-    ``<page>.actions.json`` beside it. ``None`` entries (no action to recommend) are left out.
+    ``actions/<page>.json`` beside it. ``None`` entries (no action to recommend) are left out.
     Returns the actions as a frame, ranked by value.
 
     Examples
@@ -290,12 +291,12 @@ def rank_actions(actions: Iterable[Action] | pd.DataFrame) -> pd.DataFrame:
 
 
 def load_actions(directory: str | Path | None) -> pd.DataFrame:
-    """Read every page's ``*.actions.json`` in ``directory``, ranked by value.
+    """Read every page's actions (``<directory>/actions/*.json``), ranked by value.
 
     Empty (with the columns of :class:`Action`) when ``directory`` is None or holds none.
     """
     rows: list[dict] = []
     if directory is not None:
-        for file in sorted(Path(directory).glob("*" + ACTIONS_SUFFIX)):
+        for file in sorted((Path(directory) / ACTIONS_DIR).glob("*.json")):
             rows.extend(json.loads(file.read_text(encoding="utf-8")))
     return rank_actions(pd.DataFrame(rows, columns=[f.name for f in fields(Action)]))

@@ -178,8 +178,6 @@ def load_headlines(directory: str | Path | None) -> pd.DataFrame:
     rows: list[dict] = []
     if directory is not None:
         for file in sorted(Path(directory).glob("*.json")):
-            if file.name.endswith(".actions.json"):  # a page's actions (cxlib.actions)
-                continue
             rows.extend(json.loads(file.read_text(encoding="utf-8")))
     return pd.DataFrame(rows, columns=["notebook", *Headline.__dataclass_fields__])
 

@@ -21,7 +21,7 @@ Output layout::
         manifest.json
         actions.json                    the pages' ranked actions, on one money basis
         report.pdf                      summary, then the topic pages (headless Chromium)
-        headlines/<notebook>.json       (and <notebook>.actions.json)
+        headlines/<notebook>.json       (and headlines/actions/<notebook>.json)
         notebooks/<notebook>.ipynb      executed
         html/<notebook>.html            reviewer version (no code)
         html/<notebook>.full.html       with code, warnings and tracebacks
