@@ -92,13 +92,13 @@ def print_report_pdf(run_dir: Path, runs: Sequence[Any], *, client: str = "",
                                  chromium=chromium)
                 start = len(writer.pages)
                 writer.append(str(part))
-                writer.add_outline_item(run.title or run.name, start)
+                writer.add_outline_item(title=run.title or run.name, page_number=start)
             writer.add_metadata({"/Title": f"{client} — customer report" if client
                                  else "Customer report"})
-            with open(run_dir / PDF_NAME, "wb") as handle:
+            with open(Path(tmp) / PDF_NAME, "wb") as handle:
                 writer.write(handle)
+            shutil.move(Path(tmp) / PDF_NAME, run_dir / PDF_NAME)  # whole, or not at all
     except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
-        (run_dir / PDF_NAME).unlink(missing_ok=True)
         say(f"printing failed ({type(exc).__name__}: {exc})")
         return None
     return PDF_NAME
