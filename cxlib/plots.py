@@ -582,7 +582,7 @@ def plot_revenue_bridge(bridge, *, currency: str | None = None, ax=None):
     labels = [str(step).replace(" customers", "\ncustomers").replace(" 12 months", "\n12 months")
               for step in bridge.index]
     values = bridge["revenue"].to_numpy(float)
-    running = 0.0
+    running, extents = 0.0, [0.0]
     for i, value in enumerate(values):
         if i in (0, len(values) - 1):
             bottom, height, colour = 0.0, value, colours[7]
@@ -592,10 +592,15 @@ def plot_revenue_bridge(bridge, *, currency: str | None = None, ax=None):
             colour = colours[2] if value >= 0 else colours[3]
             running += value
         ax.bar(i, height, bottom=bottom, color=colour, width=0.65)
+        extents += [bottom, bottom + height]
         ax.annotate(f"{value / 1e3:+,.0f}k" if 0 < i < len(values) - 1 else f"{value / 1e3:,.0f}k",
                     (i, bottom + max(height, 0)), ha="center", va="bottom", fontsize=9)
     ax.set_xticks(range(len(values)), labels, fontsize=9)
     unit = f" ({currency})" if currency else ""
+    top, low = max(extents), min(extents)
+    ax.set_ylim(low * 1.1, top * 1.12 if top > 0 else None)  # room for the labels
+    ax.yaxis.set_major_formatter(plt.FuncFormatter(
+        lambda v, _: f"{v / 1e6:,.1f}M" if top >= 1e6 else f"{v / 1e3:,.0f}k"))
     ax.set(ylabel=f"Net revenue{unit}", title="How last year's revenue became this year's")
     return ax
 
@@ -628,9 +633,14 @@ def plot_active_customers(periods, nps=None, *, ax=None):
 
 def plot_actions(actions, *, currency: str | None = None, ax=None):
     """Ranked actions with their intervals (:func:`cxlib.actions.load_actions` output)."""
+    import textwrap
+
     data = actions.iloc[::-1]
-    ax = _get_ax(ax, figsize=(9, 0.6 * len(data) + 1.5))
-    labels = [text if len(text) <= 60 else text[:57] + "..." for text in data["action"]]
+    ax = _get_ax(ax, figsize=(10, 0.9 * len(data) + 1.5))
+    # Numbered like the summary's list; wrapped so long client names stay readable.
+    labels = [f"{len(data) - i}. " + textwrap.shorten(str(text), 70, placeholder="...")
+              for i, text in enumerate(data["action"])]
+    labels = [textwrap.fill(text, 38) for text in labels]
     ax.barh(labels, data["value"], color=sns.color_palette(PALETTE)[2])
     ax.errorbar(data["value"], labels, fmt="none", ecolor="black", capsize=4,
                 xerr=[data["value"] - data["value_low"], data["value_high"] - data["value"]])

@@ -127,3 +127,30 @@ def test_summary_words_escape_client_text_and_state_the_basis():
                           index=["previous 12 months", "new customers", "reactivated customers",
                                  "lost customers", "expansion", "contraction", "last 12 months"])
     assert "down 20.0%" in situation(bridge)
+
+
+def test_the_summary_figures_name_the_currency_and_show_every_step_and_action():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from cxlib import plots
+
+    bridge = pd.DataFrame({"revenue": [100.0, 30.0, 0.0, -50.0, 5.0, -5.0, 80.0],
+                           "customers": [10, 3, 0, 5, 2, 3, 8]},
+                          index=["previous 12 months", "new customers", "reactivated customers",
+                                 "lost customers", "expansion", "contraction", "last 12 months"])
+    ax = plots.plot_revenue_bridge(bridge, currency="CHF")
+    assert "CHF" in ax.get_ylabel() and len(ax.patches) == 7
+    assert ax.get_ylim()[1] >= 130.0  # the highest running total (100 + 30) is inside the axes
+    actions = rank_actions([Action("a" * 120, "s", 1, 5.0, 1.0, 9.0),
+                            Action("b", "s", 1, 7.0, 6.0, 8.0)])
+    ax = plots.plot_actions(actions, currency="CHF")
+    assert "CHF" in ax.get_xlabel() and "annual gross margin" in ax.get_xlabel().lower()
+    assert [t.get_text()[:2] for t in ax.get_yticklabels()] == ["2.", "1."]
+    periods = active_customers_over_time(pd.DataFrame({
+        "customer_id": ["a", "b"], "amount": [1.0, 2.0],
+        "date": pd.to_datetime(["2025-01-02", "2025-04-02"])}), observation_end="2025-07-01")
+    nps = pd.DataFrame({"period": pd.PeriodIndex(["2025Q1", "2025Q2"], freq="Q"),
+                        "score": [-10.0, 5.0], "ci_low": [-20.0, -5.0], "ci_high": [0.0, 15.0]})
+    ax = plots.plot_active_customers(periods, nps)
+    assert len(ax.figure.axes) == 2  # customers and NPS on their own axes
