@@ -15,7 +15,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CHROMIUM", "PDF_NAME", "find_chromium", "print_pdf", "print_report_pdf"]
+__all__ = [
+    "CHROMIUM",
+    "PDF_NAME",
+    "PRINT_CSS",
+    "find_chromium",
+    "print_pdf",
+    "print_report_pdf",
+    "printable_html",
+]
 
 #: Where Debian's ``chromium`` package puts the browser; ``PATH`` is searched next.
 CHROMIUM = "/usr/bin/chromium"
@@ -26,6 +34,34 @@ _FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
           "--disable-background-networking", "--disable-component-update", "--disable-sync",
           "--no-pdf-header-footer", "--run-all-compositor-stages-before-draw",
           "--virtual-time-budget=10000")  # fmt: skip
+
+
+#: Print layout: A4 landscape at 80% gives a 1300-pixel-wide page, so whatever fits the
+#: 1280-pixel screen the tables are checked at fits a sheet; the index/code links are dropped
+#: (they do not work in a mailed file), figures and table rows are not cut across sheets.
+PRINT_CSS = """<style type="text/css" media="print">
+@page { size: A4 landscape; margin: 10mm 12mm; }
+html { zoom: 0.8; }
+body.jp-Notebook { max-width: none !important; padding: 0 !important; }
+.jp-OutputArea-output { overflow: visible !important; }
+nav.cxlib-nav { display: none; }
+img, tr, .jp-OutputArea-output { break-inside: avoid; }
+h1, h2, h3 { break-after: avoid; }
+</style>"""
+
+
+def printable_html(text: str) -> str:
+    """Add the report's print layout (:data:`PRINT_CSS`) to a page's HTML.
+
+    Examples
+    --------
+    >>> "@page" in printable_html("<html><head></head><body></body></html>")
+    True
+    """
+    head = text.lower().rfind("</head>")
+    if head < 0:
+        return PRINT_CSS + text
+    return text[:head] + PRINT_CSS + text[head:]
 
 
 def find_chromium() -> str | None:
@@ -88,8 +124,11 @@ def print_report_pdf(run_dir: Path, runs: Sequence[Any], *, client: str = "",
         with tempfile.TemporaryDirectory(prefix="cxlib-pdf-") as tmp:
             writer = PdfWriter()
             for i, run in enumerate(pages):
-                part = print_pdf(run_dir / run.outputs["reviewer_html"], Path(tmp) / f"{i}.pdf",
-                                 chromium=chromium)
+                page = Path(tmp) / f"{i}.html"  # figures are embedded: the page prints anywhere
+                source = run_dir / run.outputs["reviewer_html"]
+                page.write_text(printable_html(source.read_text(encoding="utf-8")),
+                                encoding="utf-8")
+                part = print_pdf(page, Path(tmp) / f"{i}.pdf", chromium=chromium)
                 start = len(writer.pages)
                 writer.append(str(part))
                 writer.add_outline_item(title=run.title or run.name, page_number=start)
