@@ -568,7 +568,7 @@ def plot_cumulative_revenue(curve, *, ax=None):
 
 # --- executive summary ------------------------------------------------------------------------
 # Appended after the topic figures (other developers edit the list above); names added here.
-__all__ += ["plot_actions", "plot_active_customers", "plot_revenue_bridge"]
+__all__ = sorted([*__all__, "plot_actions", "plot_active_customers", "plot_revenue_bridge"])
 
 
 def plot_revenue_bridge(bridge, *, currency: str | None = None, ax=None):
