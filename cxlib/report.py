@@ -651,6 +651,8 @@ def _index_html(
         config_path=manifest["config"]["path"],
         config_sha256=manifest["config"]["sha256"],
         data_files=list(manifest["data_files"].items()),
+        pdf=manifest.get("pdf"),
+        n_actions=manifest.get("actions") or 0,
         page_css=_CSS,
         index_css=(templates / "index.css").read_text(encoding="utf-8"),
     )
@@ -871,6 +873,8 @@ def build_report(
                         soft_wrap=True,
                     )
         status = "complete" if all(r.status in ("ok", "skipped") for r in runs) else "failed"
+        manifest["actions"] = _write_actions(partial, headlines_dir)
+        manifest["pdf"] = print_report_pdf(partial, runs, client=config.client, console=console)
         write_manifest(status)
         headlines = load_headlines(headlines_dir)
         index = _index_html(
@@ -884,8 +888,6 @@ def build_report(
             manifest=manifest,
         )
         (partial / "index.html").write_text(index, encoding="utf-8")
-        manifest["actions"] = _write_actions(partial, headlines_dir)
-        manifest["pdf"] = print_report_pdf(partial, runs, client=config.client, console=console)
         write_manifest(status)
         partial.rename(final_dir)
     except KeyboardInterrupt as exc:

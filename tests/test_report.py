@@ -397,6 +397,8 @@ def test_the_report_pdf_has_the_summary_first_and_every_page(tiny_run):
     assert titles == ["Executive summary", "01_Good", "02_Bad"]
     assert len(reader.pages) >= 3
     assert "Executive summary" in reader.pages[0].extract_text()
+    index = (run.run_dir / "index.html").read_text()
+    assert '<a href="report.pdf">' in index and '<a href="actions.json">' in index
 
 
 def test_without_chromium_the_run_says_so_in_one_line_and_records_no_pdf(tiny_run, monkeypatch,
