@@ -247,8 +247,9 @@ def _format_validation_error(path: Path, error: ValidationError) -> str:
         message = item["msg"]
         if item["type"] == "extra_forbidden":
             message = "unknown key (check its spelling)"
-        lines.append(f"  {where}: {message}")
-    return f"{path}: invalid client config\n" + "\n".join(lines)
+        lines.append(f"{where}: {message}")
+    # One line, like every other config error: the CLI prints it after "error:".
+    return f"{path}: invalid client config: " + "; ".join(lines)
 
 
 def load_config(path: str | Path) -> ClientConfig:

@@ -60,7 +60,7 @@ def test_minimal_config_is_valid_with_defaults(tmp_path):
 INVALID_CONFIGS = {
     "unknown_top_level_key": (
         MINIMAL + "curency: USD\n",
-        r"acme\.yaml: invalid client config\n  curency: unknown key \(check its spelling\)",
+        r"acme\.yaml: invalid client config: curency: unknown key \(check its spelling\)",
     ),
     "unknown_table_option": (
         """\
@@ -249,3 +249,18 @@ def test_demo_config_is_valid_and_loads_files_of_the_demo_layout(tmp_path):
     assert client.transactions["amount"].tolist() == [12.5]
     assert client.customers["signup_date"].tolist() == [pd.Timestamp("2023-12-01")]
     assert client.experiments["end"].tolist() == [pd.Timestamp("2024-01-05")] * 2
+
+
+def test_a_config_with_several_problems_is_one_error_line(tmp_path):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "tx.csv").write_text("customer_id,date,amount\na,2024-01-01,1\n")
+    config = tmp_path / "acme.yaml"
+    config.write_text(
+        "client: acme\ndata_dir: data\ncurency: USD\ntables:\n  transactions: {path: tx.csv}\n"
+        "analysis: {horizon_months: 0}\n"
+    )
+    with pytest.raises(DataError) as error:
+        load_config(config)
+    message = str(error.value)
+    assert "\n" not in message
+    assert "curency: unknown key" in message and "analysis.horizon_months" in message

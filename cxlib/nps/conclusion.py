@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from cxlib._html import escape_markdown
 from cxlib.headlines import Headline
 from cxlib.nps.score import MIN_RELIABLE_N, NPSResult
 
@@ -162,7 +163,7 @@ def _segments_and_quarters(result, text: _Text) -> None:
         top = seg.sort_values("revenue_per_customer", ascending=False).iloc[0]
         rank = int((seg["score"] > top["score"]).sum()) + 1
         text.lines.append(
-            f"The most valuable segment, {top['segment']} "
+            f"The most valuable segment, {escape_markdown(top['segment'])} "
             f"({text.money(top['revenue_per_customer'])} per customer), has NPS "
             f"{top['score']:+.0f} ({level}% CI {top['ci_low']:+.0f} to {top['ci_high']:+.0f}), "
             f"rank {rank} of {len(seg)} segments by NPS."
