@@ -206,18 +206,15 @@ class Client:
         base["p_alive"] = fit.purchase_model.p_alive(fit.summary).reindex(base.index)
         base["clv"] = fit.values["clv"].reindex(base.index)
         definition = settings.churn_definition
-        if definition == "p_alive":
-            base["churned"] = base["p_alive"] < 0.5
-        elif definition == "inactivity":
-            base["churned"] = base["days_since_last"] > self.churn_threshold_days
-        else:
-            status = churn.churn_status(
-                self._history(),
-                as_of=base.attrs["observation_end"],
-                definition=definition,
-                customers=self.customers,
-            )
-            base["churned"] = status["churned"].reindex(base.index).fillna(False).astype(bool)
+        status = churn.churn_status(
+            self._history(),
+            as_of=base.attrs["observation_end"],
+            definition=definition,
+            customers=self.customers,
+            threshold_days=self.churn_threshold_days if definition == "inactivity" else None,
+            p_alive=base["p_alive"] if definition == "p_alive" else None,
+        )
+        base["churned"] = status["churned"].reindex(base.index).fillna(False).astype(bool)
         base["segment"] = segmentation.rfm_segments(base)["segment"]
         base.attrs["churn_definition"] = definition
         return base

@@ -83,3 +83,16 @@ def test_open_client_says_how_to_write_missing_demo_data(tmp_path, cache):
         "data_dir: ../data/demo", f"data_dir: {tmp_path / 'nowhere'}"))
     with pytest.raises(DataError, match="cxlib demo --out data/demo"):
         open_client(config)
+
+
+def test_the_p_alive_churn_definition_uses_the_runs_clv_model(demo_config, cache, tmp_path):
+    config = tmp_path / "p_alive.yaml"
+    config.write_text(
+        demo_config.read_text().replace("churn_definition: inactivity", "churn_definition: p_alive")
+    )
+    client = open_client(config)
+    base = client.base
+    assert base.attrs["churn_definition"] == "p_alive"
+    assert base["p_alive"].notna().all()
+    assert (base["churned"] == (base["p_alive"] < 0.5)).all()
+    assert 0 < base["churned"].mean() < 1
