@@ -29,7 +29,14 @@ from typing import Any, Literal
 
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from cxlib._validation import DataError
 
@@ -38,6 +45,7 @@ __all__ = [
     "Client",
     "ClientConfig",
     "TableConfig",
+    "check_settings",
     "file_sha256",
     "load_client",
     "load_config",
@@ -67,6 +75,8 @@ class AnalysisConfig(_Strict):
     seed: int = 0
     observation_end: dt.date | None = None
     calibration_end: dt.date | None = None
+    # CLV holdout length; None: 26 weeks, or a third of a shorter history
+    holdout_weeks: int | None = Field(None, ge=1, le=260)
     horizon_months: int = Field(12, ge=1, le=120)
     discount_rate: float = Field(0.10, ge=0, lt=1, description="annual")
     margin: float = Field(0.30, gt=0, le=1)
@@ -75,7 +85,8 @@ class AnalysisConfig(_Strict):
     churn_definition: Literal["inactivity", "contract", "p_alive"] = "inactivity"
     churn_cutoff: dt.date | None = None
     churn_horizon_days: int = Field(90, ge=7)
-    churn_survival_by: str = "acquisition_channel"  # survival-table column to split curves by
+    # survival-table column to split curves by; None: one the client has (churn.survival_split)
+    churn_survival_by: str | None = None
     target_churn_rate: float | None = Field(None, gt=0, lt=1)
     promoter_min: int = Field(9, ge=0, le=10)
     detractor_max: int = Field(6, ge=0, le=10)
@@ -83,6 +94,15 @@ class AnalysisConfig(_Strict):
     n_themes: int | None = Field(None, ge=2, le=30)
     n_clusters_max: int = Field(8, ge=2, le=20)
     wallet_column: str | None = None  # a customers column with each customer's stated wallet
+
+    @model_validator(mode="after")
+    def _ordered_thresholds(self) -> AnalysisConfig:
+        if self.promoter_min <= self.detractor_max:
+            raise ValueError(
+                f"promoter_min ({self.promoter_min}) must be above detractor_max "
+                f"({self.detractor_max}), e.g. `promoter_min: 9` and `detractor_max: 6`"
+            )
+        return self
 
 
 class ClientConfig(_Strict):
@@ -101,8 +121,8 @@ class ClientConfig(_Strict):
         unknown = sorted(set(tables) - set(TABLES))
         if unknown:
             raise ValueError(f"unknown table(s) {unknown}; expected some of {list(TABLES)}")
-        if "transactions" not in tables:
-            raise ValueError("a 'transactions' table is required")
+        if not tables:
+            raise ValueError(f"at least one table is required, from {list(TABLES)}")
         return tables
 
     def table_path(self, table: str) -> Path:
@@ -194,7 +214,7 @@ class Client:
     """A client's config and its loaded canonical tables (``None`` for a table it does not have)."""
 
     config: ClientConfig
-    transactions: pd.DataFrame
+    transactions: pd.DataFrame | None = None
     customers: pd.DataFrame | None = None
     surveys: pd.DataFrame | None = None
     feedback: pd.DataFrame | None = None
@@ -234,8 +254,44 @@ def load_client(path: str | Path) -> Client:
     # experiments last: their dates are checked against the transactions' last date
     for table in sorted(config.tables, key=lambda name: name == "experiments"):
         options = config.tables[table].model_dump(exclude={"path"}, exclude_none=True)
-        if table == "experiments":
+        if table == "experiments" and "transactions" in frames:
             options["data_end"] = frames["transactions"]["date"].max()
         frames[table] = loaders[table](config.table_path(table), **options)
+    check_settings(config, frames.get("transactions"))
     quality = data.quality_report(*frames.values())
     return Client(config=config, quality=quality, **frames)
+
+
+def check_settings(config: ClientConfig, transactions: pd.DataFrame | None) -> None:
+    """Cross-field checks of the analysis settings against the data (run by ``cxlib validate``).
+
+    ``calibration_end`` and ``observation_end`` must fall inside the transactions' dates, with
+    calibration before observation, and ``holdout_weeks`` must be shorter than the history.
+
+    Raises
+    ------
+    DataError
+        Naming the setting as it is written under ``analysis:`` in the YAML.
+    """
+    settings, where = config.analysis, config.config_path or config.client
+    if transactions is None or transactions.empty:
+        return
+    first, last = transactions["date"].min(), transactions["date"].max()
+    end = pd.Timestamp(settings.observation_end) if settings.observation_end else last
+    problems = []
+    if end <= first:
+        problems.append(f"observation_end: {end.date()} is not after the first transaction "
+                        f"({first.date()}); set a date inside the data or leave it out")
+    if settings.calibration_end is not None:
+        cal = pd.Timestamp(settings.calibration_end)
+        if not first < cal < end:
+            problems.append(f"calibration_end: {cal.date()} must be after the first transaction "
+                            f"({first.date()}) and before the observation end ({end.date()})")
+    history_weeks = (end - first).days / 7
+    if settings.holdout_weeks is not None and settings.holdout_weeks >= history_weeks:
+        problems.append(f"holdout_weeks: {settings.holdout_weeks} is not shorter than the "
+                        f"{history_weeks:.0f} weeks of history; set a smaller number or leave it "
+                        "out (cxlib then uses a third of the history, at most 26 weeks)")
+    if problems:
+        raise DataError(f"{where}: invalid analysis settings\n"
+                        + "\n".join(f"  analysis.{line}" for line in problems))

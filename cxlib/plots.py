@@ -309,10 +309,10 @@ def plot_cohort_heatmap(cohorts, *, kind: str = "rates", max_periods: int = 24, 
     return ax
 
 
-def plot_survival_curves(survival, *, by: str = "segment", ax=None):
+def plot_survival_curves(survival, *, by: str | None = "segment", ax=None):
     """Kaplan-Meier curves with confidence bands (``cxlib.churn.survival_by_segment`` result).
 
-    ``by`` names the grouping in the title (e.g. ``"acquisition_channel"``).
+    ``by`` names the grouping in the title (e.g. ``"acquisition_channel"``); None: no split.
     """
     ax = _get_ax(ax)
     colours = sns.color_palette(PALETTE, n_colors=max(survival.curves["segment"].nunique(), 1))
@@ -323,7 +323,8 @@ def plot_survival_curves(survival, *, by: str = "segment", ax=None):
                         color=colour, alpha=0.2, linewidth=0)
     ax.axhline(0.5, color="grey", linestyle=":", linewidth=1)
     ax.set(xlabel="Days since first purchase", ylabel="Share of customers still active",
-           title=f"Customer survival by {by.replace('_', ' ')}", ylim=(0, 1.02))
+           title="Customer survival" + (f" by {by.replace('_', ' ')}" if by else ""),
+           ylim=(0, 1.02))
     ax.legend(title=None, fontsize="small")
     return ax
 

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cxlib._multiplicity import holm
 from cxlib._validation import check_transactions, validate_columns
 from cxlib.churn._common import (
     DEFAULT_FEATURE_LABELS,
@@ -172,8 +173,12 @@ class SurvivalResult:
     logrank : dict
         Multivariate log-rank test: ``test_statistic``, ``p_value``, ``degrees_of_freedom``.
     pairwise : DataFrame
-        Pairwise log-rank tests: ``segment_a``, ``segment_b``, ``test_statistic``, ``p_value``.
+        Pairwise log-rank tests: ``segment_a``, ``segment_b``, ``test_statistic``, ``p_value``,
+        ``p_holm`` (Holm-adjusted over all pairs: read this one), ``significant``
+        (``p_holm < alpha``). Only groups with at least ``min_group_size`` customers are tested.
     alpha : float
+    method : str
+        One sentence on the grouping and the correction, for the page.
     """
 
     curves: pd.DataFrame
@@ -181,10 +186,45 @@ class SurvivalResult:
     logrank: dict
     pairwise: pd.DataFrame
     alpha: float
+    method: str = ""
+
+
+#: Columns :func:`survival_split` tries, in order, when the config names none.
+SURVIVAL_SPLIT_CANDIDATES = ("acquisition_channel", "first_channel", "first_category")
+
+#: Groups smaller than this are pooled and left out of the log-rank tests.
+MIN_GROUP_SIZE = 30
+
+
+def survival_split(table: pd.DataFrame, requested: str | None = None) -> str | None:
+    """Return the column to split survival curves by: ``requested``, else one the client has.
+
+    Without a request, the first of :data:`SURVIVAL_SPLIT_CANDIDATES` in ``table`` with 2 to 12
+    distinct values; None means one curve for everyone.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"duration_days": [1, 2], "event": [True, False],
+    ...                   "first_channel": ["app", "store"]})
+    >>> survival_split(t), survival_split(t.drop(columns="first_channel"))
+    ('first_channel', None)
+    """
+    if requested is not None:
+        validate_columns(table, [requested], caller="survival_split (churn_survival_by)")
+        return requested
+    for column in SURVIVAL_SPLIT_CANDIDATES:
+        if column in table.columns and 2 <= table[column].nunique() <= 12:
+            return column
+    return None
 
 
 def survival_by_segment(
-    table: pd.DataFrame, *, segment: str = "segment", alpha: float = 0.05, max_points: int = 400
+    table: pd.DataFrame,
+    *,
+    segment: str | None = "segment",
+    alpha: float = 0.05,
+    max_points: int = 400,
+    min_group_size: int = MIN_GROUP_SIZE,
 ) -> SurvivalResult:
     """Kaplan-Meier survival by segment, median lifetimes and log-rank tests (lifelines).
 
@@ -192,13 +232,16 @@ def survival_by_segment(
     ----------
     table : DataFrame
         From :func:`survival_table`: ``duration_days``, ``event`` and the ``segment`` column.
-    segment : str, default "segment"
-        Column to split by.
+    segment : str or None, default "segment"
+        Column to split by; None gives one curve for all customers.
     alpha : float, default 0.05
         1 - confidence level of the bands.
     max_points : int, default 400
         Curves are thinned to at most this many time points per segment (for plotting);
         the estimates themselves use every observation.
+    min_group_size : int, default MIN_GROUP_SIZE
+        Groups with fewer customers are pooled into one "other" group, which is left out of
+        the log-rank tests when it is still smaller. The pairwise tests are Holm-corrected.
 
     Returns
     -------
@@ -212,14 +255,19 @@ def survival_by_segment(
     [1.0, 0.75, 0.5, 0.5, 0.0]
     """
     caller = "survival_by_segment"
-    validate_columns(table, ["duration_days", "event", segment], caller=caller)
+    validate_columns(table, ["duration_days", "event", *([segment] if segment else [])],
+                     caller=caller)
     if not 0 < alpha < 1:
         raise ValueError(
             f"The 'alpha' parameter of {caller} must be in (0, 1). Got {alpha!r} instead."
         )
     durations = table["duration_days"].to_numpy(dtype=float)
     events = table["event"].to_numpy(dtype=bool)
-    groups = table[segment].astype(str).to_numpy()
+    if segment is None:
+        groups = np.full(len(table), "all customers", dtype=object)
+    else:
+        groups = table[segment].astype(str).to_numpy()
+    groups, pooled = _pool_small_groups(groups, min_group_size)
     curves, medians = [], []
     for name in sorted(pd.unique(groups)):
         mask = groups == name
@@ -227,8 +275,28 @@ def survival_by_segment(
         curves.append(curve)
         medians.append(median)
     medians = pd.DataFrame(medians).set_index("segment")
-    logrank, pairwise = _logrank_tests(durations, groups, events, len(medians))
-    return SurvivalResult(pd.concat(curves, ignore_index=True), medians, logrank, pairwise, alpha)
+    tested = medians.index[medians["customers"] >= min_group_size]
+    keep = np.isin(groups, tested)
+    logrank, pairwise = _logrank_tests(durations[keep], groups[keep], events[keep], len(tested))
+    pairwise["p_holm"] = holm(pairwise["p_value"].to_numpy(dtype=float))
+    pairwise["significant"] = pairwise["p_holm"] < alpha
+    method = (
+        f"Log-rank tests between groups of at least {min_group_size} customers"
+        + (f" ({pooled} smaller groups pooled into 'other')" if pooled else "")
+        + f"; the {len(pairwise)} pairwise p-values are Holm-corrected (p_holm)."
+    )
+    return SurvivalResult(
+        pd.concat(curves, ignore_index=True), medians, logrank, pairwise, alpha, method
+    )
+
+
+def _pool_small_groups(groups: np.ndarray, min_size: int) -> tuple[np.ndarray, int]:
+    """Pool groups below ``min_size`` into "other"; return the groups and how many were pooled."""
+    names, counts = np.unique(groups, return_counts=True)
+    small = names[counts < min_size]
+    if len(small) < 2:  # one small group stays itself: pooling would only rename it
+        return groups, 0
+    return np.where(np.isin(groups, small), "other", groups).astype(object), len(small)
 
 
 def _kaplan_meier(durations, events, name, alpha, max_points) -> tuple[pd.DataFrame, dict]:

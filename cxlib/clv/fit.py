@@ -52,13 +52,14 @@ def fit_customer_value(
     customers: pd.DataFrame | None = None,
     observation_end=None,
     calibration_end=None,
+    holdout_weeks: int | None = None,
 ) -> CustomerValueFit:
     """Choose a purchase model on a holdout, refit it on all data, and value every customer.
 
     The one way the report computes CLV, so the segmentation, NPS and CLV pages agree:
 
-    1. :func:`holdout_summary` (the last :data:`DEFAULT_HOLDOUT_WEEKS` weeks unless
-       ``calibration_end`` is given) and :func:`select_model` with ``kind=clv_model``;
+    1. :func:`holdout_summary` (the last ``holdout_weeks`` weeks unless ``calibration_end`` is
+       given) and :func:`select_model` with ``kind=clv_model``;
     2. the chosen kind refitted on :func:`rfm_summary` of the whole period, and
        :class:`SpendModel` on the same summary;
     3. :func:`customer_value` over ``horizon_months``.
@@ -77,6 +78,10 @@ def fit_customer_value(
         With ``acquisition_cost``, adds ``clv_net``.
     observation_end, calibration_end : date-like, optional
         End of the data used, and start of the holdout.
+    holdout_weeks : int, optional
+        Holdout length when ``calibration_end`` is not given; by default
+        :data:`DEFAULT_HOLDOUT_WEEKS`, shortened to a third of a short history
+        (:func:`cxlib.customers.derived_holdout_weeks`).
 
     Returns
     -------
@@ -91,7 +96,8 @@ def fit_customer_value(
     ('bgnbd', True)
     """
     holdout = holdout_summary(
-        transactions, freq=freq, calibration_end=calibration_end, observation_end=observation_end
+        transactions, freq=freq, calibration_end=calibration_end, observation_end=observation_end,
+        holdout_weeks=holdout_weeks,
     )
     selection = select_model(holdout, kind=clv_model)
     summary = rfm_summary(transactions, freq=freq, observation_end=observation_end)
