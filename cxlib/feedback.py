@@ -99,7 +99,9 @@ class ThemeResult:
         When the number of themes was chosen: ``n_themes`` and ``score`` (mean cosine
         silhouette of texts grouped by dominant theme; higher is better), one row per candidate.
     n_themes : int
-        Number of themes.
+        Number of themes (0 when the client has no feedback table).
+    note : str
+        One sentence for the page: how many themes in how many texts, or why there are none.
     """
 
     themes: pd.DataFrame
@@ -108,6 +110,19 @@ class ThemeResult:
     n_themes: int
     vectorizer_: object = field(repr=False, default=None)
     model_: object = field(repr=False, default=None)
+    note: str = ""
+
+    @classmethod
+    def empty(cls, note: str) -> ThemeResult:
+        """Return a result with no themes and the sentence saying why (tables stay empty)."""
+        themes = pd.DataFrame(
+            {"theme": pd.Series(dtype=int), "name": pd.Series(dtype=str),
+             "top_terms": pd.Series(dtype=object), "n_texts": pd.Series(dtype=int),
+             "share": pd.Series(dtype=float), "quotes": pd.Series(dtype=object)}
+        )  # fmt: skip
+        assignments = pd.DataFrame(columns=["customer_id", "date", "theme", "name", "weight"])
+        selection = pd.DataFrame(columns=["n_themes", "score"])
+        return cls(themes, assignments, selection, 0, note=note)
 
 
 def _nndsvda(svd, k: int, fill: float):
@@ -161,7 +176,7 @@ def _fit_nmf(matrix, k: int, seed: int, svd=None):
 
 
 def find_themes(
-    feedback: pd.DataFrame,
+    feedback: pd.DataFrame | None,
     *,
     n_themes: int | None = None,
     theme_range: Iterable[int] = DEFAULT_THEME_RANGE,
@@ -179,9 +194,10 @@ def find_themes(
 
     Parameters
     ----------
-    feedback : DataFrame
+    feedback : DataFrame or None
         ``text``, plus ``customer_id`` and ``date`` (carried into ``assignments``, needed by
-        :func:`theme_impact`).
+        :func:`theme_impact`). None (a client without a feedback table) gives an empty result
+        whose ``note`` says so; :func:`theme_impact` and :func:`themes_by` return empty tables.
     n_themes : int, optional, keyword-only
         Number of themes. When omitted it is chosen from ``theme_range`` by the mean cosine
         silhouette of the texts grouped by their dominant theme (how much closer a text is to
@@ -220,6 +236,8 @@ def find_themes(
     ['late', 'refund']
     """
     caller = "find_themes"
+    if feedback is None:
+        return ThemeResult.empty("No feedback table: the complaint themes section does not apply.")
     validate_columns(feedback, ["text"], caller=caller)
     texts = feedback["text"].fillna("").astype(str)
     if (texts.str.strip() == "").all():
@@ -267,6 +285,7 @@ def find_themes(
         n_themes=best,
         vectorizer_=vectorizer,
         model_=model,
+        note=f"{best} themes in {n_docs:,} feedback texts with words.",
     )
 
 
@@ -416,6 +435,8 @@ def themes_by(result: ThemeResult, by: str | pd.Series) -> pd.DataFrame:
     [['call', 10, 1.0], ['email', 10, 1.0]]
     """
     assignments = result.assignments
+    if result.n_themes == 0:
+        return pd.DataFrame(columns=["group", "theme", "name", "n_texts", "share", "lift"])
     if isinstance(by, str):
         validate_columns(assignments, [by], caller="themes_by")
         groups = assignments[by]
@@ -504,6 +525,11 @@ def theme_impact(
         the churn difference's interval; with ``clv``, also ``clv`` and ``clv_at_stake``.
     """
     caller = "theme_impact"
+    if result.n_themes == 0:  # no feedback table: nothing to link, an empty ranking
+        columns = ["theme", "name", "customers", "n_texts", "revenue", "revenue_per_customer",
+                   "churn_n", "churn_rate", "churn_others", "excess_churn", "ci_low", "ci_high",
+                   "p_value", "revenue_at_stake", "at_stake_ci_low", "at_stake_ci_high"]
+        return pd.DataFrame(columns=columns + (["clv", "clv_at_stake"] if clv is not None else []))
     checked = check_transactions(transactions, caller=caller)
     validate_columns(result.assignments, ["customer_id", "date"], caller=caller)
     check_positive_int(churn_days, "churn_days", caller=caller)

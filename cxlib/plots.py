@@ -499,6 +499,11 @@ def plot_themes_at_stake(impact, *, top: int = 10, ax=None):
     money can be read side by side.
     """
     ax = _get_ax(ax)
+    if impact.empty:
+        ax.text(0.5, 0.5, "No complaint themes (no feedback table)", ha="center", va="center",
+                transform=ax.transAxes)
+        ax.set_axis_off()
+        return ax
     data = impact.head(top).iloc[::-1]
     ax.barh(data["name"], data["revenue_at_stake"], color="#cc79a7")
     pairs = zip(data["revenue_at_stake"], data["customers"], strict=True)
