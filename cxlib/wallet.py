@@ -437,13 +437,19 @@ def wallet_by_category(estimate: WalletEstimate, segments) -> pd.DataFrame:
     -------
     DataFrame
         One row per (``segment``, ``category``), sorted by headroom: ``customers`` (in the
-        segment), ``spend``, ``wallet``, ``share_of_wallet``, ``headroom``.
+        segment), ``spend``, ``wallet``, ``share_of_wallet``, ``headroom``. Empty when the
+        estimate has no category wallets (no ``category`` column), with the reason in
+        ``attrs["note"]``.
     """
-    if not isinstance(estimate, WalletEstimate) or estimate.categories is None:
+    if not isinstance(estimate, WalletEstimate):
         raise ValueError(
-            "The 'estimate' parameter of wallet_by_category must be an estimate_wallet result "
-            "with category wallets (transactions with a 'category' column, by_category=True). "
-            f"Got {type(estimate).__name__} without them instead."
+            "The 'estimate' parameter of wallet_by_category must be an estimate_wallet result. "
+            f"Got {type(estimate).__name__} instead."
+        )
+    if estimate.categories is None:
+        return _not_applicable(
+            ["segment", "category", "customers", "spend", "wallet", "share_of_wallet", "headroom"],
+            "No category wallets: the transactions have no 'category' column.",
         )
     seg = segment_series(segments, caller="wallet_by_category")
     long = estimate.categories.merge(seg.rename("segment"), left_on="customer_id",
@@ -481,7 +487,8 @@ def penetration_gaps(transactions: pd.DataFrame, segments, *, min_customers: int
         One row per (``segment``, ``category``), sorted by ``opportunity`` (descending):
         ``customers``, ``buyers``, ``penetration``, ``best_penetration``, ``best_segment``,
         ``penetration_gap``, ``spend_per_buyer`` (net, over the observed period),
-        ``opportunity``.
+        ``opportunity``. Empty, with the reason in ``attrs["note"]``, when the transactions
+        have no ``category`` column or no segment has ``min_customers`` customers.
 
     Examples
     --------
@@ -493,7 +500,11 @@ def penetration_gaps(transactions: pd.DataFrame, segments, *, min_customers: int
     ['s2', 'x', '0.5', '0.5']
     """
     tx = _text_ids(check_transactions(transactions, caller="penetration_gaps"))
-    validate_columns(tx, ["category"], caller="penetration_gaps")
+    columns = ["segment", "category", "customers", "buyers", "penetration", "best_penetration",
+               "best_segment", "penetration_gap", "spend_per_buyer", "opportunity"]
+    if "category" not in tx.columns:
+        return _not_applicable(columns, "No penetration gaps: the transactions have no "
+                                        "'category' column.")
     seg = segment_series(segments, caller="penetration_gaps")
     tx = tx[tx["customer_id"].isin(seg.index)]
     tx = tx.assign(segment=seg.reindex(tx["customer_id"]).to_numpy())
@@ -509,10 +520,9 @@ def penetration_gaps(transactions: pd.DataFrame, segments, *, min_customers: int
     out["penetration"] = out["buyers"] / out["customers"]
     eligible = out[out["customers"] >= min_customers]
     if eligible.empty:
-        raise ValueError(
-            "The 'min_customers' parameter of penetration_gaps must not exceed the largest "
-            f"segment ({int(sizes.max())} customers). Got {min_customers} instead."
-        )
+        return _not_applicable(columns, f"No penetration gaps: no segment has {min_customers} "
+                                        f"customers (the largest has {int(sizes.max())}), too "
+                                        "few to set a benchmark.")
     best_idx = eligible.groupby("category")["penetration"].idxmax()
     best = eligible.loc[best_idx.to_numpy(), "penetration"]
     best.index = best.index.get_level_values("category")
@@ -528,3 +538,10 @@ def penetration_gaps(transactions: pd.DataFrame, segments, *, min_customers: int
         pd.Series(overall.reindex(categories).to_numpy(), index=grid))
     out["opportunity"] = out["penetration_gap"] * out["customers"] * out["spend_per_buyer"]
     return out.sort_values("opportunity", ascending=False).reset_index()
+
+
+def _not_applicable(columns: list[str], note: str) -> pd.DataFrame:
+    """Return an empty table carrying the sentence the page shows instead of it."""
+    table = pd.DataFrame(columns=columns)
+    table.attrs["note"] = note
+    return table

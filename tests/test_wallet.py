@@ -152,11 +152,12 @@ def test_wallet_by_category_sums_customers_category_wallets_per_segment():
     assert table.set_index("category").loc["x", "wallet"] == pytest.approx(x["wallet"].sum())
 
 
-def test_wallet_by_category_needs_category_wallets():
+def test_wallet_by_category_without_category_wallets_is_empty_and_says_why():
     tx, customers, _ = _synthetic(n=200)
     est = estimate_wallet(tx.drop(columns="category"), customers, seed=0)
-    with pytest.raises(ValueError, match="with category wallets"):
-        wallet_by_category(est, pd.Series("all", index=est.customers.index))
+    table = wallet_by_category(est, pd.Series("all", index=est.customers.index))
+    assert table.empty and "headroom" in table.columns
+    assert "no 'category' column" in table.attrs["note"]
 
 
 def test_penetration_gaps_compare_each_segment_with_the_best_one():
@@ -177,9 +178,16 @@ def test_penetration_gaps_compare_each_segment_with_the_best_one():
     assert gaps.index[0] == ("s2", "x")
 
 
-def test_penetration_gaps_need_a_category_column():
-    with pytest.raises(DataError, match=r"penetration_gaps: missing column\(s\) \['category'\]"):
-        penetration_gaps(_transactions().drop(columns="category"), pd.Series({"a": "s"}))
+def test_penetration_gaps_without_a_category_column_is_empty_and_says_why():
+    gaps = penetration_gaps(_transactions().drop(columns="category"), pd.Series({"a": "s"}))
+    assert gaps.empty and "opportunity" in gaps.columns
+    assert "no 'category' column" in gaps.attrs["note"]
+
+
+def test_penetration_gaps_with_only_small_segments_is_empty_and_says_why():
+    gaps = penetration_gaps(_transactions(), pd.Series({"a": "s"}), min_customers=30)
+    assert gaps.empty
+    assert "no segment has 30 customers" in gaps.attrs["note"]
 
 
 # --- against the demo's true wallets ----------------------------------------------------------

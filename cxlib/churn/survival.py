@@ -179,6 +179,8 @@ class SurvivalResult:
     alpha : float
     method : str
         One sentence on the grouping and the correction, for the page.
+    by : str or None
+        The column the curves are split by (None: one curve for all customers).
     """
 
     curves: pd.DataFrame
@@ -187,6 +189,7 @@ class SurvivalResult:
     pairwise: pd.DataFrame
     alpha: float
     method: str = ""
+    by: str | None = None
 
 
 #: Columns :func:`survival_split` tries, in order, when the config names none.
@@ -233,7 +236,8 @@ def survival_by_segment(
     table : DataFrame
         From :func:`survival_table`: ``duration_days``, ``event`` and the ``segment`` column.
     segment : str or None, default "segment"
-        Column to split by; None gives one curve for all customers.
+        Column to split by; None picks one the table has (:func:`survival_split`), else one
+        curve for all customers.
     alpha : float, default 0.05
         1 - confidence level of the bands.
     max_points : int, default 400
@@ -255,6 +259,8 @@ def survival_by_segment(
     [1.0, 0.75, 0.5, 0.5, 0.0]
     """
     caller = "survival_by_segment"
+    if segment is None:
+        segment = survival_split(table)
     validate_columns(table, ["duration_days", "event", *([segment] if segment else [])],
                      caller=caller)
     if not 0 < alpha < 1:
@@ -286,7 +292,7 @@ def survival_by_segment(
         + f"; the {len(pairwise)} pairwise p-values are Holm-corrected (p_holm)."
     )
     return SurvivalResult(
-        pd.concat(curves, ignore_index=True), medians, logrank, pairwise, alpha, method
+        pd.concat(curves, ignore_index=True), medians, logrank, pairwise, alpha, method, segment
     )
 
 
