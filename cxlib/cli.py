@@ -1,8 +1,9 @@
 """The ``cxlib`` command line: ``cxlib demo``, ``cxlib validate``, ``cxlib report``.
 
 Invalid client data is reported as one message (the file, the column, a few offending values)
-with exit code 2 and no traceback; a report whose notebooks failed exits with 1, an interrupted
-one with 130.
+with exit code 2 and no traceback; a report whose notebooks failed exits with 1, one that could
+not be written (disk full, read-only, ``--out`` not a folder) with 3, an interrupted one with 130
+(Ctrl-C) or 143 (SIGTERM).
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 
 EXIT_FAILED = 1
 EXIT_DATA_ERROR = 2
+EXIT_OUTPUT_ERROR = 3
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143  # 128 + SIGTERM, as a shell reports it
 
 ConfigArgument = Annotated[
     Path, typer.Argument(help="The client's YAML config, e.g. clients/demo.yaml.")
@@ -82,7 +85,7 @@ def report(
     from rich.console import Console
 
     from cxlib import DataError
-    from cxlib.report import build_report
+    from cxlib.report import OutputError, Terminated, build_report
 
     console = Console(stderr=True)
     names = only.split(",") if only else None
@@ -95,9 +98,14 @@ def report(
     except ValueError as exc:  # e.g. --only names no notebook
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(EXIT_DATA_ERROR) from None
-    except KeyboardInterrupt:
-        typer.echo("interrupted: no complete run was written", err=True)
-        raise typer.Exit(EXIT_INTERRUPTED) from None
+    except OutputError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(EXIT_OUTPUT_ERROR) from None
+    except KeyboardInterrupt as exc:
+        how = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
+        typer.echo(f"{how}: no complete run was written", err=True)
+        raise typer.Exit(EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
+                         ) from None
     typer.echo(f"report: {run.run_dir / 'index.html'}")
     if not run.ok:
         for line in run.failures:

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -34,6 +36,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -41,10 +44,13 @@ from pydantic import (
 from cxlib._validation import DataError
 
 __all__ = [
+    "ISO_4217",
     "AnalysisConfig",
     "Client",
     "ClientConfig",
+    "ExcludeRule",
     "TableConfig",
+    "check_currency",
     "check_settings",
     "file_sha256",
     "load_client",
@@ -53,9 +59,78 @@ __all__ = [
 
 TABLES = ("transactions", "customers", "surveys", "feedback", "experiments")
 
+_CLIENT_SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+#: ISO 4217 currency codes (current and recently withdrawn, plus the X* funds and metals).
+ISO_4217 = frozenset(
+    """
+    AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BOV BRL BSD BTN
+    BWP BYN BYR BZD CAD CDF CHE CHF CHW CLF CLP CNH CNY COP COU CRC CUC CUP CVE CZK DJF DKK DOP
+    DZD EEK EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HRK HTG HUF IDR ILS
+    INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LTL LVL
+    LYD MAD MDL MGA MKD MMK MNT MOP MRO MRU MUR MVR MWK MXN MXV MYR MZN NAD NGN NIO NOK NPR NZD
+    OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SLL SOS
+    SRD SSP STD STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD USN UYI UYU UYW
+    UZS VED VEF VES VND VUV WST XAF XAG XAU XBA XBB XBC XBD XCD XCG XDR XOF XPD XPF XPT XSU XTS
+    XUA XXX YER ZAR ZMW ZWG ZWL
+    """.split()
+)
+
+
+def check_currency(currency: str) -> str:
+    """Return ``currency`` when it is an ISO 4217 code or a short currency symbol, else raise.
+
+    A symbol is at most four characters, each a letter, a currency sign or ``.``, e.g. ``€``,
+    ``R$``, ``kr``, ``zł``, ``Fr.``; three capital letters must be an ISO 4217 code.
+    The currency is printed next to every amount of the report, so nothing else is allowed.
+
+    Examples
+    --------
+    >>> check_currency("EUR"), check_currency("R$")
+    ('EUR', 'R$')
+    >>> check_currency("<b>")
+    Traceback (most recent call last):
+    ...
+    ValueError: currency '<b>' must be an ISO 4217 code (EUR, USD, GBP, ...) or a short ...
+    """
+    looks_like_code = len(currency) == 3 and currency.isascii() and currency.isalpha()
+    if looks_like_code and currency.upper() in ISO_4217:
+        if currency != currency.upper():
+            raise ValueError(f"currency {currency!r}: ISO 4217 codes are upper case "
+                             f"({currency.upper()!r})")
+        return currency
+    symbol = (
+        0 < len(currency) <= 4
+        and not (looks_like_code and currency.isupper())
+        and all(c.isalpha() or c == "." or unicodedata.category(c) == "Sc" for c in currency)
+    )
+    if not symbol:
+        raise ValueError(f"currency {currency!r} must be an ISO 4217 code (EUR, USD, GBP, ...) "
+                         "or a short symbol (€, $, £, R$, kr)")
+    return currency
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ExcludeRule(_Strict):
+    """Rows to set aside and count: non-product codes (postage, bank charges, adjustments).
+
+    ``column`` is the client's column; a row is excluded when its value is one of ``values``
+    or starts with one of ``prefixes``. ``reason`` names the rule in the data-quality table.
+    """
+
+    column: str
+    values: list[str] | None = None
+    prefixes: list[str] | None = None
+    reason: str | None = None
+
+    @model_validator(mode="after")
+    def _something_to_match(self) -> ExcludeRule:
+        if not self.values and not self.prefixes:
+            raise ValueError("an exclude rule needs 'values' or 'prefixes'")
+        return self
 
 
 class TableConfig(_Strict):
@@ -66,6 +141,15 @@ class TableConfig(_Strict):
     date_format: str | None = None
     encoding: str | None = None
     on_invalid: Literal["raise", "drop"] = "raise"
+    sheet: str | int | None = None  # the worksheet of a workbook with several
+    exclude: list[ExcludeRule] | None = None
+
+    @field_validator("sheet", mode="before")
+    @classmethod
+    def _sheet_is_a_name_or_position(cls, sheet: Any) -> Any:
+        if isinstance(sheet, bool | float):  # `sheet: yes` must not become sheet 1
+            raise ValueError(f"expected a sheet name or 0-based position, got {sheet!r}")
+        return sheet
 
 
 class AnalysisConfig(_Strict):
@@ -90,10 +174,24 @@ class AnalysisConfig(_Strict):
     target_churn_rate: float | None = Field(None, gt=0, lt=1)
     promoter_min: int = Field(9, ge=0, le=10)
     detractor_max: int = Field(6, ge=0, le=10)
-    feedback_stop_words: str | list[str] | None = "english"
+    feedback_stop_words: (
+        Literal["english", "russian", "french", "german", "spanish"] | list[str] | None
+    ) = "english"
     n_themes: int | None = Field(None, ge=2, le=30)
     n_clusters_max: int = Field(8, ge=2, le=20)
     wallet_column: str | None = None  # a customers column with each customer's stated wallet
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_silent_conversion(cls, value: Any, info: ValidationInfo) -> Any:
+        # pydantic would read `seed: true` as 1 and `margin: "0.3"` as 0.3: a typo in a YAML
+        # must be an error, not a different number.
+        annotation = str(cls.model_fields[info.field_name].annotation)
+        numeric = "int" in annotation or "float" in annotation
+        if numeric and (isinstance(value, bool) or (isinstance(value, str) and "str" not in
+                                                    annotation)):
+            raise ValueError(f"expected a number, got {value!r} ({type(value).__name__})")
+        return value
 
     @model_validator(mode="after")
     def _ordered_thresholds(self) -> AnalysisConfig:
@@ -114,6 +212,23 @@ class ClientConfig(_Strict):
     tables: dict[str, TableConfig]
     analysis: AnalysisConfig = AnalysisConfig()
     config_path: Path | None = None
+
+    @field_validator("client")
+    @classmethod
+    def _client_is_a_slug(cls, client: str) -> str:
+        # The name becomes a folder under --out: "." or ".." would write outside the client's
+        # own folder.
+        if not _CLIENT_SLUG.fullmatch(client):
+            raise ValueError(
+                f"client name {client!r} must be a slug: 1-64 letters, digits, '_', '-' or '.', "
+                "starting with a letter or digit (it names the report folder)"
+            )
+        return client
+
+    @field_validator("currency")
+    @classmethod
+    def _currency_is_a_code_or_symbol(cls, currency: str) -> str:
+        return check_currency(currency)
 
     @field_validator("tables")
     @classmethod
@@ -171,10 +286,7 @@ def load_config(path: str | Path) -> ClientConfig:
     path = Path(path).resolve()
     if not path.is_file():
         raise DataError(f"{path}: client config not found")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise DataError(f"{path}: not valid YAML: {exc}") from exc
+    raw = _read_yaml(path)
     if not isinstance(raw, dict):
         raise DataError(f"{path}: expected a mapping of settings, got {type(raw).__name__}")
     raw = dict(raw)
@@ -198,6 +310,53 @@ def load_config(path: str | Path) -> ClientConfig:
         if not file.is_file():
             raise DataError(f"{path}: tables.{table}.path: file {file} does not exist")
     return config
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, except that a key given twice in one mapping is an error."""
+
+
+def _construct_unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep=False):
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        line = key_node.start_mark.line + 1
+        try:
+            first = seen.get(key)
+            seen[key] = line
+        except TypeError:  # an unhashable key: let PyYAML report it
+            continue
+        if first is not None:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r} (lines {first} and {line})", key_node.start_mark
+            )
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_unique_mapping
+)
+
+
+def _read_yaml(path: Path) -> Any:
+    """Parse a YAML file; any problem is a one-line :class:`DataError` naming the file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not a text YAML file (not valid UTF-8 at byte {exc.start})"
+                        ) from None
+    except OSError as exc:
+        raise DataError(f"{path}: could not read the config: {exc.strerror or exc}") from None
+    try:
+        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader subclass)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        problem = " ".join(str(problem).split())
+        raise DataError(f"{path}: not valid YAML{where}: {problem}") from None
+    except RecursionError:
+        raise DataError(f"{path}: not valid YAML: nested too deeply") from None
 
 
 def file_sha256(path: str | Path, *, chunk_size: int = 1 << 20) -> str:
@@ -254,8 +413,11 @@ def load_client(path: str | Path) -> Client:
     # experiments last: their dates are checked against the transactions' last date
     for table in sorted(config.tables, key=lambda name: name == "experiments"):
         options = config.tables[table].model_dump(exclude={"path"}, exclude_none=True)
-        if table == "experiments" and "transactions" in frames:
-            options["data_end"] = frames["transactions"]["date"].max()
+        if table == "experiments":
+            if "transactions" in frames:
+                options["data_end"] = frames["transactions"]["date"].max()
+        else:  # event dates after the export date (observation_end, else today) are refused
+            options["observation_end"] = config.analysis.observation_end
         frames[table] = loaders[table](config.table_path(table), **options)
     check_settings(config, frames.get("transactions"))
     quality = data.quality_report(*frames.values())

@@ -16,7 +16,17 @@ surveys          customer_id (str), date, score (int64 0-10)  comment
 feedback         customer_id (str), date, text (str)          channel, topic
 ===============  ==========================================  ======================================
 
-The client's other columns are kept after the canonical ones. Invalid rows either raise a
+The client's other columns are kept after the canonical ones. Exports are read as they are,
+never as the consultant hoped: a file name is read literally (``y[12].csv`` is that file,
+never a pattern); a workbook with several sheets needs ``sheet=``; ``NULL``, ``N/A``, ``nan``,
+``-`` and the other :data:`NULL_MARKERS` are missing values; an id is text (``007`` stays
+``007``; a float artefact ``17850.0`` loses its ``.0`` only when every id has one, so CSV,
+Excel and parquet exports of one table agree), and a control character in it is an offence;
+explicit UTC offsets are applied and ISO dates always parse; event dates after the export
+date or before :data:`MIN_DATE` and amounts beyond :data:`MAX_ABS_AMOUNT` are offences; a
+file with a header and no rows is an error.
+
+Invalid rows either raise a
 :class:`cxlib.DataError` (``on_invalid="raise"``, the default) or are set aside and counted
 (``on_invalid="drop"``); in both cases nothing disappears silently. Each returned frame carries
 its data-quality records in ``frame.attrs["quality"]``; :func:`quality_report` turns the
@@ -33,12 +43,14 @@ from __future__ import annotations
 
 import codecs
 import csv
+import datetime as dt
 import difflib
 import gzip
+import os
 import re
 import tempfile
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,6 +65,9 @@ from cxlib._validation import DataError, format_offenders
 
 __all__ = [
     "LARGE_TABLE_ROWS",
+    "MAX_ABS_AMOUNT",
+    "MIN_DATE",
+    "NULL_MARKERS",
     "QUALITY_COLUMNS",
     "SCHEMAS",
     "load_customers",
@@ -92,8 +107,25 @@ SCHEMAS: dict[str, dict[str, dict[str, str]]] = {
     },
 }
 
-#: Columns of :func:`quality_report`.
-QUALITY_COLUMNS = ["table", "source", "rows_read", "rows_kept", "rows_set_aside", "reason"]
+#: Columns of :func:`quality_report`. ``rows_flagged`` counts rows that were kept but that a
+#: reader should know about (refund or cancellation lines, zero amounts, repeated rows).
+QUALITY_COLUMNS = [
+    "table", "source", "rows_read", "rows_kept", "rows_set_aside", "reason", "rows_flagged",
+]
+
+#: Cell texts that mean "no value" in exports (compared trimmed and case-insensitively): in a
+#: checked column they are missing values, never a customer id called "NULL".
+NULL_MARKERS = ("null", "n/a", "na", "#n/a", "none", "nan", "nat", "nil", "-", "--", "(null)")
+
+#: Numbers (amounts, costs, prices) larger than this in magnitude are offending values: no
+#: purchase is worth a trillion, and 1e308 would sum to infinity.
+MAX_ABS_AMOUNT = 1e12
+
+#: Dates before this are offending values (Excel's day 0 is 1899-12-30; 1900-01-00 artefacts).
+MIN_DATE = dt.date(1900, 1, 1)
+
+#: Event dates (not, e.g., a contract end) must not lie after the export date.
+_EVENT_DATES = {"date", "signup_date"}
 
 #: ``reason`` of a table's quality row when no row was set aside.
 NO_REASON = "none"
@@ -132,6 +164,9 @@ def load_transactions(
     date_format: str | None = None,
     on_invalid: str = "raise",
     encoding: str | None = None,
+    sheet: str | int | None = None,
+    exclude: Sequence[Mapping[str, Any]] | None = None,
+    observation_end: Any = None,
 ) -> pd.DataFrame:
     """Load a transactions export as a canonical frame: one row per purchase or refund.
 
@@ -153,11 +188,25 @@ def load_transactions(
         when some day above 12 shows which part is the day, and a column where both readings
         are possible is a :class:`~cxlib.DataError`.
     on_invalid : {"raise", "drop"}
-        What to do with rows without a customer, with a missing or unparseable date or a
-        missing or non-numeric amount: raise a :class:`~cxlib.DataError`, or set them aside,
-        count them by reason in the quality records and warn.
+        What to do with rows without a customer (or with a null marker or a control
+        character as its id), with a missing, unparseable or implausible date or a missing,
+        non-numeric or absurd amount: raise a :class:`~cxlib.DataError`, or set them aside,
+        count them by reason in the quality records and warn. Refunds, zero amounts and rows
+        identical to an earlier one are kept and counted (``rows_flagged``).
     encoding : str, optional
         Text encoding of a CSV file (default UTF-8), e.g. ``"cp1251"`` or ``"latin-1"``.
+    sheet : str or int, optional
+        The worksheet of an Excel workbook (name or 0-based position); required when the
+        workbook has more than one sheet.
+    exclude : list of mappings, optional
+        Rows to set aside and count, whatever ``on_invalid`` says: non-product codes such as
+        postage, bank charges or manual adjustments. Each rule names a ``column`` (the client's
+        name) and ``values`` (exact values) and/or ``prefixes``, plus an optional ``reason``
+        shown in the quality records, e.g. ``[{"column": "StockCode", "values": ["POST",
+        "BANK CHARGES"], "reason": "non-product code"}]``.
+    observation_end : date or str, optional
+        The export date (default: today, UTC). Event dates after it, or before
+        :data:`MIN_DATE`, are offending values; a contract end may lie in the future.
 
     Returns
     -------
@@ -198,6 +247,9 @@ def load_transactions(
         date_format=date_format,
         on_invalid=on_invalid,
         encoding=encoding,
+        sheet=sheet,
+        exclude=exclude,
+        observation_end=observation_end,
         caller="load_transactions",
     )
 
@@ -209,6 +261,9 @@ def load_customers(
     date_format: str | None = None,
     on_invalid: str = "raise",
     encoding: str | None = None,
+    sheet: str | int | None = None,
+    exclude: Sequence[Mapping[str, Any]] | None = None,
+    observation_end: Any = None,
 ) -> pd.DataFrame:
     """Load a customer table as a canonical frame: one row per customer.
 
@@ -239,6 +294,9 @@ def load_customers(
         date_format=date_format,
         on_invalid=on_invalid,
         encoding=encoding,
+        sheet=sheet,
+        exclude=exclude,
+        observation_end=observation_end,
         caller="load_customers",
     )
 
@@ -250,6 +308,9 @@ def load_surveys(
     date_format: str | None = None,
     on_invalid: str = "raise",
     encoding: str | None = None,
+    sheet: str | int | None = None,
+    exclude: Sequence[Mapping[str, Any]] | None = None,
+    observation_end: Any = None,
 ) -> pd.DataFrame:
     """Load NPS survey answers as a canonical frame: one row per answer.
 
@@ -276,6 +337,9 @@ def load_surveys(
         date_format=date_format,
         on_invalid=on_invalid,
         encoding=encoding,
+        sheet=sheet,
+        exclude=exclude,
+        observation_end=observation_end,
         caller="load_surveys",
     )
 
@@ -287,6 +351,9 @@ def load_feedback(
     date_format: str | None = None,
     on_invalid: str = "raise",
     encoding: str | None = None,
+    sheet: str | int | None = None,
+    exclude: Sequence[Mapping[str, Any]] | None = None,
+    observation_end: Any = None,
 ) -> pd.DataFrame:
     """Load complaint and feedback texts as a canonical frame: one row per message.
 
@@ -313,6 +380,9 @@ def load_feedback(
         date_format=date_format,
         on_invalid=on_invalid,
         encoding=encoding,
+        sheet=sheet,
+        exclude=exclude,
+        observation_end=observation_end,
         caller="load_feedback",
     )
 
@@ -388,8 +458,11 @@ def quality_report(*frames: pd.DataFrame) -> pd.DataFrame:
     -------
     DataFrame
         One row per table and reason, columns ``table``, ``source`` (file name or
-        ``"DataFrame"``), ``rows_read``, ``rows_kept``, ``rows_set_aside`` (for that reason)
-        and ``reason`` (``"none"`` when nothing was set aside).
+        ``"DataFrame"``), ``rows_read``, ``rows_kept``, ``rows_set_aside`` (for that reason),
+        ``reason`` (``"none"`` when nothing was set aside) and ``rows_flagged``: rows that were
+        kept but are counted for the reader under a reason starting with ``"kept:"``
+        (transactions: negative amounts, i.e. refund or cancellation lines, zero amounts, and
+        rows identical to an earlier one).
 
     Examples
     --------
@@ -400,7 +473,7 @@ def quality_report(*frames: pd.DataFrame) -> pd.DataFrame:
     ...     tx = load_transactions(raw, on_invalid="drop")
     >>> quality_report(tx).iloc[0].to_dict()  # doctest: +NORMALIZE_WHITESPACE
     {'table': 'transactions', 'source': 'DataFrame', 'rows_read': 2, 'rows_kept': 1,
-     'rows_set_aside': 1, 'reason': 'missing customer_id'}
+     'rows_set_aside': 1, 'reason': 'missing customer_id', 'rows_flagged': 0}
     """
     records: list[dict[str, Any]] = []
     for position, frame in enumerate(frames):
@@ -410,9 +483,9 @@ def quality_report(*frames: pd.DataFrame) -> pd.DataFrame:
                 "The frames passed to quality_report must be returned by the cxlib.data loaders "
                 f"(with attrs['quality']). Got a frame without it at position {position} instead."
             )
-        records.extend(dict(record) for record in quality)
+        records.extend({"rows_flagged": 0, **record} for record in quality)
     report = pd.DataFrame.from_records(records, columns=QUALITY_COLUMNS)
-    for column in ("rows_read", "rows_kept", "rows_set_aside"):
+    for column in ("rows_read", "rows_kept", "rows_set_aside", "rows_flagged"):
         report[column] = report[column].astype("int64")
     return report
 
@@ -468,6 +541,9 @@ def _load(
     date_format: str | None,
     on_invalid: str,
     encoding: str | None,
+    sheet: str | int | None = None,
+    exclude: Sequence[Mapping[str, Any]] | None = None,
+    observation_end: Any = None,
     caller: str,
 ) -> pd.DataFrame:
     if on_invalid not in ("raise", "drop"):
@@ -476,6 +552,10 @@ def _load(
         raise _parameter_error(caller, "date_format", 'a strftime format such as "%d/%m/%Y"',
                                date_format)
     columns = _check_columns_parameter(table, columns, caller)
+    rules = _check_exclude_parameter(exclude, caller)
+    bounds = _date_bounds(observation_end, caller)
+    if sheet is not None and not isinstance(sheet, str | int) or isinstance(sheet, bool):
+        raise _parameter_error(caller, "sheet", "a sheet name or 0-based position", sheet)
     name = "DataFrame" if isinstance(source, pd.DataFrame) else str(source)
     con = duckdb.connect()
     try:
@@ -483,8 +563,10 @@ def _load(
         with tempfile.TemporaryDirectory(prefix="cxlib-") as scratch:
             # Spill files (if any) go to the scratch folder, never to the working directory.
             con.execute(f"SET temp_directory = {_literal(scratch)}")
-            src = _open_source(con, source, encoding=encoding, caller=caller, scratch=scratch)
-            return _load_checked(con, src, table, columns, date_format, on_invalid, caller)
+            src = _open_source(con, source, encoding=encoding, caller=caller, scratch=scratch,
+                               sheet=sheet)
+            return _load_checked(con, src, table, columns, date_format, on_invalid, caller,
+                                 rules=rules, bounds=bounds)
     except duckdb.Error as exc:
         message = str(exc)
         if "unicode" in message.lower():
@@ -528,6 +610,54 @@ def _check_columns_parameter(
     return dict(columns)
 
 
+def _check_exclude_parameter(
+    exclude: Sequence[Mapping[str, Any]] | None, caller: str
+) -> list[dict[str, Any]]:
+    """Validate the ``exclude`` rules: column, values and/or prefixes (strings), reason."""
+    if exclude is None:
+        return []
+    must = ('a list of rules such as {"column": "StockCode", "values": ["POST"], '
+            '"prefixes": ["C"], "reason": "non-product code"}')
+    if isinstance(exclude, Mapping | str) or not isinstance(exclude, Sequence):
+        raise _parameter_error(caller, "exclude", must, exclude)
+    rules = []
+    for rule in exclude:
+        if not isinstance(rule, Mapping):
+            raise _parameter_error(caller, "exclude", must, exclude)
+        rule = {k: v for k, v in rule.items() if v is not None}
+        lists = [rule.get(key, []) for key in ("values", "prefixes")]
+        if (
+            set(rule) - {"column", "values", "prefixes", "reason"}
+            or not isinstance(rule.get("column"), str)
+            or not any(lists)
+            or not all(isinstance(v, list | tuple) and all(isinstance(x, str) for x in v)
+                       for v in lists)
+        ):
+            raise _parameter_error(caller, "exclude", must, exclude)
+        if "reason" not in rule:
+            shown = [*rule.get("values", []), *(f"{p}…" for p in rule.get("prefixes", []))]
+            rule["reason"] = f"{rule['column']} in {shown}"
+        rules.append(rule)
+    return rules
+
+
+def _date_bounds(observation_end: Any, caller: str) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """(earliest, latest) plausible event timestamp: MIN_DATE and the end of the export date."""
+    if observation_end is None:
+        end = pd.Timestamp(dt.datetime.now(dt.UTC).date())
+    else:
+        try:
+            end = pd.Timestamp(observation_end)
+        except (TypeError, ValueError):
+            end = pd.NaT
+        if end is pd.NaT or isinstance(observation_end, bool | int | float):
+            raise _parameter_error(caller, "observation_end", "a date such as '2024-12-31'",
+                                   observation_end)
+        if end.tzinfo is not None:
+            end = end.tz_convert("UTC").tz_localize(None)
+    return pd.Timestamp(MIN_DATE), end.normalize() + pd.Timedelta(days=1)
+
+
 # ---- reading
 
 
@@ -538,6 +668,7 @@ def _open_source(
     encoding: str | None,
     caller: str,
     scratch: str,
+    sheet: str | int | None = None,
 ) -> _Source:
     if isinstance(source, pd.DataFrame):
         return _Source(name="DataFrame", short_name="DataFrame", row_offset=0, frame=source,
@@ -548,29 +679,31 @@ def _open_source(
     suffixes = [s.lower() for s in path.suffixes[-2:]]
     kind = _file_kind(suffixes)
     if kind is None:
-        raise _parameter_error(
-            caller, "source",
-            "a .csv, .csv.gz, .tsv, .txt, .parquet or .xlsx file, or a DataFrame", str(source),
+        raise DataError(
+            f"{caller} ({path}): unsupported file type {''.join(suffixes) or '(no suffix)'}; "
+            "expected a .csv, .csv.gz, .tsv, .txt, .parquet or .xlsx file, or a DataFrame"
         )
     if not path.is_file():
         raise DataError(f"{caller}: file {path} does not exist")
     name = str(path)
-    if kind == "parquet":
-        con.execute(f"CREATE VIEW src AS SELECT * FROM read_parquet({_literal(str(path))})")
-        return _Source(name=name, short_name=path.name, row_offset=1)
+    if sheet is not None and kind != "excel":
+        raise DataError(f"{caller} ({name}): sheet={sheet!r} is only for Excel workbooks")
     if kind == "excel":
-        try:
-            frame = pd.read_excel(path)
-        except (ValueError, OSError, KeyError) as exc:
-            raise DataError(f"{caller} ({name}): could not read the Excel file: {exc}") from exc
+        frame = _read_excel(path, sheet, caller)
         return _Source(name=name, short_name=path.name, row_offset=2, frame=frame)
+    # DuckDB expands * ? [ ] { } in file names (y[12].csv would read y1.csv): read the file
+    # through a plainly named link to it, so exactly the named file is read.
+    read_path = _literal_path(path, scratch)
+    if kind == "parquet":
+        con.execute(f"CREATE VIEW src AS SELECT * FROM read_parquet({_literal(str(read_path))})")
+        return _Source(name=name, short_name=Path(source).name, row_offset=1)
     # text: CSV, TSV, TXT, maybe gzipped
     gzipped = suffixes[-1] == ".gz"
     codec = _codec(encoding, caller)
     header = _sniff_header(path, gzipped=gzipped, codec=codec, caller=caller)
     delimiter = _detect_delimiter(header, tab_default=".tsv" in suffixes)
     if codec not in ("utf-8", "utf-8-sig"):
-        path = _transcode(path, gzipped=gzipped, codec=codec, scratch=scratch)
+        read_path = _transcode(path, gzipped=gzipped, codec=codec, scratch=scratch)
         gzipped = False
     names = [
         field.strip() or f"column{i}"
@@ -586,8 +719,59 @@ def _open_source(
         f"quote='\"', escape='\"', comment='', "
         f"compression={_literal('gzip' if gzipped else 'none')}"
     )
-    con.execute(f"CREATE VIEW src AS SELECT * FROM read_csv({_literal(str(path))}, {options})")
+    con.execute(
+        f"CREATE VIEW src AS SELECT * FROM read_csv({_literal(str(read_path))}, {options})"
+    )
     return _Source(name=name, short_name=Path(source).name, row_offset=2, text_file=True)
+
+
+def _literal_path(path: Path, scratch: str) -> Path:
+    """Return a path to ``path``'s file whose name DuckDB cannot read as a pattern."""
+    link = Path(scratch) / ("input" + "".join(s.lower() for s in path.suffixes[-2:]))
+    try:
+        os.symlink(path.resolve(), link)
+    except OSError:  # no symlinks here: a file name without pattern characters is safe as is
+        if re.search(r"[*?\[\]{}]", str(path)):
+            raise
+        return path
+    return link
+
+
+def _read_excel(path: Path, sheet: str | int | None, caller: str) -> pd.DataFrame:
+    """One worksheet, its text cells kept as text ("007" stays "007").
+
+    A workbook with several sheets needs ``sheet``: reading the first one silently could
+    leave out most of the data.
+    """
+    try:
+        with pd.ExcelFile(path) as book:
+            names = book.sheet_names
+            if sheet is None and len(names) > 1:
+                raise DataError(
+                    f"{caller} ({path}): the workbook has {len(names)} sheets {names}; "
+                    "say which one to read with sheet= (a table's `sheet:` in the config)"
+                )
+            if isinstance(sheet, str) and sheet not in names:
+                raise DataError(f"{caller} ({path}): no sheet {sheet!r}; the workbook has {names}")
+            if isinstance(sheet, int) and not 0 <= sheet < len(names):
+                raise DataError(f"{caller} ({path}): no sheet {sheet} (0-based); the workbook "
+                                f"has {len(names)}: {names}")
+            # dtype=object: pandas would otherwise turn the text cell "007" into the number 7.
+            frame = book.parse(0 if sheet is None else sheet, dtype=object)
+    except DataError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - openpyxl/zipfile raise many kinds for a bad file
+        detail = " ".join(str(exc).split()) or type(exc).__name__
+        raise DataError(f"{caller} ({path}): could not read the Excel file: {detail}") from None
+    for column in frame.columns:  # typed cells keep their type: numbers, dates
+        values = frame[column].dropna()
+        if len(values) and all(isinstance(v, dt.datetime | dt.date) for v in values):
+            frame[column] = pd.to_datetime(frame[column])
+        elif len(values) and all(
+            isinstance(v, int | float | np.number) and not isinstance(v, bool) for v in values
+        ):
+            frame[column] = pd.to_numeric(frame[column])
+    return frame
 
 
 def _file_kind(suffixes: list[str]) -> str | None:
@@ -786,9 +970,18 @@ def _resolve_columns(
 
 
 def _date_format(
-    con: duckdb.DuckDBPyConnection, check: _Check, src: _Source, caller: str
+    con: duckdb.DuckDBPyConnection,
+    check: _Check,
+    src: _Source,
+    caller: str,
+    mixed: tuple[str, str] | None = None,
 ) -> str | None:
-    """Infer the format of a text date column: ISO (None) or unambiguous day/month order."""
+    """Infer the format of a text date column: ISO (None) or unambiguous day/month order.
+
+    ``mixed`` is an ISO row and a failing row: a column holding both ISO and day/month/year
+    dates is an error naming both formats (guessing the order for some rows would misread
+    ``05/01`` as May 1 or January 5 without a word).
+    """
     text = f"NULLIF(trim({_quote(check.client)}), '')"
     stats = con.execute(
         f"""
@@ -805,12 +998,19 @@ def _date_format(
         """
     ).fetchall()[0]
     iso, dmy, first, second, separator, year_digits, example = stats
-    if dmy == 0 or iso >= dmy:
+    if dmy == 0:
         return None
     year = "%Y" if year_digits == 4 else "%y"
     day_first = f"%d{separator}%m{separator}{year}"
     month_first = f"%m{separator}%d{separator}{year}"
     where = f"{caller} ({src.name}): column {check.client!r} (canonical {check.canonical!r})"
+    if iso and mixed is not None:
+        raise DataError(
+            f"{where} mixes date formats: {iso:,} ISO date(s) ({mixed[0]}) and {dmy:,} "
+            f"day/month/year or month/day/year date(s) ({mixed[1]}). Pass "
+            f"date_format={day_first!r} or date_format={month_first!r} for the others "
+            "(ISO dates always parse)."
+        )
     if first <= 12 and second <= 12:
         raise DataError(
             f"{where} has ambiguous dates such as {example!r}: no day is above 12, so each "
@@ -826,59 +1026,122 @@ def _date_format(
     return day_first if first > 12 else month_first
 
 
+@dataclass
+class _Sql:
+    """The SQL of one canonical column in stages, so each expression is computed once.
+
+    ``text`` (from the source column, aliased ``t{i}``; the source column itself is ``c{i}``),
+    ``parsed`` (from those, aliased ``p{i}``), ``value`` (from ``p{i}``, aliased ``v{i}``),
+    then the flags (from all of them).
+    """
+
+    text: str
+    parsed: str
+    value: str
+    missing: str
+    bad: str
+    out_of_range: str
+
+
+def _not_a_null_marker(trimmed: str) -> str:
+    """Return SQL for ``trimmed``, or NULL when it is empty or one of :data:`NULL_MARKERS`."""
+    markers = ", ".join(_literal(m) for m in NULL_MARKERS)
+    longest = max(len(m) for m in NULL_MARKERS)
+    # The length test first: lower() runs only on the few short values.
+    return (f"CASE WHEN length({trimmed}) <= {longest} AND lower({trimmed}) IN ({markers}) "
+            f"THEN NULL ELSE NULLIF({trimmed}, '') END")
+
+
 def _expressions(
     check: _Check,
     dtype: str,
     date_format: str | None,
-) -> tuple[str, str, str]:
-    """Build the SQL for (parsed value, 'missing' flag, 'bad' flag) of one canonical column."""
-    q = _quote(check.client)
-    text = f"NULLIF(trim(CAST({q} AS VARCHAR)), '')"
-    if _FLOAT_TYPES.match(dtype):  # 1001.0 -> '1001' (ids, yyyymmdd dates from Excel/pandas)
-        text = (f"CASE WHEN isfinite({q}) AND {q} = trunc({q}) AND abs({q}) < 1e18 "
-                f"THEN CAST(CAST({q} AS BIGINT) AS VARCHAR) ELSE CAST({q} AS VARCHAR) END")
+    i: int,
+    *,
+    bounds: tuple[pd.Timestamp, pd.Timestamp] | None = None,
+    zero_fraction_ids: bool = False,
+) -> _Sql:
+    """Build the SQL for (text, parsed value, 'missing', 'bad', 'out of range') of column i."""
+    t, c, v = f"t{i}", f"c{i}", f"v{i}"
+    text = _not_a_null_marker(f"s{i}")  # s{i}: the trimmed text of the source column
     numeric = bool(_NUMERIC_TYPES.match(dtype))
     temporal = bool(_TEMPORAL_TYPES.match(dtype))
+    if _FLOAT_TYPES.match(dtype):  # 1001.0 -> '1001' (yyyymmdd dates from Excel/pandas)
+        text = (f"CASE WHEN isfinite({c}) AND {c} = trunc({c}) AND abs({c}) < 1e18 "
+                f"THEN CAST(CAST({c} AS BIGINT) AS VARCHAR) ELSE CAST({c} AS VARCHAR) END")
     false = "false"
     if check.kind == "id":
-        return text, f"({text}) IS NULL", false
+        if _FLOAT_TYPES.match(dtype) and not zero_fraction_ids:
+            text = f"CAST({c} AS VARCHAR)"  # 1.5 and 2.0 stay as they are
+        elif zero_fraction_ids and not numeric:  # every id is '17850.0': the export's artefact
+            text = f"regexp_replace({text}, '\\.0+$', '')"
+        control = f"regexp_matches({t}, '[\\x00-\\x1f\\x7f]')"
+        return _Sql(text, t, f"p{i}", f"{t} IS NULL", control, false)
     if check.kind == "date":
         if temporal:
-            parsed = f"CAST({q} AS TIMESTAMP)"
+            parsed = f"CAST({c} AS TIMESTAMP)"
         else:
+            # An explicit UTC offset is applied (the session's time zone is UTC); ISO dates
+            # parse whatever date_format says.
+            # The slower time-zone-aware cast only where something follows the time that
+            # could be an offset or a zone name; "yyyy-" first, so 2024/02/29 stays unparsed.
+            zone = "'[+Zz]|-|[A-Za-z]{2}'"
+            iso = (f"CASE WHEN substr({t}, 5, 1) <> '-' THEN NULL "
+                   f"WHEN length({t}) > 10 AND regexp_matches(substr({t}, 11), {zone}) "
+                   f"THEN CAST(TRY_CAST({t} AS TIMESTAMPTZ) AS TIMESTAMP) "
+                   f"ELSE TRY_CAST({t} AS TIMESTAMP) END")
             if date_format is None:
-                parsed = f"TRY_CAST({text} AS TIMESTAMP)"
+                parsed = iso
             else:
-                parsed = f"try_strptime({text}, {_literal(date_format)})"
-        value = (f"CASE WHEN year({parsed}) BETWEEN {_MIN_YEAR} AND {_MAX_YEAR} "
-                 f"THEN {parsed} END")
-        source_missing = f"({q}) IS NULL" if temporal else f"({text}) IS NULL"
-        return value, source_missing, f"(NOT ({source_missing}) AND ({value}) IS NULL)"
+                parsed = (f"coalesce(CAST(try_strptime({t}, {_literal(date_format)}) "
+                          f"AS TIMESTAMP), {iso})")
+        value = f"CASE WHEN year(p{i}) BETWEEN {_MIN_YEAR} AND {_MAX_YEAR} THEN p{i} END"
+        source_missing = f"{c} IS NULL" if temporal else f"{t} IS NULL"
+        bad = f"(NOT ({source_missing}) AND {v} IS NULL)"
+        out_of_range = false
+        if bounds is not None:
+            earliest, latest = (_literal(str(b)) for b in bounds)
+            out_of_range = f"{v} < TIMESTAMP {earliest}"
+            if check.canonical in _EVENT_DATES:
+                out_of_range += f" OR {v} >= TIMESTAMP {latest}"
+        return _Sql(text, parsed, value, source_missing, bad, out_of_range)
     if check.kind in ("number", "score"):
         if numeric:
-            value = f"CAST({q} AS DOUBLE)"
-            source_missing = f"({q}) IS NULL"
+            value = f"CAST({c} AS DOUBLE)"
+            source_missing = f"{c} IS NULL"
         else:
-            value = f"TRY_CAST({text} AS DOUBLE)"
-            source_missing = f"({text}) IS NULL"
-        bad = f"(NOT ({source_missing}) AND (({value}) IS NULL OR NOT isfinite({value})))"
+            value = f"TRY_CAST({t} AS DOUBLE)"
+            source_missing = f"{t} IS NULL"
+        bad = f"(NOT ({source_missing}) AND ({v} IS NULL OR NOT isfinite({v})))"
+        out_of_range = f"abs({v}) > {MAX_ABS_AMOUNT!r}"
         if check.kind == "score":
-            bad = (f"({bad} OR ({value}) <> round({value}) OR ({value}) < 0 "
-                   f"OR ({value}) > 10)")
-        return value, source_missing, bad
+            bad = f"({bad} OR {v} <> round({v}) OR {v} < 0 OR {v} > 10)"
+            out_of_range = false
+        return _Sql(text, value, f"p{i}", source_missing, bad, out_of_range)
     if check.kind == "text":
-        return f"CAST({q} AS VARCHAR)", f"({text}) IS NULL", false
-    return f"CAST({q} AS VARCHAR)", false, false  # kind "string": kept as it is
+        return _Sql(text, f"CAST({c} AS VARCHAR)", f"p{i}", f"{t} IS NULL", false, false)
+    return _Sql(text, f"CAST({c} AS VARCHAR)", f"p{i}", false, false, false)  # "string"
 
 
-def _reason(check: _Check, missing: bool) -> str:
+def _reason(check: _Check, missing: bool, *, bounds=None) -> str:
     if missing:
         return f"missing {check.canonical}"
     return {
+        "id": f"control character in {check.canonical}",
         "date": f"unparseable {check.canonical}",
         "number": f"non-numeric {check.canonical}",
         "score": "score not an integer 0-10",
     }[check.kind]
+
+
+def _range_reason(check: _Check, bounds: tuple[pd.Timestamp, pd.Timestamp]) -> str:
+    if check.kind == "number":
+        return f"{check.canonical} beyond ±{MAX_ABS_AMOUNT:.0e}"
+    earliest, latest = bounds
+    if check.canonical in _EVENT_DATES:
+        last = (latest - pd.Timedelta(days=1)).date()
+        return f"{check.canonical} before {earliest.date()} or after the export date {last}"
+    return f"{check.canonical} before {earliest.date()}"
 
 
 def _extra_types(con: duckdb.DuckDBPyConnection, extras: list[str]) -> dict[str, str]:
@@ -917,7 +1180,11 @@ def _load_checked(
     date_format: str | None,
     on_invalid: str,
     caller: str,
+    *,
+    rules: list[dict[str, Any]] | None = None,
+    bounds: tuple[pd.Timestamp, pd.Timestamp] | None = None,
 ) -> pd.DataFrame:
+    rules = rules or []
     file_types: dict[str, str] = {}
     if src.frame is not None:
         available = [str(c) for c in src.frame.columns]
@@ -929,11 +1196,16 @@ def _load_checked(
         raise DataError(f"{caller} ({src.name}): duplicate column(s) {duplicated}; "
                         f"got {available}")
     checks = _resolve_columns(src, available, table, columns, caller)
+    absent = [rule["column"] for rule in rules if rule["column"] not in available]
+    if absent:
+        raise DataError(f"{caller} ({src.name}): exclude names column(s) {absent}, which the "
+                        f"file does not have; the file has {available}")
     used = {check.client for check in checks}
     if src.frame is not None:
         frame = src.frame.copy(deep=False)
         frame.columns = available
-        _register_frame(con, frame, sorted(used, key=available.index))
+        registered = used | {rule["column"] for rule in rules}
+        _register_frame(con, frame, sorted(registered, key=available.index))
         types = _relation_types(con)
     else:
         types = file_types
@@ -941,30 +1213,65 @@ def _load_checked(
     extra_types: dict[str, str] = {}
     if src.text_file:
         extra_types = _extra_types(con, extras)
+    row_hash = table == "transactions" and src.frame is None
+    zero_fraction = {
+        check.client: _ids_all_end_in_zero_fraction(con, check.client, types[check.client])
+        for check in checks if check.kind == "id"
+    }
 
     def run(formats: dict[str, str | None]) -> pa.Table:
-        select = []
+        # Nested SELECTs so that each column's text, parsed value and flags are computed
+        # once, however many later expressions read them.
+        source, trimmed, inner, parse, clamp, flag, select = [], [], [], ["*"], ["*"], ["*"], []
         for i, check in enumerate(checks):
-            value, missing, bad = _expressions(
-                check, types[check.client], formats.get(check.canonical)
+            sql = _expressions(
+                check, types[check.client], formats.get(check.canonical), i, bounds=bounds,
+                zero_fraction_ids=zero_fraction.get(check.client, False),
             )
-            raw = f"CAST({_quote(check.client)} AS VARCHAR)"
-            select += [
-                f"{value} AS v{i}",
-                f"coalesce({missing}, false) AS m{i}",
-                f"coalesce({bad}, false) AS b{i}",
-                f"CASE WHEN coalesce({missing}, false) OR coalesce({bad}, false) "
-                f"THEN coalesce({raw}, '') END AS r{i}",
-            ]
+            q = _quote(check.client)
+            source.append(f"{q} AS c{i}")
+            inner.append(f"c{i}")
+            parse.append(f"{sql.parsed} AS p{i}")
+            clamp.append(f"{sql.value} AS v{i}")
+            if check.kind == "string":  # kept as it is: nothing to check
+                select += [f"v{i}", f"false AS m{i}", f"false AS b{i}", f"false AS o{i}",
+                           f"NULL::VARCHAR AS r{i}"]
+                continue
+            trimmed.append(f"trim(CAST({q} AS VARCHAR)) AS s{i}")
+            source.append(f"CAST({q} AS VARCHAR) AS raw{i}")
+            inner += [f"{sql.text} AS t{i}", f"raw{i}"]
+            flag += [f"coalesce({sql.missing}, false) AS m{i}",
+                     f"coalesce({sql.bad}, false) AS b{i}",
+                     f"coalesce({sql.out_of_range}, false) AS o{i}"]
+            select += [f"v{i}", f"m{i}", f"b{i}", f"o{i}",
+                       f"CASE WHEN m{i} OR b{i} OR o{i} THEN coalesce(raw{i}, '') END AS r{i}"]
+        for k, rule in enumerate(rules):
+            cell = f"trim(CAST({_quote(rule['column'])} AS VARCHAR))"
+            tests = [f"{cell} IN ({', '.join(_literal(v) for v in rule['values'])})"
+                     ] if rule.get("values") else []
+            tests += [f"starts_with({cell}, {_literal(p)})" for p in rule.get("prefixes", [])]
+            source.append(f"coalesce({' OR '.join(tests)}, false) AS e{k}")
+            inner.append(f"e{k}")
+            select.append(f"e{k}")
         if src.frame is None:
             for j, name in enumerate(extras):
                 target = extra_types.get(name)
                 q = _quote(name)
                 if target is None or target == "VARCHAR":
-                    select.append(f"{q} AS x{j}")
+                    source.append(f"{q} AS x{j}")
                 else:
-                    select.append(f"TRY_CAST(NULLIF(trim({q}), '') AS {target}) AS x{j}")
-        reader = con.sql(f"SELECT {', '.join(select)} FROM src").arrow()
+                    source.append(f"TRY_CAST(NULLIF(trim({q}), '') AS {target}) AS x{j}")
+                inner.append(f"x{j}")
+                select.append(f"x{j}")
+        if row_hash:  # identical rows, counted without a pandas pass over every column
+            source.append(f"hash({', '.join(_quote(name) for name in available)}) AS h")
+            inner.append("h")
+            select.append("h")
+        source += trimmed
+        query = f"SELECT {', '.join(source)} FROM src"
+        for stage in (inner, parse, clamp, flag, select):
+            query = f"SELECT {', '.join(stage)} FROM ({query})"
+        reader = con.sql(query).arrow()
         try:
             return reader.read_all()  # streamed: DuckDB never holds the whole result
         except (OSError, pa.ArrowException) as exc:  # a DuckDB error surfacing through Arrow
@@ -982,7 +1289,8 @@ def _load_checked(
                 and types[check.client].upper() == "VARCHAR"
                 and pc.any(result.column(f"b{i}")).as_py()
             ):
-                inferred_format = _date_format(con, check, src, caller)
+                inferred_format = _date_format(con, check, src, caller,
+                                               _mixed_examples(result, i, src))
                 if inferred_format is not None:
                     inferred[check.canonical] = inferred_format
         if inferred:
@@ -990,20 +1298,30 @@ def _load_checked(
             formats.update(inferred)
             result = run(formats)
     n_rows = result.num_rows
+    if n_rows == 0 and src.frame is None or n_rows == 0 and src.name != "DataFrame":
+        raise DataError(f"{caller} ({src.name}): the file has a header but no data rows")
 
-    # Which rows are set aside, and why: the first failing check in column order wins.
+    # Which rows are set aside, and why: excluded rows first (the config's rules explain
+    # them, even when they are also invalid), then the first failing check in column order.
     reasons: list[str] = []
     code = np.zeros(n_rows, dtype=np.int16)
+    for k, rule in enumerate(rules):
+        mask = result.column(f"e{k}").to_numpy(zero_copy_only=False)
+        if mask.any():
+            reasons.append(f"excluded: {rule['reason']}")
+            code[mask & (code == 0)] = len(reasons)
+    excluded = code > 0
     offences: list[tuple[_Check, str, np.ndarray, int]] = []
     for i, check in enumerate(checks):
-        for flag, is_missing in ((f"m{i}", True), (f"b{i}", False)):
-            mask = result.column(flag).to_numpy(zero_copy_only=False)
+        for flag, is_missing in ((f"m{i}", True), (f"b{i}", False), (f"o{i}", False)):
+            mask = result.column(flag).to_numpy(zero_copy_only=False) & ~excluded
             if check.kind in ("string", "text") and not is_missing:
                 continue
             if not check.required and is_missing:
                 continue
             if mask.any():
-                reasons.append(_reason(check, is_missing))
+                reasons.append(_range_reason(check, bounds) if flag[0] == "o"
+                               else _reason(check, is_missing))
                 code[mask & (code == 0)] = len(reasons)
                 offences.append((check, reasons[-1], mask, i))
     if table == "customers":
@@ -1028,6 +1346,10 @@ def _load_checked(
     n_kept = int(keep.sum())
     value_names = [f"v{i}" for i in range(len(checks))]
     extra_names = [f"x{j}" for j in range(len(extras))] if src.frame is None else []
+    duplicates = None
+    if row_hash:
+        hashes = np.sort(result.column("h").to_numpy(zero_copy_only=False)[keep])
+        duplicates = int((hashes[1:] == hashes[:-1]).sum())  # sorting beats np.unique here
     out_table = result.select(value_names + extra_names)
     del result
     if n_kept < n_rows:
@@ -1060,8 +1382,14 @@ def _load_checked(
             "rows_kept": n_kept,
             "rows_set_aside": n,
             "reason": reason,
+            "rows_flagged": 0,
         }
         for reason, n in (set_aside.items() if set_aside else [(NO_REASON, 0)])
+    ]
+    records += [
+        {"table": table, "source": src.short_name, "rows_read": n_rows, "rows_kept": n_kept,
+         "rows_set_aside": 0, "reason": reason, "rows_flagged": n}
+        for reason, n in _flagged_rows(out, table, duplicates).items()
     ]
     out.attrs["quality"] = records
     if set_aside:
@@ -1071,6 +1399,61 @@ def _load_checked(
             stacklevel=4,
         )
     return out
+
+
+def _ids_all_end_in_zero_fraction(
+    con: duckdb.DuckDBPyConnection, column: str, dtype: str
+) -> bool:
+    """Whether every id of the column carries a float artefact: 17850.0 (text or a float).
+
+    Only then is the ``.0`` dropped, so the same customer reads the same from a CSV, an Excel
+    sheet or a parquet file; an id column that mixes ``17850`` and ``17850.0`` is kept as is.
+    """
+    q = _quote(column)
+    if _FLOAT_TYPES.match(dtype):
+        value, artefact = q, f"{q} = trunc({q}) OR NOT isfinite({q})"
+    elif _NUMERIC_TYPES.match(dtype) or _TEMPORAL_TYPES.match(dtype):
+        return False
+    else:
+        value = _not_a_null_marker(f"trim({q})")
+        artefact = f"ends_with({value}, '.0') AND regexp_matches({value}, '^[+-]?[0-9]+[.]0+$')"
+    # The first id without the artefact settles it (LIMIT 1 stops the scan there).
+    found = con.execute(
+        f"SELECT count(*) FROM (SELECT 1 FROM src WHERE {value} IS NOT NULL AND NOT "
+        f"coalesce({artefact}, false) LIMIT 1) UNION ALL "
+        f"SELECT count(*) FROM (SELECT 1 FROM src WHERE {value} IS NOT NULL LIMIT 1)"
+    ).fetchall()
+    without, any_id = (row[0] for row in found)
+    return bool(any_id and not without)
+
+
+def _flagged_rows(out: pd.DataFrame, table: str, duplicates: int | None) -> dict[str, int]:
+    """Count the kept rows a reader should know about: refunds, zero amounts, repeated rows."""
+    if table != "transactions" or out.empty:
+        return {}
+    amount = out["amount"].to_numpy()
+    counts = {
+        "kept: negative amount (refund or cancellation line)": int((amount < 0).sum()),
+        "kept: zero amount": int((amount == 0).sum()),
+        "kept: identical to an earlier row (duplicate line)": int(
+            out.duplicated().sum() if duplicates is None else duplicates
+        ),
+    }
+    return {reason: n for reason, n in counts.items() if n}
+
+
+def _mixed_examples(result: pa.Table, i: int, src: _Source) -> tuple[str, str] | None:
+    """Return an ISO row and a failing row of date column ``i`` (for a mixed-format error)."""
+    parsed = result.column(f"v{i}")
+    bad = result.column(f"b{i}").to_numpy(zero_copy_only=False)
+    good = np.flatnonzero(pc.is_valid(parsed).to_numpy(zero_copy_only=False))
+    if not len(good) or not bad.any():
+        return None
+    first_good, first_bad = int(good[0]), int(np.flatnonzero(bad)[0])
+    iso = f"row {src.labels(np.array([first_good]))[0]}: {parsed[first_good].as_py():%Y-%m-%d}"
+    other = (f"row {src.labels(np.array([first_bad]))[0]}: "
+             f"{result.column(f'r{i}')[first_bad].as_py()!r}")
+    return iso, other
 
 
 def _offence_error(

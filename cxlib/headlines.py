@@ -22,12 +22,15 @@ from typing import Literal
 
 import pandas as pd
 
+from cxlib._html import escape_markdown
+
 __all__ = [
     "DEFAULT_AT_STAKE_WORDS",
     "DEFAULT_SUMMARY_SECTIONS",
     "INVEST_PREFIX",
     "OPTIONAL_SUMMARY_SECTIONS",
     "Headline",
+    "escape_markdown",
     "executive_summary",
     "format_table",
     "format_value",
@@ -137,14 +140,17 @@ def format_table(
     >>> "EUR 1.25M" in html and "40.0%" in html
     True
     """
+    from cxlib._html import escaped_style
     from cxlib._validation import validate_columns
 
     validate_columns(frame, units, caller="format_table")
+    # Cells, labels and formatted values are escaped: names in a client's export (categories,
+    # segments, themes) are untrusted text, and a Styler writes its cells as raw HTML.
     formatters = {
         column: (lambda value, unit=unit: format_value(value, unit, currency=currency))
         for column, unit in units.items()
     }
-    styler = frame.style.format(formatters)
+    styler = escaped_style(frame, formatters)
     return styler if index else styler.hide(axis="index")
 
 
@@ -253,12 +259,15 @@ def headline_table(headlines: pd.DataFrame, *, currency: str = "EUR") -> pd.Data
 
 
 def _bullet(row, currency: str) -> str:
-    text = f"- **{row.label}**: {format_value(row.value, row.unit, currency=currency)}"
+    # Labels, values and notes may carry client text (segment, category and theme names):
+    # escaped, so the markdown cannot make HTML elements or links out of them.
+    value = format_value(row.value, row.unit, currency=currency)
+    text = f"- **{escape_markdown(row.label)}**: {escape_markdown(value)}"
     interval = _interval(row, currency)
     if interval:
-        text += f" (95% interval {interval})"
+        text += f" (95% interval {escape_markdown(interval)})"
     if row.note:
-        text += f" — {row.note}"
+        text += f" — {escape_markdown(row.note)}"
     return text
 
 
@@ -314,7 +323,7 @@ def executive_summary(
 
     lines = ["## The numbers that matter", ""]
     for notebook in order:
-        lines += [f"### {titles.get(notebook, notebook)}", ""]
+        lines += [f"### {escape_markdown(titles.get(notebook, notebook))}", ""]
         lines += [
             _bullet(row, currency)
             for row in findings[findings["notebook"] == notebook].itertuples(index=False)

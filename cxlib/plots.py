@@ -492,11 +492,11 @@ def plot_score_outcome(result, *, metric: str = "subsequent_spend", min_n: int =
     return ax
 
 
-def plot_themes_at_stake(impact, *, top: int = 10, ax=None):
+def plot_themes_at_stake(impact, *, top: int = 10, currency: str | None = None, ax=None):
     """Themes ranked by revenue at stake (a :func:`cxlib.feedback.theme_impact` table).
 
     The label of each bar gives the number of customers raising the theme, so volume and
-    money can be read side by side.
+    money can be read side by side; ``currency`` names the money axis's unit.
     """
     ax = _get_ax(ax)
     if impact.empty:
@@ -509,7 +509,8 @@ def plot_themes_at_stake(impact, *, top: int = 10, ax=None):
     pairs = zip(data["revenue_at_stake"], data["customers"], strict=True)
     for y, (value, customers) in enumerate(pairs):
         ax.annotate(f" {customers:,} customers", (value, y), va="center", fontsize=9)
-    ax.set(xlabel="Revenue at stake per year (revenue x excess churn)", ylabel="",
+    unit = f" ({currency})" if currency else ""
+    ax.set(xlabel=f"Revenue at stake per year{unit} (revenue x excess churn)", ylabel="",
            title="Complaint themes ranked by money at stake")  # fmt: skip
     return ax
 

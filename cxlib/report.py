@@ -34,12 +34,15 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import errno
 import html
 import json
 import logging
 import os
 import platform
 import re
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -52,6 +55,7 @@ import pandas as pd
 __all__ = [
     "KERNEL_ENV",
     "NotebookRun",
+    "OutputError",
     "ReportRun",
     "build_report",
     "default_notebooks_dir",
@@ -60,6 +64,7 @@ __all__ = [
     "export_html",
     "make_run_id",
     "notebook_parameters",
+    "Terminated",
 ]
 
 SUMMARY_NOTEBOOK = "00_summary"
@@ -160,6 +165,65 @@ def notebook_parameters(
     parameters = {name: available[name] for name in declared if name in available}
     unknown = sorted(name for name in declared if name not in available)
     return parameters, unknown
+
+
+# --- run-folder problems ------------------------------------------------------------------------
+
+
+class OutputError(Exception):
+    """The report folder could not be written: disk full, read-only, ``--out`` not a folder.
+
+    Raised by :func:`build_report` with a one-line message; whatever was written is renamed
+    ``<run-id>.failed`` so it never looks like a finished run.
+    """
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM during a report run: handled like Ctrl-C (the run is marked interrupted)."""
+
+
+def _output_error(out: Path, exc: OSError) -> OutputError:
+    reasons = {
+        errno.ENOSPC: "the disk is full",
+        errno.EDQUOT: "the disk quota is exceeded",
+        errno.EROFS: "the file system is read-only",
+        errno.EACCES: "permission denied",
+        errno.EPERM: "permission denied",
+        errno.ENOTDIR: "a path component is a file, not a folder",
+        errno.EEXIST: "a file of that name is in the way",
+    }
+    reason = reasons.get(exc.errno) or exc.strerror or str(exc) or type(exc).__name__
+    where = f" ({exc.filename})" if exc.filename else ""
+    return OutputError(f"could not write the report under {out}: {reason}{where}")
+
+
+def _client_dir(out: Path, client: str) -> Path:
+    """``out/<client>``, refusing any client name that would lead elsewhere."""
+    root = out.resolve()
+    target = (root / client).resolve()
+    if target.parent != root or not client or client.startswith("."):
+        from cxlib import DataError
+
+        raise DataError(f"client name {client!r} does not name a folder inside {root}")
+    return target
+
+
+class _SigtermAsInterrupt:
+    """While active (main thread only), SIGTERM raises :class:`Terminated` like Ctrl-C."""
+
+    def __enter__(self) -> _SigtermAsInterrupt:
+        self.previous = None
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGTERM, self._raise)
+        return self
+
+    @staticmethod
+    def _raise(signum: int, frame: Any) -> None:
+        raise Terminated(f"terminated by signal {signum}")
+
+    def __exit__(self, *exc: object) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGTERM, self.previous)
 
 
 # --- results ----------------------------------------------------------------------------------
@@ -775,12 +839,14 @@ def build_report(
         }
         for table in config.tables
     }
-    run_id, partial = _reserve_run_dir(
-        Path(out).resolve() / config.client, make_run_id(config_hash, now=started_at)
-    )
+    client_dir = _client_dir(Path(out), config.client)
+    try:
+        run_id, partial = _reserve_run_dir(client_dir, make_run_id(config_hash, now=started_at))
+        headlines_dir = partial / "headlines"
+        headlines_dir.mkdir()
+    except OSError as exc:
+        raise _output_error(Path(out), exc) from None
     final_dir = partial.with_name(run_id)
-    headlines_dir = partial / "headlines"
-    headlines_dir.mkdir()
     available = dict(config.notebook_parameters())
     available["config_path"] = str(config_file)
     available["headlines_dir"] = str(headlines_dir)
@@ -819,7 +885,7 @@ def build_report(
     manifest["steps"] = _prepare_client(client, console)
     bar = _Progress(console, enabled=progress, total=len(notebooks))
     try:
-        with bar:
+        with bar, _SigtermAsInterrupt():
             for source, run in zip(notebooks, runs, strict=True):
                 if _skip(source, run, client, bar):
                     console.print(f"[yellow]skipped[/] {run.name} — {run.reason}", markup=True,
@@ -853,24 +919,55 @@ def build_report(
             manifest=manifest,
         )
         (partial / "index.html").write_text(index, encoding="utf-8")
-    except KeyboardInterrupt:
+        partial.rename(final_dir)
+    except KeyboardInterrupt as exc:
         for run in runs:
             if run.status == "pending":
                 run.status = "interrupted"
-        write_manifest("interrupted")
-        (partial / "INTERRUPTED").write_text(
-            "This run was interrupted (Ctrl-C) before it finished; its pages are incomplete.\n",
-            encoding="utf-8",
+        how = "SIGTERM" if isinstance(exc, Terminated) else "Ctrl-C"
+        target = _mark_unfinished(
+            partial, run_id, "interrupted", "INTERRUPTED",
+            f"This run was interrupted ({how}) before it finished; its pages are incomplete.\n",
+            write_manifest,
         )
-        target = partial.with_name(f"{run_id}.interrupted")
-        partial.rename(target)
         console.print(f"[yellow]interrupted[/]: partial output kept in {target}", markup=True)
         raise
+    except OSError as exc:  # disk full, read-only file system, folder removed under us
+        error = _output_error(Path(out), exc)
+        target = _mark_unfinished(partial, run_id, "failed", "OUTPUT_ERROR", f"{error}\n",
+                                  write_manifest)
+        raise OutputError(f"{error}; partial output in {target}") from None
 
-    partial.rename(final_dir)
     return ReportRun(
         run_dir=final_dir, run_id=run_id, status=status, notebooks=runs, seconds=manifest["seconds"]
     )
+
+
+def _mark_unfinished(
+    partial: Path,
+    run_id: str,
+    suffix: str,
+    marker: str,
+    text: str,
+    write_manifest: Callable[[str], None],
+) -> Path:
+    """Rename an unfinished run ``<run-id>.<suffix>`` with a marker file saying why.
+
+    Best effort: on a full or read-only disk the manifest or the marker may not be written,
+    but the rename (no new data) usually still works, so no ``.partial`` folder is left.
+    """
+    for write in (lambda: write_manifest(suffix),
+                  lambda: (partial / marker).write_text(text, encoding="utf-8")):
+        try:
+            write()
+        except OSError:
+            pass
+    target = partial.with_name(f"{run_id}.{suffix}")
+    try:
+        partial.rename(target)
+    except OSError:
+        return partial
+    return target
 
 
 def _skip(source: Path, run: NotebookRun, client: Any, bar: _Progress) -> bool:
@@ -954,6 +1051,14 @@ def _run_one(
         run.status = "interrupted"
         run.seconds = round(time.perf_counter() - t0, 2)
         raise
+    except OSError as exc:
+        if exc.errno in _OUTPUT_ERRNOS:  # the run folder, not the notebook, is at fault
+            run.status = "failed"
+            run.error = f"{type(exc).__name__}: {exc}"
+            raise
+        run.status = "failed"
+        injected = _injected_index(executed)
+        run.error, run.cell = describe_failure(exc, injected_index=injected)
     except Exception as exc:  # any failure of one notebook must not stop the others
         run.status = "failed"
         injected = _injected_index(executed)
@@ -963,7 +1068,11 @@ def _run_one(
     run.seconds = round(time.perf_counter() - t0, 2)
 
     if executed.is_file():
-        nb = nbformat.read(str(executed), as_version=4)
+        try:
+            nb = nbformat.read(str(executed), as_version=4)
+        except (ValueError, UnicodeDecodeError) as exc:  # written only in part: disk full?
+            raise OSError(errno.EIO, f"the executed notebook was written only in part ({exc})",
+                          str(executed)) from None
         run.title = _notebook_title(nb, name)
         run.warnings = _count_warnings(nb)
         run.outputs["notebook"] = f"notebooks/{source.name}"
@@ -981,12 +1090,18 @@ def _run_one(
         run.html_seconds = round(time.perf_counter() - t1, 2)
 
 
+_OUTPUT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO}
+
+
 def _injected_index(executed: Path) -> int | None:
     import nbformat
 
     if not executed.is_file():
         return None
-    nb = nbformat.read(str(executed), as_version=4)
+    try:
+        nb = nbformat.read(str(executed), as_version=4)
+    except (ValueError, UnicodeDecodeError):  # written only in part
+        return None
     for index, cell in enumerate(nb.cells):
         if "injected-parameters" in cell.metadata.get("tags", []):
             return index

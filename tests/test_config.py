@@ -195,6 +195,8 @@ def test_load_client_loads_every_table_and_the_quality_table(tmp_path):
     ) == [
         {"table": "transactions", "rows_read": 2, "rows_kept": 2, "rows_set_aside": 0,
          "reason": "none"},
+        {"table": "transactions", "rows_read": 2, "rows_kept": 2, "rows_set_aside": 0,
+         "reason": "kept: negative amount (refund or cancellation line)"},
         {"table": "customers", "rows_read": 2, "rows_kept": 2, "rows_set_aside": 0,
          "reason": "none"},
         {"table": "surveys", "rows_read": 2, "rows_kept": 1, "rows_set_aside": 1,

@@ -119,10 +119,11 @@ def test_dataframe_source_is_not_mutated():
     assert_frame_equal(raw, before)
 
 
-def test_unsupported_suffix_is_a_parameter_error(tmp_path):
+def test_unsupported_suffix_is_a_data_error_naming_the_file(tmp_path):
     path = tmp_path / "tx.json"
     path.write_text("{}")
-    with pytest.raises(ValueError, match=r"The 'source' parameter of load_transactions must be"):
+    with pytest.raises(DataError, match=r"tx\.json\): unsupported file type \.json; expected a "
+                                        r"\.csv"):
         load_transactions(path)
 
 
@@ -278,9 +279,16 @@ def test_unparseable_dates_are_reported_with_line_numbers(tmp_path):
 
 
 def test_dates_that_do_not_fit_the_format_are_offending_values():
-    raw = transactions_frame(date=["05/01/2024", "2024-02-29", "01/03/2024"])
-    with pytest.raises(DataError, match=r"unparseable date: row 1: '2024-02-29'"):
+    raw = transactions_frame(date=["05/01/2024", "29.02.2024", "01/03/2024"])
+    with pytest.raises(DataError, match=r"unparseable date: row 1: '29\.02\.2024'"):
         load_transactions(raw, date_format="%d/%m/%Y")
+
+
+def test_iso_dates_parse_whatever_the_date_format():
+    raw = transactions_frame(date=["05/01/2024", "2024-02-29", "01/03/2024"])
+    loaded = load_transactions(raw, date_format="%d/%m/%Y")
+    assert loaded["date"].tolist() == [pd.Timestamp("2024-01-05"), pd.Timestamp("2024-02-29"),
+                                       pd.Timestamp("2024-03-01")]
 
 
 def test_iso_timestamps_keep_their_time():
@@ -382,22 +390,24 @@ def test_drop_mode_sets_rows_aside_counts_them_and_warns(tmp_path):
     assert loaded.index.tolist() == [0, 1]
     expected = pd.DataFrame(
         {
-            "table": ["transactions"] * 3,
-            "source": ["tx.csv"] * 3,
-            "rows_read": [6] * 3,
-            "rows_kept": [2] * 3,
-            "rows_set_aside": [2, 1, 1],
-            "reason": ["missing customer_id", "unparseable date", "non-numeric amount"],
+            "table": ["transactions"] * 4,
+            "source": ["tx.csv"] * 4,
+            "rows_read": [6] * 4,
+            "rows_kept": [2] * 4,
+            "rows_set_aside": [2, 1, 1, 0],
+            "reason": ["missing customer_id", "unparseable date", "non-numeric amount",
+                       "kept: negative amount (refund or cancellation line)"],
+            "rows_flagged": [0, 0, 0, 1],  # the refund of D is kept, and counted
         }
     )
     assert_frame_equal(quality_report(loaded), expected)
 
 
 def test_clean_table_has_one_quality_row_with_nothing_set_aside():
-    report = quality_report(load_transactions(transactions_frame()))
+    report = quality_report(load_transactions(transactions_frame(amount=[10.5, 3.0, 7.0])))
     assert report.to_dict("records") == [
         {"table": "transactions", "source": "DataFrame", "rows_read": 3, "rows_kept": 3,
-         "rows_set_aside": 0, "reason": "none"}
+         "rows_set_aside": 0, "reason": "none", "rows_flagged": 0}
     ]
 
 
@@ -406,7 +416,8 @@ def test_quality_report_stacks_several_tables():
     customers = load_customers(pd.DataFrame({"customer_id": ["A", "B"]}))
     report = quality_report(tx, customers)
     assert list(report.columns) == QUALITY_COLUMNS
-    assert report["table"].tolist() == ["transactions", "customers"]
+    assert report["table"].tolist() == ["transactions", "transactions", "customers"]
+    assert report["rows_flagged"].tolist() == [0, 1, 0]  # B's refund, kept and counted
 
 
 def test_quality_report_rejects_frames_not_from_a_loader():

@@ -42,7 +42,12 @@ def test_sample_quality_record_names_the_file(sample):
     report = quality_report(sample)
     assert report[["source", "rows_read", "rows_kept", "rows_set_aside"]].to_dict("records") == [
         {"source": "CDNOW_sample.txt", "rows_read": 6919, "rows_kept": 6919, "rows_set_aside": 0}
-    ]
+    ] * 3
+    # CDNOW has $0 lines and repeated lines: kept, and counted for the reader.
+    flagged = dict(zip(report["reason"], report["rows_flagged"], strict=True))
+    assert flagged == {"none": 0, "kept: zero amount": int((sample["amount"] == 0).sum()),
+                       "kept: identical to an earlier row (duplicate line)":
+                       int(sample.duplicated().sum())}
 
 
 def test_master_transactions_cover_the_whole_cohort():

@@ -6,7 +6,16 @@ import pytest
 from scipy.optimize import linear_sum_assignment
 
 from cxlib import DataError
-from cxlib.feedback import RUSSIAN_STOP_WORDS, find_themes, theme_impact, themes_by
+from cxlib._stop_words import fold_accents, resolve_stop_words
+from cxlib.feedback import (
+    RUSSIAN_STOP_WORDS,
+    find_outcomes,
+    find_themes,
+    nps_categories,
+    outcome_table,
+    theme_impact,
+    themes_by,
+)
 
 ENGLISH = [
     "my parcel arrived late again",
@@ -275,3 +284,322 @@ def test_a_russian_corpus_gets_themes_that_match_its_true_themes():
     table = pd.crosstab(result.assignments["theme"].to_numpy(), labels).to_numpy()
     rows, cols = linear_sum_assignment(-table)
     assert table[rows, cols].sum() / table.sum() >= 0.95
+
+
+# --- languages: stop words and accent folding ---------------------------------------------
+
+# Hand-written corpora (not the demo generator's): three delivery complaints, then three refund
+# complaints, repeated four times; the words expected in the themes, and a stop word each
+# language's list must remove.
+CORPORA = {
+    "french": (
+        [
+            "Ma livraison est arrivée très en retard, le colis était abîmé.",
+            "Le colis n'est jamais arrivé, livraison en retard encore une fois.",
+            "Livraison très lente, le transporteur ne m'a pas appelé.",
+            "Le remboursement n'est toujours pas arrivé après trois semaines.",
+            "On m'a refusé le remboursement sans aucune raison.",
+            "J'attends mon remboursement depuis un mois, très déçu.",
+        ],
+        {"livraison", "colis", "retard"}, {"remboursement"}, {"est", "les", "pas", "tres"},
+    ),
+    "german": (
+        [
+            "Die Lieferung kam viel zu spät, das Paket war beschädigt.",
+            "Mein Paket ist nach zwei Wochen immer noch nicht da, Lieferung verspätet.",
+            "Der Kurier hat das Paket zu spät geliefert.",
+            "Die Rückerstattung dauert schon einen Monat.",
+            "Meine Rückerstattung wurde ohne Grund abgelehnt.",
+            "Ich warte immer noch auf mein Geld, Rückerstattung fehlt.",
+        ],
+        {"paket", "lieferung", "spat"}, {"ruckerstattung"}, {"die", "das", "noch", "immer"},
+    ),
+    "spanish": (
+        [
+            "El pedido llegó muy tarde y el paquete estaba roto.",
+            "Mi paquete todavía no ha llegado, el envío se retrasó.",
+            "El envío tardó una semana más de lo prometido, paquete perdido.",
+            "El reembolso no ha llegado después de un año.",
+            "Me negaron el reembolso sin ninguna razón, quiero mi dinero.",
+            "Sigo esperando el reembolso de mi dinero desde el año pasado.",
+        ],
+        {"paquete", "envio"}, {"reembolso", "dinero"}, {"el", "mi", "muy", "despues"},
+    ),
+    "english": (
+        ENGLISH[:6], {"late", "delivery", "courier"}, {"refund", "pending", "money"},
+        {"the", "was", "my", "and"},
+    ),
+    "russian": (
+        RUSSIAN[:6], {"курьер", "доставка"}, {"возврат", "возврате", "денег"},
+        {"не", "на", "мне", "без"},
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("language", list(CORPORA))
+def test_each_language_separates_its_two_themes_without_its_stop_words(language):
+    texts, delivery_words, refund_words, stop = CORPORA[language]
+    result = find_themes(_feedback(texts * 4), n_themes=2, stop_words=language)
+    theme = result.assignments["theme"].to_numpy()
+    assert len(set(theme[[0, 1, 2]])) == 1 and len(set(theme[[3, 4, 5]])) == 1
+    assert theme[0] != theme[3]
+    vocabulary = set(result.vectorizer_.vocabulary_)
+    assert not vocabulary & stop
+    top = result.themes.set_index("theme")["top_terms"]
+    assert set(top[theme[0]]) & delivery_words and set(top[theme[3]]) & refund_words
+
+
+def test_accents_are_folded_for_latin_languages_but_not_for_russian():
+    french = find_themes(_feedback(CORPORA["french"][0] * 4), n_themes=2, stop_words="french")
+    vocabulary = set(french.vectorizer_.vocabulary_)
+    assert "arrivee" in vocabulary and "decu" in vocabulary
+    assert not any(set(word) & set("éèêàçùô") for word in vocabulary)
+    # "Très" and "tres" are one word, and a stop word in either spelling.
+    assert fold_accents("Très déçu") == "Tres decu"
+    words, preprocess = resolve_stop_words("french", caller="test")
+    assert preprocess("TRÈS") == "tres" and "tres" in words
+    # Labels show the words as customers wrote them, accents included.
+    labels = " ".join(french.themes["name"])
+    assert "é" in labels or "è" in labels
+    german = find_themes(_feedback(CORPORA["german"][0] * 4), n_themes=2, stop_words="german")
+    assert "ruckerstattung" in german.vectorizer_.vocabulary_
+    assert "Rückerstattung".lower() in " ".join(german.themes["name"]).lower()
+    assert fold_accents("Straße") == "Strasse"
+    spanish = find_themes(_feedback(CORPORA["spanish"][0] * 4), n_themes=2, stop_words="spanish")
+    assert "año" in spanish.vectorizer_.vocabulary_  # ñ is a letter, not an accented n
+    assert "envio" in spanish.vectorizer_.vocabulary_
+    russian = find_themes(_feedback(RUSSIAN), n_themes=2, stop_words="russian")
+    assert "пришёл" in russian.vectorizer_.vocabulary_  # ё kept
+    _, preprocess = resolve_stop_words("russian", caller="test")
+    assert preprocess("Чайник Йогурт") == "чайник йогурт"  # й is not folded to и
+
+
+def test_each_named_language_has_its_own_stop_words():
+    for language in ("french", "german", "spanish", "russian", "english"):
+        words, _ = resolve_stop_words(language, caller="test")
+        assert len(words) > 80
+    assert (
+        resolve_stop_words("FRENCH", caller="test")[0]
+        == resolve_stop_words("french", caller="test")[0]
+    )
+    words, preprocess = resolve_stop_words(["Élan", "Foo"], caller="test")
+    assert words == ["foo", "élan"] and preprocess("Élan") == "élan"  # a list: no folding
+
+
+# --- labels and quotes ----------------------------------------------------------------------
+
+
+def test_labels_are_phrases_and_quotes_are_clean_sentences():
+    texts = [
+        "Hi, my parcel arrived days late. The tracking page never updated. Please fix it.",
+        "The tracking page said out for delivery all day. Parcel arrived days late again.",
+        "Sorry to say the courier never came. Tracking page useless.",
+        "My refund is still pending after a month. Money back please.",
+        "Refund still pending, I returned the item on time. Thanks.",
+        "Still pending: my refund for the broken kettle. Regards.",
+    ] * 4
+    result = find_themes(_feedback(texts), n_themes=2)
+    for name in result.themes["name"]:
+        phrases = name.split(", ")
+        assert 1 <= len(phrases) <= 3 and any(" " in phrase for phrase in phrases)
+    assert any("tracking page" in name for name in result.themes["name"])
+    assert any("refund" in name for name in result.themes["name"])
+    # a phrase never spans two sentences ("after a month. Money back") or a comma
+    assert not any("month money" in name or "time thanks" in name for name in result.themes["name"])
+    for quotes in result.themes["quotes"]:
+        assert len(quotes) == 3 and len(set(quotes)) == 3
+        for quote in quotes:
+            assert isinstance(quote, str) and quote == quote.strip()
+            assert quote[-1] in ".!?" and "[" not in quote and "  " not in quote
+            assert any(quote in text for text in texts)  # a whole sentence of a real text
+            assert quote not in {"Please fix it.", "Thanks.", "Regards."}  # not filler
+
+
+# --- complaints apart from praise -----------------------------------------------------------
+
+PRAISE = {
+    "french": [
+        "Service excellent, équipe sympathique, merci !",
+        "Super boutique, personnel adorable et prix corrects.",
+        "Excellent service, je recommande la boutique à mes amis.",
+    ],
+    "german": [
+        "Toller Service, sehr freundliches Personal, danke!",
+        "Super Laden, nettes Personal und faire Preise.",
+        "Toller Service, ich empfehle den Laden meinen Freunden.",
+    ],
+    "spanish": [
+        "Servicio excelente, personal muy amable, ¡gracias!",
+        "Gran tienda, personal encantador y buenos precios.",
+        "Excelente servicio, recomiendo la tienda a mis amigos.",
+    ],
+}
+# Writers' scores: complaints mostly from detractors and passives (one promoter complains),
+# praise mostly from promoters (passives praise too); None = never answered the survey.
+COMPLAINT_SCORES = [2, 5, 7, 8, 3, 10, None, 6]
+PRAISE_SCORES = [10, 9, 8, 9, 10, 7, None, 9]
+
+
+def _outcome_fixture(language):
+    texts, labels, scores = [], [], []
+    for repeat in range(len(COMPLAINT_SCORES)):
+        for i, text in enumerate(CORPORA[language][0]):
+            texts.append(text)
+            labels.append("delivery" if i < 3 else "refund")
+            scores.append(COMPLAINT_SCORES[(repeat + i) % len(COMPLAINT_SCORES)])
+        for i, text in enumerate(PRAISE[language]):
+            texts.append(text)
+            labels.append("praise")
+            scores.append(PRAISE_SCORES[(repeat + i) % len(PRAISE_SCORES)])
+    feedback = _feedback(texts)
+    feedback["date"] = pd.Timestamp("2024-06-01")
+    answered = [i for i, score in enumerate(scores) if score is not None]
+    surveys = pd.DataFrame(
+        {
+            "customer_id": feedback["customer_id"].to_numpy()[answered],
+            "date": pd.Timestamp("2024-05-01"),
+            "score": [scores[i] for i in answered],
+        }
+    )
+    return feedback, surveys, np.array(labels)
+
+
+@pytest.mark.parametrize("language", list(PRAISE))
+def test_praise_is_reported_apart_from_complaints_in_each_language(language):
+    feedback, surveys, labels = _outcome_fixture(language)
+    outcomes = find_outcomes(feedback, surveys, n_themes=3, stop_words=language)
+    assert len(outcomes.praise.themes) == 1 and len(outcomes.complaints.themes) == 2
+    theme = outcomes.assignments["theme"].to_numpy()
+    praise_theme = outcomes.praise.themes["theme"].iloc[0]
+    assert set(labels[theme == praise_theme]) == {"praise"}
+    for k in outcomes.complaints.themes["theme"]:
+        assert len(set(labels[theme == k])) == 1 and "praise" not in labels[theme == k]
+    row = outcomes.praise.themes.iloc[0]
+    assert row["writers_nps"] > 0 and row["promoters"] > row["detractors"]
+    assert (outcomes.complaints.themes["writers_nps"] < 0).all()
+    assert all(q in " ".join(PRAISE[language]) for q in row["quotes"])
+
+
+def test_without_praise_evidence_every_theme_stays_a_complaint():
+    feedback, surveys, _ = _outcome_fixture("french")
+    outcomes = find_outcomes(feedback, None, n_themes=3, stop_words="french")
+    assert len(outcomes.praise.themes) == 0 and len(outcomes.complaints.themes) == 3
+    assert set(outcomes.assignments["nps_category"]) == {"unrated"}
+
+
+def test_texts_take_the_answer_before_them_else_the_next_one():
+    feedback = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "a", "b", "c"],
+            "date": pd.to_datetime(
+                ["2024-01-01", "2024-02-01", "2024-04-01", "2024-02-01", "2024-02-01"]
+            ),
+        }
+    )
+    surveys = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "b", "x"],
+            "date": pd.to_datetime(["2024-02-01", "2024-03-01", "2024-05-01", "2024-01-01"]),
+            "score": [3, 10, 8, 9],
+        }
+    )
+    linked = nps_categories(feedback, surveys)
+    # a's first text precedes every answer: the next one (3); the second is on the day of the
+    # 3; the third follows the 10. b answered only later (8); c never answered.
+    assert linked["answer_score"].tolist()[:4] == [3.0, 3.0, 10.0, 8.0]
+    assert linked["nps_category"].tolist() == [
+        "detractor", "detractor", "promoter", "passive", "unrated"
+    ]  # fmt: skip
+    custom = nps_categories(feedback, surveys, promoter_min=10, detractor_max=2)
+    assert custom["nps_category"].tolist()[:4] == ["passive", "passive", "promoter", "passive"]
+    # an undated text stays unrated; a repeated index is kept as it is
+    undated = feedback.assign(date=feedback["date"].where(feedback.index != 1))
+    undated.index = [0, 0, 1, 1, 2]
+    linked = nps_categories(undated, surveys)
+    assert linked["nps_category"].tolist()[:3] == ["detractor", "unrated", "promoter"]
+    assert list(linked.index) == [0, 0, 1, 1, 2]
+    with pytest.raises(DataError, match="'date' must be datetime64"):
+        nps_categories(feedback.assign(date="2024-01-01"), surveys)
+
+
+def test_outcome_table_is_text_only_and_ranked_by_money():
+    feedback, surveys, _ = _outcome_fixture("spanish")
+    outcomes = find_outcomes(feedback, surveys, n_themes=3, stop_words="spanish")
+    customers = feedback["customer_id"]
+    tx = pd.DataFrame(
+        {
+            "customer_id": list(customers) * 2,
+            "date": [pd.Timestamp("2024-03-01")] * len(customers)
+            + [pd.Timestamp("2024-12-01")] * len(customers),
+            "amount": [100.0] * len(customers) + [50.0] * len(customers),
+        }
+    )
+    keep = np.r_[np.ones(len(customers), bool), ~customers.isin(customers[::2]).to_numpy()]
+    impact = theme_impact(outcomes.complaints, tx[keep], churn_days=90)
+    assert set(impact["theme"]) == set(outcomes.complaints.themes["theme"])
+    styled = outcome_table(outcomes.complaints.themes, impact, currency="EUR")
+    html = styled.to_html()
+    assert all(quote in html for quote in outcomes.complaints.themes["quotes"].iloc[0])
+    table = styled.data
+    assert table.map(lambda cell: isinstance(cell, str)).all().all()
+    text = table.to_string()
+    assert "nan" not in text.lower() and "[" not in text and "None" not in text
+    assert "Revenue at stake per year (EUR)" in table.columns
+    assert list(table["Theme"]) == list(impact["name"])  # ranked like theme_impact
+    praise = outcome_table(outcomes.praise.themes).data
+    assert praise["What customers say"].iloc[0].startswith("“")
+
+
+@pytest.fixture(scope="module")
+def demo_outcomes(small_demo):
+    return small_demo, find_outcomes(small_demo.feedback, small_demo.surveys, seed=0)
+
+
+def test_on_the_demo_no_complaint_theme_is_praise(demo_outcomes):
+    demo, outcomes = demo_outcomes
+    truth = demo.truth.feedback_themes.to_numpy()
+    theme = outcomes.assignments["theme"].to_numpy()
+    complaints = outcomes.complaints.themes
+    # Every complaint theme is mostly one of the generator's complaint themes, with hardly any
+    # praise in it (before: a "really / shop / pleased / town" theme held 27% of the texts).
+    majority = {}
+    for k in complaints["theme"]:
+        labels = pd.Series(truth[theme == k]).value_counts(normalize=True)
+        assert labels.get("positive", 0.0) < 0.05
+        majority[k] = labels.index[0]
+    complaint_truths = set(truth) - {"positive"}
+    assert set(majority.values()) == complaint_truths  # and each true complaint has a theme
+    # The praise side holds the generator's praise: nearly all of it, and little else.
+    praise = np.isin(theme, outcomes.praise.themes["theme"])
+    assert len(outcomes.praise.themes) >= 1
+    # measured 0.948 here (3k customers, seed 7): the misses are vague complaints whose words
+    # the topic model puts with praise, not praise themes counted as complaints
+    assert (truth[praise] == "positive").mean() > 0.90
+    assert praise[truth == "positive"].mean() > 0.9
+    assert (outcomes.praise.themes["writers_nps"] > 0).all()
+    assert (complaints["writers_nps"] < 0).all()
+
+
+def test_on_the_demo_complaint_money_is_ranked_without_praise(demo_outcomes):
+    demo, outcomes = demo_outcomes
+    impact = theme_impact(outcomes.complaints, demo.transactions)
+    assert set(impact["theme"]) == set(outcomes.complaints.themes["theme"])
+    assert impact["revenue_at_stake"].is_monotonic_decreasing
+    assert (impact["revenue_at_stake"] > 0).all()  # complaints raise dropout in the generator
+    table = outcome_table(outcomes.complaints.themes, impact, currency="EUR").data
+    assert table["What customers say"].str.count("“").ge(2).all()
+
+
+def test_the_config_names_one_of_the_five_languages_or_a_list():
+    from pydantic import ValidationError
+
+    from cxlib.config import AnalysisConfig
+
+    for language in ("english", "russian", "french", "german", "spanish"):
+        assert AnalysisConfig(feedback_stop_words=language).feedback_stop_words == language
+    assert AnalysisConfig(feedback_stop_words=["ok", "thanks"]).feedback_stop_words == [
+        "ok", "thanks",
+    ]  # fmt: skip
+    assert AnalysisConfig(feedback_stop_words=None).feedback_stop_words is None
+    with pytest.raises(ValidationError, match="feedback_stop_words"):
+        AnalysisConfig(feedback_stop_words="klingon")

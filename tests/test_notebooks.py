@@ -134,6 +134,38 @@ def test_every_topic_notebook_records_headline_numbers(demo_report):
 
 
 @pytest.mark.slow
+def test_the_pages_agree_because_they_stand_on_one_customer_base(demo_report):
+    # The numbers each page recorded equal what the run's one customer base gives: the runner
+    # built it once, and every notebook read it from the cache.
+    from cxlib import open_client
+    from cxlib.nps import latest_answers
+
+    manifest = json.loads((demo_report.run_dir / "manifest.json").read_text())
+    recorded = {
+        item["key"]: item["value"]
+        for file in sorted((demo_report.run_dir / "headlines").glob("*.json"))
+        for item in json.loads(file.read_text())
+    }
+    client = open_client(manifest["config"]["path"])
+    base = client.base
+    assert client.timings.get("base") == 0.0, "the base was rebuilt, not read from the run's cache"
+    assert recorded["total_clv"] == pytest.approx(base["clv"].sum(), rel=1e-12)
+    champions = base.loc[base["segment"] == "Champions", "revenue"].sum() / base["revenue"].sum()
+    assert recorded["champions_revenue_share"] == pytest.approx(champions, rel=1e-12)
+    latest = latest_answers(client.surveys, observation_end=base.attrs["observation_end"])
+    overall = cxlib_nps(latest["score"], client.analysis)
+    assert recorded["nps"] == pytest.approx(overall, abs=1e-9)
+    assert manifest["steps"]["error"] is None
+    assert {"tables", "value_fit", "base"} <= set(manifest["steps"]["per_step"])
+
+
+def cxlib_nps(scores, settings):
+    from cxlib.nps import nps
+
+    return nps(scores, promoter_min=settings.promoter_min, detractor_max=settings.detractor_max).score
+
+
+@pytest.mark.slow
 def test_the_summary_is_built_from_the_recorded_numbers(demo_report):
     html = (demo_report.run_dir / "html" / f"{SUMMARY_NOTEBOOK}.html").read_text()
     assert "No headline numbers were found" not in html

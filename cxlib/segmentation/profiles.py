@@ -233,17 +233,22 @@ def format_profiles(profiles: pd.DataFrame, *, currency: str = "EUR", precision:
     >>> format_profiles(table).to_html().count("25.0%")
     1
     """
+    from cxlib._html import escaped_style
+
+    # Segment and category names come from the client's data: every cell, label and
+    # formatted value (the currency included) is escaped on its way into the HTML.
+    money = str(currency).replace("{", "{{").replace("}", "}}")
     formats = {}
     for column in profiles.columns:
         if column in _CURRENCY_COLUMNS:
-            formats[column] = f"{currency} {{:,.0f}}"
+            formats[column] = f"{money} {{:,.0f}}"
         elif column in _PERCENT_COLUMNS:
             formats[column] = "{:.1%}"
         elif column in ("customers", "nps_responses", "buyers"):
             formats[column] = "{:,.0f}"
         elif pd.api.types.is_float_dtype(profiles[column]):
             formats[column] = f"{{:,.{precision}f}}"
-    styler = profiles.style.format(formats, na_rep="–")
+    styler = escaped_style(profiles, formats, na_rep="–")
     bars = [c for c in ("revenue_share", "share_of_wallet") if c in profiles.columns]
     if bars:
         styler = styler.bar(subset=bars, color="#9ecae1", vmin=0)
