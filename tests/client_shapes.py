@@ -71,7 +71,7 @@ def build_shapes(root: Path) -> dict[str, tuple[Path, tuple[str, ...]]]:
     numeric_ids = {"customer_id": lambda f: f["customer_id"].str[1:].astype(int).astype(float)
                    .map("{:.1f}".format)}
     add("float_ids", {"transactions": tx.assign(**numeric_ids),
-                      "customers": customers.assign(**numeric_ids)}, ("01", "04"))
+                      "customers": customers.assign(**numeric_ids)}, ("01",))
     wholesale = make_demo(n_customers=500, seed=13, segments=_no_dropout_segments())
-    add("wholesale_no_dropout", {"transactions": wholesale.transactions}, ("02", "04"))
+    add("wholesale_no_dropout", {"transactions": wholesale.transactions}, ("04",))
     return shapes

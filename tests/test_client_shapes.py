@@ -2,7 +2,7 @@
 
 One fixture set (tests/client_shapes.py) is written once per session; each shape runs only
 the notebooks that prove its point (plus the summary), on a few hundred customers, so the
-module stays within the suite's budget.
+module stays within the suite's budget (about 5 minutes on one core).
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ import pytest
 from cxlib.report import build_report
 from tests.client_shapes import build_shapes
 
-pytestmark = pytest.mark.slow
+# one worker builds each shape's report once (a module fixture per worker would build twice)
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("client_shapes")]
 
 SHAPES = [
     "transactions_only",
