@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from cxlib._html import escaped_style
 from cxlib._validation import DataError, validate_columns
 from cxlib.feedback._themes import ThemeResult, find_themes, pick_quotes
 
@@ -332,8 +333,10 @@ def outcome_table(
         ]
     out["What customers say"] = [" ".join(f"“{q}”" for q in quotes) for quotes in table["quotes"]]
     text = ["Theme", "What customers say"]
+    # Themes and quotes are client text: every cell and header is escaped (cxlib._html).
     return (
-        out.style.hide(axis="index")
+        escaped_style(out)
+        .hide(axis="index")
         .set_properties(subset=text, **{"text-align": "left"})
         .set_table_styles([{"selector": "th", "props": [("text-align", "left")]}])
     )
