@@ -216,6 +216,21 @@ def test_nps_by_period_tests_each_change_against_the_previous_period():
     assert table["change_significant"].tolist() == [False, True]
 
 
+def test_nps_by_never_calls_a_change_involving_a_tiny_period_significant():
+    # the wholesale client's case: periods of 1 and 3 answers between large ones; the z test
+    # gives p ~ 1e-17 for a jump to a single detractor, which means nothing
+    dates = pd.to_datetime(["2024-01-05"] * 200 + ["2024-02-10"] + ["2024-03-10"] * 3
+                           + ["2024-04-10"] * 200)
+    scores = [10] * 200 + [0] + [0, 0, 0] + [10] * 100 + [0] * 100
+    table = nps_by(pd.DataFrame({"date": dates, "score": scores}), freq="M")
+    assert table["n"].tolist() == [200, 1, 3, 200]
+    assert table["change_p_value"].iloc[1] < 1e-6  # the raw test is fooled
+    assert table["change_significant"].tolist() == [False, False, False, False]
+    # with enough answers on both sides the same kind of jump is significant
+    assert nps_by(pd.DataFrame({"date": dates, "score": scores}), freq="M",
+                  min_n=1)["change_significant"].iloc[1]
+
+
 def test_nps_by_names_missing_columns():
     with pytest.raises(DataError, match=r"nps_by: missing column\(s\) \['segment'\]"):
         nps_by(pd.DataFrame({"score": [1]}), by="segment")
