@@ -441,7 +441,7 @@ def check_settings(config: ClientConfig, transactions: pd.DataFrame | None) -> N
     first, last = transactions["date"].min(), transactions["date"].max()
     end = pd.Timestamp(settings.observation_end) if settings.observation_end else last
     problems = []
-    if end <= first:
+    if settings.observation_end is not None and end <= first:
         problems.append(f"observation_end: {end.date()} is not after the first transaction "
                         f"({first.date()}); set a date inside the data or leave it out")
     if settings.calibration_end is not None:

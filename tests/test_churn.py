@@ -280,6 +280,36 @@ def test_cox_drivers_recovers_a_doubled_hazard_and_checks_proportional_hazards()
     assert cost["p_value"] > 0.001  # no effect was simulated
 
 
+def test_survival_by_segment_pools_small_groups_and_holm_corrects_the_pairs():
+    rng = np.random.default_rng(5)
+    sizes = {"a": 200, "b": 200, "c": 150, "tiny1": 1, "tiny2": 3, "tiny3": 2}
+    group = np.repeat(list(sizes), list(sizes.values()))
+    scale = np.where(group == "a", 100.0, 200.0)
+    table = pd.DataFrame({"duration_days": rng.exponential(scale), "event": True,
+                          "segment": group})
+    km = churn.survival_by_segment(table, min_group_size=30)
+    assert set(km.medians.index) == {"a", "b", "c", "other"}
+    assert km.medians.loc["other", "customers"] == 6
+    # "other" (6 customers) is left out of the tests: 3 pairs among a, b, c
+    assert len(km.pairwise) == 3 and km.logrank["degrees_of_freedom"] == 2
+    from cxlib._multiplicity import holm
+
+    assert km.pairwise["p_holm"].to_numpy() == pytest.approx(holm(km.pairwise["p_value"]))
+    assert (km.pairwise["p_holm"] >= km.pairwise["p_value"]).all()
+    assert km.pairwise["significant"].tolist() == (km.pairwise["p_holm"] < 0.05).tolist()
+    assert "3 smaller groups pooled" in km.method and "Holm" in km.method
+
+
+def test_survival_split_uses_a_column_the_client_has_else_one_curve():
+    table = pd.DataFrame({"duration_days": [1.0, 2.0, 3.0, 4.0], "event": True,
+                          "first_category": ["x", "y", "x", "y"]})
+    assert churn.survival_split(table) == "first_category"
+    km = churn.survival_by_segment(table.drop(columns="first_category"), segment=None)
+    assert km.by is None and km.medians.index.tolist() == ["all customers"]
+    with pytest.raises(DataError, match=r"churn_survival_by.*missing column\(s\) \['region'\]"):
+        churn.survival_split(table, "region")
+
+
 def test_survival_by_segment_names_a_missing_segment_column():
     with pytest.raises(DataError, match=r"missing column\(s\) \['segment'\]"):
         churn.survival_by_segment(pd.DataFrame({"duration_days": [1], "event": [True]}))
