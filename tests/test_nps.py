@@ -713,3 +713,17 @@ def test_the_conclusion_is_markdown_paragraphs_with_a_bold_summary(demo_analysis
     assert paragraphs[-1].startswith("**In short:") and paragraphs[-1].endswith(".**")
     assert all("\n" not in p for p in paragraphs) and len(paragraphs) >= 6
     assert "USD " in paragraphs[1]
+
+
+def test_nps_vs_revenue_adjusts_its_p_values_together_and_says_association_not_cause(small_demo):
+    from cxlib._multiplicity import benjamini_hochberg
+
+    result = nps_vs_revenue(small_demo.surveys, small_demo.transactions)
+    tables = [result.effects, result.regressions, result.incremental, result.respondents]
+    raw = np.concatenate([t["p_value_unadjusted"].to_numpy(float) for t in tables])
+    adjusted = np.concatenate([t["p_value"].to_numpy(float) for t in tables])
+    assert len(raw) > 10  # one call runs many tests
+    np.testing.assert_allclose(adjusted, benjamini_hochberg(raw))
+    assert (adjusted[np.isfinite(raw)] >= raw[np.isfinite(raw)]).all()
+    text = result.conclusion()
+    assert "not causes" in text and f"Benjamini-Hochberg adjusted over the {len(raw)}" in text
