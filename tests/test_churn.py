@@ -274,6 +274,7 @@ def test_cox_drivers_recovers_a_doubled_hazard_and_checks_proportional_hazards()
     assert 1.7 < row["hazard_ratio"] < 2.3
     assert row["ci_lower"] < row["hazard_ratio"] < row["ci_upper"]
     assert result.reference_levels == {"segment": "calm"}
+    assert "ridge penalty (penalizer=0.01)" in result.method  # the page says it is shrunk
     assert row["name"] == "segment: risky (vs calm)"
     assert 0 <= row["ph_p_value"] <= 1
     cost = result.hazard_ratios.set_index("covariate").loc["acquisition_cost"]
@@ -655,19 +656,30 @@ def test_churn_headlines_record_the_rate_the_plan_gap_and_the_money_at_risk():
     headlines = churn.churn_headlines(rate, plan, model, scores, horizon_days=59,
                                       target_churn_rate=0.25)
     by_key = {h.key: h for h in headlines}
-    assert list(by_key) == ["churn_rate", "churn_target", "churn_gap", "churn_gap_segment",
+    # one excess churner in total: no segment is named as "making the gap" (150% of 1 churner)
+    assert list(by_key) == ["churn_rate", "churn_target", "churn_gap",
                             "revenue_at_risk", "churn_model_auc"]
     assert by_key["churn_rate"].value == 0.5  # a and c of four customers
     assert (by_key["churn_rate"].ci_low, by_key["churn_rate"].ci_high) == (rate.ci_low,
                                                                           rate.ci_high)
     assert by_key["churn_rate"].label == "Churn over 59 days"
     assert by_key["churn_gap"].value == pytest.approx(0.25)
-    # x: 2 churners vs 0.5 planned (+1.5), y: 0 vs 0.5 (-0.5); in total 1 above plan
-    assert by_key["churn_gap_segment"].value == "x"
-    assert by_key["churn_gap_segment"].note == "150% of the excess churners"
     assert by_key["revenue_at_risk"].value == 20.0
     assert by_key["churn_model_auc"].value == 0.81
     assert "logistic 0.790" in by_key["churn_model_auc"].note
+
+
+def test_churn_headlines_name_the_segment_making_a_gap_of_many_churners():
+    rate, _, model, scores = _headline_inputs(0.25)
+    ids = [f"c{i}" for i in range(200)]
+    churned = pd.Series([True] * 60 + [False] * 40 + [True] * 40 + [False] * 60, index=ids)
+    segments = pd.Series(["x"] * 100 + ["y"] * 100, index=ids)
+    plan = churn.churn_vs_target(churned, target_rate=0.25, segments=segments)
+    by_key = {h.key: h for h in churn.churn_headlines(rate, plan, model, scores, horizon_days=59,
+                                                      target_churn_rate=0.25)}
+    # x: 60 churners vs 25 planned (+35), y: 40 vs 25 (+15); 50 above plan in total
+    assert by_key["churn_gap_segment"].value == "x"
+    assert by_key["churn_gap_segment"].note == "70% of the excess churners"
 
 
 def test_churn_headlines_without_a_plan_leave_out_target_and_gap():

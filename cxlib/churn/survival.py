@@ -385,6 +385,8 @@ class CoxResult:
     ph_violations : list of str
         Covariates whose proportional-hazards test has p < 0.01.
     model : lifelines.CoxPHFitter
+    method : str
+        One sentence on the fit (penalised or not), for the page.
     """
 
     hazard_ratios: pd.DataFrame
@@ -392,6 +394,7 @@ class CoxResult:
     concordance: float
     ph_violations: list
     model: Any = field(repr=False)
+    method: str = ""
 
 
 def cox_drivers(
@@ -471,7 +474,13 @@ def cox_drivers(
         }
     ).sort_values("hazard_ratio", ascending=False, ignore_index=True)
     violations = out.loc[out["ph_p_value"] < 0.01, "covariate"].tolist()
-    return CoxResult(out, references, float(cph.concordance_index_), violations, cph)
+    method = (
+        f"Cox model with a ridge penalty (penalizer={penalizer:g}): hazard ratios are shrunk "
+        "slightly toward 1 (pass penalizer=0 for unshrunk estimates)."
+        if penalizer > 0
+        else "Unpenalised Cox proportional-hazards model."
+    )
+    return CoxResult(out, references, float(cph.concordance_index_), violations, cph, method)
 
 
 def _cox_design(table: pd.DataFrame, covariates: list, max_levels: int):
