@@ -7,8 +7,14 @@ DEMO := data/demo/.complete
 # The HTML tests render pages in headless Chromium (Debian's `chromium` package).
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# JupyterLab refuses to start as root without this flag.
+ALLOW_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
+# Set to 1 once the code base is formatted: `make lint` then also runs `ruff format --check`, and
+# `make test` (so CI) runs `make lint` before the suite. Until then `make lint` is ruff check only.
+FORMAT_CHECK ?= 0
+LINT_PATHS := cxlib tests benchmarks notebooks docs/hooks.py
 
-.PHONY: report test demo lint bench chromium clean-venv
+.PHONY: report test demo lint format-check docs lab kernel wheel bench chromium clean-venv
 
 # Create the venv and install the project when missing or when the dependency list changed.
 $(STAMP): pyproject.toml
@@ -18,7 +24,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # The demo client's exports (seeded, so the same every time).
-$(DEMO): $(STAMP) cxlib/demo.py
+$(DEMO): $(STAMP) $(wildcard cxlib/demo.py cxlib/_demo*.py)
 	$(BIN)/cxlib demo --out data/demo
 
 demo: $(DEMO)
@@ -26,7 +32,9 @@ demo: $(DEMO)
 report: $(DEMO)
 	$(BIN)/cxlib report clients/demo.yaml
 
-test: $(DEMO) $(CHROMIUM)
+# The suite includes tests/test_docs.py (the site builds without warnings). With FORMAT_CHECK=1,
+# `make lint` (ruff check + ruff format --check) runs first.
+test: $(DEMO) $(CHROMIUM) $(if $(filter 1,$(FORMAT_CHECK)),lint)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 $(CHROMIUM):
@@ -36,7 +44,31 @@ $(CHROMIUM):
 chromium: $(CHROMIUM)
 
 lint: $(STAMP)
-	$(BIN)/ruff check cxlib tests benchmarks notebooks
+	$(BIN)/ruff check $(LINT_PATHS)
+ifeq ($(FORMAT_CHECK),1)
+	$(BIN)/ruff format --check $(LINT_PATHS)
+endif
+
+format-check: $(STAMP)
+	$(BIN)/ruff format --check $(LINT_PATHS)
+
+# The user guide and API reference site, offline, into docs/site/ (open docs/site/index.html).
+# Its gallery shows the newest finished demo report: run `make report` first to include it.
+docs: $(STAMP)
+	cd docs && NO_MKDOCS_2_WARNING=1 ../$(BIN)/mkdocs build --strict
+
+# A Jupyter kernel named "cxlib" inside the venv (its sys-prefix), for JupyterLab and papermill.
+kernel: $(STAMP)
+	$(BIN)/python -m ipykernel install --sys-prefix --name cxlib --display-name "cxlib"
+
+# JupyterLab on the notebooks, with the cxlib kernel and the demo data.
+lab: kernel $(DEMO)
+	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks \
+		--MappingKernelManager.default_kernel_name=cxlib $(ALLOW_ROOT)
+
+# A wheel (with the notebooks inside) in dist/.
+wheel: $(STAMP)
+	$(BIN)/python -m pip wheel --quiet --no-deps --wheel-dir dist .
 
 bench: $(STAMP)
 	for script in benchmarks/*.py; do $(BIN)/python $$script || exit 1; done

@@ -222,8 +222,8 @@ def coerce_transactions(transactions: pd.DataFrame, *, caller: str) -> pd.DataFr
     --------
     >>> tx = coerce_transactions(pd.DataFrame({"customer_id": [7, 8], "date": ["2025-01-02",
     ...                                        "2025-01-03"], "amount": ["5", 2]}), caller="f")
-    >>> tx.dtypes.astype(str).tolist(), tx["customer_id"].tolist(), tx["amount"].tolist()
-    (['object', 'datetime64[ns]', 'float64'], ['7', '8'], [5.0, 2.0])
+    >>> tx["date"].dtype.kind, tx["customer_id"].tolist(), tx["amount"].tolist()
+    ('M', ['7', '8'], [5.0, 2.0])
     >>> coerce_transactions(pd.DataFrame({"customer_id": [7], "date": ["2025-01-02"],
     ...                                   "amount": ["x"]}), caller="f")
     Traceback (most recent call last):

@@ -1,25 +1,114 @@
 """The ``cxlib`` command line: ``cxlib demo``, ``cxlib validate``, ``cxlib report``.
 
-Invalid client data is reported as one message (the file, the column, a few offending values)
-with exit code 2 and no traceback; a report whose notebooks failed exits with 1, one that could
-not be written (disk full, read-only, ``--out`` not a folder) with 3, an interrupted one with 130
-(Ctrl-C) or 143 (SIGTERM).
+Exit codes (also in ``cxlib --help`` and the README's "Command line"):
+
+* 0 -- success;
+* 1 -- the report was written but some notebook failed;
+* 2 -- invalid client config or data (one ``error:`` line naming the file, the column and a few
+  offending values; no traceback; nothing written);
+* 3 -- the report could not be written (disk full, read-only, ``--out`` not a folder);
+* 64 -- the command line itself was wrong (unknown command or option, missing argument);
+  the number is ``EX_USAGE`` of the BSD ``sysexits.h`` convention, chosen so a script can
+  tell a typo in its own call from bad client data;
+* 130 -- interrupted with Ctrl-C; 143 -- stopped with SIGTERM.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
-
+EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_DATA_ERROR = 2
 EXIT_OUTPUT_ERROR = 3
+EXIT_USAGE = 64
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143  # 128 + SIGTERM, as a shell reports it
+
+# What `cxlib --help` shows: plain words (the help is not rendered as reStructuredText).
+HELP = f"""Customer-experience analytics: turn a client's exports into a reproducible HTML report.
+
+Typical use: cxlib demo, then cxlib validate clients/demo.yaml, then cxlib report clients/demo.yaml.
+Run cxlib COMMAND --help for the options of one command.
+
+Exit codes: {EXIT_OK} success; {EXIT_FAILED} the report was written but a notebook failed;
+{EXIT_DATA_ERROR} invalid client config or data; {EXIT_OUTPUT_ERROR} the report could not be written
+(disk full, read-only, --out not a folder); {EXIT_USAGE} wrong command line (unknown command or
+option, missing argument); {EXIT_INTERRUPTED} interrupted with Ctrl-C; {EXIT_TERMINATED} stopped
+with SIGTERM.
+"""
+
+
+def _is_usage_error(exc: BaseException) -> bool:
+    # By class name: recent typer releases vendor click (typer._click), older ones use click
+    # itself, and the two UsageError classes are unrelated.
+    return any(cls.__name__ == "UsageError" for cls in type(exc).__mro__)
+
+
+class _CxlibGroup(TyperGroup):
+    """Typer's group, with usage errors exiting with EXIT_USAGE instead of click's 2.
+
+    Click gives usage errors the exit code 2, which cxlib uses for invalid client data; a script
+    calling cxlib should be able to tell the two apart.
+    """
+
+    def make_context(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().make_context(*args, **kwargs)
+        except Exception as exc:  # no arguments at all, or a bad top-level option
+            if _is_usage_error(exc):
+                exc.exit_code = EXIT_USAGE  # type: ignore[attr-defined]
+            raise
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except Exception as exc:  # an unknown command, or a subcommand's bad arguments
+            if _is_usage_error(exc):
+                exc.exit_code = EXIT_USAGE  # type: ignore[attr-defined]
+            raise
+
+
+app = typer.Typer(
+    cls=_CxlibGroup,
+    add_completion=False,
+    no_args_is_help=True,
+    help=HELP,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from cxlib import __version__
+
+        typer.echo(f"cxlib {__version__}")
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def _main_options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print the installed cxlib version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """Customer-experience analytics: turn a client's exports into a reproducible HTML report."""
+
+
+def main() -> None:
+    """Run the command line (``python -m cxlib`` and the ``cxlib`` script)."""
+    app(prog_name="cxlib")
+
 
 ConfigArgument = Annotated[
     Path, typer.Argument(help="The client's YAML config, e.g. clients/demo.yaml.")
@@ -69,7 +158,7 @@ def validate(config: ConfigArgument) -> None:
 def report(
     config: ConfigArgument,
     out: Annotated[
-        Path, typer.Option(help="Reports root: the run goes to OUT/<client>/<run-id>/.")
+        Path, typer.Option(help="Where reports go: each run is written to OUT/<client>/<run-id>/.")
     ] = Path("reports"),
     only: Annotated[
         str | None,
@@ -77,7 +166,7 @@ def report(
     ] = None,
     notebooks: Annotated[
         Path | None,
-        typer.Option(help="Notebook folder (default: the notebooks/ next to the cxlib package)."),
+        typer.Option(help="Notebook folder (default: the notebooks installed with cxlib)."),
     ] = None,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
 ) -> None:
@@ -114,4 +203,4 @@ def report(
 
 
 if __name__ == "__main__":  # pragma: no cover
-    app()
+    main()

@@ -440,7 +440,7 @@ def load_experiments(
                 "parquet") else 2
             labels = pd.RangeIndex(offset, offset + len(frame))
     name = "DataFrame" if isinstance(source, pd.DataFrame) else str(source)
-    validate_assignments(frame.set_axis(labels, copy=False), data_end=data_end, groups=groups,
+    validate_assignments(frame.set_axis(labels), data_end=data_end, groups=groups,
                          source=f"load_experiments ({name})")
     return frame
 

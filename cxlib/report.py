@@ -95,7 +95,22 @@ _REPORT_PACKAGES = (
 
 
 def default_notebooks_dir() -> Path:
-    """Return the ``notebooks/`` folder next to the (editable) cxlib package, whatever the cwd."""
+    """Return the report's notebooks shipped with cxlib, whatever the current directory.
+
+    An installed wheel carries them as ``cxlib/notebooks/*.ipynb`` (the build maps the
+    repository's top-level ``notebooks/`` folder into the package); an editable install or a
+    source checkout uses that top-level folder itself.
+
+    Examples
+    --------
+    >>> (default_notebooks_dir() / "00_summary.ipynb").is_file()
+    True
+    """
+    from importlib.resources import files
+
+    shipped = files("cxlib") / "notebooks"
+    if isinstance(shipped, Path) and any(shipped.glob("*.ipynb")):
+        return shipped
     return Path(__file__).resolve().parent.parent / "notebooks"
 
 
@@ -445,6 +460,9 @@ def export_html(
 ) -> Path:
     """Write ``notebook`` (a path or an ``nbformat`` node) as a self-contained HTML page.
 
+    The page has no external scripts (it opens offline), figures as embedded PNG and a table of
+    contents built from the markdown headings.
+
     Parameters
     ----------
     notebook : path or NotebookNode
@@ -456,9 +474,6 @@ def export_html(
         papermill parameter cells. False for the full version with code.
     index_href, other_version : str, optional
         Links shown at the top of the page (back to the index; to the other version).
-
-    The page has no external scripts (it opens offline), figures as embedded PNG and a table of
-    contents built from the markdown headings.
     """
     import nbformat
     from jinja2 import DictLoader
@@ -544,26 +559,6 @@ def _count_warnings(nb: Any) -> int:
 
 # --- index and manifest -----------------------------------------------------------------------
 
-_INDEX_CSS = """
-body { font: 15px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1f2328;
-  max-width: 1100px; margin: 0 auto; padding: 1rem 1.5rem 3rem; }
-h1 { margin-bottom: 0.2rem; } .meta { color: #59636e; margin-top: 0; }
-table { border-collapse: collapse; margin: 0.5rem 0 1.5rem; font-variant-numeric: tabular-nums; }
-th, td { border-bottom: 1px solid #d0d7de; padding: 0.35rem 0.8rem; text-align: left;
-  vertical-align: top; }
-th { background: #f6f8fa; }
-tr.group th { background: #fff; padding-top: 0.9rem; font-size: 15px; }
-td.num { text-align: right; white-space: nowrap; }
-.status-ok { color: #1a7f37; font-weight: 600; }
-.status-failed { color: #cf222e; font-weight: 600; }
-.status-interrupted, .status-pending { color: #9a6700; font-weight: 600; }
-.status-skipped { color: #59636e; font-weight: 600; }
-.failure { background: #ffebe9; border: 1px solid #ff8182; border-radius: 6px; padding: 0.5rem 1rem;
-  font-family: ui-monospace, monospace; font-size: 13px; }
-.note { color: #59636e; font-size: 13px; }
-"""
-
-
 def _index_html(
     *,
     client: str,
@@ -575,121 +570,82 @@ def _index_html(
     currency: str,
     manifest: dict[str, Any],
 ) -> str:
+    """Render ``index.html`` from ``cxlib/templates/index.html.j2`` (autoescaped)."""
+    from importlib.resources import files
+
+    from jinja2 import Environment
+
     from cxlib.headlines import format_value
 
-    esc = html.escape
-    rows = []
+    def fmt(value: Any, unit: Any) -> str:
+        return format_value(value, unit, currency=currency)
+
+    labels = (
+        ("Reviewer page", "reviewer_html"),
+        ("With code", "full_html"),
+        ("Notebook", "notebook"),
+    )
     # The executive summary runs last (it reads the others' numbers) but is read first.
-    for nb in sorted(notebooks, key=lambda nb: nb.name != SUMMARY_NOTEBOOK):
-        links = " · ".join(
-            f'<a href="{esc(href)}">{label}</a>'
-            for label, key in (
-                ("Reviewer page", "reviewer_html"),
-                ("With code", "full_html"),
-                ("Notebook", "notebook"),
-            )
-            if (href := nb.outputs.get(key))
+    pages = [
+        {
+            "name": nb.name,
+            "title": nb.title or nb.name,
+            "status": nb.status,
+            "seconds": nb.seconds,
+            "links": [(label, nb.outputs[key]) for label, key in labels if nb.outputs.get(key)],
+            "error": nb.error,
+            "reason": nb.reason,
+            "warnings": nb.warnings,
+        }
+        for nb in sorted(notebooks, key=lambda nb: nb.name != SUMMARY_NOTEBOOK)
+    ]
+    titles = {nb.name: nb.title or nb.name for nb in notebooks}
+    groups: list[dict[str, Any]] = []
+    for item in headlines.itertuples(index=False):
+        if not groups or groups[-1]["notebook"] != item.notebook:
+            title = titles.get(item.notebook, item.notebook)
+            groups.append({"notebook": item.notebook, "title": title, "rows": []})
+        interval = ""
+        if _present(item.ci_low) and _present(item.ci_high):
+            interval = f"{fmt(item.ci_low, item.unit)} – {fmt(item.ci_high, item.unit)}"
+        groups[-1]["rows"].append(
+            {
+                "label": str(item.label),
+                "value": fmt(item.value, item.unit),
+                "numeric": not (item.unit == "text" or isinstance(item.value, str)),
+                "interval": interval,
+                "note": str(item.note or ""),
+            }
         )
-        note = ""
-        if nb.error:
-            note = f'<div class="failure">{esc(nb.error)}</div>'
-        elif nb.reason:
-            note = f'<span class="note">Skipped: {esc(nb.reason)}</span>'
-        elif nb.warnings:
-            note = (
-                f'<br><span class="note">{nb.warnings} warning output(s), shown in the version '
-                f"with code</span>"
-            )
-        rows.append(
-            f"<tr><td><strong>{esc(nb.title or nb.name)}</strong><br>"
-            f'<span class="note">{esc(nb.name)}</span></td>'
-            f'<td class="status-{esc(nb.status)}">{esc(nb.status.upper())}</td>'
-            f'<td class="num">{nb.seconds:.1f} s</td><td>{links}{note}</td></tr>'
-        )
-    failures = [nb.failure_line for nb in notebooks if nb.failure_line]
-    banner = ""
-    if failures:
-        banner = (
-            '<div class="failure"><strong>Failed notebooks:</strong><br>'
-            + "<br>".join(esc(line) for line in failures)
-            + "</div>"
-        )
-
-    if headlines.empty:
-        headline_html = "<p>No headline numbers were recorded in this run.</p>"
-    else:
-        titles = {nb.name: nb.title or nb.name for nb in notebooks}
-        hrows = []
-        previous = None
-        for item in headlines.itertuples(index=False):
-            if item.notebook != previous:
-                title = titles.get(item.notebook, item.notebook)
-                hrows.append(f'<tr class="group"><th colspan="4">{esc(title)}</th></tr>')
-                previous = item.notebook
-            interval = ""
-            if _present(item.ci_low) and _present(item.ci_high):
-                interval = (
-                    f"{format_value(item.ci_low, item.unit, currency=currency)} – "
-                    f"{format_value(item.ci_high, item.unit, currency=currency)}"
-                )
-            value = format_value(item.value, item.unit, currency=currency)
-            align = "" if item.unit == "text" or isinstance(item.value, str) else ' class="num"'
-            hrows.append(
-                f"<tr><td>{esc(str(item.label))}</td>"
-                f'<td{align}>{esc(value)}</td><td class="num">{esc(interval)}</td>'
-                f'<td class="note">{esc(str(item.note or ""))}</td></tr>'
-            )
-        headline_html = (
-            "<table><thead><tr><th>Number</th><th>Value</th>"
-            "<th>95% interval</th><th>Note</th></tr></thead><tbody>"
-            + "".join(hrows)
-            + "</tbody></table>"
-        )
-
-    if quality is None or quality.empty:
-        quality_html = "<p>The loaders set nothing aside.</p>"
-    else:
+    quality_table = ""
+    if quality is not None and not quality.empty:
         counts = {
             c: "{:,}".format for c in quality.columns if pd.api.types.is_integer_dtype(quality[c])
         }
-        quality_html = quality.to_html(
+        quality_table = quality.to_html(  # escapes its cells (escape=True)
             index=False, border=0, na_rep="", float_format=lambda v: f"{v:,.4g}", formatters=counts
         )
-
-    files = "".join(
-        f"<tr><td>{esc(name)}</td><td>{esc(info['path'])}</td>"
-        f'<td class="note">{esc(info["sha256"][:16])}…</td></tr>'
-        for name, info in manifest["data_files"].items()
+    templates = files("cxlib") / "templates"
+    template = Environment(autoescape=True).from_string(
+        (templates / "index.html.j2").read_text(encoding="utf-8")
     )
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<title>{esc(client)} — customer report {esc(run_id)}</title>
-<style>{_INDEX_CSS}</style></head>
-<body>
-<h1>{esc(client)}: customer report</h1>
-<p class="meta">Run {esc(run_id)} · status
-<span class="status-{esc(status)}">{esc(status.upper())}</span>
- · cxlib {esc(manifest["cxlib_version"])} · built {esc(manifest["finished_at"])}
- in {manifest["seconds"]:.0f} s</p>
-<nav class="cxlib-toc"><a href="#pages">Pages</a> · <a href="#headlines">Headline numbers</a> ·
-<a href="#quality">Data quality</a> · <a href="#reproduce">Reproduce</a></nav>
-{banner}
-<h2 id="pages">Pages</h2>
-<table><thead><tr><th>Page</th><th>Status</th><th>Time</th><th>Open</th></tr></thead>
-<tbody>{"".join(rows)}</tbody></table>
-<h2 id="headlines">Headline numbers</h2>
-{headline_html}
-<h2 id="quality">Data quality</h2>
-<p class="note">What the loaders counted, set aside or flagged, per table.</p>
-{quality_html}
-<h2 id="reproduce">Reproduce</h2>
-<p>Config <code>{esc(manifest["config"]["path"])}</code>
-(sha256 {esc(manifest["config"]["sha256"][:16])}…);
-all hashes, parameters and package versions are in <a href="manifest.json">manifest.json</a>.</p>
-<table><thead><tr><th>Table</th><th>File</th><th>sha256</th></tr></thead><tbody>{files}</tbody></table>
-</body></html>
-"""
+    return template.render(
+        client=client,
+        run_id=run_id,
+        status=status,
+        cxlib_version=manifest["cxlib_version"],
+        finished_at=manifest["finished_at"],
+        seconds=manifest["seconds"],
+        failures=[nb.failure_line for nb in notebooks if nb.failure_line],
+        pages=pages,
+        headline_groups=groups,
+        quality_table=quality_table,
+        config_path=manifest["config"]["path"],
+        config_sha256=manifest["config"]["sha256"],
+        data_files=list(manifest["data_files"].items()),
+        page_css=_CSS,
+        index_css=(templates / "index.css").read_text(encoding="utf-8"),
+    )
 
 
 def _present(value: Any) -> bool:

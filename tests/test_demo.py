@@ -23,6 +23,24 @@ from cxlib.demo import (
 FRAMES = ("transactions", "customers", "surveys", "feedback", "experiments")
 
 
+def _kind(dtype) -> str:
+    """The dtype's name, with every string dtype as "str" and datetimes without their resolution.
+
+    pandas 2 stores text as object and dates as datetime64[ns]; pandas 3 has a str dtype and
+    keeps the resolution it parsed (often datetime64[us]). The demo's contract is the kind.
+    """
+    if pd.api.types.is_string_dtype(dtype):
+        return "str"
+    if pd.api.types.is_datetime64_dtype(dtype):
+        return "datetime64"
+    return str(dtype)
+
+
+def _ns(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its datetime columns in nanoseconds, to compare values across resolutions."""
+    return frame.astype({c: "datetime64[ns]" for c in frame.select_dtypes("datetime").columns})
+
+
 @pytest.fixture(scope="module")
 def demo():
     return make_demo(n_customers=2_000, seed=11)
@@ -76,38 +94,38 @@ def test_seed_must_be_a_non_negative_integer():
 def test_every_frame_has_the_documented_columns_and_dtypes(demo):
     expected = {
         "transactions": {
-            "customer_id": "object", "date": "datetime64[ns]", "amount": "float64",
-            "order_id": "int64", "category": "object", "channel": "object",
+            "customer_id": "str", "date": "datetime64", "amount": "float64",
+            "order_id": "int64", "category": "str", "channel": "str",
         },
         "customers": {
-            "customer_id": "object", "signup_date": "datetime64[ns]",
-            "acquisition_channel": "object", "acquisition_cost": "float64",
-            "region": "object", "age_band": "object",
+            "customer_id": "str", "signup_date": "datetime64",
+            "acquisition_channel": "str", "acquisition_cost": "float64",
+            "region": "str", "age_band": "str",
         },
         "surveys": {
-            "customer_id": "object", "date": "datetime64[ns]", "score": "int64",
-            "comment": "object",
+            "customer_id": "str", "date": "datetime64", "score": "int64",
+            "comment": "str",
         },
         "feedback": {
-            "customer_id": "object", "date": "datetime64[ns]", "text": "object",
-            "channel": "object",
+            "customer_id": "str", "date": "datetime64", "text": "str",
+            "channel": "str",
         },
     }
     for name, columns in expected.items():
         frame = getattr(demo, name)
-        assert {c: str(t) for c, t in frame.dtypes.items()} == columns, name
+        assert {c: _kind(t) for c, t in frame.dtypes.items()} == columns, name
     future = demo.truth.future_transactions
     assert future.dtypes.equals(demo.transactions.dtypes)
 
 
 def test_truth_customers_has_every_contracted_field(demo):
     required = {
-        "customer_id": "object", "segment": "object", "purchase_rate": "float64",
+        "customer_id": "str", "segment": "str", "purchase_rate": "float64",
         "dropout_probability": "float64", "satisfaction": "float64", "wallet": "float64",
-        "share_of_wallet": "float64", "complaint_theme": "object", "alive_at_end": "bool",
-        "dropout_date": "datetime64[ns]",
+        "share_of_wallet": "float64", "complaint_theme": "str", "alive_at_end": "bool",
+        "dropout_date": "datetime64",
     }
-    dtypes = {c: str(t) for c, t in demo.truth.customers.dtypes.items()}
+    dtypes = {c: _kind(t) for c, t in demo.truth.customers.dtypes.items()}
     assert {c: dtypes.get(c) for c in required} == required
     assert demo.truth.customers["customer_id"].tolist() == demo.customers["customer_id"].tolist()
     assert demo.truth.customers["customer_id"].is_unique
@@ -332,13 +350,13 @@ def test_write_produces_readable_files_and_a_complete_marker_last(demo, tmp_path
     first_line = (out / "surveys.csv").read_text().splitlines()[1]
     assert first_line.split(",")[1] == demo.surveys["date"].iloc[0].strftime("%Y-%m-%d")
     back = read_demo(out)
-    assert_frame_equal(back.transactions, demo.transactions)
-    assert_frame_equal(back.customers, demo.customers)
-    assert_frame_equal(back.feedback, demo.feedback)
-    assert_frame_equal(back.experiments, demo.experiments)
+    assert_frame_equal(_ns(back.transactions), _ns(demo.transactions))
+    assert_frame_equal(_ns(back.customers), _ns(demo.customers))
+    assert_frame_equal(_ns(back.feedback), _ns(demo.feedback))
+    assert_frame_equal(_ns(back.experiments), _ns(demo.experiments))
     assert back.surveys["score"].equals(demo.surveys["score"])
-    assert_frame_equal(back.truth.customers, demo.truth.customers)
-    assert_frame_equal(back.truth.future_transactions, demo.truth.future_transactions)
+    assert_frame_equal(_ns(back.truth.customers), _ns(demo.truth.customers))
+    assert_frame_equal(_ns(back.truth.future_transactions), _ns(demo.truth.future_transactions))
     assert back.truth.feedback_themes.tolist() == demo.truth.feedback_themes.tolist()
     assert back.truth.params == json.loads(json.dumps(demo.truth.params))
 

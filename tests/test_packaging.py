@@ -60,3 +60,22 @@ def test_every_public_module_is_reachable_from_a_bare_import_cxlib():
     modules.discard("cli")  # the command line, not a library module
     assert modules == set(cxlib._SUBMODULES)
     assert all(getattr(cxlib, name).__name__ == f"cxlib.{name}" for name in sorted(modules))
+
+
+def test_every_cxlib_package_and_the_notebooks_are_in_the_build_configuration():
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    setuptools = pyproject["tool"]["setuptools"]
+    folders = [ROOT / "cxlib", *(ROOT / "cxlib").rglob("*")]
+    packages = {
+        ".".join(p.relative_to(ROOT).parts)
+        for p in folders
+        if p.is_dir() and p.name != "__pycache__" and any(f.is_file() for f in p.iterdir())
+    }
+    # Subpackages and data folders (templates, _data) alike, plus the mapped notebooks.
+    missing = packages - set(setuptools["packages"])
+    assert not missing, f"add {sorted(missing)} to [tool.setuptools] packages in pyproject.toml"
+    assert set(setuptools["packages"]) == packages | {"cxlib.notebooks"}
+    # The wheel's cxlib/notebooks/ is the repository's top-level notebooks/ folder.
+    assert setuptools["package-dir"] == {"cxlib.notebooks": "notebooks"}
+    assert setuptools["package-data"]["cxlib.notebooks"] == ["*.ipynb"]
+    assert (ROOT / "cxlib" / "py.typed").is_file() and (ROOT / "LICENSE").is_file()

@@ -6,6 +6,7 @@ The helpers at the top (``write_client``, ``write_notebook``, ``tiny_notebooks``
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from pathlib import Path
@@ -246,7 +247,7 @@ def test_the_index_links_every_page_shows_headlines_quality_and_marks_the_failur
         assert f'href="html/{name}.full.html"' in index
     assert "EUR 1.50M" in index and "EUR 1.20M – EUR 1.80M" in index
     assert "Data quality" in index and "transactions.csv" in index
-    assert "FAILED" in index and "cell 5 (In [4]): KeyError: &#x27;segment&#x27;" in index
+    assert "FAILED" in index and "cell 5 (In [4]): KeyError: 'segment'" in html.unescape(index)
 
 
 def test_the_reviewer_page_hides_code_warnings_and_parameters_but_keeps_figures(tiny_run):

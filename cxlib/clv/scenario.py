@@ -140,7 +140,8 @@ def rfm_matrix(
         values = model.p_alive(flat).to_numpy()
     else:
         values = model.predict_purchases(flat, t).to_numpy()
-    values = values.reshape(x.shape)
+    # A copy: under copy-on-write (pandas 3) to_numpy() returns a read-only view.
+    values = values.reshape(x.shape).copy()
     values[(x == 0) & (tx > 0)] = np.nan
     return pd.DataFrame(
         values,
