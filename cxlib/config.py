@@ -55,6 +55,7 @@ __all__ = [
     "file_sha256",
     "load_client",
     "load_config",
+    "yaml_hints",
 ]
 
 TABLES = ("transactions", "customers", "surveys", "feedback", "experiments")
@@ -418,7 +419,10 @@ def load_client(path: str | Path) -> Client:
                 options["data_end"] = frames["transactions"]["date"].max()
         else:  # event dates after the export date (observation_end, else today) are refused
             options["observation_end"] = config.analysis.observation_end
-        frames[table] = loaders[table](config.table_path(table), **options)
+        try:
+            frames[table] = loaders[table](config.table_path(table), **options)
+        except DataError as exc:
+            raise DataError(yaml_hints(str(exc), table)) from None
     check_settings(config, frames.get("transactions"))
     quality = data.quality_report(*frames.values())
     return Client(config=config, quality=quality, **frames)
@@ -457,3 +461,33 @@ def check_settings(config: ClientConfig, transactions: pd.DataFrame | None) -> N
     if problems:
         raise DataError(f"{where}: invalid analysis settings\n"
                         + "\n".join(f"  analysis.{line}" for line in problems))
+
+
+def yaml_hints(message: str, table: str) -> str:
+    """Say a loader's Python-style hints the way the client's YAML spells them.
+
+    The loaders are also called from Python, so their messages say ``on_invalid='drop'``; a
+    consultant running ``cxlib validate`` edits a YAML, where it is ``on_invalid: drop`` under
+    ``tables.<table>``.
+
+    Examples
+    --------
+    >>> yaml_hints("Pass on_invalid='drop' to set these rows aside.", "customers")
+    'Set `on_invalid: drop` to set these rows aside (under tables.customers in the YAML).'
+    >>> yaml_hints("Pass date_format='%d/%m/%Y' or date_format='%m/%d/%Y'.", "surveys")
+    'Set `date_format: "%d/%m/%Y"` or `date_format: "%m/%d/%Y"` (under tables.surveys in the YAML).'
+    """
+    rules = [
+        (r"\b([Pp])ass (?=on_invalid=|date_format|the file's encoding)",
+         lambda m: "Set " if m.group(1) == "P" else "set "),
+        (r"on_invalid='(\w+)'", lambda m: f"`on_invalid: {m.group(1)}`"),
+        (r"date_format='([^']*)'", lambda m: f'`date_format: "{m.group(1)}"`'),
+        (r"columns=\{(.*?)\}(?=\.)", lambda m: "`columns: {" + m.group(1).replace("'", "") + "}`"),
+    ]
+    changed = 0
+    for pattern, replace in rules:
+        message, n = re.subn(pattern, replace, message)
+        changed += n
+    if changed:
+        message = message.rstrip(".") + f" (under tables.{table} in the YAML)."
+    return message

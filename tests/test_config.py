@@ -288,3 +288,13 @@ def test_demo_config_is_valid_and_loads_files_of_the_demo_layout(tmp_path):
     assert client.transactions["amount"].tolist() == [12.5]
     assert client.customers["signup_date"].tolist() == [pd.Timestamp("2023-12-01")]
     assert client.experiments["end"].tolist() == [pd.Timestamp("2024-01-05")] * 2
+
+
+def test_data_errors_at_load_give_hints_in_the_yaml_s_own_words(tmp_path):
+    bad_amount = "customer_id,date,amount\nA,2024-01-05,x\n"
+    path = make_client(tmp_path, MINIMAL, files={"tx.csv": bad_amount})
+    with pytest.raises(DataError) as caught:
+        load_client(path)
+    message = str(caught.value)
+    assert "`on_invalid: drop`" in message and "under tables.transactions in the YAML" in message
+    assert "on_invalid='drop'" not in message
