@@ -175,7 +175,7 @@ class SurvivalResult:
     pairwise : DataFrame
         Pairwise log-rank tests: ``segment_a``, ``segment_b``, ``test_statistic``, ``p_value``,
         ``p_holm`` (Holm-adjusted over all pairs: read this one), ``significant``
-        (``p_holm < alpha``). Only groups with at least ``min_group_size`` customers are tested.
+        (``p_holm < alpha`` and both groups of at least ``min_group_size`` customers).
     alpha : float
     method : str
         One sentence on the grouping and the correction, for the page.
@@ -244,8 +244,9 @@ def survival_by_segment(
         Curves are thinned to at most this many time points per segment (for plotting);
         the estimates themselves use every observation.
     min_group_size : int, default MIN_GROUP_SIZE
-        Groups with fewer customers are pooled into one "other" group, which is left out of
-        the log-rank tests when it is still smaller. The pairwise tests are Holm-corrected.
+        Groups with fewer customers are pooled into one "other" group (when some group is
+        larger), which is left out of the log-rank tests when it is still smaller; no pair with
+        a group below it is called significant. The pairwise tests are Holm-corrected.
 
     Returns
     -------
@@ -281,15 +282,18 @@ def survival_by_segment(
         curves.append(curve)
         medians.append(median)
     medians = pd.DataFrame(medians).set_index("segment")
-    tested = medians.index[medians["customers"] >= min_group_size]
+    large = medians.index[medians["customers"] >= min_group_size]
+    tested = large if len(large) >= 2 else medians.index  # all small: tested, never significant
     keep = np.isin(groups, tested)
     logrank, pairwise = _logrank_tests(durations[keep], groups[keep], events[keep], len(tested))
     pairwise["p_holm"] = holm(pairwise["p_value"].to_numpy(dtype=float))
-    pairwise["significant"] = pairwise["p_holm"] < alpha
+    both_large = pairwise["segment_a"].isin(large) & pairwise["segment_b"].isin(large)
+    pairwise["significant"] = (pairwise["p_holm"] < alpha) & both_large
     method = (
         f"Log-rank tests between groups of at least {min_group_size} customers"
         + (f" ({pooled} smaller groups pooled into 'other')" if pooled else "")
-        + f"; the {len(pairwise)} pairwise p-values are Holm-corrected (p_holm)."
+        + f"; the {len(pairwise)} pairwise p-values are Holm-corrected (p_holm); a pair with a "
+        f"group under {min_group_size} customers is never called significant."
     )
     return SurvivalResult(
         pd.concat(curves, ignore_index=True), medians, logrank, pairwise, alpha, method, segment
@@ -300,7 +304,7 @@ def _pool_small_groups(groups: np.ndarray, min_size: int) -> tuple[np.ndarray, i
     """Pool groups below ``min_size`` into "other"; return the groups and how many were pooled."""
     names, counts = np.unique(groups, return_counts=True)
     small = names[counts < min_size]
-    if len(small) < 2:  # one small group stays itself: pooling would only rename it
+    if len(small) < 2 or len(small) == len(names):  # nothing to gain: renaming or all small
         return groups, 0
     return np.where(np.isin(groups, small), "other", groups).astype(object), len(small)
 
