@@ -22,6 +22,7 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 __all__ = [
     "DataError",
     "__version__",
+    "actions",
     "churn",
     "client",
     "clv",
@@ -38,6 +39,8 @@ __all__ = [
     "plots",
     "report",
     "segmentation",
+    "summary",
+    "trend",
     "wallet",
 ]
 _SUBMODULES = frozenset(__all__) - {"DataError", "__version__", "open_client"}

@@ -277,6 +277,7 @@ def executive_summary(
     currency: str = "EUR",
     sections: dict[str, str] | None = None,
     at_stake: tuple[str, ...] | None = None,
+    where_to_invest: bool = True,
 ) -> str:
     """Write the executive summary, as markdown, from the headlines the topic notebooks recorded.
 
@@ -298,6 +299,9 @@ def executive_summary(
     at_stake : tuple of str, optional
         Words that mark a headline key as money at stake; default
         :data:`DEFAULT_AT_STAKE_WORDS`.
+    where_to_invest : bool, default True
+        False leaves out "Where to invest" and the ``invest_`` headlines, e.g. when the summary
+        shows the pages' ranked actions (:mod:`cxlib.actions`) instead.
 
     Returns
     -------
@@ -338,6 +342,8 @@ def executive_summary(
             "",
         ]
 
+    if not where_to_invest:
+        return "\n".join(lines).rstrip() + "\n"
     lines += ["## Where to invest", ""]
     words = DEFAULT_AT_STAKE_WORDS if at_stake is None else tuple(at_stake)
     keys = findings["key"].astype(str).str.lower()

@@ -19,7 +19,9 @@ Output layout::
     reports/<client>/<run-id>/          run-id = UTC timestamp + short config hash
         index.html
         manifest.json
-        headlines/<notebook>.json
+        actions.json                    the pages' ranked actions, on one money basis
+        report.pdf                      summary, then the topic pages (headless Chromium)
+        headlines/<notebook>.json       (and headlines/actions/<notebook>.json)
         notebooks/<notebook>.ipynb      executed
         html/<notebook>.html            reviewer version (no code)
         html/<notebook>.full.html       with code, warnings and tracebacks
@@ -64,6 +66,7 @@ __all__ = [
     "export_html",
     "make_run_id",
     "notebook_parameters",
+    "print_report_pdf",
     "Terminated",
 ]
 
@@ -457,6 +460,7 @@ def export_html(
     reviewer: bool,
     index_href: str | None = "../index.html",
     other_version: str | None = None,
+    title: str | None = None,
 ) -> Path:
     """Write ``notebook`` (a path or an ``nbformat`` node) as a self-contained HTML page.
 
@@ -474,6 +478,8 @@ def export_html(
         papermill parameter cells. False for the full version with code.
     index_href, other_version : str, optional
         Links shown at the top of the page (back to the index; to the other version).
+    title : str, optional
+        The page's ``<title>`` (default: the notebook's first heading), e.g. "Churn — demo".
     """
     import nbformat
     from jinja2 import DictLoader
@@ -483,6 +489,8 @@ def export_html(
         nbformat.read(str(notebook), as_version=4) if isinstance(notebook, str | Path) else notebook
     )
     nb = copy.deepcopy(nb)
+    # Without a title nbconvert names every page "Notebook" (browser tabs, bookmarks, the PDF).
+    nb.metadata["title"] = title or _notebook_title(nb, "Customer report")
     if reviewer:
         nb.cells = [
             c
@@ -643,6 +651,8 @@ def _index_html(
         config_path=manifest["config"]["path"],
         config_sha256=manifest["config"]["sha256"],
         data_files=list(manifest["data_files"].items()),
+        pdf=manifest.get("pdf"),
+        n_actions=manifest.get("actions") or 0,
         page_css=_CSS,
         index_css=(templates / "index.css").read_text(encoding="utf-8"),
     )
@@ -847,7 +857,8 @@ def build_report(
                     console.print(f"[yellow]skipped[/] {run.name} — {run.reason}", markup=True,
                                   highlight=False, soft_wrap=True)
                     continue
-                _run_one(source, run, partial, available, notebooks_dir, bar, execution_timeout)
+                _run_one(source, run, partial, available, notebooks_dir, bar, execution_timeout,
+                         client_name=config.client)
                 mark = "[green]ok[/]" if run.status == "ok" else "[red]FAILED[/]"
                 line = f"{mark} {run.name} ({run.seconds:.1f} s)"
                 if run.error:
@@ -862,6 +873,8 @@ def build_report(
                         soft_wrap=True,
                     )
         status = "complete" if all(r.status in ("ok", "skipped") for r in runs) else "failed"
+        manifest["actions"] = _write_actions(partial, headlines_dir)
+        manifest["pdf"] = print_report_pdf(partial, runs, client=config.client, console=console)
         write_manifest(status)
         headlines = load_headlines(headlines_dir)
         index = _index_html(
@@ -875,6 +888,7 @@ def build_report(
             manifest=manifest,
         )
         (partial / "index.html").write_text(index, encoding="utf-8")
+        write_manifest(status)
         partial.rename(final_dir)
     except KeyboardInterrupt as exc:
         for run in runs:
@@ -897,6 +911,31 @@ def build_report(
     return ReportRun(
         run_dir=final_dir, run_id=run_id, status=status, notebooks=runs, seconds=manifest["seconds"]
     )
+
+
+def _write_actions(run_dir: Path, headlines_dir: Path) -> int:
+    """Write the pages' ranked actions to ``actions.json`` (highest value first); return how many.
+
+    Each object has ``action``, ``segment``, ``customers``, ``value``, ``value_low``,
+    ``value_high``, ``basis``, ``kpi``, ``page`` (:class:`cxlib.actions.Action`).
+    """
+    from cxlib.actions import load_actions
+
+    actions = load_actions(headlines_dir)
+    records = [
+        {**row, "customers": int(row["customers"])}
+        for row in actions.astype(object).where(actions.notna(), None).to_dict(orient="records")
+    ]
+    (run_dir / "actions.json").write_text(json.dumps(records, indent=2), encoding="utf-8")
+    return len(records)
+
+
+def print_report_pdf(run_dir: Path, runs: Sequence[NotebookRun], *, client: str = "",
+                     console: Any = None) -> str | None:
+    """Print the reviewer pages, summary first, into ``report.pdf`` (see :mod:`cxlib._pdf`)."""
+    from cxlib._pdf import print_report_pdf as _print
+
+    return _print(run_dir, runs, client=client, console=console)
 
 
 def _mark_unfinished(
@@ -988,6 +1027,7 @@ def _run_one(
     notebooks_dir: Path,
     bar: _Progress,
     execution_timeout: int,
+    client_name: str = "",
 ) -> None:
     import nbformat
 
@@ -1042,8 +1082,11 @@ def _run_one(
         reviewer, full = f"html/{name}.html", f"html/{name}.full.html"
         t1 = time.perf_counter()
         try:
-            export_html(nb, run_dir / reviewer, reviewer=True, other_version=Path(full).name)
-            export_html(nb, run_dir / full, reviewer=False, other_version=Path(reviewer).name)
+            title = f"{run.title} — {client_name}" if client_name else run.title
+            export_html(nb, run_dir / reviewer, reviewer=True, other_version=Path(full).name,
+                        title=title)
+            export_html(nb, run_dir / full, reviewer=False, other_version=Path(reviewer).name,
+                        title=title)
         except Exception as exc:  # a page that cannot be rendered is a failure, not a crash
             line, _ = describe_failure(exc)
             run.status = "failed"

@@ -179,3 +179,36 @@ def test_the_demo_index_renders_in_headless_chromium(demo_report, tmp_path):
     assert console == "", console
     assert_screenshot_is_not_blank(tmp_path / "index.png")
     assert demo_report.ok, demo_report.failures
+
+
+@pytest.mark.slow
+def test_the_demo_ranks_three_actions_on_one_basis_each_equal_to_its_page(demo_report):
+    from cxlib.headlines import format_value
+
+    run_dir = demo_report.run_dir
+    actions = json.loads((run_dir / "actions.json").read_text())
+    assert len(actions) >= 3
+    assert {a["basis"] for a in actions} == {"annual gross margin"}
+    values = [a["value"] for a in actions]
+    assert values == sorted(values, reverse=True)
+    summary = (run_dir / "html" / f"{SUMMARY_NOTEBOOK}.html").read_text()
+    for action in actions:
+        assert action["value_low"] < action["value"] < action["value_high"], action
+        assert action["customers"] > 0 and action["kpi"] and action["segment"]
+        shown = format_value(action["value"], "currency", currency="EUR")
+        page = (run_dir / "html" / f"{action['page']}.html").read_text()
+        assert shown in summary and shown in page, (shown, action["page"])
+        assert f'href="{action["page"]}.html"' in summary  # the page that backs it
+
+
+@pytest.mark.slow
+def test_the_demo_pdf_opens_with_the_summary_first_and_every_page(demo_report):
+    import pypdf
+
+    manifest = json.loads((demo_report.run_dir / "manifest.json").read_text())
+    reader = pypdf.PdfReader(str(demo_report.run_dir / manifest["pdf"]))
+    rendered = [nb for nb in demo_report.notebooks if nb.outputs.get("reviewer_html")]
+    topics = [nb.title for nb in rendered if nb.name != SUMMARY_NOTEBOOK]
+    assert [item.title for item in reader.outline] == ["Executive summary", *topics]
+    assert len(reader.pages) >= len(rendered)
+    assert "Executive summary" in reader.pages[0].extract_text()

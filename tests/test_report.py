@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import shutil
 from pathlib import Path
 
 import nbformat
@@ -89,6 +90,14 @@ GOOD_CELLS = [
         "    Headline('total_value', 'Total value', 1.5e6, unit='currency', ci_low=1.2e6,"
         " ci_high=1.8e6),\n"
         "    Headline('months', 'Horizon', horizon_months, unit='count'),\n"
+        "], path=headlines_path)",
+    ),
+    (
+        "code",
+        "from cxlib.actions import Action, save_actions\n"
+        "save_actions('01_good', [\n"
+        "    Action('Call <b>VIPs</b>', 'VIP', 40, 2e4, 1e4, 3e4, kpi='churn of VIPs'),\n"
+        "    Action('Fix delivery', 'all', 90, 5e4, 1e4, 9e4, kpi='complaints'),\n"
         "], path=headlines_path)",
     ),
 ]
@@ -351,3 +360,63 @@ def test_each_finished_cell_is_reported_for_the_progress_bar(tmp_path):
     )
     # title, parameters, injected parameters, two code cells
     assert seen == [(1, 5), (2, 5), (3, 5), (4, 5), (5, 5)]
+
+
+# --- actions, PDF and page titles -------------------------------------------------------------
+
+
+def test_the_run_writes_the_pages_actions_ranked_by_value_to_actions_json(tiny_run):
+    _, _, run = tiny_run
+    actions = json.loads((run.run_dir / "actions.json").read_text())
+    assert [a["action"] for a in actions] == ["Fix delivery", "Call <b>VIPs</b>"]
+    assert set(actions[0]) == {"action", "segment", "customers", "value", "value_low",
+                               "value_high", "basis", "kpi", "page"}
+    assert {a["basis"] for a in actions} == {"annual gross margin"}
+    assert actions[0]["page"] == "01_good" and actions[0]["customers"] == 90
+    summary = (run.run_dir / "html" / "00_summary.html").read_text()
+    assert "Fix delivery" in summary and "<b>VIPs</b>" not in summary  # escaped client text
+    assert summary.index("Fix delivery") < summary.index("VIPs")
+    assert "Glossary of methods" in summary
+
+
+def test_each_page_is_titled_after_its_topic_and_client(tiny_run):
+    _, _, run = tiny_run
+    for name, title in (("00_summary", "Executive summary"), ("01_good", "01_Good")):
+        for page in (f"{name}.html", f"{name}.full.html"):
+            text = (run.run_dir / "html" / page).read_text()
+            assert f"<title>{title} — tiny</title>" in text, page
+
+
+def test_the_report_pdf_has_the_summary_first_and_every_page(tiny_run):
+    import pypdf
+    _, _, run = tiny_run
+    manifest = json.loads((run.run_dir / "manifest.json").read_text())
+    assert manifest["pdf"] == "report.pdf"
+    reader = pypdf.PdfReader(str(run.run_dir / "report.pdf"))
+    titles = [item.title for item in reader.outline]
+    assert titles == ["Executive summary", "01_Good", "02_Bad"]
+    assert len(reader.pages) >= 3
+    assert "Executive summary" in reader.pages[0].extract_text()
+    index = (run.run_dir / "index.html").read_text()
+    assert '<a href="report.pdf">' in index and '<a href="actions.json">' in index
+
+
+def test_without_chromium_the_run_says_so_in_one_line_and_records_no_pdf(tiny_run, monkeypatch,
+                                                                           tmp_path):
+    import io
+
+    from rich.console import Console
+
+    from cxlib import _pdf
+    from cxlib.report import print_report_pdf
+
+    _, _, run = tiny_run
+    out = io.StringIO()
+    monkeypatch.setattr(_pdf, "find_chromium", lambda: None)
+    assert print_report_pdf(tmp_path, run.notebooks, console=Console(file=out)) is None
+    assert out.getvalue().count("\n") == 1 and "Chromium not found" in out.getvalue()
+    monkeypatch.setattr(_pdf, "find_chromium", lambda: "/bin/false")  # a browser that fails
+    shutil.copytree(run.run_dir / "html", tmp_path / "html")
+    assert print_report_pdf(tmp_path, run.notebooks, console=Console(file=out)) is None
+    assert "printing failed" in out.getvalue()
+    assert not (tmp_path / "report.pdf").exists()

@@ -18,7 +18,9 @@ import pytest
 
 from cxlib import DataError
 
-MODULES = ["customers", "clv", "churn", "segmentation", "wallet", "nps", "feedback", "experiments"]
+MODULES = [
+    "customers", "clv", "churn", "segmentation", "wallet", "nps", "feedback", "experiments", "trend",
+]
 
 
 def _functions_taking_transactions():

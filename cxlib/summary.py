@@ -1,0 +1,222 @@
+"""Words of the executive summary: the situation, the ranked actions, and a glossary.
+
+Pure text from tables computed elsewhere (:mod:`cxlib.trend`, :mod:`cxlib.actions`,
+:func:`cxlib.nps.nps_by`); every client string is escaped with :func:`cxlib._html.escape_markdown`.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from cxlib._html import escape_markdown
+from cxlib.actions import BASIS, COLUMNS
+from cxlib.headlines import format_value
+
+__all__ = [
+    "GLOSSARY",
+    "actions_markdown",
+    "actions_table",
+    "actions_view",
+    "glossary_markdown",
+    "situation",
+]
+
+
+def _money(value: float, currency: str) -> str:
+    return escape_markdown(format_value(float(value), "currency", currency=currency))
+
+
+def situation(bridge: pd.DataFrame, periods: pd.DataFrame | None = None,
+              nps: pd.DataFrame | None = None, *, currency: str = "EUR") -> str:
+    """Describe the trend in a few sentences of markdown: revenue bridge, customers, NPS.
+
+    Parameters
+    ----------
+    bridge : DataFrame
+        :func:`cxlib.trend.revenue_bridge`.
+    periods : DataFrame, optional
+        :func:`cxlib.trend.active_customers_over_time`.
+    nps : DataFrame, optional
+        :func:`cxlib.nps.nps_by` with ``freq`` (``period``, ``score``, ``ci_low``,
+        ``ci_high``, ``n``); quarters with fewer than 30 answers are not quoted.
+
+    Examples
+    --------
+    >>> bridge = pd.DataFrame({"revenue": [100.0, 30.0, 0.0, -20.0, 15.0, -5.0, 120.0],
+    ...     "customers": [10, 3, 0, 2, 4, 4, 11]}, index=["previous 12 months", "new customers",
+    ...     "reactivated customers", "lost customers", "expansion", "contraction",
+    ...     "last 12 months"])
+    >>> print(situation(bridge)[:76])
+    **Revenue.** Net revenue over the last 12 months was EUR 120.00, up 20.0% on
+    """
+    r, n = bridge["revenue"], bridge["customers"]
+    previous, last = r["previous 12 months"], r["last 12 months"]
+    change = last / previous - 1 if previous else float("nan")
+    direction = "up" if change >= 0 else "down"
+    retained = r["expansion"] + r["contraction"]
+    lines = [
+        f"**Revenue.** Net revenue over the last 12 months was {_money(last, currency)}, "
+        f"{direction} {abs(change):.1%} on the 12 months before ({_money(previous, currency)}). "
+        f"{n['new customers']:,} new customers brought {_money(r['new customers'], currency)} "
+        f"and {n['reactivated customers']:,} returning ones "
+        f"{_money(r['reactivated customers'], currency)}; {n['lost customers']:,} customers who "
+        f"stopped buying took {_money(-r['lost customers'], currency)} with them; customers who "
+        f"bought in both years spent {_money(abs(retained), currency)} "
+        f"{'more' if retained >= 0 else 'less'} (expansion {_money(r['expansion'], currency)}, "
+        f"contraction {_money(-r['contraction'], currency)})."
+    ]
+    if periods is not None and len(periods) >= 5:
+        now, year_ago = periods.iloc[-1], periods.iloc[-5]
+        lines.append(
+            f"**Customers.** {now['active_customers']:,} customers bought in the last complete "
+            f"quarter (starting {now['period']:%d %b %Y}), against "
+            f"{year_ago['active_customers']:,} "
+            f"a year earlier; {now['new_customers']:,} of them were new (a year earlier: "
+            f"{year_ago['new_customers']:,})."
+        )
+    if nps is not None and len(nps):
+        quoted = nps[nps["n"] >= 30]
+        if len(quoted) >= 2:
+            first, latest = quoted.iloc[0], quoted.iloc[-1]
+            lines.append(
+                f"**NPS.** The Net Promoter Score moved from {first['score']:+.0f} in "
+                f"{_quarter(first['period'])} to {latest['score']:+.0f} in "
+                f"{_quarter(latest['period'])} (95% interval {latest['ci_low']:+.0f} to "
+                f"{latest['ci_high']:+.0f}, {int(latest['n']):,} answers); quarters with fewer "
+                "than 30 answers are not quoted."
+            )
+    return "\n\n".join(lines)
+
+
+def _quarter(period) -> str:
+    period = pd.Period(period, freq="Q")
+    return f"Q{period.quarter} {period.year}"
+
+
+def actions_table(actions: pd.DataFrame, *, currency: str = "EUR") -> pd.DataFrame:
+    """Format ranked actions for reading: text columns with money, interval and page.
+
+    Examples
+    --------
+    >>> from cxlib.actions import Action, rank_actions
+    >>> table = actions_table(rank_actions([Action("Fix X", "all", 10, 5e4, 2e4, 8e4,
+    ...                                            kpi="churn", page="03_nps")]))
+    >>> table.loc[0, "Value a year"], table.loc[0, "Interval"]
+    ('EUR 50.0k', 'EUR 20.0k – EUR 80.0k')
+    """
+    frame = actions.reindex(columns=COLUMNS)
+
+    def money(value):
+        return format_value(float(value), "currency", currency=currency)
+
+    return pd.DataFrame({
+        "Rank": range(1, len(frame) + 1),
+        "Action": frame["action"].astype(str),
+        "Customers targeted": [f"{s} ({int(c):,})" for s, c in zip(frame["segment"],
+                                                                     frame["customers"],
+                                                                     strict=True)],
+        "Value a year": frame["value"].map(money),
+        "Interval": [f"{money(lo)} – {money(hi)}" for lo, hi in zip(frame["value_low"],
+                                                                   frame["value_high"],
+                                                                   strict=True)],
+        "KPI to watch": frame["kpi"].astype(str),
+        "Page": frame["page"].astype(str),
+    })  # fmt: skip
+
+
+def actions_view(actions: pd.DataFrame, *, currency: str = "EUR"):
+    """Show ranked actions on a page: :func:`actions_table`, escaped, without the index.
+
+    Examples
+    --------
+    >>> from cxlib.actions import Action, rank_actions
+    >>> view = actions_view(rank_actions([Action("<b>x</b>", "all", 1, 1.0, 0.0, 2.0)]))
+    >>> "&lt;b&gt;x&lt;/b&gt;" in view.to_html()
+    True
+    """
+    from cxlib.headlines import format_table
+
+    return format_table(actions_table(actions, currency=currency), {}, index=False)
+
+
+def actions_markdown(actions: pd.DataFrame, *, currency: str = "EUR",
+                     margin: float | None = None, limit: int = 5) -> str:
+    """Write the ranked actions (top ``limit``) as a numbered markdown list with links.
+
+    Each item: the action, its value and interval on the one basis, the customers targeted,
+    the KPI to watch, and a link to the page that backs it (``<page>.html``, beside the
+    summary's reviewer HTML).
+
+    Examples
+    --------
+    >>> from cxlib.actions import Action, rank_actions
+    >>> text = actions_markdown(rank_actions([Action("Fix X", "all", 10, 5e4, 2e4, 8e4,
+    ...                                              kpi="churn", page="03_nps")]), margin=0.3)
+    >>> "1. **Fix X**: EUR 50.0k a year" in text
+    True
+    """
+    if actions.empty:
+        return ("*No page recorded an action with money attached; see the topic pages for the "
+                "findings.*")
+    basis = actions["basis"].iloc[0] or BASIS
+    stated = f" ({margin:.0%} of revenue, the client's margin)" if margin else ""
+    lines = [f"Ranked by **{escape_markdown(basis)}** a year{stated}, undiscounted; "
+             "the interval is the range the page that backs the action gives.", ""]
+    for i, row in enumerate(actions.head(limit).itertuples(index=False), start=1):
+        low, high = _money(row.value_low, currency), _money(row.value_high, currency)
+        page = escape_markdown(row.page)
+        lines.append(
+            f"{i}. **{escape_markdown(row.action)}**: {_money(row.value, currency)} a year "
+            f"({low} to {high}). Targets {escape_markdown(row.segment)} "
+            f"({int(row.customers):,} customers). KPI to watch: {escape_markdown(row.kpi)}. "
+            f"Evidence: [{page}]({page}.html)."
+        )
+    if len(actions) > limit:
+        lines.append(f"\n*{len(actions) - limit} smaller actions are in actions.json.*")
+    return "\n".join(lines)
+
+
+#: Methods used in the report, in plain words.
+GLOSSARY: dict[str, str] = {
+    "95% interval": "the range the true value lies in with 95% confidence; a wide one means "
+                    "the data cannot pin the number down.",
+    "Kaplan-Meier curve": "the share of customers still buying after each length of time, "
+                          "counting customers who joined recently for as long as we have seen "
+                          "them.",
+    "Log-rank test": "checks whether two or more Kaplan-Meier curves differ by more than chance "
+                     "would explain.",
+    "Cox model (hazard ratio)": "which customer traits make leaving sooner more or less likely; "
+                                "a hazard ratio of 1.5 means leaving 50% faster, all else equal.",
+    "Concordance / ROC AUC": "how often a model ranks a customer who left above one who stayed "
+                             "(0.5 is a coin toss, 1.0 is perfect).",
+    "Brier score": "the average squared gap between predicted probabilities and what happened; "
+                   "lower is better.",
+    "BG/NBD and Pareto/NBD": "models of how often each customer buys and how likely they are "
+                             "still a customer, from their purchase history alone.",
+    "Gamma-Gamma": "a model of how much each customer spends per purchase; with BG/NBD it gives "
+                   "the customer lifetime value (CLV).",
+    "CLV": "the margin or revenue a customer is expected to bring over the coming period.",
+    "RFM": "recency, frequency and monetary value: how recently, how often and how much a "
+           "customer buys, scored 1-5 each.",
+    "Silhouette": "how well separated customer clusters are (from -1 to 1; above 0.25 means "
+                  "the groups are distinct).",
+    "NPS": "Net Promoter Score: share of promoters (9-10) minus share of detractors (0-6), "
+           "in points from -100 to +100.",
+    "CUPED": "a way to read a test more precisely by discounting what each customer spent "
+             "before the test.",
+    "Annual gross margin": "revenue a year x the client's gross margin: the one basis the "
+                          "actions are ranked on.",
+}
+
+
+def glossary_markdown(terms: dict[str, str] | None = None) -> str:
+    """Return the glossary as a markdown section.
+
+    Examples
+    --------
+    >>> glossary_markdown({"NPS": "a score."}).splitlines()[-1]
+    '- **NPS**: a score.'
+    """
+    terms = GLOSSARY if terms is None else terms
+    items = [f"- **{escape_markdown(k)}**: {escape_markdown(v)}" for k, v in terms.items()]
+    return "## Glossary of methods\n\n" + "\n".join(items)
