@@ -584,6 +584,11 @@ def plot_revenue_bridge(bridge, *, currency: str | None = None, ax=None):
     the rows between signed steps); ``currency`` names the money axis's unit.
     """
     ax = _get_ax(ax, figsize=(9, 4.5))
+    if bridge.empty:  # no transactions table
+        ax.text(0.5, 0.5, bridge.attrs.get("note", "No revenue trend"), ha="center",
+                va="center", transform=ax.transAxes)
+        ax.set_axis_off()
+        return ax
     colours = sns.color_palette(PALETTE)
     labels = [str(step).replace(" customers", "\ncustomers").replace(" 12 months", "\n12 months")
               for step in bridge.index]
