@@ -43,7 +43,8 @@ def clv_headlines(
     -------
     list of Headline
         ``total_clv`` (with its bootstrap interval), ``top20_value_share``,
-        ``retention_uplift``, ``holdout_error``, ``clv_model``.
+        ``retention_uplift``, ``holdout_error``, ``clv_model``, then one
+        ``clv_model_warning`` per :attr:`~cxlib.clv.CustomerValueFit.warnings` message.
 
     Examples
     --------
@@ -86,4 +87,7 @@ def clv_headlines(
         ),
         Headline("clv_model", "Purchase model chosen on the holdout", fit.selection.kind,
                  unit="text"),
+    ] + [  # a degenerate fit (no dropout) is flagged in the summary, not only on the page
+        Headline("clv_model_warning", "Warning on the purchase model", message, unit="text")
+        for message in getattr(fit, "warnings", [])
     ]

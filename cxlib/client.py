@@ -162,6 +162,7 @@ class Client:
                 customers=self.customers,
                 observation_end=settings.observation_end,
                 calibration_end=settings.calibration_end,
+                holdout_weeks=settings.holdout_weeks,
             ),
         )
 
@@ -233,8 +234,11 @@ class Client:
     def prepare(self) -> dict[str, float]:
         """Compute (or read from the cache) every shared step; return the seconds per step.
 
-        The report runner calls this once before the notebooks run.
+        The report runner calls this once before the notebooks run. A client without
+        transactions has no shared steps (its pages that need them are skipped).
         """
+        if self.transactions is None:
+            return dict(self.timings)
         self.value_fit  # noqa: B018 - computed for its side effect (cached)
         self.base  # noqa: B018
         return dict(self.timings)

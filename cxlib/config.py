@@ -51,9 +51,11 @@ __all__ = [
     "ExcludeRule",
     "TableConfig",
     "check_currency",
+    "check_settings",
     "file_sha256",
     "load_client",
     "load_config",
+    "yaml_hints",
 ]
 
 TABLES = ("transactions", "customers", "surveys", "feedback", "experiments")
@@ -158,6 +160,8 @@ class AnalysisConfig(_Strict):
     seed: int = 0
     observation_end: dt.date | None = None
     calibration_end: dt.date | None = None
+    # CLV holdout length; None: 26 weeks, or a third of a shorter history
+    holdout_weeks: int | None = Field(None, ge=1, le=260)
     horizon_months: int = Field(12, ge=1, le=120)
     discount_rate: float = Field(0.10, ge=0, lt=1, description="annual")
     margin: float = Field(0.30, gt=0, le=1)
@@ -166,7 +170,8 @@ class AnalysisConfig(_Strict):
     churn_definition: Literal["inactivity", "contract", "p_alive"] = "inactivity"
     churn_cutoff: dt.date | None = None
     churn_horizon_days: int = Field(90, ge=7)
-    churn_survival_by: str = "acquisition_channel"  # survival-table column to split curves by
+    # survival-table column to split curves by; None: one the client has (churn.survival_split)
+    churn_survival_by: str | None = None
     target_churn_rate: float | None = Field(None, gt=0, lt=1)
     promoter_min: int = Field(9, ge=0, le=10)
     detractor_max: int = Field(6, ge=0, le=10)
@@ -188,6 +193,15 @@ class AnalysisConfig(_Strict):
                                                     annotation)):
             raise ValueError(f"expected a number, got {value!r} ({type(value).__name__})")
         return value
+
+    @model_validator(mode="after")
+    def _ordered_thresholds(self) -> AnalysisConfig:
+        if self.promoter_min <= self.detractor_max:
+            raise ValueError(
+                f"promoter_min ({self.promoter_min}) must be above detractor_max "
+                f"({self.detractor_max}), e.g. `promoter_min: 9` and `detractor_max: 6`"
+            )
+        return self
 
 
 class ClientConfig(_Strict):
@@ -223,8 +237,8 @@ class ClientConfig(_Strict):
         unknown = sorted(set(tables) - set(TABLES))
         if unknown:
             raise ValueError(f"unknown table(s) {unknown}; expected some of {list(TABLES)}")
-        if "transactions" not in tables:
-            raise ValueError("a 'transactions' table is required")
+        if not tables:
+            raise ValueError(f"at least one table is required, from {list(TABLES)}")
         return tables
 
     def table_path(self, table: str) -> Path:
@@ -361,7 +375,7 @@ class Client:
     """A client's config and its loaded canonical tables (``None`` for a table it does not have)."""
 
     config: ClientConfig
-    transactions: pd.DataFrame
+    transactions: pd.DataFrame | None = None
     customers: pd.DataFrame | None = None
     surveys: pd.DataFrame | None = None
     feedback: pd.DataFrame | None = None
@@ -402,9 +416,79 @@ def load_client(path: str | Path) -> Client:
     for table in sorted(config.tables, key=lambda name: name == "experiments"):
         options = config.tables[table].model_dump(exclude={"path"}, exclude_none=True)
         if table == "experiments":
-            options["data_end"] = frames["transactions"]["date"].max()
+            if "transactions" in frames:
+                options["data_end"] = frames["transactions"]["date"].max()
         else:  # event dates after the export date (observation_end, else today) are refused
             options["observation_end"] = config.analysis.observation_end
-        frames[table] = loaders[table](config.table_path(table), **options)
+        try:
+            frames[table] = loaders[table](config.table_path(table), **options)
+        except DataError as exc:
+            raise DataError(yaml_hints(str(exc), table)) from None
+    check_settings(config, frames.get("transactions"))
     quality = data.quality_report(*frames.values())
     return Client(config=config, quality=quality, **frames)
+
+
+def check_settings(config: ClientConfig, transactions: pd.DataFrame | None) -> None:
+    """Cross-field checks of the analysis settings against the data (run by ``cxlib validate``).
+
+    ``calibration_end`` and ``observation_end`` must fall inside the transactions' dates, with
+    calibration before observation, and ``holdout_weeks`` must be shorter than the history.
+
+    Raises
+    ------
+    DataError
+        Naming the setting as it is written under ``analysis:`` in the YAML.
+    """
+    settings, where = config.analysis, config.config_path or config.client
+    if transactions is None or transactions.empty:
+        return
+    first, last = transactions["date"].min(), transactions["date"].max()
+    end = pd.Timestamp(settings.observation_end) if settings.observation_end else last
+    problems = []
+    if settings.observation_end is not None and end <= first:
+        problems.append(f"observation_end: {end.date()} is not after the first transaction "
+                        f"({first.date()}); set a date inside the data or leave it out")
+    if settings.calibration_end is not None:
+        cal = pd.Timestamp(settings.calibration_end)
+        if not first < cal < end:
+            problems.append(f"calibration_end: {cal.date()} must be after the first transaction "
+                            f"({first.date()}) and before the observation end ({end.date()})")
+    history_weeks = (end - first).days / 7
+    if settings.holdout_weeks is not None and settings.holdout_weeks >= history_weeks:
+        problems.append(f"holdout_weeks: {settings.holdout_weeks} is not shorter than the "
+                        f"{history_weeks:.0f} weeks of history; set a smaller number or leave it "
+                        "out (cxlib then uses a third of the history, at most 26 weeks)")
+    if problems:
+        raise DataError(f"{where}: invalid analysis settings\n"
+                        + "\n".join(f"  analysis.{line}" for line in problems))
+
+
+def yaml_hints(message: str, table: str) -> str:
+    """Say a loader's Python-style hints the way the client's YAML spells them.
+
+    The loaders are also called from Python, so their messages say ``on_invalid='drop'``; a
+    consultant running ``cxlib validate`` edits a YAML, where it is ``on_invalid: drop`` under
+    ``tables.<table>``.
+
+    Examples
+    --------
+    >>> yaml_hints("Pass on_invalid='drop' to set these rows aside.", "customers")
+    'Set `on_invalid: drop` to set these rows aside (under tables.customers in the YAML).'
+    >>> yaml_hints("Pass date_format='%d/%m/%Y' or date_format='%m/%d/%Y'.", "surveys")
+    'Set `date_format: "%d/%m/%Y"` or `date_format: "%m/%d/%Y"` (under tables.surveys in the YAML).'
+    """
+    rules = [
+        (r"\b([Pp])ass (?=on_invalid=|date_format|the file's encoding)",
+         lambda m: "Set " if m.group(1) == "P" else "set "),
+        (r"on_invalid='(\w+)'", lambda m: f"`on_invalid: {m.group(1)}`"),
+        (r"date_format='([^']*)'", lambda m: f'`date_format: "{m.group(1)}"`'),
+        (r"columns=\{(.*?)\}(?=\.)", lambda m: "`columns: {" + m.group(1).replace("'", "") + "}`"),
+    ]
+    changed = 0
+    for pattern, replace in rules:
+        message, n = re.subn(pattern, replace, message)
+        changed += n
+    if changed:
+        message = message.rstrip(".") + f" (under tables.{table} in the YAML)."
+    return message

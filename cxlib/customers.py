@@ -31,6 +31,7 @@ __all__ = [
     "UNIT_DAYS",
     "customer_base",
     "default_calibration_end",
+    "derived_holdout_weeks",
     "rfm_summary",
 ]
 #: Period lengths :func:`rfm_summary` understands: days, weeks (Monday to Sunday), calendar months.
@@ -202,7 +203,7 @@ def default_calibration_end(
     transactions: pd.DataFrame,
     *,
     observation_end=None,
-    holdout_weeks: int = DEFAULT_HOLDOUT_WEEKS,
+    holdout_weeks: int | None = DEFAULT_HOLDOUT_WEEKS,
 ) -> pd.Timestamp:
     """Return the calibration end that leaves the last ``holdout_weeks`` weeks for validation.
 
@@ -216,8 +217,10 @@ def default_calibration_end(
         Canonical transactions (``customer_id``, ``date``, ``amount``).
     observation_end : date-like, optional
         End of the observed data; defaults to the last transaction date.
-    holdout_weeks : int, default DEFAULT_HOLDOUT_WEEKS
-        Length of the holdout window in weeks.
+    holdout_weeks : int or None, default DEFAULT_HOLDOUT_WEEKS
+        Length of the holdout window in weeks. ``None`` derives it from the history:
+        :data:`DEFAULT_HOLDOUT_WEEKS`, or a third of the history when that is shorter (a
+        20-week client gets a 6-week holdout), see :func:`derived_holdout_weeks`.
 
     Returns
     -------
@@ -232,20 +235,41 @@ def default_calibration_end(
     Timestamp('2024-07-02 00:00:00')
     """
     caller = "default_calibration_end"
-    check_positive_int(holdout_weeks, "holdout_weeks", caller=caller)
     _, dates, _ = _clean_transactions(transactions, caller)
     end = (
         pd.Timestamp(dates.max())
         if observation_end is None
         else _to_timestamp(observation_end, "observation_end", caller)
     )
+    if holdout_weeks is None:
+        holdout_weeks = derived_holdout_weeks(pd.Timestamp(dates.min()), end)
+    check_positive_int(holdout_weeks, "holdout_weeks", caller=caller)
     cut = end - pd.Timedelta(weeks=int(holdout_weeks))
     if cut < pd.Timestamp(dates.min()):
         raise DataError(
             f"{caller}: the data cover {pd.Timestamp(dates.min()).date()} to {end.date()}, "
-            f"less than the {holdout_weeks}-week holdout; pass a shorter holdout_weeks"
+            f"less than the {holdout_weeks}-week holdout; set a shorter holdout (`holdout_weeks: "
+            f"{derived_holdout_weeks(pd.Timestamp(dates.min()), end)}` under `analysis:` in the "
+            "client's YAML) or leave holdout_weeks out to derive it from the history"
         )
     return cut
+
+
+def derived_holdout_weeks(first_date, observation_end) -> int:
+    """Holdout length for a history: :data:`DEFAULT_HOLDOUT_WEEKS`, at most a third of it.
+
+    A model needs most of a short history to calibrate on, so the holdout shrinks with it
+    (never below one week).
+
+    Examples
+    --------
+    >>> derived_holdout_weeks(pd.Timestamp("2025-08-14"), pd.Timestamp("2025-12-31"))
+    6
+    >>> derived_holdout_weeks(pd.Timestamp("2023-01-01"), pd.Timestamp("2025-12-31"))
+    26
+    """
+    history_weeks = (pd.Timestamp(observation_end) - pd.Timestamp(first_date)).days / 7
+    return int(max(1, min(DEFAULT_HOLDOUT_WEEKS, history_weeks // 3)))
 
 
 def _resolve_ends(dates: np.ndarray, observation_end, calibration_end, caller: str):

@@ -309,10 +309,10 @@ def plot_cohort_heatmap(cohorts, *, kind: str = "rates", max_periods: int = 24, 
     return ax
 
 
-def plot_survival_curves(survival, *, by: str = "segment", ax=None):
+def plot_survival_curves(survival, *, by: str | None = "segment", ax=None):
     """Kaplan-Meier curves with confidence bands (``cxlib.churn.survival_by_segment`` result).
 
-    ``by`` names the grouping in the title (e.g. ``"acquisition_channel"``).
+    ``by`` names the grouping in the title (e.g. ``"acquisition_channel"``); None: no split.
     """
     ax = _get_ax(ax)
     colours = sns.color_palette(PALETTE, n_colors=max(survival.curves["segment"].nunique(), 1))
@@ -323,7 +323,8 @@ def plot_survival_curves(survival, *, by: str = "segment", ax=None):
                         color=colour, alpha=0.2, linewidth=0)
     ax.axhline(0.5, color="grey", linestyle=":", linewidth=1)
     ax.set(xlabel="Days since first purchase", ylabel="Share of customers still active",
-           title=f"Customer survival by {by.replace('_', ' ')}", ylim=(0, 1.02))
+           title="Customer survival" + (f" by {by.replace('_', ' ')}" if by else ""),
+           ylim=(0, 1.02))
     ax.legend(title=None, fontsize="small")
     return ax
 
@@ -498,6 +499,11 @@ def plot_themes_at_stake(impact, *, top: int = 10, currency: str | None = None, 
     money can be read side by side; ``currency`` names the money axis's unit.
     """
     ax = _get_ax(ax)
+    if impact.empty:
+        ax.text(0.5, 0.5, "No complaint themes (no feedback table)", ha="center", va="center",
+                transform=ax.transAxes)
+        ax.set_axis_off()
+        return ax
     data = impact.head(top).iloc[::-1]
     ax.barh(data["name"], data["revenue_at_stake"], color="#cc79a7")
     pairs = zip(data["revenue_at_stake"], data["customers"], strict=True)
@@ -578,6 +584,11 @@ def plot_revenue_bridge(bridge, *, currency: str | None = None, ax=None):
     the rows between signed steps); ``currency`` names the money axis's unit.
     """
     ax = _get_ax(ax, figsize=(9, 4.5))
+    if bridge.empty:  # no transactions table
+        ax.text(0.5, 0.5, bridge.attrs.get("note", "No revenue trend"), ha="center",
+                va="center", transform=ax.transAxes)
+        ax.set_axis_off()
+        return ax
     colours = sns.color_palette(PALETTE)
     labels = [str(step).replace(" customers", "\ncustomers").replace(" 12 months", "\n12 months")
               for step in bridge.index]

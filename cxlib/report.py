@@ -853,7 +853,7 @@ def build_report(
     try:
         with bar, _SigtermAsInterrupt():
             for source, run in zip(notebooks, runs, strict=True):
-                if _skip(source, run, client, bar):
+                if _skip(source, run, client, bar, headlines_dir):
                     console.print(f"[yellow]skipped[/] {run.name} — {run.reason}", markup=True,
                                   highlight=False, soft_wrap=True)
                     continue
@@ -965,14 +965,19 @@ def _mark_unfinished(
     return target
 
 
-def _skip(source: Path, run: NotebookRun, client: Any, bar: _Progress) -> bool:
+def _skip(
+    source: Path, run: NotebookRun, client: Any, bar: _Progress, headlines_dir: Path
+) -> bool:
     """Skip a notebook whose client lacks a table it requires; return True when skipped.
 
     A notebook lists the tables it needs in its metadata, ``{"cxlib": {"requires":
     ["experiments"]}}``; a client without one of them gets the status ``"skipped"`` and a
-    one-line reason (``"no experiments table"``) instead of a failure.
+    one-line reason (``"no experiments table"``) instead of a failure. The reason is recorded
+    as the page's one headline (key ``"skipped"``), so the summary says why it is missing.
     """
     import nbformat
+
+    from cxlib.headlines import Headline, save_headlines
 
     nb = nbformat.read(str(source), as_version=4)
     required = nb.metadata.get("cxlib", {}).get("requires", [])
@@ -981,6 +986,8 @@ def _skip(source: Path, run: NotebookRun, client: Any, bar: _Progress) -> bool:
         return False
     run.status, run.title = "skipped", _notebook_title(nb, run.name)
     run.reason = "no " + " and no ".join(missing) + (" table" if len(missing) == 1 else " tables")
+    skipped = Headline("skipped", "This page does not apply", run.reason, unit="text")
+    save_headlines(run.name, [skipped], path=headlines_dir / f"{run.name}.json")
     bar.start_notebook(run.name)
     bar.finish_notebook()
     return True

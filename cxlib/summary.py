@@ -49,6 +49,8 @@ def situation(bridge: pd.DataFrame, periods: pd.DataFrame | None = None,
     >>> print(situation(bridge)[:76])
     **Revenue.** Net revenue over the last 12 months was EUR 120.00, up 20.0% on
     """
+    if bridge.empty:  # no transactions table
+        return bridge.attrs.get("note", "There is no revenue trend to show.")
     r, n = bridge["revenue"], bridge["customers"]
     previous, last = r["previous 12 months"], r["last 12 months"]
     change = last / previous - 1 if previous else float("nan")

@@ -20,6 +20,10 @@ BRIDGE_STEPS = ("previous 12 months", "new customers", "reactivated customers",
                 "lost customers", "expansion", "contraction", "last 12 months")  # fmt: skip
 
 
+#: ``attrs["note"]`` of the empty bridge of a client without a transactions table.
+NO_TRANSACTIONS = "No transactions table: there is no revenue trend to show."
+
+
 def revenue_bridge(transactions: pd.DataFrame, *, observation_end=None) -> pd.DataFrame:
     """Bridge the previous 12 months' net revenue to the last 12 months'.
 
@@ -46,7 +50,8 @@ def revenue_bridge(transactions: pd.DataFrame, *, observation_end=None) -> pd.Da
         Indexed by :data:`BRIDGE_STEPS` with ``revenue`` (signed: lost and contraction are
         negative) and ``customers``. The steps add up: previous + new + reactivated + lost +
         expansion + contraction = last. ``attrs``: ``observation_end``, ``start``
-        (first day of the previous 12 months).
+        (first day of the previous 12 months). ``transactions=None`` gives an empty table with
+        the reason in ``attrs["note"]``.
 
     Examples
     --------
@@ -59,6 +64,11 @@ def revenue_bridge(transactions: pd.DataFrame, *, observation_end=None) -> pd.Da
     {'previous 12 months': 180.0, 'new customers': 40.0, 'reactivated customers': 20.0,
      'lost customers': -80.0, 'expansion': 50.0, 'contraction': 0.0, 'last 12 months': 210.0}
     """
+    if transactions is None:  # a client without transactions: an empty bridge that says so
+        empty = pd.DataFrame({"revenue": pd.Series(dtype=float),
+                              "customers": pd.Series(dtype=int)})
+        empty.attrs["note"] = NO_TRANSACTIONS
+        return empty
     tx = check_transactions(transactions, caller="revenue_bridge")
     end = tx["date"].max() if observation_end is None else pd.Timestamp(observation_end)
     mid = end - pd.Timedelta(days=365)
@@ -112,6 +122,8 @@ def active_customers_over_time(transactions: pd.DataFrame, *, freq: str = "Q",
     >>> active_customers_over_time(tx, observation_end="2025-06-30")["active_customers"].tolist()
     [2, 1]
     """
+    if transactions is None:  # a client without transactions: no periods
+        return pd.DataFrame(columns=["period", "active_customers", "revenue", "new_customers"])
     tx = check_transactions(transactions, caller="active_customers_over_time")
     end = tx["date"].max() if observation_end is None else pd.Timestamp(observation_end)
     tx = tx[tx["date"] <= end]

@@ -548,13 +548,18 @@ def wallet_by_category(estimate: WalletEstimate, segments) -> pd.DataFrame:
     DataFrame
         One row per (``segment``, ``category``), sorted by headroom: ``customers`` (of the
         segment in the estimate, i.e. active), ``spend``, ``wallet``, ``share_of_wallet``,
-        ``headroom``.
+        ``headroom``. Empty when the estimate has no category wallets (no
+        ``category`` column), with the reason in ``attrs["note"]``.
     """
-    if not isinstance(estimate, WalletEstimate) or estimate.categories is None:
+    if not isinstance(estimate, WalletEstimate):
         raise ValueError(
-            "The 'estimate' parameter of wallet_by_category must be an estimate_wallet result "
-            "with category wallets (transactions with a 'category' column, by_category=True). "
-            f"Got {type(estimate).__name__} without them instead."
+            "The 'estimate' parameter of wallet_by_category must be an estimate_wallet result. "
+            f"Got {type(estimate).__name__} instead."
+        )
+    if estimate.categories is None:
+        return _not_applicable(
+            ["segment", "category", "customers", "spend", "wallet", "share_of_wallet", "headroom"],
+            "No category wallets: the transactions have no 'category' column.",
         )
     seg = segment_series(segments, caller="wallet_by_category")
     long = estimate.categories.merge(seg.rename("segment"), left_on="customer_id",
@@ -613,7 +618,9 @@ def penetration_gaps(
         ``target_penetration`` (customer-weighted over the bands), ``penetration_gap``,
         ``new_buyers`` (gap x customers, summed over bands), ``spend_per_buyer`` (12-month net
         revenue per buyer of the category, the bands' average weighted by new buyers) and
-        ``opportunity`` (annual net revenue: ``new_buyers x spend_per_buyer``).
+        ``opportunity`` (annual net revenue: ``new_buyers x spend_per_buyer``). Empty, with the
+        reason in ``attrs["note"]``, when the transactions have no ``category`` column or no
+        cell has ``min_customers`` customers.
 
     Examples
     --------
@@ -627,7 +634,11 @@ def penetration_gaps(
     """
     caller = "penetration_gaps"
     tx = _text_ids(check_transactions(transactions, caller=caller))
-    validate_columns(tx, ["category"], caller=caller)
+    columns = ["segment", "category", "customers", "buyers", "penetration", "target_penetration",
+               "penetration_gap", "new_buyers", "spend_per_buyer", "opportunity"]
+    if "category" not in tx.columns:
+        return _not_applicable(columns, "No penetration gaps: the transactions have no "
+                                        "'category' column.")
     check_positive_int(spend_bands, "spend_bands", caller=caller)
     if not 0.5 <= target_quantile <= 1:
         raise ValueError(
@@ -645,11 +656,8 @@ def penetration_gaps(
     cells = _band_cells(recent, seg.loc[ids], band, sorted(tx["category"].unique()))
     eligible = cells[cells["customers"] >= min_customers]
     if eligible.empty:
-        raise ValueError(
-            f"The 'min_customers' parameter of {caller} must not exceed the largest "
-            f"segment-and-spend-band cell ({int(cells['customers'].max())} active customers). "
-            f"Got {min_customers} instead."
-        )
+        return _not_applicable(columns, f"No penetration gaps: no segment and spend band has "
+                                        f"{min_customers} active customers.")
     target = eligible.groupby(["band", "category"])["penetration"].quantile(target_quantile)
     cells["target_penetration"] = target.reindex(
         pd.MultiIndex.from_frame(cells[["band", "category"]])).fillna(0.0).to_numpy()
@@ -668,9 +676,7 @@ def penetration_gaps(
     out["penetration_gap"] = out["new_buyers"] / out["customers"]
     out["spend_per_buyer"] = (out["opportunity"] / out["new_buyers"].where(out["new_buyers"] > 0)
                               ).fillna(0.0)
-    columns = ["customers", "buyers", "penetration", "target_penetration", "penetration_gap",
-               "new_buyers", "spend_per_buyer", "opportunity"]
-    out = out[columns].astype({"customers": int, "buyers": int})
+    out = out[columns[2:]].astype({"customers": int, "buyers": int})
     return out.sort_values("opportunity", ascending=False, kind="stable").reset_index()
 
 
@@ -698,3 +704,10 @@ def _band_cells(recent: pd.DataFrame, seg: pd.Series, band: pd.Series, categorie
     cells["spend"] = spend.reindex(grid, fill_value=0.0).to_numpy()
     cells["penetration"] = cells["buyers"] / cells["customers"]
     return cells.reset_index()
+
+
+def _not_applicable(columns: list[str], note: str) -> pd.DataFrame:
+    """Return an empty table carrying the sentence the page shows instead of it."""
+    table = pd.DataFrame(columns=columns)
+    table.attrs["note"] = note
+    return table

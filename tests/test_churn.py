@@ -274,10 +274,41 @@ def test_cox_drivers_recovers_a_doubled_hazard_and_checks_proportional_hazards()
     assert 1.7 < row["hazard_ratio"] < 2.3
     assert row["ci_lower"] < row["hazard_ratio"] < row["ci_upper"]
     assert result.reference_levels == {"segment": "calm"}
+    assert "ridge penalty (penalizer=0.01)" in result.method  # the page says it is shrunk
     assert row["name"] == "segment: risky (vs calm)"
     assert 0 <= row["ph_p_value"] <= 1
     cost = result.hazard_ratios.set_index("covariate").loc["acquisition_cost"]
     assert cost["p_value"] > 0.001  # no effect was simulated
+
+
+def test_survival_by_segment_pools_small_groups_and_holm_corrects_the_pairs():
+    rng = np.random.default_rng(5)
+    sizes = {"a": 200, "b": 200, "c": 150, "tiny1": 1, "tiny2": 3, "tiny3": 2}
+    group = np.repeat(list(sizes), list(sizes.values()))
+    scale = np.where(group == "a", 100.0, 200.0)
+    table = pd.DataFrame({"duration_days": rng.exponential(scale), "event": True,
+                          "segment": group})
+    km = churn.survival_by_segment(table, min_group_size=30)
+    assert set(km.medians.index) == {"a", "b", "c", "other"}
+    assert km.medians.loc["other", "customers"] == 6
+    # "other" (6 customers) is left out of the tests: 3 pairs among a, b, c
+    assert len(km.pairwise) == 3 and km.logrank["degrees_of_freedom"] == 2
+    from cxlib._multiplicity import holm
+
+    assert km.pairwise["p_holm"].to_numpy() == pytest.approx(holm(km.pairwise["p_value"]))
+    assert (km.pairwise["p_holm"] >= km.pairwise["p_value"]).all()
+    assert km.pairwise["significant"].tolist() == (km.pairwise["p_holm"] < 0.05).tolist()
+    assert "3 smaller groups pooled" in km.method and "Holm" in km.method
+
+
+def test_survival_split_uses_a_column_the_client_has_else_one_curve():
+    table = pd.DataFrame({"duration_days": [1.0, 2.0, 3.0, 4.0], "event": True,
+                          "first_category": ["x", "y", "x", "y"]})
+    assert churn.survival_split(table) == "first_category"
+    km = churn.survival_by_segment(table.drop(columns="first_category"), segment=None)
+    assert km.by is None and km.medians.index.tolist() == ["all customers"]
+    with pytest.raises(DataError, match=r"churn_survival_by.*missing column\(s\) \['region'\]"):
+        churn.survival_split(table, "region")
 
 
 def test_survival_by_segment_names_a_missing_segment_column():
@@ -655,19 +686,30 @@ def test_churn_headlines_record_the_rate_the_plan_gap_and_the_money_at_risk():
     headlines = churn.churn_headlines(rate, plan, model, scores, horizon_days=59,
                                       target_churn_rate=0.25)
     by_key = {h.key: h for h in headlines}
-    assert list(by_key) == ["churn_rate", "churn_target", "churn_gap", "churn_gap_segment",
+    # one excess churner in total: no segment is named as "making the gap" (150% of 1 churner)
+    assert list(by_key) == ["churn_rate", "churn_target", "churn_gap",
                             "revenue_at_risk", "churn_model_auc"]
     assert by_key["churn_rate"].value == 0.5  # a and c of four customers
     assert (by_key["churn_rate"].ci_low, by_key["churn_rate"].ci_high) == (rate.ci_low,
                                                                           rate.ci_high)
     assert by_key["churn_rate"].label == "Churn over 59 days"
     assert by_key["churn_gap"].value == pytest.approx(0.25)
-    # x: 2 churners vs 0.5 planned (+1.5), y: 0 vs 0.5 (-0.5); in total 1 above plan
-    assert by_key["churn_gap_segment"].value == "x"
-    assert by_key["churn_gap_segment"].note == "150% of the excess churners"
     assert by_key["revenue_at_risk"].value == 20.0
     assert by_key["churn_model_auc"].value == 0.81
     assert "logistic 0.790" in by_key["churn_model_auc"].note
+
+
+def test_churn_headlines_name_the_segment_making_a_gap_of_many_churners():
+    rate, _, model, scores = _headline_inputs(0.25)
+    ids = [f"c{i}" for i in range(200)]
+    churned = pd.Series([True] * 60 + [False] * 40 + [True] * 40 + [False] * 60, index=ids)
+    segments = pd.Series(["x"] * 100 + ["y"] * 100, index=ids)
+    plan = churn.churn_vs_target(churned, target_rate=0.25, segments=segments)
+    by_key = {h.key: h for h in churn.churn_headlines(rate, plan, model, scores, horizon_days=59,
+                                                      target_churn_rate=0.25)}
+    # x: 60 churners vs 25 planned (+35), y: 40 vs 25 (+15); 50 above plan in total
+    assert by_key["churn_gap_segment"].value == "x"
+    assert by_key["churn_gap_segment"].note == "70% of the excess churners"
 
 
 def test_churn_headlines_without_a_plan_leave_out_target_and_gap():

@@ -659,3 +659,31 @@ def test_fit_customer_value_uses_the_model_the_config_forces(small_demo, demo_va
         fit = fit_customer_value(small_demo.transactions, clv_model=forced, horizon_months=6)
     assert fit.purchase_model.kind == fit.selection.kind == forced
     assert not np.allclose(fit.values["clv"], demo_value_fit.values["clv"])
+
+
+# --- trust flags -----------------------------------------------------------------------------
+
+
+def test_a_fit_that_finds_no_dropout_warns_and_says_why():
+    from cxlib.clv import fit_customer_value
+    from cxlib.demo import DEFAULT_SEGMENTS, make_demo
+
+    # a wholesale client: the simulated dropout probability is ~1e-5 in every segment
+    segments = {name: {"a": 0.01, "b": 1_000.0, "satisfaction_dropout_slope": 0.0}
+                for name in DEFAULT_SEGMENTS}
+    demo = make_demo(n_customers=500, seed=13, segments=segments)
+    with pytest.warns(UserWarning, match="found no dropout") as caught:
+        fit = fit_customer_value(demo.transactions)
+    assert any("P(alive) is above 99%" in str(w.message) for w in caught)
+    assert fit.warnings and "dropout parameters are at their bound" in fit.warnings[0]
+    with pytest.warns(UserWarning, match="found no dropout"):
+        assert fit.warn() == fit.warnings  # a cached fit re-issues them
+
+
+def test_a_fit_with_dropout_raises_no_trust_warning(small_demo):
+    from cxlib.clv import degenerate_fit_warnings, fit_customer_value
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = fit_customer_value(small_demo.transactions)
+    assert fit.warnings == [] and degenerate_fit_warnings(fit) == []

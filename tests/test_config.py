@@ -83,14 +83,17 @@ INVALID_CONFIGS = {
         MINIMAL + "  returns: {path: tx.csv}\n",
         r"tables: Value error, unknown table\(s\) \['returns'\]",
     ),
-    "transactions_table_is_required": (
+    "at_least_one_table_is_required": (
         """\
         client: acme
         data_dir: ../data
-        tables:
-          customers: {path: tx.csv}
+        tables: {}
         """,
-        r"a 'transactions' table is required",
+        r"at least one table is required",
+    ),
+    "promoter_min_must_be_above_detractor_max": (
+        MINIMAL + "analysis: {promoter_min: 6, detractor_max: 7}\n",
+        r"promoter_min \(6\) must be above detractor_max \(7\), e\.g\. `promoter_min: 9`",
     ),
     "client_name_must_be_a_plain_identifier": (
         MINIMAL.replace("client: acme", "client: acme/../x"),
@@ -206,6 +209,42 @@ def test_load_client_loads_every_table_and_the_quality_table(tmp_path):
     ]
 
 
+def test_a_client_without_transactions_is_accepted(tmp_path):
+    # surveys only: every page that needs transactions is skipped by the report, not refused here
+    path = make_client(tmp_path, MINIMAL.replace("transactions: {path: tx.csv}",
+                                                 "surveys: {path: s.csv}"),
+                       files={"s.csv": "customer_id,date,score\nA,2024-03-01,9\n"})
+    client = load_client(path)
+    assert client.transactions is None and client.surveys["score"].tolist() == [9]
+
+
+HISTORY = "customer_id,date,amount\n" + "".join(
+    f"A,{day:%Y-%m-%d},5\n" for day in pd.date_range("2024-01-01", "2024-05-20", freq="7D")
+)  # 20 weeks
+
+
+@pytest.mark.parametrize(
+    ("analysis", "message"),
+    [
+        ("calibration_end: 2023-06-01", r"analysis\.calibration_end: 2023-06-01 must be after "
+                                        r"the first transaction \(2024-01-01\)"),
+        ("calibration_end: 2024-06-01", r"analysis\.calibration_end: .* before the observation "
+                                        r"end \(2024-05-20\)"),
+        ("holdout_weeks: 26", r"analysis\.holdout_weeks: 26 is not shorter than the 20 weeks"),
+    ],
+)
+def test_settings_are_checked_against_the_data_when_the_client_loads(tmp_path, analysis, message):
+    path = make_client(tmp_path, MINIMAL + f"analysis: {{{analysis}}}\n", files={"tx.csv": HISTORY})
+    with pytest.raises(DataError, match=message):
+        load_client(path)
+
+
+def test_settings_inside_the_data_pass_the_checks(tmp_path):
+    text = MINIMAL + "analysis: {calibration_end: 2024-03-01, holdout_weeks: 6}\n"
+    client = load_client(make_client(tmp_path, text, files={"tx.csv": HISTORY}))
+    assert client.analysis.holdout_weeks == 6
+
+
 def test_load_client_leaves_absent_tables_as_none(tmp_path):
     client = load_client(make_client(tmp_path, MINIMAL))
     assert client.customers is None and client.surveys is None and client.feedback is None
@@ -264,3 +303,13 @@ def test_a_config_with_several_problems_is_one_error_line(tmp_path):
     message = str(error.value)
     assert "\n" not in message
     assert "curency: unknown key" in message and "analysis.horizon_months" in message
+
+
+def test_data_errors_at_load_give_hints_in_the_yaml_s_own_words(tmp_path):
+    bad_amount = "customer_id,date,amount\nA,2024-01-05,x\n"
+    path = make_client(tmp_path, MINIMAL, files={"tx.csv": bad_amount})
+    with pytest.raises(DataError) as caught:
+        load_client(path)
+    message = str(caught.value)
+    assert "`on_invalid: drop`" in message and "under tables.transactions in the YAML" in message
+    assert "on_invalid='drop'" not in message

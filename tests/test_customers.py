@@ -336,6 +336,14 @@ def test_default_calibration_end_leaves_26_weeks_of_holdout():
     assert default_calibration_end(tx, holdout_weeks=4) == pd.Timestamp("2025-12-03")
 
 
+def test_default_calibration_end_derives_a_shorter_holdout_for_a_short_history():
+    # 20 weeks of history: a third of it (6 weeks) is held out instead of the default 26
+    tx = _tx([("a", "2025-08-13", 1), ("a", "2025-12-31", 1)])
+    assert default_calibration_end(tx, holdout_weeks=None) == pd.Timestamp("2025-11-19")
+    long = _tx([("a", "2023-01-01", 1), ("a", "2025-12-31", 1)])
+    assert default_calibration_end(long, holdout_weeks=None) == default_calibration_end(long)
+
+
 def test_default_calibration_end_refuses_data_shorter_than_the_holdout():
     tx = _tx([("a", "2025-10-01", 1), ("a", "2025-12-31", 1)])
     with pytest.raises(DataError, match="less than the 26-week holdout"):

@@ -216,6 +216,21 @@ def test_nps_by_period_tests_each_change_against_the_previous_period():
     assert table["change_significant"].tolist() == [False, True]
 
 
+def test_nps_by_never_calls_a_change_involving_a_tiny_period_significant():
+    # the wholesale client's case: periods of 1 and 3 answers between large ones; the z test
+    # gives p ~ 1e-17 for a jump to a single detractor, which means nothing
+    dates = pd.to_datetime(["2024-01-05"] * 200 + ["2024-02-10"] + ["2024-03-10"] * 3
+                           + ["2024-04-10"] * 200)
+    scores = [10] * 200 + [0] + [0, 0, 0] + [10] * 100 + [0] * 100
+    table = nps_by(pd.DataFrame({"date": dates, "score": scores}), freq="M")
+    assert table["n"].tolist() == [200, 1, 3, 200]
+    assert table["change_p_value"].iloc[1] < 1e-6  # the raw test is fooled
+    assert table["change_significant"].tolist() == [False, False, False, False]
+    # with enough answers on both sides the same kind of jump is significant
+    assert nps_by(pd.DataFrame({"date": dates, "score": scores}), freq="M",
+                  min_n=1)["change_significant"].iloc[1]
+
+
 def test_nps_by_names_missing_columns():
     with pytest.raises(DataError, match=r"nps_by: missing column\(s\) \['segment'\]"):
         nps_by(pd.DataFrame({"score": [1]}), by="segment")
@@ -698,3 +713,17 @@ def test_the_conclusion_is_markdown_paragraphs_with_a_bold_summary(demo_analysis
     assert paragraphs[-1].startswith("**In short:") and paragraphs[-1].endswith(".**")
     assert all("\n" not in p for p in paragraphs) and len(paragraphs) >= 6
     assert "USD " in paragraphs[1]
+
+
+def test_nps_vs_revenue_adjusts_its_p_values_together_and_says_association_not_cause(small_demo):
+    from cxlib._multiplicity import benjamini_hochberg
+
+    result = nps_vs_revenue(small_demo.surveys, small_demo.transactions)
+    tables = [result.effects, result.regressions, result.incremental, result.respondents]
+    raw = np.concatenate([t["p_value_unadjusted"].to_numpy(float) for t in tables])
+    adjusted = np.concatenate([t["p_value"].to_numpy(float) for t in tables])
+    assert len(raw) > 10  # one call runs many tests
+    np.testing.assert_allclose(adjusted, benjamini_hochberg(raw))
+    assert (adjusted[np.isfinite(raw)] >= raw[np.isfinite(raw)]).all()
+    text = result.conclusion()
+    assert "not causes" in text and f"Benjamini-Hochberg adjusted over the {len(raw)}" in text

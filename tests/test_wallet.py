@@ -213,11 +213,12 @@ def test_wallet_by_category_counts_only_the_customers_with_a_wallet():
     assert table["customers"].eq(150).all()
 
 
-def test_wallet_by_category_needs_category_wallets():
+def test_wallet_by_category_without_category_wallets_is_empty_and_says_why():
     tx, customers, _ = _synthetic(n=200)
     est = estimate_wallet(tx.drop(columns="category"), customers, seed=0)
-    with pytest.raises(ValueError, match="with category wallets"):
-        wallet_by_category(est, pd.Series("all", index=est.customers.index))
+    table = wallet_by_category(est, pd.Series("all", index=est.customers.index))
+    assert table.empty and "headroom" in table.columns
+    assert "no 'category' column" in table.attrs["note"]
 
 
 def _band_transactions():
@@ -259,9 +260,16 @@ def test_a_lower_target_quantile_asks_for_less_than_the_best_lookalike():
         penetration_gaps(tx, seg, target_quantile=0.2)
 
 
-def test_penetration_gaps_need_a_category_column():
-    with pytest.raises(DataError, match=r"penetration_gaps: missing column\(s\) \['category'\]"):
-        penetration_gaps(_transactions().drop(columns="category"), pd.Series({"a": "s"}))
+def test_penetration_gaps_without_a_category_column_is_empty_and_says_why():
+    gaps = penetration_gaps(_transactions().drop(columns="category"), pd.Series({"a": "s"}))
+    assert gaps.empty and "opportunity" in gaps.columns
+    assert "no 'category' column" in gaps.attrs["note"]
+
+
+def test_penetration_gaps_with_only_small_segments_is_empty_and_says_why():
+    gaps = penetration_gaps(_transactions(), pd.Series({"a": "s"}), min_customers=30)
+    assert gaps.empty
+    assert "no segment has 30 customers" in gaps.attrs["note"]
 
 
 # --- against the demo's true wallets ----------------------------------------------------------

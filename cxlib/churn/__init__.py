@@ -53,6 +53,7 @@ from cxlib.churn.survival import (
     SurvivalResult,
     cox_drivers,
     survival_by_segment,
+    survival_split,
     survival_table,
 )
 
@@ -81,5 +82,6 @@ __all__ = [
     "retention_economics",
     "revenue_at_risk_by_segment",
     "survival_by_segment",
+    "survival_split",
     "survival_table",
 ]

@@ -229,6 +229,10 @@ def churn_headlines(
     return headlines
 
 
+#: Fewer excess churners than this over the plan: no segment is headlined as making the gap.
+MIN_EXCESS_CHURNERS = 30
+
+
 def _plan_headlines(plan: pd.DataFrame, rate: float, target: float) -> list[Headline]:
     """Give the plan, the gap to it and, when above plan, the segment making most of it."""
     if plan is None:
@@ -242,7 +246,11 @@ def _plan_headlines(plan: pd.DataFrame, rate: float, target: float) -> list[Head
         Headline("churn_gap", "Churn above plan (points of rate)", gap, unit="percent"),
     ]
     segments = plan.drop(index="total")
-    if gap > 0 and len(segments):  # segments are sorted by churners above plan
+    excess = float(plan.loc["total", "excess_churners"])
+    # a share of a handful of excess churners is noise (5 excess gave "1433% of the excess"):
+    # name a segment only when the excess is large enough and its share is a real share
+    share = float(segments["share_of_gap"].iloc[0]) if len(segments) else float("nan")
+    if gap > 0 and excess >= MIN_EXCESS_CHURNERS and 0 < share <= 1:
         out.append(
             Headline(
                 "churn_gap_segment",

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cxlib._multiplicity import holm
 from cxlib._validation import check_transactions, validate_columns
 from cxlib.churn._common import (
     DEFAULT_FEATURE_LABELS,
@@ -172,8 +173,14 @@ class SurvivalResult:
     logrank : dict
         Multivariate log-rank test: ``test_statistic``, ``p_value``, ``degrees_of_freedom``.
     pairwise : DataFrame
-        Pairwise log-rank tests: ``segment_a``, ``segment_b``, ``test_statistic``, ``p_value``.
+        Pairwise log-rank tests: ``segment_a``, ``segment_b``, ``test_statistic``, ``p_value``,
+        ``p_holm`` (Holm-adjusted over all pairs: read this one), ``significant``
+        (``p_holm < alpha`` and both groups of at least ``min_group_size`` customers).
     alpha : float
+    method : str
+        One sentence on the grouping and the correction, for the page.
+    by : str or None
+        The column the curves are split by (None: one curve for all customers).
     """
 
     curves: pd.DataFrame
@@ -181,10 +188,46 @@ class SurvivalResult:
     logrank: dict
     pairwise: pd.DataFrame
     alpha: float
+    method: str = ""
+    by: str | None = None
+
+
+#: Columns :func:`survival_split` tries, in order, when the config names none.
+SURVIVAL_SPLIT_CANDIDATES = ("acquisition_channel", "first_channel", "first_category")
+
+#: Groups smaller than this are pooled and left out of the log-rank tests.
+MIN_GROUP_SIZE = 30
+
+
+def survival_split(table: pd.DataFrame, requested: str | None = None) -> str | None:
+    """Return the column to split survival curves by: ``requested``, else one the client has.
+
+    Without a request, the first of :data:`SURVIVAL_SPLIT_CANDIDATES` in ``table`` with 2 to 12
+    distinct values; None means one curve for everyone.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"duration_days": [1, 2], "event": [True, False],
+    ...                   "first_channel": ["app", "store"]})
+    >>> survival_split(t), survival_split(t.drop(columns="first_channel"))
+    ('first_channel', None)
+    """
+    if requested is not None:
+        validate_columns(table, [requested], caller="survival_split (churn_survival_by)")
+        return requested
+    for column in SURVIVAL_SPLIT_CANDIDATES:
+        if column in table.columns and 2 <= table[column].nunique() <= 12:
+            return column
+    return None
 
 
 def survival_by_segment(
-    table: pd.DataFrame, *, segment: str = "segment", alpha: float = 0.05, max_points: int = 400
+    table: pd.DataFrame,
+    *,
+    segment: str | None = "segment",
+    alpha: float = 0.05,
+    max_points: int = 400,
+    min_group_size: int = MIN_GROUP_SIZE,
 ) -> SurvivalResult:
     """Kaplan-Meier survival by segment, median lifetimes and log-rank tests (lifelines).
 
@@ -192,13 +235,18 @@ def survival_by_segment(
     ----------
     table : DataFrame
         From :func:`survival_table`: ``duration_days``, ``event`` and the ``segment`` column.
-    segment : str, default "segment"
-        Column to split by.
+    segment : str or None, default "segment"
+        Column to split by; None picks one the table has (:func:`survival_split`), else one
+        curve for all customers.
     alpha : float, default 0.05
         1 - confidence level of the bands.
     max_points : int, default 400
         Curves are thinned to at most this many time points per segment (for plotting);
         the estimates themselves use every observation.
+    min_group_size : int, default MIN_GROUP_SIZE
+        Groups with fewer customers are pooled into one "other" group (when some group is
+        larger), which is left out of the log-rank tests when it is still smaller; no pair with
+        a group below it is called significant. The pairwise tests are Holm-corrected.
 
     Returns
     -------
@@ -212,14 +260,21 @@ def survival_by_segment(
     [1.0, 0.75, 0.5, 0.5, 0.0]
     """
     caller = "survival_by_segment"
-    validate_columns(table, ["duration_days", "event", segment], caller=caller)
+    if segment is None:
+        segment = survival_split(table)
+    validate_columns(table, ["duration_days", "event", *([segment] if segment else [])],
+                     caller=caller)
     if not 0 < alpha < 1:
         raise ValueError(
             f"The 'alpha' parameter of {caller} must be in (0, 1). Got {alpha!r} instead."
         )
     durations = table["duration_days"].to_numpy(dtype=float)
     events = table["event"].to_numpy(dtype=bool)
-    groups = table[segment].astype(str).to_numpy()
+    if segment is None:
+        groups = np.full(len(table), "all customers", dtype=object)
+    else:
+        groups = table[segment].astype(str).to_numpy()
+    groups, pooled = _pool_small_groups(groups, min_group_size)
     curves, medians = [], []
     for name in sorted(pd.unique(groups)):
         mask = groups == name
@@ -227,8 +282,31 @@ def survival_by_segment(
         curves.append(curve)
         medians.append(median)
     medians = pd.DataFrame(medians).set_index("segment")
-    logrank, pairwise = _logrank_tests(durations, groups, events, len(medians))
-    return SurvivalResult(pd.concat(curves, ignore_index=True), medians, logrank, pairwise, alpha)
+    large = medians.index[medians["customers"] >= min_group_size]
+    tested = large if len(large) >= 2 else medians.index  # all small: tested, never significant
+    keep = np.isin(groups, tested)
+    logrank, pairwise = _logrank_tests(durations[keep], groups[keep], events[keep], len(tested))
+    pairwise["p_holm"] = holm(pairwise["p_value"].to_numpy(dtype=float))
+    both_large = pairwise["segment_a"].isin(large) & pairwise["segment_b"].isin(large)
+    pairwise["significant"] = (pairwise["p_holm"] < alpha) & both_large
+    method = (
+        f"Log-rank tests between groups of at least {min_group_size} customers"
+        + (f" ({pooled} smaller groups pooled into 'other')" if pooled else "")
+        + f"; the {len(pairwise)} pairwise p-values are Holm-corrected (p_holm); a pair with a "
+        f"group under {min_group_size} customers is never called significant."
+    )
+    return SurvivalResult(
+        pd.concat(curves, ignore_index=True), medians, logrank, pairwise, alpha, method, segment
+    )
+
+
+def _pool_small_groups(groups: np.ndarray, min_size: int) -> tuple[np.ndarray, int]:
+    """Pool groups below ``min_size`` into "other"; return the groups and how many were pooled."""
+    names, counts = np.unique(groups, return_counts=True)
+    small = names[counts < min_size]
+    if len(small) < 2 or len(small) == len(names):  # nothing to gain: renaming or all small
+        return groups, 0
+    return np.where(np.isin(groups, small), "other", groups).astype(object), len(small)
 
 
 def _kaplan_meier(durations, events, name, alpha, max_points) -> tuple[pd.DataFrame, dict]:
@@ -311,6 +389,8 @@ class CoxResult:
     ph_violations : list of str
         Covariates whose proportional-hazards test has p < 0.01.
     model : lifelines.CoxPHFitter
+    method : str
+        One sentence on the fit (penalised or not), for the page.
     """
 
     hazard_ratios: pd.DataFrame
@@ -318,6 +398,7 @@ class CoxResult:
     concordance: float
     ph_violations: list
     model: Any = field(repr=False)
+    method: str = ""
 
 
 def cox_drivers(
@@ -397,7 +478,13 @@ def cox_drivers(
         }
     ).sort_values("hazard_ratio", ascending=False, ignore_index=True)
     violations = out.loc[out["ph_p_value"] < 0.01, "covariate"].tolist()
-    return CoxResult(out, references, float(cph.concordance_index_), violations, cph)
+    method = (
+        f"Cox model with a ridge penalty (penalizer={penalizer:g}): hazard ratios are shrunk "
+        "slightly toward 1 (pass penalizer=0 for unshrunk estimates)."
+        if penalizer > 0
+        else "Unpenalised Cox proportional-hazards model."
+    )
+    return CoxResult(out, references, float(cph.concordance_index_), violations, cph, method)
 
 
 def _cox_design(table: pd.DataFrame, covariates: list, max_levels: int):

@@ -33,7 +33,7 @@ from __future__ import annotations
 from cxlib._clv_headlines import clv_headlines
 from cxlib.clv._optimise import RETRY_PENALIZER
 from cxlib.clv.acquisition import AcquisitionValue, clv_by_channel
-from cxlib.clv.fit import CustomerValueFit, fit_customer_value
+from cxlib.clv.fit import CustomerValueFit, degenerate_fit_warnings, fit_customer_value
 from cxlib.clv.holdout import (
     SELECTION_CRITERIA,
     HoldoutValidation,
@@ -93,6 +93,7 @@ __all__ = [
     "contractual_value",
     "customer_value",
     "default_calibration_end",
+    "degenerate_fit_warnings",
     "fit_customer_value",
     "holdout_summary",
     "lower_dropout",

@@ -95,6 +95,12 @@ def expected_given_alive(params, t, x, tx, T, *, offset=1.0):
         log_1mz = -np.log1p(t / (alpha + T))
         product = np.exp((a - 1) * log_1mz) * hyp2f1(c - r - x, a - 1, c, z)
         values = c / (a - 1) * (1 - product)
+        # a and b both huge (a degenerate fit: every customer has the same dropout p) make
+        # hyp2f1 overflow; there the Beta is a point mass at p = a/(a+b), whose exact value is
+        # E over lambda ~ Gamma(r+x, alpha+T) of (1 - exp(-lambda p t)) / p.
+        p = a / (a + b)
+        limit = (1 - np.exp((r + x) * -np.log1p(p * t / (alpha + T)))) / p
+        values = np.where(np.isfinite(values), values, limit)
     return np.where(t > 0, values, 0.0)
 
 

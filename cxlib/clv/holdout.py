@@ -32,12 +32,13 @@ def holdout_summary(
     freq: str = "W",
     calibration_end=None,
     observation_end=None,
-    holdout_weeks: int = DEFAULT_HOLDOUT_WEEKS,
+    holdout_weeks: int | None = DEFAULT_HOLDOUT_WEEKS,
 ) -> pd.DataFrame:
     """:func:`rfm_summary` with a holdout: ``calibration_end`` or, when None, cxlib's default.
 
     The default leaves the last ``holdout_weeks`` weeks for the holdout
-    (:func:`default_calibration_end`). The calibration end used is in
+    (:func:`default_calibration_end`; ``None`` derives the length from the history). The
+    calibration end used is in
     ``summary.attrs["calibration_end"]``.
     """
     if calibration_end is None:

@@ -50,6 +50,8 @@ def themes_by(result: ThemeResult, by: str | pd.Series) -> pd.DataFrame:
     [['call', 10, 1.0], ['email', 10, 1.0]]
     """
     assignments = result.assignments
+    if assignments.empty:  # no feedback table
+        return pd.DataFrame(columns=["group", "theme", "name", "n_texts", "share", "lift"])
     if isinstance(by, str):
         validate_columns(assignments, [by], caller="themes_by")
         groups = assignments[by]
@@ -140,6 +142,11 @@ def theme_impact(
         the churn difference's interval; with ``clv``, also ``clv`` and ``clv_at_stake``.
     """
     caller = "theme_impact"
+    if result.themes.empty:  # no feedback table, or no complaint theme: nothing to rank
+        columns = ["theme", "name", "customers", "n_texts", "revenue", "revenue_per_customer",
+                   "churn_n", "churn_rate", "churn_others", "excess_churn", "ci_low", "ci_high",
+                   "p_value", "revenue_at_stake", "at_stake_ci_low", "at_stake_ci_high"]
+        return pd.DataFrame(columns=columns + (["clv", "clv_at_stake"] if clv is not None else []))
     checked = check_transactions(transactions, caller=caller)
     validate_columns(result.assignments, ["customer_id", "date"], caller=caller)
     check_positive_int(churn_days, "churn_days", caller=caller)

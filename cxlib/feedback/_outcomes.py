@@ -161,6 +161,7 @@ class OutcomeResult:
     praise: ThemeResult
     themes: pd.DataFrame
     assignments: pd.DataFrame
+    note: str = ""  # why there are no themes (no feedback table), else empty
 
 
 def find_outcomes(
@@ -184,8 +185,9 @@ def find_outcomes(
 
     Parameters
     ----------
-    feedback : DataFrame
-        ``text``, ``customer_id``, ``date`` (datetime64).
+    feedback : DataFrame or None
+        ``text``, ``customer_id``, ``date`` (datetime64). None (no feedback table) gives empty
+        results whose ``note`` says so.
     surveys : DataFrame or None
         ``customer_id``, ``date``, ``score``. Without surveys every theme is a complaint.
     promoter_min, detractor_max : int, keyword-only
@@ -214,6 +216,9 @@ def find_outcomes(
     (['late delivery, parcel arrived, courier'], ['lovely staff, great prices, shop'])
     """
     result = find_themes(feedback, n_quotes=n_quotes, **theme_options)
+    if feedback is None:  # no feedback table: both sides empty, with the reason
+        themes = result.themes.assign(**dict.fromkeys(_NPS_COLUMNS, []))
+        return OutcomeResult(result, result, themes, result.assignments, note=result.note)
     categories = nps_categories(
         feedback, surveys, promoter_min=promoter_min, detractor_max=detractor_max
     )

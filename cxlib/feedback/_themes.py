@@ -53,7 +53,9 @@ class ThemeResult:
         When the number of themes was chosen: ``n_themes`` and ``score`` (mean cosine
         silhouette of texts grouped by dominant theme; higher is better), one row per candidate.
     n_themes : int
-        Number of themes.
+        Number of themes (0 when the client has no feedback table).
+    note : str
+        Why there are no themes (empty when there are some), for the page.
     """
 
     themes: pd.DataFrame
@@ -63,6 +65,18 @@ class ThemeResult:
     vectorizer_: object = field(repr=False, default=None)
     model_: object = field(repr=False, default=None)
     texts_: pd.Series | None = field(repr=False, default=None)
+    note: str = ""
+
+    @classmethod
+    def empty(cls, note: str) -> ThemeResult:
+        """Return a result without themes, carrying the sentence that says why."""
+        themes = pd.DataFrame(columns=["theme", "name", "top_terms", "n_texts", "share", "quotes"])
+        assignments = pd.DataFrame(columns=["customer_id", "date", "theme", "name", "weight"])
+        return cls(themes, assignments, pd.DataFrame(columns=["n_themes", "score"]), 0, note=note)
+
+
+#: :attr:`ThemeResult.note` of a client without a feedback table.
+NO_FEEDBACK = "No feedback table: the complaint themes section does not apply."
 
 
 def _nndsvda(svd, k: int, fill: float):
@@ -116,7 +130,7 @@ def _fit_nmf(matrix, k: int, seed: int, svd=None):
 
 
 def find_themes(
-    feedback: pd.DataFrame,
+    feedback: pd.DataFrame | None,
     *,
     n_themes: int | None = None,
     theme_range: Iterable[int] = DEFAULT_THEME_RANGE,
@@ -185,6 +199,8 @@ def find_themes(
     'Parcel arrived late.'
     """
     caller = "find_themes"
+    if feedback is None:  # a client without feedback: an empty result that says so
+        return ThemeResult.empty(NO_FEEDBACK)
     validate_columns(feedback, ["text"], caller=caller)
     texts = feedback["text"].fillna("").astype(str)
     if (texts.str.strip() == "").all():

@@ -258,6 +258,12 @@ def conclusion_markdown(result, *, currency: str = "EUR") -> str:
     _beyond_behaviour(result, text)
     _segments_and_quarters(result, text)
     _who_answers(result, text)
+    text.lines.append(
+        "*These are associations between what customers answered and what they did next, not "
+        "causes: raising a customer's score will not by itself raise their spend. "
+        + (s["multiplicity"][0].upper() + s["multiplicity"][1:] + ".*" if "multiplicity" in s
+           else "*")
+    )
     short = "In short: for this client, NPS "
     short += ("tells you that " + "; ".join(text.does)) if text.does else "tells little about money"
     if text.does_not:

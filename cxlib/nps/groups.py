@@ -83,7 +83,7 @@ def nps_by(
         ``detractors``, ``reliable``. With ``freq``, also ``change`` (points versus the
         previous period of the same group), ``change_ci_low``, ``change_ci_high``,
         ``change_p_value`` and ``change_significant`` (NaN / False for each group's first
-        period).
+        period; False when either period has fewer than ``min_n`` answers).
 
     Examples
     --------
@@ -149,7 +149,10 @@ def nps_by(
             if row in previous:
                 d = _difference(results[i], results[previous[row]], confidence)
                 changes[i] = (d.difference, d.ci_low, d.ci_high, d.p_value)
-                significant[i] = d.significant
+                # a change from or to a period with fewer than min_n answers is never called
+                # significant: the normal approximation behind the p-value fails there
+                reliable = min(results[i].n, results[previous[row]].n) >= min_n
+                significant[i] = bool(d.significant) and reliable
             previous[row] = i
         table[change_cols] = changes
         table["change_significant"] = significant

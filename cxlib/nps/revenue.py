@@ -494,6 +494,11 @@ def nps_vs_revenue(
         segment_controlled=segment_of is not None and control_for_segment,
         has_clv=clv_of is not None,
     )
+    n_tests = _adjust_for_multiplicity(effects, regressions, incremental, respondents)
+    summary["multiplicity"] = (
+        f"p-values are Benjamini-Hochberg adjusted over the {n_tests} tests of this analysis "
+        "(column p_value; the raw ones are in p_value_unadjusted)"
+    )
     return NPSRevenueResult(
         overall=overall,
         by_category=by_category,
@@ -513,3 +518,24 @@ _CUSTOMER_COLUMNS = (
     "customer_id", "survey_date", "score", "category", "segment", "prior_spend", "prior_orders",
     "tenure_years", "subsequent_spend", "churned", "years_to_end",
 )
+
+
+def _adjust_for_multiplicity(*tables: pd.DataFrame) -> int:
+    """Benjamini-Hochberg over every p-value of one call, in place; return how many tests.
+
+    One call runs dozens of tests (effects, regression terms, incremental value, respondents);
+    at 5% each, one or two would look real by chance. ``p_value`` becomes the adjusted value
+    (so every verdict reads it) and the raw one is kept as ``p_value_unadjusted``.
+    """
+    from cxlib._multiplicity import benjamini_hochberg
+
+    raw = np.concatenate([t["p_value"].to_numpy(dtype=float) for t in tables if len(t)] or [[]])
+    adjusted = benjamini_hochberg(raw)
+    start = 0
+    for table in tables:
+        if not len(table):
+            continue
+        table["p_value_unadjusted"] = table["p_value"].to_numpy(dtype=float)
+        table["p_value"] = adjusted[start:start + len(table)]
+        start += len(table)
+    return int(np.isfinite(raw).sum())

@@ -1,0 +1,77 @@
+"""Client shapes the demo does not have, built from the demo generator at small sizes.
+
+Each shape is a folder of exports plus a minimal YAML, the way a new client arrives: only the
+tables it has, only the settings a consultant would write on day one (none, mostly).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from cxlib.demo import DEFAULT_SEGMENTS, make_demo
+
+#: Notebooks each shape runs (the shared fixtures run few notebooks where that proves the point).
+ALL = ("01", "02", "03", "04", "05")
+
+
+def _no_dropout_segments() -> dict:
+    """Every latent segment with a dropout probability of about 1e-5: a wholesale client."""
+    return {
+        name: {"a": 0.01, "b": 1_000.0, "satisfaction_dropout_slope": 0.0}
+        for name in DEFAULT_SEGMENTS
+    }
+
+
+def _write(folder: Path, tables: dict[str, pd.DataFrame], analysis: dict | None = None) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    config: dict = {"client": folder.name, "data_dir": ".", "tables": {}}
+    for name, frame in tables.items():
+        file = f"{name}.csv"
+        frame.to_csv(folder / file, index=False, date_format="%Y-%m-%d")
+        config["tables"][name] = {"path": file}
+    if analysis:
+        config["analysis"] = analysis
+    path = folder / "client.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def build_shapes(root: Path) -> dict[str, tuple[Path, tuple[str, ...]]]:
+    """Write every shape under ``root``; return ``{shape: (config path, notebooks to run)}``."""
+    demo = make_demo(n_customers=600, seed=11)
+    tx, customers, surveys = demo.transactions, demo.customers, demo.surveys
+    shapes: dict[str, tuple[Path, tuple[str, ...]]] = {}
+
+    def add(name, tables, notebooks, analysis=None):
+        shapes[name] = (_write(root / name, tables, analysis), notebooks)
+
+    add("transactions_only", {"transactions": tx}, ALL)
+    add("transactions_customers", {"transactions": tx, "customers": customers}, ("02",))
+    add("surveys_without_feedback",
+        {"transactions": tx, "customers": customers, "surveys": surveys}, ("03",))
+    add("surveys_only", {"surveys": surveys.drop(columns="comment")}, ALL)
+    months = np.ceil((pd.Timestamp("2025-12-31") - customers["signup_date"]).dt.days / 30.44)
+    subscriptions = pd.DataFrame({
+        "customer_id": customers["customer_id"],
+        "tenure_months": months.astype(int).to_numpy(),
+        "churned": np.random.default_rng(11).random(len(customers)) < 0.3,
+    })
+    add("customers_only", {"customers": subscriptions}, ALL)
+    recent = tx.loc[tx["date"] > tx["date"].max() - pd.Timedelta(weeks=20)]
+    add("weeks_20", {"transactions": recent}, ("02", "04"))
+    small = make_demo(n_customers=50, seed=5)
+    add("customers_50", {"transactions": small.transactions, "customers": small.customers,
+                         "surveys": small.surveys}, ALL)
+    add("no_category", {"transactions": tx.drop(columns="category")}, ("01",))
+    add("one_category", {"transactions": tx.assign(category="all")}, ("01",))
+    numeric_ids = {"customer_id": lambda f: f["customer_id"].str[1:].astype(int).astype(float)
+                   .map("{:.1f}".format)}
+    add("float_ids", {"transactions": tx.assign(**numeric_ids),
+                      "customers": customers.assign(**numeric_ids)}, ("01",))
+    wholesale = make_demo(n_customers=500, seed=13, segments=_no_dropout_segments())
+    add("wholesale_no_dropout", {"transactions": wholesale.transactions}, ("04",))
+    return shapes

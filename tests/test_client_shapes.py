@@ -1,0 +1,113 @@
+"""The report on client shapes the demo does not have: every page completes or says why not.
+
+One fixture set (tests/client_shapes.py) is written once per session; each shape runs only
+the notebooks that prove its point (plus the summary), on a few hundred customers, so the
+module stays within the suite's budget (about 5 minutes on one core).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from cxlib.report import build_report
+from tests.client_shapes import build_shapes
+
+# one worker builds each shape's report once (a module fixture per worker would build twice)
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("client_shapes")]
+
+SHAPES = [
+    "transactions_only",
+    "transactions_customers",
+    "surveys_without_feedback",
+    "surveys_only",
+    "customers_only",
+    "weeks_20",
+    "customers_50",
+    "no_category",
+    "one_category",
+    "float_ids",
+    "wholesale_no_dropout",
+]
+
+
+@pytest.fixture(scope="module")
+def shapes(tmp_path_factory):
+    return build_shapes(tmp_path_factory.mktemp("client_shapes"))
+
+
+@pytest.fixture(scope="module")
+def reports(shapes, tmp_path_factory, monkeypatch_module):
+    # a private cache: the shapes' results must not mix with a developer's cache
+    monkeypatch_module.setenv("CXLIB_CACHE_DIR", str(tmp_path_factory.mktemp("shape_cache")))
+    out = tmp_path_factory.mktemp("shape_reports")
+    built = {}
+
+    def report(name):
+        if name not in built:
+            config, notebooks = shapes[name]
+            built[name] = build_report(config, out=out, only=[*notebooks, "00"], progress=False)
+        return built[name]
+
+    return report
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch
+
+
+def _summary_text(run) -> str:
+    return (run.run_dir / "html" / "00_summary.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_every_page_completes_or_is_skipped_with_a_reason(reports, shape):
+    run = reports(shape)
+    failed = {nb.name: nb.error for nb in run.notebooks if nb.status == "failed"}
+    assert run.status == "complete", failed
+    assert not failed
+    for nb in run.notebooks:
+        assert nb.status in ("ok", "skipped")
+        if nb.status == "skipped":
+            assert nb.reason and nb.reason.startswith("no ")
+
+
+@pytest.mark.parametrize("shape", ["surveys_only", "customers_only"])
+def test_a_client_without_transactions_skips_every_page_that_needs_them(reports, shape):
+    run = reports(shape)
+    topics = [nb for nb in run.notebooks if nb.name != "00_summary"]
+    assert topics and all(nb.status == "skipped" for nb in topics)
+    assert all("transactions" in nb.reason for nb in topics)
+    index = (run.run_dir / "index.html").read_text(encoding="utf-8")
+    assert "Skipped: no transactions table" in index
+    summary = _summary_text(run)
+    assert "This page does not apply" in summary and "no transactions table" in summary
+
+
+def test_a_page_skipped_for_one_table_says_which(reports):
+    run = reports("transactions_only")
+    reasons = {nb.name: nb.reason for nb in run.notebooks if nb.status == "skipped"}
+    assert reasons == {"03_nps_vs_revenue": "no surveys table",
+                       "05_experiments": "no experiments table"}
+    assert "no surveys table" in _summary_text(run)
+
+
+def test_a_client_where_nobody_drops_out_is_flagged_on_the_clv_page_and_in_the_summary(reports):
+    run = reports("wholesale_no_dropout")
+    clv_page = (run.run_dir / "html" / "04_clv.html").read_text(encoding="utf-8")
+    assert "found no dropout" in clv_page and "P(alive) is above 99%" in clv_page
+    full_page = (run.run_dir / "html" / "04_clv.full.html").read_text(encoding="utf-8")
+    assert "UserWarning" in full_page
+    headlines = json.loads((run.run_dir / "headlines" / "04_clv.json").read_text())
+    warnings = [h["value"] for h in headlines if h["key"] == "clv_model_warning"]
+    assert any("found no dropout" in w for w in warnings)
+    assert "found no dropout" in _summary_text(run)
+
+
+def test_a_page_without_feedback_says_the_themes_do_not_apply(reports):
+    run = reports("surveys_without_feedback")
+    page = (run.run_dir / "html" / "03_nps_vs_revenue.html").read_text(encoding="utf-8")
+    assert "No feedback table" in page
