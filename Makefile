@@ -9,9 +9,9 @@ CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # JupyterLab refuses to start as root without this flag.
 ALLOW_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
-# Set to 1 once the code base is formatted: `make lint` then also runs `ruff format --check`, and
-# `make test` (so CI) runs `make lint` before the suite. Until then `make lint` is ruff check only.
-FORMAT_CHECK ?= 0
+# The code base is formatted: `make lint` runs ruff check and `ruff format --check`, and
+# `make test` (so CI) runs `make lint` before the suite. FORMAT_CHECK=0 skips both.
+FORMAT_CHECK ?= 1
 LINT_PATHS := cxlib tests benchmarks notebooks docs/hooks.py
 
 .PHONY: report test demo lint format-check docs lab kernel wheel bench chromium clean-venv

@@ -84,8 +84,12 @@ def naive_clustering(features: pd.DataFrame, k_range, seed: int = 0) -> np.ndarr
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1_000_000, help="customers for cxlib")
-    parser.add_argument("--n-baseline", type=int, default=20_000,
-                        help="customers for the naive baseline (quadratic silhouette)")
+    parser.add_argument(
+        "--n-baseline",
+        type=int,
+        default=20_000,
+        help="customers for the naive baseline (quadratic silhouette)",
+    )
     parser.add_argument("--threads", type=int, default=1, help="OpenMP threads (0 = default)")
     args = parser.parse_args()
 
@@ -103,28 +107,37 @@ def main() -> None:
     small = features.iloc[: args.n_baseline]
 
     print(f"\n1. cxlib.cluster_customers on {len(big):,} customers, k in {list(k_range)}")
-    result, seconds, peak = measure(cluster_customers, big, k_range=k_range, seed=0,
-                                    n_threads=threads)
-    print(f"   {seconds:8.1f} s, peak traced memory {peak:8.0f} MiB, "
-          f"k = {result.n_clusters} ({type(result.model).__name__})")
+    result, seconds, peak = measure(
+        cluster_customers, big, k_range=k_range, seed=0, n_threads=threads
+    )
+    print(
+        f"   {seconds:8.1f} s, peak traced memory {peak:8.0f} MiB, "
+        f"k = {result.n_clusters} ({type(result.model).__name__})"
+    )
     print(f"   features: {big.shape[1]} columns, {big.memory_usage().sum() / 2**20:.0f} MiB")
     print("   clusters:", "; ".join(result.names))
 
     print(f"\n2. on {len(small):,} customers: naive full KMeans + full silhouette vs cxlib")
     with threadpool_limits(limits=threads):
         naive, naive_s, naive_peak = measure(naive_clustering, small, k_range)
-    ours, ours_s, ours_peak = measure(cluster_customers, small, k_range=k_range, seed=0,
-                                      n_threads=threads)
+    ours, ours_s, ours_peak = measure(
+        cluster_customers, small, k_range=k_range, seed=0, n_threads=threads
+    )
     ari = adjusted_rand_score(naive, ours.assignments["cluster"])
     print(f"   naive: {naive_s:8.1f} s, peak {naive_peak:6.0f} MiB, k = {len(np.unique(naive))}")
     print(f"   cxlib: {ours_s:8.1f} s, peak {ours_peak:6.0f} MiB, k = {ours.n_clusters}")
-    print(f"   speed-up naive / cxlib: {naive_s / ours_s:.1f}x; "
-          f"agreement of the labellings (ARI): {ari:.2f}")
+    print(
+        f"   speed-up naive / cxlib: {naive_s / ours_s:.1f}x; "
+        f"agreement of the labellings (ARI): {ari:.2f}"
+    )
     scale = (args.n / args.n_baseline) ** 2
-    print(f"   the naive silhouette alone grows ~n^2: x{scale:,.0f} from {len(small):,} to "
-          f"{args.n:,} customers")
-    print(f"\nprocess peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} "
-          "MiB")
+    print(
+        f"   the naive silhouette alone grows ~n^2: x{scale:,.0f} from {len(small):,} to "
+        f"{args.n:,} customers"
+    )
+    print(
+        f"\nprocess peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB"
+    )
 
 
 if __name__ == "__main__":

@@ -85,8 +85,9 @@ def clv_headlines(
             float(fit.selection.validation.relative_error),
             unit="percent",
         ),
-        Headline("clv_model", "Purchase model chosen on the holdout", fit.selection.kind,
-                 unit="text"),
+        Headline(
+            "clv_model", "Purchase model chosen on the holdout", fit.selection.kind, unit="text"
+        ),
     ] + [  # a degenerate fit (no dropout) is flagged in the summary, not only on the page
         Headline("clv_model_warning", "Warning on the purchase model", message, unit="text")
         for message in getattr(fit, "warnings", [])

@@ -95,21 +95,25 @@ def simulate_experiment(
     segment, categories, channels = mixes
     category = choice_rows(rng, categories, segment[who])
     channel = choice_rows(rng, channels, segment[who])
-    extra = pd.DataFrame({
-        "customer_id": ids[who],
-        "date": to_dates(when),
-        "amount": amount,
-        "order_id": np.arange(len(who), dtype=np.int64) + next_order_id,
-        "category": np.array(labels[0], dtype=object)[category],
-        "channel": np.array(labels[1], dtype=object)[channel],
-    })
-    experiments = pd.DataFrame({
-        "customer_id": ids[eligible],
-        "experiment": design["name"],
-        "group": groups[group],
-        "start": pd.Timestamp(design["start"]),
-        "end": pd.Timestamp(design["start"]) + pd.Timedelta(days=design["duration_days"] - 1),
-    }).astype({"start": "datetime64[ns]", "end": "datetime64[ns]"})
+    extra = pd.DataFrame(
+        {
+            "customer_id": ids[who],
+            "date": to_dates(when),
+            "amount": amount,
+            "order_id": np.arange(len(who), dtype=np.int64) + next_order_id,
+            "category": np.array(labels[0], dtype=object)[category],
+            "channel": np.array(labels[1], dtype=object)[channel],
+        }
+    )
+    experiments = pd.DataFrame(
+        {
+            "customer_id": ids[eligible],
+            "experiment": design["name"],
+            "group": groups[group],
+            "start": pd.Timestamp(design["start"]),
+            "end": pd.Timestamp(design["start"]) + pd.Timedelta(days=design["duration_days"] - 1),
+        }
+    ).astype({"start": "datetime64[ns]", "end": "datetime64[ns]"})
     # Realised truth over the window: extra revenue per assigned customer; extra buyers are
     # responders without an order of their own in the window.
     in_window = (order_day >= start) & (order_day <= end)

@@ -84,8 +84,11 @@ def plan(
     from cxlib.experiments import _outcomes, active_customers
 
     tx = check_transactions(transactions, caller="plan")
-    as_of = (tx["date"].max().normalize() + pd.Timedelta(days=1) if as_of is None
-             else pd.Timestamp(as_of))
+    as_of = (
+        tx["date"].max().normalize() + pd.Timedelta(days=1)
+        if as_of is None
+        else pd.Timestamp(as_of)
+    )
     window_start = as_of - pd.Timedelta(days=horizon_days)
     if customers is None:
         customers = active_customers(tx, as_of=window_start)
@@ -105,10 +108,16 @@ def plan(
         target = target_effect * float(np.mean(y))
         needed = (2 * z**2 * sd**2 / target**2) if target else math.inf
         rows[metric] = dict(
-            customers=len(ids), baseline=float(np.mean(y)), sd=sd, correlation=rho,
-            variance_reduction=rho**2, n_per_group=n,
-            mde_plain=z * sd * math.sqrt(2 / n), mde_adjusted=z * sd * shrink * math.sqrt(2 / n),
-            target_effect=target, n_needed_plain=math.ceil(needed),
+            customers=len(ids),
+            baseline=float(np.mean(y)),
+            sd=sd,
+            correlation=rho,
+            variance_reduction=rho**2,
+            n_per_group=n,
+            mde_plain=z * sd * math.sqrt(2 / n),
+            mde_adjusted=z * sd * shrink * math.sqrt(2 / n),
+            target_effect=target,
+            n_needed_plain=math.ceil(needed),
             n_needed_adjusted=math.ceil(needed * (1 - rho**2)),
         )
     out = pd.DataFrame.from_dict(rows, orient="index").rename_axis("metric")
@@ -116,7 +125,8 @@ def plan(
         f"Two equal groups, two-sided test at {alpha:.0%} with {power:.0%} power; variance from "
         f"the {horizon_days} days before {as_of:%Y-%m-%d} ({len(ids):,} customers), CUPED "
         f"correlation with the {horizon_days} days before those; target effect "
-        f"{target_effect:+.0%} of the baseline.")
+        f"{target_effect:+.0%} of the baseline."
+    )
     return out
 
 
@@ -151,19 +161,25 @@ def rollout_value(
     """
     rows = result.loc[[metric]].set_index("group")
     scale = customers * campaigns_per_year
-    out = pd.DataFrame({
-        "effect": rows["effect"], "ci_low": rows["ci_low"], "ci_high": rows["ci_high"],
-        "customers": int(customers), "revenue_per_year": rows["effect"] * scale,
-        "margin_per_year": rows["effect"] * scale * margin,
-        "margin_low": rows["ci_low"] * scale * margin,
-        "margin_high": rows["ci_high"] * scale * margin,
-        "significant": rows["significant"].astype(bool),
-    })
+    out = pd.DataFrame(
+        {
+            "effect": rows["effect"],
+            "ci_low": rows["ci_low"],
+            "ci_high": rows["ci_high"],
+            "customers": int(customers),
+            "revenue_per_year": rows["effect"] * scale,
+            "margin_per_year": rows["effect"] * scale * margin,
+            "margin_low": rows["ci_low"] * scale * margin,
+            "margin_high": rows["ci_high"] * scale * margin,
+            "significant": rows["significant"].astype(bool),
+        }
+    )
     horizon = result.attrs.get("horizon_days")
     out["basis"] = (
         f"gross margin ({margin:.0%} of revenue) per year, undiscounted: revenue effect per "
         f"customer over {horizon} days x {customers:,} customers x {campaigns_per_year:g} "
-        "campaign(s) a year")
+        "campaign(s) a year"
+    )
     return out
 
 
@@ -203,12 +219,15 @@ to +4.00).'
                 f"{group} pays: {effect} (95% interval {row['ci_low']:+,.2f} to "
                 f"{row['ci_high']:+,.2f}); rolled out to {money['customers']:,} customers it is "
                 f"worth {currency} {money['margin_per_year']:,.0f} of gross margin a year "
-                f"({money['margin_low']:,.0f} to {money['margin_high']:,.0f})")
+                f"({money['margin_low']:,.0f} to {money['margin_high']:,.0f})"
+            )
         elif row["significant"]:
             sentences.append(f"{group} lowers revenue ({effect}): do not roll it out")
         else:
-            sentences.append(f"{group}: no measurable revenue effect ({effect}, 95% interval "
-                             f"{row['ci_low']:+,.2f} to {row['ci_high']:+,.2f})")
+            sentences.append(
+                f"{group}: no measurable revenue effect ({effect}, 95% interval "
+                f"{row['ci_low']:+,.2f} to {row['ci_high']:+,.2f})"
+            )
     return "; ".join(sentences) + "."
 
 
@@ -244,33 +263,62 @@ def experiment_headlines(
     for group, money in rollout.iterrows():
         row = revenue.loc[group]
         method = "CUPED-adjusted" if row["adjusted"] else "plain difference"
-        headlines.append(Headline(
-            f"experiment_{_slug(group)}_revenue_effect",
-            f"{experiment}: revenue per customer, {group} vs control ({horizon} days)",
-            float(row["effect"]), unit="currency", ci_low=float(row["ci_low"]),
-            ci_high=float(row["ci_high"]), note=f"{method}; p={row['p_value']:.3g}"))
+        headlines.append(
+            Headline(
+                f"experiment_{_slug(group)}_revenue_effect",
+                f"{experiment}: revenue per customer, {group} vs control ({horizon} days)",
+                float(row["effect"]),
+                unit="currency",
+                ci_low=float(row["ci_low"]),
+                ci_high=float(row["ci_high"]),
+                note=f"{method}; p={row['p_value']:.3g}",
+            )
+        )
         if "retention" in result.index:
             kept = _by_group(result, "retention").loc[group]
-            headlines.append(Headline(
-                f"experiment_{_slug(group)}_retention_effect",
-                f"{experiment}: share of customers buying, {group} vs control",
-                float(kept["effect"]), unit="percent", ci_low=float(kept["ci_low"]),
-                ci_high=float(kept["ci_high"]), note=f"p={kept['p_value']:.3g}"))
+            headlines.append(
+                Headline(
+                    f"experiment_{_slug(group)}_retention_effect",
+                    f"{experiment}: share of customers buying, {group} vs control",
+                    float(kept["effect"]),
+                    unit="percent",
+                    ci_low=float(kept["ci_low"]),
+                    ci_high=float(kept["ci_high"]),
+                    note=f"p={kept['p_value']:.3g}",
+                )
+            )
         if row["significant"] and row["effect"] > 0:
-            headlines.append(Headline(
-                f"{INVEST_PREFIX}{_slug(group)}_rollout",
-                f"Roll out {group} ({experiment}) to {money['customers']:,} customers: "
-                "yearly gross margin",
-                float(money["margin_per_year"]), unit="currency",
-                ci_low=float(money["margin_low"]), ci_high=float(money["margin_high"]),
-                note=money["basis"]))
-    headlines.append(Headline("experiment_verdict", f"{experiment}: verdict",
-                              experiment_verdict(result, rollout, currency=currency),
-                              unit="text"))
-    problems = [c.get("detail", c.get("check", "")) for c in result.attrs.get("checks", [])
-                if not c.get("ok", True)]
-    checks = ("sample ratio and pre-period balance OK" if not problems
-              else "CHECK FAILED: " + "; ".join(problems))
-    headlines.append(Headline("experiment_checks", f"{experiment}: design checks", checks,
-                              unit="text"))
+            headlines.append(
+                Headline(
+                    f"{INVEST_PREFIX}{_slug(group)}_rollout",
+                    f"Roll out {group} ({experiment}) to {money['customers']:,} customers: "
+                    "yearly gross margin",
+                    float(money["margin_per_year"]),
+                    unit="currency",
+                    ci_low=float(money["margin_low"]),
+                    ci_high=float(money["margin_high"]),
+                    note=money["basis"],
+                )
+            )
+    headlines.append(
+        Headline(
+            "experiment_verdict",
+            f"{experiment}: verdict",
+            experiment_verdict(result, rollout, currency=currency),
+            unit="text",
+        )
+    )
+    problems = [
+        c.get("detail", c.get("check", ""))
+        for c in result.attrs.get("checks", [])
+        if not c.get("ok", True)
+    ]
+    checks = (
+        "sample ratio and pre-period balance OK"
+        if not problems
+        else "CHECK FAILED: " + "; ".join(problems)
+    )
+    headlines.append(
+        Headline("experiment_checks", f"{experiment}: design checks", checks, unit="text")
+    )
     return headlines

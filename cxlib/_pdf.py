@@ -94,8 +94,9 @@ def _ordered(runs: Sequence[Any]) -> list[Any]:
     return sorted(pages, key=lambda r: r.name != SUMMARY)
 
 
-def print_report_pdf(run_dir: Path, runs: Sequence[Any], *, client: str = "",
-                     console: Any = None) -> str | None:
+def print_report_pdf(
+    run_dir: Path, runs: Sequence[Any], *, client: str = "", console: Any = None
+) -> str | None:
     """Print the run's reviewer pages into ``<run_dir>/report.pdf``; return its relative path.
 
     Returns None, after one line on ``console``, when Chromium or pypdf is missing or printing
@@ -104,8 +105,9 @@ def print_report_pdf(run_dir: Path, runs: Sequence[Any], *, client: str = "",
 
     def say(line: str) -> None:
         if console is not None:
-            console.print(f"[yellow]no PDF[/]: {line}", markup=True, highlight=False,
-                          soft_wrap=True)
+            console.print(
+                f"[yellow]no PDF[/]: {line}", markup=True, highlight=False, soft_wrap=True
+            )
 
     pages = _ordered(runs)
     chromium = find_chromium()
@@ -126,14 +128,16 @@ def print_report_pdf(run_dir: Path, runs: Sequence[Any], *, client: str = "",
             for i, run in enumerate(pages):
                 page = Path(tmp) / f"{i}.html"  # figures are embedded: the page prints anywhere
                 source = run_dir / run.outputs["reviewer_html"]
-                page.write_text(printable_html(source.read_text(encoding="utf-8")),
-                                encoding="utf-8")
+                page.write_text(
+                    printable_html(source.read_text(encoding="utf-8")), encoding="utf-8"
+                )
                 part = print_pdf(page, Path(tmp) / f"{i}.pdf", chromium=chromium)
                 start = len(writer.pages)
                 writer.append(str(part))
                 writer.add_outline_item(title=run.title or run.name, page_number=start)
-            writer.add_metadata({"/Title": f"{client} — customer report" if client
-                                 else "Customer report"})
+            writer.add_metadata(
+                {"/Title": f"{client} — customer report" if client else "Customer report"}
+            )
             with open(Path(tmp) / PDF_NAME, "wb") as handle:
                 writer.write(handle)
             shutil.move(Path(tmp) / PDF_NAME, run_dir / PDF_NAME)  # whole, or not at all

@@ -94,11 +94,14 @@ class Action:
     def __post_init__(self) -> None:
         numbers = (self.value, self.value_low, self.value_high)
         if not all(isinstance(v, int | float) and math.isfinite(v) for v in numbers):
-            raise DataError(f"Action {self.action!r}: value and interval must be finite numbers, "
-                            f"got {numbers}")
+            raise DataError(
+                f"Action {self.action!r}: value and interval must be finite numbers, got {numbers}"
+            )
         if not self.value_low <= self.value <= self.value_high:
-            raise DataError(f"Action {self.action!r}: the interval {self.value_low:,.2f} to "
-                            f"{self.value_high:,.2f} does not contain the value {self.value:,.2f}")
+            raise DataError(
+                f"Action {self.action!r}: the interval {self.value_low:,.2f} to "
+                f"{self.value_high:,.2f} does not contain the value {self.value:,.2f}"
+            )
 
 
 def to_annual_margin(revenue_per_year: float, margin: float) -> float:
@@ -165,8 +168,10 @@ def retention_action(
     validate_columns(scores, ["customer_id", "revenue_at_risk"], caller="retention_action")
     rate, low, high = save_rate
     if not 0 <= low <= rate <= high <= 1:
-        raise DataError(f"save_rate must be (rate, low, high) with 0 <= low <= rate <= high <= 1, "
-                        f"got {save_rate!r}")
+        raise DataError(
+            f"save_rate must be (rate, low, high) with 0 <= low <= rate <= high <= 1, "
+            f"got {save_rate!r}"
+        )
     if not 0 < top_share <= 1:
         raise DataError(f"top_share must be in (0, 1], got {top_share!r}")
     n = max(1, math.ceil(top_share * len(scores))) if len(scores) else 0
@@ -181,8 +186,9 @@ def retention_action(
     )  # fmt: skip
 
 
-def complaint_action(impact: pd.DataFrame, *, margin: float,
-                     page: str = "03_nps_vs_revenue") -> Action | None:
+def complaint_action(
+    impact: pd.DataFrame, *, margin: float, page: str = "03_nps_vs_revenue"
+) -> Action | None:
     """Value fixing the complaint theme with most revenue at stake (top row of ``impact``).
 
     ``impact`` is :func:`cxlib.feedback.theme_impact`'s table (``name``, ``customers``,
@@ -211,8 +217,9 @@ def complaint_action(impact: pd.DataFrame, *, margin: float,
     )  # fmt: skip
 
 
-def rollout_actions(rollout: pd.DataFrame, *, experiment: str,
-                    page: str = "05_experiments") -> list[Action]:
+def rollout_actions(
+    rollout: pd.DataFrame, *, experiment: str, page: str = "05_experiments"
+) -> list[Action]:
     """Turn a tested action's roll-out value into actions (significant positive effects only).
 
     ``rollout`` is :func:`cxlib.experiments.rollout_value`'s table, indexed by group, already
@@ -247,8 +254,9 @@ def _actions_file(path: str | Path) -> Path:
     return path.parent / ACTIONS_DIR / path.name
 
 
-def save_actions(page: str, actions: Iterable[Action | None], *,
-                 path: str | Path | None = None) -> pd.DataFrame:
+def save_actions(
+    page: str, actions: Iterable[Action | None], *, path: str | Path | None = None
+) -> pd.DataFrame:
     """Record a page's actions; write them next to its headlines when ``path`` is given.
 
     ``path`` is the page's headline file (the runner's ``headlines_path``); the actions go to
@@ -284,8 +292,10 @@ def rank_actions(actions: Iterable[Action] | pd.DataFrame) -> pd.DataFrame:
         frame = pd.DataFrame([asdict(a) for a in actions], columns=COLUMNS)
     bases = sorted(set(frame["basis"].dropna()))
     if len(bases) > 1:
-        raise DataError(f"actions are on different money bases {bases}; convert them to "
-                        f"{BASIS!r} with to_annual_margin first")
+        raise DataError(
+            f"actions are on different money bases {bases}; convert them to "
+            f"{BASIS!r} with to_annual_margin first"
+        )
     frame = frame.sort_values(["value", "action"], ascending=[False, True], kind="stable")
     return frame.reset_index(drop=True)
 

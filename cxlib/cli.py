@@ -193,8 +193,9 @@ def report(
     except KeyboardInterrupt as exc:
         how = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
         typer.echo(f"{how}: no complete run was written", err=True)
-        raise typer.Exit(EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
-                         ) from None
+        raise typer.Exit(
+            EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
+        ) from None
     typer.echo(f"report: {run.run_dir / 'index.html'}")
     if not run.ok:
         for line in run.failures:

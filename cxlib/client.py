@@ -106,8 +106,11 @@ class Client:
         self.timings: dict[str, float] = {}
 
     def __repr__(self) -> str:
-        tables = [t for t in ("transactions", "customers", "surveys", "feedback")
-                  if getattr(self, t) is not None]
+        tables = [
+            t
+            for t in ("transactions", "customers", "surveys", "feedback")
+            if getattr(self, t) is not None
+        ]
         return f"Client({self.name!r}, tables={tables})"
 
     @property
@@ -216,9 +219,9 @@ class Client:
             p_alive=base["p_alive"] if definition == "p_alive" else None,
         )
         base["churned"] = status["churned"].reindex(base.index).fillna(False).astype(bool)
-        base["segment"] = segmentation.rfm_segments(
-            base, threshold_days=self.churn_threshold_days
-        )["segment"]
+        base["segment"] = segmentation.rfm_segments(base, threshold_days=self.churn_threshold_days)[
+            "segment"
+        ]
         base.attrs["churn_definition"] = definition
         return base
 

@@ -97,8 +97,9 @@ def check_currency(currency: str) -> str:
     looks_like_code = len(currency) == 3 and currency.isascii() and currency.isalpha()
     if looks_like_code and currency.upper() in ISO_4217:
         if currency != currency.upper():
-            raise ValueError(f"currency {currency!r}: ISO 4217 codes are upper case "
-                             f"({currency.upper()!r})")
+            raise ValueError(
+                f"currency {currency!r}: ISO 4217 codes are upper case ({currency.upper()!r})"
+            )
         return currency
     symbol = (
         0 < len(currency) <= 4
@@ -106,8 +107,10 @@ def check_currency(currency: str) -> str:
         and all(c.isalpha() or c == "." or unicodedata.category(c) == "Sc" for c in currency)
     )
     if not symbol:
-        raise ValueError(f"currency {currency!r} must be an ISO 4217 code (EUR, USD, GBP, ...) "
-                         "or a short symbol (€, $, £, R$, kr)")
+        raise ValueError(
+            f"currency {currency!r} must be an ISO 4217 code (EUR, USD, GBP, ...) "
+            "or a short symbol (€, $, £, R$, kr)"
+        )
     return currency
 
 
@@ -189,8 +192,9 @@ class AnalysisConfig(_Strict):
         # must be an error, not a different number.
         annotation = str(cls.model_fields[info.field_name].annotation)
         numeric = "int" in annotation or "float" in annotation
-        if numeric and (isinstance(value, bool) or (isinstance(value, str) and "str" not in
-                                                    annotation)):
+        if numeric and (
+            isinstance(value, bool) or (isinstance(value, str) and "str" not in annotation)
+        ):
             raise ValueError(f"expected a number, got {value!r} ({type(value).__name__})")
         return value
 
@@ -345,8 +349,9 @@ def _read_yaml(path: Path) -> Any:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        raise DataError(f"{path}: not a text YAML file (not valid UTF-8 at byte {exc.start})"
-                        ) from None
+        raise DataError(
+            f"{path}: not a text YAML file (not valid UTF-8 at byte {exc.start})"
+        ) from None
     except OSError as exc:
         raise DataError(f"{path}: could not read the config: {exc.strerror or exc}") from None
     try:
@@ -447,21 +452,29 @@ def check_settings(config: ClientConfig, transactions: pd.DataFrame | None) -> N
     end = pd.Timestamp(settings.observation_end) if settings.observation_end else last
     problems = []
     if settings.observation_end is not None and end <= first:
-        problems.append(f"observation_end: {end.date()} is not after the first transaction "
-                        f"({first.date()}); set a date inside the data or leave it out")
+        problems.append(
+            f"observation_end: {end.date()} is not after the first transaction "
+            f"({first.date()}); set a date inside the data or leave it out"
+        )
     if settings.calibration_end is not None:
         cal = pd.Timestamp(settings.calibration_end)
         if not first < cal < end:
-            problems.append(f"calibration_end: {cal.date()} must be after the first transaction "
-                            f"({first.date()}) and before the observation end ({end.date()})")
+            problems.append(
+                f"calibration_end: {cal.date()} must be after the first transaction "
+                f"({first.date()}) and before the observation end ({end.date()})"
+            )
     history_weeks = (end - first).days / 7
     if settings.holdout_weeks is not None and settings.holdout_weeks >= history_weeks:
-        problems.append(f"holdout_weeks: {settings.holdout_weeks} is not shorter than the "
-                        f"{history_weeks:.0f} weeks of history; set a smaller number or leave it "
-                        "out (cxlib then uses a third of the history, at most 26 weeks)")
+        problems.append(
+            f"holdout_weeks: {settings.holdout_weeks} is not shorter than the "
+            f"{history_weeks:.0f} weeks of history; set a smaller number or leave it "
+            "out (cxlib then uses a third of the history, at most 26 weeks)"
+        )
     if problems:
-        raise DataError(f"{where}: invalid analysis settings\n"
-                        + "\n".join(f"  analysis.{line}" for line in problems))
+        raise DataError(
+            f"{where}: invalid analysis settings\n"
+            + "\n".join(f"  analysis.{line}" for line in problems)
+        )
 
 
 def yaml_hints(message: str, table: str) -> str:
@@ -479,8 +492,10 @@ def yaml_hints(message: str, table: str) -> str:
     'Set `date_format: "%d/%m/%Y"` or `date_format: "%m/%d/%Y"` (under tables.surveys in the YAML).'
     """
     rules = [
-        (r"\b([Pp])ass (?=on_invalid=|date_format|the file's encoding)",
-         lambda m: "Set " if m.group(1) == "P" else "set "),
+        (
+            r"\b([Pp])ass (?=on_invalid=|date_format|the file's encoding)",
+            lambda m: "Set " if m.group(1) == "P" else "set ",
+        ),
         (r"on_invalid='(\w+)'", lambda m: f"`on_invalid: {m.group(1)}`"),
         (r"date_format='([^']*)'", lambda m: f'`date_format: "{m.group(1)}"`'),
         (r"columns=\{(.*?)\}(?=\.)", lambda m: "`columns: {" + m.group(1).replace("'", "") + "}`"),

@@ -410,7 +410,13 @@ def _day_summary(transactions, *, freq, resolution, observation_end, calibration
     obs_end, cal_end = _resolve_ends(dates, observation_end, calibration_end, caller)
     period = "D" if resolution == "D" else freq
     result = _summarise(
-        ids, dates, amounts, freq=period, obs_end=obs_end, cal_end=cal_end, caller=caller,
+        ids,
+        dates,
+        amounts,
+        freq=period,
+        obs_end=obs_end,
+        cal_end=cal_end,
+        caller=caller,
         stacklevel=4,
     )
     if resolution == "D" and freq != "D":
@@ -512,8 +518,12 @@ def rfm_summary(
     b                  0.0      0.0  3.0             0.0
     """
     result, *_ = _day_summary(
-        transactions, freq=freq, resolution=resolution, observation_end=observation_end,
-        calibration_end=calibration_end, caller="rfm_summary",
+        transactions,
+        freq=freq,
+        resolution=resolution,
+        observation_end=observation_end,
+        calibration_end=calibration_end,
+        caller="rfm_summary",
     )
     return result.frame
 
@@ -605,8 +615,12 @@ def customer_base(
     """
     caller = "customer_base"
     result, dates, amounts, obs_end = _day_summary(
-        transactions, freq=freq, resolution=resolution, observation_end=observation_end,
-        calibration_end=None, caller=caller,
+        transactions,
+        freq=freq,
+        resolution=resolution,
+        observation_end=observation_end,
+        calibration_end=None,
+        caller=caller,
     )
     base = result.frame
     # First and last purchase days: at day resolution the summary's periods are days; at
@@ -615,8 +629,12 @@ def customer_base(
         first, last = result.first, result.last
     else:
         day_result, *_ = _day_summary(
-            transactions, freq="D", resolution="D", observation_end=obs_end,
-            calibration_end=None, caller=caller,
+            transactions,
+            freq="D",
+            resolution="D",
+            observation_end=obs_end,
+            calibration_end=None,
+            caller=caller,
         )
         first = day_result.first
         last = day_result.last

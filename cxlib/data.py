@@ -110,7 +110,13 @@ SCHEMAS: dict[str, dict[str, dict[str, str]]] = {
 #: Columns of :func:`quality_report`. ``rows_flagged`` counts rows that were kept but that a
 #: reader should know about (refund or cancellation lines, zero amounts, repeated rows).
 QUALITY_COLUMNS = [
-    "table", "source", "rows_read", "rows_kept", "rows_set_aside", "reason", "rows_flagged",
+    "table",
+    "source",
+    "rows_read",
+    "rows_kept",
+    "rows_set_aside",
+    "reason",
+    "rows_flagged",
 ]
 
 #: Cell texts that mean "no value" in exports (compared trimmed and case-insensitively): in a
@@ -427,8 +433,15 @@ def load_experiments(
     """
     from cxlib.experiments import validate_assignments
 
-    frame = _load("experiments", source, columns=columns, date_format=date_format,
-                  on_invalid=on_invalid, encoding=encoding, caller="load_experiments")
+    frame = _load(
+        "experiments",
+        source,
+        columns=columns,
+        date_format=date_format,
+        on_invalid=on_invalid,
+        encoding=encoding,
+        caller="load_experiments",
+    )
     if "experiment" not in frame.columns:
         frame.insert(3, "experiment", "experiment")
     labels = frame.index
@@ -436,12 +449,19 @@ def load_experiments(
         if isinstance(source, pd.DataFrame):
             labels = source.index
         else:
-            offset = 1 if _file_kind([s.lower() for s in Path(source).suffixes[-2:]]) == (
-                "parquet") else 2
+            offset = (
+                1
+                if _file_kind([s.lower() for s in Path(source).suffixes[-2:]]) == ("parquet")
+                else 2
+            )
             labels = pd.RangeIndex(offset, offset + len(frame))
     name = "DataFrame" if isinstance(source, pd.DataFrame) else str(source)
-    validate_assignments(frame.set_axis(labels), data_end=data_end, groups=groups,
-                         source=f"load_experiments ({name})")
+    validate_assignments(
+        frame.set_axis(labels),
+        data_end=data_end,
+        groups=groups,
+        source=f"load_experiments ({name})",
+    )
     return frame
 
 
@@ -549,8 +569,9 @@ def _load(
     if on_invalid not in ("raise", "drop"):
         raise _parameter_error(caller, "on_invalid", '"raise" or "drop"', on_invalid)
     if date_format is not None and (not isinstance(date_format, str) or "%" not in date_format):
-        raise _parameter_error(caller, "date_format", 'a strftime format such as "%d/%m/%Y"',
-                               date_format)
+        raise _parameter_error(
+            caller, "date_format", 'a strftime format such as "%d/%m/%Y"', date_format
+        )
     columns = _check_columns_parameter(table, columns, caller)
     rules = _check_exclude_parameter(exclude, caller)
     bounds = _date_bounds(observation_end, caller)
@@ -563,24 +584,38 @@ def _load(
         with tempfile.TemporaryDirectory(prefix="cxlib-") as scratch:
             # Spill files (if any) go to the scratch folder, never to the working directory.
             con.execute(f"SET temp_directory = {_literal(scratch)}")
-            src = _open_source(con, source, encoding=encoding, caller=caller, scratch=scratch,
-                               sheet=sheet)
-            return _load_checked(con, src, table, columns, date_format, on_invalid, caller,
-                                 rules=rules, bounds=bounds)
+            src = _open_source(
+                con, source, encoding=encoding, caller=caller, scratch=scratch, sheet=sheet
+            )
+            return _load_checked(
+                con,
+                src,
+                table,
+                columns,
+                date_format,
+                on_invalid,
+                caller,
+                rules=rules,
+                bounds=bounds,
+            )
     except duckdb.Error as exc:
         message = str(exc)
         if "unicode" in message.lower():
             line = re.search(r"Line: (\d+)", message)
             raise _decoding_error(
-                caller, name, _codec(encoding, caller), int(line.group(1)) if line else None,
+                caller,
+                name,
+                _codec(encoding, caller),
+                int(line.group(1)) if line else None,
                 "invalid byte sequence",
             ) from None
         lines = [line.strip() for line in message.splitlines() if line.strip()]
         first = "; ".join(lines[:3]) if lines else type(exc).__name__
         raise DataError(f"{caller} ({name}): could not read the file: {first}") from None
     except UnicodeDecodeError as exc:
-        raise _decoding_error(caller, name, exc.encoding, None,
-                              f"{exc.reason} at byte {exc.start}") from None
+        raise _decoding_error(
+            caller, name, exc.encoding, None, f"{exc.reason} at byte {exc.start}"
+        ) from None
     finally:
         con.close()
 
@@ -591,8 +626,9 @@ def _check_columns_parameter(
     if columns is None:
         return {}
     if not isinstance(columns, Mapping):
-        raise _parameter_error(caller, "columns", "a mapping of canonical name -> column name",
-                               columns)
+        raise _parameter_error(
+            caller, "columns", "a mapping of canonical name -> column name", columns
+        )
     schema = SCHEMAS[table]
     known = [*schema["required"], *schema["optional"]]
     if table == "transactions":
@@ -605,8 +641,9 @@ def _check_columns_parameter(
         )
     bad_values = {key: value for key, value in columns.items() if not isinstance(value, str)}
     if bad_values:
-        raise _parameter_error(caller, "columns", "a mapping of canonical name -> column name "
-                               "(strings)", bad_values)
+        raise _parameter_error(
+            caller, "columns", "a mapping of canonical name -> column name (strings)", bad_values
+        )
     return dict(columns)
 
 
@@ -616,8 +653,10 @@ def _check_exclude_parameter(
     """Validate the ``exclude`` rules: column, values and/or prefixes (strings), reason."""
     if exclude is None:
         return []
-    must = ('a list of rules such as {"column": "StockCode", "values": ["POST"], '
-            '"prefixes": ["C"], "reason": "non-product code"}')
+    must = (
+        'a list of rules such as {"column": "StockCode", "values": ["POST"], '
+        '"prefixes": ["C"], "reason": "non-product code"}'
+    )
     if isinstance(exclude, Mapping | str) or not isinstance(exclude, Sequence):
         raise _parameter_error(caller, "exclude", must, exclude)
     rules = []
@@ -630,8 +669,9 @@ def _check_exclude_parameter(
             set(rule) - {"column", "values", "prefixes", "reason"}
             or not isinstance(rule.get("column"), str)
             or not any(lists)
-            or not all(isinstance(v, list | tuple) and all(isinstance(x, str) for x in v)
-                       for v in lists)
+            or not all(
+                isinstance(v, list | tuple) and all(isinstance(x, str) for x in v) for v in lists
+            )
         ):
             raise _parameter_error(caller, "exclude", must, exclude)
         if "reason" not in rule:
@@ -651,8 +691,9 @@ def _date_bounds(observation_end: Any, caller: str) -> tuple[pd.Timestamp, pd.Ti
         except (TypeError, ValueError):
             end = pd.NaT
         if end is pd.NaT or isinstance(observation_end, bool | int | float):
-            raise _parameter_error(caller, "observation_end", "a date such as '2024-12-31'",
-                                   observation_end)
+            raise _parameter_error(
+                caller, "observation_end", "a date such as '2024-12-31'", observation_end
+            )
         if end.tzinfo is not None:
             end = end.tz_convert("UTC").tz_localize(None)
     return pd.Timestamp(MIN_DATE), end.normalize() + pd.Timedelta(days=1)
@@ -671,8 +712,13 @@ def _open_source(
     sheet: str | int | None = None,
 ) -> _Source:
     if isinstance(source, pd.DataFrame):
-        return _Source(name="DataFrame", short_name="DataFrame", row_offset=0, frame=source,
-                       row_labels=source.index)
+        return _Source(
+            name="DataFrame",
+            short_name="DataFrame",
+            row_offset=0,
+            frame=source,
+            row_labels=source.index,
+        )
     if not isinstance(source, str | Path):
         raise _parameter_error(caller, "source", "a file path or a DataFrame", source)
     path = Path(source)
@@ -719,9 +765,7 @@ def _open_source(
         f"quote='\"', escape='\"', comment='', "
         f"compression={_literal('gzip' if gzipped else 'none')}"
     )
-    con.execute(
-        f"CREATE VIEW src AS SELECT * FROM read_csv({_literal(str(read_path))}, {options})"
-    )
+    con.execute(f"CREATE VIEW src AS SELECT * FROM read_csv({_literal(str(read_path))}, {options})")
     return _Source(name=name, short_name=Path(source).name, row_offset=2, text_file=True)
 
 
@@ -754,8 +798,10 @@ def _read_excel(path: Path, sheet: str | int | None, caller: str) -> pd.DataFram
             if isinstance(sheet, str) and sheet not in names:
                 raise DataError(f"{caller} ({path}): no sheet {sheet!r}; the workbook has {names}")
             if isinstance(sheet, int) and not 0 <= sheet < len(names):
-                raise DataError(f"{caller} ({path}): no sheet {sheet} (0-based); the workbook "
-                                f"has {len(names)}: {names}")
+                raise DataError(
+                    f"{caller} ({path}): no sheet {sheet} (0-based); the workbook "
+                    f"has {len(names)}: {names}"
+                )
             # dtype=object: pandas would otherwise turn the text cell "007" into the number 7.
             frame = book.parse(0 if sheet is None else sheet, dtype=object)
     except DataError:
@@ -794,8 +840,12 @@ def _codec(encoding: str | None, caller: str) -> str:
     try:
         return codecs.lookup(encoding).name
     except (LookupError, TypeError):
-        raise _parameter_error(caller, "encoding", "a Python codec name such as 'utf-8', "
-                               "'cp1251' or 'latin-1'", encoding) from None
+        raise _parameter_error(
+            caller,
+            "encoding",
+            "a Python codec name such as 'utf-8', 'cp1251' or 'latin-1'",
+            encoding,
+        ) from None
 
 
 def _open_binary(path: Path, gzipped: bool):
@@ -804,8 +854,11 @@ def _open_binary(path: Path, gzipped: bool):
 
 def _decoding_error(caller: str, name: str, codec: str, line: int | None, detail: str) -> DataError:
     where = f" (line {line})" if line is not None else ""
-    other = "encoding='cp1251' or encoding='latin-1'" if codec.startswith("utf") else (
-        "another encoding")
+    other = (
+        "encoding='cp1251' or encoding='latin-1'"
+        if codec.startswith("utf")
+        else ("another encoding")
+    )
     return DataError(
         f"{caller} ({name}): the file is not valid {codec}{where}: {detail}. "
         f"Pass the file's encoding, e.g. {other} for exports from Windows or Excel."
@@ -861,7 +914,6 @@ def _relation_types(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     return {name: str(dtype) for name, dtype in zip(relation.columns, relation.types, strict=True)}
 
 
-
 def _register_frame(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, names: list[str]) -> None:
     """Register the canonical columns of a DataFrame as ``src`` (text for anything not typed)."""
     arrays: dict[str, pa.Array] = {}
@@ -872,11 +924,13 @@ def _register_frame(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, names: 
         dtype = series.dtype
         if isinstance(dtype, pd.DatetimeTZDtype):
             series = series.dt.tz_convert("UTC").dt.tz_localize(None)
-            arrays[name] = pa.array(series.to_numpy(dtype="datetime64[ns]"),
-                                    mask=series.isna().to_numpy())
+            arrays[name] = pa.array(
+                series.to_numpy(dtype="datetime64[ns]"), mask=series.isna().to_numpy()
+            )
         elif pd.api.types.is_datetime64_any_dtype(dtype):
-            arrays[name] = pa.array(series.to_numpy(dtype="datetime64[ns]"),
-                                    mask=series.isna().to_numpy())
+            arrays[name] = pa.array(
+                series.to_numpy(dtype="datetime64[ns]"), mask=series.isna().to_numpy()
+            )
         elif pd.api.types.is_integer_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
             arrays[name] = pa.Array.from_pandas(series)
         elif pd.api.types.is_float_dtype(dtype):
@@ -1048,8 +1102,10 @@ def _not_a_null_marker(trimmed: str) -> str:
     markers = ", ".join(_literal(m) for m in NULL_MARKERS)
     longest = max(len(m) for m in NULL_MARKERS)
     # The length test first: lower() runs only on the few short values.
-    return (f"CASE WHEN length({trimmed}) <= {longest} AND lower({trimmed}) IN ({markers}) "
-            f"THEN NULL ELSE NULLIF({trimmed}, '') END")
+    return (
+        f"CASE WHEN length({trimmed}) <= {longest} AND lower({trimmed}) IN ({markers}) "
+        f"THEN NULL ELSE NULLIF({trimmed}, '') END"
+    )
 
 
 def _expressions(
@@ -1067,8 +1123,10 @@ def _expressions(
     numeric = bool(_NUMERIC_TYPES.match(dtype))
     temporal = bool(_TEMPORAL_TYPES.match(dtype))
     if _FLOAT_TYPES.match(dtype):  # 1001.0 -> '1001' (yyyymmdd dates from Excel/pandas)
-        text = (f"CASE WHEN isfinite({c}) AND {c} = trunc({c}) AND abs({c}) < 1e18 "
-                f"THEN CAST(CAST({c} AS BIGINT) AS VARCHAR) ELSE CAST({c} AS VARCHAR) END")
+        text = (
+            f"CASE WHEN isfinite({c}) AND {c} = trunc({c}) AND abs({c}) < 1e18 "
+            f"THEN CAST(CAST({c} AS BIGINT) AS VARCHAR) ELSE CAST({c} AS VARCHAR) END"
+        )
     false = "false"
     if check.kind == "id":
         if _FLOAT_TYPES.match(dtype) and not zero_fraction_ids:
@@ -1086,15 +1144,19 @@ def _expressions(
             # The slower time-zone-aware cast only where something follows the time that
             # could be an offset or a zone name; "yyyy-" first, so 2024/02/29 stays unparsed.
             zone = "'[+Zz]|-|[A-Za-z]{2}'"
-            iso = (f"CASE WHEN substr({t}, 5, 1) <> '-' THEN NULL "
-                   f"WHEN length({t}) > 10 AND regexp_matches(substr({t}, 11), {zone}) "
-                   f"THEN CAST(TRY_CAST({t} AS TIMESTAMPTZ) AS TIMESTAMP) "
-                   f"ELSE TRY_CAST({t} AS TIMESTAMP) END")
+            iso = (
+                f"CASE WHEN substr({t}, 5, 1) <> '-' THEN NULL "
+                f"WHEN length({t}) > 10 AND regexp_matches(substr({t}, 11), {zone}) "
+                f"THEN CAST(TRY_CAST({t} AS TIMESTAMPTZ) AS TIMESTAMP) "
+                f"ELSE TRY_CAST({t} AS TIMESTAMP) END"
+            )
             if date_format is None:
                 parsed = iso
             else:
-                parsed = (f"coalesce(CAST(try_strptime({t}, {_literal(date_format)}) "
-                          f"AS TIMESTAMP), {iso})")
+                parsed = (
+                    f"coalesce(CAST(try_strptime({t}, {_literal(date_format)}) "
+                    f"AS TIMESTAMP), {iso})"
+                )
         value = f"CASE WHEN year(p{i}) BETWEEN {_MIN_YEAR} AND {_MAX_YEAR} THEN p{i} END"
         source_missing = f"{c} IS NULL" if temporal else f"{t} IS NULL"
         bad = f"(NOT ({source_missing}) AND {v} IS NULL)"
@@ -1193,13 +1255,14 @@ def _load_checked(
         available = list(file_types)
     duplicated = sorted({c for c in available if available.count(c) > 1})
     if duplicated:
-        raise DataError(f"{caller} ({src.name}): duplicate column(s) {duplicated}; "
-                        f"got {available}")
+        raise DataError(f"{caller} ({src.name}): duplicate column(s) {duplicated}; got {available}")
     checks = _resolve_columns(src, available, table, columns, caller)
     absent = [rule["column"] for rule in rules if rule["column"] not in available]
     if absent:
-        raise DataError(f"{caller} ({src.name}): exclude names column(s) {absent}, which the "
-                        f"file does not have; the file has {available}")
+        raise DataError(
+            f"{caller} ({src.name}): exclude names column(s) {absent}, which the "
+            f"file does not have; the file has {available}"
+        )
     used = {check.client for check in checks}
     if src.frame is not None:
         frame = src.frame.copy(deep=False)
@@ -1216,7 +1279,8 @@ def _load_checked(
     row_hash = table == "transactions" and src.frame is None
     zero_fraction = {
         check.client: _ids_all_end_in_zero_fraction(con, check.client, types[check.client])
-        for check in checks if check.kind == "id"
+        for check in checks
+        if check.kind == "id"
     }
 
     def run(formats: dict[str, str | None]) -> pa.Table:
@@ -1225,7 +1289,11 @@ def _load_checked(
         source, trimmed, inner, parse, clamp, flag, select = [], [], [], ["*"], ["*"], ["*"], []
         for i, check in enumerate(checks):
             sql = _expressions(
-                check, types[check.client], formats.get(check.canonical), i, bounds=bounds,
+                check,
+                types[check.client],
+                formats.get(check.canonical),
+                i,
+                bounds=bounds,
                 zero_fraction_ids=zero_fraction.get(check.client, False),
             )
             q = _quote(check.client)
@@ -1234,21 +1302,36 @@ def _load_checked(
             parse.append(f"{sql.parsed} AS p{i}")
             clamp.append(f"{sql.value} AS v{i}")
             if check.kind == "string":  # kept as it is: nothing to check
-                select += [f"v{i}", f"false AS m{i}", f"false AS b{i}", f"false AS o{i}",
-                           f"NULL::VARCHAR AS r{i}"]
+                select += [
+                    f"v{i}",
+                    f"false AS m{i}",
+                    f"false AS b{i}",
+                    f"false AS o{i}",
+                    f"NULL::VARCHAR AS r{i}",
+                ]
                 continue
             trimmed.append(f"trim(CAST({q} AS VARCHAR)) AS s{i}")
             source.append(f"CAST({q} AS VARCHAR) AS raw{i}")
             inner += [f"{sql.text} AS t{i}", f"raw{i}"]
-            flag += [f"coalesce({sql.missing}, false) AS m{i}",
-                     f"coalesce({sql.bad}, false) AS b{i}",
-                     f"coalesce({sql.out_of_range}, false) AS o{i}"]
-            select += [f"v{i}", f"m{i}", f"b{i}", f"o{i}",
-                       f"CASE WHEN m{i} OR b{i} OR o{i} THEN coalesce(raw{i}, '') END AS r{i}"]
+            flag += [
+                f"coalesce({sql.missing}, false) AS m{i}",
+                f"coalesce({sql.bad}, false) AS b{i}",
+                f"coalesce({sql.out_of_range}, false) AS o{i}",
+            ]
+            select += [
+                f"v{i}",
+                f"m{i}",
+                f"b{i}",
+                f"o{i}",
+                f"CASE WHEN m{i} OR b{i} OR o{i} THEN coalesce(raw{i}, '') END AS r{i}",
+            ]
         for k, rule in enumerate(rules):
             cell = f"trim(CAST({_quote(rule['column'])} AS VARCHAR))"
-            tests = [f"{cell} IN ({', '.join(_literal(v) for v in rule['values'])})"
-                     ] if rule.get("values") else []
+            tests = (
+                [f"{cell} IN ({', '.join(_literal(v) for v in rule['values'])})"]
+                if rule.get("values")
+                else []
+            )
             tests += [f"starts_with({cell}, {_literal(p)})" for p in rule.get("prefixes", [])]
             source.append(f"coalesce({' OR '.join(tests)}, false) AS e{k}")
             inner.append(f"e{k}")
@@ -1289,8 +1372,9 @@ def _load_checked(
                 and types[check.client].upper() == "VARCHAR"
                 and pc.any(result.column(f"b{i}")).as_py()
             ):
-                inferred_format = _date_format(con, check, src, caller,
-                                               _mixed_examples(result, i, src))
+                inferred_format = _date_format(
+                    con, check, src, caller, _mixed_examples(result, i, src)
+                )
                 if inferred_format is not None:
                     inferred[check.canonical] = inferred_format
         if inferred:
@@ -1320,8 +1404,9 @@ def _load_checked(
             if not check.required and is_missing:
                 continue
             if mask.any():
-                reasons.append(_range_reason(check, bounds) if flag[0] == "o"
-                               else _reason(check, is_missing))
+                reasons.append(
+                    _range_reason(check, bounds) if flag[0] == "o" else _reason(check, is_missing)
+                )
                 code[mask & (code == 0)] = len(reasons)
                 offences.append((check, reasons[-1], mask, i))
     if table == "customers":
@@ -1339,8 +1424,14 @@ def _load_checked(
 
     if offences and on_invalid == "raise":
         check, reason, mask, i = offences[0]
-        raise _offence_error(src, caller, check, reason, mask, result.column(f"v{i}")
-                             if reason == "duplicate customer_id" else result.column(f"r{i}"))
+        raise _offence_error(
+            src,
+            caller,
+            check,
+            reason,
+            mask,
+            result.column(f"v{i}") if reason == "duplicate customer_id" else result.column(f"r{i}"),
+        )
 
     keep = code == 0
     n_kept = int(keep.sum())
@@ -1362,9 +1453,7 @@ def _load_checked(
         types_mapper=_ARROW_STRINGS.get if compact else None,
     )
     del out_table
-    out.columns = [check.canonical for check in checks] + (
-        extras if src.frame is None else []
-    )
+    out.columns = [check.canonical for check in checks] + (extras if src.frame is None else [])
     out = _finish(out, checks, table, text_dtype=_COMPACT_TEXT if compact else object)
     if src.frame is not None and extras:
         rest = src.frame.iloc[np.flatnonzero(keep)]
@@ -1387,8 +1476,15 @@ def _load_checked(
         for reason, n in (set_aside.items() if set_aside else [(NO_REASON, 0)])
     ]
     records += [
-        {"table": table, "source": src.short_name, "rows_read": n_rows, "rows_kept": n_kept,
-         "rows_set_aside": 0, "reason": reason, "rows_flagged": n}
+        {
+            "table": table,
+            "source": src.short_name,
+            "rows_read": n_rows,
+            "rows_kept": n_kept,
+            "rows_set_aside": 0,
+            "reason": reason,
+            "rows_flagged": n,
+        }
         for reason, n in _flagged_rows(out, table, duplicates).items()
     ]
     out.attrs["quality"] = records
@@ -1401,9 +1497,7 @@ def _load_checked(
     return out
 
 
-def _ids_all_end_in_zero_fraction(
-    con: duckdb.DuckDBPyConnection, column: str, dtype: str
-) -> bool:
+def _ids_all_end_in_zero_fraction(con: duckdb.DuckDBPyConnection, column: str, dtype: str) -> bool:
     """Whether every id of the column carries a float artefact: 17850.0 (text or a float).
 
     Only then is the ``.0`` dropped, so the same customer reads the same from a CSV, an Excel
@@ -1451,8 +1545,9 @@ def _mixed_examples(result: pa.Table, i: int, src: _Source) -> tuple[str, str] |
         return None
     first_good, first_bad = int(good[0]), int(np.flatnonzero(bad)[0])
     iso = f"row {src.labels(np.array([first_good]))[0]}: {parsed[first_good].as_py():%Y-%m-%d}"
-    other = (f"row {src.labels(np.array([first_bad]))[0]}: "
-             f"{result.column(f'r{i}')[first_bad].as_py()!r}")
+    other = (
+        f"row {src.labels(np.array([first_bad]))[0]}: {result.column(f'r{i}')[first_bad].as_py()!r}"
+    )
     return iso, other
 
 
@@ -1471,15 +1566,18 @@ def _offence_error(
         " or on_invalid='drop' to set these rows aside.",
         "id": " Pass on_invalid='drop' to set these rows aside (e.g. guest checkouts).",
     }
-    hint = hints.get(check.kind, " Fix the export, or pass on_invalid='drop' to set these rows "
-                                 "aside.")
+    hint = hints.get(
+        check.kind, " Fix the export, or pass on_invalid='drop' to set these rows aside."
+    )
     if reason == "duplicate customer_id":
         hint = " Each customer needs one row; pass on_invalid='drop' to keep the first."
     if check.kind == "number" and any(
         isinstance(v, str) and re.fullmatch(r"\s*[-+]?\d+,\d+\s*", v) for v in values
     ):
-        hint = (" The values look like decimal commas ('12,50'): export the file with '.' as "
-                "the decimal separator." + hint)
+        hint = (
+            " The values look like decimal commas ('12,50'): export the file with '.' as "
+            "the decimal separator." + hint
+        )
     return DataError(
         f"{caller} ({src.name}): column {check.client!r} (canonical {check.canonical!r}): "
         f"{len(positions):,} row(s) with {reason}: {offenders}.{hint}"

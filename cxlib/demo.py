@@ -117,45 +117,80 @@ AGE_BANDS = ("18-24", "25-34", "35-44", "45-54", "55-64", "65+")
 #: satisfaction 0; the rest are probabilities over CATEGORIES, CHANNELS, ACQUISITION_CHANNELS.
 DEFAULT_SEGMENTS: dict[str, dict[str, Any]] = {
     "Premium loyalists": {
-        "share": 0.12, "r": 2.2, "alpha": 9.0, "a": 0.35, "b": 7.0,
-        "p": 6.0, "q": 4.0, "v": 55.0,
-        "satisfaction_mean": 0.15, "satisfaction_dropout_slope": 0.1,
+        "share": 0.12,
+        "r": 2.2,
+        "alpha": 9.0,
+        "a": 0.35,
+        "b": 7.0,
+        "p": 6.0,
+        "q": 4.0,
+        "v": 55.0,
+        "satisfaction_mean": 0.15,
+        "satisfaction_dropout_slope": 0.1,
         "wallet_share_mean": 0.55,
         "categories": [0.15, 0.30, 0.25, 0.20, 0.08, 0.02],
         "channels": [0.55, 0.30, 0.15],
         "acquisition_channels": [0.15, 0.05, 0.35, 0.35, 0.10],
     },
     "Bargain regulars": {
-        "share": 0.26, "r": 1.6, "alpha": 5.0, "a": 0.6, "b": 6.0,
-        "p": 4.0, "q": 5.0, "v": 20.0,
-        "satisfaction_mean": -0.15, "satisfaction_dropout_slope": 0.7,
+        "share": 0.26,
+        "r": 1.6,
+        "alpha": 5.0,
+        "a": 0.6,
+        "b": 6.0,
+        "p": 4.0,
+        "q": 5.0,
+        "v": 20.0,
+        "satisfaction_mean": -0.15,
+        "satisfaction_dropout_slope": 0.7,
         "wallet_share_mean": 0.45,
         "categories": [0.60, 0.03, 0.15, 0.07, 0.10, 0.05],
         "channels": [0.70, 0.15, 0.15],
         "acquisition_channels": [0.20, 0.15, 0.15, 0.40, 0.10],
     },
     "Occasional gifters": {
-        "share": 0.20, "r": 0.9, "alpha": 14.0, "a": 0.5, "b": 4.0,
-        "p": 5.0, "q": 4.0, "v": 40.0,
-        "satisfaction_mean": 0.85, "satisfaction_dropout_slope": 0.5,
+        "share": 0.20,
+        "r": 0.9,
+        "alpha": 14.0,
+        "a": 0.5,
+        "b": 4.0,
+        "p": 5.0,
+        "q": 4.0,
+        "v": 40.0,
+        "satisfaction_mean": 0.85,
+        "satisfaction_dropout_slope": 0.5,
         "wallet_share_mean": 0.12,
         "categories": [0.03, 0.15, 0.10, 0.17, 0.25, 0.30],
         "channels": [0.40, 0.50, 0.10],
         "acquisition_channels": [0.30, 0.15, 0.25, 0.15, 0.15],
     },
     "Digital newcomers": {
-        "share": 0.22, "r": 1.1, "alpha": 9.0, "a": 0.7, "b": 4.5,
-        "p": 4.0, "q": 3.5, "v": 22.0,
-        "satisfaction_mean": 0.10, "satisfaction_dropout_slope": 0.9,
+        "share": 0.22,
+        "r": 1.1,
+        "alpha": 9.0,
+        "a": 0.7,
+        "b": 4.5,
+        "p": 4.0,
+        "q": 3.5,
+        "v": 22.0,
+        "satisfaction_mean": 0.10,
+        "satisfaction_dropout_slope": 0.9,
         "wallet_share_mean": 0.25,
         "categories": [0.10, 0.30, 0.08, 0.30, 0.17, 0.05],
         "channels": [0.05, 0.35, 0.60],
         "acquisition_channels": [0.30, 0.45, 0.05, 0.02, 0.18],
     },
     "Lapsing mainstream": {
-        "share": 0.20, "r": 1.2, "alpha": 8.0, "a": 1.2, "b": 3.5,
-        "p": 4.0, "q": 3.5, "v": 25.0,
-        "satisfaction_mean": -0.55, "satisfaction_dropout_slope": 0.5,
+        "share": 0.20,
+        "r": 1.2,
+        "alpha": 8.0,
+        "a": 1.2,
+        "b": 3.5,
+        "p": 4.0,
+        "q": 3.5,
+        "v": 25.0,
+        "satisfaction_mean": -0.55,
+        "satisfaction_dropout_slope": 0.5,
         "wallet_share_mean": 0.30,
         "categories": [0.35, 0.10, 0.20, 0.20, 0.10, 0.05],
         "channels": [0.50, 0.35, 0.15],
@@ -178,7 +213,11 @@ DEFAULT_THEMES: dict[str, dict[str, float]] = {
 DEFAULT_SETTINGS: dict[str, Any] = {
     "acquisition_beta": [1.0, 1.6],  # acquisition day ~ Beta(1, 1.6) over the observed period
     "acquisition_cost_mean": {
-        "paid_search": 42.0, "social": 30.0, "referral": 18.0, "store": 12.0, "affiliate": 25.0,
+        "paid_search": 42.0,
+        "social": 30.0,
+        "referral": 18.0,
+        "store": 12.0,
+        "affiliate": 25.0,
     },
     "acquisition_cost_sigma": 0.35,  # lognormal noise
     "satisfaction_sd": 1.0,
@@ -205,7 +244,11 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "wallet_share_satisfaction_slope": 0.35,  # logit(share mean) += slope * satisfaction
     "wallet_share_min": 0.02,
     "market_category_mix": {  # how the headroom (wallet - spend) splits across categories
-        "groceries": 0.35, "electronics": 0.15, "home": 0.15, "fashion": 0.15, "beauty": 0.1,
+        "groceries": 0.35,
+        "electronics": 0.15,
+        "home": 0.15,
+        "fashion": 0.15,
+        "beauty": 0.1,
         "toys": 0.1,
     },
     "market_mix_concentration": 20.0,  # Dirichlet concentration of each customer's headroom mix
@@ -353,7 +396,9 @@ class DemoData:
         date_format = "%Y-%m-%d"
         gzip = {"method": "gzip", "compresslevel": 6, "mtime": 0}
         self.transactions.to_csv(
-            folder / "transactions.csv.gz", index=False, date_format=date_format,
+            folder / "transactions.csv.gz",
+            index=False,
+            date_format=date_format,
             compression=gzip,
         )
         for name in ("customers", "surveys", "feedback", "experiments"):
@@ -406,8 +451,9 @@ def read_demo(directory: str | Path) -> DemoData:
     feedback = pd.read_csv(directory / "feedback.csv", dtype={"customer_id": str}, **dates)
     experiments = None
     if (directory / "experiments.csv").is_file():
-        experiments = pd.read_csv(directory / "experiments.csv", dtype={"customer_id": str},
-                                  parse_dates=["start", "end"])
+        experiments = pd.read_csv(
+            directory / "experiments.csv", dtype={"customer_id": str}, parse_dates=["start", "end"]
+        )
     truth_dir = directory / "truth"
     params = json.loads((truth_dir / "params.json").read_text(encoding="utf-8"))
     truth = DemoTruth(
@@ -459,8 +505,10 @@ def _to_dates(day_index: np.ndarray) -> np.ndarray:
 
 
 def _check_params(n_customers: Any, seed: Any) -> None:
-    if isinstance(n_customers, bool) or not isinstance(n_customers, (int, np.integer)) or (
-        n_customers < 1
+    if (
+        isinstance(n_customers, bool)
+        or not isinstance(n_customers, (int, np.integer))
+        or (n_customers < 1)
     ):
         raise ValueError(
             "The 'n_customers' parameter of make_demo must be a positive integer. "
@@ -494,8 +542,13 @@ def _pooled_params(
     p = float(np.mean(p_shape))
     q, _, v_scale = stats.gamma.fit(p / order_value, floc=0)
     return {
-        "r": float(r), "alpha": float(1 / scale), "a": float(a), "b": float(b),
-        "p": p, "q": float(q), "v": float(1 / v_scale),
+        "r": float(r),
+        "alpha": float(1 / scale),
+        "a": float(a),
+        "b": float(b),
+        "p": p,
+        "q": float(q),
+        "v": float(1 / v_scale),
     }
 
 
@@ -578,23 +631,34 @@ def make_demo(
     )
     # One independent stream per stage: changing one stage leaves the others' draws alone.
     streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(9)]
-    rng = dict(zip(
-        ("customers", "purchases", "spend", "refunds", "surveys", "feedback", "texts", "wallet",
-         "category_wallet"),
-        streams, strict=True,
-    ))
+    rng = dict(
+        zip(
+            (
+                "customers",
+                "purchases",
+                "spend",
+                "refunds",
+                "surveys",
+                "feedback",
+                "texts",
+                "wallet",
+                "category_wallet",
+            ),
+            streams,
+            strict=True,
+        )
+    )
 
     pop = _simulate_customers(rng["customers"], spec)
     purchases = _simulate_purchases(rng["purchases"], spec, pop)
     # Gamma-Gamma spend scale per customer, nu ~ Gamma(q, rate v).
     nu = rng["spend"].gamma(spec.seg_array("q")[pop.seg], 1.0 / spec.seg_array("v")[pop.seg])
     rows = _simulate_orders(rng["spend"], rng["refunds"], spec, pop, purchases, nu)
-    wallet = _simulate_wallet(
-        rng["wallet"], rng["category_wallet"], spec, pop, purchases.rate, nu
-    )
+    wallet = _simulate_wallet(rng["wallet"], rng["category_wallet"], spec, pop, purchases.rate, nu)
 
-    ids = np.array([f"C{i:0{max(6, len(str(spec.n)))}d}" for i in range(1, spec.n + 1)],
-                   dtype=object)
+    ids = np.array(
+        [f"C{i:0{max(6, len(str(spec.n)))}d}" for i in range(1, spec.n + 1)], dtype=object
+    )
     observed = rows.day < OBS_DAYS
     n_obs_orders = np.bincount(rows.cust[rows.is_order & observed], minlength=spec.n)
     transactions = rows.frame(ids, observed)
@@ -613,19 +677,32 @@ def make_demo(
     # The seeded experiment: its own stream (the tenth child of the seed), extra orders only.
     extra, experiments, experiment_truth = simulate_experiment(
         np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(9,))),
-        start_date=START, n=spec.n, ids=ids, order_cust=purchases.cust, order_day=purchases.day,
-        dies=purchases.dies, drop_day=purchases.drop_day,
-        order_value=(spec.seg_array("p")[pop.seg], nu,
-                     np.exp(spec.settings["satisfaction_spend_slope"] * pop.satisfaction)),
+        start_date=START,
+        n=spec.n,
+        ids=ids,
+        order_cust=purchases.cust,
+        order_day=purchases.day,
+        dies=purchases.dies,
+        drop_day=purchases.drop_day,
+        order_value=(
+            spec.seg_array("p")[pop.seg],
+            nu,
+            np.exp(spec.settings["satisfaction_spend_slope"] * pop.satisfaction),
+        ),
         mixes=(pop.seg, spec.seg_array("categories"), spec.seg_array("channels")),
-        labels=(CATEGORIES, CHANNELS), next_order_id=len(purchases.cust) + 100_001,
-        to_dates=_to_dates, choice_rows=_choice_rows,
+        labels=(CATEGORIES, CHANNELS),
+        next_order_id=len(purchases.cust) + 100_001,
+        to_dates=_to_dates,
+        choice_rows=_choice_rows,
     )
     if len(extra):
         transactions = pd.concat([transactions, extra], ignore_index=True)
         is_refund = transactions["amount"] < 0
-        order = transactions.assign(_refund=is_refund).sort_values(
-            ["date", "customer_id", "_refund"], kind="stable").index
+        order = (
+            transactions.assign(_refund=is_refund)
+            .sort_values(["date", "customer_id", "_refund"], kind="stable")
+            .index
+        )
         transactions = transactions.loc[order].reset_index(drop=True)
     active_end = np.where(purchases.alive_at_end, OBS_DAYS - 1, purchases.drop_day)
     surveys = _simulate_surveys(rng["surveys"], spec, pop, active_end, n_obs_orders, ids)
@@ -649,10 +726,7 @@ def make_demo(
             "expected_annual_spend": wallet["expected_annual_spend"],
             "wallet": wallet["wallet"],
             "share_of_wallet": wallet["share_of_wallet"],
-            **{
-                f"wallet_{c}": wallet["wallet_by_category"][:, k]
-                for k, c in enumerate(CATEGORIES)
-            },
+            **{f"wallet_{c}": wallet["wallet_by_category"][:, k] for k, c in enumerate(CATEGORIES)},
             "complaint_theme": theme_of_customer,
             "alive_at_end": purchases.alive_at_end,
             "alive_at_holdout_end": ~purchases.dies,
@@ -679,7 +753,9 @@ def make_demo(
         "age_bands": list(AGE_BANDS),
         "experiment": experiment_truth,
         "pooled": _pooled_params(
-            purchases.rate, purchases.dropout, wallet["expected_order_value"],
+            purchases.rate,
+            purchases.dropout,
+            wallet["expected_order_value"],
             spec.seg_array("p")[pop.seg],
         ),
     }
@@ -780,7 +856,7 @@ def _simulate_customers(rng: np.random.Generator, spec: _Spec) -> _Population:
     cost_mean = np.array([settings["acquisition_cost_mean"][c] for c in ACQUISITION_CHANNELS])
     sigma = settings["acquisition_cost_sigma"]
     acq_cost = np.round(
-        cost_mean[acq_channel] * np.exp(rng.normal(-sigma**2 / 2, sigma, size=n)), 2
+        cost_mean[acq_channel] * np.exp(rng.normal(-(sigma**2) / 2, sigma, size=n)), 2
     )
     satisfaction = spec.seg_array("satisfaction_mean")[seg] + rng.normal(
         0.0, settings["satisfaction_sd"], size=n
@@ -797,8 +873,13 @@ def _simulate_customers(rng: np.random.Generator, spec: _Spec) -> _Population:
     theme_weights[digital, theme_names.index("app_problems")] *= settings["digital_app_theme_boost"]
     theme = np.where(complains, _choice_rows(rng, theme_weights, seg), -1)
     return _Population(
-        seg=seg, t0=t0, acq_day=np.floor(t0).astype(np.int64), acq_channel=acq_channel,
-        acq_cost=acq_cost, satisfaction=satisfaction, theme=theme,
+        seg=seg,
+        t0=t0,
+        acq_day=np.floor(t0).astype(np.int64),
+        acq_channel=acq_channel,
+        acq_cost=acq_cost,
+        satisfaction=satisfaction,
+        theme=theme,
     )
 
 
@@ -860,7 +941,12 @@ def _simulate_purchases(rng: np.random.Generator, spec: _Spec, pop: _Population)
     last_day[cust] = day  # rows are sorted by customer then day, so the last write wins
     drop_day = np.where(dies, last_day, -1)
     return _Purchases(
-        rate=lam, dropout=p_drop, cust=cust, day=day, dies=dies, drop_day=drop_day,
+        rate=lam,
+        dropout=p_drop,
+        cust=cust,
+        day=day,
+        dies=dies,
+        drop_day=drop_day,
         alive_at_end=~(dies & (drop_day < OBS_DAYS)),
     )
 
@@ -1081,17 +1167,31 @@ def _simulate_feedback(
 
 _COMMENTS = {
     "detractor": (
-        "Delivery was late again", "Prices keep going up", "Refund took ages",
-        "Quality is not what it was", "The app is a pain", "Staff were unhelpful",
-        "Not impressed", "Too many problems lately",
+        "Delivery was late again",
+        "Prices keep going up",
+        "Refund took ages",
+        "Quality is not what it was",
+        "The app is a pain",
+        "Staff were unhelpful",
+        "Not impressed",
+        "Too many problems lately",
     ),
     "passive": (
-        "It was fine", "Okay overall", "Decent but nothing special", "Good prices, slow delivery",
-        "Mostly happy", "Could be better",
+        "It was fine",
+        "Okay overall",
+        "Decent but nothing special",
+        "Good prices, slow delivery",
+        "Mostly happy",
+        "Could be better",
     ),
     "promoter": (
-        "Great service", "Love the range", "Fast delivery, thanks", "Always helpful staff",
-        "Best shop around", "Easy to order in the app", "Very happy",
+        "Great service",
+        "Love the range",
+        "Fast delivery, thanks",
+        "Always helpful staff",
+        "Best shop around",
+        "Easy to order in the app",
+        "Very happy",
     ),
 }
 
@@ -1112,24 +1212,62 @@ def _survey_comments(
 
 
 _OPENERS = (
-    "", "", "", "Hi,", "Hello,", "Honestly,", "Not happy.", "Very disappointed:",
-    "Second time this month:", "I have been a customer for years and", "Just so you know,",
-    "To whom it may concern,", "Sorry to say", "Again!", "Frankly,", "Dear team,",
-    "I am writing because", "Quick complaint:",
+    "",
+    "",
+    "",
+    "Hi,",
+    "Hello,",
+    "Honestly,",
+    "Not happy.",
+    "Very disappointed:",
+    "Second time this month:",
+    "I have been a customer for years and",
+    "Just so you know,",
+    "To whom it may concern,",
+    "Sorry to say",
+    "Again!",
+    "Frankly,",
+    "Dear team,",
+    "I am writing because",
+    "Quick complaint:",
 )
 _CLOSERS = (
-    "", "", "", "Please sort this out.", "Very disappointed.", "Not acceptable.",
-    "I expect better.", "Will think twice before ordering again.", "Thanks.", "Fix it please.",
-    "Considering other shops now.", "Regards.", "Waiting for your answer.", "So frustrating.",
-    "Shame, I used to like you.", "Do better.", "Please call me back.",
+    "",
+    "",
+    "",
+    "Please sort this out.",
+    "Very disappointed.",
+    "Not acceptable.",
+    "I expect better.",
+    "Will think twice before ordering again.",
+    "Thanks.",
+    "Fix it please.",
+    "Considering other shops now.",
+    "Regards.",
+    "Waiting for your answer.",
+    "So frustrating.",
+    "Shame, I used to like you.",
+    "Do better.",
+    "Please call me back.",
 )
 _VAGUE = (
-    "the whole experience was bad", "nothing works the way it should with you",
-    "this was not okay", "really poor experience overall", "not what I signed up for",
-    "I am fed up", "you let me down again",
+    "the whole experience was bad",
+    "nothing works the way it should with you",
+    "this was not okay",
+    "really poor experience overall",
+    "not what I signed up for",
+    "I am fed up",
+    "you let me down again",
 )
 _PRAISE_OPENERS = (
-    "", "", "Hi,", "Just wanted to say", "Honestly,", "Wow!", "A quick note:", "Dear team,",
+    "",
+    "",
+    "Hi,",
+    "Just wanted to say",
+    "Honestly,",
+    "Wow!",
+    "A quick note:",
+    "Dear team,",
     "Credit where it is due:",
 )
 _PRAISE_CLOSERS = ("", "", "Cheers.", "Thanks again.", "Five stars.", "Regards.")
@@ -1139,79 +1277,120 @@ _THEME_VOCAB: dict[str, dict[str, tuple[str, ...]]] = {
         "article": ("my", "the", "our"),
         "noun": ("delivery", "parcel", "package", "order", "shipment"),
         "problem": (
-            "arrived days late", "still has not arrived", "was delayed again",
-            "came a week after the promised date", "missed the delivery slot",
+            "arrived days late",
+            "still has not arrived",
+            "was delayed again",
+            "came a week after the promised date",
+            "missed the delivery slot",
             "was late and the courier never called",
         ),
         "extra": (
-            "The courier did not show up.", "Tracking said out for delivery all day.",
-            "No update on the tracking page.", "The dispatch date kept moving.",
-            "I waited at home for nothing.", "Delivery times are a joke.",
+            "The courier did not show up.",
+            "Tracking said out for delivery all day.",
+            "No update on the tracking page.",
+            "The dispatch date kept moving.",
+            "I waited at home for nothing.",
+            "Delivery times are a joke.",
         ),
     },
     "refund_hassle": {
         "article": ("my", "the"),
         "noun": ("refund", "return", "money back", "credit note", "reimbursement"),
         "problem": (
-            "took weeks to process", "was refused without a reason", "is still pending",
-            "needed five calls to sort out", "was only partly paid back",
+            "took weeks to process",
+            "was refused without a reason",
+            "is still pending",
+            "needed five calls to sort out",
+            "was only partly paid back",
             "got lost in your returns system",
         ),
         "extra": (
-            "I returned the item on time.", "The returns form is confusing.",
-            "The return label never arrived.", "Still waiting for my money.",
-            "Nobody can tell me when I get refunded.", "Returning things should not be this hard.",
+            "I returned the item on time.",
+            "The returns form is confusing.",
+            "The return label never arrived.",
+            "Still waiting for my money.",
+            "Nobody can tell me when I get refunded.",
+            "Returning things should not be this hard.",
         ),
     },
     "product_quality": {
         "article": ("my", "the", "this"),
         "noun": ("item", "product", "jacket", "kettle", "toy", "blender"),
         "problem": (
-            "broke after two days", "stopped working within a week", "was damaged and cheap",
-            "fell apart after one wash", "is poor quality", "was faulty out of the box",
+            "broke after two days",
+            "stopped working within a week",
+            "was damaged and cheap",
+            "fell apart after one wash",
+            "is poor quality",
+            "was faulty out of the box",
         ),
         "extra": (
-            "The material feels cheap.", "It looked nothing like the photos.",
-            "The stitching came loose.", "Quality has really gone down.",
-            "Cheap plastic that cracked.", "Not worth the price at all.",
+            "The material feels cheap.",
+            "It looked nothing like the photos.",
+            "The stitching came loose.",
+            "Quality has really gone down.",
+            "Cheap plastic that cracked.",
+            "Not worth the price at all.",
         ),
     },
     "app_problems": {
         "article": ("your", "the"),
         "noun": ("app", "website", "checkout page", "login", "basket"),
         "problem": (
-            "keeps crashing", "would not let me pay", "logged me out repeatedly",
-            "showed an error at checkout", "is very slow to load", "froze after the update",
+            "keeps crashing",
+            "would not let me pay",
+            "logged me out repeatedly",
+            "showed an error at checkout",
+            "is very slow to load",
+            "froze after the update",
         ),
         "extra": (
-            "The password reset never works.", "The page froze twice.",
-            "Payment failed with an error code.", "I had to use my laptop instead.",
-            "The latest update made it worse.", "Buttons do nothing on my phone.",
+            "The password reset never works.",
+            "The page froze twice.",
+            "Payment failed with an error code.",
+            "I had to use my laptop instead.",
+            "The latest update made it worse.",
+            "Buttons do nothing on my phone.",
         ),
     },
     "rude_staff": {
         "article": ("your", "the", "one"),
         "noun": ("staff", "cashier", "customer service agent", "store manager", "sales assistant"),
         "problem": (
-            "was rude to me", "was rude and unhelpful", "ignored my question",
-            "hung up on me rudely", "was dismissive and did not care", "was impolite and rude",
+            "was rude to me",
+            "was rude and unhelpful",
+            "ignored my question",
+            "hung up on me rudely",
+            "was dismissive and did not care",
+            "was impolite and rude",
         ),
         "extra": (
-            "No apology from the staff at all.", "The assistant rolled their eyes.",
-            "Nobody on the staff offered to help.", "I was treated like a nuisance.",
-            "Such an unfriendly, rude attitude.", "The employee was shouting at me.",
+            "No apology from the staff at all.",
+            "The assistant rolled their eyes.",
+            "Nobody on the staff offered to help.",
+            "I was treated like a nuisance.",
+            "Such an unfriendly, rude attitude.",
+            "The employee was shouting at me.",
         ),
     },
     "positive": {
         "article": ("your", "the"),
         "noun": ("service", "delivery", "team", "app", "product", "shop", "website"),
         "problem": (
-            "was excellent", "was really good", "made it all really easy",
-            "exceeded my expectations", "is great", "was spot on",
+            "was excellent",
+            "was really good",
+            "made it all really easy",
+            "exceeded my expectations",
+            "is great",
+            "was spot on",
         ),
         "extra": (
-            "Thank you!", "Will recommend to friends.", "Keep it up.", "Best shop in town.",
-            "Really pleased.", "Lovely experience.",
+            "Thank you!",
+            "Will recommend to friends.",
+            "Keep it up.",
+            "Best shop in town.",
+            "Really pleased.",
+            "Lovely experience.",
         ),
     },
 }
@@ -1284,8 +1463,19 @@ def _feedback_texts(
     new_sentence = np.array([o == "" or o.endswith((".", "!")) for o in openers], dtype=bool)
     article[new_sentence] = [a[:1].upper() + a[1:] for a in article[new_sentence]]
     text = (
-        openers + " " + article + " " + parts["noun"] + " " + parts["problem"] + "."
-        + extra + extra2 + cross_extra + " " + closers
+        openers
+        + " "
+        + article
+        + " "
+        + parts["noun"]
+        + " "
+        + parts["problem"]
+        + "."
+        + extra
+        + extra2
+        + cross_extra
+        + " "
+        + closers
     )
     text = pd.Series(text).str.replace(r"\s+", " ", regex=True).str.replace(" .", ".")
     text = text.str.replace(r"\.(?=\S)", ". ", regex=True).str.strip()

@@ -62,8 +62,19 @@ SRM_ALPHA = 0.001
 BALANCE_ALPHA = 0.01
 
 RESULT_COLUMNS = [
-    "group", "control", "treatment", "effect", "relative_effect", "ci_low", "ci_high",
-    "p_value", "p_value_unadjusted", "significant", "n_control", "n_treatment", "adjusted",
+    "group",
+    "control",
+    "treatment",
+    "effect",
+    "relative_effect",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "p_value_unadjusted",
+    "significant",
+    "n_control",
+    "n_treatment",
+    "adjusted",
     "variance_reduction",
 ]
 
@@ -109,36 +120,55 @@ def validate_assignments(
     cxlib._validation.DataError: experiments: 1 customer(s) in two groups of one experiment \
 (each customer belongs to one group): row 2: "a in 'x': ['control', 'coupon']", row 3: ...
     """
-    validate_columns(assignments, ["customer_id", "group", "experiment", "start"],
-                     caller="validate_assignments", source=source)
+    validate_columns(
+        assignments,
+        ["customer_id", "group", "experiment", "start"],
+        caller="validate_assignments",
+        source=source,
+    )
     table = assignments
     group = table["group"].astype(str)
     near = group.str.strip().str.casefold().isin([CONTROL, "ctrl", "holdout"]) & (group != CONTROL)
     allowed = None if groups is None else {CONTROL, *groups}
     unknown = near | (~group.isin(allowed) if allowed is not None else False)
     if unknown.any():
-        hint = (f"the control group must be named {CONTROL!r}" if allowed is None
-                else f"allowed groups are {sorted(allowed)}")
-        raise DataError(f"{source}: {int(unknown.sum())} row(s) with an unknown group ({hint}): "
-                        f"{format_offenders(group[unknown])}")
+        hint = (
+            f"the control group must be named {CONTROL!r}"
+            if allowed is None
+            else f"allowed groups are {sorted(allowed)}"
+        )
+        raise DataError(
+            f"{source}: {int(unknown.sum())} row(s) with an unknown group ({hint}): "
+            f"{format_offenders(group[unknown])}"
+        )
     for name, rows in table.groupby("experiment", sort=True):
         present = sorted(set(rows["group"].astype(str)))
         if CONTROL not in present or len(present) < 2:
-            raise DataError(f"{source}: experiment {name!r} needs a {CONTROL!r} group and at "
-                            f"least one treatment group; it has {present}")
+            raise DataError(
+                f"{source}: experiment {name!r} needs a {CONTROL!r} group and at "
+                f"least one treatment group; it has {present}"
+            )
     key = table[["experiment", "customer_id"]].astype(str)
     repeated = key.duplicated(keep=False)
     if repeated.any():
         rows = table[repeated]
         groups_of = rows.groupby([rows["experiment"], rows["customer_id"]])["group"].agg(
-            lambda g: sorted(set(map(str, g))))
-        labels = [f"{c} in {e!r}: {groups_of[(e, c)]}"
-                  for e, c in zip(rows["experiment"], rows["customer_id"], strict=True)]
+            lambda g: sorted(set(map(str, g)))
+        )
+        labels = [
+            f"{c} in {e!r}: {groups_of[(e, c)]}"
+            for e, c in zip(rows["experiment"], rows["customer_id"], strict=True)
+        ]
         two = sum(len(g) > 1 for g in groups_of)
-        what = ("in two groups of one experiment (each customer belongs to one group)" if two
-                else "listed twice in one experiment")
-        raise DataError(f"{source}: {max(two, len(groups_of))} customer(s) {what}: "
-                        f"{format_offenders(pd.Series(labels, index=rows.index))}")
+        what = (
+            "in two groups of one experiment (each customer belongs to one group)"
+            if two
+            else "listed twice in one experiment"
+        )
+        raise DataError(
+            f"{source}: {max(two, len(groups_of))} customer(s) {what}: "
+            f"{format_offenders(pd.Series(labels, index=rows.index))}"
+        )
     if data_end is not None:
         end = pd.Timestamp(data_end)
         for column in ("start", "end"):
@@ -148,12 +178,15 @@ def validate_assignments(
                     raise DataError(
                         f"{source}: {int(late.sum())} assignment(s) with a {column} after the "
                         f"data end ({end:%Y-%m-%d}): "
-                        f"{format_offenders(table.loc[late, column].dt.strftime('%Y-%m-%d'))}")
+                        f"{format_offenders(table.loc[late, column].dt.strftime('%Y-%m-%d'))}"
+                    )
     if "end" in table.columns:
         early = table["end"] < table["start"]
         if early.any():
-            raise DataError(f"{source}: {int(early.sum())} assignment(s) end before they start: "
-                            f"{format_offenders(table.loc[early, 'end'].dt.strftime('%Y-%m-%d'))}")
+            raise DataError(
+                f"{source}: {int(early.sum())} assignment(s) end before they start: "
+                f"{format_offenders(table.loc[early, 'end'].dt.strftime('%Y-%m-%d'))}"
+            )
     return assignments
 
 
@@ -170,12 +203,14 @@ def select_experiment(assignments: pd.DataFrame, experiment: str | None = None) 
     names = sorted(assignments["experiment"].astype(str).unique()) if len(assignments) else []
     if experiment is None:
         if len(names) != 1:
-            raise ValueError("The 'experiment' parameter must name one experiment of "
-                             f"{names}. Got None instead.")
+            raise ValueError(
+                f"The 'experiment' parameter must name one experiment of {names}. Got None instead."
+            )
         experiment = names[0]
     if experiment not in names:
-        raise ValueError(f"The 'experiment' parameter must be one of {names}. "
-                         f"Got {experiment!r} instead.")
+        raise ValueError(
+            f"The 'experiment' parameter must be one of {names}. Got {experiment!r} instead."
+        )
     return assignments[assignments["experiment"].astype(str) == experiment]
 
 
@@ -214,8 +249,10 @@ def experiment_window(assignments: pd.DataFrame, *, data_end) -> tuple[pd.Timest
     else:
         horizon = int((pd.Timestamp(data_end) - latest).days) + 1
     if horizon < 1:
-        raise DataError(f"experiments: the latest start {latest:%Y-%m-%d} leaves no day to "
-                        f"measure before the data end {pd.Timestamp(data_end):%Y-%m-%d}")
+        raise DataError(
+            f"experiments: the latest start {latest:%Y-%m-%d} leaves no day to "
+            f"measure before the data end {pd.Timestamp(data_end):%Y-%m-%d}"
+        )
     return start, horizon
 
 
@@ -233,8 +270,11 @@ def active_customers(transactions: pd.DataFrame, *, as_of=None, days: int = 365)
     ['a']
     """
     tx = check_transactions(transactions, caller="active_customers")
-    as_of = (tx["date"].max().normalize() + pd.Timedelta(days=1) if as_of is None
-             else pd.Timestamp(as_of))
+    as_of = (
+        tx["date"].max().normalize() + pd.Timedelta(days=1)
+        if as_of is None
+        else pd.Timestamp(as_of)
+    )
     recent = tx[(tx["date"] < as_of) & (tx["date"] >= as_of - pd.Timedelta(days=days))]
     daily = recent.groupby(["customer_id", "date"], observed=True)["amount"].sum()
     bought = daily[daily > 0].index.get_level_values("customer_id").unique()
@@ -252,11 +292,14 @@ def _assigned(assignments: pd.DataFrame, start, caller: str) -> pd.DataFrame:
     table = assignments[["customer_id", "group"]].copy()
     table["customer_id"] = table["customer_id"].astype(str)
     table["group"] = table["group"].astype(str)
-    table["start"] = pd.Timestamp(start) if start is not None else pd.to_datetime(
-        assignments["start"])
+    table["start"] = (
+        pd.Timestamp(start) if start is not None else pd.to_datetime(assignments["start"])
+    )
     if table["customer_id"].duplicated().any():
-        raise DataError(f"{caller}: customers assigned twice; pass one experiment "
-                        "(cxlib.experiments.select_experiment)")
+        raise DataError(
+            f"{caller}: customers assigned twice; pass one experiment "
+            "(cxlib.experiments.select_experiment)"
+        )
     groups = set(table["group"])
     if CONTROL not in groups or len(groups) < 2:
         raise DataError(f"{caller}: need a {CONTROL!r} group and a treatment; got {sorted(groups)}")
@@ -268,8 +311,11 @@ def _windows(events: pd.DataFrame, table: pd.DataFrame, horizon_days: int) -> pd
     joined = events.merge(table[["customer_id", "start"]], on="customer_id", how="inner")
     offset = (joined["date"].dt.normalize() - joined["start"]).dt.days
     joined["offset"] = offset
-    joined["window"] = np.select([(offset >= 0) & (offset < horizon_days),
-                                  (offset < 0) & (offset >= -horizon_days)], ["post", "pre"], "")
+    joined["window"] = np.select(
+        [(offset >= 0) & (offset < horizon_days), (offset < 0) & (offset >= -horizon_days)],
+        ["post", "pre"],
+        "",
+    )
     return joined[joined["window"] != ""]
 
 
@@ -288,14 +334,16 @@ def _outcomes(tx, table, horizon_days, surveys, promoter_min, detractor_max) -> 
         out[f"{prefix}retention"] = out.index.isin(set(bought)).astype(float)
     if surveys is not None:
         answers = surveys[["customer_id", "date", "score"]].assign(
-            customer_id=surveys["customer_id"].astype(str))
+            customer_id=surveys["customer_id"].astype(str)
+        )
         answers = _windows(answers, table, horizon_days).sort_values(["customer_id", "date"])
         for window, prefix in (("post", ""), ("pre", "pre_")):
             part = answers[answers["window"] == window].groupby("customer_id")["score"]
             out[f"{prefix}score"] = part.mean().reindex(out.index)
             last = part.last().reindex(out.index)
-            out[f"{prefix}nps"] = np.select([last >= promoter_min, last <= detractor_max],
-                                            [100.0, -100.0], 0.0)
+            out[f"{prefix}nps"] = np.select(
+                [last >= promoter_min, last <= detractor_max], [100.0, -100.0], 0.0
+            )
             out.loc[last.isna(), f"{prefix}nps"] = np.nan
     return out
 
@@ -424,18 +472,26 @@ def measure(
     """
     caller = "measure"
     tx = check_transactions(transactions, caller=caller)
-    if isinstance(horizon_days, bool) or not isinstance(horizon_days, int | np.integer) or (
-            horizon_days < 1):
-        raise ValueError("The 'horizon_days' parameter of measure must be a positive integer. "
-                         f"Got {horizon_days!r} instead.")
+    if (
+        isinstance(horizon_days, bool)
+        or not isinstance(horizon_days, int | np.integer)
+        or (horizon_days < 1)
+    ):
+        raise ValueError(
+            "The 'horizon_days' parameter of measure must be a positive integer. "
+            f"Got {horizon_days!r} instead."
+        )
     if "experiment" in assignments.columns:
         assignments = select_experiment(assignments, experiment)
-    metrics = list(metrics) + [m for m in _SURVEY_METRICS if surveys is not None
-                               and m not in metrics]
+    metrics = list(metrics) + [
+        m for m in _SURVEY_METRICS if surveys is not None and m not in metrics
+    ]
     unknown = [m for m in metrics if m not in METRICS]
     if unknown or (surveys is None and set(metrics) & set(_SURVEY_METRICS)):
-        raise ValueError(f"The 'metrics' parameter of measure must use {list(METRICS[:2])} "
-                         f"(and {list(_SURVEY_METRICS)} with surveys). Got {metrics!r} instead.")
+        raise ValueError(
+            f"The 'metrics' parameter of measure must use {list(METRICS[:2])} "
+            f"(and {list(_SURVEY_METRICS)} with surveys). Got {metrics!r} instead."
+        )
     table = _assigned(assignments, start, caller)
     data_end = tx["date"].max().normalize()
     last_day = table["start"] + pd.Timedelta(days=horizon_days - 1)
@@ -445,7 +501,8 @@ def measure(
             f"{caller}: the {horizon_days}-day horizon of {int(late.sum())} customer(s) runs past "
             f"the data end {data_end:%Y-%m-%d} (e.g. "
             f"{', '.join(table.loc[late, 'customer_id'][:5])}, latest start "
-            f"{table['start'].max():%Y-%m-%d}); pass a shorter horizon_days")
+            f"{table['start'].max():%Y-%m-%d}); pass a shorter horizon_days"
+        )
     values = _outcomes(tx, table, horizon_days, surveys, promoter_min, detractor_max)
     group = table.set_index("customer_id")["group"].reindex(values.index)
     treatments = sorted(set(group) - {CONTROL})
@@ -466,16 +523,27 @@ def measure(
                 reduction = float(1 - np.var(y_used) / np.var(y)) if np.var(y) > 0 else 0.0
             test = _welch(y_used[is_t], y_used[~is_t], level)
             control_mean = float(np.mean(y[~is_t])) if (~is_t).any() else np.nan
-            block.append(dict(
-                metric=metric, group=name, control=control_mean,
-                treatment=float(np.mean(y[is_t])) if is_t.any() else np.nan,
-                effect=test["effect"],
-                relative_effect=(test["effect"] / control_mean
-                                 if control_mean and metric != "nps" else np.nan),
-                ci_low=test["ci_low"], ci_high=test["ci_high"],
-                p_value_unadjusted=test["p_value"], n_control=int((~is_t).sum()),
-                n_treatment=int(is_t.sum()), adjusted=adjusted, variance_reduction=reduction,
-            ))
+            block.append(
+                dict(
+                    metric=metric,
+                    group=name,
+                    control=control_mean,
+                    treatment=float(np.mean(y[is_t])) if is_t.any() else np.nan,
+                    effect=test["effect"],
+                    relative_effect=(
+                        test["effect"] / control_mean
+                        if control_mean and metric != "nps"
+                        else np.nan
+                    ),
+                    ci_low=test["ci_low"],
+                    ci_high=test["ci_high"],
+                    p_value_unadjusted=test["p_value"],
+                    n_control=int((~is_t).sum()),
+                    n_treatment=int(is_t.sum()),
+                    adjusted=adjusted,
+                    variance_reduction=reduction,
+                )
+            )
         for row, p in zip(block, _holm([r["p_value_unadjusted"] for r in block]), strict=True):
             row.update(p_value=float(p), significant=bool(p < alpha))
         rows += block
@@ -493,14 +561,22 @@ def measure(
 
 
 def _method(adjust: bool, horizon_days: int, n_treatments: int, alpha: float) -> str:
-    text = ("Difference in means per customer over the " + f"{horizon_days} days from the start, "
-            "Welch t-test; ")
-    text += ("revenue and retention CUPED-adjusted on the same metric in the "
-             f"{horizon_days} days before the start; " if adjust else "no covariate adjustment; ")
+    text = (
+        "Difference in means per customer over the " + f"{horizon_days} days from the start, "
+        "Welch t-test; "
+    )
+    text += (
+        "revenue and retention CUPED-adjusted on the same metric in the "
+        f"{horizon_days} days before the start; "
+        if adjust
+        else "no covariate adjustment; "
+    )
     if n_treatments > 1:
-        text += (f"{n_treatments} treatments against one control: p-values Holm-adjusted "
-                 f"(family-wise {alpha:.0%} per metric), {1 - alpha:.0%} intervals per "
-                 "comparison.")
+        text += (
+            f"{n_treatments} treatments against one control: p-values Holm-adjusted "
+            f"(family-wise {alpha:.0%} per metric), {1 - alpha:.0%} intervals per "
+            "comparison."
+        )
     else:
         text += f"{1 - alpha:.0%} intervals."
     return text
@@ -512,16 +588,30 @@ def _checks(values, group, counts, allocation, metrics) -> list[dict]:
     shares = {g: 1.0 / len(names) for g in names} if allocation is None else dict(allocation)
     missing = set(names) - set(shares)
     if missing:
-        raise ValueError(f"The 'allocation' parameter of measure must give a share for every "
-                         f"group {names}. Got {sorted(shares)} instead.")
+        raise ValueError(
+            f"The 'allocation' parameter of measure must give a share for every "
+            f"group {names}. Got {sorted(shares)} instead."
+        )
     total_share = sum(shares[g] for g in names)
     observed = np.array([counts[g] for g in names], dtype=float)
     expected = observed.sum() * np.array([shares[g] / total_share for g in names])
     p_srm = float(stats.chisquare(observed, expected).pvalue)
-    split = (", ".join(f"{g} {counts[g]:,}" for g in names) + "; planned "
-             + "/".join(f"{shares[g] / total_share:.0%}" for g in names))
-    records = [dict(check="sample ratio", metric="", group="", statistic=np.nan, p_value=p_srm,
-                    ok=p_srm >= SRM_ALPHA, detail=split)]
+    split = (
+        ", ".join(f"{g} {counts[g]:,}" for g in names)
+        + "; planned "
+        + "/".join(f"{shares[g] / total_share:.0%}" for g in names)
+    )
+    records = [
+        dict(
+            check="sample ratio",
+            metric="",
+            group="",
+            statistic=np.nan,
+            p_value=p_srm,
+            ok=p_srm >= SRM_ALPHA,
+            detail=split,
+        )
+    ]
     for metric in metrics:
         column = f"pre_{metric}"
         for name in names:
@@ -530,14 +620,24 @@ def _checks(values, group, counts, allocation, metrics) -> list[dict]:
             t = values.loc[group == name, column].dropna().to_numpy(float)
             c = values.loc[group == CONTROL, column].dropna().to_numpy(float)
             test = _welch(t, c, 0.95)
-            pooled = np.sqrt((np.var(t, ddof=1) + np.var(c, ddof=1)) / 2) if min(
-                len(t), len(c)) > 1 else np.nan
+            pooled = (
+                np.sqrt((np.var(t, ddof=1) + np.var(c, ddof=1)) / 2)
+                if min(len(t), len(c)) > 1
+                else np.nan
+            )
             smd = test["effect"] / pooled if pooled and pooled > 0 else 0.0
             p = test["p_value"]
-            records.append(dict(
-                check="pre-period balance", metric=metric, group=name, statistic=float(smd),
-                p_value=p, ok=bool(np.isnan(p) or p >= BALANCE_ALPHA),
-                detail=f"n={len(t):,} vs {len(c):,} (with a pre-period value)"))
+            records.append(
+                dict(
+                    check="pre-period balance",
+                    metric=metric,
+                    group=name,
+                    statistic=float(smd),
+                    p_value=p,
+                    ok=bool(np.isnan(p) or p >= BALANCE_ALPHA),
+                    detail=f"n={len(t):,} vs {len(c):,} (with a pre-period value)",
+                )
+            )
     return records
 
 
@@ -551,13 +651,18 @@ def experiment_checks(result: pd.DataFrame) -> pd.DataFrame:
     >>> experiment_checks(result)["ok"].tolist()
     [True]
     """
-    return pd.DataFrame(result.attrs["checks"],
-                        columns=["check", "metric", "group", "statistic", "p_value", "ok",
-                                 "detail"])
+    return pd.DataFrame(
+        result.attrs["checks"],
+        columns=["check", "metric", "group", "statistic", "p_value", "ok", "detail"],
+    )
 
 
 def cumulative_revenue(
-    transactions: pd.DataFrame, assignments: pd.DataFrame, *, start=None, horizon_days: int,
+    transactions: pd.DataFrame,
+    assignments: pd.DataFrame,
+    *,
+    start=None,
+    horizon_days: int,
     experiment: str | None = None,
 ) -> pd.DataFrame:
     """Cumulative revenue per customer by group, day by day, from the pre-period to the end.
@@ -581,10 +686,10 @@ def cumulative_revenue(
     if "experiment" in assignments.columns:
         assignments = select_experiment(assignments, experiment)
     table = _assigned(assignments, start, "cumulative_revenue")
-    events = tx[["customer_id", "date", "amount"]].assign(
-        customer_id=tx["customer_id"].astype(str))
-    joined = _windows(events, table, horizon_days).merge(table[["customer_id", "group"]],
-                                                          on="customer_id")
+    events = tx[["customer_id", "date", "amount"]].assign(customer_id=tx["customer_id"].astype(str))
+    joined = _windows(events, table, horizon_days).merge(
+        table[["customer_id", "group"]], on="customer_id"
+    )
     days = pd.RangeIndex(-horizon_days, horizon_days, name="day")
     daily = joined.pivot_table(index="offset", columns="group", values="amount", aggfunc="sum")
     groups = sorted(table["group"].unique(), key=lambda g: (g != CONTROL, g))

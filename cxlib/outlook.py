@@ -98,23 +98,43 @@ def revenue_outlook(
     last_12m, next_12m = float(last.sum()), float(expected.sum())
     lapsed_change = float(expected[lapsed].sum() - last[lapsed].sum())
     active_change = float(expected[~lapsed].sum() - last[~lapsed].sum())
-    bridge = pd.DataFrame({
-        "step": ["Net revenue, last 12 months", "Change from lapsed customers",
-                 "Change from active customers", "Expected net revenue, next 12 months"],
-        "amount": [last_12m, lapsed_change, active_change, next_12m],
-    }).set_index("step")
+    bridge = pd.DataFrame(
+        {
+            "step": [
+                "Net revenue, last 12 months",
+                "Change from lapsed customers",
+                "Change from active customers",
+                "Expected net revenue, next 12 months",
+            ],
+            "amount": [last_12m, lapsed_change, active_change, next_12m],
+        }
+    ).set_index("step")
     new = base["tenure_days"].to_numpy(dtype=float) < _NEW_CUSTOMER_DAYS
     new_revenue = float(last[new].sum())
     change = next_12m / last_12m - 1 if last_12m > 0 else np.nan
-    text = _outlook_text(last_12m, next_12m, change, lapsed_change, active_change, new_revenue,
-                         int(lapsed.sum()), currency)
-    return RevenueOutlook(bridge=bridge, last_12m=last_12m, next_12m=next_12m,
-                          change_share=float(change), new_customer_revenue=new_revenue,
-                          text=text)
+    text = _outlook_text(
+        last_12m,
+        next_12m,
+        change,
+        lapsed_change,
+        active_change,
+        new_revenue,
+        int(lapsed.sum()),
+        currency,
+    )
+    return RevenueOutlook(
+        bridge=bridge,
+        last_12m=last_12m,
+        next_12m=next_12m,
+        change_share=float(change),
+        new_customer_revenue=new_revenue,
+        text=text,
+    )
 
 
-def _outlook_text(last, nxt, change, lapsed_change, active_change, new_revenue, n_lapsed,
-                  currency) -> str:
+def _outlook_text(
+    last, nxt, change, lapsed_change, active_change, new_revenue, n_lapsed, currency
+) -> str:
     def money(value: float) -> str:
         return f"{currency} {abs(value):,.0f}".strip()
 

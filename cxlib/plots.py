@@ -197,24 +197,31 @@ def plot_segment_map(grid, *, ax=None):
     from matplotlib.patches import Patch
 
     ax = _get_ax(ax, figsize=(8, 5.5))
-    names = list(dict.fromkeys(grid.sort_values(["r_score", "fm_score"], ascending=False)
-                               ["segment"]))
+    names = list(
+        dict.fromkeys(grid.sort_values(["r_score", "fm_score"], ascending=False)["segment"])
+    )
     colours = sns.color_palette("tab20", len(names))
     lookup = dict(zip(names, colours, strict=True))
     image = np.zeros((5, 5, 3))
     for row in grid.itertuples(index=False):
         image[int(row.r_score) - 1, int(row.fm_score) - 1] = lookup[row.segment]
-        ax.text(row.fm_score, row.r_score, f"{row.share:.0%}", ha="center", va="center",
-                fontsize=9)
+        ax.text(row.fm_score, row.r_score, f"{row.share:.0%}", ha="center", va="center", fontsize=9)
     ax.imshow(image, origin="lower", extent=(0.5, 5.5, 0.5, 5.5), alpha=0.85)
     ax.grid(False)
     ax.set_xticks(range(1, 6))
     ax.set_yticks(range(1, 6))
-    ax.legend(handles=[Patch(color=lookup[n], label=n) for n in names], loc="center left",
-              bbox_to_anchor=(1.02, 0.5), frameon=False, fontsize=9)
-    ax.set(xlabel="Frequency-monetary score (5 = buys most)",
-           ylabel="Recency score (5 = bought most recently)",
-           title="RFM segment map (share of customers per cell)")
+    ax.legend(
+        handles=[Patch(color=lookup[n], label=n) for n in names],
+        loc="center left",
+        bbox_to_anchor=(1.02, 0.5),
+        frameon=False,
+        fontsize=9,
+    )
+    ax.set(
+        xlabel="Frequency-monetary score (5 = buys most)",
+        ylabel="Recency score (5 = bought most recently)",
+        title="RFM segment map (share of customers per cell)",
+    )
     return ax
 
 
@@ -243,14 +250,27 @@ def plot_cluster_profiles(standardised, *, ax=None):
 
     ``standardised`` is ``cluster_customers(...).standardised`` (rows = cluster names).
     """
-    ax = _get_ax(ax, figsize=(max(8, 0.55 * standardised.shape[1] + 3),
-                              0.5 * len(standardised) + 2))
+    ax = _get_ax(
+        ax, figsize=(max(8, 0.55 * standardised.shape[1] + 3), 0.5 * len(standardised) + 2)
+    )
     limit = max(1.0, float(abs(standardised.to_numpy()).max()))
-    labels = [c.replace("category_", "cat: ").replace("channel_", "via: ").replace("_", " ")
-              for c in standardised.columns]
-    sns.heatmap(standardised.set_axis(labels, axis=1), cmap="RdBu_r", center=0, vmin=-limit,
-                vmax=limit, annot=True, fmt=".1f", annot_kws={"fontsize": 8}, linewidths=0.5,
-                cbar_kws={"label": "standard deviations from all customers"}, ax=ax)
+    labels = [
+        c.replace("category_", "cat: ").replace("channel_", "via: ").replace("_", " ")
+        for c in standardised.columns
+    ]
+    sns.heatmap(
+        standardised.set_axis(labels, axis=1),
+        cmap="RdBu_r",
+        center=0,
+        vmin=-limit,
+        vmax=limit,
+        annot=True,
+        fmt=".1f",
+        annot_kws={"fontsize": 8},
+        linewidths=0.5,
+        cbar_kws={"label": "standard deviations from all customers"},
+        ax=ax,
+    )
     ax.set(xlabel="", ylabel="", title="Cluster profiles (standardised)")
     return ax
 
@@ -268,14 +288,18 @@ def plot_wallet_headroom(table, *, per_customer: bool = False, ax=None):
     spend = table[f"spend{suffix}"].clip(lower=0)
     ax.barh(positions, spend, label="Current spend")
     ax.barh(positions, table[f"headroom{suffix}"], left=spend, label="Headroom", alpha=0.6)
-    for pos, share, total in zip(positions, table["share_of_wallet"],
-                                 table[f"wallet{suffix}"], strict=True):
+    for pos, share, total in zip(
+        positions, table["share_of_wallet"], table[f"wallet{suffix}"], strict=True
+    ):
         ax.text(total, pos, f"  {share:.0%} of wallet", va="center", fontsize=9)
     ax.set_yticks(positions, table.index)
     ax.legend(loc="lower right")
     what = "per customer" if per_customer else "total"
-    ax.set(xlabel=f"Annual spend and wallet ({what})", ylabel="",
-           title="Share of wallet and headroom by segment")
+    ax.set(
+        xlabel=f"Annual spend and wallet ({what})",
+        ylabel="",
+        title="Share of wallet and headroom by segment",
+    )
     return ax
 
 
@@ -296,16 +320,30 @@ def plot_cohort_heatmap(cohorts, *, kind: str = "rates", max_periods: int = 24, 
     # period 0 is 100% by construction: scale the colours on the later periods
     later = matrix.iloc[:, 1:] if matrix.shape[1] > 1 else matrix
     vmax = float(np.nanquantile(later.to_numpy(dtype=float), 0.99)) if later.size else None
-    sns.heatmap(matrix, ax=ax, cmap="viridis", vmin=0, vmax=vmax,
-                cbar_kws={"label": ("share of cohort (period 0 off the scale)" if percent
-                                    else "customers")},
-                xticklabels=2, yticklabels=max(len(matrix) // 18, 1))
+    sns.heatmap(
+        matrix,
+        ax=ax,
+        cmap="viridis",
+        vmin=0,
+        vmax=vmax,
+        cbar_kws={
+            "label": ("share of cohort (period 0 off the scale)" if percent else "customers")
+        },
+        xticklabels=2,
+        yticklabels=max(len(matrix) // 18, 1),
+    )
     ax.grid(False)
-    label = {"rates": "Customer retention", "revenue_retention": "Revenue retention",
-             "counts": "Active customers"}[kind]
+    label = {
+        "rates": "Customer retention",
+        "revenue_retention": "Revenue retention",
+        "counts": "Active customers",
+    }[kind]
     unit = {"M": "Months", "Q": "Quarters", "W": "Weeks"}.get(cohorts.freq, "Periods")
-    ax.set(xlabel=f"{unit} since first purchase", ylabel="Acquisition cohort",
-           title=f"{label} by acquisition cohort")
+    ax.set(
+        xlabel=f"{unit} since first purchase",
+        ylabel="Acquisition cohort",
+        title=f"{label} by acquisition cohort",
+    )
     return ax
 
 
@@ -316,15 +354,26 @@ def plot_survival_curves(survival, *, by: str | None = "segment", ax=None):
     """
     ax = _get_ax(ax)
     colours = sns.color_palette(PALETTE, n_colors=max(survival.curves["segment"].nunique(), 1))
-    for colour, (name, curve) in zip(colours, survival.curves.groupby("segment", sort=True),
-                                     strict=False):
+    for colour, (name, curve) in zip(
+        colours, survival.curves.groupby("segment", sort=True), strict=False
+    ):
         ax.step(curve["days"], curve["survival"], where="post", color=colour, label=name)
-        ax.fill_between(curve["days"], curve["ci_lower"], curve["ci_upper"], step="post",
-                        color=colour, alpha=0.2, linewidth=0)
+        ax.fill_between(
+            curve["days"],
+            curve["ci_lower"],
+            curve["ci_upper"],
+            step="post",
+            color=colour,
+            alpha=0.2,
+            linewidth=0,
+        )
     ax.axhline(0.5, color="grey", linestyle=":", linewidth=1)
-    ax.set(xlabel="Days since first purchase", ylabel="Share of customers still active",
-           title="Customer survival" + (f" by {by.replace('_', ' ')}" if by else ""),
-           ylim=(0, 1.02))
+    ax.set(
+        xlabel="Days since first purchase",
+        ylabel="Share of customers still active",
+        title="Customer survival" + (f" by {by.replace('_', ' ')}" if by else ""),
+        ylim=(0, 1.02),
+    )
     ax.legend(title=None, fontsize="small")
     return ax
 
@@ -333,12 +382,17 @@ def plot_gains(model, *, ax=None):
     """Cumulative gains of the churn model versus the baselines (``ChurnModelResult``)."""
     ax = _get_ax(ax)
     for name, gains in model.gains.groupby("model", sort=False):
-        ax.plot(gains["share_targeted"], gains["share_churners_captured"],
-                label=name.replace("_", " "))
+        ax.plot(
+            gains["share_targeted"], gains["share_churners_captured"], label=name.replace("_", " ")
+        )
     ax.plot([0, 1], [0, 1], color="grey", linestyle=":", label="random")
-    ax.set(xlabel="Share of active customers contacted (highest risk first)",
-           ylabel="Share of churners reached", title="Gains on held-out customers",
-           xlim=(0, 1), ylim=(0, 1.02))
+    ax.set(
+        xlabel="Share of active customers contacted (highest risk first)",
+        ylabel="Share of churners reached",
+        title="Gains on held-out customers",
+        xlim=(0, 1),
+        ylim=(0, 1.02),
+    )
     ax.legend(fontsize="small")
     return ax
 
@@ -347,11 +401,17 @@ def plot_calibration(model, *, ax=None):
     """Predicted versus observed churn rate by probability bin (``ChurnModelResult``)."""
     ax = _get_ax(ax, figsize=(5.5, 5))
     for name, bins in model.calibration.groupby("model", sort=False):
-        ax.plot(bins["mean_predicted"], bins["observed_rate"], marker="o",
-                label=name.replace("_", " "))
+        ax.plot(
+            bins["mean_predicted"], bins["observed_rate"], marker="o", label=name.replace("_", " ")
+        )
     ax.plot([0, 1], [0, 1], color="grey", linestyle=":", label="perfect calibration")
-    ax.set(xlabel="Predicted churn probability", ylabel="Observed churn rate",
-           title="Calibration on held-out customers", xlim=(0, 1), ylim=(0, 1))
+    ax.set(
+        xlabel="Predicted churn probability",
+        ylabel="Observed churn rate",
+        title="Calibration on held-out customers",
+        xlim=(0, 1),
+        ylim=(0, 1),
+    )
     ax.legend(fontsize="small")
     return ax
 
@@ -360,10 +420,17 @@ def plot_churn_importances(model, *, top: int = 12, ax=None):
     """Permutation importances of the churn model, in plain names (``ChurnModelResult``)."""
     table = model.importances.head(top).iloc[::-1]
     ax = _get_ax(ax, figsize=(8, 0.35 * len(table) + 1.5))
-    ax.barh(table["name"], table["importance"], xerr=table["importance_std"],
-            color=sns.color_palette(PALETTE)[0])
-    ax.set(xlabel="Drop in held-out ROC AUC when the feature is shuffled", ylabel=None,
-           title="What drives the churn prediction")
+    ax.barh(
+        table["name"],
+        table["importance"],
+        xerr=table["importance_std"],
+        color=sns.color_palette(PALETTE)[0],
+    )
+    ax.set(
+        xlabel="Drop in held-out ROC AUC when the feature is shuffled",
+        ylabel=None,
+        title="What drives the churn prediction",
+    )
     return ax
 
 
@@ -371,10 +438,14 @@ def plot_revenue_at_risk(table, *, ax=None):
     """Revenue at risk by segment (``cxlib.churn.revenue_at_risk_by_segment`` output)."""
     data = table.reset_index().sort_values("revenue_at_risk")
     ax = _get_ax(ax)
-    ax.barh(data["segment"].astype(str), data["revenue_at_risk"],
-            color=sns.color_palette(PALETTE)[3])
-    ax.set(xlabel="Expected revenue at risk (churn probability x customer value)", ylabel=None,
-           title="Where the money at risk is")
+    ax.barh(
+        data["segment"].astype(str), data["revenue_at_risk"], color=sns.color_palette(PALETTE)[3]
+    )
+    ax.set(
+        xlabel="Expected revenue at risk (churn probability x customer value)",
+        ylabel=None,
+        title="Where the money at risk is",
+    )
     return ax
 
 
@@ -382,14 +453,20 @@ def plot_hazard_ratios(cox, *, ax=None):
     """Hazard ratios with 95% intervals (``cxlib.churn.cox_drivers`` result), log scale."""
     table = cox.hazard_ratios.iloc[::-1]
     ax = _get_ax(ax, figsize=(8, 0.35 * len(table) + 1.5))
-    ax.errorbar(table["hazard_ratio"], table["name"],
-                xerr=[table["hazard_ratio"] - table["ci_lower"],
-                      table["ci_upper"] - table["hazard_ratio"]],
-                fmt="o", color=sns.color_palette(PALETTE)[0])
+    ax.errorbar(
+        table["hazard_ratio"],
+        table["name"],
+        xerr=[table["hazard_ratio"] - table["ci_lower"], table["ci_upper"] - table["hazard_ratio"]],
+        fmt="o",
+        color=sns.color_palette(PALETTE)[0],
+    )
     ax.axvline(1, color="grey", linestyle=":")
     ax.set_xscale("log")
-    ax.set(xlabel="Hazard ratio (above 1 = leaves sooner)", ylabel=None,
-           title="Drivers of churn (Cox model)")
+    ax.set(
+        xlabel="Hazard ratio (above 1 = leaves sooner)",
+        ylabel=None,
+        title="Drivers of churn (Cox model)",
+    )
     return ax
 
 
@@ -500,8 +577,14 @@ def plot_themes_at_stake(impact, *, top: int = 10, currency: str | None = None, 
     """
     ax = _get_ax(ax)
     if impact.empty:
-        ax.text(0.5, 0.5, "No complaint themes (no feedback table)", ha="center", va="center",
-                transform=ax.transAxes)
+        ax.text(
+            0.5,
+            0.5,
+            "No complaint themes (no feedback table)",
+            ha="center",
+            va="center",
+            transform=ax.transAxes,
+        )
         ax.set_axis_off()
         return ax
     data = impact.head(top).iloc[::-1]
@@ -529,8 +612,11 @@ def plot_effect_intervals(result, *, metric: str = "revenue", compare=None, ax=N
     rows = result.loc[[metric]].reset_index()
     other = None if compare is None else compare.loc[[metric]].set_index("group")
     for y, row in enumerate(rows.itertuples(index=False)):
-        colour = "#009e73" if row.significant and row.effect > 0 else (
-            "#d55e00" if row.significant else "#0072b2")
+        colour = (
+            "#009e73"
+            if row.significant and row.effect > 0
+            else ("#d55e00" if row.significant else "#0072b2")
+        )
         label = "adjusted (CUPED)" if row.adjusted else "difference in means"
         ax.errorbar(row.effect, y, xerr=[[row.effect - row.ci_low], [row.ci_high - row.effect]],
                     fmt="o", color=colour, capsize=5, linewidth=2,
@@ -546,8 +632,12 @@ def plot_effect_intervals(result, *, metric: str = "revenue", compare=None, ax=N
     ax.axvline(0, color="#333333", linewidth=1)
     ax.set_yticks(range(len(rows)), rows["group"])
     ax.set_ylim(-0.6, len(rows) - 0.5)
-    unit = {"revenue": "revenue per customer", "retention": "share of customers buying",
-            "score": "survey score", "nps": "NPS points"}.get(metric, metric)
+    unit = {
+        "revenue": "revenue per customer",
+        "retention": "share of customers buying",
+        "score": "survey score",
+        "nps": "NPS points",
+    }.get(metric, metric)
     ax.set(xlabel=f"Effect on {unit} vs control (95% interval)", ylabel="",
            title=f"What the action did: {unit}")  # fmt: skip
     ax.legend(loc="best")
@@ -566,8 +656,11 @@ def plot_cumulative_revenue(curve, *, ax=None):
                 color="#333333" if group == "control" else None)  # fmt: skip
     ax.axvline(0, color="#999999", linestyle="--", linewidth=1)
     ax.annotate(" start", (0, ax.get_ylim()[1]), va="top", color="#666666")
-    ax.set(xlabel="Days from the start (negative: the pre-period)",
-           ylabel="Cumulative revenue per customer", title="Revenue per customer by group")
+    ax.set(
+        xlabel="Days from the start (negative: the pre-period)",
+        ylabel="Cumulative revenue per customer",
+        title="Revenue per customer by group",
+    )
     ax.legend(loc="upper left")
     return ax
 
@@ -585,13 +678,21 @@ def plot_revenue_bridge(bridge, *, currency: str | None = None, ax=None):
     """
     ax = _get_ax(ax, figsize=(9, 4.5))
     if bridge.empty:  # no transactions table
-        ax.text(0.5, 0.5, bridge.attrs.get("note", "No revenue trend"), ha="center",
-                va="center", transform=ax.transAxes)
+        ax.text(
+            0.5,
+            0.5,
+            bridge.attrs.get("note", "No revenue trend"),
+            ha="center",
+            va="center",
+            transform=ax.transAxes,
+        )
         ax.set_axis_off()
         return ax
     colours = sns.color_palette(PALETTE)
-    labels = [str(step).replace(" customers", "\ncustomers").replace(" 12 months", "\n12 months")
-              for step in bridge.index]
+    labels = [
+        str(step).replace(" customers", "\ncustomers").replace(" 12 months", "\n12 months")
+        for step in bridge.index
+    ]
     values = bridge["revenue"].to_numpy(float)
     running, extents = 0.0, [0.0]
     for i, value in enumerate(values):
@@ -604,14 +705,20 @@ def plot_revenue_bridge(bridge, *, currency: str | None = None, ax=None):
             running += value
         ax.bar(i, height, bottom=bottom, color=colour, width=0.65)
         extents += [bottom, bottom + height]
-        ax.annotate(f"{value / 1e3:+,.0f}k" if 0 < i < len(values) - 1 else f"{value / 1e3:,.0f}k",
-                    (i, bottom + max(height, 0)), ha="center", va="bottom", fontsize=9)
+        ax.annotate(
+            f"{value / 1e3:+,.0f}k" if 0 < i < len(values) - 1 else f"{value / 1e3:,.0f}k",
+            (i, bottom + max(height, 0)),
+            ha="center",
+            va="bottom",
+            fontsize=9,
+        )
     ax.set_xticks(range(len(values)), labels, fontsize=9)
     unit = f" ({currency})" if currency else ""
     top, low = max(extents), min(extents)
     ax.set_ylim(low * 1.1, top * 1.12 if top > 0 else None)  # room for the labels
-    ax.yaxis.set_major_formatter(plt.FuncFormatter(
-        lambda v, _: f"{v / 1e6:,.1f}M" if top >= 1e6 else f"{v / 1e3:,.0f}k"))
+    ax.yaxis.set_major_formatter(
+        plt.FuncFormatter(lambda v, _: f"{v / 1e6:,.1f}M" if top >= 1e6 else f"{v / 1e3:,.0f}k")
+    )
     ax.set(ylabel=f"Net revenue{unit}", title="How last year's revenue became this year's")
     return ax
 
@@ -624,10 +731,19 @@ def plot_active_customers(periods, nps=None, *, ax=None):
     """
     ax = _get_ax(ax, figsize=(9, 4))
     colours = sns.color_palette(PALETTE)
-    ax.plot(periods["period"], periods["active_customers"], marker="o", color=colours[0],
-            label="customers buying")
-    ax.set(ylabel="Customers buying in the period", xlabel=None, ylim=(0, None),
-           title="Active customers and NPS over time")
+    ax.plot(
+        periods["period"],
+        periods["active_customers"],
+        marker="o",
+        color=colours[0],
+        label="customers buying",
+    )
+    ax.set(
+        ylabel="Customers buying in the period",
+        xlabel=None,
+        ylim=(0, None),
+        title="Active customers and NPS over time",
+    )
     if nps is not None and len(nps):
         twin = ax.twinx()
         when = nps["period"]
@@ -649,14 +765,25 @@ def plot_actions(actions, *, currency: str | None = None, ax=None):
     data = actions.iloc[::-1]
     ax = _get_ax(ax, figsize=(10, 0.9 * len(data) + 1.5))
     # Numbered like the summary's list; wrapped so long client names stay readable.
-    labels = [f"{len(data) - i}. " + textwrap.shorten(str(text), 70, placeholder="...")
-              for i, text in enumerate(data["action"])]
+    labels = [
+        f"{len(data) - i}. " + textwrap.shorten(str(text), 70, placeholder="...")
+        for i, text in enumerate(data["action"])
+    ]
     labels = [textwrap.fill(text, 38) for text in labels]
     ax.barh(labels, data["value"], color=sns.color_palette(PALETTE)[2])
-    ax.errorbar(data["value"], labels, fmt="none", ecolor="black", capsize=4,
-                xerr=[data["value"] - data["value_low"], data["value_high"] - data["value"]])
+    ax.errorbar(
+        data["value"],
+        labels,
+        fmt="none",
+        ecolor="black",
+        capsize=4,
+        xerr=[data["value"] - data["value_low"], data["value_high"] - data["value"]],
+    )
     basis = data["basis"].iloc[0] if len(data) else "annual gross margin"
     unit = f" ({currency})" if currency else ""
-    ax.set(xlabel=f"{basis.capitalize()} a year{unit}, with interval", ylabel=None,
-           title="Where to invest, ranked by money")
+    ax.set(
+        xlabel=f"{basis.capitalize()} a year{unit}, with interval",
+        ylabel=None,
+        title="Where to invest, ranked by money",
+    )
     return ax

@@ -567,6 +567,7 @@ def _count_warnings(nb: Any) -> int:
 
 # --- index and manifest -----------------------------------------------------------------------
 
+
 def _index_html(
     *,
     client: str,
@@ -854,11 +855,23 @@ def build_report(
         with bar, _SigtermAsInterrupt():
             for source, run in zip(notebooks, runs, strict=True):
                 if _skip(source, run, client, bar, headlines_dir):
-                    console.print(f"[yellow]skipped[/] {run.name} — {run.reason}", markup=True,
-                                  highlight=False, soft_wrap=True)
+                    console.print(
+                        f"[yellow]skipped[/] {run.name} — {run.reason}",
+                        markup=True,
+                        highlight=False,
+                        soft_wrap=True,
+                    )
                     continue
-                _run_one(source, run, partial, available, notebooks_dir, bar, execution_timeout,
-                         client_name=config.client)
+                _run_one(
+                    source,
+                    run,
+                    partial,
+                    available,
+                    notebooks_dir,
+                    bar,
+                    execution_timeout,
+                    client_name=config.client,
+                )
                 mark = "[green]ok[/]" if run.status == "ok" else "[red]FAILED[/]"
                 line = f"{mark} {run.name} ({run.seconds:.1f} s)"
                 if run.error:
@@ -896,7 +909,10 @@ def build_report(
                 run.status = "interrupted"
         how = "SIGTERM" if isinstance(exc, Terminated) else "Ctrl-C"
         target = _mark_unfinished(
-            partial, run_id, "interrupted", "INTERRUPTED",
+            partial,
+            run_id,
+            "interrupted",
+            "INTERRUPTED",
             f"This run was interrupted ({how}) before it finished; its pages are incomplete.\n",
             write_manifest,
         )
@@ -904,8 +920,9 @@ def build_report(
         raise
     except OSError as exc:  # disk full, read-only file system, folder removed under us
         error = _output_error(Path(out), exc)
-        target = _mark_unfinished(partial, run_id, "failed", "OUTPUT_ERROR", f"{error}\n",
-                                  write_manifest)
+        target = _mark_unfinished(
+            partial, run_id, "failed", "OUTPUT_ERROR", f"{error}\n", write_manifest
+        )
         raise OutputError(f"{error}; partial output in {target}") from None
 
     return ReportRun(
@@ -930,8 +947,9 @@ def _write_actions(run_dir: Path, headlines_dir: Path) -> int:
     return len(records)
 
 
-def print_report_pdf(run_dir: Path, runs: Sequence[NotebookRun], *, client: str = "",
-                     console: Any = None) -> str | None:
+def print_report_pdf(
+    run_dir: Path, runs: Sequence[NotebookRun], *, client: str = "", console: Any = None
+) -> str | None:
     """Print the reviewer pages, summary first, into ``report.pdf`` (see :mod:`cxlib._pdf`)."""
     from cxlib._pdf import print_report_pdf as _print
 
@@ -951,8 +969,10 @@ def _mark_unfinished(
     Best effort: on a full or read-only disk the manifest or the marker may not be written,
     but the rename (no new data) usually still works, so no ``.partial`` folder is left.
     """
-    for write in (lambda: write_manifest(suffix),
-                  lambda: (partial / marker).write_text(text, encoding="utf-8")):
+    for write in (
+        lambda: write_manifest(suffix),
+        lambda: (partial / marker).write_text(text, encoding="utf-8"),
+    ):
         try:
             write()
         except OSError:
@@ -965,9 +985,7 @@ def _mark_unfinished(
     return target
 
 
-def _skip(
-    source: Path, run: NotebookRun, client: Any, bar: _Progress, headlines_dir: Path
-) -> bool:
+def _skip(source: Path, run: NotebookRun, client: Any, bar: _Progress, headlines_dir: Path) -> bool:
     """Skip a notebook whose client lacks a table it requires; return True when skipped.
 
     A notebook lists the tables it needs in its metadata, ``{"cxlib": {"requires":
@@ -1074,8 +1092,9 @@ def _run_one(
         try:
             nb = nbformat.read(str(executed), as_version=4)
         except (ValueError, UnicodeDecodeError) as exc:  # written only in part: disk full?
-            raise OSError(errno.EIO, f"the executed notebook was written only in part ({exc})",
-                          str(executed)) from None
+            raise OSError(
+                errno.EIO, f"the executed notebook was written only in part ({exc})", str(executed)
+            ) from None
         run.title = _notebook_title(nb, name)
         run.warnings = _count_warnings(nb)
         run.outputs["notebook"] = f"notebooks/{source.name}"
@@ -1083,10 +1102,12 @@ def _run_one(
         t1 = time.perf_counter()
         try:
             title = f"{run.title} — {client_name}" if client_name else run.title
-            export_html(nb, run_dir / reviewer, reviewer=True, other_version=Path(full).name,
-                        title=title)
-            export_html(nb, run_dir / full, reviewer=False, other_version=Path(reviewer).name,
-                        title=title)
+            export_html(
+                nb, run_dir / reviewer, reviewer=True, other_version=Path(full).name, title=title
+            )
+            export_html(
+                nb, run_dir / full, reviewer=False, other_version=Path(reviewer).name, title=title
+            )
         except Exception as exc:  # a page that cannot be rendered is a failure, not a crash
             line, _ = describe_failure(exc)
             run.status = "failed"

@@ -26,8 +26,13 @@ def _money(value: float, currency: str) -> str:
     return escape_markdown(format_value(float(value), "currency", currency=currency))
 
 
-def situation(bridge: pd.DataFrame, periods: pd.DataFrame | None = None,
-              nps: pd.DataFrame | None = None, *, currency: str = "EUR") -> str:
+def situation(
+    bridge: pd.DataFrame,
+    periods: pd.DataFrame | None = None,
+    nps: pd.DataFrame | None = None,
+    *,
+    currency: str = "EUR",
+) -> str:
     """Describe the trend in a few sentences of markdown: revenue bridge, customers, NPS.
 
     Parameters
@@ -141,8 +146,9 @@ def actions_view(actions: pd.DataFrame, *, currency: str = "EUR"):
     return format_table(actions_table(actions, currency=currency), {}, index=False)
 
 
-def actions_markdown(actions: pd.DataFrame, *, currency: str = "EUR",
-                     margin: float | None = None, limit: int = 5) -> str:
+def actions_markdown(
+    actions: pd.DataFrame, *, currency: str = "EUR", margin: float | None = None, limit: int = 5
+) -> str:
     """Write the ranked actions (top ``limit``) as a numbered markdown list with links.
 
     Each item: the action, its value and interval on the one basis, the customers targeted,
@@ -158,12 +164,17 @@ def actions_markdown(actions: pd.DataFrame, *, currency: str = "EUR",
     True
     """
     if actions.empty:
-        return ("*No page recorded an action with money attached; see the topic pages for the "
-                "findings.*")
+        return (
+            "*No page recorded an action with money attached; see the topic pages for the "
+            "findings.*"
+        )
     basis = actions["basis"].iloc[0] or BASIS
     stated = f" ({margin:.0%} of revenue, the client's margin)" if margin else ""
-    lines = [f"Ranked by **{escape_markdown(basis)}** a year{stated}, undiscounted; "
-             "the interval is the range the page that backs the action gives.", ""]
+    lines = [
+        f"Ranked by **{escape_markdown(basis)}** a year{stated}, undiscounted; "
+        "the interval is the range the page that backs the action gives.",
+        "",
+    ]
     for i, row in enumerate(actions.head(limit).itertuples(index=False), start=1):
         low, high = _money(row.value_low, currency), _money(row.value_high, currency)
         page = escape_markdown(row.page)
@@ -181,33 +192,33 @@ def actions_markdown(actions: pd.DataFrame, *, currency: str = "EUR",
 #: Methods used in the report, in plain words.
 GLOSSARY: dict[str, str] = {
     "95% interval": "the range the true value lies in with 95% confidence; a wide one means "
-                    "the data cannot pin the number down.",
+    "the data cannot pin the number down.",
     "Kaplan-Meier curve": "the share of customers still buying after each length of time, "
-                          "counting customers who joined recently for as long as we have seen "
-                          "them.",
+    "counting customers who joined recently for as long as we have seen "
+    "them.",
     "Log-rank test": "checks whether two or more Kaplan-Meier curves differ by more than chance "
-                     "would explain.",
+    "would explain.",
     "Cox model (hazard ratio)": "which customer traits make leaving sooner more or less likely; "
-                                "a hazard ratio of 1.5 means leaving 50% faster, all else equal.",
+    "a hazard ratio of 1.5 means leaving 50% faster, all else equal.",
     "Concordance / ROC AUC": "how often a model ranks a customer who left above one who stayed "
-                             "(0.5 is a coin toss, 1.0 is perfect).",
+    "(0.5 is a coin toss, 1.0 is perfect).",
     "Brier score": "the average squared gap between predicted probabilities and what happened; "
-                   "lower is better.",
+    "lower is better.",
     "BG/NBD and Pareto/NBD": "models of how often each customer buys and how likely they are "
-                             "still a customer, from their purchase history alone.",
+    "still a customer, from their purchase history alone.",
     "Gamma-Gamma": "a model of how much each customer spends per purchase; with BG/NBD it gives "
-                   "the customer lifetime value (CLV).",
+    "the customer lifetime value (CLV).",
     "CLV": "the margin or revenue a customer is expected to bring over the coming period.",
     "RFM": "recency, frequency and monetary value: how recently, how often and how much a "
-           "customer buys, scored 1-5 each.",
+    "customer buys, scored 1-5 each.",
     "Silhouette": "how well separated customer clusters are (from -1 to 1; above 0.25 means "
-                  "the groups are distinct).",
+    "the groups are distinct).",
     "NPS": "Net Promoter Score: share of promoters (9-10) minus share of detractors (0-6), "
-           "in points from -100 to +100.",
+    "in points from -100 to +100.",
     "CUPED": "a way to read a test more precisely by discounting what each customer spent "
-             "before the test.",
+    "before the test.",
     "Annual gross margin": "revenue a year x the client's gross margin: the one basis the "
-                          "actions are ranked on.",
+    "actions are ranked on.",
 }
 
 

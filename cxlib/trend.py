@@ -65,8 +65,7 @@ def revenue_bridge(transactions: pd.DataFrame, *, observation_end=None) -> pd.Da
      'lost customers': -80.0, 'expansion': 50.0, 'contraction': 0.0, 'last 12 months': 210.0}
     """
     if transactions is None:  # a client without transactions: an empty bridge that says so
-        empty = pd.DataFrame({"revenue": pd.Series(dtype=float),
-                              "customers": pd.Series(dtype=int)})
+        empty = pd.DataFrame({"revenue": pd.Series(dtype=float), "customers": pd.Series(dtype=int)})
         empty.attrs["note"] = NO_TRANSACTIONS
         return empty
     tx = check_transactions(transactions, caller="revenue_bridge")
@@ -101,8 +100,9 @@ def revenue_bridge(transactions: pd.DataFrame, *, observation_end=None) -> pd.Da
     return out
 
 
-def active_customers_over_time(transactions: pd.DataFrame, *, freq: str = "Q",
-                               observation_end=None) -> pd.DataFrame:
+def active_customers_over_time(
+    transactions: pd.DataFrame, *, freq: str = "Q", observation_end=None
+) -> pd.DataFrame:
     """Count customers buying, and their net revenue, per complete period.
 
     Only periods that end on or before ``observation_end`` (default the last transaction date)

@@ -93,8 +93,9 @@ def _active_years(base: pd.DataFrame, min_active_days: int) -> pd.Series:
         span * (repeat_days + 1) / np.clip(repeat_days, 1, None),
         base["tenure_days"].to_numpy(dtype=float),
     )
-    return pd.Series(np.maximum(active, float(min_active_days)) / _DAYS_PER_YEAR,
-                     index=base.index.astype(str))
+    return pd.Series(
+        np.maximum(active, float(min_active_days)) / _DAYS_PER_YEAR, index=base.index.astype(str)
+    )
 
 
 def spend_rate(
@@ -148,8 +149,13 @@ def spend_rate(
     """
     check_positive_int(min_active_days, "min_active_days", caller="spend_rate")
     tx = check_transactions(transactions, caller="spend_rate")
-    base = _base_for(tx, base, observation_end, "spend_rate",
-                     columns=["purchases", "revenue", "tenure_days", "days_since_last"])
+    base = _base_for(
+        tx,
+        base,
+        observation_end,
+        "spend_rate",
+        columns=["purchases", "revenue", "tenure_days", "days_since_last"],
+    )
     years = _active_years(base, min_active_days)
     if by is None:
         rate = pd.Series(base["revenue"].to_numpy(dtype=float), index=years.index) / years
@@ -161,8 +167,14 @@ def spend_rate(
     tx = _text_ids(tx)
     if end is not None:
         tx = tx[tx["date"] <= pd.Timestamp(end)]
-    spend = tx.pivot_table(index="customer_id", columns=by, values="amount", aggfunc="sum",
-                           fill_value=0.0, observed=True)
+    spend = tx.pivot_table(
+        index="customer_id",
+        columns=by,
+        values="amount",
+        aggfunc="sum",
+        fill_value=0.0,
+        observed=True,
+    )
     spend = spend.reindex(years.index, fill_value=0.0)
     out = spend.div(years, axis=0)
     out.columns.name = by
@@ -225,8 +237,14 @@ def trailing_spend(
     validate_columns(tx, [by], caller=caller)
     end = pd.Timestamp(base.attrs.get("observation_end", tx["date"].max()))
     recent = tx[(tx["date"] > end - pd.Timedelta(days=_TRAILING_DAYS)) & (tx["date"] <= end)]
-    spend = recent.pivot_table(index="customer_id", columns=by, values="amount", aggfunc="sum",
-                               fill_value=0.0, observed=True).reindex(index, fill_value=0.0)
+    spend = recent.pivot_table(
+        index="customer_id",
+        columns=by,
+        values="amount",
+        aggfunc="sum",
+        fill_value=0.0,
+        observed=True,
+    ).reindex(index, fill_value=0.0)
     out = spend.mul(scale, axis=0)
     out.columns.name, out.index.name = by, "customer_id"
     return out
@@ -265,8 +283,12 @@ def _quantile_predict(X: pd.DataFrame, y: pd.Series, *, quantile, cv, seed) -> n
     from sklearn.model_selection import KFold, cross_val_predict
 
     model = HistGradientBoostingRegressor(
-        loss="quantile", quantile=quantile, max_iter=60, learning_rate=0.15,
-        min_samples_leaf=max(20, min(200, len(X) // 50)), categorical_features="from_dtype",
+        loss="quantile",
+        quantile=quantile,
+        max_iter=60,
+        learning_rate=0.15,
+        min_samples_leaf=max(20, min(200, len(X) // 50)),
+        categorical_features="from_dtype",
         random_state=seed,
     )
     if X.shape[1] == 0:
@@ -395,21 +417,31 @@ def estimate_wallet(
             f"Got {quantile!r} instead."
         )
     tx = _text_ids(check_transactions(transactions, caller="estimate_wallet"))
-    base = _base_for(tx, base, observation_end, "estimate_wallet",
-                     columns=["revenue_12m", "tenure_days"])
+    base = _base_for(
+        tx, base, observation_end, "estimate_wallet", columns=["revenue_12m", "tenure_days"]
+    )
     end = base.attrs.get("observation_end", observation_end)
     index = active_customers(base, active, caller="estimate_wallet")
     excluded = len(base) - len(index)
     spend = trailing_spend(tx, base=base, customers_index=index, min_active_days=min_active_days)
     has_category = by_category and "category" in tx.columns
-    category_spend = (trailing_spend(tx, base=base, by="category", customers_index=index,
-                                     min_active_days=min_active_days)
-                      if has_category else None)
+    category_spend = (
+        trailing_spend(
+            tx, base=base, by="category", customers_index=index, min_active_days=min_active_days
+        )
+        if has_category
+        else None
+    )
 
     if stated_wallet is not None:
         wallet = _stated_wallet(customers, stated_wallet, stated_wallet_factor, spend)
-        return WalletEstimate(customers=_customer_table(spend, wallet), categories=None,
-                              source="stated", quantile=float("nan"), excluded=excluded)
+        return WalletEstimate(
+            customers=_customer_table(spend, wallet),
+            categories=None,
+            source="stated",
+            quantile=float("nan"),
+            excluded=excluded,
+        )
 
     X = _attribute_frame(customers, index, attributes)
     for column in ("category", "channel"):
@@ -419,10 +451,19 @@ def estimate_wallet(
         predicted = _quantile_predict(X, spend, quantile=quantile, cv=cv, seed=seed)
         wallet = np.maximum(predicted, spend.to_numpy())
         table = _customer_table(spend, wallet)
-        categories = (_category_wallets(X, category_spend, quantile=quantile, seed=seed)
-                      if has_category else None)
-    return WalletEstimate(customers=table, categories=categories, source="model",
-                          quantile=quantile, features=list(X.columns), excluded=excluded)
+        categories = (
+            _category_wallets(X, category_spend, quantile=quantile, seed=seed)
+            if has_category
+            else None
+        )
+    return WalletEstimate(
+        customers=table,
+        categories=categories,
+        source="model",
+        quantile=quantile,
+        features=list(X.columns),
+        excluded=excluded,
+    )
 
 
 def _stated_wallet(customers, stated_wallet: str, factor: float, spend: pd.Series) -> pd.Series:
@@ -433,11 +474,15 @@ def _stated_wallet(customers, stated_wallet: str, factor: float, spend: pd.Serie
             "Got customers=None instead."
         )
     validate_columns(customers, ["customer_id", stated_wallet], caller="estimate_wallet")
-    stated = pd.to_numeric(
-        customers.assign(customer_id=customers["customer_id"].astype(str))
-        .drop_duplicates("customer_id").set_index("customer_id")[stated_wallet],
-        errors="coerce",
-    ).reindex(spend.index) * factor
+    stated = (
+        pd.to_numeric(
+            customers.assign(customer_id=customers["customer_id"].astype(str))
+            .drop_duplicates("customer_id")
+            .set_index("customer_id")[stated_wallet],
+            errors="coerce",
+        ).reindex(spend.index)
+        * factor
+    )
     missing = stated.isna()
     if missing.any():
         warnings.warn(
@@ -455,29 +500,42 @@ def _stated_wallet(customers, stated_wallet: str, factor: float, spend: pd.Serie
     return np.maximum(stated.fillna(spend), spend)
 
 
-def _category_wallets(X: pd.DataFrame, category_spend: pd.DataFrame, *, quantile, seed
-                      ) -> pd.DataFrame:
+def _category_wallets(
+    X: pd.DataFrame, category_spend: pd.DataFrame, *, quantile, seed
+) -> pd.DataFrame:
     """Fit one quantile model per category on all customers; return a long frame of wallets."""
     frames = []
     for category in category_spend.columns:
         y = category_spend[category]
         pred = _quantile_predict(X, y, quantile=quantile, cv=None, seed=seed)
         cat_wallet = np.maximum(pred, y.to_numpy())
-        frames.append(pd.DataFrame({
-            "customer_id": category_spend.index, "category": category, "spend": y.to_numpy(),
-            "wallet": cat_wallet, "headroom": cat_wallet - y.to_numpy(),
-        }))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "customer_id": category_spend.index,
+                    "category": category,
+                    "spend": y.to_numpy(),
+                    "wallet": cat_wallet,
+                    "headroom": cat_wallet - y.to_numpy(),
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True)
 
 
 def _customer_table(spend: pd.Series, wallet) -> pd.DataFrame:
     wallet = np.asarray(wallet, dtype=float)
     spend_values = spend.to_numpy(dtype=float)
-    share = np.divide(np.clip(spend_values, 0, None), wallet, out=np.zeros_like(wallet),
-                      where=wallet > 0)
+    share = np.divide(
+        np.clip(spend_values, 0, None), wallet, out=np.zeros_like(wallet), where=wallet > 0
+    )
     return pd.DataFrame(
-        {"spend": spend_values, "wallet": wallet, "share_of_wallet": np.clip(share, 0, 1),
-         "headroom": wallet - spend_values},
+        {
+            "spend": spend_values,
+            "wallet": wallet,
+            "share_of_wallet": np.clip(share, 0, 1),
+            "headroom": wallet - spend_values,
+        },
         index=spend.index,
     )
 
@@ -562,8 +620,9 @@ def wallet_by_category(estimate: WalletEstimate, segments) -> pd.DataFrame:
             "No category wallets: the transactions have no 'category' column.",
         )
     seg = segment_series(segments, caller="wallet_by_category")
-    long = estimate.categories.merge(seg.rename("segment"), left_on="customer_id",
-                                     right_index=True, how="inner")
+    long = estimate.categories.merge(
+        seg.rename("segment"), left_on="customer_id", right_index=True, how="inner"
+    )
     out = long.groupby(["segment", "category"], observed=True)[["spend", "wallet"]].sum()
     sizes = seg[seg.index.isin(estimate.customers.index)].value_counts()  # customers estimated
     out.insert(0, "customers", sizes.reindex(out.index.get_level_values("segment")).to_numpy())
@@ -634,11 +693,22 @@ def penetration_gaps(
     """
     caller = "penetration_gaps"
     tx = _text_ids(check_transactions(transactions, caller=caller))
-    columns = ["segment", "category", "customers", "buyers", "penetration", "target_penetration",
-               "penetration_gap", "new_buyers", "spend_per_buyer", "opportunity"]
+    columns = [
+        "segment",
+        "category",
+        "customers",
+        "buyers",
+        "penetration",
+        "target_penetration",
+        "penetration_gap",
+        "new_buyers",
+        "spend_per_buyer",
+        "opportunity",
+    ]
     if "category" not in tx.columns:
-        return _not_applicable(columns, "No penetration gaps: the transactions have no "
-                                        "'category' column.")
+        return _not_applicable(
+            columns, "No penetration gaps: the transactions have no 'category' column."
+        )
     check_positive_int(spend_bands, "spend_bands", caller=caller)
     if not 0.5 <= target_quantile <= 1:
         raise ValueError(
@@ -651,31 +721,46 @@ def penetration_gaps(
     spend = base.set_axis(base.index.astype(str)).loc[ids, "revenue_12m"].astype(float)
     band = _spend_band(spend, spend_bands)
     end = pd.Timestamp(base.attrs.get("observation_end", tx["date"].max()))
-    recent = tx[(tx["date"] > end - pd.Timedelta(days=_TRAILING_DAYS)) & (tx["date"] <= end)
-                & tx["customer_id"].isin(ids)]
+    recent = tx[
+        (tx["date"] > end - pd.Timedelta(days=_TRAILING_DAYS))
+        & (tx["date"] <= end)
+        & tx["customer_id"].isin(ids)
+    ]
     cells = _band_cells(recent, seg.loc[ids], band, sorted(tx["category"].unique()))
     eligible = cells[cells["customers"] >= min_customers]
     if eligible.empty:
-        return _not_applicable(columns, f"No penetration gaps: no segment and spend band has "
-                                        f"{min_customers} active customers.")
+        return _not_applicable(
+            columns,
+            f"No penetration gaps: no segment and spend band has {min_customers} active customers.",
+        )
     target = eligible.groupby(["band", "category"])["penetration"].quantile(target_quantile)
-    cells["target_penetration"] = target.reindex(
-        pd.MultiIndex.from_frame(cells[["band", "category"]])).fillna(0.0).to_numpy()
-    cells["new_buyers"] = ((cells["target_penetration"] - cells["penetration"]).clip(lower=0)
-                           * cells["customers"])
-    per_buyer = (cells.groupby(["band", "category"])[["spend", "buyers"]].sum()
-                 .pipe(lambda t: t["spend"] / t["buyers"].where(t["buyers"] > 0)))
-    cells["spend_per_buyer"] = per_buyer.reindex(
-        pd.MultiIndex.from_frame(cells[["band", "category"]])).fillna(0.0).to_numpy()
+    cells["target_penetration"] = (
+        target.reindex(pd.MultiIndex.from_frame(cells[["band", "category"]])).fillna(0.0).to_numpy()
+    )
+    cells["new_buyers"] = (cells["target_penetration"] - cells["penetration"]).clip(
+        lower=0
+    ) * cells["customers"]
+    per_buyer = (
+        cells.groupby(["band", "category"])[["spend", "buyers"]]
+        .sum()
+        .pipe(lambda t: t["spend"] / t["buyers"].where(t["buyers"] > 0))
+    )
+    cells["spend_per_buyer"] = (
+        per_buyer.reindex(pd.MultiIndex.from_frame(cells[["band", "category"]]))
+        .fillna(0.0)
+        .to_numpy()
+    )
     cells["opportunity"] = cells["new_buyers"] * cells["spend_per_buyer"]
     cells["target_buyers"] = cells["target_penetration"] * cells["customers"]
     out = cells.groupby(["segment", "category"])[
-        ["customers", "buyers", "target_buyers", "new_buyers", "opportunity"]].sum()
+        ["customers", "buyers", "target_buyers", "new_buyers", "opportunity"]
+    ].sum()
     out["penetration"] = out["buyers"] / out["customers"]
     out["target_penetration"] = out["target_buyers"] / out["customers"]
     out["penetration_gap"] = out["new_buyers"] / out["customers"]
-    out["spend_per_buyer"] = (out["opportunity"] / out["new_buyers"].where(out["new_buyers"] > 0)
-                              ).fillna(0.0)
+    out["spend_per_buyer"] = (
+        out["opportunity"] / out["new_buyers"].where(out["new_buyers"] > 0)
+    ).fillna(0.0)
     out = out[columns[2:]].astype({"customers": int, "buyers": int})
     return out.sort_values("opportunity", ascending=False, kind="stable").reset_index()
 
@@ -697,7 +782,8 @@ def _band_cells(recent: pd.DataFrame, seg: pd.Series, band: pd.Series, categorie
     spend = lines.groupby(["segment", "band", "category"])["amount"].sum()
     grid = pd.MultiIndex.from_tuples(
         [(s, b, c) for (s, b) in sizes.index for c in categories],
-        names=["segment", "band", "category"])
+        names=["segment", "band", "category"],
+    )
     cells = pd.DataFrame(index=grid)
     cells["customers"] = sizes.reindex(grid.droplevel("category")).to_numpy()
     cells["buyers"] = buyers.reindex(grid, fill_value=0).astype(int).to_numpy()

@@ -72,7 +72,9 @@ def latest_demo_run(reports: Path = ROOT / "reports" / "demo") -> Path | None:
     runs = sorted(
         p
         for p in reports.glob("*")
-        if p.is_dir() and "." not in p.name and (p / "index.html").is_file()
+        if p.is_dir()
+        and "." not in p.name
+        and (p / "index.html").is_file()
         and (p / "manifest.json").is_file()
     )
     return runs[-1] if runs else None
@@ -99,8 +101,8 @@ def _gallery_markdown(run: Path | None) -> str:
         if not (run / "html" / f"{name}.html").is_file():
             continue
         lines.append(
-            f"| {name} | <a href=\"{GALLERY_DIR}/html/{name}.html\">{name}.html</a> "
-            f"| <a href=\"{GALLERY_DIR}/html/{name}.full.html\">{name}.full.html</a> |"
+            f'| {name} | <a href="{GALLERY_DIR}/html/{name}.html">{name}.html</a> '
+            f'| <a href="{GALLERY_DIR}/html/{name}.full.html">{name}.full.html</a> |'
         )
     return "\n".join(lines) + "\n"
 

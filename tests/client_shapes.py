@@ -51,27 +51,45 @@ def build_shapes(root: Path) -> dict[str, tuple[Path, tuple[str, ...]]]:
 
     add("transactions_only", {"transactions": tx}, ALL)
     add("transactions_customers", {"transactions": tx, "customers": customers}, ("02",))
-    add("surveys_without_feedback",
-        {"transactions": tx, "customers": customers, "surveys": surveys}, ("03",))
+    add(
+        "surveys_without_feedback",
+        {"transactions": tx, "customers": customers, "surveys": surveys},
+        ("03",),
+    )
     add("surveys_only", {"surveys": surveys.drop(columns="comment")}, ALL)
     months = np.ceil((pd.Timestamp("2025-12-31") - customers["signup_date"]).dt.days / 30.44)
-    subscriptions = pd.DataFrame({
-        "customer_id": customers["customer_id"],
-        "tenure_months": months.astype(int).to_numpy(),
-        "churned": np.random.default_rng(11).random(len(customers)) < 0.3,
-    })
+    subscriptions = pd.DataFrame(
+        {
+            "customer_id": customers["customer_id"],
+            "tenure_months": months.astype(int).to_numpy(),
+            "churned": np.random.default_rng(11).random(len(customers)) < 0.3,
+        }
+    )
     add("customers_only", {"customers": subscriptions}, ALL)
     recent = tx.loc[tx["date"] > tx["date"].max() - pd.Timedelta(weeks=20)]
     add("weeks_20", {"transactions": recent}, ("02", "04"))
     small = make_demo(n_customers=50, seed=5)
-    add("customers_50", {"transactions": small.transactions, "customers": small.customers,
-                         "surveys": small.surveys}, ALL)
+    add(
+        "customers_50",
+        {
+            "transactions": small.transactions,
+            "customers": small.customers,
+            "surveys": small.surveys,
+        },
+        ALL,
+    )
     add("no_category", {"transactions": tx.drop(columns="category")}, ("01",))
     add("one_category", {"transactions": tx.assign(category="all")}, ("01",))
-    numeric_ids = {"customer_id": lambda f: f["customer_id"].str[1:].astype(int).astype(float)
-                   .map("{:.1f}".format)}
-    add("float_ids", {"transactions": tx.assign(**numeric_ids),
-                      "customers": customers.assign(**numeric_ids)}, ("01",))
+    numeric_ids = {
+        "customer_id": lambda f: (
+            f["customer_id"].str[1:].astype(int).astype(float).map("{:.1f}".format)
+        )
+    }
+    add(
+        "float_ids",
+        {"transactions": tx.assign(**numeric_ids), "customers": customers.assign(**numeric_ids)},
+        ("01",),
+    )
     wholesale = make_demo(n_customers=500, seed=13, segments=_no_dropout_segments())
     add("wholesale_no_dropout", {"transactions": wholesale.transactions}, ("04",))
     return shapes

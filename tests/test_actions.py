@@ -38,10 +38,12 @@ def test_actions_on_different_bases_are_not_ranked_together():
 
 def test_pages_actions_are_saved_beside_the_headlines_and_loaded_ranked(tmp_path):
     headlines = tmp_path / "headlines"
-    save_actions("02_churn", [Action("small", "s", 3, 10.0, 5.0, 15.0)],
-                 path=headlines / "02_churn.json")
-    save_actions("03_nps", [Action("big", "t", 4, 99.0, 50.0, 120.0), None],
-                 path=headlines / "03_nps.json")
+    save_actions(
+        "02_churn", [Action("small", "s", 3, 10.0, 5.0, 15.0)], path=headlines / "02_churn.json"
+    )
+    save_actions(
+        "03_nps", [Action("big", "t", 4, 99.0, 50.0, 120.0), None], path=headlines / "03_nps.json"
+    )
     (headlines / "03_nps.json").write_text("[]")  # a headline file is not read as actions
     actions = load_actions(headlines)
     assert actions["action"].tolist() == ["big", "small"]
@@ -53,11 +55,13 @@ def test_pages_actions_are_saved_beside_the_headlines_and_loaded_ranked(tmp_path
 
 def test_the_retention_action_is_revenue_at_risk_times_margin_times_the_save_rate():
     rng = np.random.default_rng(0)
-    scores = pd.DataFrame({"customer_id": [f"c{i}" for i in range(200)],
-                           "revenue_at_risk": rng.gamma(2.0, 50.0, 200)})
+    scores = pd.DataFrame(
+        {"customer_id": [f"c{i}" for i in range(200)], "revenue_at_risk": rng.gamma(2.0, 50.0, 200)}
+    )
     segments = pd.Series("Loyal", index=scores["customer_id"])
-    action = retention_action(scores, margin=0.4, segments=segments, top_share=0.1,
-                              save_rate=(0.25, 0.1, 0.5))
+    action = retention_action(
+        scores, margin=0.4, segments=segments, top_share=0.1, save_rate=(0.25, 0.1, 0.5)
+    )
     top = scores["revenue_at_risk"].nlargest(20).sum()
     assert action.customers == 20
     assert action.value == pytest.approx(top * 0.4 * 0.25)
@@ -68,28 +72,43 @@ def test_the_retention_action_is_revenue_at_risk_times_margin_times_the_save_rat
 
 
 def test_complaint_and_rollout_actions_are_on_the_margin_basis():
-    impact = pd.DataFrame({"name": ["delivery", "price"], "customers": [30, 10],
-                           "revenue_at_stake": [1_000.0, 400.0], "at_stake_ci_low": [-50.0, 0.0],
-                           "at_stake_ci_high": [2_000.0, 900.0]})
+    impact = pd.DataFrame(
+        {
+            "name": ["delivery", "price"],
+            "customers": [30, 10],
+            "revenue_at_stake": [1_000.0, 400.0],
+            "at_stake_ci_low": [-50.0, 0.0],
+            "at_stake_ci_high": [2_000.0, 900.0],
+        }
+    )
     fix = complaint_action(impact, margin=0.25)
     assert (fix.value, fix.value_low, fix.value_high) == (250.0, 0.0, 500.0)
     assert "delivery" in fix.action and fix.customers == 30
     assert complaint_action(impact.iloc[:0], margin=0.25) is None
-    rollout = pd.DataFrame({"customers": [500, 500], "margin_per_year": [900.0, -10.0],
-                            "margin_low": [100.0, -50.0], "margin_high": [1_700.0, 30.0],
-                            "significant": [True, False], "effect": [3.0, -0.1]},
-                           index=["coupon", "email"])
+    rollout = pd.DataFrame(
+        {
+            "customers": [500, 500],
+            "margin_per_year": [900.0, -10.0],
+            "margin_low": [100.0, -50.0],
+            "margin_high": [1_700.0, 30.0],
+            "significant": [True, False],
+            "effect": [3.0, -0.1],
+        },
+        index=["coupon", "email"],
+    )
     assert [a.action.split()[2] for a in rollout_actions(rollout, experiment="q3")] == ["coupon"]
 
 
 def test_the_revenue_bridge_adds_up_and_matches_a_hand_count():
     rng = np.random.default_rng(3)
     n = 3_000
-    tx = pd.DataFrame({
-        "customer_id": rng.integers(0, 400, n).astype(str),
-        "date": pd.Timestamp("2022-01-01") + pd.to_timedelta(rng.integers(0, 1_200, n), "D"),
-        "amount": rng.normal(40, 30, n).round(2),  # refunds included
-    })
+    tx = pd.DataFrame(
+        {
+            "customer_id": rng.integers(0, 400, n).astype(str),
+            "date": pd.Timestamp("2022-01-01") + pd.to_timedelta(rng.integers(0, 1_200, n), "D"),
+            "amount": rng.normal(40, 30, n).round(2),  # refunds included
+        }
+    )
     end = pd.Timestamp("2025-03-31")
     bridge = revenue_bridge(tx, observation_end=end)
     steps = bridge["revenue"]
@@ -97,35 +116,53 @@ def test_the_revenue_bridge_adds_up_and_matches_a_hand_count():
     last = tx[(tx["date"] > end - pd.Timedelta(days=365)) & (tx["date"] <= end)]
     assert steps["last 12 months"] == pytest.approx(last["amount"].sum())
     assert bridge.loc["last 12 months", "customers"] == last["customer_id"].nunique()
-    prev = tx[(tx["date"] > end - pd.Timedelta(days=730))
-              & (tx["date"] <= end - pd.Timedelta(days=365))]
+    prev = tx[
+        (tx["date"] > end - pd.Timedelta(days=730)) & (tx["date"] <= end - pd.Timedelta(days=365))
+    ]
     lost = set(prev["customer_id"]) - set(last["customer_id"])
     assert bridge.loc["lost customers", "customers"] == len(lost)
     assert steps["lost customers"] == pytest.approx(
-        -prev.loc[prev["customer_id"].isin(lost), "amount"].sum())
+        -prev.loc[prev["customer_id"].isin(lost), "amount"].sum()
+    )
 
 
 def test_active_customers_count_only_complete_periods():
-    tx = pd.DataFrame({"customer_id": ["a", "b", "a", "c"], "amount": [5.0, 3.0, 2.0, -1.0],
-                       "date": pd.to_datetime(["2025-01-05", "2025-02-01", "2025-04-02",
-                                               "2025-05-01"])})
+    tx = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "a", "c"],
+            "amount": [5.0, 3.0, 2.0, -1.0],
+            "date": pd.to_datetime(["2025-01-05", "2025-02-01", "2025-04-02", "2025-05-01"]),
+        }
+    )
     out = active_customers_over_time(tx, observation_end="2025-05-15")
     assert out["period"].tolist() == [pd.Timestamp("2025-01-01")]  # Q2 is not over
     assert out["active_customers"].tolist() == [2]
 
 
 def test_summary_words_escape_client_text_and_state_the_basis():
-    actions = rank_actions([Action("Fix <script>x</script>", "*VIP*", 12, 5e4, 2e4, 8e4,
-                                   kpi="churn", page="03_nps")])
+    actions = rank_actions(
+        [Action("Fix <script>x</script>", "*VIP*", 12, 5e4, 2e4, 8e4, kpi="churn", page="03_nps")]
+    )
     text = actions_markdown(actions, margin=0.3)
     assert "<script>" not in text and "&lt;script&gt;" in text and r"\*VIP\*" in text
     assert "annual gross margin" in text and "30% of revenue" in text
     assert "[03\\_nps](03\\_nps.html)" in text
     assert "Kaplan-Meier" in glossary_markdown() and "CUPED" in glossary_markdown()
-    bridge = pd.DataFrame({"revenue": [100.0, 30.0, 0.0, -50.0, 5.0, -5.0, 80.0],
-                           "customers": [10, 3, 0, 5, 2, 3, 8]},
-                          index=["previous 12 months", "new customers", "reactivated customers",
-                                 "lost customers", "expansion", "contraction", "last 12 months"])
+    bridge = pd.DataFrame(
+        {
+            "revenue": [100.0, 30.0, 0.0, -50.0, 5.0, -5.0, 80.0],
+            "customers": [10, 3, 0, 5, 2, 3, 8],
+        },
+        index=[
+            "previous 12 months",
+            "new customers",
+            "reactivated customers",
+            "lost customers",
+            "expansion",
+            "contraction",
+            "last 12 months",
+        ],
+    )
     assert "down 20.0%" in situation(bridge)
 
 
@@ -135,22 +172,47 @@ def test_the_summary_figures_name_the_currency_and_show_every_step_and_action():
     matplotlib.use("Agg")
     from cxlib import plots
 
-    bridge = pd.DataFrame({"revenue": [100.0, 30.0, 0.0, -50.0, 5.0, -5.0, 80.0],
-                           "customers": [10, 3, 0, 5, 2, 3, 8]},
-                          index=["previous 12 months", "new customers", "reactivated customers",
-                                 "lost customers", "expansion", "contraction", "last 12 months"])
+    bridge = pd.DataFrame(
+        {
+            "revenue": [100.0, 30.0, 0.0, -50.0, 5.0, -5.0, 80.0],
+            "customers": [10, 3, 0, 5, 2, 3, 8],
+        },
+        index=[
+            "previous 12 months",
+            "new customers",
+            "reactivated customers",
+            "lost customers",
+            "expansion",
+            "contraction",
+            "last 12 months",
+        ],
+    )
     ax = plots.plot_revenue_bridge(bridge, currency="CHF")
     assert "CHF" in ax.get_ylabel() and len(ax.patches) == 7
     assert ax.get_ylim()[1] >= 130.0  # the highest running total (100 + 30) is inside the axes
-    actions = rank_actions([Action("a" * 120, "s", 1, 5.0, 1.0, 9.0),
-                            Action("b", "s", 1, 7.0, 6.0, 8.0)])
+    actions = rank_actions(
+        [Action("a" * 120, "s", 1, 5.0, 1.0, 9.0), Action("b", "s", 1, 7.0, 6.0, 8.0)]
+    )
     ax = plots.plot_actions(actions, currency="CHF")
     assert "CHF" in ax.get_xlabel() and "annual gross margin" in ax.get_xlabel().lower()
     assert [t.get_text()[:2] for t in ax.get_yticklabels()] == ["2.", "1."]
-    periods = active_customers_over_time(pd.DataFrame({
-        "customer_id": ["a", "b"], "amount": [1.0, 2.0],
-        "date": pd.to_datetime(["2025-01-02", "2025-04-02"])}), observation_end="2025-07-01")
-    nps = pd.DataFrame({"period": pd.PeriodIndex(["2025Q1", "2025Q2"], freq="Q"),
-                        "score": [-10.0, 5.0], "ci_low": [-20.0, -5.0], "ci_high": [0.0, 15.0]})
+    periods = active_customers_over_time(
+        pd.DataFrame(
+            {
+                "customer_id": ["a", "b"],
+                "amount": [1.0, 2.0],
+                "date": pd.to_datetime(["2025-01-02", "2025-04-02"]),
+            }
+        ),
+        observation_end="2025-07-01",
+    )
+    nps = pd.DataFrame(
+        {
+            "period": pd.PeriodIndex(["2025Q1", "2025Q2"], freq="Q"),
+            "score": [-10.0, 5.0],
+            "ci_low": [-20.0, -5.0],
+            "ci_high": [0.0, 15.0],
+        }
+    )
     ax = plots.plot_active_customers(periods, nps)
     assert len(ax.figure.axes) == 2  # customers and NPS on their own axes

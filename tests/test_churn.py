@@ -42,8 +42,11 @@ def synthetic_client(n=1500, seed=3, start="2023-01-01", end="2025-12-31"):
             day += max(1, int(rng.exponential(gap_mean)))
     tx = pd.DataFrame(rows, columns=["customer_id", "date", "amount", "category", "channel"])
     customers = pd.DataFrame(
-        {"customer_id": ids, "acquisition_cost": rng.gamma(2.0, 10.0, size=n).round(2),
-         "acquisition_channel": np.where(kind == "good", "referral", "social")}
+        {
+            "customer_id": ids,
+            "acquisition_cost": rng.gamma(2.0, 10.0, size=n).round(2),
+            "acquisition_channel": np.where(kind == "good", "referral", "social"),
+        }
     )
     return tx, customers
 
@@ -57,11 +60,17 @@ def synthetic():
 
 
 def test_inactivity_threshold_is_the_quantile_of_gaps_between_distinct_purchase_days():
-    tx = tx_frame([
-        ("a", "2025-01-01", 5.0), ("a", "2025-01-01", 3.0),  # same day: one purchase day
-        ("a", "2025-01-11", 5.0), ("a", "2025-01-20", -5.0),  # refund: not a purchase
-        ("a", "2025-01-31", 5.0), ("b", "2025-02-01", 5.0), ("b", "2025-03-03", 5.0),
-    ])
+    tx = tx_frame(
+        [
+            ("a", "2025-01-01", 5.0),
+            ("a", "2025-01-01", 3.0),  # same day: one purchase day
+            ("a", "2025-01-11", 5.0),
+            ("a", "2025-01-20", -5.0),  # refund: not a purchase
+            ("a", "2025-01-31", 5.0),
+            ("b", "2025-02-01", 5.0),
+            ("b", "2025-03-03", 5.0),
+        ]
+    )
     result = churn.inactivity_threshold(tx, quantile=0.5)
     # gaps: a -> 10, 20; b -> 30; the median is 20
     assert result.days == 20
@@ -83,10 +92,14 @@ def test_inactivity_threshold_needs_repeat_customers():
 
 
 def test_churn_status_flags_customers_silent_for_longer_than_the_threshold():
-    tx = tx_frame([
-        ("a", "2025-01-01", 5.0), ("b", "2025-01-30", 5.0), ("c", "2025-03-01", 5.0),
-        ("c", "2025-05-01", 5.0),  # after as_of: ignored
-    ])
+    tx = tx_frame(
+        [
+            ("a", "2025-01-01", 5.0),
+            ("b", "2025-01-30", 5.0),
+            ("c", "2025-03-01", 5.0),
+            ("c", "2025-05-01", 5.0),  # after as_of: ignored
+        ]
+    )
     status = churn.churn_status(tx, as_of="2025-03-31", threshold_days=60)
     assert status["days_since_last"].to_dict() == {"a": 89, "b": 60, "c": 30}
     assert status["churned"].to_dict() == {"a": True, "b": False, "c": False}
@@ -94,10 +107,12 @@ def test_churn_status_flags_customers_silent_for_longer_than_the_threshold():
 
 def test_churn_status_contract_uses_the_contract_end_date():
     tx = tx_frame([("a", "2025-01-01", 5.0), ("b", "2025-01-01", 5.0)])
-    customers = pd.DataFrame({
-        "customer_id": ["a", "b", "c"],
-        "contract_end": pd.to_datetime(["2025-02-01", "2025-06-01", None]),
-    })
+    customers = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c"],
+            "contract_end": pd.to_datetime(["2025-02-01", "2025-06-01", None]),
+        }
+    )
     status = churn.churn_status(tx, as_of="2025-03-01", definition="contract", customers=customers)
     assert status["churned"].to_dict() == {"a": True, "b": False, "c": False}
 
@@ -105,8 +120,9 @@ def test_churn_status_contract_uses_the_contract_end_date():
 def test_churn_status_contract_without_contract_column_names_the_columns():
     tx = tx_frame([("a", "2025-01-01", 5.0)])
     with pytest.raises(DataError, match="needs a 'contract_end' or 'cancellation_date'"):
-        churn.churn_status(tx, definition="contract",
-                           customers=pd.DataFrame({"customer_id": ["a"]}))
+        churn.churn_status(
+            tx, definition="contract", customers=pd.DataFrame({"customer_id": ["a"]})
+        )
 
 
 def test_churn_status_rejects_an_unknown_definition():
@@ -116,11 +132,14 @@ def test_churn_status_rejects_an_unknown_definition():
 
 
 def test_churn_rate_counts_customers_alive_at_start_and_churned_by_end():
-    tx = tx_frame([
-        ("a", "2025-01-01", 5.0),  # alive at start (30 days), silent 89 days by end: churned
-        ("b", "2025-01-01", 5.0), ("b", "2025-03-01", 5.0),  # came back: alive
-        ("c", "2024-06-01", 5.0),  # already churned at start: not at risk
-    ])
+    tx = tx_frame(
+        [
+            ("a", "2025-01-01", 5.0),  # alive at start (30 days), silent 89 days by end: churned
+            ("b", "2025-01-01", 5.0),
+            ("b", "2025-03-01", 5.0),  # came back: alive
+            ("c", "2024-06-01", 5.0),  # already churned at start: not at risk
+        ]
+    )
     result = churn.churn_rate(tx, start="2025-01-31", end="2025-03-31", threshold_days=45)
     assert (result.n_at_risk, result.n_churned) == (2, 1)
     assert result.rate == 0.5
@@ -129,8 +148,9 @@ def test_churn_rate_counts_customers_alive_at_start_and_churned_by_end():
 
 
 def test_churn_vs_target_splits_the_gap_between_segments():
-    churned = pd.Series([True, True, True, False, True, False, False, False],
-                        index=list("abcdefgh"))
+    churned = pd.Series(
+        [True, True, True, False, True, False, False, False], index=list("abcdefgh")
+    )
     segments = pd.Series(["x"] * 4 + ["y"] * 4, index=list("abcdefgh"))
     value = pd.Series(10.0, index=list("abcdefgh"))
     out = churn.churn_vs_target(churned, target_rate=0.25, segments=segments, value=value)
@@ -156,22 +176,30 @@ def test_default_cutoff_leaves_exactly_one_horizon_after_it():
 
 
 def test_cohort_retention_counts_rates_and_revenue_by_hand():
-    tx = tx_frame([
-        ("a", "2025-01-05", 10.0), ("a", "2025-02-07", 5.0), ("a", "2025-03-01", 20.0),
-        ("b", "2025-01-20", 30.0), ("b", "2025-03-15", 10.0), ("b", "2025-03-20", -4.0),
-        ("c", "2025-02-10", 8.0),
-        ("d", "2025-01-01", -3.0),  # only a refund: never acquired
-    ])
+    tx = tx_frame(
+        [
+            ("a", "2025-01-05", 10.0),
+            ("a", "2025-02-07", 5.0),
+            ("a", "2025-03-01", 20.0),
+            ("b", "2025-01-20", 30.0),
+            ("b", "2025-03-15", 10.0),
+            ("b", "2025-03-20", -4.0),
+            ("c", "2025-02-10", 8.0),
+            ("d", "2025-01-01", -3.0),  # only a refund: never acquired
+        ]
+    )
     result = churn.cohort_retention(tx, observation_end="2025-03-31")
-    expected = pd.DataFrame({
-        "cohort": pd.PeriodIndex(["2025-01"] * 3 + ["2025-02"] * 2, freq="M"),
-        "period": [0, 1, 2, 0, 1],
-        "cohort_size": [2, 2, 2, 1, 1],
-        "customers": [2, 1, 2, 1, 0],
-        "retention_rate": [1.0, 0.5, 1.0, 1.0, 0.0],
-        "revenue": [40.0, 5.0, 26.0, 8.0, 0.0],
-        "revenue_retention": [1.0, 5 / 40, 26 / 40, 1.0, 0.0],
-    })
+    expected = pd.DataFrame(
+        {
+            "cohort": pd.PeriodIndex(["2025-01"] * 3 + ["2025-02"] * 2, freq="M"),
+            "period": [0, 1, 2, 0, 1],
+            "cohort_size": [2, 2, 2, 1, 1],
+            "customers": [2, 1, 2, 1, 0],
+            "retention_rate": [1.0, 0.5, 1.0, 1.0, 0.0],
+            "revenue": [40.0, 5.0, 26.0, 8.0, 0.0],
+            "revenue_retention": [1.0, 5 / 40, 26 / 40, 1.0, 0.0],
+        }
+    )
     assert_frame_equal(result.table, expected)
     assert result.rates.shape == (2, 3)
     assert np.isnan(result.rates.loc[pd.Period("2025-02", "M"), 2])  # not observed yet
@@ -198,18 +226,36 @@ def test_cohort_retention_names_missing_columns():
 
 
 def test_survival_table_runs_from_first_to_last_purchase_for_churners_and_censors_the_rest():
-    tx = tx_frame([
-        ("a", "2025-01-01", 5.0, "toys", "web"), ("a", "2025-01-11", 5.0, "home", "web"),
-        ("b", "2025-02-01", 5.0, "home", "store"), ("b", "2025-03-20", 5.0, "toys", "store"),
-    ])
-    customers = pd.DataFrame({"customer_id": ["a", "b"], "acquisition_cost": [1.0, 2.0],
-                              "acquisition_channel": ["ads", "friends"]})
-    feedback = pd.DataFrame({"customer_id": ["a", "a", "b"],
-                             "date": pd.to_datetime(["2025-01-05", "2025-03-01", "2025-03-01"]),
-                             "text": ["x", "y", "z"]})
-    table = churn.survival_table(tx, observation_end="2025-03-31", threshold_days=30,
-                                 customers=customers, feedback=feedback,
-                                 segments=pd.Series({"a": "s1"}))
+    tx = tx_frame(
+        [
+            ("a", "2025-01-01", 5.0, "toys", "web"),
+            ("a", "2025-01-11", 5.0, "home", "web"),
+            ("b", "2025-02-01", 5.0, "home", "store"),
+            ("b", "2025-03-20", 5.0, "toys", "store"),
+        ]
+    )
+    customers = pd.DataFrame(
+        {
+            "customer_id": ["a", "b"],
+            "acquisition_cost": [1.0, 2.0],
+            "acquisition_channel": ["ads", "friends"],
+        }
+    )
+    feedback = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "b"],
+            "date": pd.to_datetime(["2025-01-05", "2025-03-01", "2025-03-01"]),
+            "text": ["x", "y", "z"],
+        }
+    )
+    table = churn.survival_table(
+        tx,
+        observation_end="2025-03-31",
+        threshold_days=30,
+        customers=customers,
+        feedback=feedback,
+        segments=pd.Series({"a": "s1"}),
+    )
     assert table["duration_days"].to_dict() == {"a": 10, "b": 58}  # b censored at 03-31
     assert table["event"].to_dict() == {"a": True, "b": False}
     assert table["first_category"].to_dict() == {"a": "toys", "b": "home"}
@@ -220,23 +266,28 @@ def test_survival_table_runs_from_first_to_last_purchase_for_churners_and_censor
 
 def test_survival_table_contract_runs_from_signup_to_contract_end():
     tx = tx_frame([("a", "2025-01-10", 5.0), ("b", "2025-01-10", 5.0)])
-    customers = pd.DataFrame({
-        "customer_id": ["a", "b"],
-        "signup_date": pd.to_datetime(["2025-01-01", "2025-01-01"]),
-        "contract_end": pd.to_datetime(["2025-02-01", "2025-06-01"]),
-    })
-    table = churn.survival_table(tx, definition="contract", customers=customers,
-                                 observation_end="2025-03-31")
+    customers = pd.DataFrame(
+        {
+            "customer_id": ["a", "b"],
+            "signup_date": pd.to_datetime(["2025-01-01", "2025-01-01"]),
+            "contract_end": pd.to_datetime(["2025-02-01", "2025-06-01"]),
+        }
+    )
+    table = churn.survival_table(
+        tx, definition="contract", customers=customers, observation_end="2025-03-31"
+    )
     assert table["duration_days"].to_dict() == {"a": 31, "b": 89}
     assert table["event"].to_dict() == {"a": True, "b": False}
 
 
 def test_kaplan_meier_by_segment_matches_the_hand_computed_curve_and_median():
-    table = pd.DataFrame({
-        "duration_days": [1, 2, 3, 4, 1, 5],
-        "event": [True, True, False, True, False, True],
-        "segment": ["x", "x", "x", "x", "y", "y"],
-    })
+    table = pd.DataFrame(
+        {
+            "duration_days": [1, 2, 3, 4, 1, 5],
+            "event": [True, True, False, True, False, True],
+            "segment": ["x", "x", "x", "x", "y", "y"],
+        }
+    )
     result = churn.survival_by_segment(table)
     x = result.curves.query("segment == 'x'")
     # S(1) = 3/4, S(2) = 3/4 * 2/3 = 1/2, censored at 3, S(4) = 0
@@ -250,8 +301,9 @@ def test_kaplan_meier_by_segment_matches_the_hand_computed_curve_and_median():
 
 
 def test_log_rank_statistic_matches_the_hand_computation():
-    table = pd.DataFrame({"duration_days": [1, 2, 3, 4], "event": [True] * 4,
-                          "segment": ["x", "x", "y", "y"]})
+    table = pd.DataFrame(
+        {"duration_days": [1, 2, 3, 4], "event": [True] * 4, "segment": ["x", "x", "y", "y"]}
+    )
     result = churn.survival_by_segment(table)
     # O - E for x = 2 - (2/4 + 1/3); V = 1/4 + 2/9
     expected = (2 - (0.5 + 1 / 3)) ** 2 / (0.25 + 2 / 9)
@@ -266,9 +318,14 @@ def test_cox_drivers_recovers_a_doubled_hazard_and_checks_proportional_hazards()
     group = np.where(np.arange(n) < n // 2, "calm", "risky")
     durations = rng.exponential(np.where(group == "risky", 50.0, 100.0)).round() + 1
     censor = durations > 150
-    table = pd.DataFrame({"duration_days": np.minimum(durations, 150).astype(int),
-                          "event": ~censor, "segment": group,
-                          "acquisition_cost": rng.normal(10, 2, size=n)})
+    table = pd.DataFrame(
+        {
+            "duration_days": np.minimum(durations, 150).astype(int),
+            "event": ~censor,
+            "segment": group,
+            "acquisition_cost": rng.normal(10, 2, size=n),
+        }
+    )
     result = churn.cox_drivers(table)
     row = result.hazard_ratios.set_index("covariate").loc["segment=risky"]
     assert 1.7 < row["hazard_ratio"] < 2.3
@@ -286,8 +343,7 @@ def test_survival_by_segment_pools_small_groups_and_holm_corrects_the_pairs():
     sizes = {"a": 200, "b": 200, "c": 150, "tiny1": 1, "tiny2": 3, "tiny3": 2}
     group = np.repeat(list(sizes), list(sizes.values()))
     scale = np.where(group == "a", 100.0, 200.0)
-    table = pd.DataFrame({"duration_days": rng.exponential(scale), "event": True,
-                          "segment": group})
+    table = pd.DataFrame({"duration_days": rng.exponential(scale), "event": True, "segment": group})
     km = churn.survival_by_segment(table, min_group_size=30)
     assert set(km.medians.index) == {"a", "b", "c", "other"}
     assert km.medians.loc["other", "customers"] == 6
@@ -302,8 +358,13 @@ def test_survival_by_segment_pools_small_groups_and_holm_corrects_the_pairs():
 
 
 def test_survival_split_uses_a_column_the_client_has_else_one_curve():
-    table = pd.DataFrame({"duration_days": [1.0, 2.0, 3.0, 4.0], "event": True,
-                          "first_category": ["x", "y", "x", "y"]})
+    table = pd.DataFrame(
+        {
+            "duration_days": [1.0, 2.0, 3.0, 4.0],
+            "event": True,
+            "first_category": ["x", "y", "x", "y"],
+        }
+    )
     assert churn.survival_split(table) == "first_category"
     km = churn.survival_by_segment(table.drop(columns="first_category"), segment=None)
     assert km.by is None and km.medians.index.tolist() == ["all customers"]
@@ -320,11 +381,15 @@ def test_survival_by_segment_names_a_missing_segment_column():
 
 
 def test_churn_features_by_hand():
-    tx = tx_frame([
-        ("a", "2025-01-01", 10.0, "toys", "web"), ("a", "2025-03-01", 30.0, "home", "web"),
-        ("a", "2025-03-05", -10.0, "home", "web"), ("a", "2025-06-01", 99.0, "home", "web"),
-        ("b", "2024-01-01", 5.0, "toys", "store"),  # inactive at the cutoff (> 365 days)
-    ])
+    tx = tx_frame(
+        [
+            ("a", "2025-01-01", 10.0, "toys", "web"),
+            ("a", "2025-03-01", 30.0, "home", "web"),
+            ("a", "2025-03-05", -10.0, "home", "web"),
+            ("a", "2025-06-01", 99.0, "home", "web"),
+            ("b", "2024-01-01", 5.0, "toys", "store"),  # inactive at the cutoff (> 365 days)
+        ]
+    )
     f = churn.churn_features(tx, cutoff="2025-03-31")
     assert f.index.tolist() == ["a"]
     row = f.loc["a"]
@@ -350,8 +415,14 @@ def test_feature_builder_refuses_transactions_after_the_cutoff():
 
 def test_feature_builder_refuses_surveys_and_feedback_after_the_cutoff():
     tx = tx_frame([("a", "2025-01-01", 10.0)])
-    late = pd.DataFrame({"customer_id": ["a"], "date": pd.to_datetime(["2025-04-01"]),
-                         "score": [0], "text": ["bad"]})
+    late = pd.DataFrame(
+        {
+            "customer_id": ["a"],
+            "date": pd.to_datetime(["2025-04-01"]),
+            "score": [0],
+            "text": ["bad"],
+        }
+    )
     cutoff = pd.Timestamp("2025-03-31")
     spec = builder._make_spec(tx, None, late, late, 8)
     with pytest.raises(churn.LeakageError, match="surveys dated up to 2025-04-01"):
@@ -367,18 +438,32 @@ def test_features_do_not_change_when_the_label_window_changes(synthetic):
     rng = np.random.default_rng(1)
     after = tx["date"] > cutoff
     # drop half of the label-window purchases and add purchases for others, plus late surveys
-    shuffled = pd.concat([
-        tx.loc[~after], tx.loc[after].sample(frac=0.5, random_state=1),
-        tx.loc[~after].sample(300, random_state=2).assign(date=cutoff + pd.Timedelta(days=1)),
-    ], ignore_index=True)
-    surveys = pd.DataFrame({"customer_id": tx["customer_id"].unique()[:500],
-                            "date": cutoff - pd.Timedelta(days=10), "score": 7})
-    late = pd.DataFrame({"customer_id": tx["customer_id"].unique()[:500],
-                         "date": cutoff + pd.Timedelta(days=5),
-                         "score": rng.integers(0, 11, 500)})
+    shuffled = pd.concat(
+        [
+            tx.loc[~after],
+            tx.loc[after].sample(frac=0.5, random_state=1),
+            tx.loc[~after].sample(300, random_state=2).assign(date=cutoff + pd.Timedelta(days=1)),
+        ],
+        ignore_index=True,
+    )
+    surveys = pd.DataFrame(
+        {
+            "customer_id": tx["customer_id"].unique()[:500],
+            "date": cutoff - pd.Timedelta(days=10),
+            "score": 7,
+        }
+    )
+    late = pd.DataFrame(
+        {
+            "customer_id": tx["customer_id"].unique()[:500],
+            "date": cutoff + pd.Timedelta(days=5),
+            "score": rng.integers(0, 11, 500),
+        }
+    )
     base = churn.churn_features(tx, cutoff=cutoff, customers=customers, surveys=surveys)
-    moved = churn.churn_features(shuffled, cutoff=cutoff, customers=customers,
-                                 surveys=pd.concat([surveys, late]))
+    moved = churn.churn_features(
+        shuffled, cutoff=cutoff, customers=customers, surveys=pd.concat([surveys, late])
+    )
     assert_frame_equal(base.sort_index(), moved.sort_index())
     # ...while the labels do change, so the test would notice features built from the window
     labels = builder._labels(builder._Bases(tx), base.index, cutoff, 90)
@@ -391,7 +476,8 @@ def test_a_customer_attribute_that_encodes_the_outcome_raises_a_leakage_warning(
     cutoff = pd.Timestamp("2025-06-30")
     window = tx.loc[(tx["date"] > cutoff) & (tx["date"] <= cutoff + pd.Timedelta(days=90))]
     leaky = customers.assign(
-        acquisition_cost=(~customers["customer_id"].isin(window["customer_id"])).astype(float))
+        acquisition_cost=(~customers["customer_id"].isin(window["customer_id"])).astype(float)
+    )
     with pytest.warns(UserWarning, match="suspiciously close to 1"):
         churn.churn_model(tx, cutoff=cutoff, horizon_days=90, customers=leaky, seed=0)
 
@@ -428,8 +514,9 @@ def test_scored_list_is_probability_times_trailing_revenue_sorted_by_revenue_at_
     trailing = year.groupby("customer_id")["amount"].sum().clip(lower=0)
     scores = fitted.scores.set_index("customer_id")
     np.testing.assert_allclose(scores["value"], trailing.reindex(scores.index).fillna(0.0))
-    np.testing.assert_allclose(scores["revenue_at_risk"],
-                               scores["churn_probability"] * scores["value"])
+    np.testing.assert_allclose(
+        scores["revenue_at_risk"], scores["churn_probability"] * scores["value"]
+    )
     assert fitted.scores["revenue_at_risk"].is_monotonic_decreasing
     assert scores["churn_probability"].between(0, 1).all()
     assert scores["held_out"].mean() == pytest.approx(0.3, abs=0.01)
@@ -437,13 +524,21 @@ def test_scored_list_is_probability_times_trailing_revenue_sorted_by_revenue_at_
 
 def test_churn_model_beats_the_recency_rule_and_reports_every_metric(fitted):
     metrics = fitted.metrics
-    for key in ("roc_auc", "pr_auc", "top_decile_lift", "logistic_roc_auc", "recency_roc_auc",
-                "out_of_time_roc_auc"):
+    for key in (
+        "roc_auc",
+        "pr_auc",
+        "top_decile_lift",
+        "logistic_roc_auc",
+        "recency_roc_auc",
+        "out_of_time_roc_auc",
+    ):
         assert 0 < metrics[key] < 10, key
     assert metrics["roc_auc"] > metrics["recency_roc_auc"]
     assert metrics["top_decile_lift"] > 1
-    assert set(fitted.comparison.index.get_level_values("evaluation")) == {"held_out",
-                                                                          "out_of_time"}
+    assert set(fitted.comparison.index.get_level_values("evaluation")) == {
+        "held_out",
+        "out_of_time",
+    }
     assert fitted.importances["name"].iloc[0] in churn.DEFAULT_FEATURE_LABELS.values()
 
 
@@ -456,8 +551,7 @@ def test_main_reasons_name_features_that_raise_the_risk(fitted):
 
 def test_churn_model_is_deterministic_for_a_seed(synthetic, fitted):
     tx, customers = synthetic
-    again = churn.churn_model(tx, cutoff="2025-06-30", horizon_days=90, customers=customers,
-                              seed=0)
+    again = churn.churn_model(tx, cutoff="2025-06-30", horizon_days=90, customers=customers, seed=0)
     assert_frame_equal(fitted.scores, again.scores)
     assert fitted.metrics == again.metrics
 
@@ -468,8 +562,13 @@ def test_score_ranks_the_customers_active_at_a_later_date(synthetic, fitted):
     last = tx.loc[tx["amount"] > 0].groupby("customer_id")["date"].max()
     active = set(last.index[(tx["date"].max() - last).dt.days < 365])
     assert set(scores["customer_id"]) == active
-    assert list(scores.columns) == ["customer_id", "churn_probability", "value",
-                                    "revenue_at_risk", "main_reasons"]
+    assert list(scores.columns) == [
+        "customer_id",
+        "churn_probability",
+        "value",
+        "revenue_at_risk",
+        "main_reasons",
+    ]
 
 
 def test_churn_model_without_history_for_an_earlier_cutoff_skips_the_out_of_time_check(
@@ -496,13 +595,22 @@ def test_churn_model_rejects_a_non_positive_horizon(synthetic):
 
 def test_churn_model_names_missing_columns():
     with pytest.raises(DataError, match=r"churn_model: missing column\(s\) \['date'\]"):
-        churn.churn_model(pd.DataFrame({"customer_id": ["a"], "amount": [1.0]}),
-                          cutoff="2025-01-01", horizon_days=30)
+        churn.churn_model(
+            pd.DataFrame({"customer_id": ["a"], "amount": [1.0]}),
+            cutoff="2025-01-01",
+            horizon_days=30,
+        )
 
 
 def test_revenue_at_risk_by_segment_sums_the_scored_list():
-    scores = pd.DataFrame({"customer_id": ["a", "b", "c"], "churn_probability": [0.5, 0.2, 0.9],
-                           "value": [100.0, 50.0, 10.0], "revenue_at_risk": [50.0, 10.0, 9.0]})
+    scores = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c"],
+            "churn_probability": [0.5, 0.2, 0.9],
+            "value": [100.0, 50.0, 10.0],
+            "revenue_at_risk": [50.0, 10.0, 9.0],
+        }
+    )
     out = churn.revenue_at_risk_by_segment(scores, pd.Series({"a": "x", "b": "y", "c": "y"}))
     assert out.index.tolist() == ["x", "y"]
     assert out["revenue_at_risk"].tolist() == [50.0, 19.0]
@@ -512,9 +620,13 @@ def test_revenue_at_risk_by_segment_sums_the_scored_list():
 
 def test_retention_economics_per_decile_is_hand_computed_riskiest_first():
     rng = np.random.default_rng(0)
-    scores = pd.DataFrame({"customer_id": [f"c{i:02d}" for i in range(20)],
-                           "churn_probability": rng.uniform(0, 1, 20),
-                           "value": rng.gamma(2, 100, 20)})
+    scores = pd.DataFrame(
+        {
+            "customer_id": [f"c{i:02d}" for i in range(20)],
+            "churn_probability": rng.uniform(0, 1, 20),
+            "value": rng.gamma(2, 100, 20),
+        }
+    )
     out = churn.retention_economics(scores, margin=0.3, save_rate=0.25)
     assert out.index.tolist() == list(range(1, 11)) and out["customers"].eq(2).all()
     ranked = scores.sort_values("churn_probability", ascending=False)
@@ -525,13 +637,19 @@ def test_retention_economics_per_decile_is_hand_computed_riskiest_first():
     assert out.loc[1, "mean_churn_probability"] == pytest.approx(top["churn_probability"].mean())
     assert out["mean_churn_probability"].is_monotonic_decreasing
     assert out["cumulative_margin_at_risk"].iloc[-1] == pytest.approx(
-        0.3 * float((scores["churn_probability"] * scores["value"]).sum()))
+        0.3 * float((scores["churn_probability"] * scores["value"]).sum())
+    )
     assert "25%" in out.attrs["basis"] and "gross margin" in out.attrs["basis"]
 
 
 def test_retention_economics_break_even_scales_with_the_save_rate_and_refuses_bad_rates():
-    scores = pd.DataFrame({"customer_id": list("abc"), "churn_probability": [0.5, 0.2, 0.9],
-                           "value": [100.0, 50.0, 10.0]})
+    scores = pd.DataFrame(
+        {
+            "customer_id": list("abc"),
+            "churn_probability": [0.5, 0.2, 0.9],
+            "value": [100.0, 50.0, 10.0],
+        }
+    )
     low = churn.retention_economics(scores, margin=0.5, save_rate=0.1, groups=3)
     high = churn.retention_economics(scores, margin=0.5, save_rate=0.3, groups=3)
     np.testing.assert_allclose(high["break_even_cost"], 3 * low["break_even_cost"])
@@ -550,8 +668,15 @@ def test_on_the_demo_client_boosting_beats_logistic_and_recency_on_held_out_cust
     demo = make_demo(n_customers=20_000, seed=42)
     tx = demo.transactions
     cutoff = churn.default_cutoff(tx, horizon_days=90)
-    result = churn.churn_model(tx, cutoff=cutoff, horizon_days=90, customers=demo.customers,
-                               surveys=demo.surveys, feedback=demo.feedback, seed=42)
+    result = churn.churn_model(
+        tx,
+        cutoff=cutoff,
+        horizon_days=90,
+        customers=demo.customers,
+        surveys=demo.surveys,
+        feedback=demo.feedback,
+        seed=42,
+    )
     metrics = result.metrics
     assert metrics["roc_auc"] > metrics["logistic_roc_auc"]
     assert metrics["roc_auc"] > metrics["recency_roc_auc"]
@@ -567,8 +692,9 @@ def test_churn_figures_draw_on_a_given_axes_and_return_it(synthetic, fitted):
     from cxlib import plots
 
     tx, customers = synthetic
-    table = churn.survival_table(tx, customers=customers, segments=customers.set_index(
-        "customer_id")["acquisition_channel"])
+    table = churn.survival_table(
+        tx, customers=customers, segments=customers.set_index("customer_id")["acquisition_channel"]
+    )
     drawings = [
         (plots.plot_cohort_heatmap, churn.cohort_retention(tx)),
         (plots.plot_survival_curves, churn.survival_by_segment(table)),
@@ -622,13 +748,16 @@ def test_p_alive_definition_flags_customers_the_bgnbd_model_thinks_are_gone(smal
 
 def test_churn_rate_contract_counts_contracts_ending_in_the_period():
     tx = tx_frame([("a", "2025-01-10", 5.0), ("b", "2025-01-10", 5.0), ("c", "2025-01-10", 5.0)])
-    customers = pd.DataFrame({
-        "customer_id": ["a", "b", "c"],
-        "signup_date": pd.to_datetime(["2025-01-01"] * 3),
-        "contract_end": pd.to_datetime(["2025-01-15", "2025-03-01", None]),
-    })
-    result = churn.churn_rate(tx, start="2025-01-31", end="2025-03-31", definition="contract",
-                              customers=customers)
+    customers = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c"],
+            "signup_date": pd.to_datetime(["2025-01-01"] * 3),
+            "contract_end": pd.to_datetime(["2025-01-15", "2025-03-01", None]),
+        }
+    )
+    result = churn.churn_rate(
+        tx, start="2025-01-31", end="2025-03-31", definition="contract", customers=customers
+    )
     # a had left before the start; b leaves in the period; c has no end date
     assert result.table["churned"].to_dict() == {"b": True, "c": False}
     assert result.rate == 0.5
@@ -646,16 +775,18 @@ def test_churn_model_uses_a_given_value_and_falls_back_with_a_warning(synthetic)
     assert "given by the caller" in result.definitions["value"]
 
 
-@pytest.mark.parametrize("call", [
-    lambda tx: churn.cohort_retention(tx),
-    lambda tx: churn.churn_status(tx, threshold_days=30),
-    lambda tx: churn.survival_table(tx, threshold_days=30),
-    lambda tx: churn.churn_features(tx, cutoff="2025-01-31"),
-    lambda tx: churn.inactivity_threshold(tx),
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda tx: churn.cohort_retention(tx),
+        lambda tx: churn.churn_status(tx, threshold_days=30),
+        lambda tx: churn.survival_table(tx, threshold_days=30),
+        lambda tx: churn.churn_features(tx, cutoff="2025-01-31"),
+        lambda tx: churn.inactivity_threshold(tx),
+    ],
+)
 def test_churn_functions_refuse_a_missing_amount_and_text_dates(call):
-    tx = tx_frame([("a", "2025-01-01", 5.0), ("a", "2025-01-11", np.nan),
-                   ("b", "2025-01-05", 5.0)])
+    tx = tx_frame([("a", "2025-01-01", 5.0), ("a", "2025-01-11", np.nan), ("b", "2025-01-05", 5.0)])
     with pytest.raises(DataError, match="column 'amount' has 1 missing or infinite"):
         call(tx)  # cohort_retention used to sum the NaN into the revenue silently
     text = tx.assign(amount=5.0, date=tx["date"].dt.strftime("%d/%m/%Y"))
@@ -668,30 +799,45 @@ def test_churn_functions_refuse_a_missing_amount_and_text_dates(call):
 
 def _headline_inputs(target):
     # a and c are silent for more than 45 days by the end; b and d come back
-    tx = tx_frame([
-        ("a", "2025-01-01", 5.0), ("b", "2025-01-01", 5.0), ("b", "2025-03-01", 5.0),
-        ("c", "2025-01-10", 5.0), ("d", "2025-01-10", 5.0), ("d", "2025-03-10", 5.0),
-    ])
+    tx = tx_frame(
+        [
+            ("a", "2025-01-01", 5.0),
+            ("b", "2025-01-01", 5.0),
+            ("b", "2025-03-01", 5.0),
+            ("c", "2025-01-10", 5.0),
+            ("d", "2025-01-10", 5.0),
+            ("d", "2025-03-10", 5.0),
+        ]
+    )
     rate = churn.churn_rate(tx, start="2025-01-31", end="2025-03-31", threshold_days=45)
     segments = pd.Series({"a": "x", "b": "y", "c": "x", "d": "y"})
     plan = churn.churn_vs_target(rate.table["churned"], target_rate=target, segments=segments)
-    model = SimpleNamespace(metrics={"roc_auc": 0.81, "logistic_roc_auc": 0.79,
-                                     "recency_roc_auc": 0.7})
+    model = SimpleNamespace(
+        metrics={"roc_auc": 0.81, "logistic_roc_auc": 0.79, "recency_roc_auc": 0.7}
+    )
     scores = pd.DataFrame({"customer_id": ["a", "c"], "revenue_at_risk": [12.5, 7.5]})
     return rate, plan, model, scores
 
 
 def test_churn_headlines_record_the_rate_the_plan_gap_and_the_money_at_risk():
     rate, plan, model, scores = _headline_inputs(0.25)
-    headlines = churn.churn_headlines(rate, plan, model, scores, horizon_days=59,
-                                      target_churn_rate=0.25)
+    headlines = churn.churn_headlines(
+        rate, plan, model, scores, horizon_days=59, target_churn_rate=0.25
+    )
     by_key = {h.key: h for h in headlines}
     # one excess churner in total: no segment is named as "making the gap" (150% of 1 churner)
-    assert list(by_key) == ["churn_rate", "churn_target", "churn_gap",
-                            "revenue_at_risk", "churn_model_auc"]
+    assert list(by_key) == [
+        "churn_rate",
+        "churn_target",
+        "churn_gap",
+        "revenue_at_risk",
+        "churn_model_auc",
+    ]
     assert by_key["churn_rate"].value == 0.5  # a and c of four customers
-    assert (by_key["churn_rate"].ci_low, by_key["churn_rate"].ci_high) == (rate.ci_low,
-                                                                          rate.ci_high)
+    assert (by_key["churn_rate"].ci_low, by_key["churn_rate"].ci_high) == (
+        rate.ci_low,
+        rate.ci_high,
+    )
     assert by_key["churn_rate"].label == "Churn over 59 days"
     assert by_key["churn_gap"].value == pytest.approx(0.25)
     assert by_key["revenue_at_risk"].value == 20.0
@@ -705,8 +851,12 @@ def test_churn_headlines_name_the_segment_making_a_gap_of_many_churners():
     churned = pd.Series([True] * 60 + [False] * 40 + [True] * 40 + [False] * 60, index=ids)
     segments = pd.Series(["x"] * 100 + ["y"] * 100, index=ids)
     plan = churn.churn_vs_target(churned, target_rate=0.25, segments=segments)
-    by_key = {h.key: h for h in churn.churn_headlines(rate, plan, model, scores, horizon_days=59,
-                                                      target_churn_rate=0.25)}
+    by_key = {
+        h.key: h
+        for h in churn.churn_headlines(
+            rate, plan, model, scores, horizon_days=59, target_churn_rate=0.25
+        )
+    }
     # x: 60 churners vs 25 planned (+35), y: 40 vs 25 (+15); 50 above plan in total
     assert by_key["churn_gap_segment"].value == "x"
     assert by_key["churn_gap_segment"].note == "70% of the excess churners"
@@ -714,15 +864,23 @@ def test_churn_headlines_name_the_segment_making_a_gap_of_many_churners():
 
 def test_churn_headlines_without_a_plan_leave_out_target_and_gap():
     rate, plan, model, scores = _headline_inputs(None)
-    keys = [h.key for h in churn.churn_headlines(rate, plan, model, scores, horizon_days=59,
-                                                 target_churn_rate=None)]
+    keys = [
+        h.key
+        for h in churn.churn_headlines(
+            rate, plan, model, scores, horizon_days=59, target_churn_rate=None
+        )
+    ]
     assert keys == ["churn_rate", "revenue_at_risk", "churn_model_auc"]
 
 
 def test_churn_headlines_below_plan_name_no_segment_for_a_gap_that_does_not_exist():
     rate, plan, model, scores = _headline_inputs(0.6)
-    by_key = {h.key: h for h in churn.churn_headlines(rate, plan, model, scores, horizon_days=59,
-                                                      target_churn_rate=0.6)}
+    by_key = {
+        h.key: h
+        for h in churn.churn_headlines(
+            rate, plan, model, scores, horizon_days=59, target_churn_rate=0.6
+        )
+    }
     assert by_key["churn_gap"].value == pytest.approx(-0.1)
     assert "churn_gap_segment" not in by_key
 
@@ -735,8 +893,10 @@ def test_churn_headlines_need_the_plan_table_when_there_is_a_target():
 
 def test_the_model_says_its_label_is_no_purchase_in_the_horizon(fitted):
     text = fitted.definitions["churned"]
-    assert text.startswith("no purchase in the horizon: no day with positive net spend between "
-                           "2025-07-01 and 2025-09-28 (90 days)")
+    assert text.startswith(
+        "no purchase in the horizon: no day with positive net spend between "
+        "2025-07-01 and 2025-09-28 (90 days)"
+    )
     assert "whichever churn definition" in text
 
 
@@ -745,10 +905,16 @@ def test_the_model_says_its_label_is_no_purchase_in_the_horizon(fitted):
 
 def test_a_day_whose_refund_cancels_its_purchase_is_not_a_purchase_anywhere():
     # b's only activity on 03-20 is a purchase refunded the same day: no purchase that day
-    tx = tx_frame([
-        ("a", "2025-01-01", 5.0), ("a", "2025-01-11", 5.0), ("a", "2025-03-25", 5.0),
-        ("b", "2025-01-05", 5.0), ("b", "2025-03-20", 8.0), ("b", "2025-03-20", -8.0),
-    ])
+    tx = tx_frame(
+        [
+            ("a", "2025-01-01", 5.0),
+            ("a", "2025-01-11", 5.0),
+            ("a", "2025-03-25", 5.0),
+            ("b", "2025-01-05", 5.0),
+            ("b", "2025-03-20", 8.0),
+            ("b", "2025-03-20", -8.0),
+        ]
+    )
     from cxlib.customers import customer_base
 
     base = customer_base(tx, observation_end="2025-03-31")
@@ -760,8 +926,9 @@ def test_a_day_whose_refund_cancels_its_purchase_is_not_a_purchase_anywhere():
     cohorts = churn.cohort_retention(tx, observation_end="2025-03-31")
     march = cohorts.table.query("period == 2")["customers"].sum()
     assert march == 1  # only a bought in March
-    labels = builder._labels(builder._Bases(tx), pd.Index(["a", "b"]), pd.Timestamp("2025-03-01"),
-                             30)
+    labels = builder._labels(
+        builder._Bases(tx), pd.Index(["a", "b"]), pd.Timestamp("2025-03-01"), 30
+    )
     assert labels.to_dict() == {"a": 0, "b": 1}
 
 

@@ -15,7 +15,11 @@ from tests.test_report import write_client
 def cxlib_cli(*args: str, cwd=None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "cxlib", *args],
-        capture_output=True, text=True, timeout=120, check=False, cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=cwd,
     )
 
 

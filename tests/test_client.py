@@ -39,7 +39,9 @@ def test_open_client_builds_one_base_with_the_run_columns(demo_config, cache):
     assert base.index.is_unique and base.index.name == "customer_id"
     # the base's CLV and p_alive are the run's one CLV fit
     fit = client.value_fit
-    assert_frame_equal(base[["frequency", "recency", "T"]], fit.summary[["frequency", "recency", "T"]])
+    assert_frame_equal(
+        base[["frequency", "recency", "T"]], fit.summary[["frequency", "recency", "T"]]
+    )
     assert (base["clv"] == fit.values["clv"].reindex(base.index)).all()
     # the churn flag follows the client's one definition (inactivity on the demo)
     assert client.analysis.churn_definition == "inactivity"
@@ -79,8 +81,11 @@ def test_a_changed_data_file_is_not_served_from_the_cache(demo_config, cache, tm
 
 def test_open_client_says_how_to_write_missing_demo_data(tmp_path, cache):
     config = tmp_path / "demo.yaml"
-    config.write_text((ROOT / "clients" / "demo.yaml").read_text().replace(
-        "data_dir: ../data/demo", f"data_dir: {tmp_path / 'nowhere'}"))
+    config.write_text(
+        (ROOT / "clients" / "demo.yaml")
+        .read_text()
+        .replace("data_dir: ../data/demo", f"data_dir: {tmp_path / 'nowhere'}")
+    )
     with pytest.raises(DataError, match="cxlib demo --out data/demo"):
         open_client(config)
 

@@ -90,8 +90,10 @@ def test_a_client_without_transactions_skips_every_page_that_needs_them(reports,
 def test_a_page_skipped_for_one_table_says_which(reports):
     run = reports("transactions_only")
     reasons = {nb.name: nb.reason for nb in run.notebooks if nb.status == "skipped"}
-    assert reasons == {"03_nps_vs_revenue": "no surveys table",
-                       "05_experiments": "no experiments table"}
+    assert reasons == {
+        "03_nps_vs_revenue": "no surveys table",
+        "05_experiments": "no experiments table",
+    }
     assert "no surveys table" in _summary_text(run)
 
 

@@ -184,10 +184,10 @@ def test_bgnbd_prediction_is_finite_where_lifetimes_returns_nan(cdnow_models):
     model = cdnow_models["bgnbd"].with_params(r=0.11, alpha=2.24, a=0.31, b=0.50)
     customer = pd.DataFrame({"frequency": [0.0], "recency": [0.0], "T": [1.0]})
     with np.errstate(all="ignore"):
-        lifetimes_value = (
-            _lifetimes_fitter(model).conditional_expected_number_of_purchases_up_to_time(
-                30, np.array([0.0]), np.array([0.0]), np.array([1.0])
-            )
+        lifetimes_value = _lifetimes_fitter(
+            model
+        ).conditional_expected_number_of_purchases_up_to_time(
+            30, np.array([0.0]), np.array([0.0]), np.array([1.0])
         )
     assert np.isnan(lifetimes_value).all()
     got = model.predict_purchases(customer, 30).iloc[0]
@@ -519,8 +519,9 @@ def test_retention_gain_over_longer_horizons_is_worth_more_and_matches_the_singl
 
     spend = SpendModel().fit(cdnow_money)
     model = cdnow_models["bgnbd"]
-    table = retention_scenario_horizons(cdnow_money, model, spend, retention_gain=0.05,
-                                        horizons_months=(12, 36, 60))
+    table = retention_scenario_horizons(
+        cdnow_money, model, spend, retention_gain=0.05, horizons_months=(12, 36, 60)
+    )
     assert table.index.tolist() == [12, 36, 60] and table["years"].tolist() == [1, 3, 5]
     one_year = retention_scenario(cdnow_money, model, spend, retention_gain=0.05)
     assert table.loc[12, "uplift"] == pytest.approx(one_year.uplift)
@@ -669,8 +670,10 @@ def test_a_fit_that_finds_no_dropout_warns_and_says_why():
     from cxlib.demo import DEFAULT_SEGMENTS, make_demo
 
     # a wholesale client: the simulated dropout probability is ~1e-5 in every segment
-    segments = {name: {"a": 0.01, "b": 1_000.0, "satisfaction_dropout_slope": 0.0}
-                for name in DEFAULT_SEGMENTS}
+    segments = {
+        name: {"a": 0.01, "b": 1_000.0, "satisfaction_dropout_slope": 0.0}
+        for name in DEFAULT_SEGMENTS
+    }
     demo = make_demo(n_customers=500, seed=13, segments=segments)
     with pytest.warns(UserWarning, match="found no dropout") as caught:
         fit = fit_customer_value(demo.transactions)

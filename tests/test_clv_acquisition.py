@@ -12,14 +12,18 @@ from cxlib.clv import clv_by_channel
 
 def _values_and_customers():
     values = pd.DataFrame(
-        {"clv": [50.0, 10.0, 30.0, 2.0, 4.0, 6.0, 99.0],
-         "acquisition_cost": [20.0, 20.0, 20.0, 10.0, 10.0, 10.0, np.nan]},
+        {
+            "clv": [50.0, 10.0, 30.0, 2.0, 4.0, 6.0, 99.0],
+            "acquisition_cost": [20.0, 20.0, 20.0, 10.0, 10.0, 10.0, np.nan],
+        },
         index=pd.Index(["a", "b", "c", "d", "e", "f", "g"], name="customer_id"),
     )
-    customers = pd.DataFrame({
-        "customer_id": list("abcdefg"),
-        "acquisition_channel": ["tv", "tv", "tv", "social", "social", "social", "tv"],
-    })
+    customers = pd.DataFrame(
+        {
+            "customer_id": list("abcdefg"),
+            "acquisition_channel": ["tv", "tv", "tv", "social", "social", "social", "tv"],
+        }
+    )
     return values, customers
 
 
@@ -54,8 +58,11 @@ def test_a_positive_median_is_not_reported_as_a_loss():
 
 def test_without_acquisition_data_the_result_says_so_instead_of_failing():
     values, customers = _values_and_customers()
-    cases = [(values, None), (values, customers.drop(columns="acquisition_channel")),
-             (values.assign(acquisition_cost=np.nan), customers)]
+    cases = [
+        (values, None),
+        (values, customers.drop(columns="acquisition_channel")),
+        (values.assign(acquisition_cost=np.nan), customers),
+    ]
     for frame, table in cases:
         result = clv_by_channel(frame, table)
         assert result.table.empty and "no acquisition cost and acquisition channel" in result.text
@@ -66,5 +73,6 @@ def test_a_named_channel_column_that_is_missing_is_a_data_error():
     with pytest.raises(DataError, match=r"missing column\(s\) \['source'\]"):
         clv_by_channel(values, customers, channel="source")
     with pytest.raises(DataError, match="no customer has a known acquisition_cost"):
-        clv_by_channel(values.assign(acquisition_cost=np.nan), customers,
-                       channel="acquisition_channel")
+        clv_by_channel(
+            values.assign(acquisition_cost=np.nan), customers, channel="acquisition_channel"
+        )

@@ -172,11 +172,15 @@ FULL = """\
 
 
 def test_load_client_loads_every_table_and_the_quality_table(tmp_path):
-    path = make_client(tmp_path, FULL, files={
-        "tx.csv": TRANSACTIONS.replace("10,0", "10"),
-        "customers.csv": "customer_id,region\nA,north\nB,south\n",
-        "surveys.csv": "customer_id,date,score\nA,2024-03-01,9\nB,2024-03-02,11\n",
-    })
+    path = make_client(
+        tmp_path,
+        FULL,
+        files={
+            "tx.csv": TRANSACTIONS.replace("10,0", "10"),
+            "customers.csv": "customer_id,region\nA,north\nB,south\n",
+            "surveys.csv": "customer_id,date,score\nA,2024-03-01,9\nB,2024-03-02,11\n",
+        },
+    )
     (tmp_path / "data" / "feedback.txt").write_bytes(
         "customer_id|date|text\nA|2024-03-05|Доставка опоздала\n".encode("cp1251")
     )
@@ -196,24 +200,51 @@ def test_load_client_loads_every_table_and_the_quality_table(tmp_path):
     assert client.quality[["table", "rows_read", "rows_kept", "rows_set_aside", "reason"]].to_dict(
         "records"
     ) == [
-        {"table": "transactions", "rows_read": 2, "rows_kept": 2, "rows_set_aside": 0,
-         "reason": "none"},
-        {"table": "transactions", "rows_read": 2, "rows_kept": 2, "rows_set_aside": 0,
-         "reason": "kept: negative amount (refund or cancellation line)"},
-        {"table": "customers", "rows_read": 2, "rows_kept": 2, "rows_set_aside": 0,
-         "reason": "none"},
-        {"table": "surveys", "rows_read": 2, "rows_kept": 1, "rows_set_aside": 1,
-         "reason": "score not an integer 0-10"},
-        {"table": "feedback", "rows_read": 1, "rows_kept": 1, "rows_set_aside": 0,
-         "reason": "none"},
+        {
+            "table": "transactions",
+            "rows_read": 2,
+            "rows_kept": 2,
+            "rows_set_aside": 0,
+            "reason": "none",
+        },
+        {
+            "table": "transactions",
+            "rows_read": 2,
+            "rows_kept": 2,
+            "rows_set_aside": 0,
+            "reason": "kept: negative amount (refund or cancellation line)",
+        },
+        {
+            "table": "customers",
+            "rows_read": 2,
+            "rows_kept": 2,
+            "rows_set_aside": 0,
+            "reason": "none",
+        },
+        {
+            "table": "surveys",
+            "rows_read": 2,
+            "rows_kept": 1,
+            "rows_set_aside": 1,
+            "reason": "score not an integer 0-10",
+        },
+        {
+            "table": "feedback",
+            "rows_read": 1,
+            "rows_kept": 1,
+            "rows_set_aside": 0,
+            "reason": "none",
+        },
     ]
 
 
 def test_a_client_without_transactions_is_accepted(tmp_path):
     # surveys only: every page that needs transactions is skipped by the report, not refused here
-    path = make_client(tmp_path, MINIMAL.replace("transactions: {path: tx.csv}",
-                                                 "surveys: {path: s.csv}"),
-                       files={"s.csv": "customer_id,date,score\nA,2024-03-01,9\n"})
+    path = make_client(
+        tmp_path,
+        MINIMAL.replace("transactions: {path: tx.csv}", "surveys: {path: s.csv}"),
+        files={"s.csv": "customer_id,date,score\nA,2024-03-01,9\n"},
+    )
     client = load_client(path)
     assert client.transactions is None and client.surveys["score"].tolist() == [9]
 
@@ -226,10 +257,16 @@ HISTORY = "customer_id,date,amount\n" + "".join(
 @pytest.mark.parametrize(
     ("analysis", "message"),
     [
-        ("calibration_end: 2023-06-01", r"analysis\.calibration_end: 2023-06-01 must be after "
-                                        r"the first transaction \(2024-01-01\)"),
-        ("calibration_end: 2024-06-01", r"analysis\.calibration_end: .* before the observation "
-                                        r"end \(2024-05-20\)"),
+        (
+            "calibration_end: 2023-06-01",
+            r"analysis\.calibration_end: 2023-06-01 must be after "
+            r"the first transaction \(2024-01-01\)",
+        ),
+        (
+            "calibration_end: 2024-06-01",
+            r"analysis\.calibration_end: .* before the observation "
+            r"end \(2024-05-20\)",
+        ),
         ("holdout_weeks: 26", r"analysis\.holdout_weeks: 26 is not shorter than the 20 weeks"),
     ],
 )
@@ -252,11 +289,16 @@ def test_load_client_leaves_absent_tables_as_none(tmp_path):
 
 
 def test_load_client_passes_data_errors_through_with_the_file_and_column(tmp_path):
-    path = make_client(tmp_path, FULL.replace("date_format: \"%d/%m/%Y\"", "date_format: \"%Y\""),
-                       files={"tx.csv": TRANSACTIONS.replace("10,0", "10"),
-                              "customers.csv": "customer_id\nA\n",
-                              "surveys.csv": "customer_id,date,score\n",
-                              "feedback.txt": "customer_id|date|text\n"})
+    path = make_client(
+        tmp_path,
+        FULL.replace('date_format: "%d/%m/%Y"', 'date_format: "%Y"'),
+        files={
+            "tx.csv": TRANSACTIONS.replace("10,0", "10"),
+            "customers.csv": "customer_id\nA\n",
+            "surveys.csv": "customer_id,date,score\n",
+            "feedback.txt": "customer_id|date|text\n",
+        },
+    )
     with pytest.raises(DataError, match=r"tx\.csv\): column 'Datum' \(canonical 'date'\)"):
         load_client(path)
 

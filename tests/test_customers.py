@@ -139,7 +139,10 @@ def test_rfm_summary_holdout_columns_by_hand():
         ]
     )
     got = rfm_summary(
-        tx, freq="W", calibration_end="2024-01-14", observation_end="2024-02-04",
+        tx,
+        freq="W",
+        calibration_end="2024-01-14",
+        observation_end="2024-02-04",
         resolution="period",
     )
     assert got.index.tolist() == ["a", "b"]
@@ -166,7 +169,9 @@ def test_rfm_summary_does_not_modify_its_input():
 @pytest.mark.parametrize("seed", [0, 1])
 def test_rfm_summary_equals_lifetimes_without_refunds(freq, seed):
     tx = _random_transactions(seed)
-    assert_frame_equal(rfm_summary(tx, freq=freq, resolution="period"), _lifetimes_summary(tx, freq=freq))
+    assert_frame_equal(
+        rfm_summary(tx, freq=freq, resolution="period"), _lifetimes_summary(tx, freq=freq)
+    )
 
 
 @pytest.mark.parametrize("freq", ["D", "W"])
@@ -190,7 +195,9 @@ def test_rfm_summary_equals_lifetimes_when_refunds_leave_every_period_positive(f
     )
     tx = pd.concat([tx, refunds], ignore_index=True)
     assert (tx["amount"] < 0).sum() > 100
-    assert_frame_equal(rfm_summary(tx, freq=freq, resolution="period"), _lifetimes_summary(tx, freq=freq))
+    assert_frame_equal(
+        rfm_summary(tx, freq=freq, resolution="period"), _lifetimes_summary(tx, freq=freq)
+    )
 
 
 @pytest.mark.parametrize("freq", ["D", "W"])
@@ -256,9 +263,7 @@ def test_rfm_summary_holdout_equals_lifetimes_calibration_and_holdout_data(freq)
     )
     expected.columns = [c.removesuffix("_cal") for c in expected.columns]
     expected.index.name = "customer_id"
-    got = rfm_summary(
-        tx, freq=freq, calibration_end=cut, observation_end=end, resolution="period"
-    )
+    got = rfm_summary(tx, freq=freq, calibration_end=cut, observation_end=end, resolution="period")
     assert_frame_equal(got, expected[got.columns])
     # frequency and duration do not depend on the merging: check them on the raw log too
     raw = calibration_and_holdout_data(

@@ -24,9 +24,7 @@ ROWS = [["A", "2024-01-05", "10.5"], ["B", "2024-02-29", "-3"], ["A", "2024-03-0
 EXPECTED = pd.DataFrame(
     {
         "customer_id": pd.Series(["A", "B", "A"], dtype=object),
-        "date": pd.to_datetime(["2024-01-05", "2024-02-29", "2024-03-01"]).astype(
-            "datetime64[ns]"
-        ),
+        "date": pd.to_datetime(["2024-01-05", "2024-02-29", "2024-03-01"]).astype("datetime64[ns]"),
         "amount": [10.5, -3.0, 7.0],
     }
 )
@@ -39,8 +37,11 @@ def write_text(path, header, rows, *, delimiter=",", encoding="utf-8"):
 
 
 def transactions_frame(**columns):
-    base = {"customer_id": ["A", "B", "A"], "date": ["2024-01-05", "2024-02-29", "2024-03-01"],
-            "amount": [10.5, -3.0, 7.0]}
+    base = {
+        "customer_id": ["A", "B", "A"],
+        "date": ["2024-01-05", "2024-02-29", "2024-03-01"],
+        "amount": [10.5, -3.0, 7.0],
+    }
     base.update(columns)
     return pd.DataFrame(base)
 
@@ -122,8 +123,11 @@ def test_dataframe_source_is_not_mutated():
 def test_unsupported_suffix_is_a_data_error_naming_the_file(tmp_path):
     path = tmp_path / "tx.json"
     path.write_text("{}")
-    with pytest.raises(DataError, match=r"tx\.json\): unsupported file type \.json; expected a "
-                                        r"\.csv"):
+    with pytest.raises(
+        DataError,
+        match=r"tx\.json\): unsupported file type \.json; expected a "
+        r"\.csv",
+    ):
         load_transactions(path)
 
 
@@ -148,8 +152,11 @@ def test_ragged_csv_is_a_data_error_naming_the_file(tmp_path):
 
 def test_columns_map_client_names_and_other_columns_are_kept(tmp_path):
     header = ["Kunde", "Datum", "Umsatz", "Filiale"]
-    rows = [["A", "2024-01-05", "10.5", "Nord"], ["B", "2024-02-29", "-3", "Süd"],
-            ["A", "2024-03-01", "7", "Nord"]]
+    rows = [
+        ["A", "2024-01-05", "10.5", "Nord"],
+        ["B", "2024-02-29", "-3", "Süd"],
+        ["A", "2024-03-01", "7", "Nord"],
+    ]
     path = write_text(tmp_path / "tx.csv", header, rows, delimiter=";")
     loaded = load_transactions(
         path, columns={"customer_id": "Kunde", "date": "Datum", "amount": "Umsatz"}
@@ -167,8 +174,14 @@ def test_optional_canonical_columns_come_after_the_required_ones():
 
 
 def test_quantity_times_unit_price_stands_in_for_amount():
-    raw = pd.DataFrame({"cust": ["A", "B"], "date": ["2024-01-05", "2024-01-06"],
-                        "qty": ["2", "-1"], "price": ["2.5", "4"]})
+    raw = pd.DataFrame(
+        {
+            "cust": ["A", "B"],
+            "date": ["2024-01-05", "2024-01-06"],
+            "qty": ["2", "-1"],
+            "price": ["2.5", "4"],
+        }
+    )
     loaded = load_transactions(
         raw, columns={"customer_id": "cust", "quantity": "qty", "unit_price": "price"}
     )
@@ -177,8 +190,9 @@ def test_quantity_times_unit_price_stands_in_for_amount():
 
 
 def test_line_item_columns_by_their_canonical_names_are_used_without_mapping():
-    raw = pd.DataFrame({"customer_id": ["A"], "date": ["2024-01-05"], "quantity": [3],
-                        "unit_price": [1.5]})
+    raw = pd.DataFrame(
+        {"customer_id": ["A"], "date": ["2024-01-05"], "quantity": [3], "unit_price": [1.5]}
+    )
     assert load_transactions(raw)["amount"].tolist() == [4.5]
 
 
@@ -222,8 +236,9 @@ def test_unknown_canonical_name_in_columns_is_an_error():
 
 
 def test_duplicate_column_names_are_an_error():
-    raw = pd.DataFrame([["A", "2024-01-05", 1.0, 2.0]],
-                       columns=["customer_id", "date", "amount", "amount"])
+    raw = pd.DataFrame(
+        [["A", "2024-01-05", 1.0, 2.0]], columns=["customer_id", "date", "amount", "amount"]
+    )
     with pytest.raises(DataError, match=r"duplicate column\(s\) \['amount'\]"):
         load_transactions(raw)
 
@@ -287,15 +302,21 @@ def test_dates_that_do_not_fit_the_format_are_offending_values():
 def test_iso_dates_parse_whatever_the_date_format():
     raw = transactions_frame(date=["05/01/2024", "2024-02-29", "01/03/2024"])
     loaded = load_transactions(raw, date_format="%d/%m/%Y")
-    assert loaded["date"].tolist() == [pd.Timestamp("2024-01-05"), pd.Timestamp("2024-02-29"),
-                                       pd.Timestamp("2024-03-01")]
+    assert loaded["date"].tolist() == [
+        pd.Timestamp("2024-01-05"),
+        pd.Timestamp("2024-02-29"),
+        pd.Timestamp("2024-03-01"),
+    ]
 
 
 def test_iso_timestamps_keep_their_time():
     raw = transactions_frame(date=["2024-01-05 10:30:00", "2024-02-29T08:00:00", "2024-03-01"])
     loaded = load_transactions(raw)
-    assert loaded["date"].tolist() == [pd.Timestamp("2024-01-05 10:30"),
-                                       pd.Timestamp("2024-02-29 08:00"), pd.Timestamp("2024-03-01")]
+    assert loaded["date"].tolist() == [
+        pd.Timestamp("2024-01-05 10:30"),
+        pd.Timestamp("2024-02-29 08:00"),
+        pd.Timestamp("2024-03-01"),
+    ]
 
 
 def test_timezone_aware_dates_are_converted_to_utc():
@@ -346,8 +367,13 @@ def test_guest_checkouts_without_customer_id_are_rejected_with_row_numbers(tmp_p
 
 
 def test_at_most_five_offenders_are_listed_with_a_count_of_the_rest():
-    raw = pd.DataFrame({"customer_id": ["A"] * 8, "date": ["2024-01-05"] * 8,
-                        "amount": [f"x{i}" for i in range(8)]})
+    raw = pd.DataFrame(
+        {
+            "customer_id": ["A"] * 8,
+            "date": ["2024-01-05"] * 8,
+            "amount": [f"x{i}" for i in range(8)],
+        }
+    )
     with pytest.raises(DataError, match=r"row 4: 'x4' \(and 3 more\)\. "):
         load_transactions(raw)
 
@@ -379,11 +405,20 @@ def test_ids_are_trimmed_strings():
 
 
 def test_drop_mode_sets_rows_aside_counts_them_and_warns(tmp_path):
-    rows = [["A", "2024-01-05", "1"], ["", "2024-01-06", "2"], ["B", "bad", "3"],
-            ["C", "2024-01-08", "x"], ["", "bad", "y"], ["D", "2024-01-09", "-4"]]
+    rows = [
+        ["A", "2024-01-05", "1"],
+        ["", "2024-01-06", "2"],
+        ["B", "bad", "3"],
+        ["C", "2024-01-08", "x"],
+        ["", "bad", "y"],
+        ["D", "2024-01-09", "-4"],
+    ]
     path = write_text(tmp_path / "tx.csv", HEADER, rows)
-    with pytest.warns(UserWarning, match=r"set aside 4 of 6 rows: 2 missing customer_id, "
-                                         r"1 unparseable date, 1 non-numeric amount"):
+    with pytest.warns(
+        UserWarning,
+        match=r"set aside 4 of 6 rows: 2 missing customer_id, "
+        r"1 unparseable date, 1 non-numeric amount",
+    ):
         loaded = load_transactions(path, on_invalid="drop")
     assert loaded["customer_id"].tolist() == ["A", "D"]
     assert loaded["amount"].tolist() == [1.0, -4.0]
@@ -395,8 +430,12 @@ def test_drop_mode_sets_rows_aside_counts_them_and_warns(tmp_path):
             "rows_read": [6] * 4,
             "rows_kept": [2] * 4,
             "rows_set_aside": [2, 1, 1, 0],
-            "reason": ["missing customer_id", "unparseable date", "non-numeric amount",
-                       "kept: negative amount (refund or cancellation line)"],
+            "reason": [
+                "missing customer_id",
+                "unparseable date",
+                "non-numeric amount",
+                "kept: negative amount (refund or cancellation line)",
+            ],
             "rows_flagged": [0, 0, 0, 1],  # the refund of D is kept, and counted
         }
     )
@@ -406,8 +445,15 @@ def test_drop_mode_sets_rows_aside_counts_them_and_warns(tmp_path):
 def test_clean_table_has_one_quality_row_with_nothing_set_aside():
     report = quality_report(load_transactions(transactions_frame(amount=[10.5, 3.0, 7.0])))
     assert report.to_dict("records") == [
-        {"table": "transactions", "source": "DataFrame", "rows_read": 3, "rows_kept": 3,
-         "rows_set_aside": 0, "reason": "none", "rows_flagged": 0}
+        {
+            "table": "transactions",
+            "source": "DataFrame",
+            "rows_read": 3,
+            "rows_kept": 3,
+            "rows_set_aside": 0,
+            "reason": "none",
+            "rows_flagged": 0,
+        }
     ]
 
 
@@ -431,8 +477,11 @@ def test_loaded_frames_still_concatenate():
 
 
 def test_on_invalid_must_be_raise_or_drop():
-    with pytest.raises(ValueError, match=r"The 'on_invalid' parameter of load_transactions must "
-                                         r"be \"raise\" or \"drop\". Got 'skip' instead."):
+    with pytest.raises(
+        ValueError,
+        match=r"The 'on_invalid' parameter of load_transactions must "
+        r"be \"raise\" or \"drop\". Got 'skip' instead.",
+    ):
         load_transactions(transactions_frame(), on_invalid="skip")
 
 
@@ -447,12 +496,17 @@ def test_unknown_encoding_is_a_parameter_error(tmp_path):
 
 def test_customers_keep_attributes_and_parse_optional_columns(tmp_path):
     header = ["id", "signup_date", "acquisition_cost", "region", "age", "zip"]
-    rows = [["1", "2023-01-02", "12.5", "north", "34", "0101"],
-            ["2", "", "", "south", "", "0202"]]
+    rows = [["1", "2023-01-02", "12.5", "north", "34", "0101"], ["2", "", "", "south", "", "0202"]]
     path = write_text(tmp_path / "customers.csv", header, rows)
     loaded = load_customers(path, columns={"customer_id": "id"})
-    assert list(loaded.columns) == ["customer_id", "signup_date", "acquisition_cost", "region",
-                                    "age", "zip"]
+    assert list(loaded.columns) == [
+        "customer_id",
+        "signup_date",
+        "acquisition_cost",
+        "region",
+        "age",
+        "zip",
+    ]
     assert loaded["signup_date"].tolist()[0] == pd.Timestamp("2023-01-02")
     assert pd.isna(loaded["signup_date"].iloc[1])
     assert loaded["acquisition_cost"].dtype == "float64"
@@ -462,8 +516,11 @@ def test_customers_keep_attributes_and_parse_optional_columns(tmp_path):
 
 def test_duplicate_customer_ids_are_offending_rows():
     raw = pd.DataFrame({"customer_id": ["A", "B", "A", "C"]})
-    with pytest.raises(DataError, match=r"2 row\(s\) with duplicate customer_id: row 0: 'A', "
-                                        r"row 2: 'A'"):
+    with pytest.raises(
+        DataError,
+        match=r"2 row\(s\) with duplicate customer_id: row 0: 'A', "
+        r"row 2: 'A'",
+    ):
         load_customers(raw)
 
 
@@ -483,8 +540,7 @@ def test_unparseable_optional_customer_date_is_reported():
 
 @pytest.mark.parametrize("bad", ["4.5", "11", "-1", "ten"])
 def test_scores_must_be_integers_from_0_to_10(bad):
-    raw = pd.DataFrame({"customer_id": ["A", "B"], "date": ["2024-01-05"] * 2,
-                        "score": ["9", bad]})
+    raw = pd.DataFrame({"customer_id": ["A", "B"], "date": ["2024-01-05"] * 2, "score": ["9", bad]})
     with pytest.raises(DataError, match=rf"score not an integer 0-10: row 1: '{bad}'"):
         load_surveys(raw)
 
@@ -499,14 +555,24 @@ def test_surveys_scores_are_integers_and_comments_are_kept(tmp_path):
 
 
 def test_feedback_without_text_is_offending():
-    raw = pd.DataFrame({"customer_id": ["A", "B"], "date": ["2024-01-05"] * 2,
-                        "text": ["late parcel", " "], "topic": ["delivery", None]})
+    raw = pd.DataFrame(
+        {
+            "customer_id": ["A", "B"],
+            "date": ["2024-01-05"] * 2,
+            "text": ["late parcel", " "],
+            "topic": ["delivery", None],
+        }
+    )
     with pytest.raises(DataError, match=r"missing text: row 1: ' '"):
         load_feedback(raw)
     with pytest.warns(UserWarning, match="set aside 1 of 2 rows: 1 missing text"):
         loaded = load_feedback(raw, on_invalid="drop")
-    assert loaded.to_dict("list") == {"customer_id": ["A"], "date": [pd.Timestamp("2024-01-05")],
-                                      "text": ["late parcel"], "topic": ["delivery"]}
+    assert loaded.to_dict("list") == {
+        "customer_id": ["A"],
+        "date": [pd.Timestamp("2024-01-05")],
+        "text": ["late parcel"],
+        "topic": ["delivery"],
+    }
 
 
 def test_empty_file_is_a_data_error(tmp_path):
@@ -523,8 +589,9 @@ def test_large_tables_return_pyarrow_backed_strings(tmp_path, monkeypatch):
     import cxlib.data
 
     monkeypatch.setattr(cxlib.data, "LARGE_TABLE_ROWS", 2)
-    path = write_text(tmp_path / "tx.csv", [*HEADER, "channel", "note"],
-                      [[*row, "web", "n"] for row in ROWS])
+    path = write_text(
+        tmp_path / "tx.csv", [*HEADER, "channel", "note"], [[*row, "web", "n"] for row in ROWS]
+    )
     loaded = load_transactions(path)
     assert loaded["customer_id"].dtype == pd.StringDtype("pyarrow")
     assert loaded["channel"].dtype == pd.StringDtype("pyarrow")
@@ -539,8 +606,11 @@ def test_small_tables_return_python_strings(tmp_path):
 
 
 def test_duplicate_csv_header_is_an_error(tmp_path):
-    path = write_text(tmp_path / "tx.csv", ["customer_id", "date", "amount", "amount"],
-                      [[*row, "1"] for row in ROWS])
+    path = write_text(
+        tmp_path / "tx.csv",
+        ["customer_id", "date", "amount", "amount"],
+        [[*row, "1"] for row in ROWS],
+    )
     with pytest.raises(DataError, match=r"tx\.csv\): duplicate column\(s\) \['amount'\]"):
         load_transactions(path)
 

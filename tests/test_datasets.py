@@ -33,21 +33,35 @@ def test_sample_first_customer_matches_the_file(sample):
     # CDNOW_sample.txt starts: 00004 0001 19970101 2 29.33 / ... 19970118 2 29.73 / ...
     first = sample[sample["customer_id"] == "1"]
     assert first["date"].dt.strftime("%Y-%m-%d").tolist() == [
-        "1997-01-01", "1997-01-18", "1997-08-02", "1997-12-12"
+        "1997-01-01",
+        "1997-01-18",
+        "1997-08-02",
+        "1997-12-12",
     ]
     assert first["amount"].tolist() == [29.33, 29.73, 14.96, 26.48]
 
 
 def test_sample_quality_record_names_the_file(sample):
     report = quality_report(sample)
-    assert report[["source", "rows_read", "rows_kept", "rows_set_aside"]].to_dict("records") == [
-        {"source": "CDNOW_sample.txt", "rows_read": 6919, "rows_kept": 6919, "rows_set_aside": 0}
-    ] * 3
+    assert (
+        report[["source", "rows_read", "rows_kept", "rows_set_aside"]].to_dict("records")
+        == [
+            {
+                "source": "CDNOW_sample.txt",
+                "rows_read": 6919,
+                "rows_kept": 6919,
+                "rows_set_aside": 0,
+            }
+        ]
+        * 3
+    )
     # CDNOW has $0 lines and repeated lines: kept, and counted for the reader.
     flagged = dict(zip(report["reason"], report["rows_flagged"], strict=True))
-    assert flagged == {"none": 0, "kept: zero amount": int((sample["amount"] == 0).sum()),
-                       "kept: identical to an earlier row (duplicate line)":
-                       int(sample.duplicated().sum())}
+    assert flagged == {
+        "none": 0,
+        "kept: zero amount": int((sample["amount"] == 0).sum()),
+        "kept: identical to an earlier row (duplicate line)": int(sample.duplicated().sum()),
+    }
 
 
 def test_master_transactions_cover_the_whole_cohort():

@@ -94,20 +94,31 @@ def test_seed_must_be_a_non_negative_integer():
 def test_every_frame_has_the_documented_columns_and_dtypes(demo):
     expected = {
         "transactions": {
-            "customer_id": "str", "date": "datetime64", "amount": "float64",
-            "order_id": "int64", "category": "str", "channel": "str",
+            "customer_id": "str",
+            "date": "datetime64",
+            "amount": "float64",
+            "order_id": "int64",
+            "category": "str",
+            "channel": "str",
         },
         "customers": {
-            "customer_id": "str", "signup_date": "datetime64",
-            "acquisition_channel": "str", "acquisition_cost": "float64",
-            "region": "str", "age_band": "str",
+            "customer_id": "str",
+            "signup_date": "datetime64",
+            "acquisition_channel": "str",
+            "acquisition_cost": "float64",
+            "region": "str",
+            "age_band": "str",
         },
         "surveys": {
-            "customer_id": "str", "date": "datetime64", "score": "int64",
+            "customer_id": "str",
+            "date": "datetime64",
+            "score": "int64",
             "comment": "str",
         },
         "feedback": {
-            "customer_id": "str", "date": "datetime64", "text": "str",
+            "customer_id": "str",
+            "date": "datetime64",
+            "text": "str",
             "channel": "str",
         },
     }
@@ -120,9 +131,15 @@ def test_every_frame_has_the_documented_columns_and_dtypes(demo):
 
 def test_truth_customers_has_every_contracted_field(demo):
     required = {
-        "customer_id": "str", "segment": "str", "purchase_rate": "float64",
-        "dropout_probability": "float64", "satisfaction": "float64", "wallet": "float64",
-        "share_of_wallet": "float64", "complaint_theme": "str", "alive_at_end": "bool",
+        "customer_id": "str",
+        "segment": "str",
+        "purchase_rate": "float64",
+        "dropout_probability": "float64",
+        "satisfaction": "float64",
+        "wallet": "float64",
+        "share_of_wallet": "float64",
+        "complaint_theme": "str",
+        "alive_at_end": "bool",
         "dropout_date": "datetime64",
     }
     dtypes = {c: _kind(t) for c, t in demo.truth.customers.dtypes.items()}
@@ -135,7 +152,9 @@ def test_truth_customers_has_every_contracted_field(demo):
 def test_truth_dates_and_params_are_recorded(demo):
     truth = demo.truth
     assert (truth.observation_end, truth.holdout_start, truth.holdout_end) == (
-        pd.Timestamp("2025-12-31"), pd.Timestamp("2026-01-01"), pd.Timestamp("2026-06-30"),
+        pd.Timestamp("2025-12-31"),
+        pd.Timestamp("2026-01-01"),
+        pd.Timestamp("2026-06-30"),
     )
     params = json.loads(json.dumps(truth.params))  # JSON-ready
     assert params["seed"] == 11 and params["n_customers"] == 2_000
@@ -300,8 +319,10 @@ def test_each_complaint_theme_raises_churn_by_its_own_amount():
     # 20,000 customers (the default demo size, ~1 s) for enough complainers per theme.
     truth = make_demo(n_customers=20_000, seed=42).truth.customers
     churn = (~truth["alive_at_end"]).groupby(truth["complaint_theme"].fillna("none")).mean()
-    assert DEFAULT_THEMES["refund_hassle"]["dropout_effect"] > DEFAULT_THEMES["app_problems"][
-        "dropout_effect"]
+    assert (
+        DEFAULT_THEMES["refund_hassle"]["dropout_effect"]
+        > DEFAULT_THEMES["app_problems"]["dropout_effect"]
+    )
     assert churn["refund_hassle"] > churn["app_problems"] + 0.05
     assert churn["app_problems"] > churn["none"] + 0.05
 
@@ -341,9 +362,16 @@ def test_write_produces_readable_files_and_a_complete_marker_last(demo, tmp_path
     out = demo.write(tmp_path / "demo")
     names = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
     assert names == {
-        ".complete", "transactions.csv.gz", "customers.csv", "surveys.csv", "feedback.csv",
-        "experiments.csv", "truth/customers.parquet", "truth/future_transactions.parquet",
-        "truth/feedback_themes.csv", "truth/params.json",
+        ".complete",
+        "transactions.csv.gz",
+        "customers.csv",
+        "surveys.csv",
+        "feedback.csv",
+        "experiments.csv",
+        "truth/customers.parquet",
+        "truth/future_transactions.parquet",
+        "truth/feedback_themes.csv",
+        "truth/params.json",
     }
     assert (out / ".complete").stat().st_size == 0
     assert not [p for p in tmp_path.iterdir() if p.name != "demo"]  # no temp folder left
@@ -389,13 +417,18 @@ def test_the_demo_command_writes_the_folder(tmp_path):
 
 def test_overrides_change_one_value_and_are_recorded_in_the_params():
     demo = make_demo(
-        n_customers=500, seed=3,
+        n_customers=500,
+        seed=3,
         settings={"survey_response_rate": 0.0, "refund_rate": 0.0},
         themes={name: {"refund_rate": 0.0} for name in DEFAULT_THEMES},
         segments={"Premium loyalists": {"satisfaction_dropout_slope": 0.9}},
     )
     assert demo.surveys.empty and list(demo.surveys.columns) == [
-        "customer_id", "date", "score", "comment"]
+        "customer_id",
+        "date",
+        "score",
+        "comment",
+    ]
     assert (demo.transactions["amount"] > 0).all()
     params = demo.truth.params
     assert params["settings"]["survey_response_rate"] == 0.0
@@ -442,8 +475,9 @@ def test_category_wallets_add_up_and_cover_the_expected_spend_in_each_category(t
     categories = ["groceries", "electronics", "home", "fashion", "beauty", "toys"]
     by_category = truth[[f"wallet_{c}" for c in categories]]
     np.testing.assert_allclose(by_category.sum(axis=1), truth["wallet"], rtol=1e-9)
-    mix = pd.DataFrame({s: DEFAULT_SEGMENTS[s]["categories"] for s in DEFAULT_SEGMENTS},
-                       index=by_category.columns).T
+    mix = pd.DataFrame(
+        {s: DEFAULT_SEGMENTS[s]["categories"] for s in DEFAULT_SEGMENTS}, index=by_category.columns
+    ).T
     expected = mix.loc[truth["segment"]].to_numpy() * truth[["expected_annual_spend"]].to_numpy()
     assert (by_category.to_numpy() >= expected * (1 - 1e-9)).all()
 
@@ -452,7 +486,8 @@ def test_gifters_leave_most_of_their_grocery_wallet_to_others(truth):
     gifters = truth[truth["segment"] == "Occasional gifters"]
     mix = DEFAULT_SEGMENTS["Occasional gifters"]["categories"]
     share_groceries = (gifters["expected_annual_spend"] * mix[0]).sum() / gifters[
-        "wallet_groceries"].sum()
+        "wallet_groceries"
+    ].sum()
     share_toys = (gifters["expected_annual_spend"] * mix[5]).sum() / gifters["wallet_toys"].sum()
     assert share_groceries < 0.5 * share_toys
 
@@ -461,9 +496,7 @@ def test_without_dropout_repeat_purchases_follow_the_true_poisson_rates():
     # No dropout and low rates (few same-day collisions): the count of repeat orders up to
     # the holdout end must match sum(rate x weeks since acquisition) up to Poisson noise (~1%).
     no_dropout = {"a": 0.01, "b": 1e6, "r": 1.0, "alpha": 20.0}
-    demo = make_demo(
-        n_customers=2_000, seed=5, segments={s: no_dropout for s in DEFAULT_SEGMENTS}
-    )
+    demo = make_demo(n_customers=2_000, seed=5, segments={s: no_dropout for s in DEFAULT_SEGMENTS})
     truth = demo.truth.customers.set_index("customer_id")
     assert truth["alive_at_holdout_end"].all()
     orders = pd.concat([demo.transactions, demo.truth.future_transactions])
@@ -479,8 +512,11 @@ def test_complaints_come_later_in_the_active_life_than_praise(demo, truth):
     end = truth["dropout_date"].where(~truth["alive_at_end"], OBSERVATION_END)
     ids = demo.feedback["customer_id"]
     life = (end.loc[ids] - signup.loc[ids]).dt.days.to_numpy() + 1
-    position = (demo.feedback["date"].to_numpy() - signup.loc[ids].to_numpy()) / np.timedelta64(
-        1, "D") / life
+    position = (
+        (demo.feedback["date"].to_numpy() - signup.loc[ids].to_numpy())
+        / np.timedelta64(1, "D")
+        / life
+    )
     praise = (demo.truth.feedback_themes == "positive").to_numpy()
     assert position[~praise].mean() > position[praise].mean() + 0.1
 
@@ -495,8 +531,9 @@ def test_the_seeded_experiment_adds_coupon_orders_in_its_window_and_records_thei
     assert (assignments["end"] == end).all() and assignments["customer_id"].is_unique
     # eligible: an order in the 365 days before the start
     tx = demo.transactions
-    recent = tx[(tx["amount"] > 0) & (tx["date"] < start)
-                & (tx["date"] >= start - pd.Timedelta(days=365))]
+    recent = tx[
+        (tx["amount"] > 0) & (tx["date"] < start) & (tx["date"] >= start - pd.Timedelta(days=365))
+    ]
     assert set(assignments["customer_id"]) == set(recent["customer_id"])
     # simulated order ids grow with the date, so the holdout's are the highest; the coupon's
     # extra orders come after them

@@ -30,7 +30,12 @@ def test_the_site_builds_in_strict_mode_with_an_api_page_per_module(tmp_path):
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
     done = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
-        cwd=DOCS, capture_output=True, text=True, timeout=600, check=False, env=env,
+        cwd=DOCS,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        env=env,
     )
     output = done.stdout + done.stderr
     assert done.returncode == 0, output[-3000:]
@@ -50,9 +55,11 @@ def test_the_gallery_lists_the_newest_finished_demo_run(tmp_path):
     reports = tmp_path / "demo"
     assert hooks.latest_demo_run(reports) is None
     assert "make report" in hooks._gallery_markdown(None)
-    for name, status in (("20260101T000000Z-aaaaaaaa", "complete"),
-                         ("20260102T000000Z-bbbbbbbb", "failed"),
-                         ("20260103T000000Z-cccccccc.partial", "running")):
+    for name, status in (
+        ("20260101T000000Z-aaaaaaaa", "complete"),
+        ("20260102T000000Z-bbbbbbbb", "failed"),
+        ("20260103T000000Z-cccccccc.partial", "running"),
+    ):
         run = reports / name
         (run / "html").mkdir(parents=True)
         (run / "index.html").write_text("<html></html>")

@@ -17,8 +17,16 @@ from cxlib.experiments import _cuped, _holm, _welch
 START = pd.Timestamp("2025-03-01")
 
 
-def simulate_campaign(n=6_000, *, effect=6.0, seed=0, shares=(0.5, 0.5), groups=("control",
-                      "coupon"), effects=None, horizon=60):
+def simulate_campaign(
+    n=6_000,
+    *,
+    effect=6.0,
+    seed=0,
+    shares=(0.5, 0.5),
+    groups=("control", "coupon"),
+    effects=None,
+    horizon=60,
+):
     """Customers with a lasting spend level; treated ones get an extra order worth `effect` on
     average in the window. Returns transactions, assignments and the realised truth per group."""
     rng = np.random.default_rng(seed)
@@ -42,14 +50,32 @@ def simulate_campaign(n=6_000, *, effect=6.0, seed=0, shares=(0.5, 0.5), groups=
             extra_amount[responds] = rng.exponential(value / 0.4, len(responds))
             extra_by_group[g] = extra_amount[members].sum() / len(members)
     has = extra_amount > 0
-    rows.append(pd.DataFrame({"customer_id": ids[has], "offset": rng.integers(0, horizon,
-                              has.sum()), "amount": extra_amount[has]}))
+    rows.append(
+        pd.DataFrame(
+            {
+                "customer_id": ids[has],
+                "offset": rng.integers(0, horizon, has.sum()),
+                "amount": extra_amount[has],
+            }
+        )
+    )
     tx = pd.concat(rows, ignore_index=True)
     tx["date"] = START + pd.to_timedelta(tx.pop("offset"), unit="D")
-    tx = pd.concat([tx, pd.DataFrame({"customer_id": ["k00000"], "amount": [1.0],
-                                      "date": [START + pd.Timedelta(days=horizon)]})])
-    assignments = pd.DataFrame({"customer_id": ids, "group": group, "experiment": "spring",
-                                "start": START})
+    tx = pd.concat(
+        [
+            tx,
+            pd.DataFrame(
+                {
+                    "customer_id": ["k00000"],
+                    "amount": [1.0],
+                    "date": [START + pd.Timedelta(days=horizon)],
+                }
+            ),
+        ]
+    )
+    assignments = pd.DataFrame(
+        {"customer_id": ids, "group": group, "experiment": "spring", "start": START}
+    )
     return tx.reset_index(drop=True), assignments, extra_by_group
 
 
@@ -76,8 +102,11 @@ def test_measure_without_adjustment_matches_scipy_on_per_customer_revenue(campai
     tx, assignments, _ = campaign
     result = ex.measure(tx, assignments, horizon_days=60, adjust=False)
     window = tx[(tx["date"] >= START) & (tx["date"] < START + pd.Timedelta(days=60))]
-    revenue = window.groupby("customer_id")["amount"].sum().reindex(
-        assignments["customer_id"], fill_value=0.0)
+    revenue = (
+        window.groupby("customer_id")["amount"]
+        .sum()
+        .reindex(assignments["customer_id"], fill_value=0.0)
+    )
     is_treated = (assignments["group"] == "coupon").to_numpy()
     reference = stats.ttest_ind(revenue[is_treated], revenue[~is_treated], equal_var=False)
     row = result.loc["revenue"]
@@ -87,7 +116,8 @@ def test_measure_without_adjustment_matches_scipy_on_per_customer_revenue(campai
     bought = window[window["amount"] > 0]["customer_id"].unique()
     assert row["n_treatment"] == is_treated.sum()
     assert result.loc["retention", "treatment"] == pytest.approx(
-        assignments.loc[is_treated, "customer_id"].isin(bought).mean())
+        assignments.loc[is_treated, "customer_id"].isin(bought).mean()
+    )
 
 
 def test_cuped_cuts_the_variance_by_the_squared_correlation_as_theory_says():
@@ -144,8 +174,12 @@ def test_on_a_campaign_with_a_known_effect_the_interval_covers_it_and_cuped_is_n
 
 def test_several_treatments_are_each_compared_with_the_control_and_holm_corrected():
     tx, assignments, truth = simulate_campaign(
-        n=6_000, groups=("control", "sms", "call"), shares=(1, 1, 1),
-        effects={"control": 0.0, "sms": 0.0, "call": 8.0}, seed=2)
+        n=6_000,
+        groups=("control", "sms", "call"),
+        shares=(1, 1, 1),
+        effects={"control": 0.0, "sms": 0.0, "call": 8.0},
+        seed=2,
+    )
     result = ex.measure(tx, assignments, horizon_days=60)
     revenue = result.loc["revenue"].set_index("group")
     assert sorted(revenue.index) == ["call", "sms"]
@@ -159,16 +193,16 @@ def test_several_treatments_are_each_compared_with_the_control_and_holm_correcte
 
 def test_the_sample_ratio_check_flags_a_broken_split_and_uses_the_planned_allocation(campaign):
     tx, assignments, _ = campaign
-    lopsided = assignments[(assignments["group"] == "control")
-                           | (assignments.index % 3 == 0)]  # drops two thirds of the coupon group
+    lopsided = assignments[
+        (assignments["group"] == "control") | (assignments.index % 3 == 0)
+    ]  # drops two thirds of the coupon group
     checks = ex.experiment_checks(ex.measure(tx, lopsided, horizon_days=60))
     srm = checks[checks["check"] == "sample ratio"].iloc[0]
     counts = lopsided["group"].value_counts()
     assert srm["p_value"] == pytest.approx(stats.chisquare(counts.to_numpy()).pvalue)
     assert not srm["ok"]
     planned = {"control": counts["control"], "coupon": counts["coupon"]}
-    replanned = ex.experiment_checks(ex.measure(tx, lopsided, horizon_days=60,
-                                                allocation=planned))
+    replanned = ex.experiment_checks(ex.measure(tx, lopsided, horizon_days=60, allocation=planned))
     assert replanned.iloc[0]["ok"]
 
 
@@ -188,8 +222,13 @@ def test_survey_metrics_compare_scores_and_nps_of_answers_given_in_the_window(ca
     tx, assignments, _ = campaign
     ids = assignments["customer_id"].to_numpy()[:400]
     rng = np.random.default_rng(4)
-    surveys = pd.DataFrame({"customer_id": ids, "score": rng.integers(0, 11, 400),
-                            "date": START + pd.to_timedelta(rng.integers(-30, 59, 400), unit="D")})
+    surveys = pd.DataFrame(
+        {
+            "customer_id": ids,
+            "score": rng.integers(0, 11, 400),
+            "date": START + pd.to_timedelta(rng.integers(-30, 59, 400), unit="D"),
+        }
+    )
     result = ex.measure(tx, assignments, horizon_days=60, surveys=surveys)
     assert set(result.index) == {"revenue", "retention", "score", "nps"}
     answered = surveys[surveys["date"] >= START].merge(assignments, on="customer_id")
@@ -219,8 +258,9 @@ def test_cumulative_revenue_adds_up_to_each_groups_revenue_per_customer(campaign
     tx, assignments, _ = campaign
     curve = ex.cumulative_revenue(tx, assignments, horizon_days=60)
     assert list(curve.columns) == ["control", "coupon"] and curve.index[0] == -60
-    window = tx[(tx["date"] >= START - pd.Timedelta(days=60))
-                & (tx["date"] < START + pd.Timedelta(days=60))]
+    window = tx[
+        (tx["date"] >= START - pd.Timedelta(days=60)) & (tx["date"] < START + pd.Timedelta(days=60))
+    ]
     joined = window.merge(assignments, on="customer_id")
     per_customer = joined.groupby("group")["amount"].sum() / assignments["group"].value_counts()
     assert curve.iloc[-1].to_numpy() == pytest.approx(per_customer[curve.columns].to_numpy())
@@ -234,10 +274,12 @@ def test_plan_gives_the_textbook_sample_size_and_its_power_holds_in_simulation(c
     table = ex.plan(tx, as_of=START + pd.Timedelta(days=60), horizon_days=60, target_effect=0.1)
     row = table.loc["revenue"]
     z = stats.norm.ppf(0.975) + stats.norm.ppf(0.8)
-    assert row["n_needed_plain"] == int(np.ceil(2 * z**2 * row["sd"] ** 2
-                                                / row["target_effect"] ** 2))
-    assert row["mde_adjusted"] == pytest.approx(row["mde_plain"] * np.sqrt(1 - row["correlation"]
-                                                                            ** 2))
+    assert row["n_needed_plain"] == int(
+        np.ceil(2 * z**2 * row["sd"] ** 2 / row["target_effect"] ** 2)
+    )
+    assert row["mde_adjusted"] == pytest.approx(
+        row["mde_plain"] * np.sqrt(1 - row["correlation"] ** 2)
+    )
     assert row["n_needed_adjusted"] < row["n_needed_plain"]
     # power: with n_needed_plain per group a two-sided 5% test finds the target effect ~80% of
     # the time (normal outcomes with the client's sd; 4,000 simulated tests)
@@ -250,11 +292,17 @@ def test_plan_gives_the_textbook_sample_size_and_its_power_holds_in_simulation(c
 
 def test_rollout_money_is_effect_times_customers_times_margin_and_only_significant_invests():
     result = pd.DataFrame(
-        {"group": ["a", "b", "a", "b"], "effect": [10.0, 2.0, 0.05, 0.0],
-         "ci_low": [4.0, -1.0, 0.01, -0.02], "ci_high": [16.0, 5.0, 0.09, 0.02],
-         "p_value": [0.002, 0.3, 0.01, 0.9], "significant": [True, False, True, False],
-         "adjusted": True}, index=pd.Index(["revenue", "revenue", "retention", "retention"],
-                                           name="metric"))
+        {
+            "group": ["a", "b", "a", "b"],
+            "effect": [10.0, 2.0, 0.05, 0.0],
+            "ci_low": [4.0, -1.0, 0.01, -0.02],
+            "ci_high": [16.0, 5.0, 0.09, 0.02],
+            "p_value": [0.002, 0.3, 0.01, 0.9],
+            "significant": [True, False, True, False],
+            "adjusted": True,
+        },
+        index=pd.Index(["revenue", "revenue", "retention", "retention"], name="metric"),
+    )
     result.attrs.update(horizon_days=90, checks=[{"ok": True}])
     money = ex.rollout_value(result, customers=2_000, margin=0.25, campaigns_per_year=2)
     assert money.loc["a", "margin_per_year"] == pytest.approx(10.0 * 2_000 * 2 * 0.25)
@@ -278,43 +326,62 @@ def _csv(tmp_path, text):
 
 def test_load_experiments_maps_columns_parses_dates_and_names_a_single_experiment(tmp_path):
     path = _csv(tmp_path, "cust;arm;begin\nA;control;01/09/2025\nB;sms;01/09/2025\n")
-    table = load_experiments(path, columns={"customer_id": "cust", "group": "arm",
-                                            "start": "begin"}, date_format="%d/%m/%Y")
+    table = load_experiments(
+        path,
+        columns={"customer_id": "cust", "group": "arm", "start": "begin"},
+        date_format="%d/%m/%Y",
+    )
     assert table.columns.tolist() == ["customer_id", "group", "start", "experiment"]
     assert table["start"].tolist() == [pd.Timestamp("2025-09-01")] * 2
     assert table.attrs["quality"][0]["rows_kept"] == 2
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("customer_id,group,start\nA,control,2025-09-01\nB,Control,2025-09-01\n",
-     r"unknown group .*row 3: 'Control'"),
-    ("customer_id,group,start\nA,control,2025-09-01\nA,sms,2025-09-01\nB,sms,2025-09-01\n",
-     r"in two groups of one experiment.*row 2: .*row 3: "),
-    ("customer_id,group,start\nA,sms,2025-09-01\nB,email,2025-09-01\n",
-     r"needs a 'control' group"),
-    ("customer_id,group,start\nA,control,2025-09-01\nB,sms,2026-02-01\n",
-     r"start after the data end \(2025-12-31\): row 3: '2026-02-01'"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "customer_id,group,start\nA,control,2025-09-01\nB,Control,2025-09-01\n",
+            r"unknown group .*row 3: 'Control'",
+        ),
+        (
+            "customer_id,group,start\nA,control,2025-09-01\nA,sms,2025-09-01\nB,sms,2025-09-01\n",
+            r"in two groups of one experiment.*row 2: .*row 3: ",
+        ),
+        (
+            "customer_id,group,start\nA,sms,2025-09-01\nB,email,2025-09-01\n",
+            r"needs a 'control' group",
+        ),
+        (
+            "customer_id,group,start\nA,control,2025-09-01\nB,sms,2026-02-01\n",
+            r"start after the data end \(2025-12-31\): row 3: '2026-02-01'",
+        ),
+    ],
+)
 def test_load_experiments_refuses_bad_assignments_naming_the_rows(tmp_path, text, message):
     with pytest.raises(DataError, match=message):
         load_experiments(_csv(tmp_path, text), data_end="2025-12-31")
 
 
 def test_a_client_config_with_an_experiments_table_loads_it_and_checks_it_against_the_data(
-        tmp_path):
+    tmp_path,
+):
     data = tmp_path / "data"
     data.mkdir()
     (data / "tx.csv").write_text("customer_id,date,amount\nA,2025-01-05,10\nB,2025-02-01,4\n")
-    (data / "exp.csv").write_text("customer_id,group,start\nA,control,2025-01-10\n"
-                                  "B,sms,2025-01-10\n")
+    (data / "exp.csv").write_text(
+        "customer_id,group,start\nA,control,2025-01-10\nB,sms,2025-01-10\n"
+    )
     config = tmp_path / "c.yaml"
-    config.write_text("client: c\ndata_dir: data\ntables:\n  experiments: {path: exp.csv}\n"
-                      "  transactions: {path: tx.csv}\n")
+    config.write_text(
+        "client: c\ndata_dir: data\ntables:\n  experiments: {path: exp.csv}\n"
+        "  transactions: {path: tx.csv}\n"
+    )
     client = cxlib.open_client(config, cache=False)
     assert client.experiments["group"].tolist() == ["control", "sms"]
     assert set(client.quality["table"]) == {"transactions", "experiments"}
-    (data / "exp.csv").write_text("customer_id,group,start\nA,control,2025-03-10\n"
-                                  "B,sms,2025-01-10\n")
+    (data / "exp.csv").write_text(
+        "customer_id,group,start\nA,control,2025-03-10\nB,sms,2025-01-10\n"
+    )
     with pytest.raises(DataError, match=r"exp.csv.*after the data end .*row 2: '2025-03-10'"):
         cxlib.config.load_client(config)
 
@@ -325,8 +392,9 @@ def test_a_client_config_with_an_experiments_table_loads_it_and_checks_it_agains
 def test_the_demo_experiment_interval_covers_its_known_revenue_effect():
     demo = cxlib.demo.make_demo()
     truth = demo.truth.params["experiment"]
-    start, horizon = ex.experiment_window(demo.experiments,
-                                          data_end=demo.transactions["date"].max())
+    start, horizon = ex.experiment_window(
+        demo.experiments, data_end=demo.transactions["date"].max()
+    )
     assert (start, horizon) == (pd.Timestamp(truth["start"]), truth["duration_days"])
     result = ex.measure(demo.transactions, demo.experiments, horizon_days=horizon)
     row = result.loc["revenue"]
@@ -357,13 +425,17 @@ def test_the_runner_skips_a_notebook_whose_client_lacks_a_required_table(tmp_pat
     from tests.test_report import write_client, write_notebook
 
     config = write_client(tmp_path)
-    notebook = write_notebook(tmp_path / "nb" / "05_needs.ipynb", [("code", "raise ValueError")],
-                              parameters='config_path = "x"\nheadlines_path = None')
+    notebook = write_notebook(
+        tmp_path / "nb" / "05_needs.ipynb",
+        [("code", "raise ValueError")],
+        parameters='config_path = "x"\nheadlines_path = None',
+    )
     nb = nbformat.read(str(notebook), as_version=4)
     nb.metadata["cxlib"] = {"requires": ["experiments"]}
     nbformat.write(nb, str(notebook))
-    run = cxlib.report.build_report(config, out=tmp_path / "out", notebooks_dir=notebook.parent,
-                                    progress=False)
+    run = cxlib.report.build_report(
+        config, out=tmp_path / "out", notebooks_dir=notebook.parent, progress=False
+    )
     [page] = run.notebooks
     assert (page.status, page.reason) == ("skipped", "no experiments table")
     assert run.ok and run.status == "complete" and not run.failures

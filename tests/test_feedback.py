@@ -608,9 +608,16 @@ def test_the_config_names_one_of_the_five_languages_or_a_list():
 def test_the_outcome_table_escapes_client_text():
     from cxlib.feedback import outcome_table
 
-    themes = pd.DataFrame({"theme": [0], "name": ["<img src=x onerror=alert(1)>"],
-                           "n_texts": [3], "share": [0.5], "writers_nps": [-10.0],
-                           "quotes": [["<script>window.__pwned=1</script>"]]})
+    themes = pd.DataFrame(
+        {
+            "theme": [0],
+            "name": ["<img src=x onerror=alert(1)>"],
+            "n_texts": [3],
+            "share": [0.5],
+            "writers_nps": [-10.0],
+            "quotes": [["<script>window.__pwned=1</script>"]],
+        }
+    )
     page = outcome_table(themes).to_html()
     assert "<script>" not in page and "<img" not in page
     assert "&lt;script&gt;" in page

@@ -143,10 +143,13 @@ def test_format_table_names_a_missing_column():
 def test_the_summary_can_leave_where_to_invest_to_the_ranked_actions():
     from cxlib.headlines import Headline, executive_summary, save_headlines
 
-    frame = save_headlines("02_churn", [
-        Headline("revenue_at_risk", "Revenue at risk", 2e5, unit="currency"),
-        Headline("invest_retention", "Retain the top decile", 3e4, unit="currency"),
-    ])
+    frame = save_headlines(
+        "02_churn",
+        [
+            Headline("revenue_at_risk", "Revenue at risk", 2e5, unit="currency"),
+            Headline("invest_retention", "Retain the top decile", 3e4, unit="currency"),
+        ],
+    )
     full = executive_summary(frame)
     short = executive_summary(frame, where_to_invest=False)
     assert "Where to invest" in full and "Retain the top decile" in full

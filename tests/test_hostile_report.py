@@ -53,11 +53,13 @@ def payload_client(root: Path) -> Path:
     feedback["text"] = feedback["text"].where(
         feedback.index % 4 != 0, feedback["text"] + " " + PAYLOADS["feedback_script"]
     )
-    feedback["channel"] = feedback["channel"].replace(
-        {"call_centre": PAYLOADS["category_script"]}
-    )
-    files = [("transactions", "transactions.csv.gz", tx), ("customers", "customers.csv", customers),
-             ("surveys", "surveys.csv", surveys), ("feedback", "feedback.csv", feedback)]
+    feedback["channel"] = feedback["channel"].replace({"call_centre": PAYLOADS["category_script"]})
+    files = [
+        ("transactions", "transactions.csv.gz", tx),
+        ("customers", "customers.csv", customers),
+        ("surveys", "surveys.csv", surveys),
+        ("feedback", "feedback.csv", feedback),
+    ]
     if demo.experiments is not None:  # the treatment group's name is a payload too
         experiments = demo.experiments.copy()
         experiments["group"] = experiments["group"].replace({"coupon": PAYLOADS["group_img"]})
@@ -69,9 +71,10 @@ def payload_client(root: Path) -> Path:
         f"  {table}: {{path: {file}, date_format: '%Y-%m-%d'}}\n" for table, file, _ in files
     )
     config.write_text(
-        "client: payload-client\ncurrency: €\ndata_dir: data\ntables:\n" + tables
+        "client: payload-client\ncurrency: €\ndata_dir: data\ntables:\n"
+        + tables
         + "analysis: {seed: 1, horizon_months: 12, target_churn_rate: 0.25, "
-          "observation_end: 2025-12-31}\n",
+        "observation_end: 2025-12-31}\n",
         encoding="utf-8",
     )
     return config
@@ -102,8 +105,7 @@ def payload_elements(page: str) -> list[str]:
             found.append(f"<{tag} data-pwned={attrs['data-pwned']}>")
         if tag == "img" and attrs.get("src") == "x":
             found.append("<img src=x>")
-        if any(name.startswith("on") and "pwned" in (value or "") for name, value in
-               attrs.items()):
+        if any(name.startswith("on") and "pwned" in (value or "") for name, value in attrs.items()):
             found.append(f"<{tag} on...>")
         if tag in ("svg", "iframe") and any("pwned" in (v or "") for v in attrs.values()):
             found.append(f"<{tag}>")
@@ -113,9 +115,17 @@ def payload_elements(page: str) -> list[str]:
 def dumped_dom(page: Path, profile: Path) -> str:
     """The page's DOM after its scripts ran, as headless Chromium sees it."""
     command = [
-        chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        f"--user-data-dir={profile}", "--virtual-time-budget=3000", "--dump-dom",
+        chromium(),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+        "--virtual-time-budget=3000",
+        "--dump-dom",
         page.resolve().as_uri(),
     ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)

@@ -40,8 +40,15 @@ def run_folders(tmp_path):
 
 def report_cli(tmp_path, config, notebooks, out=None):
     out = out or tmp_path / "reports"
-    args = ["report", str(config), "--out", str(out), "--notebooks", str(notebooks),
-            "--no-progress"]
+    args = [
+        "report",
+        str(config),
+        "--out",
+        str(out),
+        "--notebooks",
+        str(notebooks),
+        "--no-progress",
+    ]
     return runner.invoke(app, args)
 
 
@@ -60,8 +67,7 @@ def test_sigterm_is_handled_like_ctrl_c(tmp_path, client, monkeypatch):
     before = signal.signal(signal.SIGTERM, not_handled)
     try:
         with pytest.raises(Terminated):
-            build_report(config, out=tmp_path / "reports", notebooks_dir=notebooks,
-                         progress=False)
+            build_report(config, out=tmp_path / "reports", notebooks_dir=notebooks, progress=False)
     finally:
         handler = signal.signal(signal.SIGTERM, before)
     (folder,) = run_folders(tmp_path)
@@ -158,10 +164,12 @@ def test_the_manifest_hashes_the_file_that_was_read_even_with_glob_characters(
     (data / "transactions[12].csv").write_text(
         "customer_id,date,amount\nliteral,2024-01-05,1\nliteral,2024-02-05,2\n", encoding="utf-8"
     )  # next to it, transactions1.csv would match the pattern transactions[12].csv
-    (data / "transactions1.csv").write_text("customer_id,date,amount\nglob,2024-01-05,9\n",
-                                            encoding="utf-8")
-    config.write_text(config.read_text().replace("path: transactions.csv",
-                                                 'path: "transactions[12].csv"'))
+    (data / "transactions1.csv").write_text(
+        "customer_id,date,amount\nglob,2024-01-05,9\n", encoding="utf-8"
+    )
+    config.write_text(
+        config.read_text().replace("path: transactions.csv", 'path: "transactions[12].csv"')
+    )
     assert load_client(config).transactions["customer_id"].tolist() == ["literal", "literal"]
 
     notebooks = tmp_path / "notebooks"

@@ -21,17 +21,31 @@ def _render(**changes):
             outputs={"reviewer_html": "html/01_value.html", "full_html": "html/01_value.full.html"},
             warnings=2,
         ),
-        NotebookRun(
-            name="02_broken", title="Broken", status="failed", error=f"cell 3: {HOSTILE}"
-        ),
+        NotebookRun(name="02_broken", title="Broken", status="failed", error=f"cell 3: {HOSTILE}"),
         NotebookRun(name="00_summary", title="Summary", status="ok", seconds=0.4),
     ]
     headlines = pd.DataFrame(
         [
-            {"notebook": "01_value", "key": "total", "label": f"Total {HOSTILE}", "value": 1.5e6,
-             "unit": "currency", "ci_low": 1.2e6, "ci_high": 1.8e6, "note": "A & B"},
-            {"notebook": "01_value", "key": "best", "label": "Best segment", "value": "Loyal",
-             "unit": "text", "ci_low": None, "ci_high": None, "note": ""},
+            {
+                "notebook": "01_value",
+                "key": "total",
+                "label": f"Total {HOSTILE}",
+                "value": 1.5e6,
+                "unit": "currency",
+                "ci_low": 1.2e6,
+                "ci_high": 1.8e6,
+                "note": "A & B",
+            },
+            {
+                "notebook": "01_value",
+                "key": "best",
+                "label": "Best segment",
+                "value": "Loyal",
+                "unit": "text",
+                "ci_low": None,
+                "ci_high": None,
+                "note": "",
+            },
         ]
     )
     quality = pd.DataFrame({"table": ["transactions"], "reason": [HOSTILE], "rows": [1234]})
@@ -43,8 +57,13 @@ def _render(**changes):
         "data_files": {"transactions": {"path": "data/t&x.csv", "sha256": "cd" * 32}},
     }
     arguments = dict(
-        client=f"ACME {HOSTILE}", run_id="20260101T000000Z-abababab", status="failed",
-        notebooks=notebooks, headlines=headlines, quality=quality, currency="EUR",
+        client=f"ACME {HOSTILE}",
+        run_id="20260101T000000Z-abababab",
+        status="failed",
+        notebooks=notebooks,
+        headlines=headlines,
+        quality=quality,
+        currency="EUR",
         manifest=manifest,
     )
     return _index_html(**{**arguments, **changes})
@@ -82,8 +101,9 @@ def test_the_index_shares_the_pages_styles():
 
 
 def test_empty_headlines_and_quality_say_so():
-    empty = pd.DataFrame(columns=["notebook", "key", "label", "value", "unit", "ci_low",
-                                  "ci_high", "note"])
+    empty = pd.DataFrame(
+        columns=["notebook", "key", "label", "value", "unit", "ci_low", "ci_high", "note"]
+    )
     page = _render(headlines=empty, quality=pd.DataFrame())
     assert "No headline numbers were recorded in this run." in page
     assert "The loaders set nothing aside." in page

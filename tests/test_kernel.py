@@ -21,9 +21,20 @@ def test_a_notebook_runs_through_the_kernel_named_cxlib(tmp_path):
 
     # The same command as `make kernel`: a kernelspec inside this environment's sys-prefix.
     subprocess.run(
-        [sys.executable, "-m", "ipykernel", "install", "--sys-prefix", "--name", "cxlib",
-         "--display-name", "cxlib"],
-        check=True, capture_output=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "ipykernel",
+            "install",
+            "--sys-prefix",
+            "--name",
+            "cxlib",
+            "--display-name",
+            "cxlib",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
     )
     spec = KernelSpecManager().get_kernel_spec("cxlib")
     assert spec.display_name == "cxlib"
@@ -32,9 +43,18 @@ def test_a_notebook_runs_through_the_kernel_named_cxlib(tmp_path):
 
     headlines = tmp_path / "headlines"
     headlines.mkdir()
-    recorded = [{"notebook": "01_value", "key": "total_value", "label": "Total value",
-                 "value": 1234567.0, "unit": "currency", "ci_low": None, "ci_high": None,
-                 "note": ""}]
+    recorded = [
+        {
+            "notebook": "01_value",
+            "key": "total_value",
+            "label": "Total value",
+            "value": 1234567.0,
+            "unit": "currency",
+            "ci_low": None,
+            "ci_high": None,
+            "note": "",
+        }
+    ]
     (headlines / "01_value.json").write_text(json.dumps(recorded))
     nb = nbformat.read(ROOT / "notebooks" / "00_summary.ipynb", as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell("import sys; print(sys.executable)"))
@@ -42,8 +62,11 @@ def test_a_notebook_runs_through_the_kernel_named_cxlib(tmp_path):
     nbformat.write(nb, source)
 
     executed = papermill.execute_notebook(
-        str(source), str(tmp_path / "out.ipynb"), kernel_name="cxlib",
-        parameters={"headlines_dir": str(headlines)}, cwd=str(ROOT / "notebooks"),
+        str(source),
+        str(tmp_path / "out.ipynb"),
+        kernel_name="cxlib",
+        parameters={"headlines_dir": str(headlines)},
+        cwd=str(ROOT / "notebooks"),
         progress_bar=False,
     )
     outputs = [o for cell in executed.cells if cell.cell_type == "code" for o in cell.outputs]
@@ -56,6 +79,8 @@ def test_a_notebook_runs_through_the_kernel_named_cxlib(tmp_path):
 
     with pytest.raises(NoSuchKernel):
         papermill.execute_notebook(
-            str(source), str(tmp_path / "never.ipynb"), kernel_name="cxlib-not-installed",
+            str(source),
+            str(tmp_path / "never.ipynb"),
+            kernel_name="cxlib-not-installed",
             progress_bar=False,
         )

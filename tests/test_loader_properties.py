@@ -26,20 +26,62 @@ LOADERS = {
     "feedback": (load_feedback, ["customer_id", "date", "text"]),
 }
 
-PLAUSIBLE = st.sampled_from([
-    "", " ", "A1", "007", "17850.0", "NULL", "N/A", "-", "nan", "2024-01-05", "05/01/2024",
-    "13/01/2024", "2024-01-01T23:30:00-08:00", "2099-01-01", "1899-12-30", "10.5", "-3",
-    "12,50", "1e308", "inf", "0", "9", "11", "héllo", "Доставка", "x\ty", "a\x00b", "\"", "\"\"",
-    "a,b", "a;b", "<script>x</script>",
-])
+PLAUSIBLE = st.sampled_from(
+    [
+        "",
+        " ",
+        "A1",
+        "007",
+        "17850.0",
+        "NULL",
+        "N/A",
+        "-",
+        "nan",
+        "2024-01-05",
+        "05/01/2024",
+        "13/01/2024",
+        "2024-01-01T23:30:00-08:00",
+        "2099-01-01",
+        "1899-12-30",
+        "10.5",
+        "-3",
+        "12,50",
+        "1e308",
+        "inf",
+        "0",
+        "9",
+        "11",
+        "héllo",
+        "Доставка",
+        "x\ty",
+        "a\x00b",
+        '"',
+        '""',
+        "a,b",
+        "a;b",
+        "<script>x</script>",
+    ]
+)
 CELLS = st.one_of(PLAUSIBLE, st.text(max_size=12))
 DELIMITERS = st.sampled_from([",", ";", "\t", "|"])
 
 
 # Mostly CSV; also what a client may name or mis-name a file: other suffixes, a .gz that is
 # not gzipped, a "workbook" or "parquet file" that is really text, glob characters.
-NAMES = st.sampled_from(["{}.csv"] * 6 + ["{}.txt", "{}.tsv", "{}.csv.gz", "{}.xlsx",
-                                          "{}.parquet", "{}.json", "{}", "{}[1].csv", "{}*.csv"])
+NAMES = st.sampled_from(
+    ["{}.csv"] * 6
+    + [
+        "{}.txt",
+        "{}.tsv",
+        "{}.csv.gz",
+        "{}.xlsx",
+        "{}.parquet",
+        "{}.json",
+        "{}",
+        "{}[1].csv",
+        "{}*.csv",
+    ]
+)
 
 
 @st.composite
@@ -53,10 +95,12 @@ def csv_files(draw):
     if draw(st.integers(0, 9)) == 0:
         header = draw(st.lists(st.text(max_size=8), min_size=1, max_size=4))
     delimiter = draw(DELIMITERS)
-    rows = draw(st.lists(
-        st.lists(CELLS, min_size=len(header) - 1, max_size=len(header) + 1),
-        max_size=8,
-    ))
+    rows = draw(
+        st.lists(
+            st.lists(CELLS, min_size=len(header) - 1, max_size=len(header) + 1),
+            max_size=8,
+        )
+    )
     lines = [delimiter.join(header)] + [delimiter.join(row) for row in rows]
     text = draw(st.sampled_from(["\n", "\r\n"])).join(lines)
     data = text.encode("utf-8", errors="surrogatepass")

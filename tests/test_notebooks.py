@@ -162,7 +162,9 @@ def test_the_pages_agree_because_they_stand_on_one_customer_base(demo_report):
 def cxlib_nps(scores, settings):
     from cxlib.nps import nps
 
-    return nps(scores, promoter_min=settings.promoter_min, detractor_max=settings.detractor_max).score
+    return nps(
+        scores, promoter_min=settings.promoter_min, detractor_max=settings.detractor_max
+    ).score
 
 
 @pytest.mark.slow

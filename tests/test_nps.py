@@ -219,16 +219,18 @@ def test_nps_by_period_tests_each_change_against_the_previous_period():
 def test_nps_by_never_calls_a_change_involving_a_tiny_period_significant():
     # the wholesale client's case: periods of 1 and 3 answers between large ones; the z test
     # gives p ~ 1e-17 for a jump to a single detractor, which means nothing
-    dates = pd.to_datetime(["2024-01-05"] * 200 + ["2024-02-10"] + ["2024-03-10"] * 3
-                           + ["2024-04-10"] * 200)
+    dates = pd.to_datetime(
+        ["2024-01-05"] * 200 + ["2024-02-10"] + ["2024-03-10"] * 3 + ["2024-04-10"] * 200
+    )
     scores = [10] * 200 + [0] + [0, 0, 0] + [10] * 100 + [0] * 100
     table = nps_by(pd.DataFrame({"date": dates, "score": scores}), freq="M")
     assert table["n"].tolist() == [200, 1, 3, 200]
     assert table["change_p_value"].iloc[1] < 1e-6  # the raw test is fooled
     assert table["change_significant"].tolist() == [False, False, False, False]
     # with enough answers on both sides the same kind of jump is significant
-    assert nps_by(pd.DataFrame({"date": dates, "score": scores}), freq="M",
-                  min_n=1)["change_significant"].iloc[1]
+    assert nps_by(pd.DataFrame({"date": dates, "score": scores}), freq="M", min_n=1)[
+        "change_significant"
+    ].iloc[1]
 
 
 def test_nps_by_names_missing_columns():
@@ -674,16 +676,25 @@ def test_nps_vs_revenue_takes_revenue_segments_clv_and_churn_from_the_base():
     assert result.segments.set_index("segment")["n_answers"].to_dict() == {"x": 3, "y": 2}
     tenure = result.by_category.set_index(["metric", "category"])["mean"]
     assert tenure[("tenure_years", "promoter")] == pytest.approx(
-        ((pd.Timestamp("2024-12-31") - pd.Timestamp("2020-01-01")).days
-         + (pd.Timestamp("2024-12-31") - pd.Timestamp("2023-06-01")).days) / 365.25 / 2
+        (
+            (pd.Timestamp("2024-12-31") - pd.Timestamp("2020-01-01")).days
+            + (pd.Timestamp("2024-12-31") - pd.Timestamp("2023-06-01")).days
+        )
+        / 365.25
+        / 2
     )
 
 
 def test_nps_headlines_carry_the_pages_numbers_with_the_churn_interval_flipped(demo_analysis):
     _, _, result = demo_analysis
     impact = pd.DataFrame(
-        {"name": ["late delivery"], "revenue_at_stake": [1200.0], "at_stake_ci_low": [300.0],
-         "at_stake_ci_high": [2100.0], "customers": [57]}
+        {
+            "name": ["late delivery"],
+            "revenue_at_stake": [1200.0],
+            "at_stake_ci_low": [300.0],
+            "at_stake_ci_high": [2100.0],
+            "customers": [57],
+        }
     )
     headlines = {h.key: h for h in nps_headlines(None, result, impact, currency="USD")}
     assert list(headlines) == [

@@ -12,9 +12,11 @@ from cxlib.outlook import revenue_outlook
 
 def _base():
     return pd.DataFrame(
-        {"revenue_12m": [400.0, 300.0, 200.0, 100.0],
-         "churned": [False, False, True, True],
-         "tenure_days": [1000, 100, 900, 50]},
+        {
+            "revenue_12m": [400.0, 300.0, 200.0, 100.0],
+            "churned": [False, False, True, True],
+            "tenure_days": [1000, 100, 900, 50],
+        },
         index=pd.Index(["a", "b", "c", "d"], name="customer_id"),
     )
 
@@ -31,8 +33,9 @@ def test_the_bridge_is_hand_computed_and_its_steps_add_up():
 
 
 def test_a_fall_is_said_plainly_with_its_size_and_reasons():
-    outlook = revenue_outlook(_base(), pd.Series({"a": 380.0, "b": 250.0, "c": 20.0}),
-                              currency="EUR")
+    outlook = revenue_outlook(
+        _base(), pd.Series({"a": 380.0, "b": 250.0, "c": 20.0}), currency="EUR"
+    )
     assert "EUR 650, 35% below the last 12 months (EUR 1,000)" in outlook.text
     assert "2 customers who have already lapsed are expected to bring EUR 280 less" in outlook.text
     assert "leaves out customers not yet acquired" in outlook.text
@@ -56,8 +59,14 @@ def test_outlook_from_the_clv_model_on_cdnow_expects_less_than_the_calibration_y
         base = customer_base(tx, freq="W")  # refund-only customers are counted and left out
     base["churned"] = base["days_since_last"] > 180
     summary = base[["frequency", "recency", "T", "monetary_value"]]
-    values = customer_value(summary, PurchaseModel().fit(summary), SpendModel().fit(summary),
-                            horizon_months=12, freq="W", margin=1.0)
+    values = customer_value(
+        summary,
+        PurchaseModel().fit(summary),
+        SpendModel().fit(summary),
+        horizon_months=12,
+        freq="W",
+        margin=1.0,
+    )
     outlook = revenue_outlook(base, values["expected_revenue"], currency="USD")
     assert outlook.next_12m < outlook.last_12m and "below" in outlook.text
     assert np.isclose(outlook.bridge["amount"].iloc[:3].sum(), outlook.next_12m)

@@ -369,8 +369,17 @@ def test_the_run_writes_the_pages_actions_ranked_by_value_to_actions_json(tiny_r
     _, _, run = tiny_run
     actions = json.loads((run.run_dir / "actions.json").read_text())
     assert [a["action"] for a in actions] == ["Fix delivery", "Call <b>VIPs</b>"]
-    assert set(actions[0]) == {"action", "segment", "customers", "value", "value_low",
-                               "value_high", "basis", "kpi", "page"}
+    assert set(actions[0]) == {
+        "action",
+        "segment",
+        "customers",
+        "value",
+        "value_low",
+        "value_high",
+        "basis",
+        "kpi",
+        "page",
+    }
     assert {a["basis"] for a in actions} == {"annual gross margin"}
     assert actions[0]["page"] == "01_good" and actions[0]["customers"] == 90
     summary = (run.run_dir / "html" / "00_summary.html").read_text()
@@ -389,6 +398,7 @@ def test_each_page_is_titled_after_its_topic_and_client(tiny_run):
 
 def test_the_report_pdf_has_the_summary_first_and_every_page(tiny_run):
     import pypdf
+
     _, _, run = tiny_run
     manifest = json.loads((run.run_dir / "manifest.json").read_text())
     assert manifest["pdf"] == "report.pdf"
@@ -401,8 +411,9 @@ def test_the_report_pdf_has_the_summary_first_and_every_page(tiny_run):
     assert '<a href="report.pdf">' in index and '<a href="actions.json">' in index
 
 
-def test_without_chromium_the_run_says_so_in_one_line_and_records_no_pdf(tiny_run, monkeypatch,
-                                                                           tmp_path):
+def test_without_chromium_the_run_says_so_in_one_line_and_records_no_pdf(
+    tiny_run, monkeypatch, tmp_path
+):
     import io
 
     from rich.console import Console

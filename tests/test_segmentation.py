@@ -24,8 +24,17 @@ from cxlib.segmentation.clusters import _name_clusters
 from cxlib.wallet import spend_rate
 
 ELEVEN = {
-    "Champions", "Loyal", "Potential Loyalist", "New Customers", "Promising", "Need Attention",
-    "About to Sleep", "At Risk", "Cannot Lose Them", "Hibernating", "Lost",
+    "Champions",
+    "Loyal",
+    "Potential Loyalist",
+    "New Customers",
+    "Promising",
+    "Need Attention",
+    "About to Sleep",
+    "At Risk",
+    "Cannot Lose Them",
+    "Hibernating",
+    "Lost",
 }
 
 
@@ -33,7 +42,8 @@ def _summary(frequency, recency, T, monetary):
     index = pd.Index([f"c{i}" for i in range(len(frequency))], name="customer_id")
     return pd.DataFrame(
         {"frequency": frequency, "recency": recency, "T": T, "monetary_value": monetary},
-        index=index, dtype=float,
+        index=index,
+        dtype=float,
     )
 
 
@@ -53,8 +63,11 @@ def _ten_customers():
 def test_every_cell_of_the_5x5x5_score_grid_matches_exactly_one_default_rule():
     for r, f, m in itertools.product(range(1, 6), repeat=3):
         fm = (f + m + 1) // 2
-        hits = [rule.segment for rule in DEFAULT_RFM_SEGMENTS
-                if rule.matches(np.array([r]), np.array([fm]))[0]]
+        hits = [
+            rule.segment
+            for rule in DEFAULT_RFM_SEGMENTS
+            if rule.matches(np.array([r]), np.array([fm]))[0]
+        ]
         assert len(hits) == 1, (r, f, m, hits)
 
 
@@ -67,7 +80,9 @@ def test_rfm_segments_on_the_whole_score_grid_gives_each_customer_one_known_segm
     cells = list(itertools.product(range(1, 6), repeat=3))
     since_last = np.array([5 - r for r, _, _ in cells], dtype=float)
     summary = _summary(
-        frequency=[f for _, f, _ in cells], recency=10 - since_last, T=[10] * 125,
+        frequency=[f for _, f, _ in cells],
+        recency=10 - since_last,
+        T=[10] * 125,
         monetary=[m for _, _, m in cells],
     )
     result = rfm_segments(summary, recency="quintile")
@@ -88,8 +103,16 @@ def test_scores_are_hand_computed_quintiles_with_recency_scored_on_time_since_la
     assert result["f_score"].tolist() == [1, 1, 1, 2, 3, 3, 4, 4, 5, 5]
     assert result["fm_score"].tolist() == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
     assert result["segment"].tolist() == [
-        "Lost", "Lost", "About to Sleep", "About to Sleep", "Need Attention", "Need Attention",
-        "Champions", "Champions", "Champions", "Champions",
+        "Lost",
+        "Lost",
+        "About to Sleep",
+        "About to Sleep",
+        "Need Attention",
+        "Need Attention",
+        "Champions",
+        "Champions",
+        "Champions",
+        "Champions",
     ]
 
 
@@ -104,14 +127,14 @@ def test_a_customer_with_a_larger_lifetimes_recency_is_more_recent_and_scores_hi
 def test_scores_do_not_depend_on_row_order():
     summary = _ten_customers()
     shuffled = summary.sample(frac=1.0, random_state=3)
-    pd.testing.assert_frame_equal(
-        rfm_segments(shuffled).loc[summary.index], rfm_segments(summary)
-    )
+    pd.testing.assert_frame_equal(rfm_segments(shuffled).loc[summary.index], rfm_segments(summary))
 
 
 def test_heavily_tied_frequency_warns_that_the_score_collapses_and_keeps_twins_together():
     summary = _summary(
-        frequency=[0] * 7 + [1, 2, 3], recency=[0] * 7 + [3, 4, 5], T=[6] * 10,
+        frequency=[0] * 7 + [1, 2, 3],
+        recency=[0] * 7 + [3, 4, 5],
+        T=[6] * 10,
         monetary=[0] * 7 + [10, 20, 30],
     )
     expected = r"r_score takes only 3 of 5 levels.*f_score takes only 3 of 5 levels \(most common"
@@ -150,8 +173,15 @@ def test_custom_rules_override_the_default_map_with_the_first_match_winning():
 
 
 def test_rules_given_as_a_frame_are_accepted():
-    rules = pd.DataFrame({"segment": ["Recent", "Old"], "r_min": [3, 1], "r_max": [5, 2],
-                          "fm_min": [1, 1], "fm_max": [5, 5]})
+    rules = pd.DataFrame(
+        {
+            "segment": ["Recent", "Old"],
+            "r_min": [3, 1],
+            "r_max": [5, 2],
+            "fm_min": [1, 1],
+            "fm_max": [5, 5],
+        }
+    )
     result = rfm_segments(_ten_customers(), rules=rules, recency="quintile")
     assert result["segment"].tolist() == ["Old"] * 4 + ["Recent"] * 6
 
@@ -198,8 +228,12 @@ def test_cycle_recency_converts_the_summary_unit_with_freq():
 
 def test_without_a_threshold_the_cycle_is_read_from_the_repeat_customers_gaps():
     # every repeat customer buys every 2 weeks: threshold 2 weeks, so silent 3 weeks = lapsed.
-    summary = _summary(frequency=[5, 5, 5, 5, 5, 5], recency=[10, 10, 10, 10, 10, 10],
-                       T=[10, 10.4, 10.9, 11.4, 12, 13], monetary=[1, 2, 3, 4, 5, 6])
+    summary = _summary(
+        frequency=[5, 5, 5, 5, 5, 5],
+        recency=[10, 10, 10, 10, 10, 10],
+        T=[10, 10.4, 10.9, 11.4, 12, 13],
+        monetary=[1, 2, 3, 4, 5, 6],
+    )
     with pytest.warns(UserWarning, match="f_score takes only 1 of 5 levels"):
         result = rfm_segments(summary)
     assert result["r_score"].tolist() == [5, 5, 4, 3, 2, 1]
@@ -211,8 +245,9 @@ def test_a_lapsed_high_value_customer_is_hibernating_not_at_risk_whatever_the_qu
     rng = np.random.default_rng(1)
     n = 200
     days = np.where(np.arange(n) < 40, rng.integers(0, 30, n), rng.integers(200, 900, n))
-    summary = _summary(rng.integers(1, 20, n), [50] * n, [100] * n,
-                       rng.gamma(2, 20, n)).assign(days_since_last=days)
+    summary = _summary(rng.integers(1, 20, n), [50] * n, [100] * n, rng.gamma(2, 20, n)).assign(
+        days_since_last=days
+    )
     cycle = rfm_segments(summary, threshold_days=30)
     lapsed = cycle.loc[days > 30, "segment"]
     assert set(lapsed) <= {"Hibernating", "Lost"}
@@ -236,8 +271,9 @@ def _transactions():
     return pd.DataFrame(
         {
             "customer_id": ["a", "a", "a", "b", "b", "c"],
-            "date": pd.to_datetime(["2024-01-01", "2024-01-01", "2024-03-01", "2024-02-01",
-                                    "2024-02-15", "2024-03-31"]),
+            "date": pd.to_datetime(
+                ["2024-01-01", "2024-01-01", "2024-03-01", "2024-02-01", "2024-02-15", "2024-03-31"]
+            ),
             "amount": [30.0, 10.0, 60.0, 20.0, -5.0, 50.0],
             "category": ["food", "toys", "food", "toys", "toys", "food"],
             "channel": ["web", "web", "store", "web", "web", "store"],
@@ -262,12 +298,14 @@ def test_customer_features_are_hand_computed_from_transactions():
 
 def _purchase_refund_purchase():
     # x buys, returns most of it on another day, buys again: two purchase days, one repeat.
-    return pd.DataFrame({
-        "customer_id": ["x", "x", "x", "y"],
-        "date": pd.to_datetime(["2024-01-01", "2024-01-10", "2024-02-01", "2024-02-01"]),
-        "amount": [50.0, -30.0, 40.0, 10.0],
-        "category": ["food", "food", "toys", "food"],
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": ["x", "x", "x", "y"],
+            "date": pd.to_datetime(["2024-01-01", "2024-01-10", "2024-02-01", "2024-02-01"]),
+            "amount": [50.0, -30.0, 40.0, 10.0],
+            "category": ["food", "food", "toys", "food"],
+        }
+    )
 
 
 def test_a_purchase_a_refund_day_and_a_purchase_count_as_one_repeat_purchase_everywhere():
@@ -319,12 +357,14 @@ def test_customer_features_refuse_a_base_from_another_observation_end():
 
 def test_customer_features_keep_text_ids_for_integer_customer_ids_and_order_ids():
     # a client shape the demo lacks: numeric ids and several order lines per order
-    tx = pd.DataFrame({
-        "customer_id": [7, 7, 7, 9],
-        "order_id": ["o1", "o1", "o2", "o3"],
-        "date": pd.to_datetime(["2024-01-01", "2024-01-01", "2024-01-01", "2024-01-02"]),
-        "amount": [10.0, 5.0, 25.0, 8.0],
-    })
+    tx = pd.DataFrame(
+        {
+            "customer_id": [7, 7, 7, 9],
+            "order_id": ["o1", "o1", "o2", "o3"],
+            "date": pd.to_datetime(["2024-01-01", "2024-01-01", "2024-01-01", "2024-01-02"]),
+            "amount": [10.0, 5.0, 25.0, 8.0],
+        }
+    )
     features = customer_features(tx)
     assert features.index.tolist() == ["7", "9"]
     assert features.loc["7", "orders"] == 2 and features.loc["7", "frequency"] == 0
@@ -336,8 +376,9 @@ def test_customer_features_refuse_text_dates_with_the_one_transaction_check():
     with pytest.raises(DataError, match="customer_features: column 'date' must hold dates"):
         customer_features(tx)
     with pytest.raises(DataError, match="segment_profiles: column 'amount' has 1 missing"):
-        segment_profiles(pd.Series({"a": "x"}), _transactions().assign(
-            amount=[1.0, np.nan, 1.0, 1.0, 1.0, 1.0]))
+        segment_profiles(
+            pd.Series({"a": "x"}), _transactions().assign(amount=[1.0, np.nan, 1.0, 1.0, 1.0, 1.0])
+        )
 
 
 def test_customer_features_follow_the_order_of_a_summary():
@@ -389,8 +430,14 @@ def test_clustering_is_deterministic_under_a_seed():
 def test_sampled_selection_and_minibatch_final_fit_agree_with_the_full_fit():
     features = _two_groups(n=2_000, seed=2)
     full = cluster_customers(features, k_range=[2, 3], seed=0)
-    fast = cluster_customers(features, k_range=[2, 3], seed=0, sample_size=300,
-                             silhouette_sample_size=200, minibatch_threshold=500)
+    fast = cluster_customers(
+        features,
+        k_range=[2, 3],
+        seed=0,
+        sample_size=300,
+        silhouette_sample_size=200,
+        minibatch_threshold=500,
+    )
     assert type(fast.model).__name__ == "MiniBatchKMeans"
     assert (full.assignments["cluster"] == fast.assignments["cluster"]).mean() > 0.99
 
@@ -417,17 +464,19 @@ def test_standardised_profiles_are_zero_on_average_over_customers():
 
 def test_identical_profiles_still_get_distinct_names():
     standardised = pd.DataFrame({"frequency": [1.0, 1.0, 1.0], "total_spend": [0.0, 0.0, 0.0]})
-    names = _name_clusters(standardised, words={"frequency": ("rare", "frequent")},
-                           threshold=0.5, max_words=2)
+    names = _name_clusters(
+        standardised, words={"frequency": ("rare", "frequent")}, threshold=0.5, max_words=2
+    )
     assert len(set(names)) == 3 and all(name.startswith("frequent") for name in names)
 
 
 def test_colliding_names_are_lengthened_with_the_next_descriptor():
     standardised = pd.DataFrame({"frequency": [2.0, 2.0], "total_spend": [1.0, -1.0]})
     names = _name_clusters(
-        standardised, words={"frequency": ("rare", "frequent"),
-                             "total_spend": ("low-spend", "high-spend")},
-        threshold=0.5, max_words=1,
+        standardised,
+        words={"frequency": ("rare", "frequent"), "total_spend": ("low-spend", "high-spend")},
+        threshold=0.5,
+        max_words=1,
     )
     assert names == ["frequent high-spend", "frequent low-spend"]
 
@@ -471,11 +520,16 @@ def test_segment_profiles_add_clv_churn_and_nps_when_given():
     segments = pd.DataFrame({"segment": ["big", "small", "small"]}, index=["a", "b", "c"])
     clv = pd.Series({"a": 300.0, "b": 50.0, "c": 50.0})
     churn = pd.DataFrame({"churn_probability": [0.1, 0.5, 0.7]}, index=["a", "b", "c"])
-    surveys = pd.DataFrame({"customer_id": ["a", "b", "b", "c"], "score": [10, 9, 3, 7],
-                            "date": pd.to_datetime(["2024-01-05", "2024-03-01", "2024-01-01",
-                                                    "2024-01-02"])})
-    profiles = segment_profiles(segments, _transactions(), clv=clv, churn_probability=churn,
-                                nps_scores=surveys)
+    surveys = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "b", "c"],
+            "score": [10, 9, 3, 7],
+            "date": pd.to_datetime(["2024-01-05", "2024-03-01", "2024-01-01", "2024-01-02"]),
+        }
+    )
+    profiles = segment_profiles(
+        segments, _transactions(), clv=clv, churn_probability=churn, nps_scores=surveys
+    )
     assert profiles.loc["big", "clv_share"] == pytest.approx(0.75)
     assert profiles.loc["small", "clv_mean"] == 50.0
     assert profiles.loc["small", "churn_probability"] == pytest.approx(0.6)
@@ -488,8 +542,9 @@ def test_segment_profiles_add_clv_churn_and_nps_when_given():
 
 
 def test_format_profiles_shows_money_with_currency_and_shares_as_percent():
-    profiles = segment_profiles(pd.Series({"a": "big", "b": "small", "c": "small"}),
-                                _transactions())
+    profiles = segment_profiles(
+        pd.Series({"a": "big", "b": "small", "c": "small"}), _transactions()
+    )
     html = format_profiles(profiles, currency="USD").to_html()
     assert "USD 100" in html and "60.6%" in html
 
@@ -571,15 +626,23 @@ def test_segment_map_and_profile_figures_draw_on_a_given_axes(demo_segments, sma
 
 def _headline_inputs():
     profiles = pd.DataFrame(
-        {"revenue": [100.0, 300.0, 600.0], "revenue_share": [0.1, 0.3, 0.6],
-         "customer_share": [0.5, 0.3, 0.2]},
+        {
+            "revenue": [100.0, 300.0, 600.0],
+            "revenue_share": [0.1, 0.3, 0.6],
+            "customer_share": [0.5, 0.3, 0.2],
+        },
         index=pd.Index(["small", "mid", "big"], name="segment"),
     )
-    rfm_profiles = pd.DataFrame({"revenue_share": [0.55, 0.45]},
-                                index=pd.Index(["Champions", "Lost"], name="segment"))
+    rfm_profiles = pd.DataFrame(
+        {"revenue_share": [0.55, 0.45]}, index=pd.Index(["Champions", "Lost"], name="segment")
+    )
     wallet = pd.DataFrame(
-        {"spend": [500.0, -20.0, 100.0], "wallet": [800.0, 180.0, 400.0],
-         "headroom": [300.0, 200.0, 300.0], "headroom_share": [0.375, 0.25, 0.375]},
+        {
+            "spend": [500.0, -20.0, 100.0],
+            "wallet": [800.0, 180.0, 400.0],
+            "headroom": [300.0, 200.0, 300.0],
+            "headroom_share": [0.375, 0.25, 0.375],
+        },
         index=pd.Index(["big", "small", "mid"], name="segment"),
     )
     return profiles, rfm_profiles, wallet
@@ -591,8 +654,14 @@ def test_segmentation_headlines_are_hand_computed_whatever_the_row_order():
     assert all(isinstance(h, Headline) for h in headlines)
     values = {h.key: h.value for h in headlines}
     assert list(values) == [
-        "n_clusters", "top_segment", "top_segment_revenue_share", "top2_revenue_share",
-        "share_of_wallet", "total_headroom", "most_headroom_segment", "champions_revenue_share",
+        "n_clusters",
+        "top_segment",
+        "top_segment_revenue_share",
+        "top2_revenue_share",
+        "share_of_wallet",
+        "total_headroom",
+        "most_headroom_segment",
+        "champions_revenue_share",
     ]
     assert values["n_clusters"] == 3 and values["top_segment"] == "big"
     assert values["top_segment_revenue_share"] == 0.6
@@ -641,16 +710,20 @@ def test_demo_headlines_agree_with_the_profiles_they_summarise(demo_segments, sm
     base = customer_base(tx)
     profiles = segment_profiles(clusters.assignments, tx, base=base)
     rfm_profiles = segment_profiles(rfm, tx, base=base)
-    wallet = wallet_by_segment(estimate_wallet(tx, base=base, by_category=False, cv=None),
-                               clusters.assignments)
-    values = {h.key: h.value for h in segmentation_headlines(
-        profiles, rfm_profiles, wallet, clusters.n_clusters)}
+    wallet = wallet_by_segment(
+        estimate_wallet(tx, base=base, by_category=False, cv=None), clusters.assignments
+    )
+    values = {
+        h.key: h.value
+        for h in segmentation_headlines(profiles, rfm_profiles, wallet, clusters.n_clusters)
+    }
     # the clusters' revenue adds up to the base's: one definition of revenue on the page
     assert profiles["revenue"].sum() == pytest.approx(base["revenue"].sum())
     assert values["top_segment"] == clusters.names.iloc[0]  # cluster 0 = highest mean spend
     assert 0 < values["share_of_wallet"] < 1 and values["total_headroom"] > 0
     assert values["champions_revenue_share"] == pytest.approx(
-        base["revenue"][rfm["segment"] == "Champions"].sum() / base["revenue"].sum())
+        base["revenue"][rfm["segment"] == "Champions"].sum() / base["revenue"].sum()
+    )
 
 
 def test_on_the_demo_no_active_sounding_rfm_segment_holds_a_customer_beyond_the_churn_threshold(

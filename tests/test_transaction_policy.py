@@ -19,7 +19,15 @@ import pytest
 from cxlib import DataError
 
 MODULES = [
-    "customers", "clv", "churn", "segmentation", "wallet", "nps", "feedback", "experiments", "trend",
+    "customers",
+    "clv",
+    "churn",
+    "segmentation",
+    "wallet",
+    "nps",
+    "feedback",
+    "experiments",
+    "trend",
 ]
 
 
@@ -33,7 +41,9 @@ def _functions_taking_transactions():
         for attr in getattr(module, "__all__", []):
             func = getattr(module, attr)
             if inspect.isfunction(func) and "transactions" in inspect.signature(func).parameters:
-                found.setdefault(func.__qualname__ + "@" + func.__module__, (f"{name}.{attr}", func))
+                found.setdefault(
+                    func.__qualname__ + "@" + func.__module__, (f"{name}.{attr}", func)
+                )
     return sorted(found.values())
 
 
@@ -62,8 +72,12 @@ def context(small_demo):
         "surveys": small_demo.surveys,
         "result": themes,
         "assignments": pd.DataFrame(
-            {"customer_id": ["C000001", "C000002"], "group": ["control", "treatment"],
-             "experiment": ["x", "x"], "start": [end, end]}
+            {
+                "customer_id": ["C000001", "C000002"],
+                "group": ["control", "treatment"],
+                "experiment": ["x", "x"],
+                "start": [end, end],
+            }
         ),
     }
 

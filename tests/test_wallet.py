@@ -20,8 +20,9 @@ def _transactions():
     return pd.DataFrame(
         {
             "customer_id": ["a", "a", "a", "b", "c"],
-            "date": pd.to_datetime(["2023-01-01", "2023-07-02", "2023-07-02", "2023-12-31",
-                                    "2023-03-03"]),
+            "date": pd.to_datetime(
+                ["2023-01-01", "2023-07-02", "2023-07-02", "2023-12-31", "2023-03-03"]
+            ),
             "amount": [100.0, 60.0, 40.0, 50.0, 73.05],
             "category": ["food", "food", "toys", "toys", "food"],
         }
@@ -38,14 +39,17 @@ def _synthetic(n=400, seed=0):
     # a small first purchase 15 months earlier (1% of it, so the category mix stays the same
     # for everyone), so nobody is a new customer scaled up to a year.
     days = ["2022-07-01", "2023-01-01", "2023-04-02", "2023-07-02", "2023-10-01"]
-    tx = pd.DataFrame({
-        "customer_id": ids * 5,
-        "date": pd.to_datetime(np.repeat(days, n)),
-        "amount": np.concatenate([wallet * share * 0.01, np.tile(wallet * share / 4, 4)]),
-        "category": ["x"] * (3 * n) + ["y"] * (2 * n),
-    })
-    customers = pd.DataFrame({"customer_id": ids, "tier": np.where(group == 1, "gold", "basic"),
-                              "income": wallet * 10})
+    tx = pd.DataFrame(
+        {
+            "customer_id": ids * 5,
+            "date": pd.to_datetime(np.repeat(days, n)),
+            "amount": np.concatenate([wallet * share * 0.01, np.tile(wallet * share / 4, 4)]),
+            "category": ["x"] * (3 * n) + ["y"] * (2 * n),
+        }
+    )
+    customers = pd.DataFrame(
+        {"customer_id": ids, "tier": np.where(group == 1, "gold", "basic"), "income": wallet * 10}
+    )
     return tx, customers, pd.Series(wallet, index=ids)
 
 
@@ -56,11 +60,13 @@ def test_trailing_spend_is_last_year_revenue_scaled_up_only_for_new_customers():
     from cxlib.customers import customer_base
     from cxlib.wallet import trailing_spend
 
-    tx = pd.DataFrame({
-        "customer_id": ["old", "old", "gone", "new"],
-        "date": pd.to_datetime(["2021-01-01", "2024-06-01", "2022-01-01", "2024-10-02"]),
-        "amount": [500.0, 80.0, 900.0, 30.0],
-    })
+    tx = pd.DataFrame(
+        {
+            "customer_id": ["old", "old", "gone", "new"],
+            "date": pd.to_datetime(["2021-01-01", "2024-06-01", "2022-01-01", "2024-10-02"]),
+            "amount": [500.0, 80.0, 900.0, 30.0],
+        }
+    )
     base = customer_base(tx)  # ends 2024-10-02
     spend = trailing_spend(tx, base=base)
     assert spend["old"] == pytest.approx(80.0)  # the 2021 purchase is outside the year
@@ -114,8 +120,7 @@ def test_spend_rate_by_category_splits_the_same_rate():
     by = spend_rate(_transactions(), by="category")
     assert by.loc["a", "food"] == pytest.approx(160 / 364 * 365.25)
     assert by.loc["b", "food"] == 0.0
-    pd.testing.assert_series_equal(by.sum(axis=1), spend_rate(_transactions()),
-                                   check_names=False)
+    pd.testing.assert_series_equal(by.sum(axis=1), spend_rate(_transactions()), check_names=False)
 
 
 def test_spend_rate_refuses_a_non_positive_floor():
@@ -182,8 +187,10 @@ def test_quantile_outside_the_upper_half_is_refused():
 
 
 def test_wallet_by_segment_is_hand_computed_and_sorted_by_headroom():
-    est = pd.DataFrame({"spend": [10.0, 30.0, 20.0, 5.0], "wallet": [40.0, 40.0, 20.0, 5.0]},
-                       index=["a", "b", "c", "d"])
+    est = pd.DataFrame(
+        {"spend": [10.0, 30.0, 20.0, 5.0], "wallet": [40.0, 40.0, 20.0, 5.0]},
+        index=["a", "b", "c", "d"],
+    )
     seg = pd.Series({"a": "x", "b": "x", "c": "y", "d": "y"})
     table = wallet_by_segment(est, seg)
     assert table.index.tolist() == ["x", "y"]
@@ -223,13 +230,29 @@ def test_wallet_by_category_without_category_wallets_is_empty_and_says_why():
 
 def _band_transactions():
     # s1 = a b c d, s2 = e f g h; low spenders (10 a year) a b e f, high (100) c d g h; z lapsed.
-    rows = [("a", "x", 10), ("b", "x", 10), ("e", "x", 5), ("e", "y", 5), ("f", "x", 5),
-            ("f", "y", 5), ("c", "x", 100), ("d", "x", 100), ("g", "x", 50), ("g", "y", 50),
-            ("h", "x", 100)]
+    rows = [
+        ("a", "x", 10),
+        ("b", "x", 10),
+        ("e", "x", 5),
+        ("e", "y", 5),
+        ("f", "x", 5),
+        ("f", "y", 5),
+        ("c", "x", 100),
+        ("d", "x", 100),
+        ("g", "x", 50),
+        ("g", "y", 50),
+        ("h", "x", 100),
+    ]
     tx = pd.DataFrame(rows, columns=["customer_id", "category", "amount"])
     tx["date"] = pd.Timestamp("2024-12-31")
-    lapsed = pd.DataFrame({"customer_id": ["z"], "category": ["y"], "amount": [999.0],
-                           "date": [pd.Timestamp("2020-01-01")]})
+    lapsed = pd.DataFrame(
+        {
+            "customer_id": ["z"],
+            "category": ["y"],
+            "amount": [999.0],
+            "date": [pd.Timestamp("2020-01-01")],
+        }
+    )
     seg = pd.Series({**dict.fromkeys("abcdz", "s1"), **dict.fromkeys("efgh", "s2")})
     return pd.concat([tx, lapsed], ignore_index=True), seg
 
@@ -277,8 +300,7 @@ def test_penetration_gaps_with_only_small_segments_is_empty_and_says_why():
 
 @pytest.fixture(scope="module")
 def demo_wallet(small_demo):
-    est = estimate_wallet(small_demo.transactions, small_demo.customers, by_category=False,
-                          seed=0)
+    est = estimate_wallet(small_demo.transactions, small_demo.customers, by_category=False, seed=0)
     truth = small_demo.truth.customers.set_index("customer_id").loc[est.customers.index]
     return est, truth
 
@@ -322,8 +344,9 @@ def test_wallet_headroom_figure_stacks_spend_and_headroom_per_segment():
 
     from cxlib import plots
 
-    est = pd.DataFrame({"spend": [10.0, 30.0, 20.0], "wallet": [40.0, 40.0, 20.0]},
-                       index=["a", "b", "c"])
+    est = pd.DataFrame(
+        {"spend": [10.0, 30.0, 20.0], "wallet": [40.0, 40.0, 20.0]}, index=["a", "b", "c"]
+    )
     table = wallet_by_segment(est, pd.Series({"a": "x", "b": "x", "c": "y"}))
     _, ax = plt.subplots()
     assert plots.plot_wallet_headroom(table, ax=ax) is ax
@@ -358,13 +381,18 @@ def test_category_wallets_per_segment_beat_spend_alone_against_the_true_category
 def test_spend_rate_names_missing_amounts_with_their_rows():
     transactions = _transactions()
     transactions.loc[transactions.index[0], "amount"] = np.nan
-    with pytest.raises(DataError, match=r"spend_rate: column 'amount' has 1 missing or "
-                       r"infinite value\(s\): row 0: nan"):
+    with pytest.raises(
+        DataError,
+        match=r"spend_rate: column 'amount' has 1 missing or "
+        r"infinite value\(s\): row 0: nan",
+    ):
         spend_rate(transactions)
 
 
-@pytest.mark.parametrize("function", [spend_rate, estimate_wallet,
-                                      lambda tx: penetration_gaps(tx, pd.Series({"a": "s"}))])
+@pytest.mark.parametrize(
+    "function",
+    [spend_rate, estimate_wallet, lambda tx: penetration_gaps(tx, pd.Series({"a": "s"}))],
+)
 def test_wallet_functions_refuse_text_dates_instead_of_guessing_their_format(function):
     transactions = _transactions().assign(date=["01/02/2023"] * 5)
     with pytest.raises(DataError, match="column 'date' must hold dates"):
@@ -374,15 +402,23 @@ def test_wallet_functions_refuse_text_dates_instead_of_guessing_their_format(fun
 def test_a_refund_only_day_is_not_a_purchase_for_the_spend_rate():
     # a: purchase, refund day, purchase 100 days apart: one repeat purchase day, so the active
     # span is 200 days stretched to 400; the refund day would have made it 200 * 3 / 2 = 300.
-    tx = pd.DataFrame({
-        "customer_id": ["a", "a", "a", "b"],
-        "date": pd.to_datetime(["2023-01-01", "2023-02-01", "2023-07-20", "2023-07-20"]),
-        "amount": [100.0, -40.0, 100.0, 10.0],
-    })
+    tx = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "a", "b"],
+            "date": pd.to_datetime(["2023-01-01", "2023-02-01", "2023-07-20", "2023-07-20"]),
+            "amount": [100.0, -40.0, 100.0, 10.0],
+        }
+    )
     assert spend_rate(tx)["a"] == pytest.approx(160 / 400 * 365.25)
     # a refund after the last purchase does not make the customer more recent, but is netted
-    later = pd.concat([tx, pd.DataFrame({"customer_id": ["a"], "amount": [-20.0],
-                                         "date": pd.to_datetime(["2023-08-01"])})])
+    later = pd.concat(
+        [
+            tx,
+            pd.DataFrame(
+                {"customer_id": ["a"], "amount": [-20.0], "date": pd.to_datetime(["2023-08-01"])}
+            ),
+        ]
+    )
     # one-time span still 200 days -> 400 active days; spend 140
     assert spend_rate(later)["a"] == pytest.approx(140 / 400 * 365.25)
 

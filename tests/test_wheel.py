@@ -38,8 +38,10 @@ def run(command, **kwargs) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
     dist = tmp_path_factory.mktemp("dist")
-    run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(dist), str(ROOT)],
-        timeout=600)
+    run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(dist), str(ROOT)],
+        timeout=600,
+    )
     (built,) = dist.glob("cxlib-*.whl")
     return built
 
@@ -49,8 +51,11 @@ def fresh_venv(wheel, tmp_path_factory) -> Path:
     venv = tmp_path_factory.mktemp("venv")
     run([sys.executable, "-m", "venv", "--without-pip", str(venv)], timeout=300)
     python = venv / "bin" / "python"
-    purelib = Path(run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"]
-                       ).stdout.strip())
+    purelib = Path(
+        run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"]
+        ).stdout.strip()
+    )
     # The dependencies, from this environment's site-packages (not its editable cxlib).
     ours = {sysconfig.get_path("purelib"), *site.getsitepackages()}
     (purelib / "cxlib-test-deps.pth").write_text("\n".join(sorted(ours)) + "\n")
@@ -59,8 +64,21 @@ def fresh_venv(wheel, tmp_path_factory) -> Path:
     (purelib / "lifetimes" / "__init__.py").write_text(
         "raise ImportError('lifetimes is not a cxlib dependency (hidden by test_wheel)')\n"
     )
-    run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps",
-         "--no-index", "--quiet", str(wheel)], timeout=300)
+    run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(python),
+            "install",
+            "--no-deps",
+            "--no-index",
+            "--quiet",
+            str(wheel),
+        ],
+        timeout=300,
+    )
     return venv
 
 
@@ -81,8 +99,9 @@ def test_the_wheel_carries_notebooks_templates_types_and_licence(wheel):
     requires = [line for line in text.splitlines() if line.startswith("Requires-Dist:")]
     runtime = [line for line in requires if "extra ==" not in line]
     assert not any("lifetimes" in line.lower() for line in runtime)  # a test-time reference only
-    assert any(line.startswith("Requires-Dist: pandas>=2.2") and "<3" not in line
-               for line in runtime)
+    assert any(
+        line.startswith("Requires-Dist: pandas>=2.2") and "<3" not in line for line in runtime
+    )
 
 
 def test_an_installed_wheel_builds_the_demo_report_from_an_unrelated_folder(fresh_venv, tmp_path):
@@ -93,10 +112,16 @@ def test_an_installed_wheel_builds_the_demo_report_from_an_unrelated_folder(fres
     env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
     # The dependencies' data files (nbconvert's templates) live under their environment's prefix.
     env["JUPYTER_PATH"] = str(Path(sys.prefix) / "share" / "jupyter")
-    where = run([str(bin_dir / "python"), "-c",
-                 "import cxlib, cxlib.report as r; print(cxlib.__file__); "
-                 "print(r.default_notebooks_dir()); print(cxlib.__version__)"],
-                cwd=elsewhere, env=env).stdout.split()
+    where = run(
+        [
+            str(bin_dir / "python"),
+            "-c",
+            "import cxlib, cxlib.report as r; print(cxlib.__file__); "
+            "print(r.default_notebooks_dir()); print(cxlib.__version__)",
+        ],
+        cwd=elsewhere,
+        env=env,
+    ).stdout.split()
     assert Path(where[0]).is_relative_to(fresh_venv)  # the wheel's cxlib, not the checkout's
     assert Path(where[1]) == Path(where[0]).parent / "notebooks"
     assert where[2] != "0+unknown"
@@ -104,13 +129,30 @@ def test_an_installed_wheel_builds_the_demo_report_from_an_unrelated_folder(fres
         f"cxlib {where[2]}"
     )
 
-    run([str(bin_dir / "cxlib"), "demo", "--out", "data/demo", "--n-customers", "1500"],
-        cwd=elsewhere, env=env, timeout=300)
+    run(
+        [str(bin_dir / "cxlib"), "demo", "--out", "data/demo", "--n-customers", "1500"],
+        cwd=elsewhere,
+        env=env,
+        timeout=300,
+    )
     config = elsewhere / "demo.yaml"
     text = (ROOT / "clients" / "demo.yaml").read_text()
     config.write_text(text.replace("data_dir: ../data/demo", "data_dir: data/demo"))
-    run([str(bin_dir / "python"), "-m", "cxlib", "report", "demo.yaml", "--only", "00,04",
-         "--no-progress"], cwd=elsewhere, env=env, timeout=900)
+    run(
+        [
+            str(bin_dir / "python"),
+            "-m",
+            "cxlib",
+            "report",
+            "demo.yaml",
+            "--only",
+            "00,04",
+            "--no-progress",
+        ],
+        cwd=elsewhere,
+        env=env,
+        timeout=900,
+    )
     (run_dir,) = (elsewhere / "reports" / "demo").iterdir()
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["status"] == "complete"
@@ -120,9 +162,24 @@ def test_an_installed_wheel_builds_the_demo_report_from_an_unrelated_folder(fres
 
 def test_a_default_install_resolves_to_pandas_3_without_lifetimes(wheel, tmp_path):
     report = tmp_path / "resolution.json"
-    run([sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet",
-         "--report", str(report), str(wheel)], timeout=600)
-    chosen = {item["metadata"]["name"].lower(): item["metadata"]["version"]
-              for item in json.loads(report.read_text())["install"]}
+    run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--dry-run",
+            "--ignore-installed",
+            "--quiet",
+            "--report",
+            str(report),
+            str(wheel),
+        ],
+        timeout=600,
+    )
+    chosen = {
+        item["metadata"]["name"].lower(): item["metadata"]["version"]
+        for item in json.loads(report.read_text())["install"]
+    }
     assert int(chosen["pandas"].split(".")[0]) >= 3, chosen["pandas"]
     assert "lifetimes" not in chosen

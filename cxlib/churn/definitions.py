@@ -297,8 +297,19 @@ def churn_status(
                    p_alive=p_alive, p_alive_threshold=p_alive_threshold, **options)[0]  # fmt: skip
 
 
-def _status(transactions, as_of, definition, *, customers, threshold_days, p_alive_threshold,
-            purchase_model, freq, p_alive, caller) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _status(
+    transactions,
+    as_of,
+    definition,
+    *,
+    customers,
+    threshold_days,
+    p_alive_threshold,
+    purchase_model,
+    freq,
+    p_alive,
+    caller,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Compute :func:`churn_status`'s table; return it with the customer base it reads."""
     history = transactions.loc[transactions["date"] <= as_of]
     base = _customer_base(history, as_of, freq=freq)

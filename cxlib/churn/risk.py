@@ -122,7 +122,8 @@ def retention_economics(
             )
     check_positive_int(groups, "groups", caller=caller)
     ranked = scores.assign(customer_id=scores["customer_id"].astype(str)).sort_values(
-        ["churn_probability", "customer_id"], ascending=[False, True], kind="stable")
+        ["churn_probability", "customer_id"], ascending=[False, True], kind="stable"
+    )
     ranked["risk_decile"] = (np.arange(len(ranked)) * groups // max(len(ranked), 1)) + 1
     ranked["revenue_at_risk"] = ranked["churn_probability"] * ranked["value"]
     out = ranked.groupby("risk_decile").agg(

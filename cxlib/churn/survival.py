@@ -262,8 +262,9 @@ def survival_by_segment(
     caller = "survival_by_segment"
     if segment is None:
         segment = survival_split(table)
-    validate_columns(table, ["duration_days", "event", *([segment] if segment else [])],
-                     caller=caller)
+    validate_columns(
+        table, ["duration_days", "event", *([segment] if segment else [])], caller=caller
+    )
     if not 0 < alpha < 1:
         raise ValueError(
             f"The 'alpha' parameter of {caller} must be in (0, 1). Got {alpha!r} instead."

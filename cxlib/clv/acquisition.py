@@ -43,9 +43,11 @@ class AcquisitionValue:
 
 
 def _has_acquisition_data(values: pd.DataFrame, customers: pd.DataFrame | None) -> bool:
-    return (bool(pd.to_numeric(values["acquisition_cost"], errors="coerce").notna().any())
-            and customers is not None
-            and any(column in customers.columns for column in _CHANNEL_COLUMNS))
+    return (
+        bool(pd.to_numeric(values["acquisition_cost"], errors="coerce").notna().any())
+        and customers is not None
+        and any(column in customers.columns for column in _CHANNEL_COLUMNS)
+    )
 
 
 def _channel_column(customers: pd.DataFrame, channel: str | None) -> str:
@@ -111,15 +113,26 @@ def clv_by_channel(
     validate_columns(values, ["clv", "acquisition_cost"], caller="clv_by_channel values")
     if channel is None and not _has_acquisition_data(values, customers):
         return AcquisitionValue(
-            table=pd.DataFrame(), median_net=float("nan"), unknown_cost=len(values), basis=basis,
+            table=pd.DataFrame(),
+            median_net=float("nan"),
+            unknown_cost=len(values),
+            basis=basis,
             text="The customers table has no acquisition cost and acquisition channel, so CLV "
-                 "cannot be set against what customers cost to acquire.")
+            "cannot be set against what customers cost to acquire.",
+        )
     validate_columns(customers, ["customer_id"], caller="clv_by_channel")
     column = _channel_column(customers, channel)
-    channels = (customers.assign(customer_id=customers["customer_id"].astype(str))
-                .drop_duplicates("customer_id").set_index("customer_id")[column])
-    frame = pd.DataFrame({"clv": values["clv"].astype(float),
-                          "cac": pd.to_numeric(values["acquisition_cost"], errors="coerce")})
+    channels = (
+        customers.assign(customer_id=customers["customer_id"].astype(str))
+        .drop_duplicates("customer_id")
+        .set_index("customer_id")[column]
+    )
+    frame = pd.DataFrame(
+        {
+            "clv": values["clv"].astype(float),
+            "cac": pd.to_numeric(values["acquisition_cost"], errors="coerce"),
+        }
+    )
     frame.index = frame.index.astype(str)
     frame["channel"] = channels.reindex(frame.index).astype(object).fillna("unknown").astype(str)
     known = frame["cac"].notna()
@@ -133,9 +146,13 @@ def clv_by_channel(
     table.index.name = "channel"
     table["customers"] = table["customers"].astype(int)
     median_net = float(frame["net"].median())
-    return AcquisitionValue(table=table, median_net=median_net, unknown_cost=int((~known).sum()),
-                            basis=basis, text=_acquisition_text(table, median_net, basis,
-                                                                currency))
+    return AcquisitionValue(
+        table=table,
+        median_net=median_net,
+        unknown_cost=int((~known).sum()),
+        basis=basis,
+        text=_acquisition_text(table, median_net, basis, currency),
+    )
 
 
 def _channel_row(group: pd.DataFrame) -> dict:
@@ -156,12 +173,16 @@ def _acquisition_text(table: pd.DataFrame, median_net: float, basis: str, curren
     below = channels.index[channels["clv_to_cac"] < 1].tolist()
     share = table.loc["All channels", "negative_net_share"]
     if median_net < 0:
-        head = (f"The median customer's CLV ({basis}) is {money} below what they cost to "
-                f"acquire: {share:.0%} of customers do not pay back their acquisition cost "
-                "over the CLV horizon.")
+        head = (
+            f"The median customer's CLV ({basis}) is {money} below what they cost to "
+            f"acquire: {share:.0%} of customers do not pay back their acquisition cost "
+            "over the CLV horizon."
+        )
     else:
-        head = (f"The median customer's CLV ({basis}) exceeds their acquisition cost by "
-                f"{money}; {share:.0%} of customers do not pay it back over the CLV horizon.")
+        head = (
+            f"The median customer's CLV ({basis}) exceeds their acquisition cost by "
+            f"{money}; {share:.0%} of customers do not pay it back over the CLV horizon."
+        )
     if below:
         head += f" Channels where mean CLV is below mean cost: {', '.join(below)}."
     return head

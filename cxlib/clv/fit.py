@@ -165,7 +165,10 @@ def fit_customer_value(
     ('bgnbd', True)
     """
     holdout = holdout_summary(
-        transactions, freq=freq, calibration_end=calibration_end, observation_end=observation_end,
+        transactions,
+        freq=freq,
+        calibration_end=calibration_end,
+        observation_end=observation_end,
         holdout_weeks=holdout_weeks,
     )
     selection = select_model(holdout, kind=clv_model)

@@ -94,14 +94,28 @@ def retention_scenario(
     horizons = None
     if extra:
         horizons = retention_scenario_horizons(
-            summary, purchase_model, spend_model, retention_gain=retention_gain,
-            horizons_months=extra, discount_rate=discount_rate, margin=margin, freq=freq)
-        first = pd.DataFrame({"years": horizon_months / 12, "base_total": base_total,
-                              "scenario_total": scenario_total,
-                              "uplift": scenario_total - base_total,
-                              "uplift_share": (scenario_total - base_total) / base_total
-                              if base_total else np.nan, "basis": horizons["basis"].iloc[0]},
-                             index=pd.Index([int(horizon_months)], name="horizon_months"))
+            summary,
+            purchase_model,
+            spend_model,
+            retention_gain=retention_gain,
+            horizons_months=extra,
+            discount_rate=discount_rate,
+            margin=margin,
+            freq=freq,
+        )
+        first = pd.DataFrame(
+            {
+                "years": horizon_months / 12,
+                "base_total": base_total,
+                "scenario_total": scenario_total,
+                "uplift": scenario_total - base_total,
+                "uplift_share": (scenario_total - base_total) / base_total
+                if base_total
+                else np.nan,
+                "basis": horizons["basis"].iloc[0],
+            },
+            index=pd.Index([int(horizon_months)], name="horizon_months"),
+        )
         horizons = pd.concat([first, horizons]).sort_index()
     return RetentionScenario(
         retention_gain=retention_gain,
@@ -159,13 +173,26 @@ def retention_scenario_horizons(
     rows = []
     for months in horizons_months:
         result = retention_scenario(
-            summary, purchase_model, spend_model, retention_gain=retention_gain,
-            horizon_months=months, discount_rate=discount_rate, margin=margin, freq=freq,
+            summary,
+            purchase_model,
+            spend_model,
+            retention_gain=retention_gain,
+            horizon_months=months,
+            discount_rate=discount_rate,
+            margin=margin,
+            freq=freq,
             horizons_months=(),
         )
-        rows.append({"horizon_months": int(months), "years": months / 12,
-                     "base_total": result.base_total, "scenario_total": result.scenario_total,
-                     "uplift": result.uplift, "uplift_share": result.uplift_share})
+        rows.append(
+            {
+                "horizon_months": int(months),
+                "years": months / 12,
+                "base_total": result.base_total,
+                "scenario_total": result.scenario_total,
+                "uplift": result.uplift,
+                "uplift_share": result.uplift_share,
+            }
+        )
     table = pd.DataFrame(rows).set_index("horizon_months")
     table["basis"] = f"discounted gross margin ({margin:.0%} of revenue)"
     return table

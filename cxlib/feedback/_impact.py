@@ -143,9 +143,24 @@ def theme_impact(
     """
     caller = "theme_impact"
     if result.themes.empty:  # no feedback table, or no complaint theme: nothing to rank
-        columns = ["theme", "name", "customers", "n_texts", "revenue", "revenue_per_customer",
-                   "churn_n", "churn_rate", "churn_others", "excess_churn", "ci_low", "ci_high",
-                   "p_value", "revenue_at_stake", "at_stake_ci_low", "at_stake_ci_high"]
+        columns = [
+            "theme",
+            "name",
+            "customers",
+            "n_texts",
+            "revenue",
+            "revenue_per_customer",
+            "churn_n",
+            "churn_rate",
+            "churn_others",
+            "excess_churn",
+            "ci_low",
+            "ci_high",
+            "p_value",
+            "revenue_at_stake",
+            "at_stake_ci_low",
+            "at_stake_ci_high",
+        ]
         return pd.DataFrame(columns=columns + (["clv", "clv_at_stake"] if clv is not None else []))
     checked = check_transactions(transactions, caller=caller)
     validate_columns(result.assignments, ["customer_id", "date"], caller=caller)

@@ -151,7 +151,6 @@ def _design(
     return np.column_stack([columns[c] for c in names]), names
 
 
-
 def _spearman(a: pd.Series, b: pd.Series) -> tuple[float, float, int]:
     """Spearman rank correlation, its p-value and the number of complete pairs."""
     ok = a.notna() & b.notna()

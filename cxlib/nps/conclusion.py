@@ -261,8 +261,11 @@ def conclusion_markdown(result, *, currency: str = "EUR") -> str:
     text.lines.append(
         "*These are associations between what customers answered and what they did next, not "
         "causes: raising a customer's score will not by itself raise their spend. "
-        + (s["multiplicity"][0].upper() + s["multiplicity"][1:] + ".*" if "multiplicity" in s
-           else "*")
+        + (
+            s["multiplicity"][0].upper() + s["multiplicity"][1:] + ".*"
+            if "multiplicity" in s
+            else "*"
+        )
     )
     short = "In short: for this client, NPS "
     short += ("tells you that " + "; ".join(text.does)) if text.does else "tells little about money"

@@ -159,7 +159,6 @@ def nps_by(
     return table
 
 
-
 def latest_answers(
     surveys, *, observation_end=None, caller: str = "latest_answers"
 ) -> pd.DataFrame:
@@ -282,8 +281,18 @@ def nps_by_segment(
     if unassigned is not None:
         labels = labels.fillna(unassigned)
     answers = pd.DataFrame({"segment": labels, "score": latest["score"]})[labels.notna()]
-    columns = ["segment", "n", "score", "ci_low", "ci_high", "se", "promoters", "passives",
-               "detractors", "reliable"]
+    columns = [
+        "segment",
+        "n",
+        "score",
+        "ci_low",
+        "ci_high",
+        "se",
+        "promoters",
+        "passives",
+        "detractors",
+        "reliable",
+    ]
     table = (
         nps_by(
             answers,

@@ -35,7 +35,13 @@ MIN_USEFUL_AUC_GAIN = 0.01
 MIN_USEFUL_R2_GAIN = 0.01
 
 _EFFECT_COLUMNS = [
-    "metric", "promoter_mean", "detractor_mean", "difference", "ci_low", "ci_high", "relative",
+    "metric",
+    "promoter_mean",
+    "detractor_mean",
+    "difference",
+    "ci_low",
+    "ci_high",
+    "relative",
     "p_value",
 ]
 
@@ -81,8 +87,14 @@ def score_table(forward: pd.DataFrame, z: float) -> pd.DataFrame:
     return pd.DataFrame(
         score_rows,
         columns=[
-            "score", "n", "subsequent_spend", "spend_ci_low", "spend_ci_high", "churned",
-            "churned_ci_low", "churned_ci_high",
+            "score",
+            "n",
+            "subsequent_spend",
+            "spend_ci_low",
+            "spend_ci_high",
+            "churned",
+            "churned_ci_low",
+            "churned_ci_high",
         ],
     )
 
@@ -154,7 +166,13 @@ def regressions(
         pd.DataFrame(
             inc_rows,
             columns=[
-                "model", "metric", "without_score", "with_score", "gain", "p_value", "adds_value",
+                "model",
+                "metric",
+                "without_score",
+                "with_score",
+                "gain",
+                "p_value",
+                "adds_value",
             ],
         ),
     )
@@ -168,7 +186,10 @@ def segment_table(latest, table, forward, tx, end, *, thresholds, confidence) ->
     revenue_last = tx["amount"].where(last_year, 0.0).groupby(seg_tx).sum()
     revenue_before = tx["amount"].where(year_before, 0.0).groupby(seg_tx).sum()
     scores = nps_by_segment(
-        latest.reset_index(), table["segment"], unassigned="unknown", confidence=confidence,
+        latest.reset_index(),
+        table["segment"],
+        unassigned="unknown",
+        confidence=confidence,
         **thresholds,
     )
     rows = []
@@ -185,8 +206,16 @@ def segment_table(latest, table, forward, tx, end, *, thresholds, confidence) ->
         churn_pro = float(churn_by.get("promoter", math.nan))
         rows.append(
             (
-                segment, int(n), score, low, high, int(members.sum()),
-                float(table.loc[members, "revenue"].mean()), growth, churn_det, churn_pro,
+                segment,
+                int(n),
+                score,
+                low,
+                high,
+                int(members.sum()),
+                float(table.loc[members, "revenue"].mean()),
+                growth,
+                churn_det,
+                churn_pro,
                 churn_det - churn_pro,
                 float(spend_by.get("promoter", math.nan) - spend_by.get("detractor", math.nan)),
             )
@@ -194,9 +223,18 @@ def segment_table(latest, table, forward, tx, end, *, thresholds, confidence) ->
     out = pd.DataFrame(
         rows,
         columns=[
-            "segment", "n_answers", "score", "ci_low", "ci_high", "customers",
-            "revenue_per_customer", "revenue_growth", "churn_detractors", "churn_promoters",
-            "churn_gap", "spend_gap",
+            "segment",
+            "n_answers",
+            "score",
+            "ci_low",
+            "ci_high",
+            "customers",
+            "revenue_per_customer",
+            "revenue_growth",
+            "churn_detractors",
+            "churn_promoters",
+            "churn_gap",
+            "spend_gap",
         ],
     )
     out["reliable"] = out["n_answers"] >= MIN_RELIABLE_N
@@ -243,7 +281,12 @@ def respondent_table(table: pd.DataFrame, answered: np.ndarray, z: float) -> pd.
     return pd.DataFrame(
         rows,
         columns=[
-            "metric", "respondents", "non_respondents", "difference", "ci_low", "ci_high",
+            "metric",
+            "respondents",
+            "non_respondents",
+            "difference",
+            "ci_low",
+            "ci_high",
             "p_value",
         ],
     )

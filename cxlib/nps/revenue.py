@@ -159,7 +159,6 @@ class NPSRevenueResult:
         return conclusion_markdown(self, currency=currency)
 
 
-
 def _as_customer_series(values, name: str, caller: str) -> pd.Series | None:
     """Accept a Series indexed by customer_id, or a frame with customer_id and ``name``."""
     if values is None:
@@ -461,7 +460,12 @@ def nps_vs_revenue(
         ["clv"] if clv_of is not None else []
     )
     forward = _forward_sample(
-        sv, tx, table, end, follow_up_months=follow_up_months, prior_months=prior_months,
+        sv,
+        tx,
+        table,
+        end,
+        follow_up_months=follow_up_months,
+        prior_months=prior_months,
         churn=churn,
     )
     by_category, effects = outcomes.category_effects(
@@ -470,8 +474,12 @@ def nps_vs_revenue(
         within_segment=control_for_segment and forward["segment"].nunique() > 1,
     )
     regressions, incremental = outcomes.regressions(
-        forward, control_for_segment=control_for_segment, confidence=confidence, seed=seed,
-        caller=caller, follow_up_months=follow_up_months,
+        forward,
+        control_for_segment=control_for_segment,
+        confidence=confidence,
+        seed=seed,
+        caller=caller,
+        follow_up_months=follow_up_months,
     )
     segments_table = outcomes.segment_table(
         latest, table, forward, tx, end, thresholds=thresholds, confidence=confidence
@@ -515,8 +523,17 @@ def nps_vs_revenue(
 
 
 _CUSTOMER_COLUMNS = (
-    "customer_id", "survey_date", "score", "category", "segment", "prior_spend", "prior_orders",
-    "tenure_years", "subsequent_spend", "churned", "years_to_end",
+    "customer_id",
+    "survey_date",
+    "score",
+    "category",
+    "segment",
+    "prior_spend",
+    "prior_orders",
+    "tenure_years",
+    "subsequent_spend",
+    "churned",
+    "years_to_end",
 )
 
 
@@ -536,6 +553,6 @@ def _adjust_for_multiplicity(*tables: pd.DataFrame) -> int:
         if not len(table):
             continue
         table["p_value_unadjusted"] = table["p_value"].to_numpy(dtype=float)
-        table["p_value"] = adjusted[start:start + len(table)]
+        table["p_value"] = adjusted[start : start + len(table)]
         start += len(table)
     return int(np.isfinite(raw).sum())

@@ -399,4 +399,3 @@ def nps_difference(
         ra = a if isinstance(a, NPSResult) else nps(a, **options)
         rb = b if isinstance(b, NPSResult) else nps(b, **options)
     return _difference(ra, rb, confidence)
-

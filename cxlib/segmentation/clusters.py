@@ -31,7 +31,6 @@ DEFAULT_FEATURE_WORDS: dict[str, tuple[str, str]] = {
 }
 
 
-
 def _signed_log1p(values):
     """``sign(x) * log1p(|x|)``: a log transform that keeps the sign of net refunds."""
     return np.sign(values) * np.log1p(np.abs(values))
@@ -128,12 +127,19 @@ class ClusterResult:
 
 
 def _name_clusters(
-    standardised: pd.DataFrame, *, words: Mapping[str, tuple[str, str]], threshold: float,
+    standardised: pd.DataFrame,
+    *,
+    words: Mapping[str, tuple[str, str]],
+    threshold: float,
     max_words: int,
 ) -> list[str]:
     """Descriptive, distinct names from each cluster's standardised profile."""
-    order = {name: i for i, name in enumerate(
-        ["tenure_days", "days_since_last", "frequency", "total_spend", "avg_order_value"])}
+    order = {
+        name: i
+        for i, name in enumerate(
+            ["tenure_days", "days_since_last", "frequency", "total_spend", "avg_order_value"]
+        )
+    }
 
     def candidates(row: pd.Series) -> list[tuple[float, int, str]]:
         found = []
@@ -143,9 +149,9 @@ def _name_clusters(
             if column in words and abs(z) >= threshold:
                 found.append((abs(z), order.get(column, 5), words[column][int(z > 0)]))
             elif column.startswith(CATEGORY_PREFIX) and z >= threshold:
-                found.append((z, 7, column[len(CATEGORY_PREFIX):].replace("_", " ")))
+                found.append((z, 7, column[len(CATEGORY_PREFIX) :].replace("_", " ")))
             elif column.startswith(CHANNEL_PREFIX) and z >= threshold:
-                found.append((z, 6, column[len(CHANNEL_PREFIX):].replace("_", " ")))
+                found.append((z, 6, column[len(CHANNEL_PREFIX) :].replace("_", " ")))
         return sorted(found, key=lambda item: -item[0])
 
     ranked = [candidates(row) for _, row in standardised.iterrows()]
@@ -281,13 +287,22 @@ def cluster_customers(
         )
     with threadpool_limits(limits=n_threads):
         return _cluster_customers(
-            features, k_range=k_range, n_clusters=n_clusters, method=method, criterion=criterion,
-            columns=columns, log_features=log_features, share_weight=share_weight, seed=seed,
-            sample_size=sample_size, silhouette_sample_size=silhouette_sample_size,
-            minibatch_threshold=minibatch_threshold, feature_words=feature_words,
-            name_threshold=name_threshold, max_name_words=max_name_words,
+            features,
+            k_range=k_range,
+            n_clusters=n_clusters,
+            method=method,
+            criterion=criterion,
+            columns=columns,
+            log_features=log_features,
+            share_weight=share_weight,
+            seed=seed,
+            sample_size=sample_size,
+            silhouette_sample_size=silhouette_sample_size,
+            minibatch_threshold=minibatch_threshold,
+            feature_words=feature_words,
+            name_threshold=name_threshold,
+            max_name_words=max_name_words,
         )
-
 
 
 def _check_cluster_options(k_range, n_clusters, method, criterion, share_weight):
@@ -320,9 +335,11 @@ def _check_cluster_options(k_range, n_clusters, method, criterion, share_weight)
 def _feature_data(features: pd.DataFrame, columns, candidates) -> tuple[pd.DataFrame, list[str]]:
     """Return the finite, non-constant feature columns to cluster on."""
     if columns is None:
-        columns = [c for c in features.columns
-                   if c not in ("orders", "annual_spend")
-                   and pd.api.types.is_numeric_dtype(features[c])]
+        columns = [
+            c
+            for c in features.columns
+            if c not in ("orders", "annual_spend") and pd.api.types.is_numeric_dtype(features[c])
+        ]
     columns = list(columns)
     validate_columns(features, columns, caller="cluster_customers")
     data = features[columns].astype(float)
@@ -344,8 +361,7 @@ def _feature_data(features: pd.DataFrame, columns, candidates) -> tuple[pd.DataF
     return data[columns], columns
 
 
-def _select_k(matrix, candidates, *, method, criterion, seed, sample_size,
-              silhouette_sample_size):
+def _select_k(matrix, candidates, *, method, criterion, seed, sample_size, silhouette_sample_size):
     """Fit each candidate on a seeded sample; return (selection, best k, its model, sample size)."""
     from sklearn.cluster import KMeans
     from sklearn.metrics import silhouette_score
@@ -361,22 +377,25 @@ def _select_k(matrix, candidates, *, method, criterion, seed, sample_size,
             model = KMeans(n_clusters=k, n_init=4, random_state=seed).fit(sample)
             labels = model.labels_
         else:
-            model = GaussianMixture(n_components=k, covariance_type="full", n_init=2,
-                                    random_state=seed).fit(sample)
+            model = GaussianMixture(
+                n_components=k, covariance_type="full", n_init=2, random_state=seed
+            ).fit(sample)
             labels = model.predict(sample)
         fitted[k] = model
         row = {"k": k}
         if criterion == "silhouette" or method == "kmeans":
             row["silhouette"] = (
                 float(silhouette_score(sample[sil_idx], labels[sil_idx]))
-                if len(np.unique(labels[sil_idx])) > 1 else float("nan")
+                if len(np.unique(labels[sil_idx])) > 1
+                else float("nan")
             )
         if method == "gmm":
             row["bic"] = float(model.bic(sample))
         rows.append(row)
     selection = pd.DataFrame(rows).set_index("k")
-    best_k = int(selection["silhouette"].idxmax() if criterion == "silhouette"
-                 else selection["bic"].idxmin())
+    best_k = int(
+        selection["silhouette"].idxmax() if criterion == "silhouette" else selection["bic"].idxmin()
+    )
     return selection, best_k, fitted[best_k], len(sample)
 
 
@@ -388,10 +407,17 @@ def _final_model(matrix, start, best_k, *, method, sample_n, seed, minibatch_thr
     if method != "kmeans" or n == sample_n:
         return start
     if n <= minibatch_threshold:
-        return KMeans(n_clusters=best_k, init=start.cluster_centers_, n_init=1,
-                      random_state=seed).fit(matrix)
-    return MiniBatchKMeans(n_clusters=best_k, init=start.cluster_centers_, n_init=1,
-                           batch_size=8192, max_no_improvement=20, random_state=seed).fit(matrix)
+        return KMeans(
+            n_clusters=best_k, init=start.cluster_centers_, n_init=1, random_state=seed
+        ).fit(matrix)
+    return MiniBatchKMeans(
+        n_clusters=best_k,
+        init=start.cluster_centers_,
+        n_init=1,
+        batch_size=8192,
+        max_no_improvement=20,
+        random_state=seed,
+    ).fit(matrix)
 
 
 def _renumber_by_value(raw: np.ndarray, best_k: int, spend) -> np.ndarray:
@@ -412,12 +438,26 @@ def _renumber_by_value(raw: np.ndarray, best_k: int, spend) -> np.ndarray:
 
 
 def _cluster_customers(
-    features, *, k_range, n_clusters, method, criterion, columns, log_features, share_weight,
-    seed, sample_size, silhouette_sample_size, minibatch_threshold, feature_words,
-    name_threshold, max_name_words,
+    features,
+    *,
+    k_range,
+    n_clusters,
+    method,
+    criterion,
+    columns,
+    log_features,
+    share_weight,
+    seed,
+    sample_size,
+    silhouette_sample_size,
+    minibatch_threshold,
+    feature_words,
+    name_threshold,
+    max_name_words,
 ) -> ClusterResult:
-    criterion, candidates = _check_cluster_options(k_range, n_clusters, method, criterion,
-                                                   share_weight)
+    criterion, candidates = _check_cluster_options(
+        k_range, n_clusters, method, criterion, share_weight
+    )
     data, columns = _feature_data(features, columns, candidates)
     if log_features is None:
         log_features = _default_log_features(data, columns)
@@ -428,19 +468,34 @@ def _cluster_customers(
     matrix = np.ascontiguousarray(matrix * weights)
 
     selection, best_k, start, sample_n = _select_k(
-        matrix, candidates, method=method, criterion=criterion, seed=seed,
-        sample_size=sample_size, silhouette_sample_size=silhouette_sample_size,
+        matrix,
+        candidates,
+        method=method,
+        criterion=criterion,
+        seed=seed,
+        sample_size=sample_size,
+        silhouette_sample_size=silhouette_sample_size,
     )
-    model = _final_model(matrix, start, best_k, method=method, sample_n=sample_n, seed=seed,
-                         minibatch_threshold=minibatch_threshold)
+    model = _final_model(
+        matrix,
+        start,
+        best_k,
+        method=method,
+        sample_n=sample_n,
+        seed=seed,
+        minibatch_threshold=minibatch_threshold,
+    )
     raw = model.predict(matrix)
     spend = data["total_spend"].to_numpy() if "total_spend" in columns else None
     relabel = _renumber_by_value(raw, best_k, spend)
     cluster = relabel[raw]
     k_final = int(relabel.max()) + 1
 
-    standardised = pd.DataFrame(matrix / np.where(weights > 0, weights, 1.0),
-                                columns=out_columns).groupby(cluster).mean()
+    standardised = (
+        pd.DataFrame(matrix / np.where(weights > 0, weights, 1.0), columns=out_columns)
+        .groupby(cluster)
+        .mean()
+    )
     standardised = standardised[[c for c in columns if c in standardised.columns]]
     names = _name_clusters(
         standardised,
@@ -461,8 +516,17 @@ def _cluster_customers(
         {"cluster": cluster, "segment": names.to_numpy()[cluster]}, index=features.index
     )
     return ClusterResult(
-        assignments=assignments, names=names, profiles=profiles, standardised=standardised,
-        selection=selection, n_clusters=k_final, method=method, criterion=criterion,
-        preprocessor=preprocessor, model=model, features_used=columns, _relabel=relabel,
+        assignments=assignments,
+        names=names,
+        profiles=profiles,
+        standardised=standardised,
+        selection=selection,
+        n_clusters=k_final,
+        method=method,
+        criterion=criterion,
+        preprocessor=preprocessor,
+        model=model,
+        features_used=columns,
+        _relabel=relabel,
         _weights=weights,
     )

@@ -24,12 +24,19 @@ def is_share(column: str) -> bool:
     return column.startswith(CATEGORY_PREFIX) or column.startswith(CHANNEL_PREFIX)
 
 
-_FEATURE_BASE_COLUMNS = ["frequency", "orders", "revenue", "revenue_12m", "days_since_last",
-                         "tenure_days"]
+_FEATURE_BASE_COLUMNS = [
+    "frequency",
+    "orders",
+    "revenue",
+    "revenue_12m",
+    "days_since_last",
+    "tenure_days",
+]
 
 
-def _base_for(transactions: pd.DataFrame, base, observation_end, caller: str,
-              columns=_FEATURE_BASE_COLUMNS) -> pd.DataFrame:
+def _base_for(
+    transactions: pd.DataFrame, base, observation_end, caller: str, columns=_FEATURE_BASE_COLUMNS
+) -> pd.DataFrame:
     """Return the caller's customer base, or build it from the checked transactions.
 
     Shared by the segmentation and wallet functions that accept ``base=client.base``.
@@ -48,8 +55,14 @@ def _base_for(transactions: pd.DataFrame, base, observation_end, caller: str,
     return base
 
 
-def spend_mix(transactions: pd.DataFrame, by: str, *, index=None, observation_end=None,
-              key: str = "customer_id") -> pd.DataFrame:
+def spend_mix(
+    transactions: pd.DataFrame,
+    by: str,
+    *,
+    index=None,
+    observation_end=None,
+    key: str = "customer_id",
+) -> pd.DataFrame:
     """Share of gross spend per value of ``by`` (e.g. category), for each customer or segment.
 
     Refund lines are left out: the mix says where the money goes, not where it came back from.
@@ -84,8 +97,9 @@ def spend_mix(transactions: pd.DataFrame, by: str, *, index=None, observation_en
     gross = transactions[transactions["amount"] > 0]
     if observation_end is not None:
         gross = gross[gross["date"] <= pd.Timestamp(observation_end)]
-    spend = gross.pivot_table(index=key, columns=by, values="amount", aggfunc="sum",
-                              fill_value=0.0, observed=True)
+    spend = gross.pivot_table(
+        index=key, columns=by, values="amount", aggfunc="sum", fill_value=0.0, observed=True
+    )
     shares = spend.div(spend.sum(axis=1), axis=0)
     if index is not None:
         shares = shares.reindex(index)
@@ -167,8 +181,9 @@ def customer_features(
     for column in MIX_COLUMNS:
         if column in tx.columns:
             mixed = tx[["date", "amount", column]].assign(customer_id=ids.to_numpy())
-            features = features.join(spend_mix(mixed, column, index=features.index,
-                                               observation_end=end))
+            features = features.join(
+                spend_mix(mixed, column, index=features.index, observation_end=end)
+            )
     if summary is not None:
         index = summary.index.astype(str)
         missing = index.difference(features.index)

@@ -46,12 +46,13 @@ def _top_mix(shares: pd.DataFrame, prefix: str, top: int) -> pd.Series:
     labels = []
     for _, row in shares[cols].iterrows():
         best = row.sort_values(ascending=False).head(top)
-        labels.append(", ".join(f"{c[len(prefix):]} {v:.0%}" for c, v in best.items() if v > 0))
+        labels.append(", ".join(f"{c[len(prefix) :]} {v:.0%}" for c, v in best.items() if v > 0))
     return pd.Series(labels, index=shares.index)
 
 
-def _segment_mix(transactions: pd.DataFrame, seg: pd.Series, *, top: int, observation_end,
-                 index: pd.Index) -> dict[str, pd.Series]:
+def _segment_mix(
+    transactions: pd.DataFrame, seg: pd.Series, *, top: int, observation_end, index: pd.Index
+) -> dict[str, pd.Series]:
     """Top categories and channels per segment, as text, by share of gross spend."""
     labels = {"category": "top_categories", "channel": "top_channels"}
     columns = [c for c in MIX_COLUMNS if c in transactions.columns]
@@ -184,8 +185,7 @@ def segment_profiles(
     base = _base_for(tx, base, observation_end, "segment_profiles")
     out = _size_and_money(seg, base)
     end = base.attrs.get("observation_end", observation_end)
-    for label, text in _segment_mix(tx, seg, top=top, observation_end=end,
-                                    index=out.index).items():
+    for label, text in _segment_mix(tx, seg, top=top, observation_end=end, index=out.index).items():
         out[label] = text
     _add_value_columns(out, seg, clv=clv, churn_probability=churn_probability)
     if nps_scores is not None:
@@ -194,7 +194,10 @@ def segment_profiles(
         from cxlib.nps import nps_by_segment
 
         by_segment = nps_by_segment(
-            nps_scores, seg, promoter_min=promoter_min, detractor_max=detractor_max,
+            nps_scores,
+            seg,
+            promoter_min=promoter_min,
+            detractor_max=detractor_max,
             observation_end=end,
         ).set_index("segment")
         out["nps"] = by_segment["score"].reindex(out.index)
@@ -203,12 +206,33 @@ def segment_profiles(
     return out.sort_values(["revenue", "customers"], ascending=False)
 
 
-_CURRENCY_COLUMNS = ("revenue", "revenue_per_customer", "avg_order_value", "clv_total", "clv_mean",
-                     "spend", "wallet", "headroom", "wallet_per_customer", "headroom_per_customer",
-                     "spend_per_customer", "spend_per_buyer", "opportunity")
-_PERCENT_COLUMNS = ("customer_share", "revenue_share", "clv_share", "churn_probability",
-                    "share_of_wallet", "headroom_share", "penetration", "best_penetration",
-                    "target_penetration", "penetration_gap")
+_CURRENCY_COLUMNS = (
+    "revenue",
+    "revenue_per_customer",
+    "avg_order_value",
+    "clv_total",
+    "clv_mean",
+    "spend",
+    "wallet",
+    "headroom",
+    "wallet_per_customer",
+    "headroom_per_customer",
+    "spend_per_customer",
+    "spend_per_buyer",
+    "opportunity",
+)
+_PERCENT_COLUMNS = (
+    "customer_share",
+    "revenue_share",
+    "clv_share",
+    "churn_probability",
+    "share_of_wallet",
+    "headroom_share",
+    "penetration",
+    "best_penetration",
+    "target_penetration",
+    "penetration_gap",
+)
 
 
 def format_profiles(profiles: pd.DataFrame, *, currency: str = "EUR", precision: int = 1):
@@ -259,10 +283,15 @@ def _largest(table: pd.DataFrame, column: str, caller: str, name: str) -> pd.Dat
     """Return ``table`` sorted by ``column`` (descending, ties by name), refusing an empty table."""
     validate_columns(table, [column], caller=caller)
     if table.empty:
-        raise ValueError(f"The '{name}' parameter of {caller} must have at least one segment. "
-                         "Got an empty table instead.")
-    return table.assign(_name=table.index.astype(str)).sort_values(
-        [column, "_name"], ascending=[False, True]).drop(columns="_name")
+        raise ValueError(
+            f"The '{name}' parameter of {caller} must have at least one segment. "
+            "Got an empty table instead."
+        )
+    return (
+        table.assign(_name=table.index.astype(str))
+        .sort_values([column, "_name"], ascending=[False, True])
+        .drop(columns="_name")
+    )
 
 
 def segmentation_headlines(
@@ -313,8 +342,9 @@ def segmentation_headlines(
     caller = "segmentation_headlines"
     validate_columns(profiles, ["revenue_share", "customer_share"], caller=caller)
     validate_columns(rfm_profiles, ["revenue_share"], caller=caller)
-    validate_columns(wallet_by_segment, ["spend", "wallet", "headroom", "headroom_share"],
-                     caller=caller)
+    validate_columns(
+        wallet_by_segment, ["spend", "wallet", "headroom", "headroom_share"], caller=caller
+    )
     ranked = _largest(profiles, "revenue", caller, "profiles")
     by_headroom = _largest(wallet_by_segment, "headroom", caller, "wallet_by_segment")
     top, most_headroom = str(ranked.index[0]), str(by_headroom.index[0])
@@ -325,21 +355,45 @@ def segmentation_headlines(
     return [
         Headline("n_clusters", "Behavioural clusters", int(n_clusters), unit="count"),
         Headline("top_segment", f"Cluster with the most {revenue}", top, unit="text"),
-        Headline("top_segment_revenue_share", f"Share of {revenue} from '{top}'",
-                 float(ranked["revenue_share"].iloc[0]), unit="percent",
-                 note=f"{ranked['customer_share'].iloc[0]:.0%} of customers"),
-        Headline("top2_revenue_share", f"Share of {revenue} from the two largest clusters",
-                 float(ranked["revenue_share"].iloc[:2].sum()), unit="percent"),
-        Headline("share_of_wallet", "Share of wallet captured, active customers",
-                 spend_total / wallet_total if wallet_total > 0 else float("nan"),
-                 unit="percent", note=wallet_basis),
-        Headline("total_headroom", "Annual wallet headroom, active customers (net revenue)",
-                 float(wallet_by_segment["headroom"].sum()), unit="currency",
-                 note="estimated annual wallet minus trailing 12-month net revenue; lapsed "
-                      "customers have no wallet to win"),
-        Headline("most_headroom_segment", "Cluster with the most annual wallet headroom",
-                 most_headroom, unit="text",
-                 note=f"{by_headroom['headroom_share'].iloc[0]:.0%} of all headroom"),
-        Headline("champions_revenue_share", f"Share of {revenue} from RFM Champions",
-                 float(rfm_profiles["revenue_share"].get("Champions", 0.0)), unit="percent"),
+        Headline(
+            "top_segment_revenue_share",
+            f"Share of {revenue} from '{top}'",
+            float(ranked["revenue_share"].iloc[0]),
+            unit="percent",
+            note=f"{ranked['customer_share'].iloc[0]:.0%} of customers",
+        ),
+        Headline(
+            "top2_revenue_share",
+            f"Share of {revenue} from the two largest clusters",
+            float(ranked["revenue_share"].iloc[:2].sum()),
+            unit="percent",
+        ),
+        Headline(
+            "share_of_wallet",
+            "Share of wallet captured, active customers",
+            spend_total / wallet_total if wallet_total > 0 else float("nan"),
+            unit="percent",
+            note=wallet_basis,
+        ),
+        Headline(
+            "total_headroom",
+            "Annual wallet headroom, active customers (net revenue)",
+            float(wallet_by_segment["headroom"].sum()),
+            unit="currency",
+            note="estimated annual wallet minus trailing 12-month net revenue; lapsed "
+            "customers have no wallet to win",
+        ),
+        Headline(
+            "most_headroom_segment",
+            "Cluster with the most annual wallet headroom",
+            most_headroom,
+            unit="text",
+            note=f"{by_headroom['headroom_share'].iloc[0]:.0%} of all headroom",
+        ),
+        Headline(
+            "champions_revenue_share",
+            f"Share of {revenue} from RFM Champions",
+            float(rfm_profiles["revenue_share"].get("Champions", 0.0)),
+            unit="percent",
+        ),
     ]

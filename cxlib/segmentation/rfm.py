@@ -100,11 +100,15 @@ def _coerce_rules(rules) -> tuple[SegmentRule, ...]:
     if rules is None:
         return DEFAULT_RFM_SEGMENTS
     if isinstance(rules, pd.DataFrame):
-        validate_columns(rules, ["segment", "r_min", "r_max", "fm_min", "fm_max"],
-                         caller="rfm_segments rules")
+        validate_columns(
+            rules, ["segment", "r_min", "r_max", "fm_min", "fm_max"], caller="rfm_segments rules"
+        )
         rules = [
-            SegmentRule(str(row.segment), (int(row.r_min), int(row.r_max)),
-                        (int(row.fm_min), int(row.fm_max)))
+            SegmentRule(
+                str(row.segment),
+                (int(row.r_min), int(row.r_max)),
+                (int(row.fm_min), int(row.fm_max)),
+            )
             for row in rules.itertuples(index=False)
         ]
     coerced = []
@@ -364,5 +368,12 @@ def rfm_grid(segments: pd.DataFrame, *, rules=None) -> pd.DataFrame:
     counts = segments.groupby(["r_score", "fm_score"]).size()
     customers = np.array([counts.get((a, b), 0) for a, b in zip(r, fm, strict=True)], dtype=int)
     total = max(int(customers.sum()), 1)
-    return pd.DataFrame({"r_score": r, "fm_score": fm, "segment": names.astype(str),
-                         "customers": customers, "share": customers / total})
+    return pd.DataFrame(
+        {
+            "r_score": r,
+            "fm_score": fm,
+            "segment": names.astype(str),
+            "customers": customers,
+            "share": customers / total,
+        }
+    )
