@@ -292,7 +292,7 @@ def test_penetration_gaps_without_a_category_column_is_empty_and_says_why():
 def test_penetration_gaps_with_only_small_segments_is_empty_and_says_why():
     gaps = penetration_gaps(_transactions(), pd.Series({"a": "s"}), min_customers=30)
     assert gaps.empty
-    assert "no segment has 30 customers" in gaps.attrs["note"]
+    assert "no segment and spend band has 30 active customers" in gaps.attrs["note"]
 
 
 # --- against the demo's true wallets ----------------------------------------------------------

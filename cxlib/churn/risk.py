@@ -191,8 +191,8 @@ def churn_headlines(
     >>> headlines = churn_headlines(rate, plan, model, scores, horizon_days=90,
     ...                             target_churn_rate=0.25)
     >>> {h.key: h.value for h in headlines}  # doctest: +NORMALIZE_WHITESPACE
-    {'churn_rate': 0.5, 'churn_target': 0.25, 'churn_gap': 0.25, 'churn_gap_segment': 'all',
-     'revenue_at_risk': 15.0, 'churn_model_auc': 0.8}
+    {'churn_rate': 0.5, 'churn_target': 0.25, 'churn_gap': 0.25, 'revenue_at_risk': 15.0,
+     'churn_model_auc': 0.8}
     """
     metrics = model.metrics
     headlines = [
