@@ -214,3 +214,32 @@ def test_the_demo_pdf_opens_with_the_summary_first_and_every_page(demo_report):
     assert [item.title for item in reader.outline] == ["Executive summary", *topics]
     assert len(reader.pages) >= len(rendered)
     assert "Executive summary" in reader.pages[0].extract_text()
+
+
+@pytest.mark.slow
+def test_a_hand_run_through_the_cxlib_kernel_reproduces_the_reports_numbers(demo_report, tmp_path):
+    # What a data scientist does in `make lab`: open a notebook with the project's kernel, point
+    # its one parameter at the client's YAML and run it. Its headline numbers equal the report's.
+    import subprocess
+    import sys
+
+    import papermill
+
+    subprocess.run(
+        [sys.executable, "-m", "ipykernel", "install", "--sys-prefix", "--name", "cxlib"],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    manifest = json.loads((demo_report.run_dir / "manifest.json").read_text())
+    hand = tmp_path / "04_clv.json"
+    papermill.execute_notebook(
+        str(ROOT / "notebooks" / "04_clv.ipynb"),
+        str(tmp_path / "04_clv.ipynb"),
+        kernel_name="cxlib",
+        parameters={"config_path": manifest["config"]["path"], "headlines_path": str(hand)},
+        cwd=str(ROOT / "notebooks"),
+        progress_bar=False,
+    )
+    report = json.loads((demo_report.run_dir / "headlines" / "04_clv.json").read_text())
+    assert json.loads(hand.read_text()) == report
