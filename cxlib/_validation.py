@@ -12,7 +12,6 @@ __all__ = [
     "check_fraction",
     "check_positive_int",
     "check_transactions",
-    "coerce_transactions",
     "format_offenders",
     "segment_series",
     "validate_columns",
@@ -207,50 +206,6 @@ def check_transactions(transactions: pd.DataFrame, *, caller: str) -> pd.DataFra
     if not changed:
         return transactions
     return transactions.assign(**changed)
-
-
-def coerce_transactions(transactions: pd.DataFrame, *, caller: str) -> pd.DataFrame:
-    """Return a new frame of ``customer_id`` (str), ``date`` (datetime64), ``amount`` (float).
-
-    A date that does not parse or an amount that is missing or not a number is a
-    :class:`DataError` naming the offending rows (by ``transactions``' index), never a NaN
-    that a later sum would skip silently. The index is a fresh ``RangeIndex``, so positions
-    line up with the rows of ``transactions``. Columns are not checked here: call
-    :func:`validate_columns` first.
-
-    Examples
-    --------
-    >>> tx = coerce_transactions(pd.DataFrame({"customer_id": [7, 8], "date": ["2025-01-02",
-    ...                                        "2025-01-03"], "amount": ["5", 2]}), caller="f")
-    >>> tx["date"].dtype.kind, tx["customer_id"].tolist(), tx["amount"].tolist()
-    ('M', ['7', '8'], [5.0, 2.0])
-    >>> coerce_transactions(pd.DataFrame({"customer_id": [7], "date": ["2025-01-02"],
-    ...                                   "amount": ["x"]}), caller="f")
-    Traceback (most recent call last):
-    ...
-    cxlib._validation.DataError: f: column 'amount' must be numeric; 1 value(s) are not: row 0: 'x'
-    """
-    dates = pd.to_datetime(transactions["date"], errors="coerce")
-    if dates.isna().any():
-        bad = transactions.loc[dates.isna().to_numpy(), "date"]
-        raise DataError(
-            f"{caller}: column 'date' must hold dates; {len(bad)} value(s) do not: "
-            f"{format_offenders(bad)}"
-        )
-    amounts = pd.to_numeric(transactions["amount"], errors="coerce")
-    if amounts.isna().any():
-        bad = transactions.loc[amounts.isna().to_numpy(), "amount"]
-        raise DataError(
-            f"{caller}: column 'amount' must be numeric; {len(bad)} value(s) are not: "
-            f"{format_offenders(bad)}"
-        )
-    return pd.DataFrame(
-        {
-            "customer_id": transactions["customer_id"].astype(str).to_numpy(),
-            "date": dates.to_numpy(),
-            "amount": amounts.to_numpy(float),
-        }
-    )
 
 
 def segment_series(segments: pd.Series | pd.DataFrame, *, caller: str) -> pd.Series:

@@ -30,10 +30,10 @@ every customer.
 
 from __future__ import annotations
 
-from cxlib._clv_headlines import clv_headlines
 from cxlib.clv._optimise import RETRY_PENALIZER
 from cxlib.clv.acquisition import AcquisitionValue, clv_by_channel
 from cxlib.clv.fit import CustomerValueFit, degenerate_fit_warnings, fit_customer_value
+from cxlib.clv.headlines import clv_headlines
 from cxlib.clv.holdout import (
     SELECTION_CRITERIA,
     HoldoutValidation,

@@ -1,4 +1,4 @@
-"""The CLV page's headline numbers, computed once by tested code (re-exported by cxlib.clv)."""
+"""The CLV page's headline numbers, computed once by tested code."""
 
 from __future__ import annotations
 
