@@ -783,7 +783,7 @@ def build_report(
     from rich.console import Console
 
     from cxlib import __version__
-    from cxlib.client import open_client
+    from cxlib.client import data_files, open_client
     from cxlib.config import file_sha256
     from cxlib.headlines import load_headlines
 
@@ -798,14 +798,7 @@ def build_report(
 
     config_file = Path(config.config_path or config_path).resolve()
     config_hash = file_sha256(config_file)
-    data_files = {
-        table: {
-            "path": str(config.table_path(table)),
-            "sha256": file_sha256(config.table_path(table)),
-            "bytes": config.table_path(table).stat().st_size,
-        }
-        for table in config.tables
-    }
+    files = data_files(config)  # hashed once: open_client remembered the digests
     client_dir = _client_dir(Path(out), config.client)
     try:
         run_id, partial = _reserve_run_dir(client_dir, make_run_id(config_hash, now=started_at))
@@ -828,7 +821,7 @@ def build_report(
         "finished_at": None,
         "seconds": None,
         "config": {"path": str(config_file), "sha256": config_hash},
-        "data_files": data_files,
+        "data_files": files,
         "parameters": config.notebook_parameters(),
         "notebooks_dir": str(notebooks_dir.resolve()),
         "source": _source_state(Path(__file__).resolve().parent.parent),
