@@ -12,7 +12,8 @@ transactions     customer_id (str), date (datetime64[ns]),    order_id, category
 customers        customer_id (str, unique)                   signup_date, contract_end
                                                              (datetime64[ns]), acquisition_cost
                                                              (float64)
-surveys          customer_id (str), date, score (int64 0-10)  comment
+surveys          customer_id (str), date, score (int64 0-10)  comment, period (instead of date:
+                                                             pandas Period, see load_surveys)
 feedback         customer_id (str), date, text (str)          channel, topic
 ===============  ==========================================  ======================================
 

@@ -184,11 +184,21 @@ def load_surveys(
     ``score`` must be an integer from 0 to 10 (``4.5``, ``11``, ``-1`` and ``"ten"`` are
     offending values). Parameters, row numbers and errors are as in :func:`load_transactions`.
 
+    A survey run per period rather than dated per answer may carry a ``period`` column instead
+    of ``date`` (map it with ``columns={"period": "<column>"}``): quarters (``2024Q1``,
+    ``2024-Q1``, ``Q1 2024``, and the French ``T1 2024``), months (``2024-03``, ``2024/03``,
+    ``03/2024``) or years (``2024``), all of one length; anything else is an offending value
+    ("unparseable period"). An integer period index (1, 2, 3, ...) is refused: it has no
+    calendar, so write the periods out in the export. The NPS functions that group by time
+    (:func:`cxlib.nps.nps_by`, :func:`cxlib.nps.latest_answers`) use the period; functions that
+    need each answer's date (spend after the answer) say so.
+
     Returns
     -------
     DataFrame
-        ``customer_id`` (str), ``date`` (datetime64[ns]), ``score`` (int64), then ``comment``
-        when present, then the client's other columns.
+        ``customer_id`` (str), ``date`` (datetime64[ns]) or ``period`` (``period[Q-DEC]``,
+        ``period[M]`` or ``period[Y-DEC]``), ``score`` (int64), then ``comment`` (and
+        ``period`` beside a date) when present, then the client's other columns.
 
     Examples
     --------
@@ -196,8 +206,13 @@ def load_surveys(
     ...                            "score": ["9"]}))
       customer_id       date  score
     0           A 2024-05-01      9
+    >>> by_quarter = load_surveys(pd.DataFrame({"client": ["A", "B"], "trimestre": ["T1 2024",
+    ...                           "2024Q2"], "score": [9, 3]}),
+    ...                           columns={"customer_id": "client", "period": "trimestre"})
+    >>> by_quarter["period"].tolist()
+    [Period('2024Q1', 'Q-DEC'), Period('2024Q2', 'Q-DEC')]
     """
-    return _load(
+    frame = _load(
         "surveys",
         source,
         columns=columns,
@@ -209,6 +224,32 @@ def load_surveys(
         observation_end=observation_end,
         caller="load_surveys",
     )
+    if "period" in frame.columns:
+        column = (columns or {}).get("period", "period")
+        where = "DataFrame" if isinstance(source, pd.DataFrame) else str(source)
+        frame["period"] = _periods(frame["period"], f"load_surveys ({where}): column {column!r}")
+    return frame
+
+
+#: Canonical period text (see _sql._PERIOD_FORMATS) -> pandas frequency and its name.
+_PERIOD_LENGTHS = {4: ("Y", "year"), 6: ("Q", "quarter"), 7: ("M", "month")}
+
+
+def _periods(text: pd.Series, where: str) -> pd.Series:
+    """Canonical period texts ("2024Q1", "2024-03", "2024") as pandas Periods of one length."""
+    lengths = text.astype(object).str.len()
+    found = sorted(int(n) for n in lengths.dropna().unique())
+    if len(found) > 1:
+        examples = ", ".join(
+            f"{(lengths == n).sum():,} {_PERIOD_LENGTHS[n][1]}(s) ({text[lengths == n].iloc[0]})"
+            for n in found
+        )
+        raise DataError(
+            f"{where} mixes period lengths: {examples}. An NPS over time compares periods of "
+            "one length: write every period as a month, a quarter or a year."
+        )
+    freq = _PERIOD_LENGTHS[found[0]][0] if found else "Q"
+    return pd.Series(pd.PeriodIndex(text.astype(object), freq=freq), index=text.index)
 
 
 def load_feedback(

@@ -27,7 +27,9 @@ SCHEMAS: dict[str, dict[str, dict[str, str]]] = {
     },
     "surveys": {
         "required": {"customer_id": "id", "date": "date", "score": "score"},
-        "optional": {"comment": "string"},
+        # A survey without dates may carry a period instead ("2024Q1", "2024-03", "2024"):
+        # "date" is then not required (see _sql._resolve_columns).
+        "optional": {"comment": "string", "period": "period"},
     },
     "feedback": {
         "required": {"customer_id": "id", "date": "date", "text": "text"},

@@ -19,6 +19,7 @@ from cxlib.data._schema import (
     _NUMERIC_TYPES,
     _TEMPORAL_TYPES,
     MAX_ABS_AMOUNT,
+    MIN_DATE,
     NULL_MARKERS,
     SCHEMAS,
     _Check,
@@ -55,6 +56,9 @@ def _resolve_columns(
             del required["amount"]
             required.update({"quantity": "number", "unit_price": "number"})
 
+    if table == "surveys" and _uses_period(columns, available):
+        required = {"customer_id": "id", "period": "period", "score": "score"}
+
     missing = [name for name in required if columns.get(name, name) not in available]
     if missing:
         lines = []
@@ -64,6 +68,8 @@ def _resolve_columns(
             hint = f" (closest: {close[0]!r})" if close else ""
             lines.append(f"{name!r} (looked for column {wanted!r}){hint}")
         also = " (or 'quantity' and 'unit_price')" if "amount" in missing else ""
+        if table == "surveys" and "date" in missing:
+            also += " (or a 'period' column such as 2024Q1, 2024-03 or 2024)"
         example = ", ".join(f"{name!r}: '<column>'" for name in missing)
         raise DataError(
             f"{caller} ({src.name}): missing column(s) {', '.join(lines)}{also}; the file has "
@@ -71,6 +77,8 @@ def _resolve_columns(
         )
     checks = [_Check(name, columns.get(name, name), kind, True) for name, kind in required.items()]
     for name, kind in schema["optional"].items():
+        if name in required:
+            continue
         client = columns.get(name, name)
         if client in available:
             checks.append(_Check(name, client, kind, False))
@@ -80,6 +88,42 @@ def _resolve_columns(
                 f"does not have; the file has {available}"
             )
     return checks
+
+
+def _uses_period(columns: dict[str, str], available: list[str]) -> bool:
+    """Say whether a survey table has a period column and no date column (mapped or named)."""
+    has_period = columns.get("period", "period") in available
+    return has_period and "date" not in columns and "date" not in available
+
+
+#: Periods a survey may carry instead of dates, as (SQL regex on the upper-cased text, SQL
+#: building the canonical text: "2024Q1", "2024-03" or "2024"). "T" is the French
+#: "trimestre" (T1 2024). Only [0-9] and literal spaces: DuckDB's strings keep backslashes.
+_PERIOD_FORMATS = (
+    ("^[0-9]{4} ?[-/ ]? ?[QT][1-4]$", "left({u}, 4) || 'Q' || right({u}, 1)"),
+    ("^[QT][1-4] ?[-/ ]? ?[0-9]{4}$", "right({u}, 4) || 'Q' || substr({u}, 2, 1)"),
+    (
+        "^[0-9]{4}[-/.](0?[1-9]|1[0-2])$",
+        "left({u}, 4) || '-' || lpad(regexp_extract({u}, '([0-9]+)$', 1), 2, '0')",
+    ),
+    (
+        "^(0?[1-9]|1[0-2])[-/.][0-9]{4}$",
+        "right({u}, 4) || '-' || lpad(regexp_extract({u}, '^([0-9]+)', 1), 2, '0')",
+    ),
+    ("^[0-9]{4}$", "{u}"),
+)
+
+
+def _period_sql(t: str) -> str:
+    """Return SQL for the canonical period text of ``t`` ("2024Q1", "2024-03", "2024") or NULL."""
+    u = f"upper({t})"
+    cases = " ".join(
+        f"WHEN regexp_matches({u}, {_literal(pattern)}) THEN {build.format(u=u)}"
+        for pattern, build in _PERIOD_FORMATS
+    )
+    parsed = f"CASE {cases} END"
+    year = f"TRY_CAST(left({parsed}, 4) AS INTEGER)"
+    return f"CASE WHEN {year} BETWEEN {MIN_DATE.year} AND {_MAX_YEAR} THEN {parsed} END"
 
 
 def _date_format(
@@ -239,6 +283,9 @@ def _expressions(
             bad = f"({bad} OR {v} <> round({v}) OR {v} < 0 OR {v} > 10)"
             out_of_range = false
         return _Sql(text, value, f"p{i}", source_missing, bad, out_of_range)
+    if check.kind == "period":
+        bad = f"(NOT ({t} IS NULL) AND {v} IS NULL)"
+        return _Sql(text, _period_sql(t), f"p{i}", f"{t} IS NULL", bad, false)
     if check.kind == "text":
         return _Sql(text, f"CAST({c} AS VARCHAR)", f"p{i}", f"{t} IS NULL", false, false)
     return _Sql(text, f"CAST({c} AS VARCHAR)", f"p{i}", false, false, false)  # "string"
@@ -250,6 +297,7 @@ def _reason(check: _Check, missing: bool, *, bounds=None) -> str:
     return {
         "id": f"control character in {check.canonical}",
         "date": f"unparseable {check.canonical}",
+        "period": f"unparseable {check.canonical} (expected e.g. 2024Q1, 2024-03 or 2024)",
         "number": f"non-numeric {check.canonical}",
         "score": "score not an integer 0-10",
     }[check.kind]
