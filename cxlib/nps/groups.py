@@ -70,7 +70,7 @@ def _period_column_start(periods: pd.Series, freq: str, caller: str) -> pd.Serie
             f"{caller}: the surveys' 'period' column must hold pandas Periods (as "
             f"cxlib.data.load_surveys returns), not {periods.dtype}"
         )
-    own = _FREQ_ALIASES[periods.dtype.freq.name.split("-")[0].upper()]
+    own = _FREQ_ALIASES[periods.dtype.freq.freqstr.split("-")[0].upper()]
     if _FREQ_ORDER.index(key) < _FREQ_ORDER.index(own):
         names = {"D": "days", "W": "weeks", "M": "months", "Q": "quarters", "Y": "years"}
         raise DataError(
