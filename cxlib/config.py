@@ -482,7 +482,9 @@ def yaml_hints(message: str, table: str) -> str:
 
     The loaders are also called from Python, so their messages say ``on_invalid='drop'``; a
     consultant running ``cxlib validate`` edits a YAML, where it is ``on_invalid: drop`` under
-    ``tables.<table>``.
+    ``tables.<table>``. Every keyword a loader's message suggests that is also a table setting
+    (:class:`TableConfig`: ``on_invalid``, ``date_format``, ``columns``, ``encoding``,
+    ``sheet``) is rewritten; tests/test_messages.py checks that none is left in Python syntax.
 
     Examples
     --------
@@ -490,15 +492,26 @@ def yaml_hints(message: str, table: str) -> str:
     'Set `on_invalid: drop` to set these rows aside (under tables.customers in the YAML).'
     >>> yaml_hints("Pass date_format='%d/%m/%Y' or date_format='%m/%d/%Y'.", "surveys")
     'Set `date_format: "%d/%m/%Y"` or `date_format: "%m/%d/%Y"` (under tables.surveys in the YAML).'
+    >>> yaml_hints("say which one to read with sheet='Orders'", "transactions")
+    'say which one to read with `sheet: Orders` (under tables.transactions in the YAML).'
     """
+    suggested = "on_invalid=|date_format|the file's encoding|its date"
     rules = [
         (
-            r"\b([Pp])ass (?=on_invalid=|date_format|the file's encoding)",
+            rf"\b([Pp])ass (?={suggested})",
             lambda m: "Set " if m.group(1) == "P" else "set ",
         ),
         (r"on_invalid='(\w+)'", lambda m: f"`on_invalid: {m.group(1)}`"),
         (r"date_format='([^']*)'", lambda m: f'`date_format: "{m.group(1)}"`'),
         (r"columns=\{(.*?)\}(?=\.)", lambda m: "`columns: {" + m.group(1).replace("'", "") + "}`"),
+        (r"encoding='([^']*)'", lambda m: f"`encoding: {m.group(1)}`"),
+        (r"sheet='([^']*)'", lambda m: f"`sheet: {m.group(1)}`"),
+        (r"sheet=(\d+)", lambda m: f"`sheet: {m.group(1)}`"),
+        # not a table setting: the export date is `observation_end` under `analysis:`
+        (
+            r"observation_end='([^']*)'",
+            lambda m: f"`observation_end: {m.group(1)}` under `analysis:`",
+        ),
     ]
     changed = 0
     for pattern, replace in rules:

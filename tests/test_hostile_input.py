@@ -234,7 +234,8 @@ def test_a_workbook_with_several_sheets_needs_a_sheet(tmp_path):
     with pytest.raises(
         DataError,
         match=r"export\.xlsx\): the workbook has 2 sheets \['Notes', "
-        r"'Orders'\]; say which one to read with sheet=",
+        r"'Orders'\]; say which one to read with sheet='Notes' \(a sheet's name, or its "
+        r"0-based position\)",
     ):
         load_transactions(path)
     assert load_transactions(path, sheet="Orders")["customer_id"].tolist() == ["A", "B"]
