@@ -38,6 +38,7 @@ __all__ = [
     "open_client",
     "outlook",
     "plots",
+    "present",
     "report",
     "segmentation",
     "summary",
