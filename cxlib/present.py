@@ -31,7 +31,16 @@ import pandas as pd
 
 from cxlib._html import escape_html
 
-__all__ = ["MISSING", "UNITS", "PresentedTable", "format_cell", "readable_label", "table"]
+__all__ = [
+    "MISSING",
+    "UNITS",
+    "PresentedTable",
+    "format_cell",
+    "headlines_table",
+    "note",
+    "readable_label",
+    "table",
+]
 
 #: What a missing value looks like on a page.
 MISSING = "—"
@@ -68,23 +77,35 @@ _ACRONYMS = {
     "cac": "CAC",
     "yoy": "YoY",
     "km": "KM",
+    "se": "SE",
+    "sd": "SD",
+    "std": "SD",
+    "coef": "coefficient",
+    "r2": "R²",
 }
 # Header suffix per unit; percent, points and ratios show their unit in the cells.
 _HEADER_UNIT = {"days": "days", "months": "months"}
 # Column-name hints for columns without an explicit unit (checked in this order).
 _NAME_HINTS: tuple[tuple[str, str], ...] = (
-    (r"(^|_)p(_value)?(_adjusted)?$|^p_adj", "p_value"),
-    (r"share|rate$|_rate_|probability|penetration|_pct$|^pct_", "percent"),
+    (r"^p$|^p_|(^|_)p_value", "p_value"),
+    (r"share|rate$|_rate_|probability|penetration|_pct$|^pct_|^churn|survival", "percent"),
     (r"(^|_)nps(_|$)", "points"),
-    (r"lift|hazard_ratio|^ratio$|_ratio$", "ratio"),
+    (r"lift|hazard_ratio|^ratio$|_ratio$|_to_", "ratio"),
     (r"days|recency_d|tenure_d", "days"),
+    (r"months", "months"),
     (
         r"revenue|clv|spend|value|margin|headroom|wallet|at_risk|monetary|cost|amount|aov|"
-        r"price|income|profit|money|sales",
+        r"price|income|profit|money|sales|(^|_)cac(_|$)|(^|_)net(_|$)|opportunity",
         "currency",
     ),
-    (r"customers|buyers|^n$|^n_|_n$|count|orders|purchases_n|responses|answers|texts", "count"),
+    (
+        r"customers$|buyers$|^n$|^n_|_n$|count$|^orders$|responses$|answers$|^texts$|churners",
+        "count",
+    ),
 )
+# A text cell that is an identifier from our own code ("subsequent_spend", "held_out") is shown
+# as words; ID columns keep their values as they are.
+_IDENTIFIER = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)+$")
 _TABLE_STYLES = [
     # Headers wrap on word boundaries instead of stretching the table past the page.
     {"selector": "th", "props": "white-space: normal; max-width: 11em; text-align: right;"},
@@ -350,7 +371,10 @@ def table(
                 header = f"{header} ({suffix})"
         header = _unique(header, headers)
         headers.append(header)
-        cells[header] = [format_cell(v, unit) for v in values.tolist()]
+        shown_values = [format_cell(v, unit) for v in values.tolist()]
+        if unit == "text" and not re.search(r"(^|_)id$", str(column).lower()):
+            shown_values = [readable_label(v) if _IDENTIFIER.match(v) else v for v in shown_values]
+        cells[header] = shown_values
         if unit not in ("text", "yesno", "date"):
             numeric.add(header)
     shown = pd.DataFrame(cells, columns=headers)
@@ -371,12 +395,11 @@ def _with_index_as_columns(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[Any]
         data.columns = [readable_label(c) for c in data.columns]
     data.columns.name = None
     index = data.index
+    # Positions (0..n-1, or what is left of them after sorting or filtering) say nothing.
     default = (
         not isinstance(index, pd.MultiIndex)
         and index.name is None
-        and isinstance(index, pd.RangeIndex)
-        and index.start == 0
-        and index.step == 1
+        and pd.api.types.is_integer_dtype(index)
     )
     if default:
         return data.reset_index(drop=True), []
@@ -398,3 +421,47 @@ def _unique(header: str, taken: list[str]) -> str:
     while candidate in taken:
         candidate, n = f"{header} ({n})", n + 1
     return candidate
+
+
+def note(*paragraphs: Any, escape: bool = True):
+    r"""Return prose for a page as markdown (not a monospace ``print``), one paragraph each.
+
+    Parameters
+    ----------
+    *paragraphs : str
+        The text; empty paragraphs are left out.
+    escape : bool, default True
+        Escape markdown and HTML in the text (it may hold client names); False for markdown
+        written by cxlib itself.
+
+    Examples
+    --------
+    >>> print(note("7 clusters", "chosen by *silhouette*").data)
+    7 clusters
+    <BLANKLINE>
+    chosen by \\*silhouette\\*
+    """
+    from IPython.display import Markdown
+
+    from cxlib._html import escape_markdown
+
+    shown = [str(p) for p in paragraphs if p is not None and str(p).strip()]
+    return Markdown("\n\n".join(escape_markdown(p) if escape else p for p in shown))
+
+
+def headlines_table(recorded: pd.DataFrame, *, currency: str = "EUR") -> PresentedTable:
+    """Show the headline numbers a page recorded (``cxlib.headlines.save_headlines``' frame).
+
+    Examples
+    --------
+    >>> from cxlib.headlines import Headline, save_headlines
+    >>> shown = headlines_table(save_headlines("02_churn", [Headline("r", "Churn rate", 0.25,
+    ...                                                              unit="percent")]))
+    >>> shown.cells.iloc[0].tolist()
+    ['Churn rate', '25.0%', '—', '—']
+    """
+    from cxlib.headlines import headline_table
+
+    rows = headline_table(recorded, currency=currency).drop(columns="Topic")
+    rows = rows.replace("", None)
+    return table(rows, {c: "text" for c in rows.columns}, labels={"Number": "Measure"})

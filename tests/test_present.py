@@ -108,3 +108,20 @@ def test_readable_labels(name, label):
 def test_format_cell_handles_infinities_and_timedeltas():
     assert format_cell(float("inf"), "ratio") == "∞"
     assert format_cell(pd.Timedelta(days=3), "number") == "3 days"
+
+
+def test_a_sorted_positional_index_is_dropped_and_code_identifiers_read_as_words():
+    frame = pd.DataFrame(
+        {"metric": ["subsequent_spend", "revenue"], "customer_id": ["c_001", "c_002"]}
+    ).sort_values("metric")
+    shown = table(frame)
+    assert shown.headers == ["Metric", "Customer ID"]
+    assert shown.cells["Metric"].tolist() == ["revenue", "Subsequent spend"]
+    assert shown.cells["Customer ID"].tolist() == ["c_002", "c_001"]  # IDs stay as they are
+
+
+def test_note_escapes_client_text_unless_told_it_is_ours():
+    from cxlib.present import note
+
+    assert "<b>" not in note("<b>segment</b>").data
+    assert note("**ours**", escape=False).data == "**ours**"
