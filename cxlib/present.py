@@ -439,7 +439,7 @@ def note(*paragraphs: Any, escape: bool = True):
     >>> print(note("7 clusters", "chosen by *silhouette*").data)
     7 clusters
     <BLANKLINE>
-    chosen by \\*silhouette\\*
+    chosen by \*silhouette\*
     """
     from IPython.display import Markdown
 
