@@ -103,9 +103,9 @@ def test_trend_compares_the_last_year_with_the_year_before_per_segment(small_dem
         index=tx["customer_id"].astype(str),
     ).groupby(level=0).first()
     trend = segment_trend(tx, segments)
-    end = tx["date"].max()
-    last = tx[(tx["date"] > end - pd.Timedelta(days=365))]
-    before = tx[(tx["date"] > end - pd.Timedelta(days=730)) & (tx["date"] <= end - pd.Timedelta(days=365))]
+    end, year = tx["date"].max(), pd.Timedelta(days=365)
+    last = tx[tx["date"] > end - year]
+    before = tx[(tx["date"] > end - 2 * year) & (tx["date"] <= end - year)]
     for name in ("even", "odd"):
         ids = segments.index[segments == name]
         a = last.loc[last["customer_id"].astype(str).isin(ids), "amount"].sum()
