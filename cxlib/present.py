@@ -88,7 +88,11 @@ _HEADER_UNIT = {"days": "days", "months": "months"}
 # Column-name hints for columns without an explicit unit (checked in this order).
 _NAME_HINTS: tuple[tuple[str, str], ...] = (
     (r"^p$|^p_|(^|_)p_value", "p_value"),
-    (r"share|rate$|_rate_|probability|penetration|_pct$|^pct_|^churn|survival", "percent"),
+    (
+        r"share|rate$|_rate_|probability|penetration|_pct$|^pct_|^churn|survival|"
+        r"^(promoters|passives|detractors)$",
+        "percent",
+    ),
     (r"(^|_)nps(_|$)", "points"),
     (r"lift|hazard_ratio|^ratio$|_ratio$|_to_", "ratio"),
     (r"days|recency_d|tenure_d", "days"),
