@@ -93,6 +93,10 @@ _NAME_HINTS: tuple[tuple[str, str], ...] = (
         r"^(promoters|passives|detractors)$",
         "percent",
     ),
+    (
+        r"customers$|buyers$|^n$|^n_|_n$|count$|^orders$|responses$|answers$|^texts$|churners",
+        "count",
+    ),
     (r"(^|_)nps(_|$)", "points"),
     (r"lift|hazard_ratio|^ratio$|_ratio$|_to_", "ratio"),
     (r"days|recency_d|tenure_d", "days"),
@@ -101,10 +105,6 @@ _NAME_HINTS: tuple[tuple[str, str], ...] = (
         r"revenue|clv|spend|value|margin|headroom|wallet|at_risk|monetary|cost|amount|aov|"
         r"price|income|profit|money|sales|(^|_)cac(_|$)|(^|_)net(_|$)|opportunity",
         "currency",
-    ),
-    (
-        r"customers$|buyers$|^n$|^n_|_n$|count$|^orders$|responses$|answers$|^texts$|churners",
-        "count",
     ),
 )
 # A text cell that is an identifier from our own code ("subsequent_spend", "held_out") is shown
@@ -288,7 +288,9 @@ class PresentedTable:
             styler = styler.hide(axis="index").set_table_styles(_TABLE_STYLES)
             numeric = [c for c in part.columns if c in self.numeric]
             if numeric:
-                styler = styler.set_properties(subset=numeric, **{"text-align": "right"})
+                styler = styler.set_properties(
+                    subset=numeric, **{"text-align": "right", "white-space": "nowrap"}
+                )
             text = [c for c in part.columns if c not in self.numeric]
             if text:
                 styler = styler.set_properties(subset=text, **{"text-align": "left"})

@@ -125,3 +125,13 @@ def test_note_escapes_client_text_unless_told_it_is_ours():
 
     assert "<b>" not in note("<b>segment</b>").data
     assert note("**ours**", escape=False).data == "**ours**"
+
+
+def test_names_decide_units_when_none_is_given():
+    frame = pd.DataFrame(
+        {"nps": [14.93], "nps_responses": [1134], "churned": [220], "churn_rate": [0.49],
+         "mean_cac": [41.9], "clv_to_cac": [0.96], "p_holm": [0.0]}
+    )  # fmt: skip
+    assert table(frame).cells.iloc[0].tolist() == [
+        "+14.9", "1,134", "220", "49.0%", "41.90", "0.96×", "<0.001"
+    ]  # fmt: skip
