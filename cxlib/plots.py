@@ -484,6 +484,10 @@ def plot_hazard_ratios(cox, *, ax=None):
     )
     ax.axvline(1, color="grey", linestyle=":")
     ax.set_xscale("log")
+    # Plain ratios (0.9, 1, 1.1) on the log axis, not powers of ten.
+    ratio = plt.FuncFormatter(lambda v, _: f"{v:.2f}".rstrip("0").rstrip("."))
+    ax.xaxis.set_major_formatter(ratio)
+    ax.xaxis.set_minor_formatter(ratio)
     ax.set(
         xlabel="Hazard ratio (above 1 = leaves sooner)",
         ylabel=None,

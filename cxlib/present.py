@@ -119,6 +119,20 @@ _TABLE_STYLES = [
 ]
 
 
+# Names whose readable form is not just their words.
+_LABELS = {
+    "p_value": "p-value",
+    "p_value_unadjusted": "p-value (unadjusted)",
+    "p_holm": "p-value (Holm)",
+    "ph_p_value": "p-value, proportional hazards",
+    "ci_low": "95% CI low",
+    "ci_high": "95% CI high",
+    "ci_lower": "95% CI low",
+    "ci_upper": "95% CI high",
+    "n": "N",
+}
+
+
 def readable_label(name: Any) -> str:
     """Turn a column name into a header a reader understands.
 
@@ -132,6 +146,8 @@ def readable_label(name: Any) -> str:
     if isinstance(name, tuple):
         return readable_label("_".join(str(part) for part in name if str(part) != ""))
     text = str(name)
+    if text in _LABELS:
+        return _LABELS[text]
     if "_" not in text and not text.islower():
         return text  # already written for a reader ("Revenue", "T", "Cluster 1")
     words = [w for w in re.split(r"[_\s]+", text) if w]
@@ -294,6 +310,8 @@ class PresentedTable:
             text = [c for c in part.columns if c not in self.numeric]
             if text:
                 styler = styler.set_properties(subset=text, **{"text-align": "left"})
+                left = [{"selector": "th", "props": "text-align: left;"}]
+                styler = styler.set_table_styles(dict.fromkeys(text, left), overwrite=False)
             if number == 0 and self.caption:
                 styler = styler.set_caption(escape_html(self.caption))
             pieces.append(styler.to_html())
