@@ -148,9 +148,10 @@ def actions_view(actions: pd.DataFrame, *, currency: str = "EUR"):
     >>> "&lt;b&gt;x&lt;/b&gt;" in view.to_html()
     True
     """
-    from cxlib.headlines import format_table
+    from cxlib.present import table
 
-    return format_table(actions_table(actions, currency=currency), {}, index=False)
+    shown = actions_table(actions, currency=currency)
+    return table(shown, {c: "text" for c in shown.columns if c != "Rank"}, keys=["Rank", "Action"])
 
 
 def actions_markdown(
