@@ -791,3 +791,16 @@ def test_nps_vs_revenue_says_it_needs_answer_dates_not_periods():
     )
     with pytest.raises(DataError, match="carry a period column, not each answer's date"):
         nps_vs_revenue(_monthly_answers(), tx)
+
+
+def test_nps_rows_have_one_column_list_wherever_they_are_built():
+    from cxlib.nps.groups import NPS_COLUMNS
+
+    assert [*nps(HAND).to_dict(), "reliable"] == list(NPS_COLUMNS)
+    answers = _monthly_answers()
+    by_quarter = nps_by(answers, freq="Q", min_n=1)
+    assert list(by_quarter.columns[: 1 + len(NPS_COLUMNS)]) == ["period", *NPS_COLUMNS]
+    segments = pd.Series(["x", "y", "x"], index=["a", "b", "c"])
+    assert list(nps_by_segment(answers, segments, min_n=1).columns) == ["segment", *NPS_COLUMNS]
+    empty = nps_by_segment(answers, pd.Series(["x"], index=["zz"]), min_n=1)
+    assert list(empty.columns) == ["segment", *NPS_COLUMNS] and empty.empty

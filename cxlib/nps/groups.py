@@ -19,7 +19,22 @@ from cxlib.nps.score import (
     nps,
 )
 
-__all__ = ["latest_answers", "nps_by", "nps_by_segment"]
+__all__ = ["NPS_COLUMNS", "latest_answers", "nps_by", "nps_by_segment"]
+
+#: Columns of each row of :func:`nps_by` and :func:`nps_by_segment` after the grouping
+#: columns: an :class:`~cxlib.nps.score.NPSResult` (its ``to_dict``) and whether ``n`` reaches
+#: ``min_n``.
+NPS_COLUMNS = (
+    "n",
+    "score",
+    "ci_low",
+    "ci_high",
+    "se",
+    "promoters",
+    "passives",
+    "detractors",
+    "reliable",
+)
 
 
 _FREQ_ALIASES = {
@@ -171,19 +186,7 @@ def nps_by(
                     "reliable": result.n >= min_n,
                 }
             )
-    columns = [
-        *keys,
-        "n",
-        "score",
-        "ci_low",
-        "ci_high",
-        "se",
-        "promoters",
-        "passives",
-        "detractors",
-        "reliable",
-    ]
-    table = pd.DataFrame(rows, columns=columns)
+    table = pd.DataFrame(rows, columns=[*keys, *NPS_COLUMNS])
     if freq is not None:
         change_cols = ["change", "change_ci_low", "change_ci_high", "change_p_value"]
         changes = np.full((len(table), 4), np.nan)
@@ -334,18 +337,7 @@ def nps_by_segment(
     if unassigned is not None:
         labels = labels.fillna(unassigned)
     answers = pd.DataFrame({"segment": labels, "score": latest["score"]})[labels.notna()]
-    columns = [
-        "segment",
-        "n",
-        "score",
-        "ci_low",
-        "ci_high",
-        "se",
-        "promoters",
-        "passives",
-        "detractors",
-        "reliable",
-    ]
+    columns = ["segment", *NPS_COLUMNS]
     table = (
         nps_by(
             answers,
