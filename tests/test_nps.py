@@ -785,12 +785,22 @@ def test_latest_answers_orders_and_cuts_by_survey_period():
     assert early["score"].to_dict() == {"a": 10, "b": 9}
 
 
-def test_nps_vs_revenue_says_it_needs_answer_dates_not_periods():
-    tx = pd.DataFrame(
-        {"customer_id": ["a"], "date": pd.to_datetime(["2024-01-05"]), "amount": [10.0]}
-    )
-    with pytest.raises(DataError, match="carry a period column, not each answer's date"):
-        nps_vs_revenue(_monthly_answers(), tx)
+def test_nps_vs_revenue_dates_a_period_answer_on_the_period_s_last_day_and_says_so():
+    from cxlib.demo import make_demo
+
+    demo = make_demo(n_customers=1_500, seed=3)
+    by_quarter = demo.surveys.assign(period=demo.surveys["date"].dt.to_period("Q"))
+    with pytest.warns(UserWarning, match="dated on its period's last day"):
+        from_periods = nps_vs_revenue(by_quarter.drop(columns="date"), demo.transactions)
+    quarter_ends = by_quarter.assign(date=by_quarter["period"].dt.end_time.dt.normalize())
+    from_dates = nps_vs_revenue(quarter_ends.drop(columns="period"), demo.transactions)
+    pd.testing.assert_frame_equal(from_periods.effects, from_dates.effects)
+    # dated at the quarters' ends, no more answers have a whole follow-up window before the end
+    exact = nps_vs_revenue(demo.surveys, demo.transactions)
+    assert 0 < len(from_periods.customers) <= len(exact.customers)
+    assert (from_periods.customers["survey_date"].dt.is_quarter_end).all()
+    # the quarterly NPS is the same whichever way the answers are dated
+    pd.testing.assert_frame_equal(from_periods.periods, exact.periods)
 
 
 def test_nps_rows_have_one_column_list_wherever_they_are_built():
