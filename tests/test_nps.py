@@ -772,8 +772,27 @@ def test_nps_by_rolls_survey_months_up_to_quarters():
 
 def test_nps_by_never_splits_a_survey_period_into_shorter_ones():
     quarters = _monthly_answers().assign(period=lambda f: f["period"].dt.asfreq("Q"))
-    with pytest.raises(DataError, match="dated by quarters .* cannot be split into months"):
-        nps_by(quarters, freq="M")
+    with pytest.warns(UserWarning, match="dated by quarters .* cannot be split into months"):
+        table = nps_by(quarters, freq="M", min_n=1)
+    assert table.attrs["freq"] == "Q"
+    assert table["period"].tolist() == [pd.Timestamp("2024-01-01"), pd.Timestamp("2024-04-01")]
+    assert table["n"].tolist() == [3, 3]
+    assert nps_by(_monthly_answers(), freq="Q", min_n=1).attrs["freq"] == "Q"
+
+
+def test_the_summary_names_a_yearly_survey_s_years():
+    from cxlib.summary import situation
+    from cxlib.trend import revenue_bridge
+
+    rng = np.random.default_rng(0)
+    years = pd.PeriodIndex(["2023"] * 40 + ["2024"] * 50, freq="Y")
+    answers = pd.DataFrame({"score": rng.integers(0, 11, 90), "period": pd.Series(years)})
+    with pytest.warns(UserWarning, match="dated by years"):
+        by_quarter = nps_by(answers, freq="Q")
+    last = answers["score"][40:]
+    expected = 100 * ((last >= 9).mean() - (last <= 6).mean())
+    text = situation(revenue_bridge(None), None, by_quarter)
+    assert f"to {expected:+.0f} in 2024 " in text and "years with fewer than 30" in text
 
 
 def test_latest_answers_orders_and_cuts_by_survey_period():
