@@ -22,6 +22,7 @@ Unknown keys are errors (a typo must not silently fall back to a default).
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import hashlib
 import re
 import unicodedata
@@ -258,13 +259,35 @@ class ClientConfig(_Strict):
         return values
 
 
+def _known_keys(loc: tuple) -> list[str]:
+    """Return the keys the YAML allows where ``loc`` points (``("analysis", "holdout_week")``)."""
+    parents = [part for part in loc[:-1] if not isinstance(part, int)]
+    if not parents:
+        model: type[BaseModel] = ClientConfig
+    elif parents[0] == "analysis":
+        model = AnalysisConfig
+    elif parents[0] == "tables" and parents[-1] == "exclude":
+        model = ExcludeRule
+    elif parents[0] == "tables" and len(parents) == 2:
+        model = TableConfig
+    else:
+        return []
+    return [name for name in model.model_fields if name != "config_path"]
+
+
 def _format_validation_error(path: Path, error: ValidationError) -> str:
     lines = []
     for item in error.errors():
         where = ".".join(str(part) for part in item["loc"]) or "(top level)"
-        message = item["msg"]
+        message = item["msg"].removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":
-            message = "unknown key (check its spelling)"
+            known = _known_keys(item["loc"])
+            close = difflib.get_close_matches(str(item["loc"][-1]), known, n=1, cutoff=0.6)
+            message = (
+                f"unknown key; did you mean `{close[0]}:`?"
+                if close
+                else f"unknown key (check its spelling; known here: {', '.join(known)})"
+            )
         lines.append(f"{where}: {message}")
     # One line, like every other config error: the CLI prints it after "error:".
     return f"{path}: invalid client config: " + "; ".join(lines)

@@ -193,3 +193,33 @@ def test_every_argument_a_loader_message_suggests_is_a_loader_parameter():
         if argument not in parameters
     ]
     assert unknown == []
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "expected"),
+    [
+        (
+            "analysis: {holdout_week: 4}",
+            "analysis.holdout_week: unknown key; did you mean `holdout_weeks:`?",
+        ),
+        (
+            "tables: {transactions: {path: t.csv, exclude: [{column: x, value: [a]}]}}",
+            "tables.transactions.exclude.0.value: unknown key; did you mean `values:`?",
+        ),
+        (
+            "analysis: {zzz: 4}",
+            "analysis.zzz: unknown key (check its spelling; known here: freq, seed",
+        ),
+    ],
+)
+def test_a_misspelt_key_is_answered_with_a_key_the_config_has(tmp_path, yaml_text, expected):
+    (tmp_path / "t.csv").write_text(TX + "A,2024-01-02,1\n", encoding="utf-8")
+    if not yaml_text.startswith("tables"):
+        yaml_text = "tables: {transactions: {path: t.csv}}\n" + yaml_text
+    (tmp_path / "c.yaml").write_text(f"client: x\ndata_dir: .\n{yaml_text}\n", encoding="utf-8")
+    with pytest.raises(DataError) as error:
+        load_client(tmp_path / "c.yaml")
+    assert expected in str(error.value)
+    assert "Value error" not in str(error.value)
+    for named in YAML_SETTING.findall(str(error.value)):
+        assert named in ALL_YAML_KEYS
