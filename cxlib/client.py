@@ -32,8 +32,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from cxlib._validation import DataError
 from cxlib.config import AnalysisConfig, ClientConfig, file_sha256, load_client
 
 __all__ = ["Client", "cache_dir", "open_client"]
@@ -169,6 +171,7 @@ class Client:
         self.quality: pd.DataFrame = loaded.quality
         self._cache = cache
         self._memory: dict[str, Any] = {}
+        self._failed: dict[str, Exception] = {}
         self.timings: dict[str, float] = {}
 
     def __repr__(self) -> str:
@@ -205,8 +208,14 @@ class Client:
             self.timings.setdefault(name, 0.0)
             self._memory[name] = value
             return value
+        if name in self._failed:  # a step that failed once fails the same way: not refitted
+            raise self._failed[name]
         started = time.perf_counter()
-        value = compute()
+        try:
+            value = compute()
+        except DataError as exc:
+            self._failed[name] = exc
+            raise
         self.timings[name] = round(time.perf_counter() - started, 3)
         self._memory[name] = value
         if path is not None:
@@ -272,10 +281,21 @@ class Client:
                 observation_end=settings.observation_end,
                 freq=settings.freq,
             )
-        fit = self.value_fit
-        base["p_alive"] = fit.purchase_model.p_alive(fit.summary).reindex(base.index)
-        base["clv"] = fit.values["clv"].reindex(base.index)
         definition = settings.churn_definition
+        try:
+            fit = self.value_fit
+        except DataError as exc:
+            if definition == "p_alive":
+                raise
+            # The customers' facts and segments do not depend on the CLV model: a client whose
+            # purchase model cannot be fitted keeps its base, with the model's columns missing
+            # and the reason recorded (the CLV page reports the error itself).
+            base["p_alive"] = np.nan
+            base["clv"] = np.nan
+            base.attrs["value_fit_error"] = str(exc)
+        else:
+            base["p_alive"] = fit.purchase_model.p_alive(fit.summary).reindex(base.index)
+            base["clv"] = fit.values["clv"].reindex(base.index)
         status = churn.churn_status(
             self._history(),
             as_of=base.attrs["observation_end"],
@@ -293,8 +313,6 @@ class Client:
 
     def _require_transactions(self, step: str) -> pd.DataFrame:
         if self.transactions is None:
-            from cxlib import DataError
-
             raise DataError(
                 f"{self.name}: {step} needs a transactions table, and the config has none"
             )
@@ -308,8 +326,8 @@ class Client:
         """
         if self.transactions is None:
             return dict(self.timings)
-        self.value_fit  # noqa: B018 - computed for its side effect (cached)
-        self.base  # noqa: B018
+        self.base  # noqa: B018 - computed for its side effect (cached)
+        self.value_fit  # noqa: B018 - raises here when the CLV model could not be fitted
         return dict(self.timings)
 
 
@@ -362,7 +380,6 @@ def open_client(path: str | Path, *, cache: bool = True) -> Client:
         client = cxlib.open_client("clients/demo.yaml")
         client.base[["frequency", "revenue_12m", "churned", "clv", "segment"]].head()
     """
-    from cxlib import DataError
     from cxlib.config import load_config
 
     try:
