@@ -20,6 +20,7 @@ text in Spark, integer codes from DuckDB's caller), ``date`` (TIMESTAMP, UTC, no
 
 from __future__ import annotations
 
+import re
 import threading
 from typing import Any
 
@@ -31,6 +32,8 @@ __all__ = [
     "customer_totals_sql",
     "run_duckdb",
     "run_spark",
+    "spark_customer_base",
+    "spark_rfm_summary",
     "spark_session",
     "to_spark_sql",
 ]
@@ -245,7 +248,84 @@ def run_spark(sql: str, tx) -> pd.DataFrame:
     view = f"cxlib_tx_{id(tx):x}"
     tx.createOrReplaceTempView(view)
     try:
-        spark_sql = to_spark_sql(sql).replace(" FROM tx", f" FROM {view}")
-        return tx.sparkSession.sql(spark_sql).toPandas()
+        spark_sql = re.sub(r"\bFROM tx\b", f"FROM {view}", to_spark_sql(sql))
+        # Arrow straight to pandas: pyspark's own toPandas lags pandas releases
+        return tx.sparkSession.sql(spark_sql).toArrow().to_pandas()
     finally:
         tx.sparkSession.catalog.dropTempView(view)
+
+
+def _spark_totals(rows):
+    """A ``totals_of`` callable (see cxlib.customers) running the totals SQL in Spark."""
+
+    def totals_of(freq, obs_end, cal_end, with_orders):
+        sql = customer_totals_sql(
+            freq=freq, observation_end=obs_end, calibration_end=cal_end, with_orders=with_orders
+        )
+        totals = run_spark(sql, rows)
+        return totals, totals["customer_id"].to_numpy(dtype=object)
+
+    return totals_of
+
+
+def _spark_ends(rows, observation_end, calibration_end, caller):
+    import numpy as np
+
+    from cxlib.customers import _resolve_ends
+
+    first, last = rows.selectExpr("min(date)", "max(date)").first()
+    if first is None:
+        from cxlib import DataError
+
+        raise DataError(f"{caller}: the transactions table is empty")
+    dates = np.array([first, last], dtype="datetime64[ns]")
+    return _resolve_ends(dates, observation_end, calibration_end, caller)
+
+
+def spark_customer_base(
+    rows, *, customers=None, observation_end=None, freq: str = "W", resolution: str = "D"
+) -> pd.DataFrame:
+    """:func:`cxlib.customers.customer_base` over checked Spark rows, aggregated in Spark.
+
+    ``rows``: a Spark DataFrame of canonical transactions (``customer_id``, ``date``,
+    ``amount``, optional ``order_id``), e.g. from the Spark loader. Only the per-customer totals
+    come back to the driver; the result equals DuckDB's on the same rows.
+    """
+    from cxlib import customers as base_module
+
+    caller = "customer_base"
+    base_module._check_freq(freq, caller)
+    base_module._check_resolution(resolution, caller)
+    obs_end, _ = _spark_ends(rows, observation_end, None, caller)
+    base = base_module._base_from(
+        _spark_totals(rows),
+        obs_end=obs_end,
+        freq=freq,
+        resolution=resolution,
+        with_orders="order_id" in rows.columns,
+        caller=caller,
+    )
+    if customers is not None:
+        base = base_module._join_customers(base, customers, caller)
+    return base
+
+
+def spark_rfm_summary(
+    rows, *, freq: str = "W", observation_end=None, calibration_end=None, resolution: str = "D"
+) -> pd.DataFrame:
+    """:func:`cxlib.customers.rfm_summary` over checked Spark rows, aggregated in Spark."""
+    from cxlib import customers as base_module
+
+    caller = "rfm_summary"
+    base_module._check_freq(freq, caller)
+    base_module._check_resolution(resolution, caller)
+    obs_end, cal_end = _spark_ends(rows, observation_end, calibration_end, caller)
+    return base_module._summary_in_units(
+        _spark_totals(rows),
+        freq=freq,
+        resolution=resolution,
+        obs_end=obs_end,
+        cal_end=cal_end,
+        caller=caller,
+        with_orders=False,
+    ).frame
