@@ -257,3 +257,47 @@ def to_pandas(rows) -> pd.DataFrame:
         ):
             out[column] = out[column].astype(object)
     return out
+
+
+def _options(config) -> dict[str, Any]:
+    table = config.tables["transactions"]
+    return {
+        "path": config.table_path("transactions"),
+        "table": table.table,
+        "columns": table.columns,
+        "date_format": table.date_format,
+        "on_invalid": table.on_invalid,
+        "observation_end": config.analysis.observation_end,
+    }
+
+
+def _session(config):
+    from cxlib.engine import spark_session
+
+    return spark_session(config.spark.master, conf=config.spark.conf)
+
+
+def spark_rows(config):
+    """The client's checked transactions as a Spark DataFrame (read lazily by Spark)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # counted once, when the client is loaded
+        rows, _ = read_transactions(_session(config), **_options(config))
+    return rows
+
+
+def load_transactions_spark(path, *, config, **ignored) -> pd.DataFrame:
+    """The transactions loaded by Spark for :func:`cxlib.config.load_client` (``engine: spark``).
+
+    The pages that still need the raw rows get them as the canonical pandas frame, with the
+    quality records of the Spark checks in ``attrs["quality"]``.
+    """
+    for option in ("encoding", "sheet", "exclude"):
+        if ignored.get(option) is not None:
+            raise DataError(
+                f"load_transactions (spark): `{option}:` is read by the duckdb engine only; "
+                "remove it or use `engine: duckdb`"
+            )
+    rows, records = read_transactions(_session(config), **_options(config))
+    out = to_pandas(rows)
+    out.attrs["quality"] = records
+    return out

@@ -122,6 +122,7 @@ def data_files(config: ClientConfig) -> dict[str, dict[str, Any]]:
             "bytes": config.table_path(table).stat().st_size,
         }
         for table in config.tables
+        if config.table_path(table) is not None  # a Spark metastore table is not a file
     }
 
 
@@ -266,8 +267,15 @@ class Client:
         with warnings.catch_warnings():
             # customers without a purchase are counted in the base's attrs and the quality table
             warnings.simplefilter("ignore", UserWarning)
-            base = customers.customer_base(
-                self._require_transactions("base"),
+            build = customers.customer_base
+            source = self._require_transactions("base")
+            if self.config.engine == "spark":  # aggregated in Spark, from the source itself
+                from cxlib._spark_loader import spark_rows
+                from cxlib.engine import spark_customer_base as build
+
+                source = spark_rows(self.config)
+            base = build(
+                source,
                 customers=self.customers,
                 observation_end=settings.observation_end,
                 freq=settings.freq,
@@ -374,6 +382,8 @@ def open_client(path: str | Path, *, cache: bool = True) -> Client:
                 "`cxlib demo --out data/demo` (or `make demo`)"
             ) from None
         raise
+    # A Spark metastore table has no file to hash: results from it are never cached.
+    cache = cache and all(config.table_path(t) is not None for t in config.tables)
     key_dir = cache_dir() / f"{config.client}-{_cache_key(config)}" if cache else None
     started = time.perf_counter()
     loaded = _read_cached(key_dir / "tables.pkl") if key_dir is not None else None

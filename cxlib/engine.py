@@ -220,10 +220,10 @@ def run_duckdb(sql: str, tx: Any) -> pd.DataFrame:
 _SPARK_LOCK = threading.Lock()
 
 
-def spark_session(master: str | None = None, *, app_name: str = "cxlib"):
+def spark_session(master: str | None = None, *, conf: dict | None = None, app_name: str = "cxlib"):
     """Return the process's SparkSession (created once; UTC session time zone, Arrow transfers).
 
-    ``master`` is used only when no session exists yet (``None``: Spark's own default, e.g.
+    ``master`` and ``conf`` (extra settings) are used only when no session exists yet (``None``: Spark's own default, e.g.
     ``spark-submit``'s, else ``local[*]``).
     """
     from pyspark.sql import SparkSession
@@ -240,6 +240,8 @@ def spark_session(master: str | None = None, *, app_name: str = "cxlib"):
             .config("spark.sql.execution.arrow.pyspark.enabled", "true")
             .config("spark.ui.showConsoleProgress", "false")
         )
+        for key, value in (conf or {}).items():
+            builder = builder.config(key, value)
         return builder.getOrCreate()
 
 
