@@ -25,7 +25,8 @@ from cxlib._validation import DataError, format_offenders
 
 #: strftime directive -> Spark datetime pattern.
 _PATTERNS = {"%Y": "yyyy", "%y": "yy", "%m": "MM", "%d": "dd", "%H": "HH", "%I": "hh",
-             "%M": "mm", "%S": "ss", "%f": "SSSSSS", "%p": "a", "%b": "MMM", "%B": "MMMM"}  # fmt: skip
+             "%M": "mm", "%S": "ss", "%f": "SSSSSS", "%p": "a", "%b": "MMM",
+             "%B": "MMMM"}  # fmt: skip
 _OPTIONAL_TEXT = ("order_id", "category", "channel")
 
 
@@ -58,7 +59,7 @@ def _quote(name: str) -> str:
 
 
 def _read(spark, path: Path | None, table: str | None, caller: str):
-    """The raw rows: a metastore table, a Parquet file or a (gzipped) CSV/TSV of text."""
+    """Open the raw rows: a metastore table, a Parquet file or a (gzipped) CSV/TSV of text."""
     if table is not None:
         return spark.table(table), 1
     suffixes = [s.lower() for s in path.suffixes]
@@ -181,8 +182,8 @@ def read_transactions(
         *values, *[f"{_quote(mapping[c])} AS `_raw_{c}`" for c in ("customer_id", "date", "amount")]
     )
     staged = staged.selectExpr("*", f"{reason_sql} AS _reason")
-    counts = {int(r["_reason"]) if r["_reason"] is not None else None: int(r["n"])
-              for r in staged.groupBy("_reason").count().withColumnRenamed("count", "n").collect()}  # fmt: skip
+    grouped = staged.groupBy("_reason").count().collect()
+    counts = {None if r["_reason"] is None else int(r["_reason"]): int(r["count"]) for r in grouped}
     n_rows = sum(counts.values())
     bad = {k: n for k, n in counts.items() if k is not None}
     if bad and on_invalid == "raise":
@@ -213,7 +214,7 @@ def read_transactions(
 
 
 def _flagged(kept, source, n_rows, n_kept) -> list[dict[str, Any]]:
-    """The DuckDB loader's ``kept:`` records: refunds, zero amounts, duplicate lines."""
+    """Count the DuckDB loader's ``kept:`` records: refunds, zero amounts, duplicate lines."""
     negative, zero = kept.selectExpr("count_if(amount < 0)", "count_if(amount = 0)").first()
     duplicates = n_kept - kept.distinct().count()
     counts = {
@@ -229,7 +230,7 @@ def _flagged(kept, source, n_rows, n_kept) -> list[dict[str, Any]]:
 
 
 def _offence_error(staged, k, label, client, canonical, n, first_row, caller, name) -> DataError:
-    """The DuckDB loader's message: column, reason, up to five values with row numbers."""
+    """Build the DuckDB loader's message: column, reason, up to five values with row numbers."""
     indexed = staged.rdd.zipWithIndex().filter(lambda pair: pair[0]["_reason"] == k).take(5)
     raw_column = f"_raw_{canonical}"
     values = ["" if row[raw_column] is None else row[raw_column] for row, _ in indexed]
@@ -278,7 +279,7 @@ def _session(config):
 
 
 def spark_rows(config):
-    """The client's checked transactions as a Spark DataFrame (read lazily by Spark)."""
+    """Return the client's checked transactions as a Spark DataFrame (read lazily)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # counted once, when the client is loaded
         rows, _ = read_transactions(_session(config), **_options(config))
@@ -286,7 +287,7 @@ def spark_rows(config):
 
 
 def load_transactions_spark(path, *, config, **ignored) -> pd.DataFrame:
-    """The transactions loaded by Spark for :func:`cxlib.config.load_client` (``engine: spark``).
+    """Load the transactions with Spark for :func:`cxlib.config.load_client` (engine spark).
 
     The pages that still need the raw rows get them as the canonical pandas frame, with the
     quality records of the Spark checks in ``attrs["quality"]``.

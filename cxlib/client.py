@@ -181,6 +181,20 @@ class Client:
         return f"Client({self.name!r}, tables={tables})"
 
     @property
+    def rows(self):
+        """The transactions where the client's engine aggregates them.
+
+        The pandas frame (:attr:`transactions`) with ``engine: duckdb``; with ``engine: spark``
+        a Spark DataFrame of the checked rows, for the functions that aggregate in Spark
+        (:func:`cxlib.trend.active_customers_over_time`).
+        """
+        if self.config.engine == "spark" and self.transactions is not None:
+            from cxlib._spark_loader import spark_rows
+
+            return spark_rows(self.config)
+        return self.transactions
+
+    @property
     def analysis(self) -> AnalysisConfig:
         """The client's analysis settings."""
         return self.config.analysis

@@ -174,7 +174,7 @@ firsts AS (
 )
 SELECT r.period,
   COUNT(DISTINCT CASE WHEN r.amount > 0 THEN r.customer_id END) AS active_customers,
-  SUM(r.amount) AS revenue,
+  CAST(SUM(CAST(r.amount AS {_MONEY})) AS DOUBLE) AS revenue,
   COUNT(DISTINCT CASE WHEN r.period = f.first_period THEN r.customer_id END) AS new_customers
 FROM rows_ r JOIN firsts f ON r.customer_id = f.customer_id
 GROUP BY r.period ORDER BY r.period
@@ -223,7 +223,8 @@ _SPARK_LOCK = threading.Lock()
 def spark_session(master: str | None = None, *, conf: dict | None = None, app_name: str = "cxlib"):
     """Return the process's SparkSession (created once; UTC session time zone, Arrow transfers).
 
-    ``master`` and ``conf`` (extra settings) are used only when no session exists yet (``None``: Spark's own default, e.g.
+    ``master`` and ``conf`` (extra settings) are used only when no session exists yet
+    (``master=None``: Spark's own default, e.g.
     ``spark-submit``'s, else ``local[*]``).
     """
     from pyspark.sql import SparkSession
@@ -258,7 +259,7 @@ def run_spark(sql: str, tx) -> pd.DataFrame:
 
 
 def _spark_totals(rows):
-    """A ``totals_of`` callable (see cxlib.customers) running the totals SQL in Spark."""
+    """Return a ``totals_of`` callable (see cxlib.customers): the totals SQL run in Spark."""
 
     def totals_of(freq, obs_end, cal_end, with_orders):
         sql = customer_totals_sql(
