@@ -31,6 +31,7 @@ __all__ = [
     "data",
     "datasets",
     "demo",
+    "engine",
     "experiments",
     "feedback",
     "headlines",
