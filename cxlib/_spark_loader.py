@@ -168,7 +168,7 @@ def read_transactions(
         unusable rows left out (``on_invalid="drop"``); and the quality records of
         :func:`cxlib.data.quality_report`.
     """
-    from cxlib.data import _date_bounds
+    from cxlib.data._loaders import _date_bounds
 
     caller = "load_transactions (spark)"
     name = table if table is not None else str(path)
