@@ -157,6 +157,7 @@ def read_transactions(
     date_format: str | None = None,
     on_invalid: str = "raise",
     observation_end: Any = None,
+    count: bool = True,
 ):
     """Read and check the transactions with Spark; return the canonical rows and quality records.
 
@@ -166,7 +167,8 @@ def read_transactions(
         ``customer_id`` (string), ``date`` (TIMESTAMP_NTZ), ``amount`` (double), then
         ``order_id``, ``category``, ``channel`` when present and the other columns, the
         unusable rows left out (``on_invalid="drop"``); and the quality records of
-        :func:`cxlib.data.quality_report`.
+        :func:`cxlib.data.quality_report`. ``count=False`` skips the counting (and so the
+        ``raise`` policy: for rows a load already checked) and returns no records.
     """
     from cxlib.data._loaders import _date_bounds
 
@@ -182,6 +184,10 @@ def read_transactions(
         *values, *[f"{_quote(mapping[c])} AS `_raw_{c}`" for c in ("customer_id", "date", "amount")]
     )
     staged = staged.selectExpr("*", f"{reason_sql} AS _reason")
+    if not count:
+        return staged.where("_reason IS NULL").drop(
+            "_reason", "_raw_customer_id", "_raw_date", "_raw_amount"
+        ), []
     grouped = staged.groupBy("_reason").count().collect()
     counts = {None if r["_reason"] is None else int(r["_reason"]): int(r["count"]) for r in grouped}
     n_rows = sum(counts.values())
@@ -280,9 +286,8 @@ def _session(config):
 
 def spark_rows(config):
     """Return the client's checked transactions as a Spark DataFrame (read lazily)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # counted once, when the client is loaded
-        rows, _ = read_transactions(_session(config), **_options(config))
+    # Checked and counted once, when the client was loaded: here only the lazy filter.
+    rows, _ = read_transactions(_session(config), **_options(config), count=False)
     return rows
 
 

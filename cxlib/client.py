@@ -186,12 +186,15 @@ class Client:
 
         The pandas frame (:attr:`transactions`) with ``engine: duckdb``; with ``engine: spark``
         a Spark DataFrame of the checked rows, for the functions that aggregate in Spark
-        (:func:`cxlib.trend.active_customers_over_time`).
+        (:func:`cxlib.trend.active_customers_over_time`, :func:`cxlib.trend.revenue_bridge`,
+        :func:`cxlib.churn.cohort_retention`).
         """
         if self.config.engine == "spark" and self.transactions is not None:
             from cxlib._spark_loader import spark_rows
 
-            return spark_rows(self.config)
+            if "rows" not in self._memory:  # a lazy Spark plan: kept in memory, not on disk
+                self._memory["rows"] = spark_rows(self.config)
+            return self._memory["rows"]
         return self.transactions
 
     @property
@@ -284,10 +287,9 @@ class Client:
             build = customers.customer_base
             source = self._require_transactions("base")
             if self.config.engine == "spark":  # aggregated in Spark, from the source itself
-                from cxlib._spark_loader import spark_rows
                 from cxlib.engine import spark_customer_base as build
 
-                source = spark_rows(self.config)
+                source = self.rows
             base = build(
                 source,
                 customers=self.customers,

@@ -29,7 +29,11 @@ import pandas as pd
 __all__ = [
     "ENGINES",
     "active_periods_sql",
+    "bridge_sql",
+    "cohort_sql",
     "customer_totals_sql",
+    "last_date",
+    "run",
     "run_duckdb",
     "run_spark",
     "spark_customer_base",
@@ -48,14 +52,24 @@ _MONEY = "DECIMAL(38, 6)"
 #: A period is a purchase when its net spend exceeds this (see cxlib.customers).
 _NET_SPEND_TOLERANCE = 1e-6
 
-_DAY = "date_diff('day', DATE '1970-01-01', CAST(date AS DATE))"
-#: Integer index of the period of ``date``: days, Monday-weeks or months since 1970 (the
-#: numbering of cxlib.customers: 1970-01-01 was a Thursday, so +3 makes weeks start on Monday).
-_PERIOD = {
-    "D": _DAY,
-    "W": f"CAST(FLOOR(({_DAY} + 3) / 7.0) AS BIGINT)",
-    "M": "CAST((year(date) - 1970) * 12 + month(date) - 1 AS BIGINT)",
-}
+
+def _period_of(column: str, freq: str) -> str:
+    """Return SQL for the integer index of the period of ``column``.
+
+    Days, Monday-weeks, months or quarters since 1970 (cxlib.customers' numbering: 1970-01-01
+    was a Thursday, so +3 makes weeks start on Monday; months and quarters are pandas' Period
+    ordinals).
+    """
+    day = f"date_diff('day', DATE '1970-01-01', CAST({column} AS DATE))"
+    return {
+        "D": day,
+        "W": f"CAST(FLOOR(({day} + 3) / 7.0) AS BIGINT)",
+        "M": f"CAST((year({column}) - 1970) * 12 + month({column}) - 1 AS BIGINT)",
+        "Q": f"CAST((year({column}) - 1970) * 4 + FLOOR((month({column}) - 1) / 3) AS BIGINT)",
+    }[freq]
+
+
+_PERIOD = {freq: _period_of("date", freq) for freq in ("D", "W", "M")}
 #: First day of the period of ``date`` for the per-period tables.
 _PERIOD_START = {"W": "week", "M": "month", "Q": "quarter", "Y": "year"}
 
@@ -179,6 +193,103 @@ SELECT r.period,
 FROM rows_ r JOIN firsts f ON r.customer_id = f.customer_id
 GROUP BY r.period ORDER BY r.period
 """
+
+
+def cohort_sql(*, freq: str, observation_end: pd.Timestamp) -> str:
+    """Return the SQL for the cohort cells: acquisition cohort x periods since acquisition.
+
+    A customer's cohort is the period (``M``, ``Q``, ``W``; see :func:`_period_of`) of their
+    first purchase day (a day with positive net spend). Columns ``cohort``, ``k`` (periods
+    since), ``customers`` (cohort members with a purchase day in that period, NULL for none),
+    ``revenue`` (their net spend, all rows) and ``cohort_size``.
+
+    Examples
+    --------
+    >>> "HAVING" in cohort_sql(freq="M", observation_end=pd.Timestamp("2024-12-31"))
+    True
+    """
+    end = _timestamp(observation_end)
+    return f"""
+WITH rows_ AS (
+  SELECT customer_id, CAST(date AS DATE) AS day, CAST(amount AS {_MONEY}) AS amount
+  FROM tx WHERE date <= {end}
+),
+days AS (
+  SELECT customer_id, day FROM rows_ GROUP BY customer_id, day
+  HAVING SUM(amount) > {_NET_SPEND_TOLERANCE!r}
+),
+cohorts AS (
+  SELECT customer_id, {_period_of("MIN(day)", freq)} AS cohort FROM days GROUP BY customer_id
+),
+sizes AS (SELECT cohort, COUNT(*) AS cohort_size FROM cohorts GROUP BY cohort),
+buyers AS (
+  SELECT c.cohort, {_period_of("d.day", freq)} - c.cohort AS k,
+    COUNT(DISTINCT d.customer_id) AS customers
+  FROM days d JOIN cohorts c ON d.customer_id = c.customer_id GROUP BY 1, 2
+),
+money AS (
+  SELECT c.cohort, {_period_of("r.day", freq)} - c.cohort AS k,
+    CAST(SUM(r.amount) AS DOUBLE) AS revenue
+  FROM rows_ r JOIN cohorts c ON r.customer_id = c.customer_id GROUP BY 1, 2
+)
+SELECT COALESCE(b.cohort, m.cohort) AS cohort, COALESCE(b.k, m.k) AS k, b.customers,
+  m.revenue, s.cohort_size
+FROM buyers b FULL OUTER JOIN money m ON b.cohort = m.cohort AND b.k = m.k
+JOIN sizes s ON s.cohort = COALESCE(b.cohort, m.cohort)
+"""
+
+
+def bridge_sql(*, observation_end: pd.Timestamp) -> str:
+    """Return the SQL for each customer's net spend in the last and the previous 365 days.
+
+    Columns ``customer_id``, ``last_12m`` and ``previous_12m`` (NULL without a transaction in
+    the window) and ``earlier`` (1 when the customer has a transaction before both windows).
+
+    Examples
+    --------
+    >>> "previous_12m" in bridge_sql(observation_end=pd.Timestamp("2024-12-31"))
+    True
+    """
+    end = pd.Timestamp(observation_end)
+    mid, start = end - pd.Timedelta(days=365), end - pd.Timedelta(days=730)
+    money = f"CAST(amount AS {_MONEY})"
+    return f"""
+SELECT customer_id,
+  CAST(SUM(CASE WHEN date > {_timestamp(mid)} THEN {money} END) AS DOUBLE) AS last_12m,
+  CAST(SUM(CASE WHEN date > {_timestamp(start)} AND date <= {_timestamp(mid)} THEN {money} END)
+    AS DOUBLE) AS previous_12m,
+  MAX(CASE WHEN date <= {_timestamp(start)} THEN 1 ELSE 0 END) AS earlier
+FROM tx WHERE date <= {_timestamp(end)} GROUP BY customer_id
+"""
+
+
+def run(sql: str, tx) -> pd.DataFrame:
+    """Run ``sql`` where ``tx`` lives: Spark for a Spark DataFrame, else DuckDB.
+
+    A pandas frame's ``customer_id`` goes in as integer codes (any id type groups the same);
+    results that hold customer ids map them back.
+    """
+    if hasattr(tx, "sparkSession"):
+        return run_spark(sql, tx)
+    import pyarrow as pa
+
+    codes, uniques = pd.factorize(tx["customer_id"])
+    table = pa.table({
+        "customer_id": pa.array(codes),
+        "date": pa.array(tx["date"].to_numpy()),
+        "amount": pa.array(tx["amount"].to_numpy()),
+    })  # fmt: skip
+    out = run_duckdb(sql, table)
+    if "customer_id" in out:
+        out["customer_id"] = uniques[out["customer_id"].to_numpy()]
+    return out
+
+
+def last_date(tx) -> pd.Timestamp:
+    """Return the last transaction date of a pandas frame or a Spark DataFrame."""
+    if hasattr(tx, "sparkSession"):
+        return pd.Timestamp(tx.selectExpr("max(date)").first()[0])
+    return pd.Timestamp(tx["date"].max())
 
 
 def to_spark_sql(sql: str) -> str:

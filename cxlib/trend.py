@@ -44,8 +44,9 @@ def revenue_bridge(transactions: pd.DataFrame, *, observation_end=None) -> pd.Da
 
     Parameters
     ----------
-    transactions : DataFrame
-        ``customer_id``, ``date``, ``amount``.
+    transactions : DataFrame or Spark DataFrame
+        ``customer_id``, ``date``, ``amount`` (checked Spark rows with ``engine: spark``: the
+        per-customer sums then run in Spark).
     observation_end : date-like, optional
         End of the last 12 months; default the last transaction date.
 
@@ -73,14 +74,19 @@ def revenue_bridge(transactions: pd.DataFrame, *, observation_end=None) -> pd.Da
         empty = pd.DataFrame({"revenue": pd.Series(dtype=float), "customers": pd.Series(dtype=int)})
         empty.attrs["note"] = NO_TRANSACTIONS
         return empty
-    tx = check_transactions(transactions, caller="revenue_bridge")
-    end = tx["date"].max() if observation_end is None else pd.Timestamp(observation_end)
+    if not hasattr(transactions, "sparkSession"):  # a Spark DataFrame: checked rows
+        transactions = check_transactions(transactions, caller="revenue_bridge")
+    end = (
+        engine.last_date(transactions) if observation_end is None else pd.Timestamp(observation_end)
+    )
     mid = end - pd.Timedelta(days=365)
     start = mid - pd.Timedelta(days=365)
-    tx = tx[tx["date"] <= end]
-    last = tx[tx["date"] > mid].groupby("customer_id")["amount"].sum()
-    previous = tx[(tx["date"] > start) & (tx["date"] <= mid)].groupby("customer_id")["amount"].sum()
-    earlier = set(tx.loc[tx["date"] <= start, "customer_id"])
+    # Each customer's spend per window, summed in the engine (cxlib.engine.bridge_sql).
+    spend = engine.run(engine.bridge_sql(observation_end=end), transactions)
+    spend = spend.set_index("customer_id").sort_index()
+    last = spend["last_12m"].dropna()
+    previous = spend["previous_12m"].dropna()
+    earlier = set(spend.index[spend["earlier"].to_numpy() == 1])
 
     both = last.index.intersection(previous.index)
     change = last[both] - previous[both]

@@ -11,10 +11,11 @@ import pytest
 from pandas.testing import assert_frame_equal
 
 from cxlib import DataError, engine
+from cxlib.churn import cohort_retention
 from cxlib.config import load_config
 from cxlib.customers import customer_base, rfm_summary
 from cxlib.data import load_transactions, quality_report
-from cxlib.trend import active_customers_over_time
+from cxlib.trend import active_customers_over_time, revenue_bridge
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -87,12 +88,23 @@ def test_spark_customer_base_and_rfm_summary_equal_duckdb_to_the_bit(both):
 
 
 @pytest.mark.slow
-def test_spark_period_table_equals_duckdb(both):
+def test_spark_period_cohort_and_bridge_tables_equal_duckdb(both):
     frame, rows, _ = both
     for freq in ("Q", "M"):
         duck = active_customers_over_time(frame, freq=freq)
         assert len(duck) > 3
         assert_frame_equal(active_customers_over_time(rows, freq=freq), duck, check_exact=True)
+    for freq in ("M", "W"):
+        duck_cohorts, spark_cohorts = (
+            cohort_retention(frame, freq=freq),
+            cohort_retention(rows, freq=freq),
+        )
+        assert duck_cohorts.table["customers"].sum() > 0
+        assert_frame_equal(spark_cohorts.table, duck_cohorts.table, check_exact=True)
+    for end in (None, "2025-03-31"):
+        duck_bridge = revenue_bridge(frame, observation_end=end)
+        assert_frame_equal(revenue_bridge(rows, observation_end=end), duck_bridge, check_exact=True)
+        assert duck_bridge.attrs == revenue_bridge(rows, observation_end=end).attrs
 
 
 @pytest.mark.slow
