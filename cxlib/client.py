@@ -124,6 +124,7 @@ def data_files(config: ClientConfig) -> dict[str, dict[str, Any]]:
             "bytes": config.table_path(table).stat().st_size,
         }
         for table in config.tables
+        if config.table_path(table) is not None  # a Spark metastore table is not a file
     }
 
 
@@ -181,6 +182,23 @@ class Client:
             if getattr(self, t) is not None
         ]
         return f"Client({self.name!r}, tables={tables})"
+
+    @property
+    def rows(self):
+        """The transactions where the client's engine aggregates them.
+
+        The pandas frame (:attr:`transactions`) with ``engine: duckdb``; with ``engine: spark``
+        a Spark DataFrame of the checked rows, for the functions that aggregate in Spark
+        (:func:`cxlib.trend.active_customers_over_time`, :func:`cxlib.trend.revenue_bridge`,
+        :func:`cxlib.churn.cohort_retention`).
+        """
+        if self.config.engine == "spark" and self.transactions is not None:
+            from cxlib._spark_loader import spark_rows
+
+            if "rows" not in self._memory:  # a lazy Spark plan: kept in memory, not on disk
+                self._memory["rows"] = spark_rows(self.config)
+            return self._memory["rows"]
+        return self.transactions
 
     @property
     def analysis(self) -> AnalysisConfig:
@@ -275,8 +293,14 @@ class Client:
         with warnings.catch_warnings():
             # customers without a purchase are counted in the base's attrs and the quality table
             warnings.simplefilter("ignore", UserWarning)
-            base = customers.customer_base(
-                self._require_transactions("base"),
+            build = customers.customer_base
+            source = self._require_transactions("base")
+            if self.config.engine == "spark":  # aggregated in Spark, from the source itself
+                from cxlib.engine import spark_customer_base as build
+
+                source = self.rows
+            base = build(
+                source,
                 customers=self.customers,
                 observation_end=settings.observation_end,
                 freq=settings.freq,
@@ -391,6 +415,8 @@ def open_client(path: str | Path, *, cache: bool = True) -> Client:
                 "`cxlib demo --out data/demo` (or `make demo`)"
             ) from None
         raise
+    # A Spark metastore table has no file to hash: results from it are never cached.
+    cache = cache and all(config.table_path(t) is not None for t in config.tables)
     key_dir = cache_dir() / f"{config.client}-{_cache_key(config)}" if cache else None
     started = time.perf_counter()
     loaded = _read_cached(key_dir / "tables.pkl") if key_dir is not None else None
