@@ -144,3 +144,19 @@ def test_a_survey_dated_by_month_feeds_the_pages_that_need_answer_dates(reports)
         "dated on its period&#x27;s last day" in full_page
         or "dated on its period's last day" in full_page
     )
+
+
+def test_cxlib_report_exits_0_on_the_french_quarterly_survey(shapes, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from cxlib.cli import app
+
+    monkeypatch.setenv("CXLIB_CACHE_DIR", str(tmp_path / "cache"))
+    config = shapes["surveys_by_quarter_fr"][0]
+    out = tmp_path / "r"
+    result = CliRunner().invoke(app, ["report", str(config), "--out", str(out), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    (run,) = (out / "surveys_by_quarter_fr").iterdir()
+    assert "The Net Promoter Score moved from" in (run / "html" / "00_summary.html").read_text(
+        encoding="utf-8"
+    )
