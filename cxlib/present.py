@@ -117,7 +117,7 @@ _IDENTIFIER = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)+$")
 _TABLE_STYLES = [
     # Headers wrap on word boundaries instead of stretching the table past the page.
     {"selector": "th", "props": "white-space: normal; max-width: 11em; text-align: right;"},
-    {"selector": "td", "props": "max-width: 28em; overflow-wrap: anywhere;"},
+    {"selector": "td", "props": "max-width: 28em; overflow-wrap: break-word;"},
     {"selector": "th.col_heading", "props": "vertical-align: bottom;"},
     {"selector": "caption", "props": "caption-side: top; text-align: left; color: #555;"},
 ]
@@ -183,6 +183,8 @@ def infer_unit(name: Any, values: pd.Series) -> str:
         return "text"
     key = "_".join(str(part) for part in name) if isinstance(name, tuple) else str(name)
     key = key.lower()
+    if re.search(r"growth|trend", key):
+        return "percent"  # a relative change, which may exceed 100%
     for pattern, unit in _NAME_HINTS:
         if re.search(pattern, key):
             if unit == "percent" and values.abs().max(skipna=True) > 1.5:
