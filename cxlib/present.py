@@ -233,7 +233,7 @@ def format_cell(value: Any, unit: str) -> str:
         "count": lambda x: f"{x:,.0f}",
         "ratio": lambda x: f"{x:.2f}×",
         "days": lambda x: f"{x:,.0f}",
-        "months": lambda x: f"{x:,.1f}",
+        "months": lambda x: f"{x:,.0f}" if x == int(x) else f"{x:,.1f}",
         "p_value": lambda x: "<0.001" if x < 0.001 else f"{x:.3f}",
     }
     return formats.get(unit, _number)(number)
