@@ -86,6 +86,7 @@ _ACRONYMS = {
     "std": "SD",
     "coef": "coefficient",
     "r2": "R²",
+    "mde": "MDE",
 }
 # Header suffix per unit; percent, points and ratios show their unit in the cells.
 _HEADER_UNIT = {"days": "days", "months": "months"}
