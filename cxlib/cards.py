@@ -53,6 +53,8 @@ __all__ = [
     "CARD_COLUMNS",
     "DEFAULT_CAPTURE_RATE",
     "FACTS_DIR",
+    "CardsView",
+    "cards_table",
     "cards_view",
     "load_segment_facts",
     "save_segment_facts",
@@ -252,8 +254,8 @@ def _top_complaints(complaints: pd.DataFrame | None) -> pd.DataFrame:
     return first[["name", "lift"]].set_axis(columns, axis=1).astype({"complaint_lift": float})
 
 
-def cards_view(cards: pd.DataFrame, *, currency: str = "EUR"):
-    """Show the cards as a compact table (one row per segment), formatted for a page."""
+def cards_table(cards: pd.DataFrame, *, currency: str = "EUR"):
+    """Return the cards as one formatted table (a row per segment; wide, so it is split)."""
     from cxlib.present import table
 
     shown = cards.drop(columns=["basis", "play_low", "play_high", "complaint_lift"]).copy()
@@ -271,7 +273,86 @@ def cards_view(cards: pd.DataFrame, *, currency: str = "EUR"):
         "play_value": f"Play worth a year ({currency}, gross margin)",
         "nps_responses": "NPS answers",
     }
-    return table(shown, units, currency=currency, labels=labels, keys=["segment"], max_columns=7)
+    return table(shown, units, currency=currency, labels=labels, keys=["segment"])
+
+
+class CardsView:
+    """Segment cards as HTML: a grid of small boxes, one per segment (see :func:`cards_view`)."""
+
+    def __init__(self, cards: pd.DataFrame, currency: str) -> None:
+        self.cards, self.currency = cards, currency
+
+    def to_html(self) -> str:
+        """Return the cards' HTML; every client string (segment, complaint) is escaped."""
+        if self.cards.empty:
+            return "<p><em>No segment recorded its numbers: see the topic pages.</em></p>"
+        boxes = "".join(self._card(row) for row in self.cards.to_dict("records"))
+        return f"<style>{_CARD_CSS}</style><div class=\"cx-cards\">{boxes}</div>"
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
+    def _card(self, row: dict) -> str:
+        from cxlib._html import escape_html as esc
+        from cxlib.present import MISSING, format_cell
+
+        def v(value, unit):  # each number in its own element, as on the topic pages' tables
+            return f'<span class="cx-v">{esc(format_cell(value, unit))}</span>'
+
+        money = esc(self.currency)
+        lines = [
+            f"Customers {v(row['customers'], 'count')} ({v(row['customer_share'], 'percent')})",
+            f"Revenue, all history, {money} {v(row['revenue'], 'currency')} "
+            f"({v(row['revenue_share'], 'percent')})",
+            f"Revenue vs a year before {v(row['revenue_trend'], 'percent')}",
+            f"Churn risk {v(row['churn_probability'], 'percent')}; revenue at risk {money} "
+            f"{v(row['revenue_at_risk'], 'currency')} a year",
+            f"NPS {v(row['nps'], 'points')} ({v(row['nps_responses'], 'count')} answers)",
+            f"Top complaint: {esc(format_cell(row['top_complaint'], 'text'))}",
+            f"Wallet headroom {money} {v(row['headroom'], 'currency')} a year",
+        ]
+        if isinstance(row["play"], str):
+            play = (
+                f"<strong>{esc(row['play'])}</strong>: {money} "
+                f"{v(row['play_value'], 'currency')} a year "
+                f"({v(row['play_low'], 'currency')} to {v(row['play_high'], 'currency')}), "
+                f"{esc(row['basis'])}"
+            )
+        else:
+            play = f"No play: {MISSING}"
+        items = "".join(f"<li>{line}</li>" for line in lines)
+        return (
+            f'<div class="cx-card"><h4>{esc(row["segment"])}</h4><ul>{items}</ul>'
+            f'<p class="cx-play">{play}</p></div>'
+        )
+
+
+_CARD_CSS = (
+    ".cx-cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(290px,1fr));"
+    "gap:12px;max-width:100%;}"
+    ".cx-card{border:1px solid #d0d7de;border-radius:6px;padding:8px 12px;background:#fafbfc;"
+    "font-size:13px;line-height:1.45;}"
+    ".cx-card h4{margin:2px 0 6px;font-size:15px;}"
+    ".cx-card ul{margin:0;padding-left:16px;}"
+    ".cx-v{font-variant-numeric:tabular-nums;white-space:nowrap;}"
+    ".cx-play{margin:6px 0 2px;padding-top:6px;border-top:1px solid #d0d7de;}"
+)
+
+
+def cards_view(cards: pd.DataFrame, *, currency: str = "EUR") -> CardsView:
+    """Show the cards on a page as a grid of boxes, the play worth most first.
+
+    Missing numbers (no survey, no feedback, a page that did not run) show as "—".
+
+    Examples
+    --------
+    >>> cards = segment_cards(risk=pd.DataFrame({"mean_churn_probability": [0.5],
+    ...     "revenue_at_risk": [1_000.0]}, index=["<b>A</b>"]), margin=0.3)
+    >>> html = cards_view(cards).to_html()
+    >>> "&lt;b&gt;A&lt;/b&gt;" in html and "<b>A</b>" not in html, ">60.00<" in html
+    (True, True)
+    """
+    return CardsView(cards, currency)
 
 
 def _interval(value: float, low: float, high: float) -> str | None:

@@ -12,6 +12,7 @@ from cxlib import DataError
 from cxlib.actions import BASIS
 from cxlib.cards import (
     CARD_COLUMNS,
+    cards_table,
     cards_view,
     load_segment_facts,
     save_segment_facts,
@@ -70,10 +71,12 @@ def test_a_client_without_surveys_or_feedback_gets_dashes_not_a_crash(facts):
     profiles = facts["profiles"].assign(nps=np.nan, nps_responses=0)
     cards = segment_cards(profiles=profiles, risk=facts["risk"], complaints=None, margin=0.3)
     assert cards["top_complaint"].isna().all() and cards["headroom"].isna().all()
-    cells = cards_view(cards).cells
+    cells = cards_table(cards).cells
     assert (cells["Top complaint"] == "—").all() and (cells["NPS"] == "—").all()
-    html = cards_view(cards).to_html()
-    assert not re.search(r"\b(nan|None|NaN)\b", html)
+    for html in (cards_table(cards).to_html(), cards_view(cards).to_html()):
+        assert not re.search(r"\b(nan|None|NaN|True|False)\b", html)
+    assert cards_view(cards).to_html().count('class="cx-card"') == 3
+    assert "Top complaint: —" in cards_view(cards).to_html()
 
 
 def test_only_profiles_or_nothing_at_all():
@@ -81,7 +84,8 @@ def test_only_profiles_or_nothing_at_all():
     assert only.loc[0, "segment"] == "A" and pd.isna(only.loc[0, "play"])
     empty = segment_cards(margin=0.5)
     assert empty.empty and list(empty.columns) == CARD_COLUMNS
-    assert cards_view(empty).cells.empty
+    assert cards_table(empty).cells.empty
+    assert "No segment" in cards_view(empty).to_html()
 
 
 def test_facts_round_trip_through_the_headlines_folder_with_client_names(tmp_path, facts):
