@@ -299,22 +299,27 @@ class CardsView:
         def v(value, unit):  # each number in its own element, as on the topic pages' tables
             return f'<span class="cx-v">{esc(format_cell(value, unit))}</span>'
 
-        money = esc(self.currency)
+        def money(value, per_year=""):  # "EUR 1,234 a year", or a bare dash when missing
+            if pd.isna(value):
+                return MISSING
+            return f"{esc(self.currency)} {v(value, 'currency')}{per_year}"
+
+        trend = row["revenue_trend"]
+        trend_text = MISSING if pd.isna(trend) else f"{100 * trend:+.1f}%"
         lines = [
             f"Customers {v(row['customers'], 'count')} ({v(row['customer_share'], 'percent')})",
-            f"Revenue, all history, {money} {v(row['revenue'], 'currency')} "
+            f"Revenue, all history, {money(row['revenue'])} "
             f"({v(row['revenue_share'], 'percent')})",
-            f"Revenue vs a year before {v(row['revenue_trend'], 'percent')}",
-            f"Churn risk {v(row['churn_probability'], 'percent')}; revenue at risk {money} "
-            f"{v(row['revenue_at_risk'], 'currency')} a year",
+            f"Revenue of these customers vs a year before {esc(trend_text)}",
+            f"Churn risk {v(row['churn_probability'], 'percent')}; revenue at risk "
+            f"{money(row['revenue_at_risk'], ' a year')}",
             f"NPS {v(row['nps'], 'points')} ({v(row['nps_responses'], 'count')} answers)",
             f"Top complaint: {esc(format_cell(row['top_complaint'], 'text'))}",
-            f"Wallet headroom {money} {v(row['headroom'], 'currency')} a year",
+            f"Wallet headroom {money(row['headroom'], ' a year')}",
         ]
         if isinstance(row["play"], str):
             play = (
-                f"<strong>{esc(row['play'])}</strong>: {money} "
-                f"{v(row['play_value'], 'currency')} a year "
+                f"<strong>{esc(row['play'])}</strong>: {money(row['play_value'], ' a year')} "
                 f"({v(row['play_low'], 'currency')} to {v(row['play_high'], 'currency')}), "
                 f"{esc(row['basis'])}"
             )
