@@ -167,7 +167,7 @@ def segment_cards(
     risk: pd.DataFrame | None = None,
     complaints: pd.DataFrame | None = None,
     wallet: pd.DataFrame | None = None,
-    trend: pd.Series | None = None,
+    trend: pd.Series | pd.DataFrame | None = None,
     margin: float,
     save_rate: tuple[float, float, float] = DEFAULT_SAVE_RATE,
     capture_rate: tuple[float, float, float] = DEFAULT_CAPTURE_RATE,
@@ -187,8 +187,8 @@ def segment_cards(
         ``lift``); a segment's top complaint is the theme it raises most above average.
     wallet : DataFrame, optional
         :func:`cxlib.wallet.wallet_by_segment` (``headroom``: annual spend placed elsewhere).
-    trend : Series, optional
-        :func:`segment_trend`.
+    trend : Series or DataFrame, optional
+        :func:`segment_trend` (or a frame with its ``revenue_trend`` column, as recorded).
     margin : float
         The client's gross margin (``analysis.margin``), for the plays' money.
     save_rate, capture_rate : (float, float, float)
@@ -214,6 +214,8 @@ def segment_cards(
     cards = cards.join(_columns(risk, ["mean_churn_probability", "revenue_at_risk"]))
     cards = cards.rename(columns={"mean_churn_probability": "churn_probability"})
     cards = cards.join(_columns(wallet, ["headroom"])).join(top)
+    if isinstance(trend, pd.DataFrame):
+        trend = trend["revenue_trend"] if "revenue_trend" in trend else None
     if trend is not None:
         cards = cards.join(trend.rename("revenue_trend").set_axis(trend.index.astype(str)))
     cards = cards.reindex(columns=[c for c in CARD_COLUMNS if c != "segment"])

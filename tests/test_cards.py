@@ -122,3 +122,12 @@ def test_trend_compares_the_last_year_with_the_year_before_per_segment(small_dem
 def test_impossible_settings_are_refused(bad):
     with pytest.raises(DataError):
         segment_cards(**bad)
+
+
+def test_a_recorded_trend_frame_is_read_like_the_series(facts):
+    trend = pd.Series({"Champions": 0.25, "Lost": -0.5}, name="revenue_trend")
+    as_series = segment_cards(**facts, trend=trend, margin=0.3)
+    as_frame = segment_cards(**facts, trend=trend.to_frame(), margin=0.3)
+    pd.testing.assert_frame_equal(as_series, as_frame)
+    assert as_frame.set_index("segment").loc["Lost", "revenue_trend"] == -0.5
+    assert np.isnan(as_frame.set_index("segment").loc["At Risk", "revenue_trend"])
