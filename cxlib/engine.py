@@ -321,7 +321,10 @@ def run_duckdb(sql: str, tx: Any) -> pd.DataFrame:
     con = duckdb.connect()
     try:
         con.execute("SET TimeZone = 'UTC'")
-        con.execute("SET enable_progress_bar = false")
+        try:  # the bar would print over a terminal's output
+            con.execute("SET enable_progress_bar = false")
+        except duckdb.Error:  # a Jupyter kernel without ipywidgets refuses to change it
+            pass
         con.register("tx", tx)
         return con.execute(sql).df()
     finally:
