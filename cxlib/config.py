@@ -184,6 +184,13 @@ class AnalysisConfig(_Strict):
     n_themes: int | None = Field(None, ge=2, le=30)
     n_clusters_max: int = Field(8, ge=2, le=20)
     wallet_column: str | None = None  # a customers column with each customer's stated wallet
+    # contractual clients: the customers columns with tenure (whole periods) and the churned
+    # flag, the contract period, and the payment per period (a column or one number; None:
+    # value counted in periods)
+    contract_tenure: str = "tenure"
+    contract_churned: str = "churned"
+    contract_period: Literal["W", "M", "Q", "Y"] = "M"
+    contract_value: str | float | None = None
 
     @field_validator("*", mode="before")
     @classmethod

@@ -342,3 +342,63 @@ def contractual_value(
         },
         index=frame.index,
     )
+
+
+def contractual_total_interval(
+    frame: pd.DataFrame,
+    model: RetentionModel,
+    *,
+    value_per_period,
+    segments: pd.Series | None = None,
+    n_draws: int = 200,
+    level: float = 0.90,
+    seed: int = 0,
+    discount_rate: float = 0.10,
+    periods_per_year: float = 12,
+) -> pd.DataFrame:
+    """Total contractual CLV per segment, with an interval from the sBG's parameter uncertainty.
+
+    ``log(alpha), log(beta)`` are drawn ``n_draws`` times from their asymptotic normal
+    distribution (:attr:`RetentionModel.covariance_`); each draw values every customer with
+    :func:`contractual_value`, and the interval is the central ``level`` share of the totals.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``segment``: ``total``, ``param_low``, ``param_high``.
+
+    Examples
+    --------
+    >>> frame = cohort_frame([1000, 631, 468, 382, 326, 289, 262, 241])
+    >>> model = RetentionModel().fit(frame)
+    >>> band = contractual_total_interval(frame, model, value_per_period=100.0, periods_per_year=1)
+    >>> row = band.loc["All customers"]
+    >>> bool(row["param_low"] < row["total"] < row["param_high"])
+    True
+    """
+    import copy
+
+    from cxlib.clv.value import _segment_totals
+
+    if not isinstance(n_draws, int | np.integer) or n_draws < 10:
+        raise ValueError(
+            "The 'n_draws' parameter of contractual_total_interval must be an integer >= 10. "
+            f"Got {n_draws!r}."
+        )
+    options = dict(
+        value_per_period=value_per_period,
+        discount_rate=discount_rate,
+        periods_per_year=periods_per_year,
+    )
+    base = contractual_value(frame, model, **options)["clv"]
+    rng = np.random.default_rng(seed)
+    cov = np.nan_to_num(model.covariance_.to_numpy())
+    draws = np.exp(rng.multivariate_normal(np.log(model.params_.to_numpy()), cov, size=n_draws))
+
+    def generate():
+        drawn = copy.copy(model)
+        for params in draws:
+            drawn.params_ = pd.Series(params, index=model.params_.index)
+            yield contractual_value(frame, drawn, **options)["clv"].to_numpy()
+
+    return _segment_totals(base, generate(), segments, level)

@@ -223,6 +223,32 @@ def clv_interval(
     True
     """
     caller = "clv_interval"
+    draws = _parameter_draws(
+        summary, purchase_model, spend_model, n_draws, level, seed, caller,
+        horizon_months=horizon_months, discount_rate=discount_rate, margin=margin, freq=freq,
+    )
+    values = np.column_stack(list(draws))
+    base = customer_value(
+        summary, purchase_model, spend_model, margin=margin, horizon_months=horizon_months,
+        discount_rate=discount_rate, freq=freq,
+    )["clv"]
+    tail = (1 - level) / 2
+    low, high = np.quantile(values, [tail, 1 - tail], axis=1)
+    return pd.DataFrame(
+        {"clv": base, "clv_low": np.minimum(low, base), "clv_high": np.maximum(high, base)},
+        index=summary.index,
+    )
+
+
+def _parameter_draws(
+    summary, purchase_model, spend_model, n_draws, level, seed, caller, *,
+    horizon_months, discount_rate, margin, freq,
+):
+    """Yield every customer's CLV under each of ``n_draws`` draws of the models' parameters.
+
+    The log-parameters are drawn from the asymptotic normal distribution of the estimates
+    (``covariance_``); the checks run before the first draw.
+    """
     _check_value_options(caller, horizon_months, discount_rate, margin, freq)
     if not isinstance(n_draws, int | np.integer) or n_draws < 10:
         raise ValueError(
@@ -242,16 +268,80 @@ def clv_interval(
         draws.append(np.exp(rng.multivariate_normal(mean, cov, size=n_draws)))
     module = purchase_model._model
     cx, ctx, cT, _, inverse = compress(x, tx, T)
-    values = np.empty((len(x), n_draws))
-    for i in range(n_draws):
-        _, _, discounted = _purchase_flows(module, draws[0][i], cx, ctx, cT, options)
-        values[:, i] = margin * _spend.expected_spend(draws[1][i], x, m) * discounted[inverse]
-    base = customer_value(summary, purchase_model, spend_model, margin=margin, **options)["clv"]
+
+    def generate():
+        for i in range(n_draws):
+            _, _, discounted = _purchase_flows(module, draws[0][i], cx, ctx, cT, options)
+            yield margin * _spend.expected_spend(draws[1][i], x, m) * discounted[inverse]
+
+    return generate()
+
+
+def total_interval(
+    summary: pd.DataFrame,
+    purchase_model,
+    spend_model,
+    segments: pd.Series | None = None,
+    *,
+    n_draws: int = 200,
+    level: float = 0.90,
+    seed: int = 0,
+    horizon_months: int = 12,
+    discount_rate: float = 0.10,
+    margin: float = 0.30,
+    freq: str = "W",
+) -> pd.DataFrame:
+    """Total CLV per segment with an interval from the uncertainty of the models' parameters.
+
+    Each draw of the parameters (as in :func:`clv_interval`) values every customer; the
+    segment's total is summed per draw, and the interval is the central ``level`` share of
+    those totals. (Summing customers' own intervals would overstate it: their draws move
+    together.) It complements :func:`segment_value`'s bootstrap over customers.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``segment`` (``"All customers"`` without ``segments``): ``total`` (at the
+        estimates), ``param_low``, ``param_high``.
+
+    Examples
+    --------
+    >>> from cxlib.clv import PurchaseModel, SpendModel
+    >>> from cxlib.datasets import load_cdnow_summary
+    >>> summary = load_cdnow_summary()
+    >>> band = total_interval(summary, PurchaseModel().fit(summary), SpendModel().fit(summary))
+    >>> row = band.loc["All customers"]
+    >>> bool(row["param_low"] < row["total"] < row["param_high"])
+    True
+    """
+    caller = "total_interval"
+    draws = _parameter_draws(
+        summary, purchase_model, spend_model, n_draws, level, seed, caller,
+        horizon_months=horizon_months, discount_rate=discount_rate, margin=margin, freq=freq,
+    )
+    base = customer_value(
+        summary, purchase_model, spend_model, margin=margin, horizon_months=horizon_months,
+        discount_rate=discount_rate, freq=freq,
+    )["clv"]
+    return _segment_totals(base, draws, segments, level)
+
+
+def _segment_totals(base: pd.Series, draws, segments, level: float) -> pd.DataFrame:
+    """Per segment: ``total`` of ``base`` and the ``level`` interval of the drawn totals."""
+    if segments is None:
+        labels = pd.Series("All customers", index=base.index)
+    else:
+        labels = pd.Series(segments).reindex(base.index).astype(object).fillna("(none)")
+    codes, names = pd.factorize(labels, sort=True)
+    totals = np.column_stack(
+        [np.bincount(codes, weights=values, minlength=len(names)) for values in draws]
+    )
     tail = (1 - level) / 2
-    low, high = np.quantile(values, [tail, 1 - tail], axis=1)
+    low, high = np.quantile(totals, [tail, 1 - tail], axis=1)
+    total = np.bincount(codes, weights=base.to_numpy(dtype=float), minlength=len(names))
     return pd.DataFrame(
-        {"clv": base, "clv_low": np.minimum(low, base), "clv_high": np.maximum(high, base)},
-        index=summary.index,
+        {"total": total, "param_low": np.minimum(low, total), "param_high": np.maximum(high, total)},
+        index=pd.Index(names, name="segment"),
     )
 
 
