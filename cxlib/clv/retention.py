@@ -295,8 +295,9 @@ def contractual_value(
         ``tenure`` and ``churned`` per customer (as for :meth:`RetentionModel.fit`).
     model : RetentionModel
         Fitted on the same periods.
-    value_per_period : float or str
-        Margin per period: one number, or the name of a column of ``frame``.
+    value_per_period : float, str or array
+        Margin per period: one number, the name of a column of ``frame``, or one value per
+        row of ``frame``.
     discount_rate : float, default 0.10
         Annual discount rate, converted to ``periods_per_year`` periods.
     periods_per_year : float, default 12
@@ -326,6 +327,12 @@ def contractual_value(
     if isinstance(value_per_period, str):
         validate_columns(frame, [value_per_period], caller=caller)
         margin = pd.to_numeric(frame[value_per_period], errors="coerce").to_numpy(dtype=float)
+    elif np.ndim(value_per_period) > 0:  # one margin per customer, in the frame's order
+        margin = np.asarray(value_per_period, dtype=float)
+        if margin.shape != (len(frame),):
+            raise ValueError(
+                f"{caller}: value_per_period has {margin.size} values for {len(frame)} customers"
+            )
     else:
         margin = np.full(len(frame), float(value_per_period))
     per_period = max((1 + discount_rate) ** (1 / periods_per_year) - 1, 1e-12)
