@@ -115,11 +115,39 @@ class ClientValue:
             f"(95% interval over customers {fmt.format(t['total_low'])} to "
             f"{fmt.format(t['total_high'])}; 90% interval from the model's parameter "
             f"uncertainty {fmt.format(t['param_low'])} to {fmt.format(t['param_high'])})"
+            + (
+                f"; holdout error {self.fit.selection.validation.relative_error:+.1%} of the "
+                "actual holdout purchases"
+                if self.fit is not None
+                else ""
+            )
         )
+
+    @property
+    def churn_definition(self) -> str:
+        """What the churn classifier predicts and from what ("" without one)."""
+        return "" if self.churn_model is None else self.churn_model.definition
+
+    @property
+    def churn_table(self) -> pd.DataFrame:
+        """The churn classifier's out-of-fold metrics per model (contractual clients).
+
+        One row saying why there is none when the customers table has no attribute to learn
+        from or the client is not contractual.
+        """
+        if self.churn_model is None:
+            reason = (
+                "no customer attribute to learn from"
+                if self.kind == CONTRACTUAL
+                else "not a contractual client (see the churn page)"
+            )
+            return pd.DataFrame({"note": [reason]}, index=pd.Index(["none"], name="model"))
+        return self.churn_model.comparison
 
 
 def _with_parameter_band(bootstrap: pd.DataFrame, band: pd.DataFrame) -> pd.DataFrame:
-    out = bootstrap.join(band[["param_low", "param_high"]])
+    """``segment_value``'s rows with the parameter-uncertainty interval of the same segments."""
+    out = bootstrap.join(band[["param_low", "param_high"]], how="left")
     return out[["customers", "total", "total_low", "total_high", "param_low", "param_high",
                 "mean", "share"]]
 
@@ -159,9 +187,8 @@ def _non_contractual(client, n_draws: int) -> ClientValue:
     segments = client.base["segment"]
     models = (fit.summary, fit.purchase_model, fit.spend_model)
     band = total_interval(*models, segments, n_draws=n_draws, seed=s.seed, **options)
-    overall = total_interval(*models, n_draws=n_draws, seed=s.seed, **options)
     by_segment = _with_parameter_band(segment_value(fit.values, segments, seed=s.seed), band)
-    total = _with_parameter_band(segment_value(fit.values, seed=s.seed), overall).iloc[0]
+    total = _with_parameter_band(segment_value(fit.values, seed=s.seed), band).iloc[0]
     scenario = retention_scenario(*models, retention_gain=s.retention_gain,
                                   horizons_months=(36, 60), **options)
     kind_name = {"bgnbd": "BG/NBD", "pareto_nbd": "Pareto/NBD", "mbgnbd": "MBG/NBD"}
@@ -219,9 +246,8 @@ def _contractual(client, n_draws: int) -> ClientValue:
     segments = _contract_segments(contracts)
     band = contractual_total_interval(contracts, model, segments=segments, n_draws=n_draws,
                                       seed=s.seed, **options)
-    overall = contractual_total_interval(contracts, model, n_draws=n_draws, seed=s.seed, **options)
     by_segment = _with_parameter_band(segment_value(values, segments, seed=s.seed), band)
-    total = _with_parameter_band(segment_value(values, seed=s.seed), overall).iloc[0]
+    total = _with_parameter_band(segment_value(values, seed=s.seed), band).iloc[0]
     try:
         classifier = contractual_churn_model(contracts, seed=s.seed)
     except DataError:  # no attribute to learn from: the page says so

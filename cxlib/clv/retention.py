@@ -372,7 +372,8 @@ def contractual_total_interval(
     Returns
     -------
     DataFrame
-        Indexed by ``segment``: ``total``, ``param_low``, ``param_high``.
+        Indexed by ``segment``, then ``"All customers"``: ``total``, ``param_low``,
+        ``param_high``.
 
     Examples
     --------

@@ -301,8 +301,8 @@ def total_interval(
     Returns
     -------
     DataFrame
-        Indexed by ``segment`` (``"All customers"`` without ``segments``): ``total`` (at the
-        estimates), ``param_low``, ``param_high``.
+        Indexed by ``segment``, then a last row ``"All customers"`` (the only row without
+        ``segments``): ``total`` (at the estimates), ``param_low``, ``param_high``.
 
     Examples
     --------
@@ -326,19 +326,30 @@ def total_interval(
     return _segment_totals(base, draws, segments, level)
 
 
+#: Label of the all-customer row of :func:`total_interval`.
+ALL_CUSTOMERS = "All customers"
+
+
 def _segment_totals(base: pd.Series, draws, segments, level: float) -> pd.DataFrame:
-    """Per segment: ``total`` of ``base`` and the ``level`` interval of the drawn totals."""
+    """Per segment: ``total`` of ``base`` and the ``level`` interval of the drawn totals.
+
+    With ``segments``, a last row :data:`ALL_CUSTOMERS` comes from the same draws.
+    """
     if segments is None:
-        labels = pd.Series("All customers", index=base.index)
+        labels = pd.Series(ALL_CUSTOMERS, index=base.index)
     else:
         labels = pd.Series(segments).reindex(base.index).astype(object).fillna("(none)")
     codes, names = pd.factorize(labels, sort=True)
     totals = np.column_stack(
         [np.bincount(codes, weights=values, minlength=len(names)) for values in draws]
     )
+    total = np.bincount(codes, weights=base.to_numpy(dtype=float), minlength=len(names))
+    if segments is not None:
+        totals = np.vstack([totals, totals.sum(axis=0)])
+        total = np.r_[total, total.sum()]
+        names = pd.Index([*names, ALL_CUSTOMERS])
     tail = (1 - level) / 2
     low, high = np.quantile(totals, [tail, 1 - tail], axis=1)
-    total = np.bincount(codes, weights=base.to_numpy(dtype=float), minlength=len(names))
     return pd.DataFrame(
         {"total": total, "param_low": np.minimum(low, total), "param_high": np.maximum(high, total)},
         index=pd.Index(names, name="segment"),
