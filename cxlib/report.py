@@ -714,10 +714,15 @@ def _unmet(metadata: dict, client: Any) -> list[str]:
     """The ``{"cxlib": {"requires": [...]}}`` tables of a notebook or cell the client lacks.
 
     An entry ``"transactions|contracts"`` is met by either table (a page that serves both
-    purchase histories and contract histories).
+    purchase histories and contract histories); ``"!contracts"`` by a client without it (a
+    cell for purchase histories only).
     """
     missing = []
     for entry in metadata.get("cxlib", {}).get("requires", []):
+        if entry.startswith("!"):
+            if getattr(client, entry[1:], None) is not None:
+                missing.append(entry)
+            continue
         options = entry.split("|")
         if all(getattr(client, table, None) is None for table in options):
             missing.append(" or ".join(options))

@@ -144,3 +144,36 @@ def test_the_value_model_is_chosen_from_the_tables():
     assert value_model_kind(None, tx) == "non-contractual"
     with pytest.raises(DataError, match="neither"):
         value_model_kind(None, None)
+
+
+def test_the_runner_keeps_the_cells_a_client_can_run(tmp_path):
+    import nbformat
+    from types import SimpleNamespace
+
+    from cxlib.report import _applicable_cells, _unmet
+
+    subscriber = SimpleNamespace(transactions=None, contracts=pd.DataFrame())
+    both = SimpleNamespace(transactions=pd.DataFrame(), contracts=pd.DataFrame())
+    buyer = SimpleNamespace(transactions=pd.DataFrame(), contracts=None)
+    page = {"cxlib": {"requires": ["transactions|contracts"]}}
+    assert _unmet(page, subscriber) == [] and _unmet(page, buyer) == []
+    assert _unmet(page, SimpleNamespace()) == ["transactions or contracts"]
+    purchases_only = {"cxlib": {"requires": ["transactions", "!contracts"]}}
+    assert _unmet(purchases_only, buyer) == []
+    assert _unmet(purchases_only, both) == ["!contracts"]
+    assert _unmet(purchases_only, subscriber) == ["transactions", "!contracts"]
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("shared = 1"),
+        nbformat.v4.new_code_cell("purchases = 2", metadata=purchases_only),
+        nbformat.v4.new_code_cell("contracts = 3", metadata={"cxlib": {"requires": ["contracts"]}}),
+    ]
+    source = tmp_path / "04_clv.ipynb"
+    nbformat.write(nb, str(source))
+    kept = nbformat.read(str(_applicable_cells(source, buyer, tmp_path / "run")), 4)
+    assert [c.source for c in kept.cells] == ["shared = 1", "purchases = 2"]
+    kept = nbformat.read(str(_applicable_cells(source, subscriber, tmp_path / "run")), 4)
+    assert [c.source for c in kept.cells] == ["shared = 1", "contracts = 3"]
+    kept = nbformat.read(str(_applicable_cells(source, both, tmp_path / "run")), 4)
+    assert [c.source for c in kept.cells] == ["shared = 1", "contracts = 3"]
