@@ -711,7 +711,7 @@ def _skip(source: Path, run: NotebookRun, client: Any, bar: _Progress, headlines
 
 
 def _unmet(metadata: dict, client: Any) -> list[str]:
-    """The ``{"cxlib": {"requires": [...]}}`` tables of a notebook or cell the client lacks.
+    """Return the ``{"cxlib": {"requires": [...]}}`` tables of a notebook or cell not met.
 
     An entry ``"transactions|contracts"`` is met by either table (a page that serves both
     purchase histories and contract histories); ``"!contracts"`` by a client without it (a

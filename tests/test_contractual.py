@@ -33,9 +33,7 @@ REGULAR = [1000, 631, 468, 382, 326, 289, 262, 241]
 def test_tenure_and_dates_describe_the_same_contracts():
     start = pd.to_datetime(["2024-01-01", "2024-01-01", "2024-03-15", "2024-05-31"])
     end = pd.to_datetime(["2024-01-20", "2024-04-10", None, None])
-    dated = pd.DataFrame(
-        {"customer_id": list("abcd"), "signup_date": start, "contract_end": end}
-    )
+    dated = pd.DataFrame({"customer_id": list("abcd"), "signup_date": start, "contract_end": end})
     table = contract_table(dated, as_of="2024-12-31")
     # a churner paid every month started (1, then 4: Jan-Apr); active: months completed
     # (214 days = 7.03 months of 365.25 / 12 days)
@@ -62,8 +60,12 @@ def test_a_customers_table_without_contracts_is_not_contractual():
 
 @pytest.mark.parametrize(
     ("tenure", "churned", "message"),
-    [([1, -2], [True, False], "whole periods"), ([0, 3], [True, False], "whole periods"),
-     ([1.5, 3], [True, False], "whole periods"), ([1, 3], ["yes", "maybe"], "true/false")],
+    [
+        ([1, -2], [True, False], "whole periods"),
+        ([0, 3], [True, False], "whole periods"),
+        ([1.5, 3], [True, False], "whole periods"),
+        ([1, 3], ["yes", "maybe"], "true/false"),
+    ],
 )
 def test_bad_contract_rows_are_named(tenure, churned, message):
     frame = pd.DataFrame({"customer_id": ["a", "b"], "tenure": tenure, "churned": churned})
@@ -147,8 +149,9 @@ def test_the_value_model_is_chosen_from_the_tables():
 
 
 def test_the_runner_keeps_the_cells_a_client_can_run(tmp_path):
-    import nbformat
     from types import SimpleNamespace
+
+    import nbformat
 
     from cxlib.report import _applicable_cells, _unmet
 

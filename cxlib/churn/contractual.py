@@ -140,7 +140,9 @@ def contract_table(
     table = pd.DataFrame(
         {"tenure": periods, "churned": left}, index=pd.Index(customers["customer_id"])
     )
-    extra = attributes.drop(columns=[c for c in ("customer_id", "tenure", "churned") if c in attributes])
+    extra = attributes.drop(
+        columns=[c for c in ("customer_id", "tenure", "churned") if c in attributes]
+    )
     table = table.join(extra.set_axis(table.index))
     table.attrs["contract_shape"] = shape
     table.attrs["period"] = period
@@ -166,8 +168,7 @@ def _from_tenure(customers, tenure, churned, caller):
     if bad.any():
         raise DataError(
             f"{caller}: column '{tenure}' needs whole periods >= 0 (>= 1 for a churner); "
-            f"{int(bad.sum())} row(s) do not: "
-            + format_offenders(customers[tenure][bad])
+            f"{int(bad.sum())} row(s) do not: " + format_offenders(customers[tenure][bad])
         )
     if not readable.all():
         raise DataError(

@@ -63,9 +63,9 @@ from cxlib.clv.value import (
     PERIODS_PER_MONTH,
     clv_interval,
     customer_value,
-    total_interval,
     segment_value,
     top_share,
+    total_interval,
     value_concentration,
 )
 from cxlib.customers import (

@@ -76,7 +76,8 @@ class ClientValue:
     by_segment : DataFrame
         The same per segment (RFM segment, or the contract attribute the page splits by).
     unit : str
-        ``"currency"``, or ``"number"`` (discounted periods) for a contractual client without a payment per period.
+        ``"currency"``, or ``"number"`` (discounted periods) for a contractual client without
+        a payment per period.
     horizon : str
         What the total covers, in words.
     retention_model, retention_curve, survival, churn_model
@@ -148,8 +149,18 @@ class ClientValue:
 def _with_parameter_band(bootstrap: pd.DataFrame, band: pd.DataFrame) -> pd.DataFrame:
     """``segment_value``'s rows with the parameter-uncertainty interval of the same segments."""
     out = bootstrap.join(band[["param_low", "param_high"]], how="left")
-    return out[["customers", "total", "total_low", "total_high", "param_low", "param_high",
-                "mean", "share"]]
+    return out[
+        [
+            "customers",
+            "total",
+            "total_low",
+            "total_high",
+            "param_low",
+            "param_high",
+            "mean",
+            "share",
+        ]
+    ]
 
 
 def client_value(client, *, n_draws: int = 200) -> ClientValue:
@@ -182,15 +193,17 @@ def _non_contractual(client, n_draws: int) -> ClientValue:
     from cxlib.clv.value import total_interval
 
     s, fit = client.analysis, client.value_fit
-    options = dict(horizon_months=s.horizon_months, discount_rate=s.discount_rate,
-                   margin=s.margin, freq=s.freq)
+    options = dict(
+        horizon_months=s.horizon_months, discount_rate=s.discount_rate, margin=s.margin, freq=s.freq
+    )
     segments = client.base["segment"]
     models = (fit.summary, fit.purchase_model, fit.spend_model)
     band = total_interval(*models, segments, n_draws=n_draws, seed=s.seed, **options)
     by_segment = _with_parameter_band(segment_value(fit.values, segments, seed=s.seed), band)
     total = _with_parameter_band(segment_value(fit.values, seed=s.seed), band).iloc[0]
-    scenario = retention_scenario(*models, retention_gain=s.retention_gain,
-                                  horizons_months=(36, 60), **options)
+    scenario = retention_scenario(
+        *models, retention_gain=s.retention_gain, horizons_months=(36, 60), **options
+    )
     kind_name = {"bgnbd": "BG/NBD", "pareto_nbd": "Pareto/NBD", "mbgnbd": "MBG/NBD"}
     choice = (
         f"Non-contractual model: {kind_name.get(fit.selection.kind, fit.selection.kind)} for "
@@ -200,20 +213,33 @@ def _non_contractual(client, n_draws: int) -> ClientValue:
         "silences."
     )
     headlines = clv_headlines(
-        fit, total, top_share(fit.values, 0.2), scenario, horizon_months=s.horizon_months,
-        retention_gain=s.retention_gain, currency=client.currency,
+        fit,
+        total,
+        top_share(fit.values, 0.2),
+        scenario,
+        horizon_months=s.horizon_months,
+        retention_gain=s.retention_gain,
+        currency=client.currency,
     )
     headlines = _add_parameter_band(headlines, total)
     headlines.append(Headline("clv_kind", "CLV model", NON_CONTRACTUAL, unit="text"))
     return ClientValue(
-        NON_CONTRACTUAL, fit.selection.kind, choice, fit.values, total, by_segment, "currency",
+        NON_CONTRACTUAL,
+        fit.selection.kind,
+        choice,
+        fit.values,
+        total,
+        by_segment,
+        "currency",
         f"Total {s.horizon_months}-month CLV ({client.currency}, gross margin, discounted)",
-        headlines, fit=fit, scenario=scenario,
+        headlines,
+        fit=fit,
+        scenario=scenario,
     )
 
 
 def _add_parameter_band(headlines: list, total: pd.Series) -> list:
-    """The headlines, the total-CLV one with the parameter-uncertainty interval in its note."""
+    """Return the headlines, the total-CLV one with its parameter interval in the note."""
     return [
         replace(
             h,
@@ -240,20 +266,26 @@ def _contractual(client, n_draws: int) -> ClientValue:
     period = contracts.attrs.get("period", s.contract_period)
     model = RetentionModel().fit(contracts)
     per_period, unit, paid = _value_per_period(contracts, s)
-    options = dict(value_per_period=per_period, discount_rate=s.discount_rate,
-                   periods_per_year=_PERIODS_PER_YEAR[period])
+    options = dict(
+        value_per_period=per_period,
+        discount_rate=s.discount_rate,
+        periods_per_year=_PERIODS_PER_YEAR[period],
+    )
     values = contractual_value(contracts, model, **options)
     segments = _contract_segments(contracts)
-    band = contractual_total_interval(contracts, model, segments=segments, n_draws=n_draws,
-                                      seed=s.seed, **options)
+    band = contractual_total_interval(
+        contracts, model, segments=segments, n_draws=n_draws, seed=s.seed, **options
+    )
     by_segment = _with_parameter_band(segment_value(values, segments, seed=s.seed), band)
     total = _with_parameter_band(segment_value(values, seed=s.seed), band).iloc[0]
     try:
         classifier = contractual_churn_model(contracts, seed=s.seed)
     except DataError:  # no attribute to learn from: the page says so
         classifier = None
-    source = {"tenure": f"tenure in {_PERIOD_NAMES[period]}s and a churned flag",
-              "dates": "signup and contract end dates"}[contracts.attrs.get("contract_shape")]
+    source = {
+        "tenure": f"tenure in {_PERIOD_NAMES[period]}s and a churned flag",
+        "dates": "signup and contract end dates",
+    }[contracts.attrs.get("contract_shape")]
     choice = (
         "Contractual model: shifted-beta-geometric retention (Fader & Hardie 2007) times "
         f"{paid} per {_PERIOD_NAMES[period]}, discounted at {s.discount_rate:.0%} a year. The "
@@ -264,31 +296,55 @@ def _contractual(client, n_draws: int) -> ClientValue:
     alpha, beta = model.params_
     unit_label = client.currency if unit == "currency" else "periods"
     headlines = [
-        Headline("total_clv", f"Total remaining CLV of active subscribers ({unit_label}, "
-                 "discounted)", float(total["total"]), unit=unit,
-                 ci_low=float(total["total_low"]), ci_high=float(total["total_high"]),
-                 note=f"interval: bootstrap over customers; 90% from parameter uncertainty "
-                      f"{total['param_low']:,.0f} to {total['param_high']:,.0f}"),
-        Headline("top20_value_share", "Share of value held by the top 20% of customers",
-                 float(top_share(values, 0.2)), unit="percent"),
-        Headline("retention_next_period", f"Expected renewal rate next {_PERIOD_NAMES[period]}"
-                 " (active subscribers)", float(values.loc[~contracts["churned"], "survival"]
-                                                .mean()), unit="percent"),
-        Headline("clv_model", "CLV model chosen from the data",
-                 f"contractual (sBG, alpha {alpha:.2f}, beta {beta:.2f})", unit="text"),
+        Headline(
+            "total_clv",
+            f"Total remaining CLV of active subscribers ({unit_label}, discounted)",
+            float(total["total"]),
+            unit=unit,
+            ci_low=float(total["total_low"]),
+            ci_high=float(total["total_high"]),
+            note=f"interval: bootstrap over customers; 90% from parameter uncertainty "
+            f"{total['param_low']:,.0f} to {total['param_high']:,.0f}",
+        ),
+        Headline(
+            "top20_value_share",
+            "Share of value held by the top 20% of customers",
+            float(top_share(values, 0.2)),
+            unit="percent",
+        ),
+        Headline(
+            "retention_next_period",
+            f"Expected renewal rate next {_PERIOD_NAMES[period]} (active subscribers)",
+            float(values.loc[~contracts["churned"], "survival"].mean()),
+            unit="percent",
+        ),
+        Headline(
+            "clv_model",
+            "CLV model chosen from the data",
+            f"contractual (sBG, alpha {alpha:.2f}, beta {beta:.2f})",
+            unit="text",
+        ),
         Headline("clv_kind", "CLV model", CONTRACTUAL, unit="text"),
     ]
     return ClientValue(
-        CONTRACTUAL, "sbg", choice, values, total, by_segment, unit,
-        f"Total remaining CLV of active subscribers ({unit_label}, discounted)", headlines,
-        retention_model=model, retention_curve=retention_curve(contracts, model),
+        CONTRACTUAL,
+        "sbg",
+        choice,
+        values,
+        total,
+        by_segment,
+        unit,
+        f"Total remaining CLV of active subscribers ({unit_label}, discounted)",
+        headlines,
+        retention_model=model,
+        retention_curve=retention_curve(contracts, model),
         survival=contract_survival(contracts, by=segments.name if segments is not None else None),
         churn_model=classifier,
     )
 
 
 def _value_per_period(contracts: pd.DataFrame, settings) -> tuple[Any, str, str]:
-    """The margin per period (a column or a number), its unit, and how the page names it."""
+    """Return the margin per period (column or number), its unit, and the page's name for it."""
     setting = settings.contract_value
     if setting is None:
         return 1.0, "number", "one period"
@@ -305,11 +361,15 @@ def _value_per_period(contracts: pd.DataFrame, settings) -> tuple[Any, str, str]
                 f"{int(margin.isna().sum())} missing or non-numeric value(s)"
             )
         return margin.to_numpy(), "currency", f"the {settings.margin:.0%} margin on {setting}"
-    return float(setting) * settings.margin, "currency", f"a {settings.margin:.0%} margin on {setting}"
+    return (
+        float(setting) * settings.margin,
+        "currency",
+        f"a {settings.margin:.0%} margin on {setting}",
+    )
 
 
 def _contract_segments(contracts: pd.DataFrame) -> pd.Series | None:
-    """The first text attribute with 2 to 12 levels (a plan, a channel), else None."""
+    """Return the first text attribute with 2 to 12 levels (a plan, a channel), else None."""
     for name in contracts.columns:
         if name in ("tenure", "churned", "signup_date", "contract_end"):
             continue

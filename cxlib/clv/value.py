@@ -224,13 +224,27 @@ def clv_interval(
     """
     caller = "clv_interval"
     draws = _parameter_draws(
-        summary, purchase_model, spend_model, n_draws, level, seed, caller,
-        horizon_months=horizon_months, discount_rate=discount_rate, margin=margin, freq=freq,
+        summary,
+        purchase_model,
+        spend_model,
+        n_draws,
+        level,
+        seed,
+        caller,
+        horizon_months=horizon_months,
+        discount_rate=discount_rate,
+        margin=margin,
+        freq=freq,
     )
     values = np.column_stack(list(draws))
     base = customer_value(
-        summary, purchase_model, spend_model, margin=margin, horizon_months=horizon_months,
-        discount_rate=discount_rate, freq=freq,
+        summary,
+        purchase_model,
+        spend_model,
+        margin=margin,
+        horizon_months=horizon_months,
+        discount_rate=discount_rate,
+        freq=freq,
     )["clv"]
     tail = (1 - level) / 2
     low, high = np.quantile(values, [tail, 1 - tail], axis=1)
@@ -241,8 +255,18 @@ def clv_interval(
 
 
 def _parameter_draws(
-    summary, purchase_model, spend_model, n_draws, level, seed, caller, *,
-    horizon_months, discount_rate, margin, freq,
+    summary,
+    purchase_model,
+    spend_model,
+    n_draws,
+    level,
+    seed,
+    caller,
+    *,
+    horizon_months,
+    discount_rate,
+    margin,
+    freq,
 ):
     """Yield every customer's CLV under each of ``n_draws`` draws of the models' parameters.
 
@@ -316,12 +340,26 @@ def total_interval(
     """
     caller = "total_interval"
     draws = _parameter_draws(
-        summary, purchase_model, spend_model, n_draws, level, seed, caller,
-        horizon_months=horizon_months, discount_rate=discount_rate, margin=margin, freq=freq,
+        summary,
+        purchase_model,
+        spend_model,
+        n_draws,
+        level,
+        seed,
+        caller,
+        horizon_months=horizon_months,
+        discount_rate=discount_rate,
+        margin=margin,
+        freq=freq,
     )
     base = customer_value(
-        summary, purchase_model, spend_model, margin=margin, horizon_months=horizon_months,
-        discount_rate=discount_rate, freq=freq,
+        summary,
+        purchase_model,
+        spend_model,
+        margin=margin,
+        horizon_months=horizon_months,
+        discount_rate=discount_rate,
+        freq=freq,
     )["clv"]
     return _segment_totals(base, draws, segments, level)
 
@@ -351,7 +389,11 @@ def _segment_totals(base: pd.Series, draws, segments, level: float) -> pd.DataFr
     tail = (1 - level) / 2
     low, high = np.quantile(totals, [tail, 1 - tail], axis=1)
     return pd.DataFrame(
-        {"total": total, "param_low": np.minimum(low, total), "param_high": np.maximum(high, total)},
+        {
+            "total": total,
+            "param_low": np.minimum(low, total),
+            "param_high": np.maximum(high, total),
+        },
         index=pd.Index(names, name="segment"),
     )
 
