@@ -180,3 +180,27 @@ def test_the_runner_keeps_the_cells_a_client_can_run(tmp_path):
     assert [c.source for c in kept.cells] == ["shared = 1", "contracts = 3"]
     kept = nbformat.read(str(_applicable_cells(source, both, tmp_path / "run")), 4)
     assert [c.source for c in kept.cells] == ["shared = 1", "contracts = 3"]
+
+
+def test_validate_checks_the_contract_settings_against_the_customers(tmp_path):
+    import yaml
+
+    from cxlib.config import load_client
+
+    customers = pd.DataFrame(
+        {"customer_id": ["a", "b"], "months": [3, 5], "churned": ["yes", "no"]}
+    )
+    customers.to_csv(tmp_path / "customers.csv", index=False)
+    config = {"client": "subs", "data_dir": ".", "tables": {"customers": {"path": "customers.csv"}}}
+
+    def load(analysis):
+        path = tmp_path / "client.yaml"
+        path.write_text(yaml.safe_dump({**config, "analysis": analysis}), encoding="utf-8")
+        return load_client(path)
+
+    assert load({"contract_tenure": "months", "contract_value": 9.5}).customers is not None
+    with pytest.raises(DataError, match="contract_value: the customers table has no column 'fee'"):
+        load({"contract_tenure": "months", "contract_value": "fee"})
+    customers.assign(churned=["yes", "perhaps"]).to_csv(tmp_path / "customers.csv", index=False)
+    with pytest.raises(DataError, match="true/false"):
+        load({"contract_tenure": "months"})

@@ -364,7 +364,7 @@ def _value_per_period(contracts: pd.DataFrame, settings) -> tuple[Any, str, str]
     return (
         float(setting) * settings.margin,
         "currency",
-        f"a {settings.margin:.0%} margin on {setting}",
+        f"a {settings.margin:.0%} margin on {setting:,.2f}",
     )
 
 
