@@ -357,6 +357,25 @@ def test_clv_interval_brackets_the_estimate_and_narrows_with_more_customers(cdno
     assert narrow == pytest.approx(wide / 2, rel=0.25)  # standard errors shrink as 1/sqrt(n)
 
 
+def test_total_interval_by_the_delta_method_agrees_with_parameter_draws(cdnow, models):
+    from cxlib.clv import total_interval
+
+    spend = SpendModel().fit(cdnow)
+    segments = pd.Series(np.where(cdnow["frequency"] > 2, "frequent", "rare"), index=cdnow.index)
+    delta = total_interval(cdnow, models["bgnbd"], spend, segments)
+    draws = total_interval(cdnow, models["bgnbd"], spend, segments, method="draws", n_draws=400)
+    assert list(delta.index) == ["frequent", "rare", "All customers"]
+    assert delta.loc["All customers", "total"] == pytest.approx(delta["total"].iloc[:2].sum())
+    width = draws["param_high"] - draws["param_low"]
+    for bound in ("param_low", "param_high"):
+        np.testing.assert_array_less(np.abs(delta[bound] - draws[bound]), 0.15 * width)
+    # the customers' values move together: the total's interval is not the sum of theirs
+    bands = clv_interval(cdnow, models["bgnbd"], spend, n_draws=100)
+    summed = (bands["clv_high"] - bands["clv_low"]).sum()
+    assert width["All customers"] < summed
+    assert delta.loc["All customers", "param_low"] < delta.loc["All customers", "total"]
+
+
 def test_fitting_and_scoring_never_import_lifetimes():
     code = (
         "import sys\n"
