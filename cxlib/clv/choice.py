@@ -181,6 +181,23 @@ def client_value(client, *, n_draws: int = 200) -> ClientValue:
     ------
     DataError
         When the client has neither a contract history nor transactions.
+
+    Examples
+    --------
+    A subscription client: the "regular" cohort of Fader & Hardie (2007), 10 a year each.
+
+    >>> from types import SimpleNamespace
+    >>> from cxlib.clv import cohort_frame
+    >>> from cxlib.config import AnalysisConfig
+    >>> contracts = cohort_frame([1000, 631, 468, 382, 326, 289, 262, 241])
+    >>> contracts.attrs.update(contract_shape="tenure", period="Y")
+    >>> client = SimpleNamespace(contracts=contracts, transactions=None, currency="EUR",
+    ...                          analysis=AnalysisConfig(contract_value=10.0, contract_period="Y"))
+    >>> value = client_value(client)
+    >>> value.kind, value.model, value.choice.split(":")[0]
+    ('contractual', 'sbg', 'Contractual model')
+    >>> round(float(value.total["total"]))  # 241 active x 30% of 10 x 6.842 discounted years
+    4947
     """
     kind = value_model_kind(client.contracts, client.transactions)
     if kind == CONTRACTUAL:
