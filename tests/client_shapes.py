@@ -102,6 +102,8 @@ def build_shapes(root: Path) -> dict[str, tuple[Path, tuple[str, ...]]]:
         ("04",),
         {"contract_value": "monthly_fee"},
     )
+    by_month = surveys.assign(period=surveys["date"].dt.strftime("%Y-%m")).drop(columns="date")
+    add("transactions_surveys_by_month", {"transactions": tx, "surveys": by_month}, ("02", "03"))
     recent = tx.loc[tx["date"] > tx["date"].max() - pd.Timedelta(weeks=20)]
     add("weeks_20", {"transactions": recent}, ("02", "04"))
     small = make_demo(n_customers=50, seed=5)
