@@ -81,8 +81,9 @@ class ClientValue:
     horizon : str
         What the total covers, in words.
     retention_model, retention_curve, survival, churn_model
-        Contractual only: the sBG fit, the observed retention curve with its projection,
+        Contractual: the sBG fit, the observed retention curve with its projection,
         Kaplan-Meier survival, and the churn classifier (None when there is no attribute).
+        Non-contractual: None, and empty curve and survival tables.
     fit, scenario
         Non-contractual only: :class:`~cxlib.clv.CustomerValueFit` and the retention scenario.
     headlines : list of Headline
@@ -252,7 +253,34 @@ def _non_contractual(client, n_draws: int) -> ClientValue:
         headlines,
         fit=fit,
         scenario=scenario,
+        **_no_contracts(),
     )
+
+
+def _no_contracts() -> dict:
+    """Empty contractual results: the page's contract cells, run by hand, show empty tables.
+
+    (The report runner leaves those cells out for a client without contracts.)
+    """
+    from cxlib.churn.survival import SurvivalResult
+
+    curve = pd.DataFrame(
+        columns=["at_risk", "churned", "observed_survival", "projected_survival"], dtype=float
+    ).rename_axis("period")
+    curves = pd.DataFrame(
+        columns=["segment", "days", "survival", "ci_lower", "ci_upper", "at_risk"], dtype=float
+    )
+    medians = pd.DataFrame(
+        columns=["customers", "churned", "median_lifetime_days", "median_ci_lower",
+                 "median_ci_upper", "survival_1y"],
+        dtype=float,
+    ).rename_axis("segment")  # fmt: skip
+    pairwise = pd.DataFrame(columns=["segment_a", "segment_b", "test_statistic", "p_value"])
+    method = "No contract history: survival from tenure does not apply to this client."
+    return {
+        "retention_curve": curve,
+        "survival": SurvivalResult(curves, medians, {}, pairwise, 0.05, method, None),
+    }
 
 
 def _add_parameter_band(headlines: list, total: pd.Series) -> list:
