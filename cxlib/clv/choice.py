@@ -353,8 +353,8 @@ def _contractual(client, n_draws: int) -> ClientValue:
         ),
         Headline(
             "top20_value_share",
-            "Share of value held by the top 20% of customers",
-            float(top_share(values, 0.2)),
+            "Share of value held by the top 20% of active subscribers",
+            float(top_share(values.loc[~contracts["churned"]], 0.2)),  # churners are worth 0
             unit="percent",
         ),
         Headline(
