@@ -106,8 +106,8 @@ def test_a_subscription_client_gets_the_contractual_clv_page(reports, shape):
     page = (run.run_dir / "html" / "04_clv.html").read_text(encoding="utf-8")
     assert "Contractual model: shifted-beta-geometric" in page
     assert "Does the retention model follow the observed curve?" in page
-    assert "projected_survival" in page and "median_lifetime_days" in page
-    assert "out-of-fold" in page and "roc_auc" in page  # the classifier's held-out metrics
+    assert "Projected survival" in page and "Median lifetime days" in page
+    assert "out-of-fold" in page and "ROC AUC" in page  # the classifier's held-out metrics
     assert "holdout purchases" not in page  # no purchase-model section for subscribers
     assert "contractual (sBG" in _summary_text(run)
 
@@ -124,7 +124,7 @@ def test_the_clv_page_of_a_purchase_history_says_it_is_non_contractual(reports):
     headlines = json.loads((run.run_dir / "headlines" / "04_clv.json").read_text())
     assert {h["key"]: h["value"] for h in headlines}["clv_kind"] == "non-contractual"
     page = (run.run_dir / "html" / "04_clv.html").read_text(encoding="utf-8")
-    assert "Non-contractual model" in page and "projected_survival" not in page
+    assert "Non-contractual model" in page and "Projected survival" not in page
     assert "Does the retention model follow the observed curve?" not in page
 
 

@@ -125,6 +125,14 @@ class ClientValue:
             )
         )
 
+    #: Table headers of the interval columns of :attr:`total` and :attr:`by_segment`.
+    labels = {
+        "total_low": "Low (95%, customers)",
+        "total_high": "High (95%, customers)",
+        "param_low": "Low (90%, parameters)",
+        "param_high": "High (90%, parameters)",
+    }
+
     @property
     def churn_definition(self) -> str:
         """What the churn classifier predicts and from what ("" without one)."""
