@@ -847,9 +847,7 @@ def plot_retention_projection(curve, *, period: str = "month", ax=None):
     ax = _get_ax(ax)
     ax.plot(curve.index, curve["observed_survival"], marker="o", markersize=3, label="observed")
     if "projected_survival" in curve:
-        ax.plot(
-            curve.index, curve["projected_survival"], linestyle="--", label="sBG projection"
-        )
+        ax.plot(curve.index, curve["projected_survival"], linestyle="--", label="sBG projection")
     ax.set(
         xlabel=f"{period.capitalize()}s as a customer",
         ylabel="Share of customers still subscribed",
