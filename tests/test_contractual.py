@@ -140,12 +140,11 @@ def test_contractual_value_takes_one_margin_per_customer():
 
 
 def test_the_value_model_is_chosen_from_the_tables():
-    contracts, tx = cohort_frame([10, 5]), pd.DataFrame({"amount": [1.0]})
-    assert value_model_kind(contracts, tx) == "contractual"
-    assert value_model_kind(contracts, None) == "contractual"
-    assert value_model_kind(None, tx) == "non-contractual"
+    assert value_model_kind(has_contracts=True, has_transactions=True) == "contractual"
+    assert value_model_kind(has_contracts=True, has_transactions=False) == "contractual"
+    assert value_model_kind(has_contracts=False, has_transactions=True) == "non-contractual"
     with pytest.raises(DataError, match="neither"):
-        value_model_kind(None, None)
+        value_model_kind(has_contracts=False, has_transactions=False)
 
 
 def test_the_runner_keeps_the_cells_a_client_can_run(tmp_path):

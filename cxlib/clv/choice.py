@@ -31,7 +31,7 @@ _PERIODS_PER_YEAR = {"W": 365.25 / 7, "M": 12.0, "Q": 4.0, "Y": 1.0}
 _PERIOD_NAMES = {"W": "week", "M": "month", "Q": "quarter", "Y": "year"}
 
 
-def value_model_kind(contracts: pd.DataFrame | None, transactions: pd.DataFrame | None) -> str:
+def value_model_kind(*, has_contracts: bool, has_transactions: bool) -> str:
     """``"contractual"`` with a contract history, else ``"non-contractual"`` with purchases.
 
     A contract history wins when a client has both: it observes when customers leave, which a
@@ -44,12 +44,12 @@ def value_model_kind(contracts: pd.DataFrame | None, transactions: pd.DataFrame 
 
     Examples
     --------
-    >>> value_model_kind(None, pd.DataFrame({"amount": [1.0]}))
+    >>> value_model_kind(has_contracts=False, has_transactions=True)
     'non-contractual'
     """
-    if contracts is not None:
+    if has_contracts:
         return CONTRACTUAL
-    if transactions is not None:
+    if has_transactions:
         return NON_CONTRACTUAL
     raise DataError(
         "client_value: the client has neither a transactions table nor a contract history "
@@ -208,7 +208,10 @@ def client_value(client, *, n_draws: int = 200) -> ClientValue:
     >>> round(float(value.total["total"]))  # 241 active x 30% of 10 x 6.842 discounted years
     4947
     """
-    kind = value_model_kind(client.contracts, client.transactions)
+    kind = value_model_kind(
+        has_contracts=client.contracts is not None,
+        has_transactions=client.transactions is not None,
+    )
     if kind == CONTRACTUAL:
         return _contractual(client, n_draws)
     return _non_contractual(client, n_draws)
