@@ -34,7 +34,7 @@ from cxlib._validation import (
     segment_series,
     validate_columns,
 )
-from cxlib.segmentation.features import _base_for, spend_mix
+from cxlib.segmentation.features import _base_for, _row_numbers, spend_mix, summed_by
 
 __all__ = [
     "DEFAULT_WALLET_QUANTILE",
@@ -164,18 +164,7 @@ def spend_rate(
         return rate
     validate_columns(tx, [by], caller="spend_rate")
     end = base.attrs.get("observation_end", observation_end)
-    tx = _text_ids(tx)
-    if end is not None:
-        tx = tx[tx["date"] <= pd.Timestamp(end)]
-    spend = tx.pivot_table(
-        index="customer_id",
-        columns=by,
-        values="amount",
-        aggfunc="sum",
-        fill_value=0.0,
-        observed=True,
-    )
-    spend = spend.reindex(years.index, fill_value=0.0)
+    spend = _spend_by(tx, by, years.index, end=None if end is None else pd.Timestamp(end))
     out = spend.div(years, axis=0)
     out.columns.name = by
     out.index.name = "customer_id"
@@ -236,18 +225,36 @@ def trailing_spend(
         return spend
     validate_columns(tx, [by], caller=caller)
     end = pd.Timestamp(base.attrs.get("observation_end", tx["date"].max()))
-    recent = tx[(tx["date"] > end - pd.Timedelta(days=_TRAILING_DAYS)) & (tx["date"] <= end)]
-    spend = recent.pivot_table(
-        index="customer_id",
-        columns=by,
-        values="amount",
-        aggfunc="sum",
-        fill_value=0.0,
-        observed=True,
-    ).reindex(index, fill_value=0.0)
+    spend = _spend_by(tx, by, index, end=end, days=_TRAILING_DAYS)
     out = spend.mul(scale, axis=0)
     out.columns.name, out.index.name = by, "customer_id"
     return out
+
+
+def _spend_by(
+    tx: pd.DataFrame, by: str, index: pd.Index, *, end=None, days: int | None = None
+) -> pd.DataFrame:
+    """Net spend of each customer of ``index`` (text ids) per ``by`` value, up to ``end``.
+
+    Only the ``days`` up to ``end`` when given. One column per ``by`` value bought by anyone
+    in the window (sorted), 0 where the customer never did; the one per-customer spend table
+    behind :func:`spend_rate` and :func:`trailing_spend`. Ids are hashed once per distinct id.
+    """
+    keep = np.ones(len(tx), dtype=bool)
+    if end is not None:
+        keep &= (tx["date"] <= end).to_numpy()
+        if days is not None:
+            keep &= (tx["date"] > end - pd.Timedelta(days=days)).to_numpy()
+    rows = _row_numbers(tx["customer_id"], pd.Index(index).astype(str))
+    # customers outside the index share one extra row, dropped below: what they bought still
+    # makes a column, as in a pivot of the whole window
+    rows = np.where(rows >= 0, rows, len(index))
+    window = pd.DataFrame(
+        {"customer_id": rows[keep], by: tx[by].to_numpy()[keep], "amount": tx["amount"][keep]}
+    )
+    spend = summed_by(window, "customer_id", by).reindex(range(len(index)), fill_value=0.0)
+    spend.index = index
+    return spend
 
 
 def _attribute_frame(customers: pd.DataFrame | None, index: pd.Index, attributes) -> pd.DataFrame:
