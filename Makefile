@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # The demo client's exports (seeded, so the same every time).
-$(DEMO): $(STAMP) $(wildcard cxlib/demo.py cxlib/_demo*.py)
+$(DEMO): $(STAMP) $(wildcard cxlib/demo/*.py)
 	$(BIN)/cxlib demo --out data/demo
 
 demo: $(DEMO)

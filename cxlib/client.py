@@ -23,6 +23,7 @@ written atomically (a temporary file renamed into place).
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import pickle
 import time
@@ -59,14 +60,79 @@ def _source_digest() -> str:
     return digest.hexdigest()
 
 
+def file_digest(path: str | Path) -> str:
+    """SHA-256 of a file, hashed once per version of the file on this machine.
+
+    The runner, :func:`open_client` and every notebook kernel of a run need the digest of the
+    same data files; hashing a gigabyte export three or more times costs seconds each. The
+    digest is remembered (in memory and in the cache folder) under the file's identity: its
+    device, inode, size and modification and change times in nanoseconds, which any rewrite of
+    the file changes, as git's index does.
+    """
+    path = Path(path).resolve()
+    stat = path.stat()
+    stamp = f"{stat.st_dev}:{stat.st_ino}:{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ctime_ns}"
+    key = str(path)
+    remembered = _DIGESTS.get(key)
+    if remembered is None:
+        remembered = _read_digest_memo().get(key)
+    if remembered is not None and remembered[0] == stamp:
+        _DIGESTS[key] = remembered
+        return remembered[1]
+    digest = file_sha256(path)
+    _DIGESTS[key] = (stamp, digest)
+    _write_digest_memo(key, stamp, digest)
+    return digest
+
+
+_DIGESTS: dict[str, tuple[str, str]] = {}
+
+
+def _digest_memo_path() -> Path:
+    return cache_dir() / "file-digests.json"
+
+
+def _read_digest_memo() -> dict[str, tuple[str, str]]:
+    try:
+        entries = json.loads(_digest_memo_path().read_text(encoding="utf-8"))
+        return {key: (value[0], value[1]) for key, value in entries.items()}
+    except (OSError, ValueError, TypeError, IndexError, AttributeError):
+        return {}  # absent or damaged: hash again
+
+
+def _write_digest_memo(key: str, stamp: str, digest: str) -> None:
+    entries = _read_digest_memo()
+    entries[key] = (stamp, digest)
+    path = _digest_memo_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        temporary.write_text(json.dumps(entries), encoding="utf-8")
+        temporary.replace(path)
+    except OSError:
+        pass  # a read-only cache costs a second hash, not correctness
+
+
+def data_files(config: ClientConfig) -> dict[str, dict[str, Any]]:
+    """Path, SHA-256 and size of each of the client's data files (the run manifest's record)."""
+    return {
+        table: {
+            "path": str(config.table_path(table)),
+            "sha256": file_digest(config.table_path(table)),
+            "bytes": config.table_path(table).stat().st_size,
+        }
+        for table in config.tables
+    }
+
+
 def _cache_key(config: ClientConfig) -> str:
     digest = hashlib.sha256()
     digest.update(_source_digest().encode())
     if config.config_path is not None:
         digest.update(file_sha256(config.config_path).encode())
-    for table in sorted(config.tables):
+    for table, record in sorted(data_files(config).items()):
         digest.update(table.encode())
-        digest.update(file_sha256(config.table_path(table)).encode())
+        digest.update(record["sha256"].encode())
     return digest.hexdigest()[:24]
 
 

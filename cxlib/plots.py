@@ -62,6 +62,24 @@ def _get_ax(ax=None, **subplot_kw):
     return ax
 
 
+def _money_ticks(value: float, _position=None) -> str:
+    """Tick label for money: 1,250 / 12.5k / 1.25M (the axis label names the currency)."""
+    magnitude = abs(value)
+    if magnitude >= 1e6:
+        return f"{value / 1e6:,.2f}".rstrip("0").rstrip(".") + "M"
+    if magnitude >= 1e4:
+        return f"{value / 1e3:,.1f}".rstrip("0").rstrip(".") + "k"
+    return f"{value:,.0f}" if magnitude >= 10 or value == int(value) else f"{value:,.2f}"
+
+
+def _money_axis(ax, label: str, currency: str | None, *, axis: str = "x") -> None:
+    """Label a money axis with its currency and give it readable money ticks."""
+    unit = f" ({currency})" if currency else ""
+    target = ax.xaxis if axis == "x" else ax.yaxis
+    target.set_major_formatter(plt.FuncFormatter(_money_ticks))
+    target.set_label_text(f"{label}{unit}")
+
+
 # === clv ===================================================================================
 
 
@@ -168,8 +186,11 @@ def plot_lorenz(curve, *, highlight: float = 0.2, ax=None):
     return ax
 
 
-def plot_segment_value(table, *, ax=None):
-    """Plot total value per segment with its interval (``cxlib.clv.segment_value``)."""
+def plot_segment_value(table, *, currency: str | None = None, ax=None):
+    """Plot total value per segment with its interval (``cxlib.clv.segment_value``).
+
+    ``currency`` names the money axis's unit.
+    """
     import numpy as np
 
     ax = _get_ax(ax)
@@ -180,7 +201,8 @@ def plot_segment_value(table, *, ax=None):
     )
     ax.barh(positions, ordered["total"], xerr=errors, capsize=3)
     ax.set_yticks(positions, ordered.index)
-    ax.set(xlabel="Total CLV (95% interval)", ylabel="", title="Customer value by segment")
+    ax.set(ylabel="", title="Customer value by segment")
+    _money_axis(ax, "Total CLV (95% interval)", currency)
     return ax
 
 
@@ -275,10 +297,13 @@ def plot_cluster_profiles(standardised, *, ax=None):
     return ax
 
 
-def plot_wallet_headroom(table, *, per_customer: bool = False, ax=None):
+def plot_wallet_headroom(
+    table, *, per_customer: bool = False, currency: str | None = None, ax=None
+):
     """Stacked bars per segment: current spend plus headroom make the estimated wallet.
 
-    ``table`` is :func:`cxlib.wallet.wallet_by_segment` output, in the order to show.
+    ``table`` is :func:`cxlib.wallet.wallet_by_segment` output, in the order to show;
+    ``currency`` names the money axis's unit.
     """
     import numpy as np
 
@@ -295,11 +320,8 @@ def plot_wallet_headroom(table, *, per_customer: bool = False, ax=None):
     ax.set_yticks(positions, table.index)
     ax.legend(loc="lower right")
     what = "per customer" if per_customer else "total"
-    ax.set(
-        xlabel=f"Annual spend and wallet ({what})",
-        ylabel="",
-        title="Share of wallet and headroom by segment",
-    )
+    ax.set(ylabel="", title="Share of wallet and headroom by segment")
+    _money_axis(ax, f"Annual spend and wallet ({what})", currency)
     return ax
 
 
@@ -434,18 +456,18 @@ def plot_churn_importances(model, *, top: int = 12, ax=None):
     return ax
 
 
-def plot_revenue_at_risk(table, *, ax=None):
-    """Revenue at risk by segment (``cxlib.churn.revenue_at_risk_by_segment`` output)."""
+def plot_revenue_at_risk(table, *, currency: str | None = None, ax=None):
+    """Revenue at risk by segment (``cxlib.churn.revenue_at_risk_by_segment`` output).
+
+    ``currency`` names the money axis's unit.
+    """
     data = table.reset_index().sort_values("revenue_at_risk")
     ax = _get_ax(ax)
     ax.barh(
         data["segment"].astype(str), data["revenue_at_risk"], color=sns.color_palette(PALETTE)[3]
     )
-    ax.set(
-        xlabel="Expected revenue at risk (churn probability x customer value)",
-        ylabel=None,
-        title="Where the money at risk is",
-    )
+    ax.set(ylabel=None, title="Where the money at risk is")
+    _money_axis(ax, "Expected revenue at risk (churn probability x customer value)", currency)
     return ax
 
 
@@ -462,6 +484,10 @@ def plot_hazard_ratios(cox, *, ax=None):
     )
     ax.axvline(1, color="grey", linestyle=":")
     ax.set_xscale("log")
+    # Plain ratios (0.9, 1, 1.1) on the log axis, not powers of ten.
+    ratio = plt.FuncFormatter(lambda v, _: f"{v:.2f}".rstrip("0").rstrip("."))
+    ax.xaxis.set_major_formatter(ratio)
+    ax.xaxis.set_minor_formatter(ratio)
     ax.set(
         xlabel="Hazard ratio (above 1 = leaves sooner)",
         ylabel=None,
@@ -473,6 +499,7 @@ def plot_hazard_ratios(cox, *, ax=None):
 # === nps and feedback ======================================================================
 
 _CATEGORY_COLOURS = {"detractor": "#d55e00", "passive": "#999999", "promoter": "#009e73"}
+_MONEY_METRICS = frozenset({"revenue", "aov", "clv", "prior_spend", "subsequent_spend"})
 _METRIC_LABELS = {
     "revenue": "Revenue per customer",
     "orders": "Orders per customer",
@@ -525,7 +552,9 @@ def plot_nps_over_time(table, *, ax=None):
     return ax
 
 
-def plot_category_outcome(result, *, metric: str = "subsequent_spend", ax=None):
+def plot_category_outcome(
+    result, *, metric: str = "subsequent_spend", currency: str | None = None, ax=None
+):
     """Mean of one outcome for detractors, passives and promoters with 95% intervals.
 
     ``result`` is a :class:`cxlib.nps.NPSRevenueResult`; ``metric`` one of its
@@ -543,10 +572,21 @@ def plot_category_outcome(result, *, metric: str = "subsequent_spend", ax=None):
     ax.bar(data["category"], data["mean"], color=colours, yerr=errors, capsize=4)
     label = _METRIC_LABELS.get(metric, metric)
     ax.set(xlabel="", ylabel=label, title=f"{label} by NPS category")
+    if metric in _MONEY_METRICS:
+        _money_axis(ax, label, currency, axis="y")
+    elif metric == "churned":
+        ax.yaxis.set_major_formatter(plt.matplotlib.ticker.PercentFormatter(1.0))
     return ax
 
 
-def plot_score_outcome(result, *, metric: str = "subsequent_spend", min_n: int = 20, ax=None):
+def plot_score_outcome(
+    result,
+    *,
+    metric: str = "subsequent_spend",
+    min_n: int = 20,
+    currency: str | None = None,
+    ax=None,
+):
     """Plot an outcome (``subsequent_spend`` or ``churned``) per score point, with intervals.
 
     Score points with fewer than ``min_n`` answers are left out (their intervals are too wide).
@@ -566,6 +606,10 @@ def plot_score_outcome(result, *, metric: str = "subsequent_spend", min_n: int =
     label = _METRIC_LABELS[metric] + (f" ({months} months)" if metric == "subsequent_spend" else "")
     ax.set(xlabel="Likelihood-to-recommend score", ylabel=label, xticks=range(0, 11),
            title=f"{_METRIC_LABELS[metric]} by score")  # fmt: skip
+    if metric == "subsequent_spend":
+        _money_axis(ax, label, currency, axis="y")
+    else:
+        ax.yaxis.set_major_formatter(plt.matplotlib.ticker.PercentFormatter(1.0))
     return ax
 
 
@@ -601,7 +645,9 @@ def plot_themes_at_stake(impact, *, top: int = 10, currency: str | None = None, 
 # === experiments ===========================================================================
 
 
-def plot_effect_intervals(result, *, metric: str = "revenue", compare=None, ax=None):
+def plot_effect_intervals(
+    result, *, metric: str = "revenue", compare=None, currency: str | None = None, ax=None
+):
     """Each treatment's effect on one metric with its 95% interval (a ``measure`` result).
 
     ``compare``, another :func:`cxlib.experiments.measure` result on the same test (e.g. the
@@ -640,11 +686,13 @@ def plot_effect_intervals(result, *, metric: str = "revenue", compare=None, ax=N
     }.get(metric, metric)
     ax.set(xlabel=f"Effect on {unit} vs control (95% interval)", ylabel="",
            title=f"What the action did: {unit}")  # fmt: skip
+    if metric == "revenue":
+        _money_axis(ax, f"Effect on {unit} vs control (95% interval)", currency)
     ax.legend(loc="best")
     return ax
 
 
-def plot_cumulative_revenue(curve, *, ax=None):
+def plot_cumulative_revenue(curve, *, currency: str | None = None, ax=None):
     """Cumulative revenue per customer by group (``cxlib.experiments.cumulative_revenue``).
 
     Day 0 is the start: before it the groups should run together (the pre-period), after it
@@ -656,11 +704,9 @@ def plot_cumulative_revenue(curve, *, ax=None):
                 color="#333333" if group == "control" else None)  # fmt: skip
     ax.axvline(0, color="#999999", linestyle="--", linewidth=1)
     ax.annotate(" start", (0, ax.get_ylim()[1]), va="top", color="#666666")
-    ax.set(
-        xlabel="Days from the start (negative: the pre-period)",
-        ylabel="Cumulative revenue per customer",
-        title="Revenue per customer by group",
-    )
+    ax.set(xlabel="Days from the start (negative: the pre-period)",
+           title="Revenue per customer by group")  # fmt: skip
+    _money_axis(ax, "Cumulative revenue per customer", currency, axis="y")
     ax.legend(loc="upper left")
     return ax
 
@@ -786,4 +832,5 @@ def plot_actions(actions, *, currency: str | None = None, ax=None):
         ylabel=None,
         title="Where to invest, ranked by money",
     )
+    ax.xaxis.set_major_formatter(plt.FuncFormatter(_money_ticks))
     return ax

@@ -34,12 +34,9 @@ notebooks failed is complete (its index marks the failures) but its status is ``
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import errno
-import html
 import json
-import logging
 import os
 import platform
 import re
@@ -52,7 +49,15 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
+from cxlib._report_html import (  # noqa: F401 - SUMMARY_NOTEBOOK and _CSS are re-exported
+    _CSS,
+    SUMMARY_NOTEBOOK,
+    _count_warnings,
+    _index_html,
+    _notebook_title,
+    export_html,
+)
+from cxlib._report_progress import _Progress, _progress_engine
 
 __all__ = [
     "KERNEL_ENV",
@@ -70,7 +75,6 @@ __all__ = [
     "Terminated",
 ]
 
-SUMMARY_NOTEBOOK = "00_summary"
 NOTEBOOK_PATTERN = re.compile(r"^\d\d_[A-Za-z0-9_]+\.ipynb$")
 RUNNER_PARAMETERS = ("config_path", "headlines_path", "headlines_dir")
 
@@ -331,57 +335,6 @@ def _one_line(text: str, limit: int = 300) -> str:
 # --- executing one notebook -------------------------------------------------------------------
 
 
-def _progress_engine():
-    """Build a papermill engine that reports finished cells and sets the kernel env."""
-    from papermill.clientwrap import PapermillNotebookClient
-    from papermill.engines import NBClientEngine
-    from papermill.utils import merge_kwargs, remove_args
-
-    class _ProgressEngine(NBClientEngine):
-        @classmethod
-        def execute_managed_notebook(
-            cls,
-            nb_man,
-            kernel_name,
-            log_output=False,
-            stdout_file=None,
-            stderr_file=None,
-            start_timeout=60,
-            execution_timeout=None,
-            on_cell=None,
-            kernel_env=None,
-            kernel_log=None,
-            **kwargs,
-        ):
-            if on_cell is not None:
-                complete = nb_man.cell_complete
-
-                def cell_complete(cell, cell_index=None, **kw):
-                    complete(cell, cell_index=cell_index, **kw)
-                    on_cell(cell_index + 1, len(nb_man.nb.cells))
-
-                nb_man.cell_complete = cell_complete
-            kwargs = remove_args(["input_path", "timeout", "startup_timeout"], **kwargs)
-            final = merge_kwargs(
-                kwargs,
-                timeout=execution_timeout,
-                startup_timeout=start_timeout,
-                kernel_name=kernel_name,
-                log_output=log_output,
-                stdout_file=stdout_file,
-                stderr_file=stderr_file,
-            )
-            client = PapermillNotebookClient(nb_man, **final)
-            launch = {}
-            if kernel_env is not None:
-                launch["env"] = kernel_env
-            if kernel_log is not None:  # the kernel process's own log lines, not cell outputs
-                launch["stdout"] = launch["stderr"] = kernel_log
-            return client.execute(**launch)
-
-    return _ProgressEngine
-
-
 def _execute(
     source: Path,
     target: Path,
@@ -415,252 +368,6 @@ def _execute(
     finally:
         if log is not None:
             log.close()
-
-
-# --- HTML -------------------------------------------------------------------------------------
-
-_CSS = """
-body.jp-Notebook { max-width: 1100px; margin: 0 auto; padding: 0 1.5rem 3rem; }
-nav.cxlib-nav { font: 14px/1.5 system-ui, sans-serif; margin: 1rem 0 0.5rem; }
-nav.cxlib-toc { font: 14px/1.5 system-ui, sans-serif; background: #f6f8fa;
-  border: 1px solid #d0d7de;
-  border-radius: 6px; padding: 0.5rem 1rem; margin: 0.5rem 0 1.5rem; }
-nav.cxlib-toc ul { margin: 0.25rem 0; padding-left: 1.2rem; }
-nav.cxlib-toc .toc-h3 { margin-left: 1.2rem; }
-nav.cxlib-nav a, nav.cxlib-toc a { color: #0969da; }
-.jp-RenderedHTMLCommon table { font-variant-numeric: tabular-nums; }
-.jp-RenderedHTMLCommon td, .jp-RenderedHTMLCommon th { padding: 0.3em 0.7em; }
-.jp-RenderedImage img { max-width: 100%; height: auto; }
-"""
-
-_TEMPLATE = (
-    """{%- extends 'index.html.j2' -%}
-{%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
-{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
-{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
-{% block extra_css %}<style type="text/css">"""
-    + _CSS
-    + """</style>{% endblock extra_css %}
-{%- block body_header -%}{{ super() }}
-<!--cxlib-nav-->
-{%- endblock body_header -%}
-"""
-)
-
-_QUIET_LOG = logging.getLogger("cxlib.report.nbconvert")
-_QUIET_LOG.setLevel(logging.ERROR)
-
-_HEADING = re.compile(r'<h([1-3]) id="([^"]+)"[^>]*>(.*?)<a class="anchor-link"', re.S)
-
-
-def export_html(
-    notebook: Any,
-    target: str | Path,
-    *,
-    reviewer: bool,
-    index_href: str | None = "../index.html",
-    other_version: str | None = None,
-    title: str | None = None,
-) -> Path:
-    """Write ``notebook`` (a path or an ``nbformat`` node) as a self-contained HTML page.
-
-    The page has no external scripts (it opens offline), figures as embedded PNG and a table of
-    contents built from the markdown headings.
-
-    Parameters
-    ----------
-    notebook : path or NotebookNode
-        An executed notebook.
-    target : path
-        The HTML file to write.
-    reviewer : bool
-        True for the reviewer version: no code, no prompts, no stderr (warnings, logs), no
-        papermill parameter cells. False for the full version with code.
-    index_href, other_version : str, optional
-        Links shown at the top of the page (back to the index; to the other version).
-    title : str, optional
-        The page's ``<title>`` (default: the notebook's first heading), e.g. "Churn — demo".
-    """
-    import nbformat
-    from jinja2 import DictLoader
-    from nbconvert import HTMLExporter
-
-    nb = (
-        nbformat.read(str(notebook), as_version=4) if isinstance(notebook, str | Path) else notebook
-    )
-    nb = copy.deepcopy(nb)
-    # Without a title nbconvert names every page "Notebook" (browser tabs, bookmarks, the PDF).
-    nb.metadata["title"] = title or _notebook_title(nb, "Customer report")
-    if reviewer:
-        nb.cells = [
-            c
-            for c in nb.cells
-            if "injected-parameters" not in c.metadata.get("tags", [])
-            and "parameters" not in c.metadata.get("tags", [])
-        ]
-        for cell in nb.cells:
-            if cell.cell_type == "code":
-                cell.outputs = [
-                    o
-                    for o in cell.outputs
-                    if not (o.get("output_type") == "stream" and o.get("name") == "stderr")
-                ]
-    exporter = HTMLExporter(
-        template_name="lab",
-        extra_loaders=[DictLoader({"cxlib_page.html.j2": _TEMPLATE})],
-        template_file="cxlib_page.html.j2",
-        exclude_input=reviewer,
-        exclude_input_prompt=reviewer,
-        exclude_output_prompt=reviewer,
-        log=_QUIET_LOG,  # nbconvert warns that figures lack alt text; it then adds a default one
-    )
-    body, _ = exporter.from_notebook_node(nb)
-    body = body.replace("<!--cxlib-nav-->", _nav(body, index_href, other_version, reviewer), 1)
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(body, encoding="utf-8")
-    return target
-
-
-def _nav(body: str, index_href: str | None, other_version: str | None, reviewer: bool) -> str:
-    links = []
-    if index_href:
-        links.append(f'<a href="{html.escape(index_href)}">&larr; Report index</a>')
-    if other_version:
-        label = "Show the code" if reviewer else "Reviewer version (no code)"
-        links.append(f'<a href="{html.escape(other_version)}">{label}</a>')
-    nav = f'<nav class="cxlib-nav">{" &middot; ".join(links)}</nav>' if links else ""
-    items = [
-        f'<li class="toc-h{level}"><a href="#{anchor}">{_strip_tags(text)}</a></li>'
-        for level, anchor, text in _HEADING.findall(body)
-        if level != "1"
-    ]
-    if items:
-        nav += (
-            '<nav class="cxlib-toc"><strong>Contents</strong><ul>' + "".join(items) + "</ul></nav>"
-        )
-    return nav
-
-
-def _strip_tags(text: str) -> str:
-    return re.sub(r"<[^>]+>", "", text).strip()
-
-
-def _notebook_title(nb: Any, default: str) -> str:
-    for cell in nb.cells:
-        if cell.cell_type == "markdown":
-            match = re.search(r"^#\s+(.+)$", cell.source, re.M)
-            if match:
-                return match.group(1).strip()
-    return default
-
-
-def _count_warnings(nb: Any) -> int:
-    return sum(
-        1
-        for cell in nb.cells
-        if cell.cell_type == "code"
-        for output in cell.get("outputs", [])
-        if output.get("output_type") == "stream" and output.get("name") == "stderr"
-    )
-
-
-# --- index and manifest -----------------------------------------------------------------------
-
-
-def _index_html(
-    *,
-    client: str,
-    run_id: str,
-    status: str,
-    notebooks: Sequence[NotebookRun],
-    headlines: pd.DataFrame,
-    quality: pd.DataFrame,
-    currency: str,
-    manifest: dict[str, Any],
-) -> str:
-    """Render ``index.html`` from ``cxlib/templates/index.html.j2`` (autoescaped)."""
-    from importlib.resources import files
-
-    from jinja2 import Environment
-
-    from cxlib.headlines import format_value
-
-    def fmt(value: Any, unit: Any) -> str:
-        return format_value(value, unit, currency=currency)
-
-    labels = (
-        ("Reviewer page", "reviewer_html"),
-        ("With code", "full_html"),
-        ("Notebook", "notebook"),
-    )
-    # The executive summary runs last (it reads the others' numbers) but is read first.
-    pages = [
-        {
-            "name": nb.name,
-            "title": nb.title or nb.name,
-            "status": nb.status,
-            "seconds": nb.seconds,
-            "links": [(label, nb.outputs[key]) for label, key in labels if nb.outputs.get(key)],
-            "error": nb.error,
-            "reason": nb.reason,
-            "warnings": nb.warnings,
-        }
-        for nb in sorted(notebooks, key=lambda nb: nb.name != SUMMARY_NOTEBOOK)
-    ]
-    titles = {nb.name: nb.title or nb.name for nb in notebooks}
-    groups: list[dict[str, Any]] = []
-    for item in headlines.itertuples(index=False):
-        if not groups or groups[-1]["notebook"] != item.notebook:
-            title = titles.get(item.notebook, item.notebook)
-            groups.append({"notebook": item.notebook, "title": title, "rows": []})
-        interval = ""
-        if _present(item.ci_low) and _present(item.ci_high):
-            interval = f"{fmt(item.ci_low, item.unit)} – {fmt(item.ci_high, item.unit)}"
-        groups[-1]["rows"].append(
-            {
-                "label": str(item.label),
-                "value": fmt(item.value, item.unit),
-                "numeric": not (item.unit == "text" or isinstance(item.value, str)),
-                "interval": interval,
-                "note": str(item.note or ""),
-            }
-        )
-    quality_table = ""
-    if quality is not None and not quality.empty:
-        counts = {
-            c: "{:,}".format for c in quality.columns if pd.api.types.is_integer_dtype(quality[c])
-        }
-        quality_table = quality.to_html(  # escapes its cells (escape=True)
-            index=False, border=0, na_rep="", float_format=lambda v: f"{v:,.4g}", formatters=counts
-        )
-    templates = files("cxlib") / "templates"
-    template = Environment(autoescape=True).from_string(
-        (templates / "index.html.j2").read_text(encoding="utf-8")
-    )
-    return template.render(
-        client=client,
-        run_id=run_id,
-        status=status,
-        cxlib_version=manifest["cxlib_version"],
-        finished_at=manifest["finished_at"],
-        seconds=manifest["seconds"],
-        failures=[nb.failure_line for nb in notebooks if nb.failure_line],
-        pages=pages,
-        headline_groups=groups,
-        quality_table=quality_table,
-        config_path=manifest["config"]["path"],
-        config_sha256=manifest["config"]["sha256"],
-        data_files=list(manifest["data_files"].items()),
-        pdf=manifest.get("pdf"),
-        n_actions=manifest.get("actions") or 0,
-        page_css=_CSS,
-        index_css=(templates / "index.css").read_text(encoding="utf-8"),
-    )
-
-
-def _present(value: Any) -> bool:
-    return value is not None and not (isinstance(value, float) and value != value)
 
 
 def _source_state(directory: Path) -> dict[str, Any]:
@@ -783,7 +490,7 @@ def build_report(
     from rich.console import Console
 
     from cxlib import __version__
-    from cxlib.client import open_client
+    from cxlib.client import data_files, open_client
     from cxlib.config import file_sha256
     from cxlib.headlines import load_headlines
 
@@ -798,14 +505,7 @@ def build_report(
 
     config_file = Path(config.config_path or config_path).resolve()
     config_hash = file_sha256(config_file)
-    data_files = {
-        table: {
-            "path": str(config.table_path(table)),
-            "sha256": file_sha256(config.table_path(table)),
-            "bytes": config.table_path(table).stat().st_size,
-        }
-        for table in config.tables
-    }
+    files = data_files(config)  # hashed once: open_client remembered the digests
     client_dir = _client_dir(Path(out), config.client)
     try:
         run_id, partial = _reserve_run_dir(client_dir, make_run_id(config_hash, now=started_at))
@@ -828,7 +528,7 @@ def build_report(
         "finished_at": None,
         "seconds": None,
         "config": {"path": str(config_file), "sha256": config_hash},
-        "data_files": data_files,
+        "data_files": files,
         "parameters": config.notebook_parameters(),
         "notebooks_dir": str(notebooks_dir.resolve()),
         "source": _source_state(Path(__file__).resolve().parent.parent),
@@ -1134,55 +834,3 @@ def _injected_index(executed: Path) -> int | None:
         if "injected-parameters" in cell.metadata.get("tags", []):
             return index
     return None
-
-
-class _Progress:
-    """Rich progress: one bar for the notebooks, one for the current notebook's cells."""
-
-    def __init__(self, console: Any, *, enabled: bool, total: int) -> None:
-        self.enabled = enabled
-        self.total = total
-        self.progress = None
-        if enabled:
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-            )
-
-            self.progress = Progress(
-                TextColumn("{task.description:<28}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                console=console,
-                transient=True,
-            )
-            self.overall = self.progress.add_task("report", total=total)
-            self.cells = None
-
-    def __enter__(self) -> _Progress:
-        if self.progress is not None:
-            self.progress.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.progress is not None:
-            self.progress.__exit__(*exc)
-
-    def start_notebook(self, name: str) -> None:
-        if self.progress is not None:
-            self.cells = self.progress.add_task(f"  {name}", total=None)
-
-    def cell_done(self, done: int, total: int) -> None:
-        if self.progress is not None and self.cells is not None:
-            self.progress.update(self.cells, completed=done, total=total)
-
-    def finish_notebook(self) -> None:
-        if self.progress is not None:
-            if self.cells is not None:
-                self.progress.remove_task(self.cells)
-                self.cells = None
-            self.progress.advance(self.overall)

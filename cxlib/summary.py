@@ -54,8 +54,9 @@ def situation(
     >>> print(situation(bridge)[:76])
     **Revenue.** Net revenue over the last 12 months was EUR 120.00, up 20.0% on
     """
-    if bridge.empty:  # no transactions table
-        return bridge.attrs.get("note", "There is no revenue trend to show.")
+    if bridge.empty:  # no transactions table: the NPS trend, if any, is the whole situation
+        lines = [bridge.attrs.get("note", "There is no revenue trend to show.")]
+        return "\n\n".join(lines + _nps_trend(nps))
     r, n = bridge["revenue"], bridge["customers"]
     previous, last = r["previous 12 months"], r["last 12 months"]
     change = last / previous - 1 if previous else float("nan")
@@ -81,18 +82,24 @@ def situation(
             f"a year earlier; {now['new_customers']:,} of them were new (a year earlier: "
             f"{year_ago['new_customers']:,})."
         )
-    if nps is not None and len(nps):
-        quoted = nps[nps["n"] >= 30]
-        if len(quoted) >= 2:
-            first, latest = quoted.iloc[0], quoted.iloc[-1]
-            lines.append(
-                f"**NPS.** The Net Promoter Score moved from {first['score']:+.0f} in "
-                f"{_quarter(first['period'])} to {latest['score']:+.0f} in "
-                f"{_quarter(latest['period'])} (95% interval {latest['ci_low']:+.0f} to "
-                f"{latest['ci_high']:+.0f}, {int(latest['n']):,} answers); quarters with fewer "
-                "than 30 answers are not quoted."
-            )
-    return "\n\n".join(lines)
+    return "\n\n".join(lines + _nps_trend(nps))
+
+
+def _nps_trend(nps: pd.DataFrame | None) -> list[str]:
+    """Return the NPS sentence of :func:`situation` (none without two quarters of 30+ answers)."""
+    if nps is None or not len(nps):
+        return []
+    quoted = nps[nps["n"] >= 30]
+    if len(quoted) < 2:
+        return []
+    first, latest = quoted.iloc[0], quoted.iloc[-1]
+    return [
+        f"**NPS.** The Net Promoter Score moved from {first['score']:+.0f} in "
+        f"{_quarter(first['period'])} to {latest['score']:+.0f} in "
+        f"{_quarter(latest['period'])} (95% interval {latest['ci_low']:+.0f} to "
+        f"{latest['ci_high']:+.0f}, {int(latest['n']):,} answers); quarters with fewer "
+        "than 30 answers are not quoted."
+    ]
 
 
 def _quarter(period) -> str:
@@ -141,9 +148,10 @@ def actions_view(actions: pd.DataFrame, *, currency: str = "EUR"):
     >>> "&lt;b&gt;x&lt;/b&gt;" in view.to_html()
     True
     """
-    from cxlib.headlines import format_table
+    from cxlib.present import table
 
-    return format_table(actions_table(actions, currency=currency), {}, index=False)
+    shown = actions_table(actions, currency=currency)
+    return table(shown, {c: "text" for c in shown.columns if c != "Rank"}, keys=["Rank", "Action"])
 
 
 def actions_markdown(

@@ -92,4 +92,52 @@ def build_shapes(root: Path) -> dict[str, tuple[Path, tuple[str, ...]]]:
     )
     wholesale = make_demo(n_customers=500, seed=13, segments=_no_dropout_segments())
     add("wholesale_no_dropout", {"transactions": wholesale.transactions}, ("04",))
+    shapes["surveys_by_quarter_fr"] = (_write_french_quarterly_surveys(root), ALL)
     return shapes
+
+
+#: French comments by answer group (a French retailer's export, written in Windows-1252).
+_FRENCH_COMMENTS = {
+    "promoter": ("Très bon accueil", "Livraison rapide, merci", "Produits de qualité", ""),
+    "passive": ("Correct, sans plus", "Les prix ont augmenté", "Ça dépend des magasins", ""),
+    "detractor": ("Livraison en retard", "Service client injoignable", "Déçu de la qualité", ""),
+}
+
+
+def _write_french_quarterly_surveys(root: Path) -> Path:
+    """A French retailer's NPS survey: a quarter per answer ("T1 2024"), no dates, no other table.
+
+    The export is what such a client sends: French column names, ';' as the delimiter,
+    Windows-1252 text, comments with accents; the YAML maps the columns and names the encoding.
+    Enough customers for every quarter to have the 30 answers the summary's NPS trend quotes.
+    """
+    surveys = make_demo(n_customers=2_000, seed=17).surveys
+    quarter = surveys["date"].dt.to_period("Q")
+    score = surveys["score"].to_numpy()
+    group = np.where(score >= 9, "promoter", np.where(score <= 6, "detractor", "passive"))
+    pick = np.random.default_rng(17).integers(0, 4, len(surveys))
+    export = pd.DataFrame(
+        {
+            "id_client": surveys["customer_id"],
+            "trimestre": [f"T{q.quarter} {q.year}" for q in quarter],
+            "note": score,
+            "commentaire": [_FRENCH_COMMENTS[g][k] for g, k in zip(group, pick, strict=True)],
+        }
+    )
+    folder = root / "surveys_by_quarter_fr"
+    folder.mkdir(parents=True, exist_ok=True)
+    export.to_csv(folder / "enquete_nps.csv", sep=";", index=False, encoding="cp1252")
+    table = {
+        "path": "enquete_nps.csv",
+        "encoding": "cp1252",
+        "columns": {
+            "customer_id": "id_client",
+            "period": "trimestre",
+            "score": "note",
+            "comment": "commentaire",
+        },
+    }
+    config = {"client": folder.name, "data_dir": ".", "tables": {"surveys": table}}
+    path = folder / "client.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return path

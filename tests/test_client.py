@@ -101,3 +101,26 @@ def test_the_p_alive_churn_definition_uses_the_runs_clv_model(demo_config, cache
     assert base["p_alive"].notna().all()
     assert (base["churned"] == (base["p_alive"] < 0.5)).all()
     assert 0 < base["churned"].mean() < 1
+
+
+def test_a_data_file_is_hashed_once_per_version(tmp_path, cache, monkeypatch):
+    import os
+
+    from cxlib import client as client_module
+
+    hashed = []
+    real = client_module.file_sha256
+    monkeypatch.setattr(client_module, "file_sha256", lambda p: hashed.append(p) or real(p))
+    data = tmp_path / "tx.csv"
+    data.write_text("customer_id,date,amount\nA,2024-01-01,1\n")
+
+    first = client_module.file_digest(data)
+    client_module._DIGESTS.clear()  # a new kernel: only the disk memo remains
+    assert client_module.file_digest(data) == first
+    assert len(hashed) == 1
+
+    data.write_text("customer_id,date,amount\nA,2024-01-01,2\n")
+    os.utime(data, ns=(1, 1))  # even with an old modification time, the change time moves
+    second = client_module.file_digest(data)
+    assert second != first and second == real(data)
+    assert len(hashed) == 2

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 
 from cxlib.report import build_report
@@ -29,6 +30,7 @@ SHAPES = [
     "one_category",
     "float_ids",
     "wholesale_no_dropout",
+    "surveys_by_quarter_fr",
 ]
 
 
@@ -75,7 +77,7 @@ def test_every_page_completes_or_is_skipped_with_a_reason(reports, shape):
             assert nb.reason and nb.reason.startswith("no ")
 
 
-@pytest.mark.parametrize("shape", ["surveys_only", "customers_only"])
+@pytest.mark.parametrize("shape", ["surveys_only", "customers_only", "surveys_by_quarter_fr"])
 def test_a_client_without_transactions_skips_every_page_that_needs_them(reports, shape):
     run = reports(shape)
     topics = [nb for nb in run.notebooks if nb.name != "00_summary"]
@@ -113,3 +115,17 @@ def test_a_page_without_feedback_says_the_themes_do_not_apply(reports):
     run = reports("surveys_without_feedback")
     page = (run.run_dir / "html" / "03_nps_vs_revenue.html").read_text(encoding="utf-8")
     assert "No feedback table" in page
+
+
+def test_a_french_survey_by_quarter_shows_its_nps_trend_in_the_summary(shapes, reports):
+    run = reports("surveys_by_quarter_fr")
+    assert run.status == "complete"
+    # the trend's last quarter, computed from the raw export (';', cp1252, "T4 2025")
+    folder = shapes["surveys_by_quarter_fr"][0].parent
+    export = pd.read_csv(folder / "enquete_nps.csv", sep=";", encoding="cp1252")
+    last = export[export["trimestre"] == "T4 2025"]["note"]
+    expected = 100 * ((last >= 9).mean() - (last <= 6).mean())
+    assert len(last) >= 30  # quoted by the summary
+    summary = _summary_text(run)
+    assert "The Net Promoter Score moved from" in summary
+    assert f"to {expected:+.0f} in Q4 2025" in summary

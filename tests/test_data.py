@@ -554,6 +554,79 @@ def test_surveys_scores_are_integers_and_comments_are_kept(tmp_path):
     assert loaded["comment"].tolist()[0] == "great"
 
 
+# ---- surveys dated by period
+
+
+@pytest.mark.parametrize(
+    ("written", "expected", "freq"),
+    [
+        (
+            ["2024Q1", "2024-Q2", "Q3 2024", "T4 2024", "t1-2025"],
+            ["2024Q1", "2024Q2", "2024Q3", "2024Q4", "2025Q1"],
+            "Q",
+        ),
+        (
+            ["2024-03", "2024/4", "05/2024", "2024.12"],
+            ["2024-03", "2024-04", "2024-05", "2024-12"],
+            "M",
+        ),
+        (["2023", "2024"], ["2023", "2024"], "Y"),
+    ],
+)
+def test_a_survey_period_column_is_read_as_pandas_periods(tmp_path, written, expected, freq):
+    rows = [[f"C{k}", value, str(k % 11)] for k, value in enumerate(written)]
+    path = write_text(
+        tmp_path / "s.csv", ["client", "période", "note"], rows, delimiter=";", encoding="cp1252"
+    )
+    loaded = load_surveys(
+        path,
+        columns={"customer_id": "client", "period": "période", "score": "note"},
+        encoding="cp1252",
+    )
+    assert list(loaded.columns) == ["customer_id", "period", "score"]
+    assert loaded["period"].tolist() == [pd.Period(e, freq=freq) for e in expected]
+    assert loaded["score"].tolist() == [k % 11 for k in range(len(written))]
+
+
+def test_a_survey_period_that_is_not_a_calendar_period_is_an_offending_value():
+    raw = pd.DataFrame(
+        {"customer_id": ["A", "B", "C"], "period": ["2024Q1", "3", "2024Q5"], "score": [9, 8, 7]}
+    )
+    with pytest.raises(DataError, match=r"unparseable period .*row 1: '3', row 2: '2024Q5'"):
+        load_surveys(raw)
+    with pytest.warns(UserWarning, match="set aside 2 of 3 rows"):
+        loaded = load_surveys(raw, on_invalid="drop")
+    assert loaded["period"].tolist() == [pd.Period("2024Q1", freq="Q")]
+    assert quality_report(loaded)["reason"].str.startswith("unparseable period").any()
+
+
+def test_a_survey_mixing_period_lengths_is_refused_naming_both():
+    raw = pd.DataFrame(
+        {
+            "customer_id": ["A", "B", "C"],
+            "period": ["2024Q1", "2024-03", "2024Q2"],
+            "score": [9, 8, 7],
+        }
+    )
+    expected = r"mixes period lengths: 2 quarter\(s\) \(2024Q1\), 1 month\(s\) \(2024-03\)"
+    with pytest.raises(DataError, match=expected):
+        load_surveys(raw)
+
+
+def test_a_survey_needs_a_date_or_a_period_and_says_so():
+    with pytest.raises(DataError, match=r"missing column\(s\) 'date'.*or a 'period' column"):
+        load_surveys(pd.DataFrame({"customer_id": ["A"], "score": [9]}))
+
+
+def test_a_survey_with_dates_keeps_its_period_column_beside_them():
+    raw = pd.DataFrame(
+        {"customer_id": ["A"], "date": ["2024-02-01"], "period": ["2024Q1"], "score": [9]}
+    )
+    loaded = load_surveys(raw)
+    assert list(loaded.columns) == ["customer_id", "date", "score", "period"]
+    assert loaded.loc[0, "period"] == pd.Period("2024Q1", freq="Q")
+
+
 def test_feedback_without_text_is_offending():
     raw = pd.DataFrame(
         {

@@ -6,6 +6,8 @@ a machine without it fails here with the command that installs it.
 
 from __future__ import annotations
 
+import html as html_lib
+import json
 import re
 import shutil
 import subprocess
@@ -57,6 +59,88 @@ def screenshot(page: Path, png: Path, *, profile: Path) -> str:
     assert done.returncode == 0, done.stderr[-2000:]
     # Chromium logs page console messages (uncaught JS errors, failed loads) as ":CONSOLE".
     return "\n".join(line for line in done.stderr.splitlines() if ":CONSOLE" in line)
+
+
+PAGE_WIDTH = 1280
+#: What a reader must never see in a table cell: long float tails, missing-value and boolean
+#: reprs of pandas/Python, and in a header a snake_case name.
+RAW_CELL = re.compile(r"\d\.\d{5,}|\b(?:nan|NaN|None|True|False|NaT)\b|<NA>")
+SNAKE_CASE = re.compile(r"\b[a-z]+_[a-z0-9_]+\b")
+
+# Run in the page after it loaded: every table's width against the page and the output area
+# that holds it, and the text of its header and body cells.
+_AUDIT_SCRIPT = """
+<script>
+window.addEventListener("load", () => {
+  const text = (c) => c.innerText.replace(/\\s+/g, " ").trim();
+  const tables = [...document.querySelectorAll("table")].map((t) => {
+    const box = t.closest(".jp-OutputArea-output, .jp-RenderedHTMLCommon") || document.body;
+    return {
+      right: t.getBoundingClientRect().right,
+      width: t.scrollWidth,
+      room: box.clientWidth,
+      headers: [...t.querySelectorAll("thead th")].map(text),
+      cells: [...t.querySelectorAll("tbody th, tbody td")].map(text),
+    };
+  });
+  const pre = document.createElement("pre");
+  pre.id = "cxlib-audit";
+  pre.textContent = JSON.stringify({page: document.documentElement.clientWidth, tables});
+  document.body.appendChild(pre);
+});
+</script>
+"""
+
+
+def audit_tables(page: Path, *, profile: Path, width: int = PAGE_WIDTH) -> dict:
+    """Render ``page`` headless at ``width`` px; return its tables' widths and cell texts.
+
+    Returns ``{"page": <px>, "tables": [{"right", "width", "room", "headers", "cells"}]}``.
+    """
+    probe = page.with_name(f".audit-{page.name}")
+    probe.write_text(page.read_text().replace("</body>", _AUDIT_SCRIPT + "</body>", 1))
+    try:
+        command = [
+            chromium(),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={profile}",
+            f"--window-size={width},2000",
+            "--virtual-time-budget=10000",
+            "--dump-dom",
+            probe.resolve().as_uri(),
+        ]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=180, check=False)
+    finally:
+        probe.unlink(missing_ok=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    found = re.search(r'<pre id="cxlib-audit">(.*?)</pre>', done.stdout, flags=re.S)
+    assert found, f"the audit script did not run on {page.name}: {done.stderr[-1000:]}"
+    return json.loads(html_lib.unescape(found.group(1)))
+
+
+def table_problems(audit: dict) -> list[str]:
+    """What is wrong with an audited page's tables, one line per problem (empty: none)."""
+    problems = []
+    for number, table in enumerate(audit["tables"], start=1):
+        limit = min(audit["page"], table["room"]) + 1
+        if table["width"] > limit or table["right"] > audit["page"] + 1:
+            problems.append(
+                f"table {number} ({table['headers'][:3]}) is {table['width']} px wide, "
+                f"room {table['room']} px"
+            )
+        raw = [c for c in table["headers"] + table["cells"] if RAW_CELL.search(c)]
+        if raw:
+            problems.append(f"table {number}: raw cells {raw[:5]} ({len(raw)} in all)")
+        snake = [h for h in table["headers"] if SNAKE_CASE.search(h)]
+        if snake:
+            problems.append(f"table {number}: snake_case headers {snake[:5]}")
+    return problems
 
 
 def assert_screenshot_is_not_blank(png: Path) -> None:

@@ -738,3 +738,56 @@ def test_nps_vs_revenue_adjusts_its_p_values_together_and_says_association_not_c
     assert (adjusted[np.isfinite(raw)] >= raw[np.isfinite(raw)]).all()
     text = result.conclusion()
     assert "not causes" in text and f"Benjamini-Hochberg adjusted over the {len(raw)}" in text
+
+
+# ---- surveys dated by period (load_surveys' period column)
+
+
+def _monthly_answers() -> pd.DataFrame:
+    months = pd.PeriodIndex(
+        ["2024-01", "2024-02", "2024-03", "2024-04", "2024-05", "2024-06"], freq="M"
+    )
+    return pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c", "a", "b", "c"],
+            "period": pd.Series(months),
+            "score": [10, 9, 2, 3, 10, 10],
+        }
+    )
+
+
+def test_nps_by_rolls_survey_months_up_to_quarters():
+    table = nps_by(_monthly_answers(), freq="Q", min_n=1)
+    assert table["period"].tolist() == [pd.Timestamp("2024-01-01"), pd.Timestamp("2024-04-01")]
+    # Q1: 10, 9, 2 -> (2 - 1) / 3; Q2: 3, 10, 10 -> (2 - 1) / 3
+    assert table["n"].tolist() == [3, 3]
+    assert table["score"].tolist() == pytest.approx([100 / 3, 100 / 3])
+    same_by_date = nps_by(
+        _monthly_answers().assign(date=lambda f: f["period"].dt.start_time).drop(columns="period"),
+        freq="Q",
+        min_n=1,
+    )
+    pd.testing.assert_frame_equal(table, same_by_date)
+
+
+def test_nps_by_never_splits_a_survey_period_into_shorter_ones():
+    quarters = _monthly_answers().assign(period=lambda f: f["period"].dt.asfreq("Q"))
+    with pytest.raises(DataError, match="dated by quarters .* cannot be split into months"):
+        nps_by(quarters, freq="M")
+
+
+def test_latest_answers_orders_and_cuts_by_survey_period():
+    answers = _monthly_answers().iloc[::-1]  # file order must not decide which answer is last
+    latest = latest_answers(answers)
+    assert latest["score"].to_dict() == {"a": 3, "b": 10, "c": 10}
+    assert latest.loc["a", "period"] == pd.Period("2024-04", freq="M")
+    early = latest_answers(answers, observation_end="2024-02-15")
+    assert early["score"].to_dict() == {"a": 10, "b": 9}
+
+
+def test_nps_vs_revenue_says_it_needs_answer_dates_not_periods():
+    tx = pd.DataFrame(
+        {"customer_id": ["a"], "date": pd.to_datetime(["2024-01-05"]), "amount": [10.0]}
+    )
+    with pytest.raises(DataError, match="carry a period column, not each answer's date"):
+        nps_vs_revenue(_monthly_answers(), tx)

@@ -48,6 +48,45 @@ def _period_start(dates: pd.Series, freq: str, caller: str) -> pd.Series:
     return pd.to_datetime(dates).dt.to_period(key).dt.start_time
 
 
+#: Period frequencies from the shortest to the longest (a period rolls up to a longer one).
+_FREQ_ORDER = ("D", "W", "M", "Q", "Y")
+
+
+def _period_column_start(periods: pd.Series, freq: str, caller: str) -> pd.Series:
+    """Start of each survey period rolled up to ``freq``; ``freq`` may not split the periods.
+
+    A survey dated by period (``load_surveys``' ``period`` column: months, quarters or years)
+    has no finer time: monthly answers roll up to quarters, but quarterly answers cannot be
+    split into months.
+    """
+    key = _FREQ_ALIASES.get(str(freq).upper())
+    if key is None:
+        raise ValueError(
+            f"The 'freq' parameter of {caller} must be one of 'D', 'W', 'M', 'Q', 'Y'. "
+            f"Got {freq!r} instead."
+        )
+    if not isinstance(periods.dtype, pd.PeriodDtype):
+        raise DataError(
+            f"{caller}: the surveys' 'period' column must hold pandas Periods (as "
+            f"cxlib.data.load_surveys returns), not {periods.dtype}"
+        )
+    own = _FREQ_ALIASES[periods.dtype.freq.freqstr.split("-")[0].upper()]
+    if _FREQ_ORDER.index(key) < _FREQ_ORDER.index(own):
+        names = {"D": "days", "W": "weeks", "M": "months", "Q": "quarters", "Y": "years"}
+        raise DataError(
+            f"{caller}: the surveys are dated by {names[own]} (a 'period' column, no dates), "
+            f"which cannot be split into {names[key]}; use freq={own!r} or a longer period"
+        )
+    return periods.dt.asfreq(key, how="start").dt.start_time
+
+
+def _time_column(surveys: pd.DataFrame) -> str:
+    """Return the surveys' time column: ``date``, else ``period`` (a survey dated by period)."""
+    if "date" not in surveys.columns and "period" in surveys.columns:
+        return "period"
+    return "date"
+
+
 def nps_by(
     surveys: pd.DataFrame,
     *,
@@ -64,8 +103,9 @@ def nps_by(
     Parameters
     ----------
     surveys : DataFrame
-        ``score`` plus the ``by`` columns, and ``date`` when ``freq`` is given. Join segment,
-        channel or category onto the answers first (e.g. ``surveys.merge(segments, on=...)``).
+        ``score`` plus the ``by`` columns, and ``date`` when ``freq`` is given (or, for a
+        survey dated by period, ``period``: pandas Periods, rolled up to ``freq``). Join
+        segment, channel or category onto the answers first (``surveys.merge(...)``).
     by : str or list of str, optional, keyword-only
         Grouping column(s).
     freq : {"D", "W", "M", "Q", "Y"}, optional, keyword-only
@@ -94,7 +134,8 @@ def nps_by(
     1       b  2  -50.0
     """
     group_cols = [by] if isinstance(by, str) else list(by or [])
-    required = ["score", *group_cols] + (["date"] if freq is not None else [])
+    time = _time_column(surveys)
+    required = ["score", *group_cols] + ([time] if freq is not None else [])
     validate_columns(surveys, required, caller="nps_by")
     _check_thresholds(promoter_min, detractor_max, "nps_by")
     confidence = check_fraction(confidence, "confidence", caller="nps_by")
@@ -102,7 +143,11 @@ def nps_by(
     _validated_scores(frame["score"], "nps_by")
     keys = list(group_cols)
     if freq is not None:
-        frame["period"] = _period_start(frame["date"], freq, "nps_by")
+        frame["period"] = (
+            _period_start(frame["date"], freq, "nps_by")
+            if time == "date"
+            else _period_column_start(frame["period"], freq, "nps_by")
+        )
         keys.append("period")
     options = dict(
         promoter_min=promoter_min, detractor_max=detractor_max, method=method, confidence=confidence
@@ -170,18 +215,20 @@ def latest_answers(
     Parameters
     ----------
     surveys : DataFrame or Series
-        A frame with ``customer_id``, ``score`` and ``date``; without ``date``, each customer's
-        last row in the given order. A Series holds scores indexed by ``customer_id``.
+        A frame with ``customer_id``, ``score`` and ``date`` (or ``period``, pandas Periods:
+        a survey dated by period); without either, each customer's last row in the given
+        order. A Series holds scores indexed by ``customer_id``.
     observation_end : date-like, optional, keyword-only
-        Answers dated after this are left out; default: every answer. (Answers without a
-        ``date`` column are all kept.)
+        Answers dated after this (periods starting after it) are left out; default: every
+        answer. (Answers without a ``date`` or ``period`` column are all kept.)
     caller : str, keyword-only
         Function name used in error messages.
 
     Returns
     -------
     DataFrame
-        Indexed by ``customer_id`` (str, sorted): ``score`` (int) and ``date`` when given.
+        Indexed by ``customer_id`` (str, sorted): ``score`` (int) and ``date`` or ``period``
+        when given.
 
     Raises
     ------
@@ -206,12 +253,18 @@ def latest_answers(
             "score": _validated_scores(surveys["score"], caller),
         }
     )
-    if "date" in surveys.columns:
-        frame["date"] = pd.to_datetime(surveys["date"]).to_numpy()
+    time = _time_column(surveys)
+    if time in surveys.columns:
+        if time == "date":
+            frame["date"] = pd.to_datetime(surveys["date"]).to_numpy()
+            start = frame["date"]
+        else:
+            frame["period"] = surveys["period"].array
+            start = frame["period"].dt.start_time
         if observation_end is not None:
-            frame = frame[frame["date"] <= pd.Timestamp(observation_end)]
-        # A stable sort keeps the given order among answers of the same day.
-        frame = frame.sort_values("date", kind="stable")
+            frame = frame[(start <= pd.Timestamp(observation_end)).to_numpy()]
+        # A stable sort keeps the given order among answers of the same day (or period).
+        frame = frame.sort_values(time, kind="stable")
     if len(frame) == 0:
         when = f" on or before {observation_end}" if observation_end is not None else ""
         raise DataError(f"{caller}: no survey answers{when}")

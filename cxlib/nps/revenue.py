@@ -423,6 +423,11 @@ def nps_vs_revenue(
     NPS is **-1** (95% CI -8 to +6) over 497 customers' latest answers.
     """
     caller = "nps_vs_revenue"
+    if isinstance(surveys, pd.DataFrame) and "date" not in surveys and "period" in surveys:
+        raise DataError(
+            f"{caller}: the surveys carry a period column, not each answer's date; spend after "
+            "an answer needs the answer's date (nps_by and latest_answers use the period)"
+        )
     validate_columns(surveys, ["customer_id", "date", "score"], caller=caller)
     _check_thresholds(promoter_min, detractor_max, caller)
     confidence = check_fraction(confidence, "confidence", caller=caller)

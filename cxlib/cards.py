@@ -1,0 +1,285 @@
+"""Segment action cards: per segment, what it is, where it is going, and the play worth most.
+
+A card gathers, for one segment, the numbers the topic pages publish about it — its size and
+revenue and NPS (segmentation page), its churn risk and revenue at risk (churn page), the
+complaint it raises most (NPS page) and its wallet headroom — and adds its revenue trend and a
+suggested play with the money it is expected to bring a year, on the actions' one basis
+(:data:`cxlib.actions.BASIS`, annual gross margin), with an interval.
+
+The topic pages record their per-segment tables with :func:`save_segment_facts` (next to their
+headline numbers); the summary reads them back with :func:`load_segment_facts`, so every card
+shows the very numbers of the pages, and builds the cards with :func:`segment_cards`. Any input
+may be missing (a client without surveys or feedback, a page that did not run): its columns are
+then empty, shown as "—".
+
+The plays and their assumptions:
+
+* **Retain**: contact the segment's customers at risk; worth its revenue at risk x margin x an
+  assumed save rate (:data:`cxlib.actions.DEFAULT_SAVE_RATE`, 20%, range 10% to 30%), the
+  churn page's retention action applied to one segment.
+* **Grow**: win a share of the segment's wallet headroom (annual spend it places elsewhere);
+  worth headroom x margin x an assumed capture rate (:data:`DEFAULT_CAPTURE_RATE`, 10%, range
+  5% to 15%).
+
+Each card gets the play worth more; a segment with neither input gets none.
+
+Examples
+--------
+>>> profiles = pd.DataFrame({"customers": [10, 30], "revenue": [5_000.0, 3_000.0]},
+...                         index=pd.Index(["Champions", "Lost"], name="segment"))
+>>> risk = pd.DataFrame({"mean_churn_probability": [0.1, 0.8],
+...                      "revenue_at_risk": [400.0, 1_500.0]}, index=["Champions", "Lost"])
+>>> cards = segment_cards(profiles=profiles, risk=risk, margin=0.5)
+>>> cards[["segment", "play_value"]].to_numpy().tolist()
+[['Lost', 150.0], ['Champions', 40.0]]
+>>> cards.loc[0, "play"]
+'Retain: contact its customers at risk (churn page)'
+
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from cxlib._validation import DataError
+from cxlib.actions import BASIS, DEFAULT_SAVE_RATE
+
+__all__ = [
+    "CARD_COLUMNS",
+    "DEFAULT_CAPTURE_RATE",
+    "FACTS_DIR",
+    "cards_view",
+    "load_segment_facts",
+    "save_segment_facts",
+    "segment_cards",
+    "segment_trend",
+]
+
+#: Assumed share of a segment's wallet headroom a growth play wins, with its range.
+DEFAULT_CAPTURE_RATE = (0.10, 0.05, 0.15)
+#: Subfolder of the headlines folder holding each page's per-segment tables.
+FACTS_DIR = "segments"
+#: The cards' columns, in order.
+CARD_COLUMNS = [
+    "segment", "customers", "customer_share", "revenue", "revenue_share", "revenue_trend",
+    "churn_probability", "revenue_at_risk", "nps", "nps_responses", "top_complaint",
+    "complaint_lift", "headroom", "play", "play_value", "play_low", "play_high", "basis",
+]  # fmt: skip
+_PLAYS = {
+    "Retain": "contact its customers at risk (churn page)",
+    "Grow": "win part of its wallet headroom: cross-sell (segmentation page)",
+}
+
+
+def save_segment_facts(
+    page: str, tables: dict[str, pd.DataFrame], *, path: str | Path | None = None
+) -> None:
+    """Record a page's per-segment tables (indexed by segment) next to its headlines.
+
+    ``path`` is the page's headline file (the runner's ``headlines_path``); the tables go to
+    ``segments/<page>.json`` beside it. Without ``path`` (a notebook run by hand) nothing is
+    written.
+    """
+    if path is None:
+        return
+    target = Path(path).parent / FACTS_DIR / Path(path).name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    payload = {name: json.loads(_to_json(frame)) for name, frame in tables.items()}
+    target.write_text(json.dumps({"page": page, "tables": payload}, indent=1), encoding="utf-8")
+
+
+def _to_json(frame: pd.DataFrame) -> str:
+    frame = frame.copy()
+    frame.index = frame.index.astype(str).rename(frame.index.name or "segment")
+    return frame.to_json(orient="table", default_handler=str)
+
+
+def load_segment_facts(directory: str | Path | None) -> dict[str, pd.DataFrame]:
+    """Read every page's per-segment tables: ``{table name: frame indexed by segment}``.
+
+    Empty when ``directory`` (the headlines folder) is None or holds no segment facts.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> risk = pd.DataFrame({"revenue_at_risk": [1.5]}, index=pd.Index(["A"], name="segment"))
+    >>> save_segment_facts("02_churn", {"risk": risk}, path=folder / "02_churn.json")
+    >>> load_segment_facts(folder)["risk"].loc["A", "revenue_at_risk"]
+    np.float64(1.5)
+    """
+    found: dict[str, pd.DataFrame] = {}
+    if directory is None or not (Path(directory) / FACTS_DIR).is_dir():
+        return found
+    for file in sorted((Path(directory) / FACTS_DIR).glob("*.json")):
+        payload = json.loads(file.read_text(encoding="utf-8"))
+        for name, table in payload.get("tables", {}).items():
+            frame = pd.read_json(io.StringIO(json.dumps(table)), orient="table")
+            frame.index = frame.index.astype(str)
+            found[name] = frame
+    return found
+
+
+def segment_trend(
+    transactions: pd.DataFrame | None,
+    segments: pd.Series | None,
+    *,
+    observation_end: pd.Timestamp | None = None,
+) -> pd.Series:
+    """Each segment's net revenue in the last 12 months against the 12 months before (a change).
+
+    Customers keep today's segment in both years, so the trend says whether the money of the
+    customers now in the segment grows or shrinks. NaN where the earlier year had no revenue.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": ["a", "a", "b"], "amount": [100.0, 150.0, 50.0],
+    ...     "date": pd.to_datetime(["2023-06-01", "2024-06-01", "2024-06-01"])})
+    >>> segment_trend(tx, pd.Series({"a": "x", "b": "y"})).round(2).to_dict()
+    {'x': 0.5, 'y': nan}
+    """
+    if transactions is None or segments is None or transactions.empty:
+        return pd.Series(dtype=float, name="revenue_trend")
+    end = pd.Timestamp(observation_end or transactions["date"].max())
+    year = pd.Timedelta(days=365)
+    dates = transactions["date"]
+    lookup = segments.copy()
+    lookup.index = lookup.index.astype(str)
+    group = transactions["customer_id"].astype(str).map(lookup)
+    last = transactions["amount"].where((dates > end - year) & (dates <= end), 0.0)
+    before = transactions["amount"].where((dates > end - 2 * year) & (dates <= end - year), 0.0)
+    sums = pd.DataFrame({"last": last, "before": before, "segment": group}).groupby("segment")
+    totals = sums[["last", "before"]].sum()
+    change = (totals["last"] - totals["before"]) / totals["before"].where(totals["before"] > 0)
+    return change.rename("revenue_trend")
+
+
+def segment_cards(
+    *,
+    profiles: pd.DataFrame | None = None,
+    risk: pd.DataFrame | None = None,
+    complaints: pd.DataFrame | None = None,
+    wallet: pd.DataFrame | None = None,
+    trend: pd.Series | None = None,
+    margin: float,
+    save_rate: tuple[float, float, float] = DEFAULT_SAVE_RATE,
+    capture_rate: tuple[float, float, float] = DEFAULT_CAPTURE_RATE,
+) -> pd.DataFrame:
+    """One card per segment, the play worth most first.
+
+    Parameters
+    ----------
+    profiles : DataFrame, optional
+        :func:`cxlib.segmentation.segment_profiles` (``customers``, ``customer_share``,
+        ``revenue``, ``revenue_share``, ``nps``, ``nps_responses``), indexed by segment.
+    risk : DataFrame, optional
+        :func:`cxlib.churn.revenue_at_risk_by_segment` (``mean_churn_probability``,
+        ``revenue_at_risk``: yearly revenue x churn probability).
+    complaints : DataFrame, optional
+        :func:`cxlib.feedback.themes_by` over the complaint themes (``group``, ``name``,
+        ``lift``); a segment's top complaint is the theme it raises most above average.
+    wallet : DataFrame, optional
+        :func:`cxlib.wallet.wallet_by_segment` (``headroom``: annual spend placed elsewhere).
+    trend : Series, optional
+        :func:`segment_trend`.
+    margin : float
+        The client's gross margin (``analysis.margin``), for the plays' money.
+    save_rate, capture_rate : (float, float, float)
+        Assumed rates of the Retain and Grow plays and their low and high ends.
+
+    Returns
+    -------
+    DataFrame
+        :data:`CARD_COLUMNS`; NaN or None where an input is missing.
+    """
+    if not 0 < margin <= 1:
+        raise DataError(f"segment_cards: margin must be in (0, 1], got {margin!r}")
+    for name, rates in (("save_rate", save_rate), ("capture_rate", capture_rate)):
+        if not 0 <= rates[1] <= rates[0] <= rates[2] <= 1:
+            raise DataError(f"segment_cards: {name} must be (rate, low, high), got {rates!r}")
+    inputs = [t for t in (profiles, risk, wallet) if t is not None]
+    names = [str(s) for t in inputs for s in t.index]
+    top = _top_complaints(complaints)
+    names += [s for s in top.index if s not in names]
+    cards = pd.DataFrame(index=pd.Index(list(dict.fromkeys(names)), name="segment"))
+    cards = cards.join(_columns(profiles, ["customers", "customer_share", "revenue",
+                                           "revenue_share", "nps", "nps_responses"]))  # fmt: skip
+    cards = cards.join(_columns(risk, ["mean_churn_probability", "revenue_at_risk"]))
+    cards = cards.rename(columns={"mean_churn_probability": "churn_probability"})
+    cards = cards.join(_columns(wallet, ["headroom"])).join(top)
+    if trend is not None:
+        cards = cards.join(trend.rename("revenue_trend").set_axis(trend.index.astype(str)))
+    cards = cards.reindex(columns=[c for c in CARD_COLUMNS if c != "segment"])
+    retain = cards["revenue_at_risk"].clip(lower=0) * margin
+    grow = cards["headroom"].clip(lower=0) * margin
+    options = pd.DataFrame({"Retain": retain * save_rate[0], "Grow": grow * capture_rate[0]})
+    best = options.fillna(-np.inf).idxmax(axis=1).where(options.notna().any(axis=1))
+    cards["play"] = best.map(lambda p: f"{p}: {_PLAYS[p]}" if isinstance(p, str) else None)
+    base = np.where(best == "Retain", retain, grow)
+    low = np.where(best == "Retain", save_rate[1], capture_rate[1])
+    rate = np.where(best == "Retain", save_rate[0], capture_rate[0])
+    high = np.where(best == "Retain", save_rate[2], capture_rate[2])
+    known = best.notna().to_numpy()
+    cards["play_value"] = np.where(known, base * rate, np.nan)
+    cards["play_low"] = np.where(known, base * low, np.nan)
+    cards["play_high"] = np.where(known, base * high, np.nan)
+    cards["basis"] = np.where(known, BASIS, None)
+    cards = cards.reset_index()
+    order = cards["play_value"].fillna(-np.inf).argsort(kind="stable")[::-1]
+    return cards.iloc[order].reset_index(drop=True)[CARD_COLUMNS]
+
+
+def _columns(table: pd.DataFrame | None, wanted: list[str]) -> pd.DataFrame:
+    if table is None:
+        return pd.DataFrame(columns=wanted)
+    frame = table.reindex(columns=wanted)
+    frame.index = frame.index.astype(str)
+    return frame.astype(float)
+
+
+def _top_complaints(complaints: pd.DataFrame | None) -> pd.DataFrame:
+    columns = ["top_complaint", "complaint_lift"]
+    if complaints is None or complaints.empty:
+        return pd.DataFrame(columns=columns)
+    rows = complaints.dropna(subset=["lift"]).sort_values(["lift", "name"], ascending=[False, True])
+    first = rows.drop_duplicates("group").set_index("group")
+    first.index = first.index.astype(str)
+    return first[["name", "lift"]].set_axis(columns, axis=1).astype({"complaint_lift": float})
+
+
+def cards_view(cards: pd.DataFrame, *, currency: str = "EUR"):
+    """Show the cards as a compact table (one row per segment), formatted for a page."""
+    from cxlib.present import table
+
+    shown = cards.drop(columns=["basis", "play_low", "play_high", "complaint_lift"]).copy()
+    shown["play_value"] = [
+        _interval(v, lo, hi) for v, lo, hi in zip(
+            cards["play_value"], cards["play_low"], cards["play_high"], strict=True)
+    ]  # fmt: skip
+    units = {"revenue_trend": "percent", "churn_probability": "percent", "nps": "points",
+             "play_value": "text", "nps_responses": "count"}  # fmt: skip
+    labels = {
+        "revenue_trend": "Revenue vs a year before",
+        "churn_probability": "Churn risk",
+        "revenue_at_risk": f"Revenue at risk a year ({currency})",
+        "headroom": f"Wallet headroom a year ({currency})",
+        "play_value": f"Play worth a year ({currency}, gross margin)",
+        "nps_responses": "NPS answers",
+    }
+    return table(shown, units, currency=currency, labels=labels, keys=["segment"], max_columns=7)
+
+
+def _interval(value: float, low: float, high: float) -> str | None:
+    from cxlib.present import format_cell
+
+    if pd.isna(value):
+        return None
+    return (
+        f"{format_cell(value, 'currency')} ({format_cell(low, 'currency')} to "
+        f"{format_cell(high, 'currency')})"
+    )

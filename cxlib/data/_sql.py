@@ -1,0 +1,313 @@
+"""Mapping client columns to canonical ones, and the SQL that parses and checks each one."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+import duckdb
+import pandas as pd
+
+from cxlib._validation import DataError
+from cxlib.data._schema import (
+    _DMY,
+    _EVENT_DATES,
+    _FLOAT_TYPES,
+    _LINE_ITEM,
+    _MAX_YEAR,
+    _MIN_YEAR,
+    _NUMERIC_TYPES,
+    _TEMPORAL_TYPES,
+    MAX_ABS_AMOUNT,
+    MIN_DATE,
+    NULL_MARKERS,
+    SCHEMAS,
+    _Check,
+    _literal,
+    _quote,
+)
+from cxlib.data._sources import _Source
+
+
+def _resolve_columns(
+    src: _Source,
+    available: list[str],
+    table: str,
+    columns: dict[str, str],
+    caller: str,
+) -> list[_Check]:
+    schema = SCHEMAS[table]
+    required = dict(schema["required"])
+    if table == "transactions":
+        mapped_line_items = [key for key in _LINE_ITEM if key in columns]
+        if "amount" in columns and mapped_line_items:
+            raise DataError(
+                f"{caller}: columns maps both 'amount' and {mapped_line_items}; map either "
+                "'amount' or both 'quantity' and 'unit_price'"
+            )
+        if len(mapped_line_items) == 1:
+            raise DataError(
+                f"{caller}: columns maps {mapped_line_items[0]!r} alone; the amount of a line "
+                "item needs both 'quantity' and 'unit_price'"
+            )
+        amount_present = columns.get("amount", "amount") in available
+        line_items_present = all(columns.get(k, k) in available for k in _LINE_ITEM)
+        if mapped_line_items or (not amount_present and line_items_present):
+            del required["amount"]
+            required.update({"quantity": "number", "unit_price": "number"})
+
+    if table == "surveys" and _uses_period(columns, available):
+        required = {"customer_id": "id", "period": "period", "score": "score"}
+
+    missing = [name for name in required if columns.get(name, name) not in available]
+    if missing:
+        lines = []
+        for name in missing:
+            wanted = columns.get(name, name)
+            close = difflib.get_close_matches(wanted, available, n=1, cutoff=0.6)
+            hint = f" (closest: {close[0]!r})" if close else ""
+            lines.append(f"{name!r} (looked for column {wanted!r}){hint}")
+        also = " (or 'quantity' and 'unit_price')" if "amount" in missing else ""
+        if table == "surveys" and "date" in missing:
+            also += " (or a 'period' column such as 2024Q1, 2024-03 or 2024)"
+        example = ", ".join(f"{name!r}: '<column>'" for name in missing)
+        raise DataError(
+            f"{caller} ({src.name}): missing column(s) {', '.join(lines)}{also}; the file has "
+            f"{available}. Map the client's names with columns={{{example}}}."
+        )
+    checks = [_Check(name, columns.get(name, name), kind, True) for name, kind in required.items()]
+    for name, kind in schema["optional"].items():
+        if name in required:
+            continue
+        client = columns.get(name, name)
+        if client in available:
+            checks.append(_Check(name, client, kind, False))
+        elif name in columns:
+            raise DataError(
+                f"{caller} ({src.name}): columns maps {name!r} to {client!r}, which the file "
+                f"does not have; the file has {available}"
+            )
+    return checks
+
+
+def _uses_period(columns: dict[str, str], available: list[str]) -> bool:
+    """Say whether a survey table has a period column and no date column (mapped or named)."""
+    has_period = columns.get("period", "period") in available
+    return has_period and "date" not in columns and "date" not in available
+
+
+#: Periods a survey may carry instead of dates, as (SQL regex on the upper-cased text, SQL
+#: building the canonical text: "2024Q1", "2024-03" or "2024"). "T" is the French
+#: "trimestre" (T1 2024). Only [0-9] and literal spaces: DuckDB's strings keep backslashes.
+_PERIOD_FORMATS = (
+    ("^[0-9]{4} ?[-/ ]? ?[QT][1-4]$", "left({u}, 4) || 'Q' || right({u}, 1)"),
+    ("^[QT][1-4] ?[-/ ]? ?[0-9]{4}$", "right({u}, 4) || 'Q' || substr({u}, 2, 1)"),
+    (
+        "^[0-9]{4}[-/.](0?[1-9]|1[0-2])$",
+        "left({u}, 4) || '-' || lpad(regexp_extract({u}, '([0-9]+)$', 1), 2, '0')",
+    ),
+    (
+        "^(0?[1-9]|1[0-2])[-/.][0-9]{4}$",
+        "right({u}, 4) || '-' || lpad(regexp_extract({u}, '^([0-9]+)', 1), 2, '0')",
+    ),
+    ("^[0-9]{4}$", "{u}"),
+)
+
+
+def _period_sql(t: str) -> str:
+    """Return SQL for the canonical period text of ``t`` ("2024Q1", "2024-03", "2024") or NULL."""
+    u = f"upper({t})"
+    cases = " ".join(
+        f"WHEN regexp_matches({u}, {_literal(pattern)}) THEN {build.format(u=u)}"
+        for pattern, build in _PERIOD_FORMATS
+    )
+    parsed = f"CASE {cases} END"
+    year = f"TRY_CAST(left({parsed}, 4) AS INTEGER)"
+    return f"CASE WHEN {year} BETWEEN {MIN_DATE.year} AND {_MAX_YEAR} THEN {parsed} END"
+
+
+def _date_format(
+    con: duckdb.DuckDBPyConnection,
+    check: _Check,
+    src: _Source,
+    caller: str,
+    mixed: tuple[str, str] | None = None,
+) -> str | None:
+    """Infer the format of a text date column: ISO (None) or unambiguous day/month order.
+
+    ``mixed`` is an ISO row and a failing row: a column holding both ISO and day/month/year
+    dates is an error naming both formats (guessing the order for some rows would misread
+    ``05/01`` as May 1 or January 5 without a word).
+    """
+    text = f"NULLIF(trim({_quote(check.client)}), '')"
+    stats = con.execute(
+        f"""
+        SELECT count(TRY_CAST({text} AS TIMESTAMP)) AS iso,
+               count_if(regexp_matches({text}, '{_DMY}')) AS dmy,
+               max(TRY_CAST(regexp_extract({text}, '{_DMY}', 1) AS INTEGER)) AS first,
+               max(TRY_CAST(regexp_extract({text}, '{_DMY}', 3) AS INTEGER)) AS second,
+               arg_min(regexp_extract({text}, '{_DMY}', 2), {text})
+                   FILTER (WHERE regexp_matches({text}, '{_DMY}')) AS separator,
+               max(length(regexp_extract({text}, '{_DMY}', 4))) AS year_digits,
+               arg_min({text}, {text}) FILTER (WHERE regexp_matches({text}, '{_DMY}'))
+                   AS example
+        FROM src
+        """
+    ).fetchall()[0]
+    iso, dmy, first, second, separator, year_digits, example = stats
+    if dmy == 0:
+        return None
+    year = "%Y" if year_digits == 4 else "%y"
+    day_first = f"%d{separator}%m{separator}{year}"
+    month_first = f"%m{separator}%d{separator}{year}"
+    where = f"{caller} ({src.name}): column {check.client!r} (canonical {check.canonical!r})"
+    if iso and mixed is not None:
+        raise DataError(
+            f"{where} mixes date formats: {iso:,} ISO date(s) ({mixed[0]}) and {dmy:,} "
+            f"day/month/year or month/day/year date(s) ({mixed[1]}). Pass "
+            f"date_format={day_first!r} or date_format={month_first!r} for the others "
+            "(ISO dates always parse)."
+        )
+    if first <= 12 and second <= 12:
+        raise DataError(
+            f"{where} has ambiguous dates such as {example!r}: no day is above 12, so each "
+            f"date reads both as day/month and as month/day. Pass date_format={day_first!r} "
+            f"or date_format={month_first!r} to say which."
+        )
+    if first > 12 and second > 12:
+        raise DataError(
+            f"{where} mixes day/month and month/day dates (both parts go above 12). "
+            f"Fix the export, or pass date_format={day_first!r} or date_format={month_first!r}; "
+            f"dates that do not fit the format are then reported."
+        )
+    return day_first if first > 12 else month_first
+
+
+@dataclass
+class _Sql:
+    """The SQL of one canonical column in stages, so each expression is computed once.
+
+    ``text`` (from the source column, aliased ``t{i}``; the source column itself is ``c{i}``),
+    ``parsed`` (from those, aliased ``p{i}``), ``value`` (from ``p{i}``, aliased ``v{i}``),
+    then the flags (from all of them).
+    """
+
+    text: str
+    parsed: str
+    value: str
+    missing: str
+    bad: str
+    out_of_range: str
+
+
+def _not_a_null_marker(trimmed: str) -> str:
+    """Return SQL for ``trimmed``, or NULL when it is empty or one of :data:`NULL_MARKERS`."""
+    markers = ", ".join(_literal(m) for m in NULL_MARKERS)
+    longest = max(len(m) for m in NULL_MARKERS)
+    # The length test first: lower() runs only on the few short values.
+    return (
+        f"CASE WHEN length({trimmed}) <= {longest} AND lower({trimmed}) IN ({markers}) "
+        f"THEN NULL ELSE NULLIF({trimmed}, '') END"
+    )
+
+
+def _expressions(
+    check: _Check,
+    dtype: str,
+    date_format: str | None,
+    i: int,
+    *,
+    bounds: tuple[pd.Timestamp, pd.Timestamp] | None = None,
+    zero_fraction_ids: bool = False,
+) -> _Sql:
+    """Build the SQL for (text, parsed value, 'missing', 'bad', 'out of range') of column i."""
+    t, c, v = f"t{i}", f"c{i}", f"v{i}"
+    text = _not_a_null_marker(f"s{i}")  # s{i}: the trimmed text of the source column
+    numeric = bool(_NUMERIC_TYPES.match(dtype))
+    temporal = bool(_TEMPORAL_TYPES.match(dtype))
+    if _FLOAT_TYPES.match(dtype):  # 1001.0 -> '1001' (yyyymmdd dates from Excel/pandas)
+        text = (
+            f"CASE WHEN isfinite({c}) AND {c} = trunc({c}) AND abs({c}) < 1e18 "
+            f"THEN CAST(CAST({c} AS BIGINT) AS VARCHAR) ELSE CAST({c} AS VARCHAR) END"
+        )
+    false = "false"
+    if check.kind == "id":
+        if _FLOAT_TYPES.match(dtype) and not zero_fraction_ids:
+            text = f"CAST({c} AS VARCHAR)"  # 1.5 and 2.0 stay as they are
+        elif zero_fraction_ids and not numeric:  # every id is '17850.0': the export's artefact
+            text = f"regexp_replace({text}, '\\.0+$', '')"
+        control = f"regexp_matches({t}, '[\\x00-\\x1f\\x7f]')"
+        return _Sql(text, t, f"p{i}", f"{t} IS NULL", control, false)
+    if check.kind == "date":
+        if temporal:
+            parsed = f"CAST({c} AS TIMESTAMP)"
+        else:
+            # An explicit UTC offset is applied (the session's time zone is UTC); ISO dates
+            # parse whatever date_format says.
+            # The slower time-zone-aware cast only where something follows the time that
+            # could be an offset or a zone name; "yyyy-" first, so 2024/02/29 stays unparsed.
+            zone = "'[+Zz]|-|[A-Za-z]{2}'"
+            iso = (
+                f"CASE WHEN substr({t}, 5, 1) <> '-' THEN NULL "
+                f"WHEN length({t}) > 10 AND regexp_matches(substr({t}, 11), {zone}) "
+                f"THEN CAST(TRY_CAST({t} AS TIMESTAMPTZ) AS TIMESTAMP) "
+                f"ELSE TRY_CAST({t} AS TIMESTAMP) END"
+            )
+            if date_format is None:
+                parsed = iso
+            else:
+                parsed = (
+                    f"coalesce(CAST(try_strptime({t}, {_literal(date_format)}) "
+                    f"AS TIMESTAMP), {iso})"
+                )
+        value = f"CASE WHEN year(p{i}) BETWEEN {_MIN_YEAR} AND {_MAX_YEAR} THEN p{i} END"
+        source_missing = f"{c} IS NULL" if temporal else f"{t} IS NULL"
+        bad = f"(NOT ({source_missing}) AND {v} IS NULL)"
+        out_of_range = false
+        if bounds is not None:
+            earliest, latest = (_literal(str(b)) for b in bounds)
+            out_of_range = f"{v} < TIMESTAMP {earliest}"
+            if check.canonical in _EVENT_DATES:
+                out_of_range += f" OR {v} >= TIMESTAMP {latest}"
+        return _Sql(text, parsed, value, source_missing, bad, out_of_range)
+    if check.kind in ("number", "score"):
+        if numeric:
+            value = f"CAST({c} AS DOUBLE)"
+            source_missing = f"{c} IS NULL"
+        else:
+            value = f"TRY_CAST({t} AS DOUBLE)"
+            source_missing = f"{t} IS NULL"
+        bad = f"(NOT ({source_missing}) AND ({v} IS NULL OR NOT isfinite({v})))"
+        out_of_range = f"abs({v}) > {MAX_ABS_AMOUNT!r}"
+        if check.kind == "score":
+            bad = f"({bad} OR {v} <> round({v}) OR {v} < 0 OR {v} > 10)"
+            out_of_range = false
+        return _Sql(text, value, f"p{i}", source_missing, bad, out_of_range)
+    if check.kind == "period":
+        bad = f"(NOT ({t} IS NULL) AND {v} IS NULL)"
+        return _Sql(text, _period_sql(t), f"p{i}", f"{t} IS NULL", bad, false)
+    if check.kind == "text":
+        return _Sql(text, f"CAST({c} AS VARCHAR)", f"p{i}", f"{t} IS NULL", false, false)
+    return _Sql(text, f"CAST({c} AS VARCHAR)", f"p{i}", false, false, false)  # "string"
+
+
+def _reason(check: _Check, missing: bool, *, bounds=None) -> str:
+    if missing:
+        return f"missing {check.canonical}"
+    return {
+        "id": f"control character in {check.canonical}",
+        "date": f"unparseable {check.canonical}",
+        "period": f"unparseable {check.canonical} (expected e.g. 2024Q1, 2024-03 or 2024)",
+        "number": f"non-numeric {check.canonical}",
+        "score": "score not an integer 0-10",
+    }[check.kind]
+
+
+def _range_reason(check: _Check, bounds: tuple[pd.Timestamp, pd.Timestamp]) -> str:
+    if check.kind == "number":
+        return f"{check.canonical} beyond ±{MAX_ABS_AMOUNT:.0e}"
+    earliest, latest = bounds
+    if check.canonical in _EVENT_DATES:
+        last = (latest - pd.Timedelta(days=1)).date()
+        return f"{check.canonical} before {earliest.date()} or after the export date {last}"
+    return f"{check.canonical} before {earliest.date()}"

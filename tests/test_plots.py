@@ -1,0 +1,55 @@
+"""Money axes name their currency and read as money (12.5k, 1.25M), not raw floats."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import pandas as pd
+import pytest
+
+from cxlib import plots
+
+
+@pytest.mark.parametrize(
+    ("value", "label"),
+    [(1_250_000, "1.25M"), (2_000_000, "2M"), (12_500, "12.5k"), (1_234, "1,234"), (2.5, "2.50")],
+)
+def test_money_ticks_are_short_and_readable(value, label):
+    assert plots._money_ticks(value) == label
+
+
+def _tick_labels(axis):
+    axis.figure.canvas.draw()
+    return [t.get_text() for t in axis.get_ticklabels() if t.get_text()]
+
+
+def test_segment_money_charts_name_the_currency_on_their_money_axis():
+    risk = pd.DataFrame(
+        {"revenue_at_risk": [250_000.0, 1_500_000.0]}, index=pd.Index(["A", "B"], name="segment")
+    )
+    ax = plots.plot_revenue_at_risk(risk, currency="USD")
+    assert ax.get_xlabel().endswith("(USD)")
+    assert {"200k", "1M"} <= set(_tick_labels(ax.xaxis))
+
+    wallet = pd.DataFrame(
+        {"spend": [1e5, 2e5], "headroom": [5e4, 1e5], "wallet": [1.5e5, 3e5],
+         "share_of_wallet": [0.67, 0.67]},
+        index=["A", "B"],
+    )  # fmt: skip
+    ax = plots.plot_wallet_headroom(wallet, currency="GBP")
+    assert ax.get_xlabel().endswith("(GBP)")
+    assert all("e+" not in t and "." not in t.rstrip("k") for t in _tick_labels(ax.xaxis))
+
+    value = pd.DataFrame(
+        {"total": [1e4, 3e4], "total_low": [9e3, 2.5e4], "total_high": [1.1e4, 3.5e4]},
+        index=["A", "B"],
+    )
+    ax = plots.plot_segment_value(value, currency="EUR")
+    assert ax.get_xlabel() == "Total CLV (95% interval) (EUR)"
+
+
+def test_without_a_currency_the_label_has_no_empty_unit():
+    risk = pd.DataFrame({"revenue_at_risk": [1.0]}, index=pd.Index(["A"], name="segment"))
+    assert "()" not in plots.plot_revenue_at_risk(risk).get_xlabel()
