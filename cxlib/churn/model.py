@@ -38,6 +38,7 @@
 
 from __future__ import annotations
 
+import functools
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,7 +52,6 @@ from cxlib.churn._common import (
     DEFAULT_MIN_HISTORY_DAYS,
     _as_timestamp,
     _observation_end,
-    _thread_limited,
 )
 from cxlib.churn.evaluation import (
     _comparison_rows,
@@ -71,6 +71,28 @@ from cxlib.churn.features import _feature_label, _Sources
 DEFAULT_MAX_TRAINING_CUSTOMERS = 100_000
 #: Folds of the cross-fit that scores the training customers out of sample.
 DEFAULT_CROSS_FIT_FOLDS = 3
+#: Shuffles per feature in the permutation importances (on at most ``max_importance_rows``).
+DEFAULT_IMPORTANCE_REPEATS = 2
+
+
+def _single_threaded(function):
+    """Run ``function`` with one OpenMP thread, whatever the data size.
+
+    The fits see at most ``DEFAULT_MAX_TRAINING_CUSTOMERS`` rows, and the predictions (scores,
+    permutation importances, reasons) run hundreds of short parallel regions per call, which
+    stall whenever another job holds a core: on a shared 2-core machine one thread was several
+    times faster than two.
+    """
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        import sklearn.ensemble  # noqa: F401 (load the OpenMP runtime so the limit applies)
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=1, user_api="openmp"):
+            return function(*args, **kwargs)
+
+    return wrapper
 
 
 @dataclass
@@ -129,7 +151,7 @@ class ChurnModelResult:
     _spec: Any = field(repr=False, default=None)
     _reason_features: list = field(repr=False, default_factory=list)
 
-    @_thread_limited
+    @_single_threaded
     def score(
         self,
         transactions: pd.DataFrame,
@@ -283,7 +305,7 @@ def _cross_fit(X, y, rows, *, folds: int, seed: int, gbm_params) -> np.ndarray:
     return out
 
 
-@_thread_limited
+@_single_threaded
 def churn_model(
     transactions: pd.DataFrame,
     *,
@@ -376,8 +398,9 @@ def churn_model(
     metrics = _summary_metrics(comparison, n_train=len(train), y=y)
     _warn_if_leaky(metrics["roc_auc"], caller)
     importances = _importances(
-        gbm, X, y, test, features.columns, seed=seed, max_rows=max_importance_rows
-    )
+        gbm, X, y, test, features.columns, seed=seed, max_rows=max_importance_rows,
+        n_repeats=DEFAULT_IMPORTANCE_REPEATS,
+    )  # fmt: skip
     reasons = importances.loc[importances["importance"] > 0, "feature"].head(n_reason_features)
     # out of sample for everyone: the model's score for customers it did not see, a cross-fit
     # score for those it did
