@@ -34,7 +34,7 @@ from cxlib._validation import (
     segment_series,
     validate_columns,
 )
-from cxlib.segmentation.features import _base_for, _row_numbers, spend_mix, summed_by
+from cxlib.segmentation.features import _base_for, _row_numbers, customer_mix, summed_by
 
 __all__ = [
     "DEFAULT_WALLET_QUANTILE",
@@ -482,10 +482,9 @@ def estimate_wallet(
             excluded=excluded,
         )
 
-    X = _attribute_frame(customers, index, attributes)
-    for column in ("category", "channel"):
-        if column in tx.columns:
-            X = X.join(spend_mix(tx, column, index=index, observation_end=end))
+    X = _attribute_frame(customers, index, attributes).join(
+        customer_mix(tx, index, observation_end=end)
+    )
     with threadpool_limits(limits=n_threads):
         predicted = _quantile_predict(X, spend, quantile=quantile, cv=cv, seed=seed)
         wallet = np.maximum(predicted, spend.to_numpy())

@@ -154,6 +154,26 @@ def _row_numbers(ids: pd.Series, index: pd.Index):
     return position[codes]
 
 
+def customer_mix(transactions: pd.DataFrame, index: pd.Index, *, observation_end=None):
+    """:func:`spend_mix` by category and by channel (those present) for the customers of ``index``.
+
+    One row per customer of ``index`` (text ids; zero shares for a customer without gross
+    spend), the ``category_*`` then the ``channel_*`` columns. The ids of the transactions are
+    hashed once, and each mix is grouped by the customer's row number.
+    """
+    columns = [c for c in MIX_COLUMNS if c in transactions.columns]
+    out = pd.DataFrame(index=index)
+    if not columns:
+        return out
+    rows = _row_numbers(transactions["customer_id"], index)
+    mixed = transactions[["date", "amount", *columns]].assign(customer_id=rows)
+    mixed = mixed.loc[rows >= 0]  # customers outside the index
+    for column in columns:
+        shares = spend_mix(mixed, column, index=range(len(index)), observation_end=observation_end)
+        out = out.join(shares.set_axis(index))
+    return out
+
+
 def customer_features(
     transactions: pd.DataFrame,
     summary: pd.DataFrame | None = None,
@@ -222,15 +242,7 @@ def customer_features(
         }
     )
     features.index.name = "customer_id"
-    columns = [c for c in MIX_COLUMNS if c in tx.columns]
-    if columns:
-        # the text ids are hashed once; the mixes group by the customer's row number
-        rows = _row_numbers(tx["customer_id"], features.index)
-        mixed = tx[["date", "amount", *columns]].assign(customer_id=rows)
-        mixed = mixed.loc[rows >= 0]  # customers outside the base (no purchase)
-        for column in columns:
-            shares = spend_mix(mixed, column, index=range(len(features)), observation_end=end)
-            features = features.join(shares.set_axis(features.index))
+    features = features.join(customer_mix(tx, features.index, observation_end=end))
     if summary is not None:
         index = summary.index.astype(str)
         missing = index.difference(features.index)
