@@ -273,9 +273,7 @@ def _score_frame(model, features, values, reason_features, out_of_fold=None) -> 
         }
     )
     scores["revenue_at_risk"] = scores["churn_probability"] * scores["value"]
-    scores["main_reasons"] = _reasons(
-        model, features, reason_features, base=predicted
-    ).to_numpy()
+    scores["main_reasons"] = _reasons(model, features, reason_features, base=predicted).to_numpy()
     return scores.sort_values(
         ["revenue_at_risk", "churn_probability", "customer_id"],
         ascending=[False, False, True],
@@ -484,7 +482,13 @@ def _warn_if_leaky(roc_auc: float, caller: str) -> None:
 
 
 def _definitions(
-    cutoff, horizon_days, active_days, *, value_given: bool, n_active=None, n_sample=None,
+    cutoff,
+    horizon_days,
+    active_days,
+    *,
+    value_given: bool,
+    n_active=None,
+    n_sample=None,
     n_train=None,
 ) -> dict:
     """Say in plain language what the model's terms mean, for the report."""
