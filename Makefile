@@ -17,6 +17,8 @@ LINT_PATHS := cxlib tests benchmarks notebooks docs/hooks.py
 .PHONY: report test demo lint format-check docs lab kernel wheel bench chromium clean-venv
 
 # Create the venv and install the project when missing or when the dependency list changed.
+# '.[dev]' includes the spark extra (pyspark, sqlglot): the Spark engine's tests start one local
+# Spark session, which needs Java 17+ (`java -version`).
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip

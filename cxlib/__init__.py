@@ -32,6 +32,7 @@ __all__ = [
     "data",
     "datasets",
     "demo",
+    "engine",
     "experiments",
     "feedback",
     "headlines",

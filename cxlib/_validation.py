@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -12,6 +13,7 @@ __all__ = [
     "check_fraction",
     "check_positive_int",
     "check_transactions",
+    "dated_answers",
     "format_offenders",
     "segment_series",
     "validate_columns",
@@ -236,3 +238,38 @@ def segment_series(segments: pd.Series | pd.DataFrame, *, caller: str) -> pd.Ser
         duplicated = list(out.index[out.index.duplicated()][:5])
         raise DataError(f"{caller}: duplicate customer_id in segments, e.g. {duplicated}")
     return out
+
+
+def dated_answers(surveys: pd.DataFrame | None, *, caller: str) -> pd.DataFrame | None:
+    """Give survey answers a ``date`` where a computation needs one and they carry a period.
+
+    A survey dated by period (:func:`cxlib.data.load_surveys`' ``period`` column, no dates)
+    tells when each answer was known at the latest: on its period's last day. Computations
+    that need each answer's date (features before a churn cutoff, spend after an answer,
+    answers inside an experiment's window) use that day, so no answer is ever used before it
+    could have been given; a ``UserWarning`` says so. Anything else is returned as it is.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> answers = pd.DataFrame({"customer_id": ["a"], "score": [9],
+    ...                         "period": pd.PeriodIndex(["2024Q1"], freq="Q")})
+    >>> with warnings.catch_warnings(record=True):
+    ...     dated_answers(answers, caller="churn_model")["date"].tolist()
+    [Timestamp('2024-03-31 00:00:00')]
+    """
+    if surveys is None or "date" in surveys.columns or "period" not in surveys.columns:
+        return surveys
+    periods = surveys["period"]
+    if not isinstance(periods.dtype, pd.PeriodDtype):
+        raise DataError(
+            f"{caller}: the surveys' 'period' column must hold pandas Periods (as "
+            f"cxlib.data.load_surveys returns), not {periods.dtype}"
+        )
+    warnings.warn(
+        f"{caller}: the surveys carry a period, not each answer's date; each answer is dated "
+        "on its period's last day (when it was known at the latest)",
+        UserWarning,
+        stacklevel=3,
+    )
+    return surveys.assign(date=periods.dt.end_time.dt.normalize().astype("datetime64[ns]"))

@@ -32,8 +32,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from cxlib._validation import DataError
 from cxlib.config import AnalysisConfig, ClientConfig, file_sha256, load_client
 
 __all__ = ["Client", "cache_dir", "open_client"]
@@ -122,6 +124,7 @@ def data_files(config: ClientConfig) -> dict[str, dict[str, Any]]:
             "bytes": config.table_path(table).stat().st_size,
         }
         for table in config.tables
+        if config.table_path(table) is not None  # a Spark metastore table is not a file
     }
 
 
@@ -171,6 +174,7 @@ class Client:
         self.quality: pd.DataFrame = loaded.quality
         self._cache = cache
         self._memory: dict[str, Any] = {}
+        self._failed: dict[str, Exception] = {}
         self.timings: dict[str, float] = {}
         self.cpu_timings: dict[str, float] = {}  # CPU seconds of the same steps
 
@@ -181,6 +185,23 @@ class Client:
             if getattr(self, t) is not None
         ]
         return f"Client({self.name!r}, tables={tables})"
+
+    @property
+    def rows(self):
+        """The transactions where the client's engine aggregates them.
+
+        The pandas frame (:attr:`transactions`) with ``engine: duckdb``; with ``engine: spark``
+        a Spark DataFrame of the checked rows, for the functions that aggregate in Spark
+        (:func:`cxlib.trend.active_customers_over_time`, :func:`cxlib.trend.revenue_bridge`,
+        :func:`cxlib.churn.cohort_retention`).
+        """
+        if self.config.engine == "spark" and self.transactions is not None:
+            from cxlib._spark_loader import spark_rows
+
+            if "rows" not in self._memory:  # a lazy Spark plan: kept in memory, not on disk
+                self._memory["rows"] = spark_rows(self.config)
+            return self._memory["rows"]
+        return self.transactions
 
     @property
     def analysis(self) -> AnalysisConfig:
@@ -209,8 +230,14 @@ class Client:
             self.cpu_timings.setdefault(name, 0.0)
             self._memory[name] = value
             return value
+        if name in self._failed:  # a step that failed once fails the same way: not refitted
+            raise self._failed[name]
         started, cpu = time.perf_counter(), time.process_time()
-        value = compute()
+        try:
+            value = compute()
+        except DataError as exc:
+            self._failed[name] = exc
+            raise
         self.timings[name] = round(time.perf_counter() - started, 3)
         self.cpu_timings[name] = round(time.process_time() - cpu, 3)
         self._memory[name] = value
@@ -271,16 +298,33 @@ class Client:
         with warnings.catch_warnings():
             # customers without a purchase are counted in the base's attrs and the quality table
             warnings.simplefilter("ignore", UserWarning)
-            base = customers.customer_base(
-                self._require_transactions("base"),
+            build = customers.customer_base
+            source = self._require_transactions("base")
+            if self.config.engine == "spark":  # aggregated in Spark, from the source itself
+                from cxlib.engine import spark_customer_base as build
+
+                source = self.rows
+            base = build(
+                source,
                 customers=self.customers,
                 observation_end=settings.observation_end,
                 freq=settings.freq,
             )
-        fit = self.value_fit
-        base["p_alive"] = fit.purchase_model.p_alive(fit.summary).reindex(base.index)
-        base["clv"] = fit.values["clv"].reindex(base.index)
         definition = settings.churn_definition
+        try:
+            fit = self.value_fit
+        except DataError as exc:
+            if definition == "p_alive":
+                raise
+            # The customers' facts and segments do not depend on the CLV model: a client whose
+            # purchase model cannot be fitted keeps its base, with the model's columns missing
+            # and the reason recorded (the CLV page reports the error itself).
+            base["p_alive"] = np.nan
+            base["clv"] = np.nan
+            base.attrs["value_fit_error"] = str(exc)
+        else:
+            base["p_alive"] = fit.purchase_model.p_alive(fit.summary).reindex(base.index)
+            base["clv"] = fit.values["clv"].reindex(base.index)
         status = churn.churn_status(
             self._history(),
             as_of=base.attrs["observation_end"],
@@ -298,8 +342,6 @@ class Client:
 
     def _require_transactions(self, step: str) -> pd.DataFrame:
         if self.transactions is None:
-            from cxlib import DataError
-
             raise DataError(
                 f"{self.name}: {step} needs a transactions table, and the config has none"
             )
@@ -313,8 +355,8 @@ class Client:
         """
         if self.transactions is None:
             return dict(self.timings)
-        self.value_fit  # noqa: B018 - computed for its side effect (cached)
-        self.base  # noqa: B018
+        self.base  # noqa: B018 - computed for its side effect (cached)
+        self.value_fit  # noqa: B018 - raises here when the CLV model could not be fitted
         return dict(self.timings)
 
 
@@ -367,7 +409,6 @@ def open_client(path: str | Path, *, cache: bool = True) -> Client:
         client = cxlib.open_client("clients/demo.yaml")
         client.base[["frequency", "revenue_12m", "churned", "clv", "segment"]].head()
     """
-    from cxlib import DataError
     from cxlib.config import load_config
 
     try:
@@ -379,6 +420,8 @@ def open_client(path: str | Path, *, cache: bool = True) -> Client:
                 "`cxlib demo --out data/demo` (or `make demo`)"
             ) from None
         raise
+    # A Spark metastore table has no file to hash: results from it are never cached.
+    cache = cache and all(config.table_path(t) is not None for t in config.tables)
     key_dir = cache_dir() / f"{config.client}-{_cache_key(config)}" if cache else None
     started, cpu = time.perf_counter(), time.process_time()
     loaded = _read_cached(key_dir / "tables.pkl") if key_dir is not None else None

@@ -22,6 +22,7 @@ Unknown keys are errors (a typo must not silently fall back to a default).
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import hashlib
 import re
 import unicodedata
@@ -49,6 +50,7 @@ __all__ = [
     "Client",
     "ClientConfig",
     "ExcludeRule",
+    "SparkConfig",
     "TableConfig",
     "check_currency",
     "check_settings",
@@ -138,15 +140,26 @@ class ExcludeRule(_Strict):
 
 
 class TableConfig(_Strict):
-    """Where one table lives and how to read it (the keyword arguments of its loader)."""
+    """Where one table lives and how to read it (the keyword arguments of its loader).
 
-    path: str
+    ``path`` names a file under ``data_dir``; with ``engine: spark`` the transactions may
+    instead name a ``table`` of the Spark metastore (e.g. ``lake.sales.transactions``).
+    """
+
+    path: str | None = None
+    table: str | None = None  # a Spark metastore table instead of a file (engine: spark)
     columns: dict[str, str] | None = None
     date_format: str | None = None
     encoding: str | None = None
     on_invalid: Literal["raise", "drop"] = "raise"
     sheet: str | int | None = None  # the worksheet of a workbook with several
     exclude: list[ExcludeRule] | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> TableConfig:
+        if (self.path is None) == (self.table is None):
+            raise ValueError("give the table's file as `path:` (or, engine spark, `table:`)")
+        return self
 
     @field_validator("sheet", mode="before")
     @classmethod
@@ -208,14 +221,34 @@ class AnalysisConfig(_Strict):
         return self
 
 
+class SparkConfig(_Strict):
+    """Where Spark runs (``engine: spark``): ``master`` and extra Spark settings.
+
+    ``master`` is a Spark master URL (``local[4]``, ``spark://host:7077``, ``yarn``,
+    ``k8s://...``); unset, Spark's own default applies (``spark-submit``'s, else local).
+    ``conf`` entries are passed to the session builder, e.g.
+    ``{"spark.sql.catalogImplementation": "hive"}`` to read metastore tables.
+    """
+
+    master: str | None = None
+    conf: dict[str, str] = {}
+
+
 class ClientConfig(_Strict):
-    """A validated client config. Build it with :func:`load_config`."""
+    """A validated client config. Build it with :func:`load_config`.
+
+    ``engine`` says where the per-transaction work runs: ``duckdb`` (embedded, the default) or
+    ``spark`` (the transactions are read, checked and aggregated by Spark; see
+    :mod:`cxlib.engine`), with ``spark:`` settings.
+    """
 
     client: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     currency: str = "EUR"
     data_dir: Path
     tables: dict[str, TableConfig]
     analysis: AnalysisConfig = AnalysisConfig()
+    engine: Literal["duckdb", "spark"] = "duckdb"
+    spark: SparkConfig = SparkConfig()
     config_path: Path | None = None
 
     @field_validator("client")
@@ -245,8 +278,20 @@ class ClientConfig(_Strict):
             raise ValueError(f"at least one table is required, from {list(TABLES)}")
         return tables
 
-    def table_path(self, table: str) -> Path:
-        """Absolute path of ``table``'s file."""
+    @model_validator(mode="after")
+    def _metastore_tables_need_spark(self) -> ClientConfig:
+        named = sorted(name for name, table in self.tables.items() if table.table is not None)
+        if named and (self.engine != "spark" or named != ["transactions"]):
+            raise ValueError(
+                f"`table:` (a Spark metastore table) is read by `engine: spark` for the "
+                f"transactions only; got it for {named} with engine {self.engine!r}"
+            )
+        return self
+
+    def table_path(self, table: str) -> Path | None:
+        """Absolute path of ``table``'s file (None for a Spark metastore table)."""
+        if self.tables[table].path is None:
+            return None
         return (self.data_dir / self.tables[table].path).resolve()
 
     def notebook_parameters(self) -> dict[str, Any]:
@@ -258,13 +303,35 @@ class ClientConfig(_Strict):
         return values
 
 
+def _known_keys(loc: tuple) -> list[str]:
+    """Return the keys the YAML allows where ``loc`` points (``("analysis", "holdout_week")``)."""
+    parents = [part for part in loc[:-1] if not isinstance(part, int)]
+    if not parents:
+        model: type[BaseModel] = ClientConfig
+    elif parents[0] == "analysis":
+        model = AnalysisConfig
+    elif parents[0] == "tables" and parents[-1] == "exclude":
+        model = ExcludeRule
+    elif parents[0] == "tables" and len(parents) == 2:
+        model = TableConfig
+    else:
+        return []
+    return [name for name in model.model_fields if name != "config_path"]
+
+
 def _format_validation_error(path: Path, error: ValidationError) -> str:
     lines = []
     for item in error.errors():
         where = ".".join(str(part) for part in item["loc"]) or "(top level)"
-        message = item["msg"]
+        message = item["msg"].removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":
-            message = "unknown key (check its spelling)"
+            known = _known_keys(item["loc"])
+            close = difflib.get_close_matches(str(item["loc"][-1]), known, n=1, cutoff=0.6)
+            message = (
+                f"unknown key; did you mean `{close[0]}:`?"
+                if close
+                else f"unknown key (check its spelling; known here: {', '.join(known)})"
+            )
         lines.append(f"{where}: {message}")
     # One line, like every other config error: the CLI prints it after "error:".
     return f"{path}: invalid client config: " + "; ".join(lines)
@@ -308,6 +375,8 @@ def load_config(path: str | Path) -> ClientConfig:
         raise DataError(f"{path}: data_dir {data_dir} does not exist")
     for table in config.tables:
         file = config.table_path(table)
+        if file is None:  # a Spark metastore table: Spark finds it when the data are loaded
+            continue
         if not file.is_relative_to(data_dir):
             raise DataError(
                 f"{path}: tables.{table}.path {config.tables[table].path!r} escapes the client's "
@@ -419,14 +488,19 @@ def load_client(path: str | Path) -> Client:
     frames: dict[str, pd.DataFrame] = {}
     # experiments last: their dates are checked against the transactions' last date
     for table in sorted(config.tables, key=lambda name: name == "experiments"):
-        options = config.tables[table].model_dump(exclude={"path"}, exclude_none=True)
+        options = config.tables[table].model_dump(exclude={"path", "table"}, exclude_none=True)
         if table == "experiments":
             if "transactions" in frames:
                 options["data_end"] = frames["transactions"]["date"].max()
         else:  # event dates after the export date (observation_end, else today) are refused
             options["observation_end"] = config.analysis.observation_end
+        loader = loaders[table]
+        if table == "transactions" and config.engine == "spark":
+            from cxlib._spark_loader import load_transactions_spark as loader
+
+            options["config"] = config
         try:
-            frames[table] = loaders[table](config.table_path(table), **options)
+            frames[table] = loader(config.table_path(table), **options)
         except DataError as exc:
             raise DataError(yaml_hints(str(exc), table)) from None
     check_settings(config, frames.get("transactions"))
@@ -482,7 +556,9 @@ def yaml_hints(message: str, table: str) -> str:
 
     The loaders are also called from Python, so their messages say ``on_invalid='drop'``; a
     consultant running ``cxlib validate`` edits a YAML, where it is ``on_invalid: drop`` under
-    ``tables.<table>``.
+    ``tables.<table>``. Every keyword a loader's message suggests that is also a table setting
+    (:class:`TableConfig`: ``on_invalid``, ``date_format``, ``columns``, ``encoding``,
+    ``sheet``) is rewritten; tests/test_messages.py checks that none is left in Python syntax.
 
     Examples
     --------
@@ -490,15 +566,26 @@ def yaml_hints(message: str, table: str) -> str:
     'Set `on_invalid: drop` to set these rows aside (under tables.customers in the YAML).'
     >>> yaml_hints("Pass date_format='%d/%m/%Y' or date_format='%m/%d/%Y'.", "surveys")
     'Set `date_format: "%d/%m/%Y"` or `date_format: "%m/%d/%Y"` (under tables.surveys in the YAML).'
+    >>> yaml_hints("say which one to read with sheet='Orders'", "transactions")
+    'say which one to read with `sheet: Orders` (under tables.transactions in the YAML).'
     """
+    suggested = "on_invalid=|date_format|the file's encoding|its date"
     rules = [
         (
-            r"\b([Pp])ass (?=on_invalid=|date_format|the file's encoding)",
+            rf"\b([Pp])ass (?={suggested})",
             lambda m: "Set " if m.group(1) == "P" else "set ",
         ),
         (r"on_invalid='(\w+)'", lambda m: f"`on_invalid: {m.group(1)}`"),
         (r"date_format='([^']*)'", lambda m: f'`date_format: "{m.group(1)}"`'),
         (r"columns=\{(.*?)\}(?=\.)", lambda m: "`columns: {" + m.group(1).replace("'", "") + "}`"),
+        (r"encoding='([^']*)'", lambda m: f"`encoding: {m.group(1)}`"),
+        (r"sheet='([^']*)'", lambda m: f"`sheet: {m.group(1)}`"),
+        (r"sheet=(\d+)", lambda m: f"`sheet: {m.group(1)}`"),
+        # not a table setting: the export date is `observation_end` under `analysis:`
+        (
+            r"observation_end='([^']*)'",
+            lambda m: f"`observation_end: {m.group(1)}` under `analysis:`",
+        ),
     ]
     changed = 0
     for pattern, replace in rules:

@@ -15,6 +15,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from cxlib import engine
 from cxlib._validation import (
     DataError,
     check_positive_int,
@@ -99,26 +100,6 @@ def _clean_transactions(transactions: pd.DataFrame, caller: str):
     return tx["customer_id"], tx["date"].to_numpy(dtype="datetime64[ns]"), tx["amount"].to_numpy()
 
 
-def _same_as_previous(values: np.ndarray, *, sample: int = 10_000) -> np.ndarray | None:
-    """Whether each id (from the second on) equals the one before it (False where unknown).
-
-    Returns None without comparing every row when a sample of ``sample`` evenly spaced rows
-    shows that fewer than 10% of rows repeat the previous id (nothing worth merging).
-    """
-    if len(values) > 10 * sample:
-        probe = np.linspace(1, len(values) - 1, sample).astype(np.int64)
-        try:
-            rate = np.mean(np.asarray(values[probe] == values[probe - 1], dtype=bool))
-        except (TypeError, ValueError):
-            return None
-        if rate < 0.1:
-            return None
-    try:
-        return np.asarray(values[1:] == values[:-1], dtype=bool)
-    except (TypeError, ValueError):  # e.g. pd.NA, whose comparisons are ambiguous
-        return np.zeros(max(len(values) - 1, 0), dtype=bool)
-
-
 def _factorize_ids(ids: pd.Series, caller: str, positions: np.ndarray | None = None):
     """Integer codes and unique values of the ids (at ``positions``); rejects missing ids."""
     values = ids.to_numpy()
@@ -171,32 +152,6 @@ def _positive_periods(codes: np.ndarray, periods: np.ndarray, amounts: np.ndarra
     keep = values > NET_SPEND_TOLERANCE
     keys, values = key[starts][keep], values[keep]
     return keys.astype(np.int64) // span, keys.astype(np.int64) % span + low, values
-
-
-def _summarise_window(n_customers, codes, periods, amounts, end_period):
-    """frequency, recency, T, monetary_value per customer code (NaN rows for no purchase)."""
-    cust, per, net = _positive_periods(codes, periods, amounts)
-    count = np.bincount(cust, minlength=n_customers)
-    has = count > 0
-    first_row = np.flatnonzero(np.r_[True, cust[1:] != cust[:-1]]) if len(cust) else cust
-    last_row = np.r_[first_row[1:] - 1, len(cust) - 1] if len(cust) else cust
-    first = np.full(n_customers, np.nan)
-    last = np.full(n_customers, np.nan)
-    first_amount = np.zeros(n_customers)
-    first[cust[first_row]] = per[first_row]
-    last[cust[last_row]] = per[last_row]
-    first_amount[cust[first_row]] = net[first_row]
-    total = np.bincount(cust, weights=net, minlength=n_customers)
-    frequency = count - 1.0
-    with np.errstate(invalid="ignore", divide="ignore"):
-        monetary = np.where(frequency > 0, (total - first_amount) / np.maximum(frequency, 1), 0.0)
-    out = {
-        "frequency": frequency,
-        "recency": last - first,
-        "T": end_period - first,
-        "monetary_value": monetary,
-    }
-    return out, has, first, last
 
 
 def default_calibration_end(
@@ -300,89 +255,89 @@ def _resolve_ends(dates: np.ndarray, observation_end, calibration_end, caller: s
     return obs_end, cal_end
 
 
+def _totals_in_duckdb(ids, dates, amounts, orders, caller):
+    """Return a ``totals_of`` callable: the engine's SQL run in DuckDB over checked columns.
+
+    Customer ids go in as integer codes (:func:`pd.factorize`, which also rejects missing ids),
+    so any id type the pandas path accepts groups the same, and come back as the ids.
+    """
+    codes, uniques = _factorize_ids(ids, caller)
+    columns = {
+        "customer_id": pa.array(codes.astype(np.int32 if len(uniques) < 2**31 else np.int64)),
+        "date": pa.array(dates),
+        "amount": pa.array(amounts),
+    }
+    if orders is not None:  # order ids of any type, as codes; missing ones as NULL
+        order_codes, _ = pd.factorize(orders, use_na_sentinel=True)
+        columns["order_id"] = pa.array(order_codes, mask=order_codes < 0)
+    table = pa.table(columns)
+
+    def totals_of(freq, obs_end, cal_end, with_orders):
+        sql = engine.customer_totals_sql(
+            freq=freq, observation_end=obs_end, calibration_end=cal_end, with_orders=with_orders
+        )
+        totals = engine.run_duckdb(sql, table)
+        return totals, uniques[totals["customer_id"].to_numpy()]
+
+    return totals_of
+
+
 @dataclass
 class _Summary:
     """What :func:`_summarise` computed, for the public views to pick from."""
 
     frame: pd.DataFrame  # frequency, recency, T, monetary_value (+ holdout), time in periods
-    first: np.ndarray  # first purchase period of the kept customers
-    last: np.ndarray  # last purchase period of the kept customers
-    codes: np.ndarray  # customer code of every transaction row
-    kept: np.ndarray  # customer codes of the rows of ``frame``, in its order
-    n_customers: int
+    totals: pd.DataFrame  # the engine's totals of the rows of ``frame``, same index
 
 
-def _summarise(ids, dates, amounts, *, freq, obs_end, cal_end, caller, stacklevel=3) -> _Summary:
-    """Summarise purchases per customer, time counted in periods of ``freq``."""
-    periods = _period_ordinal(dates, freq)
-    in_window = dates <= obs_end.to_datetime64()
-    split = in_window if cal_end is None else dates <= cal_end.to_datetime64()
+def _summarise(totals_of, *, freq, obs_end, cal_end, caller, stacklevel=3, with_orders=False):
+    """Summarise purchases per customer, time counted in periods of ``freq``.
+
+    ``totals_of(freq, obs_end, cal_end, with_orders)`` runs
+    :func:`cxlib.engine.customer_totals_sql` in an engine and returns its frame and the
+    customer id of each of its rows.
+    """
+    totals, ids = totals_of(freq, obs_end, cal_end, with_orders)
     end = obs_end if cal_end is None else cal_end
     end_period = _period_ordinal(np.array([end.to_datetime64()]), freq)[0]
-    n_rows = len(periods)
-
-    # Exports usually list an order's lines (and a customer's orders) next to each other: merge
-    # runs of adjacent rows with the same customer, period and window first, so the expensive
-    # steps below (hashing the ids, sorting) see one row per run. Same result, fewer rows.
-    starts = None
-    same = _same_as_previous(ids.to_numpy()) if n_rows > 1 else None
-    if same is not None:
-        same &= periods[1:] == periods[:-1]
-        same &= split[1:] == split[:-1]
-        same &= in_window[1:] == in_window[:-1]
-        if same.mean() > 0.1:
-            starts = np.flatnonzero(np.r_[True, ~same])
-            amounts = np.add.reduceat(amounts, starts)
-            periods, split, in_window = periods[starts], split[starts], in_window[starts]
-    codes, uniques = _factorize_ids(ids, caller, starts)
-    n_customers = len(uniques)
-
-    def part(mask):
-        if mask.all():  # skip copying 10M-row arrays when nothing is cut off
-            return codes, periods, amounts
-        return codes[mask], periods[mask], amounts[mask]
-
-    columns, has, first, last = _summarise_window(n_customers, *part(split), end_period)
-    if in_window.all():
-        seen = np.ones(n_customers, dtype=bool)
-    else:
-        seen = np.zeros(n_customers, dtype=bool)
-        seen[codes[in_window]] = True
-    no_purchase = seen & ~has
-
+    purchases = totals["purchases"].to_numpy(dtype=np.float64)
+    has = purchases > 0
+    no_purchase = ~has  # every row of totals has a transaction up to observation_end
     if cal_end is not None:
-        hold = in_window & ~split
-        cust, _, net = _positive_periods(*part(hold))
-        count = np.bincount(cust, minlength=n_customers).astype(np.float64)
-        total = np.bincount(cust, weights=net, minlength=n_customers)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean = np.where(count > 0, total / np.maximum(count, 1), 0.0)
+        first_in_holdout = ~has & (totals["holdout_purchases"].to_numpy() > 0)
+        no_purchase &= ~first_in_holdout
+    kept = np.flatnonzero(has)
+    kept = kept[_id_order(ids[kept])]
+    rows = totals.iloc[kept].set_axis(pd.Index(ids[kept], name="customer_id"))
+    frequency = purchases[kept] - 1.0
+    first = rows["first_period"].to_numpy(dtype=np.float64)
+    spend = rows["spend"].to_numpy(dtype=np.float64) - rows["first_spend"].to_numpy(np.float64)
+    columns = {
+        "frequency": frequency,
+        "recency": rows["last_period"].to_numpy(dtype=np.float64) - first,
+        "T": end_period - first,
+        "monetary_value": np.where(frequency > 0, spend / np.maximum(frequency, 1), 0.0),
+    }
+    if cal_end is not None:
+        count = rows["holdout_purchases"].to_numpy(dtype=np.float64)
+        total = rows["holdout_spend"].to_numpy(dtype=np.float64)
         columns["frequency_holdout"] = count
-        columns["monetary_value_holdout"] = mean
-        columns["duration_holdout"] = np.full(
-            n_customers,
-            float(_period_ordinal(np.array([obs_end.to_datetime64()]), freq)[0] - end_period),
-        )
-        if not hold.any():
+        columns["monetary_value_holdout"] = np.where(count > 0, total / np.maximum(count, 1), 0.0)
+        obs_period = _period_ordinal(np.array([obs_end.to_datetime64()]), freq)[0]
+        columns["duration_holdout"] = np.full(len(kept), float(obs_period - end_period))
+        if not (totals["holdout_rows"].to_numpy() > 0).any():
             warnings.warn(
                 f"{caller}: no transaction between calibration_end {cal_end.date()} and "
                 f"observation_end {obs_end.date()}; the holdout is empty",
                 stacklevel=stacklevel,
             )
-        first_in_holdout = ~has & (count > 0)
-        no_purchase &= ~first_in_holdout
-
-    kept = np.flatnonzero(has)
-    kept = kept[_id_order(uniques[kept])]
-    frame = pd.DataFrame(
-        {name: np.asarray(values, dtype=np.float64)[kept] for name, values in columns.items()},
-        index=pd.Index(uniques[kept], name="customer_id"),
-    )
+    frame = pd.DataFrame(columns, index=rows.index)
     frame.attrs["customers_without_purchase"] = int(no_purchase.sum())
     if cal_end is not None:
         frame.attrs["customers_first_in_holdout"] = int(first_in_holdout.sum())
     if no_purchase.any():
-        shown = pd.Series(np.asarray(uniques)[no_purchase][:5])
+        shown = ids[no_purchase]
+        shown = pd.Series(shown[_id_order(shown)][:5])
         warnings.warn(
             f"{caller}: {int(no_purchase.sum())} customer(s) have no period with positive net "
             f"spend (only refunds or zero amounts) and are left out of the summary, e.g. "
@@ -390,8 +345,7 @@ def _summarise(ids, dates, amounts, *, freq, obs_end, cal_end, caller, stackleve
             "summary.attrs['customers_without_purchase']",
             stacklevel=stacklevel,
         )
-    row_codes = codes if starts is None else np.repeat(codes, np.diff(np.r_[starts, n_rows]))
-    return _Summary(frame, first[kept], last[kept], row_codes, kept, n_customers)
+    return _Summary(frame, rows)
 
 
 def _check_resolution(resolution: str, caller: str) -> None:
@@ -408,23 +362,32 @@ def _day_summary(transactions, *, freq, resolution, observation_end, calibration
     _check_resolution(resolution, caller)
     ids, dates, amounts = _clean_transactions(transactions, caller)
     obs_end, cal_end = _resolve_ends(dates, observation_end, calibration_end, caller)
-    period = "D" if resolution == "D" else freq
+    orders = transactions["order_id"].to_numpy() if "order_id" in transactions.columns else None
+    totals_of = _totals_in_duckdb(ids, dates, amounts, orders, caller)
+    result = _summary_in_units(
+        totals_of, freq=freq, resolution=resolution, obs_end=obs_end, cal_end=cal_end,
+        caller=caller, with_orders=orders is not None,
+    )  # fmt: skip
+    return result, totals_of, obs_end
+
+
+def _summary_in_units(totals_of, *, freq, resolution, obs_end, cal_end, caller, with_orders):
+    """:func:`_summarise` at the resolution asked, time expressed in units of ``freq``."""
     result = _summarise(
-        ids,
-        dates,
-        amounts,
-        freq=period,
+        totals_of,
+        freq="D" if resolution == "D" else freq,
         obs_end=obs_end,
         cal_end=cal_end,
         caller=caller,
-        stacklevel=4,
+        stacklevel=5,
+        with_orders=with_orders,
     )
     if resolution == "D" and freq != "D":
         scale = 1.0 / UNIT_DAYS[freq]
         for column in ("recency", "T", "duration_holdout"):
             if column in result.frame:
                 result.frame[column] *= scale
-    return result, dates, amounts, obs_end
+    return result
 
 
 def rfm_summary(
@@ -532,21 +495,6 @@ def _days(day_numbers: np.ndarray) -> np.ndarray:
     return np.asarray(day_numbers, dtype=np.int64).astype("datetime64[D]").astype("datetime64[ns]")
 
 
-def _order_counts(transactions, positive, codes, kept, n_customers) -> np.ndarray | None:
-    """Distinct ``order_id`` values among each customer's positive lines (None without orders)."""
-    if "order_id" not in transactions.columns:
-        return None
-    orders = transactions["order_id"].to_numpy()[positive]
-    order_codes, _ = pd.factorize(orders, use_na_sentinel=True)
-    known = order_codes >= 0
-    pairs = np.unique(
-        codes[positive][known].astype(np.int64) * (int(order_codes.max(initial=0)) + 1)
-        + order_codes[known]
-    )
-    per_customer = pairs // (int(order_codes.max(initial=0)) + 1)
-    return np.bincount(per_customer, minlength=n_customers)[kept].astype(np.float64)
-
-
 def customer_base(
     transactions: pd.DataFrame,
     *,
@@ -614,58 +562,51 @@ def customer_base(
     b                  0.0        1.0      8.0      0.0             21.0
     """
     caller = "customer_base"
-    result, dates, amounts, obs_end = _day_summary(
-        transactions,
+    _check_freq(freq, caller)
+    _check_resolution(resolution, caller)
+    ids, dates, amounts = _clean_transactions(transactions, caller)
+    obs_end, _ = _resolve_ends(dates, observation_end, None, caller)
+    orders = transactions["order_id"].to_numpy() if "order_id" in transactions.columns else None
+    base = _base_from(
+        _totals_in_duckdb(ids, dates, amounts, orders, caller),
+        obs_end=obs_end,
         freq=freq,
         resolution=resolution,
-        observation_end=observation_end,
-        calibration_end=None,
+        with_orders=orders is not None,
         caller=caller,
     )
-    base = result.frame
-    # First and last purchase days: at day resolution the summary's periods are days; at
-    # period resolution recompute them per day (a period's first day is not a purchase day).
-    if resolution == "D":
-        first, last = result.first, result.last
-    else:
-        day_result, *_ = _day_summary(
-            transactions,
-            freq="D",
-            resolution="D",
-            observation_end=obs_end,
-            calibration_end=None,
-            caller=caller,
-        )
-        first = day_result.first
-        last = day_result.last
-    end_day = np.int64(obs_end.to_datetime64().astype("datetime64[D]").astype(np.int64))
-    codes, kept, n = result.codes, result.kept, result.n_customers
-    in_window = dates <= obs_end.to_datetime64()
-    year_ago = (obs_end - pd.Timedelta(days=365)).to_datetime64()
-    recent = in_window & (dates > year_ago)
-    positive = in_window & (amounts > 0)
-
-    def per_customer(mask, values):
-        return np.bincount(codes[mask], weights=values[mask], minlength=n)[kept]
-
-    orders = _order_counts(transactions, positive, codes, kept, n)
-    base["first_purchase"] = _days(first)
-    base["last_purchase"] = _days(last)
-    day_counts = (
-        base["frequency"].to_numpy() + 1.0
-        if resolution == "D"
-        else day_result.frame["frequency"].to_numpy() + 1.0
-    )
-    base["purchases"] = day_counts
-    base["orders"] = day_counts if orders is None else orders
-    base["revenue"] = per_customer(in_window, amounts)
-    base["revenue_12m"] = per_customer(recent, amounts)
-    base["refunds"] = 0.0 - per_customer(in_window & (amounts < 0), amounts)
-    base["days_since_last"] = (end_day - last).astype(np.float64)
-    base["tenure_days"] = (end_day - first).astype(np.float64)
-    base.attrs.update(observation_end=obs_end, freq=freq, resolution=resolution)
     if customers is not None:
         base = _join_customers(base, customers, caller)
+    return base
+
+
+def _base_from(totals_of, *, obs_end, freq, resolution, with_orders, caller) -> pd.DataFrame:
+    """Build the customer base from an engine's per-customer totals (see :func:`_summarise`)."""
+    result = _summary_in_units(
+        totals_of, freq=freq, resolution=resolution, obs_end=obs_end, cal_end=None,
+        caller=caller, with_orders=with_orders,
+    )  # fmt: skip
+    base, rows = result.frame, result.totals
+    # First and last purchase days: at day resolution the summary's periods are days; at
+    # period resolution count per day (a period's first day is not a purchase day). A
+    # customer with a purchase period has a purchase day (the days' net spends add up to it).
+    days = rows
+    if resolution != "D":
+        days = _summarise(totals_of, freq="D", obs_end=obs_end, cal_end=None, caller=caller)
+        days = days.totals.reindex(base.index)
+    first = days["first_period"].to_numpy(dtype=np.float64)
+    last = days["last_period"].to_numpy(dtype=np.float64)
+    end_day = float(obs_end.to_datetime64().astype("datetime64[D]").astype(np.int64))
+    day_counts = days["purchases"].to_numpy(dtype=np.float64)
+    base["first_purchase"] = _days(first)
+    base["last_purchase"] = _days(last)
+    base["purchases"] = day_counts
+    base["orders"] = rows["orders"].to_numpy(dtype=np.float64) if with_orders else day_counts
+    for column in ("revenue", "revenue_12m", "refunds"):
+        base[column] = rows[column].to_numpy(dtype=np.float64)
+    base["days_since_last"] = end_day - last
+    base["tenure_days"] = end_day - first
+    base.attrs.update(observation_end=obs_end, freq=freq, resolution=resolution)
     return base
 
 

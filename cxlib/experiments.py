@@ -32,7 +32,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from cxlib._validation import DataError, check_transactions, format_offenders, validate_columns
+from cxlib._validation import (
+    DataError,
+    check_transactions,
+    dated_answers,
+    format_offenders,
+    validate_columns,
+)
 
 __all__ = [
     "CONTROL",
@@ -472,6 +478,7 @@ def measure(
     """
     caller = "measure"
     tx = check_transactions(transactions, caller=caller)
+    surveys = dated_answers(surveys, caller=caller)  # a survey dated by period: last days
     if (
         isinstance(horizon_days, bool)
         or not isinstance(horizon_days, int | np.integer)

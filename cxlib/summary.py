@@ -86,25 +86,35 @@ def situation(
 
 
 def _nps_trend(nps: pd.DataFrame | None) -> list[str]:
-    """Return the NPS sentence of :func:`situation` (none without two quarters of 30+ answers)."""
+    """Return the NPS sentence of :func:`situation` (none without two periods of 30+ answers)."""
     if nps is None or not len(nps):
         return []
     quoted = nps[nps["n"] >= 30]
     if len(quoted) < 2:
         return []
+    freq = nps.attrs.get("freq", "Q")  # a survey dated by year keeps its years
     first, latest = quoted.iloc[0], quoted.iloc[-1]
     return [
         f"**NPS.** The Net Promoter Score moved from {first['score']:+.0f} in "
-        f"{_quarter(first['period'])} to {latest['score']:+.0f} in "
-        f"{_quarter(latest['period'])} (95% interval {latest['ci_low']:+.0f} to "
-        f"{latest['ci_high']:+.0f}, {int(latest['n']):,} answers); quarters with fewer "
-        "than 30 answers are not quoted."
+        f"{_period_label(first['period'], freq)} to {latest['score']:+.0f} in "
+        f"{_period_label(latest['period'], freq)} (95% interval {latest['ci_low']:+.0f} to "
+        f"{latest['ci_high']:+.0f}, {int(latest['n']):,} answers); "
+        f"{_PERIOD_NAMES.get(freq, 'periods')} with fewer than 30 answers are not quoted."
     ]
 
 
-def _quarter(period) -> str:
-    period = pd.Period(period, freq="Q")
-    return f"Q{period.quarter} {period.year}"
+_PERIOD_NAMES = {"D": "days", "W": "weeks", "M": "months", "Q": "quarters", "Y": "years"}
+
+
+def _period_label(start, freq: str) -> str:
+    period = pd.Period(start, freq=freq if freq in _PERIOD_NAMES else "Q")
+    if period.freqstr.startswith("Q"):
+        return f"Q{period.quarter} {period.year}"
+    if period.freqstr.startswith("Y"):
+        return str(period.year)
+    if period.freqstr.startswith("M"):
+        return f"{period.start_time:%b %Y}"
+    return f"{period.start_time:%d %b %Y}"
 
 
 def actions_table(actions: pd.DataFrame, *, currency: str = "EUR") -> pd.DataFrame:

@@ -10,7 +10,9 @@ so the bridge's last-12-months total equals the base's.
 from __future__ import annotations
 
 import pandas as pd
+import pyarrow as pa
 
+from cxlib import engine
 from cxlib._validation import check_transactions
 
 __all__ = ["BRIDGE_STEPS", "active_customers_over_time", "revenue_bridge"]
@@ -19,6 +21,9 @@ __all__ = ["BRIDGE_STEPS", "active_customers_over_time", "revenue_bridge"]
 BRIDGE_STEPS = ("previous 12 months", "new customers", "reactivated customers",
                 "lost customers", "expansion", "contraction", "last 12 months")  # fmt: skip
 
+
+#: Period lengths of :func:`active_customers_over_time` (weeks start on Monday).
+_PERIOD_FREQS = ("W", "M", "Q", "Y")
 
 #: ``attrs["note"]`` of the empty bridge of a client without a transactions table.
 NO_TRANSACTIONS = "No transactions table: there is no revenue trend to show."
@@ -39,8 +44,9 @@ def revenue_bridge(transactions: pd.DataFrame, *, observation_end=None) -> pd.Da
 
     Parameters
     ----------
-    transactions : DataFrame
-        ``customer_id``, ``date``, ``amount``.
+    transactions : DataFrame or Spark DataFrame
+        ``customer_id``, ``date``, ``amount`` (checked Spark rows with ``engine: spark``: the
+        per-customer sums then run in Spark).
     observation_end : date-like, optional
         End of the last 12 months; default the last transaction date.
 
@@ -68,14 +74,19 @@ def revenue_bridge(transactions: pd.DataFrame, *, observation_end=None) -> pd.Da
         empty = pd.DataFrame({"revenue": pd.Series(dtype=float), "customers": pd.Series(dtype=int)})
         empty.attrs["note"] = NO_TRANSACTIONS
         return empty
-    tx = check_transactions(transactions, caller="revenue_bridge")
-    end = tx["date"].max() if observation_end is None else pd.Timestamp(observation_end)
+    if not hasattr(transactions, "sparkSession"):  # a Spark DataFrame: checked rows
+        transactions = check_transactions(transactions, caller="revenue_bridge")
+    end = (
+        engine.last_date(transactions) if observation_end is None else pd.Timestamp(observation_end)
+    )
     mid = end - pd.Timedelta(days=365)
     start = mid - pd.Timedelta(days=365)
-    tx = tx[tx["date"] <= end]
-    last = tx[tx["date"] > mid].groupby("customer_id")["amount"].sum()
-    previous = tx[(tx["date"] > start) & (tx["date"] <= mid)].groupby("customer_id")["amount"].sum()
-    earlier = set(tx.loc[tx["date"] <= start, "customer_id"])
+    # Each customer's spend per window, summed in the engine (cxlib.engine.bridge_sql).
+    spend = engine.run(engine.bridge_sql(observation_end=end), transactions)
+    spend = spend.set_index("customer_id").sort_index()
+    last = spend["last_12m"].dropna()
+    previous = spend["previous_12m"].dropna()
+    earlier = set(spend.index[spend["earlier"].to_numpy() == 1])
 
     both = last.index.intersection(previous.index)
     change = last[both] - previous[both]
@@ -106,7 +117,18 @@ def active_customers_over_time(
     """Count customers buying, and their net revenue, per complete period.
 
     Only periods that end on or before ``observation_end`` (default the last transaction date)
-    are counted, so a half-finished quarter does not look like a fall.
+    are counted, so a half-finished quarter does not look like a fall. The counting runs in
+    the client's engine (:func:`cxlib.engine.active_periods_sql`): DuckDB over a pandas frame,
+    Spark over a Spark DataFrame of checked transactions (``engine: spark``).
+
+    Parameters
+    ----------
+    transactions : DataFrame or Spark DataFrame
+        ``customer_id``, ``date``, ``amount``.
+    freq : {"Q", "M", "W", "Y"}, default "Q"
+        Period length.
+    observation_end : date-like, optional
+        Last observed day; default the last transaction date.
 
     Returns
     -------
@@ -124,18 +146,26 @@ def active_customers_over_time(
     """
     if transactions is None:  # a client without transactions: no periods
         return pd.DataFrame(columns=["period", "active_customers", "revenue", "new_customers"])
-    tx = check_transactions(transactions, caller="active_customers_over_time")
-    end = tx["date"].max() if observation_end is None else pd.Timestamp(observation_end)
-    tx = tx[tx["date"] <= end]
-    period = tx["date"].dt.to_period(freq)
-    first = tx.groupby("customer_id")["date"].transform("min").dt.to_period(freq)
-    positive = tx["amount"] > 0
-    out = pd.DataFrame({
-        "active_customers": tx[positive].groupby(period[positive])["customer_id"].nunique(),
-        "revenue": tx.groupby(period)["amount"].sum(),
-        "new_customers": tx[first == period].groupby(period)["customer_id"].nunique(),
-    }).fillna(0)  # fmt: skip
-    complete = [p for p in out.index if p.end_time.normalize() <= end.normalize()]
-    out = out.loc[complete].astype({"active_customers": int, "new_customers": int})
-    out.index = out.index.start_time
-    return out.rename_axis("period").reset_index()
+    if freq not in _PERIOD_FREQS:
+        raise ValueError(
+            "The 'freq' parameter of active_customers_over_time must be one of "
+            f"{list(_PERIOD_FREQS)}. Got {freq!r} instead."
+        )
+    if hasattr(transactions, "sparkSession"):  # engine spark: checked rows, aggregated there
+        rows = transactions
+        last = rows.selectExpr("max(date)").first()[0]
+        end = pd.Timestamp(last) if observation_end is None else pd.Timestamp(observation_end)
+        out = engine.run_spark(engine.active_periods_sql(freq=freq, observation_end=end), rows)
+    else:
+        tx = check_transactions(transactions, caller="active_customers_over_time")
+        end = tx["date"].max() if observation_end is None else pd.Timestamp(observation_end)
+        columns = {name: pa.array(tx[name].to_numpy()) for name in ("date", "amount")}
+        codes, _ = pd.factorize(tx["customer_id"])  # ids as codes: any id type groups the same
+        table = pa.table({"customer_id": pa.array(codes), **columns})
+        out = engine.run_duckdb(engine.active_periods_sql(freq=freq, observation_end=end), table)
+    # Only complete periods: one that ends after observation_end would look like a fall.
+    out["period"] = pd.to_datetime(out["period"]).astype("datetime64[ns]")
+    ends = (out["period"].dt.to_period(freq).dt.end_time).dt.normalize()
+    out = out.loc[ends <= end.normalize()].sort_values("period").reset_index(drop=True)
+    out = out.astype({"active_customers": int, "revenue": float, "new_customers": int})
+    return out[["period", "active_customers", "revenue", "new_customers"]]

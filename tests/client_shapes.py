@@ -57,6 +57,8 @@ def build_shapes(root: Path) -> dict[str, tuple[Path, tuple[str, ...]]]:
         ("03",),
     )
     add("surveys_only", {"surveys": surveys.drop(columns="comment")}, ALL)
+    by_month = surveys.assign(period=surveys["date"].dt.strftime("%Y-%m")).drop(columns="date")
+    add("transactions_surveys_by_month", {"transactions": tx, "surveys": by_month}, ("02", "03"))
     months = np.ceil((pd.Timestamp("2025-12-31") - customers["signup_date"]).dt.days / 30.44)
     subscriptions = pd.DataFrame(
         {

@@ -24,3 +24,12 @@ def small_demo():
     from cxlib.demo import make_demo
 
     return make_demo(n_customers=3_000, seed=7)
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local Spark session (2 cores) for the whole test process: the JVM starts once."""
+    pytest.importorskip("pyspark", reason="the spark extra is not installed")
+    from cxlib.engine import spark_session
+
+    return spark_session("local[2]", conf={"spark.sql.shuffle.partitions": "4"})

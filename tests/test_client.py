@@ -124,3 +124,18 @@ def test_a_data_file_is_hashed_once_per_version(tmp_path, cache, monkeypatch):
     second = client_module.file_digest(data)
     assert second != first and second == real(data)
     assert len(hashed) == 2
+
+
+def test_a_client_whose_purchase_model_cannot_be_fitted_keeps_its_base(tmp_path, cache):
+    from tests.test_report import write_client
+
+    client = open_client(write_client(tmp_path))  # three transactions: no model can be fitted
+    base = client.base
+    assert base["segment"].notna().all() and base["churned"].dtype == bool
+    assert base[["p_alive", "clv"]].isna().all().all()
+    assert "could be fitted" in base.attrs["value_fit_error"]
+    with pytest.raises(DataError, match="could be fitted"):
+        client.value_fit  # noqa: B018 - the property raises
+    with pytest.raises(DataError, match="could be fitted"):
+        client.prepare()  # the runner reports the failed step; the base is cached already
+    assert "value_fit" not in client.timings

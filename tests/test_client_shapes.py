@@ -23,6 +23,7 @@ SHAPES = [
     "transactions_customers",
     "surveys_without_feedback",
     "surveys_only",
+    "transactions_surveys_by_month",
     "customers_only",
     "weeks_20",
     "customers_50",
@@ -129,3 +130,17 @@ def test_a_french_survey_by_quarter_shows_its_nps_trend_in_the_summary(shapes, r
     summary = _summary_text(run)
     assert "The Net Promoter Score moved from" in summary
     assert f"to {expected:+.0f} in Q4 2025" in summary
+
+
+def test_a_survey_dated_by_month_feeds_the_pages_that_need_answer_dates(reports):
+    run = reports("transactions_surveys_by_month")
+    assert {nb.name: nb.status for nb in run.notebooks} == {
+        "02_churn": "ok",
+        "03_nps_vs_revenue": "ok",
+        "00_summary": "ok",
+    }
+    full_page = (run.run_dir / "html" / "03_nps_vs_revenue.full.html").read_text(encoding="utf-8")
+    assert (
+        "dated on its period&#x27;s last day" in full_page
+        or "dated on its period's last day" in full_page
+    )

@@ -234,7 +234,8 @@ def test_a_workbook_with_several_sheets_needs_a_sheet(tmp_path):
     with pytest.raises(
         DataError,
         match=r"export\.xlsx\): the workbook has 2 sheets \['Notes', "
-        r"'Orders'\]; say which one to read with sheet=",
+        r"'Orders'\]; say which one to read with sheet='Notes' \(a sheet's name, or its "
+        r"0-based position\)",
     ):
         load_transactions(path)
     assert load_transactions(path, sheet="Orders")["customer_id"].tolist() == ["A", "B"]
@@ -386,13 +387,13 @@ def make_config(tmp_path, text, files=None):
 HOSTILE_CONFIGS = {
     "client_dot_dot": (
         MINIMAL.replace("client: acme", 'client: ".."'),
-        r"client: Value error, client name '\.\.' must be a slug",
+        r"client: client name '\.\.' must be a slug",
     ),
     "client_dot": (MINIMAL.replace("client: acme", 'client: "."'), r"client name '\.' must be"),
     "client_hidden": (MINIMAL.replace("client: acme", 'client: ".acme"'), r"must be a slug"),
     "currency_markup": (
         MINIMAL + 'currency: "<script>alert(1)</script>"\n',
-        r"currency: Value error, currency '<script>alert\(1\)</script>' must be "
+        r"currency: currency '<script>alert\(1\)</script>' must be "
         r"an ISO 4217 code",
     ),
     "currency_unknown_code": (MINIMAL + "currency: ABC\n", r"currency 'ABC' must be an ISO"),
@@ -405,7 +406,7 @@ HOSTILE_CONFIGS = {
     "duplicate_nested_key": (MINIMAL + "analysis: {seed: 1, seed: 2}\n", r"duplicate key 'seed'"),
     "seed_true": (
         MINIMAL + "analysis: {seed: true}\n",
-        r"analysis\.seed: Value error, expected a number, got True \(bool\)",
+        r"analysis\.seed: expected a number, got True \(bool\)",
     ),
     "margin_as_text": (MINIMAL + 'analysis: {margin: "0.3"}\n', r"analysis\.margin: .*expected a"),
     "binary_yaml": (bytes(range(256)), r"acme\.yaml: not a text YAML file \(not valid UTF-8"),
@@ -413,7 +414,7 @@ HOSTILE_CONFIGS = {
     "scalar_yaml": ("just a string\n", r"expected a mapping of settings, got str"),
     "sheet_yes": (
         MINIMAL.replace("{path: tx.csv}", "{path: tx.csv, sheet: yes}"),
-        r"tables\.transactions\.sheet: Value error, expected a sheet name",
+        r"tables\.transactions\.sheet: expected a sheet name",
     ),
     "exclude_without_values": (
         MINIMAL.replace("{path: tx.csv}", "{path: tx.csv, exclude: [{column: code}]}"),

@@ -772,8 +772,27 @@ def test_nps_by_rolls_survey_months_up_to_quarters():
 
 def test_nps_by_never_splits_a_survey_period_into_shorter_ones():
     quarters = _monthly_answers().assign(period=lambda f: f["period"].dt.asfreq("Q"))
-    with pytest.raises(DataError, match="dated by quarters .* cannot be split into months"):
-        nps_by(quarters, freq="M")
+    with pytest.warns(UserWarning, match="dated by quarters .* cannot be split into months"):
+        table = nps_by(quarters, freq="M", min_n=1)
+    assert table.attrs["freq"] == "Q"
+    assert table["period"].tolist() == [pd.Timestamp("2024-01-01"), pd.Timestamp("2024-04-01")]
+    assert table["n"].tolist() == [3, 3]
+    assert nps_by(_monthly_answers(), freq="Q", min_n=1).attrs["freq"] == "Q"
+
+
+def test_the_summary_names_a_yearly_survey_s_years():
+    from cxlib.summary import situation
+    from cxlib.trend import revenue_bridge
+
+    rng = np.random.default_rng(0)
+    years = pd.PeriodIndex(["2023"] * 40 + ["2024"] * 50, freq="Y")
+    answers = pd.DataFrame({"score": rng.integers(0, 11, 90), "period": pd.Series(years)})
+    with pytest.warns(UserWarning, match="dated by years"):
+        by_quarter = nps_by(answers, freq="Q")
+    last = answers["score"][40:]
+    expected = 100 * ((last >= 9).mean() - (last <= 6).mean())
+    text = situation(revenue_bridge(None), None, by_quarter)
+    assert f"to {expected:+.0f} in 2024 " in text and "years with fewer than 30" in text
 
 
 def test_latest_answers_orders_and_cuts_by_survey_period():
@@ -785,9 +804,32 @@ def test_latest_answers_orders_and_cuts_by_survey_period():
     assert early["score"].to_dict() == {"a": 10, "b": 9}
 
 
-def test_nps_vs_revenue_says_it_needs_answer_dates_not_periods():
-    tx = pd.DataFrame(
-        {"customer_id": ["a"], "date": pd.to_datetime(["2024-01-05"]), "amount": [10.0]}
-    )
-    with pytest.raises(DataError, match="carry a period column, not each answer's date"):
-        nps_vs_revenue(_monthly_answers(), tx)
+def test_nps_vs_revenue_dates_a_period_answer_on_the_period_s_last_day_and_says_so():
+    from cxlib.demo import make_demo
+
+    demo = make_demo(n_customers=1_500, seed=3)
+    by_quarter = demo.surveys.assign(period=demo.surveys["date"].dt.to_period("Q"))
+    with pytest.warns(UserWarning, match="dated on its period's last day"):
+        from_periods = nps_vs_revenue(by_quarter.drop(columns="date"), demo.transactions)
+    quarter_ends = by_quarter.assign(date=by_quarter["period"].dt.end_time.dt.normalize())
+    from_dates = nps_vs_revenue(quarter_ends.drop(columns="period"), demo.transactions)
+    pd.testing.assert_frame_equal(from_periods.effects, from_dates.effects)
+    # dated at the quarters' ends, no more answers have a whole follow-up window before the end
+    exact = nps_vs_revenue(demo.surveys, demo.transactions)
+    assert 0 < len(from_periods.customers) <= len(exact.customers)
+    assert (from_periods.customers["survey_date"].dt.is_quarter_end).all()
+    # the quarterly NPS is the same whichever way the answers are dated
+    pd.testing.assert_frame_equal(from_periods.periods, exact.periods)
+
+
+def test_nps_rows_have_one_column_list_wherever_they_are_built():
+    from cxlib.nps.groups import NPS_COLUMNS
+
+    assert [*nps(HAND).to_dict(), "reliable"] == list(NPS_COLUMNS)
+    answers = _monthly_answers()
+    by_quarter = nps_by(answers, freq="Q", min_n=1)
+    assert list(by_quarter.columns[: 1 + len(NPS_COLUMNS)]) == ["period", *NPS_COLUMNS]
+    segments = pd.Series(["x", "y", "x"], index=["a", "b", "c"])
+    assert list(nps_by_segment(answers, segments, min_n=1).columns) == ["segment", *NPS_COLUMNS]
+    empty = nps_by_segment(answers, pd.Series(["x"], index=["zz"]), min_n=1)
+    assert list(empty.columns) == ["segment", *NPS_COLUMNS] and empty.empty

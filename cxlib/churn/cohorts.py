@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 
 from cxlib._validation import DataError, check_transactions
-from cxlib.churn._common import _observation_end, _purchase_days
+from cxlib.churn._common import _observation_end
+from cxlib.engine import cohort_sql, last_date, run
 
 
 @dataclass
@@ -46,8 +47,9 @@ def cohort_retention(
 
     Parameters
     ----------
-    transactions : DataFrame
-        Canonical transactions.
+    transactions : DataFrame or Spark DataFrame
+        Canonical transactions (checked Spark rows with ``engine: spark``; the cells are then
+        counted in Spark).
     freq : {"M", "Q", "W"}, default "M"
         Cohort and period length.
     observation_end : date-like, optional
@@ -66,22 +68,32 @@ def cohort_retention(
     [[1.0, 0.5]]
     """
     caller = "cohort_retention"
-    transactions = check_transactions(transactions, caller=caller)
+    spark = hasattr(transactions, "sparkSession")  # engine spark: checked rows, counted there
+    if not spark:
+        transactions = check_transactions(transactions, caller=caller)
     if freq not in ("M", "Q", "W"):
         raise ValueError(
             f"The 'freq' parameter of {caller} must be one of ['M', 'Q', 'W']. "
             f"Got {freq!r} instead."
         )
-    end = _observation_end(transactions, observation_end)
-    tx = transactions.loc[transactions["date"] <= end, ["customer_id", "date", "amount"]]
-    bought = _purchase_days(tx)  # a purchase is a day with positive net spend, as in the base
-    if bought.empty:
+    if spark:
+        end = last_date(transactions) if observation_end is None else pd.Timestamp(observation_end)
+    else:
+        end = _observation_end(transactions, observation_end)
+    # The cells are counted in the engine (cxlib.engine.cohort_sql, the same SQL for DuckDB
+    # and Spark); a purchase is a day with positive net spend, as in the customer base.
+    cells = run(cohort_sql(freq=freq, observation_end=end), transactions)
+    if cells.empty:
         raise DataError(f"{caller}: no day with positive net spend to define cohorts from")
-    cohort = bought.groupby("customer_id")["date"].min().dt.to_period(freq)
-    tx = tx.loc[tx["customer_id"].isin(cohort.index)]
-    customers = _by_cohort_period(bought, cohort, freq)["customer_id"].nunique()
-    revenue = _by_cohort_period(tx, cohort, freq)["amount"].sum()
-    table = _cohort_grid(cohort, customers, revenue, _last_complete_period(end, freq))
+    # Period numbers of the SQL -> pandas Periods (pandas numbers weeks from 1969-12-29 + 1).
+    shift = 1 if freq == "W" else 0
+    cells["cohort"] = pd.PeriodIndex.from_ordinals(cells["cohort"].to_numpy() + shift, freq=freq)
+    cells["period"] = cells.pop("k").astype(np.int64)
+    sizes = cells.groupby("cohort")["cohort_size"].first().sort_index()
+    keyed = cells.set_index(["cohort", "period"])
+    customers = keyed["customers"].dropna()
+    revenue = keyed["revenue"].dropna()
+    table = _cohort_grid(sizes, customers, revenue, _last_complete_period(end, freq))
     if table.empty:
         warnings.warn(f"{caller}: no complete {freq} period in the data", stacklevel=2)
 
@@ -95,24 +107,16 @@ def cohort_retention(
     )
 
 
-def _by_cohort_period(frame: pd.DataFrame, cohort: pd.Series, freq: str):
-    """``frame`` grouped by its customers' cohort and the periods since acquisition."""
-    cohort_of = cohort.reindex(frame["customer_id"]).array
-    age = frame["date"].dt.to_period(freq).array.asi8 - cohort_of.asi8  # periods since
-    keyed = frame.assign(cohort=cohort_of, period=age)
-    return keyed.groupby(["cohort", "period"])
-
-
 def _last_complete_period(end: pd.Timestamp, freq: str) -> pd.Period:
     last = end.to_period(freq)
     return last - 1 if last.end_time.normalize() > end else last
 
 
-def _cohort_grid(cohort, customers, revenue, last_period) -> pd.DataFrame:
+def _cohort_grid(sizes, customers, revenue, last_period) -> pd.DataFrame:
     """Every observed (cohort, period) cell: sizes, buyers, revenue and the two rates."""
     rows = [
         (c, k, int(size))
-        for c, size in cohort.value_counts().sort_index().items()
+        for c, size in sizes.items()
         for k in range(max(last_period.ordinal - c.ordinal + 1, 0))
     ]
     grid = pd.DataFrame(rows, columns=["cohort", "period", "cohort_size"])

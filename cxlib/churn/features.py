@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from cxlib._validation import check_transactions, validate_columns
+from cxlib._validation import check_transactions, dated_answers, validate_columns
 from cxlib.churn._common import (
     DEFAULT_ACTIVE_DAYS,
     DEFAULT_CUSTOMER_CATEGORICALS,
@@ -357,7 +357,13 @@ class _Sources:
         return cls(
             check_transactions(transactions, caller=caller),
             customers,
-            _prepare_side(surveys, last, ["customer_id", "date", "score"], caller, "surveys"),
+            _prepare_side(
+                dated_answers(surveys, caller=caller),
+                last,
+                ["customer_id", "date", "score"],
+                caller,
+                "surveys",
+            ),
             _prepare_side(feedback, last, ["customer_id", "date"], caller, "feedback"),
         )
 

@@ -398,8 +398,8 @@ def _offence_error(
     if len(positions) > 5:
         offenders += f" (and {len(positions) - 5:,} more)"
     hints = {
-        "date": " Pass date_format (e.g. date_format='%d/%m/%Y') if the dates use another format,"
-        " or on_invalid='drop' to set these rows aside.",
+        "date": " Pass date_format='%d/%m/%Y' (or the export's own format) if the dates use"
+        " another format, or on_invalid='drop' to set these rows aside.",
         "id": " Pass on_invalid='drop' to set these rows aside (e.g. guest checkouts).",
     }
     hint = hints.get(
@@ -407,6 +407,11 @@ def _offence_error(
     )
     if reason == "duplicate customer_id":
         hint = " Each customer needs one row; pass on_invalid='drop' to keep the first."
+    if "after the export date" in reason:
+        hint = (
+            " If the export was taken later, pass its date as observation_end='YYYY-MM-DD'; "
+            "or pass on_invalid='drop' to set these rows aside."
+        )
     if check.kind == "number" and any(
         isinstance(v, str) and re.fullmatch(r"\s*[-+]?\d+,\d+\s*", v) for v in values
     ):

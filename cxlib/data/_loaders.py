@@ -190,8 +190,9 @@ def load_surveys(
     ``03/2024``) or years (``2024``), all of one length; anything else is an offending value
     ("unparseable period"). An integer period index (1, 2, 3, ...) is refused: it has no
     calendar, so write the periods out in the export. The NPS functions that group by time
-    (:func:`cxlib.nps.nps_by`, :func:`cxlib.nps.latest_answers`) use the period; functions that
-    need each answer's date (spend after the answer) say so.
+    (:func:`cxlib.nps.nps_by`, :func:`cxlib.nps.latest_answers`) use the period; computations
+    that need each answer's date date it on its period's last day, with a warning
+    (``cxlib._validation.dated_answers``).
 
     Returns
     -------

@@ -133,7 +133,8 @@ def _read_excel(path: Path, sheet: str | int | None, caller: str) -> pd.DataFram
             if sheet is None and len(names) > 1:
                 raise DataError(
                     f"{caller} ({path}): the workbook has {len(names)} sheets {names}; "
-                    "say which one to read with sheet= (a table's `sheet:` in the config)"
+                    f"say which one to read with sheet={names[0]!r} (a sheet's name, or its "
+                    "0-based position)"
                 )
             if isinstance(sheet, str) and sheet not in names:
                 raise DataError(f"{caller} ({path}): no sheet {sheet!r}; the workbook has {names}")
@@ -195,7 +196,7 @@ def _open_binary(path: Path, gzipped: bool):
 def _decoding_error(caller: str, name: str, codec: str, line: int | None, detail: str) -> DataError:
     where = f" (line {line})" if line is not None else ""
     other = (
-        "encoding='cp1251' or encoding='latin-1'"
+        "encoding='cp1252' (Western Europe), encoding='cp1251' (Cyrillic) or encoding='latin-1'"
         if codec.startswith("utf")
         else ("another encoding")
     )

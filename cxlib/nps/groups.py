@@ -19,7 +19,22 @@ from cxlib.nps.score import (
     nps,
 )
 
-__all__ = ["latest_answers", "nps_by", "nps_by_segment"]
+__all__ = ["NPS_COLUMNS", "latest_answers", "nps_by", "nps_by_segment"]
+
+#: Columns of each row of :func:`nps_by` and :func:`nps_by_segment` after the grouping
+#: columns: an :class:`~cxlib.nps.score.NPSResult` (its ``to_dict``) and whether ``n`` reaches
+#: ``min_n``.
+NPS_COLUMNS = (
+    "n",
+    "score",
+    "ci_low",
+    "ci_high",
+    "se",
+    "promoters",
+    "passives",
+    "detractors",
+    "reliable",
+)
 
 
 _FREQ_ALIASES = {
@@ -52,12 +67,12 @@ def _period_start(dates: pd.Series, freq: str, caller: str) -> pd.Series:
 _FREQ_ORDER = ("D", "W", "M", "Q", "Y")
 
 
-def _period_column_start(periods: pd.Series, freq: str, caller: str) -> pd.Series:
-    """Start of each survey period rolled up to ``freq``; ``freq`` may not split the periods.
+def _period_column_start(periods: pd.Series, freq: str, caller: str) -> tuple[pd.Series, str]:
+    """Return each survey period's start rolled up to ``freq``, and the frequency used.
 
     A survey dated by period (``load_surveys``' ``period`` column: months, quarters or years)
-    has no finer time: monthly answers roll up to quarters, but quarterly answers cannot be
-    split into months.
+    has no finer time: monthly answers roll up to quarters, but quarterly answers are never
+    split into months: they stay quarters, with a warning.
     """
     key = _FREQ_ALIASES.get(str(freq).upper())
     if key is None:
@@ -73,11 +88,14 @@ def _period_column_start(periods: pd.Series, freq: str, caller: str) -> pd.Serie
     own = _FREQ_ALIASES[periods.dtype.freq.freqstr.split("-")[0].upper()]
     if _FREQ_ORDER.index(key) < _FREQ_ORDER.index(own):
         names = {"D": "days", "W": "weeks", "M": "months", "Q": "quarters", "Y": "years"}
-        raise DataError(
+        warnings.warn(
             f"{caller}: the surveys are dated by {names[own]} (a 'period' column, no dates), "
-            f"which cannot be split into {names[key]}; use freq={own!r} or a longer period"
+            f"which cannot be split into {names[key]}: the NPS is by {names[own][:-1]}",
+            UserWarning,
+            stacklevel=3,
         )
-    return periods.dt.asfreq(key, how="start").dt.start_time
+        key = own
+    return periods.dt.asfreq(key, how="start").dt.start_time, key
 
 
 def _time_column(surveys: pd.DataFrame) -> str:
@@ -109,7 +127,9 @@ def nps_by(
     by : str or list of str, optional, keyword-only
         Grouping column(s).
     freq : {"D", "W", "M", "Q", "Y"}, optional, keyword-only
-        Period length; adds a ``period`` column (period start) after the group columns.
+        Period length; adds a ``period`` column (period start) after the group columns. A
+        survey dated by longer periods than ``freq`` keeps its own (with a warning): the
+        length used is ``attrs["freq"]``.
     promoter_min, detractor_max, method, confidence : keyword-only
         As in :func:`nps`.
     min_n : int, keyword-only
@@ -143,11 +163,11 @@ def nps_by(
     _validated_scores(frame["score"], "nps_by")
     keys = list(group_cols)
     if freq is not None:
-        frame["period"] = (
-            _period_start(frame["date"], freq, "nps_by")
-            if time == "date"
-            else _period_column_start(frame["period"], freq, "nps_by")
-        )
+        if time == "date":
+            frame["period"] = _period_start(frame["date"], freq, "nps_by")
+            freq = _FREQ_ALIASES[str(freq).upper()]
+        else:
+            frame["period"], freq = _period_column_start(frame["period"], freq, "nps_by")
         keys.append("period")
     options = dict(
         promoter_min=promoter_min, detractor_max=detractor_max, method=method, confidence=confidence
@@ -171,19 +191,7 @@ def nps_by(
                     "reliable": result.n >= min_n,
                 }
             )
-    columns = [
-        *keys,
-        "n",
-        "score",
-        "ci_low",
-        "ci_high",
-        "se",
-        "promoters",
-        "passives",
-        "detractors",
-        "reliable",
-    ]
-    table = pd.DataFrame(rows, columns=columns)
+    table = pd.DataFrame(rows, columns=[*keys, *NPS_COLUMNS])
     if freq is not None:
         change_cols = ["change", "change_ci_low", "change_ci_high", "change_p_value"]
         changes = np.full((len(table), 4), np.nan)
@@ -201,6 +209,7 @@ def nps_by(
             previous[row] = i
         table[change_cols] = changes
         table["change_significant"] = significant
+        table.attrs["freq"] = freq  # "D", "W", "M", "Q" or "Y": a survey's periods are kept
     return table
 
 
@@ -334,18 +343,7 @@ def nps_by_segment(
     if unassigned is not None:
         labels = labels.fillna(unassigned)
     answers = pd.DataFrame({"segment": labels, "score": latest["score"]})[labels.notna()]
-    columns = [
-        "segment",
-        "n",
-        "score",
-        "ci_low",
-        "ci_high",
-        "se",
-        "promoters",
-        "passives",
-        "detractors",
-        "reliable",
-    ]
+    columns = ["segment", *NPS_COLUMNS]
     table = (
         nps_by(
             answers,

@@ -26,6 +26,7 @@ from cxlib._validation import (
     check_fraction,
     check_positive_int,
     check_transactions,
+    dated_answers,
     validate_columns,
 )
 from cxlib.customers import customer_base
@@ -423,11 +424,8 @@ def nps_vs_revenue(
     NPS is **-1** (95% CI -8 to +6) over 497 customers' latest answers.
     """
     caller = "nps_vs_revenue"
-    if isinstance(surveys, pd.DataFrame) and "date" not in surveys and "period" in surveys:
-        raise DataError(
-            f"{caller}: the surveys carry a period column, not each answer's date; spend after "
-            "an answer needs the answer's date (nps_by and latest_answers use the period)"
-        )
+    if isinstance(surveys, pd.DataFrame):  # a survey dated by period: its periods' last days
+        surveys = dated_answers(surveys, caller=caller)
     validate_columns(surveys, ["customer_id", "date", "score"], caller=caller)
     _check_thresholds(promoter_min, detractor_max, caller)
     confidence = check_fraction(confidence, "confidence", caller=caller)
