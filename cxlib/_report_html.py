@@ -235,12 +235,10 @@ def _index_html(
         )
     quality_table = ""
     if quality is not None and not quality.empty:
-        counts = {
-            c: "{:,}".format for c in quality.columns if pd.api.types.is_integer_dtype(quality[c])
-        }
-        quality_table = quality.to_html(  # escapes its cells (escape=True)
-            index=False, border=0, na_rep="", float_format=lambda v: f"{v:,.4g}", formatters=counts
-        )
+        from cxlib.present import table
+
+        # Readable headers, counts with separators, missing as "—"; escaped like every table.
+        quality_table = table(quality).to_html()
     templates = files("cxlib") / "templates"
     template = Environment(autoescape=True).from_string(
         (templates / "index.html.j2").read_text(encoding="utf-8")

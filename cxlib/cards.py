@@ -53,6 +53,8 @@ __all__ = [
     "CARD_COLUMNS",
     "DEFAULT_CAPTURE_RATE",
     "FACTS_DIR",
+    "CardsView",
+    "cards_table",
     "cards_view",
     "load_segment_facts",
     "save_segment_facts",
@@ -165,7 +167,7 @@ def segment_cards(
     risk: pd.DataFrame | None = None,
     complaints: pd.DataFrame | None = None,
     wallet: pd.DataFrame | None = None,
-    trend: pd.Series | None = None,
+    trend: pd.Series | pd.DataFrame | None = None,
     margin: float,
     save_rate: tuple[float, float, float] = DEFAULT_SAVE_RATE,
     capture_rate: tuple[float, float, float] = DEFAULT_CAPTURE_RATE,
@@ -185,8 +187,8 @@ def segment_cards(
         ``lift``); a segment's top complaint is the theme it raises most above average.
     wallet : DataFrame, optional
         :func:`cxlib.wallet.wallet_by_segment` (``headroom``: annual spend placed elsewhere).
-    trend : Series, optional
-        :func:`segment_trend`.
+    trend : Series or DataFrame, optional
+        :func:`segment_trend` (or a frame with its ``revenue_trend`` column, as recorded).
     margin : float
         The client's gross margin (``analysis.margin``), for the plays' money.
     save_rate, capture_rate : (float, float, float)
@@ -212,6 +214,8 @@ def segment_cards(
     cards = cards.join(_columns(risk, ["mean_churn_probability", "revenue_at_risk"]))
     cards = cards.rename(columns={"mean_churn_probability": "churn_probability"})
     cards = cards.join(_columns(wallet, ["headroom"])).join(top)
+    if isinstance(trend, pd.DataFrame):
+        trend = trend["revenue_trend"] if "revenue_trend" in trend else None
     if trend is not None:
         cards = cards.join(trend.rename("revenue_trend").set_axis(trend.index.astype(str)))
     cards = cards.reindex(columns=[c for c in CARD_COLUMNS if c != "segment"])
@@ -252,8 +256,8 @@ def _top_complaints(complaints: pd.DataFrame | None) -> pd.DataFrame:
     return first[["name", "lift"]].set_axis(columns, axis=1).astype({"complaint_lift": float})
 
 
-def cards_view(cards: pd.DataFrame, *, currency: str = "EUR"):
-    """Show the cards as a compact table (one row per segment), formatted for a page."""
+def cards_table(cards: pd.DataFrame, *, currency: str = "EUR"):
+    """Return the cards as one formatted table (a row per segment; wide, so it is split)."""
     from cxlib.present import table
 
     shown = cards.drop(columns=["basis", "play_low", "play_high", "complaint_lift"]).copy()
@@ -271,7 +275,91 @@ def cards_view(cards: pd.DataFrame, *, currency: str = "EUR"):
         "play_value": f"Play worth a year ({currency}, gross margin)",
         "nps_responses": "NPS answers",
     }
-    return table(shown, units, currency=currency, labels=labels, keys=["segment"], max_columns=7)
+    return table(shown, units, currency=currency, labels=labels, keys=["segment"])
+
+
+class CardsView:
+    """Segment cards as HTML: a grid of small boxes, one per segment (see :func:`cards_view`)."""
+
+    def __init__(self, cards: pd.DataFrame, currency: str) -> None:
+        self.cards, self.currency = cards, currency
+
+    def to_html(self) -> str:
+        """Return the cards' HTML; every client string (segment, complaint) is escaped."""
+        if self.cards.empty:
+            return "<p><em>No segment recorded its numbers: see the topic pages.</em></p>"
+        boxes = "".join(self._card(row) for row in self.cards.to_dict("records"))
+        return f"<style>{_CARD_CSS}</style><div class=\"cx-cards\">{boxes}</div>"
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
+    def _card(self, row: dict) -> str:
+        from cxlib._html import escape_html as esc
+        from cxlib.present import MISSING, format_cell
+
+        def v(value, unit):  # each number in its own element, as on the topic pages' tables
+            return f'<span class="cx-v">{esc(format_cell(value, unit))}</span>'
+
+        def money(value, per_year=""):  # "EUR 1,234 a year", or a bare dash when missing
+            if pd.isna(value):
+                return MISSING
+            return f"{esc(self.currency)} {v(value, 'currency')}{per_year}"
+
+        trend = row["revenue_trend"]
+        trend_text = MISSING if pd.isna(trend) else f"{100 * trend:+.1f}%"
+        lines = [
+            f"Customers {v(row['customers'], 'count')} ({v(row['customer_share'], 'percent')})",
+            f"Revenue, all history, {money(row['revenue'])} "
+            f"({v(row['revenue_share'], 'percent')})",
+            f"Revenue of these customers vs a year before {esc(trend_text)}",
+            f"Churn risk {v(row['churn_probability'], 'percent')}; revenue at risk "
+            f"{money(row['revenue_at_risk'], ' a year')}",
+            f"NPS {v(row['nps'], 'points')} ({v(row['nps_responses'], 'count')} answers)",
+            f"Top complaint: {esc(format_cell(row['top_complaint'], 'text'))}",
+            f"Wallet headroom {money(row['headroom'], ' a year')}",
+        ]
+        if isinstance(row["play"], str):
+            play = (
+                f"<strong>{esc(row['play'])}</strong>: {money(row['play_value'], ' a year')} "
+                f"({v(row['play_low'], 'currency')} to {v(row['play_high'], 'currency')}), "
+                f"{esc(row['basis'])}"
+            )
+        else:
+            play = f"No play: {MISSING}"
+        items = "".join(f"<li>{line}</li>" for line in lines)
+        return (
+            f'<div class="cx-card"><h4>{esc(row["segment"])}</h4><ul>{items}</ul>'
+            f'<p class="cx-play">{play}</p></div>'
+        )
+
+
+_CARD_CSS = (
+    ".cx-cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(290px,1fr));"
+    "gap:12px;max-width:100%;}"
+    ".cx-card{border:1px solid #d0d7de;border-radius:6px;padding:8px 12px;background:#fafbfc;"
+    "font-size:13px;line-height:1.45;}"
+    ".cx-card h4{margin:2px 0 6px;font-size:15px;}"
+    ".cx-card ul{margin:0;padding-left:16px;}"
+    ".cx-v{font-variant-numeric:tabular-nums;white-space:nowrap;}"
+    ".cx-play{margin:6px 0 2px;padding-top:6px;border-top:1px solid #d0d7de;}"
+)
+
+
+def cards_view(cards: pd.DataFrame, *, currency: str = "EUR") -> CardsView:
+    """Show the cards on a page as a grid of boxes, the play worth most first.
+
+    Missing numbers (no survey, no feedback, a page that did not run) show as "—".
+
+    Examples
+    --------
+    >>> cards = segment_cards(risk=pd.DataFrame({"mean_churn_probability": [0.5],
+    ...     "revenue_at_risk": [1_000.0]}, index=["<b>A</b>"]), margin=0.3)
+    >>> html = cards_view(cards).to_html()
+    >>> "&lt;b&gt;A&lt;/b&gt;" in html and "<b>A</b>" not in html, ">60.00<" in html
+    (True, True)
+    """
+    return CardsView(cards, currency)
 
 
 def _interval(value: float, low: float, high: float) -> str | None:

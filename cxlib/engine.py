@@ -321,7 +321,10 @@ def run_duckdb(sql: str, tx: Any) -> pd.DataFrame:
     con = duckdb.connect()
     try:
         con.execute("SET TimeZone = 'UTC'")
-        con.execute("SET enable_progress_bar = false")
+        try:
+            con.execute("SET enable_progress_bar = false")
+        except duckdb.Error:
+            pass  # inside a Jupyter kernel without ipywidgets DuckDB refuses the setting itself
         con.register("tx", tx)
         return con.execute(sql).df()
     finally:

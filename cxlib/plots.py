@@ -156,6 +156,7 @@ def plot_tracking(curve, *, cumulative: bool = True, ax=None):
         ylabel=("Cumulative repeat purchases" if cumulative else "Repeat purchases"),
         title="Repeat purchases: model versus actual",
     )
+    ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:,.0f}"))
     ax.tick_params(axis="x", labelrotation=30)
     ax.legend()
     return ax

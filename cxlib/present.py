@@ -42,6 +42,10 @@ __all__ = [
     "table",
 ]
 
+#: Width a table may take on the page (px): the report's 1280 px page less margins and the
+#: output area's padding (measured: 1,090 px of room), with a safety margin.
+PAGE_PX = 1000
+
 #: What a missing value looks like on a page.
 MISSING = "—"
 
@@ -82,6 +86,7 @@ _ACRONYMS = {
     "std": "SD",
     "coef": "coefficient",
     "r2": "R²",
+    "mde": "MDE",
 }
 # Header suffix per unit; percent, points and ratios show their unit in the cells.
 _HEADER_UNIT = {"days": "days", "months": "months"}
@@ -113,7 +118,7 @@ _IDENTIFIER = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)+$")
 _TABLE_STYLES = [
     # Headers wrap on word boundaries instead of stretching the table past the page.
     {"selector": "th", "props": "white-space: normal; max-width: 11em; text-align: right;"},
-    {"selector": "td", "props": "max-width: 28em; overflow-wrap: anywhere;"},
+    {"selector": "td", "props": "max-width: 28em; overflow-wrap: break-word;"},
     {"selector": "th.col_heading", "props": "vertical-align: bottom;"},
     {"selector": "caption", "props": "caption-side: top; text-align: left; color: #555;"},
 ]
@@ -179,6 +184,8 @@ def infer_unit(name: Any, values: pd.Series) -> str:
         return "text"
     key = "_".join(str(part) for part in name) if isinstance(name, tuple) else str(name)
     key = key.lower()
+    if re.search(r"growth|trend", key):
+        return "percent"  # a relative change, which may exceed 100%
     for pattern, unit in _NAME_HINTS:
         if re.search(pattern, key):
             if unit == "percent" and values.abs().max(skipna=True) > 1.5:
@@ -227,7 +234,7 @@ def format_cell(value: Any, unit: str) -> str:
         "count": lambda x: f"{x:,.0f}",
         "ratio": lambda x: f"{x:.2f}×",
         "days": lambda x: f"{x:,.0f}",
-        "months": lambda x: f"{x:,.1f}",
+        "months": lambda x: f"{x:,.0f}" if x == int(x) else f"{x:,.1f}",
         "p_value": lambda x: "<0.001" if x < 0.001 else f"{x:.3f}",
     }
     return formats.get(unit, _number)(number)
@@ -272,7 +279,7 @@ class PresentedTable:
     cells: pd.DataFrame
     keys: list[str] = field(default_factory=list)
     caption: str = ""
-    max_columns: int = 8
+    max_columns: int = 12
     numeric: set[str] = field(default_factory=set)
 
     @property
@@ -286,15 +293,40 @@ class PresentedTable:
         return self
 
     def parts(self) -> list[pd.DataFrame]:
-        """Return the table split into pieces of at most ``max_columns`` columns (keys repeated)."""
+        """Return the table split into pieces that fit the page (keys repeated in each).
+
+        A piece holds at most ``max_columns`` columns and, by an estimate of each column's
+        width from its text, at most :data:`PAGE_PX` pixels; the pieces are balanced.
+        """
         others = [c for c in self.cells.columns if c not in self.keys]
-        width = max(1, self.max_columns - len(self.keys))
-        if len(others) <= width:
+        room = PAGE_PX - sum(self._width(c) for c in self.keys)
+        limit = max(1, self.max_columns - len(self.keys))
+        pieces: list[list[str]] = [[]]
+        for column in others:
+            used = sum(self._width(c) for c in pieces[-1])
+            if pieces[-1] and (len(pieces[-1]) >= limit or used + self._width(column) > room):
+                pieces.append([])
+            pieces[-1].append(column)
+        if len(pieces) == 1:
             return [self.cells]
-        return [
-            self.cells[self.keys + others[start : start + width]]
-            for start in range(0, len(others), width)
-        ]
+        # Same number of pieces, columns spread evenly (no piece of one lonely column).
+        size = math.ceil(len(others) / len(pieces))
+        if all(
+            sum(self._width(c) for c in others[i : i + size]) <= room
+            for i in range(0, len(others), size)
+        ):
+            pieces = [others[i : i + size] for i in range(0, len(others), size)]
+        return [self.cells[self.keys + piece] for piece in pieces]
+
+    def _width(self, header: str) -> float:
+        """Rough rendered width of a column in pixels: its longest cell or header word."""
+        values = self.cells[header].astype(str)
+        longest = int(values.str.len().max()) if len(values) else 0
+        if header not in self.numeric:
+            longest = min(longest, 40)  # text wraps at 28em
+        words = max((len(w) for w in str(header).split()), default=0)
+        head = min(len(str(header)), 16)  # headers wrap at 11em
+        return 7.5 * max(longest, words, head) + 22
 
     def to_html(self) -> str:
         """Return the HTML of every part, escaped, without an index."""
@@ -328,7 +360,7 @@ def table(
     currency: str = "EUR",
     labels: Mapping[Any, str] | None = None,
     keys: Sequence[Any] | None = None,
-    max_columns: int = 8,
+    max_columns: int = 12,
     caption: str = "",
 ) -> PresentedTable:
     """Format a frame for a report page.
@@ -350,8 +382,9 @@ def table(
     keys : sequence, optional
         Columns repeated in every part of a split table (default: the former index columns,
         or else the first column when it holds text).
-    max_columns : int, default 8
-        Widest part, key columns included; a wider table is split.
+    max_columns : int, default 12
+        Most columns in one part, key columns included; a table with more columns, or wider
+        than the page by an estimate from its text, is split.
     caption : str, optional
         Text above the table.
 
@@ -410,6 +443,13 @@ def table(
         key_headers = headers[:1]
     else:
         key_headers = []
+    # A key column that names metrics ("revenue", "aov") reads like its neighbours ("Prior spend").
+    for header in key_headers:
+        if header not in numeric and not re.search(r"\bID$", header):
+            shown[header] = [
+                readable_label(v) if re.fullmatch(r"[a-z][a-z0-9]*", v) else v
+                for v in shown[header]
+            ]
     return PresentedTable(shown, key_headers, str(caption or ""), max_columns, numeric)
 
 

@@ -12,6 +12,7 @@ from cxlib import DataError
 from cxlib.actions import BASIS
 from cxlib.cards import (
     CARD_COLUMNS,
+    cards_table,
     cards_view,
     load_segment_facts,
     save_segment_facts,
@@ -70,10 +71,12 @@ def test_a_client_without_surveys_or_feedback_gets_dashes_not_a_crash(facts):
     profiles = facts["profiles"].assign(nps=np.nan, nps_responses=0)
     cards = segment_cards(profiles=profiles, risk=facts["risk"], complaints=None, margin=0.3)
     assert cards["top_complaint"].isna().all() and cards["headroom"].isna().all()
-    cells = cards_view(cards).cells
+    cells = cards_table(cards).cells
     assert (cells["Top complaint"] == "—").all() and (cells["NPS"] == "—").all()
-    html = cards_view(cards).to_html()
-    assert not re.search(r"\b(nan|None|NaN)\b", html)
+    for html in (cards_table(cards).to_html(), cards_view(cards).to_html()):
+        assert not re.search(r"\b(nan|None|NaN|True|False)\b", html)
+    assert cards_view(cards).to_html().count('class="cx-card"') == 3
+    assert "Top complaint: —" in cards_view(cards).to_html()
 
 
 def test_only_profiles_or_nothing_at_all():
@@ -81,7 +84,8 @@ def test_only_profiles_or_nothing_at_all():
     assert only.loc[0, "segment"] == "A" and pd.isna(only.loc[0, "play"])
     empty = segment_cards(margin=0.5)
     assert empty.empty and list(empty.columns) == CARD_COLUMNS
-    assert cards_view(empty).cells.empty
+    assert cards_table(empty).cells.empty
+    assert "No segment" in cards_view(empty).to_html()
 
 
 def test_facts_round_trip_through_the_headlines_folder_with_client_names(tmp_path, facts):
@@ -118,3 +122,12 @@ def test_trend_compares_the_last_year_with_the_year_before_per_segment(small_dem
 def test_impossible_settings_are_refused(bad):
     with pytest.raises(DataError):
         segment_cards(**bad)
+
+
+def test_a_recorded_trend_frame_is_read_like_the_series(facts):
+    trend = pd.Series({"Champions": 0.25, "Lost": -0.5}, name="revenue_trend")
+    as_series = segment_cards(**facts, trend=trend, margin=0.3)
+    as_frame = segment_cards(**facts, trend=trend.to_frame(), margin=0.3)
+    pd.testing.assert_frame_equal(as_series, as_frame)
+    assert as_frame.set_index("segment").loc["Lost", "revenue_trend"] == -0.5
+    assert np.isnan(as_frame.set_index("segment").loc["At Risk", "revenue_trend"])

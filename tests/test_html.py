@@ -191,3 +191,26 @@ def test_every_link_of_the_index_points_to_a_file_of_the_run(rendered):
     index = (run.run_dir / "index.html").read_text()
     links = re.findall(r'href="([^"#]+)"', index)
     assert links and all((run.run_dir / link).is_file() for link in links)
+
+
+def test_the_table_audit_finds_wide_tables_and_raw_cells_and_passes_clean_ones(tmp_path):
+    import pandas as pd
+
+    from cxlib.present import table
+
+    raw = pd.DataFrame({f"column_{i}": [0.123456789, None, True] for i in range(30)})
+    clean = table(raw.head(1)[["column_0", "column_1"]])  # formatted: no raw cell
+    page = tmp_path / "page.html"
+    page.write_text(
+        "<html><body><div class='jp-OutputArea-output'>"
+        + raw.to_html()
+        + clean.to_html()
+        + "</div></body></html>"
+    )
+    audit = audit_tables(page, profile=tmp_path / "profile")
+    assert audit["page"] == PAGE_WIDTH and len(audit["tables"]) == 2
+    problems = table_problems(audit)
+    assert any("table 1" in p and "px wide" in p for p in problems)
+    assert any("table 1: raw cells" in p and "0.123457" in p for p in problems)  # pandas repr
+    assert any("table 1: snake_case headers" in p for p in problems)
+    assert not [p for p in problems if p.startswith("table 2")]

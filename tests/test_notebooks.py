@@ -24,8 +24,10 @@ from tests.conftest import ROOT
 from tests.test_html import (
     assert_page_has_no_errors,
     assert_screenshot_is_not_blank,
+    audit_tables,
     figures,
     screenshot,
+    table_problems,
 )
 
 pytestmark = pytest.mark.xdist_group("demo_report")
@@ -201,6 +203,50 @@ def test_the_demo_ranks_three_actions_on_one_basis_each_equal_to_its_page(demo_r
         page = (run_dir / "html" / f"{action['page']}.html").read_text()
         assert shown in summary and shown in page, (shown, action["page"])
         assert f'href="{action["page"]}.html"' in summary  # the page that backs it
+
+
+@pytest.mark.slow
+def test_no_reviewer_table_is_wider_than_the_page_or_shows_a_raw_cell(demo_report, tmp_path):
+    """Headless Chromium at 1280 px over every reviewer page (and the index)."""
+    run_dir = demo_report.run_dir
+    pages = [run_dir / "index.html"] + [
+        p for p in sorted((run_dir / "html").glob("*.html")) if not p.name.endswith(".full.html")
+    ]
+    problems, tables = {}, 0
+    for page in pages:
+        audit = audit_tables(page, profile=tmp_path / "profile")
+        tables += len(audit["tables"])
+        if found := table_problems(audit):
+            problems[page.name] = found
+    assert not problems, problems
+    assert tables >= 40  # the audit saw the pages' tables: a page without tables proves nothing
+
+
+@pytest.mark.slow
+def test_the_segment_cards_show_the_topic_pages_numbers(demo_report):
+    from cxlib.cards import load_segment_facts, segment_cards
+    from cxlib.present import format_cell
+
+    run_dir = demo_report.run_dir
+    facts = load_segment_facts(run_dir / "headlines")
+    assert {"profiles", "risk", "wallet", "complaints"} <= set(facts)
+    cards = segment_cards(**facts, margin=AnalysisConfig().margin)
+    html = {name: (run_dir / "html" / f"{name}.html").read_text() for name in
+            (SUMMARY_NOTEBOOK, "01_segmentation", "02_churn")}  # fmt: skip
+    checked = 0
+    for card in cards.itertuples():
+        for value, unit, page in [
+            (card.customers, "count", "01_segmentation"),
+            (card.revenue, "currency", "01_segmentation"),
+            (card.revenue_at_risk, "currency", "02_churn"),
+            (card.headroom, "currency", "01_segmentation"),
+        ]:
+            if value == value:  # not NaN: the card shows the page's number
+                cell = format_cell(value, unit)
+                assert f">{cell}<" in html[SUMMARY_NOTEBOOK] and f">{cell}<" in html[page], cell
+                checked += 1
+        assert card.play_value > 0 and card.play_low <= card.play_value <= card.play_high
+    assert checked >= 3 * len(cards)
 
 
 @pytest.mark.slow

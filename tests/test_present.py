@@ -116,7 +116,7 @@ def test_a_sorted_positional_index_is_dropped_and_code_identifiers_read_as_words
     ).sort_values("metric")
     shown = table(frame)
     assert shown.headers == ["Metric", "Customer ID"]
-    assert shown.cells["Metric"].tolist() == ["revenue", "Subsequent spend"]
+    assert shown.cells["Metric"].tolist() == ["Revenue", "Subsequent spend"]
     assert shown.cells["Customer ID"].tolist() == ["c_002", "c_001"]  # IDs stay as they are
 
 
@@ -135,3 +135,12 @@ def test_names_decide_units_when_none_is_given():
     assert table(frame).cells.iloc[0].tolist() == [
         "+14.9", "1,134", "220", "49.0%", "41.90", "0.96×", "<0.001"
     ]  # fmt: skip
+
+
+def test_metric_names_in_a_key_column_read_alike_and_a_wide_table_splits_evenly():
+    frame = pd.DataFrame(
+        {"metric": ["revenue", "aov", "prior_spend"], **{f"m{i}": [1.5] * 3 for i in range(9)}}
+    )
+    shown = table(frame, keys=["metric"], max_columns=9)
+    assert shown.cells["Metric"].tolist() == ["Revenue", "AOV", "Prior spend"]
+    assert [len(p.columns) for p in shown.parts()] == [6, 5]  # 9 others: 5 + 4, not 8 + 1
