@@ -177,6 +177,12 @@ def read_transactions(
     raw, first_row = _read(spark, path, table, caller)
     mapping = {c: c for c in ("customer_id", "date", "amount") + _OPTIONAL_TEXT if c in raw.columns}
     mapping.update(columns or {})
+    absent = [c for c in ("customer_id", "date", "amount") if c not in mapping]
+    if absent:  # line items (quantity x unit_price) are read by the duckdb engine only
+        raise DataError(
+            f"{caller} ({name}): missing column(s) {absent}; the source has "
+            f"{sorted(raw.columns)}. Map them under `columns:` in the client's config"
+        )
     bounds = _date_bounds(observation_end, caller)
     values, reason_sql, reasons = _checked_columns(raw, mapping, date_format, bounds, caller, name)
     # The canonical values first, then the reason computed on them (one pass, one plan).

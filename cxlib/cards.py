@@ -289,7 +289,7 @@ class CardsView:
         if self.cards.empty:
             return "<p><em>No segment recorded its numbers: see the topic pages.</em></p>"
         boxes = "".join(self._card(row) for row in self.cards.to_dict("records"))
-        return f"<style>{_CARD_CSS}</style><div class=\"cx-cards\">{boxes}</div>"
+        return f'<style>{_CARD_CSS}</style><div class="cx-cards">{boxes}</div>'
 
     def _repr_html_(self) -> str:
         return self.to_html()
@@ -310,8 +310,7 @@ class CardsView:
         trend_text = MISSING if pd.isna(trend) else f"{100 * trend:+.1f}%"
         lines = [
             f"Customers {v(row['customers'], 'count')} ({v(row['customer_share'], 'percent')})",
-            f"Revenue, all history, {money(row['revenue'])} "
-            f"({v(row['revenue_share'], 'percent')})",
+            f"Revenue, all history, {money(row['revenue'])} ({v(row['revenue_share'], 'percent')})",
             f"Revenue of these customers vs a year before {esc(trend_text)}",
             f"Churn risk {v(row['churn_probability'], 'percent')}; revenue at risk "
             f"{money(row['revenue_at_risk'], ' a year')}",

@@ -268,6 +268,29 @@ class Client:
         )
 
     @property
+    def contracts(self) -> pd.DataFrame | None:
+        """Contract customers (:func:`cxlib.churn.contractual.contract_table`), or None.
+
+        None unless the customers table holds a contract history: the ``contract_tenure`` and
+        ``contract_churned`` columns, or ``signup_date`` with ``contract_end`` dates.
+        """
+        from cxlib.churn import contractual
+
+        settings = self.analysis
+        columns = dict(tenure=settings.contract_tenure, churned=settings.contract_churned)
+        if contractual.contract_columns(self.customers, **columns) is None:
+            return None
+        return self._cached(
+            "contracts",
+            lambda: contractual.contract_table(
+                self.customers,
+                **columns,
+                period=settings.contract_period,
+                as_of=settings.observation_end,
+            ),
+        )
+
+    @property
     def churn_threshold_days(self) -> int:
         """Days without a purchase after which a customer counts as churned (inactivity)."""
         from cxlib import churn

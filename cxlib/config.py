@@ -197,6 +197,13 @@ class AnalysisConfig(_Strict):
     n_themes: int | None = Field(None, ge=2, le=30)
     n_clusters_max: int = Field(8, ge=2, le=20)
     wallet_column: str | None = None  # a customers column with each customer's stated wallet
+    # contractual clients: the customers columns with tenure (whole periods) and the churned
+    # flag, the contract period, and the payment per period (a column or one number; None:
+    # value counted in periods)
+    contract_tenure: str = "tenure"
+    contract_churned: str = "churned"
+    contract_period: Literal["W", "M", "Q", "Y"] = "M"
+    contract_value: str | float | None = None
 
     @field_validator("*", mode="before")
     @classmethod
@@ -503,16 +510,23 @@ def load_client(path: str | Path) -> Client:
             frames[table] = loader(config.table_path(table), **options)
         except DataError as exc:
             raise DataError(yaml_hints(str(exc), table)) from None
-    check_settings(config, frames.get("transactions"))
+    check_settings(config, frames.get("transactions"), customers=frames.get("customers"))
     quality = data.quality_report(*frames.values())
     return Client(config=config, quality=quality, **frames)
 
 
-def check_settings(config: ClientConfig, transactions: pd.DataFrame | None) -> None:
+def check_settings(
+    config: ClientConfig,
+    transactions: pd.DataFrame | None,
+    *,
+    customers: pd.DataFrame | None = None,
+) -> None:
     """Cross-field checks of the analysis settings against the data (run by ``cxlib validate``).
 
     ``calibration_end`` and ``observation_end`` must fall inside the transactions' dates, with
-    calibration before observation, and ``holdout_weeks`` must be shorter than the history.
+    calibration before observation, and ``holdout_weeks`` must be shorter than the history. For
+    a contract history in ``customers``, its tenure and churned flag must read as such and a
+    ``contract_value`` column must exist.
 
     Raises
     ------
@@ -520,6 +534,7 @@ def check_settings(config: ClientConfig, transactions: pd.DataFrame | None) -> N
         Naming the setting as it is written under ``analysis:`` in the YAML.
     """
     settings, where = config.analysis, config.config_path or config.client
+    _check_contract_settings(settings, customers, where)
     if transactions is None or transactions.empty:
         return
     first, last = transactions["date"].min(), transactions["date"].max()
@@ -548,6 +563,22 @@ def check_settings(config: ClientConfig, transactions: pd.DataFrame | None) -> N
         raise DataError(
             f"{where}: invalid analysis settings\n"
             + "\n".join(f"  analysis.{line}" for line in problems)
+        )
+
+
+def _check_contract_settings(settings: AnalysisConfig, customers, where) -> None:
+    from cxlib.churn import contractual
+
+    columns = dict(tenure=settings.contract_tenure, churned=settings.contract_churned)
+    if contractual.contract_columns(customers, **columns) is None:
+        return
+    contractual.contract_table(customers, **columns, period=settings.contract_period)
+    value = settings.contract_value
+    if isinstance(value, str) and value not in customers.columns:
+        raise DataError(
+            f"{where}: invalid analysis settings\n  analysis.contract_value: the customers table "
+            f"has no column {value!r}; name the column with each customer's payment per period, "
+            "give one number, or leave it out (CLV then counts discounted periods)"
         )
 
 

@@ -321,10 +321,10 @@ def run_duckdb(sql: str, tx: Any) -> pd.DataFrame:
     con = duckdb.connect()
     try:
         con.execute("SET TimeZone = 'UTC'")
-        try:
+        try:  # the bar would print over a terminal's output
             con.execute("SET enable_progress_bar = false")
-        except duckdb.Error:
-            pass  # inside a Jupyter kernel without ipywidgets DuckDB refuses the setting itself
+        except duckdb.Error:  # a Jupyter kernel without ipywidgets refuses to change it
+            pass
         con.register("tx", tx)
         return con.execute(sql).df()
     finally:

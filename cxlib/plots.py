@@ -23,6 +23,7 @@ __all__ = [
     "plot_lorenz",
     "plot_nps_by_group",
     "plot_nps_over_time",
+    "plot_retention_projection",
     "plot_revenue_at_risk",
     "plot_rfm_matrix",
     "plot_score_outcome",
@@ -834,4 +835,24 @@ def plot_actions(actions, *, currency: str | None = None, ax=None):
         title="Where to invest, ranked by money",
     )
     ax.xaxis.set_major_formatter(plt.FuncFormatter(_money_ticks))
+    return ax
+
+
+def plot_retention_projection(curve, *, period: str = "month", ax=None):
+    """Observed retention by period against the sBG projection (``cxlib.clv.retention_curve``).
+
+    ``curve`` has ``observed_survival`` and ``projected_survival`` indexed by period; the
+    projection is drawn beyond the observed periods when the curve is longer.
+    """
+    ax = _get_ax(ax)
+    ax.plot(curve.index, curve["observed_survival"], marker="o", markersize=3, label="observed")
+    if "projected_survival" in curve:
+        ax.plot(curve.index, curve["projected_survival"], linestyle="--", label="sBG projection")
+    ax.set(
+        xlabel=f"{period.capitalize()}s as a customer",
+        ylabel="Share of customers still subscribed",
+        title="Retention: observed against the shifted-beta-geometric model",
+        ylim=(0, 1.02),
+    )
+    ax.legend(title=None, fontsize="small")
     return ax

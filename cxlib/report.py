@@ -563,7 +563,7 @@ def build_report(
                     )
                     continue
                 _run_one(
-                    source,
+                    _applicable_cells(source, client, partial),
                     run,
                     partial,
                     available,
@@ -698,8 +698,7 @@ def _skip(source: Path, run: NotebookRun, client: Any, bar: _Progress, headlines
     from cxlib.headlines import Headline, save_headlines
 
     nb = nbformat.read(str(source), as_version=4)
-    required = nb.metadata.get("cxlib", {}).get("requires", [])
-    missing = [table for table in required if getattr(client, table, None) is None]
+    missing = _unmet(nb.metadata, client)
     if not missing:
         return False
     run.status, run.title = "skipped", _notebook_title(nb, run.name)
@@ -709,6 +708,45 @@ def _skip(source: Path, run: NotebookRun, client: Any, bar: _Progress, headlines
     bar.start_notebook(run.name)
     bar.finish_notebook()
     return True
+
+
+def _unmet(metadata: dict, client: Any) -> list[str]:
+    """Return the ``{"cxlib": {"requires": [...]}}`` tables of a notebook or cell not met.
+
+    An entry ``"transactions|contracts"`` is met by either table (a page that serves both
+    purchase histories and contract histories); ``"!contracts"`` by a client without it (a
+    cell for purchase histories only).
+    """
+    missing = []
+    for entry in metadata.get("cxlib", {}).get("requires", []):
+        if entry.startswith("!"):
+            if getattr(client, entry[1:], None) is not None:
+                missing.append(entry)
+            continue
+        options = entry.split("|")
+        if all(getattr(client, table, None) is None for table in options):
+            missing.append(" or ".join(options))
+    return missing
+
+
+def _applicable_cells(source: Path, client: Any, run_dir: Path) -> Path:
+    """``source``, or a copy without the cells whose ``requires`` the client does not meet.
+
+    A page serving two kinds of client (the CLV page: purchase histories or contracts) marks
+    the cells of one kind in their metadata, like a notebook's; the copy keeps the name and is
+    written under the run's ``logs/sources`` folder.
+    """
+    import nbformat
+
+    nb = nbformat.read(str(source), as_version=4)
+    keep = [cell for cell in nb.cells if not _unmet(cell.metadata, client)]
+    if len(keep) == len(nb.cells):
+        return source
+    nb.cells = keep
+    target = run_dir / "logs" / "sources" / source.name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, str(target))
+    return target
 
 
 def _prepare_client(client: Any, console: Any) -> dict[str, Any]:

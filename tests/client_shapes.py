@@ -26,6 +26,38 @@ def _no_dropout_segments() -> dict:
     }
 
 
+def _subscriptions(tx: pd.DataFrame, customers: pd.DataFrame) -> pd.DataFrame:
+    """The demo's customers as subscribers: a telecom-style export with tenure and churn.
+
+    A customer cancelled when they made no purchase in the last 90 days of the data, on their
+    last purchase day; tenure counts the months they were a customer (started months for a
+    churner, completed months for an active one); the monthly fee is their average monthly
+    spend. Churn thus follows the demo's latent segments, which the acquisition attributes
+    partly reveal, so the classifier has something to find.
+    """
+    end = tx["date"].max()
+    last = tx.groupby("customer_id")["date"].max().reindex(customers["customer_id"])
+    spend = tx.groupby("customer_id")["amount"].sum().reindex(customers["customer_id"])
+    start = customers["signup_date"].to_numpy()
+    churned = (last < end - pd.Timedelta(days=90)).to_numpy()
+    stop = np.where(churned, last.to_numpy(), end.to_datetime64())
+    months = (stop - start) / np.timedelta64(1, "D") / (365.25 / 12)
+    tenure = np.where(churned, np.maximum(np.ceil(months), 1), np.floor(months)).astype(int)
+    return pd.DataFrame(
+        {
+            "customer_id": customers["customer_id"],
+            "tenure_months": tenure,
+            "churned": churned,
+            "monthly_fee": (spend.to_numpy() / np.maximum(months, 1)).round(2),
+            "acquisition_channel": customers["acquisition_channel"],
+            "region": customers["region"],
+            "age_band": customers["age_band"],
+            "signup_date": customers["signup_date"],
+            "contract_end": pd.Series(np.where(churned, stop, np.datetime64("NaT"))),
+        }
+    )
+
+
 def _write(folder: Path, tables: dict[str, pd.DataFrame], analysis: dict | None = None) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     config: dict = {"client": folder.name, "data_dir": ".", "tables": {}}
@@ -57,17 +89,21 @@ def build_shapes(root: Path) -> dict[str, tuple[Path, tuple[str, ...]]]:
         ("03",),
     )
     add("surveys_only", {"surveys": surveys.drop(columns="comment")}, ALL)
+    contracts = _subscriptions(tx, customers)
+    add(
+        "customers_only",
+        {"customers": contracts.drop(columns=["signup_date", "contract_end"])},
+        ALL,
+        {"contract_tenure": "tenure_months", "contract_value": "monthly_fee"},
+    )
+    add(
+        "contract_dates",
+        {"customers": contracts.drop(columns=["tenure_months", "churned"])},
+        ("04",),
+        {"contract_value": "monthly_fee"},
+    )
     by_month = surveys.assign(period=surveys["date"].dt.strftime("%Y-%m")).drop(columns="date")
     add("transactions_surveys_by_month", {"transactions": tx, "surveys": by_month}, ("02", "03"))
-    months = np.ceil((pd.Timestamp("2025-12-31") - customers["signup_date"]).dt.days / 30.44)
-    subscriptions = pd.DataFrame(
-        {
-            "customer_id": customers["customer_id"],
-            "tenure_months": months.astype(int).to_numpy(),
-            "churned": np.random.default_rng(11).random(len(customers)) < 0.3,
-        }
-    )
-    add("customers_only", {"customers": subscriptions}, ALL)
     recent = tx.loc[tx["date"] > tx["date"].max() - pd.Timedelta(weeks=20)]
     add("weeks_20", {"transactions": recent}, ("02", "04"))
     small = make_demo(n_customers=50, seed=5)

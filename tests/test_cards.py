@@ -102,10 +102,14 @@ def test_facts_round_trip_through_the_headlines_folder_with_client_names(tmp_pat
 
 def test_trend_compares_the_last_year_with_the_year_before_per_segment(small_demo):
     tx = small_demo.transactions
-    segments = pd.Series(
-        np.where(tx["customer_id"].astype(str).str[-1].isin(list("02468")), "even", "odd"),
-        index=tx["customer_id"].astype(str),
-    ).groupby(level=0).first()
+    segments = (
+        pd.Series(
+            np.where(tx["customer_id"].astype(str).str[-1].isin(list("02468")), "even", "odd"),
+            index=tx["customer_id"].astype(str),
+        )
+        .groupby(level=0)
+        .first()
+    )
     trend = segment_trend(tx, segments)
     end, year = tx["date"].max(), pd.Timedelta(days=365)
     last = tx[tx["date"] > end - year]

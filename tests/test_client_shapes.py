@@ -25,6 +25,7 @@ SHAPES = [
     "surveys_only",
     "transactions_surveys_by_month",
     "customers_only",
+    "contract_dates",
     "weeks_20",
     "customers_50",
     "no_category",
@@ -78,7 +79,7 @@ def test_every_page_completes_or_is_skipped_with_a_reason(reports, shape):
             assert nb.reason and nb.reason.startswith("no ")
 
 
-@pytest.mark.parametrize("shape", ["surveys_only", "customers_only", "surveys_by_quarter_fr"])
+@pytest.mark.parametrize("shape", ["surveys_only", "surveys_by_quarter_fr"])
 def test_a_client_without_transactions_skips_every_page_that_needs_them(reports, shape):
     run = reports(shape)
     topics = [nb for nb in run.notebooks if nb.name != "00_summary"]
@@ -88,6 +89,43 @@ def test_a_client_without_transactions_skips_every_page_that_needs_them(reports,
     assert "Skipped: no transactions table" in index
     summary = _summary_text(run)
     assert "This page does not apply" in summary and "no transactions table" in summary
+
+
+@pytest.mark.parametrize("shape", ["customers_only", "contract_dates"])
+def test_a_subscription_client_gets_the_contractual_clv_page(reports, shape):
+    run = reports(shape)
+    status = {nb.name: nb.status for nb in run.notebooks}
+    assert status["04_clv"] == "ok"
+    headlines = json.loads((run.run_dir / "headlines" / "04_clv.json").read_text())
+    by_key = {h["key"]: h for h in headlines}
+    assert by_key["clv_kind"]["value"] == "contractual"
+    assert by_key["clv_model"]["value"].startswith("contractual (sBG")
+    total = by_key["total_clv"]
+    assert 0 < total["ci_low"] < total["value"] < total["ci_high"]
+    assert "parameter uncertainty" in total["note"]
+    page = (run.run_dir / "html" / "04_clv.html").read_text(encoding="utf-8")
+    assert "Contractual model: shifted-beta-geometric" in page
+    assert "Does the retention model follow the observed curve?" in page
+    assert "Projected survival" in page and "Median lifetime days" in page
+    assert "out-of-fold" in page and "ROC AUC" in page  # the classifier's held-out metrics
+    assert "holdout purchases" not in page  # no purchase-model section for subscribers
+    assert "contractual (sBG" in _summary_text(run)
+
+
+def test_a_subscription_client_skips_the_pages_that_need_purchases(reports):
+    run = reports("customers_only")
+    reasons = {nb.name: nb.reason for nb in run.notebooks if nb.status == "skipped"}
+    assert reasons["01_segmentation"] == "no transactions table"
+    assert reasons["02_churn"] == "no transactions table"  # survival and churn: on the CLV page
+
+
+def test_the_clv_page_of_a_purchase_history_says_it_is_non_contractual(reports):
+    run = reports("transactions_only")
+    headlines = json.loads((run.run_dir / "headlines" / "04_clv.json").read_text())
+    assert {h["key"]: h["value"] for h in headlines}["clv_kind"] == "non-contractual"
+    page = (run.run_dir / "html" / "04_clv.html").read_text(encoding="utf-8")
+    assert "Non-contractual model" in page and "Projected survival" not in page
+    assert "Does the retention model follow the observed curve?" not in page
 
 
 def test_a_page_skipped_for_one_table_says_which(reports):
@@ -143,4 +181,20 @@ def test_a_survey_dated_by_month_feeds_the_pages_that_need_answer_dates(reports)
     assert (
         "dated on its period&#x27;s last day" in full_page
         or "dated on its period's last day" in full_page
+    )
+
+
+def test_cxlib_report_exits_0_on_the_french_quarterly_survey(shapes, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from cxlib.cli import app
+
+    monkeypatch.setenv("CXLIB_CACHE_DIR", str(tmp_path / "cache"))
+    config = shapes["surveys_by_quarter_fr"][0]
+    out = tmp_path / "r"
+    result = CliRunner().invoke(app, ["report", str(config), "--out", str(out), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    (run,) = (out / "surveys_by_quarter_fr").iterdir()
+    assert "The Net Promoter Score moved from" in (run / "html" / "00_summary.html").read_text(
+        encoding="utf-8"
     )

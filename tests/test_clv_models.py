@@ -169,6 +169,24 @@ def test_purchase_probability_equals_lifetimes_and_sums_to_one(models):
     assert mean == pytest.approx(model.expected_repeat_purchases(52.0), rel=1e-6)
 
 
+def test_mbgnbd_purchase_probability_equals_lifetimes_and_sums_to_one(models):
+    from lifetimes import ModifiedBetaGeoFitter
+
+    model = models["mbgnbd"]
+    fitter = ModifiedBetaGeoFitter()
+    fitter.params_ = model.params_.copy()
+    n = np.arange(8)
+    expected = [fitter.probability_of_n_purchases_up_to_time(39.0, k) for k in n]
+    np.testing.assert_allclose(model.purchase_probability(n, 39.0), expected, rtol=1e-8)
+    everything = model.purchase_probability(np.arange(2000), 52.0)
+    assert everything.sum() == pytest.approx(1.0, abs=1e-9)
+    mean = (np.arange(2000) * everything).sum()
+    assert mean == pytest.approx(model.expected_repeat_purchases(52.0), rel=1e-6)
+    # leaving at time zero: as t grows, P(no repeat purchase) tends to E[p] = a / (a + b)
+    r, alpha, a, b = model.params_
+    assert model.purchase_probability(0, 1e7) == pytest.approx(a / (a + b), rel=1e-3)
+
+
 # ------------------------------------------------------------------------------------------------
 # BG/BB (Fader, Hardie & Shang 2010)
 # ------------------------------------------------------------------------------------------------
@@ -210,6 +228,29 @@ def test_bgbb_predictions_equal_lifetimes(donations_model):
     ratio = np.exp(gammaln(ga + de) + gammaln(1 + de + n) - gammaln(ga + de + n) - gammaln(1 + de))
     expected = al / (al + be) * de / (ga - 1) * (1 - ratio)
     assert donations_model.expected_repeat_purchases(n) == pytest.approx(expected, rel=1e-10)
+
+
+def test_bgbb_purchase_probability_equals_lifetimes_and_the_donations_data(donations_model):
+    from lifetimes import BetaGeoBetaBinomFitter
+
+    donations = load_donations()
+    fitter = BetaGeoBetaBinomFitter()
+    fitter.params_ = donations_model.params_.copy()
+    fitter.data = pd.DataFrame({"frequency": donations["frequency"], "weights": 1.0})
+    expected = fitter.expected_number_of_transactions_in_first_n_periods(6)["model"] / 11104
+    p = donations_model.purchase_probability(np.arange(7), 6)
+    np.testing.assert_allclose(p, expected.to_numpy(), rtol=1e-9)
+    assert p.sum() == pytest.approx(1.0, abs=1e-12)
+    # the paper's model fit: 31% of the 1995 cohort never donated again in six years
+    observed = donations["frequency"].value_counts(normalize=True).sort_index()
+    assert observed.loc[0] == pytest.approx(3464 / 11104)
+    np.testing.assert_allclose(p, observed.to_numpy(), atol=0.01)
+    assert (np.arange(7) * p).sum() == pytest.approx(
+        donations_model.expected_repeat_purchases(6.0), rel=1e-9
+    )
+    assert donations_model.purchase_probability(7, 6) == 0.0
+    with pytest.raises(ValueError, match="whole opportunities"):
+        donations_model.purchase_probability(1, 2.5)
 
 
 def test_bgbb_refuses_fractional_opportunities():
@@ -314,6 +355,25 @@ def test_clv_interval_brackets_the_estimate_and_narrows_with_more_customers(cdno
     narrow = width(pd.concat([cdnow] * 4))
     wide = width(cdnow)
     assert narrow == pytest.approx(wide / 2, rel=0.25)  # standard errors shrink as 1/sqrt(n)
+
+
+def test_total_interval_by_the_delta_method_agrees_with_parameter_draws(cdnow, models):
+    from cxlib.clv import total_interval
+
+    spend = SpendModel().fit(cdnow)
+    segments = pd.Series(np.where(cdnow["frequency"] > 2, "frequent", "rare"), index=cdnow.index)
+    delta = total_interval(cdnow, models["bgnbd"], spend, segments)
+    draws = total_interval(cdnow, models["bgnbd"], spend, segments, method="draws", n_draws=400)
+    assert list(delta.index) == ["frequent", "rare", "All customers"]
+    assert delta.loc["All customers", "total"] == pytest.approx(delta["total"].iloc[:2].sum())
+    width = draws["param_high"] - draws["param_low"]
+    for bound in ("param_low", "param_high"):
+        np.testing.assert_array_less(np.abs(delta[bound] - draws[bound]), 0.15 * width)
+    # the customers' values move together: the total's interval is not the sum of theirs
+    bands = clv_interval(cdnow, models["bgnbd"], spend, n_draws=100)
+    summed = (bands["clv_high"] - bands["clv_low"]).sum()
+    assert width["All customers"] < summed
+    assert delta.loc["All customers", "param_low"] < delta.loc["All customers", "total"]
 
 
 def test_fitting_and_scoring_never_import_lifetimes():

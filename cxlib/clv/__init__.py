@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from cxlib.clv._optimise import RETRY_PENALIZER
 from cxlib.clv.acquisition import AcquisitionValue, clv_by_channel
+from cxlib.clv.choice import ClientValue, client_value, value_model_kind
 from cxlib.clv.fit import CustomerValueFit, degenerate_fit_warnings, fit_customer_value
 from cxlib.clv.headlines import clv_headlines
 from cxlib.clv.holdout import (
@@ -44,7 +45,13 @@ from cxlib.clv.holdout import (
     validate_holdout,
 )
 from cxlib.clv.purchase import CONTINUOUS_KINDS, PURCHASE_KINDS, PurchaseModel, lower_dropout
-from cxlib.clv.retention import RetentionModel, cohort_frame, contractual_value, retention_curve
+from cxlib.clv.retention import (
+    RetentionModel,
+    cohort_frame,
+    contractual_total_interval,
+    contractual_value,
+    retention_curve,
+)
 from cxlib.clv.scenario import (
     RetentionScenario,
     retention_scenario,
@@ -58,6 +65,7 @@ from cxlib.clv.value import (
     customer_value,
     segment_value,
     top_share,
+    total_interval,
     value_concentration,
 )
 from cxlib.customers import (
@@ -86,6 +94,11 @@ __all__ = [
     "SELECTION_CRITERIA",
     "SpendModel",
     "AcquisitionValue",
+    "ClientValue",
+    "client_value",
+    "contractual_total_interval",
+    "total_interval",
+    "value_model_kind",
     "clv_by_channel",
     "clv_headlines",
     "clv_interval",

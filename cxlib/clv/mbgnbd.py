@@ -9,7 +9,8 @@ Functions take natural parameters ``(r, alpha, a, b)``; see :mod:`cxlib.clv.bgnb
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import digamma, expit, gammaln
+from scipy.special import betaln, digamma, expit, gammaln, logsumexp
+from scipy.stats import nbinom
 
 from cxlib.clv import bgnbd
 from cxlib.clv._rows import Rows, dot
@@ -64,6 +65,32 @@ def p_alive(params, x, tx, T):
 def expected_given_alive(params, t, x, tx, T):
     """E[purchases in (T, T + t] | active at T, x, T]."""
     return bgnbd.expected_given_alive(params, t, x, tx, T, offset=0.0)
+
+
+def purchase_probability(params, n, t):
+    """P(X(t) = n): probability that a new customer makes exactly ``n`` purchases in (0, t].
+
+    Batislam, Denizel & Filiztekin (2007): the customer may drop out at time zero and after
+    each purchase with probability p ~ Beta(a, b). Exactly n purchases happen either while
+    active throughout (``E[(1 - p)^(n + 1)]`` times the negative binomial probability of n),
+    or by dropping out right after the n-th purchase, made before t (``E[p (1 - p)^n]`` times
+    P(NB >= n)); both in log space.
+
+    Examples
+    --------
+    >>> p = purchase_probability([0.525, 6.183, 0.891, 1.614], np.arange(300), 39.0)
+    >>> round(float(p.sum()), 6)
+    1.0
+    """
+    r, alpha, a, b = params
+    n = np.asarray(n, dtype=np.float64)
+    t = np.asarray(t, dtype=np.float64)
+    prob = alpha / (alpha + t)
+    with np.errstate(all="ignore"):
+        active = betaln(a, b + n + 1) - betaln(a, b) + nbinom.logpmf(n, r, prob)
+        dropped = betaln(a + 1, b + n) - betaln(a, b) + nbinom.logsf(n - 1, r, prob)
+        dropped = np.where(n > 0, dropped, betaln(a + 1, b) - betaln(a, b))  # P(NB >= 0) = 1
+    return np.exp(logsumexp(np.stack(np.broadcast_arrays(active, dropped)), axis=0))
 
 
 lower_dropout = bgnbd.lower_dropout

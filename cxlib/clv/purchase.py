@@ -270,7 +270,9 @@ class PurchaseModel(FittedModel):
         """Return P(X(t) = n), the probability of exactly ``n`` repeat purchases in (0, t].
 
         For a new customer, within ``t`` periods of the first purchase: BG/NBD (Fader,
-        Hardie & Lee 2005, equation 8) or Pareto/NBD.
+        Hardie & Lee 2005, equation 8), Pareto/NBD, MBG/NBD (Batislam, Denizel &
+        Filiztekin 2007), or BG/BB, where ``t`` counts whole opportunities (Fader, Hardie &
+        Shang 2010, equation 7).
 
         Examples
         --------
@@ -281,14 +283,14 @@ class PurchaseModel(FittedModel):
         """
         caller = "PurchaseModel.purchase_probability"
         self._fitted(caller)
-        if self.kind not in ("bgnbd", "pareto_nbd"):
-            raise NotImplementedError(f"{caller}: available for BG/NBD and Pareto/NBD only")
         n = np.asarray(n, dtype=np.float64)
         if np.any(n < 0) or np.any(n != np.round(n)):
             raise ValueError(
                 f"The 'n' parameter of {caller} must be whole numbers >= 0. Got {n!r} instead."
             )
         t = _check_horizon(t, 0, caller)
+        if self.kind == "bgbb" and np.any(np.asarray(t) != np.round(t)):
+            raise ValueError(f"{caller}: BG/BB counts whole opportunities; got t={t!r}")
         return self._model.purchase_probability(self.params_.to_numpy(), n, t)
 
     def with_params(self, **params) -> PurchaseModel:

@@ -295,8 +295,9 @@ def contractual_value(
         ``tenure`` and ``churned`` per customer (as for :meth:`RetentionModel.fit`).
     model : RetentionModel
         Fitted on the same periods.
-    value_per_period : float or str
-        Margin per period: one number, or the name of a column of ``frame``.
+    value_per_period : float, str or array
+        Margin per period: one number, the name of a column of ``frame``, or one value per
+        row of ``frame``.
     discount_rate : float, default 0.10
         Annual discount rate, converted to ``periods_per_year`` periods.
     periods_per_year : float, default 12
@@ -326,6 +327,12 @@ def contractual_value(
     if isinstance(value_per_period, str):
         validate_columns(frame, [value_per_period], caller=caller)
         margin = pd.to_numeric(frame[value_per_period], errors="coerce").to_numpy(dtype=float)
+    elif np.ndim(value_per_period) > 0:  # one margin per customer, in the frame's order
+        margin = np.asarray(value_per_period, dtype=float)
+        if margin.shape != (len(frame),):
+            raise ValueError(
+                f"{caller}: value_per_period has {margin.size} values for {len(frame)} customers"
+            )
     else:
         margin = np.full(len(frame), float(value_per_period))
     per_period = max((1 + discount_rate) ** (1 / periods_per_year) - 1, 1e-12)
@@ -342,3 +349,64 @@ def contractual_value(
         },
         index=frame.index,
     )
+
+
+def contractual_total_interval(
+    frame: pd.DataFrame,
+    model: RetentionModel,
+    *,
+    value_per_period,
+    segments: pd.Series | None = None,
+    n_draws: int = 200,
+    level: float = 0.90,
+    seed: int = 0,
+    discount_rate: float = 0.10,
+    periods_per_year: float = 12,
+) -> pd.DataFrame:
+    """Total contractual CLV per segment, with an interval from the sBG's parameter uncertainty.
+
+    ``log(alpha), log(beta)`` are drawn ``n_draws`` times from their asymptotic normal
+    distribution (:attr:`RetentionModel.covariance_`); each draw values every customer with
+    :func:`contractual_value`, and the interval is the central ``level`` share of the totals.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``segment``, then ``"All customers"``: ``total``, ``param_low``,
+        ``param_high``.
+
+    Examples
+    --------
+    >>> frame = cohort_frame([1000, 631, 468, 382, 326, 289, 262, 241])
+    >>> model = RetentionModel().fit(frame)
+    >>> band = contractual_total_interval(frame, model, value_per_period=100.0, periods_per_year=1)
+    >>> row = band.loc["All customers"]
+    >>> bool(row["param_low"] < row["total"] < row["param_high"])
+    True
+    """
+    import copy
+
+    from cxlib.clv.value import _segment_totals
+
+    if not isinstance(n_draws, int | np.integer) or n_draws < 10:
+        raise ValueError(
+            "The 'n_draws' parameter of contractual_total_interval must be an integer >= 10. "
+            f"Got {n_draws!r}."
+        )
+    options = dict(
+        value_per_period=value_per_period,
+        discount_rate=discount_rate,
+        periods_per_year=periods_per_year,
+    )
+    base = contractual_value(frame, model, **options)["clv"]
+    rng = np.random.default_rng(seed)
+    cov = np.nan_to_num(model.covariance_.to_numpy())
+    draws = np.exp(rng.multivariate_normal(np.log(model.params_.to_numpy()), cov, size=n_draws))
+
+    def generate():
+        drawn = copy.copy(model)
+        for params in draws:
+            drawn.params_ = pd.Series(params, index=model.params_.index)
+            yield contractual_value(frame, drawn, **options)["clv"].to_numpy()
+
+    return _segment_totals(base, generate(), segments, level)

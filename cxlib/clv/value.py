@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy.stats import norm
 
 from cxlib._validation import DataError, validate_columns
 from cxlib.clv import spend as _spend
@@ -223,35 +224,221 @@ def clv_interval(
     True
     """
     caller = "clv_interval"
-    _check_value_options(caller, horizon_months, discount_rate, margin, freq)
+    draws = _parameter_draws(
+        summary,
+        purchase_model,
+        spend_model,
+        n_draws,
+        level,
+        seed,
+        caller,
+        horizon_months=horizon_months,
+        discount_rate=discount_rate,
+        margin=margin,
+        freq=freq,
+    )
+    values = np.column_stack(list(draws))
+    base = customer_value(
+        summary,
+        purchase_model,
+        spend_model,
+        margin=margin,
+        horizon_months=horizon_months,
+        discount_rate=discount_rate,
+        freq=freq,
+    )["clv"]
+    tail = (1 - level) / 2
+    low, high = np.quantile(values, [tail, 1 - tail], axis=1)
+    return pd.DataFrame(
+        {"clv": base, "clv_low": np.minimum(low, base), "clv_high": np.maximum(high, base)},
+        index=summary.index,
+    )
+
+
+def _check_interval_options(caller, n_draws, level):
     if not isinstance(n_draws, int | np.integer) or n_draws < 10:
         raise ValueError(
             f"The 'n_draws' parameter of {caller} must be an integer >= 10. Got {n_draws!r}."
         )
     if not 0 < level < 1:
         raise ValueError(f"The 'level' parameter of {caller} must be in (0, 1). Got {level!r}.")
+
+
+def _valuer(summary, purchase_model, spend_model, caller, *, horizon_months, discount_rate,
+            margin, freq):  # fmt: skip
+    """Return ``value(purchase_params, spend_params)`` -> every customer's CLV, and the fits."""
+    _check_value_options(caller, horizon_months, discount_rate, margin, freq)
     x, tx, T = purchase_model._arrays(summary, caller)
     spend_model._fitted(caller)
     _, m = check_summary(summary, caller, ("frequency", "monetary_value"))
     options = dict(horizon_months=horizon_months, discount_rate=discount_rate, freq=freq)
+    module = purchase_model._model
+    cx, ctx, cT, _, inverse = compress(x, tx, T)
+
+    def value(purchase_params, spend_params):
+        _, _, discounted = _purchase_flows(module, purchase_params, cx, ctx, cT, options)
+        return margin * _spend.expected_spend(spend_params, x, m) * discounted[inverse]
+
+    return value, (purchase_model, spend_model)
+
+
+def _parameter_draws(
+    summary, purchase_model, spend_model, n_draws, level, seed, caller, **options
+):  # fmt: skip
+    """Yield every customer's CLV under each of ``n_draws`` draws of the models' parameters.
+
+    The log-parameters are drawn from the asymptotic normal distribution of the estimates
+    (``covariance_``); the checks run before the first draw.
+    """
+    _check_interval_options(caller, n_draws, level)
+    value, fits = _valuer(summary, purchase_model, spend_model, caller, **options)
     rng = np.random.default_rng(seed)
     draws = []
-    for fitted in (purchase_model, spend_model):
+    for fitted in fits:
         cov = np.nan_to_num(fitted.covariance_.to_numpy())
         mean = np.log(fitted.params_.to_numpy())
         draws.append(np.exp(rng.multivariate_normal(mean, cov, size=n_draws)))
-    module = purchase_model._model
-    cx, ctx, cT, _, inverse = compress(x, tx, T)
-    values = np.empty((len(x), n_draws))
-    for i in range(n_draws):
-        _, _, discounted = _purchase_flows(module, draws[0][i], cx, ctx, cT, options)
-        values[:, i] = margin * _spend.expected_spend(draws[1][i], x, m) * discounted[inverse]
-    base = customer_value(summary, purchase_model, spend_model, margin=margin, **options)["clv"]
-    tail = (1 - level) / 2
-    low, high = np.quantile(values, [tail, 1 - tail], axis=1)
+
+    def generate():
+        for i in range(n_draws):
+            yield value(draws[0][i], draws[1][i])
+
+    return generate()
+
+
+def _delta_totals(summary, purchase_model, spend_model, codes, n_groups, caller, **options):
+    """Covariance of the group totals by the delta method (central differences in log space).
+
+    Two valuations per parameter instead of hundreds of draws: for a total over many
+    customers the sampling distribution of the estimates is close to normal and the total
+    close to linear in them, which is what the method assumes.
+    """
+    value, fits = _valuer(summary, purchase_model, spend_model, caller, **options)
+    logs = [np.log(fitted.params_.to_numpy()) for fitted in fits]
+    covs = [np.nan_to_num(fitted.covariance_.to_numpy()) for fitted in fits]
+    step = 1e-4
+    gradients = []
+    for which in (0, 1):
+        columns = []
+        for k in range(len(logs[which])):
+            totals = []
+            for sign in (1, -1):
+                shifted = [v.copy() for v in logs]
+                shifted[which][k] += sign * step
+                values = value(np.exp(shifted[0]), np.exp(shifted[1]))
+                totals.append(np.bincount(codes, weights=values, minlength=n_groups))
+            columns.append((totals[0] - totals[1]) / (2 * step))
+        gradients.append(np.column_stack(columns))
+    return sum(g @ c @ g.T for g, c in zip(gradients, covs, strict=True))
+
+
+def total_interval(
+    summary: pd.DataFrame,
+    purchase_model,
+    spend_model,
+    segments: pd.Series | None = None,
+    *,
+    method: str = "delta",
+    n_draws: int = 200,
+    level: float = 0.90,
+    seed: int = 0,
+    horizon_months: int = 12,
+    discount_rate: float = 0.10,
+    margin: float = 0.30,
+    freq: str = "W",
+) -> pd.DataFrame:
+    """Total CLV per segment with an interval from the uncertainty of the models' parameters.
+
+    ``method="draws"``: each of ``n_draws`` draws of the log-parameters (as in
+    :func:`clv_interval`) values every customer, the segment's total is summed per draw, and
+    the interval is the central ``level`` share of those totals. ``method="delta"`` (default,
+    15 valuations instead of ``n_draws``): the normal interval of the delta method, with the
+    gradient of each total in the log-parameters by central differences; on CDNOW both agree
+    within a few percent of the interval's width. Either way the customers' values move
+    together, so summing their own intervals would overstate it. It complements
+    :func:`segment_value`'s bootstrap over customers.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``segment``, then a last row ``"All customers"`` (the only row without
+        ``segments``): ``total`` (at the estimates), ``param_low``, ``param_high``.
+
+    Examples
+    --------
+    >>> from cxlib.clv import PurchaseModel, SpendModel
+    >>> from cxlib.datasets import load_cdnow_summary
+    >>> summary = load_cdnow_summary()
+    >>> band = total_interval(summary, PurchaseModel().fit(summary), SpendModel().fit(summary))
+    >>> row = band.loc["All customers"]
+    >>> bool(row["param_low"] < row["total"] < row["param_high"])
+    True
+    """
+    caller = "total_interval"
+    options = dict(
+        horizon_months=horizon_months, discount_rate=discount_rate, margin=margin, freq=freq
+    )
+    if method not in ("delta", "draws"):
+        raise ValueError(
+            f"The 'method' parameter of {caller} must be 'delta' or 'draws'. Got {method!r}."
+        )
+    _check_interval_options(caller, n_draws, level)
+    base = customer_value(summary, purchase_model, spend_model, **options)["clv"]
+    if method == "draws":
+        draws = _parameter_draws(
+            summary, purchase_model, spend_model, n_draws, level, seed, caller, **options
+        )
+        return _segment_totals(base, draws, segments, level)
+    codes, names = _segment_codes(base.index, segments)
+    cov = _delta_totals(summary, purchase_model, spend_model, codes, len(names), caller, **options)
+    total = np.bincount(codes, weights=base.to_numpy(dtype=float), minlength=len(names))
+    sd = np.sqrt(np.clip(np.diag(cov), 0, None))
+    if segments is not None:
+        total = np.r_[total, total.sum()]
+        sd = np.r_[sd, np.sqrt(max(cov.sum(), 0.0))]
+        names = pd.Index([*names, ALL_CUSTOMERS])
+    z = float(norm.ppf(0.5 + level / 2))
     return pd.DataFrame(
-        {"clv": base, "clv_low": np.minimum(low, base), "clv_high": np.maximum(high, base)},
-        index=summary.index,
+        {"total": total, "param_low": total - z * sd, "param_high": total + z * sd},
+        index=pd.Index(names, name="segment"),
+    )
+
+
+def _segment_codes(index: pd.Index, segments) -> tuple[np.ndarray, pd.Index]:
+    if segments is None:
+        labels = pd.Series(ALL_CUSTOMERS, index=index)
+    else:
+        labels = pd.Series(segments).reindex(index).astype(object).fillna("(none)")
+    return pd.factorize(labels, sort=True)
+
+
+#: Label of the all-customer row of :func:`total_interval`.
+ALL_CUSTOMERS = "All customers"
+
+
+def _segment_totals(base: pd.Series, draws, segments, level: float) -> pd.DataFrame:
+    """Per segment: ``total`` of ``base`` and the ``level`` interval of the drawn totals.
+
+    With ``segments``, a last row :data:`ALL_CUSTOMERS` comes from the same draws.
+    """
+    codes, names = _segment_codes(base.index, segments)
+    totals = np.column_stack(
+        [np.bincount(codes, weights=values, minlength=len(names)) for values in draws]
+    )
+    total = np.bincount(codes, weights=base.to_numpy(dtype=float), minlength=len(names))
+    if segments is not None:
+        totals = np.vstack([totals, totals.sum(axis=0)])
+        total = np.r_[total, total.sum()]
+        names = pd.Index([*names, ALL_CUSTOMERS])
+    tail = (1 - level) / 2
+    low, high = np.quantile(totals, [tail, 1 - tail], axis=1)
+    return pd.DataFrame(
+        {
+            "total": total,
+            "param_low": np.minimum(low, total),
+            "param_high": np.maximum(high, total),
+        },
+        index=pd.Index(names, name="segment"),
     )
 
 
