@@ -771,6 +771,7 @@ def _prepare_client(client: Any, console: Any) -> dict[str, Any]:
     return {
         "seconds": round(time.perf_counter() - started, 2),
         "per_step": dict(client.timings),
+        "cpu_per_step": dict(getattr(client, "cpu_timings", {})),
         "error": error,
     }
 

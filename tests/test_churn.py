@@ -571,6 +571,51 @@ def test_score_ranks_the_customers_active_at_a_later_date(synthetic, fitted):
     ]
 
 
+def test_ranked_list_scores_the_training_customers_out_of_fold(fitted):
+    from sklearn.metrics import roc_auc_score
+
+    scores = fitted.scores.set_index("customer_id")
+    X = fitted.features.reindex(scores.index).to_numpy(dtype=float)
+    in_sample = fitted.model.predict_proba(X)[:, 1]
+    trained = ~scores["held_out"].to_numpy()
+    listed = scores["churn_probability"].to_numpy()
+    # the customers the model saw get another model's score (a cross-fit), the rest its own
+    assert (np.abs(listed[trained] - in_sample[trained]) > 1e-9).mean() > 0.95
+    np.testing.assert_allclose(listed[~trained], in_sample[~trained])
+    assert set(scores.loc[trained, "scored_by"]) == {"cross-fit"}
+    assert set(scores.loc[~trained, "scored_by"]) == {"model"}
+    # the list's AUC is the one reported, and it is not the (optimistic) in-sample one
+    churned = scores["churned"].to_numpy()
+    assert fitted.metrics["scores_roc_auc"] == pytest.approx(roc_auc_score(churned, listed))
+    assert roc_auc_score(churned[trained], listed[trained]) < roc_auc_score(
+        churned[trained], in_sample[trained]
+    )
+    assert "out of sample for every customer" in fitted.definitions["scores"]
+
+
+def test_churn_model_trains_on_a_stratified_sample_and_scores_everyone(synthetic, fitted):
+    tx, customers = synthetic
+    sampled = churn.churn_model(
+        tx, cutoff="2025-06-30", horizon_days=90, customers=customers, seed=0,
+        max_training_customers=400,
+    )  # fmt: skip
+    assert sampled.metrics["n_sample"] == 400
+    assert sampled.metrics["n_train"] == 280  # 70% of the sample
+    assert len(sampled.scores) == len(fitted.scores) > 400  # everyone is still scored
+    assert sampled.scores["customer_id"].is_unique
+    assert (sampled.scores["scored_by"] == "cross-fit").sum() == 280
+    # stratified: the sample's churn rate is the active customers' (to one customer)
+    rate = sampled.metrics["churn_rate_active"]
+    assert sampled.metrics["n"] == 120
+    assert abs(sampled.metrics["churn_rate"] - rate) <= 1 / 120 + 1e-9
+    assert "stratified sample of 400" in sampled.definitions["scores"]
+    again = churn.churn_model(
+        tx, cutoff="2025-06-30", horizon_days=90, customers=customers, seed=0,
+        max_training_customers=400,
+    )  # fmt: skip
+    assert_frame_equal(sampled.scores, again.scores)
+
+
 def test_churn_model_without_history_for_an_earlier_cutoff_skips_the_out_of_time_check(
     synthetic,
 ):

@@ -453,3 +453,21 @@ def test_spend_rate_is_the_base_revenue_over_the_active_years():
     rate = spend_rate(tx, base=base)
     assert rate.index.tolist() == base.index.tolist()
     assert (rate > 0).all() and rate["b"] == pytest.approx(base.loc["b", "revenue"] / 90 * 365.25)
+
+
+def test_wallet_model_learns_from_a_sample_and_predicts_every_customer():
+    from cxlib.wallet import _quantile_predict
+
+    rng = np.random.default_rng(5)
+    n = 6000
+    gold = rng.integers(0, 2, n)
+    X = pd.DataFrame({"tier": pd.Categorical(np.where(gold == 1, "gold", "basic"))})
+    y = pd.Series(rng.gamma(4.0, np.where(gold == 1, 250.0, 50.0)))
+    predicted = _quantile_predict(X, y, quantile=0.8, cv=3, seed=0, max_rows=1500)
+    assert predicted.shape == (n,)
+    # the 80th percentile of each tier, learned from 1,500 customers, holds for all 6,000
+    for tier in (0, 1):
+        below = (y[gold == tier] <= predicted[gold == tier]).mean()
+        assert below == pytest.approx(0.8, abs=0.04)
+    again = _quantile_predict(X, y, quantile=0.8, cv=3, seed=0, max_rows=1500)
+    np.testing.assert_array_equal(predicted, again)

@@ -139,14 +139,16 @@ def _summary_metrics(comparison: pd.DataFrame, *, n_train: int, y: np.ndarray) -
     return {k: (int(v) if k in counts else float(v)) for k, v in metrics.items()}
 
 
-def _importances(gbm, X, y, rows, columns, *, seed: int, max_rows: int) -> pd.DataFrame:
+def _importances(
+    gbm, X, y, rows, columns, *, seed: int, max_rows: int, n_repeats: int = 3
+) -> pd.DataFrame:
     """Permutation importances (drop in ROC AUC) on at most ``max_rows`` of the given rows."""
     from sklearn.inspection import permutation_importance
 
     rng = np.random.default_rng(seed)
     sample = rows if len(rows) <= max_rows else np.sort(rng.choice(rows, max_rows, replace=False))
     perm = permutation_importance(
-        gbm, X[sample], y[sample], scoring="roc_auc", n_repeats=3, random_state=seed
+        gbm, X[sample], y[sample], scoring="roc_auc", n_repeats=n_repeats, random_state=seed
     )
     return pd.DataFrame(
         {

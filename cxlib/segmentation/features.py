@@ -11,7 +11,7 @@ import pandas as pd
 
 from cxlib._validation import DataError, check_transactions, validate_columns
 
-__all__ = ["customer_features", "spend_mix"]
+__all__ = ["customer_features", "spend_mix", "summed_by"]
 
 CATEGORY_PREFIX = "category_"
 CHANNEL_PREFIX = "channel_"
@@ -94,12 +94,10 @@ def spend_mix(
     customer_id
     a                    0.25         0.75
     """
-    gross = transactions[transactions["amount"] > 0]
+    keep = transactions["amount"].to_numpy() > 0
     if observation_end is not None:
-        gross = gross[gross["date"] <= pd.Timestamp(observation_end)]
-    spend = gross.pivot_table(
-        index=key, columns=by, values="amount", aggfunc="sum", fill_value=0.0, observed=True
-    )
+        keep &= (transactions["date"] <= pd.Timestamp(observation_end)).to_numpy()
+    spend = summed_by(transactions.loc[keep], key, by)
     shares = spend.div(spend.sum(axis=1), axis=0)
     if index is not None:
         shares = shares.reindex(index)
@@ -107,6 +105,73 @@ def spend_mix(
     shares.columns = [f"{by}_{value}" for value in shares.columns]
     shares.index.name = key
     return shares
+
+
+def summed_by(transactions: pd.DataFrame, key: str, by: str, values: str = "amount"):
+    """Sum ``values`` per ``key`` (rows) and ``by`` value (columns), zero where none.
+
+    What ``pivot_table(index=key, columns=by, values=values, aggfunc="sum", fill_value=0,
+    observed=True)`` gives (sorted rows and columns, missing keys or levels left out), from one
+    integer coding of each column and a ``bincount``: several times faster on millions of
+    rows, as nothing is grouped by text twice.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": ["b", "a", "b"], "category": ["x", "y", "x"],
+    ...                    "amount": [1.0, 2.0, 3.0]})
+    >>> summed_by(tx, "customer_id", "category")  # doctest: +NORMALIZE_WHITESPACE
+    category       x    y
+    customer_id
+    a            0.0  2.0
+    b            4.0  0.0
+    """
+    import numpy as np
+
+    rows, row_values = pd.factorize(transactions[key], sort=True)
+    columns, column_values = pd.factorize(transactions[by], sort=True)
+    known = (rows >= 0) & (columns >= 0)  # missing keys or levels are left out, as pivot_table
+    n_rows, n_columns = len(row_values), len(column_values)
+    flat = rows[known].astype(np.int64) * n_columns + columns[known]
+    weights = transactions[values].to_numpy(dtype=float)[known]
+    sums = np.bincount(flat, weights=weights, minlength=n_rows * n_columns)
+    table = pd.DataFrame(
+        sums.reshape(n_rows, n_columns),
+        index=pd.Index(row_values, name=key),
+        columns=pd.Index(column_values, name=by),
+    )
+    seen_rows = np.bincount(rows[known], minlength=n_rows) > 0
+    seen_columns = np.bincount(columns[known], minlength=n_columns) > 0
+    return table.loc[seen_rows, seen_columns]
+
+
+def _row_numbers(ids: pd.Series, index: pd.Index):
+    """Position in ``index`` (text ids) of each transaction's customer; -1 when absent.
+
+    Each distinct id is turned into text and looked up once, not every row.
+    """
+    codes, distinct = pd.factorize(ids)
+    position = index.get_indexer(pd.Index(distinct).astype(str))
+    return position[codes]
+
+
+def customer_mix(transactions: pd.DataFrame, index: pd.Index, *, observation_end=None):
+    """:func:`spend_mix` by category and by channel (those present) for the customers of ``index``.
+
+    One row per customer of ``index`` (text ids; zero shares for a customer without gross
+    spend), the ``category_*`` then the ``channel_*`` columns. The ids of the transactions are
+    hashed once, and each mix is grouped by the customer's row number.
+    """
+    columns = [c for c in MIX_COLUMNS if c in transactions.columns]
+    out = pd.DataFrame(index=index)
+    if not columns:
+        return out
+    rows = _row_numbers(transactions["customer_id"], index)
+    mixed = transactions[["date", "amount", *columns]].assign(customer_id=rows)
+    mixed = mixed.loc[rows >= 0]  # customers outside the index
+    for column in columns:
+        shares = spend_mix(mixed, column, index=range(len(index)), observation_end=observation_end)
+        out = out.join(shares.set_axis(index))
+    return out
 
 
 def customer_features(
@@ -177,13 +242,7 @@ def customer_features(
         }
     )
     features.index.name = "customer_id"
-    ids = tx["customer_id"].astype(str)
-    for column in MIX_COLUMNS:
-        if column in tx.columns:
-            mixed = tx[["date", "amount", column]].assign(customer_id=ids.to_numpy())
-            features = features.join(
-                spend_mix(mixed, column, index=features.index, observation_end=end)
-            )
+    features = features.join(customer_mix(tx, features.index, observation_end=end))
     if summary is not None:
         index = summary.index.astype(str)
         missing = index.difference(features.index)

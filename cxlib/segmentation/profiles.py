@@ -15,7 +15,7 @@ import pandas as pd
 
 from cxlib._validation import check_transactions, segment_series, validate_columns
 from cxlib.headlines import Headline
-from cxlib.segmentation.features import MIX_COLUMNS, _base_for, spend_mix
+from cxlib.segmentation.features import MIX_COLUMNS, _base_for, _row_numbers, spend_mix
 
 __all__ = ["format_profiles", "segment_profiles", "segmentation_headlines"]
 
@@ -58,14 +58,17 @@ def _segment_mix(
     columns = [c for c in MIX_COLUMNS if c in transactions.columns]
     if not columns:
         return {}
-    ids = transactions["customer_id"].astype(str)
-    inside = ids.isin(seg.index).to_numpy()
+    rows = _row_numbers(transactions["customer_id"], seg.index.astype(str))
+    inside = rows >= 0
     tx = transactions.loc[inside, ["date", "amount", *columns]]
-    tx = tx.assign(segment=seg.reindex(ids[inside]).to_numpy())
+    # segments as integer codes (sorted names): no text is hashed per transaction
+    codes, names = pd.factorize(seg, sort=True)
+    tx = tx.assign(segment=pd.Categorical.from_codes(codes[rows[inside]], categories=names))
     out = {}
     for column in columns:
         # Spend-weighted, so it is where the segment's money goes.
         mix = spend_mix(tx, column, key="segment", observation_end=observation_end)
+        mix.index = mix.index.astype(str)
         out[labels[column]] = _top_mix(mix, f"{column}_", top).reindex(index).fillna("")
     return out
 
