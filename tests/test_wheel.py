@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import site
 import subprocess
 import sys
@@ -38,8 +39,23 @@ def run(command, **kwargs) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
     dist = tmp_path_factory.mktemp("dist")
+    # setuptools builds in the source tree's build/ folder; a copy keeps a stale or concurrent
+    # build there (a developer's `make wheel`, another test process) out of this one.
+    source = tmp_path_factory.mktemp("source") / "cxlib"
+    top_level = {".git", ".venv", "build", "data", "reports"}  # cxlib/data/ is a package: kept
+    shutil.copytree(
+        ROOT,
+        source,
+        ignore=lambda folder, names: [
+            name
+            for name in names
+            if (Path(folder) == ROOT and name in top_level)
+            or name in ("__pycache__", "site")
+            or name.endswith(".egg-info")
+        ],
+    )
     run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(dist), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(source)],
         timeout=600,
     )
     (built,) = dist.glob("cxlib-*.whl")
