@@ -38,6 +38,7 @@ __all__ = [
     "format_cell",
     "headlines_table",
     "note",
+    "p_value_text",
     "readable_label",
     "table",
 ]
@@ -114,7 +115,7 @@ _NAME_HINTS: tuple[tuple[str, str], ...] = (
 )
 # A text cell that is an identifier from our own code ("subsequent_spend", "held_out") is shown
 # as words; ID columns keep their values as they are.
-_IDENTIFIER = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)+$")
+_CODE = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
 _TABLE_STYLES = [
     # Headers wrap on word boundaries instead of stretching the table past the page.
     {"selector": "th", "props": "white-space: normal; max-width: 11em; text-align: right;"},
@@ -136,6 +137,17 @@ _LABELS = {
     "ci_upper": "95% CI high",
     "n": "N",
 }
+
+
+def p_value_text(p: float) -> str:
+    """Write a p-value for a sentence: ``"p < 0.001"`` or ``"p = 0.042"``.
+
+    Examples
+    --------
+    >>> p_value_text(5e-13), p_value_text(0.0421)
+    ('p < 0.001', 'p = 0.042')
+    """
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
 
 
 def readable_label(name: Any) -> str:
@@ -430,7 +442,9 @@ def table(
         headers.append(header)
         shown_values = [format_cell(v, unit) for v in values.tolist()]
         if unit == "text" and not re.search(r"(^|_)id$", str(column).lower()):
-            shown_values = [readable_label(v) if _IDENTIFIER.match(v) else v for v in shown_values]
+            # codes such as "paid_search" or "referral" read as labels, in every text column
+            # alike, so a pair of columns ("Segment a", "Segment b") shows one group one way
+            shown_values = [readable_label(v) if _CODE.match(v) else v for v in shown_values]
         cells[header] = shown_values
         if unit not in ("text", "yesno", "date"):
             numeric.add(header)
@@ -443,13 +457,6 @@ def table(
         key_headers = headers[:1]
     else:
         key_headers = []
-    # A key column that names metrics ("revenue", "aov") reads like its neighbours ("Prior spend").
-    for header in key_headers:
-        if header not in numeric and not re.search(r"\bID$", header):
-            shown[header] = [
-                readable_label(v) if re.fullmatch(r"[a-z][a-z0-9]*", v) else v
-                for v in shown[header]
-            ]
     return PresentedTable(shown, key_headers, str(caption or ""), max_columns, numeric)
 
 
