@@ -212,7 +212,7 @@ def format_cell(value: Any, unit: str) -> str:
     Examples
     --------
     >>> [format_cell(v, "number") for v in (1234.5678, 3.14159, 0.000123456, float("nan"))]
-    ['1,235', '3.14', '1.2e-04', '—']
+    ['1,235', '3.14', '<0.001', '—']
     >>> format_cell(0.0004, "p_value"), format_cell(12.345, "points"), format_cell(1.5, "ratio")
     ('<0.001', '+12.3', '1.50×')
     >>> format_cell(-1234.5, "currency"), format_cell(12.345, "currency")
@@ -260,7 +260,8 @@ def _number(x: float) -> str:
         return f"{x:,.2f}"
     if magnitude >= 0.001:
         return f"{x:.3f}"
-    return f"{x:.1e}"  # a long tail of zeros says nothing
+    # a reader does not parse 1.2e-27; what matters is that the value is nearly zero
+    return "<0.001" if x > 0 else "> -0.001"
 
 
 def _is_missing(value: Any) -> bool:

@@ -62,9 +62,13 @@ def screenshot(page: Path, png: Path, *, profile: Path) -> str:
 
 
 PAGE_WIDTH = 1280
-#: What a reader must never see in a table cell: long float tails, missing-value and boolean
-#: reprs of pandas/Python, and in a header a snake_case name.
-RAW_CELL = re.compile(r"\d\.\d{5,}|\b(?:nan|NaN|None|True|False|NaT)\b|<NA>")
+#: What a reader must never see in a table cell: long float tails, scientific notation, the
+#: missing-value and boolean reprs of pandas/Python, and in a header a snake_case name.
+RAW_CELL = re.compile(
+    r"\d\.\d{5,}"  # a long float tail
+    r"|\b\d(?:\.\d+)?e[-+]\d+\b"  # scientific notation (1.2e-27)
+    r"|\b(?:nan|NaN|None|True|False|NaT)\b|<NA>"
+)
 SNAKE_CASE = re.compile(r"\b[a-z]+_[a-z0-9_]+\b")
 
 # Run in the page after it loaded: every table's width against the page and the output area
