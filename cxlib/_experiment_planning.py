@@ -16,6 +16,7 @@ import pandas as pd
 from scipy import stats
 
 from cxlib.headlines import INVEST_PREFIX, Headline
+from cxlib.present import p_value_text
 
 __all__ = ["experiment_headlines", "experiment_verdict", "plan", "rollout_value"]
 
@@ -271,7 +272,7 @@ def experiment_headlines(
                 unit="currency",
                 ci_low=float(row["ci_low"]),
                 ci_high=float(row["ci_high"]),
-                note=f"{method}; p={row['p_value']:.3g}",
+                note=f"{method}; {p_value_text(row['p_value'])}",
             )
         )
         if "retention" in result.index:
@@ -284,7 +285,7 @@ def experiment_headlines(
                     unit="percent",
                     ci_low=float(kept["ci_low"]),
                     ci_high=float(kept["ci_high"]),
-                    note=f"p={kept['p_value']:.3g}",
+                    note=p_value_text(kept["p_value"]),
                 )
             )
         if row["significant"] and row["effect"] > 0:

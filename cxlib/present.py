@@ -116,6 +116,8 @@ _NAME_HINTS: tuple[tuple[str, str], ...] = (
 # A text cell that is an identifier from our own code ("subsequent_spend", "held_out") is shown
 # as words; ID columns keep their values as they are.
 _CODE = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
+#: Words kept as they are: capitalised, they would read as Python's None/True/False.
+_REPR_WORDS = frozenset({"none", "nan", "nat", "null", "true", "false"})
 _TABLE_STYLES = [
     # Headers wrap on word boundaries instead of stretching the table past the page.
     {"selector": "th", "props": "white-space: normal; max-width: 11em; text-align: right;"},
@@ -445,7 +447,10 @@ def table(
         if unit == "text" and not re.search(r"(^|_)id$", str(column).lower()):
             # codes such as "paid_search" or "referral" read as labels, in every text column
             # alike, so a pair of columns ("Segment a", "Segment b") shows one group one way
-            shown_values = [readable_label(v) if _CODE.match(v) else v for v in shown_values]
+            shown_values = [
+                readable_label(v) if _CODE.match(v) and v not in _REPR_WORDS else v
+                for v in shown_values
+            ]
         cells[header] = shown_values
         if unit not in ("text", "yesno", "date"):
             numeric.add(header)

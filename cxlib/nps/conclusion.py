@@ -15,6 +15,7 @@ import pandas as pd
 from cxlib._html import escape_markdown
 from cxlib.headlines import Headline
 from cxlib.nps.score import MIN_RELIABLE_N, NPSResult
+from cxlib.present import p_value_text
 
 __all__ = ["conclusion_markdown", "nps_headlines"]
 
@@ -141,7 +142,7 @@ def _beyond_behaviour(result, text: _Text) -> None:
             f"Holding {controls} fixed, each extra point on the 0-10 scale goes with "
             f"{text.money(row['coef'])} of spend in the next {s['follow_up_months']} months "
             f"({level}% CI {text.money(row['ci_low'])} to {text.money(row['ci_high'])}, "
-            f"p={row['p_value']:.3g}); the share of spend explained moves from "
+            f"{p_value_text(row['p_value'])}); the share of spend explained moves from "
             f"{i['without_score']:.3f} to {i['with_score']:.3f}."
         )
         text.incremental(i, "future spend")
@@ -152,7 +153,7 @@ def _beyond_behaviour(result, text: _Text) -> None:
             f"{math.exp(row['coef']):.2f} ({level}% CI {math.exp(row['ci_low']):.2f} to "
             f"{math.exp(row['ci_high']):.2f}); adding the score to a model of past behaviour "
             f"moves its cross-validated ROC AUC from {i['without_score']:.3f} to "
-            f"{i['with_score']:.3f} (likelihood-ratio p={i['p_value']:.3g})."
+            f"{i['with_score']:.3f} (likelihood-ratio {p_value_text(i['p_value'])})."
         )
         text.incremental(i, "churn risk")
 
