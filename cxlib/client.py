@@ -30,7 +30,7 @@ import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -105,12 +105,10 @@ def _read_digest_memo() -> dict[str, tuple[str, str]]:
 def _write_digest_memo(key: str, stamp: str, digest: str) -> None:
     entries = _read_digest_memo()
     entries[key] = (stamp, digest)
-    path = _digest_memo_path()
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        temporary.write_text(json.dumps(entries), encoding="utf-8")
-        temporary.replace(path)
+        _replace_atomically(
+            _digest_memo_path(), lambda handle: handle.write(json.dumps(entries).encode())
+        )
     except OSError:
         pass  # a read-only cache costs a second hash, not correctness
 
@@ -394,13 +392,20 @@ def _read_cached(path: Path | None) -> Any:
         return None
 
 
+def _replace_atomically(path: Path, write: Callable[[BinaryIO], Any]) -> None:
+    """Write ``path`` through a temporary file renamed over it: readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(temporary, "wb") as handle:
+        write(handle)
+    temporary.replace(path)
+
+
 def _write_atomically(path: Path, value: Any) -> None:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        with open(temporary, "wb") as handle:
-            pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        temporary.replace(path)
+        _replace_atomically(
+            path, lambda handle: pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        )
     except OSError as exc:  # a full or read-only cache costs speed, not correctness
         warnings.warn(f"cxlib could not write its cache entry {path}: {exc}", stacklevel=3)
 
