@@ -92,12 +92,7 @@ def _load_checked(
     if duplicated:
         raise DataError(f"{caller} ({src.name}): duplicate column(s) {duplicated}; got {available}")
     checks = _resolve_columns(src, available, table, columns, caller)
-    absent = [rule["column"] for rule in rules if rule["column"] not in available]
-    if absent:
-        raise DataError(
-            f"{caller} ({src.name}): exclude names column(s) {absent}, which the "
-            f"file does not have; the file has {available}"
-        )
+    _check_exclude_columns(rules, available, src.name, caller)
     used = {check.client for check in checks}
     if src.frame is not None:
         frame = src.frame.copy(deep=False)
@@ -227,7 +222,7 @@ def _load_checked(
     for k, rule in enumerate(rules):
         mask = result.column(f"e{k}").to_numpy(zero_copy_only=False)
         if mask.any():
-            reasons.append(f"excluded: {rule['reason']}")
+            reasons.append(_excluded_reason(rule))
             code[mask & (code == 0)] = len(reasons)
     excluded = code > 0
     offences: list[tuple[_Check, str, np.ndarray, int]] = []
@@ -333,6 +328,23 @@ def _load_checked(
     return out
 
 
+def _check_exclude_columns(
+    rules: list[dict[str, Any]], available: list[str], name: str, caller: str
+) -> None:
+    """Refuse ``exclude`` rules naming a column the source does not have."""
+    absent = [rule["column"] for rule in rules if rule["column"] not in available]
+    if absent:
+        raise DataError(
+            f"{caller} ({name}): exclude names column(s) {absent}, which the "
+            f"file does not have; the file has {available}"
+        )
+
+
+def _excluded_reason(rule: dict[str, Any]) -> str:
+    """Return the quality table's reason for the rows an ``exclude`` rule set aside."""
+    return f"excluded: {rule['reason']}"
+
+
 def _ids_all_end_in_zero_fraction(con: duckdb.DuckDBPyConnection, column: str, dtype: str) -> bool:
     """Whether every id of the column carries a float artefact: 17850.0 (text or a float).
 
@@ -393,10 +405,23 @@ def _offence_error(
     positions = np.flatnonzero(mask)
     shown = positions[:5]
     values = [raw[int(p)].as_py() for p in shown]
+    return _offence_message(
+        src.name, caller, check, reason, src.labels(shown), values, len(positions)
+    )
+
+
+def _offence_message(
+    name: str, caller: str, check: _Check, reason: str, labels: list, values: list, n: int
+) -> DataError:
+    """Return the error for ``n`` offending rows: column, reason, first values and rows.
+
+    ``labels`` and ``values`` are the first (up to five) offending rows' numbers and raw
+    values. Shared by the DuckDB and the Spark loader, so both word it alike.
+    """
     values = ["" if v is None else v for v in values]
-    offenders = format_offenders(pd.Series(values, index=src.labels(shown), dtype=object))
-    if len(positions) > 5:
-        offenders += f" (and {len(positions) - 5:,} more)"
+    offenders = format_offenders(pd.Series(values, index=labels, dtype=object))
+    if n > 5:
+        offenders += f" (and {n - 5:,} more)"
     hints = {
         "date": " Pass date_format='%d/%m/%Y' (or the export's own format) if the dates use"
         " another format, or on_invalid='drop' to set these rows aside.",
@@ -420,8 +445,8 @@ def _offence_error(
             "the decimal separator." + hint
         )
     return DataError(
-        f"{caller} ({src.name}): column {check.client!r} (canonical {check.canonical!r}): "
-        f"{len(positions):,} row(s) with {reason}: {offenders}.{hint}"
+        f"{caller} ({name}): column {check.client!r} (canonical {check.canonical!r}): "
+        f"{n:,} row(s) with {reason}: {offenders}.{hint}"
     )
 
 

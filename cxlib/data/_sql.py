@@ -154,13 +154,26 @@ def _date_format(
         FROM src
         """
     ).fetchall()[0]
+    where = f"{caller} ({src.name}): column {check.client!r} (canonical {check.canonical!r})"
+    return _day_month_format(stats, where, mixed)
+
+
+def _day_month_format(
+    stats: tuple, where: str, mixed: tuple[str, str] | None = None
+) -> str | None:
+    """Decide a text date column's format from its statistics (see :func:`_date_format`).
+
+    ``stats`` is (ISO dates, day/month/year dates, largest first part, largest second part,
+    the separator and the year's digits of the smallest such date, that date); ``where``
+    names the file and column. The Spark loader computes the same statistics and calls this,
+    so both engines decide (and word their errors) alike.
+    """
     iso, dmy, first, second, separator, year_digits, example = stats
     if dmy == 0:
         return None
     year = "%Y" if year_digits == 4 else "%y"
     day_first = f"%d{separator}%m{separator}{year}"
     month_first = f"%m{separator}%d{separator}{year}"
-    where = f"{caller} ({src.name}): column {check.client!r} (canonical {check.canonical!r})"
     if iso and mixed is not None:
         raise DataError(
             f"{where} mixes date formats: {iso:,} ISO date(s) ({mixed[0]}) and {dmy:,} "
