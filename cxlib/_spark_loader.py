@@ -1,14 +1,31 @@
 """Transactions read and checked by Spark (``engine: spark``): files or a metastore table.
 
-The policy is the DuckDB loader's (:func:`cxlib.data.load_transactions`), for the checks that
-decide whether a row is usable: a missing customer id (empty or a null marker), a missing or
-unparseable date, a date before :data:`cxlib.data.MIN_DATE` or after the export date, a missing,
-non-numeric or infinite amount, an amount beyond :data:`cxlib.data.MAX_ABS_AMOUNT`. Such rows
-raise a :class:`~cxlib.DataError` naming the column, the reason and up to five values with
-their row numbers, or (``on_invalid: drop``) are set aside and counted under the same reasons in
-the same quality records. Not checked here, unlike the DuckDB loader: control characters in ids,
-``17850.0``-style float ids, ambiguous day/month dates, Excel sources, exclude rules and type
-inference of extra columns (they stay text).
+The policy is the DuckDB loader's (:func:`cxlib.data.load_transactions`), with its parameter
+checks, column mapping, reasons, messages and quality records (one definition, imported from
+:mod:`cxlib.data`), computed as Spark SQL over the rows (nothing raw is collected to the
+driver; only the five offending values an error shows):
+
+- a missing customer id (empty or a null marker) or one with a control character; ids that
+  all read ``17850.0`` (a float export's artefact) lose the ``.0``, as with DuckDB;
+- a missing or unparseable date, a date before :data:`cxlib.data.MIN_DATE` or after the export
+  date; without ``date_format``, ISO dates parse (an explicit UTC offset is applied) and
+  day/month dates only when some day above 12 says which part is the day: a column where both
+  readings are possible, or that mixes ISO and day/month dates, is a :class:`~cxlib.DataError`;
+- a missing, non-numeric or infinite amount, an amount beyond :data:`cxlib.data.MAX_ABS_AMOUNT`
+  (or, for line items, the same checks of ``quantity`` and ``unit_price``; the amount is then
+  their product);
+- ``exclude:`` rules (set aside and counted whatever ``on_invalid`` says);
+- ``encoding:`` (Spark's CSV ``encoding`` option); bytes that are not valid in the encoding
+  are an error naming the line (Java reads them as U+FFFD, so a U+FFFD character in a text
+  file is refused too).
+
+Offending rows raise a :class:`~cxlib.DataError` naming the column, the reason and up to five
+values with their row numbers, or (``on_invalid: drop``) are set aside and counted under the
+same reasons in the same quality records; refunds, zero amounts and duplicate lines are kept
+and counted. Not done here, unlike the DuckDB loader: Excel workbooks (an error says to save
+the sheet as CSV or Parquet), numeric type inference of the client's extra CSV columns (they
+stay text), quoted values spanning lines, and file names read literally (Spark expands
+``*?[]{}`` patterns in a path).
 """
 
 from __future__ import annotations
@@ -21,36 +38,83 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cxlib._validation import DataError, format_offenders
+from cxlib._validation import DataError
+from cxlib.data._checked import (
+    _check_exclude_columns,
+    _excluded_reason,
+    _offence_message,
+)
+from cxlib.data._loaders import _check_columns_parameter, _check_exclude_parameter, _date_bounds
+from cxlib.data._schema import (
+    _DMY,
+    _LINE_ITEM,
+    _MAX_YEAR,
+    _MIN_YEAR,
+    MAX_ABS_AMOUNT,
+    NO_REASON,
+    NULL_MARKERS,
+    _Check,
+    _parameter_error,
+)
+from cxlib.data._sources import (
+    _codec,
+    _decoding_error,
+    _detect_delimiter,
+    _file_kind,
+    _sniff_header,
+    _Source,
+)
+from cxlib.data._sql import _day_month_format, _range_reason, _reason, _resolve_columns
 
-#: strftime directive -> Spark datetime pattern.
-_PATTERNS = {"%Y": "yyyy", "%y": "yy", "%m": "MM", "%d": "dd", "%H": "HH", "%I": "hh",
-             "%M": "mm", "%S": "ss", "%f": "SSSSSS", "%p": "a", "%b": "MMM",
+#: strftime directive -> Spark datetime pattern letter(s).
+_PATTERNS = {"%Y": "yyyy", "%y": "yy", "%m": "M", "%d": "d", "%H": "H", "%I": "h",
+             "%M": "m", "%S": "s", "%f": "SSSSSS", "%p": "a", "%b": "MMM",
              "%B": "MMMM"}  # fmt: skip
-_OPTIONAL_TEXT = ("order_id", "category", "channel")
+_NUMERIC = re.compile(r"^(tinyint|smallint|int|bigint|float|double|decimal.*)$")
+_FLOAT = re.compile(r"^(float|double|decimal.*)$")
+_TEMPORAL = re.compile(r"^(date|timestamp.*)$")
+#: Texts DuckDB reads as a DOUBLE (digits, '_' between digits, a fraction, an exponent); Spark
+#: alone would also take '12d', '12f' and '0x1p3'.
+_DECIMAL = r"^[+-]?([0-9](_?[0-9])*([.]([0-9](_?[0-9])*)?)?|[.][0-9](_?[0-9])*)([eE][+-]?[0-9]+)?$"
+#: The charsets Spark 4 reads without ``spark.sql.legacy.javaCharsets``.
+_SPARK_CHARSETS = {"iso-8859-1", "us-ascii", "utf-16", "utf-16be", "utf-16le", "utf-32", "utf-8"}
+_DMY_SQL = _DMY.replace(r"\d", "[0-9]")  # no backslashes in Spark SQL literals
+#: The date format and id decision of each checked source, so that the lazy re-read of
+#: :func:`spark_rows` applies what the counted load decided, without another pass.
+_DECIDED: dict[tuple, tuple[str | None, bool]] = {}
 
 
 def spark_date_pattern(date_format: str, caller: str) -> str:
     """Translate a strftime format to a Spark datetime pattern.
 
+    Numbers separated by literals take one or two digits, as with DuckDB's ``strptime``
+    (``%d/%m/%Y`` reads ``3/2/2024``); adjacent ones take their full width.
+
     Examples
     --------
     >>> spark_date_pattern("%d/%m/%Y", "x")
-    'dd/MM/yyyy'
+    'd/M/yyyy'
     >>> spark_date_pattern("%Y-%m-%dT%H:%M", "x")
-    "yyyy-MM-dd'T'HH:mm"
+    "yyyy-M-d'T'H:m"
+    >>> spark_date_pattern("%Y%m%d", "x")
+    'yyyyMMdd'
     """
+    tokens = [t for t in re.split(r"(%.)", date_format) if t]
     out = []
-    for token in re.split(r"(%.)", date_format):
-        if token.startswith("%"):
-            if token not in _PATTERNS:
-                raise DataError(
-                    f"{caller}: date_format {date_format!r}: {token} has no Spark equivalent "
-                    f"(supported: {' '.join(_PATTERNS)})"
-                )
-            out.append(_PATTERNS[token])
-        elif token:
+    for k, token in enumerate(tokens):
+        if not token.startswith("%"):
             out.append(re.sub(r"([A-Za-z]+)", r"'\1'", token.replace("'", "''")))
+            continue
+        if token not in _PATTERNS:
+            raise DataError(
+                f"{caller}: date_format {date_format!r}: {token} has no Spark equivalent "
+                f"(supported: {' '.join(_PATTERNS)})"
+            )
+        letter = _PATTERNS[token]
+        neighbours = tokens[max(k - 1, 0) : k] + tokens[k + 1 : k + 2]
+        if len(letter) == 1 and any(t.startswith("%") for t in neighbours):
+            letter *= 2
+        out.append(letter)
     return "".join(out)
 
 
@@ -58,94 +122,304 @@ def _quote(name: str) -> str:
     return "`" + name.replace("`", "``") + "`"
 
 
-def _read(spark, path: Path | None, table: str | None, caller: str):
-    """Open the raw rows: a metastore table, a Parquet file or a (gzipped) CSV/TSV of text."""
+def _literal(text: str) -> str:
+    """Quote ``text`` as a Spark SQL string literal (Spark reads backslash escapes in literals)."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _read(spark, path: Path | None, table: str | None, encoding, sheet, caller: str):
+    """Open the raw rows: a metastore table, a Parquet file or a (gzipped) CSV/TSV of text.
+
+    Returns the DataFrame, the row naming (:class:`cxlib.data._sources._Source`) and the
+    codec of a text file (None otherwise).
+    """
     if table is not None:
-        return spark.table(table), 1
-    suffixes = [s.lower() for s in path.suffixes]
-    if suffixes[-1:] == [".parquet"]:
-        return spark.read.parquet(str(path)), 1
-    if suffixes and suffixes[-1] == ".gz":
-        suffixes = suffixes[:-1]
-    if not suffixes or suffixes[-1] not in (".csv", ".tsv", ".txt"):
+        if encoding is not None or sheet is not None:
+            raise DataError(
+                f"{caller} ({table}): `encoding:` and `sheet:` are for files; a metastore "
+                "table has neither: remove them"
+            )
+        return spark.table(table), _Source(table, table, row_offset=1), None
+    name, suffixes = str(path), [s.lower() for s in path.suffixes[-2:]]
+    kind = _file_kind(suffixes)
+    if kind == "excel":
         raise DataError(
-            f"{caller} ({path}): engine spark reads .csv, .tsv, .txt (optionally .gz) and "
+            f"{caller} ({name}): engine spark does not read Excel workbooks. Save the sheet "
+            "as a CSV (UTF-8) or Parquet file and point `path:` at it, or use `engine: duckdb`"
+        )
+    if kind is None:
+        raise DataError(
+            f"{caller} ({name}): engine spark reads .csv, .tsv, .txt (optionally .gz) and "
             ".parquet files or a metastore table (`table:`); convert the file or use the "
             "duckdb engine"
         )
-    import gzip
+    if not path.is_file():
+        raise DataError(f"{caller}: file {path} does not exist")
+    if sheet is not None:
+        raise DataError(f"{caller} ({name}): sheet={sheet!r} is only for Excel workbooks")
+    if kind == "parquet":
+        return spark.read.parquet(name), _Source(name, path.name, row_offset=1), None
+    from pyspark.sql.types import StringType, StructField, StructType
 
-    opener = gzip.open if path.suffix.lower() == ".gz" else open
-    with opener(path, "rt", encoding="utf-8", errors="replace") as handle:
-        header = handle.readline()
-    delimiter = max((",", ";", "\t", "|"), key=header.count)
-    reader = spark.read.option("header", True).option("sep", delimiter).option("mode", "PERMISSIVE")
-    return reader.csv(str(path)), 2  # the header is line 1
+    codec = _codec(encoding, caller)
+    header = _sniff_header(path, gzipped=suffixes[-1] == ".gz", codec=codec, caller=caller)
+    delimiter = _detect_delimiter(header, tab_default=".tsv" in suffixes)
+    import csv
 
-
-def _checked_columns(raw, mapping, date_format, bounds, caller, name):
-    """Spark SQL for the canonical values and the reason (if any) each row is unusable."""
-    from cxlib.data import MAX_ABS_AMOUNT, NULL_MARKERS
-
-    types = dict(raw.dtypes)
-    for canonical, client in mapping.items():
-        if client not in types:
-            raise DataError(
-                f"{caller} ({name}): missing column(s) {client!r} (canonical {canonical!r}); "
-                f"the source has {sorted(types)}"
-            )
-    markers = ", ".join("'" + m.replace("'", "''") + "'" for m in NULL_MARKERS)
-    ident, day, money = (_quote(mapping[c]) for c in ("customer_id", "date", "amount"))
-    text_id = f"trim(CAST({ident} AS STRING))"
-    value_id = (
-        f"CASE WHEN lower({text_id}) IN ({markers}) OR {text_id} = '' THEN NULL ELSE {text_id} END"
-    )
-    if types[mapping["date"]] in ("date", "timestamp", "timestamp_ntz"):
-        value_date, missing_date = f"CAST({day} AS TIMESTAMP_NTZ)", "_raw_date IS NULL"
-    else:
-        text = f"nullif(trim({day}), '')"
-        iso = f"CASE WHEN substr({text}, 5, 1) = '-' THEN try_cast({text} AS TIMESTAMP_NTZ) END"
-        value_date = iso
-        if date_format is not None:
-            pattern = spark_date_pattern(date_format, caller).replace("'", "\\'")
-            value_date = (
-                f"coalesce(CAST(try_to_timestamp({text}, '{pattern}') AS TIMESTAMP_NTZ), {iso})"
-            )
-        missing_date = "nullif(trim(_raw_date), '') IS NULL"
-    numeric = re.match(
-        r"^(tinyint|smallint|int|bigint|float|double|decimal.*)$", types[mapping["amount"]]
-    )
-    if numeric:
-        value_amount, missing_amount = f"CAST({money} AS DOUBLE)", "_raw_amount IS NULL"
-    else:
-        value_amount = f"try_cast(trim({money}) AS DOUBLE)"
-        missing_amount = "nullif(trim(_raw_amount), '') IS NULL"
-    earliest, latest = (f"TIMESTAMP_NTZ '{b.isoformat(sep=' ')}'" for b in bounds)
-    finite = "(isnan(amount) OR abs(amount) = double('Infinity'))"
-    reasons = [  # the DuckDB loader's reasons, in its order
-        ("missing customer_id", "customer_id IS NULL", "customer_id"),
-        ("missing date", missing_date, "date"),
-        ("unparseable date", "date IS NULL", "date"),
-        ("missing amount", missing_amount, "amount"),
-        ("non-numeric amount", f"amount IS NULL OR {finite}", "amount"),
-        (
-            f"date before {bounds[0].date()} or after the export date "
-            f"{(bounds[1] - pd.Timedelta(days=1)).date()}",
-            f"date < {earliest} OR date >= {latest}",
-            "date",
-        ),
-        (f"amount beyond ±{MAX_ABS_AMOUNT:.0e}", f"abs(amount) > {MAX_ABS_AMOUNT!r}", "amount"),
+    names = [
+        field.strip() or f"column{i}"
+        for i, field in enumerate(next(csv.reader([header], delimiter=delimiter)))
     ]
-    reason = (
-        "CASE " + " ".join(f"WHEN {sql} THEN {k}" for k, (_, sql, _) in enumerate(reasons)) + " END"
+    duplicated = sorted({n for n in names if names.count(n) > 1})
+    if duplicated:
+        raise DataError(f"{caller} ({name}): duplicate column(s) {duplicated}; got {names}")
+    # The header's names as DuckDB reads them, every column text (no inference); quotes
+    # doubled inside quoted values, as DuckDB reads them.
+    schema = StructType([StructField(n, StringType()) for n in names])
+    reader = (
+        spark.read.schema(schema)
+        .option("header", True)
+        .option("enforceSchema", True)
+        .option("sep", delimiter)
+        .option("quote", '"')
+        .option("escape", '"')
+        .option("mode", "PERMISSIVE")
+        .option("encoding", _java_charset(spark, codec, name, caller))
     )
-    values = [f"{value_id} AS customer_id", f"{value_date} AS date", f"{value_amount} AS amount"]
-    values += [
-        f"CAST({_quote(mapping[c])} AS STRING) AS {c}" for c in _OPTIONAL_TEXT if c in mapping
-    ]
-    extras = [c for c in raw.columns if c not in mapping.values()]
-    values += [_quote(c) for c in extras]
-    return values, reason, reasons
+    return reader.csv(name), _Source(name, path.name, row_offset=2, text_file=True), codec
+
+
+def _java_charset(spark, codec: str, name: str, caller: str) -> str:
+    """Return the JVM's name for a Python codec (``cp1251``, ``iso8859-1``, ``utf-8``)."""
+    charset = {"utf-8-sig": "UTF-8"}.get(codec, codec)
+    jvm = getattr(spark, "_jvm", None)  # absent with Spark Connect: the cluster decides
+    if jvm is None:
+        return charset
+    known = jvm.java.nio.charset.Charset
+    candidates = [charset, charset.replace("_", "-"), re.sub(r"^iso(\d)", r"ISO-\1", charset)]
+    found = next((c for c in candidates if known.isSupported(c)), None)
+    if found is None:
+        raise DataError(
+            f"{caller} ({name}): Spark (Java) has no text encoding {codec!r}; convert the "
+            "file to UTF-8 or use `engine: duckdb`"
+        )
+    charset = str(known.forName(found).name())
+    if charset.lower() not in _SPARK_CHARSETS:
+        # Spark 4 reads only Unicode, ASCII and Latin-1 CSVs unless this (session) setting
+        # lets it use every charset of the JVM: a client's cp1251 export needs it.
+        spark.conf.set("spark.sql.legacy.javaCharsets", "true")
+    return charset
+
+
+def _not_a_null_marker(trimmed: str) -> str:
+    markers = ", ".join(_literal(m) for m in NULL_MARKERS)
+    return f"CASE WHEN lower({trimmed}) IN ({markers}) THEN NULL ELSE nullif({trimmed}, '') END"
+
+
+def _ids_all_end_in_zero_fraction(raw, column: str, dtype: str) -> bool:
+    """Say whether every id carries a float artefact (17850.0): the DuckDB loader's decision."""
+    q = _quote(column)
+    if _FLOAT.match(dtype):
+        value, artefact = q, f"({q} = floor({q}) OR isnan({q}) OR abs({q}) = double('inf'))"
+    elif _NUMERIC.match(dtype) or _TEMPORAL.match(dtype):
+        return False
+    else:
+        value = _not_a_null_marker(f"trim({q})")
+        artefact = f"({value} rlike '^[+-]?[0-9]+[.]0+$')"
+    present = raw.where(f"{value} IS NOT NULL")
+    # The first id without the artefact settles it (limit 1 stops the scan there).
+    if present.where(f"NOT coalesce({artefact}, false)").limit(1).count():
+        return False
+    return bool(present.limit(1).count())
+
+
+def _column_sql(check: _Check, i: int, dtype: str, date_format, bounds, zero_fraction: bool):
+    """Return the Spark SQL of column ``i``: (text, parsed, value, missing, bad, out of range).
+
+    As ``cxlib.data._sql._expressions``: the text reads ``s{i}`` (the trimmed source text) and
+    ``c{i}`` (the source column), the parsed value ``t{i}``, the value ``p{i}``, the flags all
+    of them and ``v{i}``.
+    """
+    c, t, v = f"c{i}", f"t{i}", f"v{i}"
+    text = _not_a_null_marker(f"s{i}")
+    numeric, temporal = bool(_NUMERIC.match(dtype)), bool(_TEMPORAL.match(dtype))
+    if _FLOAT.match(dtype):  # 1001.0 -> '1001'
+        text = (
+            f"CASE WHEN NOT isnan({c}) AND abs({c}) < 1e18 AND {c} = floor({c}) "
+            f"THEN CAST(CAST({c} AS BIGINT) AS STRING) ELSE CAST({c} AS STRING) END"
+        )
+    if check.kind == "id":
+        if _FLOAT.match(dtype) and not zero_fraction:
+            text = f"CAST({c} AS STRING)"
+        elif zero_fraction and not numeric:
+            text = f"regexp_replace({text}, '[.]0+$', '')"
+        return text, t, f"p{i}", f"{t} IS NULL", rf"{t} rlike '[\\x00-\\x1f\\x7f]'", "false"
+    if check.kind == "date":
+        if temporal:
+            parsed = f"CAST({c} AS TIMESTAMP_NTZ)"
+        else:
+            zoned = f"CAST(try_cast({t} AS TIMESTAMP) AS TIMESTAMP_NTZ)"
+            parsed = (  # an explicit offset or zone is applied: the UTC wall time
+                f"CASE WHEN NOT {t} rlike '^[0-9]{{4}}-[0-9]{{1,2}}-[0-9]{{1,2}}' THEN NULL "
+                f"WHEN length({t}) > 10 AND substr({t}, 11) rlike '[+Zz]|-|[A-Za-z]{{2}}' "
+                f"THEN convert_timezone(current_timezone(), 'UTC', {zoned}) "
+                f"ELSE try_cast({t} AS TIMESTAMP_NTZ) END"
+            )
+            if date_format is not None:
+                pattern = _literal(spark_date_pattern(date_format, "load_transactions (spark)"))
+                parsed = (
+                    f"coalesce(CAST(try_to_timestamp({t}, {pattern}) AS TIMESTAMP_NTZ), {parsed})"
+                )
+        value = f"CASE WHEN year(p{i}) BETWEEN {_MIN_YEAR} AND {_MAX_YEAR} THEN p{i} END"
+        missing = f"{c} IS NULL" if temporal else f"{t} IS NULL"
+        earliest, latest = (f"TIMESTAMP_NTZ '{b.isoformat(sep=' ')}'" for b in bounds)
+        return (
+            text,
+            parsed,
+            value,
+            missing,
+            f"(NOT ({missing}) AND {v} IS NULL)",
+            f"({v} < {earliest} OR {v} >= {latest})",
+        )
+    if check.kind == "number":
+        if numeric:
+            value, missing = f"CAST({c} AS DOUBLE)", f"{c} IS NULL"
+        else:
+            number = f"try_cast(replace({t}, '_', '') AS DOUBLE)"
+            value = f"CASE WHEN {t} rlike '{_DECIMAL}' THEN {number} END"
+            missing = f"{t} IS NULL"
+        infinite = f"(isnan({v}) OR abs({v}) = double('inf'))"
+        bad = f"(NOT ({missing}) AND ({v} IS NULL OR {infinite}))"
+        return text, value, f"p{i}", missing, bad, f"abs({v}) > {MAX_ABS_AMOUNT!r}"
+    return text, f"CAST({c} AS STRING)", f"p{i}", "false", "false", "false"  # kept as it is
+
+
+class _Plan:
+    """The checked columns of one source and the Spark SQL that stages them.
+
+    ``reasons`` lists (label, condition, check index or None for an ``exclude`` rule) in the
+    DuckDB loader's order: the rules first, then each column's missing / bad / out of range.
+    """
+
+    def __init__(self, raw, src, checks, rules, bounds, zero_fraction, text_file):
+        self.raw, self.src, self.checks, self.rules = raw, src, checks, rules
+        self.bounds, self.zero_fraction, self.text_file = bounds, zero_fraction, text_file
+        self.types = dict(raw.dtypes)
+        used = {check.client for check in checks}
+        self.extras = [name for name in raw.columns if name not in used]
+        self.date = next(i for i, check in enumerate(checks) if check.kind == "date")
+        self.reasons: list[tuple[str, str, int | None]] = [
+            (_excluded_reason(rule), f"e{k}", None) for k, rule in enumerate(rules)
+        ]
+        for i, check in enumerate(checks):
+            if check.kind in ("string", "text"):
+                continue
+            self.reasons += [
+                (_reason(check, True), f"m{i}", i),
+                (_reason(check, False), f"b{i}", i),
+            ]
+            if check.kind in ("date", "number"):
+                self.reasons.append((_range_reason(check, bounds), f"o{i}", i))
+
+    def text_date(self) -> bool:
+        """Say whether the date column is text (and so may need its day/month order inferred)."""
+        return not _TEMPORAL.match(self.types[self.checks[self.date].client])
+
+    def staged(self, date_format: str | None):
+        """Return every row with its raw texts ``raw{i}``, values ``v{i}``, flags, ``_reason``."""
+        source = ["*"]
+        for i, check in enumerate(self.checks):
+            q = _quote(check.client)
+            source += [f"{q} AS c{i}", f"trim(CAST({q} AS STRING)) AS s{i}"]
+            source.append(f"CAST({q} AS STRING) AS raw{i}")
+        for k, rule in enumerate(self.rules):
+            cell = f"trim(CAST({_quote(rule['column'])} AS STRING))"
+            tests = [f"{cell} IN ({', '.join(_literal(v) for v in rule.get('values', []))})"]
+            tests = tests if rule.get("values") else []
+            tests += [f"startswith({cell}, {_literal(p)})" for p in rule.get("prefixes", [])]
+            source.append(f"coalesce({' OR '.join(tests)}, false) AS e{k}")
+        if self.text_file:  # Java decodes an invalid byte as U+FFFD
+            cells = [f"coalesce(instr({_quote(c)}, '\ufffd') > 0, false)" for c in self.raw.columns]
+            source.append(f"({' OR '.join(cells)}) AS _undecodable")
+        stages: list[list[str]] = [["*"] for _ in range(4)]
+        for i, check in enumerate(self.checks):
+            text, parsed, value, missing, bad, out = _column_sql(
+                check, i, self.types[check.client], date_format, self.bounds,
+                self.zero_fraction and check.kind == "id",
+            )  # fmt: skip
+            stages[0].append(f"{text} AS t{i}")
+            stages[1].append(f"{parsed} AS p{i}")
+            stages[2].append(f"{value} AS v{i}")
+            stages[3] += [f"coalesce({missing}, false) AS m{i}", f"coalesce({bad}, false) AS b{i}"]
+            stages[3].append(f"coalesce({out}, false) AS o{i}")
+        rows = self.raw.selectExpr(*source)
+        for stage in stages:
+            rows = rows.selectExpr(*stage)
+        cases = " ".join(f"WHEN {flag} THEN {k}" for k, (_, flag, _) in enumerate(self.reasons))
+        return rows.selectExpr("*", f"CASE {cases} END AS _reason" if cases else "NULL AS _reason")
+
+    def canonical(self, staged):
+        """Return the kept rows as the DuckDB loader does (line items: amount = q × price)."""
+        names = {check.canonical: f"v{i}" for i, check in enumerate(self.checks)}
+        out = []
+        for i, check in enumerate(self.checks):
+            if check.canonical == "quantity":
+                out.append(f"{names['quantity']} * {names['unit_price']} AS amount")
+            name = check.client if check.canonical in _LINE_ITEM else check.canonical
+            out.append(f"v{i} AS {_quote(name)}")
+        taken = {check.client if check.canonical in _LINE_ITEM else check.canonical
+                 for check in self.checks} | {"amount"}  # fmt: skip
+        for name in self.extras:  # as _rename_clashes: a clash keeps the canonical column
+            alias = f"{name}_unmapped" if name in taken else name
+            out.append(f"{_quote(name)} AS {_quote(alias)}")
+        return staged.where("_reason IS NULL").selectExpr(*out)
+
+
+def _first_rows(staged, condition: str, columns: list[str], first_row: int, n: int = 5):
+    """Return the row numbers and values of the first ``n`` rows meeting ``condition``."""
+    picked = staged.selectExpr(f"coalesce({condition}, false) AS _hit", *columns)
+    indexed = picked.rdd.zipWithIndex().filter(lambda pair: pair[0]["_hit"]).take(n)
+    return [(index + first_row, row) for row, index in indexed]
+
+
+def _infer_date_format(plan: _Plan, staged, caller: str) -> str | None:
+    """Return the day/month order of a text date column with non-ISO dates, as the DuckDB loader."""
+    from pyspark.sql import functions as F
+
+    i, check = plan.date, plan.checks[plan.date]
+    text = f"nullif(trim({_quote(check.client)}), '')"
+    dmy = f"{text} rlike '{_DMY_SQL}'"
+
+    def part(k: int) -> str:
+        return f"regexp_extract({text}, '{_DMY_SQL}', {k})"
+
+    _, iso_sql, *_ = _column_sql(check, i, "string", None, plan.bounds, False)
+    iso_sql = iso_sql.replace(f"t{i}", text)
+    stats = plan.raw.agg(
+        F.expr(f"count({iso_sql})"),
+        F.expr(f"count_if({dmy})"),
+        F.expr(f"max(try_cast({part(1)} AS INT))"),
+        F.expr(f"max(try_cast({part(3)} AS INT))"),
+        F.expr(f"min_by({part(2)}, {text}) FILTER (WHERE {dmy})"),
+        F.expr(f"max(length({part(4)}))"),
+        F.expr(f"min({text}) FILTER (WHERE {dmy})"),
+    ).first()
+    mixed = None
+    if stats[0] and stats[1]:  # an ISO row and a failing row, for the mixed-formats error
+        offset = plan.src.row_offset
+        (good_row, good), = _first_rows(staged, f"v{i} IS NOT NULL", [f"v{i}"], offset, 1)
+        (bad_row, bad), = _first_rows(staged, f"b{i}", [f"raw{i}"], offset, 1)
+        mixed = (f"row {good_row}: {good[f'v{i}']:%Y-%m-%d}", f"row {bad_row}: {bad[f'raw{i}']!r}")
+    where = f"{caller} ({plan.src.name}): column {check.client!r} (canonical {check.canonical!r})"
+    return _day_month_format(tuple(stats), where, mixed)
+
+
+def _source_key(path, table, columns, encoding, date_format) -> tuple:
+    stat = path.stat() if path is not None else None
+    return (
+        str(path), table, stat and (stat.st_mtime_ns, stat.st_size),
+        tuple(sorted(columns.items())), encoding, date_format,
+    )  # fmt: skip
 
 
 def read_transactions(
@@ -156,104 +430,127 @@ def read_transactions(
     columns: dict[str, str] | None = None,
     date_format: str | None = None,
     on_invalid: str = "raise",
+    encoding: str | None = None,
+    sheet: str | int | None = None,
+    exclude: list[dict[str, Any]] | None = None,
     observation_end: Any = None,
     count: bool = True,
 ):
     """Read and check the transactions with Spark; return the canonical rows and quality records.
 
+    Parameters are those of :func:`cxlib.data.load_transactions` (a ``path`` or a metastore
+    ``table`` instead of ``source``; ``sheet`` only to say that Spark reads no workbook).
+
     Returns
     -------
     (spark DataFrame, list of dict)
-        ``customer_id`` (string), ``date`` (TIMESTAMP_NTZ), ``amount`` (double), then
-        ``order_id``, ``category``, ``channel`` when present and the other columns, the
-        unusable rows left out (``on_invalid="drop"``); and the quality records of
-        :func:`cxlib.data.quality_report`. ``count=False`` skips the counting (and so the
-        ``raise`` policy: for rows a load already checked) and returns no records.
+        ``customer_id`` (string), ``date`` (TIMESTAMP_NTZ), ``amount`` (double), then the
+        line items' ``quantity`` and ``unit_price`` (under the client's names), ``order_id``,
+        ``category``, ``channel`` when present and the other columns, the unusable and
+        excluded rows left out; and the quality records of :func:`cxlib.data.quality_report`.
+        ``count=False`` skips the counting (and so the ``raise`` policy: for rows a load
+        already checked) and returns no records.
     """
-    from cxlib.data._loaders import _date_bounds
-
     caller = "load_transactions (spark)"
-    name = table if table is not None else str(path)
-    raw, first_row = _read(spark, path, table, caller)
-    mapping = {c: c for c in ("customer_id", "date", "amount") + _OPTIONAL_TEXT if c in raw.columns}
-    mapping.update(columns or {})
-    absent = [c for c in ("customer_id", "date", "amount") if c not in mapping]
-    if absent:  # line items (quantity x unit_price) are read by the duckdb engine only
-        raise DataError(
-            f"{caller} ({name}): missing column(s) {absent}; the source has "
-            f"{sorted(raw.columns)}. Map them under `columns:` in the client's config"
+    if on_invalid not in ("raise", "drop"):
+        raise _parameter_error(caller, "on_invalid", '"raise" or "drop"', on_invalid)
+    if date_format is not None and (not isinstance(date_format, str) or "%" not in date_format):
+        raise _parameter_error(
+            caller, "date_format", 'a strftime format such as "%d/%m/%Y"', date_format
         )
+    columns = _check_columns_parameter("transactions", columns, caller)
+    rules = _check_exclude_parameter(exclude, caller)
     bounds = _date_bounds(observation_end, caller)
-    values, reason_sql, reasons = _checked_columns(raw, mapping, date_format, bounds, caller, name)
-    # The canonical values first, then the reason computed on them (one pass, one plan).
-    staged = raw.selectExpr(
-        *values, *[f"{_quote(mapping[c])} AS `_raw_{c}`" for c in ("customer_id", "date", "amount")]
-    )
-    staged = staged.selectExpr("*", f"{reason_sql} AS _reason")
+    path = None if path is None else Path(path)
+    raw, src, codec = _read(spark, path, table, encoding, sheet, caller)
+    available = list(raw.columns)
+    checks = _resolve_columns(src, available, "transactions", columns, caller)
+    _check_exclude_columns(rules, available, src.name, caller)
+    key = _source_key(path, table, columns, encoding, date_format)
+    decided = _DECIDED.get(key)
+    if decided is None:
+        ident = checks[0].client
+        zero_fraction = _ids_all_end_in_zero_fraction(raw, ident, dict(raw.dtypes)[ident])
+    else:
+        date_format, zero_fraction = decided
+    plan = _Plan(raw, src, checks, rules, bounds, zero_fraction, codec is not None)
+    staged = plan.staged(date_format)
     if not count:
-        return staged.where("_reason IS NULL").drop(
-            "_reason", "_raw_customer_id", "_raw_date", "_raw_amount"
-        ), []
-    grouped = staged.groupBy("_reason").count().collect()
-    counts = {None if r["_reason"] is None else int(r["_reason"]): int(r["count"]) for r in grouped}
-    n_rows = sum(counts.values())
-    bad = {k: n for k, n in counts.items() if k is not None}
-    if bad and on_invalid == "raise":
-        k = min(bad)
-        label, _, canonical = reasons[k]
-        raise _offence_error(
-            staged, k, label, mapping[canonical], canonical, bad[k], first_row, caller, name
-        )
-    kept = staged.where("_reason IS NULL").drop(
-        "_reason", "_raw_customer_id", "_raw_date", "_raw_amount"
-    )
-    n_kept = counts.get(None, 0)
-    source = Path(name).name if table is None else table
+        if date_format is None and decided is None and plan.text_date():
+            bad_dates = staged.where(f"b{plan.date}").limit(1).count()
+            if bad_dates:
+                staged = plan.staged(_infer_date_format(plan, staged, caller))
+        return plan.canonical(staged), []
+    counts = _count(plan, staged)
+    if counts["_undecodable"]:
+        ((line, _),) = _first_rows(staged, "_undecodable", ["_undecodable"], src.row_offset, 1)
+        raise _decoding_error(caller, src.name, codec, line, "invalid byte sequence")
+    if date_format is None and plan.text_date() and counts["bad_dates"]:
+        inferred = _infer_date_format(plan, staged, caller)
+        if inferred is not None:
+            date_format, staged = inferred, plan.staged(inferred)
+            counts = _count(plan, staged)
+    _DECIDED[key] = (date_format, zero_fraction)
+    return _checked(plan, staged, counts, on_invalid, caller)
+
+
+def _count(plan: _Plan, staged) -> dict[str, Any]:
+    """One pass: rows per reason, kept refunds and zero amounts, undecodable rows."""
+    names = {check.canonical: f"v{i}" for i, check in enumerate(plan.checks)}
+    amount = names.get("amount") or f"({names['quantity']} * {names['unit_price']})"
+    parts = [f"count_if(_reason = {k}) AS r{k}" for k in range(len(plan.reasons))]
+    parts += [
+        "count(*) AS n_rows",
+        f"count_if(_reason IS NULL AND {amount} < 0) AS negative",
+        f"count_if(_reason IS NULL AND {amount} = 0) AS zero",
+        f"count_if(b{plan.date}) AS bad_dates",
+        "count_if(_undecodable) AS _undecodable" if plan.text_file else "0 AS _undecodable",
+    ]
+    return staged.selectExpr(*parts).first().asDict()
+
+
+def _checked(plan: _Plan, staged, counts, on_invalid: str, caller: str):
+    """Raise on offending rows, or keep the others and write the quality records."""
+    src = plan.src
+    n_rows = counts["n_rows"]
+    if n_rows == 0 and src.text_file or n_rows == 0 and src.row_offset == 2:
+        raise DataError(f"{caller} ({src.name}): the file has a header but no data rows")
+    bad = {k: counts[f"r{k}"] for k in range(len(plan.reasons)) if counts[f"r{k}"]}
+    offences = [k for k in bad if plan.reasons[k][2] is not None]
+    if offences and on_invalid == "raise":
+        k = offences[0]
+        label, _, i = plan.reasons[k]
+        shown = _first_rows(staged, f"_reason = {k}", [f"raw{i}"], src.row_offset)
+        raise _offence_message(
+            src.name, caller, plan.checks[i], label,
+            [row for row, _ in shown], [values[f"raw{i}"] for _, values in shown], bad[k],
+        )  # fmt: skip
+    kept = plan.canonical(staged)
+    n_kept = n_rows - sum(bad.values())
+    distinct = staged.where("_reason IS NULL").select(*map(_quote, plan.raw.columns)).distinct()
+    flagged = {
+        "kept: negative amount (refund or cancellation line)": counts["negative"],
+        "kept: zero amount": counts["zero"],
+        "kept: identical to an earlier row (duplicate line)": n_kept - distinct.count(),
+    }
+    base = {"table": "transactions", "source": src.short_name, "rows_read": n_rows,
+            "rows_kept": n_kept}  # fmt: skip
     records = [
-        {"table": "transactions", "source": source, "rows_read": n_rows, "rows_kept": n_kept,
-         "rows_set_aside": n, "reason": reasons[k][0], "rows_flagged": 0}
-        for k, n in sorted(bad.items())
-    ] or [{"table": "transactions", "source": source, "rows_read": n_rows, "rows_kept": n_kept,
-           "rows_set_aside": 0, "reason": "none", "rows_flagged": 0}]  # fmt: skip
-    records += _flagged(kept, source, n_rows, n_kept)
+        {**base, "rows_set_aside": n, "reason": plan.reasons[k][0], "rows_flagged": 0}
+        for k, n in bad.items()
+    ] or [{**base, "rows_set_aside": 0, "reason": NO_REASON, "rows_flagged": 0}]
+    records += [
+        {**base, "rows_set_aside": 0, "reason": reason, "rows_flagged": int(n)}
+        for reason, n in flagged.items()
+        if n
+    ]
     if bad:
-        detail = ", ".join(f"{n:,} {reasons[k][0]}" for k, n in sorted(bad.items()))
+        detail = ", ".join(f"{n:,} {plan.reasons[k][0]}" for k, n in bad.items())
         warnings.warn(
-            f"{caller} ({name}): set aside {n_rows - n_kept:,} of {n_rows:,} rows: {detail}",
-            stacklevel=3,
+            f"{caller} ({src.name}): set aside {n_rows - n_kept:,} of {n_rows:,} rows: {detail}",
+            stacklevel=4,
         )
     return kept, records
-
-
-def _flagged(kept, source, n_rows, n_kept) -> list[dict[str, Any]]:
-    """Count the DuckDB loader's ``kept:`` records: refunds, zero amounts, duplicate lines."""
-    negative, zero = kept.selectExpr("count_if(amount < 0)", "count_if(amount = 0)").first()
-    duplicates = n_kept - kept.distinct().count()
-    counts = {
-        "kept: negative amount (refund or cancellation line)": negative,
-        "kept: zero amount": zero,
-        "kept: identical to an earlier row (duplicate line)": duplicates,
-    }
-    return [
-        {"table": "transactions", "source": source, "rows_read": n_rows, "rows_kept": n_kept,
-         "rows_set_aside": 0, "reason": reason, "rows_flagged": int(n)}
-        for reason, n in counts.items() if n
-    ]  # fmt: skip
-
-
-def _offence_error(staged, k, label, client, canonical, n, first_row, caller, name) -> DataError:
-    """Build the DuckDB loader's message: column, reason, up to five values with row numbers."""
-    indexed = staged.rdd.zipWithIndex().filter(lambda pair: pair[0]["_reason"] == k).take(5)
-    raw_column = f"_raw_{canonical}"
-    values = ["" if row[raw_column] is None else row[raw_column] for row, _ in indexed]
-    rows = [index + first_row for _, index in indexed]
-    offenders = format_offenders(pd.Series(values, index=rows, dtype=object))
-    if n > 5:
-        offenders += f" (and {n - 5:,} more)"
-    return DataError(
-        f"{caller} ({name}): column {client!r} (canonical {canonical!r}): {n:,} row(s) with "
-        f"{label}: {offenders}. Fix the export, or set `on_invalid: drop` to set these rows aside."
-    )
 
 
 def to_pandas(rows) -> pd.DataFrame:
@@ -280,6 +577,11 @@ def _options(config) -> dict[str, Any]:
         "columns": table.columns,
         "date_format": table.date_format,
         "on_invalid": table.on_invalid,
+        "encoding": table.encoding,
+        "sheet": table.sheet,
+        "exclude": None
+        if table.exclude is None
+        else [rule.model_dump(exclude_none=True) for rule in table.exclude],
         "observation_end": config.analysis.observation_end,
     }
 
@@ -301,14 +603,9 @@ def load_transactions_spark(path, *, config, **ignored) -> pd.DataFrame:
     """Load the transactions with Spark for :func:`cxlib.config.load_client` (engine spark).
 
     The pages that still need the raw rows get them as the canonical pandas frame, with the
-    quality records of the Spark checks in ``attrs["quality"]``.
+    quality records of the Spark checks in ``attrs["quality"]``. The table's options are read
+    from ``config`` (the same as those ``load_client`` passes).
     """
-    for option in ("encoding", "sheet", "exclude"):
-        if ignored.get(option) is not None:
-            raise DataError(
-                f"load_transactions (spark): `{option}:` is read by the duckdb engine only; "
-                "remove it or use `engine: duckdb`"
-            )
     rows, records = read_transactions(_session(config), **_options(config))
     out = to_pandas(rows)
     out.attrs["quality"] = records
