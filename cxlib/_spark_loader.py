@@ -78,6 +78,7 @@ _TEMPORAL = re.compile(r"^(date|timestamp.*)$")
 _DECIMAL = r"^[+-]?([0-9](_?[0-9])*([.]([0-9](_?[0-9])*)?)?|[.][0-9](_?[0-9])*)([eE][+-]?[0-9]+)?$"
 #: The charsets Spark 4 reads without ``spark.sql.legacy.javaCharsets``.
 _SPARK_CHARSETS = {"iso-8859-1", "us-ascii", "utf-16", "utf-16be", "utf-16le", "utf-32", "utf-8"}
+_OPTIONAL_TEXT = ("order_id", "category", "channel")
 _DMY_SQL = _DMY.replace(r"\d", "[0-9]")  # no backslashes in Spark SQL literals
 #: The date format and id decision of each checked source, so that the lazy re-read of
 #: :func:`spark_rows` applies what the counted load decided, without another pass.
@@ -225,7 +226,7 @@ def _ids_all_end_in_zero_fraction(raw, column: str, dtype: str) -> bool:
         return False
     else:
         value = _not_a_null_marker(f"trim({q})")
-        artefact = f"({value} rlike '^[+-]?[0-9]+[.]0+$')"
+        artefact = f"(endswith({value}, '.0') AND {value} rlike '^[+-]?[0-9]+[.]0+$')"
     present = raw.where(f"{value} IS NOT NULL")
     # The first id without the artefact settles it (limit 1 stops the scan there).
     if present.where(f"NOT coalesce({artefact}, false)").limit(1).count():
@@ -559,12 +560,10 @@ def to_pandas(rows) -> pd.DataFrame:
     out = table.to_pandas(coerce_temporal_nanoseconds=True)
     out["date"] = out["date"].astype("datetime64[ns]")
     out["amount"] = out["amount"].astype(np.float64)
-    for column in out.columns:
-        if (
-            out[column].dtype != object
-            and column not in ("date", "amount")
-            and out[column].dtype.kind in "OUS"
-        ):
+    # Canonical text columns are Python strings, as the DuckDB loader returns them; the
+    # client's other columns keep the type Arrow gives them there too.
+    for column in ("customer_id", *_OPTIONAL_TEXT):
+        if column in out.columns and out[column].dtype != object:
             out[column] = out[column].astype(object)
     return out
 
