@@ -22,10 +22,10 @@ driver; only the five offending values an error shows):
 Offending rows raise a :class:`~cxlib.DataError` naming the column, the reason and up to five
 values with their row numbers, or (``on_invalid: drop``) are set aside and counted under the
 same reasons in the same quality records; refunds, zero amounts and duplicate lines are kept
-and counted. Not done here, unlike the DuckDB loader: Excel workbooks (an error says to save
-the sheet as CSV or Parquet), numeric type inference of the client's extra CSV columns (they
-stay text), quoted values spanning lines, and file names read literally (Spark expands
-``*?[]{}`` patterns in a path).
+and counted. A CSV's extra columns whose every value is a number become numbers, as with
+DuckDB. Not done here, unlike the DuckDB loader: Excel workbooks (an error says to save the
+sheet as CSV or Parquet), quoted values spanning lines, and file names read literally (Spark
+expands ``*?[]{}`` patterns in a path). The Spark SQL itself is in :mod:`cxlib._spark_sql`.
 """
 
 from __future__ import annotations
@@ -38,6 +38,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cxlib._spark_sql import (
+    _DMY_SQL,
+    _FLOAT,
+    _NUMERIC,
+    _TEMPORAL,
+    _column_sql,
+    _extra_sql,
+    _extra_type,
+    _extra_types_sql,
+    _literal,
+    _not_a_null_marker,
+    _quote,
+    spark_date_pattern,  # noqa: F401 - public here before it moved
+)
 from cxlib._validation import DataError
 from cxlib.data._checked import (
     _check_exclude_columns,
@@ -45,17 +59,7 @@ from cxlib.data._checked import (
     _offence_message,
 )
 from cxlib.data._loaders import _check_columns_parameter, _check_exclude_parameter, _date_bounds
-from cxlib.data._schema import (
-    _DMY,
-    _LINE_ITEM,
-    _MAX_YEAR,
-    _MIN_YEAR,
-    MAX_ABS_AMOUNT,
-    NO_REASON,
-    NULL_MARKERS,
-    _Check,
-    _parameter_error,
-)
+from cxlib.data._schema import _LINE_ITEM, NO_REASON, _parameter_error
 from cxlib.data._sources import (
     _codec,
     _decoding_error,
@@ -66,66 +70,12 @@ from cxlib.data._sources import (
 )
 from cxlib.data._sql import _day_month_format, _range_reason, _reason, _resolve_columns
 
-#: strftime directive -> Spark datetime pattern letter(s).
-_PATTERNS = {"%Y": "yyyy", "%y": "yy", "%m": "M", "%d": "d", "%H": "H", "%I": "h",
-             "%M": "m", "%S": "s", "%f": "SSSSSS", "%p": "a", "%b": "MMM",
-             "%B": "MMMM"}  # fmt: skip
-_NUMERIC = re.compile(r"^(tinyint|smallint|int|bigint|float|double|decimal.*)$")
-_FLOAT = re.compile(r"^(float|double|decimal.*)$")
-_TEMPORAL = re.compile(r"^(date|timestamp.*)$")
-#: Texts DuckDB reads as a DOUBLE (digits, '_' between digits, a fraction, an exponent); Spark
-#: alone would also take '12d', '12f' and '0x1p3'.
-_DECIMAL = r"^[+-]?([0-9](_?[0-9])*([.]([0-9](_?[0-9])*)?)?|[.][0-9](_?[0-9])*)([eE][+-]?[0-9]+)?$"
 #: The charsets Spark 4 reads without ``spark.sql.legacy.javaCharsets``.
 _SPARK_CHARSETS = {"iso-8859-1", "us-ascii", "utf-16", "utf-16be", "utf-16le", "utf-32", "utf-8"}
 _OPTIONAL_TEXT = ("order_id", "category", "channel")
-_DMY_SQL = _DMY.replace(r"\d", "[0-9]")  # no backslashes in Spark SQL literals
 #: The date format and id decision of each checked source, so that the lazy re-read of
 #: :func:`spark_rows` applies what the counted load decided, without another pass.
-_DECIDED: dict[tuple, tuple[str | None, bool]] = {}
-
-
-def spark_date_pattern(date_format: str, caller: str) -> str:
-    """Translate a strftime format to a Spark datetime pattern.
-
-    Numbers separated by literals take one or two digits, as with DuckDB's ``strptime``
-    (``%d/%m/%Y`` reads ``3/2/2024``); adjacent ones take their full width.
-
-    Examples
-    --------
-    >>> spark_date_pattern("%d/%m/%Y", "x")
-    'd/M/yyyy'
-    >>> spark_date_pattern("%Y-%m-%dT%H:%M", "x")
-    "yyyy-M-d'T'H:m"
-    >>> spark_date_pattern("%Y%m%d", "x")
-    'yyyyMMdd'
-    """
-    tokens = [t for t in re.split(r"(%.)", date_format) if t]
-    out = []
-    for k, token in enumerate(tokens):
-        if not token.startswith("%"):
-            out.append(re.sub(r"([A-Za-z]+)", r"'\1'", token.replace("'", "''")))
-            continue
-        if token not in _PATTERNS:
-            raise DataError(
-                f"{caller}: date_format {date_format!r}: {token} has no Spark equivalent "
-                f"(supported: {' '.join(_PATTERNS)})"
-            )
-        letter = _PATTERNS[token]
-        neighbours = tokens[max(k - 1, 0) : k] + tokens[k + 1 : k + 2]
-        if len(letter) == 1 and any(t.startswith("%") for t in neighbours):
-            letter *= 2
-        out.append(letter)
-    return "".join(out)
-
-
-def _quote(name: str) -> str:
-    return "`" + name.replace("`", "``") + "`"
-
-
-def _literal(text: str) -> str:
-    """Quote ``text`` as a Spark SQL string literal (Spark reads backslash escapes in literals)."""
-    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+_DECIDED: dict[tuple, tuple[str | None, bool, dict[str, str]]] = {}
 
 
 def _read(spark, path: Path | None, table: str | None, encoding, sheet, caller: str):
@@ -159,7 +109,7 @@ def _read(spark, path: Path | None, table: str | None, encoding, sheet, caller: 
     if sheet is not None:
         raise DataError(f"{caller} ({name}): sheet={sheet!r} is only for Excel workbooks")
     if kind == "parquet":
-        return spark.read.parquet(name), _Source(name, path.name, row_offset=1), None
+        return _read_parquet(spark, name, caller), _Source(name, path.name, row_offset=1), None
     from pyspark.sql.types import StringType, StructField, StructType
 
     codec = _codec(encoding, caller)
@@ -190,6 +140,23 @@ def _read(spark, path: Path | None, table: str | None, encoding, sheet, caller: 
     return reader.csv(name), _Source(name, path.name, row_offset=2, text_file=True), codec
 
 
+def _read_parquet(spark, name: str, caller: str):
+    """Open a Parquet file; a file Spark cannot read is a DataError saying what to do."""
+    from pyspark.errors import PySparkException
+
+    try:
+        return spark.read.parquet(name)
+    except PySparkException as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        hint = ""
+        if "NANOS" in first:  # pandas' default before 3.0: nanosecond timestamps
+            hint = (
+                ". Spark reads no nanosecond timestamps: write the file with microseconds "
+                "(pandas: to_parquet(..., coerce_timestamps='us')) or use `engine: duckdb`"
+            )
+        raise DataError(f"{caller} ({name}): could not read the file: {first}{hint}") from None
+
+
 def _java_charset(spark, codec: str, name: str, caller: str) -> str:
     """Return the JVM's name for a Python codec (``cp1251``, ``iso8859-1``, ``utf-8``)."""
     charset = {"utf-8-sig": "UTF-8"}.get(codec, codec)
@@ -212,11 +179,6 @@ def _java_charset(spark, codec: str, name: str, caller: str) -> str:
     return charset
 
 
-def _not_a_null_marker(trimmed: str) -> str:
-    markers = ", ".join(_literal(m) for m in NULL_MARKERS)
-    return f"CASE WHEN lower({trimmed}) IN ({markers}) THEN NULL ELSE nullif({trimmed}, '') END"
-
-
 def _ids_all_end_in_zero_fraction(raw, column: str, dtype: str) -> bool:
     """Say whether every id carries a float artefact (17850.0): the DuckDB loader's decision."""
     q = _quote(column)
@@ -234,67 +196,6 @@ def _ids_all_end_in_zero_fraction(raw, column: str, dtype: str) -> bool:
     return bool(present.limit(1).count())
 
 
-def _column_sql(check: _Check, i: int, dtype: str, date_format, bounds, zero_fraction: bool):
-    """Return the Spark SQL of column ``i``: (text, parsed, value, missing, bad, out of range).
-
-    As ``cxlib.data._sql._expressions``: the text reads ``s{i}`` (the trimmed source text) and
-    ``c{i}`` (the source column), the parsed value ``t{i}``, the value ``p{i}``, the flags all
-    of them and ``v{i}``.
-    """
-    c, t, v = f"c{i}", f"t{i}", f"v{i}"
-    text = _not_a_null_marker(f"s{i}")
-    numeric, temporal = bool(_NUMERIC.match(dtype)), bool(_TEMPORAL.match(dtype))
-    if _FLOAT.match(dtype):  # 1001.0 -> '1001'
-        text = (
-            f"CASE WHEN NOT isnan({c}) AND abs({c}) < 1e18 AND {c} = floor({c}) "
-            f"THEN CAST(CAST({c} AS BIGINT) AS STRING) ELSE CAST({c} AS STRING) END"
-        )
-    if check.kind == "id":
-        if _FLOAT.match(dtype) and not zero_fraction:
-            text = f"CAST({c} AS STRING)"
-        elif zero_fraction and not numeric:
-            text = f"regexp_replace({text}, '[.]0+$', '')"
-        return text, t, f"p{i}", f"{t} IS NULL", rf"{t} rlike '[\\x00-\\x1f\\x7f]'", "false"
-    if check.kind == "date":
-        if temporal:
-            parsed = f"CAST({c} AS TIMESTAMP_NTZ)"
-        else:
-            zoned = f"CAST(try_cast({t} AS TIMESTAMP) AS TIMESTAMP_NTZ)"
-            parsed = (  # an explicit offset or zone is applied: the UTC wall time
-                f"CASE WHEN NOT {t} rlike '^[0-9]{{4}}-[0-9]{{1,2}}-[0-9]{{1,2}}' THEN NULL "
-                f"WHEN length({t}) > 10 AND substr({t}, 11) rlike '[+Zz]|-|[A-Za-z]{{2}}' "
-                f"THEN convert_timezone(current_timezone(), 'UTC', {zoned}) "
-                f"ELSE try_cast({t} AS TIMESTAMP_NTZ) END"
-            )
-            if date_format is not None:
-                pattern = _literal(spark_date_pattern(date_format, "load_transactions (spark)"))
-                parsed = (
-                    f"coalesce(CAST(try_to_timestamp({t}, {pattern}) AS TIMESTAMP_NTZ), {parsed})"
-                )
-        value = f"CASE WHEN year(p{i}) BETWEEN {_MIN_YEAR} AND {_MAX_YEAR} THEN p{i} END"
-        missing = f"{c} IS NULL" if temporal else f"{t} IS NULL"
-        earliest, latest = (f"TIMESTAMP_NTZ '{b.isoformat(sep=' ')}'" for b in bounds)
-        return (
-            text,
-            parsed,
-            value,
-            missing,
-            f"(NOT ({missing}) AND {v} IS NULL)",
-            f"({v} < {earliest} OR {v} >= {latest})",
-        )
-    if check.kind == "number":
-        if numeric:
-            value, missing = f"CAST({c} AS DOUBLE)", f"{c} IS NULL"
-        else:
-            number = f"try_cast(replace({t}, '_', '') AS DOUBLE)"
-            value = f"CASE WHEN {t} rlike '{_DECIMAL}' THEN {number} END"
-            missing = f"{t} IS NULL"
-        infinite = f"(isnan({v}) OR abs({v}) = double('inf'))"
-        bad = f"(NOT ({missing}) AND ({v} IS NULL OR {infinite}))"
-        return text, value, f"p{i}", missing, bad, f"abs({v}) > {MAX_ABS_AMOUNT!r}"
-    return text, f"CAST({c} AS STRING)", f"p{i}", "false", "false", "false"  # kept as it is
-
-
 class _Plan:
     """The checked columns of one source and the Spark SQL that stages them.
 
@@ -305,81 +206,96 @@ class _Plan:
     def __init__(self, raw, src, checks, rules, bounds, zero_fraction, text_file):
         self.raw, self.src, self.checks, self.rules = raw, src, checks, rules
         self.bounds, self.zero_fraction, self.text_file = bounds, zero_fraction, text_file
+        self.raw_table = None  # the metastore table read, if any
+        self.extra_types: dict[str, str] = {}  # text extras that hold numbers: BIGINT/DOUBLE
         self.types = dict(raw.dtypes)
         used = {check.client for check in checks}
         self.extras = [name for name in raw.columns if name not in used]
         self.date = next(i for i, check in enumerate(checks) if check.kind == "date")
         self.reasons: list[tuple[str, str, int | None]] = [
-            (_excluded_reason(rule), f"e{k}", None) for k, rule in enumerate(rules)
+            (_excluded_reason(rule), f"__e{k}", None) for k, rule in enumerate(rules)
         ]
         for i, check in enumerate(checks):
             if check.kind in ("string", "text"):
                 continue
             self.reasons += [
-                (_reason(check, True), f"m{i}", i),
-                (_reason(check, False), f"b{i}", i),
+                (_reason(check, True), f"__m{i}", i),
+                (_reason(check, False), f"__b{i}", i),
             ]
             if check.kind in ("date", "number"):
-                self.reasons.append((_range_reason(check, bounds), f"o{i}", i))
+                self.reasons.append((_range_reason(check, bounds), f"__o{i}", i))
 
     def text_date(self) -> bool:
         """Say whether the date column is text (and so may need its day/month order inferred)."""
         return not _TEMPORAL.match(self.types[self.checks[self.date].client])
 
     def staged(self, date_format: str | None):
-        """Return every row with its raw texts ``raw{i}``, values ``v{i}``, flags, ``_reason``."""
+        """Return every row with its raw texts ``__raw{i}``, values ``__v{i}``, flags, reason.
+
+        Internal columns start with ``__`` so that they cannot clash with the client's.
+        """
         source = ["*"]
         for i, check in enumerate(self.checks):
             q = _quote(check.client)
-            source += [f"{q} AS c{i}", f"trim(CAST({q} AS STRING)) AS s{i}"]
-            source.append(f"CAST({q} AS STRING) AS raw{i}")
+            source += [f"{q} AS __c{i}", f"trim(CAST({q} AS STRING)) AS __s{i}"]
+            source.append(f"CAST({q} AS STRING) AS __raw{i}")
         for k, rule in enumerate(self.rules):
             cell = f"trim(CAST({_quote(rule['column'])} AS STRING))"
             tests = [f"{cell} IN ({', '.join(_literal(v) for v in rule.get('values', []))})"]
             tests = tests if rule.get("values") else []
             tests += [f"startswith({cell}, {_literal(p)})" for p in rule.get("prefixes", [])]
-            source.append(f"coalesce({' OR '.join(tests)}, false) AS e{k}")
+            source.append(f"coalesce({' OR '.join(tests)}, false) AS __e{k}")
         if self.text_file:  # Java decodes an invalid byte as U+FFFD
             cells = [f"coalesce(instr({_quote(c)}, '\ufffd') > 0, false)" for c in self.raw.columns]
-            source.append(f"({' OR '.join(cells)}) AS _undecodable")
+            source.append(f"({' OR '.join(cells)}) AS __undecodable")
         stages: list[list[str]] = [["*"] for _ in range(4)]
         for i, check in enumerate(self.checks):
             text, parsed, value, missing, bad, out = _column_sql(
                 check, i, self.types[check.client], date_format, self.bounds,
                 self.zero_fraction and check.kind == "id",
             )  # fmt: skip
-            stages[0].append(f"{text} AS t{i}")
-            stages[1].append(f"{parsed} AS p{i}")
-            stages[2].append(f"{value} AS v{i}")
-            stages[3] += [f"coalesce({missing}, false) AS m{i}", f"coalesce({bad}, false) AS b{i}"]
-            stages[3].append(f"coalesce({out}, false) AS o{i}")
+            stages[0].append(f"{text} AS __t{i}")
+            stages[1].append(f"{parsed} AS __p{i}")
+            stages[2].append(f"{value} AS __v{i}")
+            for flag, sql in (("m", missing), ("b", bad), ("o", out)):
+                stages[3].append(f"coalesce({sql}, false) AS __{flag}{i}")
         rows = self.raw.selectExpr(*source)
         for stage in stages:
             rows = rows.selectExpr(*stage)
         cases = " ".join(f"WHEN {flag} THEN {k}" for k, (_, flag, _) in enumerate(self.reasons))
-        return rows.selectExpr("*", f"CASE {cases} END AS _reason" if cases else "NULL AS _reason")
+        reason = f"CASE {cases} END" if cases else "NULL"
+        return rows.selectExpr("*", f"{reason} AS __reason")
 
     def canonical(self, staged):
         """Return the kept rows as the DuckDB loader does (line items: amount = q × price)."""
-        names = {check.canonical: f"v{i}" for i, check in enumerate(self.checks)}
+        names = {check.canonical: f"__v{i}" for i, check in enumerate(self.checks)}
         out = []
         for i, check in enumerate(self.checks):
             if check.canonical == "quantity":
                 out.append(f"{names['quantity']} * {names['unit_price']} AS amount")
             name = check.client if check.canonical in _LINE_ITEM else check.canonical
-            out.append(f"v{i} AS {_quote(name)}")
+            out.append(f"__v{i} AS {_quote(name)}")
         taken = {check.client if check.canonical in _LINE_ITEM else check.canonical
                  for check in self.checks} | {"amount"}  # fmt: skip
         for name in self.extras:  # as _rename_clashes: a clash keeps the canonical column
             alias = f"{name}_unmapped" if name in taken else name
-            out.append(f"{_quote(name)} AS {_quote(alias)}")
-        return staged.where("_reason IS NULL").selectExpr(*out)
+            value = _extra_sql(name, self.extra_types.get(name, "STRING"))
+            out.append(f"{value} AS {_quote(alias)}")
+        return staged.where("__reason IS NULL").selectExpr(*out)
+
+
+def _extra_types(raw, extras: list[str]) -> dict[str, str]:
+    """Return the type of each text extra column, as the DuckDB loader decides it (one pass)."""
+    if not extras:
+        return {}
+    row = raw.selectExpr(*_extra_types_sql(extras)).first()
+    return {name: _extra_type(*(row[f"{k}{j}"] for k in "nidz")) for j, name in enumerate(extras)}
 
 
 def _first_rows(staged, condition: str, columns: list[str], first_row: int, n: int = 5):
     """Return the row numbers and values of the first ``n`` rows meeting ``condition``."""
-    picked = staged.selectExpr(f"coalesce({condition}, false) AS _hit", *columns)
-    indexed = picked.rdd.zipWithIndex().filter(lambda pair: pair[0]["_hit"]).take(n)
+    picked = staged.selectExpr(f"coalesce({condition}, false) AS __hit", *columns)
+    indexed = picked.rdd.zipWithIndex().filter(lambda pair: pair[0]["__hit"]).take(n)
     return [(index + first_row, row) for row, index in indexed]
 
 
@@ -395,7 +311,7 @@ def _infer_date_format(plan: _Plan, staged, caller: str) -> str | None:
         return f"regexp_extract({text}, '{_DMY_SQL}', {k})"
 
     _, iso_sql, *_ = _column_sql(check, i, "string", None, plan.bounds, False)
-    iso_sql = iso_sql.replace(f"t{i}", text)
+    iso_sql = iso_sql.replace(f"__t{i}", text)
     stats = plan.raw.agg(
         F.expr(f"count({iso_sql})"),
         F.expr(f"count_if({dmy})"),
@@ -408,9 +324,10 @@ def _infer_date_format(plan: _Plan, staged, caller: str) -> str | None:
     mixed = None
     if stats[0] and stats[1]:  # an ISO row and a failing row, for the mixed-formats error
         offset = plan.src.row_offset
-        (good_row, good), = _first_rows(staged, f"v{i} IS NOT NULL", [f"v{i}"], offset, 1)
-        (bad_row, bad), = _first_rows(staged, f"b{i}", [f"raw{i}"], offset, 1)
-        mixed = (f"row {good_row}: {good[f'v{i}']:%Y-%m-%d}", f"row {bad_row}: {bad[f'raw{i}']!r}")
+        ((good_row, good),) = _first_rows(staged, f"__v{i} IS NOT NULL", [f"__v{i}"], offset, 1)
+        ((bad_row, bad),) = _first_rows(staged, f"__b{i}", [f"__raw{i}"], offset, 1)
+        good, bad = good[f"__v{i}"], bad[f"__raw{i}"]
+        mixed = (f"row {good_row}: {good:%Y-%m-%d}", f"row {bad_row}: {bad!r}")
     where = f"{caller} ({plan.src.name}): column {check.client!r} (canonical {check.canonical!r})"
     return _day_month_format(tuple(stats), where, mixed)
 
@@ -473,39 +390,43 @@ def read_transactions(
         ident = checks[0].client
         zero_fraction = _ids_all_end_in_zero_fraction(raw, ident, dict(raw.dtypes)[ident])
     else:
-        date_format, zero_fraction = decided
+        date_format, zero_fraction, extra_types = decided
     plan = _Plan(raw, src, checks, rules, bounds, zero_fraction, codec is not None)
+    plan.raw_table = table
+    if decided is None:  # CSV: an extra column whose every value is a number becomes one
+        extra_types = _extra_types(raw, plan.extras) if codec is not None else {}
+    plan.extra_types = extra_types
     staged = plan.staged(date_format)
     if not count:
         if date_format is None and decided is None and plan.text_date():
-            bad_dates = staged.where(f"b{plan.date}").limit(1).count()
+            bad_dates = staged.where(f"__b{plan.date}").limit(1).count()
             if bad_dates:
                 staged = plan.staged(_infer_date_format(plan, staged, caller))
         return plan.canonical(staged), []
     counts = _count(plan, staged)
-    if counts["_undecodable"]:
-        ((line, _),) = _first_rows(staged, "_undecodable", ["_undecodable"], src.row_offset, 1)
+    if counts["__undecodable"]:
+        ((line, _),) = _first_rows(staged, "__undecodable", ["__undecodable"], src.row_offset, 1)
         raise _decoding_error(caller, src.name, codec, line, "invalid byte sequence")
     if date_format is None and plan.text_date() and counts["bad_dates"]:
         inferred = _infer_date_format(plan, staged, caller)
         if inferred is not None:
             date_format, staged = inferred, plan.staged(inferred)
             counts = _count(plan, staged)
-    _DECIDED[key] = (date_format, zero_fraction)
+    _DECIDED[key] = (date_format, zero_fraction, extra_types)
     return _checked(plan, staged, counts, on_invalid, caller)
 
 
 def _count(plan: _Plan, staged) -> dict[str, Any]:
     """One pass: rows per reason, kept refunds and zero amounts, undecodable rows."""
-    names = {check.canonical: f"v{i}" for i, check in enumerate(plan.checks)}
+    names = {check.canonical: f"__v{i}" for i, check in enumerate(plan.checks)}
     amount = names.get("amount") or f"({names['quantity']} * {names['unit_price']})"
-    parts = [f"count_if(_reason = {k}) AS r{k}" for k in range(len(plan.reasons))]
+    parts = [f"count_if(__reason = {k}) AS r{k}" for k in range(len(plan.reasons))]
     parts += [
         "count(*) AS n_rows",
-        f"count_if(_reason IS NULL AND {amount} < 0) AS negative",
-        f"count_if(_reason IS NULL AND {amount} = 0) AS zero",
-        f"count_if(b{plan.date}) AS bad_dates",
-        "count_if(_undecodable) AS _undecodable" if plan.text_file else "0 AS _undecodable",
+        f"count_if(__reason IS NULL AND {amount} < 0) AS negative",
+        f"count_if(__reason IS NULL AND {amount} = 0) AS zero",
+        f"count_if(__b{plan.date}) AS bad_dates",
+        "count_if(__undecodable) AS __undecodable" if plan.text_file else "0 AS __undecodable",
     ]
     return staged.selectExpr(*parts).first().asDict()
 
@@ -514,21 +435,21 @@ def _checked(plan: _Plan, staged, counts, on_invalid: str, caller: str):
     """Raise on offending rows, or keep the others and write the quality records."""
     src = plan.src
     n_rows = counts["n_rows"]
-    if n_rows == 0 and src.text_file or n_rows == 0 and src.row_offset == 2:
+    if n_rows == 0 and src.name != plan.raw_table:  # a file (a table may be empty)
         raise DataError(f"{caller} ({src.name}): the file has a header but no data rows")
     bad = {k: counts[f"r{k}"] for k in range(len(plan.reasons)) if counts[f"r{k}"]}
     offences = [k for k in bad if plan.reasons[k][2] is not None]
     if offences and on_invalid == "raise":
         k = offences[0]
         label, _, i = plan.reasons[k]
-        shown = _first_rows(staged, f"_reason = {k}", [f"raw{i}"], src.row_offset)
+        shown = _first_rows(staged, f"__reason = {k}", [f"__raw{i}"], src.row_offset)
         raise _offence_message(
             src.name, caller, plan.checks[i], label,
-            [row for row, _ in shown], [values[f"raw{i}"] for _, values in shown], bad[k],
+            [row for row, _ in shown], [values[f"__raw{i}"] for _, values in shown], bad[k],
         )  # fmt: skip
     kept = plan.canonical(staged)
     n_kept = n_rows - sum(bad.values())
-    distinct = staged.where("_reason IS NULL").select(*map(_quote, plan.raw.columns)).distinct()
+    distinct = staged.where("__reason IS NULL").select(*map(_quote, plan.raw.columns)).distinct()
     flagged = {
         "kept: negative amount (refund or cancellation line)": counts["negative"],
         "kept: zero amount": counts["zero"],

@@ -84,9 +84,7 @@ def test_control_characters_in_ids_are_refused_or_set_aside(spark, tmp_path):
     assert kept.attrs["quality"][0]["rows_set_aside"] == 2
 
 
-def test_float_artefact_ids_lose_their_zero_fraction_only_when_every_id_has_one(
-    spark, tmp_path
-):
+def test_float_artefact_ids_lose_their_zero_fraction_only_when_every_id_has_one(spark, tmp_path):
     header = "customer_id,date,amount\n"
     every = _write(tmp_path, "every.csv", header + "17850.0,2024-01-02,1\n13047.0,2024-01-03,2\n")
     assert assert_same_rows(spark, every)["customer_id"].tolist() == ["17850", "13047"]
@@ -106,9 +104,7 @@ def test_day_month_dates_are_inferred_only_when_unambiguous(spark, tmp_path):
     )
     message = assert_same_error(spark, ambiguous)
     assert "ambiguous dates such as '03/02/2024'" in message and "'%d/%m/%Y'" in message
-    clear = _write(
-        tmp_path, "clear.csv", "customer_id,date,amount\na,3/2/2024,1\nb,24/05/2024,2\n"
-    )
+    clear = _write(tmp_path, "clear.csv", "customer_id,date,amount\na,3/2/2024,1\nb,24/05/2024,2\n")
     kept = assert_same_rows(spark, clear)
     assert kept["date"].tolist() == [pd.Timestamp("2024-02-03"), pd.Timestamp("2024-05-24")]
     iso_and_dmy = _write(
@@ -248,3 +244,37 @@ def test_a_spark_client_config_passes_exclude_and_encoding(spark, tmp_path):
     assert_frame_equal(frame, duck)
     assert frame.attrs["quality"] == duck.attrs["quality"]
     assert frame.attrs["quality"][0]["reason"] == "excluded: postage"
+
+
+def test_a_header_without_rows_is_refused(spark, tmp_path):
+    path = _write(tmp_path, "empty.csv", "customer_id,date,amount\n")
+    assert "the file has a header but no data rows" in assert_same_error(spark, path)
+    parquet = tmp_path / "empty.parquet"
+    columns = {"customer_id": object, "date": "datetime64[us]", "amount": float}
+    pd.DataFrame({name: pd.Series([], dtype=t) for name, t in columns.items()}).to_parquet(parquet)
+    assert "no data rows" in assert_same_error(spark, parquet)
+
+
+def test_extra_columns_that_hold_numbers_become_numbers(spark, tmp_path):
+    path = _write(
+        tmp_path,
+        "extras.csv",
+        "customer_id,date,amount,store,ratio,zip,note\n"
+        "a,2024-01-02,1,12,0.5,007,x\n"
+        "b,2024-01-03,2,,1e3,010,12\n"
+        "c,2024-01-04,3,7,2,100,y\n",
+    )
+    kept = assert_same_rows(spark, path)
+    assert kept["store"].tolist()[::2] == [12, 7] and kept["ratio"].tolist() == [0.5, 1000.0, 2.0]
+    assert kept["zip"].tolist() == ["007", "010", "100"]  # a leading zero keeps the text
+
+
+def test_a_parquet_file_spark_cannot_read_is_a_data_error(spark, tmp_path):
+    from cxlib._spark_loader import read_transactions
+
+    path = tmp_path / "nanos.parquet"  # nanosecond timestamps: what pandas 2 writes
+    dates = pd.Series(pd.to_datetime(["2024-01-02"])).astype("datetime64[ns]")
+    pd.DataFrame({"customer_id": ["a"], "date": dates, "amount": [1.0]}).to_parquet(path)
+    assert len(_duckdb(path)) == 1
+    with pytest.raises(DataError, match=r"could not read the file.*coerce_timestamps='us'"):
+        read_transactions(spark, path=path)
