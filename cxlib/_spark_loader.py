@@ -293,10 +293,29 @@ def _extra_types(raw, extras: list[str]) -> dict[str, str]:
 
 
 def _first_rows(staged, condition: str, columns: list[str], first_row: int, n: int = 5):
-    """Return the row numbers and values of the first ``n`` rows meeting ``condition``."""
-    picked = staged.selectExpr(f"coalesce({condition}, false) AS __hit", *columns)
-    indexed = picked.rdd.zipWithIndex().filter(lambda pair: pair[0]["__hit"]).take(n)
-    return [(index + first_row, row) for row, index in indexed]
+    """Return the row numbers and values of the first ``n`` rows meeting ``condition``.
+
+    A row's number is its position in the source (partitions in file order) plus
+    ``first_row``, computed in the JVM: the position within its partition (the low bits of
+    ``monotonically_increasing_id``) plus the rows of the partitions before it.
+    """
+    picked = staged.selectExpr(
+        "spark_partition_id() AS __part",
+        "monotonically_increasing_id() AS __id",
+        f"coalesce({condition}, false) AS __hit",
+        *columns,
+    )
+    hits = picked.where("__hit").orderBy("__id").limit(n).collect()
+    if not hits:
+        return []
+    sizes = dict(picked.groupBy("__part").count().collect())
+    before = {
+        part: sum(sizes.get(k, 0) for k in range(part)) for part in {r["__part"] for r in hits}
+    }
+    return [
+        (before[row["__part"]] + (row["__id"] - (row["__part"] << 33)) + first_row, row)
+        for row in hits
+    ]
 
 
 def _infer_date_format(plan: _Plan, staged, caller: str) -> str | None:
