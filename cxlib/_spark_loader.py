@@ -22,10 +22,11 @@ driver; only the five offending values an error shows):
 Offending rows raise a :class:`~cxlib.DataError` naming the column, the reason and up to five
 values with their row numbers, or (``on_invalid: drop``) are set aside and counted under the
 same reasons in the same quality records; refunds, zero amounts and duplicate lines are kept
-and counted. A CSV's extra columns whose every value is a number become numbers, as with
-DuckDB. Not done here, unlike the DuckDB loader: Excel workbooks (an error says to save the
-sheet as CSV or Parquet), quoted values spanning lines, and file names read literally (Spark
-expands ``*?[]{}`` patterns in a path). The Spark SQL itself is in :mod:`cxlib._spark_sql`.
+and counted. A CSV's extra columns whose every value is a number become numbers, and a file
+name is read literally (``y[12].csv`` is that file), as with DuckDB. Not done here, unlike the
+DuckDB loader: Excel workbooks (an error says to save the sheet as CSV or Parquet), quoted
+values spanning lines (each line is a row), and Parquet nanosecond timestamps (an error says
+to write microseconds). The Spark SQL itself is in :mod:`cxlib._spark_sql`.
 """
 
 from __future__ import annotations
@@ -109,7 +110,8 @@ def _read(spark, path: Path | None, table: str | None, encoding, sheet, caller: 
     if sheet is not None:
         raise DataError(f"{caller} ({name}): sheet={sheet!r} is only for Excel workbooks")
     if kind == "parquet":
-        return _read_parquet(spark, name, caller), _Source(name, path.name, row_offset=1), None
+        frame = _read_parquet(spark, _literal_path(name), name, caller)
+        return frame, _Source(name, path.name, row_offset=1), None
     from pyspark.sql.types import StringType, StructField, StructType
 
     codec = _codec(encoding, caller)
@@ -137,15 +139,27 @@ def _read(spark, path: Path | None, table: str | None, encoding, sheet, caller: 
         .option("mode", "PERMISSIVE")
         .option("encoding", _java_charset(spark, codec, name, caller))
     )
-    return reader.csv(name), _Source(name, path.name, row_offset=2, text_file=True), codec
+    frame = reader.csv(_literal_path(name))
+    return frame, _Source(name, path.name, row_offset=2, text_file=True), codec
 
 
-def _read_parquet(spark, name: str, caller: str):
+def _literal_path(name: str) -> str:
+    r"""Return ``name`` with Hadoop's glob characters escaped: exactly the named file is read.
+
+    Examples
+    --------
+    >>> _literal_path("data/y[12].csv"), _literal_path("data/tx.csv")
+    ('data/y\\[12\\].csv', 'data/tx.csv')
+    """
+    return re.sub(r"([\\*?\[\]{}])", r"\\\1", name)
+
+
+def _read_parquet(spark, read_path: str, name: str, caller: str):
     """Open a Parquet file; a file Spark cannot read is a DataError saying what to do."""
     from pyspark.errors import PySparkException
 
     try:
-        return spark.read.parquet(name)
+        return spark.read.parquet(read_path)
     except PySparkException as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         hint = ""

@@ -278,3 +278,18 @@ def test_a_parquet_file_spark_cannot_read_is_a_data_error(spark, tmp_path):
     assert len(_duckdb(path)) == 1
     with pytest.raises(DataError, match=r"could not read the file.*coerce_timestamps='us'"):
         read_transactions(spark, path=path)
+
+
+def test_a_file_name_is_read_literally_never_as_a_pattern(spark, tmp_path):
+    _write(tmp_path, "y1.csv", "customer_id,date,amount\npattern,2024-01-02,1\n")
+    path = _write(tmp_path, "y[12].csv", "customer_id,date,amount\nliteral,2024-01-02,1\n")
+    assert assert_same_rows(spark, path)["customer_id"].tolist() == ["literal"]
+
+
+def test_a_quoted_value_spanning_lines_is_refused_not_misread(spark, tmp_path):
+    # DuckDB reads the quoted line break; Spark reads each line as a row, and the second
+    # line's row fails the checks instead of passing as a customer.
+    path = _write(tmp_path, "note.csv", 'customer_id,date,amount,note\na,2024-01-02,5,"one\ntwo"\n')
+    assert _duckdb(path)["note"].tolist() == ["one\ntwo"]
+    with pytest.raises(DataError, match="row 3"):
+        _spark(spark, path)
