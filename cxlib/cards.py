@@ -41,12 +41,13 @@ from __future__ import annotations
 
 import io
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from cxlib._validation import DataError
+from cxlib._validation import DataError, check_transactions, validate_columns
 from cxlib.actions import BASIS, DEFAULT_SAVE_RATE
 
 __all__ = [
@@ -60,6 +61,7 @@ __all__ = [
     "save_segment_facts",
     "segment_cards",
     "segment_trend",
+    "TREND_COLUMNS",
 ]
 
 #: Assumed share of a segment's wallet headroom a growth play wins, with its range.
@@ -71,6 +73,11 @@ CARD_COLUMNS = [
     "segment", "customers", "customer_share", "revenue", "revenue_share", "revenue_trend",
     "churn_probability", "revenue_at_risk", "nps", "nps_responses", "top_complaint",
     "complaint_lift", "headroom", "play", "play_value", "play_low", "play_high", "basis",
+]  # fmt: skip
+#: Columns of :func:`segment_trend`: each segment now and a year before, and the changes.
+TREND_COLUMNS = [
+    "customers", "revenue_12m", "customers_before", "revenue_12m_before", "customers_change",
+    "revenue_change", "trend_note",
 ]  # fmt: skip
 _PLAYS = {
     "Retain": "contact its customers at risk (churn page)",
@@ -129,36 +136,137 @@ def load_segment_facts(directory: str | Path | None) -> dict[str, pd.DataFrame]:
 
 def segment_trend(
     transactions: pd.DataFrame | None,
-    segments: pd.Series | None,
     *,
-    observation_end: pd.Timestamp | None = None,
-) -> pd.Series:
-    """Each segment's net revenue in the last 12 months against the 12 months before (a change).
+    base: pd.DataFrame | None = None,
+    threshold_days: float | None = None,
+    observation_end=None,
+) -> pd.DataFrame:
+    """Each RFM segment now against the same segment a year before: customers and revenue.
 
-    Customers keep today's segment in both years, so the trend says whether the money of the
-    customers now in the segment grows or shrinks. NaN where the earlier year had no revenue.
+    The trend of the segment, not of its current customers: a year before, the customers are
+    segmented with the same rules (:func:`cxlib.customers.customer_base` at
+    ``observation_end - 365`` days, then :func:`cxlib.segmentation.rfm_segments` with the same
+    inactivity threshold), and the segment's revenue then is its customers' net revenue in the
+    365 days up to that day. (Keeping today's segment for both years would restate the RFM
+    rules: customers now in a recent segment bought recently by construction, so their money
+    "grows", and lapsed segments "shrink".) Only the segmentation's inputs are computed for the
+    year before: no CLV model, no order counts.
+
+    Parameters
+    ----------
+    transactions : DataFrame or None
+        Canonical transactions (``customer_id``, ``date``, ``amount``). None: an empty table.
+    base : DataFrame, optional
+        The run's customer base with ``segment`` and ``revenue_12m`` (``client.base``): the
+        segments now, so the cards count the segmentation page's customers. Built from
+        ``transactions`` when not given.
+    threshold_days : float, optional
+        The client's inactivity threshold in days (``client.churn_threshold_days``), used for
+        both years. Default: :func:`cxlib.churn.inactivity_threshold` of the history.
+    observation_end : date-like, optional
+        The day "now" describes; default the base's, or else the last transaction date.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``segment`` (segments now, most revenue first, then those only a year
+        before), columns :data:`TREND_COLUMNS`: ``customers`` and ``revenue_12m`` (net revenue
+        in the 365 days up to ``observation_end``) now, ``customers_before`` and
+        ``revenue_12m_before`` a year before, ``customers_change`` and ``revenue_change``
+        (relative: 0.08 is +8%), and ``trend_note``: why a change is missing (a history shorter
+        than two years, no customers in the segment a year before, no net revenue then).
+        ``attrs``: ``observation_end``, ``year_before``, ``threshold_days``.
 
     Examples
     --------
-    >>> tx = pd.DataFrame({"customer_id": ["a", "a", "b"], "amount": [100.0, 150.0, 50.0],
-    ...     "date": pd.to_datetime(["2023-06-01", "2024-06-01", "2024-06-01"])})
-    >>> segment_trend(tx, pd.Series({"a": "x", "b": "y"})).round(2).to_dict()
-    {'x': 0.5, 'y': nan}
+    A year before, ``a`` was a Champion, ``b`` Lost and ``d`` Promising; now ``a`` is
+    Hibernating, ``b`` Loyal, ``d`` Lost and ``c`` a new customer:
+
+    >>> tx = pd.DataFrame({"customer_id": list("aabbcd"),
+    ...     "amount": [10.0, 20.0, 5.0, 5.0, 40.0, 8.0],
+    ...     "date": pd.to_datetime(["2022-12-01", "2023-12-01", "2022-12-15", "2024-12-01",
+    ...                             "2024-12-20", "2023-11-01"])})
+    >>> trend = segment_trend(tx, threshold_days=200, observation_end="2024-12-31")
+    >>> trend[["customers", "customers_before", "customers_change"]]
+    ... # doctest: +NORMALIZE_WHITESPACE
+                   customers  customers_before  customers_change
+    segment
+    New Customers          1                 0               NaN
+    Loyal                  1                 0               NaN
+    Hibernating            1                 0               NaN
+    Lost                   1                 1               0.0
+    Champions              0                 1              -1.0
+    Promising              0                 1              -1.0
+    >>> trend.loc["Loyal", "trend_note"]
+    'none in this segment a year before'
+    >>> segment_trend(tx.iloc[3:], threshold_days=200)["trend_note"].iloc[0]
+    'under two years of history (data from 01 Nov 2023)'
     """
-    if transactions is None or segments is None or transactions.empty:
-        return pd.Series(dtype=float, name="revenue_trend")
-    end = pd.Timestamp(observation_end or transactions["date"].max())
-    year = pd.Timedelta(days=365)
-    dates = transactions["date"]
-    lookup = segments.copy()
-    lookup.index = lookup.index.astype(str)
-    group = transactions["customer_id"].astype(str).map(lookup)
-    last = transactions["amount"].where((dates > end - year) & (dates <= end), 0.0)
-    before = transactions["amount"].where((dates > end - 2 * year) & (dates <= end - year), 0.0)
-    sums = pd.DataFrame({"last": last, "before": before, "segment": group}).groupby("segment")
-    totals = sums[["last", "before"]].sum()
-    change = (totals["last"] - totals["before"]) / totals["before"].where(totals["before"] > 0)
-    return change.rename("revenue_trend")
+    if transactions is None or transactions.empty:
+        empty = pd.DataFrame({column: pd.Series(dtype=float) for column in TREND_COLUMNS})
+        return empty.astype({"trend_note": object}).rename_axis("segment")
+    from cxlib import churn, customers
+
+    # Only what the segmentation reads: without order_id the base skips its order counts.
+    tx = check_transactions(transactions, caller="segment_trend")[["customer_id", "date", "amount"]]
+    if observation_end is None and base is not None:
+        observation_end = base.attrs.get("observation_end")
+    end = pd.Timestamp(tx["date"].max() if observation_end is None else observation_end)
+    year_before = end - pd.Timedelta(days=365)
+    if threshold_days is None:  # the client's one threshold, as Client.churn_threshold_days
+        threshold_days = churn.inactivity_threshold(tx.loc[tx["date"] <= end]).days
+    if base is None:
+        base = _segmented_base(tx, end, threshold_days, freq="W")
+    validate_columns(base, ["segment", "revenue_12m"], caller="segment_trend base")
+    now = _segment_totals(base).sort_values("revenue_12m", ascending=False, kind="stable")
+    first = tx.loc[tx["date"] <= end, "date"].min()
+    # The year before needs a full 12 months of its own: the 365 days up to year_before.
+    if first.normalize() > (year_before - pd.Timedelta(days=364)).normalize():
+        before = pd.DataFrame({"customers": pd.Series(dtype=float), "revenue_12m": np.nan})
+        short = f"under two years of history (data from {first:%d %b %Y})"
+    else:
+        freq = base.attrs.get("freq", "W")
+        before, short = _segment_totals(_segmented_base(tx, year_before, threshold_days, freq)), None
+    names = list(now.index) + [name for name in before.index if name not in now.index]
+    out = now.reindex(names).fillna(0.0).join(before.add_suffix("_before"))
+    out["customers"] = out["customers"].astype(int)
+    if short is None:  # a segment absent a year before had no customers then
+        out[["customers_before", "revenue_12m_before"]] = out[
+            ["customers_before", "revenue_12m_before"]].fillna(0.0)  # fmt: skip
+        out["customers_before"] = out["customers_before"].astype(int)
+    had_customers, had_revenue = out["customers_before"] > 0, out["revenue_12m_before"] > 0
+    out["customers_change"] = out["customers"] / out["customers_before"].where(had_customers) - 1
+    out["revenue_change"] = out["revenue_12m"] / out["revenue_12m_before"].where(had_revenue) - 1
+    notes = np.select(
+        [np.full(len(out), short is not None), ~had_customers, ~had_revenue],
+        [short, "none in this segment a year before", "no net revenue a year before"],
+        "",
+    )
+    out["trend_note"] = pd.Series(notes, index=out.index, dtype=object).replace("", None)
+    out = out[TREND_COLUMNS].rename_axis("segment")
+    out.attrs.update(observation_end=end, year_before=year_before, threshold_days=threshold_days)
+    return out
+
+
+def _segmented_base(tx: pd.DataFrame, end, threshold_days, freq: str) -> pd.DataFrame:
+    """The customer base as of ``end`` with its RFM segment, as the client builds it."""
+    from cxlib import customers, segmentation
+
+    with warnings.catch_warnings():
+        # customers without a purchase are counted in the quality table; coarse scores on a
+        # small base are reported by the segmentation page itself
+        warnings.simplefilter("ignore", UserWarning)
+        base = customers.customer_base(tx, observation_end=end, freq=freq)
+        base["segment"] = segmentation.rfm_segments(base, threshold_days=threshold_days)[
+            "segment"
+        ]
+    return base
+
+
+def _segment_totals(base: pd.DataFrame) -> pd.DataFrame:
+    """Customers and their net revenue of the last 365 days, per segment."""
+    groups = base.groupby(base["segment"].astype(str), sort=True)["revenue_12m"]
+    return pd.DataFrame({"customers": groups.size().astype(float), "revenue_12m": groups.sum()})
 
 
 def segment_cards(
