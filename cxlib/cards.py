@@ -2,9 +2,11 @@
 
 A card gathers, for one segment, the numbers the topic pages publish about it — its size and
 revenue and NPS (segmentation page), its churn risk and revenue at risk (churn page), the
-complaint it raises most (NPS page) and its wallet headroom — and adds its revenue trend and a
-suggested play with the money it is expected to bring a year, on the actions' one basis
-(:data:`cxlib.actions.BASIS`, annual gross margin), with an interval.
+complaint it raises most (NPS page) and its wallet headroom — and adds its trend (its
+customers and their 12-month revenue against the same segment a year before, the segmentation
+page's :func:`segment_trend`) and a suggested play with the money it is expected to bring a
+year, on the actions' one basis (:data:`cxlib.actions.BASIS`, annual gross margin), with an
+interval.
 
 The topic pages record their per-segment tables with :func:`save_segment_facts` (next to their
 headline numbers); the summary reads them back with :func:`load_segment_facts`, so every card
@@ -54,14 +56,15 @@ __all__ = [
     "CARD_COLUMNS",
     "DEFAULT_CAPTURE_RATE",
     "FACTS_DIR",
+    "TREND_COLUMNS",
     "CardsView",
     "cards_table",
     "cards_view",
+    "change_text",
     "load_segment_facts",
     "save_segment_facts",
     "segment_cards",
     "segment_trend",
-    "TREND_COLUMNS",
 ]
 
 #: Assumed share of a segment's wallet headroom a growth play wins, with its range.
@@ -70,8 +73,9 @@ DEFAULT_CAPTURE_RATE = (0.10, 0.05, 0.15)
 FACTS_DIR = "segments"
 #: The cards' columns, in order.
 CARD_COLUMNS = [
-    "segment", "customers", "customer_share", "revenue", "revenue_share", "revenue_trend",
-    "churn_probability", "revenue_at_risk", "nps", "nps_responses", "top_complaint",
+    "segment", "customers", "customer_share", "customers_change", "revenue_12m",
+    "revenue_change", "trend_note", "revenue", "revenue_share", "churn_probability",
+    "revenue_at_risk", "nps", "nps_responses", "top_complaint",
     "complaint_lift", "headroom", "play", "play_value", "play_low", "play_high", "basis",
 ]  # fmt: skip
 #: Columns of :func:`segment_trend`: each segment now and a year before, and the changes.
@@ -173,8 +177,9 @@ def segment_trend(
         before), columns :data:`TREND_COLUMNS`: ``customers`` and ``revenue_12m`` (net revenue
         in the 365 days up to ``observation_end``) now, ``customers_before`` and
         ``revenue_12m_before`` a year before, ``customers_change`` and ``revenue_change``
-        (relative: 0.08 is +8%), and ``trend_note``: why a change is missing (a history shorter
-        than two years, no customers in the segment a year before, no net revenue then).
+        (relative: 0.08 is +8%), and ``trend_note``: why a change is missing, as the card says
+        it: "under two years of history (data from ...)", "none in this segment" (a year
+        before), "no net revenue" (a year before).
         ``attrs``: ``observation_end``, ``year_before``, ``threshold_days``.
 
     Examples
@@ -198,14 +203,14 @@ def segment_trend(
     Champions              0                 1              -1.0
     Promising              0                 1              -1.0
     >>> trend.loc["Loyal", "trend_note"]
-    'none in this segment a year before'
+    'none in this segment'
     >>> segment_trend(tx.iloc[3:], threshold_days=200)["trend_note"].iloc[0]
     'under two years of history (data from 01 Nov 2023)'
     """
     if transactions is None or transactions.empty:
         empty = pd.DataFrame({column: pd.Series(dtype=float) for column in TREND_COLUMNS})
         return empty.astype({"trend_note": object}).rename_axis("segment")
-    from cxlib import churn, customers
+    from cxlib import churn
 
     # Only what the segmentation reads: without order_id the base skips its order counts.
     tx = check_transactions(transactions, caller="segment_trend")[["customer_id", "date", "amount"]]
@@ -225,8 +230,8 @@ def segment_trend(
         before = pd.DataFrame({"customers": pd.Series(dtype=float), "revenue_12m": np.nan})
         short = f"under two years of history (data from {first:%d %b %Y})"
     else:
-        freq = base.attrs.get("freq", "W")
-        before, short = _segment_totals(_segmented_base(tx, year_before, threshold_days, freq)), None
+        earlier = _segmented_base(tx, year_before, threshold_days, base.attrs.get("freq", "W"))
+        before, short = _segment_totals(earlier), None
     names = list(now.index) + [name for name in before.index if name not in now.index]
     out = now.reindex(names).fillna(0.0).join(before.add_suffix("_before"))
     out["customers"] = out["customers"].astype(int)
@@ -239,7 +244,7 @@ def segment_trend(
     out["revenue_change"] = out["revenue_12m"] / out["revenue_12m_before"].where(had_revenue) - 1
     notes = np.select(
         [np.full(len(out), short is not None), ~had_customers, ~had_revenue],
-        [short, "none in this segment a year before", "no net revenue a year before"],
+        [short, "none in this segment", "no net revenue"],
         "",
     )
     out["trend_note"] = pd.Series(notes, index=out.index, dtype=object).replace("", None)
@@ -249,7 +254,7 @@ def segment_trend(
 
 
 def _segmented_base(tx: pd.DataFrame, end, threshold_days, freq: str) -> pd.DataFrame:
-    """The customer base as of ``end`` with its RFM segment, as the client builds it."""
+    """Build the customer base as of ``end`` with its RFM segment, as the client does."""
     from cxlib import customers, segmentation
 
     with warnings.catch_warnings():
@@ -264,7 +269,7 @@ def _segmented_base(tx: pd.DataFrame, end, threshold_days, freq: str) -> pd.Data
 
 
 def _segment_totals(base: pd.DataFrame) -> pd.DataFrame:
-    """Customers and their net revenue of the last 365 days, per segment."""
+    """Count each segment's customers and sum their net revenue of the last 365 days."""
     groups = base.groupby(base["segment"].astype(str), sort=True)["revenue_12m"]
     return pd.DataFrame({"customers": groups.size().astype(float), "revenue_12m": groups.sum()})
 
@@ -275,7 +280,7 @@ def segment_cards(
     risk: pd.DataFrame | None = None,
     complaints: pd.DataFrame | None = None,
     wallet: pd.DataFrame | None = None,
-    trend: pd.Series | pd.DataFrame | None = None,
+    trend: pd.DataFrame | None = None,
     margin: float,
     save_rate: tuple[float, float, float] = DEFAULT_SAVE_RATE,
     capture_rate: tuple[float, float, float] = DEFAULT_CAPTURE_RATE,
@@ -295,8 +300,9 @@ def segment_cards(
         ``lift``); a segment's top complaint is the theme it raises most above average.
     wallet : DataFrame, optional
         :func:`cxlib.wallet.wallet_by_segment` (``headroom``: annual spend placed elsewhere).
-    trend : Series or DataFrame, optional
-        :func:`segment_trend` (or a frame with its ``revenue_trend`` column, as recorded).
+    trend : DataFrame, optional
+        :func:`segment_trend`: the segment now against the same segment a year before
+        (``customers_change``, ``revenue_12m``, ``revenue_change``, ``trend_note``).
     margin : float
         The client's gross margin (``analysis.margin``), for the plays' money.
     save_rate, capture_rate : (float, float, float)
@@ -322,10 +328,10 @@ def segment_cards(
     cards = cards.join(_columns(risk, ["mean_churn_probability", "revenue_at_risk"]))
     cards = cards.rename(columns={"mean_churn_probability": "churn_probability"})
     cards = cards.join(_columns(wallet, ["headroom"])).join(top)
-    if isinstance(trend, pd.DataFrame):
-        trend = trend["revenue_trend"] if "revenue_trend" in trend else None
-    if trend is not None:
-        cards = cards.join(trend.rename("revenue_trend").set_axis(trend.index.astype(str)))
+    if trend is not None:  # the segments' own trend; their size comes from the profiles
+        cards = cards.join(_columns(trend, ["customers_change", "revenue_12m", "revenue_change"]))
+        notes = trend.reindex(columns=["trend_note"]).set_axis(trend.index.astype(str))
+        cards = cards.join(notes.astype(object).where(notes.notna(), None))
     cards = cards.reindex(columns=[c for c in CARD_COLUMNS if c != "segment"])
     retain = cards["revenue_at_risk"].clip(lower=0) * margin
     grow = cards["headroom"].clip(lower=0) * margin
@@ -373,10 +379,14 @@ def cards_table(cards: pd.DataFrame, *, currency: str = "EUR"):
         _interval(v, lo, hi) for v, lo, hi in zip(
             cards["play_value"], cards["play_low"], cards["play_high"], strict=True)
     ]  # fmt: skip
-    units = {"revenue_trend": "percent", "churn_probability": "percent", "nps": "points",
-             "play_value": "text", "nps_responses": "count"}  # fmt: skip
+    units = {"customers_change": "percent", "revenue_change": "percent", "trend_note": "text",
+             "churn_probability": "percent", "nps": "points", "play_value": "text",
+             "nps_responses": "count"}  # fmt: skip
     labels = {
-        "revenue_trend": "Revenue vs a year before",
+        "customers_change": "Customers vs a year before",
+        "revenue_12m": f"Revenue, last 12 months ({currency})",
+        "revenue_change": "Revenue vs a year before",
+        "trend_note": "Why no change on a year before",
         "churn_probability": "Churn risk",
         "revenue_at_risk": f"Revenue at risk a year ({currency})",
         "headroom": f"Wallet headroom a year ({currency})",
@@ -414,12 +424,19 @@ class CardsView:
                 return MISSING
             return f"{esc(self.currency)} {v(value, 'currency')}{per_year}"
 
-        trend = row["revenue_trend"]
-        trend_text = MISSING if pd.isna(trend) else f"{100 * trend:+.1f}%"
+        def versus(change):  # ", +8% on a year before", or "—" and why there is no change
+            if not pd.isna(change):
+                return f', <span class="cx-v">{esc(change_text(change))}</span> on a year before'
+            why = f" ({esc(row['trend_note'])})" if isinstance(row["trend_note"], str) else ""
+            return f"; a year before: {MISSING}{why}"
+
         lines = [
-            f"Customers {v(row['customers'], 'count')} ({v(row['customer_share'], 'percent')})",
-            f"Revenue, all history, {money(row['revenue'])} ({v(row['revenue_share'], 'percent')})",
-            f"Revenue of these customers vs a year before {esc(trend_text)}",
+            f"Customers: {v(row['customers'], 'count')} ({v(row['customer_share'], 'percent')} "
+            f"of all){versus(row['customers_change'])}",
+            f"Their revenue, last 12 months: {money(row['revenue_12m'])}"
+            f"{versus(row['revenue_change'])}",
+            f"Revenue, all history: {money(row['revenue'])} "
+            f"({v(row['revenue_share'], 'percent')} of all)",
             f"Churn risk {v(row['churn_probability'], 'percent')}; revenue at risk "
             f"{money(row['revenue_at_risk'], ' a year')}",
             f"NPS {v(row['nps'], 'points')} ({v(row['nps_responses'], 'count')} answers)",
@@ -451,6 +468,19 @@ _CARD_CSS = (
     ".cx-v{font-variant-numeric:tabular-nums;white-space:nowrap;}"
     ".cx-play{margin:6px 0 2px;padding-top:6px;border-top:1px solid #d0d7de;}"
 )
+
+
+def change_text(change: float) -> str:
+    """Say a relative change as a reader would: "+8%", "-24%", "+0.4%", "no change".
+
+    Examples
+    --------
+    >>> [change_text(x) for x in (0.0834, -0.243, 0.004, 0.0, 2.5)]
+    ['+8%', '-24%', '+0.4%', 'no change', '+250%']
+    """
+    if change == 0:
+        return "no change"
+    return f"{100 * change:+.1f}%" if abs(change) < 0.01 else f"{100 * change:+.0f}%"
 
 
 def cards_view(cards: pd.DataFrame, *, currency: str = "EUR") -> CardsView:
