@@ -65,6 +65,7 @@ __all__ = [
     "save_segment_facts",
     "segment_cards",
     "segment_trend",
+    "trend_table",
 ]
 
 #: Assumed share of a segment's wallet headroom a growth play wins, with its range.
@@ -394,6 +395,51 @@ def cards_table(cards: pd.DataFrame, *, currency: str = "EUR"):
         "nps_responses": "NPS answers",
     }
     return table(shown, units, currency=currency, labels=labels, keys=["segment"])
+
+
+def trend_table(trend: pd.DataFrame, *, currency: str = "EUR"):
+    """Show :func:`segment_trend` on a page: each segment now, a year before, and the change.
+
+    Examples
+    --------
+    >>> trend = pd.DataFrame({"customers": [120, 5], "revenue_12m": [9_000.0, 0.0],
+    ...     "customers_before": [100, 0], "revenue_12m_before": [10_000.0, 0.0],
+    ...     "customers_change": [0.2, np.nan], "revenue_change": [-0.1, np.nan],
+    ...     "trend_note": [None, "none in this segment"]},
+    ...     index=pd.Index(["Champions", "New Customers"], name="segment"))
+    >>> trend_table(trend).cells.iloc[:, [0, 3, 6, 7]].to_numpy().tolist()
+    [['Champions', '+20%', '-10%', '—'], ['New Customers', '—', '—', 'none in this segment']]
+    """
+    from cxlib.present import table
+
+    shown = trend.reindex(columns=[
+        "customers", "customers_before", "customers_change", "revenue_12m", "revenue_12m_before",
+        "revenue_change", "trend_note"])  # fmt: skip
+    for column in ("customers_change", "revenue_change"):  # signed, as the cards say it
+        shown[column] = [None if pd.isna(x) else change_text(x) for x in shown[column]]
+    if shown["trend_note"].isna().all():  # every change is known: no column of dashes
+        shown = shown.drop(columns="trend_note")
+    units = {"customers": "count", "customers_before": "count", "customers_change": "text",
+             "revenue_12m": "currency", "revenue_12m_before": "currency",
+             "revenue_change": "text", "trend_note": "text"}  # fmt: skip
+    labels = {
+        "customers": "Customers now",
+        "customers_before": "Customers a year before",
+        "customers_change": "Customers, change",
+        "revenue_12m": f"Revenue, last 12 months ({currency})",
+        "revenue_12m_before": f"Revenue, 12 months a year before ({currency})",
+        "revenue_change": "Revenue, change",
+        "trend_note": "Why no change",
+    }
+    year_before = trend.attrs.get("year_before")
+    caption = (
+        "Each segment now against the same segment a year before"
+        + (f" ({pd.Timestamp(year_before):%d %b %Y})" if year_before is not None else "")
+        + ": the customers then segmented with the same rules, and their net revenue in the "
+        "12 months up to each date."
+    )
+    units, labels = ({k: v for k, v in m.items() if k in shown} for m in (units, labels))
+    return table(shown, units, currency=currency, labels=labels, caption=caption)
 
 
 class CardsView:

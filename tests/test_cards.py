@@ -19,6 +19,7 @@ from cxlib.cards import (
     save_segment_facts,
     segment_cards,
     segment_trend,
+    trend_table,
 )
 
 SEGMENTS = pd.Index(["Champions", "At Risk", "Lost"], name="segment")
@@ -227,6 +228,17 @@ def test_the_card_says_the_change_in_plain_words_or_why_there_is_none(tmp_path, 
     assert shown.loc["Champions", "Revenue vs a year before"] == "-24.3%"
     assert shown.loc["Hibernating", "Why no change on a year before"] == "none in this segment"
     assert not re.search(r"\b(nan|None|NaN|True|False)\b", html)
+
+
+def test_the_trend_table_shows_both_years_the_signed_change_and_why_one_is_missing():
+    trend = segment_trend(_hand_built_transactions(), threshold_days=100, observation_end=END)
+    cells = trend_table(trend, currency="USD").cells.set_index("Segment")
+    assert cells.loc["Champions"].tolist() == ["2", "2", "no change", "560", "740", "-24%", "—"]
+    assert cells.loc["Hibernating", "Why no change"] == "none in this segment"
+    assert "Revenue, last 12 months (USD)" in cells.columns
+    assert "(31 Dec 2024)" in trend_table(trend).caption
+    known = trend.drop(["Promising", "Hibernating", "Lost"])  # every change known
+    assert "Why no change" not in trend_table(known).cells.columns
 
 
 def test_no_transactions_gives_an_empty_trend_and_cards_without_it(facts):
