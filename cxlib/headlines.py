@@ -36,6 +36,7 @@ __all__ = [
     "format_value",
     "headline_table",
     "load_headlines",
+    "page_title",
     "save_headlines",
 ]
 
@@ -196,6 +197,29 @@ DEFAULT_SUMMARY_SECTIONS: dict[str, str] = {
 OPTIONAL_SUMMARY_SECTIONS: dict[str, str] = {
     "05_experiments": "What the tested actions did, in money",
 }
+
+
+def page_title(page: str) -> str:
+    """Return the plain-language title of a topic page, for tables and links that name it.
+
+    The summary section of a standard page; another page's name without its number prefix.
+
+    Examples
+    --------
+    >>> page_title("02_churn")
+    'Who is leaving, and how much money leaves with them'
+    >>> page_title("07_store_visits")
+    'Store visits'
+    """
+    sections = {**DEFAULT_SUMMARY_SECTIONS, **OPTIONAL_SUMMARY_SECTIONS}
+    if page in sections:
+        return sections[page]
+    words = str(page).split("_")
+    if len(words) > 1 and words[0].isdigit():
+        words = words[1:]
+    text = " ".join(w for w in words if w)
+    return text[:1].upper() + text[1:] if text else str(page)
+
 
 #: Headlines whose key starts with this prefix are recommendations for "Where to invest".
 INVEST_PREFIX = "invest_"

@@ -10,7 +10,7 @@ import pandas as pd
 
 from cxlib._html import escape_markdown
 from cxlib.actions import BASIS, COLUMNS
-from cxlib.headlines import format_value
+from cxlib.headlines import format_value, page_title
 
 __all__ = [
     "GLOSSARY",
@@ -144,7 +144,7 @@ def actions_table(actions: pd.DataFrame, *, currency: str = "EUR") -> pd.DataFra
                                                                    frame["value_high"],
                                                                    strict=True)],
         "KPI to watch": frame["kpi"].astype(str),
-        "Page": frame["page"].astype(str),
+        "Page": frame["page"].astype(str).map(page_title),
     })  # fmt: skip
 
 
@@ -195,12 +195,12 @@ def actions_markdown(
     ]
     for i, row in enumerate(actions.head(limit).itertuples(index=False), start=1):
         low, high = _money(row.value_low, currency), _money(row.value_high, currency)
-        page = escape_markdown(row.page)
+        page, title = escape_markdown(row.page), escape_markdown(page_title(row.page))
         lines.append(
             f"{i}. **{escape_markdown(row.action)}**: {_money(row.value, currency)} a year "
             f"({low} to {high}). Targets {escape_markdown(row.segment)} "
             f"({int(row.customers):,} customers). KPI to watch: {escape_markdown(row.kpi)}. "
-            f"Evidence: [{page}]({page}.html)."
+            f"Evidence: [{title}]({page}.html)."
         )
     if len(actions) > limit:
         lines.append(f"\n*{len(actions) - limit} smaller actions are in actions.json.*")

@@ -19,7 +19,8 @@ from cxlib.actions import (
     rollout_actions,
     save_actions,
 )
-from cxlib.summary import actions_markdown, glossary_markdown, situation
+from cxlib.headlines import page_title
+from cxlib.summary import actions_markdown, actions_table, glossary_markdown, situation
 from cxlib.trend import active_customers_over_time, revenue_bridge
 
 
@@ -146,7 +147,12 @@ def test_summary_words_escape_client_text_and_state_the_basis():
     text = actions_markdown(actions, margin=0.3)
     assert "<script>" not in text and "&lt;script&gt;" in text and r"\*VIP\*" in text
     assert "annual gross margin" in text and "30% of revenue" in text
-    assert "[03\\_nps](03\\_nps.html)" in text
+    assert "[Nps](03\\_nps.html)" in text  # a non-standard page: its name, unnumbered
+    churn = rank_actions([Action("Keep", "all", 1, 1.0, 0.0, 2.0, page="02_churn")])
+    assert "[Who is leaving, and how much money leaves with them](02\\_churn.html)" in (
+        actions_markdown(churn)
+    )
+    assert actions_table(churn).loc[0, "Page"] == page_title("02_churn")
     assert "Kaplan-Meier" in glossary_markdown() and "CUPED" in glossary_markdown()
     bridge = pd.DataFrame(
         {
