@@ -468,7 +468,8 @@ class CardsView:
         def money(value, per_year=""):  # "EUR 1,234 a year", or a bare dash when missing
             if pd.isna(value):
                 return MISSING
-            return f"{esc(self.currency)} {v(value, 'currency')}{per_year}"
+            # a no-break space: "EUR" does not end one line and its amount start the next
+            return f"{esc(self.currency)}&nbsp;{v(value, 'currency')}{per_year}"
 
         def versus(change):  # ", +8% on a year before", or "—" and why there is no change
             if not pd.isna(change):

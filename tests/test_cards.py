@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from html import unescape
 
 import numpy as np
 import pandas as pd
@@ -204,8 +205,13 @@ def test_a_client_with_under_two_years_of_history_gets_no_trend_and_the_reason()
     assert trend[["customers_before", "customers_change", "revenue_change"]].isna().all().all()
     assert trend["customers"].sum() == short["customer_id"].nunique()  # "now" is still counted
     cards = segment_cards(profiles=trend[["customers"]], trend=trend, margin=0.3)
-    html = re.sub(r"<[^>]+>", "", cards_view(cards).to_html())
+    html = _card_text(cards_view(cards).to_html())
     assert "; a year before: — (under two years of history (data from 03 Jan 2024))" in html
+
+
+def _card_text(html: str) -> str:
+    """The cards as a reader sees them: no tags, entities decoded, no-break spaces as spaces."""
+    return unescape(re.sub(r"<[^>]+>", "", html)).replace("\xa0", " ")
 
 
 def test_the_card_says_the_change_in_plain_words_or_why_there_is_none(tmp_path, facts):
@@ -218,7 +224,7 @@ def test_the_card_says_the_change_in_plain_words_or_why_there_is_none(tmp_path, 
     assert cards.loc["Champions", "revenue_12m"] == 560.0
     assert cards.loc["Champions", "revenue_change"] == pytest.approx(560 / 740 - 1)
     html = cards_view(cards.reset_index()).to_html()
-    text = re.sub(r"<[^>]+>", "", html)
+    text = _card_text(html)
     assert "Customers: 2 (33.3% of all), no change on a year before" in text  # Champions
     assert "Their revenue, last 12 months: EUR 560, -24% on a year before" in text
     assert "Customers: 1 (16.7% of all); a year before: — (none in this segment)" in text
