@@ -549,6 +549,32 @@ def test_main_reasons_name_features_that_raise_the_risk(fitted):
     assert first in set(fitted.importances["name"])
 
 
+def test_main_reasons_are_given_for_the_top_of_the_list_only_when_capped(synthetic, fitted):
+    tx, customers = synthetic
+    everyone = fitted.score(tx, customers=customers, max_explained_customers=None)
+    top = fitted.score(tx, customers=customers, max_explained_customers=25)
+    # same ranking; the top 25 explained exactly as when everyone is (same typical values)
+    assert_frame_equal(top.drop(columns="main_reasons"), everyone.drop(columns="main_reasons"))
+    assert top["main_reasons"].head(25).tolist() == everyone["main_reasons"].head(25).tolist()
+    assert top["main_reasons"].iloc[25:].isna().all()
+    assert everyone["main_reasons"].notna().all() and (everyone["main_reasons"] != "").any()
+    with pytest.raises(ValueError, match="max_explained_customers"):
+        fitted.score(tx, customers=customers, max_explained_customers=0)
+    capped = churn.churn_model(
+        tx, cutoff="2025-06-30", horizon_days=90, customers=customers, seed=0,
+        max_explained_customers=40,
+    )  # fmt: skip
+    assert capped.scores["main_reasons"].notna().sum() == 40
+    assert (
+        "given for the 40 customers with the most revenue at risk"
+        in (capped.definitions["main_reasons"])
+    )
+    assert "given for" not in fitted.definitions["main_reasons"]  # everyone explained
+    assert_frame_equal(
+        capped.scores.drop(columns="main_reasons"), fitted.scores.drop(columns="main_reasons")
+    )
+
+
 def test_churn_model_is_deterministic_for_a_seed(synthetic, fitted):
     tx, customers = synthetic
     again = churn.churn_model(tx, cutoff="2025-06-30", horizon_days=90, customers=customers, seed=0)

@@ -33,7 +33,10 @@
   churning, so the product counts churn twice; prefer a value *given the customer stays*.
 * **Main reasons**: for the ``n_reason_features`` most important features, how much the
   customer's churn probability drops when that feature is set to the median of active
-  customers; the (up to) three largest drops above one percentage point are named.
+  customers; the (up to) three largest drops above one percentage point are named. They are
+  given for the ``max_explained_customers`` customers with the most revenue at risk (the top
+  of the list a campaign contacts; everyone when ``None``): each costs one prediction per
+  candidate feature, minutes of CPU for a million customers that no page reads.
 """
 
 from __future__ import annotations
@@ -73,6 +76,10 @@ DEFAULT_MAX_TRAINING_CUSTOMERS = 100_000
 DEFAULT_CROSS_FIT_FOLDS = 3
 #: Shuffles per feature in the permutation importances (on at most ``max_importance_rows``).
 DEFAULT_IMPORTANCE_REPEATS = 2
+#: Customers at the top of a ranked list (most revenue at risk) whose main reasons are given.
+#: Campaigns contact the top 10% (:func:`cxlib.actions.retention_action`), so 100,000 covers
+#: every contacted customer of a client with up to a million active customers.
+DEFAULT_MAX_EXPLAINED_CUSTOMERS = 100_000
 
 
 def _single_threaded(function):
@@ -161,11 +168,14 @@ class ChurnModelResult:
         surveys: pd.DataFrame | None = None,
         feedback: pd.DataFrame | None = None,
         value: pd.Series | None = None,
+        max_explained_customers: int | None = DEFAULT_MAX_EXPLAINED_CUSTOMERS,
     ) -> pd.DataFrame:
         """Score the customers active at ``as_of`` (default: last transaction date) for action.
 
         Uses the fitted model on features built exactly as at training time. Returns the
-        columns of :attr:`scores` without ``churned`` and ``held_out``.
+        columns of :attr:`scores` without ``churned``, ``held_out`` and ``scored_by``;
+        ``main_reasons`` is given for the ``max_explained_customers`` customers with the most
+        revenue at risk (``None``: for everyone) and missing (``None``) for the others.
         """
         caller = "ChurnModelResult.score"
         sources = _Sources.checked(
@@ -179,7 +189,8 @@ class ChurnModelResult:
         features = sources.features(as_of, self._spec, self.active_days)
         features = features.reindex(columns=self.features.columns)
         values = _customer_value(features, value)
-        return _score_frame(self.model, features, values, self._reason_features)
+        explained = _explained_count(max_explained_customers, caller)
+        return _score_frame(self.model, features, values, self._reason_features, explained)
 
 
 def _customer_value(features: pd.DataFrame, value: pd.Series | None) -> pd.Series:
@@ -206,13 +217,16 @@ def _reasons(
     top: int = 3,
     min_effect: float = 0.01,
     base: np.ndarray | None = None,
+    medians: np.ndarray | None = None,
 ):
     """Per customer, the features that raise the churn probability most versus a typical value.
 
-    For each candidate feature j: effect_j = p(x) - p(x with x_j set to the median over the
-    scored customers). The top ``top`` positive effects above ``min_effect`` are named. ``base``
-    is ``p(x)`` when the caller has it. The text is assembled column-wise (one formatted value
-    per distinct feature value), not customer by customer.
+    For each candidate feature j: effect_j = p(x) - p(x with x_j set to its median). The top
+    ``top`` positive effects above ``min_effect`` are named. ``base`` is ``p(x)`` when the
+    caller has it; ``medians`` the typical values of ``columns`` (default: the medians over
+    ``features``; pass those of every scored customer when explaining only some of them). The
+    text is assembled column-wise (one formatted value per distinct feature value), not
+    customer by customer.
     """
     if not columns or features.empty:
         return pd.Series("", index=features.index)
@@ -221,7 +235,8 @@ def _reasons(
         base = model.predict_proba(X)[:, 1]
     positions = [features.columns.get_loc(c) for c in columns]
     effects = np.empty((len(X), len(columns)))
-    medians = np.nanmedian(X[:, positions], axis=0)
+    if medians is None:
+        medians = np.nanmedian(X[:, positions], axis=0)
     Xj = X.copy()  # one buffer: each feature is set to its median, then restored
     for j, (pos, med) in enumerate(zip(positions, medians, strict=True)):
         Xj[:, pos] = med
@@ -254,11 +269,21 @@ def _format_values(values: np.ndarray) -> np.ndarray:
     return shown[inverse.reshape(-1)]
 
 
-def _score_frame(model, features, values, reason_features, out_of_fold=None) -> pd.DataFrame:
+def _explained_count(max_explained_customers: int | None, caller: str) -> int | None:
+    if max_explained_customers is not None:
+        check_positive_int(max_explained_customers, "max_explained_customers", caller=caller)
+    return max_explained_customers
+
+
+def _score_frame(
+    model, features, values, reason_features, explained=None, out_of_fold=None
+) -> pd.DataFrame:
     """Rank customers by revenue at risk, with probability, value and main reasons.
 
     ``out_of_fold`` = (row positions, probabilities) replaces the model's probability of those
-    rows (the customers it was trained on). Reasons always explain the model's own prediction.
+    rows (the customers it was trained on). Reasons always explain the model's own prediction,
+    for the first ``explained`` customers of the ranking (all when ``None``), against the
+    medians of every scored customer.
     """
     X = features.to_numpy(dtype=float)
     predicted = model.predict_proba(X)[:, 1] if len(features) else np.array([])
@@ -273,12 +298,19 @@ def _score_frame(model, features, values, reason_features, out_of_fold=None) -> 
         }
     )
     scores["revenue_at_risk"] = scores["churn_probability"] * scores["value"]
-    scores["main_reasons"] = _reasons(model, features, reason_features, base=predicted).to_numpy()
-    return scores.sort_values(
-        ["revenue_at_risk", "churn_probability", "customer_id"],
-        ascending=[False, False, True],
-        ignore_index=True,
-    )
+    ranked = scores.sort_values(
+        ["revenue_at_risk", "churn_probability", "customer_id"], ascending=[False, False, True]
+    ).index.to_numpy()
+    rows = ranked if explained is None else ranked[:explained]
+    reasons = np.full(len(scores), None, dtype=object)
+    if len(rows):
+        positions = [features.columns.get_loc(c) for c in reason_features]
+        medians = np.nanmedian(X[:, positions], axis=0) if positions else None
+        reasons[rows] = _reasons(
+            model, features.iloc[rows], reason_features, base=predicted[rows], medians=medians
+        ).to_numpy()
+    scores["main_reasons"] = reasons
+    return scores.iloc[ranked].reset_index(drop=True)
 
 
 def _training_sample(y: np.ndarray, size: int, seed: int) -> np.ndarray:
@@ -320,6 +352,7 @@ def churn_model(
     max_importance_rows: int = 5_000,
     n_reason_features: int = 6,
     max_training_customers: int = DEFAULT_MAX_TRAINING_CUSTOMERS,
+    max_explained_customers: int | None = DEFAULT_MAX_EXPLAINED_CUSTOMERS,
     seed: int = 0,
 ) -> ChurnModelResult:
     """Predict who stops buying in the ``horizon_days`` after ``cutoff``, and why.
@@ -350,6 +383,9 @@ def churn_model(
     max_training_customers : int, default ``DEFAULT_MAX_TRAINING_CUSTOMERS`` (100,000)
         Above this many active customers the models are trained and evaluated on a
         stratified, seeded sample of this size; every active customer is still scored.
+    max_explained_customers : int or None, default ``DEFAULT_MAX_EXPLAINED_CUSTOMERS`` (100,000)
+        ``main_reasons`` are given for this many customers at the top of the ranked list
+        (``None``: everyone); the others' are missing.
     seed : int, default 0
 
     Returns
@@ -378,6 +414,7 @@ def churn_model(
     labels = sources.labels(features.index, cutoff, horizon_days)
     X, y = features.to_numpy(dtype=float), labels.to_numpy()
     check_positive_int(max_training_customers, "max_training_customers", caller=caller)
+    explained = _explained_count(max_explained_customers, caller)
     sample = _training_sample(y, max_training_customers, seed)
     train, test = train_test_split(
         sample, test_size=test_size, stratify=y[sample], random_state=seed
@@ -406,8 +443,9 @@ def churn_model(
         X, y, train, folds=DEFAULT_CROSS_FIT_FOLDS, seed=seed, gbm_params=gbm_params
     )
     scores = _score_frame(
-        gbm, features, _customer_value(features, value), reasons.tolist(), (train, cross_fit)
-    )
+        gbm, features, _customer_value(features, value), reasons.tolist(), explained,
+        (train, cross_fit),
+    )  # fmt: skip
     scores["churned"] = labels.reindex(scores["customer_id"]).to_numpy().astype(bool)
     trained = pd.Index(features.index[train])
     scores["held_out"] = ~scores["customer_id"].isin(trained).to_numpy()
@@ -419,7 +457,7 @@ def churn_model(
     gains, calibration = _curves(y[test], p_gbm, p_log, recency)
     definitions = _definitions(
         cutoff, horizon_days, active_days, value_given=value is not None,
-        n_active=len(y), n_sample=len(sample), n_train=len(train),
+        n_active=len(y), n_sample=len(sample), n_train=len(train), n_explained=explained,
     )  # fmt: skip
     return ChurnModelResult(
         metrics, comparison, scores, importances, gains, calibration, features, cutoff,
@@ -490,6 +528,7 @@ def _definitions(
     n_active=None,
     n_sample=None,
     n_train=None,
+    n_explained=None,
 ) -> dict:
     """Say in plain language what the model's terms mean, for the report."""
     window_end = cutoff + pd.Timedelta(days=int(horizon_days))
@@ -509,6 +548,12 @@ def _definitions(
         "main_reasons": (
             "features that raise this customer's churn probability most compared "
             "with a typical (median) active customer, with the customer's value"
+            + (
+                f"; given for the {n_explained:,} customers with the most revenue at risk "
+                "(the top of the list), not for the others"
+                if n_explained is not None and n_active is not None and n_explained < n_active
+                else ""
+            )
         ),
         "scores": _scores_definition(n_active, n_sample, n_train),
     }
