@@ -74,7 +74,7 @@ DEFAULT_CAPTURE_RATE = (0.10, 0.05, 0.15)
 FACTS_DIR = "segments"
 #: The cards' columns, in order.
 CARD_COLUMNS = [
-    "segment", "customers", "customer_share", "customers_change", "revenue_12m",
+    "segment", "customers", "customer_share", "customers_change", "kept_share", "revenue_12m",
     "revenue_change", "trend_note", "revenue", "revenue_share", "churn_probability",
     "revenue_at_risk", "nps", "nps_responses", "top_complaint",
     "complaint_lift", "headroom", "play", "play_value", "play_low", "play_high", "basis",
@@ -82,7 +82,7 @@ CARD_COLUMNS = [
 #: Columns of :func:`segment_trend`: each segment now and a year before, and the changes.
 TREND_COLUMNS = [
     "customers", "revenue_12m", "customers_before", "revenue_12m_before", "customers_change",
-    "revenue_change", "trend_note",
+    "revenue_change", "kept_share", "trend_note",
 ]  # fmt: skip
 _PLAYS = {
     "Retain": "contact its customers at risk (churn page)",
@@ -178,7 +178,9 @@ def segment_trend(
         before), columns :data:`TREND_COLUMNS`: ``customers`` and ``revenue_12m`` (net revenue
         in the 365 days up to ``observation_end``) now, ``customers_before`` and
         ``revenue_12m_before`` a year before, ``customers_change`` and ``revenue_change``
-        (relative: 0.08 is +8%), and ``trend_note``: why a change is missing, as the card says
+        (relative: 0.08 is +8%), ``kept_share`` (of the segment's customers a year before, the
+        share in it now: a size can hold while its people change), and ``trend_note``: why a
+        change is missing, as the card says
         it: "under two years of history (data from ...)", "none in this segment" (a year
         before), "no net revenue" (a year before).
         ``attrs``: ``observation_end``, ``year_before``, ``threshold_days``.
@@ -229,10 +231,14 @@ def segment_trend(
     # The year before needs a full 12 months of its own: the 365 days up to year_before.
     if first.normalize() > (year_before - pd.Timedelta(days=364)).normalize():
         before = pd.DataFrame({"customers": pd.Series(dtype=float), "revenue_12m": np.nan})
-        short = f"under two years of history (data from {first:%d %b %Y})"
+        before["kept"], short = np.nan, f"under two years of history (data from {first:%d %b %Y})"
     else:
         earlier = _segmented_base(tx, year_before, threshold_days, base.attrs.get("freq", "W"))
-        before, short = _segment_totals(earlier), None
+        then = earlier["segment"].astype(str)
+        # a segment's customers then who are in it now (a size can hold while its people change)
+        stayed = base["segment"].reindex(then.index).astype(str).eq(then)
+        before = _segment_totals(earlier).assign(kept=stayed.groupby(then).sum().astype(float))
+        short = None
     names = list(now.index) + [name for name in before.index if name not in now.index]
     out = now.reindex(names).fillna(0.0).join(before.add_suffix("_before"))
     out["customers"] = out["customers"].astype(int)
@@ -242,6 +248,8 @@ def segment_trend(
         out["customers_before"] = out["customers_before"].astype(int)
     had_customers, had_revenue = out["customers_before"] > 0, out["revenue_12m_before"] > 0
     out["customers_change"] = out["customers"] / out["customers_before"].where(had_customers) - 1
+    kept = out["kept_before"].fillna(0.0)
+    out["kept_share"] = kept / out["customers_before"].where(had_customers)
     out["revenue_change"] = out["revenue_12m"] / out["revenue_12m_before"].where(had_revenue) - 1
     notes = np.select(
         [np.full(len(out), short is not None), ~had_customers, ~had_revenue],
@@ -303,7 +311,8 @@ def segment_cards(
         :func:`cxlib.wallet.wallet_by_segment` (``headroom``: annual spend placed elsewhere).
     trend : DataFrame, optional
         :func:`segment_trend`: the segment now against the same segment a year before
-        (``customers_change``, ``revenue_12m``, ``revenue_change``, ``trend_note``).
+        (``customers_change``, ``kept_share``, ``revenue_12m``, ``revenue_change``,
+        ``trend_note``).
     margin : float
         The client's gross margin (``analysis.margin``), for the plays' money.
     save_rate, capture_rate : (float, float, float)
@@ -330,7 +339,8 @@ def segment_cards(
     cards = cards.rename(columns={"mean_churn_probability": "churn_probability"})
     cards = cards.join(_columns(wallet, ["headroom"])).join(top)
     if trend is not None:  # the segments' own trend; their size comes from the profiles
-        cards = cards.join(_columns(trend, ["customers_change", "revenue_12m", "revenue_change"]))
+        wanted = ["customers_change", "kept_share", "revenue_12m", "revenue_change"]
+        cards = cards.join(_columns(trend, wanted))
         notes = trend.reindex(columns=["trend_note"]).set_axis(trend.index.astype(str))
         cards = cards.join(notes.astype(object).where(notes.notna(), None))
     cards = cards.reindex(columns=[c for c in CARD_COLUMNS if c != "segment"])
@@ -405,27 +415,30 @@ def trend_table(trend: pd.DataFrame, *, currency: str = "EUR"):
     >>> trend = pd.DataFrame({"customers": [120, 5], "revenue_12m": [9_000.0, 0.0],
     ...     "customers_before": [100, 0], "revenue_12m_before": [10_000.0, 0.0],
     ...     "customers_change": [0.2, np.nan], "revenue_change": [-0.1, np.nan],
+    ...     "kept_share": [0.75, np.nan],
     ...     "trend_note": [None, "none in this segment"]},
     ...     index=pd.Index(["Champions", "New Customers"], name="segment"))
-    >>> trend_table(trend).cells.iloc[:, [0, 3, 6, 7]].to_numpy().tolist()
+    >>> trend_table(trend).cells.iloc[:, [0, 3, 7, 8]].to_numpy().tolist()
     [['Champions', '+20%', '-10%', '—'], ['New Customers', '—', '—', 'none in this segment']]
     """
     from cxlib.present import table
 
     shown = trend.reindex(columns=[
-        "customers", "customers_before", "customers_change", "revenue_12m", "revenue_12m_before",
-        "revenue_change", "trend_note"])  # fmt: skip
+        "customers", "customers_before", "customers_change", "kept_share", "revenue_12m",
+        "revenue_12m_before", "revenue_change", "trend_note"])  # fmt: skip
     for column in ("customers_change", "revenue_change"):  # signed, as the cards say it
         shown[column] = [None if pd.isna(x) else change_text(x) for x in shown[column]]
     if shown["trend_note"].isna().all():  # every change is known: no column of dashes
         shown = shown.drop(columns="trend_note")
     units = {"customers": "count", "customers_before": "count", "customers_change": "text",
+             "kept_share": "percent",
              "revenue_12m": "currency", "revenue_12m_before": "currency",
              "revenue_change": "text", "trend_note": "text"}  # fmt: skip
     labels = {
         "customers": "Customers now",
         "customers_before": "Customers a year before",
         "customers_change": "Customers, change",
+        "kept_share": "Of those, still in it",
         "revenue_12m": f"Revenue, last 12 months ({currency})",
         "revenue_12m_before": f"Revenue, 12 months a year before ({currency})",
         "revenue_change": "Revenue, change",
@@ -482,6 +495,11 @@ class CardsView:
             f"of all){versus(row['customers_change'])}",
             f"Their revenue, last 12 months: {money(row['revenue_12m'])}"
             f"{versus(row['revenue_change'])}",
+        ]
+        if not pd.isna(row["kept_share"]):  # only with a year before to compare
+            lines.append(f"Of its customers a year before, {v(row['kept_share'], 'percent')} are "
+                         "still in it")  # fmt: skip
+        lines += [
             f"Revenue, all history: {money(row['revenue'])} "
             f"({v(row['revenue_share'], 'percent')} of all)",
             f"Churn risk {v(row['churn_probability'], 'percent')}; revenue at risk "

@@ -166,6 +166,12 @@ def test_trend_compares_each_segment_with_the_same_segment_a_year_before_by_hand
     assert trend.loc["Lost", "customers_change"] == 0.0
     assert np.isnan(trend.loc["Lost", "revenue_change"])
     assert notes[["Champions", "About to Sleep", "Need Attention"]].isna().all()
+    # Of a year before's customers, the share in the same segment now: Champions p (not q),
+    # About to Sleep t, Lost s, Need Attention none (r is a Champion now).
+    kept = trend["kept_share"]
+    assert kept[["Champions", "About to Sleep", "Lost", "Need Attention"]].tolist() == [
+        0.5, 1.0, 1.0, 0.0]  # fmt: skip
+    assert kept[["Promising", "Hibernating"]].isna().all()  # nobody a year before
     assert trend.attrs["year_before"] == pd.Timestamp("2024-12-31")
 
 
@@ -202,11 +208,13 @@ def test_a_client_with_under_two_years_of_history_gets_no_trend_and_the_reason()
     short = pd.concat([later, first.assign(date=END - pd.Timedelta(days=728))])
     trend = segment_trend(short, threshold_days=100, observation_end=END)
     assert (trend["trend_note"] == "under two years of history (data from 03 Jan 2024)").all()
-    assert trend[["customers_before", "customers_change", "revenue_change"]].isna().all().all()
+    unknown = ["customers_before", "customers_change", "revenue_change", "kept_share"]
+    assert trend[unknown].isna().all().all()
     assert trend["customers"].sum() == short["customer_id"].nunique()  # "now" is still counted
     cards = segment_cards(profiles=trend[["customers"]], trend=trend, margin=0.3)
     html = _card_text(cards_view(cards).to_html())
     assert "; a year before: — (under two years of history (data from 03 Jan 2024))" in html
+    assert "still in it" not in html
 
 
 def _card_text(html: str) -> str:
@@ -230,6 +238,8 @@ def test_the_card_says_the_change_in_plain_words_or_why_there_is_none(tmp_path, 
     assert "Customers: 1 (16.7% of all); a year before: — (none in this segment)" in text
     assert "last 12 months: EUR 0.00; a year before: — (no net revenue)" in text  # Lost
     assert "Customers: 0 (0.0% of all), -100% on a year before" in text  # Need Attention
+    assert "Of its customers a year before, 50.0% are still in it" in text  # Champions
+    assert text.count("are still in it") == 4  # not for the segments new this year
     shown = cards_table(cards.reset_index()).cells.set_index("Segment")
     assert shown.loc["Champions", "Revenue vs a year before"] == "-24.3%"
     assert shown.loc["Hibernating", "Why no change on a year before"] == "none in this segment"
@@ -239,7 +249,8 @@ def test_the_card_says_the_change_in_plain_words_or_why_there_is_none(tmp_path, 
 def test_the_trend_table_shows_both_years_the_signed_change_and_why_one_is_missing():
     trend = segment_trend(_hand_built_transactions(), threshold_days=100, observation_end=END)
     cells = trend_table(trend, currency="USD").cells.set_index("Segment")
-    assert cells.loc["Champions"].tolist() == ["2", "2", "no change", "560", "740", "-24%", "—"]
+    assert cells.loc["Champions"].tolist() == [
+        "2", "2", "no change", "50.0%", "560", "740", "-24%", "—"]  # fmt: skip
     assert cells.loc["Hibernating", "Why no change"] == "none in this segment"
     assert "Revenue, last 12 months (USD)" in cells.columns
     assert "(31 Dec 2024)" in trend_table(trend).caption
