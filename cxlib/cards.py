@@ -418,13 +418,13 @@ def trend_table(trend: pd.DataFrame, *, currency: str = "EUR"):
     ...     "kept_share": [0.75, np.nan],
     ...     "trend_note": [None, "none in this segment"]},
     ...     index=pd.Index(["Champions", "New Customers"], name="segment"))
-    >>> trend_table(trend).cells.iloc[:, [0, 3, 7, 8]].to_numpy().tolist()
+    >>> trend_table(trend).cells.iloc[:, [0, 4, 7, 8]].to_numpy().tolist()
     [['Champions', '+20%', '-10%', '—'], ['New Customers', '—', '—', 'none in this segment']]
     """
     from cxlib.present import table
 
     shown = trend.reindex(columns=[
-        "customers", "customers_before", "customers_change", "kept_share", "revenue_12m",
+        "customers", "customers_before", "kept_share", "customers_change", "revenue_12m",
         "revenue_12m_before", "revenue_change", "trend_note"])  # fmt: skip
     for column in ("customers_change", "revenue_change"):  # signed, as the cards say it
         shown[column] = [None if pd.isna(x) else change_text(x) for x in shown[column]]
@@ -448,8 +448,8 @@ def trend_table(trend: pd.DataFrame, *, currency: str = "EUR"):
     caption = (
         "Each segment now against the same segment a year before"
         + (f" ({pd.Timestamp(year_before):%d %b %Y})" if year_before is not None else "")
-        + ": the customers then segmented with the same rules, and their net revenue in the "
-        "12 months up to each date."
+        + ": the customers then segmented with the same rules, the share of them in the same "
+        "segment now, and the segment's net revenue in the 12 months up to each date."
     )
     units, labels = ({k: v for k, v in m.items() if k in shown} for m in (units, labels))
     return table(shown, units, currency=currency, labels=labels, caption=caption)

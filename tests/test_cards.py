@@ -250,7 +250,7 @@ def test_the_trend_table_shows_both_years_the_signed_change_and_why_one_is_missi
     trend = segment_trend(_hand_built_transactions(), threshold_days=100, observation_end=END)
     cells = trend_table(trend, currency="USD").cells.set_index("Segment")
     assert cells.loc["Champions"].tolist() == [
-        "2", "2", "no change", "50.0%", "560", "740", "-24%", "—"]  # fmt: skip
+        "2", "2", "50.0%", "no change", "560", "740", "-24%", "—"]  # fmt: skip
     assert cells.loc["Hibernating", "Why no change"] == "none in this segment"
     assert "Revenue, last 12 months (USD)" in cells.columns
     assert "(31 Dec 2024)" in trend_table(trend).caption
