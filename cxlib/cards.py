@@ -2,9 +2,11 @@
 
 A card gathers, for one segment, the numbers the topic pages publish about it — its size and
 revenue and NPS (segmentation page), its churn risk and revenue at risk (churn page), the
-complaint it raises most (NPS page) and its wallet headroom — and adds its revenue trend and a
-suggested play with the money it is expected to bring a year, on the actions' one basis
-(:data:`cxlib.actions.BASIS`, annual gross margin), with an interval.
+complaint it raises most (NPS page) and its wallet headroom — and adds its trend (its
+customers and their 12-month revenue against the same segment a year before, the segmentation
+page's :func:`segment_trend`) and a suggested play with the money it is expected to bring a
+year, on the actions' one basis (:data:`cxlib.actions.BASIS`, annual gross margin), with an
+interval.
 
 The topic pages record their per-segment tables with :func:`save_segment_facts` (next to their
 headline numbers); the summary reads them back with :func:`load_segment_facts`, so every card
@@ -41,25 +43,29 @@ from __future__ import annotations
 
 import io
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from cxlib._validation import DataError
+from cxlib._validation import DataError, check_transactions, validate_columns
 from cxlib.actions import BASIS, DEFAULT_SAVE_RATE
 
 __all__ = [
     "CARD_COLUMNS",
     "DEFAULT_CAPTURE_RATE",
     "FACTS_DIR",
+    "TREND_COLUMNS",
     "CardsView",
     "cards_table",
     "cards_view",
+    "change_text",
     "load_segment_facts",
     "save_segment_facts",
     "segment_cards",
     "segment_trend",
+    "trend_table",
 ]
 
 #: Assumed share of a segment's wallet headroom a growth play wins, with its range.
@@ -68,9 +74,15 @@ DEFAULT_CAPTURE_RATE = (0.10, 0.05, 0.15)
 FACTS_DIR = "segments"
 #: The cards' columns, in order.
 CARD_COLUMNS = [
-    "segment", "customers", "customer_share", "revenue", "revenue_share", "revenue_trend",
-    "churn_probability", "revenue_at_risk", "nps", "nps_responses", "top_complaint",
+    "segment", "customers", "customer_share", "customers_change", "kept_share", "revenue_12m",
+    "revenue_change", "trend_note", "revenue", "revenue_share", "churn_probability",
+    "revenue_at_risk", "nps", "nps_responses", "top_complaint",
     "complaint_lift", "headroom", "play", "play_value", "play_low", "play_high", "basis",
+]  # fmt: skip
+#: Columns of :func:`segment_trend`: each segment now and a year before, and the changes.
+TREND_COLUMNS = [
+    "customers", "revenue_12m", "customers_before", "revenue_12m_before", "customers_change",
+    "revenue_change", "kept_share", "trend_note",
 ]  # fmt: skip
 _PLAYS = {
     "Retain": "contact its customers at risk (churn page)",
@@ -129,36 +141,146 @@ def load_segment_facts(directory: str | Path | None) -> dict[str, pd.DataFrame]:
 
 def segment_trend(
     transactions: pd.DataFrame | None,
-    segments: pd.Series | None,
     *,
-    observation_end: pd.Timestamp | None = None,
-) -> pd.Series:
-    """Each segment's net revenue in the last 12 months against the 12 months before (a change).
+    base: pd.DataFrame | None = None,
+    threshold_days: float | None = None,
+    observation_end=None,
+) -> pd.DataFrame:
+    """Each RFM segment now against the same segment a year before: customers and revenue.
 
-    Customers keep today's segment in both years, so the trend says whether the money of the
-    customers now in the segment grows or shrinks. NaN where the earlier year had no revenue.
+    The trend of the segment, not of its current customers: a year before, the customers are
+    segmented with the same rules (:func:`cxlib.customers.customer_base` at
+    ``observation_end - 365`` days, then :func:`cxlib.segmentation.rfm_segments` with the same
+    inactivity threshold), and the segment's revenue then is its customers' net revenue in the
+    365 days up to that day. (Keeping today's segment for both years would restate the RFM
+    rules: customers now in a recent segment bought recently by construction, so their money
+    "grows", and lapsed segments "shrink".) Only the segmentation's inputs are computed for the
+    year before: no CLV model, no order counts.
+
+    Parameters
+    ----------
+    transactions : DataFrame or None
+        Canonical transactions (``customer_id``, ``date``, ``amount``). None: an empty table.
+    base : DataFrame, optional
+        The run's customer base with ``segment`` and ``revenue_12m`` (``client.base``): the
+        segments now, so the cards count the segmentation page's customers. Built from
+        ``transactions`` when not given.
+    threshold_days : float, optional
+        The client's inactivity threshold in days (``client.churn_threshold_days``), used for
+        both years. Default: :func:`cxlib.churn.inactivity_threshold` of the history.
+    observation_end : date-like, optional
+        The day "now" describes; default the base's, or else the last transaction date.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``segment`` (segments now, most revenue first, then those only a year
+        before), columns :data:`TREND_COLUMNS`: ``customers`` and ``revenue_12m`` (net revenue
+        in the 365 days up to ``observation_end``) now, ``customers_before`` and
+        ``revenue_12m_before`` a year before, ``customers_change`` and ``revenue_change``
+        (relative: 0.08 is +8%), ``kept_share`` (of the segment's customers a year before, the
+        share in it now: a size can hold while its people change), and ``trend_note``: why a
+        change is missing, as the card says
+        it: "under two years of history (data from ...)", "none in this segment" (a year
+        before), "no net revenue" (a year before).
+        ``attrs``: ``observation_end``, ``year_before``, ``threshold_days``.
 
     Examples
     --------
-    >>> tx = pd.DataFrame({"customer_id": ["a", "a", "b"], "amount": [100.0, 150.0, 50.0],
-    ...     "date": pd.to_datetime(["2023-06-01", "2024-06-01", "2024-06-01"])})
-    >>> segment_trend(tx, pd.Series({"a": "x", "b": "y"})).round(2).to_dict()
-    {'x': 0.5, 'y': nan}
+    A year before, ``a`` was a Champion, ``b`` Lost and ``d`` Promising; now ``a`` is
+    Hibernating, ``b`` Loyal, ``d`` Lost and ``c`` a new customer:
+
+    >>> tx = pd.DataFrame({"customer_id": list("aabbcd"),
+    ...     "amount": [10.0, 20.0, 5.0, 5.0, 40.0, 8.0],
+    ...     "date": pd.to_datetime(["2022-12-01", "2023-12-01", "2022-12-15", "2024-12-01",
+    ...                             "2024-12-20", "2023-11-01"])})
+    >>> trend = segment_trend(tx, threshold_days=200, observation_end="2024-12-31")
+    >>> trend[["customers", "customers_before", "customers_change"]]
+    ... # doctest: +NORMALIZE_WHITESPACE
+                   customers  customers_before  customers_change
+    segment
+    New Customers          1                 0               NaN
+    Loyal                  1                 0               NaN
+    Hibernating            1                 0               NaN
+    Lost                   1                 1               0.0
+    Champions              0                 1              -1.0
+    Promising              0                 1              -1.0
+    >>> trend.loc["Loyal", "trend_note"]
+    'none in this segment'
+    >>> segment_trend(tx.iloc[3:], threshold_days=200)["trend_note"].iloc[0]
+    'under two years of history (data from 01 Nov 2023)'
     """
-    if transactions is None or segments is None or transactions.empty:
-        return pd.Series(dtype=float, name="revenue_trend")
-    end = pd.Timestamp(observation_end or transactions["date"].max())
-    year = pd.Timedelta(days=365)
-    dates = transactions["date"]
-    lookup = segments.copy()
-    lookup.index = lookup.index.astype(str)
-    group = transactions["customer_id"].astype(str).map(lookup)
-    last = transactions["amount"].where((dates > end - year) & (dates <= end), 0.0)
-    before = transactions["amount"].where((dates > end - 2 * year) & (dates <= end - year), 0.0)
-    sums = pd.DataFrame({"last": last, "before": before, "segment": group}).groupby("segment")
-    totals = sums[["last", "before"]].sum()
-    change = (totals["last"] - totals["before"]) / totals["before"].where(totals["before"] > 0)
-    return change.rename("revenue_trend")
+    if transactions is None or transactions.empty:
+        empty = pd.DataFrame({column: pd.Series(dtype=float) for column in TREND_COLUMNS})
+        return empty.astype({"trend_note": object}).rename_axis("segment")
+    from cxlib import churn
+
+    # Only what the segmentation reads: without order_id the base skips its order counts.
+    tx = check_transactions(transactions, caller="segment_trend")[["customer_id", "date", "amount"]]
+    if observation_end is None and base is not None:
+        observation_end = base.attrs.get("observation_end")
+    end = pd.Timestamp(tx["date"].max() if observation_end is None else observation_end)
+    year_before = end - pd.Timedelta(days=365)
+    if threshold_days is None:  # the client's one threshold, as Client.churn_threshold_days
+        threshold_days = churn.inactivity_threshold(tx.loc[tx["date"] <= end]).days
+    if base is None:
+        base = _segmented_base(tx, end, threshold_days, freq="W")
+    validate_columns(base, ["segment", "revenue_12m"], caller="segment_trend base")
+    now = _segment_totals(base).sort_values("revenue_12m", ascending=False, kind="stable")
+    first = tx.loc[tx["date"] <= end, "date"].min()
+    # The year before needs a full 12 months of its own: the 365 days up to year_before.
+    if first.normalize() > (year_before - pd.Timedelta(days=364)).normalize():
+        before = pd.DataFrame({"customers": pd.Series(dtype=float), "revenue_12m": np.nan})
+        before["kept"], short = np.nan, f"under two years of history (data from {first:%d %b %Y})"
+    else:
+        earlier = _segmented_base(tx, year_before, threshold_days, base.attrs.get("freq", "W"))
+        then = earlier["segment"].astype(str)
+        # a segment's customers then who are in it now (a size can hold while its people change)
+        stayed = base["segment"].reindex(then.index).astype(str).eq(then)
+        before = _segment_totals(earlier).assign(kept=stayed.groupby(then).sum().astype(float))
+        short = None
+    names = list(now.index) + [name for name in before.index if name not in now.index]
+    out = now.reindex(names).fillna(0.0).join(before.add_suffix("_before"))
+    out["customers"] = out["customers"].astype(int)
+    if short is None:  # a segment absent a year before had no customers then
+        out[["customers_before", "revenue_12m_before"]] = out[
+            ["customers_before", "revenue_12m_before"]].fillna(0.0)  # fmt: skip
+        out["customers_before"] = out["customers_before"].astype(int)
+    had_customers, had_revenue = out["customers_before"] > 0, out["revenue_12m_before"] > 0
+    out["customers_change"] = out["customers"] / out["customers_before"].where(had_customers) - 1
+    kept = out["kept_before"].fillna(0.0)
+    out["kept_share"] = kept / out["customers_before"].where(had_customers)
+    out["revenue_change"] = out["revenue_12m"] / out["revenue_12m_before"].where(had_revenue) - 1
+    notes = np.select(
+        [np.full(len(out), short is not None), ~had_customers, ~had_revenue],
+        [short, "none in this segment", "no net revenue"],
+        "",
+    )
+    out["trend_note"] = pd.Series(notes, index=out.index, dtype=object).replace("", None)
+    out = out[TREND_COLUMNS].rename_axis("segment")
+    out.attrs.update(observation_end=end, year_before=year_before, threshold_days=threshold_days)
+    return out
+
+
+def _segmented_base(tx: pd.DataFrame, end, threshold_days, freq: str) -> pd.DataFrame:
+    """Build the customer base as of ``end`` with its RFM segment, as the client does."""
+    from cxlib import customers, segmentation
+
+    with warnings.catch_warnings():
+        # customers without a purchase are counted in the quality table; coarse scores on a
+        # small base are reported by the segmentation page itself
+        warnings.simplefilter("ignore", UserWarning)
+        base = customers.customer_base(tx, observation_end=end, freq=freq)
+        base["segment"] = segmentation.rfm_segments(base, threshold_days=threshold_days)[
+            "segment"
+        ]
+    return base
+
+
+def _segment_totals(base: pd.DataFrame) -> pd.DataFrame:
+    """Count each segment's customers and sum their net revenue of the last 365 days."""
+    groups = base.groupby(base["segment"].astype(str), sort=True)["revenue_12m"]
+    return pd.DataFrame({"customers": groups.size().astype(float), "revenue_12m": groups.sum()})
 
 
 def segment_cards(
@@ -167,7 +289,7 @@ def segment_cards(
     risk: pd.DataFrame | None = None,
     complaints: pd.DataFrame | None = None,
     wallet: pd.DataFrame | None = None,
-    trend: pd.Series | pd.DataFrame | None = None,
+    trend: pd.DataFrame | None = None,
     margin: float,
     save_rate: tuple[float, float, float] = DEFAULT_SAVE_RATE,
     capture_rate: tuple[float, float, float] = DEFAULT_CAPTURE_RATE,
@@ -187,8 +309,10 @@ def segment_cards(
         ``lift``); a segment's top complaint is the theme it raises most above average.
     wallet : DataFrame, optional
         :func:`cxlib.wallet.wallet_by_segment` (``headroom``: annual spend placed elsewhere).
-    trend : Series or DataFrame, optional
-        :func:`segment_trend` (or a frame with its ``revenue_trend`` column, as recorded).
+    trend : DataFrame, optional
+        :func:`segment_trend`: the segment now against the same segment a year before
+        (``customers_change``, ``kept_share``, ``revenue_12m``, ``revenue_change``,
+        ``trend_note``).
     margin : float
         The client's gross margin (``analysis.margin``), for the plays' money.
     save_rate, capture_rate : (float, float, float)
@@ -214,10 +338,11 @@ def segment_cards(
     cards = cards.join(_columns(risk, ["mean_churn_probability", "revenue_at_risk"]))
     cards = cards.rename(columns={"mean_churn_probability": "churn_probability"})
     cards = cards.join(_columns(wallet, ["headroom"])).join(top)
-    if isinstance(trend, pd.DataFrame):
-        trend = trend["revenue_trend"] if "revenue_trend" in trend else None
-    if trend is not None:
-        cards = cards.join(trend.rename("revenue_trend").set_axis(trend.index.astype(str)))
+    if trend is not None:  # the segments' own trend; their size comes from the profiles
+        wanted = ["customers_change", "kept_share", "revenue_12m", "revenue_change"]
+        cards = cards.join(_columns(trend, wanted))
+        notes = trend.reindex(columns=["trend_note"]).set_axis(trend.index.astype(str))
+        cards = cards.join(notes.astype(object).where(notes.notna(), None))
     cards = cards.reindex(columns=[c for c in CARD_COLUMNS if c != "segment"])
     retain = cards["revenue_at_risk"].clip(lower=0) * margin
     grow = cards["headroom"].clip(lower=0) * margin
@@ -265,10 +390,14 @@ def cards_table(cards: pd.DataFrame, *, currency: str = "EUR"):
         _interval(v, lo, hi) for v, lo, hi in zip(
             cards["play_value"], cards["play_low"], cards["play_high"], strict=True)
     ]  # fmt: skip
-    units = {"revenue_trend": "percent", "churn_probability": "percent", "nps": "points",
-             "play_value": "text", "nps_responses": "count"}  # fmt: skip
+    units = {"customers_change": "percent", "revenue_change": "percent", "trend_note": "text",
+             "churn_probability": "percent", "nps": "points", "play_value": "text",
+             "nps_responses": "count"}  # fmt: skip
     labels = {
-        "revenue_trend": "Revenue vs a year before",
+        "customers_change": "Customers vs a year before",
+        "revenue_12m": f"Revenue, last 12 months ({currency})",
+        "revenue_change": "Revenue vs a year before",
+        "trend_note": "Why no change on a year before",
         "churn_probability": "Churn risk",
         "revenue_at_risk": f"Revenue at risk a year ({currency})",
         "headroom": f"Wallet headroom a year ({currency})",
@@ -276,6 +405,54 @@ def cards_table(cards: pd.DataFrame, *, currency: str = "EUR"):
         "nps_responses": "NPS answers",
     }
     return table(shown, units, currency=currency, labels=labels, keys=["segment"])
+
+
+def trend_table(trend: pd.DataFrame, *, currency: str = "EUR"):
+    """Show :func:`segment_trend` on a page: each segment now, a year before, and the change.
+
+    Examples
+    --------
+    >>> trend = pd.DataFrame({"customers": [120, 5], "revenue_12m": [9_000.0, 0.0],
+    ...     "customers_before": [100, 0], "revenue_12m_before": [10_000.0, 0.0],
+    ...     "customers_change": [0.2, np.nan], "revenue_change": [-0.1, np.nan],
+    ...     "kept_share": [0.75, np.nan],
+    ...     "trend_note": [None, "none in this segment"]},
+    ...     index=pd.Index(["Champions", "New Customers"], name="segment"))
+    >>> trend_table(trend).cells.iloc[:, [0, 4, 7, 8]].to_numpy().tolist()
+    [['Champions', '+20%', '-10%', '—'], ['New Customers', '—', '—', 'none in this segment']]
+    """
+    from cxlib.present import table
+
+    shown = trend.reindex(columns=[
+        "customers", "customers_before", "kept_share", "customers_change", "revenue_12m",
+        "revenue_12m_before", "revenue_change", "trend_note"])  # fmt: skip
+    for column in ("customers_change", "revenue_change"):  # signed, as the cards say it
+        shown[column] = [None if pd.isna(x) else change_text(x) for x in shown[column]]
+    if shown["trend_note"].isna().all():  # every change is known: no column of dashes
+        shown = shown.drop(columns="trend_note")
+    units = {"customers": "count", "customers_before": "count", "customers_change": "text",
+             "kept_share": "percent",
+             "revenue_12m": "currency", "revenue_12m_before": "currency",
+             "revenue_change": "text", "trend_note": "text"}  # fmt: skip
+    labels = {
+        "customers": "Customers now",
+        "customers_before": "Customers a year before",
+        "customers_change": "Customers, change",
+        "kept_share": "Of those, still in it",
+        "revenue_12m": f"Revenue, last 12 months ({currency})",
+        "revenue_12m_before": f"Revenue, 12 months a year before ({currency})",
+        "revenue_change": "Revenue, change",
+        "trend_note": "Why no change",
+    }
+    year_before = trend.attrs.get("year_before")
+    caption = (
+        "Each segment now against the same segment a year before"
+        + (f" ({pd.Timestamp(year_before):%d %b %Y})" if year_before is not None else "")
+        + ": the customers then segmented with the same rules, the share of them in the same "
+        "segment now, and the segment's net revenue in the 12 months up to each date."
+    )
+    units, labels = ({k: v for k, v in m.items() if k in shown} for m in (units, labels))
+    return table(shown, units, currency=currency, labels=labels, caption=caption)
 
 
 class CardsView:
@@ -304,14 +481,27 @@ class CardsView:
         def money(value, per_year=""):  # "EUR 1,234 a year", or a bare dash when missing
             if pd.isna(value):
                 return MISSING
-            return f"{esc(self.currency)} {v(value, 'currency')}{per_year}"
+            # a no-break space: "EUR" does not end one line and its amount start the next
+            return f"{esc(self.currency)}&nbsp;{v(value, 'currency')}{per_year}"
 
-        trend = row["revenue_trend"]
-        trend_text = MISSING if pd.isna(trend) else f"{100 * trend:+.1f}%"
+        def versus(change):  # ", +8% on a year before", or "—" and why there is no change
+            if not pd.isna(change):
+                return f', <span class="cx-v">{esc(change_text(change))}</span> on a year before'
+            why = f" ({esc(row['trend_note'])})" if isinstance(row["trend_note"], str) else ""
+            return f"; a year before: {MISSING}{why}"
+
         lines = [
-            f"Customers {v(row['customers'], 'count')} ({v(row['customer_share'], 'percent')})",
-            f"Revenue, all history, {money(row['revenue'])} ({v(row['revenue_share'], 'percent')})",
-            f"Revenue of these customers vs a year before {esc(trend_text)}",
+            f"Customers: {v(row['customers'], 'count')} ({v(row['customer_share'], 'percent')} "
+            f"of all){versus(row['customers_change'])}",
+            f"Their revenue, last 12 months: {money(row['revenue_12m'])}"
+            f"{versus(row['revenue_change'])}",
+        ]
+        if not pd.isna(row["kept_share"]):  # only with a year before to compare
+            lines.append(f"Of its customers a year before, {v(row['kept_share'], 'percent')} are "
+                         "still in it")  # fmt: skip
+        lines += [
+            f"Revenue, all history: {money(row['revenue'])} "
+            f"({v(row['revenue_share'], 'percent')} of all)",
             f"Churn risk {v(row['churn_probability'], 'percent')}; revenue at risk "
             f"{money(row['revenue_at_risk'], ' a year')}",
             f"NPS {v(row['nps'], 'points')} ({v(row['nps_responses'], 'count')} answers)",
@@ -343,6 +533,19 @@ _CARD_CSS = (
     ".cx-v{font-variant-numeric:tabular-nums;white-space:nowrap;}"
     ".cx-play{margin:6px 0 2px;padding-top:6px;border-top:1px solid #d0d7de;}"
 )
+
+
+def change_text(change: float) -> str:
+    """Say a relative change as a reader would: "+8%", "-24%", "+0.4%", "no change".
+
+    Examples
+    --------
+    >>> [change_text(x) for x in (0.0834, -0.243, 0.004, 0.0, 2.5)]
+    ['+8%', '-24%', '+0.4%', 'no change', '+250%']
+    """
+    if change == 0:
+        return "no change"
+    return f"{100 * change:+.1f}%" if abs(change) < 0.01 else f"{100 * change:+.0f}%"
 
 
 def cards_view(cards: pd.DataFrame, *, currency: str = "EUR") -> CardsView:

@@ -364,7 +364,10 @@ class Client:
     def _require_transactions(self, step: str) -> pd.DataFrame:
         if self.transactions is None:
             raise DataError(
-                f"{self.name}: {step} needs a transactions table, and the config has none"
+                f"{self.name}: {step} needs a transactions table, and the config has none. "
+                "Cells that need transactions do not apply to this client (for example the "
+                "purchase-model cells of 04_clv for a subscription client): the report runner "
+                "leaves them out, and in a notebook run by hand they can be skipped"
             )
         return self.transactions
 

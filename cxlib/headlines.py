@@ -79,6 +79,8 @@ def format_value(value: float | str | None, unit: str, *, currency: str = "EUR")
     --------
     >>> format_value(1234567.8, "currency", currency="EUR")
     'EUR 1.23M'
+    >>> format_value(2901.42, "currency"), format_value(45.2, "currency")
+    ('EUR 2,901', 'EUR 45.20')
     >>> format_value(0.2346, "percent")
     '23.5%'
     >>> format_value(12.3456, "points")
@@ -96,6 +98,8 @@ def format_value(value: float | str | None, unit: str, *, currency: str = "EUR")
             return f"{currency} {value / 1e6:.2f}M"
         if magnitude >= 1e4:
             return f"{currency} {value / 1e3:.1f}k"
+        if magnitude >= 1e3:  # cents on thousands are noise beside an interval
+            return f"{currency} {value:,.0f}"
         return f"{currency} {value:,.2f}"
     if unit == "percent":
         return f"{100 * value:.1f}%"

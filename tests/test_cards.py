@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from html import unescape
 
 import numpy as np
 import pandas as pd
@@ -12,12 +13,14 @@ from cxlib import DataError
 from cxlib.actions import BASIS
 from cxlib.cards import (
     CARD_COLUMNS,
+    TREND_COLUMNS,
     cards_table,
     cards_view,
     load_segment_facts,
     save_segment_facts,
     segment_cards,
     segment_trend,
+    trend_table,
 )
 
 SEGMENTS = pd.Index(["Champions", "At Risk", "Lost"], name="segment")
@@ -100,38 +103,164 @@ def test_facts_round_trip_through_the_headlines_folder_with_client_names(tmp_pat
     assert load_segment_facts(None) == {} and load_segment_facts(tmp_path / "nowhere") == {}
 
 
-def test_trend_compares_the_last_year_with_the_year_before_per_segment(small_demo):
-    tx = small_demo.transactions
-    segments = (
-        pd.Series(
-            np.where(tx["customer_id"].astype(str).str[-1].isin(list("02468")), "even", "odd"),
-            index=tx["customer_id"].astype(str),
-        )
-        .groupby(level=0)
-        .first()
-    )
-    trend = segment_trend(tx, segments)
-    end, year = tx["date"].max(), pd.Timedelta(days=365)
-    last = tx[tx["date"] > end - year]
-    before = tx[(tx["date"] > end - 2 * year) & (tx["date"] <= end - year)]
-    for name in ("even", "odd"):
-        ids = segments.index[segments == name]
-        a = last.loc[last["customer_id"].astype(str).isin(ids), "amount"].sum()
-        b = before.loc[before["customer_id"].astype(str).isin(ids), "amount"].sum()
-        assert trend[name] == pytest.approx(a / b - 1)
-    assert segment_trend(None, segments).empty
-
-
 @pytest.mark.parametrize("bad", [{"margin": 0}, {"margin": 0.3, "save_rate": (0.2, 0.3, 0.1)}])
 def test_impossible_settings_are_refused(bad):
     with pytest.raises(DataError):
         segment_cards(**bad)
 
 
-def test_a_recorded_trend_frame_is_read_like_the_series(facts):
-    trend = pd.Series({"Champions": 0.25, "Lost": -0.5}, name="revenue_trend")
-    as_series = segment_cards(**facts, trend=trend, margin=0.3)
-    as_frame = segment_cards(**facts, trend=trend.to_frame(), margin=0.3)
-    pd.testing.assert_frame_equal(as_series, as_frame)
-    assert as_frame.set_index("segment").loc["Lost", "revenue_trend"] == -0.5
-    assert np.isnan(as_frame.set_index("segment").loc["At Risk", "revenue_trend"])
+END = pd.Timestamp("2025-12-31")  # the hand-built client's observation end
+
+
+def _hand_built_transactions() -> pd.DataFrame:
+    """Six customers over 2023-2025 whose segments at both dates can be worked out by hand."""
+    rows = {
+        # bought all along: 5 purchases of 100 by 2024-12-21, 4 more in 2025
+        "p": ([f"2024-{m:02d}-01" for m in (8, 9, 10, 11)] + ["2024-12-21", "2025-03-01",
+              "2025-06-01", "2025-09-01", "2025-12-20"], 100.0),
+        "q": (["2024-06-01", "2024-08-01", "2024-10-01", "2024-11-21"], 60.0),  # then silent
+        "r": (["2024-02-01", "2024-05-01", "2024-10-27", "2025-04-01", "2025-07-01",
+               "2025-11-01", "2025-12-15"], 40.0),  # picks up in 2025
+        "t": (["2023-05-01", "2024-10-07", "2025-10-01"], 30.0),
+        "s": (["2023-06-01"], 20.0),  # one purchase, long ago
+        "u": (["2025-12-01"], 500.0),  # new in December 2025
+    }  # fmt: skip
+    return pd.DataFrame(
+        [(c, pd.Timestamp(d), amount) for c, (days, amount) in rows.items() for d in days],
+        columns=["customer_id", "date", "amount"],
+    )
+
+
+def test_trend_compares_each_segment_with_the_same_segment_a_year_before_by_hand():
+    # Threshold 100 days: silent <= 25 days scores R5, <= 50 R4, <= 75 R3, <= 100 R2, else R1.
+    # 2024-12-31 (a year before; revenue 2024-01-02..2024-12-31): frequencies p4 q3 r2 t1 s0
+    # and mean repeat spends 100 60 40 30 0 rank alike, so F = M = FM = 5 4 3 2 1 among five;
+    # silent 10, 40, 65, 85, 579 days -> R 5 4 3 2 1: p, q Champions (R4-5, FM4-5), r Need
+    # Attention (R3, FM3), t About to Sleep (R2, FM2), s Lost (R1, FM1). Revenue: p 500,
+    # q 240, r 120, t 30, s 0.
+    # 2025-12-31 (now; revenue 2025): among six, a score is 1 + floor(5 x customers below / 6).
+    # Frequencies p8 r6 q3 t2 s0 u0 give F 5 4 3 2 1 1; mean spends p100 q60 r40 t30 s0 u0 give
+    # M 5 4 3 2 1 1 (p q r t), so FM = round-half-up mean: p5 r4 q4 t2 s1 u1. Silent 11, 16,
+    # 405, 91, 944, 30 days -> R 5 5 1 2 1 4: p, r Champions, q Hibernating (R1, FM4), t About
+    # to Sleep, s Lost, u Promising (R4, FM1). Revenue: p 400, r 160, t 30, u 500.
+    trend = segment_trend(_hand_built_transactions(), threshold_days=100, observation_end=END)
+    expected = pd.DataFrame(
+        {"customers": [1, 2, 1, 1, 1, 0], "revenue_12m": [500.0, 560.0, 30.0, 0.0, 0.0, 0.0],
+         "customers_before": [0, 2, 1, 0, 1, 1],
+         "revenue_12m_before": [0.0, 740.0, 30.0, 0.0, 0.0, 120.0]},
+        index=pd.Index(["Promising", "Champions", "About to Sleep", "Hibernating", "Lost",
+                        "Need Attention"], name="segment"),
+    )  # fmt: skip
+    pd.testing.assert_frame_equal(trend[expected.columns].sort_index(), expected.sort_index())
+    assert trend.index[:3].tolist() == ["Champions", "Promising", "About to Sleep"]  # by revenue
+    champions = trend.loc["Champions"]
+    assert champions["customers_change"] == 0.0
+    assert champions["revenue_change"] == pytest.approx(560 / 740 - 1)
+    # Not today's Champions a year before (p and r: 500 + 120): the segment then (p and q).
+    assert champions["revenue_12m_before"] != 620.0
+    assert trend.loc["Need Attention", ["customers_change", "revenue_change"]].tolist() == [-1, -1]
+    notes = trend["trend_note"]
+    assert notes["Promising"] == notes["Hibernating"] == "none in this segment"
+    assert np.isnan(trend.loc["Hibernating", "customers_change"])
+    assert notes["Lost"] == "no net revenue"  # 0 -> 0 revenue: no change to show
+    assert trend.loc["Lost", "customers_change"] == 0.0
+    assert np.isnan(trend.loc["Lost", "revenue_change"])
+    assert notes[["Champions", "About to Sleep", "Need Attention"]].isna().all()
+    # Of a year before's customers, the share in the same segment now: Champions p (not q),
+    # About to Sleep t, Lost s, Need Attention none (r is a Champion now).
+    kept = trend["kept_share"]
+    assert kept[["Champions", "About to Sleep", "Lost", "Need Attention"]].tolist() == [
+        0.5, 1.0, 1.0, 0.0]  # fmt: skip
+    assert kept[["Promising", "Hibernating"]].isna().all()  # nobody a year before
+    assert trend.attrs["year_before"] == pd.Timestamp("2024-12-31")
+
+
+def test_the_run_base_gives_the_segments_now_and_the_windows_match_the_revenue_bridge(small_demo):
+    from cxlib.churn import inactivity_threshold
+    from cxlib.customers import customer_base
+    from cxlib.segmentation import rfm_segments
+    from cxlib.trend import revenue_bridge
+
+    tx = small_demo.transactions
+    threshold = inactivity_threshold(tx).days
+    base = customer_base(tx, freq="W")  # as the client builds it
+    base["segment"] = rfm_segments(base, threshold_days=threshold)["segment"]
+    trend = segment_trend(tx, base=base, threshold_days=threshold)
+    pd.testing.assert_frame_equal(trend, segment_trend(tx, threshold_days=threshold))
+    counts = base["segment"].value_counts()
+    assert trend.loc[trend["customers"] > 0, "customers"].to_dict() == counts.to_dict()
+    # The 12-month windows are the bridge's: every customer buying then is in some segment.
+    bridge = revenue_bridge(tx)["revenue"]
+    assert trend["revenue_12m"].sum() == pytest.approx(bridge["last 12 months"])
+    assert trend["revenue_12m_before"].sum() == pytest.approx(bridge["previous 12 months"])
+    earlier = customer_base(tx, observation_end=trend.attrs["year_before"])
+    assert trend["customers_before"].sum() == len(earlier)
+
+
+def test_a_client_with_under_two_years_of_history_gets_no_trend_and_the_reason():
+    tx = _hand_built_transactions()
+    # Ending 2025-12-31, the year before's 12 months are 2024-01-02..2024-12-31.
+    first = tx.iloc[[0]].assign(amount=1.0)
+    later = tx.loc[tx["date"] > "2024-06-30"]
+    enough = pd.concat([later, first.assign(date=END - pd.Timedelta(days=729))])
+    assert segment_trend(enough, threshold_days=100, observation_end=END)["trend_note"].ne(
+        "under two years of history (data from 02 Jan 2024)").all()  # fmt: skip
+    short = pd.concat([later, first.assign(date=END - pd.Timedelta(days=728))])
+    trend = segment_trend(short, threshold_days=100, observation_end=END)
+    assert (trend["trend_note"] == "under two years of history (data from 03 Jan 2024)").all()
+    unknown = ["customers_before", "customers_change", "revenue_change", "kept_share"]
+    assert trend[unknown].isna().all().all()
+    assert trend["customers"].sum() == short["customer_id"].nunique()  # "now" is still counted
+    cards = segment_cards(profiles=trend[["customers"]], trend=trend, margin=0.3)
+    html = _card_text(cards_view(cards).to_html())
+    assert "; a year before: — (under two years of history (data from 03 Jan 2024))" in html
+    assert "still in it" not in html
+
+
+def _card_text(html: str) -> str:
+    """The cards as a reader sees them: no tags, entities decoded, no-break spaces as spaces."""
+    return unescape(re.sub(r"<[^>]+>", "", html)).replace("\xa0", " ")
+
+
+def test_the_card_says_the_change_in_plain_words_or_why_there_is_none(tmp_path, facts):
+    trend = segment_trend(_hand_built_transactions(), threshold_days=100, observation_end=END)
+    profiles = trend[["customers"]].assign(customer_share=trend["customers"] / 6)
+    save_segment_facts("01_segmentation", {"profiles": profiles, "trend": trend},
+                       path=tmp_path / "01_segmentation.json")  # fmt: skip
+    loaded = load_segment_facts(tmp_path)  # as the summary reads it back
+    cards = segment_cards(**loaded, margin=0.3).set_index("segment")
+    assert cards.loc["Champions", "revenue_12m"] == 560.0
+    assert cards.loc["Champions", "revenue_change"] == pytest.approx(560 / 740 - 1)
+    html = cards_view(cards.reset_index()).to_html()
+    text = _card_text(html)
+    assert "Customers: 2 (33.3% of all), no change on a year before" in text  # Champions
+    assert "Their revenue, last 12 months: EUR 560, -24% on a year before" in text
+    assert "Customers: 1 (16.7% of all); a year before: — (none in this segment)" in text
+    assert "last 12 months: EUR 0.00; a year before: — (no net revenue)" in text  # Lost
+    assert "Customers: 0 (0.0% of all), -100% on a year before" in text  # Need Attention
+    assert "Of its customers a year before, 50.0% are still in it" in text  # Champions
+    assert text.count("are still in it") == 4  # not for the segments new this year
+    shown = cards_table(cards.reset_index()).cells.set_index("Segment")
+    assert shown.loc["Champions", "Revenue vs a year before"] == "-24.3%"
+    assert shown.loc["Hibernating", "Why no change on a year before"] == "none in this segment"
+    assert not re.search(r"\b(nan|None|NaN|True|False)\b", html)
+
+
+def test_the_trend_table_shows_both_years_the_signed_change_and_why_one_is_missing():
+    trend = segment_trend(_hand_built_transactions(), threshold_days=100, observation_end=END)
+    cells = trend_table(trend, currency="USD").cells.set_index("Segment")
+    assert cells.loc["Champions"].tolist() == [
+        "2", "2", "50.0%", "no change", "560", "740", "-24%", "—"]  # fmt: skip
+    assert cells.loc["Hibernating", "Why no change"] == "none in this segment"
+    assert "Revenue, last 12 months (USD)" in cells.columns
+    assert "(31 Dec 2024)" in trend_table(trend).caption
+    known = trend.drop(["Promising", "Hibernating", "Lost"])  # every change known
+    assert "Why no change" not in trend_table(known).cells.columns
+
+
+def test_no_transactions_gives_an_empty_trend_and_cards_without_it(facts):
+    empty = segment_trend(None)
+    assert empty.empty and list(empty.columns) == TREND_COLUMNS
+    cards = segment_cards(**facts, trend=empty, margin=0.3)
+    assert cards["customers_change"].isna().all() and cards["trend_note"].isna().all()
+    assert "; a year before: —</li>" in cards_view(cards).to_html()

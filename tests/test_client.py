@@ -139,3 +139,19 @@ def test_a_client_whose_purchase_model_cannot_be_fitted_keeps_its_base(tmp_path,
     with pytest.raises(DataError, match="could be fitted"):
         client.prepare()  # the runner reports the failed step; the base is cached already
     assert "value_fit" not in client.timings
+
+
+def test_a_client_without_transactions_says_which_cells_do_not_apply(tmp_path, cache):
+    (tmp_path / "surveys.csv").write_text(
+        "customer_id,date,score\nA,2024-01-05,9\nB,2024-02-05,3\n", encoding="utf-8"
+    )
+    config = tmp_path / "client.yaml"
+    config.write_text(
+        "client: surveys_only\ndata_dir: .\ntables:\n  surveys: {path: surveys.csv}\n",
+        encoding="utf-8",
+    )
+    client = open_client(config)
+    assert client.transactions is None and len(client.surveys) == 2
+    with pytest.raises(DataError, match="value_fit needs a transactions table") as raised:
+        client.value_fit  # noqa: B018 - the property raises
+    assert "report runner leaves them out" in str(raised.value)

@@ -238,6 +238,7 @@ def test_the_segment_cards_show_the_topic_pages_numbers(demo_report):
         for value, unit, page in [
             (card.customers, "count", "01_segmentation"),
             (card.revenue, "currency", "01_segmentation"),
+            (card.revenue_12m, "currency", "01_segmentation"),  # the trend's, on its table
             (card.revenue_at_risk, "currency", "02_churn"),
             (card.headroom, "currency", "01_segmentation"),
         ]:
@@ -246,7 +247,7 @@ def test_the_segment_cards_show_the_topic_pages_numbers(demo_report):
                 assert f">{cell}<" in html[SUMMARY_NOTEBOOK] and f">{cell}<" in html[page], cell
                 checked += 1
         assert card.play_value > 0 and card.play_low <= card.play_value <= card.play_high
-    assert checked >= 3 * len(cards)
+    assert checked >= 4 * len(cards)
 
 
 @pytest.mark.slow

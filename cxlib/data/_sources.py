@@ -144,7 +144,7 @@ def _read_excel(path: Path, sheet: str | int | None, caller: str) -> pd.DataFram
                     f"has {len(names)}: {names}"
                 )
             # dtype=object: pandas would otherwise turn the text cell "007" into the number 7.
-            frame = book.parse(0 if sheet is None else sheet, dtype=object)
+            frame = pd.read_excel(book, sheet_name=0 if sheet is None else sheet, dtype=object)
     except DataError:
         raise
     except Exception as exc:  # noqa: BLE001 - openpyxl/zipfile raise many kinds for a bad file
