@@ -250,6 +250,31 @@ def test_unmapped_client_column_named_like_a_canonical_one_gets_a_suffix():
     assert loaded["amount_unmapped"].tolist() == [10.5, -3.0, 7.0]
 
 
+@pytest.mark.parametrize("from_file", [False, True])
+def test_a_client_amount_column_beside_mapped_columns_is_kept_under_a_suffix(tmp_path, from_file):
+    raw = pd.DataFrame(
+        {
+            "customer_id": ["A", "B"],
+            "date": ["2024-01-01", "2024-01-02"],
+            "qty": [2, 1],
+            "price": [5.0, 3.0],
+            "amount": [99.0, 3.0],  # the client's own column: not the amount we were told to use
+        }
+    )
+    source = raw
+    if from_file:
+        source = tmp_path / "tx.csv"
+        raw.to_csv(source, index=False)
+    # line items mapped: the amount is their product, never the client's column of that name
+    items = load_transactions(source, columns={"quantity": "qty", "unit_price": "price"})
+    assert items["amount"].tolist() == [10.0, 3.0]
+    assert items["amount_unmapped"].tolist() == [99.0, 3.0]
+    # another column mapped to amount: the client's "amount" is kept beside it
+    mapped = load_transactions(source, columns={"amount": "qty"})
+    assert mapped["amount"].tolist() == [2.0, 1.0]
+    assert mapped["amount_unmapped"].tolist() == [99.0, 3.0]
+
+
 # ---- dates
 
 

@@ -285,6 +285,7 @@ def _load_checked(
     )
     del out_table
     out.columns = [check.canonical for check in checks] + (extras if src.frame is None else [])
+    out = _rename_clashes(out, checks)  # before _finish: it reads each canonical column once
     out = _finish(out, checks, table, text_dtype=_COMPACT_TEXT if compact else object)
     if src.frame is not None and extras:
         rest = src.frame.iloc[np.flatnonzero(keep)]
@@ -461,7 +462,10 @@ def _finish(
         )
         if out[column].dtype != dtype:
             out[column] = out[column].astype(dtype)
-    if table == "transactions" and "quantity" in out.columns and "amount" not in out.columns:
+    mapped = {check.canonical for check in checks}
+    if table == "transactions" and "quantity" in mapped and "amount" not in mapped:
+        if "amount" in out.columns:  # the client's own column of that name, kept beside ours
+            out = out.rename(columns={"amount": "amount_unmapped"})
         amount = out["quantity"] * out["unit_price"]
         position = list(out.columns).index("quantity")
         out.insert(position, "amount", amount)
