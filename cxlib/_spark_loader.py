@@ -66,6 +66,7 @@ from cxlib.data._sources import (
     _decoding_error,
     _detect_delimiter,
     _file_kind,
+    _header_names,
     _sniff_header,
     _Source,
 )
@@ -117,15 +118,7 @@ def _read(spark, path: Path | None, table: str | None, encoding, sheet, caller: 
     codec = _codec(encoding, caller)
     header = _sniff_header(path, gzipped=suffixes[-1] == ".gz", codec=codec, caller=caller)
     delimiter = _detect_delimiter(header, tab_default=".tsv" in suffixes)
-    import csv
-
-    names = [
-        field.strip() or f"column{i}"
-        for i, field in enumerate(next(csv.reader([header], delimiter=delimiter)))
-    ]
-    duplicated = sorted({n for n in names if names.count(n) > 1})
-    if duplicated:
-        raise DataError(f"{caller} ({name}): duplicate column(s) {duplicated}; got {names}")
+    names = _header_names(header, delimiter, name, caller)
     # The header's names as DuckDB reads them, every column text (no inference); quotes
     # doubled inside quoted values, as DuckDB reads them.
     schema = StructType([StructField(n, StringType()) for n in names])

@@ -91,13 +91,7 @@ def _open_source(
     if codec not in ("utf-8", "utf-8-sig"):
         read_path = _transcode(path, gzipped=gzipped, codec=codec, scratch=scratch)
         gzipped = False
-    names = [
-        field.strip() or f"column{i}"
-        for i, field in enumerate(next(csv.reader([header], delimiter=delimiter)))
-    ]
-    duplicated = sorted({n for n in names if names.count(n) > 1})
-    if duplicated:
-        raise DataError(f"{caller} ({name}): duplicate column(s) {duplicated}; got {names}")
+    names = _header_names(header, delimiter, name, caller)
     # Everything is given, so DuckDB does not sniff (which would read the file again).
     types = ", ".join(f"{_literal(n)}: 'VARCHAR'" for n in names)
     options = (
@@ -204,6 +198,18 @@ def _decoding_error(caller: str, name: str, codec: str, line: int | None, detail
         f"{caller} ({name}): the file is not valid {codec}{where}: {detail}. "
         f"Pass the file's encoding, e.g. {other} for exports from Windows or Excel."
     )
+
+
+def _header_names(header: str, delimiter: str, name: str, caller: str) -> list[str]:
+    """Return a CSV header's column names (``column<i>`` for a blank one); refuse repeats."""
+    names = [
+        field.strip() or f"column{i}"
+        for i, field in enumerate(next(csv.reader([header], delimiter=delimiter)))
+    ]
+    duplicated = sorted({n for n in names if names.count(n) > 1})
+    if duplicated:
+        raise DataError(f"{caller} ({name}): duplicate column(s) {duplicated}; got {names}")
+    return names
 
 
 def _sniff_header(path: Path, *, gzipped: bool, codec: str, caller: str) -> str:
