@@ -271,9 +271,7 @@ def _segmented_base(tx: pd.DataFrame, end, threshold_days, freq: str) -> pd.Data
         # small base are reported by the segmentation page itself
         warnings.simplefilter("ignore", UserWarning)
         base = customers.customer_base(tx, observation_end=end, freq=freq)
-        base["segment"] = segmentation.rfm_segments(base, threshold_days=threshold_days)[
-            "segment"
-        ]
+        base["segment"] = segmentation.rfm_segments(base, threshold_days=threshold_days)["segment"]
     return base
 
 

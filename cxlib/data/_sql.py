@@ -158,9 +158,7 @@ def _date_format(
     return _day_month_format(stats, where, mixed)
 
 
-def _day_month_format(
-    stats: tuple, where: str, mixed: tuple[str, str] | None = None
-) -> str | None:
+def _day_month_format(stats: tuple, where: str, mixed: tuple[str, str] | None = None) -> str | None:
     """Decide a text date column's format from its statistics (see :func:`_date_format`).
 
     ``stats`` is (ISO dates, day/month/year dates, largest first part, largest second part,
