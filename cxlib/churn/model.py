@@ -304,8 +304,8 @@ def _score_frame(
     rows = ranked if explained is None else ranked[:explained]
     reasons = np.full(len(scores), None, dtype=object)
     if len(rows):
-        positions = [features.columns.get_loc(c) for c in reason_features]
-        medians = np.nanmedian(X[:, positions], axis=0) if positions else None
+        typical = features[reason_features].to_numpy(dtype=float)
+        medians = np.nanmedian(typical, axis=0) if reason_features else None
         reasons[rows] = _reasons(
             model, features.iloc[rows], reason_features, base=predicted[rows], medians=medians
         ).to_numpy()
