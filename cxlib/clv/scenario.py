@@ -321,14 +321,12 @@ def contractual_retention_scenario(
     )
 
 
-def retention_headlines(
-    scenario: RetentionScenario, *, unit: str = "currency", currency: str = "EUR"
-) -> list[Headline]:
+def retention_headlines(scenario: RetentionScenario, *, unit: str = "currency") -> list[Headline]:
     """Headlines for the summary: what the scenario's churn reduction is worth over each horizon.
 
     One ``retention_value_<months>m`` headline per row of :attr:`RetentionScenario.horizons`
-    (by default 12, 36 and 60 months): the uplift in money, with the share of the total in
-    the note.
+    (by default 12, 36 and 60 months): the uplift (``unit``, money by default), with the rise
+    of the total over the same horizon in the note.
 
     Examples
     --------
@@ -339,26 +337,24 @@ def retention_headlines(
     ...                                         periods_per_year=1)
     >>> [h.key for h in retention_headlines(result)]
     ['retention_value_12m', 'retention_value_36m', 'retention_value_60m']
+    >>> retention_headlines(result)[2].label
+    'What 5% less churn is worth over 5 years'
     """
     if scenario.horizons is None:
         return []
     gain = scenario.retention_gain
     out = []
     for months, row in scenario.horizons.iterrows():
-        span = (
-            f"{months // 12} year{'s' if months != 12 else ''}"
-            if months % 12 == 0
-            else (f"{months} months")
-        )
+        years, rest = divmod(int(months), 12)
+        span = f"{months} months" if rest or not years else f"{years} year" + "s" * (years > 1)
         out.append(
             Headline(
-                f"retention_value_{months}m",
+                f"retention_value_{int(months)}m",
                 f"What {gain:.0%} less churn is worth over {span}",
                 float(row["uplift"]),
                 unit=unit,
-                note=f"{row['uplift_share']:+.1%} on the {span} total "
-                f"({row['basis']}; {currency}); each customer's own future dropout "
-                f"{gain:.0%} lower",
+                note=f"{row['uplift_share']:+.1%} on today's customers' value over {span} "
+                f"({row['basis']}), each customer's own future dropout {gain:.0%} lower",
             )
         )
     return out
