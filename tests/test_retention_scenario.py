@@ -256,20 +256,24 @@ def test_cdnow_pareto_nbd_five_year_gain_is_the_posterior_figure_not_the_prior_s
 # ------------------------------------------------------------------------------------------------
 
 
+def _periods_paid(theta, d, gain, k, posterior):
+    """Posterior density x discounted periods paid with the churn probability (1 - gain) theta."""
+    keep = 1 - (1 - gain) * theta
+    if k is None:  # all future periods: sum over j >= 1 of keep^j (1 + d)^-(j - 1)
+        paid = keep * (1 + d) / (d + (1 - gain) * theta)
+    else:
+        paid = sum(keep**j / (1 + d) ** (j - 1) for j in range(1, k + 1))
+    return paid * posterior.pdf(theta)
+
+
 def test_residual_lifetime_with_lower_churn_is_the_integral_over_the_posterior():
     model = RetentionModel().fit(cohort_frame([1000, 631, 468, 382, 326, 289, 262, 241]))
     al, be = model.params_
     for n, d, gain in [(0, 0.10, 0.05), (7, 0.02, 0.3), (25, 0.10, 0.5)]:
-
-        def paid(theta, k=None):
-            keep = 1 - (1 - gain) * theta
-            if k is None:  # all future periods: sum of keep^j (1+d)^-(j-1), j >= 1
-                return keep * (1 + d) / (d + (1 - gain) * theta)
-            return sum(keep**j / (1 + d) ** (j - 1) for j in range(1, k + 1))
-
-        density = stats.beta(al, be + n).pdf
+        posterior = stats.beta(al, be + n)
         for k in (None, 1, 5, 60):
-            direct = integrate.quad(lambda th: paid(th, k) * density(th), 0, 1, limit=200)[0]  # noqa: B023
+            args = (d, gain, k, posterior)
+            direct = integrate.quad(_periods_paid, 0, 1, args=args, limit=200)[0]
             got = model.residual_lifetime(n, d, reduction=gain, periods=k)
             assert got == pytest.approx(direct, rel=1e-7)
     # no gain: the published DERL; a long horizon: the whole lifetime
