@@ -401,3 +401,27 @@ def test_the_scenario_rejects_bgbb_and_a_gain_outside_zero_one(cdnow_sample):
     bgbb = SimpleNamespace(kind="bgbb", _model=None)
     with pytest.raises(ValueError, match="BG/BB counts opportunities"):
         retention_scenario(summary, bgbb, spend)
+
+
+def test_a_subscription_clients_page_states_the_retention_gain_too():
+    from cxlib.clv import client_value
+    from cxlib.config import AnalysisConfig
+
+    contracts = cohort_frame([1000, 631, 468, 382, 326, 289, 262, 241])
+    contracts.attrs.update(contract_shape="tenure", period="Y")
+    client = SimpleNamespace(
+        contracts=contracts,
+        transactions=None,
+        currency="EUR",
+        analysis=AnalysisConfig(contract_value=10.0, contract_period="Y", retention_gain=0.1),
+    )
+    value = client_value(client, n_draws=20)
+    horizons = value.scenario.horizons
+    assert horizons.index.tolist() == [12, 36, 60]
+    assert value.scenario.retention_gain == 0.1
+    assert value.scenario.base_total == pytest.approx(value.total["total"])
+    recorded = {h.key: h for h in value.headlines}
+    assert recorded["retention_value_60m"].value == pytest.approx(horizons.loc[60, "uplift"])
+    assert recorded["retention_value_60m"].label == "What 10% less churn is worth over 5 years"
+    assert recorded["retention_value_12m"].unit == "currency"
+    assert (horizons["basis"] == "discounted margin").all()

@@ -353,8 +353,8 @@ def retention_headlines(scenario: RetentionScenario, *, unit: str = "currency") 
                 f"What {gain:.0%} less churn is worth over {span}",
                 float(row["uplift"]),
                 unit=unit,
-                note=f"{row['uplift_share']:+.1%} on today's customers' value over {span} "
-                f"({row['basis']}), each customer's own future dropout {gain:.0%} lower",
+                note=f"{row['uplift_share']:+.1%} on what today's customers are worth over {span}, "
+                f"each customer's own future dropout {gain:.0%} lower; {row['basis']}",
             )
         )
     return out
