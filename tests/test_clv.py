@@ -16,7 +16,6 @@ from cxlib.clv import (
     customer_value,
     fit_customer_value,
     holdout_summary,
-    lower_dropout,
     retention_scenario,
     rfm_matrix,
     rfm_summary,
@@ -486,18 +485,6 @@ def test_tracking_accumulates_weekly_repeat_purchases_of_calibration_customers(
     assert curve["predicted_cumulative"].is_monotonic_increasing
     final = curve.iloc[-1]
     assert final["predicted_cumulative"] == pytest.approx(final["actual_cumulative"], rel=0.1)
-
-
-def test_lower_dropout_lowers_the_mean_dropout_by_the_relative_amount(cdnow_models):
-    bg = cdnow_models["bgnbd"]
-    better = lower_dropout(bg, 0.1)
-    mean = lambda m: m.params_["a"] / (m.params_["a"] + m.params_["b"])  # noqa: E731
-    assert mean(better) == pytest.approx(0.9 * mean(bg))
-    assert better.params_["a"] + better.params_["b"] == pytest.approx(bg.params_[["a", "b"]].sum())
-    pareto = cdnow_models["pareto_nbd"]
-    rate = lambda m: m.params_["s"] / m.params_["beta"]  # noqa: E731
-    assert rate(lower_dropout(pareto, 0.1)) == pytest.approx(0.9 * rate(pareto))
-    assert bg.params_["a"] == pytest.approx(0.7929, rel=1e-3)  # the original is unchanged
 
 
 @pytest.mark.parametrize("kind", ["bgnbd", "pareto_nbd", "mbgnbd"])

@@ -9,7 +9,9 @@ log-space likelihoods and exact gradients (lifetimes is only a test-time referen
   :mod:`~cxlib.clv.bgbb`) sharing one optimiser;
 - a Gamma-Gamma spend model (:class:`SpendModel`) for how much they spend per order;
 - for contractual customers, the shifted-beta-geometric :class:`RetentionModel` and
-  :func:`contractual_value`.
+  :func:`contractual_value`;
+- what keeping customers is worth: :func:`retention_scenario` (and
+  :func:`contractual_retention_scenario`) lower each customer's own future dropout.
 
 Every non-contractual analysis starts from :func:`rfm_summary`, one row per customer::
 
@@ -44,7 +46,7 @@ from cxlib.clv.holdout import (
     tracking,
     validate_holdout,
 )
-from cxlib.clv.purchase import CONTINUOUS_KINDS, PURCHASE_KINDS, PurchaseModel, lower_dropout
+from cxlib.clv.purchase import CONTINUOUS_KINDS, PURCHASE_KINDS, PurchaseModel
 from cxlib.clv.retention import (
     RetentionModel,
     cohort_frame,
@@ -53,7 +55,10 @@ from cxlib.clv.retention import (
     retention_curve,
 )
 from cxlib.clv.scenario import (
+    RETENTION_HORIZONS_MONTHS,
     RetentionScenario,
+    contractual_retention_scenario,
+    retention_headlines,
     retention_scenario,
     retention_scenario_horizons,
     rfm_matrix,
@@ -90,6 +95,7 @@ __all__ = [
     "PurchaseModel",
     "RETRY_PENALIZER",
     "RetentionModel",
+    "RETENTION_HORIZONS_MONTHS",
     "RetentionScenario",
     "SELECTION_CRITERIA",
     "SpendModel",
@@ -103,14 +109,15 @@ __all__ = [
     "clv_headlines",
     "clv_interval",
     "cohort_frame",
+    "contractual_retention_scenario",
     "contractual_value",
     "customer_value",
     "default_calibration_end",
     "degenerate_fit_warnings",
     "fit_customer_value",
     "holdout_summary",
-    "lower_dropout",
     "retention_curve",
+    "retention_headlines",
     "retention_scenario",
     "retention_scenario_horizons",
     "rfm_matrix",

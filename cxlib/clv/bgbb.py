@@ -156,10 +156,3 @@ def purchase_probability(params, x, n):
         dropped = np.where((i >= xi) & (i < n[:, None]), dropped, -np.inf)
         total = logsumexp(np.column_stack([alive, dropped]), axis=1)
     return np.exp(total).reshape(shape)
-
-
-def lower_dropout(params, reduction):
-    """Parameters whose mean dropout ``gamma / (gamma + delta)`` is ``reduction`` lower."""
-    al, be, ga, de = params
-    new_ga = ga * (1 - reduction)
-    return {"gamma": new_ga, "delta": ga + de - new_ga}

@@ -135,8 +135,32 @@ def purchase_probability(params, n, t):
     return np.exp(logsumexp(np.stack(np.broadcast_arrays(first, second)), axis=0))
 
 
-def lower_dropout(params, reduction):
-    """Parameters whose mean dropout ``a / (a + b)`` is ``reduction`` (relative) lower."""
-    r, alpha, a, b = params
-    new_a = a * (1 - reduction)
-    return {"a": new_a, "b": a + b - new_a}
+def expected_given_alive_lower_dropout(params, t, x, tx, T, reduction, *, offset=1.0):
+    """E[purchases in (T, T + t] | active at T, x, T] with a ``reduction`` lower own dropout.
+
+    The customer's own future dropout probability is ``reduction`` (relative) lower.
+
+    Given active at T, the posterior is ``lambda ~ Gamma(r + x, alpha + T)`` and
+    ``p ~ Beta(a, b + x)``, independent: the likelihood of staying active through x purchases,
+    ``(1 - p)^x lambda^x exp(-lambda T)``, factorises. (MBG/NBD, ``offset=0``: the customer
+    also stayed at time zero, ``p ~ Beta(a, b + x + 1)``.) A customer with rates
+    ``(lambda, p)`` buys at rate lambda and drops out after each purchase with probability p, so
+    ``E[purchases in t | lambda, p] = (1 - exp(-lambda p t)) / p``. With the dropout
+    probability ``k p`` (``k = 1 - reduction``) this is ``(1 - exp(-lambda p k t)) / (k p)``:
+    the same expression at the horizon ``k t``, divided by k, for every (lambda, p). Averaged
+    over the posterior, exactly
+
+        E_k(t) = expected_given_alive(params, k t, x, tx, T) / k.
+
+    The population prior is unchanged: the gain moves each customer's own posterior.
+
+    Examples
+    --------
+    >>> params, x, T = [0.243, 4.414, 0.793, 2.426], np.array([2.0]), np.array([38.9])
+    >>> kept = expected_given_alive_lower_dropout(params, 52.0, x, x, T, 0.05)
+    >>> bool(kept[0] > expected_given_alive(params, 52.0, x, x, T)[0])
+    True
+    """
+    keep = 1.0 - reduction
+    t = np.asarray(t, dtype=np.float64)
+    return expected_given_alive(params, keep * t, x, tx, T, offset=offset) / keep

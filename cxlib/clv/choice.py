@@ -85,7 +85,8 @@ class ClientValue:
         Kaplan-Meier survival, and the churn classifier (None when there is no attribute).
         Non-contractual: None, and empty curve and survival tables.
     fit, scenario
-        Non-contractual only: :class:`~cxlib.clv.CustomerValueFit` and the retention scenario.
+        Non-contractual only: :class:`~cxlib.clv.CustomerValueFit`. Both kinds: the retention
+        scenario (:class:`~cxlib.clv.RetentionScenario`, each customer's own dropout lower).
     headlines : list of Headline
         The page's headline numbers.
     """
@@ -230,9 +231,7 @@ def _non_contractual(client, n_draws: int) -> ClientValue:
     band = total_interval(*models, segments, n_draws=n_draws, seed=s.seed, **options)
     by_segment = _with_parameter_band(segment_value(fit.values, segments, seed=s.seed), band)
     total = _with_parameter_band(segment_value(fit.values, seed=s.seed), band).iloc[0]
-    scenario = retention_scenario(
-        *models, retention_gain=s.retention_gain, horizons_months=(36, 60), **options
-    )
+    scenario = retention_scenario(*models, retention_gain=s.retention_gain, **options)
     kind_name = {"bgnbd": "BG/NBD", "pareto_nbd": "Pareto/NBD", "mbgnbd": "MBG/NBD"}
     choice = (
         f"Non-contractual model: {kind_name.get(fit.selection.kind, fit.selection.kind)} for "
@@ -317,6 +316,7 @@ def _contractual(client, n_draws: int) -> ClientValue:
         contractual_value,
         retention_curve,
     )
+    from cxlib.clv.scenario import contractual_retention_scenario, retention_headlines
 
     s, contracts = client.analysis, client.contracts
     period = contracts.attrs.get("period", s.contract_period)
@@ -328,6 +328,13 @@ def _contractual(client, n_draws: int) -> ClientValue:
         periods_per_year=_PERIODS_PER_YEAR[period],
     )
     values = contractual_value(contracts, model, **options)
+    scenario = contractual_retention_scenario(
+        contracts,
+        model,
+        retention_gain=s.retention_gain,
+        basis="discounted margin" if unit == "currency" else "discounted periods paid",
+        **options,
+    )
     segments = _contract_segments(contracts)
     band = contractual_total_interval(
         contracts, model, segments=segments, n_draws=n_draws, seed=s.seed, **options
@@ -381,6 +388,7 @@ def _contractual(client, n_draws: int) -> ClientValue:
             unit="text",
         ),
         Headline("clv_kind", "CLV model", CONTRACTUAL, unit="text"),
+        *retention_headlines(scenario, unit=unit),
     ]
     return ClientValue(
         CONTRACTUAL,
@@ -396,6 +404,7 @@ def _contractual(client, n_draws: int) -> ClientValue:
         retention_curve=retention_curve(contracts, model),
         survival=contract_survival(contracts, by=segments.name if segments is not None else None),
         churn_model=classifier,
+        scenario=scenario,
     )
 
 

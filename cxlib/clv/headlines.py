@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from cxlib.clv.scenario import retention_headlines
 from cxlib.headlines import Headline
 
 __all__ = ["clv_headlines"]
@@ -42,8 +43,9 @@ def clv_headlines(
     Returns
     -------
     list of Headline
-        ``total_clv`` (with its bootstrap interval), ``top20_value_share``,
-        ``retention_uplift``, ``holdout_error``, ``clv_model``, then one
+        ``total_clv`` (with its bootstrap interval), ``top20_value_share``, one
+        ``retention_value_<months>m`` per horizon of the scenario
+        (:func:`cxlib.clv.retention_headlines`), ``holdout_error``, ``clv_model``, then one
         ``clv_model_warning`` per :attr:`~cxlib.clv.CustomerValueFit.warnings` message.
 
     Examples
@@ -51,10 +53,13 @@ def clv_headlines(
     >>> from types import SimpleNamespace as NS
     >>> fit = NS(selection=NS(kind="bgnbd", validation=NS(relative_error=0.012)))
     >>> total = pd.Series({"total": 1000.0, "total_low": 900.0, "total_high": 1100.0})
-    >>> scenario = NS(uplift_share=0.02, uplift=20.0)
-    >>> [h.key for h in clv_headlines(fit, total, 0.6, scenario, horizon_months=12,
-    ...                               retention_gain=0.05, currency="EUR")]
-    ['total_clv', 'top20_value_share', 'retention_uplift', 'holdout_error', 'clv_model']
+    >>> gains = pd.DataFrame({"uplift": [20.0, 90.0], "uplift_share": [0.02, 0.04],
+    ...                       "basis": "discounted gross margin"}, index=[12, 60])
+    >>> scenario = NS(retention_gain=0.05, horizons=gains)
+    >>> headlines = clv_headlines(fit, total, 0.6, scenario, horizon_months=12,
+    ...                           retention_gain=0.05, currency="EUR")
+    >>> [h.key for h in headlines][:4]
+    ['total_clv', 'top20_value_share', 'retention_value_12m', 'retention_value_60m']
     """
     return [
         Headline(
@@ -72,13 +77,7 @@ def clv_headlines(
             float(top20_share),
             unit="percent",
         ),
-        Headline(
-            "retention_uplift",
-            f"CLV uplift if dropout were {retention_gain:.0%} lower",
-            float(scenario.uplift_share),
-            unit="percent",
-            note=f"{currency} {scenario.uplift:,.0f} of margin over {horizon_months} months",
-        ),
+        *retention_headlines(scenario),
         Headline(
             "holdout_error",
             "Holdout purchases: predicted vs actual (relative error)",

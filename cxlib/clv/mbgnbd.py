@@ -93,4 +93,12 @@ def purchase_probability(params, n, t):
     return np.exp(logsumexp(np.stack(np.broadcast_arrays(active, dropped)), axis=0))
 
 
-lower_dropout = bgnbd.lower_dropout
+def expected_given_alive_lower_dropout(params, t, x, tx, T, reduction):
+    """E[purchases in (T, T + t] | active at T, x, T] with a ``reduction`` lower future dropout.
+
+    Given active at T the customer has stayed at time zero and after each of x purchases, so
+    ``p ~ Beta(a, b + x + 1)`` and ``lambda ~ Gamma(r + x, alpha + T)``; future dropouts happen
+    after each purchase, as in BG/NBD, so the same exact identity holds:
+    :func:`cxlib.clv.bgnbd.expected_given_alive_lower_dropout`.
+    """
+    return bgnbd.expected_given_alive_lower_dropout(params, t, x, tx, T, reduction, offset=0.0)

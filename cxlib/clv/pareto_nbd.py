@@ -224,6 +224,30 @@ def purchase_probability(params, n, t, *, nodes=400):
     return np.exp(np.logaddexp(alive, log_nb + dead))
 
 
-def lower_dropout(params, reduction):
-    """Parameters whose mean dropout rate ``s / beta`` is ``reduction`` (relative) lower."""
-    return {"beta": params[3] / (1 - reduction)}
+def expected_given_alive_lower_dropout(params, t, x, tx, T, reduction):
+    """E[purchases in (T, T + t] | active at T, x, T] with a ``reduction`` lower own dropout.
+
+    The customer's own future dropout rate is ``reduction`` (relative) lower.
+
+    Given active at T, ``lambda ~ Gamma(r + x, alpha + T)`` and ``mu ~ Gamma(s, beta + T)``,
+    independent. With the future dropout rate ``k mu`` (``k = 1 - reduction``) the customer
+    stays an exponential time with rate ``k mu`` and buys ``lambda`` per period meanwhile:
+    ``E[purchases in t | lambda, mu] = lambda / (k mu) * (1 - exp(-k mu t))``, which is the
+    unchanged expectation at the horizon ``k t``, divided by k. Over the posterior,
+    ``E[lambda] = (r + x) / (alpha + T)`` and ``E[(1 - exp(-c mu)) / mu]`` is the integral
+    from 0 to c of ``E[exp(-u mu)] = ((beta + T) / (beta + T + u))^s``, so exactly
+
+        E_k(t) = (r + x)/(alpha + T) * (beta + T)/(s - 1)
+                 * (1 - ((beta + T)/(beta + T + k t))^(s - 1)) / k
+               = expected_given_alive(params, k t, x, tx, T) / k.
+
+    Examples
+    --------
+    >>> params, x, T = [0.553, 10.58, 0.606, 11.67], np.array([2.0]), np.array([38.9])
+    >>> kept = expected_given_alive_lower_dropout(params, 52.0, x, x, T, 0.05)
+    >>> bool(kept[0] > expected_given_alive(params, 52.0, x, x, T)[0])
+    True
+    """
+    keep = 1.0 - reduction
+    t = np.asarray(t, dtype=np.float64)
+    return expected_given_alive(params, keep * t, x, tx, T) / keep

@@ -294,7 +294,7 @@ class PurchaseModel(FittedModel):
         return self._model.purchase_probability(self.params_.to_numpy(), n, t)
 
     def with_params(self, **params) -> PurchaseModel:
-        """Return a copy with some parameters replaced (for scenarios)."""
+        """Return a copy with some parameters replaced."""
         self._fitted("PurchaseModel.with_params")
         unknown = sorted(set(params) - set(self.params_.index))
         if unknown:
@@ -322,20 +322,3 @@ def _check_horizon(t, n_customers, caller):
             f"The 't' parameter of {caller} must be finite and non-negative. Got {t!r} instead."
         )
     return t
-
-
-def lower_dropout(model: PurchaseModel, reduction: float) -> PurchaseModel:
-    """Return a copy of ``model`` whose mean dropout is ``reduction`` (relative) lower.
-
-    BG/NBD and MBG/NBD: the Beta(a, b) prior of the dropout probability keeps its
-    concentration ``a + b`` and its mean ``a / (a + b)`` falls by ``reduction``. Pareto/NBD: the
-    Gamma(s, beta) dropout rate is scaled by ``1 - reduction`` (``beta / (1 - reduction)``).
-    BG/BB: as BG/NBD, on the Beta(gamma, delta) dropout prior.
-    """
-    if not 0 <= reduction < 1:
-        raise ValueError(
-            "The 'reduction' parameter of lower_dropout must be in [0, 1). "
-            f"Got {reduction!r} instead."
-        )
-    model._fitted("lower_dropout")
-    return model.with_params(**model._model.lower_dropout(model.params_.to_numpy(), reduction))

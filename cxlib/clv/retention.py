@@ -167,27 +167,93 @@ class RetentionModel(FittedModel):
         t = np.asarray(t, dtype=np.float64)
         return (be + t - 1) / (al + be + t - 1)
 
-    def residual_lifetime(self, tenure, discount_rate: float) -> np.ndarray:
+    def residual_lifetime(
+        self, tenure, discount_rate: float, *, reduction: float = 0.0, periods=None
+    ) -> np.ndarray:
         """Return the discounted expected residual lifetime (DERL; Fader & Hardie 2010).
 
         For a customer still active after ``tenure`` periods: the expected number of further
         periods paid, the next one undiscounted and each later one discounted by
-        ``1 + discount_rate`` per period.
+        ``1 + discount_rate`` per period. A customer active after n periods has the posterior
+        churn probability ``theta ~ Beta(alpha, beta + n)`` and pays the k-th further period
+        with probability ``(1 - theta)^k``, so DERL = sum over k >= 1 of
+        ``E[(1 - theta)^k] / (1 + d)^(k - 1)``, which is
+        ``B(alpha, beta + n + 1) / B(alpha, beta + n) * 2F1(1, beta + n + 1; alpha + beta + n
+        + 1; 1 / (1 + d))``.
 
-        ``B(alpha, beta + n + 1) / B(alpha, beta + n) * 2F1(1, beta + n + 1; alpha + beta + n + 1;
-        1 / (1 + d))`` with n the tenure.
+        Parameters
+        ----------
+        tenure : array-like
+            Periods completed (n).
+        discount_rate : float
+            Per-period discount rate, in (0, 1); with ``periods`` also 0.
+        reduction : float, default 0.0
+            Lowers each customer's own future churn probability to ``(1 - reduction) theta``
+            (the retention scenario). With ``g = 1 - reduction``, ``z = g / (g + d)``,
+            ``b = beta + n``, ``c = alpha + beta + n``: ``E[(1 - g theta) (1 + d) /
+            (d + g theta)]`` expands, with ``1 / (d + g theta) = sum_j z^j (1 - theta)^j /
+            (g + d)``, into ``(1 + d) * ((1 - g) / (g + d) + (1 + d) g b / (c (g + d)^2) *
+            2F1(1, b + 1; c + 1; z))``: positive terms, the formula above at g = 1.
+        periods : int, optional
+            Count only the next ``periods`` periods (a horizon), exactly:
+            ``E[(1 - g theta)^k]`` is the mean of ``B(alpha, b + J) / B(alpha, b)`` over
+            ``J ~ Binomial(k, g)``, since ``1 - g theta = (1 - g) + g (1 - theta)``.
+
+        Examples
+        --------
+        >>> model = RetentionModel().fit(cohort_frame([1000, 631, 468, 382, 326, 289, 262, 241]))
+        >>> derl = model.residual_lifetime(7, 0.10)
+        >>> bool(model.residual_lifetime(7, 0.10, reduction=0.05) > derl)
+        True
+        >>> bool(abs(model.residual_lifetime(7, 0.10, periods=500) - derl) < 1e-9)
+        True
         """
         caller = "RetentionModel.residual_lifetime"
         self._fitted(caller)
-        if not 0 < discount_rate < 1:
+        finite = periods is not None  # a horizon: no discount is also a finite sum
+        if not (0 <= discount_rate < 1 if finite else 0 < discount_rate < 1):
             raise ValueError(
-                f"The 'discount_rate' parameter of {caller} must be a per-period rate in (0, 1). "
-                f"Got {discount_rate!r} instead."
+                f"The 'discount_rate' parameter of {caller} must be a per-period rate in "
+                f"{'[0, 1)' if finite else '(0, 1)'}. Got {discount_rate!r} instead."
+            )
+        if not 0 <= reduction < 1:
+            raise ValueError(
+                f"The 'reduction' parameter of {caller} must be in [0, 1). "
+                f"Got {reduction!r} instead."
             )
         al, be = self.params_.to_numpy()
         n = np.asarray(tenure, dtype=np.float64)
-        ratio = np.exp(betaln(al, be + n + 1) - betaln(al, be + n))
-        return ratio * hyp2f1(1.0, be + n + 1, al + be + n + 1, 1 / (1 + discount_rate))
+        b, c, g, d = be + n, al + be + n, 1.0 - reduction, discount_rate
+        if finite:
+            return _horizon_periods(al, b, g, d, periods, caller)
+        if reduction == 0:
+            ratio = np.exp(betaln(al, b + 1) - betaln(al, b))
+            return ratio * hyp2f1(1.0, b + 1, c + 1, 1 / (1 + d))
+        z = g / (g + d)
+        tail = (1 + d) * g * b / (c * (g + d) ** 2) * hyp2f1(1.0, b + 1, c + 1, z)
+        return (1 + d) * ((1 - g) / (g + d) + tail)
+
+
+def _horizon_periods(al, b, g, d, periods, caller):
+    """Sum over k = 1..periods of E[(1 - g theta)^k] / (1 + d)^(k - 1), theta ~ Beta(al, b)."""
+    if not isinstance(periods, int | np.integer) or periods < 0:
+        raise ValueError(
+            f"The 'periods' parameter of {caller} must be a whole number >= 0. "
+            f"Got {periods!r} instead."
+        )
+    shape = np.shape(b)
+    b = np.atleast_1d(b).ravel()
+    # m[:, j] = E[(1 - theta)^j] = B(al, b + j) / B(al, b), j = 0..periods
+    j = np.arange(periods + 1)
+    moments = np.exp(betaln(al, b[:, None] + j) - betaln(al, b)[:, None])
+    weights = np.zeros(periods + 1)  # Binomial(k, g) probabilities, k = 0 first
+    weights[0] = 1.0
+    total = np.zeros(len(b))
+    for k in range(1, periods + 1):
+        weights[1 : k + 1] = (1 - g) * weights[1 : k + 1] + g * weights[:k]
+        weights[0] *= 1 - g
+        total += moments[:, : k + 1] @ weights[: k + 1] / (1 + d) ** (k - 1)
+    return total.reshape(shape)
 
 
 def _check_tenure_frame(frame, caller):
@@ -283,6 +349,8 @@ def contractual_value(
     value_per_period,
     discount_rate: float = 0.10,
     periods_per_year: float = 12,
+    retention_gain: float = 0.0,
+    horizon_months: int | None = None,
 ) -> pd.DataFrame:
     """Contractual CLV: discounted expected future periods x the margin of each period.
 
@@ -302,6 +370,13 @@ def contractual_value(
         Annual discount rate, converted to ``periods_per_year`` periods.
     periods_per_year : float, default 12
         Periods per year (12 for monthly contracts).
+    retention_gain : float, default 0.0
+        Lowers each active customer's own future churn probability by this relative amount
+        (their posterior ``theta ~ Beta(alpha, beta + tenure)`` scaled by ``1 - gain``): the
+        retention scenario (:func:`cxlib.clv.contractual_retention_scenario`).
+    horizon_months : int, optional
+        Count only the periods paid within this many months (the renewals due by then);
+        default: the whole remaining lifetime.
 
     Returns
     -------
@@ -335,11 +410,21 @@ def contractual_value(
             )
     else:
         margin = np.full(len(frame), float(value_per_period))
-    per_period = max((1 + discount_rate) ** (1 / periods_per_year) - 1, 1e-12)
+    per_period = (1 + discount_rate) ** (1 / periods_per_year) - 1
+    options = {"reduction": retention_gain}
+    if horizon_months is None:
+        per_period = max(per_period, 1e-12)
+    else:
+        if not isinstance(horizon_months, int | np.integer) or horizon_months < 1:
+            raise ValueError(
+                f"The 'horizon_months' parameter of {caller} must be a whole number >= 1. "
+                f"Got {horizon_months!r} instead."
+            )
+        options["periods"] = int(np.floor(horizon_months * periods_per_year / 12 + 1e-9))
     distinct, inverse = np.unique(tenure, return_inverse=True)
-    derl = model.residual_lifetime(distinct, per_period)[inverse]
+    derl = model.residual_lifetime(distinct, per_period, **options)[inverse]
     al, be = model.params_.to_numpy()
-    renew = (be + tenure) / (al + be + tenure)
+    renew = 1 - (1 - retention_gain) * al / (al + be + tenure)
     residual = np.where(churned, 0.0, derl)
     return pd.DataFrame(
         {

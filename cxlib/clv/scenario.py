@@ -1,4 +1,15 @@
-"""What-if scenarios and grids for figures: lower dropout, RFM matrices."""
+"""What keeping customers is worth (the retention scenario), and RFM grids for figures.
+
+A retention gain lowers **each customer's own future dropout** by a relative amount: a
+customer's posterior dropout (what their own history says about them) is scaled, the
+population prior is not. For a customer who has bought for years the posterior is dominated by
+their own history, so changing the prior would barely move the customers a business could
+keep; scaling the posterior does. Each model's exact expectation is in its module
+(``expected_given_alive_lower_dropout`` of :mod:`~cxlib.clv.bgnbd`,
+:mod:`~cxlib.clv.mbgnbd`, :mod:`~cxlib.clv.pareto_nbd`; the ``reduction`` of
+:meth:`~cxlib.clv.RetentionModel.residual_lifetime` for subscribers); the tests check each
+against a simulation of the fitted model.
+"""
 
 from __future__ import annotations
 
@@ -7,19 +18,23 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from cxlib.clv.purchase import PurchaseModel, lower_dropout
-from cxlib.clv.spend import SpendModel
+from cxlib.clv.purchase import CONTINUOUS_KINDS, PurchaseModel
+from cxlib.clv.retention import RetentionModel, contractual_value
 from cxlib.clv.value import _check_value_options, _purchase_flows, _value_frame, customer_value
+from cxlib.headlines import Headline
+
+#: Horizons (months) over which the scenario states the gain by default: 1, 3 and 5 years.
+RETENTION_HORIZONS_MONTHS = (12, 36, 60)
 
 
 @dataclass
 class RetentionScenario:
-    """What a lower dropout rate is worth.
+    """What a lower dropout is worth.
 
     Attributes
     ----------
     retention_gain : float
-        Relative reduction of the dropout rate.
+        Relative reduction of each customer's own future dropout.
     base_total, scenario_total : float
         Total CLV without and with the reduction.
     uplift : float
@@ -28,8 +43,6 @@ class RetentionScenario:
         ``uplift / base_total``.
     values : DataFrame
         Per customer: ``clv`` and ``clv_scenario``.
-    params : DataFrame
-        Model parameters, columns ``base`` and ``scenario``.
     horizons : DataFrame or None
         The same scenario over the CLV horizon and the multi-year ``horizons_months``
         (:func:`retention_scenario_horizons` layout), or None when none were asked for.
@@ -41,101 +54,143 @@ class RetentionScenario:
     uplift: float
     uplift_share: float
     values: pd.DataFrame
-    params: pd.DataFrame
     horizons: pd.DataFrame | None = None
+
+
+def _check_gain(caller, retention_gain):
+    if not 0 < retention_gain < 1:
+        raise ValueError(
+            f"The 'retention_gain' parameter of {caller} must be in (0, 1). "
+            f"Got {retention_gain!r} instead."
+        )
+
+
+def _share(uplift, base_total):
+    return uplift / base_total if base_total else np.nan
+
+
+def _horizon_table(rows, basis) -> pd.DataFrame:
+    """Return the :func:`retention_scenario_horizons` layout of (months, base, scenario) rows."""
+    table = pd.DataFrame(
+        [
+            {
+                "horizon_months": int(months),
+                "years": months / 12,
+                "base_total": base,
+                "scenario_total": scenario,
+                "uplift": scenario - base,
+                "uplift_share": _share(scenario - base, base),
+            }
+            for months, base, scenario in rows
+        ]
+    ).set_index("horizon_months")
+    table["basis"] = basis
+    return table.sort_index()
+
+
+def _scenario_values(summary, purchase_model, spend_model, retention_gain, options, margin,
+                     caller):  # fmt: skip
+    """Per customer ``clv`` and ``clv_scenario`` over one horizon."""
+    module = purchase_model._model
+    if purchase_model.kind not in CONTINUOUS_KINDS:
+        raise ValueError(
+            f"{caller}: the retention scenario values continuous-time purchase models "
+            f"({', '.join(CONTINUOUS_KINDS)}); got {purchase_model.kind!r}. BG/BB counts "
+            "opportunities, not periods."
+        )
+    base = customer_value(summary, purchase_model, spend_model, margin=margin, **options)
+    x, tx, T = purchase_model._arrays(summary, caller)
+    params = purchase_model.params_.to_numpy()
+    alive, total, discounted = _purchase_flows(
+        module, params, x, tx, T, options, reduction=retention_gain
+    )
+    spend = base["expected_spend"].to_numpy()  # read once, by customer_value
+    kept = _value_frame(
+        summary, alive, total, discounted, spend, margin=margin, customers=None, caller=caller
+    )
+    return pd.DataFrame({"clv": base["clv"], "clv_scenario": kept["clv"]})
 
 
 def retention_scenario(
     summary: pd.DataFrame,
     purchase_model: PurchaseModel,
-    spend_model: SpendModel,
+    spend_model,
     *,
     retention_gain: float = 0.05,
     horizon_months: int = 12,
     discount_rate: float = 0.10,
     margin: float = 0.30,
     freq: str = "W",
-    horizons_months=(36, 60),
+    horizons_months=RETENTION_HORIZONS_MONTHS,
 ) -> RetentionScenario:
-    """Change in total CLV if the dropout rate were ``retention_gain`` (relative) lower.
+    """Change in total CLV if each customer's own future dropout were ``retention_gain`` lower.
 
-    Only the future changes: each customer keeps today's probability of being active (from
-    ``purchase_model``); their expected purchases while active are recomputed with the lower
-    dropout (:func:`lower_dropout`). A customer kept today pays back in the years after, so the
-    result also states the gain over the multi-year ``horizons_months`` (default 3 and 5
-    years) in :attr:`RetentionScenario.horizons`; pass ``()`` to skip them.
+    Only the future changes. Today's probability that a customer is still active is kept; for
+    an active customer, the dropout their own history implies (their posterior: BG/NBD and
+    MBG/NBD the dropout probability after each purchase, Pareto/NBD the dropout rate) is
+    multiplied by ``1 - retention_gain`` from now on, and their expected purchases are
+    recomputed exactly over that posterior (``expected_given_alive_lower_dropout`` of the
+    model's module), discounted as :func:`customer_value` does. A customer kept today pays
+    back in the years after, so the result also states the gain over ``horizons_months``
+    (default 1, 3 and 5 years) in :attr:`RetentionScenario.horizons`; pass ``()`` for none.
+
+    Parameters
+    ----------
+    summary, purchase_model, horizon_months, discount_rate, margin, freq
+        As :func:`customer_value`; the purchase model is BG/NBD, MBG/NBD or Pareto/NBD.
+    spend_model
+        The expected spend per order, as :func:`customer_value` takes it.
+    retention_gain : float, default 0.05
+        Relative reduction of the future dropout, in (0, 1).
+    horizons_months : sequence of int, default (12, 36, 60)
+        Further horizons for :attr:`RetentionScenario.horizons` (with ``horizon_months``).
+
+    Returns
+    -------
+    RetentionScenario
+
+    Examples
+    --------
+    >>> from cxlib.clv import SpendModel
+    >>> from cxlib.datasets import load_cdnow_summary
+    >>> summary = load_cdnow_summary()
+    >>> purchases = PurchaseModel("pareto_nbd").fit(summary)
+    >>> result = retention_scenario(summary, purchases, SpendModel().fit(summary))
+    >>> bool(0 < result.horizons.loc[12, "uplift"] < result.horizons.loc[60, "uplift"])
+    True
     """
     caller = "retention_scenario"
     _check_value_options(caller, horizon_months, discount_rate, margin, freq)
-    if not 0 < retention_gain < 1:
-        raise ValueError(
-            f"The 'retention_gain' parameter of {caller} must be in (0, 1). "
-            f"Got {retention_gain!r} instead."
+    _check_gain(caller, retention_gain)
+    rows, main = [], None
+    for months in sorted({int(m) for m in horizons_months} | {int(horizon_months)}):
+        options = dict(horizon_months=months, discount_rate=discount_rate, freq=freq)
+        values = _scenario_values(
+            summary, purchase_model, spend_model, retention_gain, options, margin, caller
         )
-    options = dict(horizon_months=horizon_months, discount_rate=discount_rate, freq=freq)
-    base = customer_value(summary, purchase_model, spend_model, margin=margin, **options)
-    better = lower_dropout(purchase_model, retention_gain)
-    x, tx, T = purchase_model._arrays(summary, caller)
-    alive, total, discounted = _purchase_flows(
-        better._model, better.params_.to_numpy(), x, tx, T, options, alive=base["p_alive"]
-    )
-    scenario = _value_frame(
-        summary,
-        alive,
-        total,
-        discounted,
-        base["expected_spend"].to_numpy(),
-        margin=margin,
-        customers=None,
-        caller=caller,
-    )
-    base_total, scenario_total = float(base["clv"].sum()), float(scenario["clv"].sum())
-    extra = sorted({int(m) for m in horizons_months} - {int(horizon_months)})
-    horizons = None
-    if extra:
-        horizons = retention_scenario_horizons(
-            summary,
-            purchase_model,
-            spend_model,
-            retention_gain=retention_gain,
-            horizons_months=extra,
-            discount_rate=discount_rate,
-            margin=margin,
-            freq=freq,
-        )
-        first = pd.DataFrame(
-            {
-                "years": horizon_months / 12,
-                "base_total": base_total,
-                "scenario_total": scenario_total,
-                "uplift": scenario_total - base_total,
-                "uplift_share": (scenario_total - base_total) / base_total
-                if base_total
-                else np.nan,
-                "basis": horizons["basis"].iloc[0],
-            },
-            index=pd.Index([int(horizon_months)], name="horizon_months"),
-        )
-        horizons = pd.concat([first, horizons]).sort_index()
+        rows.append((months, float(values["clv"].sum()), float(values["clv_scenario"].sum())))
+        if months == horizon_months:
+            main = values
+    base_total, scenario_total = float(main["clv"].sum()), float(main["clv_scenario"].sum())
+    basis = f"discounted gross margin ({margin:.0%} of revenue)"
     return RetentionScenario(
         retention_gain=retention_gain,
         base_total=base_total,
         scenario_total=scenario_total,
         uplift=scenario_total - base_total,
-        uplift_share=(scenario_total - base_total) / base_total if base_total else np.nan,
-        values=pd.DataFrame({"clv": base["clv"], "clv_scenario": scenario["clv"]}),
-        params=pd.DataFrame({"base": purchase_model.params_, "scenario": better.params_}),
-        horizons=horizons,
+        uplift_share=_share(scenario_total - base_total, base_total),
+        values=main,
+        horizons=_horizon_table(rows, basis) if len(rows) > 1 else None,
     )
 
 
 def retention_scenario_horizons(
     summary: pd.DataFrame,
     purchase_model: PurchaseModel,
-    spend_model: SpendModel,
+    spend_model,
     *,
     retention_gain: float = 0.05,
-    horizons_months=(12, 36, 60),
+    horizons_months=RETENTION_HORIZONS_MONTHS,
     discount_rate: float = 0.10,
     margin: float = 0.30,
     freq: str = "W",
@@ -162,6 +217,7 @@ def retention_scenario_horizons(
 
     Examples
     --------
+    >>> from cxlib.clv import SpendModel
     >>> from cxlib.datasets import load_cdnow_summary
     >>> summary = load_cdnow_summary()
     >>> purchases = PurchaseModel().fit(summary)
@@ -170,32 +226,138 @@ def retention_scenario_horizons(
     >>> bool(table["uplift"].is_monotonic_increasing)
     True
     """
+    months = sorted({int(m) for m in horizons_months})
+    if not months:
+        raise ValueError("retention_scenario_horizons: 'horizons_months' names no horizon")
+    result = retention_scenario(
+        summary,
+        purchase_model,
+        spend_model,
+        retention_gain=retention_gain,
+        horizon_months=months[0],
+        discount_rate=discount_rate,
+        margin=margin,
+        freq=freq,
+        horizons_months=months,
+    )
+    if result.horizons is not None:
+        return result.horizons
+    return _horizon_table(
+        [(months[0], result.base_total, result.scenario_total)],
+        f"discounted gross margin ({margin:.0%} of revenue)",
+    )
+
+
+def contractual_retention_scenario(
+    frame: pd.DataFrame,
+    model: RetentionModel,
+    *,
+    value_per_period,
+    retention_gain: float = 0.05,
+    discount_rate: float = 0.10,
+    periods_per_year: float = 12,
+    horizons_months=RETENTION_HORIZONS_MONTHS,
+    basis: str = "discounted value of the periods paid",
+) -> RetentionScenario:
+    """Value a lower churn of subscribers (the shifted-beta-geometric model).
+
+    Each active subscriber's own churn probability per period (their posterior ``theta ~
+    Beta(alpha, beta + tenure)``) is multiplied by ``1 - retention_gain`` from the next
+    renewal on; customers who have left stay worth 0. Totals are the whole remaining lifetime
+    (as :func:`contractual_value`), and :attr:`RetentionScenario.horizons` states the gain
+    over ``horizons_months`` (the renewals due within each horizon).
+
+    Parameters
+    ----------
+    frame, model, value_per_period, discount_rate, periods_per_year
+        As :func:`contractual_value`.
+    retention_gain : float, default 0.05
+        Relative reduction of the churn probability, in (0, 1).
+    horizons_months : sequence of int, default (12, 36, 60)
+        Horizons for :attr:`RetentionScenario.horizons`; ``()`` for none.
+    basis : str
+        What the money is (for the horizons table), e.g. "discounted gross margin".
+
+    Returns
+    -------
+    RetentionScenario
+
+    Examples
+    --------
+    >>> from cxlib.clv import cohort_frame
+    >>> frame = cohort_frame([1000, 631, 468, 382, 326, 289, 262, 241])
+    >>> model = RetentionModel().fit(frame)
+    >>> result = contractual_retention_scenario(frame, model, value_per_period=10.0,
+    ...                                         periods_per_year=1)
+    >>> bool(0 < result.horizons.loc[12, "uplift"] < result.horizons.loc[60, "uplift"])
+    True
+    """
+    caller = "contractual_retention_scenario"
+    _check_gain(caller, retention_gain)
+    options = dict(
+        value_per_period=value_per_period,
+        discount_rate=discount_rate,
+        periods_per_year=periods_per_year,
+    )
+
+    def clv(**extra):
+        return contractual_value(frame, model, **options, **extra)["clv"]
+
+    values = pd.DataFrame({"clv": clv(), "clv_scenario": clv(retention_gain=retention_gain)})
     rows = []
-    for months in horizons_months:
-        result = retention_scenario(
-            summary,
-            purchase_model,
-            spend_model,
-            retention_gain=retention_gain,
-            horizon_months=months,
-            discount_rate=discount_rate,
-            margin=margin,
-            freq=freq,
-            horizons_months=(),
+    for months in sorted({int(m) for m in horizons_months}):
+        base = float(clv(horizon_months=months).sum())
+        kept = float(clv(horizon_months=months, retention_gain=retention_gain).sum())
+        rows.append((months, base, kept))
+    base_total, scenario_total = float(values["clv"].sum()), float(values["clv_scenario"].sum())
+    return RetentionScenario(
+        retention_gain=retention_gain,
+        base_total=base_total,
+        scenario_total=scenario_total,
+        uplift=scenario_total - base_total,
+        uplift_share=_share(scenario_total - base_total, base_total),
+        values=values,
+        horizons=_horizon_table(rows, basis) if rows else None,
+    )
+
+
+def retention_headlines(scenario: RetentionScenario, *, unit: str = "currency") -> list[Headline]:
+    """Headlines for the summary: what the scenario's churn reduction is worth over each horizon.
+
+    One ``retention_value_<months>m`` headline per row of :attr:`RetentionScenario.horizons`
+    (by default 12, 36 and 60 months): the uplift (``unit``, money by default), with the rise
+    of the total over the same horizon in the note.
+
+    Examples
+    --------
+    >>> from cxlib.clv import cohort_frame
+    >>> frame = cohort_frame([1000, 631, 468, 382, 326, 289, 262, 241])
+    >>> model = RetentionModel().fit(frame)
+    >>> result = contractual_retention_scenario(frame, model, value_per_period=10.0,
+    ...                                         periods_per_year=1)
+    >>> [h.key for h in retention_headlines(result)]
+    ['retention_value_12m', 'retention_value_36m', 'retention_value_60m']
+    >>> retention_headlines(result)[2].label
+    'What 5% less churn is worth over 5 years'
+    """
+    if scenario.horizons is None:
+        return []
+    gain = scenario.retention_gain
+    out = []
+    for months, row in scenario.horizons.iterrows():
+        years, rest = divmod(int(months), 12)
+        span = f"{months} months" if rest or not years else f"{years} year" + "s" * (years > 1)
+        out.append(
+            Headline(
+                f"retention_value_{int(months)}m",
+                f"What {gain:.0%} less churn is worth over {span}",
+                float(row["uplift"]),
+                unit=unit,
+                note=f"{row['uplift_share']:+.1%} on what today's customers are worth over {span}, "
+                f"each customer's own future dropout {gain:.0%} lower; {row['basis']}",
+            )
         )
-        rows.append(
-            {
-                "horizon_months": int(months),
-                "years": months / 12,
-                "base_total": result.base_total,
-                "scenario_total": result.scenario_total,
-                "uplift": result.uplift,
-                "uplift_share": result.uplift_share,
-            }
-        )
-    table = pd.DataFrame(rows).set_index("horizon_months")
-    table["basis"] = f"discounted gross margin ({margin:.0%} of revenue)"
-    return table
+    return out
 
 
 def rfm_matrix(

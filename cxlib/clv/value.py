@@ -59,29 +59,30 @@ def _discounted_purchases(expected_by, horizon_months, discount_rate, freq):
     return previous, discounted
 
 
-def _purchase_flows(kind_module, params, x, tx, T, options, alive=None):
+def _purchase_flows(kind_module, params, x, tx, T, options, reduction=0.0):
     """P(alive) and (undiscounted, discounted) purchases per customer, on distinct rows.
 
-    ``alive`` (per customer) replaces the model's P(alive) (scenarios keep today's value).
+    ``reduction`` > 0 lowers each customer's own future dropout by that relative amount
+    (``kind_module.expected_given_alive_lower_dropout``; the retention scenario).
     """
     cx, ctx, cT, _, inverse = compress(x, tx, T)
-    if alive is None:
-        alive_rows = kind_module.p_alive(params, cx, ctx, cT)
-    else:  # one value per distinct row (equal within a row)
-        alive_rows = np.empty(len(cx))
-        alive_rows[inverse] = alive
+    alive_rows = kind_module.p_alive(params, cx, ctx, cT)
+
+    def given_alive(t, gx, gtx, gT):
+        if reduction:
+            return kind_module.expected_given_alive_lower_dropout(params, t, gx, gtx, gT, reduction)
+        return kind_module.expected_given_alive(params, t, gx, gtx, gT)
 
     if getattr(kind_module, "GIVEN_ALIVE_USES_RECENCY", True):
 
         def expected_by(t):
-            return alive_rows * kind_module.expected_given_alive(params, t, cx, ctx, cT)
+            return alive_rows * given_alive(t, cx, ctx, cT)
 
     else:  # a function of (frequency, T) alone: evaluate it on their distinct pairs
         px, pT, _, pairs = compress(cx, cT)
 
         def expected_by(t):
-            given = kind_module.expected_given_alive(params, t, px, np.zeros_like(px), pT)
-            return alive_rows * given[pairs]
+            return alive_rows * given_alive(t, px, np.zeros_like(px), pT)[pairs]
 
     total, discounted = _discounted_purchases(
         expected_by, options["horizon_months"], options["discount_rate"], options["freq"]
