@@ -135,8 +135,8 @@ def customer_value(
     customer, so ``clv`` is the discounted expected purchases times the constant times margin.
     It is the value of the customer from now on: past purchases and the acquisition cost are
     sunk, so ``clv_net`` (``clv`` minus ``acquisition_cost``) answers "was this customer worth
-    acquiring", not "is this customer worth keeping". Computed on the distinct (frequency, recency, T) rows, so a
-    million customers take about a second.
+    acquiring", not "is this customer worth keeping". Computed on the distinct (frequency,
+    recency, T) rows, so a million customers take about a second.
 
     Parameters
     ----------
