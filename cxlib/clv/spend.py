@@ -83,16 +83,16 @@ def spend_correlation(frequency, spend) -> tuple[float, str]:
     Examples
     --------
     >>> spend_correlation([1, 2, 3], [1.0, 1.0, 1.0])
-    (nan, "every repeat customer's average spend is the same (1.00)")
+    (nan, "every repeat customer's average spend is 1.00")
     """
     x = np.asarray(frequency, dtype=float)
     m = np.asarray(spend, dtype=float)
     if len(x) < 3:
         return np.nan, f"{len(x)} repeat customer(s); a correlation needs at least 3"
     if constant_spend(m) is not None:
-        return np.nan, f"every repeat customer's average spend is the same ({m[0]:,.2f})"
+        return np.nan, f"every repeat customer's average spend is {m[0]:,.2f}"
     if np.ptp(x) == 0:
-        return np.nan, f"every repeat customer has the same frequency ({x[0]:.0f})"
+        return np.nan, f"every repeat customer has the same frequency, {x[0]:.0f}"
     return float(np.corrcoef(x, m)[0, 1]), ""
 
 
