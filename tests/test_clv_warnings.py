@@ -337,3 +337,13 @@ def test_each_warning_is_a_headline_with_evidence_that_holds(wholesale_fit, tmp_
     ]
     loaded = load_headlines(tmp_path)
     assert loaded.loc[loaded["key"].str.endswith("_warning"), "evidence"].notna().all()
+
+
+def test_a_holdout_without_purchases_names_why_no_model_can_be_chosen():
+    from cxlib import DataError
+
+    summary = load_cdnow_summary().assign(frequency_holdout=0.0, duration_holdout=39.0)
+    with pytest.raises(DataError, match="holdout has no purchase .* cannot be computed"):
+        select_model(summary)
+    forced = select_model(summary, kind="bgnbd")  # a named model needs no ranking
+    assert forced.kind == "bgnbd" and forced.table["relative_error"].isna().all()

@@ -377,6 +377,12 @@ def select_model(
         raise DataError(f"{caller}: none of the purchase models {kinds} could be fitted")
     table = pd.DataFrame(rows).set_index("kind")
     score = table["relative_error"].abs() if criterion == "total" else table["mean_absolute_error"]
+    if kind == "auto" and score.isna().all():  # no holdout purchase: no error to rank by
+        raise DataError(
+            f"{caller}: the holdout has no purchase ({int(table['actual_total'].iloc[0])} "
+            f"actual), so the relative error of the models cannot be computed and no model can "
+            "be chosen on it; use a longer holdout, or name the model (clv_model in the config)"
+        )
     chosen = str(score.idxmin()) if kind == "auto" else kind
     if chosen not in models:
         raise DataError(f"{caller}: the requested model {kind!r} could not be fitted")
