@@ -61,6 +61,11 @@ class Headline:
         95% interval, when the number has one.
     note : str, optional
         One sentence of context.
+    evidence : dict, optional
+        For a reviewer warning (a key ending in ``_warning``, unit "text", the sentence as the
+        value): ``{"checks": [...]}``, the numbers the sentence rests on and the comparison each
+        must pass for it to be true (:func:`cxlib.clv.flags.check`), written to the headlines
+        JSON as "evidence" so ``cxlib audit`` can re-check them.
     """
 
     key: str
@@ -70,6 +75,7 @@ class Headline:
     ci_low: float | None = None
     ci_high: float | None = None
     note: str = ""
+    evidence: dict | None = None
 
 
 def format_value(value: float | str | None, unit: str, *, currency: str = "EUR") -> str:

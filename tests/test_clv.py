@@ -303,10 +303,12 @@ def test_spend_model_warns_when_frequency_and_spend_are_correlated():
     summary = pd.DataFrame({"frequency": x, "monetary_value": spend})
     with pytest.warns(
         UserWarning,
-        match=r"frequency and average spend are correlated \(r = [01]\.\d\d, above 0\.3\)",
+        match=r"Frequency and average spend are correlated among the 400 repeat customers "
+        r"\(r = 0\.\d\d, \|r\| above 0\.3\)",
     ):
         model = SpendModel().fit(summary)
-    assert not model.assumption_ok_
+    assert model.assumption_ok_ is False and "too large" in model.check_text
+    assert model.warnings_ == [model.flags_[0].message] and model.flags_[0].holds
 
 
 def test_spend_model_shrinks_average_spend_towards_the_population_mean(cdnow_money):

@@ -36,17 +36,24 @@ from cxlib.clv._optimise import RETRY_PENALIZER
 from cxlib.clv.acquisition import AcquisitionValue, clv_by_channel
 from cxlib.clv.choice import ClientValue, client_value, value_model_kind
 from cxlib.clv.fit import CustomerValueFit, degenerate_fit_warnings, fit_customer_value
+from cxlib.clv.flags import FitWarning
 from cxlib.clv.headlines import clv_headlines
 from cxlib.clv.holdout import (
     SELECTION_CRITERIA,
     HoldoutValidation,
     ModelSelection,
     holdout_summary,
+    same_likelihood,
     select_model,
     tracking,
     validate_holdout,
 )
-from cxlib.clv.purchase import CONTINUOUS_KINDS, PURCHASE_KINDS, PurchaseModel
+from cxlib.clv.purchase import (
+    CONTINUOUS_KINDS,
+    PURCHASE_KINDS,
+    PurchaseModel,
+    dropout_at_bound,
+)
 from cxlib.clv.retention import (
     RetentionModel,
     cohort_frame,
@@ -63,7 +70,12 @@ from cxlib.clv.scenario import (
     retention_scenario_horizons,
     rfm_matrix,
 )
-from cxlib.clv.spend import DEFAULT_SPEND_CORRELATION_MAX, SpendModel
+from cxlib.clv.spend import (
+    DEFAULT_SPEND_CORRELATION_MAX,
+    SpendModel,
+    constant_spend,
+    spend_correlation,
+)
 from cxlib.clv.value import (
     PERIODS_PER_MONTH,
     clv_interval,
@@ -84,6 +96,7 @@ from cxlib.customers import (
 __all__ = [
     "CONTINUOUS_KINDS",
     "CustomerValueFit",
+    "FitWarning",
     "DEFAULT_HOLDOUT_WEEKS",
     "DEFAULT_SPEND_CORRELATION_MAX",
     "FREQUENCIES",
@@ -109,11 +122,13 @@ __all__ = [
     "clv_headlines",
     "clv_interval",
     "cohort_frame",
+    "constant_spend",
     "contractual_retention_scenario",
     "contractual_value",
     "customer_value",
     "default_calibration_end",
     "degenerate_fit_warnings",
+    "dropout_at_bound",
     "fit_customer_value",
     "holdout_summary",
     "retention_curve",
@@ -123,7 +138,9 @@ __all__ = [
     "rfm_matrix",
     "rfm_summary",
     "segment_value",
+    "same_likelihood",
     "select_model",
+    "spend_correlation",
     "top_share",
     "tracking",
     "validate_holdout",

@@ -19,6 +19,7 @@ import pandas as pd
 
 from cxlib._validation import DataError
 from cxlib.clv.headlines import clv_headlines
+from cxlib.clv.purchase import KIND_NAMES
 from cxlib.headlines import Headline
 
 __all__ = ["CONTRACTUAL", "NON_CONTRACTUAL", "ClientValue", "client_value", "value_model_kind"]
@@ -232,10 +233,16 @@ def _non_contractual(client, n_draws: int) -> ClientValue:
     by_segment = _with_parameter_band(segment_value(fit.values, segments, seed=s.seed), band)
     total = _with_parameter_band(segment_value(fit.values, seed=s.seed), band).iloc[0]
     scenario = retention_scenario(*models, retention_gain=s.retention_gain, **options)
-    kind_name = {"bgnbd": "BG/NBD", "pareto_nbd": "Pareto/NBD", "mbgnbd": "MBG/NBD"}
+    constant = fit.spend_model.constant_spend_
+    spend = (
+        "Gamma-Gamma for spend"
+        if constant is None
+        else f"a constant {constant:,.2f} per purchase for spend (every repeat customer's "
+        "average spend is the same, so there is no spend model to fit)"
+    )
     choice = (
-        f"Non-contractual model: {kind_name.get(fit.selection.kind, fit.selection.kind)} for "
-        "purchases with Gamma-Gamma for spend, chosen on the holdout. The client has a "
+        f"Non-contractual model: {KIND_NAMES.get(fit.selection.kind, fit.selection.kind)} for "
+        f"purchases, chosen on the holdout, with {spend}. The client has a "
         "purchase history and no contract history (no tenure with a churned flag, no contract "
         "end dates), so when a customer leaves is never seen and the model infers it from "
         "silences."

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import warnings as _warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
+from cxlib.clv.flags import FitWarning
 from cxlib.clv.holdout import ModelSelection, holdout_summary, select_model
 from cxlib.clv.purchase import PurchaseModel
 from cxlib.clv.spend import SpendModel
@@ -30,13 +30,12 @@ class CustomerValueFit:
     purchase_model : PurchaseModel
         The chosen kind, refitted on ``summary``.
     spend_model : SpendModel
-        Gamma-Gamma, fitted on ``summary``.
+        Gamma-Gamma, fitted on ``summary`` (or, with constant spend, the constant:
+        ``spend_model.constant_spend_``).
     values : DataFrame
         :func:`customer_value` per customer (``clv``, ``clv_net``, ...).
-    warnings : list of str
-        Why the fit should not be trusted as it is (:func:`degenerate_fit_warnings`); empty
-        when nothing is wrong. Each was issued as a ``UserWarning`` when the fit was made;
-        :meth:`warn` issues them again (a cached fit is read without re-fitting).
+    margin : float
+        The margin the values were computed with.
     """
 
     summary: pd.DataFrame
@@ -45,30 +44,64 @@ class CustomerValueFit:
     purchase_model: PurchaseModel
     spend_model: SpendModel
     values: pd.DataFrame
-    warnings: list[str] = field(default_factory=list)
+    margin: float = 0.30
+
+    @property
+    def purchase_flags(self) -> list[FitWarning]:
+        """The purchase model's flags, then the model comparison's (:mod:`cxlib.clv.flags`)."""
+        return [*self.purchase_model.flags_, *self.selection.flags]
+
+    @property
+    def spend_flags(self) -> list[FitWarning]:
+        """The spend model's flags (correlated spend, constant spend)."""
+        return list(self.spend_model.flags_)
+
+    @property
+    def flags(self) -> list[FitWarning]:
+        """Every reason not to trust the fit as it is, each with the numbers it rests on."""
+        return [*self.purchase_flags, *self.spend_flags]
+
+    @property
+    def warnings(self) -> list[str]:
+        """The sentences of :attr:`flags`: what the fits warned with, word for word."""
+        return [flag.message for flag in self.flags]
+
+    @property
+    def purchase_warnings(self) -> list[str]:
+        """The sentences of :attr:`purchase_flags`."""
+        return [flag.message for flag in self.purchase_flags]
+
+    @property
+    def spend_text(self) -> str:
+        """The spend model's check and warnings for the page; with constant spend, the basis."""
+        spend = self.spend_model
+        text = " ".join([spend.check_text, *spend.warnings_])
+        if spend.constant_spend_ is not None:
+            text += (
+                f" CLV is therefore each customer's expected purchases times "
+                f"{spend.constant_spend_:,.2f}, times the {self.margin:.0%} margin, discounted "
+                "like every CLV in this report."
+            )
+        return text
 
     def warn(self) -> list[str]:
-        """Issue each of :attr:`warnings` as a ``UserWarning``; return them."""
+        """Issue each of :attr:`warnings` as a ``UserWarning`` again; return them.
+
+        The fits issued them when they were made; a fit read from the run's cache is not
+        re-made, so the page calls this to show them in the output.
+        """
         for message in self.warnings:
             _warnings.warn(message, UserWarning, stacklevel=2)
-        return list(self.warnings)
-
-
-#: P(alive) above this for (nearly) every customer means the model sees no dropout at all.
-ALIVE_EVERYONE = 0.99
-
-#: Below this mean dropout (per purchase for BG/NBD and MBG/NBD, per period for Pareto/NBD) the
-#: fitted dropout process has collapsed onto its bound.
-DROPOUT_AT_BOUND = 1e-4
+        return self.warnings
 
 
 def degenerate_fit_warnings(fit: CustomerValueFit) -> list[str]:
-    """Say what is wrong with a purchase-model fit that found no dropout, in plain words.
+    """Say what is wrong with the purchase-model side of a fit, in plain words.
 
-    Three signs, each one message: the dropout parameters at their bound (a mean dropout below
-    :data:`DROPOUT_AT_BOUND`), P(alive) above :data:`ALIVE_EVERYONE` for 99% of customers or
-    more, and the compared models giving the same likelihood (they all reduce to "nobody
-    leaves", so the choice among them means nothing).
+    The conditions are decided once, where the models are fitted: the dropout parameters at
+    their bound and P(alive) near 1 for nearly everyone (:attr:`PurchaseModel.warnings_`,
+    :func:`~cxlib.clv.purchase.dropout_at_bound`), and compared models with the same
+    likelihood (:func:`~cxlib.clv.holdout.same_likelihood`). This returns their sentences.
 
     Examples
     --------
@@ -77,37 +110,7 @@ def degenerate_fit_warnings(fit: CustomerValueFit) -> list[str]:
     >>> degenerate_fit_warnings(fit_customer_value(demo.transactions))
     []
     """
-    messages = []
-    params = fit.purchase_model.params_
-    if "s" in params:  # Pareto/NBD: mean dropout rate per period
-        dropout = params["s"] / params["beta"]
-    elif "gamma" in params:  # BG/BB: mean dropout probability per opportunity
-        dropout = params["gamma"] / (params["gamma"] + params["delta"])
-    else:  # BG/NBD, MBG/NBD: mean dropout probability per purchase
-        dropout = params["a"] / (params["a"] + params["b"])
-    if dropout < DROPOUT_AT_BOUND:
-        messages.append(
-            f"The {fit.purchase_model.kind} fit found no dropout: its dropout parameters are at "
-            f"their bound (mean dropout {dropout:.1e}), so the model assumes customers never "
-            "leave and CLV grows with the horizon. Read CLV as an upper bound; for a client "
-            "whose customers do stop buying, check the data (a short or partial history)."
-        )
-    p_alive = fit.purchase_model.p_alive(fit.summary)
-    share_alive = float((p_alive > ALIVE_EVERYONE).mean())
-    if share_alive >= 0.99:
-        messages.append(
-            f"P(alive) is above {ALIVE_EVERYONE:.0%} for {share_alive:.0%} of customers, "
-            "including those who stopped buying long ago: the purchase model cannot tell "
-            "active from lapsed customers (no dropout in the fit)."
-        )
-    likelihoods = fit.selection.table["log_likelihood"].to_numpy(dtype=float)
-    if len(likelihoods) > 1 and np.ptp(likelihoods) < 1e-3 * max(1.0, abs(likelihoods).max()):
-        messages.append(
-            "The purchase models compared on the holdout are indistinguishable (same "
-            "likelihood): with no dropout they all reduce to the same model, so the choice "
-            "among them carries no information."
-        )
-    return messages
+    return fit.purchase_warnings
 
 
 def fit_customer_value(
@@ -132,6 +135,11 @@ def fit_customer_value(
     2. the chosen kind refitted on :func:`rfm_summary` of the whole period, and
        :class:`SpendModel` on the same summary;
     3. :func:`customer_value` over ``horizon_months``.
+
+    Each fit warns (``UserWarning``) about what it finds wrong (no dropout, models with the
+    same likelihood, correlated or constant spend) and keeps the sentences; the result gathers
+    them in :attr:`CustomerValueFit.warnings`. The calibration-period candidates' own flags
+    are kept on them (``selection.models[kind].warnings_``) and not issued again.
 
     Parameters
     ----------
@@ -171,7 +179,7 @@ def fit_customer_value(
         observation_end=observation_end,
         holdout_weeks=holdout_weeks,
     )
-    selection = select_model(holdout, kind=clv_model)
+    selection = _select_quietly(holdout, clv_model)
     summary = rfm_summary(transactions, freq=freq, observation_end=observation_end)
     purchase_model = PurchaseModel(selection.kind).fit(summary)
     spend_model = SpendModel().fit(summary)
@@ -185,14 +193,28 @@ def fit_customer_value(
         freq=freq,
         customers=customers,
     )
-    fit = CustomerValueFit(
+    return CustomerValueFit(
         summary=summary,
         holdout=holdout,
         selection=selection,
         purchase_model=purchase_model,
         spend_model=spend_model,
         values=values,
+        margin=margin,
     )
-    fit.warnings = degenerate_fit_warnings(fit)
-    fit.warn()
-    return fit
+
+
+def _select_quietly(holdout: pd.DataFrame, clv_model: str) -> ModelSelection:
+    """:func:`select_model`, without the calibration fits' own flags (the refit has its own).
+
+    Each candidate keeps its flags in ``warnings_``; the comparison's flag and every other
+    warning (a candidate that could not be fitted, a penalised retry) are issued as they come.
+    """
+    with _warnings.catch_warnings(record=True) as caught:
+        _warnings.simplefilter("always")
+        selection = select_model(holdout, kind=clv_model)
+    own = {m for model in selection.models.values() for m in model.warnings_}
+    for item in caught:
+        if not (issubclass(item.category, UserWarning) and str(item.message) in own):
+            _warnings.warn_explicit(item.message, item.category, item.filename, item.lineno)
+    return selection

@@ -46,7 +46,9 @@ def clv_headlines(
         ``total_clv`` (with its bootstrap interval), ``top20_value_share``, one
         ``retention_value_<months>m`` per horizon of the scenario
         (:func:`cxlib.clv.retention_headlines`), ``holdout_error``, ``clv_model``, then one
-        ``clv_model_warning`` per :attr:`~cxlib.clv.CustomerValueFit.warnings` message.
+        reviewer warning per :attr:`~cxlib.clv.CustomerValueFit.flags` item (key
+        ``clv_model_warning`` or ``spend_model_warning``, the sentence as its value, the numbers
+        it rests on as its evidence).
 
     Examples
     --------
@@ -88,6 +90,5 @@ def clv_headlines(
             "clv_model", "Purchase model chosen on the holdout", fit.selection.kind, unit="text"
         ),
     ] + [  # a degenerate fit (no dropout) is flagged in the summary, not only on the page
-        Headline("clv_model_warning", "Warning on the purchase model", message, unit="text")
-        for message in getattr(fit, "warnings", [])
+        flag.headline() for flag in getattr(fit, "flags", [])
     ]

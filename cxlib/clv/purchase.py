@@ -8,6 +8,8 @@ in its own module (:mod:`~cxlib.clv.bgnbd`, :mod:`~cxlib.clv.mbgnbd`,
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -15,6 +17,7 @@ from cxlib._validation import DataError
 from cxlib.clv import _optimise, bgbb, bgnbd, mbgnbd, pareto_nbd
 from cxlib.clv._optimise import FittedModel, check_summary, compress, offenders
 from cxlib.clv._rows import Rows
+from cxlib.clv.flags import FitWarning, check, issue
 
 #: Purchase models :class:`PurchaseModel` fits. "bgbb" counts discrete opportunities.
 PURCHASE_KINDS = ("bgnbd", "pareto_nbd", "mbgnbd", "bgbb")
@@ -25,6 +28,16 @@ CONTINUOUS_KINDS = ("bgnbd", "pareto_nbd", "mbgnbd")
 _WARM_ROWS = 2_000
 
 _MODELS = {"bgnbd": bgnbd, "pareto_nbd": pareto_nbd, "mbgnbd": mbgnbd, "bgbb": bgbb}
+#: The models' names as the literature writes them.
+KIND_NAMES = {"bgnbd": "BG/NBD", "pareto_nbd": "Pareto/NBD", "mbgnbd": "MBG/NBD", "bgbb": "BG/BB"}
+
+#: Fewer expected dropouts per customer than this over the longest observed history: the
+#: fitted dropout process is at its bound (see :func:`dropout_at_bound`).
+DROPOUT_AT_BOUND = 1e-4
+#: P(alive) above this for (nearly) every customer: the model cannot tell active from lapsed.
+ALIVE_EVERYONE = 0.99
+#: Share of the fitted customers above :data:`ALIVE_EVERYONE` that makes it "(nearly) every".
+ALIVE_SHARE = 0.99
 
 
 def _invalid_rows(kind, x, tx, T):
@@ -70,6 +83,13 @@ class PurchaseModel(FittedModel):
         The penalizer actually used.
     n_customers_, n_rows_ : int
         Customers fitted and distinct (frequency, recency, T) rows.
+    warnings_ : list of str
+        Why the fit should not be trusted as it is, one sentence each (empty when nothing is
+        wrong): the dropout parameters at their bound (:func:`dropout_at_bound`), or P(alive)
+        above :data:`ALIVE_EVERYONE` for :data:`ALIVE_SHARE` of the customers or more. Each is
+        issued as a ``UserWarning`` by :meth:`fit`.
+    flags_ : list of FitWarning
+        The same, with the numbers each sentence rests on (:mod:`cxlib.clv.flags`).
 
     Examples
     --------
@@ -141,6 +161,13 @@ class PurchaseModel(FittedModel):
         DataError
             When the summary is empty, inconsistent (recency above T, negative values), has no
             repeat purchase at all, or the optimiser fails even with a penalizer.
+
+        Warns
+        -----
+        UserWarning
+            When the fitted dropout is at its bound (the word "dropout" is in the message;
+            :func:`dropout_at_bound`), or P(alive) is above :data:`ALIVE_EVERYONE` for nearly
+            every customer; the sentences are kept in ``warnings_``.
         """
         caller = "PurchaseModel.fit"
         self._check_params()
@@ -186,6 +213,8 @@ class PurchaseModel(FittedModel):
         params = np.exp(result.x)
         params[list(model.TIME_PARAMS)] /= scale
         self._store_fit(params, rows, penalizer, x, T)
+        self.flags_ = _fit_flags(self, summary)
+        self.warnings_ = issue(self.flags_)
         return self
 
     def _store_fit(self, params, rows, penalizer, x, T):
@@ -322,3 +351,145 @@ def _check_horizon(t, n_customers, caller):
             f"The 't' parameter of {caller} must be finite and non-negative. Got {t!r} instead."
         )
     return t
+
+
+@dataclass(frozen=True)
+class DropoutBound:
+    """A fitted model's dropout process, and whether it is at its bound (:func:`dropout_at_bound`).
+
+    Attributes
+    ----------
+    mean : float
+        Mean dropout: probability per purchase (BG/NBD, MBG/NBD), rate per period
+        (Pareto/NBD), probability per opportunity (BG/BB).
+    unit : str
+        ``"purchase"``, ``"period"`` or ``"opportunity"``.
+    expected : float
+        Expected dropouts per customer over the longest observed history (``max_T_``).
+    formula : str
+        How ``expected`` is computed, in the model's parameters.
+    parameters : str
+        The dropout parameters with their values, for a sentence.
+    at_bound : bool
+        ``expected < DROPOUT_AT_BOUND``.
+    """
+
+    mean: float
+    unit: str
+    expected: float
+    formula: str
+    parameters: str
+    at_bound: bool
+
+
+def dropout_at_bound(model: PurchaseModel) -> DropoutBound:
+    """Whether a fitted model's dropout process has collapsed onto its no-dropout bound.
+
+    The optimiser maximises the likelihood over the logarithms of the parameters, unbounded
+    except that an estimate beyond ``exp(+-25)`` (in the fit's time scale, where the largest T
+    is 10) counts as a failed fit. When the data show no dropout, the likelihood keeps rising
+    as the dropout process vanishes, towards the no-dropout limit where every model reduces to
+    the NBD: ``a -> 0`` or ``b -> inf`` for BG/NBD and MBG/NBD (the Beta(a, b) dropout
+    probability per purchase, mean ``a / (a + b)``), ``s -> 0`` or ``beta -> inf`` for
+    Pareto/NBD (the Gamma(s, beta) dropout rate per period, mean ``s / beta``), ``gamma -> 0``
+    or ``delta -> inf`` for BG/BB (the Beta(gamma, delta) dropout probability per opportunity).
+    The likelihood is flat there, so the optimiser stops wherever its gradient tolerance is met
+    (``a`` about 1e-9 on a simulated client that nobody leaves), not at one fixed number.
+
+    "At the bound" is therefore read from what the fitted dropout does: it is at its bound when
+    it would remove fewer than :data:`DROPOUT_AT_BOUND` (1 in 10,000) of the customers over the
+    longest history in the data (``T_max``, ``max_T_``):
+
+    - BG/NBD: ``a / (a + b)`` times the purchases of an average customer over that history,
+      ``r / alpha * T_max``;
+    - MBG/NBD: the same with one more chance to drop out, ``a / (a + b) * (1 + r / alpha * T_max)``;
+    - Pareto/NBD: ``s / beta * T_max``;
+    - BG/BB: ``gamma / (gamma + delta) * T_max`` (opportunities).
+
+    A client that nobody leaves gives about 1e-11; CDNOW's fits give 0.3 and more, since a
+    real dropout process removes a visible share of customers within the data.
+
+    Examples
+    --------
+    >>> from cxlib.datasets import load_cdnow_summary
+    >>> bound = dropout_at_bound(PurchaseModel("bgnbd").fit(load_cdnow_summary()))
+    >>> bound.at_bound, bound.unit, round(bound.mean, 3)
+    (False, 'purchase', 0.246)
+    """
+    model._fitted("dropout_at_bound")
+    p, T_max = model.params_, model.max_T_
+    if model.kind == "pareto_nbd":
+        mean, unit = p["s"] / p["beta"], "period"
+        expected, formula = mean * T_max, "s/beta x T_max"
+        names = ("s", "beta")
+    elif model.kind == "bgbb":
+        mean, unit = p["gamma"] / (p["gamma"] + p["delta"]), "opportunity"
+        expected, formula = mean * T_max, "gamma/(gamma+delta) x T_max"
+        names = ("gamma", "delta")
+    else:
+        mean, unit = p["a"] / (p["a"] + p["b"]), "purchase"
+        purchases = p["r"] / p["alpha"] * T_max
+        if model.kind == "mbgnbd":
+            expected, formula = mean * (1 + purchases), "a/(a+b) x (1 + r/alpha x T_max)"
+        else:
+            expected, formula = mean * purchases, "a/(a+b) x r/alpha x T_max"
+        names = ("a", "b")
+    parameters = ", ".join(f"{name} = {p[name]:.3g}" for name in names)
+    return DropoutBound(
+        mean=float(mean),
+        unit=unit,
+        expected=float(expected),
+        formula=formula,
+        parameters=parameters,
+        at_bound=bool(expected < DROPOUT_AT_BOUND),
+    )
+
+
+def _fit_flags(model: PurchaseModel, summary: pd.DataFrame) -> list[FitWarning]:
+    """Decide the fitted model's flags (the one place each condition is decided)."""
+    flags = []
+    name = KIND_NAMES[model.kind]
+    bound = dropout_at_bound(model)
+    history = "opportunities" if model.kind == "bgbb" else "periods"
+    if bound.at_bound:
+        flags.append(
+            FitWarning(
+                "clv_model_warning",
+                "Warning on the purchase model",
+                f"The {name} fit found no dropout: its dropout parameters are at their bound "
+                f"({bound.parameters}; mean dropout {bound.mean:.1e} per {bound.unit}, "
+                f"{bound.expected:.1e} expected dropouts per customer over the longest history "
+                f"of {model.max_T_:,.0f} {history}), so the model assumes customers never leave "
+                "and CLV grows with the horizon. Read CLV as an upper bound; for a client whose "
+                "customers do stop buying, check the data (a short or partial history).",
+                (
+                    check(
+                        f"{name} expected dropouts per customer over the longest history "
+                        f"({bound.formula})",
+                        bound.expected,
+                        "<",
+                        DROPOUT_AT_BOUND,
+                    ),
+                ),
+            )
+        )
+    share = float((model.p_alive(summary).to_numpy() > ALIVE_EVERYONE).mean())
+    if share >= ALIVE_SHARE:
+        flags.append(
+            FitWarning(
+                "clv_model_warning",
+                "Warning on the purchase model",
+                f"P(alive) is above {ALIVE_EVERYONE:.0%} for {share:.1%} of the "
+                f"{model.n_customers_:,} customers: the {name} model cannot tell active from "
+                "lapsed customers" + (" (no dropout in the fit)." if bound.at_bound else "."),
+                (
+                    check(
+                        f"share of customers with P(alive) above {ALIVE_EVERYONE}",
+                        share,
+                        ">=",
+                        ALIVE_SHARE,
+                    ),
+                ),
+            )
+        )
+    return flags

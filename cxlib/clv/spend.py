@@ -5,8 +5,6 @@ Fader, Hardie & Lee (2005), "RFM and CLV: using iso-value curves for customer ba
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 from scipy.special import digamma, gammaln
@@ -14,6 +12,7 @@ from scipy.special import digamma, gammaln
 from cxlib._validation import DataError
 from cxlib.clv import _optimise
 from cxlib.clv._optimise import FittedModel, check_summary, offenders
+from cxlib.clv.flags import FitWarning, check, issue
 
 #: Largest absolute correlation between frequency and average spend (among repeat customers)
 #: that :class:`SpendModel` accepts without warning: Gamma-Gamma assumes they are independent.
@@ -43,13 +42,72 @@ def gamma_gamma_log_likelihood(params, x, m):
     return float(np.sum(ll)), grad
 
 
+#: Relative spread of the repeat customers' average spend (``(max - min) / max``) at or below
+#: which spend counts as constant: the rounding of an average of equal amounts (e.g. three
+#: purchases of 9.99 averaging 9.990000000000002) is about 1e-15, real prices differ by 1e-4
+#: and more.
+CONSTANT_SPEND_TOLERANCE = 1e-9
+
+
+def constant_spend(spend) -> float | None:
+    """Return the average spend every repeat customer shares, or None when they differ.
+
+    Equal within :data:`CONSTANT_SPEND_TOLERANCE` of the largest (relative spread).
+
+    Examples
+    --------
+    >>> constant_spend([9.99, 29.97 / 3]), constant_spend([1.0, 2.0])
+    (9.99, None)
+    """
+    m = np.asarray(spend, dtype=float)
+    if len(m) == 0 or np.ptp(m) > CONSTANT_SPEND_TOLERANCE * np.abs(m).max():
+        return None
+    return float(np.round(np.mean(m), 12))
+
+
+def spend_correlation(frequency, spend) -> tuple[float, str]:
+    """Pearson correlation of frequency and average spend, or why it cannot be computed.
+
+    Parameters
+    ----------
+    frequency, spend : array-like
+        The repeat customers' ``frequency`` and ``monetary_value``.
+
+    Returns
+    -------
+    (float, str)
+        ``(r, "")`` when it can be computed; ``(nan, reason)`` when it cannot: fewer than 3
+        repeat customers, or every one with the same frequency, or with the same average spend.
+        A NaN correlation is never compared with a threshold.
+
+    Examples
+    --------
+    >>> spend_correlation([1, 2, 3], [1.0, 1.0, 1.0])
+    (nan, "every repeat customer's average spend is 1.00")
+    """
+    x = np.asarray(frequency, dtype=float)
+    m = np.asarray(spend, dtype=float)
+    if len(x) < 3:
+        return np.nan, f"{len(x)} repeat customer(s); a correlation needs at least 3"
+    if constant_spend(m) is not None:
+        return np.nan, f"every repeat customer's average spend is {m[0]:,.2f}"
+    if np.ptp(x) == 0:
+        return np.nan, f"every repeat customer has the same frequency, {x[0]:.0f}"
+    return float(np.corrcoef(x, m)[0, 1]), ""
+
+
 class SpendModel(FittedModel):
     """Average spend per order: the Gamma-Gamma model.
 
     Fitted on customers with at least one repeat purchase. The model assumes that how often a
     customer buys says nothing about how much they spend per order; :meth:`fit` measures the
-    correlation between ``frequency`` and ``monetary_value`` and warns when it exceeds
-    ``max_correlation`` (the result is kept in ``correlation_`` and ``assumption_ok_``).
+    correlation between ``frequency`` and ``monetary_value`` and warns when its absolute value
+    exceeds ``max_correlation`` (the result is kept in ``correlation_`` and ``assumption_ok_``).
+
+    When every repeat customer's average spend is the same (a log with one amount per purchase,
+    e.g. 1.0), there is no spread of spend to learn: no Gamma-Gamma model is fitted, every
+    customer's expected spend per order is that constant (``constant_spend_``), and :meth:`fit`
+    says so with a ``UserWarning``.
 
     Parameters
     ----------
@@ -61,15 +119,26 @@ class SpendModel(FittedModel):
     Attributes
     ----------
     params_ : Series
-        ``p, q, v``.
+        ``p, q, v`` (NaN when spend is constant: nothing was estimated).
     covariance_ : DataFrame
-        Asymptotic covariance of ``log(params_)``.
+        Asymptotic covariance of ``log(params_)`` (NaN when spend is constant).
     correlation_ : float
-        Pearson correlation of frequency and average spend among repeat customers.
-    assumption_ok_ : bool
-        ``abs(correlation_) <= max_correlation``.
+        Pearson correlation of frequency and average spend among repeat customers; NaN when
+        it cannot be computed (the reason is in ``correlation_reason_``).
+    correlation_reason_ : str
+        Why ``correlation_`` cannot be computed; ``""`` when it was.
+    assumption_ok_ : bool or None
+        ``abs(correlation_) <= max_correlation``; None when the correlation cannot be computed.
+    constant_spend_ : float or None
+        The average spend of every repeat customer when it is the same for all (within
+        :data:`CONSTANT_SPEND_TOLERANCE`), else None.
     n_customers_ : int
         Repeat customers the model was fitted on.
+    warnings_ : list of str
+        The sentences :meth:`fit` warned with (correlated spend, constant spend); empty when
+        nothing is wrong.
+    flags_ : list of FitWarning
+        The same, with the numbers each rests on (:mod:`cxlib.clv.flags`).
 
     Examples
     --------
@@ -102,16 +171,83 @@ class SpendModel(FittedModel):
             )
         return x[repeat], m[repeat]
 
-    def _check_correlation(self, x, m, caller):
-        self.correlation_ = float(np.corrcoef(x, m)[0, 1]) if np.std(x) > 0 else 0.0
-        self.assumption_ok_ = bool(abs(self.correlation_) <= self.max_correlation)
-        if not self.assumption_ok_:
-            warnings.warn(
-                f"{caller}: frequency and average spend are correlated "
-                f"(r = {self.correlation_:.2f}, above {self.max_correlation}); Gamma-Gamma "
-                "assumes independence, so its spend estimates are biased for this client",
-                stacklevel=3,
+    def _check_correlation(self, x, m):
+        """Decide the spend flags (the one place): correlated spend, constant spend."""
+        self.correlation_, self.correlation_reason_ = spend_correlation(x, m)
+        flags = []
+        if self.correlation_reason_:
+            self.assumption_ok_ = None
+        else:
+            r = self.correlation_
+            self.assumption_ok_ = bool(abs(r) <= self.max_correlation)
+            if not self.assumption_ok_:
+                flags.append(
+                    FitWarning(
+                        "spend_model_warning",
+                        "Warning on the spend model",
+                        f"Frequency and average spend are correlated among the {len(x):,} "
+                        f"repeat customers (r = {r:.2f}, |r| above {self.max_correlation}): "
+                        "Gamma-Gamma assumes they are independent, so its spend estimates are "
+                        "biased for this client.",
+                        (
+                            check(
+                                "absolute correlation of frequency and average spend (|r|)",
+                                abs(r),
+                                ">",
+                                self.max_correlation,
+                            ),
+                        ),
+                    )
+                )
+        low, high = float(m.min()), float(m.max())
+        self.constant_spend_ = constant_spend(m)
+        if self.constant_spend_ is not None:
+            flags.append(
+                FitWarning(
+                    "spend_model_warning",
+                    "Warning on the spend model",
+                    f"Every one of the {len(x):,} repeat customers has the same average spend "
+                    f"per purchase ({self.constant_spend_:,.2f}): there is no spread of spend for "
+                    "a spend model to learn, so no Gamma-Gamma model is fitted and each "
+                    f"customer's expected spend per purchase is {self.constant_spend_:,.2f}.",
+                    (
+                        check(
+                            "lowest and highest average spend of a repeat customer",
+                            [low, high],
+                            "finite",
+                        ),
+                        check(
+                            "spread (highest minus lowest) of the repeat customers' average spend",
+                            high - low,
+                            "<=",
+                            CONSTANT_SPEND_TOLERANCE * high,
+                        ),
+                    ),
+                )
             )
+        self.flags_ = flags
+
+    @property
+    def check_text(self) -> str:
+        """The independence check in one sentence, for the page (the warning when it fails)."""
+        self._fitted("SpendModel.check_text")
+        if self.correlation_reason_:
+            return (
+                "Spend model check: the correlation of frequency and average spend cannot be "
+                f"computed ({self.correlation_reason_}), so the spend model's independence "
+                "assumption is not checked."
+            )
+        r, limit = self.correlation_, self.max_correlation
+        verdict = (
+            "small enough for the spend model's independence assumption"
+            if self.assumption_ok_
+            else "too large for the spend model's independence assumption"
+        )
+        return (
+            f"Spend model check: among the {self.n_customers_:,} repeat customers, the "
+            f"correlation of frequency and average spend is r = {r:.2f} "
+            f"({'within' if self.assumption_ok_ else 'beyond'} ±{limit}): {verdict}."
+        )
 
     def fit(self, summary: pd.DataFrame) -> SpendModel:
         """Estimate ``p, q, v`` from the repeat customers' ``frequency`` and ``monetary_value``.
@@ -120,6 +256,13 @@ class SpendModel(FittedModel):
         ------
         DataError
             Fewer than 10 repeat customers, non-positive average spend, or no finite maximum.
+
+        Warns
+        -----
+        UserWarning
+            When frequency and average spend are correlated beyond ``max_correlation``, or when
+            every repeat customer's average spend is the same (no Gamma-Gamma fit then); the
+            sentences are kept in ``warnings_``.
         """
         caller = "SpendModel.fit"
         if not np.isfinite(self.penalizer) or self.penalizer < 0:
@@ -128,7 +271,22 @@ class SpendModel(FittedModel):
                 f"Got {self.penalizer!r} instead."
             )
         x, m = self._repeat_customers(summary, caller)
-        self._check_correlation(x, m, caller)
+        self._check_correlation(x, m)
+        self.n_customers_ = len(x)
+        if self.constant_spend_ is not None:
+            self._store_constant()
+        else:
+            self._fit_gamma_gamma(x, m, caller)
+        self.warnings_ = issue(self.flags_)
+        return self
+
+    def _store_constant(self):
+        names = ["p", "q", "v"]
+        self.params_ = pd.Series(np.nan, index=names, name="estimate")
+        self.penalizer_ = self.penalizer
+        self.covariance_ = pd.DataFrame(np.nan, index=names, columns=names)
+
+    def _fit_gamma_gamma(self, x, m, caller):
         scale = 10.0 / m.max()  # lifetimes' scaling of spend keeps the optimiser conditioned
         sm = m * scale
         n = len(x)
@@ -173,13 +331,12 @@ class SpendModel(FittedModel):
 
         _, cov_log = _optimise.standard_errors(nll_gradient, params)
         self.covariance_ = pd.DataFrame(cov_log, index=["p", "q", "v"], columns=["p", "q", "v"])
-        self.n_customers_ = n
-        return self
 
     def expected_spend(self, summary: pd.DataFrame) -> pd.Series:
         """Predict the average spend per future order, given each customer's history.
 
-        Customers without a repeat purchase get the population mean ``p v / (q - 1)``.
+        Customers without a repeat purchase get the population mean ``p v / (q - 1)``; with
+        constant spend, every customer gets ``constant_spend_``.
 
         Returns
         -------
@@ -189,7 +346,10 @@ class SpendModel(FittedModel):
         caller = "SpendModel.expected_spend"
         self._fitted(caller)
         x, m = check_summary(summary, caller, ("frequency", "monetary_value"))
-        values = expected_spend(self.params_.to_numpy(), x, m)
+        if self.constant_spend_ is not None:
+            values = np.full(len(x), self.constant_spend_)
+        else:
+            values = expected_spend(self.params_.to_numpy(), x, m)
         return pd.Series(values, index=summary.index, name="expected_spend")
 
 

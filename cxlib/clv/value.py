@@ -131,11 +131,13 @@ def customer_value(
     """Discounted customer lifetime value over a horizon, per customer.
 
     ``clv`` = margin x expected spend per order x expected purchases of each future month,
-    discounted at ``discount_rate`` per year (monthly steps). It is the value of the customer
-    from now on: past purchases and the acquisition cost are sunk, so ``clv_net`` (``clv``
-    minus ``acquisition_cost``) answers "was this customer worth acquiring", not "is this
-    customer worth keeping". Computed on the distinct (frequency, recency, T) rows, so a
-    million customers take about a second.
+    discounted at ``discount_rate`` per year (monthly steps). With constant spend
+    (``spend_model.constant_spend_``), the expected spend per order is that constant for every
+    customer, so ``clv`` is the discounted expected purchases times the constant times margin.
+    It is the value of the customer from now on: past purchases and the acquisition cost are
+    sunk, so ``clv_net`` (``clv`` minus ``acquisition_cost``) answers "was this customer worth
+    acquiring", not "is this customer worth keeping". Computed on the distinct (frequency,
+    recency, T) rows, so a million customers take about a second.
 
     Parameters
     ----------
@@ -267,7 +269,11 @@ def _check_interval_options(caller, n_draws, level):
 
 def _valuer(summary, purchase_model, spend_model, caller, *, horizon_months, discount_rate,
             margin, freq):  # fmt: skip
-    """Return ``value(purchase_params, spend_params)`` -> every customer's CLV, and the fits."""
+    """Return ``value(purchase_params, spend_params)`` -> every customer's CLV, and the fits.
+
+    The fits are the models whose parameters were estimated: both, or only the purchase model
+    when spend is constant (``spend_model.constant_spend_``; ``spend_params`` is then None).
+    """
     _check_value_options(caller, horizon_months, discount_rate, margin, freq)
     x, tx, T = purchase_model._arrays(summary, caller)
     spend_model._fitted(caller)
@@ -275,12 +281,18 @@ def _valuer(summary, purchase_model, spend_model, caller, *, horizon_months, dis
     options = dict(horizon_months=horizon_months, discount_rate=discount_rate, freq=freq)
     module = purchase_model._model
     cx, ctx, cT, _, inverse = compress(x, tx, T)
+    constant = getattr(spend_model, "constant_spend_", None)
 
-    def value(purchase_params, spend_params):
+    def value(purchase_params, spend_params=None):
         _, _, discounted = _purchase_flows(module, purchase_params, cx, ctx, cT, options)
-        return margin * _spend.expected_spend(spend_params, x, m) * discounted[inverse]
+        if constant is not None:
+            spend = constant
+        else:
+            spend = _spend.expected_spend(spend_params, x, m)
+        return margin * spend * discounted[inverse]
 
-    return value, (purchase_model, spend_model)
+    fits = (purchase_model,) if constant is not None else (purchase_model, spend_model)
+    return value, fits
 
 
 def _parameter_draws(
@@ -302,7 +314,7 @@ def _parameter_draws(
 
     def generate():
         for i in range(n_draws):
-            yield value(draws[0][i], draws[1][i])
+            yield value(*(d[i] for d in draws))
 
     return generate()
 
@@ -319,14 +331,14 @@ def _delta_totals(summary, purchase_model, spend_model, codes, n_groups, caller,
     covs = [np.nan_to_num(fitted.covariance_.to_numpy()) for fitted in fits]
     step = 1e-4
     gradients = []
-    for which in (0, 1):
+    for which in range(len(fits)):
         columns = []
         for k in range(len(logs[which])):
             totals = []
             for sign in (1, -1):
                 shifted = [v.copy() for v in logs]
                 shifted[which][k] += sign * step
-                values = value(np.exp(shifted[0]), np.exp(shifted[1]))
+                values = value(*(np.exp(v) for v in shifted))
                 totals.append(np.bincount(codes, weights=values, minlength=n_groups))
             columns.append((totals[0] - totals[1]) / (2 * step))
         gradients.append(np.column_stack(columns))
