@@ -240,7 +240,8 @@ def _index_html(
         # One row per source, its reasons within; readable headers, counts with separators,
         # missing as "—"; escaped like every table.
         by_source = quality_by_source(quality)
-        quality_table = table(by_source, {"reasons": "text"}, keys=["table", "source"]).to_html()
+        keys = [c for c in ("table", "source") if c in by_source.columns] or None
+        quality_table = table(by_source, keys=keys).to_html()
     templates = files("cxlib") / "templates"
     template = Environment(autoescape=True).from_string(
         (templates / "index.html.j2").read_text(encoding="utf-8")
@@ -283,6 +284,9 @@ def quality_by_source(quality: pd.DataFrame) -> pd.DataFrame:
     >>> int(row["rows_set_aside"]), int(row["rows_flagged"]), row["reasons"]
     (1, 2, 'missing date (1 row set aside); kept: zero amount (2 rows flagged)')
     """
+    needed = {"table", "source", "rows_read", "rows_kept", "rows_set_aside", "reason"}
+    if not needed <= set(quality.columns):  # not the loaders' table: shown as it is
+        return quality
     rows = []
     for (name, source), group in quality.groupby(["table", "source"], sort=False):
         reasons = []

@@ -242,6 +242,26 @@ def test_the_manifest_records_version_hashes_parameters_timings_and_status(tiny_
     assert bad["status"] == "failed" and bad["cell"] == 5
 
 
+def test_the_run_is_audited_and_the_manifest_and_the_index_say_what_was_found(tiny_run):
+    from cxlib.audit import RULES, audit_run
+
+    _, _, run = tiny_run
+    manifest = json.loads((run.run_dir / "manifest.json").read_text())
+    # what the audit checks the pages against: the dates the data cover, the loaders' counts
+    assert manifest["coverage"]["transactions"] == {
+        "first": "2024-01-05",
+        "last": "2024-03-01",
+        "rows": 3,
+    }
+    assert manifest["quality"][0]["table"] == "transactions"
+    assert manifest["quality"][0]["rows_read"] == 3
+    assert set(manifest["audit"]["rules"]) == set(RULES)
+    # `cxlib audit` on the finished folder finds what the build recorded
+    assert manifest["audit"]["findings"] == [f.to_dict() for f in audit_run(run.run_dir)]
+    index = (run.run_dir / "index.html").read_text()
+    assert '<section id="audit" data-audit="skip">' in index
+
+
 def test_the_notebook_gets_the_client_parameters_and_records_headlines(tiny_run):
     _, _, run = tiny_run
     recorded = json.loads((run.run_dir / "headlines" / "01_good.json").read_text())
