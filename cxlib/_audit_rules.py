@@ -85,7 +85,10 @@ _PERIOD_CLAIMS: list[tuple[re.Pattern, Any, str]] = [
         "compares the last 12 months with the 12 months before",
     ),
     (
-        re.compile(r"\d[\d,]*\s+new customers|\d[\d,]*\s+returning (?:ones|customers)"),
+        re.compile(
+            r"\d[\d,]*\s+new customers|\d[\d,]*\s+returning (?:ones|customers)"
+            r"|customers in their first year brought"
+        ),
         lambda end, quarter: previous_year_start(end) - pd.Timedelta(days=1),
         "tells new customers from returning ones over the last 12 months",
     ),

@@ -296,6 +296,26 @@ def test_the_quarter_a_year_earlier_is_found_by_date_not_by_position():
     assert "against 0 a year earlier" in text
 
 
+def test_the_outlook_counts_first_year_customers_only_when_the_data_can_tell_them(tmp_path):
+    from cxlib.customers import customer_base
+    from cxlib.outlook import revenue_outlook
+
+    said = "last year, customers in their first year brought GBP 7,960,000"
+    short = make_run(tmp_path, {"04_clv": page(f"The outlook leaves out {said}.")},
+                     coverage=WHOLESALE)  # fmt: skip
+    assert rules_of(audit_run(short)) == ["period-not-covered"]
+    for (start, end), told in (((WHOLESALE["first"], WHOLESALE["last"]), False),
+                               (("2022-01-01", "2025-12-31"), True)):  # fmt: skip
+        base = customer_base(_transactions(start, end))
+        base["churned"] = base["days_since_last"] > 90
+        outlook = revenue_outlook(base, pd.Series(1.0, index=base.index), currency="GBP")
+        assert bool(np.isfinite(outlook.new_customer_revenue)) is told
+        assert ("customers in their first year brought" in outlook.text) is told
+        run = make_run(tmp_path / end, {"04_clv": page(outlook.text)},
+                       coverage={"first": start, "last": end})  # fmt: skip
+        assert audit_run(run) == []
+
+
 def test_the_segment_trend_and_the_bridge_use_one_coverage_rule():
     from cxlib.cards import segment_trend
 
