@@ -78,7 +78,7 @@ _DAYS_365 = pd.Timedelta(days=365)
 _PERIOD_CLAIMS: list[tuple[re.Pattern, Any, str]] = [
     (
         re.compile(
-            rf"{_COUNT}\s+(?:on|than|against|versus|vs\.?)\s+(?:the\s+)?"
+            rf"{_COUNT}\s+(?:on|in|than|against|versus|vs\.?)\s+(?:the\s+)?"
             r"(?:12 months before|previous 12 months|a year before|year before)"
         ),
         lambda end, quarter: previous_year_start(end),

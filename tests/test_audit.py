@@ -279,6 +279,17 @@ def test_when_the_data_start_with_the_year_before_new_and_returning_are_not_told
     assert audit_run(run) == []
 
 
+def test_no_revenue_the_year_before_gives_no_percentage_and_no_nan(tmp_path):
+    steps = ["previous 12 months", "new customers", "reactivated customers", "lost customers",
+             "expansion", "contraction", "last 12 months"]  # fmt: skip
+    bridge = pd.DataFrame({"revenue": [0.0, 80.0, 0.0, 0.0, 0.0, 0.0, 80.0],
+                           "customers": [0, 8, 0, 0, 0, 0, 8]}, index=steps)  # fmt: skip
+    text = situation(bridge)
+    assert "against EUR 0.00 in the 12 months before" in text and "%" not in text
+    run = make_run(tmp_path, {"00_summary": page(text)}, coverage=CDNOW)
+    assert rules_of(audit_run(run)) == ["period-not-covered"] * 2  # and no not-a-number
+
+
 def test_13_months_of_data_name_no_quarter_a_year_earlier_and_no_new_customers():
     tx = _transactions("2010-12-01", "2011-12-09")
     text = situation(revenue_bridge(tx), active_customers_over_time(tx))
