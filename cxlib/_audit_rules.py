@@ -39,14 +39,14 @@ def _finite(value: Any) -> bool:
 @rule("not-a-number", "no NaN, inf or None in any text, and every recorded number finite")
 def not_a_number(run: RunText) -> Iterator[Finding]:
     for page, text in run.texts():
-        for match in _NOT_A_NUMBER.finditer(text):
+        match = _NOT_A_NUMBER.search(text)  # one finding per text, quoting the first
+        if match:
             yield Finding(
                 "not-a-number",
                 page,
                 quote(text, match.start(), match.end()),
                 f"'{match.group(0)}' printed where a number or a word belongs",
             )
-            break
     for row in run.headlines.itertuples(index=False):
         if row.unit != "text" and not isinstance(row.value, str) and not _finite(row.value):
             yield Finding(
