@@ -23,6 +23,7 @@ __all__ = [
     "DataError",
     "__version__",
     "actions",
+    "audit",
     "cards",
     "churn",
     "client",

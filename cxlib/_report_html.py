@@ -237,8 +237,11 @@ def _index_html(
     if quality is not None and not quality.empty:
         from cxlib.present import table
 
-        # Readable headers, counts with separators, missing as "—"; escaped like every table.
-        quality_table = table(quality).to_html()
+        # One row per source, its reasons within; readable headers, counts with separators,
+        # missing as "—"; escaped like every table.
+        by_source = quality_by_source(quality)
+        keys = [c for c in ("table", "source") if c in by_source.columns] or None
+        quality_table = table(by_source, keys=keys).to_html()
     templates = files("cxlib") / "templates"
     template = Environment(autoescape=True).from_string(
         (templates / "index.html.j2").read_text(encoding="utf-8")
@@ -259,9 +262,58 @@ def _index_html(
         data_files=list(manifest["data_files"].items()),
         pdf=manifest.get("pdf"),
         n_actions=manifest.get("actions") or 0,
+        audit=manifest.get("audit"),
         page_css=_CSS,
         index_css=(templates / "index.css").read_text(encoding="utf-8"),
     )
+
+
+def quality_by_source(quality: pd.DataFrame) -> pd.DataFrame:
+    """One row per table and source of the data-quality table, its reasons listed within.
+
+    The loaders record one row per table and reason (:func:`cxlib.data.quality_report`); a
+    reader wants each source once: rows read and kept, rows set aside and flagged in total, and
+    the reasons with their counts.
+
+    Examples
+    --------
+    >>> quality = pd.DataFrame({"table": ["transactions"] * 2, "source": ["tx.csv"] * 2,
+    ...     "rows_read": [10, 10], "rows_kept": [9, 9], "rows_set_aside": [1, 0],
+    ...     "reason": ["missing date", "kept: zero amount"], "rows_flagged": [0, 2]})
+    >>> row = quality_by_source(quality).iloc[0]
+    >>> int(row["rows_set_aside"]), int(row["rows_flagged"]), row["reasons"]
+    (1, 2, 'missing date (1 row set aside); kept: zero amount (2 rows flagged)')
+    """
+    needed = {"table", "source", "rows_read", "rows_kept", "rows_set_aside", "reason"}
+    if not needed <= set(quality.columns):  # not the loaders' table: shown as it is
+        return quality
+    rows = []
+    for (name, source), group in quality.groupby(["table", "source"], sort=False):
+        reasons = []
+        for record in group.itertuples(index=False):
+            if str(record.reason) == "none":
+                continue
+            counts = [
+                f"{int(n):,} row{'s' if int(n) != 1 else ''} {what}"
+                for n, what in (
+                    (record.rows_set_aside, "set aside"),
+                    (getattr(record, "rows_flagged", 0), "flagged"),
+                )
+                if n
+            ]
+            reasons.append(f"{record.reason} ({', '.join(counts)})" if counts else record.reason)
+        rows.append(
+            {
+                "table": name,
+                "source": source,
+                "rows_read": int(group["rows_read"].max()),
+                "rows_kept": int(group["rows_kept"].max()),
+                "rows_set_aside": int(group["rows_set_aside"].sum()),
+                "rows_flagged": int(group.get("rows_flagged", pd.Series(0)).sum()),
+                "reasons": "; ".join(reasons) or "none",
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 def _present(value: Any) -> bool:

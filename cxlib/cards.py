@@ -51,6 +51,7 @@ import pandas as pd
 
 from cxlib._validation import DataError, check_transactions, validate_columns
 from cxlib.actions import BASIS, DEFAULT_SAVE_RATE
+from cxlib.trend import covers, history_note, previous_year_start
 
 __all__ = [
     "CARD_COLUMNS",
@@ -229,9 +230,9 @@ def segment_trend(
     now = _segment_totals(base).sort_values("revenue_12m", ascending=False, kind="stable")
     first = tx.loc[tx["date"] <= end, "date"].min()
     # The year before needs a full 12 months of its own: the 365 days up to year_before.
-    if first.normalize() > (year_before - pd.Timedelta(days=364)).normalize():
+    if not covers(first, previous_year_start(end)):
         before = pd.DataFrame({"customers": pd.Series(dtype=float), "revenue_12m": np.nan})
-        before["kept"], short = np.nan, f"under two years of history (data from {first:%d %b %Y})"
+        before["kept"], short = np.nan, history_note(first)
     else:
         earlier = _segmented_base(tx, year_before, threshold_days, base.attrs.get("freq", "W"))
         then = earlier["segment"].astype(str)

@@ -1,9 +1,9 @@
-"""The ``cxlib`` command line: ``cxlib demo``, ``cxlib validate``, ``cxlib report``.
+"""The ``cxlib`` command line: ``cxlib demo``, ``validate``, ``report`` and ``audit``.
 
 Exit codes (also in ``cxlib --help`` and the README's "Command line"):
 
 * 0 -- success;
-* 1 -- the report was written but some notebook failed;
+* 1 -- the report was written but some notebook failed; ``cxlib audit``: findings;
 * 2 -- invalid client config or data (one ``error:`` line naming the file, the column and a few
   offending values; no traceback; nothing written);
 * 3 -- the report could not be written (disk full, read-only, ``--out`` not a folder);
@@ -33,13 +33,14 @@ EXIT_TERMINATED = 143  # 128 + SIGTERM, as a shell reports it
 HELP = f"""Customer-experience analytics: turn a client's exports into a reproducible HTML report.
 
 Typical use: cxlib demo, then cxlib validate clients/demo.yaml, then cxlib report clients/demo.yaml.
+cxlib audit RUN_DIR checks a finished run's text again (the report runs it too).
 Run cxlib COMMAND --help for the options of one command.
 
-Exit codes: {EXIT_OK} success; {EXIT_FAILED} the report was written but a notebook failed;
-{EXIT_DATA_ERROR} invalid client config or data; {EXIT_OUTPUT_ERROR} the report could not be written
-(disk full, read-only, --out not a folder); {EXIT_USAGE} wrong command line (unknown command or
-option, missing argument); {EXIT_INTERRUPTED} interrupted with Ctrl-C; {EXIT_TERMINATED} stopped
-with SIGTERM.
+Exit codes: {EXIT_OK} success; {EXIT_FAILED} the report was written but a notebook failed, or
+the audit found sentences to fix; {EXIT_DATA_ERROR} invalid client config or data, or not a run;
+{EXIT_OUTPUT_ERROR} the report could not be written (disk full, read-only, --out not a folder);
+{EXIT_USAGE} wrong command line (unknown command or option, missing argument); {EXIT_INTERRUPTED}
+interrupted with Ctrl-C; {EXIT_TERMINATED} stopped with SIGTERM.
 """
 
 
@@ -200,6 +201,34 @@ def report(
     if not run.ok:
         for line in run.failures:
             typer.echo(f"FAILED {line}", err=True)
+        raise typer.Exit(EXIT_FAILED)
+
+
+@app.command()
+def audit(
+    run_dir: Annotated[
+        Path,
+        typer.Argument(help="A report run folder, e.g. reports/demo/20260102T030405Z-ab12cd34."),
+    ],
+) -> None:
+    """Check every page's text of a report run against the audit's rules.
+
+    Prints each finding on one line (rule, page, why, the offending text) and a last line with
+    the count. Exit 0 when there is no finding, 1 when there are findings, 2 when RUN_DIR is not
+    a report run.
+    """
+    from cxlib.audit import NotARunError, audit_run
+
+    try:
+        findings = audit_run(run_dir)
+    except NotARunError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(EXIT_DATA_ERROR) from None
+    for finding in findings:
+        typer.echo(finding.line())
+    count = len(findings)
+    typer.echo(f"{count} finding{'' if count == 1 else 's'} in {run_dir}")
+    if findings:
         raise typer.Exit(EXIT_FAILED)
 
 

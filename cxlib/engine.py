@@ -32,6 +32,7 @@ __all__ = [
     "bridge_sql",
     "cohort_sql",
     "customer_totals_sql",
+    "first_date",
     "last_date",
     "run",
     "run_duckdb",
@@ -290,6 +291,13 @@ def last_date(tx) -> pd.Timestamp:
     if hasattr(tx, "sparkSession"):
         return pd.Timestamp(tx.selectExpr("max(date)").first()[0])
     return pd.Timestamp(tx["date"].max())
+
+
+def first_date(tx) -> pd.Timestamp:
+    """Return the first transaction date of a pandas frame or a Spark DataFrame."""
+    if hasattr(tx, "sparkSession"):
+        return pd.Timestamp(tx.selectExpr("min(date)").first()[0])
+    return pd.Timestamp(tx["date"].min())
 
 
 def to_spark_sql(sql: str) -> str:

@@ -35,8 +35,10 @@ __all__ = [
     "format_table",
     "format_value",
     "headline_table",
+    "load_facts",
     "load_headlines",
     "page_title",
+    "save_facts",
     "save_headlines",
 ]
 
@@ -62,10 +64,12 @@ class Headline:
     note : str, optional
         One sentence of context.
     evidence : dict, optional
-        For a reviewer warning (a key ending in ``_warning``, unit "text", the sentence as the
-        value): ``{"checks": [...]}``, the numbers the sentence rests on and the comparison each
-        must pass for it to be true (:func:`cxlib.clv.flags.check`), written to the headlines
-        JSON as "evidence" so ``cxlib audit`` can re-check them.
+        What ``cxlib audit`` re-checks (:mod:`cxlib.audit`). A warning (a key ending in
+        ``_warning``, ``unit="text"``) records ``{"checks": [...]}``: each check
+        ``{"name": str, "value": float or list of float, "op": "<" | "<=" | ">" | ">=" | "=="
+        | "!=" | "all_equal" | "finite", "threshold": float or None}`` is a comparison that
+        must hold, on the numbers the page shows, for the warning to be true
+        (:func:`cxlib.clv.flags.check` builds one).
     """
 
     key: str
@@ -176,21 +180,80 @@ def save_headlines(
     if path is not None:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(rows, indent=2, default=float), encoding="utf-8")
+        path.write_text(json.dumps(rows, indent=2, default=_plain), encoding="utf-8")
     return pd.DataFrame(rows, columns=["notebook", *Headline.__dataclass_fields__])
+
+
+def _plain(value):
+    """JSON for numpy numbers and arrays (a headline's value, an evidence check's numbers)."""
+    if hasattr(value, "tolist"):  # numpy scalar or array
+        return value.tolist()
+    return float(value)
 
 
 def load_headlines(directory: str | Path | None) -> pd.DataFrame:
     """Read every headline JSON file in ``directory`` into one frame.
 
     The frame is empty (with the same columns) when ``directory`` is ``None``, does not exist
-    or holds no JSON files, e.g. when the summary notebook runs on its own.
+    or holds no JSON files, e.g. when the summary notebook runs on its own. ``evidence`` is
+    None for headlines recorded without it (and by earlier versions).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> check = {"name": "r", "value": 0.5, "op": ">", "threshold": 0.3}
+    >>> _ = save_headlines("04_clv", [Headline("x_warning", "Warning", "r is high", unit="text",
+    ...                                        evidence={"checks": [check]})],
+    ...                    path=folder / "04_clv.json")
+    >>> load_headlines(folder).loc[0, "evidence"]["checks"][0]["threshold"]
+    0.3
     """
     rows: list[dict] = []
     if directory is not None:
         for file in sorted(Path(directory).glob("*.json")):
             rows.extend(json.loads(file.read_text(encoding="utf-8")))
-    return pd.DataFrame(rows, columns=["notebook", *Headline.__dataclass_fields__])
+    frame = pd.DataFrame(rows, columns=["notebook", *Headline.__dataclass_fields__])
+    frame["evidence"] = [e if isinstance(e, dict) else None for e in frame["evidence"]]
+    return frame
+
+
+#: Subfolder of the headlines folder holding the facts pages record for the audit.
+FACTS_DIR = "facts"
+
+
+def save_facts(page: str, facts: dict, *, path: str | Path | None = None) -> None:
+    """Record numbers a page shows that are not headlines, for ``cxlib audit`` to re-check.
+
+    E.g. what the names of the behavioural clusters rest on
+    (:meth:`cxlib.segmentation.ClusterResult.name_facts`). ``path`` is the page's headline file
+    (the runner's ``headlines_path``); the facts go to ``facts/<page>.json`` beside it. Without
+    ``path`` (a notebook run by hand) nothing is written.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> save_facts("01_segmentation", {"clusters": {"threshold_days": 90.0}},
+    ...            path=folder / "01_segmentation.json")
+    >>> load_facts(folder)["01_segmentation"]["clusters"]["threshold_days"]
+    90.0
+    """
+    if path is None:
+        return
+    target = Path(path).parent / FACTS_DIR / Path(path).name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(facts, indent=1, default=_plain), encoding="utf-8")
+
+
+def load_facts(directory: str | Path | None) -> dict[str, dict]:
+    """Read the facts every page recorded with :func:`save_facts`: ``{page: facts}``."""
+    found: dict[str, dict] = {}
+    if directory is None or not (Path(directory) / FACTS_DIR).is_dir():
+        return found
+    for file in sorted((Path(directory) / FACTS_DIR).glob("*.json")):
+        found[file.stem] = json.loads(file.read_text(encoding="utf-8"))
+    return found
 
 
 #: Section of the executive summary for each topic notebook's headlines, in reading order.

@@ -40,7 +40,9 @@ class RevenueOutlook:
         ``next_12m / last_12m - 1``.
     new_customer_revenue : float
         Last 12 months' net revenue from customers whose first purchase fell in those months:
-        what acquisition added last year, which the outlook does not include.
+        what acquisition added last year, which the outlook does not include. NaN when the data
+        do not reach before the 12 months before the last 12 (:func:`cxlib.trend.covers`), so
+        a first purchase in the data may be a returning customer's.
     text : str
         Plain sentences for the page.
     """
@@ -110,7 +112,7 @@ def revenue_outlook(
         }
     ).set_index("step")
     new = base["tenure_days"].to_numpy(dtype=float) < _NEW_CUSTOMER_DAYS
-    new_revenue = float(last[new].sum())
+    new_revenue = float(last[new].sum()) if _history_tells_new(base) else np.nan
     change = next_12m / last_12m - 1 if last_12m > 0 else np.nan
     text = _outlook_text(
         last_12m,
@@ -130,6 +132,22 @@ def revenue_outlook(
         new_customer_revenue=new_revenue,
         text=text,
     )
+
+
+def _history_tells_new(base: pd.DataFrame) -> bool:
+    """Whether the data reach before the 12 months before the last 12 (as the revenue bridge).
+
+    Without that history a customer whose first purchase in the data fell in the last 12
+    months may be a returning one, so "customers in their first year" cannot be counted. A base
+    without ``first_purchase`` or ``attrs["observation_end"]`` is taken as long enough.
+    """
+    from cxlib.trend import covers, previous_year_start
+
+    end = base.attrs.get("observation_end")
+    if end is None or "first_purchase" not in base or base["first_purchase"].isna().all():
+        return True
+    first = pd.Timestamp(base["first_purchase"].min())
+    return covers(first, previous_year_start(end) - pd.Timedelta(days=1))
 
 
 def _outlook_text(
@@ -152,4 +170,9 @@ def _outlook_text(
         f"first year brought {money(new_revenue)}; acquisition at that pace "
         + ("would close the gap." if new_revenue >= last - nxt else "would not close the gap."),
     ]
+    if not np.isfinite(new_revenue):  # the data are too short to tell new customers
+        parts[-1] = (
+            "The outlook leaves out customers not yet acquired; the data are too short to tell "
+            "what new customers brought last year."
+        )
     return " ".join(parts)

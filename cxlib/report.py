@@ -538,6 +538,9 @@ def build_report(
             "packages": _package_versions(),
         },
         "notebooks": [],
+        # what the audit checks the pages against: the dates the data cover, what was set aside
+        "coverage": _data_coverage(client),
+        "quality": _quality_records(client.quality),
     }
 
     def write_manifest(status: str) -> None:
@@ -602,6 +605,19 @@ def build_report(
         )
         (partial / "index.html").write_text(index, encoding="utf-8")
         write_manifest(status)
+        manifest["audit"] = _audit(partial, console)  # every page's text, checked by code
+        index = _index_html(
+            client=config.client,
+            run_id=run_id,
+            status=status,
+            notebooks=runs,
+            headlines=headlines,
+            quality=client.quality,
+            currency=config.currency,
+            manifest=manifest,
+        )
+        (partial / "index.html").write_text(index, encoding="utf-8")
+        write_manifest(status)
         partial.rename(final_dir)
     except KeyboardInterrupt as exc:
         for run in runs:
@@ -628,6 +644,50 @@ def build_report(
     return ReportRun(
         run_dir=final_dir, run_id=run_id, status=status, notebooks=runs, seconds=manifest["seconds"]
     )
+
+
+def _data_coverage(client: Any) -> dict[str, dict[str, Any]]:
+    """Return the first and last date of each dated table (:func:`cxlib.trend.data_coverage`)."""
+    from cxlib.trend import data_coverage
+
+    names = ("transactions", "surveys", "feedback", "experiments")
+    tables = {name: getattr(client, name, None) for name in names}
+    if tables["transactions"] is not None:
+        tables["transactions"] = client.rows  # with engine: spark, where the rows live
+    return data_coverage(tables)
+
+
+def _quality_records(quality: Any) -> list[dict[str, Any]]:
+    if quality is None or quality.empty:
+        return []
+    return json.loads(quality.to_json(orient="records"))
+
+
+def _audit(run_dir: Path, console: Any) -> dict[str, Any]:
+    """Run :func:`cxlib.audit.audit_run` on the run folder; report how many findings.
+
+    Findings are reported, not fatal: the run keeps its status. An audit that fails is recorded
+    with its error, so a bug in a rule never costs the reviewers their report.
+    """
+    from cxlib.audit import RULES, audit_run
+
+    try:
+        findings = audit_run(run_dir)
+    except Exception as exc:  # noqa: BLE001 - recorded on the index, the run still completes
+        error = _one_line(f"{type(exc).__name__}: {exc}")
+        console.print(f"[yellow]audit failed[/]: {error}", markup=True, highlight=False)
+        return {"error": error, "rules": sorted(RULES), "findings": []}
+    if findings:
+        console.print(
+            f"[yellow]audit[/]: {len(findings)} finding(s), listed on the index and in "
+            "manifest.json (cxlib audit RUN_DIR prints them)",
+            markup=True,
+            highlight=False,
+            soft_wrap=True,
+        )
+    else:
+        console.print("[green]audit[/]: no findings", markup=True, highlight=False)
+    return {"rules": sorted(RULES), "findings": [f.to_dict() for f in findings]}
 
 
 def _write_actions(run_dir: Path, headlines_dir: Path) -> int:

@@ -11,6 +11,7 @@ import pandas as pd
 from cxlib._html import escape_markdown
 from cxlib.actions import BASIS, COLUMNS
 from cxlib.headlines import format_value, page_title
+from cxlib.trend import covers, previous_year_start
 
 __all__ = [
     "GLOSSARY",
@@ -35,10 +36,15 @@ def situation(
 ) -> str:
     """Describe the trend in a few sentences of markdown: revenue bridge, customers, NPS.
 
+    A comparison between periods is stated only when the data cover both
+    (:func:`cxlib.trend.covers`); otherwise the sentence says what is missing. New customers
+    are told from returning ones only when the data reach 12 months before the period.
+
     Parameters
     ----------
     bridge : DataFrame
-        :func:`cxlib.trend.revenue_bridge`.
+        :func:`cxlib.trend.revenue_bridge` (empty, with ``attrs["note"]``, when the data do not
+        cover the 12 months before the last 12).
     periods : DataFrame, optional
         :func:`cxlib.trend.active_customers_over_time`.
     nps : DataFrame, optional
@@ -54,35 +60,104 @@ def situation(
     >>> print(situation(bridge)[:76])
     **Revenue.** Net revenue over the last 12 months was EUR 120.00, up 20.0% on
     """
-    if bridge.empty:  # no transactions table: the NPS trend, if any, is the whole situation
-        lines = [bridge.attrs.get("note", "There is no revenue trend to show.")]
-        return "\n\n".join(lines + _nps_trend(nps))
+    lines = [_revenue_trend(bridge, currency)]
+    if periods is not None and len(periods):
+        lines += _customer_trend(periods)
+    return "\n\n".join(lines + _nps_trend(nps))
+
+
+def _revenue_trend(bridge: pd.DataFrame, currency: str) -> str:
+    """Write the revenue sentence of :func:`situation`: the bridge, or what it lacks."""
+    attrs = bridge.attrs
+    if bridge.empty:
+        if "last_12m" not in attrs:  # no transactions table
+            return str(attrs.get("note", "There is no revenue trend to show."))
+        first, end = pd.Timestamp(attrs["first"]), pd.Timestamp(attrs["observation_end"])
+        total = _money(attrs["last_12m"], currency)
+        if covers(first, end.normalize() - pd.Timedelta(days=364)):
+            said = f"Net revenue over the last 12 months was {total}"
+        else:
+            said = (
+                f"Net revenue over the whole history ({first:%d %b %Y} to {end:%d %b %Y}, under "
+                f"a year) was {total}"
+            )
+        return (
+            f"**Revenue.** {said}, from {int(attrs['customers_12m']):,} customers. The data "
+            f"start on {first:%d %b %Y}, after the 12 months before the last 12 begin "
+            f"({previous_year_start(end):%d %b %Y}): there is no comparison with them, and no "
+            "count of new, returning and lost customers."
+        )
     r, n = bridge["revenue"], bridge["customers"]
     previous, last = r["previous 12 months"], r["last 12 months"]
-    change = last / previous - 1 if previous else float("nan")
-    direction = "up" if change >= 0 else "down"
     retained = r["expansion"] + r["contraction"]
-    lines = [
+    if previous > 0:
+        change = last / previous - 1
+        versus = (
+            f"{'up' if change >= 0 else 'down'} {abs(change):.1%} on the 12 months before "
+            f"({_money(previous, currency)})"
+        )
+    else:  # no revenue (or a net refund) the year before: no percentage to give
+        versus = f"against {_money(previous, currency)} in the 12 months before"
+    if attrs.get("history_before", True):
+        arrivals = (
+            f"{n['new customers']:,} new customers brought {_money(r['new customers'], currency)} "
+            f"and {n['reactivated customers']:,} returning ones "
+            f"{_money(r['reactivated customers'], currency)}"
+        )
+    else:  # the data start with the previous 12 months: nothing tells new from returning
+        came = n["new customers"] + n["reactivated customers"]
+        money = r["new customers"] + r["reactivated customers"]
+        arrivals = (
+            f"{came:,} customers who had not bought in the 12 months before brought "
+            f"{_money(money, currency)} (the data start on {pd.Timestamp(attrs['first']):%d %b %Y}"
+            ", so new customers cannot be told from returning ones)"
+        )
+    return (
         f"**Revenue.** Net revenue over the last 12 months was {_money(last, currency)}, "
-        f"{direction} {abs(change):.1%} on the 12 months before ({_money(previous, currency)}). "
-        f"{n['new customers']:,} new customers brought {_money(r['new customers'], currency)} "
-        f"and {n['reactivated customers']:,} returning ones "
-        f"{_money(r['reactivated customers'], currency)}; {n['lost customers']:,} customers who "
+        f"{versus}. {arrivals}; {n['lost customers']:,} customers who "
         f"stopped buying took {_money(-r['lost customers'], currency)} with them; customers who "
         f"bought in both years spent {_money(abs(retained), currency)} "
         f"{'more' if retained >= 0 else 'less'} (expansion {_money(r['expansion'], currency)}, "
         f"contraction {_money(-r['contraction'], currency)})."
-    ]
-    if periods is not None and len(periods) >= 5:
-        now, year_ago = periods.iloc[-1], periods.iloc[-5]
-        lines.append(
-            f"**Customers.** {now['active_customers']:,} customers bought in the last complete "
-            f"quarter (starting {now['period']:%d %b %Y}), against "
-            f"{year_ago['active_customers']:,} "
-            f"a year earlier; {now['new_customers']:,} of them were new (a year earlier: "
-            f"{year_ago['new_customers']:,})."
-        )
-    return "\n\n".join(lines + _nps_trend(nps))
+    )
+
+
+def _customer_trend(periods: pd.DataFrame) -> list[str]:
+    """Write the customers sentence of :func:`situation`: a quarter against a year earlier.
+
+    Each comparison is stated only when the data cover it (:func:`cxlib.trend.covers`): the
+    quarter a year earlier, and the 12 months before a quarter for its count of new customers
+    (without them a returning customer looks new); otherwise the sentence says what is missing.
+    """
+    now = periods.iloc[-1]
+    start = pd.Timestamp(now["period"])
+    first = periods.attrs.get("first")
+    since = f"the data start on {pd.Timestamp(first):%d %b %Y}" if first is not None else ""
+
+    def covered(day: pd.Timestamp) -> bool:
+        return first is None or covers(first, day)
+
+    year_ago = start - pd.DateOffset(years=1)
+    ago = periods.loc[periods["period"] == year_ago]
+    ago_customers = int(ago["active_customers"].sum())  # no row: nobody bought then
+    text = (
+        f"**Customers.** {int(now['active_customers']):,} customers bought in the last complete "
+        f"quarter (starting {start:%d %b %Y})"
+    )
+    if not covered(year_ago):
+        return [
+            f"{text}. The data start on {pd.Timestamp(first):%d %b %Y}: too late to compare "
+            "with the same quarter a year earlier, or to tell new customers from returning ones."
+        ]
+    text += f", against {ago_customers:,} a year earlier"
+    if not covered(start - pd.Timedelta(days=365)):
+        return [f"{text}; {since}, too late to tell new customers from returning ones."]
+    text += f"; {int(now['new_customers']):,} of them were new"
+    if covered(year_ago - pd.Timedelta(days=365)):
+        text += f" (a year earlier: {int(ago['new_customers'].sum()):,})"
+    elif covered(year_ago):
+        text += f" (new customers a year earlier are not counted: {since})"
+    return [text + "."]
 
 
 def _nps_trend(nps: pd.DataFrame | None) -> list[str]:
@@ -165,13 +240,20 @@ def actions_view(actions: pd.DataFrame, *, currency: str = "EUR"):
 
 
 def actions_markdown(
-    actions: pd.DataFrame, *, currency: str = "EUR", margin: float | None = None, limit: int = 5
+    actions: pd.DataFrame,
+    *,
+    currency: str = "EUR",
+    margin: float | None = None,
+    limit: int = 5,
+    cards: pd.DataFrame | None = None,
 ) -> str:
     """Write the ranked actions (top ``limit``) as a numbered markdown list with links.
 
     Each item: the action, its value and interval on the one basis, the customers targeted,
     the KPI to watch, and a link to the page that backs it (``<page>.html``, beside the
-    summary's reviewer HTML).
+    summary's reviewer HTML). Without actions, it says so, and points to the segment cards'
+    plays when ``cards`` (:func:`cxlib.cards.segment_cards`) has some, so the summary never
+    says there is no money play while its cards show one.
 
     Examples
     --------
@@ -182,9 +264,18 @@ def actions_markdown(
     True
     """
     if actions.empty:
+        plays = _card_plays(cards)
+        if plays.empty:
+            return (
+                "*No page recorded an action with money attached; see the topic pages for the "
+                "findings.*"
+            )
+        top = plays.iloc[0]
         return (
-            "*No page recorded an action with money attached; see the topic pages for the "
-            "findings.*"
+            "*No topic page recorded a ranked action with money attached; the segment cards "
+            f"below suggest a play for {len(plays)} segment{'s' if len(plays) > 1 else ''} "
+            f"(the largest: {escape_markdown(str(top['play']).split(':')[0])} for "
+            f"{escape_markdown(top['segment'])}, {_money(top['play_value'], currency)} a year).*"
         )
     basis = actions["basis"].iloc[0] or BASIS
     stated = f" ({margin:.0%} of revenue, the client's margin)" if margin else ""
@@ -205,6 +296,14 @@ def actions_markdown(
     if len(actions) > limit:
         lines.append(f"\n*{len(actions) - limit} smaller actions are in actions.json.*")
     return "\n".join(lines)
+
+
+def _card_plays(cards: pd.DataFrame | None) -> pd.DataFrame:
+    """Return the cards with a play worth money, the largest first."""
+    if cards is None or cards.empty or "play_value" not in cards:
+        return pd.DataFrame(columns=["segment", "play", "play_value"])
+    plays = cards[cards["play"].notna() & cards["play_value"].notna()]
+    return plays.sort_values("play_value", ascending=False, kind="stable")
 
 
 #: Methods used in the report, in plain words.

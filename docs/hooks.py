@@ -35,6 +35,7 @@ API_ORDER = (
     "plots",
     "headlines",
     "report",
+    "audit",
     "demo",
     "datasets",
 )

@@ -186,6 +186,17 @@ def test_the_demo_index_renders_in_headless_chromium(demo_report, tmp_path):
 
 
 @pytest.mark.slow
+def test_the_demo_passes_the_audit_of_every_sentence_with_no_finding(demo_report):
+    from cxlib.audit import RULES, audit_run
+
+    manifest = json.loads((demo_report.run_dir / "manifest.json").read_text())
+    assert manifest["audit"]["findings"] == []
+    assert set(manifest["audit"]["rules"]) == set(RULES)
+    assert audit_run(demo_report.run_dir) == []  # the finished folder, read again
+    index = (demo_report.run_dir / "index.html").read_text()
+    assert f"passed the {len(RULES)} rules of" in " ".join(index.split())
+
+
 def test_the_demo_ranks_three_actions_on_one_basis_each_equal_to_its_page(demo_report):
     from cxlib.headlines import format_value
 

@@ -86,7 +86,7 @@ GOOD_CELLS = [
     (
         "code",
         "from cxlib.headlines import Headline, save_headlines\n"
-        "save_headlines('01_good', [\n"
+        "recorded = save_headlines('01_good', [\n"
         "    Headline('total_value', 'Total value', 1.5e6, unit='currency', ci_low=1.2e6,"
         " ci_high=1.8e6),\n"
         "    Headline('months', 'Horizon', horizon_months, unit='count'),\n"
@@ -95,7 +95,7 @@ GOOD_CELLS = [
     (
         "code",
         "from cxlib.actions import Action, save_actions\n"
-        "save_actions('01_good', [\n"
+        "ranked = save_actions('01_good', [\n"
         "    Action('Call <b>VIPs</b>', 'VIP', 40, 2e4, 1e4, 3e4, kpi='churn of VIPs'),\n"
         "    Action('Fix delivery', 'all', 90, 5e4, 1e4, 9e4, kpi='complaints'),\n"
         "], path=headlines_path)",
@@ -240,6 +240,27 @@ def test_the_manifest_records_version_hashes_parameters_timings_and_status(tiny_
     assert good["seconds"] > 0 and good["status"] == "ok"
     bad = next(nb for nb in manifest["notebooks"] if nb["name"] == "02_bad")
     assert bad["status"] == "failed" and bad["cell"] == 5
+
+
+def test_the_run_is_audited_and_the_manifest_and_the_index_say_what_was_found(tiny_run):
+    from cxlib.audit import RULES, audit_run
+
+    _, _, run = tiny_run
+    manifest = json.loads((run.run_dir / "manifest.json").read_text())
+    # what the audit checks the pages against: the dates the data cover, the loaders' counts
+    assert manifest["coverage"]["transactions"] == {
+        "first": "2024-01-05",
+        "last": "2024-03-01",
+        "rows": 3,
+    }
+    assert manifest["quality"][0]["table"] == "transactions"
+    assert manifest["quality"][0]["rows_read"] == 3
+    assert set(manifest["audit"]["rules"]) == set(RULES)
+    assert manifest["audit"]["findings"] == []
+    # `cxlib audit` on the finished folder reads the same pages
+    assert audit_run(run.run_dir) == []
+    index = (run.run_dir / "index.html").read_text()
+    assert '<section id="audit" data-audit="skip">' in index
 
 
 def test_the_notebook_gets_the_client_parameters_and_records_headlines(tiny_run):

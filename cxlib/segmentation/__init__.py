@@ -18,7 +18,13 @@ Per-customer timing and money come from the one customer base
 Everything here is a pure function of its inputs: frames in, frames (or a small result object) out.
 """
 
-from cxlib.segmentation.clusters import DEFAULT_FEATURE_WORDS, ClusterResult, cluster_customers
+from cxlib.segmentation.clusters import (
+    DEFAULT_FEATURE_WORDS,
+    RECENCY_WORDS,
+    ClusterResult,
+    cluster_customers,
+    recency_word,
+)
 from cxlib.segmentation.features import customer_features
 from cxlib.segmentation.profiles import format_profiles, segment_profiles, segmentation_headlines
 from cxlib.segmentation.rfm import DEFAULT_RFM_SEGMENTS, SegmentRule, rfm_grid, rfm_segments
@@ -26,6 +32,7 @@ from cxlib.segmentation.rfm import DEFAULT_RFM_SEGMENTS, SegmentRule, rfm_grid, 
 __all__ = [
     "DEFAULT_FEATURE_WORDS",
     "DEFAULT_RFM_SEGMENTS",
+    "RECENCY_WORDS",
     "ClusterResult",
     "SegmentRule",
     "cluster_customers",
@@ -34,5 +41,6 @@ __all__ = [
     "rfm_grid",
     "rfm_segments",
     "segment_profiles",
+    "recency_word",
     "segmentation_headlines",
 ]

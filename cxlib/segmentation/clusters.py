@@ -18,17 +18,53 @@ import pandas as pd
 from cxlib._validation import DataError, format_offenders, validate_columns
 from cxlib.segmentation.features import CATEGORY_PREFIX, CHANNEL_PREFIX, is_share
 
-__all__ = ["DEFAULT_FEATURE_WORDS", "ClusterResult", "cluster_customers"]
+__all__ = [
+    "DEFAULT_FEATURE_WORDS",
+    "RECENCY_WORDS",
+    "ClusterResult",
+    "cluster_customers",
+    "recency_word",
+]
 
 #: Words used to name clusters: feature -> (word when the cluster is low, word when high).
 #: Category and channel shares are named after the category or channel itself (high side only).
+#: A word is used only when the cluster's mean in the feature's own units lies on the same side
+#: of the whole's mean as its standardised profile (a log scale can disagree with the mean).
 DEFAULT_FEATURE_WORDS: dict[str, tuple[str, str]] = {
     "frequency": ("infrequent", "frequent"),
-    "days_since_last": ("recently active", "lapsed"),
+    "days_since_last": ("more recent", "less recent"),
     "tenure_days": ("new", "long-standing"),
     "avg_order_value": ("small-basket", "big-basket"),
     "total_spend": ("low-spend", "high-spend"),
 }
+
+#: With the client's inactivity threshold ``t``, a cluster's mean days since the last purchase
+#: names it in the report's own terms (the RFM recency bands, the churn page's lapse): words and
+#: the largest mean, as a fraction of ``t``, each may stand for (the last one: any mean).
+RECENCY_WORDS: dict[str, tuple[tuple[str, float], ...]] = {
+    "low": (("recently active", 0.5), ("active", 1.0), ("more recent", float("inf"))),
+    "high": (("less recent", 1.0), ("lapsed", float("inf"))),
+}
+
+
+def recency_word(mean_days: float, threshold_days: float, *, above_whole: bool) -> str:
+    """Name a cluster's recency by its mean days since the last purchase and the threshold.
+
+    A cluster more recent than the whole is "recently active" when its mean is within half the
+    inactivity threshold (RFM recency 4 or 5), "active" within the threshold, else only "more
+    recent"; a less recent one is "lapsed" beyond the threshold, else "less recent".
+
+    Examples
+    --------
+    >>> [recency_word(d, 200, above_whole=False) for d in (40, 127, 300)]
+    ['recently active', 'active', 'more recent']
+    >>> [recency_word(d, 200, above_whole=True) for d in (150, 476)]
+    ['less recent', 'lapsed']
+    """
+    for word, limit in RECENCY_WORDS["high" if above_whole else "low"]:
+        if mean_days <= limit * threshold_days:
+            return word
+    return RECENCY_WORDS["high" if above_whole else "low"][-1][0]
 
 
 def _signed_log1p(values):
@@ -98,6 +134,13 @@ class ClusterResult:
     model : sklearn estimator
         Fitted KMeans, MiniBatchKMeans or GaussianMixture.
     features_used : list of str
+    whole : Series
+        The mean of every feature over all customers, in its original units: what the names
+        compare each cluster with.
+    recency_threshold_days : float or None
+        The inactivity threshold the recency words were chosen with.
+    words : dict
+        The feature words the names were built from.
     """
 
     assignments: pd.DataFrame
@@ -111,8 +154,39 @@ class ClusterResult:
     preprocessor: object = field(repr=False)
     model: object = field(repr=False)
     features_used: list[str] = field(default_factory=list)
+    whole: pd.Series = field(default=None, repr=False)
+    recency_threshold_days: float | None = None
+    words: dict = field(default_factory=dict, repr=False)
     _relabel: np.ndarray = field(default=None, repr=False)
     _weights: np.ndarray = field(default=None, repr=False)
+
+    def name_facts(self) -> dict:
+        """Return the numbers each cluster's name rests on, for ``cxlib audit`` to re-check.
+
+        Returns
+        -------
+        dict
+            ``words`` (feature -> [low word, high word]), ``whole`` (feature -> mean over all
+            customers), ``threshold_days`` (the inactivity threshold or None) and ``clusters``:
+            one ``{"name", "customers", "means"}`` per cluster, the means in the features' units
+            (those of :attr:`profiles`).
+        """
+        columns = [c for c in self.words if c in self.profiles.columns]
+        return {
+            "words": {c: list(self.words[c]) for c in columns},
+            "whole": {c: float(self.whole[c]) for c in columns},
+            "threshold_days": (
+                None if self.recency_threshold_days is None else float(self.recency_threshold_days)
+            ),
+            "clusters": [
+                {
+                    "name": str(row["segment"]),
+                    "customers": int(row["customers"]),
+                    "means": {c: float(row[c]) for c in columns},
+                }
+                for _, row in self.profiles.iterrows()
+            ],
+        }
 
     def predict(self, features: pd.DataFrame) -> pd.DataFrame:
         """Assign new customers (same feature columns) to the fitted clusters."""
@@ -132,8 +206,17 @@ def _name_clusters(
     words: Mapping[str, tuple[str, str]],
     threshold: float,
     max_words: int,
+    means: pd.DataFrame | None = None,
+    whole: pd.Series | None = None,
+    recency_threshold_days: float | None = None,
 ) -> list[str]:
-    """Descriptive, distinct names from each cluster's standardised profile."""
+    """Descriptive, distinct names from each cluster's standardised profile.
+
+    With ``means`` (each cluster's mean in the features' units, rows as ``standardised``) and
+    ``whole`` (the means over all customers), a word is kept only when the cluster's mean lies
+    on the side of the whole's that the word says; with ``recency_threshold_days`` the default
+    recency words become :func:`recency_word`'s.
+    """
     order = {
         name: i
         for i, name in enumerate(
@@ -141,20 +224,35 @@ def _name_clusters(
         )
     }
 
-    def candidates(row: pd.Series) -> list[tuple[float, int, str]]:
+    def agrees(i: int, column: str, high: bool) -> bool:
+        if means is None or whole is None or column not in whole.index:
+            return True
+        mean, overall = means.iloc[i][column], whole[column]
+        return bool(mean > overall if high else mean < overall)
+
+    def word(i: int, column: str, high: bool) -> str:
+        default = column == "days_since_last" and tuple(words[column]) == tuple(
+            DEFAULT_FEATURE_WORDS["days_since_last"]
+        )
+        if default and recency_threshold_days is not None and means is not None:
+            mean = means.iloc[i][column]
+            return recency_word(mean, recency_threshold_days, above_whole=high)
+        return words[column][int(high)]
+
+    def candidates(i: int, row: pd.Series) -> list[tuple[float, int, str]]:
         found = []
         for column, z in row.items():
             if not np.isfinite(z):
                 continue
-            if column in words and abs(z) >= threshold:
-                found.append((abs(z), order.get(column, 5), words[column][int(z > 0)]))
+            if column in words and abs(z) >= threshold and agrees(i, column, z > 0):
+                found.append((abs(z), order.get(column, 5), word(i, column, z > 0)))
             elif column.startswith(CATEGORY_PREFIX) and z >= threshold:
                 found.append((z, 7, column[len(CATEGORY_PREFIX) :].replace("_", " ")))
             elif column.startswith(CHANNEL_PREFIX) and z >= threshold:
                 found.append((z, 6, column[len(CHANNEL_PREFIX) :].replace("_", " ")))
         return sorted(found, key=lambda item: -item[0])
 
-    ranked = [candidates(row) for _, row in standardised.iterrows()]
+    ranked = [candidates(i, row) for i, (_, row) in enumerate(standardised.iterrows())]
     used = [min(max_words, len(c)) for c in ranked]
 
     def compose(i: int) -> str:
@@ -205,6 +303,7 @@ def cluster_customers(
     name_threshold: float = 0.5,
     max_name_words: int = 3,
     n_threads: int | None = 1,
+    recency_threshold_days: float | None = None,
 ) -> ClusterResult:
     """Cluster customers by behaviour and name each cluster by how it differs from the whole.
 
@@ -224,7 +323,11 @@ def cluster_customers(
     Clusters are renumbered by decreasing mean ``total_spend`` (when present), and named from
     their standardised profile: up to ``max_name_words`` descriptors whose mean is at least
     ``name_threshold`` standard deviations away from the whole (e.g. "frequent high-spend
-    online"); clashing names are lengthened until they are distinct.
+    online") and whose mean in the feature's own units lies on the same side of the whole's;
+    clashing names are lengthened until they are distinct. A name never claims more than the
+    profile table shows: recency is "more recent" or "less recent" than the whole, or, given the
+    client's inactivity threshold (``recency_threshold_days``), "recently active" (mean within
+    half of it), "active" (within it) or "lapsed" (beyond it) (:func:`recency_word`).
 
     Parameters
     ----------
@@ -261,6 +364,9 @@ def cluster_customers(
         OpenMP/BLAS threads for the models. The default 1 is the safe choice on shared or busy
         machines (OpenMP spin-waiting makes k-means an order of magnitude slower when cores are
         oversubscribed, e.g. under ``pytest -n 2``); ``None`` keeps the libraries' default.
+    recency_threshold_days : float, optional
+        The client's inactivity threshold in days (``client.churn_threshold_days``), for the
+        recency words of the names.
 
     Returns
     -------
@@ -302,6 +408,7 @@ def cluster_customers(
             feature_words=feature_words,
             name_threshold=name_threshold,
             max_name_words=max_name_words,
+            recency_threshold_days=recency_threshold_days,
         )
 
 
@@ -454,10 +561,18 @@ def _cluster_customers(
     feature_words,
     name_threshold,
     max_name_words,
+    recency_threshold_days=None,
 ) -> ClusterResult:
     criterion, candidates = _check_cluster_options(
         k_range, n_clusters, method, criterion, share_weight
     )
+    if recency_threshold_days is not None and not (
+        np.isfinite(recency_threshold_days) and recency_threshold_days > 0
+    ):
+        raise ValueError(
+            "The 'recency_threshold_days' parameter of cluster_customers must be a positive "
+            f"number of days or None. Got {recency_threshold_days!r} instead."
+        )
     data, columns = _feature_data(features, columns, candidates)
     if log_features is None:
         log_features = _default_log_features(data, columns)
@@ -497,17 +612,22 @@ def _cluster_customers(
         .mean()
     )
     standardised = standardised[[c for c in columns if c in standardised.columns]]
+    words = dict(DEFAULT_FEATURE_WORDS if feature_words is None else feature_words)
+    means = data.groupby(cluster).mean()
     names = _name_clusters(
         standardised,
-        words=DEFAULT_FEATURE_WORDS if feature_words is None else feature_words,
+        words=words,
         threshold=name_threshold,
         max_words=max_name_words,
+        means=means,
+        whole=data.mean(),
+        recency_threshold_days=recency_threshold_days,
     )
     names = pd.Series(names, index=pd.RangeIndex(k_final, name="cluster"), name="segment")
     standardised.index = pd.Index(names.to_numpy(), name="segment")
 
     sizes = np.bincount(cluster, minlength=k_final)
-    profiles = data.groupby(cluster).mean()
+    profiles = means.copy()
     profiles.insert(0, "share", sizes / len(data))
     profiles.insert(0, "customers", sizes)
     profiles.insert(0, "segment", names.to_numpy())
@@ -527,6 +647,9 @@ def _cluster_customers(
         preprocessor=preprocessor,
         model=model,
         features_used=columns,
+        whole=data.mean(),
+        recency_threshold_days=recency_threshold_days,
+        words=words,
         _relabel=relabel,
         _weights=weights,
     )
