@@ -673,9 +673,9 @@ def yaml_hints(message: str, table: str) -> str:
         ),
     ]
     changed = 0
-    for pattern, replace in rules:
+    for k, (pattern, replace) in enumerate(rules):
         message, n = re.subn(pattern, replace, message)
-        changed += n
+        changed += n if k else 0  # "Pass" -> "Set" names no setting of its own
     for pattern, replace in elsewhere:
         message, n = re.subn(pattern, replace, message)
         changed += n and pattern.startswith("observation_end")  # as it always was
