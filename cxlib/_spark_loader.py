@@ -179,14 +179,16 @@ def _read_parquet(spark, read_path: str, name: str, caller: str):
     try:
         return spark.read.parquet(read_path)
     except PySparkException as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        hint = ""
-        if "NANOS" in first:  # pandas' default before 3.0: nanosecond timestamps
-            hint = (
-                ". Spark reads no nanosecond timestamps: write the file with microseconds "
+        if "NANOS" in str(exc):  # pandas' default before 3.0: nanosecond timestamps
+            raise DataError(
+                f"{caller} ({name}): could not read the file: its timestamps are in "
+                "nanoseconds, which Spark does not read. Write the file with microseconds "
                 "(pandas: to_parquet(..., coerce_timestamps='us')) or use `engine: duckdb`"
-            )
-        raise DataError(f"{caller} ({name}): could not read the file: {first}{hint}") from None
+            ) from None
+        raise DataError(
+            f"{caller} ({name}): could not read the file as Parquet. Check that it is a "
+            "complete Parquet file (not cut short, not another format renamed .parquet)."
+        ) from None
 
 
 def _java_charset(spark, codec: str, name: str, caller: str) -> str:

@@ -71,8 +71,10 @@ def test_extra_columns_are_typed_by_every_value_as_before(tmp_path):
         encoding="utf-8",
     )
     loaded = load_customers(path)
-    assert loaded["whole"].tolist()[:2] == [1, 2] and loaded["whole"].dtype == "Int64" or (
-        loaded["whole"].dtype == "float64"
+    assert (
+        loaded["whole"].tolist()[:2] == [1, 2]
+        and loaded["whole"].dtype == "Int64"
+        or (loaded["whole"].dtype == "float64")
     )
     assert loaded["decimal"].tolist() == [1.5, 2.0, 300.0]
     assert loaded["zip"].tolist() == ["007", "010", "123"]  # leading zeros stay text
@@ -222,7 +224,7 @@ def test_a_number_that_reads_two_ways_is_refused_with_the_setting_to_choose(tmp_
     (tmp_path / "tx.csv").write_text("customer_id,date,amount\nA,2024-01-05,6.135\n")
     with pytest.raises(DataError) as from_yaml:
         load_client(write_client(tmp_path, {}))
-    assert "set `decimal: \".\"` if '.' is the decimal separator, or `decimal: \",\"`" in str(
+    assert 'set `decimal: "."` if \'.\' is the decimal separator, or `decimal: ","`' in str(
         from_yaml.value
     )
     assert "(under tables.transactions in the YAML)" in str(from_yaml.value)
