@@ -210,3 +210,43 @@ def test_numbers_beside_hostile_names_read_as_written_in_chromium(tmp_path):
     (name,) = [p for p in read["probes"] if "PROBE" in p["text"]]
     assert len(name["text"]) < 300 and "…" in name["text"]
     assert read["page"] <= 1280, read["page"]
+
+
+# ---- a whole report
+
+
+@pytest.mark.slow
+def test_a_huge_category_and_experiment_name_build_their_pages(tmp_path):
+    """A 10,000-character category builds page 01; a 3,000-character experiment name is
+    shortened on page 05 and kept whole in the exports."""
+    from cxlib.demo import make_demo
+    from cxlib.report import build_report
+
+    demo = make_demo(n_customers=800, seed=3)
+    category = "groceries " + "g" * 10_000
+    experiment = "autumn coupon " + "e" * 3_000
+    data = tmp_path / "data"
+    data.mkdir()
+    tx = demo.transactions.copy()
+    tx["category"] = tx["category"].replace({"groceries": category})
+    tx.to_csv(data / "transactions.csv", index=False, date_format="%Y-%m-%d")
+    assignments = demo.experiments.copy()
+    assignments["experiment"] = experiment
+    assignments.to_csv(data / "experiments.csv", index=False, date_format="%Y-%m-%d")
+    config = tmp_path / "long.yaml"
+    config.write_text(
+        "client: long-names\ndata_dir: data\ntables:\n"
+        "  transactions: {path: transactions.csv}\n  experiments: {path: experiments.csv}\n"
+        "analysis: {seed: 1, observation_end: 2025-12-31}\n",
+        encoding="utf-8",
+    )
+    run = build_report(config, out=tmp_path / "reports", only=["01", "05"], progress=False)
+    assert run.ok, run.failures
+    pages = {p.name: p.read_text(encoding="utf-8") for p in (run.run_dir / "html").glob("*.html")}
+    segmentation, experiments = pages["01_segmentation.html"], pages["05_experiments.html"]
+    assert "g" * 1_000 not in segmentation and "groceries " + "g" * 20 in segmentation
+    assert "e" * 1_000 not in experiments and "autumn coupon " + "e" * 20 in experiments
+    exports = (run.run_dir / "actions.json").read_text(encoding="utf-8") + "".join(
+        p.read_text(encoding="utf-8") for p in (run.run_dir / "headlines").rglob("*") if p.is_file()
+    )
+    assert experiment in exports  # whole in the exports

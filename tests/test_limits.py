@@ -143,6 +143,19 @@ def test_a_line_longer_than_the_limit_is_refused_in_cxlib_s_words(tmp_path, gzip
     assert loaded["note"].str.len().tolist() == [2, 3_000_000, 2]
 
 
+@pytest.mark.parametrize("gzipped", [False, True])
+def test_a_huge_last_line_is_refused_not_dropped(tmp_path, gzipped):
+    # DuckDB's parallel reader drops a last line longer than its 32 MB buffer without a word
+    import gzip
+
+    text = "customer_id,date,amount,note\nA,2024-01-05,1,ok\nB,2024-01-05,1," + "x" * 40_000_000
+    path = tmp_path / ("tx.csv.gz" if gzipped else "tx.csv")
+    data = text.encode()
+    path.write_bytes(gzip.compress(data, compresslevel=1) if gzipped else data)
+    with pytest.raises(DataError, match=r"line 3 is 40,000,015 bytes long, more than the limit"):
+        load_transactions(path)
+
+
 def test_a_header_longer_than_the_sniffed_bytes_is_read_whole(tmp_path):
     names = [f"a_rather_long_attribute_name_{i}" for i in range(1_500)]  # 50 KB of header
     path = tmp_path / "wide.csv"

@@ -25,7 +25,7 @@ import pyarrow as pa
 
 from cxlib._validation import DataError
 from cxlib.config import Limits
-from cxlib.data._limits import _check_columns, _check_workbook, _line_error
+from cxlib.data._limits import _check_columns, _check_last_line, _check_workbook, _line_error
 from cxlib.data._schema import _DELIMITERS, _SNIFF_BYTES, _literal, _parameter_error
 
 
@@ -101,6 +101,7 @@ def _open_source(
     delimiter = _detect_delimiter(header, tab_default=".tsv" in suffixes)
     names = _header_names(header, delimiter, name, caller)
     _check_columns(len(names), limits, name, caller)
+    _check_last_line(path, gzipped, limits.max_line_bytes, name, caller)
     if codec not in ("utf-8", "utf-8-sig"):
         read_path = _transcode(path, gzipped=gzipped, codec=codec, scratch=scratch)
         gzipped = False
