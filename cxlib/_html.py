@@ -40,7 +40,7 @@ __all__ = [
 #: :func:`cxlib.open_client` sets it from the client's YAML.
 MAX_TEXT_CHARS = 200
 #: Longest client name a figure shows (``limits.max_label_chars``).
-MAX_LABEL_CHARS = 40
+MAX_LABEL_CHARS = 60
 
 # Characters that would make inline markdown (emphasis, code, links, images, tables,
 # strikethrough) out of a value in the middle of a line; < > & become entities instead.

@@ -154,7 +154,7 @@ class Limits(_Strict):
           max_line_bytes: 2000000     # bytes in one line of a CSV (a row)
           max_xlsx_bytes: 200000000   # uncompressed size of an Excel workbook
           max_xlsx_rows: 1048576      # rows of the worksheet read (Excel's own limit)
-          max_label_chars: 40         # a client's name in a figure
+          max_label_chars: 60         # a client's name in a figure
           max_text_chars: 200         # a client's text in a table or a sentence
 
     The last two only shorten what a page shows (with "…"): the data, the exports
@@ -165,7 +165,7 @@ class Limits(_Strict):
     max_line_bytes: int = Field(2_000_000, ge=1_000)
     max_xlsx_bytes: int = Field(200_000_000, ge=10_000)
     max_xlsx_rows: int = Field(1_048_576, ge=10)
-    max_label_chars: int = Field(40, ge=10)
+    max_label_chars: int = Field(60, ge=10)
     max_text_chars: int = Field(200, ge=20)
 
     @field_validator("*", mode="before")
