@@ -15,6 +15,12 @@ driver; only the five offending values an error shows):
   (or, for line items, the same checks of ``quantity`` and ``unit_price``; the amount is then
   their product);
 - ``exclude:`` rules (set aside and counted whatever ``on_invalid`` says);
+- ``limits:`` (:class:`cxlib.config.Limits`): a table with more columns than
+  ``max_columns``, or a value longer than ``max_line_bytes`` (Spark's ``maxCharsPerColumn``),
+  is refused with the DuckDB loader's message;
+- thousands separators: a text amount's decimal separator is read from the column's values
+  ("1.234.567" makes "12.500" twelve thousand five hundred) or given as ``decimal:``, and a
+  column that could be read two ways is refused, as with DuckDB;
 - ``encoding:`` (Spark's CSV ``encoding`` option); bytes that are not valid in the encoding
   are an error naming the line (Java reads them as U+FFFD, so a U+FFFD character in a text
   file is refused too).
@@ -33,6 +39,8 @@ from __future__ import annotations
 
 import re
 import warnings
+from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -50,15 +58,18 @@ from cxlib._spark_sql import (
     _extra_types_sql,
     _literal,
     _not_a_null_marker,
+    _number_stats_sql,
     _quote,
     spark_date_pattern,  # noqa: F401 - public here before it moved
 )
 from cxlib._validation import DataError
+from cxlib.config import Limits
 from cxlib.data._checked import (
     _check_exclude_columns,
     _excluded_reason,
     _offence_message,
 )
+from cxlib.data._limits import _check_columns, _limits, _line_error
 from cxlib.data._loaders import _check_columns_parameter, _check_exclude_parameter, _date_bounds
 from cxlib.data._schema import _LINE_ITEM, NO_REASON, _parameter_error
 from cxlib.data._sources import (
@@ -67,10 +78,17 @@ from cxlib.data._sources import (
     _detect_delimiter,
     _file_kind,
     _header_names,
+    _open_binary,
     _sniff_header,
     _Source,
 )
-from cxlib.data._sql import _day_month_format, _range_reason, _reason, _resolve_columns
+from cxlib.data._sql import (
+    _day_month_format,
+    _number_format,
+    _range_reason,
+    _reason,
+    _resolve_columns,
+)
 
 #: The charsets Spark 4 reads without ``spark.sql.legacy.javaCharsets``.
 _SPARK_CHARSETS = {"iso-8859-1", "us-ascii", "utf-16", "utf-16be", "utf-16le", "utf-32", "utf-8"}
@@ -80,7 +98,7 @@ _OPTIONAL_TEXT = ("order_id", "category", "channel")
 _DECIDED: dict[tuple, tuple[str | None, bool, dict[str, str]]] = {}
 
 
-def _read(spark, path: Path | None, table: str | None, encoding, sheet, caller: str):
+def _read(spark, path: Path | None, table: str | None, encoding, sheet, caller: str, limits=None):
     """Open the raw rows: a metastore table, a Parquet file or a (gzipped) CSV/TSV of text.
 
     Returns the DataFrame, the row naming (:class:`cxlib.data._sources._Source`) and the
@@ -116,9 +134,14 @@ def _read(spark, path: Path | None, table: str | None, encoding, sheet, caller: 
     from pyspark.sql.types import StringType, StructField, StructType
 
     codec = _codec(encoding, caller)
-    header = _sniff_header(path, gzipped=suffixes[-1] == ".gz", codec=codec, caller=caller)
+    limits = limits or Limits()
+    header = _sniff_header(
+        path, gzipped=suffixes[-1] == ".gz", codec=codec, caller=caller,
+        limit=limits.max_line_bytes,
+    )  # fmt: skip
     delimiter = _detect_delimiter(header, tab_default=".tsv" in suffixes)
     names = _header_names(header, delimiter, name, caller)
+    _check_columns(len(names), limits, name, caller)
     # The header's names as DuckDB reads them, every column text (no inference); quotes
     # doubled inside quoted values, as DuckDB reads them.
     schema = StructType([StructField(n, StringType()) for n in names])
@@ -130,6 +153,8 @@ def _read(spark, path: Path | None, table: str | None, encoding, sheet, caller: 
         .option("quote", '"')
         .option("escape", '"')
         .option("mode", "PERMISSIVE")
+        # no value longer than a line may be: a longer one fails the read (see _line_failure)
+        .option("maxCharsPerColumn", limits.max_line_bytes)
         .option("encoding", _java_charset(spark, codec, name, caller))
     )
     frame = reader.csv(_literal_path(name))
@@ -154,14 +179,16 @@ def _read_parquet(spark, read_path: str, name: str, caller: str):
     try:
         return spark.read.parquet(read_path)
     except PySparkException as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        hint = ""
-        if "NANOS" in first:  # pandas' default before 3.0: nanosecond timestamps
-            hint = (
-                ". Spark reads no nanosecond timestamps: write the file with microseconds "
+        if "NANOS" in str(exc):  # pandas' default before 3.0: nanosecond timestamps
+            raise DataError(
+                f"{caller} ({name}): could not read the file: its timestamps are in "
+                "nanoseconds, which Spark does not read. Write the file with microseconds "
                 "(pandas: to_parquet(..., coerce_timestamps='us')) or use `engine: duckdb`"
-            )
-        raise DataError(f"{caller} ({name}): could not read the file: {first}{hint}") from None
+            ) from None
+        raise DataError(
+            f"{caller} ({name}): could not read the file as Parquet. Check that it is a "
+            "complete Parquet file (not cut short, not another format renamed .parquet)."
+        ) from None
 
 
 def _java_charset(spark, codec: str, name: str, caller: str) -> str:
@@ -215,6 +242,7 @@ class _Plan:
         self.bounds, self.zero_fraction, self.text_file = bounds, zero_fraction, text_file
         self.raw_table = None  # the metastore table read, if any
         self.extra_types: dict[str, str] = {}  # text extras that hold numbers: BIGINT/DOUBLE
+        self.decimals: dict[str, str | None] = {}  # text numbers' decimal separator
         self.types = dict(raw.dtypes)
         used = {check.client for check in checks}
         self.extras = [name for name in raw.columns if name not in used]
@@ -259,7 +287,7 @@ class _Plan:
         for i, check in enumerate(self.checks):
             text, parsed, value, missing, bad, out = _column_sql(
                 check, i, self.types[check.client], date_format, self.bounds,
-                self.zero_fraction and check.kind == "id",
+                self.zero_fraction and check.kind == "id", self.decimals.get(check.client),
             )  # fmt: skip
             stages[0].append(f"{text} AS __t{i}")
             stages[1].append(f"{parsed} AS __p{i}")
@@ -292,11 +320,23 @@ class _Plan:
 
 
 def _extra_types(raw, extras: list[str]) -> dict[str, str]:
-    """Return the type of each text extra column, as the DuckDB loader decides it (one pass)."""
+    """Return the type of each text extra column, as the DuckDB loader decides it (one pass).
+
+    The extra columns' cells are unpivoted into one long column and grouped by column: the
+    work grows with the number of cells, not with the square of the number of columns.
+    """
+    from pyspark.sql import functions as F
+
     if not extras:
         return {}
-    row = raw.selectExpr(*_extra_types_sql(extras)).first()
-    return {name: _extra_type(*(row[f"{k}{j}"] for k in "nidz")) for j, name in enumerate(extras)}
+    names = [f"x{j}" for j in range(len(extras))]
+    wide = raw.select(
+        *(F.col(_quote(n)).cast("string").alias(a) for n, a in zip(extras, names, strict=True))
+    )
+    long = wide.unpivot([], names, "name", "v")
+    rows = long.groupBy("name").agg(*(F.expr(sql) for sql in _extra_types_sql("v"))).collect()
+    counts = {row[0]: tuple(row[1:]) for row in rows}
+    return {name: _extra_type(*counts.get(f"x{j}", (0, 0, 0, 0))) for j, name in enumerate(extras)}
 
 
 def _first_rows(staged, condition: str, columns: list[str], first_row: int, n: int = 5):
@@ -378,6 +418,8 @@ def read_transactions(
     sheet: str | int | None = None,
     exclude: list[dict[str, Any]] | None = None,
     observation_end: Any = None,
+    decimal: str | None = None,
+    limits: Any = None,
     count: bool = True,
 ):
     """Read and check the transactions with Spark; return the canonical rows and quality records.
@@ -396,6 +438,10 @@ def read_transactions(
         already checked) and returns no records.
     """
     caller = "load_transactions (spark)"
+    limits = _limits(limits, caller)
+    if decimal not in (None, ".", ","):
+        raise _parameter_error(caller, "decimal", '"." or "," (or None: read from the values)',
+                               decimal)  # fmt: skip
     if on_invalid not in ("raise", "drop"):
         raise _parameter_error(caller, "on_invalid", '"raise" or "drop"', on_invalid)
     if date_format is not None and (not isinstance(date_format, str) or "%" not in date_format):
@@ -406,40 +452,93 @@ def read_transactions(
     rules = _check_exclude_parameter(exclude, caller)
     bounds = _date_bounds(observation_end, caller)
     path = None if path is None else Path(path)
-    raw, src, codec = _read(spark, path, table, encoding, sheet, caller)
-    available = list(raw.columns)
-    checks = _resolve_columns(src, available, "transactions", columns, caller)
-    _check_exclude_columns(rules, available, src.name, caller)
-    key = _source_key(path, table, columns, encoding, date_format)
-    decided = _DECIDED.get(key)
-    if decided is None:
-        ident = checks[0].client
-        zero_fraction = _ids_all_end_in_zero_fraction(raw, ident, dict(raw.dtypes)[ident])
-    else:
-        date_format, zero_fraction, extra_types = decided
-    plan = _Plan(raw, src, checks, rules, bounds, zero_fraction, codec is not None)
-    plan.raw_table = table
-    if decided is None:  # CSV: an extra column whose every value is a number becomes one
-        extra_types = _extra_types(raw, plan.extras) if codec is not None else {}
-    plan.extra_types = extra_types
-    staged = plan.staged(date_format)
-    if not count:
-        if date_format is None and decided is None and plan.text_date():
-            bad_dates = staged.where(f"__b{plan.date}").limit(1).count()
-            if bad_dates:
-                staged = plan.staged(_infer_date_format(plan, staged, caller))
-        return plan.canonical(staged), []
-    counts = _count(plan, staged)
-    if counts["__undecodable"]:
-        ((line, _),) = _first_rows(staged, "__undecodable", ["__undecodable"], src.row_offset, 1)
-        raise _decoding_error(caller, src.name, codec, line, "invalid byte sequence")
-    if date_format is None and plan.text_date() and counts["bad_dates"]:
-        inferred = _infer_date_format(plan, staged, caller)
-        if inferred is not None:
-            date_format, staged = inferred, plan.staged(inferred)
-            counts = _count(plan, staged)
-    _DECIDED[key] = (date_format, zero_fraction, extra_types)
-    return _checked(plan, staged, counts, on_invalid, caller)
+    raw, src, codec = _read(spark, path, table, encoding, sheet, caller, limits)
+    with _line_limit(path, codec, limits, src.name, caller):  # Spark reads lines lazily
+        available = list(raw.columns)
+        _check_columns(len(available), limits, src.name, caller)
+        checks = _resolve_columns(src, available, "transactions", columns, caller)
+        _check_exclude_columns(rules, available, src.name, caller)
+        key = _source_key(path, table, columns, encoding, date_format) + (decimal,)
+        decided = _DECIDED.get(key)
+        if decided is None:
+            ident = checks[0].client
+            zero_fraction = _ids_all_end_in_zero_fraction(raw, ident, dict(raw.dtypes)[ident])
+        else:
+            date_format, zero_fraction, extra_types, decimals = decided
+        plan = _Plan(raw, src, checks, rules, bounds, zero_fraction, codec is not None)
+        plan.raw_table = table
+        if decided is None:  # CSV: an extra column whose every value is a number becomes one
+            extra_types = _extra_types(raw, plan.extras) if codec is not None else {}
+            decimals = _decimal_separators(plan, decimal, caller)
+        plan.extra_types, plan.decimals = extra_types, decimals
+        staged = plan.staged(date_format)
+        if not count:
+            if date_format is None and decided is None and plan.text_date():
+                bad_dates = staged.where(f"__b{plan.date}").limit(1).count()
+                if bad_dates:
+                    staged = plan.staged(_infer_date_format(plan, staged, caller))
+            return plan.canonical(staged), []
+        counts = _count(plan, staged)
+        if counts["__undecodable"]:
+            ((line, _),) = _first_rows(
+                staged, "__undecodable", ["__undecodable"], src.row_offset, 1
+            )
+            raise _decoding_error(caller, src.name, codec, line, "invalid byte sequence")
+        if date_format is None and plan.text_date() and counts["bad_dates"]:
+            inferred = _infer_date_format(plan, staged, caller)
+            if inferred is not None:
+                date_format, staged = inferred, plan.staged(inferred)
+                counts = _count(plan, staged)
+        _DECIDED[key] = (date_format, zero_fraction, extra_types, decimals)
+        return _checked(plan, staged, counts, on_invalid, caller)
+
+
+def _decimal_separators(plan: _Plan, decimal: str | None, caller: str) -> dict[str, str | None]:
+    """Return the decimal separator of each text number column, as the DuckDB loader decides."""
+    from pyspark.sql import functions as F
+
+    text = [
+        check
+        for check in plan.checks
+        if check.kind == "number" and not _NUMERIC.match(plan.types[check.client])
+    ]
+    if not text or decimal is not None:
+        return dict.fromkeys((check.client for check in text), decimal)
+    trimmed = [_not_a_null_marker(f"trim(CAST({_quote(c.client)} AS STRING))") for c in text]
+    parts = [sql for t in trimmed for sql in _number_stats_sql(t)]
+    row = tuple(plan.raw.agg(*(F.expr(sql) for sql in parts)).first())
+    width = len(row) // len(text)
+    return {
+        check.client: _number_format(
+            row[k * width : (k + 1) * width],
+            f"{caller} ({plan.src.name}): column {check.client!r} (canonical {check.canonical!r})",
+            None,
+        )
+        for k, check in enumerate(text)
+    }
+
+
+@contextmanager
+def _line_limit(path, codec, limits, name: str, caller: str):
+    """Turn Spark's failure on a value longer than the line limit into a DataError.
+
+    Spark reads the file when a result is needed, so the failure (the CSV parser's
+    ``maxCharsPerColumn``) can surface from any action; the error then names the line.
+    """
+    try:
+        yield
+    except DataError:
+        raise
+    except Exception as exc:
+        if codec is None or path is None or "maximum number of characters" not in str(exc):
+            raise
+        opener = partial(_open_binary, gzipped=path.suffix.lower() == ".gz")
+        raise _line_error(path, opener, limits.max_line_bytes, name, caller) or DataError(
+            f"{caller} ({name}): a value is longer than the limit of "
+            f"{limits.max_line_bytes:,} bytes (limits.max_line_bytes); fix the export, or, "
+            f"if it is meant to be this long, pass limits={{'max_line_bytes': "
+            f"{10 * limits.max_line_bytes}}}."
+        ) from None
 
 
 def _count(plan: _Plan, staged) -> dict[str, Any]:
@@ -529,6 +628,8 @@ def _options(config) -> dict[str, Any]:
         if table.exclude is None
         else [rule.model_dump(exclude_none=True) for rule in table.exclude],
         "observation_end": config.analysis.observation_end,
+        "decimal": table.decimal,
+        "limits": config.limits,
     }
 
 

@@ -10,6 +10,7 @@ import re
 
 from cxlib._validation import DataError
 from cxlib.data._schema import _DMY, _MAX_YEAR, _MIN_YEAR, MAX_ABS_AMOUNT, NULL_MARKERS, _Check
+from cxlib.data._sql import _GROUPED, _NUMBER_CLASSES
 
 #: strftime directive -> Spark datetime pattern letter(s).
 _PATTERNS = {"%Y": "yyyy", "%y": "yy", "%m": "M", "%d": "d", "%H": "H", "%I": "h",
@@ -78,22 +79,19 @@ def _double(text: str) -> str:
     return f"CASE WHEN {text} rlike '{_DECIMAL}' THEN {number} {special} END"
 
 
-def _extra_types_sql(extras: list[str]) -> list[str]:
-    """Return the aggregates that decide the type of text extra columns (as DuckDB's loader).
+def _extra_types_sql(value: str = "v") -> list[str]:
+    """Return the aggregates that decide the type of a text extra column (as DuckDB's loader).
 
-    Per column ``j``: values ``n{j}``, integers ``i{j}``, numbers ``d{j}``, leading zeros
-    ``z{j}``; see :func:`_extra_type`.
+    Over the column's cells ``value`` (one long column of every extra column's cells, grouped
+    by column): values, integers, numbers, leading zeros; see :func:`_extra_type`.
     """
-    parts = []
-    for j, name in enumerate(extras):
-        text = f"nullif(trim({_quote(name)}), '')"
-        parts += [
-            f"count({text}) AS n{j}",
-            f"count_if({text} rlike '^[+-]?[0-9]{{1,18}}$') AS i{j}",
-            f"count({_double(text)}) AS d{j}",
-            f"count_if({text} rlike '^[+-]?0[0-9]') AS z{j}",
-        ]
-    return parts
+    text = f"nullif(trim({value}), '')"
+    return [
+        f"count({text})",
+        f"count_if({text} rlike '^[+-]?[0-9]{{1,18}}$')",
+        f"count({_double(text)})",
+        f"count_if({text} rlike '^[+-]?0[0-9]')",
+    ]
 
 
 def _extra_type(n: int, n_int: int, n_float: int, leading_zero: int) -> str:
@@ -124,7 +122,39 @@ def _not_a_null_marker(trimmed: str) -> str:
     return f"CASE WHEN lower({trimmed}) IN ({markers}) THEN NULL ELSE nullif({trimmed}, '') END"
 
 
-def _column_sql(check: _Check, i: int, dtype: str, date_format, bounds, zero_fraction: bool):
+def _number_stats_sql(text: str) -> list[str]:
+    """Return the aggregates of ``text`` that ``cxlib.data._sql._number_format`` decides on.
+
+    As ``cxlib.data._sql._number_stats_sql``: per number class, its count and smallest example.
+    """
+    out = []
+    for name, pattern in _NUMBER_CLASSES.items():
+        test = f"{text} rlike {_literal(pattern)}"
+        if name in ("decimal_dot", "decimal_comma"):
+            either = _NUMBER_CLASSES["either_" + name.split("_")[1]]
+            test = f"({test} AND NOT {text} rlike {_literal(either)})"
+        out += [f"count_if({test})", f"min({text}) FILTER (WHERE {test})"]
+    return out
+
+
+def _number_text(t: str, decimal: str | None) -> str:
+    """Return Spark SQL for the text of a number given its decimal separator (None: as written)."""
+    if decimal == ".":
+        return (
+            f"CASE WHEN {t} rlike {_literal(_GROUPED['.'])} THEN replace({t}, ',', '') ELSE {t} END"
+        )
+    if decimal == ",":
+        return (
+            f"CASE WHEN {t} rlike {_literal(_GROUPED[','])} "
+            f"THEN replace(replace({t}, '.', ''), ',', '.') "
+            f"WHEN {t} rlike '^[+-]?[0-9]+(,[0-9]+)?$' THEN replace({t}, ',', '.') END"
+        )
+    return t
+
+
+def _column_sql(
+    check: _Check, i: int, dtype: str, date_format, bounds, zero_fraction: bool, decimal=None
+):
     """Return the Spark SQL of column ``i``: (text, parsed, value, missing, bad, out of range).
 
     As ``cxlib.data._sql._expressions``: the text reads ``__s{i}`` (the trimmed source text) and
@@ -176,7 +206,7 @@ def _column_sql(check: _Check, i: int, dtype: str, date_format, bounds, zero_fra
         if numeric:
             value, missing = f"CAST({c} AS DOUBLE)", f"{c} IS NULL"
         else:
-            value = _double(t)
+            value = _double(_number_text(t, decimal))
             missing = f"{t} IS NULL"
         infinite = f"(isnan({v}) OR abs({v}) = double('inf'))"
         bad = f"(NOT ({missing}) AND ({v} IS NULL OR {infinite}))"

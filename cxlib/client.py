@@ -35,6 +35,7 @@ from typing import Any, BinaryIO
 import numpy as np
 import pandas as pd
 
+from cxlib import _html
 from cxlib._validation import DataError
 from cxlib.config import AnalysisConfig, ClientConfig, file_sha256, load_client
 
@@ -462,6 +463,10 @@ def open_client(path: str | Path, *, cache: bool = True) -> Client:
         if key_dir is not None:
             _write_atomically(key_dir / "tables.pkl", loaded)
     loaded.config = config
+    # what this client's pages show of a long text (limits: in the YAML)
+    _html.set_text_limits(
+        text_chars=config.limits.max_text_chars, label_chars=config.limits.max_label_chars
+    )
     client = Client(loaded, cache=key_dir)
     client.timings["tables"] = 0.0 if from_cache else round(time.perf_counter() - started, 3)
     client.cpu_timings["tables"] = 0.0 if from_cache else round(time.process_time() - cpu, 3)

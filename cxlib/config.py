@@ -50,6 +50,7 @@ __all__ = [
     "Client",
     "ClientConfig",
     "ExcludeRule",
+    "Limits",
     "SparkConfig",
     "TableConfig",
     "check_currency",
@@ -139,6 +140,43 @@ class ExcludeRule(_Strict):
         return self
 
 
+class Limits(_Strict):
+    """What one input may cost, checked before it is read: ``limits:`` in the client's YAML.
+
+    A limit protects the run from an export that would hang it or exhaust its memory (a
+    spreadsheet that expands to gigabytes, a line of 100 MB, thousands of columns) and the
+    report from text that would swamp a page. An input over a limit is refused with a
+    :class:`~cxlib.DataError` naming the file and the setting to raise; raise it only for
+    an export you trust. The defaults::
+
+        limits:
+          max_columns: 2000           # columns in one table
+          max_line_bytes: 2000000     # bytes in one line of a CSV (a row)
+          max_xlsx_bytes: 200000000   # uncompressed size of an Excel workbook
+          max_xlsx_rows: 1048576      # rows of the worksheet read (Excel's own limit)
+          max_label_chars: 60         # a client's name in a figure
+          max_text_chars: 200         # a client's text in a table or a sentence
+
+    The last two only shorten what a page shows (with "…"): the data, the exports
+    (``actions.json``, the headlines) and the cache keep every value whole.
+    """
+
+    max_columns: int = Field(2_000, ge=10)
+    max_line_bytes: int = Field(2_000_000, ge=1_000)
+    max_xlsx_bytes: int = Field(200_000_000, ge=10_000)
+    max_xlsx_rows: int = Field(1_048_576, ge=10)
+    max_label_chars: int = Field(60, ge=10)
+    max_text_chars: int = Field(200, ge=20)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _a_whole_number(cls, value: Any) -> Any:
+        # `max_columns: yes` or `max_columns: "5000"` must be an error, not 1 or 5000.
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"expected a whole number, got {value!r} ({type(value).__name__})")
+        return value
+
+
 class TableConfig(_Strict):
     """Where one table lives and how to read it (the keyword arguments of its loader).
 
@@ -154,6 +192,9 @@ class TableConfig(_Strict):
     on_invalid: Literal["raise", "drop"] = "raise"
     sheet: str | int | None = None  # the worksheet of a workbook with several
     exclude: list[ExcludeRule] | None = None
+    # the decimal separator of text numbers: "." (thousands ",") or "," (thousands ".");
+    # None: read from the values (see cxlib.data.load_transactions)
+    decimal: Literal[".", ","] | None = None
 
     @model_validator(mode="after")
     def _one_source(self) -> TableConfig:
@@ -246,7 +287,8 @@ class ClientConfig(_Strict):
 
     ``engine`` says where the per-transaction work runs: ``duckdb`` (embedded, the default) or
     ``spark`` (the transactions are read, checked and aggregated by Spark; see
-    :mod:`cxlib.engine`), with ``spark:`` settings.
+    :mod:`cxlib.engine`), with ``spark:`` settings. ``limits:`` bounds what an input may
+    cost (:class:`Limits`).
     """
 
     client: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
@@ -256,6 +298,7 @@ class ClientConfig(_Strict):
     analysis: AnalysisConfig = AnalysisConfig()
     engine: Literal["duckdb", "spark"] = "duckdb"
     spark: SparkConfig = SparkConfig()
+    limits: Limits = Limits()
     config_path: Path | None = None
 
     @field_validator("client")
@@ -317,6 +360,8 @@ def _known_keys(loc: tuple) -> list[str]:
         model: type[BaseModel] = ClientConfig
     elif parents[0] == "analysis":
         model = AnalysisConfig
+    elif parents[0] == "limits":
+        model = Limits
     elif parents[0] == "tables" and parents[-1] == "exclude":
         model = ExcludeRule
     elif parents[0] == "tables" and len(parents) == 2:
@@ -496,6 +541,7 @@ def load_client(path: str | Path) -> Client:
     # experiments last: their dates are checked against the transactions' last date
     for table in sorted(config.tables, key=lambda name: name == "experiments"):
         options = config.tables[table].model_dump(exclude={"path", "table"}, exclude_none=True)
+        options["limits"] = config.limits
         if table == "experiments":
             if "transactions" in frames:
                 options["data_end"] = frames["transactions"]["date"].max()
@@ -600,7 +646,7 @@ def yaml_hints(message: str, table: str) -> str:
     >>> yaml_hints("say which one to read with sheet='Orders'", "transactions")
     'say which one to read with `sheet: Orders` (under tables.transactions in the YAML).'
     """
-    suggested = "on_invalid=|date_format|the file's encoding|its date"
+    suggested = "on_invalid=|date_format|the file's encoding|its date|decimal=|limits="
     rules = [
         (
             rf"\b([Pp])ass (?={suggested})",
@@ -612,16 +658,27 @@ def yaml_hints(message: str, table: str) -> str:
         (r"encoding='([^']*)'", lambda m: f"`encoding: {m.group(1)}`"),
         (r"sheet='([^']*)'", lambda m: f"`sheet: {m.group(1)}`"),
         (r"sheet=(\d+)", lambda m: f"`sheet: {m.group(1)}`"),
-        # not a table setting: the export date is `observation_end` under `analysis:`
+        (r"decimal='([^']*)'", lambda m: f'`decimal: "{m.group(1)}"`'),
+    ]
+    # not table settings: the export date is `observation_end` under `analysis:`, the limits
+    # are under `limits:`
+    elsewhere = [
         (
             r"observation_end='([^']*)'",
             lambda m: f"`observation_end: {m.group(1)}` under `analysis:`",
         ),
+        (
+            r"limits=\{'(\w+)': ([\d_]+)\}",
+            lambda m: f"`{m.group(1)}: {m.group(2)}` under `limits:`",
+        ),
     ]
     changed = 0
-    for pattern, replace in rules:
+    for k, (pattern, replace) in enumerate(rules):
         message, n = re.subn(pattern, replace, message)
-        changed += n
+        changed += n if k else 0  # "Pass" -> "Set" names no setting of its own
+    for pattern, replace in elsewhere:
+        message, n = re.subn(pattern, replace, message)
+        changed += n and pattern.startswith("observation_end")  # as it always was
     if changed:
         message = message.rstrip(".") + f" (under tables.{table} in the YAML)."
     return message

@@ -56,6 +56,33 @@ def set_theme() -> None:
     )
 
 
+def _label(value) -> str:
+    """Return a client's name as a figure shows it: one helper for every client label.
+
+    Control and bidirectional control characters removed, at most ``limits.max_label_chars``
+    characters (:func:`cxlib._html.safe_text`), and ``$`` escaped: two dollar signs would
+    make matplotlib read the text between them as a formula.
+    """
+    from cxlib import _html
+
+    return _html.safe_text(value, _html.MAX_LABEL_CHARS).replace("$", r"\$")
+
+
+def _labels(values) -> list[str]:
+    """Return client names as a figure shows them (:func:`_label`), distinct when they were.
+
+    Two long names that differ only past the limit get " (2)", " (3)": a categorical axis
+    would otherwise merge their bars.
+    """
+    shown: list[str] = []
+    for value in values:
+        label, n = _label(value), 2
+        while label in shown:
+            label, n = f"{_label(value)} ({n})", n + 1
+        shown.append(label)
+    return shown
+
+
 def _get_ax(ax=None, **subplot_kw):
     """Return ``ax`` or a new figure's axes."""
     if ax is None:
@@ -202,7 +229,7 @@ def plot_segment_value(table, *, currency: str | None = None, ax=None):
         [ordered["total"] - ordered["total_low"], ordered["total_high"] - ordered["total"]]
     )
     ax.barh(positions, ordered["total"], xerr=errors, capsize=3)
-    ax.set_yticks(positions, ordered.index)
+    ax.set_yticks(positions, _labels(ordered.index))
     ax.set(ylabel="", title="Customer value by segment")
     _money_axis(ax, "Total CLV (95% interval)", currency)
     return ax
@@ -235,7 +262,7 @@ def plot_segment_map(grid, *, ax=None):
     ax.set_xticks(range(1, 6))
     ax.set_yticks(range(1, 6))
     ax.legend(
-        handles=[Patch(color=lookup[n], label=n) for n in names],
+        handles=[Patch(color=lookup[n], label=_label(n)) for n in names],
         loc="center left",
         bbox_to_anchor=(1.02, 0.5),
         frameon=False,
@@ -262,7 +289,7 @@ def plot_segment_sizes_vs_value(profiles, *, top: int | None = None, ax=None):
     positions = np.arange(len(table))[::-1]
     ax.barh(positions + 0.2, table["customer_share"], height=0.4, label="Share of customers")
     ax.barh(positions - 0.2, table["revenue_share"], height=0.4, label="Share of revenue")
-    ax.set_yticks(positions, table.index)
+    ax.set_yticks(positions, _labels(table.index))
     ax.xaxis.set_major_formatter(plt.matplotlib.ticker.PercentFormatter(1.0))
     ax.legend(loc="lower right")
     ax.set(xlabel="Share", ylabel="", title="Segment size versus value")
@@ -278,12 +305,12 @@ def plot_cluster_profiles(standardised, *, ax=None):
         ax, figsize=(max(8, 0.55 * standardised.shape[1] + 3), 0.5 * len(standardised) + 2)
     )
     limit = max(1.0, float(abs(standardised.to_numpy()).max()))
-    labels = [
+    labels = _labels(
         c.replace("category_", "cat: ").replace("channel_", "via: ").replace("_", " ")
         for c in standardised.columns
-    ]
+    )
     sns.heatmap(
-        standardised.set_axis(labels, axis=1),
+        standardised.set_axis(labels, axis=1).set_axis(_labels(standardised.index), axis=0),
         cmap="RdBu_r",
         center=0,
         vmin=-limit,
@@ -319,7 +346,7 @@ def plot_wallet_headroom(
         positions, table["share_of_wallet"], table[f"wallet{suffix}"], strict=True
     ):
         ax.text(total, pos, f"  {share:.0%} of wallet", va="center", fontsize=9)
-    ax.set_yticks(positions, table.index)
+    ax.set_yticks(positions, _labels(table.index))
     ax.legend(loc="lower right")
     what = "per customer" if per_customer else "total"
     ax.set(ylabel="", title="Share of wallet and headroom by segment")
@@ -381,7 +408,7 @@ def plot_survival_curves(survival, *, by: str | None = "segment", ax=None):
     for colour, (name, curve) in zip(
         colours, survival.curves.groupby("segment", sort=True), strict=False
     ):
-        ax.step(curve["days"], curve["survival"], where="post", color=colour, label=name)
+        ax.step(curve["days"], curve["survival"], where="post", color=colour, label=_label(name))
         ax.fill_between(
             curve["days"],
             curve["ci_lower"],
@@ -395,7 +422,7 @@ def plot_survival_curves(survival, *, by: str | None = "segment", ax=None):
     ax.set(
         xlabel="Days since first purchase",
         ylabel="Share of customers still active",
-        title="Customer survival" + (f" by {by.replace('_', ' ')}" if by else ""),
+        title="Customer survival" + (f" by {_label(by.replace('_', ' '))}" if by else ""),
         ylim=(0, 1.02),
     )
     ax.legend(title=None, fontsize="small")
@@ -444,12 +471,14 @@ def plot_churn_importances(model, *, top: int = 12, ax=None):
     """Permutation importances of the churn model, in plain names (``ChurnModelResult``)."""
     table = model.importances.head(top).iloc[::-1]
     ax = _get_ax(ax, figsize=(8, 0.35 * len(table) + 1.5))
+    positions = range(len(table))
     ax.barh(
-        table["name"],
+        positions,
         table["importance"],
         xerr=table["importance_std"],
         color=sns.color_palette(PALETTE)[0],
     )
+    ax.set_yticks(positions, _labels(table["name"]))
     ax.set(
         xlabel="Drop in held-out ROC AUC when the feature is shuffled",
         ylabel=None,
@@ -465,9 +494,9 @@ def plot_revenue_at_risk(table, *, currency: str | None = None, ax=None):
     """
     data = table.reset_index().sort_values("revenue_at_risk")
     ax = _get_ax(ax)
-    ax.barh(
-        data["segment"].astype(str), data["revenue_at_risk"], color=sns.color_palette(PALETTE)[3]
-    )
+    positions = range(len(data))
+    ax.barh(positions, data["revenue_at_risk"], color=sns.color_palette(PALETTE)[3])
+    ax.set_yticks(positions, _labels(data["segment"]))
     ax.set(ylabel=None, title="Where the money at risk is")
     _money_axis(ax, "Expected revenue at risk (churn probability x customer value)", currency)
     return ax
@@ -477,13 +506,15 @@ def plot_hazard_ratios(cox, *, ax=None):
     """Hazard ratios with 95% intervals (``cxlib.churn.cox_drivers`` result), log scale."""
     table = cox.hazard_ratios.iloc[::-1]
     ax = _get_ax(ax, figsize=(8, 0.35 * len(table) + 1.5))
+    positions = range(len(table))
     ax.errorbar(
         table["hazard_ratio"],
-        table["name"],
+        positions,
         xerr=[table["hazard_ratio"] - table["ci_lower"], table["ci_upper"] - table["hazard_ratio"]],
         fmt="o",
         color=sns.color_palette(PALETTE)[0],
     )
+    ax.set_yticks(positions, _labels(table["name"]))
     ax.axvline(1, color="grey", linestyle=":")
     ax.set_xscale("log")
     # Plain ratios (0.9, 1, 1.1) on the log axis, not powers of ten.
@@ -531,8 +562,8 @@ def plot_nps_by_group(table, *, by: str = "segment", ax=None):
     for y, (score, ok) in enumerate(zip(data["score"], reliable, strict=True)):
         ax.plot(score, y, "o", color="#0072b2", markerfacecolor="#0072b2" if ok else "white")
     ax.axvline(0, color="#bbbbbb", linewidth=1)
-    ax.set_yticks(list(positions), [str(g) for g in data[by]])
-    ax.set(xlabel="NPS (points, 95% interval)", ylabel="", title=f"NPS by {by}")
+    ax.set_yticks(list(positions), _labels(data[by]))
+    ax.set(xlabel="NPS (points, 95% interval)", ylabel="", title=f"NPS by {_label(by)}")
     return ax
 
 
@@ -634,7 +665,8 @@ def plot_themes_at_stake(impact, *, top: int = 10, currency: str | None = None, 
         ax.set_axis_off()
         return ax
     data = impact.head(top).iloc[::-1]
-    ax.barh(data["name"], data["revenue_at_stake"], color="#cc79a7")
+    ax.barh(range(len(data)), data["revenue_at_stake"], color="#cc79a7")
+    ax.set_yticks(range(len(data)), _labels(data["name"]))
     pairs = zip(data["revenue_at_stake"], data["customers"], strict=True)
     for y, (value, customers) in enumerate(pairs):
         ax.annotate(f" {customers:,} customers", (value, y), va="center", fontsize=9)
@@ -678,7 +710,7 @@ def plot_effect_intervals(
                         label=("adjusted (CUPED)" if plain["adjusted"] else "difference in means")
                         if y == 0 else None)  # fmt: skip
     ax.axvline(0, color="#333333", linewidth=1)
-    ax.set_yticks(range(len(rows)), rows["group"])
+    ax.set_yticks(range(len(rows)), _labels(rows["group"]))
     ax.set_ylim(-0.6, len(rows) - 0.5)
     unit = {
         "revenue": "revenue per customer",
@@ -702,7 +734,8 @@ def plot_cumulative_revenue(curve, *, currency: str | None = None, ax=None):
     """
     ax = _get_ax(ax)
     for group in curve.columns:
-        ax.plot(curve.index, curve[group], label=group, linewidth=2 if group != "control" else 2.5,
+        ax.plot(curve.index, curve[group], label=_label(group),
+                linewidth=2 if group != "control" else 2.5,
                 color="#333333" if group == "control" else None)  # fmt: skip
     ax.axvline(0, color="#999999", linestyle="--", linewidth=1)
     ax.annotate(" start", (0, ax.get_ylim()[1]), va="top", color="#666666")
@@ -810,11 +843,14 @@ def plot_actions(actions, *, currency: str | None = None, ax=None):
     """Ranked actions with their intervals (:func:`cxlib.actions.load_actions` output)."""
     import textwrap
 
+    from cxlib import _html
+
     data = actions.iloc[::-1]
     ax = _get_ax(ax, figsize=(10, 0.9 * len(data) + 1.5))
     # Numbered like the summary's list; wrapped so long client names stay readable.
     labels = [
-        f"{len(data) - i}. " + textwrap.shorten(str(text), 70, placeholder="...")
+        f"{len(data) - i}. "
+        + textwrap.shorten(_html.safe_text(text), 70, placeholder="...").replace("$", r"\$")
         for i, text in enumerate(data["action"])
     ]
     labels = [textwrap.fill(text, 38) for text in labels]

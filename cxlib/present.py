@@ -5,7 +5,8 @@ Every table on a report page goes through :func:`table`: readable headers with t
 sensible decimals, shares as percentages, yes/no instead of booleans, and "—" for anything
 missing. A table with many columns is split into several narrower tables that repeat its key
 columns, so no table is wider than the page. Client text (segment, category and theme names) is
-escaped on its way into the HTML.
+escaped on its way into the HTML, stripped of control characters, isolated for direction
+(``<bdi>``) and shortened with "…" past ``limits.max_text_chars`` (:func:`cxlib._html.safe_text`).
 
 Examples
 --------
@@ -29,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cxlib import _html
 from cxlib._html import escape_html
 
 __all__ = [
@@ -356,6 +358,8 @@ class PresentedTable:
                 )
             text = [c for c in part.columns if c not in self.numeric]
             if text:
+                # client text isolated for direction: right-to-left text stays in its cell
+                styler = styler.format(_html.isolated_html, subset=text)
                 styler = styler.set_properties(subset=text, **{"text-align": "left"})
                 left = [{"selector": "th", "props": "text-align: left;"}]
                 styler = styler.set_table_styles(dict.fromkeys(text, left), overwrite=False)
@@ -441,9 +445,12 @@ def table(
             suffix = currency if unit == "currency" else _HEADER_UNIT.get(unit)
             if suffix and suffix.lower() not in header.lower():
                 header = f"{header} ({suffix})"
-        header = _unique(header, headers)
+        header = _unique(_html.safe_text(header, _html.MAX_TEXT_CHARS), headers)
         headers.append(header)
         shown_values = [format_cell(v, unit) for v in values.tolist()]
+        if unit == "text":
+            # a client's text: no control characters, at most limits.max_text_chars shown
+            shown_values = [_html.safe_text(v, _html.MAX_TEXT_CHARS) for v in shown_values]
         if unit == "text" and not re.search(r"(^|_)id$", str(column).lower()):
             # codes such as "paid_search" or "referral" read as labels, in every text column
             # alike, so a pair of columns ("Segment a", "Segment b") shows one group one way

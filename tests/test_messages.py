@@ -18,7 +18,15 @@ import pytest
 import yaml
 
 from cxlib import DataError
-from cxlib.config import TABLES, AnalysisConfig, ClientConfig, ExcludeRule, TableConfig, load_client
+from cxlib.config import (
+    TABLES,
+    AnalysisConfig,
+    ClientConfig,
+    ExcludeRule,
+    Limits,
+    TableConfig,
+    load_client,
+)
 from cxlib.data import load_customers, load_surveys, load_transactions
 
 CXLIB = Path(__file__).resolve().parents[1] / "cxlib"
@@ -31,6 +39,7 @@ YAML_KEYS = {
     "table": set(TableConfig.model_fields),
     "analysis": set(AnalysisConfig.model_fields),
     "exclude": set(ExcludeRule.model_fields),
+    "limits": set(Limits.model_fields),
 }
 ALL_YAML_KEYS = set().union(*YAML_KEYS.values())
 
@@ -50,6 +59,15 @@ BROKEN = [
     ("duplicate customers", "customers", "customer_id\nA\nA\n", {}),
     ("score out of range", "surveys", "customer_id,date,score\nA,2024-01-01,11\n", {}),
     ("period index", "surveys", "customer_id,period,score\nA,1,9\n", {}),
+    # issue 27: limits and number formats
+    ("thousands or decimals", "transactions", TX + "A,2024-01-02,6.135\n", {}),
+    (
+        "too many columns",
+        "customers",
+        "customer_id," + ",".join(f"c{i}" for i in range(2_000)) + "\nA" + ",1" * 2_000 + "\n",
+        {},
+    ),
+    ("line too long", "transactions", TX + "A,2024-01-02," + "1" * 2_000_001 + "\n", {}),
 ]
 
 
@@ -100,6 +118,8 @@ def test_a_hint_speaks_yaml_from_a_yaml_and_python_from_python(
         if setting == "observation_end":  # the export date is an analysis setting
             assert "`observation_end: YYYY-MM-DD` under `analysis:`" in from_yaml
             assert setting in YAML_KEYS["analysis"]
+        elif "under `limits:`" in from_yaml and setting in YAML_KEYS["limits"]:
+            assert re.search(rf"`{setting}: \d+` under `limits:`", from_yaml), from_yaml
         else:
             assert setting in YAML_KEYS["table"], (setting, from_yaml)
     if any(key in settings for key in YAML_KEYS["table"]):
@@ -109,8 +129,10 @@ def test_a_hint_speaks_yaml_from_a_yaml_and_python_from_python(
     parameters = set(inspect.signature(LOADERS[table]).parameters)
     arguments = PYTHON_ARGUMENT.findall(from_python)
     assert set(arguments) <= parameters, (arguments, from_python)
-    # the same advice either way: each YAML setting named is the Python argument named
-    assert set(settings) - YAML_KEYS["top"] == set(arguments), (from_yaml, from_python)
+    # the same advice either way: each YAML setting named is the Python argument named (a
+    # limit is a key of the one `limits` argument)
+    named = {"limits" if s in YAML_KEYS["limits"] else s for s in settings} - {"analysis"}
+    assert named == set(arguments), (from_yaml, from_python)
 
 
 def test_every_broken_export_gets_a_hint_naming_a_setting(tmp_path):
@@ -188,38 +210,60 @@ def test_every_argument_a_loader_message_suggests_is_a_loader_parameter():
     unknown = [
         (where, line, argument)
         for where, line, text in _message_texts()
-        if where.startswith("cxlib/data/") and re.search(r"\b[Pp]ass\b", text)
+        if where.startswith(("cxlib/data/", "cxlib/_spark_loader"))
+        and re.search(r"\b[Pp]ass\b", text)
         for argument in PYTHON_ARGUMENT.findall(text)
         if argument not in parameters
     ]
     assert unknown == []
 
 
-@pytest.mark.parametrize(
-    ("yaml_text", "expected"),
-    [
-        (
-            "analysis: {holdout_week: 4}",
-            "analysis.holdout_week: unknown key; did you mean `holdout_weeks:`?",
-        ),
-        (
-            "tables: {transactions: {path: t.csv, exclude: [{column: x, value: [a]}]}}",
-            "tables.transactions.exclude.0.value: unknown key; did you mean `values:`?",
-        ),
-        (
-            "analysis: {zzz: 4}",
-            "analysis.zzz: unknown key (check its spelling; known here: freq, seed",
-        ),
-    ],
-)
-def test_a_misspelt_key_is_answered_with_a_key_the_config_has(tmp_path, yaml_text, expected):
-    (tmp_path / "t.csv").write_text(TX + "A,2024-01-02,1\n", encoding="utf-8")
-    if not yaml_text.startswith("tables"):
-        yaml_text = "tables: {transactions: {path: t.csv}}\n" + yaml_text
-    (tmp_path / "c.yaml").write_text(f"client: x\ndata_dir: .\n{yaml_text}\n", encoding="utf-8")
-    with pytest.raises(DataError) as error:
-        load_client(tmp_path / "c.yaml")
-    assert expected in str(error.value)
-    assert "Value error" not in str(error.value)
-    for named in YAML_SETTING.findall(str(error.value)):
-        assert named in ALL_YAML_KEYS
+def test_every_limit_a_message_names_is_a_key_of_limits():
+    """`limits.max_columns`, `limits={'max_columns': ...}`: a limit named must exist."""
+    named = []
+    for where, line, text in _message_texts():
+        named += [(where, line, key) for key in re.findall(r"\blimits\.([a-z_]+)", text)]
+        named += [(where, line, key) for key in re.findall(r"limits=\{'([a-z_]+)'", text)]
+    assert {key for _, _, key in named} >= {"max_columns", "max_line_bytes", "max_xlsx_bytes"}
+    assert [item for item in named if item[2] not in YAML_KEYS["limits"]] == []
+
+
+def test_a_limit_hint_becomes_the_yaml_setting_under_limits():
+    from cxlib.config import yaml_hints
+
+    for key in Limits.model_fields:
+        message = yaml_hints(f"x.csv: over the limit; pass limits={{'{key}': 5000}}.", "customers")
+        assert message == f"x.csv: over the limit; set `{key}: 5000` under `limits:`."
+
+
+def test_loader_messages_are_hints_in_sentences_not_engine_text():
+    """A loader's own text never quotes DuckDB's or Spark's messages (``str(exc)``).
+
+    A raise may format an exception's attributes a Python error defines (a decoding error's
+    reason and byte), never the text of an engine's exception, nor a name that holds it.
+    """
+    # not an engine: the operating system's "Permission denied", openpyxl's "File is not a
+    # zip file" say what is wrong with the file in words a user reads
+    not_an_engine = {("_sources.py", "_sniff_header"), ("_sources.py", "_read_excel")}
+    passed_on = []
+    for path in [*sorted((CXLIB / "data").glob("*.py")), CXLIB / "_spark_loader.py"]:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for function in ast.walk(tree):
+            if not isinstance(function, ast.FunctionDef):
+                continue
+            if (path.name, function.name) in not_an_engine:
+                continue
+            engine_text = {"exc"}
+            for node in ast.walk(function):
+                if isinstance(node, ast.Assign) and "str(exc)" in ast.unparse(node.value):
+                    engine_text |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+            for node in ast.walk(function):
+                if not (isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call)):
+                    continue
+                for part in ast.walk(node.exc):
+                    if isinstance(part, ast.FormattedValue):
+                        shown = ast.unparse(part.value)
+                        names = {n.id for n in ast.walk(part.value) if isinstance(n, ast.Name)}
+                        if names & engine_text and shown not in ("exc.reason", "exc.start"):
+                            passed_on.append((path.name, node.lineno, shown))
+    assert passed_on == []

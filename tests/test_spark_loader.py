@@ -293,3 +293,41 @@ def test_a_quoted_value_spanning_lines_is_refused_not_misread(spark, tmp_path):
     assert _duckdb(path)["note"].tolist() == ["one\ntwo"]
     with pytest.raises(DataError, match="row 3"):
         _spark(spark, path)
+
+
+# ---- issue 27: limits and number formats, alike in both loaders
+
+
+@pytest.mark.parametrize(
+    "amounts",
+    [
+        ["6.135", "1.234.567", "12.500"],  # thousands dots: 6135
+        ["1,234", "12.5"],  # a decimal dot: the comma separates thousands
+        ["6.135", "15"],  # nothing says which: refused
+        ["1.234.567", "12.5"],  # the dot means both: refused
+    ],
+)
+def test_thousands_separators_are_resolved_or_refused_alike(spark, tmp_path, amounts):
+    lines = "".join(f'C{k},2025-01-0{k + 1},"{a}"\n' for k, a in enumerate(amounts))
+    path = _write(tmp_path, "tx.csv", "customer_id,date,amount\n" + lines)
+    try:
+        _duckdb(path)
+    except DataError:
+        assert "pass decimal='.'" in assert_same_error(spark, path)
+    else:
+        assert_same_rows(spark, path)
+
+
+def test_the_column_and_line_limits_apply_to_spark_too(spark, tmp_path):
+    wide = _write(
+        tmp_path, "wide.csv", ",".join(f"c{i}" for i in range(30)) + "\n" + "1," * 29 + "1\n"
+    )
+    message = assert_same_error(spark, wide, limits={"max_columns": 20})
+    assert "30 columns, more than the limit of 20 (limits.max_columns)" in message
+    long = _write(
+        tmp_path, "long.csv", "customer_id,date,amount,note\nA,2025-01-01,1," + "x" * 5_000 + "\n"
+    )
+    message = assert_same_error(spark, long, limits={"max_line_bytes": 2_000})
+    assert "line 2 is 5,015 bytes long, more than the limit of 2,000 (limits.max_line_bytes)" in (
+        message
+    )

@@ -6,6 +6,7 @@ import datetime as dt
 import re
 import tempfile
 from collections.abc import Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,9 @@ import duckdb
 import pandas as pd
 
 from cxlib._validation import DataError
+from cxlib.config import Limits
 from cxlib.data._checked import _load_checked
+from cxlib.data._limits import _limits, _line_error, _read_error
 from cxlib.data._schema import (
     _LINE_ITEM,
     MIN_DATE,
@@ -21,7 +24,13 @@ from cxlib.data._schema import (
     _literal,
     _parameter_error,
 )
-from cxlib.data._sources import _codec, _decoding_error, _file_kind, _open_source
+from cxlib.data._sources import (
+    _codec,
+    _decoding_error,
+    _file_kind,
+    _open_binary,
+    _open_source,
+)
 
 
 def load_transactions(
@@ -34,6 +43,8 @@ def load_transactions(
     sheet: str | int | None = None,
     exclude: Sequence[Mapping[str, Any]] | None = None,
     observation_end: Any = None,
+    decimal: str | None = None,
+    limits: Limits | Mapping[str, int] | None = None,
 ) -> pd.DataFrame:
     """Load a transactions export as a canonical frame: one row per purchase or refund.
 
@@ -117,6 +128,8 @@ def load_transactions(
         sheet=sheet,
         exclude=exclude,
         observation_end=observation_end,
+        decimal=decimal,
+        limits=limits,
         caller="load_transactions",
     )
 
@@ -131,6 +144,8 @@ def load_customers(
     sheet: str | int | None = None,
     exclude: Sequence[Mapping[str, Any]] | None = None,
     observation_end: Any = None,
+    decimal: str | None = None,
+    limits: Limits | Mapping[str, int] | None = None,
 ) -> pd.DataFrame:
     """Load a customer table as a canonical frame: one row per customer.
 
@@ -164,6 +179,8 @@ def load_customers(
         sheet=sheet,
         exclude=exclude,
         observation_end=observation_end,
+        decimal=decimal,
+        limits=limits,
         caller="load_customers",
     )
 
@@ -178,6 +195,8 @@ def load_surveys(
     sheet: str | int | None = None,
     exclude: Sequence[Mapping[str, Any]] | None = None,
     observation_end: Any = None,
+    decimal: str | None = None,
+    limits: Limits | Mapping[str, int] | None = None,
 ) -> pd.DataFrame:
     """Load NPS survey answers as a canonical frame: one row per answer.
 
@@ -223,6 +242,8 @@ def load_surveys(
         sheet=sheet,
         exclude=exclude,
         observation_end=observation_end,
+        decimal=decimal,
+        limits=limits,
         caller="load_surveys",
     )
     if "period" in frame.columns:
@@ -263,6 +284,8 @@ def load_feedback(
     sheet: str | int | None = None,
     exclude: Sequence[Mapping[str, Any]] | None = None,
     observation_end: Any = None,
+    decimal: str | None = None,
+    limits: Limits | Mapping[str, int] | None = None,
 ) -> pd.DataFrame:
     """Load complaint and feedback texts as a canonical frame: one row per message.
 
@@ -292,6 +315,8 @@ def load_feedback(
         sheet=sheet,
         exclude=exclude,
         observation_end=observation_end,
+        decimal=decimal,
+        limits=limits,
         caller="load_feedback",
     )
 
@@ -305,6 +330,7 @@ def load_experiments(
     encoding: str | None = None,
     data_end: Any = None,
     groups: Any = None,
+    limits: Limits | Mapping[str, int] | None = None,
 ) -> pd.DataFrame:
     """Load experiment assignments as a canonical frame: one row per customer and experiment.
 
@@ -343,6 +369,7 @@ def load_experiments(
         date_format=date_format,
         on_invalid=on_invalid,
         encoding=encoding,
+        limits=limits,
         caller="load_experiments",
     )
     if "experiment" not in frame.columns:
@@ -379,8 +406,14 @@ def _load(
     sheet: str | int | None = None,
     exclude: Sequence[Mapping[str, Any]] | None = None,
     observation_end: Any = None,
+    decimal: str | None = None,
+    limits: Limits | Mapping[str, int] | None = None,
     caller: str,
 ) -> pd.DataFrame:
+    limits = _limits(limits, caller)
+    if decimal not in (None, ".", ","):
+        raise _parameter_error(caller, "decimal", '"." or "," (or None: read from the values)',
+                               decimal)  # fmt: skip
     if on_invalid not in ("raise", "drop"):
         raise _parameter_error(caller, "on_invalid", '"raise" or "drop"', on_invalid)
     if date_format is not None and (not isinstance(date_format, str) or "%" not in date_format):
@@ -396,11 +429,21 @@ def _load(
     con = duckdb.connect()
     try:
         con.execute("SET TimeZone = 'UTC'")
+        # The checking query computes each expression once in nested SELECTs; DuckDB's search
+        # for common subexpressions costs time quadratic in the number of columns (minutes
+        # for a few thousand) and finds nothing there.
+        con.execute("SET disabled_optimizers = 'common_subexpressions'")
         with tempfile.TemporaryDirectory(prefix="cxlib-") as scratch:
             # Spill files (if any) go to the scratch folder, never to the working directory.
             con.execute(f"SET temp_directory = {_literal(scratch)}")
             src = _open_source(
-                con, source, encoding=encoding, caller=caller, scratch=scratch, sheet=sheet
+                con,
+                source,
+                encoding=encoding,
+                caller=caller,
+                scratch=scratch,
+                sheet=sheet,
+                limits=limits,
             )
             return _load_checked(
                 con,
@@ -412,9 +455,18 @@ def _load(
                 caller,
                 rules=rules,
                 bounds=bounds,
+                decimal=decimal,
+                limits=limits,
             )
     except duckdb.Error as exc:
         message = str(exc)
+        text = not isinstance(source, pd.DataFrame) and _is_text(Path(source))
+        if text:  # a line over the limit: DuckDB's message depends on how long it is
+            gzipped = Path(source).suffix.lower() == ".gz"
+            opener = partial(_open_binary, gzipped=gzipped)
+            error = _line_error(Path(source), opener, limits.max_line_bytes, name, caller)
+            if error is not None:
+                raise error from None
         if "unicode" in message.lower():
             line = re.search(r"Line: (\d+)", message)
             raise _decoding_error(
@@ -424,15 +476,17 @@ def _load(
                 int(line.group(1)) if line else None,
                 "invalid byte sequence",
             ) from None
-        lines = [line.strip() for line in message.splitlines() if line.strip()]
-        first = "; ".join(lines[:3]) if lines else type(exc).__name__
-        raise DataError(f"{caller} ({name}): could not read the file: {first}") from None
+        raise _read_error(message, name, caller, text=text) from None
     except UnicodeDecodeError as exc:
         raise _decoding_error(
             caller, name, exc.encoding, None, f"{exc.reason} at byte {exc.start}"
         ) from None
     finally:
         con.close()
+
+
+def _is_text(path: Path) -> bool:
+    return _file_kind([s.lower() for s in path.suffixes[-2:]]) == "text"
 
 
 def _check_columns_parameter(

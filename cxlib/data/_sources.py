@@ -12,7 +12,9 @@ import datetime as dt
 import gzip
 import os
 import re
+from collections import Counter
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,8 @@ import pandas as pd
 import pyarrow as pa
 
 from cxlib._validation import DataError
+from cxlib.config import Limits
+from cxlib.data._limits import _check_columns, _check_last_line, _check_workbook, _line_error
 from cxlib.data._schema import _DELIMITERS, _SNIFF_BYTES, _literal, _parameter_error
 
 
@@ -50,8 +54,11 @@ def _open_source(
     caller: str,
     scratch: str,
     sheet: str | int | None = None,
+    limits: Limits | None = None,
 ) -> _Source:
+    limits = limits or Limits()
     if isinstance(source, pd.DataFrame):
+        _check_columns(len(source.columns), limits, "DataFrame", caller)
         return _Source(
             name="DataFrame",
             short_name="DataFrame",
@@ -75,7 +82,9 @@ def _open_source(
     if sheet is not None and kind != "excel":
         raise DataError(f"{caller} ({name}): sheet={sheet!r} is only for Excel workbooks")
     if kind == "excel":
+        _check_workbook(path, sheet, limits, caller)
         frame = _read_excel(path, sheet, caller)
+        _check_columns(len(frame.columns), limits, name, caller)
         return _Source(name=name, short_name=path.name, row_offset=2, frame=frame)
     # DuckDB expands * ? [ ] { } in file names (y[12].csv would read y1.csv): read the file
     # through a plainly named link to it, so exactly the named file is read.
@@ -86,17 +95,22 @@ def _open_source(
     # text: CSV, TSV, TXT, maybe gzipped
     gzipped = suffixes[-1] == ".gz"
     codec = _codec(encoding, caller)
-    header = _sniff_header(path, gzipped=gzipped, codec=codec, caller=caller)
+    header = _sniff_header(
+        path, gzipped=gzipped, codec=codec, caller=caller, limit=limits.max_line_bytes
+    )
     delimiter = _detect_delimiter(header, tab_default=".tsv" in suffixes)
+    names = _header_names(header, delimiter, name, caller)
+    _check_columns(len(names), limits, name, caller)
+    _check_last_line(path, gzipped, limits.max_line_bytes, name, caller)
     if codec not in ("utf-8", "utf-8-sig"):
         read_path = _transcode(path, gzipped=gzipped, codec=codec, scratch=scratch)
         gzipped = False
-    names = _header_names(header, delimiter, name, caller)
-    # Everything is given, so DuckDB does not sniff (which would read the file again).
+    # Everything is given, so DuckDB does not sniff (which would read the file again). A line
+    # longer than the limit is an error (see _limits._line_error).
     types = ", ".join(f"{_literal(n)}: 'VARCHAR'" for n in names)
     options = (
         f"auto_detect=false, header=true, columns={{{types}}}, delim={_literal(delimiter)}, "
-        f"quote='\"', escape='\"', comment='', "
+        f"quote='\"', escape='\"', comment='', max_line_size={limits.max_line_bytes}, "
         f"compression={_literal('gzip' if gzipped else 'none')}"
     )
     con.execute(f"CREATE VIEW src AS SELECT * FROM read_csv({_literal(str(read_path))}, {options})")
@@ -183,8 +197,8 @@ def _codec(encoding: str | None, caller: str) -> str:
         ) from None
 
 
-def _open_binary(path: Path, gzipped: bool):
-    return gzip.open(path, "rb") if gzipped else open(path, "rb")
+def _open_binary(path: Path, mode: str = "rb", *, gzipped: bool):
+    return gzip.open(path, mode) if gzipped else open(path, mode)
 
 
 def _decoding_error(caller: str, name: str, codec: str, line: int | None, detail: str) -> DataError:
@@ -206,21 +220,45 @@ def _header_names(header: str, delimiter: str, name: str, caller: str) -> list[s
         field.strip() or f"column{i}"
         for i, field in enumerate(next(csv.reader([header], delimiter=delimiter)))
     ]
-    duplicated = sorted({n for n in names if names.count(n) > 1})
+    duplicated = _repeated(names)
     if duplicated:
         raise DataError(f"{caller} ({name}): duplicate column(s) {duplicated}; got {names}")
     return names
 
 
-def _sniff_header(path: Path, *, gzipped: bool, codec: str, caller: str) -> str:
+def _repeated(names: list[str]) -> list[str]:
+    """Return the names that occur more than once, sorted (linear in the number of names)."""
+    return sorted(name for name, n in Counter(names).items() if n > 1)
+
+
+def _sniff_header(
+    path: Path, *, gzipped: bool, codec: str, caller: str, limit: int | None = None
+) -> str:
+    """Return the first non-blank line of a text file (its header), decoded.
+
+    Reads 64 KB at a time until the line ends, so a header of thousands of columns is read
+    whole; a line longer than ``limit`` bytes is an error naming ``limits.max_line_bytes``.
+    """
+    limit = limit or Limits().max_line_bytes
+    head = b""
     try:
-        with _open_binary(path, gzipped) as handle:
-            head = handle.read(_SNIFF_BYTES)
+        with _open_binary(path, gzipped=gzipped) as handle:
+            while True:
+                chunk = handle.read(_SNIFF_BYTES)
+                head += chunk
+                complete = [line for line in head.split(b"\n")[:-1] if line.strip()]
+                if complete or not chunk:
+                    break
+                if len(head) > limit:  # no header line within the limit
+                    opener = partial(_open_binary, gzipped=gzipped)
+                    raise _line_error(path, opener, limit, str(path), caller) or DataError(
+                        f"{caller} ({path}): no header line in the first {limit:,} bytes"
+                    )
     except (OSError, EOFError) as exc:
         raise DataError(f"{caller} ({path}): could not read the file: {exc}") from exc
     decoder = codecs.getincrementaldecoder(codec)(errors="strict")
     try:
-        text = decoder.decode(head, final=len(head) < _SNIFF_BYTES)
+        text = decoder.decode(head, final=not chunk)
     except UnicodeDecodeError as exc:
         line = head[: exc.start].count(b"\n") + 1
         byte = head[exc.start : exc.start + 1].hex()
@@ -244,7 +282,7 @@ def _detect_delimiter(header: str, *, tab_default: bool) -> str:
 def _transcode(path: Path, *, gzipped: bool, codec: str, scratch: str) -> Path:
     target = Path(scratch) / "utf8.csv"
     with (
-        _open_binary(path, gzipped) as raw,
+        _open_binary(path, gzipped=gzipped) as raw,
         codecs.getreader(codec)(raw, errors="strict") as reader,
         open(target, "w", encoding="utf-8", newline="") as out,
     ):

@@ -139,7 +139,7 @@ def _date_format(
     dates is an error naming both formats (guessing the order for some rows would misread
     ``05/01`` as May 1 or January 5 without a word).
     """
-    text = f"NULLIF(trim({_quote(check.client)}), '')"
+    text = "t"  # the trimmed text, computed once in the inner SELECT
     stats = con.execute(
         f"""
         SELECT count(TRY_CAST({text} AS TIMESTAMP)) AS iso,
@@ -151,7 +151,7 @@ def _date_format(
                max(length(regexp_extract({text}, '{_DMY}', 4))) AS year_digits,
                arg_min({text}, {text}) FILTER (WHERE regexp_matches({text}, '{_DMY}'))
                    AS example
-        FROM src
+        FROM (SELECT NULLIF(trim({_quote(check.client)}), '') AS t FROM src)
         """
     ).fetchall()[0]
     where = f"{caller} ({src.name}): column {check.client!r} (canonical {check.canonical!r})"
@@ -194,6 +194,104 @@ def _day_month_format(stats: tuple, where: str, mixed: tuple[str, str] | None = 
     return day_first if first > 12 else month_first
 
 
+#: Text numbers by what they say about the separators (SQL regexes; ``[0-9]``, no backslash):
+#: thousands dots proven ("1.234.567", "1.234,50"), thousands commas proven ("1,234,567",
+#: "1,234.50"), a decimal dot ("12.5", "0.125", "1234.567"), a decimal comma ("12,50"), and the
+#: two readable either way: "6.135" and "6,135" (one separator before exactly three digits).
+_NUMBER_CLASSES = {
+    "thousands_dot": "^[+-]?[1-9][0-9]{0,2}(([.][0-9]{3}){2,}(,[0-9]+)?|([.][0-9]{3})+,[0-9]+)$",
+    "thousands_comma": "^[+-]?[1-9][0-9]{0,2}((,[0-9]{3}){2,}([.][0-9]+)?|(,[0-9]{3})+[.][0-9]+)$",
+    "decimal_dot": "^[+-]?[0-9]*[.][0-9]+$",
+    "decimal_comma": "^[+-]?[0-9]*,[0-9]+$",
+    "either_dot": "^[+-]?[1-9][0-9]{0,2}[.][0-9]{3}$",
+    "either_comma": "^[+-]?[1-9][0-9]{0,2},[0-9]{3}$",
+}
+#: A number written with thousands separators, given the decimal separator.
+_GROUPED = {
+    ".": "^[+-]?[0-9]{1,3}(,[0-9]{3})+([.][0-9]+)?$",
+    ",": "^[+-]?[0-9]{1,3}([.][0-9]{3})+(,[0-9]+)?$",
+}
+
+
+def _number_stats_sql(text: str) -> list[str]:
+    """Return the aggregates of ``text``: count and smallest example per number class.
+
+    "6.135" counts as ``either_dot`` only, "0.125" as ``decimal_dot``.
+    """
+    out = []
+    for name, pattern in _NUMBER_CLASSES.items():
+        test = f"regexp_matches({text}, {_literal(pattern)})"
+        if name in ("decimal_dot", "decimal_comma"):
+            either = _NUMBER_CLASSES["either_" + name.split("_")[1]]
+            test = f"({test} AND NOT regexp_matches({text}, {_literal(either)}))"
+        out += [f"count_if({test})", f"min({text}) FILTER (WHERE {test})"]
+    return out
+
+
+def _number_format(stats: tuple, where: str, decimal: str | None) -> str | None:
+    """Decide the decimal separator of a text number column from its values' classes.
+
+    ``stats`` holds, per class of :data:`_NUMBER_CLASSES` in order, its count and an example.
+    Returns ``decimal`` when given; else ``"."`` (commas separate thousands), ``","`` (dots
+    separate thousands) or None (numbers as written: no separators to resolve). Thousands
+    dots ("1.234.567") show that "12.500" is twelve thousand five hundred; a decimal dot
+    ("12.5") that "1,234" is one thousand two hundred and thirty-four. A column whose dots
+    mean both, or whose "6.135" nothing explains, is a :class:`DataError` saying to set
+    ``decimal`` (whatever ``on_invalid`` says: no row is wrong on its own). A value that does
+    not fit the format decided ("12,50" among decimal dots) is an offending value, as before.
+    The Spark loader computes the same statistics and calls this.
+    """
+    if decimal is not None:
+        return decimal
+    count = {name: stats[2 * k] for k, name in enumerate(_NUMBER_CLASSES)}
+    example = {name: stats[2 * k + 1] for k, name in enumerate(_NUMBER_CLASSES)}
+    comma = [n for n in ("thousands_dot", "decimal_comma") if count[n]]
+    dot = [n for n in ("thousands_comma", "decimal_dot") if count[n]]
+    choose = "pass decimal='.' if '.' is the decimal separator, or decimal=',' if it is ','"
+    if count["thousands_dot"] and dot:  # the dot means two things: no "12.500" is safe
+        raise DataError(
+            f"{where} mixes number formats: {example['thousands_dot']!r} has dots between "
+            f"thousands, {example[dot[0]]!r} a decimal dot. Fix the export, or "
+            f"{choose} (values that do not fit are then reported)."
+        )
+    if count["thousands_dot"]:
+        return ","
+    if dot:
+        return "."
+    either = next((example[n] for n in ("either_dot", "either_comma") if count[n]), None)
+    if either is not None:
+        whole = either.replace(".", "").replace(",", "")
+        fraction = either.replace(",", ".")
+        settles = (
+            f"{example['decimal_comma']!r} has a decimal comma, but no value shows a dot "
+            "separating thousands"
+            if comma
+            else "no other value shows which"
+        )
+        raise DataError(
+            f"{where} has numbers such as {either!r} that read two ways, as {fraction} or as "
+            f"{int(whole):,}, and {settles}: {choose}."
+        )
+    return None
+
+
+def _number_text(t: str, decimal: str | None) -> str:
+    """Return SQL for the text of a number given its decimal separator (None: as written)."""
+    if decimal == ".":
+        return (
+            f"CASE WHEN regexp_matches({t}, {_literal(_GROUPED['.'])}) "
+            f"THEN replace({t}, ',', '') ELSE {t} END"
+        )
+    if decimal == ",":
+        return (
+            f"CASE WHEN regexp_matches({t}, {_literal(_GROUPED[','])}) "
+            f"THEN replace(replace({t}, '.', ''), ',', '.') "
+            f"WHEN regexp_matches({t}, '^[+-]?[0-9]+(,[0-9]+)?$') THEN replace({t}, ',', '.') "
+            "END"
+        )
+    return t
+
+
 @dataclass
 class _Sql:
     """The SQL of one canonical column in stages, so each expression is computed once.
@@ -230,6 +328,7 @@ def _expressions(
     *,
     bounds: tuple[pd.Timestamp, pd.Timestamp] | None = None,
     zero_fraction_ids: bool = False,
+    decimal: str | None = None,
 ) -> _Sql:
     """Build the SQL for (text, parsed value, 'missing', 'bad', 'out of range') of column i."""
     t, c, v = f"t{i}", f"c{i}", f"v{i}"
@@ -286,7 +385,7 @@ def _expressions(
             value = f"CAST({c} AS DOUBLE)"
             source_missing = f"{c} IS NULL"
         else:
-            value = f"TRY_CAST({t} AS DOUBLE)"
+            value = f"TRY_CAST({_number_text(t, decimal)} AS DOUBLE)"
             source_missing = f"{t} IS NULL"
         bad = f"(NOT ({source_missing}) AND ({v} IS NULL OR NOT isfinite({v})))"
         out_of_range = f"abs({v}) > {MAX_ABS_AMOUNT!r}"
