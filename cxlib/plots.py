@@ -90,6 +90,20 @@ def _get_ax(ax=None, **subplot_kw):
     return ax
 
 
+def _nothing_to_draw(ax, text: str):
+    """Say in one line why a figure is empty, on a strip-sized figure when none is given.
+
+    A full-sized empty chart (axes from -0.04 to 0.04, or a blank square) reads as a broken
+    figure; one line of text says what is missing and takes a line's height.
+    """
+    ax = _get_ax(ax, figsize=(9, 0.5))
+    ax.text(
+        0.5, 0.5, str(text).replace("$", r"\$"), ha="center", va="center", transform=ax.transAxes
+    )
+    ax.set_axis_off()
+    return ax
+
+
 def _money_ticks(value: float, _position=None) -> str:
     """Tick label for money: 1,250 / 12.5k / 1.25M (the axis label names the currency)."""
     magnitude = abs(value)
@@ -652,18 +666,9 @@ def plot_themes_at_stake(impact, *, top: int = 10, currency: str | None = None, 
     The label of each bar gives the number of customers raising the theme, so volume and
     money can be read side by side; ``currency`` names the money axis's unit.
     """
-    ax = _get_ax(ax)
     if impact.empty:
-        ax.text(
-            0.5,
-            0.5,
-            "No complaint themes (no feedback table)",
-            ha="center",
-            va="center",
-            transform=ax.transAxes,
-        )
-        ax.set_axis_off()
-        return ax
+        return _nothing_to_draw(ax, "No complaint themes (no feedback table)")
+    ax = _get_ax(ax)
     data = impact.head(top).iloc[::-1]
     ax.barh(range(len(data)), data["revenue_at_stake"], color="#cc79a7")
     ax.set_yticks(range(len(data)), _labels(data["name"]))
@@ -757,18 +762,9 @@ def plot_revenue_bridge(bridge, *, currency: str | None = None, ax=None):
     ``bridge`` is :func:`cxlib.trend.revenue_bridge`'s table (first and last rows are totals,
     the rows between signed steps); ``currency`` names the money axis's unit.
     """
+    if bridge.empty:  # no transactions table, or under two years of data
+        return _nothing_to_draw(ax, bridge.attrs.get("note", "No revenue trend"))
     ax = _get_ax(ax, figsize=(9, 4.5))
-    if bridge.empty:  # no transactions table
-        ax.text(
-            0.5,
-            0.5,
-            bridge.attrs.get("note", "No revenue trend"),
-            ha="center",
-            va="center",
-            transform=ax.transAxes,
-        )
-        ax.set_axis_off()
-        return ax
     colours = sns.color_palette(PALETTE)
     labels = [
         str(step).replace(" customers", "\ncustomers").replace(" 12 months", "\n12 months")
@@ -845,6 +841,8 @@ def plot_actions(actions, *, currency: str | None = None, ax=None):
 
     from cxlib import _html
 
+    if actions.empty:
+        return _nothing_to_draw(ax, "No ranked action to chart")
     data = actions.iloc[::-1]
     ax = _get_ax(ax, figsize=(10, 0.9 * len(data) + 1.5))
     # Numbered like the summary's list; wrapped so long client names stay readable.

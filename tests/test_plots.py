@@ -53,3 +53,18 @@ def test_segment_money_charts_name_the_currency_on_their_money_axis():
 def test_without_a_currency_the_label_has_no_empty_unit():
     risk = pd.DataFrame({"revenue_at_risk": [1.0]}, index=pd.Index(["A"], name="segment"))
     assert "()" not in plots.plot_revenue_at_risk(risk).get_xlabel()
+
+
+def test_a_figure_with_nothing_to_draw_is_one_line_saying_why_not_an_empty_chart():
+    actions = pd.DataFrame(columns=["action", "value", "value_low", "value_high", "basis"])
+    bridge = pd.DataFrame(columns=["revenue", "customers"])
+    bridge.attrs["note"] = "No revenue bridge: the data start on 01 Jan 1997."
+    themes = pd.DataFrame(columns=["name", "revenue_at_stake", "customers"])
+    for ax, text in [
+        (plots.plot_actions(actions, currency="USD"), "No ranked action to chart"),
+        (plots.plot_revenue_bridge(bridge, currency="USD"), bridge.attrs["note"]),
+        (plots.plot_themes_at_stake(themes), "No complaint themes (no feedback table)"),
+    ]:
+        assert [t.get_text() for t in ax.texts] == [text]
+        assert not ax.axison
+        assert ax.figure.get_figheight() <= 1  # a line's height, not a blank chart's
