@@ -467,6 +467,10 @@ def test_select_model_chooses_the_smallest_holdout_error_unless_overridden(cdnow
     assert table.loc[chosen.kind, "chosen"]
     forced = select_model(cdnow_holdout, kind="pareto_nbd", kinds=["bgnbd"])
     assert forced.kind == "pareto_nbd" and forced.model.kind == "pareto_nbd"
+    assert forced.name == "Pareto/NBD"  # the reader's name, on the page
+    assert list(chosen.named_table.index) == ["BG/NBD", "Pareto/NBD", "MBG/NBD"]
+    assert chosen.named_table.index.name == "model"
+    assert (chosen.named_table.to_numpy() == table.to_numpy()).all()
 
 
 def test_holdout_summary_uses_a_26_week_holdout_by_default(cdnow_transactions):

@@ -240,6 +240,17 @@ class ModelSelection:
         """The chosen model's holdout validation."""
         return self.validations[self.kind]
 
+    @property
+    def name(self) -> str:
+        """The chosen model's name for a reader ("Pareto/NBD", not ``pareto_nbd``)."""
+        return KIND_NAMES.get(self.kind, self.kind)
+
+    @property
+    def named_table(self) -> pd.DataFrame:
+        """:attr:`table` indexed by the models' names for a reader (the page's table)."""
+        names = [KIND_NAMES.get(kind, kind) for kind in self.table.index]
+        return self.table.set_axis(pd.Index(names, name="model"))
+
 
 #: How :func:`select_model` ranks models: absolute relative error of the holdout total.
 SELECTION_CRITERIA = ("total", "mae")
