@@ -336,7 +336,7 @@ def _as_frame(value: pd.DataFrame | pd.Series | pd.Index) -> pd.DataFrame:
 def _storable_dtype(dtype: Any) -> bool:
     if isinstance(dtype, pd.CategoricalDtype):
         categories = dtype.categories.dtype
-        return categories.kind != "O" and _storable_dtype(categories)
+        return categories != np.dtype(object) and _storable_dtype(categories)
     if isinstance(dtype, (pd.DatetimeTZDtype, pd.StringDtype)):
         return True
     if isinstance(dtype, np.dtype):
@@ -374,7 +374,7 @@ def check_frame(frame: pd.DataFrame) -> None:
             raise Unstorable(f"an object column ({values.name!r}) that holds more than strings")
     if isinstance(index, pd.MultiIndex) and any(level.dtype == object for level in levels):
         raise Unstorable("a MultiIndex with a level of dtype object")
-    if index.dtype == object and index.hasnans:
+    if not isinstance(index, pd.MultiIndex) and index.dtype == object and index.hasnans:
         raise Unstorable("an object index with missing values")
 
 
@@ -420,9 +420,9 @@ def _restore(frame: pd.DataFrame, meta: dict[str, Any]) -> Any:
         raise ValueError(f"columns {list(frame.columns)[:5]} where {list(dtypes)[:5]} were written")
     nulls = _typed(meta["object_nulls"], dict)
     for column, dtype in dtypes.items():
-        if dtype == "object" and frame[column].dtype != object:
+        if dtype == "object" and (frame[column].dtype != object or column in nulls):
             array = frame[column].astype(object).to_numpy(copy=True)
-            nones, nans = nulls.get(column, [[], []])
+            nones, nans = _list(nulls.get(column, [[], []]))
             array[np.asarray(nans, dtype=np.intp)] = np.nan
             array[np.asarray(nones, dtype=np.intp)] = None
             frame[column] = pd.Series(array, index=frame.index, dtype=object)
