@@ -194,7 +194,7 @@ def mark_abandoned(client_dir: Path) -> list[Path]:
         target = partial.with_name(partial.name.removesuffix(".partial") + ".abandoned")
         try:
             (partial / "ABANDONED").write_text(text, encoding="utf-8")
-            _set_manifest_status(partial / "manifest.json", "abandoned")
+            _set_manifest_status(partial / "manifest.json", "abandoned", owner)
             partial.rename(target)
         except OSError:
             continue  # read-only, or another runner renamed it first
@@ -202,14 +202,21 @@ def mark_abandoned(client_dir: Path) -> list[Path]:
     return renamed
 
 
-def _set_manifest_status(path: Path, status: str) -> None:
+def _set_manifest_status(path: Path, status: str, owner: dict[str, Any]) -> None:
+    """Set the manifest's status; write a manifest of what is known when the run wrote none."""
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return
-    if isinstance(manifest, dict):
-        manifest["status"] = status
-        path.write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
+        manifest = None
+    if not isinstance(manifest, dict):  # killed before the end, when the manifest is written
+        manifest = {
+            "run_id": path.parent.name.removesuffix(".partial"),
+            "started_at": owner.get("started_at"),
+            "finished_at": None,
+            "owner": {key: owner.get(key) for key in ("pid", "host", "started_at")},
+        }
+    manifest["status"] = status
+    path.write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
 
 
 def list_runs(client_dir: Path) -> list[dict[str, Any]]:
