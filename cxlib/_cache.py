@@ -1,11 +1,12 @@
 """The disk cache of a client's run: files that cannot run code or lie, private to the user.
 
 A client's cache folder (``$CXLIB_CACHE_DIR/<client>-<key>/``, see :func:`cache_dir`) holds one
-entry per cached step: ``<name>.json`` (the value, :func:`cxlib._cache_codec.encode`) and
-``<name>.<n>.arrow`` (its frames, Arrow IPC). ``index.json`` records each file's SHA-256; a file
-is parsed only after its bytes match, so a damaged entry, a file planted by hand or an entry
-of the wrong type is recomputed, with a one-line notice naming it, and never read as
-something else. Nothing is unpickled.
+entry per cached step: ``<name>.<token>.json`` (the value, :func:`cxlib._cache_codec.encode`)
+and ``<name>.<token>.<n>.arrow`` (its frames, Arrow IPC), the token new at each write so that a
+reader never mixes two writes. ``index.json`` records each file's SHA-256; a file is parsed
+only after its bytes match, so a damaged entry, a file planted by hand or an entry of the wrong
+type is recomputed, with a one-line notice naming it, and never read as something else.
+Nothing is unpickled.
 
 The cache folder and each client's folder are made ``0700`` and files ``0600``, whatever the
 umask. A folder that another user owns, or that group or others may write to, is not used: the
@@ -25,6 +26,7 @@ import hashlib
 import json
 import os
 import re
+import secrets
 import stat
 import sys
 from collections.abc import Callable
@@ -113,7 +115,8 @@ def replace_atomically(path: Path, write: Callable[[BinaryIO], Any]) -> str:
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
-        os.fchmod(descriptor, 0o600)
+        if hasattr(os, "fchmod"):  # POSIX: the mode whatever the umask
+            os.fchmod(descriptor, 0o600)
         with os.fdopen(descriptor, "wb") as raw:
             handle = _Hashing(raw)
             write(handle)
@@ -266,12 +269,13 @@ class Cache:
 
     def _load(self, name: str, files: dict[str, str]) -> Any:
         contents = {file: self._verified(file, digest) for file, digest in files.items()}
-        document_file = f"{name}.json"
-        if document_file not in contents:
-            raise CacheEntryError(f"has no {document_file} in the index")
-        document = json.loads(bytes(contents.pop(document_file)).decode("utf-8"))
+        documents = [file for file in contents if file.endswith(".json")]
+        if len(documents) != 1:
+            raise CacheEntryError(f"has {len(documents)} documents in the index, not one")
+        document = json.loads(bytes(contents.pop(documents[0])).decode("utf-8"))
         frames_count = len(document.get("frames", [])) if type(document) is dict else 0
-        names = [f"{name}.{i}.arrow" for i in range(frames_count)]
+        prefix = documents[0].removesuffix(".json")
+        names = [f"{prefix}.{i}.arrow" for i in range(frames_count)]
         if sorted(names) != sorted(contents):
             raise CacheEntryError("lists other frame files than its document")
         return decode(document, [read_frame(contents[file]) for file in names])
@@ -305,36 +309,42 @@ class Cache:
                 "(it is computed in each process)"
             )
             return False
+        prefix = f"{name}.{secrets.token_hex(4)}"
         try:
             files = {}
             for position, frame in enumerate(frames):
-                file = f"{name}.{position}.arrow"
+                file = f"{prefix}.{position}.arrow"
                 files[file] = replace_atomically(
                     self.folder / file, lambda handle, f=frame: write_frame(f, handle)
                 )
             text = json.dumps(document, allow_nan=False, separators=(",", ":")).encode()
-            files[f"{name}.json"] = replace_atomically(
-                self.folder / f"{name}.json", lambda handle: handle.write(text)
+            files[f"{prefix}.json"] = replace_atomically(
+                self.folder / f"{prefix}.json", lambda handle: handle.write(text)
             )
             with self._locked():
                 entries = self._read_index()
                 entries[name] = files
                 index = json.dumps({"format": FORMAT, "entries": entries}, indent=1).encode()
                 replace_atomically(self.folder / INDEX, lambda handle: handle.write(index))
+                for old in self.folder.glob(f"{name}.*"):  # an earlier write's, or planted
+                    if old.name not in files and (
+                        _is_file_of(old.name, name) or old.suffix == ".pkl"
+                    ):
+                        old.unlink(missing_ok=True)
         except (Unstorable, TypeError, ValueError) as exc:  # Arrow refused a frame
-            self._notice(f"entry {name} is not cached: {_why(exc)}")
+            text = " ".join(str(exc).split())[:160]
+            self._notice(f"entry {name} is not cached: Arrow cannot store it ({text})")
             return False
         except OSError as exc:  # a full or read-only cache costs speed, not correctness
             self._notice(f"could not write the cache entry {self.folder / name}: {exc}")
             return False
-        for stale in self.folder.glob(f"{name}.pkl"):  # an older cxlib's; never read again
-            stale.unlink(missing_ok=True)
         return True
 
 
 def _is_file_of(file: str, name: str) -> bool:
-    frame_file = re.fullmatch(rf"{re.escape(name)}\.\d+\.arrow", file)
-    return file == f"{name}.json" or frame_file is not None
+    """Whether ``file`` is a name :meth:`Cache.write` gives a file of entry ``name``."""
+    pattern = rf"{re.escape(name)}\.[0-9a-f]{{8}}\.(json|\d+\.arrow)"
+    return re.fullmatch(pattern, file) is not None
 
 
 def _why(exc: BaseException) -> str:

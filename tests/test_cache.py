@@ -402,7 +402,11 @@ def test_planted_pickles_never_run_and_the_next_run_gives_the_clean_numbers(
     for entry in ("tables", "base", "value_fit", "churn_threshold_days"):
         assert any(f"entry {entry} " in n and "checksum" in n for n in notices), entry
     assert all(n in err for n in notices)
-    assert not list(folder.glob("*.pkl"))  # an older cxlib's file names: removed when rewritten
+    # each entry rewritten: the planted files and the earlier write's are gone
+    assert {p.name for p in folder.iterdir()} == {*damaged_files(folder.parent)} | {
+        "index.json",
+        "index.lock",
+    }
     notices, _ = open_and_compare(demo_config, clean, capfd)
     assert notices == []
     assert not [m for m in markers if m.exists()]
@@ -456,8 +460,8 @@ def test_a_valid_entry_of_the_wrong_type_is_recomputed(
     [
         lambda text: text.replace("{", "[", 1),  # valid UTF-8, not JSON
         lambda text: text.replace('"format": 1', '"format": 2'),  # JSON, not this format
-        lambda text: text.replace('"base.json": "', '"../base.json": "'),  # a path outside
-        lambda text: text.replace('"base.json": "', '"base.json": "x'),  # not a digest
+        lambda text: text.replace('"base.', '"../base.', 1),  # a path outside the folder
+        lambda text: text.replace('.json": "', '.json": "x', 1),  # not a digest
     ],
     ids=["not_json", "format", "path", "digest"],
 )
@@ -528,7 +532,8 @@ def test_a_notice_goes_to_the_process_stderr_not_a_cell_output(cache_root, capfd
     monkeypatch.setattr(sys, "stderr", cell_output)  # what a kernel does to sys.stderr
     cache = Cache.open("client-key")
     cache.write("numbers", [1, 2, 3])
-    flip(cache.folder / "numbers.json", 0.5)
+    (document,) = cache.folder.glob("numbers.*.json")
+    flip(document, 0.5)
     assert cache.read("numbers", lambda v: None) is MISSING
     assert cell_output.getvalue() == ""
     assert "cxlib cache: entry numbers" in capfd.readouterr().err
