@@ -39,8 +39,8 @@ MAX_DEPTH = 64
 #: Column name under which a Series is stored as a one-column frame.
 SERIES_COLUMN = "__cxlib_series__"
 
-#: Extension dtypes (by name) that Arrow gives back exactly, besides categoricals, strings and
-#: time-zone-aware datetimes.
+#: Extension dtypes (by name) that Arrow gives back exactly, besides categoricals, strings,
+#: periods and time-zone-aware datetimes.
 _MASKED = {f"{s}Int{b}" for s in ("", "U") for b in (8, 16, 32, 64)} | {
     "Float32",
     "Float64",
@@ -337,8 +337,8 @@ def _storable_dtype(dtype: Any) -> bool:
     if isinstance(dtype, pd.CategoricalDtype):
         categories = dtype.categories.dtype
         return categories != np.dtype(object) and _storable_dtype(categories)
-    if isinstance(dtype, (pd.DatetimeTZDtype, pd.StringDtype)):
-        return True
+    if isinstance(dtype, (pd.DatetimeTZDtype, pd.StringDtype, pd.PeriodDtype)):
+        return True  # a period is pandas' Arrow extension type, its frequency stored as JSON
     if isinstance(dtype, np.dtype):
         return dtype.kind in "biuMmO" or (dtype.kind == "f" and dtype.itemsize <= 8)
     return getattr(dtype, "name", None) in _MASKED

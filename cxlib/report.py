@@ -646,9 +646,11 @@ def build_report(
 
 def _mark_abandoned(client_dir: Path, console: Any) -> None:
     """Rename the client's runs whose runner is gone ``.abandoned`` (:mod:`cxlib._runs`)."""
-    if not client_dir.is_dir():
+    try:
+        abandoned = _runs.mark_abandoned(client_dir) if client_dir.is_dir() else []
+    except OSError:  # an unreadable folder: the run's own reservation reports it
         return
-    for folder in _runs.mark_abandoned(client_dir):
+    for folder in abandoned:
         console.print(
             f"[yellow]abandoned[/] {folder.name}: its runner was killed or its machine stopped "
             "before it finished",

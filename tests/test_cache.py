@@ -88,6 +88,8 @@ def awkward_frame() -> pd.DataFrame:
             "float32": np.array([1.5, np.nan, np.inf], dtype="float32"),
             "bool": [True, False, True],
             "uint8": np.array([0, 1, 255], dtype="uint8"),
+            "month": pd.PeriodIndex(["2020-01", None, "2020-03"], freq="M"),
+            "quarter": pd.period_range("2020Q1", periods=3, freq="Q"),
         }
     )
     frame.index = pd.Index(["p", "q", "r"], name="customer_id")
@@ -152,8 +154,9 @@ def test_every_promised_dtype_index_and_attr_comes_back_exactly():
         pd.date_range("2020-01-01", periods=3, freq="W-SUN", name="week"),
         pd.CategoricalIndex(["x", "y", "x"], name="segment"),
         pd.Index([0.5, 1.5, np.nan]),
+        pd.period_range("2020-01", periods=3, freq="M", name="month"),
     ],
-    ids=["range", "multi", "dates_with_freq", "categorical", "float"],
+    ids=["range", "multi", "dates_with_freq", "categorical", "float", "period"],
 )
 def test_indexes_come_back_exactly(index):
     frame = pd.DataFrame({"value": [1.0, 2.0, 3.0]}, index=index)
@@ -187,11 +190,11 @@ def test_series_index_and_nested_values_come_back_with_their_names_and_types():
         pd.DataFrame({"mixed": ["a", 1]}),
         pd.DataFrame({0: [1.0]}),
         pd.DataFrame({"complex": [1j]}),
-        pd.DataFrame({"period": pd.period_range("2020", periods=1, freq="M")}),
+        pd.DataFrame({"interval": pd.interval_range(0, 1, periods=1)}),
         Path("/etc/passwd"),
         np.array(["text"], dtype=object),
     ],
-    ids=["function", "set", "mixed_object", "int_label", "complex", "period", "path", "objects"],
+    ids=["function", "set", "mixed_object", "int_label", "complex", "interval", "path", "objects"],
 )
 def test_a_value_the_cache_cannot_store_without_pickle_is_not_cached(value, cache_root, capfd):
     cache = Cache.open("client-key")
