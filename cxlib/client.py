@@ -17,40 +17,34 @@ report's numbers.
 The disk cache lives in ``$CXLIB_CACHE_DIR`` (default ``$XDG_CACHE_HOME/cxlib``, else
 ``~/.cache/cxlib``). Its key covers the config file, every data file's SHA-256 and cxlib's own
 source, so a changed export, setting or cxlib version never reuses a stale result. Entries are
-written atomically (a temporary file renamed into place).
+Arrow and JSON files, never pickle, each checked against its SHA-256 before it is read; a
+damaged entry is recomputed with a one-line notice; the folders are private to the user
+(:mod:`cxlib._cache`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import pickle
 import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from cxlib import _html
+from cxlib._cache import MISSING, Cache, cache_dir, private_folder, replace_atomically
 from cxlib._validation import DataError
 from cxlib.config import AnalysisConfig, ClientConfig, file_sha256, load_client
+from cxlib.config import Client as LoadedTables
 
 __all__ = ["Client", "cache_dir", "open_client"]
 
 #: Columns :attr:`Client.base` adds to :func:`cxlib.customers.customer_base`'s.
 RUN_COLUMNS = ("churned", "p_alive", "clv", "segment")
-
-
-def cache_dir() -> Path:
-    """Folder of cxlib's disk cache (``$CXLIB_CACHE_DIR``, else the user's cache folder)."""
-    if os.environ.get("CXLIB_CACHE_DIR"):
-        return Path(os.environ["CXLIB_CACHE_DIR"])
-    root = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(root) / "cxlib"
 
 
 def _source_digest() -> str:
@@ -95,21 +89,37 @@ def _digest_memo_path() -> Path:
     return cache_dir() / "file-digests.json"
 
 
+def _memo_checksum(entries: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(entries, sort_keys=True).encode()).hexdigest()
+
+
 def _read_digest_memo() -> dict[str, tuple[str, str]]:
+    """Return the remembered digests if the memo is private to the user and its checksum holds.
+
+    A damaged or foreign memo is ignored (the files are hashed again): a wrong digest would
+    otherwise go into the run's manifest.
+    """
+    path = _digest_memo_path()
+    if not path.is_file() or private_folder(path.parent) is not None:
+        return {}
     try:
-        entries = json.loads(_digest_memo_path().read_text(encoding="utf-8"))
-        return {key: (value[0], value[1]) for key, value in entries.items()}
-    except (OSError, ValueError, TypeError, IndexError, AttributeError):
+        memo = json.loads(path.read_text(encoding="utf-8"))
+        entries = memo["entries"]
+        if memo.get("sha256") != _memo_checksum(entries):
+            return {}
+        return {key: (str(value[0]), str(value[1])) for key, value in entries.items()}
+    except (OSError, ValueError, TypeError, IndexError, KeyError, AttributeError):
         return {}  # absent or damaged: hash again
 
 
 def _write_digest_memo(key: str, stamp: str, digest: str) -> None:
-    entries = _read_digest_memo()
-    entries[key] = (stamp, digest)
+    if private_folder(_digest_memo_path().parent) is not None:
+        return  # not a folder of this user's alone: the digest is remembered in memory only
+    entries = {k: list(v) for k, v in _read_digest_memo().items()}
+    entries[key] = [stamp, digest]
+    text = json.dumps({"sha256": _memo_checksum(entries), "entries": entries}).encode()
     try:
-        _replace_atomically(
-            _digest_memo_path(), lambda handle: handle.write(json.dumps(entries).encode())
-        )
+        replace_atomically(_digest_memo_path(), lambda handle: handle.write(text))
     except OSError:
         pass  # a read-only cache costs a second hash, not correctness
 
@@ -163,7 +173,7 @@ class Client:
         CPU seconds of the same steps (the report's manifest records both).
     """
 
-    def __init__(self, loaded, *, cache: Path | None):
+    def __init__(self, loaded, *, cache: Cache | None):
         self.config: ClientConfig = loaded.config
         self.transactions: pd.DataFrame | None = loaded.transactions
         self.customers: pd.DataFrame | None = loaded.customers
@@ -219,12 +229,13 @@ class Client:
 
     # --- cached steps ---------------------------------------------------------------------
 
-    def _cached(self, name: str, compute: Callable[[], Any]) -> Any:
+    def _cached(
+        self, name: str, compute: Callable[[], Any], check: Callable[[Any], str | None]
+    ) -> Any:
         if name in self._memory:
             return self._memory[name]
-        path = None if self._cache is None else self._cache / f"{name}.pkl"
-        value = _read_cached(path)
-        if value is not None:
+        value = MISSING if self._cache is None else self._cache.read(name, check)
+        if value is not MISSING:
             self.timings.setdefault(name, 0.0)
             self.cpu_timings.setdefault(name, 0.0)
             self._memory[name] = value
@@ -240,9 +251,14 @@ class Client:
         self.timings[name] = round(time.perf_counter() - started, 3)
         self.cpu_timings[name] = round(time.process_time() - cpu, 3)
         self._memory[name] = value
-        if path is not None:
-            _write_atomically(path, value)
+        if self._cache is not None:
+            self._cache.write(name, value)
         return value
+
+    @property
+    def cache_notices(self) -> list[str]:
+        """The disk cache's notices in this process: entries recomputed or not cached."""
+        return [] if self._cache is None else list(self._cache.notices)
 
     @property
     def value_fit(self):
@@ -264,6 +280,7 @@ class Client:
                 calibration_end=settings.calibration_end,
                 holdout_weeks=settings.holdout_weeks,
             ),
+            _check_value_fit,
         )
 
     @property
@@ -287,6 +304,7 @@ class Client:
                 period=settings.contract_period,
                 as_of=settings.observation_end,
             ),
+            _check_frame,
         )
 
     @property
@@ -297,6 +315,7 @@ class Client:
         return self._cached(
             "churn_threshold_days",
             lambda: int(churn.inactivity_threshold(self._history()).days),
+            _check_days,
         )
 
     @property
@@ -306,7 +325,7 @@ class Client:
         ``churned`` (bool) under the client's one ``churn_definition``; ``p_alive`` and ``clv``
         from :attr:`value_fit`; ``segment``, the RFM segment. Indexed by ``customer_id``.
         """
-        return self._cached("base", self._build_base)
+        return self._cached("base", self._build_base, _check_base)
 
     def _history(self) -> pd.DataFrame:
         tx = self._require_transactions("base")
@@ -385,33 +404,61 @@ class Client:
         return dict(self.timings)
 
 
-def _read_cached(path: Path | None) -> Any:
-    """Return the cached value at ``path``, or None (absent, damaged or from an older cxlib)."""
-    if path is None or not path.is_file():
-        return None
-    try:
-        with open(path, "rb") as handle:
-            return pickle.load(handle)
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
-        return None
+# --- what each cache entry must hold (anything else is recomputed) ------------------------------
 
 
-def _replace_atomically(path: Path, write: Callable[[BinaryIO], Any]) -> None:
-    """Write ``path`` through a temporary file renamed over it: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(temporary, "wb") as handle:
-        write(handle)
-    temporary.replace(path)
+def _check_frame(value: Any, columns: tuple[str, ...] = ()) -> str | None:
+    if type(value) is not pd.DataFrame:
+        return f"holds a {type(value).__name__}, not a DataFrame"
+    missing = [column for column in columns if column not in value.columns]
+    return f"misses the columns {missing}" if missing else None
 
 
-def _write_atomically(path: Path, value: Any) -> None:
-    try:
-        _replace_atomically(
-            path, lambda handle: pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        )
-    except OSError as exc:  # a full or read-only cache costs speed, not correctness
-        warnings.warn(f"cxlib could not write its cache entry {path}: {exc}", stacklevel=3)
+def _check_base(value: Any) -> str | None:
+    problem = _check_frame(value, RUN_COLUMNS)
+    if problem is None and value.index.name != "customer_id":
+        return "is not indexed by customer_id"
+    return problem
+
+
+def _check_days(value: Any) -> str | None:
+    ok = type(value) is int and value >= 0
+    return None if ok else f"holds {type(value).__name__} {value!r:.40}, not a number of days"
+
+
+def _check_value_fit(value: Any) -> str | None:
+    from cxlib.clv.fit import CustomerValueFit
+    from cxlib.clv.holdout import ModelSelection
+    from cxlib.clv.purchase import PurchaseModel
+
+    if type(value) is not CustomerValueFit:
+        return f"holds a {type(value).__name__}, not a CustomerValueFit"
+    for name in ("summary", "holdout", "values"):
+        if type(getattr(value, name, None)) is not pd.DataFrame:
+            return f"has no {name} frame"
+    if type(getattr(value, "selection", None)) is not ModelSelection:
+        return "has no model selection"
+    model = getattr(value, "purchase_model", None)
+    if type(model) is not PurchaseModel or type(getattr(model, "params_", None)) is not pd.Series:
+        return "has no fitted purchase model"
+    if not isinstance(getattr(value, "warnings", None), list):
+        return "has no list of warnings"
+    return None
+
+
+def _check_tables(value: Any) -> str | None:
+    if type(value) is not dict or set(value) != set(_TABLES):
+        return f"holds a {type(value).__name__}, not the client's tables"
+    for name, frame in value.items():
+        if frame is None and name != "quality":
+            continue
+        if type(frame) is not pd.DataFrame:
+            return f"holds a {type(frame).__name__} as the {name} table"
+    return None
+
+
+#: The frames of :class:`cxlib.config.Client` the ``tables`` entry holds.
+_TABLES = ("transactions", "customers", "surveys", "feedback", "experiments", "quality")
 
 
 def open_client(path: str | Path, *, cache: bool = True) -> Client:
@@ -454,20 +501,22 @@ def open_client(path: str | Path, *, cache: bool = True) -> Client:
         raise
     # A Spark metastore table has no file to hash: results from it are never cached.
     cache = cache and all(config.table_path(t) is not None for t in config.tables)
-    key_dir = cache_dir() / f"{config.client}-{_cache_key(config)}" if cache else None
+    store = Cache.open(f"{config.client}-{_cache_key(config)}") if cache else None
     started, cpu = time.perf_counter(), time.process_time()
-    loaded = _read_cached(key_dir / "tables.pkl") if key_dir is not None else None
-    from_cache = loaded is not None
-    if loaded is None:
+    tables = MISSING if store is None else store.read("tables", _check_tables)
+    from_cache = tables is not MISSING
+    if from_cache:
+        loaded = LoadedTables(config=config, **tables)
+    else:
         loaded = load_client(path)  # validates and reads every table
-        if key_dir is not None:
-            _write_atomically(key_dir / "tables.pkl", loaded)
+        if store is not None:
+            store.write("tables", {name: getattr(loaded, name) for name in _TABLES})
     loaded.config = config
     # what this client's pages show of a long text (limits: in the YAML)
     _html.set_text_limits(
         text_chars=config.limits.max_text_chars, label_chars=config.limits.max_label_chars
     )
-    client = Client(loaded, cache=key_dir)
+    client = Client(loaded, cache=store)
     client.timings["tables"] = 0.0 if from_cache else round(time.perf_counter() - started, 3)
     client.cpu_timings["tables"] = 0.0 if from_cache else round(time.process_time() - cpu, 3)
     return client

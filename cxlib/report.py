@@ -30,6 +30,10 @@ Output layout::
 A run is written into ``<run-id>.partial/`` and renamed when it is complete, so an interrupted
 run (Ctrl-C) never looks finished: it is renamed ``<run-id>.interrupted/`` instead. A run whose
 notebooks failed is complete (its index marks the failures) but its status is ``"failed"``.
+A ``.partial`` folder holds ``RUNNING.json`` (the runner's pid, host and start, touched while it
+works); the next run of the client renames one whose runner is gone (killed without warning)
+``<run-id>.abandoned/``, and ``reports/<client>/runs.json`` and ``runs.html`` list every run
+with how it ended (:mod:`cxlib._runs`).
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from cxlib import _runs
 from cxlib._report_html import (  # noqa: F401 - SUMMARY_NOTEBOOK and _CSS are re-exported
     _CSS,
     SUMMARY_NOTEBOOK,
@@ -421,7 +426,8 @@ def _reserve_run_dir(client_dir: Path, run_id: str) -> tuple[str, Path]:
     client_dir.mkdir(parents=True, exist_ok=True)
     candidate, n = run_id, 1
     while True:
-        names = [candidate + suffix for suffix in ("", ".partial", ".interrupted")]
+        suffixes = ("", ".partial", ".interrupted", ".failed", ".abandoned")
+        names = [candidate + suffix for suffix in suffixes]
         if not any((client_dir / name).exists() for name in names):
             partial = client_dir / f"{candidate}.partial"
             try:
@@ -507,12 +513,16 @@ def build_report(
     config_hash = file_sha256(config_file)
     files = data_files(config)  # hashed once: open_client remembered the digests
     client_dir = _client_dir(Path(out), config.client)
+    _mark_abandoned(client_dir, console)
     try:
         run_id, partial = _reserve_run_dir(client_dir, make_run_id(config_hash, now=started_at))
+        _runs.claim(partial)
         headlines_dir = partial / "headlines"
         headlines_dir.mkdir()
     except OSError as exc:
         raise _output_error(Path(out), exc) from None
+    _runs.Heartbeat(partial).start()  # stops when RUNNING.json goes, at the run's end
+    _write_runs_index(client_dir, config.client)
     final_dir = partial.with_name(run_id)
     available = dict(config.notebook_parameters())
     available["config_path"] = str(config_file)
@@ -618,7 +628,9 @@ def build_report(
         )
         (partial / "index.html").write_text(index, encoding="utf-8")
         write_manifest(status)
+        _runs.release(partial)
         partial.rename(final_dir)
+        _write_runs_index(client_dir, config.client)
     except KeyboardInterrupt as exc:
         for run in runs:
             if run.status == "pending":
@@ -633,12 +645,14 @@ def build_report(
             write_manifest,
         )
         console.print(f"[yellow]interrupted[/]: partial output kept in {target}", markup=True)
+        _write_runs_index(client_dir, config.client)
         raise
     except OSError as exc:  # disk full, read-only file system, folder removed under us
         error = _output_error(Path(out), exc)
         target = _mark_unfinished(
             partial, run_id, "failed", "OUTPUT_ERROR", f"{error}\n", write_manifest
         )
+        _write_runs_index(client_dir, config.client)
         raise OutputError(f"{error}; partial output in {target}") from None
 
     return ReportRun(
@@ -690,6 +704,30 @@ def _audit(run_dir: Path, console: Any) -> dict[str, Any]:
     return {"rules": sorted(RULES), "findings": [f.to_dict() for f in findings]}
 
 
+def _mark_abandoned(client_dir: Path, console: Any) -> None:
+    """Rename the client's runs whose runner is gone ``.abandoned`` (:mod:`cxlib._runs`)."""
+    try:
+        abandoned = _runs.mark_abandoned(client_dir) if client_dir.is_dir() else []
+    except OSError:  # an unreadable folder: the run's own reservation reports it
+        return
+    for folder in abandoned:
+        console.print(
+            f"[yellow]abandoned[/] {folder.name}: its runner was killed or its machine stopped "
+            "before it finished",
+            markup=True,
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+def _write_runs_index(client_dir: Path, client: str) -> None:
+    """Rewrite ``runs.json`` and ``runs.html`` of the client's runs; best effort."""
+    try:
+        _runs.write_runs_index(client_dir, client)
+    except OSError:
+        pass  # the run itself reports a folder it cannot write
+
+
 def _write_actions(run_dir: Path, headlines_dir: Path) -> int:
     """Write the pages' ranked actions to ``actions.json`` (highest value first); return how many.
 
@@ -732,6 +770,7 @@ def _mark_unfinished(
     for write in (
         lambda: write_manifest(suffix),
         lambda: (partial / marker).write_text(text, encoding="utf-8"),
+        lambda: _runs.release(partial),
     ):
         try:
             write()
@@ -833,6 +872,7 @@ def _prepare_client(client: Any, console: Any) -> dict[str, Any]:
         "per_step": dict(client.timings),
         "cpu_per_step": dict(getattr(client, "cpu_timings", {})),
         "error": error,
+        "cache_notices": list(getattr(client, "cache_notices", [])),
     }
 
 

@@ -59,7 +59,8 @@ def test_a_second_open_reads_the_disk_cache_and_gives_the_same_numbers(demo_conf
     # read, not computed (value_fit not even needed)
     assert second.timings == {"tables": 0.0, "base": 0.0}
     assert_frame_equal(base, first.base)
-    assert any(p.name == "tables.pkl" for p in cache.rglob("*.pkl"))
+    assert any(p.name.startswith("tables.") for p in cache.rglob("*.arrow"))
+    assert not list(cache.rglob("*.pkl"))
 
 
 def test_a_changed_data_file_is_not_served_from_the_cache(demo_config, cache, tmp_path):

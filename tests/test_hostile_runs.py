@@ -35,7 +35,7 @@ def client(tmp_path):
 
 
 def run_folders(tmp_path):
-    return sorted(p.name for p in (tmp_path / "reports" / "tiny").iterdir())
+    return sorted(p.name for p in (tmp_path / "reports" / "tiny").iterdir() if p.is_dir())
 
 
 def report_cli(tmp_path, config, notebooks, out=None):

@@ -320,7 +320,7 @@ def test_ctrl_c_leaves_a_run_marked_interrupted_never_one_that_looks_complete(
     monkeypatch.setattr(cxlib.report, "_execute", interrupted)
     with pytest.raises(KeyboardInterrupt):
         build_report(config, out=tmp_path / "reports", notebooks_dir=notebooks, progress=False)
-    runs = list((tmp_path / "reports" / "tiny").iterdir())
+    runs = [p for p in (tmp_path / "reports" / "tiny").iterdir() if p.is_dir()]
     assert len(runs) == 1 and runs[0].name.endswith(".interrupted")
     assert (runs[0] / "INTERRUPTED").is_file() and not (runs[0] / "index.html").exists()
     manifest = json.loads((runs[0] / "manifest.json").read_text())

@@ -169,7 +169,7 @@ def test_an_installed_wheel_builds_the_demo_report_from_an_unrelated_folder(fres
         env=env,
         timeout=900,
     )
-    (run_dir,) = (elsewhere / "reports" / "demo").iterdir()
+    (run_dir,) = (p for p in (elsewhere / "reports" / "demo").iterdir() if p.is_dir())
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["status"] == "complete"
     assert [nb["name"] for nb in manifest["notebooks"]] == ["04_clv", "00_summary"]
