@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from cxlib._validation import DataError
-from cxlib.config import AnalysisConfig, ClientConfig, file_sha256, load_client
+from cxlib.config import AnalysisConfig, ClientConfig, amount_basis, file_sha256, load_client
 
 __all__ = ["Client", "cache_dir", "open_client"]
 
@@ -293,10 +293,20 @@ class Client:
         """Days without a purchase after which a customer counts as churned (inactivity)."""
         from cxlib import churn
 
+        days = self.analysis.churn_inactivity_days  # set in the YAML, else read from the gaps
         return self._cached(
             "churn_threshold_days",
-            lambda: int(churn.inactivity_threshold(self._history()).days),
+            lambda: int(churn.inactivity_threshold(self._history(), days=days).days),
         )
+
+    @property
+    def repeat_purchases(self) -> bool:
+        """Whether some customer bought on two different days (False without transactions)."""
+        from cxlib import churn
+
+        if self.transactions is None:
+            return False
+        return self._cached("repeat_purchases", lambda: churn.repeat_purchases(self._history()))
 
     @property
     def base(self) -> pd.DataFrame:
@@ -461,7 +471,7 @@ def open_client(path: str | Path, *, cache: bool = True) -> Client:
         loaded = load_client(path)  # validates and reads every table
         if key_dir is not None:
             _write_atomically(key_dir / "tables.pkl", loaded)
-    loaded.config = config
+    loaded.config = amount_basis(config, loaded.transactions)  # "purchases" without amounts
     client = Client(loaded, cache=key_dir)
     client.timings["tables"] = 0.0 if from_cache else round(time.perf_counter() - started, 3)
     client.cpu_timings["tables"] = 0.0 if from_cache else round(time.process_time() - cpu, 3)
