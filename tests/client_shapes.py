@@ -239,7 +239,7 @@ def build_real_shapes(root: Path, real: Path) -> dict[str, tuple[Path, tuple[str
     shapes["cdnow_customer_date_amount"] = (
         _write_csv(root / "cdnow_customer_date_amount", cdnow[["customer_id", "date", "amount"]],
                    {}, usd),
-        ("02", "04"),
+        ("02",),
     )  # fmt: skip
     # the raw file's number of CDs: quantity x unit price, one order id per line
     items = pd.DataFrame(
@@ -255,7 +255,7 @@ def build_real_shapes(root: Path, real: Path) -> dict[str, tuple[Path, tuple[str
                "unit_price": "price_per_cd", "order_id": "order"}  # fmt: skip
     shapes["cdnow_line_items"] = (
         _write_csv(root / "cdnow_line_items", items, {"columns": columns}, usd),
-        ("01", "02", "04"),
+        ("01", "02"),
     )
     grocery = pd.read_csv(real / "grocery" / "transactions.csv.gz", dtype={"customer_id": str})
     shapes["grocery_purchase_counts"] = (

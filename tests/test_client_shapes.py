@@ -219,8 +219,8 @@ needs_real = pytest.mark.skipif(
 REAL_SHAPES = {
     "cdnow": {"01_segmentation", "02_churn", "04_clv", "00_summary"},
     "grocery": {"01_segmentation", "02_churn", "04_clv", "00_summary"},
-    "cdnow_customer_date_amount": {"02_churn", "04_clv", "00_summary"},
-    "cdnow_line_items": {"01_segmentation", "02_churn", "04_clv", "00_summary"},
+    "cdnow_customer_date_amount": {"02_churn", "00_summary"},
+    "cdnow_line_items": {"01_segmentation", "02_churn", "00_summary"},
     "grocery_purchase_counts": {"01_segmentation", "02_churn", "04_clv", "00_summary"},
     "cdnow_one_year": {"02_churn", "04_clv", "00_summary"},
     "cdnow_20_weeks": {"01_segmentation", "02_churn", "04_clv", "00_summary"},
