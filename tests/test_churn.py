@@ -336,6 +336,7 @@ def test_cox_drivers_recovers_a_doubled_hazard_and_checks_proportional_hazards()
     assert 0 <= row["ph_p_value"] <= 1
     cost = result.hazard_ratios.set_index("covariate").loc["acquisition_cost"]
     assert cost["p_value"] > 0.001  # no effect was simulated
+    assert result.note == "Drivers in the model: segment, acquisition cost."
 
 
 def _history_only_table(n=3000, seed=1, months=3):

@@ -467,6 +467,7 @@ COX_ATTRIBUTES = (
 #: :func:`cox_drivers` falls back on when the table has none of :data:`COX_ATTRIBUTES`.
 COX_HISTORY = ("first_purchase_value", "acquisition_month")
 
+_ATTRIBUTE_WORDS = {"n_complaints": "complaints during the lifetime"}
 _HISTORY_WORDS = {
     "first_purchase_value": "the value of the first purchase (the ratio is per doubling)",
     "acquisition_month": "when the customer was acquired",
@@ -661,7 +662,8 @@ def _cox_note(
             + "."
         )
     else:
-        text = "Drivers in the model: " + ", ".join(c.replace("_", " ") for c in used) + "."
+        names = [_ATTRIBUTE_WORDS.get(c, c.replace("_", " ")) for c in used]
+        text = "Drivers in the model: " + ", ".join(names) + "."
     if constant:
         text += (
             " Left out, the same for every customer: "
