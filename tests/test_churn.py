@@ -366,6 +366,7 @@ def test_cox_drivers_without_attributes_reads_the_first_purchase_and_the_acquisi
     assert "no customer attribute" in result.note and "first purchase" in result.note
     assert f"against {result.reference_levels['acquisition_month']}" in result.note
     assert result.fit_note.startswith(f"Concordance {result.concordance:.3f}")
+    assert "first_purchase_value" not in result.fit_note  # plain names, never column keys
 
 
 def test_cox_drivers_pools_many_acquisition_months_into_quarters():

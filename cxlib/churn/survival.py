@@ -443,7 +443,8 @@ class CoxResult:
         """The concordance and the effects that change with tenure; empty without a model."""
         if self.model is None:
             return ""
-        changing = ", ".join(self.ph_violations) or "none"
+        names = self.hazard_ratios.set_index("covariate")["name"]
+        changing = ", ".join(str(names.get(c, c)) for c in self.ph_violations) or "none"
         return f"Concordance {self.concordance:.3f}; effects that change with tenure: {changing}."
 
     @classmethod
