@@ -13,7 +13,8 @@ driver; only the five offending values an error shows):
   readings are possible, or that mixes ISO and day/month dates, is a :class:`~cxlib.DataError`;
 - a missing, non-numeric or infinite amount, an amount beyond :data:`cxlib.data.MAX_ABS_AMOUNT`
   (or, for line items, the same checks of ``quantity`` and ``unit_price``; the amount is then
-  their product);
+  their product); a table with neither (customer and date only) counts purchases: each row's
+  amount is 1, as with DuckDB (:data:`cxlib.data._schema.PURCHASE_COUNTS`);
 - ``exclude:`` rules (set aside and counted whatever ``on_invalid`` says);
 - ``limits:`` (:class:`cxlib.config.Limits`): a table with more columns than
   ``max_columns``, or a value longer than ``max_line_bytes`` (Spark's ``maxCharsPerColumn``),
@@ -71,7 +72,13 @@ from cxlib.data._checked import (
 )
 from cxlib.data._limits import _check_columns, _limits, _line_error
 from cxlib.data._loaders import _check_columns_parameter, _check_exclude_parameter, _date_bounds
-from cxlib.data._schema import _LINE_ITEM, NO_REASON, _parameter_error
+from cxlib.data._schema import (
+    _LINE_ITEM,
+    NO_REASON,
+    PURCHASE_COUNT_REASON,
+    PURCHASE_COUNTS,
+    _parameter_error,
+)
 from cxlib.data._sources import (
     _codec,
     _decoding_error,
@@ -260,6 +267,11 @@ class _Plan:
             if check.kind in ("date", "number"):
                 self.reasons.append((_range_reason(check, bounds), f"__o{i}", i))
 
+    @property
+    def counts_purchases(self) -> bool:
+        """Say whether the table has no amount (nor line items): one purchase per row."""
+        return not {check.canonical for check in self.checks} & {"amount", "quantity"}
+
     def text_date(self) -> bool:
         """Say whether the date column is text (and so may need its day/month order inferred)."""
         return not _TEMPORAL.match(self.types[self.checks[self.date].client])
@@ -310,6 +322,8 @@ class _Plan:
                 out.append(f"{names['quantity']} * {names['unit_price']} AS amount")
             name = check.client if check.canonical in _LINE_ITEM else check.canonical
             out.append(f"__v{i} AS {_quote(name)}")
+            if check.canonical == "date" and self.counts_purchases:
+                out.append("CAST(1.0 AS DOUBLE) AS amount")  # after the date, as with DuckDB
         taken = {check.client if check.canonical in _LINE_ITEM else check.canonical
                  for check in self.checks} | {"amount"}  # fmt: skip
         for name in self.extras:  # as _rename_clashes: a clash keeps the canonical column
@@ -544,7 +558,9 @@ def _line_limit(path, codec, limits, name: str, caller: str):
 def _count(plan: _Plan, staged) -> dict[str, Any]:
     """One pass: rows per reason, kept refunds and zero amounts, undecodable rows."""
     names = {check.canonical: f"__v{i}" for i, check in enumerate(plan.checks)}
-    amount = names.get("amount") or f"({names['quantity']} * {names['unit_price']})"
+    amount = names.get("amount") or (
+        "1.0" if plan.counts_purchases else f"({names['quantity']} * {names['unit_price']})"
+    )
     parts = [f"count_if(__reason = {k}) AS r{k}" for k in range(len(plan.reasons))]
     parts += [
         "count(*) AS n_rows",
@@ -591,6 +607,10 @@ def _checked(plan: _Plan, staged, counts, on_invalid: str, caller: str):
         for reason, n in flagged.items()
         if n
     ]
+    if plan.counts_purchases:
+        records.append(
+            {**base, "rows_set_aside": 0, "reason": PURCHASE_COUNT_REASON, "rows_flagged": n_kept}
+        )
     if bad:
         detail = ", ".join(f"{n:,} {plan.reasons[k][0]}" for k, n in bad.items())
         warnings.warn(
@@ -656,4 +676,6 @@ def load_transactions_spark(path, *, config, **ignored) -> pd.DataFrame:
     rows, records = read_transactions(_session(config), **_options(config))
     out = to_pandas(rows)
     out.attrs["quality"] = records
+    if any(record["reason"] == PURCHASE_COUNT_REASON for record in records):
+        out.attrs["amount_basis"] = PURCHASE_COUNTS
     return out

@@ -38,7 +38,7 @@ import pandas as pd
 from cxlib import _html
 from cxlib._cache import MISSING, Cache, cache_dir, private_folder, replace_atomically
 from cxlib._validation import DataError
-from cxlib.config import AnalysisConfig, ClientConfig, file_sha256, load_client
+from cxlib.config import AnalysisConfig, ClientConfig, amount_basis, file_sha256, load_client
 from cxlib.config import Client as LoadedTables
 
 __all__ = ["Client", "cache_dir", "open_client"]
@@ -312,11 +312,21 @@ class Client:
         """Days without a purchase after which a customer counts as churned (inactivity)."""
         from cxlib import churn
 
+        days = self.analysis.churn_inactivity_days  # set in the YAML, else read from the gaps
         return self._cached(
             "churn_threshold_days",
-            lambda: int(churn.inactivity_threshold(self._history()).days),
+            lambda: int(churn.inactivity_threshold(self._history(), days=days).days),
             _check_days,
         )
+
+    @property
+    def repeat_purchases(self) -> bool:
+        """Whether some customer bought on two different days (False without transactions)."""
+        from cxlib import churn
+
+        if self.transactions is None:
+            return False
+        return self._cached("repeat_purchases", lambda: churn.repeat_purchases(self._history()))
 
     @property
     def base(self) -> pd.DataFrame:
@@ -511,7 +521,7 @@ def open_client(path: str | Path, *, cache: bool = True) -> Client:
         loaded = load_client(path)  # validates and reads every table
         if store is not None:
             store.write("tables", {name: getattr(loaded, name) for name in _TABLES})
-    loaded.config = config
+    loaded.config = amount_basis(config, loaded.transactions)  # "purchases" without amounts
     # what this client's pages show of a long text (limits: in the YAML)
     _html.set_text_limits(
         text_chars=config.limits.max_text_chars, label_chars=config.limits.max_label_chars

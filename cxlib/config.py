@@ -227,6 +227,9 @@ class AnalysisConfig(_Strict):
     churn_definition: Literal["inactivity", "contract", "p_alive"] = "inactivity"
     churn_cutoff: dt.date | None = None
     churn_horizon_days: int = Field(90, ge=7)
+    # days without a purchase after which a customer counts as churned (inactivity); None: read
+    # from the gaps between purchases (churn.inactivity_threshold), which needs repeat buyers
+    churn_inactivity_days: int | None = Field(None, ge=1, le=3650)
     # survival-table column to split curves by; None: one the client has (churn.survival_split)
     churn_survival_by: str | None = None
     target_churn_rate: float | None = Field(None, gt=0, lt=1)
@@ -557,8 +560,37 @@ def load_client(path: str | Path) -> Client:
         except DataError as exc:
             raise DataError(yaml_hints(str(exc), table)) from None
     check_settings(config, frames.get("transactions"), customers=frames.get("customers"))
+    config = amount_basis(config, frames.get("transactions"))
     quality = data.quality_report(*frames.values())
     return Client(config=config, quality=quality, **frames)
+
+
+def amount_basis(config: ClientConfig, transactions: pd.DataFrame | None) -> ClientConfig:
+    """Return ``config``, its currency set to ``"purchases"`` when the amounts count purchases.
+
+    A transactions table read without an amount column (customer and date only) has one
+    purchase per row (``attrs["amount_basis"]``, see :func:`cxlib.data.load_transactions`):
+    every money figure of the report then counts purchases, and the label printed beside them
+    says ``purchases``, not a currency.
+
+    Raises
+    ------
+    DataError
+        When the YAML names a currency for such a table: money was expected, so the amount
+        column was probably not mapped.
+    """
+    from cxlib.data._schema import PURCHASE_COUNTS
+
+    if transactions is None or transactions.attrs.get("amount_basis") != PURCHASE_COUNTS:
+        return config
+    if "currency" in config.model_fields_set:
+        raise DataError(
+            f"{config.config_path or config.client}: `currency: {config.currency}` is set, but "
+            "the transactions have no amount column (nor quantity and unit_price), so every "
+            "figure would count purchases. Map the amount with `columns: {amount: <column>}` "
+            "under tables.transactions, or remove `currency:` to report purchase counts."
+        )
+    return config.model_copy(update={"currency": PURCHASE_COUNTS})
 
 
 def check_settings(

@@ -517,7 +517,13 @@ def plot_revenue_at_risk(table, *, currency: str | None = None, ax=None):
 
 
 def plot_hazard_ratios(cox, *, ax=None):
-    """Hazard ratios with 95% intervals (``cxlib.churn.cox_drivers`` result), log scale."""
+    """Hazard ratios with 95% intervals (``cxlib.churn.cox_drivers`` result), log scale.
+
+    A result without a model (its ``note`` says why) draws nothing: ``ax`` is returned as
+    given, and without one no figure is made (None).
+    """
+    if cox.hazard_ratios.empty:
+        return ax
     table = cox.hazard_ratios.iloc[::-1]
     ax = _get_ax(ax, figsize=(8, 0.35 * len(table) + 1.5))
     positions = range(len(table))

@@ -785,12 +785,14 @@ def _mark_unfinished(
 
 
 def _skip(source: Path, run: NotebookRun, client: Any, bar: _Progress, headlines_dir: Path) -> bool:
-    """Skip a notebook whose client lacks a table it requires; return True when skipped.
+    """Skip a notebook the client's data cannot serve; return True when skipped.
 
-    A notebook lists the tables it needs in its metadata, ``{"cxlib": {"requires":
-    ["experiments"]}}``; a client without one of them gets the status ``"skipped"`` and a
-    one-line reason (``"no experiments table"``) instead of a failure. The reason is recorded
-    as the page's one headline (key ``"skipped"``), so the summary says why it is missing.
+    A notebook lists what it needs in its metadata, ``{"cxlib": {"requires": ["experiments",
+    "repeat_purchases"]}}``: tables, and facts about the data (:data:`CLIENT_FACTS`). A client
+    without one of them gets the status ``"skipped"`` and a one-line reason (``"no experiments
+    table"``, or the fact's reason, which names the YAML key that changes it where one does)
+    instead of a failure. The reason is recorded as the page's one headline (key
+    ``"skipped"``), so the summary says why it is missing.
     """
     import nbformat
 
@@ -801,7 +803,7 @@ def _skip(source: Path, run: NotebookRun, client: Any, bar: _Progress, headlines
     if not missing:
         return False
     run.status, run.title = "skipped", _notebook_title(nb, run.name)
-    run.reason = "no " + " and no ".join(missing) + (" table" if len(missing) == 1 else " tables")
+    run.reason = _skip_reason(missing, client)
     skipped = Headline("skipped", "This page does not apply", run.reason, unit="text")
     save_headlines(run.name, [skipped], path=headlines_dir / f"{run.name}.json")
     bar.start_notebook(run.name)
@@ -809,23 +811,90 @@ def _skip(source: Path, run: NotebookRun, client: Any, bar: _Progress, headlines
     return True
 
 
+def _history_days(client: Any) -> int:
+    """Days from the first transaction to the observation end (0 for a single day)."""
+    import pandas as pd
+
+    dates = client.transactions["date"]
+    end = client.analysis.observation_end
+    last = dates.max() if end is None else min(dates.max(), pd.Timestamp(end))
+    return int((last.normalize() - dates.min().normalize()).days)
+
+
+def _churn_window_reason(client: Any) -> str:
+    days, horizon = _history_days(client), client.analysis.churn_horizon_days
+    return (
+        f"no history before the churn window: {days} days of data, not more than the "
+        f"{horizon}-day window (set a shorter analysis.churn_horizon_days in the client's YAML)"
+    )
+
+
+#: Facts about a client's data a notebook or cell may require besides tables, in its metadata's
+#: ``requires`` (alone, or as an alternative to a table: ``"repeat_purchases|contracts"``):
+#: name -> (whether the client meets it, the one-line reason when it does not). A fact is
+#: tested only when the tables a notebook requires are there.
+CLIENT_FACTS: dict[str, tuple[Callable[[Any], bool], Callable[[Any], str]]] = {
+    "repeat_purchases": (
+        lambda client: client.repeat_purchases,
+        lambda client: (
+            "no repeat purchases: no customer bought on two different days, so there is no "
+            "purchase rhythm to model"
+        ),
+    ),
+    "churn_threshold": (
+        lambda client: client.analysis.churn_inactivity_days is not None or client.repeat_purchases,
+        lambda client: (
+            "no churn threshold: no customer bought on two different days to read it from "
+            "(set analysis.churn_inactivity_days in the client's YAML)"
+        ),
+    ),
+    "churn_window": (
+        lambda client: _history_days(client) > client.analysis.churn_horizon_days,
+        _churn_window_reason,
+    ),
+}
+
+
+def _skip_reason(missing: list[str], client: Any) -> str:
+    """One line: the tables missing (``"no surveys table"``), else the first fact's reason."""
+    tables = [entry for entry in missing if entry.split("|")[0] not in CLIENT_FACTS]
+    if tables:
+        return "no " + " and no ".join(tables) + (" table" if len(tables) == 1 else " tables")
+    first = next(o for o in missing[0].split("|") if o in CLIENT_FACTS)
+    return CLIENT_FACTS[first][1](client)
+
+
 def _unmet(metadata: dict, client: Any) -> list[str]:
-    """Return the ``{"cxlib": {"requires": [...]}}`` tables of a notebook or cell not met.
+    """Return the ``{"cxlib": {"requires": [...]}}`` entries of a notebook or cell not met.
 
     An entry ``"transactions|contracts"`` is met by either table (a page that serves both
     purchase histories and contract histories); ``"!contracts"`` by a client without it (a
-    cell for purchase histories only).
+    cell for purchase histories only). Tables are returned as ``"transactions or contracts"``;
+    a fact of :data:`CLIENT_FACTS` (tested only when every table required is there) as its
+    entry, ``"repeat_purchases|contracts"``.
     """
-    missing = []
+    missing, facts = [], []
     for entry in metadata.get("cxlib", {}).get("requires", []):
         if entry.startswith("!"):
             if getattr(client, entry[1:], None) is not None:
                 missing.append(entry)
             continue
         options = entry.split("|")
-        if all(getattr(client, table, None) is None for table in options):
+        if any(option in CLIENT_FACTS for option in options):
+            facts.append(entry)
+        elif all(getattr(client, table, None) is None for table in options):
             missing.append(" or ".join(options))
-    return missing
+    if missing:
+        return missing
+    return [
+        entry for entry in facts if not any(_met(option, client) for option in entry.split("|"))
+    ]
+
+
+def _met(option: str, client: Any) -> bool:
+    if option in CLIENT_FACTS:
+        return bool(CLIENT_FACTS[option][0](client))
+    return getattr(client, option, None) is not None
 
 
 def _applicable_cells(source: Path, client: Any, run_dir: Path) -> Path:

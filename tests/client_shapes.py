@@ -179,3 +179,106 @@ def _write_french_quarterly_surveys(root: Path) -> Path:
     path = folder / "client.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
     return path
+
+
+# --- real exports ---------------------------------------------------------------------------
+
+
+def real_exports() -> Path | None:
+    """The folder of real client exports (``shared/data/real``) beside the repository, or None.
+
+    The lead's checkout sits at ``<root>/main`` and the exports at ``<root>/shared/data/real``; a
+    worktree one level deeper finds the same folder one level up. None when it is absent (a
+    fresh clone): the tests that read it then skip with that reason.
+    """
+    for parent in Path(__file__).resolve().parents[1].parents:
+        folder = parent / "shared" / "data" / "real"
+        if folder.is_dir():
+            return folder
+    return None
+
+
+#: Customers kept in the cuts of CDNOW (the full export has 23,570; one build keeps them all).
+CDNOW_CUSTOMERS = 5_000
+
+
+def _cdnow(real: Path, n_customers: int | None = CDNOW_CUSTOMERS) -> pd.DataFrame:
+    """CDNOW master as read from its CSV (ids as text), cut to ``n_customers`` seeded customers."""
+    tx = pd.read_csv(real / "cdnow" / "transactions.csv.gz", dtype={"customer_id": str})
+    if n_customers is not None:
+        ids = np.sort(tx["customer_id"].unique())
+        keep = np.random.default_rng(7).choice(ids, size=n_customers, replace=False)
+        tx = tx.loc[tx["customer_id"].isin(keep)]
+    return tx.reset_index(drop=True)
+
+
+def _write_csv(folder: Path, frame: pd.DataFrame, table: dict, top: dict | None = None) -> Path:
+    """Write ``transactions.csv`` and a YAML with the ``table`` options (and ``top`` keys)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(folder / "transactions.csv", index=False)
+    config = {"client": folder.name, **(top or {}), "data_dir": "."}
+    config["tables"] = {"transactions": {"path": "transactions.csv", **table}}
+    path = folder / "client.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def build_real_shapes(root: Path, real: Path) -> dict[str, tuple[Path, tuple[str, ...]]]:
+    """Write the shapes cut from the real exports under ``root``; ``{shape: (config, notebooks)}``.
+
+    CDNOW and the grocery log run as they are (their own YAML, in place: nothing is copied);
+    the cuts keep 5,000 CDNOW customers where that does not change the point. Each cut's YAML
+    holds what a consultant writes on day one: the file, the columns, the currency.
+    """
+    shapes: dict[str, tuple[Path, tuple[str, ...]]] = {
+        "cdnow": (real / "cdnow" / "client.yaml", ALL),
+        "grocery": (real / "grocery" / "client.yaml", ALL),
+    }
+    cdnow = _cdnow(real)
+    usd = {"currency": "USD"}
+    shapes["cdnow_customer_date_amount"] = (
+        _write_csv(root / "cdnow_customer_date_amount", cdnow[["customer_id", "date", "amount"]],
+                   {}, usd),
+        ("02",),
+    )  # fmt: skip
+    # the raw file's number of CDs: quantity x unit price, one order id per line
+    items = pd.DataFrame(
+        {
+            "order": [f"O{k:06d}" for k in range(len(cdnow))],
+            "customer": cdnow["customer_id"],
+            "day": cdnow["date"],
+            "cds": cdnow["cds"],
+            "price_per_cd": cdnow["amount"] / cdnow["cds"],
+        }
+    )
+    columns = {"customer_id": "customer", "date": "day", "quantity": "cds",
+               "unit_price": "price_per_cd", "order_id": "order"}  # fmt: skip
+    shapes["cdnow_line_items"] = (
+        _write_csv(root / "cdnow_line_items", items, {"columns": columns}, usd),
+        ("01", "02"),
+    )
+    grocery = pd.read_csv(real / "grocery" / "transactions.csv.gz", dtype={"customer_id": str})
+    shapes["grocery_purchase_counts"] = (
+        _write_csv(root / "grocery_purchase_counts", grocery[["customer_id", "date"]], {}),
+        ALL,
+    )
+    year = cdnow.loc[cdnow["date"] < "1998-01-01", ["customer_id", "date", "amount"]]
+    shapes["cdnow_one_year"] = (_write_csv(root / "cdnow_one_year", year, {}, usd), ("02", "04"))
+    weeks = cdnow.loc[
+        pd.to_datetime(cdnow["date"]) < pd.Timestamp("1997-01-01") + pd.Timedelta(weeks=20),
+        ["customer_id", "date", "amount"],
+    ]
+    shapes["cdnow_20_weeks"] = (_write_csv(root / "cdnow_20_weeks", weeks, {}, usd), ALL)
+    once = cdnow.drop_duplicates("customer_id")[["customer_id", "date", "amount"]]
+    shapes["single_purchase"] = (_write_csv(root / "single_purchase", once, {}, usd), ALL)
+    # the same client once the consultant sets the churn threshold the skipped pages ask for
+    threshold = {**usd, "analysis": {"churn_inactivity_days": 180}}
+    shapes["single_purchase_threshold"] = (
+        _write_csv(root / "single_purchase_threshold", once, {}, threshold),
+        ("01", "02", "04"),
+    )
+    full = _cdnow(real, None)
+    busiest = full["date"].value_counts().idxmax()
+    one_day = full.loc[full["date"] == busiest, ["customer_id", "date", "amount"]]
+    shapes["single_day"] = (_write_csv(root / "single_day", one_day, {}, usd), ALL)
+    return shapes

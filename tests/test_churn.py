@@ -336,6 +336,104 @@ def test_cox_drivers_recovers_a_doubled_hazard_and_checks_proportional_hazards()
     assert 0 <= row["ph_p_value"] <= 1
     cost = result.hazard_ratios.set_index("covariate").loc["acquisition_cost"]
     assert cost["p_value"] > 0.001  # no effect was simulated
+    assert result.note == "Drivers in the model: segment, acquisition cost."
+
+
+def _history_only_table(n=3000, seed=1, months=3):
+    """A survival table of a client with customer, date and amount only: value halves the hazard."""
+    rng = np.random.default_rng(seed)
+    value = rng.choice([10.0, 20.0, 40.0, 80.0], size=n)
+    durations = rng.exponential(60.0 * value / 10.0).round() + 1  # hazard x0.5 per doubling
+    month = pd.period_range("2024-01", periods=months, freq="M").astype(str)
+    return pd.DataFrame(
+        {
+            "duration_days": np.minimum(durations, 400).astype(int),
+            "event": durations <= 400,
+            "first_purchase_value": value,
+            "acquisition_month": rng.choice(month, size=n),
+        }
+    )
+
+
+def test_cox_drivers_without_attributes_reads_the_first_purchase_and_the_acquisition_month():
+    result = churn.cox_drivers(_history_only_table())
+    ratios = result.hazard_ratios.set_index("covariate")
+    value = ratios.loc["first_purchase_value"]
+    assert 0.42 < value["hazard_ratio"] < 0.58  # per doubling, as simulated
+    assert value["name"] == "First purchase value (per doubling)"
+    months = ratios.loc[ratios.index.str.startswith("acquisition_month=")]
+    assert len(months) == 2 and (months["p_value"] > 0.001).all()  # no month effect simulated
+    assert "no customer attribute" in result.note and "first purchase" in result.note
+    assert f"against {result.reference_levels['acquisition_month']}" in result.note
+    assert result.fit_note.startswith(f"Concordance {result.concordance:.3f}")
+    assert "first_purchase_value" not in result.fit_note  # plain names, never column keys
+
+
+def test_cox_drivers_pools_many_acquisition_months_into_quarters():
+    result = churn.cox_drivers(_history_only_table(months=14))
+    levels = result.hazard_ratios["covariate"].str.extract(r"acquisition_month=(.*)")[0].dropna()
+    assert len(levels) == 4 and levels.str.fullmatch(r"\d{4}Q[1-4]").all()  # 5 quarters, 1 ref
+    # two customers whose first purchase came months later: too few for a ratio of their own
+    table = _history_only_table()
+    table.loc[:1, "acquisition_month"] = "2025-06"
+    result = churn.cox_drivers(table)
+    assert not result.hazard_ratios["covariate"].str.contains("2025-06|other").any()
+    reference = result.reference_levels["acquisition_month"]
+    assert f"the 2 customers of periods with fewer than 30 are counted with {reference}" in (
+        result.note
+    )
+
+
+def test_cox_drivers_says_why_when_nothing_can_be_estimated():
+    import matplotlib.pyplot as plt
+
+    from cxlib import plots
+
+    table = _history_only_table()
+    constant = table.assign(first_purchase_value=5.0, acquisition_month="2024-01")
+    nothing_varies = churn.cox_drivers(constant)
+    assert nothing_varies.hazard_ratios.empty and nothing_varies.model is None
+    assert "the same for every customer" in nothing_varies.note
+    assert nothing_varies.fit_note == ""
+    no_churn = churn.cox_drivers(table.assign(event=False))
+    assert "no customer in the data has churned yet" in no_churn.note
+    partly = churn.cox_drivers(table.assign(acquisition_month="2024-01"))
+    assert "Left out, the same for every customer: when the customer was acquired" in partly.note
+    figures = len(plt.get_fignums())
+    assert plots.plot_hazard_ratios(no_churn) is None and len(plt.get_fignums()) == figures
+    _, ax = plt.subplots()
+    assert plots.plot_hazard_ratios(no_churn, ax=ax) is ax and not ax.has_data()
+    with pytest.raises(ValueError, match="must name at least one column"):
+        churn.cox_drivers(table, covariates=[])
+
+
+def test_survival_table_carries_the_first_purchase_value_and_the_acquisition_month():
+    tx = tx_frame(
+        [
+            ("a", "2025-01-01", -5.0),  # a refund alone is no purchase
+            ("a", "2025-01-03", 7.0),
+            ("a", "2025-01-03", 3.0),  # the first purchase day nets 10
+            ("a", "2025-02-11", 40.0),
+            ("b", "2025-02-01", 5.0),
+        ]
+    )
+    table = churn.survival_table(tx, observation_end="2025-03-31", threshold_days=30)
+    assert table["first_purchase_value"].to_dict() == {"a": 10.0, "b": 5.0}
+    assert table["acquisition_month"].to_dict() == {"a": "2025-01", "b": "2025-02"}
+
+
+def test_a_configured_inactivity_threshold_is_used_and_said_to_come_from_the_config():
+    tx = tx_frame([("a", "2025-01-01", 5.0), ("a", "2025-01-11", 5.0), ("b", "2025-01-05", 5.0)])
+    set_days = churn.inactivity_threshold(tx, days=45)
+    assert set_days.days == 45 and set_days.median_gap == 10
+    assert "churn_inactivity_days: 45" in set_days.explanation
+    once = tx.drop_duplicates("customer_id")
+    assert not churn.repeat_purchases(once) and churn.repeat_purchases(tx)
+    with pytest.raises(DataError, match=r"`churn_inactivity_days: <days>` under `analysis:`"):
+        churn.inactivity_threshold(once)
+    assert churn.inactivity_threshold(once, days=30).n_gaps == 0
+    with pytest.raises(ValueError, match="'days' parameter"):
+        churn.inactivity_threshold(tx, days=0)
 
 
 def test_survival_by_segment_pools_small_groups_and_holm_corrects_the_pairs():
@@ -1030,3 +1128,13 @@ def test_churn_rate_segments_are_the_rfm_segments_of_the_base_at_the_start(small
     expected = rfm_segments(weekly)["segment"].reindex(rate.table.index)
     assert (rate.table["segment"] == expected).all()
     assert rate.table["segment"].nunique() > 3
+
+
+def test_one_survival_curve_says_there_is_no_log_rank_test_instead_of_printing_nan():
+    table = pd.DataFrame({"duration_days": [1, 2, 3, 4], "event": [True, True, False, True]})
+    one = churn.survival_by_segment(table, segment=None)
+    assert one.by is None and "no log-rank test" in one.test_note and "nan" not in one.test_note
+    assert one.method == "One group: no pairwise tests."
+    two = churn.survival_by_segment(table.assign(segment=["x", "x", "y", "y"]))
+    assert two.test_note.startswith("Log-rank test across groups: statistic ")
+    assert f"{two.logrank['test_statistic']:.1f}" in two.test_note

@@ -156,3 +156,20 @@ def test_a_client_without_transactions_says_which_cells_do_not_apply(tmp_path, c
     with pytest.raises(DataError, match="value_fit needs a transactions table") as raised:
         client.value_fit  # noqa: B018 - the property raises
     assert "report runner leaves them out" in str(raised.value)
+
+
+def test_a_client_without_amounts_counts_purchases_from_the_cache_too(tmp_path, cache):
+    (tmp_path / "tx.csv").write_text(
+        "customer_id,date\nA,2024-01-05\nA,2024-03-05\nB,2024-02-05\n", encoding="utf-8"
+    )
+    config = tmp_path / "client.yaml"
+    config.write_text(
+        "client: counts\ndata_dir: .\ntables:\n  transactions: {path: tx.csv}\n"
+        "analysis:\n  churn_inactivity_days: 40\n",
+        encoding="utf-8",
+    )
+    for _ in range(2):  # loaded, then read from the disk cache
+        client = open_client(config)
+        assert client.currency == "purchases"
+        assert client.base["revenue"].to_dict() == {"A": 2.0, "B": 1.0}  # purchases, not money
+        assert client.churn_threshold_days == 40 and client.repeat_purchases

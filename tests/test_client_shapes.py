@@ -3,17 +3,25 @@
 One fixture set (tests/client_shapes.py) is written once per session; each shape runs only
 the notebooks that prove its point (plus the summary), on a few hundred customers, so the
 module stays within the suite's budget (about 5 minutes on one core).
+
+The real exports beside the repository (``shared/data/real``: CDNOW master, the grocery log)
+are built as they are and cut into the shapes real clients send (customer/date/amount only,
+line items with order ids, no amount at all, a year or 20 weeks of history, every customer
+buying once, every purchase on one day), through ``cxlib report`` itself: exit 0, no failed
+page, every skipped page with its reason on the index and in the summary. Without that folder
+(a fresh clone) those tests skip, saying so.
 """
 
 from __future__ import annotations
 
 import json
+import re
 
 import pandas as pd
 import pytest
 
 from cxlib.report import build_report
-from tests.client_shapes import build_shapes
+from tests.client_shapes import build_real_shapes, build_shapes, real_exports
 
 # one worker builds each shape's report once (a module fixture per worker would build twice)
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("client_shapes")]
@@ -198,3 +206,133 @@ def test_cxlib_report_exits_0_on_the_french_quarterly_survey(shapes, tmp_path, m
     assert "The Net Promoter Score moved from" in (run / "html" / "00_summary.html").read_text(
         encoding="utf-8"
     )
+
+
+# --- real exports ------------------------------------------------------------------------------
+
+REAL = real_exports()
+needs_real = pytest.mark.skipif(
+    REAL is None, reason="no real client exports (shared/data/real) beside the repository"
+)
+
+#: The pages each real shape must run (the others it runs must be skipped with a reason).
+REAL_SHAPES = {
+    "cdnow": {"01_segmentation", "02_churn", "04_clv", "00_summary"},
+    "grocery": {"01_segmentation", "02_churn", "04_clv", "00_summary"},
+    "cdnow_customer_date_amount": {"02_churn", "00_summary"},
+    "cdnow_line_items": {"01_segmentation", "02_churn", "00_summary"},
+    "grocery_purchase_counts": {"01_segmentation", "02_churn", "04_clv", "00_summary"},
+    "cdnow_one_year": {"02_churn", "04_clv", "00_summary"},
+    "cdnow_20_weeks": {"01_segmentation", "02_churn", "04_clv", "00_summary"},
+    "single_purchase": {"00_summary"},
+    "single_day": {"00_summary"},
+    "single_purchase_threshold": {"01_segmentation", "00_summary"},
+}
+
+
+@pytest.fixture(scope="module")
+def real_reports(tmp_path_factory, monkeypatch_module):
+    """Build a real shape's report with ``cxlib report`` once; return (exit code, output, run)."""
+    from typer.testing import CliRunner
+
+    from cxlib.cli import app
+
+    monkeypatch_module.setenv("CXLIB_CACHE_DIR", str(tmp_path_factory.mktemp("real_cache")))
+    shapes = build_real_shapes(tmp_path_factory.mktemp("real_shapes"), REAL)
+    out = tmp_path_factory.mktemp("real_reports")
+    built = {}
+
+    def report(name):
+        if name not in built:
+            config, notebooks = shapes[name]
+            only = ",".join([*notebooks, "00"])
+            args = ["report", str(config), "--out", str(out / name), "--only", only]
+            result = CliRunner().invoke(app, [*args, "--no-progress"])
+            runs = sorted((out / name).glob("*/*/manifest.json"))
+            built[name] = (result.exit_code, result.output, runs[-1].parent if runs else None)
+        return built[name]
+
+    return report
+
+
+def _page_text(path) -> str:
+    import html
+
+    return html.unescape(path.read_text(encoding="utf-8"))
+
+
+@needs_real
+@pytest.mark.parametrize("shape", list(REAL_SHAPES))
+def test_a_real_export_builds_with_every_page_complete_or_skipped_with_its_reason(
+    real_reports, shape
+):
+    code, output, run = real_reports(shape)
+    assert code == 0, output
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["status"] == "complete"
+    status = {nb["name"]: nb["status"] for nb in manifest["notebooks"]}
+    assert {name for name, s in status.items() if s == "ok"} == REAL_SHAPES[shape], manifest
+    assert set(status.values()) <= {"ok", "skipped"}
+    index, summary = _page_text(run / "index.html"), _page_text(run / "html" / "00_summary.html")
+    for nb in manifest["notebooks"]:
+        if nb["status"] == "skipped":
+            reason = nb["reason"]
+            assert reason and reason.startswith("no ") and "\n" not in reason
+            assert f"Skipped: {reason}" in index
+            assert reason in summary
+
+
+@needs_real
+@pytest.mark.parametrize("shape", ["single_purchase", "single_day"])
+def test_a_client_without_repeat_purchases_is_told_which_setting_brings_the_pages_back(
+    real_reports, shape
+):
+    from cxlib.config import AnalysisConfig
+
+    _, _, run = real_reports(shape)
+    reasons = {
+        nb["name"]: nb["reason"]
+        for nb in json.loads((run / "manifest.json").read_text())["notebooks"]
+    }
+    assert "set analysis.churn_inactivity_days in the client's YAML" in reasons["01_segmentation"]
+    assert "churn_inactivity_days" in AnalysisConfig.model_fields  # a key that exists
+    for page in ("02_churn", "04_clv"):
+        assert reasons[page].startswith("no repeat purchases: no customer bought on two")
+    assert "pass a threshold" not in _page_text(run / "index.html")
+
+
+@needs_real
+def test_the_churn_page_of_cdnow_reads_its_drivers_from_the_first_purchase(real_reports):
+    _, _, run = real_reports("cdnow")
+    page = _page_text(run / "html" / "02_churn.html")
+    assert "The data hold no customer attribute the model can use" in page
+    assert "First purchase value (per doubling)" in page
+    assert "Concordance 0." in page
+    headlines = json.loads((run / "headlines" / "02_churn.json").read_text())
+    keys = {h["key"] for h in headlines}
+    assert {"churn_rate", "revenue_at_risk", "churn_model_auc"} <= keys
+    summary = _page_text(run / "html" / "00_summary.html")
+    assert "Churn risk —" not in summary  # the segment cards read the churn page's facts
+
+
+@needs_real
+def test_line_items_with_order_ids_give_the_amounts_of_the_same_export(real_reports):
+    def at_risk(shape):
+        _, _, run = real_reports(shape)
+        headlines = json.loads((run / "headlines" / "02_churn.json").read_text())
+        return {h["key"]: h["value"] for h in headlines}["revenue_at_risk"]
+
+    # cds x (amount / cds): the same dollars up to floating-point rounding
+    assert at_risk("cdnow_line_items") == pytest.approx(at_risk("cdnow_customer_date_amount"))
+
+
+@needs_real
+def test_a_client_without_amounts_is_reported_in_purchases(real_reports):
+    _, _, run = real_reports("grocery_purchase_counts")
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["parameters"]["currency"] == "purchases"
+    index = _page_text(run / "index.html")
+    assert "no amount column, each row counted as one purchase (amount 1)" in index
+    churn_page = _page_text(run / "html" / "02_churn.html")
+    assert "Revenue at risk (purchases)" in churn_page
+    assert "EUR" not in re.sub(r"<img[^>]*>", "", churn_page)  # no currency invented

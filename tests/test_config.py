@@ -355,3 +355,25 @@ def test_data_errors_at_load_give_hints_in_the_yaml_s_own_words(tmp_path):
     message = str(caught.value)
     assert "`on_invalid: drop`" in message and "under tables.transactions in the YAML" in message
     assert "on_invalid='drop'" not in message
+
+
+def test_a_client_without_amounts_reports_purchases_and_a_currency_it_names_is_refused(tmp_path):
+    counts = {"tx.csv": "customer_id,date\nA,2024-01-05\nA,2024-02-05\n"}
+    client = load_client(make_client(tmp_path, MINIMAL, counts))
+    assert client.config.currency == "purchases"
+    assert client.transactions["amount"].tolist() == [1.0, 1.0]
+    assert client.config.notebook_parameters()["currency"] == "purchases"
+    with_currency = MINIMAL.replace("data_dir:", "currency: USD\ndata_dir:")
+    with pytest.raises(DataError, match=r"`currency: USD` is set, but the transactions have no"):
+        load_client(make_client(tmp_path, with_currency, counts))
+    # with an amount column the currency is the config's
+    assert load_client(make_client(tmp_path, with_currency)).config.currency == "USD"
+
+
+@pytest.mark.parametrize("days", [0, -3, True, "90", 4000])
+def test_churn_inactivity_days_must_be_a_plausible_number_of_days(tmp_path, days):
+    text = MINIMAL + f"analysis:\n  churn_inactivity_days: {yaml.safe_dump(days).split()[0]}\n"
+    with pytest.raises(DataError, match=r"churn_inactivity_days"):
+        load_config(make_client(tmp_path, text))
+    good = MINIMAL + "analysis:\n  churn_inactivity_days: 120\n"
+    assert load_config(make_client(tmp_path, good)).analysis.churn_inactivity_days == 120

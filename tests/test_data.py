@@ -739,3 +739,31 @@ def test_quality_report_of_no_frames_is_an_empty_table():
     report = quality_report()
     assert list(report.columns) == QUALITY_COLUMNS
     assert report.empty
+
+
+# ---- a transactions table without an amount: purchase counts
+
+
+def test_customer_and_date_only_count_one_purchase_per_row_with_a_quality_line(tmp_path):
+    path = write_text(
+        tmp_path / "tx.csv",
+        ["customer_id", "date", "store"],
+        [["A", "2024-01-05", "north"], ["A", "2024-01-05", "north"], ["B", "2024-02-01", "south"]],
+    )
+    loaded = load_transactions(path)
+    assert list(loaded.columns) == ["customer_id", "date", "amount", "store"]
+    assert loaded["amount"].tolist() == [1.0, 1.0, 1.0]
+    assert loaded.attrs["amount_basis"] == "purchases"
+    quality = quality_report(loaded).set_index("reason")["rows_flagged"]
+    assert quality["kept: no amount column, each row counted as one purchase (amount 1)"] == 3
+    assert quality["kept: identical to an earlier row (duplicate line)"] == 1
+    assert "amount_basis" not in load_transactions(transactions_frame()).attrs
+
+
+@pytest.mark.parametrize("column", ["Amount_EUR", "ammount", "amounts"])
+def test_a_column_that_looks_like_an_amount_is_never_taken_for_purchase_counts(column):
+    raw = pd.DataFrame({"customer_id": ["A"], "date": ["2024-01-05"], column: [3.0]})
+    with pytest.raises(DataError, match=r"missing column\(s\) 'amount'"):
+        load_transactions(raw)
+    with pytest.raises(DataError, match=r"'amount' \(looked for column 'total'\)"):
+        load_transactions(raw.rename(columns={column: "x"}), columns={"amount": "total"})

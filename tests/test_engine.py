@@ -129,12 +129,12 @@ def test_spark_applies_the_loader_policy_to_bad_rows(spark, tmp_path):
         DataError, match=r"missing column\(s\) 'amount' \(looked for column 'total'\)"
     ):
         read_transactions(spark, path=path, columns={"amount": "total"})
-    no_amount = tmp_path / "no_amount.csv"
-    no_amount.write_text("customer_id,date\na,2024-01-02\n")
+    near_amount = tmp_path / "near_amount.csv"
+    near_amount.write_text("customer_id,date,Amount_EUR\na,2024-01-02,3\n")
     with pytest.raises(
         DataError, match=r"missing column\(s\) 'amount'.*or 'quantity' and 'unit_price'"
     ):
-        read_transactions(spark, path=no_amount)
+        read_transactions(spark, path=near_amount)
     with pytest.warns(UserWarning, match="set aside 3 of 5 rows"):
         rows, records = read_transactions(spark, path=path, on_invalid="drop")
     with pytest.warns(UserWarning, match="set aside 3 of 5 rows"):
@@ -143,6 +143,24 @@ def test_spark_applies_the_loader_policy_to_bad_rows(spark, tmp_path):
     want = quality_report(duck)[["reason", "rows_set_aside"]].sort_values("reason")
     assert_frame_equal(got.reset_index(drop=True), want.reset_index(drop=True))
     assert sorted(r.customer_id for r in rows.collect()) == ["a", "d"]
+
+
+@pytest.mark.slow
+def test_spark_counts_purchases_like_duckdb_when_there_is_no_amount(spark, tmp_path):
+    from cxlib._spark_loader import load_transactions_spark
+
+    (tmp_path / "tx.csv").write_text(
+        "customer_id,date,store\na,2024-01-02,x\na,2024-01-02,x\nb,2024-02-03,y\n"
+    )
+    (tmp_path / "c.yaml").write_text(
+        "client: c\ndata_dir: .\nengine: spark\ntables:\n  transactions: {path: tx.csv}\n"
+    )
+    config = load_config(tmp_path / "c.yaml")
+    spark_frame = load_transactions_spark(config.table_path("transactions"), config=config)
+    duck = load_transactions(tmp_path / "tx.csv")
+    assert_frame_equal(spark_frame, duck, check_dtype=False)
+    assert spark_frame["amount"].tolist() == [1.0, 1.0, 1.0]
+    assert spark_frame.attrs == duck.attrs  # the quality line and the purchases basis
 
 
 def _headlines(report) -> dict[str, float]:

@@ -452,3 +452,48 @@ def test_without_chromium_the_run_says_so_in_one_line_and_records_no_pdf(
     assert print_report_pdf(tmp_path, run.notebooks, console=Console(file=out)) is None
     assert "printing failed" in out.getvalue()
     assert not (tmp_path / "report.pdf").exists()
+
+
+def test_a_page_the_data_cannot_serve_is_skipped_with_the_fact_and_the_setting_that_changes_it():
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from cxlib.config import AnalysisConfig
+    from cxlib.report import _skip_reason, _unmet
+
+    def client(dates, repeat, **settings):
+        tx = pd.DataFrame({"date": pd.to_datetime(dates)})
+        return SimpleNamespace(
+            transactions=tx, contracts=None, repeat_purchases=repeat,
+            analysis=AnalysisConfig(**settings),
+        )  # fmt: skip
+
+    churn_page = {"cxlib": {"requires": ["transactions", "repeat_purchases", "churn_window"]}}
+    clv_page = {"cxlib": {"requires": ["transactions|contracts", "repeat_purchases|contracts"]}}
+    segments = {"cxlib": {"requires": ["transactions", "churn_threshold"]}}
+    year = ["2024-01-01", "2024-12-31"]
+    buyers = client(year, True)
+    assert _unmet(churn_page, buyers) == _unmet(clv_page, buyers) == _unmet(segments, buyers) == []
+    once = client(year, False)
+    assert _unmet(churn_page, once) == ["repeat_purchases"]
+    reason = _skip_reason(_unmet(clv_page, once), once)
+    assert reason.startswith("no repeat purchases: no customer bought on two different days")
+    assert "analysis.churn_inactivity_days" in _skip_reason(_unmet(segments, once), once)
+    assert _unmet(segments, client(year, False, churn_inactivity_days=90)) == []
+    subscriber = SimpleNamespace(
+        transactions=None, contracts=pd.DataFrame(), repeat_purchases=False
+    )
+    assert _unmet(clv_page, subscriber) == []
+    # 60 days of history cannot hold a 90-day churn window before its cutoff
+    short = client(["2024-01-01", "2024-03-01"], True)
+    assert _skip_reason(_unmet(churn_page, short), short) == (
+        "no history before the churn window: 60 days of data, not more than the 90-day window "
+        "(set a shorter analysis.churn_horizon_days in the client's YAML)"
+    )
+    assert (
+        _unmet(churn_page, client(["2024-01-01", "2024-03-01"], True, churn_horizon_days=30)) == []
+    )
+    # tables first: a client without transactions is told so, the facts are not tested
+    nothing = SimpleNamespace(transactions=None, contracts=None)
+    assert _skip_reason(_unmet(churn_page, nothing), nothing) == "no transactions table"

@@ -43,12 +43,15 @@ from cxlib.churn.definitions import (
     churn_vs_target,
     default_cutoff,
     inactivity_threshold,
+    repeat_purchases,
     resolve_cutoff,
 )
 from cxlib.churn.features import churn_features
 from cxlib.churn.model import ChurnModelResult, churn_model
 from cxlib.churn.risk import churn_headlines, retention_economics, revenue_at_risk_by_segment
 from cxlib.churn.survival import (
+    COX_ATTRIBUTES,
+    COX_HISTORY,
     CoxResult,
     SurvivalResult,
     cox_drivers,
@@ -58,6 +61,8 @@ from cxlib.churn.survival import (
 )
 
 __all__ = [
+    "COX_ATTRIBUTES",
+    "COX_HISTORY",
     "DEFAULT_ACTIVE_DAYS",
     "DEFAULT_FEATURE_LABELS",
     "DEFAULT_INACTIVITY_QUANTILE",
@@ -78,6 +83,7 @@ __all__ = [
     "cox_drivers",
     "default_cutoff",
     "inactivity_threshold",
+    "repeat_purchases",
     "resolve_cutoff",
     "retention_economics",
     "revenue_at_risk_by_segment",

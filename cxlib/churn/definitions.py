@@ -141,8 +141,29 @@ def _purchase_gaps(transactions: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"customer_id": owners, "gap_days": gaps})
 
 
+def repeat_purchases(transactions: pd.DataFrame) -> bool:
+    """Say whether some customer bought on two different days (a purchase: positive net spend).
+
+    Without one there is no gap between purchases: no inactivity threshold to read from the
+    data, no purchase model to fit, and no churn a model could learn to tell apart.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": ["a", "a", "b"],
+    ...     "date": pd.to_datetime(["2025-01-01", "2025-01-01", "2025-01-02"]),
+    ...     "amount": [5.0, 5.0, 5.0]})
+    >>> repeat_purchases(tx), repeat_purchases(tx.assign(customer_id="a"))
+    (False, True)
+    """
+    transactions = check_transactions(transactions, caller="repeat_purchases")
+    return not _purchase_gaps(transactions).empty
+
+
 def inactivity_threshold(
-    transactions: pd.DataFrame, *, quantile: float = DEFAULT_INACTIVITY_QUANTILE
+    transactions: pd.DataFrame,
+    *,
+    quantile: float = DEFAULT_INACTIVITY_QUANTILE,
+    days: int | None = None,
 ) -> InactivityThreshold:
     """Choose the non-contractual churn threshold from the inter-purchase time distribution.
 
@@ -158,10 +179,19 @@ def inactivity_threshold(
         Canonical transactions.
     quantile : float, default 0.9
         Between 0.5 and 1 (exclusive).
+    days : int, optional
+        The threshold the client's config sets (``churn_inactivity_days``): used as it is, the
+        gaps described beside it when there are any.
 
     Returns
     -------
     InactivityThreshold
+
+    Raises
+    ------
+    DataError
+        When ``days`` is not given and no customer bought on two different days; the message
+        names the YAML key that sets the threshold.
 
     Examples
     --------
@@ -177,23 +207,50 @@ def inactivity_threshold(
             "The 'quantile' parameter of inactivity_threshold must be a float in [0.5, 1). "
             f"Got {quantile!r} instead."
         )
+    if days is not None and (isinstance(days, bool) or not isinstance(days, int) or days < 1):
+        raise ValueError(
+            "The 'days' parameter of inactivity_threshold must be a positive whole number of "
+            f"days. Got {days!r} instead."
+        )
     gaps = _purchase_gaps(transactions)
-    if gaps.empty:
+    if gaps.empty and days is None:
         raise DataError(
             "inactivity_threshold: no customer bought on two different days, so there is no "
-            "inter-purchase time to choose a threshold from; pass a threshold explicitly."
+            "inter-purchase time to choose a churn threshold from; set one with "
+            "`churn_inactivity_days: <days>` under `analysis:` in the client's YAML (the days "
+            "without a purchase after which a customer counts as churned)."
         )
     values = gaps["gap_days"].to_numpy(dtype=float)
-    days = int(math.ceil(np.quantile(values, quantile)))
     qs = [0.25, 0.5, 0.75, 0.9, 0.95, 0.99]
+    n_customers = int(gaps["customer_id"].nunique())
+    if gaps.empty:
+        table = pd.DataFrame({"quantile": qs, "days": np.nan})
+        text = (
+            f"The client's config sets the churn threshold (churn_inactivity_days: {days}): a "
+            f"customer with no purchase for more than {days} days is counted as churned. No "
+            "customer bought on two different days, so the data cannot check it."
+        )
+        return InactivityThreshold(days, float(quantile), 0, 0, float("nan"), table, text)
     table = pd.DataFrame({"quantile": qs, "days": np.quantile(values, qs)})
     median = float(np.median(values))
-    n_customers = int(gaps["customer_id"].nunique())
-    text = (
-        f"{quantile:.0%} of repeat purchases come within {days} days of the previous one "
+    observed = int(math.ceil(np.quantile(values, quantile)))
+    gaps_text = (
+        f"{quantile:.0%} of repeat purchases come within {observed} days of the previous one "
         f"(median gap {median:.0f} days; {len(values):,} gaps from {n_customers:,} repeat "
-        f"customers). A customer with no purchase for more than {days} days is counted as churned."
+        "customers)."
     )
+    if days is None:
+        days = observed
+        text = (
+            f"{gaps_text} A customer with no purchase for more than {days} days is counted as "
+            "churned."
+        )
+    else:
+        text = (
+            f"The client's config sets the churn threshold (churn_inactivity_days: {days}): a "
+            f"customer with no purchase for more than {days} days is counted as churned. For "
+            f"comparison, {gaps_text}"
+        )
     return InactivityThreshold(days, float(quantile), len(values), n_customers, median, table, text)
 
 

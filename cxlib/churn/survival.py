@@ -18,6 +18,7 @@ from cxlib.churn._common import (
     _observation_end,
 )
 from cxlib.churn.definitions import _check_definition, _contract_end_column, inactivity_threshold
+from cxlib.customers import NET_SPEND_TOLERANCE
 
 
 def _first_values(transactions: pd.DataFrame, column: str) -> pd.Series:
@@ -68,8 +69,10 @@ def survival_table(
     -------
     DataFrame
         Indexed by ``customer_id``: ``start``, ``end``, ``duration_days``, ``event`` (bool),
-        then when available ``segment``, ``acquisition_channel``, ``first_category``,
-        ``first_channel``, ``acquisition_cost``, ``n_complaints``.
+        ``first_purchase_value`` (net amount of the first purchase day; NaN without one),
+        ``acquisition_month`` (the month of ``start``, ``"2025-01"``), then when available
+        ``segment``, ``acquisition_channel``, ``first_category``, ``first_channel``,
+        ``acquisition_cost``, ``n_complaints``.
 
     Examples
     --------
@@ -99,6 +102,7 @@ def survival_table(
             segments.reindex(table.index).astype(object).fillna("unknown").astype(str)
         )
     _add_covariates(table, tx, customers)
+    _add_history_covariates(table, tx)
     if feedback is not None:
         validate_columns(feedback, ["customer_id", "date"], caller=caller)
         table["n_complaints"] = _complaints_in_lifetime(feedback, table["end"])
@@ -151,6 +155,16 @@ def _add_covariates(table: pd.DataFrame, tx: pd.DataFrame, customers) -> None:
         table["first_channel"] = _first_values(tx, "channel").reindex(table.index).astype(str)
 
 
+def _add_history_covariates(table: pd.DataFrame, tx: pd.DataFrame) -> None:
+    """Add what the purchase history itself fixes at acquisition: first value and month."""
+    days = tx["date"].dt.normalize()
+    net = tx.groupby([tx["customer_id"], days], sort=True)["amount"].sum()
+    bought = net[net.to_numpy() > NET_SPEND_TOLERANCE]  # a purchase, as everywhere
+    first = bought.groupby(level="customer_id", sort=False).head(1).droplevel("date")
+    table["first_purchase_value"] = first.reindex(table.index).astype(float)
+    table["acquisition_month"] = pd.to_datetime(table["start"]).dt.strftime("%Y-%m")
+
+
 def _complaints_in_lifetime(feedback: pd.DataFrame, ends: pd.Series) -> pd.Series:
     """Complaints per customer dated on or before the end of their lifetime."""
     fb = feedback.loc[feedback["customer_id"].isin(ends.index), ["customer_id", "date"]]
@@ -190,6 +204,22 @@ class SurvivalResult:
     alpha: float
     method: str = ""
     by: str | None = None
+
+    @property
+    def test_note(self) -> str:
+        """One sentence on the log-rank test across groups, or why there is none."""
+        from cxlib.present import p_value_text
+
+        p = self.logrank.get("p_value", float("nan"))
+        if self.logrank.get("degrees_of_freedom", 0) < 1 or not np.isfinite(p):
+            if self.by is None:
+                return (
+                    "One curve for all customers: the data hold no attribute fixed at "
+                    "acquisition to split it by, so there is no log-rank test."
+                )
+            return f"One group of {self.by} only: no log-rank test."
+        statistic = self.logrank["test_statistic"]
+        return f"Log-rank test across groups: statistic {statistic:.1f}, {p_value_text(p)}."
 
 
 #: Columns :func:`survival_split` tries, in order, when the config names none.
@@ -291,7 +321,9 @@ def survival_by_segment(
     both_large = pairwise["segment_a"].isin(large) & pairwise["segment_b"].isin(large)
     pairwise["significant"] = (pairwise["p_holm"] < alpha) & both_large
     method = (
-        f"Log-rank tests between groups of at least {min_group_size} customers"
+        "One group: no pairwise tests."
+        if pairwise.empty
+        else f"Log-rank tests between groups of at least {min_group_size} customers"
         + (f" ({pooled} smaller groups pooled into 'other')" if pooled else "")
         + f"; the {len(pairwise)} pairwise p-values are Holm-corrected (p_holm); a pair with a "
         f"group under {min_group_size} customers is never called significant."
@@ -382,16 +414,20 @@ class CoxResult:
         One row per covariate: ``covariate`` (column name), ``name`` (plain language),
         ``hazard_ratio``, ``ci_lower``, ``ci_upper``, ``p_value``, ``ph_p_value`` (test of
         proportional hazards for that covariate; small = the effect changes over time).
-        Sorted by hazard ratio, highest first.
+        Sorted by hazard ratio, highest first. Empty when no driver could be estimated.
     reference_levels : dict
         For each categorical driver, the level the others are compared with.
     concordance : float
-        Harrell's C of the fitted model.
+        Harrell's C of the fitted model (NaN without a model).
     ph_violations : list of str
         Covariates whose proportional-hazards test has p < 0.01.
-    model : lifelines.CoxPHFitter
+    model : lifelines.CoxPHFitter or None
     method : str
-        One sentence on the fit (penalised or not), for the page.
+        One sentence on the fit (penalised or not), for the page; without a model, why not.
+    note : str
+        For the page: the drivers the model uses and where they come from (the client's
+        attributes, or the first purchase when it has none), those left out for having one
+        value, or why there is no model at all.
     """
 
     hazard_ratios: pd.DataFrame
@@ -400,6 +436,43 @@ class CoxResult:
     ph_violations: list
     model: Any = field(repr=False)
     method: str = ""
+    note: str = ""
+
+    @property
+    def fit_note(self) -> str:
+        """The concordance and the effects that change with tenure; empty without a model."""
+        if self.model is None:
+            return ""
+        names = self.hazard_ratios.set_index("covariate")["name"]
+        changing = ", ".join(str(names.get(c, c)) for c in self.ph_violations) or "none"
+        return f"Concordance {self.concordance:.3f}; effects that change with tenure: {changing}."
+
+    @classmethod
+    def empty(cls, note: str) -> CoxResult:
+        """Return a result without a model, carrying the sentence that says why."""
+        columns = ["covariate", "name", "hazard_ratio", "ci_lower", "ci_upper", "p_value",
+                   "ph_p_value"]  # fmt: skip
+        return cls(pd.DataFrame(columns=columns), {}, float("nan"), [], None, note, note)
+
+
+#: Columns :func:`cox_drivers` uses by default: the attributes the client's data carry.
+COX_ATTRIBUTES = (
+    "segment",
+    "acquisition_channel",
+    "first_category",
+    "first_channel",
+    "acquisition_cost",
+    "n_complaints",
+)
+#: What the purchase history itself fixes at acquisition (:func:`survival_table`): the drivers
+#: :func:`cox_drivers` falls back on when the table has none of :data:`COX_ATTRIBUTES`.
+COX_HISTORY = ("first_purchase_value", "acquisition_month")
+
+_ATTRIBUTE_WORDS = {"n_complaints": "complaints during the lifetime"}
+_HISTORY_WORDS = {
+    "first_purchase_value": "the value of the first purchase (the ratio is per doubling)",
+    "acquisition_month": "when the customer was acquired",
+}
 
 
 def cox_drivers(
@@ -415,15 +488,24 @@ def cox_drivers(
 
     Categorical covariates are one-hot encoded against their most common level (levels
     beyond ``max_levels`` pooled as ``"other"``); numeric ones are used as they are (missing
-    values -> median). Hazard ratios above 1 mean faster churn.
+    values -> median), except ``first_purchase_value``, used on a log2 scale (its ratio is per
+    doubling). Covariates with one value for every customer are left out. Hazard ratios above
+    1 mean faster churn.
+
+    A client whose data carry none of :data:`COX_ATTRIBUTES` (a transactions table with
+    customer, date and amount only) gets the drivers its purchase history fixes at
+    acquisition, :data:`COX_HISTORY`: the first purchase's value and the acquisition month
+    (coarsened to quarters or years when there are more than ``max_levels`` months). When
+    nothing varies, or no customer's churn was observed, the result has no model and its
+    ``note`` says why.
 
     Parameters
     ----------
     table : DataFrame
         From :func:`survival_table`.
     covariates : list of str, optional
-        Defaults to those present among ``segment``, ``acquisition_channel``,
-        ``first_category``, ``first_channel``, ``acquisition_cost``, ``n_complaints``.
+        Defaults to those of :data:`COX_ATTRIBUTES` present, else those of
+        :data:`COX_HISTORY`.
     penalizer : float, default 0.01
         L2 penalty of :class:`lifelines.CoxPHFitter` (keeps separated levels finite).
     max_levels : int
@@ -434,28 +516,45 @@ def cox_drivers(
     Returns
     -------
     CoxResult
-    """
-    from lifelines import CoxPHFitter
-    from lifelines.statistics import proportional_hazard_test
 
+    Examples
+    --------
+    >>> t = pd.DataFrame({"duration_days": [10, 20, 30], "event": [False, False, False],
+    ...                   "acquisition_channel": ["web", "store", "web"]})
+    >>> cox_drivers(t).note
+    'No driver of churn can be estimated: no customer in the data has churned yet.'
+    """
     caller = "cox_drivers"
-    defaults = [
-        "segment",
-        "acquisition_channel",
-        "first_category",
-        "first_channel",
-        "acquisition_cost",
-        "n_complaints",
-    ]
-    if covariates is None:
-        covariates = [c for c in defaults if c in table.columns]
-    validate_columns(table, ["duration_days", "event", *covariates], caller=caller)
-    if not covariates:
+    if covariates is not None and not covariates:
         raise ValueError(
             f"The 'covariates' parameter of {caller} must name at least one column. Got [] instead."
         )
+    history = False
+    if covariates is None:
+        covariates = [c for c in COX_ATTRIBUTES if c in table.columns]
+        if not covariates:
+            covariates, history = [c for c in COX_HISTORY if c in table.columns], True
+    validate_columns(table, ["duration_days", "event", *covariates], caller=caller)
+    if not table["event"].astype(bool).any():
+        return CoxResult.empty(
+            "No driver of churn can be estimated: no customer in the data has churned yet."
+        )
+    table = _history_covariates(table, covariates, max_levels)
     design, names, references = _cox_design(table, covariates, max_levels)
     design = design.loc[:, design.std() > 0]
+    used = [c for c in covariates if any(k == c or k.startswith(f"{c}=") for k in design.columns)]
+    constant = [c for c in covariates if c not in used]
+    note = _cox_note(used, constant, history, references, table.attrs.get("acquisition_pooled"))
+    if not used:
+        return CoxResult.empty(note)
+    return _fit_cox(table, design, names, references, penalizer, ph_sample, seed, note)
+
+
+def _fit_cox(table, design, names, references, penalizer, ph_sample, seed, note) -> CoxResult:
+    """Fit the Cox model on ``design``, test proportional hazards, and tabulate the ratios."""
+    from lifelines import CoxPHFitter
+    from lifelines.statistics import proportional_hazard_test
+
     design["duration_days"] = table["duration_days"].astype(float) + 0.5  # strictly positive
     design["event"] = table["event"].astype(bool)
     cph = CoxPHFitter(penalizer=penalizer).fit(design, "duration_days", "event")
@@ -463,6 +562,9 @@ def cox_drivers(
     ph_model, sample = cph, design
     if len(design) > ph_sample:  # the Schoenfeld-residual test needs the model's own rows
         sample = design.sample(ph_sample, random_state=seed)
+        sample = sample.loc[:, sample.std() > 0]  # a rare level may be absent from the sample
+        if "event" not in sample.columns:  # every sampled customer churned (or none did)
+            sample["event"] = design["event"].loc[sample.index]
         ph_model = CoxPHFitter(penalizer=penalizer).fit(sample, "duration_days", "event")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -485,7 +587,91 @@ def cox_drivers(
         if penalizer > 0
         else "Unpenalised Cox proportional-hazards model."
     )
-    return CoxResult(out, references, float(cph.concordance_index_), violations, cph, method)
+    references = {
+        k: v for k, v in references.items() if any(c.startswith(f"{k}=") for c in out["covariate"])
+    }
+    return CoxResult(out, references, float(cph.concordance_index_), violations, cph, method, note)
+
+
+def _history_covariates(table: pd.DataFrame, covariates: list, max_levels: int) -> pd.DataFrame:
+    """``table`` with the first purchase value on a log2 scale and acquisition periods.
+
+    Months, else quarters, else years: the finest with at most ``max_levels`` periods of
+    :data:`MIN_GROUP_SIZE` customers or more; smaller periods (a customer whose first purchase
+    came late, after a zero-amount line) are pooled as ``"other"``.
+    """
+    table = table.copy()
+    if "first_purchase_value" in covariates:
+        value = table["first_purchase_value"].astype(float)
+        table["first_purchase_value"] = np.log2(value.where(value > 0))
+    if "acquisition_month" in covariates:
+        months = pd.PeriodIndex(table["acquisition_month"].astype(str), freq="M")
+        for periods, form in (
+            (months, "%Y-%m"),
+            (months.asfreq("Q"), "%YQ%q"),
+            (months.asfreq("Y"), "%Y"),
+        ):
+            labels = pd.Series(periods.strftime(form), index=table.index)
+            counts = labels.value_counts()
+            if (counts >= MIN_GROUP_SIZE).sum() <= max_levels:
+                break
+        small = counts.index[counts < MIN_GROUP_SIZE]
+        if 0 < len(small) < len(counts):
+            n_small = int(counts[small].sum())
+            # too few even together for a ratio of their own: counted with the largest period
+            into = "other" if n_small >= MIN_GROUP_SIZE else str(counts.index[0])
+            labels = labels.where(~labels.isin(small), into)
+            table.attrs["acquisition_pooled"] = (n_small, into)
+        table["acquisition_month"] = labels
+    return table
+
+
+def _cox_note(
+    used: list, constant: list, history: bool, references: dict, pooled: tuple | None = None
+) -> str:
+    """Say which drivers the model uses, where they come from, and which were left out."""
+
+    def words(column: str) -> str:
+        if column == "acquisition_month" and column in used:
+            text = (
+                f"{_HISTORY_WORDS[column]} (each period against {references[column]}, the "
+                "one most customers were acquired in"
+            )
+            if pooled:
+                n, into = pooled
+                text += (
+                    f"; the {n:,} customers of periods with fewer than {MIN_GROUP_SIZE} are "
+                    + ("pooled as 'other'" if into == "other" else f"counted with {into}")
+                )
+            return text + ")"
+        return _HISTORY_WORDS.get(column, column.replace("_", " "))
+
+    if not used:
+        what = " and ".join(words(c) for c in constant)
+        if history:
+            return (
+                "No driver of churn can be estimated: the data hold no customer attribute "
+                f"the model can use, and {what} is the same for every customer."
+            )
+        return f"No driver of churn can be estimated: {what} has one value for every customer."
+    if history:
+        text = (
+            "The data hold no customer attribute the model can use (an acquisition channel or "
+            "cost in a customers table, a category or channel on the transactions), so the "
+            "drivers are what the purchase history fixes when a customer is acquired: "
+            + " and ".join(words(c) for c in used)
+            + "."
+        )
+    else:
+        names = [_ATTRIBUTE_WORDS.get(c, c.replace("_", " ")) for c in used]
+        text = "Drivers in the model: " + ", ".join(names) + "."
+    if constant:
+        text += (
+            " Left out, the same for every customer: "
+            + ", ".join(_HISTORY_WORDS.get(c, c.replace("_", " ")).split(" (")[0] for c in constant)
+            + "."
+        )
+    return text
 
 
 def _cox_design(table: pd.DataFrame, covariates: list, max_levels: int):
@@ -505,6 +691,8 @@ def _cox_design(table: pd.DataFrame, covariates: list, max_levels: int):
             )
             if column == "n_complaints":
                 names[column] = "Complaints (each)"
+            if column == "first_purchase_value":
+                names[column] = "First purchase value (per doubling)"
             continue
         values = values.astype(str)
         counts = values.value_counts()

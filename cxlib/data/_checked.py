@@ -28,6 +28,8 @@ from cxlib.data._schema import (
     _NUMERIC_TYPES,
     _TEMPORAL_TYPES,
     NO_REASON,
+    PURCHASE_COUNT_REASON,
+    PURCHASE_COUNTS,
     _Check,
     _literal,
     _quote,
@@ -336,6 +338,10 @@ def _load_checked(
         for reason, n in _flagged_rows(out, table, duplicates).items()
     ]
     out.attrs["quality"] = records
+    if table == "transactions" and not {c.canonical for c in checks} & {"amount", "quantity"}:
+        out.attrs["amount_basis"] = PURCHASE_COUNTS
+        records.append({**records[0], "rows_set_aside": 0, "reason": PURCHASE_COUNT_REASON,
+                        "rows_flagged": n_kept})  # fmt: skip
     if set_aside:
         detail = ", ".join(f"{n:,} {reason}" for reason, n in set_aside.items())
         warnings.warn(
@@ -510,6 +516,8 @@ def _finish(
         if out[column].dtype != dtype:
             out[column] = out[column].astype(dtype)
     mapped = {check.canonical for check in checks}
+    if table == "transactions" and not mapped & {"amount", "quantity"}:  # purchase counts
+        out.insert(2, "amount", np.ones(len(out)))
     if table == "transactions" and "quantity" in mapped and "amount" not in mapped:
         if "amount" in out.columns:  # the client's own column of that name, kept beside ours
             out = out.rename(columns={"amount": "amount_unmapped"})

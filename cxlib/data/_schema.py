@@ -70,6 +70,14 @@ _EVENT_DATES = {"date", "signup_date"}
 #: ``reason`` of a table's quality row when no row was set aside.
 NO_REASON = "none"
 
+#: ``attrs["amount_basis"]`` of a transactions table read without an amount (no ``amount``
+#: column, no ``quantity`` and ``unit_price``): each row is one purchase, its ``amount`` 1, so
+#: every money figure of a report counts purchases and its currency label says so.
+PURCHASE_COUNTS = "purchases"
+
+#: The quality records' line for such a table (``rows_flagged``: every row).
+PURCHASE_COUNT_REASON = "kept: no amount column, each row counted as one purchase (amount 1)"
+
 #: Tables with more rows than this return their text columns (``customer_id`` included) as
 #: pyarrow-backed strings (``pd.StringDtype("pyarrow")``) instead of Python ``object`` strings:
 #: ten million Python strings per column would cost gigabytes. Set it to 0 to always get

@@ -60,6 +60,9 @@ def _resolve_columns(
         required = {"customer_id": "id", "period": "period", "score": "score"}
 
     missing = [name for name in required if columns.get(name, name) not in available]
+    if table == "transactions" and missing == ["amount"] and _counts_purchases(columns, available):
+        del required["amount"]  # each row is one purchase (see _checked._finish)
+        missing = []
     if missing:
         lines = []
         for name in missing:
@@ -88,6 +91,28 @@ def _resolve_columns(
                 f"does not have; the file has {available}"
             )
     return checks
+
+
+def _counts_purchases(columns: dict[str, str], available: list[str]) -> bool:
+    """Say whether a transactions table without an amount is read as one purchase per row.
+
+    Only when the mapping names no amount (a mapped column the file lacks is a mistake) and no
+    column of the file looks like a misspelt ``amount`` ("Amount ", "amt"): then the table has
+    customer and date only, and the loader counts purchases (:data:`PURCHASE_COUNTS`).
+
+    Examples
+    --------
+    >>> _counts_purchases({}, ["customer_id", "date", "store"])
+    True
+    >>> [_counts_purchases({}, ["customer_id", "date", c]) for c in ("Amount_EUR", "ammount")]
+    [False, False]
+    """
+    if "amount" in columns:
+        return False
+    names = [str(a).strip().lower() for a in available]
+    return not any("amount" in n for n in names) and not difflib.get_close_matches(
+        "amount", names, cutoff=0.8
+    )
 
 
 def _uses_period(columns: dict[str, str], available: list[str]) -> bool:
