@@ -326,7 +326,9 @@ class Client:
 
         if self.transactions is None:
             return False
-        return self._cached("repeat_purchases", lambda: churn.repeat_purchases(self._history()))
+        return self._cached(
+            "repeat_purchases", lambda: churn.repeat_purchases(self._history()), _check_flag
+        )
 
     @property
     def base(self) -> pd.DataFrame:
@@ -429,6 +431,12 @@ def _check_base(value: Any) -> str | None:
     if problem is None and value.index.name != "customer_id":
         return "is not indexed by customer_id"
     return problem
+
+
+def _check_flag(value: Any) -> str | None:
+    return (
+        None if type(value) is bool else f"holds {type(value).__name__} {value!r:.40}, not a flag"
+    )
 
 
 def _check_days(value: Any) -> str | None:
