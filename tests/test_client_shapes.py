@@ -85,6 +85,8 @@ def test_every_page_completes_or_is_skipped_with_a_reason(reports, shape):
         assert nb.status in ("ok", "skipped")
         if nb.status == "skipped":
             assert nb.reason and nb.reason.startswith("no ")
+    audit = json.loads((run.run_dir / "manifest.json").read_text())["audit"]
+    assert "error" not in audit and audit["findings"] == []  # every sentence true on its numbers
 
 
 @pytest.mark.parametrize("shape", ["surveys_only", "surveys_by_quarter_fr"])
@@ -273,6 +275,7 @@ def test_a_real_export_builds_with_every_page_complete_or_skipped_with_its_reaso
     status = {nb["name"]: nb["status"] for nb in manifest["notebooks"]}
     assert {name for name, s in status.items() if s == "ok"} == REAL_SHAPES[shape], manifest
     assert set(status.values()) <= {"ok", "skipped"}
+    assert "error" not in manifest["audit"] and manifest["audit"]["findings"] == []
     index, summary = _page_text(run / "index.html"), _page_text(run / "html" / "00_summary.html")
     for nb in manifest["notebooks"]:
         if nb["status"] == "skipped":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from cxlib.clv.purchase import KIND_NAMES
 from cxlib.clv.scenario import retention_headlines
 from cxlib.headlines import Headline
 
@@ -62,6 +63,8 @@ def clv_headlines(
     ...                           retention_gain=0.05, currency="EUR")
     >>> [h.key for h in headlines][:4]
     ['total_clv', 'top20_value_share', 'retention_value_12m', 'retention_value_60m']
+    >>> next(h.value for h in headlines if h.key == "clv_model")  # named for a reader
+    'BG/NBD'
     """
     return [
         Headline(
@@ -87,7 +90,10 @@ def clv_headlines(
             unit="percent",
         ),
         Headline(
-            "clv_model", "Purchase model chosen on the holdout", fit.selection.kind, unit="text"
+            "clv_model",
+            "Purchase model chosen on the holdout",
+            KIND_NAMES.get(fit.selection.kind, fit.selection.kind),  # "Pareto/NBD", for a reader
+            unit="text",
         ),
     ] + [  # a degenerate fit (no dropout) is flagged in the summary, not only on the page
         flag.headline() for flag in getattr(fit, "flags", [])
