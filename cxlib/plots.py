@@ -821,13 +821,15 @@ def plot_active_customers(periods, nps=None, *, ax=None):
         color=colours[0],
         label="customers buying",
     )
+    with_nps = nps is not None and len(nps) > 0
     ax.set(
         ylabel="Customers buying in the period",
         xlabel=None,
         ylim=(0, None),
-        title="Active customers and NPS over time",
+        title="Active customers and NPS over time" if with_nps else "Active customers over time",
     )
-    if nps is not None and len(nps):
+    ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda value, _: f"{value:,.0f}"))
+    if with_nps:
         twin = ax.twinx()
         when = nps["period"]
         when = when.dt.start_time if hasattr(when.dt, "start_time") else when

@@ -68,3 +68,23 @@ def test_a_figure_with_nothing_to_draw_is_one_line_saying_why_not_an_empty_chart
         assert [t.get_text() for t in ax.texts] == [text]
         assert not ax.axison
         assert ax.figure.get_figheight() <= 1  # a line's height, not a blank chart's
+
+
+def test_the_active_customers_chart_names_nps_only_when_it_draws_it():
+    periods = pd.DataFrame(
+        {
+            "period": pd.to_datetime(["2024-01-01", "2024-04-01"]),
+            "active_customers": [23_000, 5_400],
+        }
+    )
+    ax = plots.plot_active_customers(periods)
+    assert ax.get_title() == "Active customers over time"
+    assert "20,000" in _tick_labels(ax.yaxis)
+    nps = pd.DataFrame(
+        {"period": pd.Series(pd.period_range("2024Q1", periods=2, freq="Q")),
+         "score": [10.0, 12.0], "ci_low": [5.0, 7.0], "ci_high": [15.0, 17.0]}
+    )  # fmt: skip
+    assert (
+        plots.plot_active_customers(periods, nps).get_title()
+        == "Active customers and NPS over time"
+    )
