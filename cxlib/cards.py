@@ -462,15 +462,50 @@ class CardsView:
 
     def to_html(self) -> str:
         """Return the cards' HTML; every client string (segment, complaint) is escaped."""
+        from cxlib._html import escape_html as esc
+
         if self.cards.empty:
             return "<p><em>No segment recorded its numbers: see the topic pages.</em></p>"
-        boxes = "".join(self._card(row) for row in self.cards.to_dict("records"))
-        return f'<style>{_CARD_CSS}</style><div class="cx-cards">{boxes}</div>'
+        shown, absent = self._shown_lines()
+        boxes = "".join(self._card(row, shown) for row in self.cards.to_dict("records"))
+        said = ""
+        if absent:  # said once, not as a dash on every card
+            said = f'<p class="cx-absent">{esc("; ".join(absent))}.</p>'
+        return f'<style>{_CARD_CSS}</style>{said}<div class="cx-cards">{boxes}</div>'
+
+    def _shown_lines(self) -> tuple[set[str], list[str]]:
+        """Return the optional lines some card has a number for, and why the others are not.
+
+        A line that no segment has a number for (no surveys: no NPS; a history under two
+        years: no year before) would print a dash on every card; it is left out and said once.
+        """
+        cards = self.cards
+        shown, absent = {"trend", "risk", "nps", "complaint", "headroom"}, []
+        if cards["customers_change"].isna().all():
+            shown.discard("trend")
+            notes = cards["trend_note"].dropna().unique()
+            why = f" ({notes[0]})" if len(notes) == 1 else ""
+            absent.append(f"No segment has a year before to compare with{why}")
+        named = {
+            "risk": ("churn_probability", "churn risk"),
+            "nps": ("nps", "NPS"),
+            "complaint": ("top_complaint", "top complaint"),
+            "headroom": ("headroom", "wallet headroom"),
+        }
+        missing = [words for key, (column, words) in named.items() if cards[column].isna().all()]
+        for key, (column, _) in named.items():
+            if cards[column].isna().all():
+                shown.discard(key)
+        if missing:
+            absent.append(
+                "No segment has a number for " + ", ".join(missing) + " (see the topic pages)"
+            )
+        return shown, absent
 
     def _repr_html_(self) -> str:
         return self.to_html()
 
-    def _card(self, row: dict) -> str:
+    def _card(self, row: dict, shown: set[str]) -> str:
         from cxlib._html import escape_html as esc
         from cxlib.present import MISSING, format_cell
 
@@ -484,6 +519,8 @@ class CardsView:
             return f"{esc(self.currency)}&nbsp;{v(value, 'currency')}{per_year}"
 
         def versus(change):  # ", +8% on a year before", or "—" and why there is no change
+            if "trend" not in shown:  # no segment has a year before: said once above the cards
+                return ""
             if not pd.isna(change):
                 return f', <span class="cx-v">{esc(change_text(change))}</span> on a year before'
             why = f" ({esc(row['trend_note'])})" if isinstance(row["trend_note"], str) else ""
@@ -498,15 +535,18 @@ class CardsView:
         if not pd.isna(row["kept_share"]):  # only with a year before to compare
             lines.append(f"Of its customers a year before, {v(row['kept_share'], 'percent')} are "
                          "still in it")  # fmt: skip
-        lines += [
-            f"Revenue, all history: {money(row['revenue'])} "
-            f"({v(row['revenue_share'], 'percent')} of all)",
-            f"Churn risk {v(row['churn_probability'], 'percent')}; revenue at risk "
+        optional = {
+            "risk": f"Churn risk {v(row['churn_probability'], 'percent')}; revenue at risk "
             f"{money(row['revenue_at_risk'], ' a year')}",
-            f"NPS {v(row['nps'], 'points')} ({v(row['nps_responses'], 'count')} answers)",
-            f"Top complaint: {esc(format_cell(row['top_complaint'], 'text'))}",
-            f"Wallet headroom {money(row['headroom'], ' a year')}",
-        ]
+            "nps": f"NPS {v(row['nps'], 'points')} ({v(row['nps_responses'], 'count')} answers)",
+            "complaint": f"Top complaint: {esc(format_cell(row['top_complaint'], 'text'))}",
+            "headroom": f"Wallet headroom {money(row['headroom'], ' a year')}",
+        }
+        lines.append(
+            f"Revenue, all history: {money(row['revenue'])} "
+            f"({v(row['revenue_share'], 'percent')} of all)"
+        )
+        lines += [line for key, line in optional.items() if key in shown]
         if isinstance(row["play"], str):
             play = (
                 f"<strong>{esc(row['play'])}</strong>: {money(row['play_value'], ' a year')} "
@@ -531,6 +571,7 @@ _CARD_CSS = (
     ".cx-card ul{margin:0;padding-left:16px;}"
     ".cx-v{font-variant-numeric:tabular-nums;white-space:nowrap;}"
     ".cx-play{margin:6px 0 2px;padding-top:6px;border-top:1px solid #d0d7de;}"
+    ".cx-absent{font-size:13px;color:#57606a;margin:0 0 8px;}"
 )
 
 
