@@ -603,31 +603,24 @@ def build_report(
         manifest["pdf"] = print_report_pdf(partial, runs, client=config.client, console=console)
         write_manifest(status)
         headlines = load_headlines(headlines_dir)
-        index = _index_html(
-            client=config.client,
-            run_id=run_id,
-            status=status,
-            notebooks=runs,
-            headlines=headlines,
-            quality=client.quality,
-            currency=config.currency,
-            manifest=manifest,
-        )
-        (partial / "index.html").write_text(index, encoding="utf-8")
-        write_manifest(status)
+
+        def write_index() -> None:
+            index = _index_html(
+                client=config.client,
+                run_id=run_id,
+                status=status,
+                notebooks=runs,
+                headlines=headlines,
+                quality=client.quality,
+                currency=config.currency,
+                manifest=manifest,
+            )
+            (partial / "index.html").write_text(index, encoding="utf-8")
+            write_manifest(status)
+
+        write_index()  # the audit reads the index's tables too
         manifest["audit"] = _audit(partial, console)  # every page's text, checked by code
-        index = _index_html(
-            client=config.client,
-            run_id=run_id,
-            status=status,
-            notebooks=runs,
-            headlines=headlines,
-            quality=client.quality,
-            currency=config.currency,
-            manifest=manifest,
-        )
-        (partial / "index.html").write_text(index, encoding="utf-8")
-        write_manifest(status)
+        write_index()  # now with the audit's findings
         _runs.release(partial)
         partial.rename(final_dir)
         _write_runs_index(client_dir, config.client)
