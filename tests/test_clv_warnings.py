@@ -322,7 +322,8 @@ def test_each_warning_is_a_headline_with_evidence_that_holds(wholesale_fit, tmp_
 
     fit, _ = wholesale_fit
     total = pd.Series({"total": 1.0, "total_low": 0.5, "total_high": 1.5})
-    scenario = type("S", (), {"uplift_share": 0.0, "uplift": 0.0})()
+    gains = pd.DataFrame({"uplift": [0.0], "uplift_share": [0.0], "basis": "margin"}, index=[12])
+    scenario = type("S", (), {"retention_gain": 0.05, "horizons": gains})()
     headlines = clv_headlines(
         fit, total, 0.5, scenario, horizon_months=12, retention_gain=0.05, currency="EUR"
     )

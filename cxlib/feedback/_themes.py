@@ -377,7 +377,12 @@ def _top_terms(model, terms: np.ndarray, n_top_terms: int) -> list[list[str]]:
     out = []
     for component in model.components_:
         chosen: list[str] = []
-        for index in np.argsort(component)[::-1]:
+        # Strongest first; terms whose weights agree to 6 significant digits are tied (their
+        # last digits differ with the BLAS and scikit-learn build), and a tie goes alphabetically,
+        # so a theme's name is the same on every machine.
+        top = component.max()
+        weights = np.round(component / top, 6) if top > 0 else component
+        for index in np.lexsort((terms, -weights)):
             if component[index] <= 0:
                 break
             words = set(terms[index].split())
