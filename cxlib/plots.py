@@ -377,7 +377,9 @@ def plot_cohort_heatmap(cohorts, *, kind: str = "rates", max_periods: int = 24, 
     ``kind`` is ``"rates"`` (share of the cohort buying), ``"revenue_retention"`` or ``"counts"``.
     """
     matrix = getattr(cohorts, kind).iloc[:, :max_periods]
-    matrix = matrix.set_axis([str(c) for c in matrix.index], axis=0)
+    # each cohort with its size: a row of two customers is not read as a collapse in retention
+    sizes = cohorts.table.groupby("cohort")["cohort_size"].first()
+    matrix = matrix.set_axis([f"{c} ({sizes.get(c, 0):,.0f})" for c in matrix.index], axis=0)
     import numpy as np
 
     ax = _get_ax(ax, figsize=(10, 6))
@@ -406,7 +408,7 @@ def plot_cohort_heatmap(cohorts, *, kind: str = "rates", max_periods: int = 24, 
     unit = {"M": "Months", "Q": "Quarters", "W": "Weeks"}.get(cohorts.freq, "Periods")
     ax.set(
         xlabel=f"{unit} since first purchase",
-        ylabel="Acquisition cohort",
+        ylabel="Acquisition cohort (customers)",
         title=f"{label} by acquisition cohort",
     )
     return ax

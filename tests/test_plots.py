@@ -88,3 +88,20 @@ def test_the_active_customers_chart_names_nps_only_when_it_draws_it():
         plots.plot_active_customers(periods, nps).get_title()
         == "Active customers and NPS over time"
     )
+
+
+def test_each_cohort_row_of_the_heatmap_says_how_many_customers_it_holds():
+    from cxlib.churn import cohort_retention
+
+    tx = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "b", "c", "c"],
+            "date": pd.to_datetime(
+                ["2025-01-05", "2025-02-07", "2025-01-20", "2025-02-03", "2025-03-01"]
+            ),
+            "amount": [10.0, 5.0, 10.0, 4.0, 4.0],
+        }
+    )
+    ax = plots.plot_cohort_heatmap(cohort_retention(tx, observation_end="2025-03-31"))
+    assert _tick_labels(ax.yaxis) == ["2025-01 (2)", "2025-02 (1)"]
+    assert ax.get_ylabel() == "Acquisition cohort (customers)"
