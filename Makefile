@@ -9,7 +9,8 @@ CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # JupyterLab refuses to start as root without this flag.
 ALLOW_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
-# The code base is formatted: `make lint` runs ruff check and `ruff format --check`, and
+# The code base is formatted and layered: `make lint` runs ruff check, import-linter's layer
+# contract (pyproject.toml, [tool.importlinter]) and `ruff format --check`, and
 # `make test` (so CI) runs `make lint` before the suite. FORMAT_CHECK=0 skips both.
 FORMAT_CHECK ?= 1
 LINT_PATHS := cxlib tests benchmarks notebooks docs/hooks.py
@@ -47,6 +48,7 @@ chromium: $(CHROMIUM)
 
 lint: $(STAMP)
 	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/lint-imports
 ifeq ($(FORMAT_CHECK),1)
 	$(BIN)/ruff format --check $(LINT_PATHS)
 endif

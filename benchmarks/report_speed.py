@@ -114,7 +114,7 @@ def _slowest_cells(path: Path, top: int = 3) -> list[dict]:
 
 def measure(n: int, data_root: Path | None) -> dict:
     """Build the n-customer demo report once; return its figures."""
-    import cxlib.report as report
+    import cxlib.report.runner as report
 
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)

@@ -1,11 +1,12 @@
-"""CPU time of the segment cards' trend (cxlib.cards.segment_trend) and of the measure it replaced.
+"""CPU time of the segment cards' trend (cxlib.report.cards.segment_trend) and the old measure.
 
 On ``make_demo(n_customers=--n)`` (default 1,000,000, about 10 million transactions), with the run's
 customer base and segments built once as ``Client.base`` does (not timed):
 
 1. **replaced**: the earlier trend, each customer's revenue of the last 12 months against the 12
    before under today's segment (a map of every transaction's customer to its segment);
-2. **cxlib**: :func:`cxlib.cards.segment_trend` with the run's base and threshold: the customer base
+2. **cxlib**: :func:`cxlib.report.cards.segment_trend` with the run's base and threshold: the
+customer base
    again as of a year before (``customer_base`` without order counts) and its RFM segments.
 
 Target: the trend adds at most a few seconds of CPU over the measure it replaced at 1,000,000
@@ -36,8 +37,9 @@ def replaced_trend(transactions: pd.DataFrame, segments: pd.Series) -> pd.Series
 
 
 def main() -> None:
-    from cxlib import cards, churn, customers, segmentation
+    from cxlib import churn, customers, segmentation
     from cxlib.demo import make_demo
+    from cxlib.report import cards
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1_000_000)

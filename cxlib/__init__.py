@@ -1,5 +1,12 @@
 """cxlib: customer-experience analytics, from raw client exports to a reproducible report.
 
+The package is built in layers, each importing only from those below it (``make lint`` checks
+it): :mod:`cxlib.settings` (settings, units, validation) < :mod:`cxlib.data` (loaders, engines)
+and :mod:`cxlib.demo` < :mod:`cxlib.customers` (the customer base) < the analyses
+(:mod:`cxlib.nps`; :mod:`cxlib.clv` and :mod:`cxlib.segmentation`; :mod:`cxlib.churn`,
+:mod:`cxlib.feedback` and :mod:`cxlib.experiments`) < :mod:`cxlib.run` (:func:`open_client`,
+the one client of a run) < :mod:`cxlib.report` and :mod:`cxlib.plots` < the command line.
+
 Submodules are imported on first use, so ``import cxlib`` stays fast and has no side effects::
 
     import cxlib
@@ -12,7 +19,7 @@ from __future__ import annotations
 import importlib
 from importlib.metadata import PackageNotFoundError, version
 
-from cxlib._validation import DataError
+from cxlib.settings.validation import DataError
 
 try:
     __version__ = version("cxlib")
@@ -22,31 +29,20 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 __all__ = [
     "DataError",
     "__version__",
-    "actions",
-    "audit",
-    "cards",
     "churn",
-    "client",
     "clv",
-    "config",
     "customers",
     "data",
-    "datasets",
     "demo",
-    "engine",
     "experiments",
     "feedback",
-    "headlines",
     "nps",
     "open_client",
-    "outlook",
     "plots",
-    "present",
     "report",
+    "run",
     "segmentation",
-    "summary",
-    "trend",
-    "wallet",
+    "settings",
 ]
 _SUBMODULES = frozenset(__all__) - {"DataError", "__version__", "open_client"}
 
@@ -55,7 +51,7 @@ def __getattr__(name: str):
     # Lazy submodules: `cxlib.clv` works after a bare `import cxlib` without importing
     # matplotlib, lifelines or papermill up front.
     if name == "open_client":
-        from cxlib.client import open_client
+        from cxlib.run.client import open_client
 
         return open_client
     if name in _SUBMODULES:

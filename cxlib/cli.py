@@ -140,7 +140,7 @@ def demo(
 def validate(config: ConfigArgument) -> None:
     """Check a client config and load every data file it lists; print the data-quality table."""
     from cxlib import DataError
-    from cxlib.config import load_client
+    from cxlib.run.loading import load_client
 
     try:
         client = load_client(config)
@@ -217,7 +217,7 @@ def audit(
     the count. Exit 0 when there is no finding, 1 when there are findings, 2 when RUN_DIR is not
     a report run.
     """
-    from cxlib.audit import NotARunError, audit_run
+    from cxlib.report.audit import NotARunError, audit_run
 
     try:
         findings = audit_run(run_dir)

@@ -30,6 +30,6 @@ def small_demo():
 def spark():
     """One local Spark session (2 cores) for the whole test process: the JVM starts once."""
     pytest.importorskip("pyspark", reason="the spark extra is not installed")
-    from cxlib.engine import spark_session
+    from cxlib.data.engine import spark_session
 
     return spark_session("local[2]", conf={"spark.sql.shuffle.partitions": "4"})

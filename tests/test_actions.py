@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from cxlib import DataError
-from cxlib.actions import (
+from cxlib.report.actions import (
     BASIS,
     Action,
     complaint_action,
@@ -19,9 +19,9 @@ from cxlib.actions import (
     rollout_actions,
     save_actions,
 )
-from cxlib.headlines import page_title
-from cxlib.summary import actions_markdown, actions_table, glossary_markdown, situation
-from cxlib.trend import active_customers_over_time, revenue_bridge
+from cxlib.report.headlines import page_title
+from cxlib.report.summary import actions_markdown, actions_table, glossary_markdown, situation
+from cxlib.segmentation.trend import active_customers_over_time, revenue_bridge
 
 
 def test_an_action_whose_interval_does_not_contain_its_value_is_refused():

@@ -12,12 +12,18 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from cxlib.audit import RULES, Finding, NotARunError, audit_run, page_text, sentences
-from cxlib.cards import save_segment_facts, segment_cards
 from cxlib.cli import EXIT_DATA_ERROR, EXIT_FAILED, app
-from cxlib.headlines import Headline, load_headlines, save_facts, save_headlines
-from cxlib.summary import actions_markdown, situation
-from cxlib.trend import active_customers_over_time, covers, data_coverage, revenue_bridge
+from cxlib.report.audit import RULES, Finding, NotARunError, audit_run, page_text, sentences
+from cxlib.report.cards import save_segment_facts, segment_cards
+from cxlib.report.headlines import load_headlines, save_facts, save_headlines
+from cxlib.report.summary import actions_markdown, situation
+from cxlib.segmentation.trend import (
+    active_customers_over_time,
+    covers,
+    data_coverage,
+    revenue_bridge,
+)
+from cxlib.settings.headline import Headline
 
 # --- a fake run folder --------------------------------------------------------------------------
 
@@ -99,8 +105,8 @@ def test_the_page_text_is_what_a_reviewer_reads_without_styles_scripts_or_the_au
 
 
 def test_every_rule_is_registered_with_a_plain_description():
-    audit_run  # noqa: B018 - importing cxlib.audit is not enough: the rules register on use
-    import cxlib._audit_rules  # noqa: F401
+    audit_run  # noqa: B018 - importing cxlib.report.audit is not enough: the rules register on use
+    import cxlib.report._audit_rules  # noqa: F401
 
     assert set(RULES) == {
         "not-a-number",
@@ -309,7 +315,7 @@ def test_the_quarter_a_year_earlier_is_found_by_date_not_by_position():
 
 def test_the_outlook_counts_first_year_customers_only_when_the_data_can_tell_them(tmp_path):
     from cxlib.customers import customer_base
-    from cxlib.outlook import revenue_outlook
+    from cxlib.segmentation.outlook import revenue_outlook
 
     said = "last year, customers in their first year brought GBP 7,960,000"
     short = make_run(tmp_path, {"04_clv": page(f"The outlook leaves out {said}.")},
@@ -328,7 +334,7 @@ def test_the_outlook_counts_first_year_customers_only_when_the_data_can_tell_the
 
 
 def test_the_segment_trend_and_the_bridge_use_one_coverage_rule():
-    from cxlib.cards import segment_trend
+    from cxlib.report.cards import segment_trend
 
     end = pd.Timestamp("2025-12-31")
     for days, covered in ((729, True), (728, False)):
@@ -597,7 +603,7 @@ def test_a_data_quality_table_that_repeats_its_source_once_per_reason_is_a_findi
 
 
 def test_the_index_lists_each_source_once_with_its_reasons_within(tmp_path):
-    from cxlib._report_html import _index_html
+    from cxlib.report.html import _index_html
 
     quality = pd.DataFrame(
         [

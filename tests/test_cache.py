@@ -20,10 +20,10 @@ import pytest
 from pandas.testing import assert_frame_equal, assert_series_equal
 
 import cxlib
-from cxlib import _cache
-from cxlib._cache import MISSING, Cache
-from cxlib._cache_codec import decode, encode, read_frame
-from cxlib.client import file_digest, open_client
+from cxlib.run import _cache
+from cxlib.run._cache import MISSING, Cache
+from cxlib.run._cache_codec import decode, encode, read_frame
+from cxlib.run.client import file_digest, open_client
 from tests.conftest import ROOT
 
 SERIES_STRICT = dict(check_exact=True, check_index_type=True, check_freq=True)
@@ -53,7 +53,7 @@ def round_trip(value):
     """Encode ``value`` and decode it again through the Arrow files' bytes."""
     import io
 
-    from cxlib._cache_codec import write_frame
+    from cxlib.run._cache_codec import write_frame
 
     document, frames = encode(value)
     document = json.loads(json.dumps(document, allow_nan=False))
@@ -514,7 +514,7 @@ def test_an_older_readable_folder_of_ones_own_is_made_private(cache_root):
 
 
 def test_a_damaged_digest_memo_is_not_believed(tmp_path, cache_root, monkeypatch):
-    from cxlib import client as client_module
+    from cxlib.run import client as client_module
 
     data = tmp_path / "data.csv"
     data.write_text("a,b\n1,2\n")

@@ -1,4 +1,4 @@
-"""cxlib.cards: segment action cards built from the pages' own per-segment tables."""
+"""cxlib.report.cards: segment action cards built from the pages' own per-segment tables."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from cxlib import DataError
-from cxlib.actions import BASIS
-from cxlib.cards import (
+from cxlib.report.actions import BASIS
+from cxlib.report.cards import (
     CARD_COLUMNS,
     TREND_COLUMNS,
     cards_table,
@@ -183,7 +183,7 @@ def test_the_run_base_gives_the_segments_now_and_the_windows_match_the_revenue_b
     from cxlib.churn import inactivity_threshold
     from cxlib.customers import customer_base
     from cxlib.segmentation import rfm_segments
-    from cxlib.trend import revenue_bridge
+    from cxlib.segmentation.trend import revenue_bridge
 
     tx = small_demo.transactions
     threshold = inactivity_threshold(tx).days

@@ -447,7 +447,7 @@ def test_survival_by_segment_pools_small_groups_and_holm_corrects_the_pairs():
     assert km.medians.loc["other", "customers"] == 6
     # "other" (6 customers) is left out of the tests: 3 pairs among a, b, c
     assert len(km.pairwise) == 3 and km.logrank["degrees_of_freedom"] == 2
-    from cxlib._multiplicity import holm
+    from cxlib.settings.multiplicity import holm
 
     assert km.pairwise["p_holm"].to_numpy() == pytest.approx(holm(km.pairwise["p_value"]))
     assert (km.pairwise["p_holm"] >= km.pairwise["p_value"]).all()

@@ -8,7 +8,7 @@ from pandas.testing import assert_frame_equal
 
 import cxlib
 from cxlib import DataError
-from cxlib.client import RUN_COLUMNS, open_client
+from cxlib.run.client import RUN_COLUMNS, open_client
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow
@@ -107,7 +107,7 @@ def test_the_p_alive_churn_definition_uses_the_runs_clv_model(demo_config, cache
 def test_a_data_file_is_hashed_once_per_version(tmp_path, cache, monkeypatch):
     import os
 
-    from cxlib import client as client_module
+    from cxlib.run import client as client_module
 
     hashed = []
     real = client_module.file_sha256

@@ -290,7 +290,7 @@ def test_a_real_export_builds_with_every_page_complete_or_skipped_with_its_reaso
 def test_a_client_without_repeat_purchases_is_told_which_setting_brings_the_pages_back(
     real_reports, shape
 ):
-    from cxlib.config import AnalysisConfig
+    from cxlib.settings.config import AnalysisConfig
 
     _, _, run = real_reports(shape)
     reasons = {

@@ -26,7 +26,7 @@ from cxlib.clv import (
     validate_holdout,
     value_concentration,
 )
-from cxlib.datasets import load_cdnow_summary
+from cxlib.data.datasets import load_cdnow_summary
 
 # ------------------------------------------------------------------------------------------------
 # helpers
@@ -425,7 +425,7 @@ def test_value_concentration_and_top_share_by_hand():
 
 @pytest.fixture(scope="module")
 def cdnow_transactions():
-    from cxlib.datasets import load_cdnow_transactions
+    from cxlib.data.datasets import load_cdnow_transactions
 
     return load_cdnow_transactions()
 

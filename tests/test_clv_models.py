@@ -32,7 +32,7 @@ from cxlib.clv import (
 from cxlib.clv._rows import Rows
 from cxlib.clv.retention import sbg_log_likelihood
 from cxlib.clv.spend import gamma_gamma_log_likelihood
-from cxlib.datasets import (
+from cxlib.data.datasets import (
     CDNOW_PUBLISHED_PARETO_NBD,
     DONATIONS_PUBLISHED_BGBB,
     load_cdnow_summary,
@@ -374,7 +374,8 @@ def test_fitting_and_scoring_never_import_lifetimes():
         "import sys\n"
         "from cxlib.clv import PurchaseModel, SpendModel, customer_value, RetentionModel\n"
         "from cxlib.clv import cohort_frame\n"
-        "from cxlib.datasets import load_cdnow_summary, load_donations, load_cdnow_transactions\n"
+        "from cxlib.data.datasets import load_cdnow_summary, load_donations\n"
+        "from cxlib.data.datasets import load_cdnow_transactions\n"
         "s = load_cdnow_summary(); load_cdnow_transactions()\n"
         "for kind in ('bgnbd', 'pareto_nbd', 'mbgnbd'):\n"
         "    m = PurchaseModel(kind).fit(s); m.p_alive(s); m.predict_purchases(s, 10)\n"

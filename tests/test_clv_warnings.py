@@ -34,9 +34,9 @@ from cxlib.clv import (
 )
 from cxlib.clv.holdout import SAME_LIKELIHOOD_PER_CUSTOMER
 from cxlib.clv.purchase import DROPOUT_AT_BOUND
-from cxlib.datasets import load_cdnow_summary, load_cdnow_transactions
+from cxlib.data.datasets import load_cdnow_summary, load_cdnow_transactions
 from cxlib.demo import DEFAULT_SEGMENTS, make_demo
-from cxlib.headlines import load_headlines, save_headlines
+from cxlib.report.headlines import load_headlines, save_headlines
 
 
 def _real_data() -> Path | None:

@@ -1,4 +1,4 @@
-"""Tests for cxlib.config: validation of client YAML files and loading a client's tables."""
+"""Tests for cxlib.settings.config (YAML validation) and cxlib.run.loading (loading the tables)."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ import pytest
 import yaml
 
 from cxlib import DataError
-from cxlib.config import (
+from cxlib.run.loading import ClientTables as Client
+from cxlib.run.loading import load_client
+from cxlib.settings.config import (
     AnalysisConfig,
-    Client,
     ClientConfig,
     TableConfig,
     file_sha256,
-    load_client,
     load_config,
 )
 from tests.conftest import ROOT

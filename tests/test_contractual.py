@@ -24,8 +24,8 @@ from cxlib.clv import (
     cohort_frame,
     contractual_total_interval,
     contractual_value,
-    value_model_kind,
 )
+from cxlib.run.value import value_model_kind
 
 REGULAR = [1000, 631, 468, 382, 326, 289, 262, 241]
 
@@ -152,7 +152,7 @@ def test_the_runner_keeps_the_cells_a_client_can_run(tmp_path):
 
     import nbformat
 
-    from cxlib.report import _applicable_cells, _unmet
+    from cxlib.report.runner import _applicable_cells, _unmet
 
     subscriber = SimpleNamespace(transactions=None, contracts=pd.DataFrame())
     both = SimpleNamespace(transactions=pd.DataFrame(), contracts=pd.DataFrame())
@@ -184,7 +184,7 @@ def test_the_runner_keeps_the_cells_a_client_can_run(tmp_path):
 def test_validate_checks_the_contract_settings_against_the_customers(tmp_path):
     import yaml
 
-    from cxlib.config import load_client
+    from cxlib.run.loading import load_client
 
     customers = pd.DataFrame(
         {"customer_id": ["a", "b"], "months": [3, 5], "churned": ["yes", "no"]}

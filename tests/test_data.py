@@ -686,7 +686,7 @@ def test_empty_file_is_a_data_error(tmp_path):
 def test_large_tables_return_pyarrow_backed_strings(tmp_path, monkeypatch):
     import cxlib.data
 
-    monkeypatch.setattr(cxlib.data, "LARGE_TABLE_ROWS", 2)
+    monkeypatch.setattr(cxlib.data._schema, "LARGE_TABLE_ROWS", 2)
     path = write_text(
         tmp_path / "tx.csv", [*HEADER, "channel", "note"], [[*row, "web", "n"] for row in ROWS]
     )

@@ -1,4 +1,4 @@
-"""Tests for cxlib.datasets: the CDNOW and donations data shipped inside cxlib."""
+"""Tests for cxlib.data.datasets: the CDNOW and donations data shipped inside cxlib."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from cxlib.data import quality_report
-from cxlib.datasets import (
+from cxlib.data.datasets import (
     CDNOW_CALIBRATION_END,
     load_cdnow_summary,
     load_cdnow_transactions,
@@ -111,7 +111,7 @@ def test_the_files_ship_inside_cxlib_and_load_without_lifetimes():
     import sys
 
     code = (
-        "import sys, cxlib.datasets as d\n"
+        "import sys, cxlib.data.datasets as d\n"
         "d.load_cdnow_transactions(sample=False); d.load_cdnow_summary(); d.load_donations()\n"
         "print(sorted({'lifetimes', 'pkg_resources'} & set(sys.modules)))\n"
     )

@@ -10,12 +10,12 @@ import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 
-from cxlib import DataError, engine
+from cxlib import DataError
 from cxlib.churn import cohort_retention
-from cxlib.config import load_config
-from cxlib.customers import customer_base, rfm_summary
-from cxlib.data import load_transactions, quality_report
-from cxlib.trend import active_customers_over_time, revenue_bridge
+from cxlib.customers import customer_base, rfm_summary, spark
+from cxlib.data import engine, load_transactions, quality_report
+from cxlib.segmentation.trend import active_customers_over_time, revenue_bridge
+from cxlib.settings.config import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -30,7 +30,7 @@ def demo_files(tmp_path_factory, small_demo):
 @pytest.fixture(scope="module")
 def both(spark, demo_files):
     """The demo's transactions loaded by DuckDB (pandas) and by Spark (Spark rows)."""
-    from cxlib._spark_loader import read_transactions
+    from cxlib.data._spark_loader import read_transactions
 
     path = demo_files / "transactions.csv.gz"
     frame = load_transactions(path, date_format="%Y-%m-%d")
@@ -66,7 +66,7 @@ def test_engine_defaults_to_duckdb_and_a_metastore_table_needs_spark(tmp_path):
 
 @pytest.mark.slow
 def test_spark_loads_the_same_rows_and_quality_as_duckdb(both):
-    from cxlib._spark_loader import to_pandas
+    from cxlib.data._spark_loader import to_pandas
 
     frame, rows, records = both
     assert_frame_equal(to_pandas(rows), frame)
@@ -78,10 +78,10 @@ def test_spark_customer_base_and_rfm_summary_equal_duckdb_to_the_bit(both):
     frame, rows, _ = both
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        assert_frame_equal(engine.spark_customer_base(rows), customer_base(frame), check_exact=True)
+        assert_frame_equal(spark.spark_customer_base(rows), customer_base(frame), check_exact=True)
         for freq, resolution in (("W", "D"), ("M", "period")):
             kwargs = dict(freq=freq, resolution=resolution, calibration_end="2025-06-30")
-            spark_summary = engine.spark_rfm_summary(rows, **kwargs)
+            spark_summary = spark.spark_rfm_summary(rows, **kwargs)
             duckdb_summary = rfm_summary(frame, **kwargs)
             assert_frame_equal(spark_summary, duckdb_summary, check_exact=True)
             assert spark_summary.attrs == duckdb_summary.attrs
@@ -109,7 +109,7 @@ def test_spark_period_cohort_and_bridge_tables_equal_duckdb(both):
 
 @pytest.mark.slow
 def test_spark_applies_the_loader_policy_to_bad_rows(spark, tmp_path):
-    from cxlib._spark_loader import read_transactions
+    from cxlib.data._spark_loader import read_transactions
 
     path = tmp_path / "bad.csv"
     path.write_text(
@@ -147,7 +147,7 @@ def test_spark_applies_the_loader_policy_to_bad_rows(spark, tmp_path):
 
 @pytest.mark.slow
 def test_spark_counts_purchases_like_duckdb_when_there_is_no_amount(spark, tmp_path):
-    from cxlib._spark_loader import load_transactions_spark
+    from cxlib.data._spark_loader import load_transactions_spark
 
     (tmp_path / "tx.csv").write_text(
         "customer_id,date,store\na,2024-01-02,x\na,2024-01-02,x\nb,2024-02-03,y\n"

@@ -12,7 +12,7 @@ import cxlib
 from cxlib import DataError
 from cxlib import experiments as ex
 from cxlib.data import load_experiments
-from cxlib.experiments import _cuped, _holm, _welch
+from cxlib.experiments.measure import _cuped, _holm, _welch
 
 START = pd.Timestamp("2025-03-01")
 
@@ -383,7 +383,7 @@ def test_a_client_config_with_an_experiments_table_loads_it_and_checks_it_agains
         "customer_id,group,start\nA,control,2025-03-10\nB,sms,2025-01-10\n"
     )
     with pytest.raises(DataError, match=r"exp.csv.*after the data end .*row 2: '2025-03-10'"):
-        cxlib.config.load_client(config)
+        cxlib.run.loading.load_client(config)
 
 
 # --- the demo's seeded experiment --------------------------------------------------------------

@@ -6,7 +6,6 @@ import pytest
 from scipy.optimize import linear_sum_assignment
 
 from cxlib import DataError
-from cxlib._stop_words import fold_accents, resolve_stop_words
 from cxlib.feedback import (
     RUSSIAN_STOP_WORDS,
     find_outcomes,
@@ -16,6 +15,7 @@ from cxlib.feedback import (
     theme_impact,
     themes_by,
 )
+from cxlib.feedback._stop_words import fold_accents, resolve_stop_words
 
 ENGLISH = [
     "my parcel arrived late again",
@@ -593,7 +593,7 @@ def test_on_the_demo_complaint_money_is_ranked_without_praise(demo_outcomes):
 def test_the_config_names_one_of_the_five_languages_or_a_list():
     from pydantic import ValidationError
 
-    from cxlib.config import AnalysisConfig
+    from cxlib.settings.config import AnalysisConfig
 
     for language in ("english", "russian", "french", "german", "spanish"):
         assert AnalysisConfig(feedback_stop_words=language).feedback_stop_words == language

@@ -4,8 +4,7 @@ import pandas as pd
 import pytest
 
 from cxlib import DataError
-from cxlib.headlines import (
-    Headline,
+from cxlib.report.headlines import (
     executive_summary,
     format_table,
     format_value,
@@ -13,6 +12,7 @@ from cxlib.headlines import (
     load_headlines,
     save_headlines,
 )
+from cxlib.settings.headline import Headline
 
 
 def _recorded(tmp_path):
@@ -141,7 +141,8 @@ def test_format_table_names_a_missing_column():
 
 
 def test_the_summary_can_leave_where_to_invest_to_the_ranked_actions():
-    from cxlib.headlines import Headline, executive_summary, save_headlines
+    from cxlib.report.headlines import executive_summary, save_headlines
+    from cxlib.settings.headline import Headline
 
     frame = save_headlines(
         "02_churn",

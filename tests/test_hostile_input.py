@@ -16,8 +16,9 @@ import pandas as pd
 import pytest
 
 from cxlib import DataError
-from cxlib.config import ISO_4217, check_currency, load_client, load_config
 from cxlib.data import load_customers, load_surveys, load_transactions, quality_report
+from cxlib.run.loading import load_client
+from cxlib.settings.config import ISO_4217, check_currency, load_config
 
 
 def write_csv(path, text):

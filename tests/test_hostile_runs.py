@@ -17,7 +17,7 @@ import time
 import pytest
 from typer.testing import CliRunner
 
-import cxlib.report
+import cxlib.report.runner
 from cxlib import DataError
 from cxlib.cli import EXIT_OUTPUT_ERROR, EXIT_TERMINATED, app
 from cxlib.report import OutputError, Terminated, build_report
@@ -63,7 +63,7 @@ def test_sigterm_is_handled_like_ctrl_c(tmp_path, client, monkeypatch):
     def not_handled(signum, frame):  # what runs if build_report does not handle SIGTERM
         raise AssertionError("build_report did not handle SIGTERM")
 
-    monkeypatch.setattr(cxlib.report, "_execute", terminated)
+    monkeypatch.setattr(cxlib.report.runner, "_execute", terminated)
     before = signal.signal(signal.SIGTERM, not_handled)
     try:
         with pytest.raises(Terminated):
@@ -98,7 +98,7 @@ def test_a_full_or_read_only_disk_during_a_notebook_is_one_error_line(
     def disk_problem(source, target, *args, **kwargs):
         raise OSError(code, os.strerror(code), str(target))
 
-    monkeypatch.setattr(cxlib.report, "_execute", disk_problem)
+    monkeypatch.setattr(cxlib.report.runner, "_execute", disk_problem)
     result = report_cli(tmp_path, config, notebooks)
     assert result.exit_code == EXIT_OUTPUT_ERROR
     errors = [line for line in result.output.splitlines() if line.startswith("error:")]
@@ -117,7 +117,7 @@ def test_a_notebook_written_only_in_part_is_an_output_error_not_a_data_error(
     def truncated(source, target, *args, **kwargs):
         target.write_text('{"cells": [', encoding="utf-8")  # what a full disk leaves behind
 
-    monkeypatch.setattr(cxlib.report, "_execute", truncated)
+    monkeypatch.setattr(cxlib.report.runner, "_execute", truncated)
     with pytest.raises(OutputError, match=r"written only in part"):
         build_report(config, out=tmp_path / "reports", notebooks_dir=notebooks, progress=False)
     assert [name.endswith(".failed") for name in run_folders(tmp_path)] == [True]
@@ -140,7 +140,7 @@ def test_a_read_only_out_is_one_error_line(tmp_path, client, monkeypatch):
     def read_only(client_dir, run_id):
         raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(client_dir))
 
-    monkeypatch.setattr(cxlib.report, "_reserve_run_dir", read_only)
+    monkeypatch.setattr(cxlib.report.runner, "_reserve_run_dir", read_only)
     result = report_cli(tmp_path, config, notebooks)
     assert result.exit_code == EXIT_OUTPUT_ERROR
     assert "the file system is read-only" in result.output
@@ -150,14 +150,15 @@ def test_a_read_only_out_is_one_error_line(tmp_path, client, monkeypatch):
 @pytest.mark.parametrize("name", ["..", ".", "../x", ".hidden", "a/../.."])
 def test_a_client_name_cannot_lead_outside_out(tmp_path, name):
     with pytest.raises(DataError, match=r"does not name a folder inside"):
-        cxlib.report._client_dir(tmp_path / "reports", name)
-    assert cxlib.report._client_dir(tmp_path, "acme") == (tmp_path / "acme").resolve()
+        cxlib.report.runner._client_dir(tmp_path / "reports", name)
+    assert cxlib.report.runner._client_dir(tmp_path, "acme") == (tmp_path / "acme").resolve()
 
 
 def test_the_manifest_hashes_the_file_that_was_read_even_with_glob_characters(
     tmp_path, monkeypatch
 ):
-    from cxlib.config import file_sha256, load_client
+    from cxlib.run.loading import load_client
+    from cxlib.settings.config import file_sha256
 
     config = write_client(tmp_path)
     data = tmp_path / "data"
@@ -174,7 +175,7 @@ def test_the_manifest_hashes_the_file_that_was_read_even_with_glob_characters(
 
     notebooks = tmp_path / "notebooks"
     write_notebook(notebooks / "01_quick.ipynb", [("code", "1 + 1")], parameters="seed = 0")
-    monkeypatch.setattr(cxlib.report, "_execute", lambda *args, **kwargs: None)
+    monkeypatch.setattr(cxlib.report.runner, "_execute", lambda *args, **kwargs: None)
     run = build_report(config, out=tmp_path / "reports", notebooks_dir=notebooks, progress=False)
     recorded = json.loads((run.run_dir / "manifest.json").read_text())["data_files"]
     assert recorded["transactions"]["path"].endswith("transactions[12].csv")

@@ -21,9 +21,9 @@ import nbformat
 import pandas as pd
 import pytest
 
-from cxlib import _html
-from cxlib._report_html import export_html
-from cxlib.present import note, table
+from cxlib.report.html import export_html
+from cxlib.report.present import note, table
+from cxlib.settings import escape as _html
 from tests.test_html import chromium
 
 matplotlib.use("Agg")

@@ -200,7 +200,7 @@ def test_every_link_of_the_index_points_to_a_file_of_the_run(rendered):
 def test_the_table_audit_finds_wide_tables_and_raw_cells_and_passes_clean_ones(tmp_path):
     import pandas as pd
 
-    from cxlib.present import table
+    from cxlib.report.present import table
 
     raw = pd.DataFrame({f"column_{i}": [0.123456789, None, True] for i in range(30)})
     clean = table(raw.head(1)[["column_0", "column_1"]])  # formatted: no raw cell

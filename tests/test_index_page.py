@@ -6,7 +6,8 @@ import html
 
 import pandas as pd
 
-from cxlib.report import _CSS, NotebookRun, _index_html
+from cxlib.report import NotebookRun
+from cxlib.report.runner import _CSS, _index_html
 
 HOSTILE = "<script>alert('x')</script>"
 

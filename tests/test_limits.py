@@ -16,8 +16,9 @@ import pytest
 import yaml
 
 from cxlib import DataError
-from cxlib.config import Limits, load_client
 from cxlib.data import load_customers, load_transactions
+from cxlib.run.loading import load_client
+from cxlib.settings.config import Limits
 from tests.hostile_files import wide_csv, zip_bomb_xlsx
 
 #: What DuckDB's own messages look like: none may reach a user.

@@ -18,16 +18,16 @@ import pytest
 import yaml
 
 from cxlib import DataError
-from cxlib.config import (
+from cxlib.data import load_customers, load_surveys, load_transactions
+from cxlib.run.loading import load_client
+from cxlib.settings.config import (
     TABLES,
     AnalysisConfig,
     ClientConfig,
     ExcludeRule,
     Limits,
     TableConfig,
-    load_client,
 )
-from cxlib.data import load_customers, load_surveys, load_transactions
 
 CXLIB = Path(__file__).resolve().parents[1] / "cxlib"
 LOADERS = {"transactions": load_transactions, "customers": load_customers, "surveys": load_surveys}
@@ -229,7 +229,7 @@ def test_every_limit_a_message_names_is_a_key_of_limits():
 
 
 def test_a_limit_hint_becomes_the_yaml_setting_under_limits():
-    from cxlib.config import yaml_hints
+    from cxlib.run.loading import yaml_hints
 
     for key in Limits.model_fields:
         message = yaml_hints(f"x.csv: over the limit; pass limits={{'{key}': 5000}}.", "customers")

@@ -18,8 +18,9 @@ import re
 import nbformat
 import pytest
 
-from cxlib.config import AnalysisConfig
-from cxlib.report import RUNNER_PARAMETERS, SUMMARY_NOTEBOOK, build_report, discover_notebooks
+from cxlib.report import build_report, discover_notebooks
+from cxlib.report.runner import RUNNER_PARAMETERS, SUMMARY_NOTEBOOK
+from cxlib.settings.config import AnalysisConfig
 from tests.conftest import ROOT
 from tests.test_html import (
     assert_page_has_no_errors,
@@ -187,7 +188,7 @@ def test_the_demo_index_renders_in_headless_chromium(demo_report, tmp_path):
 
 @pytest.mark.slow
 def test_the_demo_passes_the_audit_of_every_sentence_with_no_finding(demo_report):
-    from cxlib.audit import RULES, audit_run
+    from cxlib.report.audit import RULES, audit_run
 
     manifest = json.loads((demo_report.run_dir / "manifest.json").read_text())
     assert manifest["audit"]["findings"] == []
@@ -198,7 +199,7 @@ def test_the_demo_passes_the_audit_of_every_sentence_with_no_finding(demo_report
 
 
 def test_the_demo_ranks_three_actions_on_one_basis_each_equal_to_its_page(demo_report):
-    from cxlib.headlines import format_value
+    from cxlib.report.headlines import format_value
 
     run_dir = demo_report.run_dir
     actions = json.loads((run_dir / "actions.json").read_text())
@@ -235,8 +236,8 @@ def test_no_reviewer_table_is_wider_than_the_page_or_shows_a_raw_cell(demo_repor
 
 @pytest.mark.slow
 def test_the_segment_cards_show_the_topic_pages_numbers(demo_report):
-    from cxlib.cards import load_segment_facts, segment_cards
-    from cxlib.present import format_cell
+    from cxlib.report.cards import load_segment_facts, segment_cards
+    from cxlib.report.present import format_cell
 
     run_dir = demo_report.run_dir
     facts = load_segment_facts(run_dir / "headlines")

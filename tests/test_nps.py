@@ -727,7 +727,7 @@ def test_the_conclusion_is_markdown_paragraphs_with_a_bold_summary(demo_analysis
 
 
 def test_nps_vs_revenue_adjusts_its_p_values_together_and_says_association_not_cause(small_demo):
-    from cxlib._multiplicity import benjamini_hochberg
+    from cxlib.settings.multiplicity import benjamini_hochberg
 
     result = nps_vs_revenue(small_demo.surveys, small_demo.transactions)
     tables = [result.effects, result.regressions, result.incremental, result.respondents]
@@ -781,8 +781,8 @@ def test_nps_by_never_splits_a_survey_period_into_shorter_ones():
 
 
 def test_the_summary_names_a_yearly_survey_s_years():
-    from cxlib.summary import situation
-    from cxlib.trend import revenue_bridge
+    from cxlib.report.summary import situation
+    from cxlib.segmentation.trend import revenue_bridge
 
     rng = np.random.default_rng(0)
     years = pd.PeriodIndex(["2023"] * 40 + ["2024"] * 50, freq="Y")

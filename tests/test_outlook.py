@@ -1,4 +1,4 @@
-"""Tests for cxlib.outlook.revenue_outlook: last 12 months to the next 12 months' expectation."""
+"""Tests for cxlib.segmentation.outlook.revenue_outlook: last 12 months to the next 12."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from cxlib import DataError
-from cxlib.outlook import revenue_outlook
+from cxlib.segmentation.outlook import revenue_outlook
 
 
 def _base():
@@ -52,7 +52,7 @@ def test_outlook_from_the_clv_model_on_cdnow_expects_less_than_the_calibration_y
     # expects the next year to bring less than the last one, and the outlook must say so.
     from cxlib.clv import PurchaseModel, SpendModel, customer_value
     from cxlib.customers import customer_base
-    from cxlib.datasets import load_cdnow_transactions
+    from cxlib.data.datasets import load_cdnow_transactions
 
     tx = load_cdnow_transactions()
     with pytest.warns(UserWarning, match="no period with positive net spend"):

@@ -1,4 +1,4 @@
-"""cxlib.present: the one formatter every reviewer table goes through."""
+"""cxlib.report.present: the one formatter every reviewer table goes through."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cxlib.present import MISSING, format_cell, readable_label, table
+from cxlib.report.present import MISSING, format_cell, readable_label, table
 
 RAW = re.compile(r"\d\.\d{4,}|\bnan\b|\bNone\b|\bTrue\b|\bFalse\b|<NA>|\bNaT\b", re.IGNORECASE)
 
@@ -121,7 +121,7 @@ def test_a_sorted_positional_index_is_dropped_and_code_identifiers_read_as_words
 
 
 def test_note_escapes_client_text_unless_told_it_is_ours():
-    from cxlib.present import note
+    from cxlib.report.present import note
 
     assert "<b>" not in note("<b>segment</b>").data
     assert note("**ours**", escape=False).data == "**ours**"

@@ -18,7 +18,6 @@ from papermill.exceptions import PapermillExecutionError
 
 import cxlib
 from cxlib import DataError
-from cxlib.config import file_sha256
 from cxlib.report import (
     build_report,
     describe_failure,
@@ -27,6 +26,7 @@ from cxlib.report import (
     make_run_id,
     notebook_parameters,
 )
+from cxlib.settings.config import file_sha256
 
 TRANSACTIONS = (
     "customer_id,date,amount\nc1,2024-01-05,10.0\nc2,2024-02-07,25.5\nc1,2024-03-01,7.25\n"
@@ -78,14 +78,14 @@ GOOD_CELLS = [
     (
         "code",
         "import matplotlib.pyplot as plt\nimport cxlib\ncxlib.plots.set_theme()\n"
-        "client = cxlib.config.load_client(config_path)\n"
+        "client = cxlib.run.loading.load_client(config_path)\n"
         "fig, ax = plt.subplots()\nax.plot([1, 2, 3], [3, 1, 2]);",
     ),
     ("md", "## Numbers"),
     ("code", "import warnings\nwarnings.warn('a degraded result', UserWarning)\nSECRET_CODE = 42"),
     (
         "code",
-        "from cxlib.headlines import Headline, save_headlines\n"
+        "from cxlib.report.headlines import Headline, save_headlines\n"
         "recorded = save_headlines('01_good', [\n"
         "    Headline('total_value', 'Total value', 1.5e6, unit='currency', ci_low=1.2e6,"
         " ci_high=1.8e6),\n"
@@ -94,7 +94,7 @@ GOOD_CELLS = [
     ),
     (
         "code",
-        "from cxlib.actions import Action, save_actions\n"
+        "from cxlib.report.actions import Action, save_actions\n"
         "ranked = save_actions('01_good', [\n"
         "    Action('Call <b>VIPs</b>', 'VIP', 40, 2e4, 1e4, 3e4, kpi='churn of VIPs'),\n"
         "    Action('Fix delivery', 'all', 90, 5e4, 1e4, 9e4, kpi='complaints'),\n"
@@ -243,7 +243,7 @@ def test_the_manifest_records_version_hashes_parameters_timings_and_status(tiny_
 
 
 def test_the_run_is_audited_and_the_manifest_and_the_index_say_what_was_found(tiny_run):
-    from cxlib.audit import RULES, audit_run
+    from cxlib.report.audit import RULES, audit_run
 
     _, _, run = tiny_run
     manifest = json.loads((run.run_dir / "manifest.json").read_text())
@@ -317,7 +317,7 @@ def test_ctrl_c_leaves_a_run_marked_interrupted_never_one_that_looks_complete(
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cxlib.report, "_execute", interrupted)
+    monkeypatch.setattr(cxlib.report.runner, "_execute", interrupted)
     with pytest.raises(KeyboardInterrupt):
         build_report(config, out=tmp_path / "reports", notebooks_dir=notebooks, progress=False)
     runs = [p for p in (tmp_path / "reports" / "tiny").iterdir() if p.is_dir()]
@@ -332,7 +332,9 @@ def test_a_new_run_never_reuses_the_name_of_an_earlier_run(tmp_path, monkeypatch
     config = write_client(tmp_path)
     notebooks = tmp_path / "notebooks"
     write_notebook(notebooks / "01_quick.ipynb", [("code", "1 + 1")], parameters="seed = 0")
-    monkeypatch.setattr(cxlib.report, "make_run_id", lambda digest, now=None: "20260101T000000Z-x")
+    monkeypatch.setattr(
+        cxlib.report.runner, "make_run_id", lambda digest, now=None: "20260101T000000Z-x"
+    )
     first = build_report(config, out=tmp_path / "reports", notebooks_dir=notebooks, progress=False)
     second = build_report(config, out=tmp_path / "reports", notebooks_dir=notebooks, progress=False)
     assert first.run_dir.name == "20260101T000000Z-x"
@@ -365,7 +367,7 @@ def test_export_html_writes_a_reviewer_page_without_a_table_of_contents_when_no_
 
 
 def test_each_finished_cell_is_reported_for_the_progress_bar(tmp_path):
-    from cxlib.report import _execute
+    from cxlib.report.runner import _execute
 
     nb = write_notebook(
         tmp_path / "01_cells.ipynb", [("code", "a = 1"), ("code", "a + 1")], parameters="seed = 0"
@@ -439,7 +441,7 @@ def test_without_chromium_the_run_says_so_in_one_line_and_records_no_pdf(
 
     from rich.console import Console
 
-    from cxlib import _pdf
+    from cxlib.report import pdf as _pdf
     from cxlib.report import print_report_pdf
 
     _, _, run = tiny_run
@@ -459,8 +461,8 @@ def test_a_page_the_data_cannot_serve_is_skipped_with_the_fact_and_the_setting_t
 
     import pandas as pd
 
-    from cxlib.config import AnalysisConfig
-    from cxlib.report import _skip_reason, _unmet
+    from cxlib.report.runner import _skip_reason, _unmet
+    from cxlib.settings.config import AnalysisConfig
 
     def client(dates, repeat, **settings):
         tx = pd.DataFrame({"date": pd.to_datetime(dates)})

@@ -39,7 +39,7 @@ from cxlib.clv import (
     retention_scenario,
     rfm_summary,
 )
-from cxlib.datasets import load_cdnow_summary, load_cdnow_transactions
+from cxlib.data.datasets import load_cdnow_summary, load_cdnow_transactions
 
 ROOT = Path(__file__).resolve().parents[1]
 #: The real client exports sit in ../shared beside the repository (one level further up from a
@@ -404,8 +404,8 @@ def test_the_scenario_rejects_bgbb_and_a_gain_outside_zero_one(cdnow_sample):
 
 
 def test_a_subscription_clients_page_states_the_retention_gain_too():
-    from cxlib.clv import client_value
-    from cxlib.config import AnalysisConfig
+    from cxlib.run.value import client_value
+    from cxlib.settings.config import AnalysisConfig
 
     contracts = cohort_frame([1000, 631, 468, 382, 326, 289, 262, 241])
     contracts.attrs.update(contract_shape="tenure", period="Y")

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from cxlib import _runs
 from cxlib.report import build_report
+from cxlib.report import runs as _runs
 from tests.conftest import ROOT
 from tests.test_report import write_client, write_notebook
 

@@ -9,7 +9,6 @@ import pytest
 
 from cxlib import DataError
 from cxlib.customers import customer_base, rfm_summary
-from cxlib.headlines import Headline
 from cxlib.segmentation import (
     DEFAULT_RFM_SEGMENTS,
     SegmentRule,
@@ -21,7 +20,8 @@ from cxlib.segmentation import (
     segmentation_headlines,
 )
 from cxlib.segmentation.clusters import _name_clusters
-from cxlib.wallet import spend_rate
+from cxlib.segmentation.wallet import spend_rate
+from cxlib.settings.headline import Headline
 
 ELEVEN = {
     "Champions",
@@ -703,7 +703,7 @@ def test_segmentation_headlines_refuse_missing_columns_and_empty_tables():
 
 
 def test_demo_headlines_agree_with_the_profiles_they_summarise(demo_segments, small_demo):
-    from cxlib.wallet import estimate_wallet, wallet_by_segment
+    from cxlib.segmentation.wallet import estimate_wallet, wallet_by_segment
 
     _, rfm, clusters, _ = demo_segments
     tx = small_demo.transactions

@@ -31,7 +31,7 @@ def _duckdb(path: Path, **options):
 
 
 def _spark(spark, path: Path, **options):
-    from cxlib._spark_loader import read_transactions, to_pandas
+    from cxlib.data._spark_loader import read_transactions, to_pandas
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
@@ -208,7 +208,7 @@ def test_line_items_make_the_amount(spark, tmp_path):
 
 
 def test_excel_is_refused_with_what_to_do(spark, tmp_path):
-    from cxlib._spark_loader import read_transactions
+    from cxlib.data._spark_loader import read_transactions
 
     path = tmp_path / "orders.xlsx"
     pd.DataFrame({"customer_id": ["a"], "date": ["2024-01-02"], "amount": [1.0]}).to_excel(
@@ -220,8 +220,8 @@ def test_excel_is_refused_with_what_to_do(spark, tmp_path):
 
 
 def test_a_spark_client_config_passes_exclude_and_encoding(spark, tmp_path):
-    from cxlib._spark_loader import load_transactions_spark
-    from cxlib.config import load_config
+    from cxlib.data._spark_loader import load_transactions_spark
+    from cxlib.settings.config import load_config
 
     text = "Kunde,Datum,Betrag,Art\nЖ1,2024-01-02,10,Ware\nЖ2,2024-01-03,5,Porto\n"
     _write(tmp_path, "tx.csv", text, encoding="cp1251")
@@ -270,7 +270,7 @@ def test_extra_columns_that_hold_numbers_become_numbers(spark, tmp_path):
 
 
 def test_a_parquet_file_spark_cannot_read_is_a_data_error(spark, tmp_path):
-    from cxlib._spark_loader import read_transactions
+    from cxlib.data._spark_loader import read_transactions
 
     path = tmp_path / "nanos.parquet"  # nanosecond timestamps: what pandas 2 writes
     dates = pd.Series(pd.to_datetime(["2024-01-02"])).astype("datetime64[ns]")

@@ -1,5 +1,5 @@
 """One transaction check, one policy: every public function that takes transactions refuses the
-same bad inputs with the same DataError (cxlib._validation.check_transactions).
+same bad inputs with the same DataError (cxlib.settings.validation.check_transactions).
 
 The functions are found by introspection (every public function of a topic module with a
 ``transactions`` parameter), so a new function is covered without editing this file; a

@@ -6,7 +6,7 @@ import pytest
 from scipy.stats import spearmanr
 
 from cxlib import DataError
-from cxlib.wallet import (
+from cxlib.segmentation.wallet import (
     WalletEstimate,
     estimate_wallet,
     penetration_gaps,
@@ -58,7 +58,7 @@ def _synthetic(n=400, seed=0):
 
 def test_trailing_spend_is_last_year_revenue_scaled_up_only_for_new_customers():
     from cxlib.customers import customer_base
-    from cxlib.wallet import trailing_spend
+    from cxlib.segmentation.wallet import trailing_spend
 
     tx = pd.DataFrame(
         {
@@ -456,7 +456,7 @@ def test_spend_rate_is_the_base_revenue_over_the_active_years():
 
 
 def test_wallet_model_learns_from_a_sample_and_predicts_every_customer():
-    from cxlib.wallet import _quantile_predict
+    from cxlib.segmentation.wallet import _quantile_predict
 
     rng = np.random.default_rng(5)
     n = 6000

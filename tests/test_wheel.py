@@ -107,7 +107,7 @@ def test_the_wheel_carries_notebooks_templates_types_and_licence(wheel):
     expected = {f for f in expected if f.endswith(shipped)}
     assert expected and not expected - names, sorted(expected - names)
     assert NOTEBOOKS and {f"cxlib/notebooks/{name}" for name in NOTEBOOKS} <= names
-    assert {"cxlib/py.typed", "cxlib/templates/index.html.j2", "cxlib/__main__.py"} <= names
+    assert {"cxlib/py.typed", "cxlib/report/templates/index.html.j2", "cxlib/__main__.py"} <= names
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
     metadata = next(n for n in names if n.endswith(".dist-info/METADATA"))
     text = zipfile.ZipFile(wheel).read(metadata).decode()

@@ -25,7 +25,7 @@ transactions dated ``<= cutoff``; the label window is ``(cutoff, cutoff + horizo
 A *purchase* is a day with positive net spend (refunds netted within the day), the definition
 of the one customer base (:func:`cxlib.customers.customer_base`), from which every per-customer
 figure here is read. Every function that takes transactions checks them with
-:func:`cxlib._validation.check_transactions`.
+:func:`cxlib.settings.validation.check_transactions`.
 """
 
 from cxlib.churn._common import (

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from cxlib._validation import DataError, check_transactions
 from cxlib.churn._common import _observation_end
-from cxlib.engine import cohort_sql, last_date, run
+from cxlib.data.engine import cohort_sql, last_date, run
+from cxlib.settings.validation import DataError, check_transactions
 
 
 @dataclass
@@ -80,7 +80,7 @@ def cohort_retention(
         end = last_date(transactions) if observation_end is None else pd.Timestamp(observation_end)
     else:
         end = _observation_end(transactions, observation_end)
-    # The cells are counted in the engine (cxlib.engine.cohort_sql, the same SQL for DuckDB
+    # The cells are counted in the engine (cxlib.data.engine.cohort_sql, the same SQL for DuckDB
     # and Spark); a purchase is a day with positive net spend, as in the customer base.
     cells = run(cohort_sql(freq=freq, observation_end=end), transactions)
     if cells.empty:

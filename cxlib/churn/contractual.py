@@ -21,9 +21,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cxlib._validation import DataError, format_offenders, validate_columns
 from cxlib.churn.evaluation import _fit_models, _metrics
 from cxlib.churn.survival import SurvivalResult, survival_by_segment
+from cxlib.settings.validation import DataError, format_offenders, validate_columns
 
 __all__ = [
     "PERIOD_DAYS",

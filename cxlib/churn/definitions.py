@@ -9,7 +9,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from cxlib._validation import DataError, check_transactions
 from cxlib.churn._common import (
     DEFAULT_INACTIVITY_QUANTILE,
     _as_timestamp,
@@ -20,6 +19,7 @@ from cxlib.churn._common import (
     _wilson,
 )
 from cxlib.segmentation import rfm_segments
+from cxlib.settings.validation import DataError, check_transactions
 
 
 def default_cutoff(transactions: pd.DataFrame, *, horizon_days: int, observation_end=None):

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from cxlib._validation import check_transactions, dated_answers, validate_columns
 from cxlib.churn._common import (
     DEFAULT_ACTIVE_DAYS,
     DEFAULT_CUSTOMER_CATEGORICALS,
@@ -20,6 +19,7 @@ from cxlib.churn._common import (
     _day,
     _day_numbers,
 )
+from cxlib.settings.validation import check_transactions, dated_answers, validate_columns
 
 
 @dataclass

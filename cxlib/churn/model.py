@@ -49,7 +49,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cxlib._validation import check_positive_int
 from cxlib.churn._common import (
     DEFAULT_ACTIVE_DAYS,
     DEFAULT_MIN_HISTORY_DAYS,
@@ -66,6 +65,7 @@ from cxlib.churn.evaluation import (
     _summary_metrics,
 )
 from cxlib.churn.features import _feature_label, _Sources
+from cxlib.settings.validation import check_positive_int
 
 #: Most active customers the churn model is trained (and its backtest trained) on: a stratified,
 #: seeded sample above it. Every active customer is still scored. 70,000 training rows for a
@@ -77,7 +77,7 @@ DEFAULT_CROSS_FIT_FOLDS = 3
 #: Shuffles per feature in the permutation importances (on at most ``max_importance_rows``).
 DEFAULT_IMPORTANCE_REPEATS = 2
 #: Customers at the top of a ranked list (most revenue at risk) whose main reasons are given.
-#: Campaigns contact the top 10% (:func:`cxlib.actions.retention_action`), so 100,000 covers
+#: Campaigns contact the top 10% (:func:`cxlib.report.actions.retention_action`), so 100,000 covers
 #: every contacted customer of a client with up to a million active customers.
 DEFAULT_MAX_EXPLAINED_CUSTOMERS = 100_000
 

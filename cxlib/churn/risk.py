@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from cxlib._validation import check_positive_int, validate_columns
-from cxlib.headlines import Headline
+from cxlib.settings.headline import Headline
+from cxlib.settings.validation import check_positive_int, validate_columns
 
 
 def revenue_at_risk_by_segment(

@@ -9,8 +9,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cxlib._multiplicity import holm
-from cxlib._validation import check_transactions, validate_columns
 from cxlib.churn._common import (
     DEFAULT_FEATURE_LABELS,
     DEFAULT_MAX_LEVELS,
@@ -19,6 +17,8 @@ from cxlib.churn._common import (
 )
 from cxlib.churn.definitions import _check_definition, _contract_end_column, inactivity_threshold
 from cxlib.customers import NET_SPEND_TOLERANCE
+from cxlib.settings.multiplicity import holm
+from cxlib.settings.validation import check_transactions, validate_columns
 
 
 def _first_values(transactions: pd.DataFrame, column: str) -> pd.Series:
@@ -208,7 +208,7 @@ class SurvivalResult:
     @property
     def test_note(self) -> str:
         """One sentence on the log-rank test across groups, or why there is none."""
-        from cxlib.present import p_value_text
+        from cxlib.settings.formats import p_value_text
 
         p = self.logrank.get("p_value", float("nan"))
         if self.logrank.get("degrees_of_freedom", 0) < 1 or not np.isfinite(p):

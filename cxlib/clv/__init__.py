@@ -34,7 +34,6 @@ from __future__ import annotations
 
 from cxlib.clv._optimise import RETRY_PENALIZER
 from cxlib.clv.acquisition import AcquisitionValue, clv_by_channel
-from cxlib.clv.choice import ClientValue, client_value, value_model_kind
 from cxlib.clv.fit import CustomerValueFit, degenerate_fit_warnings, fit_customer_value
 from cxlib.clv.flags import FitWarning
 from cxlib.clv.headlines import clv_headlines
@@ -113,11 +112,8 @@ __all__ = [
     "SELECTION_CRITERIA",
     "SpendModel",
     "AcquisitionValue",
-    "ClientValue",
-    "client_value",
     "contractual_total_interval",
     "total_interval",
-    "value_model_kind",
     "clv_by_channel",
     "clv_headlines",
     "clv_interval",

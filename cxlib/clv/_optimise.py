@@ -15,7 +15,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 
-from cxlib._validation import DataError, format_offenders, validate_columns
+from cxlib.settings.validation import DataError, format_offenders, validate_columns
 
 #: Penalizer a fit retries with when the unpenalised fit does not converge.
 RETRY_PENALIZER = 1e-3

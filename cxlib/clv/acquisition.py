@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from cxlib._validation import DataError, validate_columns
+from cxlib.settings.validation import DataError, validate_columns
 
 __all__ = ["AcquisitionValue", "clv_by_channel"]
 

@@ -13,7 +13,7 @@ import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from cxlib.headlines import Headline
+from cxlib.settings.headline import Headline
 
 __all__ = ["OPERATORS", "FitWarning", "check", "issue"]
 

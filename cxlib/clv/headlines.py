@@ -6,7 +6,7 @@ import pandas as pd
 
 from cxlib.clv.purchase import KIND_NAMES
 from cxlib.clv.scenario import retention_headlines
-from cxlib.headlines import Headline
+from cxlib.settings.headline import Headline
 
 __all__ = ["clv_headlines"]
 

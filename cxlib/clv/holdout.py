@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from cxlib._validation import DataError, validate_columns
 from cxlib.clv.flags import FitWarning, check, issue
 from cxlib.clv.purchase import (
     CONTINUOUS_KINDS,
@@ -31,6 +30,7 @@ from cxlib.customers import (
     default_calibration_end,
     rfm_summary,
 )
+from cxlib.settings.validation import DataError, validate_columns
 
 
 def holdout_summary(

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from cxlib._validation import DataError
 from cxlib.clv import _optimise, bgbb, bgnbd, mbgnbd, pareto_nbd
 from cxlib.clv._optimise import FittedModel, check_summary, compress, offenders
 from cxlib.clv._rows import Rows
 from cxlib.clv.flags import FitWarning, check, issue
+from cxlib.settings.validation import DataError
 
 #: Purchase models :class:`PurchaseModel` fits. "bgbb" counts discrete opportunities.
 PURCHASE_KINDS = ("bgnbd", "pareto_nbd", "mbgnbd", "bgbb")
@@ -93,7 +93,7 @@ class PurchaseModel(FittedModel):
 
     Examples
     --------
-    >>> from cxlib.datasets import load_cdnow_summary
+    >>> from cxlib.data.datasets import load_cdnow_summary
     >>> model = PurchaseModel("bgnbd").fit(load_cdnow_summary())
     >>> model.params_.round(3).tolist()
     [0.243, 4.414, 0.793, 2.426]
@@ -305,7 +305,7 @@ class PurchaseModel(FittedModel):
 
         Examples
         --------
-        >>> from cxlib.datasets import load_cdnow_summary
+        >>> from cxlib.data.datasets import load_cdnow_summary
         >>> model = PurchaseModel().fit(load_cdnow_summary())
         >>> model.purchase_probability([0, 1, 2], 39.0).round(3).tolist()
         [0.574, 0.199, 0.085]
@@ -411,7 +411,7 @@ def dropout_at_bound(model: PurchaseModel) -> DropoutBound:
 
     Examples
     --------
-    >>> from cxlib.datasets import load_cdnow_summary
+    >>> from cxlib.data.datasets import load_cdnow_summary
     >>> bound = dropout_at_bound(PurchaseModel("bgnbd").fit(load_cdnow_summary()))
     >>> bound.at_bound, bound.unit, round(bound.mean, 3)
     (False, 'purchase', 0.246)

@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 from scipy.special import betaln, digamma, hyp2f1
 
-from cxlib._validation import DataError, validate_columns
 from cxlib.clv import _optimise
 from cxlib.clv._optimise import FittedModel, compress, offenders
+from cxlib.settings.validation import DataError, validate_columns
 
 
 def sbg_log_likelihood(params, tenure, churned, weights):

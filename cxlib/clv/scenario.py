@@ -21,7 +21,7 @@ import pandas as pd
 from cxlib.clv.purchase import CONTINUOUS_KINDS, PurchaseModel
 from cxlib.clv.retention import RetentionModel, contractual_value
 from cxlib.clv.value import _check_value_options, _purchase_flows, _value_frame, customer_value
-from cxlib.headlines import Headline
+from cxlib.settings.headline import Headline
 
 #: Horizons (months) over which the scenario states the gain by default: 1, 3 and 5 years.
 RETENTION_HORIZONS_MONTHS = (12, 36, 60)
@@ -152,7 +152,7 @@ def retention_scenario(
     Examples
     --------
     >>> from cxlib.clv import SpendModel
-    >>> from cxlib.datasets import load_cdnow_summary
+    >>> from cxlib.data.datasets import load_cdnow_summary
     >>> summary = load_cdnow_summary()
     >>> purchases = PurchaseModel("pareto_nbd").fit(summary)
     >>> result = retention_scenario(summary, purchases, SpendModel().fit(summary))
@@ -218,7 +218,7 @@ def retention_scenario_horizons(
     Examples
     --------
     >>> from cxlib.clv import SpendModel
-    >>> from cxlib.datasets import load_cdnow_summary
+    >>> from cxlib.data.datasets import load_cdnow_summary
     >>> summary = load_cdnow_summary()
     >>> purchases = PurchaseModel().fit(summary)
     >>> spend = SpendModel().fit(summary)

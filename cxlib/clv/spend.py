@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 from scipy.special import digamma, gammaln
 
-from cxlib._validation import DataError
 from cxlib.clv import _optimise
 from cxlib.clv._optimise import FittedModel, check_summary, offenders
 from cxlib.clv.flags import FitWarning, check, issue
+from cxlib.settings.validation import DataError
 
 #: Largest absolute correlation between frequency and average spend (among repeat customers)
 #: that :class:`SpendModel` accepts without warning: Gamma-Gamma assumes they are independent.
@@ -142,7 +142,7 @@ class SpendModel(FittedModel):
 
     Examples
     --------
-    >>> from cxlib.datasets import load_cdnow_summary
+    >>> from cxlib.data.datasets import load_cdnow_summary
     >>> model = SpendModel().fit(load_cdnow_summary())
     >>> model.params_.round(2).tolist()
     [6.25, 3.74, 15.45]

@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from cxlib._validation import DataError, validate_columns
 from cxlib.clv import spend as _spend
 from cxlib.clv._optimise import check_summary, compress
 from cxlib.customers import _check_freq
+from cxlib.settings.validation import DataError, validate_columns
 
 #: Periods per month for each ``freq`` (a month is 365.25 / 12 days).
 PERIODS_PER_MONTH = {"D": 365.25 / 12, "W": 365.25 / 12 / 7, "M": 1.0}
@@ -170,7 +170,7 @@ def customer_value(
     Examples
     --------
     >>> from cxlib.clv import PurchaseModel, SpendModel
-    >>> from cxlib.datasets import load_cdnow_summary
+    >>> from cxlib.data.datasets import load_cdnow_summary
     >>> summary = load_cdnow_summary()
     >>> values = customer_value(
     ...     summary, PurchaseModel().fit(summary), SpendModel().fit(summary), margin=1.0
@@ -220,7 +220,7 @@ def clv_interval(
     Examples
     --------
     >>> from cxlib.clv import PurchaseModel, SpendModel
-    >>> from cxlib.datasets import load_cdnow_summary
+    >>> from cxlib.data.datasets import load_cdnow_summary
     >>> summary = load_cdnow_summary()
     >>> bands = clv_interval(summary, PurchaseModel().fit(summary), SpendModel().fit(summary))
     >>> bool(((bands["clv_low"] <= bands["clv"]) & (bands["clv"] <= bands["clv_high"])).all())
@@ -380,7 +380,7 @@ def total_interval(
     Examples
     --------
     >>> from cxlib.clv import PurchaseModel, SpendModel
-    >>> from cxlib.datasets import load_cdnow_summary
+    >>> from cxlib.data.datasets import load_cdnow_summary
     >>> summary = load_cdnow_summary()
     >>> band = total_interval(summary, PurchaseModel().fit(summary), SpendModel().fit(summary))
     >>> row = band.loc["All customers"]

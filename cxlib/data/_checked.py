@@ -16,9 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-import cxlib.data as data_package
-from cxlib._validation import DataError, format_offenders
-from cxlib.config import Limits
+from cxlib.data import _schema
 from cxlib.data._limits import _check_columns
 from cxlib.data._schema import (
     _ARROW_STRINGS,
@@ -45,6 +43,8 @@ from cxlib.data._sql import (
     _reason,
     _resolve_columns,
 )
+from cxlib.settings.config import Limits
+from cxlib.settings.validation import DataError, format_offenders
 
 
 def _extra_types(con: duckdb.DuckDBPyConnection, extras: list[str]) -> dict[str, str]:
@@ -293,8 +293,8 @@ def _load_checked(
     del result
     if n_kept < n_rows:
         out_table = out_table.filter(pa.array(keep))
-    # Read from the package at call time: cxlib.data.LARGE_TABLE_ROWS is the setting users change.
-    compact = n_kept > data_package.LARGE_TABLE_ROWS
+    # Read at call time: cxlib.data._schema.LARGE_TABLE_ROWS is the setting a test changes.
+    compact = n_kept > _schema.LARGE_TABLE_ROWS
     out = out_table.to_pandas(
         coerce_temporal_nanoseconds=True,
         split_blocks=True,

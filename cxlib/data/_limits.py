@@ -1,10 +1,10 @@
-"""What one input may cost: the checks of :class:`cxlib.config.Limits`, and read errors in words.
+"""What one input may cost: the checks of :class:`~cxlib.settings.config.Limits`, errors in words.
 
 Each check runs before the expensive step it protects: the column count from the header,
 the size and the rows of an Excel workbook from its zip directory and a streamed count of its
 rows (never parsing the XML), the line length by DuckDB's own limit. Errors name the file, the
 limit and the setting (``limits.<key>``); the hint says how to raise it (``limits={...}`` from
-Python, ``limits:`` in the YAML, see :func:`cxlib.config.yaml_hints`).
+Python, ``limits:`` in the YAML, see :func:`cxlib.run.loading.yaml_hints`).
 
 A file DuckDB cannot read is described in cxlib's words (the line, the number of fields),
 never with the engine's own message, which speaks of parser options the user cannot set.
@@ -12,6 +12,7 @@ never with the engine's own message, which speaks of parser options the user can
 
 from __future__ import annotations
 
+import gzip
 import re
 import zipfile
 from collections.abc import Mapping
@@ -21,9 +22,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from cxlib._validation import DataError
-from cxlib.config import Limits
 from cxlib.data._schema import _parameter_error
+from cxlib.settings.config import Limits
+from cxlib.settings.validation import DataError
 
 #: Bytes read from a file at a time when looking for an over-long line.
 _CHUNK = 1 << 20
@@ -86,6 +87,10 @@ def _long_line(path: Path, opener: Any, limit: int) -> tuple[int, int] | None:
     return (line, carry) if carry > limit else None
 
 
+def _open_binary(path: Path, mode: str = "rb", *, gzipped: bool):
+    return gzip.open(path, mode) if gzipped else open(path, mode)
+
+
 def _check_last_line(path: Path, gzipped: bool, limit: int, name: str, caller: str) -> None:
     """Refuse a file whose last line is longer than ``limit`` bytes, before DuckDB reads it.
 
@@ -93,8 +98,6 @@ def _check_last_line(path: Path, gzipped: bool, limit: int, name: str, caller: s
     word; every other over-long line fails the read, and :func:`_line_error` names it. A plain
     file's end is read directly; a gzipped file is streamed through.
     """
-    from cxlib.data._sources import _open_binary
-
     opener = partial(_open_binary, gzipped=gzipped)
     if not gzipped:
         size = path.stat().st_size

@@ -13,8 +13,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from cxlib._validation import DataError
-from cxlib.config import Limits
+from cxlib.data._assignments import validate_assignments
 from cxlib.data._checked import _load_checked
 from cxlib.data._limits import _limits, _line_error, _read_error
 from cxlib.data._schema import (
@@ -31,6 +30,8 @@ from cxlib.data._sources import (
     _open_binary,
     _open_source,
 )
+from cxlib.settings.config import Limits
+from cxlib.settings.validation import DataError
 
 
 def load_transactions(
@@ -211,7 +212,7 @@ def load_surveys(
     calendar, so write the periods out in the export. The NPS functions that group by time
     (:func:`cxlib.nps.nps_by`, :func:`cxlib.nps.latest_answers`) use the period; computations
     that need each answer's date date it on its period's last day, with a warning
-    (``cxlib._validation.dated_answers``).
+    (``cxlib.settings.validation.dated_answers``).
 
     Returns
     -------
@@ -360,8 +361,6 @@ def load_experiments(
     0           A  control 2025-03-01  experiment
     1           B      sms 2025-03-01  experiment
     """
-    from cxlib.experiments import validate_assignments
-
     frame = _load(
         "experiments",
         source,

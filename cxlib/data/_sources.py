@@ -9,7 +9,6 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
-import gzip
 import os
 import re
 from collections import Counter
@@ -23,10 +22,16 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from cxlib._validation import DataError
-from cxlib.config import Limits
-from cxlib.data._limits import _check_columns, _check_last_line, _check_workbook, _line_error
+from cxlib.data._limits import (
+    _check_columns,
+    _check_last_line,
+    _check_workbook,
+    _line_error,
+    _open_binary,
+)
 from cxlib.data._schema import _DELIMITERS, _SNIFF_BYTES, _literal, _parameter_error
+from cxlib.settings.config import Limits
+from cxlib.settings.validation import DataError
 
 
 @dataclass
@@ -195,10 +200,6 @@ def _codec(encoding: str | None, caller: str) -> str:
             "a Python codec name such as 'utf-8', 'cp1251' or 'latin-1'",
             encoding,
         ) from None
-
-
-def _open_binary(path: Path, mode: str = "rb", *, gzipped: bool):
-    return gzip.open(path, mode) if gzipped else open(path, mode)
 
 
 def _decoding_error(caller: str, name: str, codec: str, line: int | None, detail: str) -> DataError:

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
-from cxlib._validation import DataError
 from cxlib.data._schema import (
     _DMY,
     _EVENT_DATES,
@@ -27,6 +26,7 @@ from cxlib.data._schema import (
     _quote,
 )
 from cxlib.data._sources import _Source
+from cxlib.settings.validation import DataError
 
 
 def _resolve_columns(

@@ -19,12 +19,6 @@ is Unicode-aware); ``stop_words`` names the language ("english", "russian", "fre
 "german", "spanish"), is your own list, or ``None``.
 """
 
-from cxlib._stop_words import (
-    FRENCH_STOP_WORDS,
-    GERMAN_STOP_WORDS,
-    RUSSIAN_STOP_WORDS,
-    SPANISH_STOP_WORDS,
-)
 from cxlib.feedback._impact import DEFAULT_CHURN_DAYS, theme_impact, themes_by
 from cxlib.feedback._outcomes import (
     MIN_RATED_TEXTS,
@@ -32,6 +26,12 @@ from cxlib.feedback._outcomes import (
     find_outcomes,
     nps_categories,
     outcome_table,
+)
+from cxlib.feedback._stop_words import (
+    FRENCH_STOP_WORDS,
+    GERMAN_STOP_WORDS,
+    RUSSIAN_STOP_WORDS,
+    SPANISH_STOP_WORDS,
 )
 from cxlib.feedback._themes import DEFAULT_THEME_RANGE, ThemeResult, find_themes
 

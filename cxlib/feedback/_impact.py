@@ -8,14 +8,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from cxlib._validation import (
+from cxlib.feedback._themes import ThemeResult
+from cxlib.settings.validation import (
     DataError,
     check_fraction,
     check_positive_int,
     check_transactions,
     validate_columns,
 )
-from cxlib.feedback._themes import ThemeResult
 
 #: A customer raising a theme has churned when they made no purchase in this many days before
 #: the end of the data (only customers whose text came before that window count).
@@ -115,7 +115,7 @@ def theme_impact(
         From :func:`find_themes` (its assignments need ``customer_id`` and ``date``).
     transactions : DataFrame
         ``customer_id``, ``date`` (datetime64), ``amount``; checked by
-        :func:`cxlib._validation.check_transactions`.
+        :func:`cxlib.settings.validation.check_transactions`.
     clv : Series, optional, keyword-only
         CLV per customer (indexed by ``customer_id``); adds ``clv`` and ``clv_at_stake``.
     churn_days : int, keyword-only

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from cxlib._html import escaped_style
-from cxlib._validation import DataError, validate_columns
 from cxlib.feedback._themes import ThemeResult, find_themes, pick_quotes
+from cxlib.settings.escape import escaped_style
+from cxlib.settings.validation import DataError, validate_columns
 
 #: A theme needs this many texts from customers with a survey answer for its writers' NPS to
 #: decide whether it is praise; with fewer it stays a complaint (nothing hides a complaint).
@@ -333,7 +333,7 @@ def outcome_table(
         ]
     out["What customers say"] = [" ".join(f"“{q}”" for q in quotes) for quotes in table["quotes"]]
     text = ["Theme", "What customers say"]
-    # Themes and quotes are client text: every cell and header is escaped (cxlib._html).
+    # Themes and quotes are client text: every cell and header is escaped (cxlib.settings.escape).
     return (
         escaped_style(out)
         .hide(axis="index")

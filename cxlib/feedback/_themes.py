@@ -4,7 +4,8 @@
 
 Texts may be in any language that separates words with spaces or punctuation (the tokenizer
 is Unicode-aware); ``stop_words`` names the language ("english", "russian", "french",
-"german", "spanish"; accents folded where the language allows, see :mod:`cxlib._stop_words`),
+"german", "spanish"; accents folded where the language allows, see
+:mod:`cxlib.feedback._stop_words`),
 or is your own list, or ``None``.
 """
 
@@ -19,8 +20,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from cxlib._stop_words import resolve_stop_words
-from cxlib._validation import DataError, validate_columns
+from cxlib.feedback._stop_words import resolve_stop_words
+from cxlib.settings.validation import DataError, validate_columns
 
 #: Candidate numbers of themes when ``n_themes`` is not given.
 DEFAULT_THEME_RANGE = range(3, 11)

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from cxlib._html import escape_markdown
-from cxlib.headlines import Headline
 from cxlib.nps.score import MIN_RELIABLE_N, NPSResult
-from cxlib.present import p_value_text
+from cxlib.settings.escape import escape_markdown
+from cxlib.settings.formats import p_value_text
+from cxlib.settings.headline import Headline
 
 __all__ = ["conclusion_markdown", "nps_headlines"]
 

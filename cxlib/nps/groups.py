@@ -8,7 +8,6 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from cxlib._validation import DataError, check_fraction, segment_series, validate_columns
 from cxlib.nps.score import (
     DEFAULT_DETRACTOR_MAX,
     DEFAULT_PROMOTER_MIN,
@@ -18,6 +17,7 @@ from cxlib.nps.score import (
     _validated_scores,
     nps,
 )
+from cxlib.settings.validation import DataError, check_fraction, segment_series, validate_columns
 
 __all__ = ["NPS_COLUMNS", "latest_answers", "nps_by", "nps_by_segment"]
 

@@ -2,7 +2,7 @@
 
 The function runs in steps, each a helper here or in :mod:`cxlib.nps.outcomes`:
 
-1. check the inputs (:func:`cxlib._validation.check_transactions`, the answers' scores);
+1. check the inputs (:func:`cxlib.settings.validation.check_transactions`, the answers' scores);
 2. one row per customer from the customer base (revenue, orders, tenure, CLV, segment);
 3. each respondent's latest answer and the overall NPS;
 4. the forward-looking sample: answers with enough follow-up, spend before and after them, and
@@ -21,14 +21,6 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from cxlib._validation import (
-    DataError,
-    check_fraction,
-    check_positive_int,
-    check_transactions,
-    dated_answers,
-    validate_columns,
-)
 from cxlib.customers import customer_base
 from cxlib.nps import outcomes
 from cxlib.nps.groups import latest_answers
@@ -41,6 +33,14 @@ from cxlib.nps.score import (
     _validated_scores,
     nps,
     nps_category,
+)
+from cxlib.settings.validation import (
+    DataError,
+    check_fraction,
+    check_positive_int,
+    check_transactions,
+    dated_answers,
+    validate_columns,
 )
 
 __all__ = [
@@ -363,7 +363,7 @@ def nps_vs_revenue(
         for the forward-looking ones), so no customer counts twice.
     transactions : DataFrame
         ``customer_id``, ``date`` (datetime64), ``amount`` (refunds negative), optional
-        ``order_id``; checked by :func:`cxlib._validation.check_transactions`. An order is a
+        ``order_id``; checked by :func:`cxlib.settings.validation.check_transactions`. An order is a
         distinct ``order_id`` (else a distinct purchase day) with a positive amount.
     base : DataFrame, optional, keyword-only
         The run's customer base (:func:`cxlib.customers.customer_base`, e.g. ``client.base``)
@@ -547,7 +547,7 @@ def _adjust_for_multiplicity(*tables: pd.DataFrame) -> int:
     at 5% each, one or two would look real by chance. ``p_value`` becomes the adjusted value
     (so every verdict reads it) and the raw one is kept as ``p_value_unadjusted``.
     """
-    from cxlib._multiplicity import benjamini_hochberg
+    from cxlib.settings.multiplicity import benjamini_hochberg
 
     raw = np.concatenate([t["p_value"].to_numpy(dtype=float) for t in tables if len(t)] or [[]])
     adjusted = benjamini_hochberg(raw)

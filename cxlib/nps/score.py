@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from cxlib._validation import DataError, check_fraction, format_offenders, validate_columns
+from cxlib.settings.validation import DataError, check_fraction, format_offenders, validate_columns
 
 __all__ = [
     "CATEGORIES",

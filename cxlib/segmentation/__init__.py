@@ -18,6 +18,7 @@ Per-customer timing and money come from the one customer base
 Everything here is a pure function of its inputs: frames in, frames (or a small result object) out.
 """
 
+from cxlib.segmentation import outlook, trend, wallet
 from cxlib.segmentation.clusters import (
     DEFAULT_FEATURE_WORDS,
     RECENCY_WORDS,
@@ -30,17 +31,20 @@ from cxlib.segmentation.profiles import format_profiles, segment_profiles, segme
 from cxlib.segmentation.rfm import DEFAULT_RFM_SEGMENTS, SegmentRule, rfm_grid, rfm_segments
 
 __all__ = [
+    "ClusterResult",
     "DEFAULT_FEATURE_WORDS",
     "DEFAULT_RFM_SEGMENTS",
     "RECENCY_WORDS",
-    "ClusterResult",
     "SegmentRule",
     "cluster_customers",
     "customer_features",
     "format_profiles",
+    "outlook",
+    "recency_word",
     "rfm_grid",
     "rfm_segments",
     "segment_profiles",
-    "recency_word",
     "segmentation_headlines",
+    "trend",
+    "wallet",
 ]

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from cxlib._validation import DataError, format_offenders, validate_columns
 from cxlib.segmentation.features import CATEGORY_PREFIX, CHANNEL_PREFIX, is_share
+from cxlib.settings.validation import DataError, format_offenders, validate_columns
 
 __all__ = [
     "DEFAULT_FEATURE_WORDS",

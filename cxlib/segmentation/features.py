@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from cxlib._validation import DataError, check_transactions, validate_columns
+from cxlib.settings.validation import DataError, check_transactions, validate_columns
 
 __all__ = ["customer_features", "spend_mix", "summed_by"]
 

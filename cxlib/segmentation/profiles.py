@@ -13,9 +13,9 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from cxlib._validation import check_transactions, segment_series, validate_columns
-from cxlib.headlines import Headline
 from cxlib.segmentation.features import MIX_COLUMNS, _base_for, _row_numbers, spend_mix
+from cxlib.settings.headline import Headline
+from cxlib.settings.validation import check_transactions, segment_series, validate_columns
 
 __all__ = ["format_profiles", "segment_profiles", "segmentation_headlines"]
 
@@ -244,7 +244,8 @@ def format_profiles(profiles: pd.DataFrame, *, currency: str = "EUR", precision:
     Parameters
     ----------
     profiles : DataFrame
-        Output of :func:`segment_profiles` (or a wallet table from :mod:`cxlib.wallet`).
+        Output of :func:`segment_profiles` (or a wallet table from
+        :mod:`cxlib.segmentation.wallet`).
     currency : str
         Currency code shown before money columns.
     precision : int
@@ -260,7 +261,7 @@ def format_profiles(profiles: pd.DataFrame, *, currency: str = "EUR", precision:
     >>> format_profiles(table).to_html().count("25.0%")
     1
     """
-    from cxlib._html import escaped_style
+    from cxlib.settings.escape import escaped_style
 
     # Segment and category names come from the client's data: every cell, label and
     # formatted value (the currency included) is escaped on its way into the HTML.
@@ -313,7 +314,7 @@ def segmentation_headlines(
     rfm_profiles : DataFrame
         :func:`segment_profiles` of the RFM segments (``revenue_share``).
     wallet_by_segment : DataFrame
-        :func:`cxlib.wallet.wallet_by_segment` of the clusters (``spend``, ``wallet``,
+        :func:`cxlib.segmentation.wallet.wallet_by_segment` of the clusters (``spend``, ``wallet``,
         ``headroom``, ``headroom_share``).
     n_clusters : int
         Number of behavioural clusters.

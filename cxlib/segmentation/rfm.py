@@ -20,8 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from cxlib._validation import DataError, format_offenders, validate_columns
 from cxlib.customers import UNIT_DAYS
+from cxlib.settings.validation import DataError, format_offenders, validate_columns
 
 __all__ = ["DEFAULT_RFM_SEGMENTS", "RECENCY_BANDS", "SegmentRule", "rfm_grid", "rfm_segments"]
 

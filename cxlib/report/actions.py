@@ -1,0 +1,312 @@
+"""Ranked actions with money attached: what each topic page recommends, on one basis.
+
+A topic page records its recommendations next to its headline numbers::
+
+    cxlib.report.actions.save_actions("02_churn", [action], path=headlines_path)
+
+which writes ``headlines/actions/02_churn.json`` beside ``headlines/02_churn.json`` (a
+subfolder, so readers of the headline files never meet an action). Every
+action is valued on ONE basis, :data:`BASIS` (the client's ``analysis.margin`` x revenue, per
+year, undiscounted), with an interval, so the executive summary can rank them and the runner
+can write them to ``actions.json`` in the run folder.
+
+Examples
+--------
+>>> action = Action("Retain the top-decile risk list", "Champions", 120, 5_000.0, 2_500.0,
+...                 7_500.0, kpi="churn of contacted customers", page="02_churn")
+>>> ranked = rank_actions([action])
+>>> ranked.loc[0, "action"], float(ranked.loc[0, "value"]), ranked.loc[0, "basis"]
+('Retain the top-decile risk list', 5000.0, 'annual gross margin')
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import pandas as pd
+
+from cxlib.settings.validation import DataError, validate_columns
+
+__all__ = [
+    "ACTIONS_DIR",
+    "BASIS",
+    "DEFAULT_SAVE_RATE",
+    "Action",
+    "complaint_action",
+    "load_actions",
+    "rank_actions",
+    "retention_action",
+    "rollout_actions",
+    "save_actions",
+    "to_annual_margin",
+]
+
+#: The one money basis every action is valued on.
+BASIS = "annual gross margin"
+
+#: Subfolder of the headlines folder holding each page's actions as ``<page>.json``.
+ACTIONS_DIR = "actions"
+
+#: Assumed share of contacted at-risk customers a retention campaign keeps, and its range: an
+#: assumption, stated on the page, to be replaced by a measured rate once a test has run.
+DEFAULT_SAVE_RATE = (0.20, 0.10, 0.30)
+
+COLUMNS = ["action", "segment", "customers", "value", "value_low", "value_high", "basis",
+           "kpi", "page"]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Action:
+    """One recommendation with the money it is worth a year.
+
+    Parameters
+    ----------
+    action : str
+        What to do, in a sentence.
+    segment : str
+        The customers it targets (a segment name, a theme, "active customers").
+    customers : int
+        How many customers it targets.
+    value, value_low, value_high : float
+        Money a year on ``basis``, with its interval (low <= value <= high).
+    basis : str, default :data:`BASIS`
+        The money basis; :func:`rank_actions` refuses to mix bases.
+    kpi : str
+        The number to watch to know whether it works.
+    page : str
+        The topic page that backs it (notebook name, e.g. ``"02_churn"``).
+    """
+
+    action: str
+    segment: str
+    customers: int
+    value: float
+    value_low: float
+    value_high: float
+    basis: str = BASIS
+    kpi: str = ""
+    page: str = ""
+
+    def __post_init__(self) -> None:
+        numbers = (self.value, self.value_low, self.value_high)
+        if not all(isinstance(v, int | float) and math.isfinite(v) for v in numbers):
+            raise DataError(
+                f"Action {self.action!r}: value and interval must be finite numbers, got {numbers}"
+            )
+        if not self.value_low <= self.value <= self.value_high:
+            raise DataError(
+                f"Action {self.action!r}: the interval {self.value_low:,.2f} to "
+                f"{self.value_high:,.2f} does not contain the value {self.value:,.2f}"
+            )
+
+
+def to_annual_margin(revenue_per_year: float, margin: float) -> float:
+    """Convert yearly revenue to yearly gross margin (the actions' one basis).
+
+    Examples
+    --------
+    >>> to_annual_margin(10_000.0, 0.3)
+    3000.0
+    """
+    if not 0 < margin <= 1:
+        raise DataError(f"margin must be in (0, 1], got {margin!r}")
+    return float(revenue_per_year) * float(margin)
+
+
+def _main_segment(ids: pd.Index, segments: pd.Series | None) -> str:
+    if segments is None or len(ids) == 0:
+        return "active customers"
+    counts = segments.reindex(ids).dropna().astype(str).value_counts()
+    if counts.empty:
+        return "active customers"
+    top, share = counts.index[0], counts.iloc[0] / counts.sum()
+    return str(top) if share >= 0.999 else f"mostly {top} ({share:.0%})"
+
+
+def retention_action(
+    scores: pd.DataFrame,
+    *,
+    margin: float,
+    segments: pd.Series | None = None,
+    top_share: float = 0.10,
+    save_rate: tuple[float, float, float] = DEFAULT_SAVE_RATE,
+    page: str = "02_churn",
+) -> Action:
+    """Value a retention campaign on the top of the ranked churn list.
+
+    ``value = revenue at risk of the targeted customers x margin x save rate``, where the
+    targeted customers are the ``top_share`` of the list with the most revenue at risk and the
+    save rate is an assumption (default 20%, interval 10% to 30%).
+
+    Parameters
+    ----------
+    scores : DataFrame
+        The ranked list (:meth:`cxlib.churn.ChurnModelResult.score`): ``customer_id``,
+        ``revenue_at_risk`` (yearly revenue x churn probability).
+    margin : float
+        The client's gross margin (``analysis.margin``).
+    segments : Series, optional
+        Segment per ``customer_id``, to name the customers targeted.
+    top_share : float, default 0.10
+        Share of the list contacted.
+    save_rate : (float, float, float)
+        Assumed save rate and its low and high ends.
+    page : str, default "02_churn"
+
+    Examples
+    --------
+    >>> scores = pd.DataFrame({"customer_id": list("abcdefghij"),
+    ...                        "revenue_at_risk": [1000.0] + [10.0] * 9})
+    >>> action = retention_action(scores, margin=0.5)
+    >>> action.customers, action.value, action.value_low, action.value_high
+    (1, 100.0, 50.0, 150.0)
+    """
+    validate_columns(scores, ["customer_id", "revenue_at_risk"], caller="retention_action")
+    rate, low, high = save_rate
+    if not 0 <= low <= rate <= high <= 1:
+        raise DataError(
+            f"save_rate must be (rate, low, high) with 0 <= low <= rate <= high <= 1, "
+            f"got {save_rate!r}"
+        )
+    if not 0 < top_share <= 1:
+        raise DataError(f"top_share must be in (0, 1], got {top_share!r}")
+    n = max(1, math.ceil(top_share * len(scores))) if len(scores) else 0
+    top = scores.nlargest(n, "revenue_at_risk") if n else scores
+    at_risk = to_annual_margin(top["revenue_at_risk"].sum(), margin)
+    return Action(
+        f"Contact the {top_share:.0%} of active customers with most revenue at risk "
+        f"(assumed save rate {rate:.0%}, range {low:.0%} to {high:.0%})",
+        _main_segment(pd.Index(top["customer_id"]), segments),
+        int(n), at_risk * rate, at_risk * low, at_risk * high,
+        kpi="churn rate of contacted vs not-contacted at-risk customers", page=page,
+    )  # fmt: skip
+
+
+def complaint_action(
+    impact: pd.DataFrame, *, margin: float, page: str = "03_nps_vs_revenue"
+) -> Action | None:
+    """Value fixing the complaint theme with most revenue at stake (top row of ``impact``).
+
+    ``impact`` is :func:`cxlib.feedback.theme_impact`'s table (``name``, ``customers``,
+    ``revenue_at_stake`` and its ``at_stake_ci_low`` / ``at_stake_ci_high``, yearly revenue);
+    the value is that revenue x ``margin``. None when ``impact`` is empty.
+
+    Examples
+    --------
+    >>> impact = pd.DataFrame({"name": ["late delivery"], "customers": [40],
+    ...     "revenue_at_stake": [2_000.0], "at_stake_ci_low": [500.0],
+    ...     "at_stake_ci_high": [4_000.0]})
+    >>> complaint_action(impact, margin=0.3).value
+    600.0
+    """
+    columns = ["name", "customers", "revenue_at_stake", "at_stake_ci_low", "at_stake_ci_high"]
+    validate_columns(impact, columns, caller="complaint_action")
+    if impact.empty:
+        return None
+    top = impact.iloc[0]
+    value, low, high = (to_annual_margin(max(float(top[c]), 0.0), margin) for c in columns[2:])
+    return Action(
+        f"Fix what customers complain about most: {top['name']}",
+        f"customers raising {top['name']}", int(top["customers"]),
+        value, min(low, value), max(high, value),
+        kpi="share of detractors raising the theme; churn of those who raise it", page=page,
+    )  # fmt: skip
+
+
+def rollout_actions(
+    rollout: pd.DataFrame, *, experiment: str, page: str = "05_experiments"
+) -> list[Action]:
+    """Turn a tested action's roll-out value into actions (significant positive effects only).
+
+    ``rollout`` is :func:`cxlib.experiments.rollout_value`'s table, indexed by group, already
+    in yearly gross margin (``margin_per_year``, ``margin_low``, ``margin_high``).
+
+    Examples
+    --------
+    >>> rollout = pd.DataFrame({"customers": [900], "margin_per_year": [3_000.0],
+    ...     "margin_low": [1_000.0], "margin_high": [5_000.0], "significant": [True],
+    ...     "effect": [2.0]}, index=pd.Index(["coupon"], name="group"))
+    >>> [a.value for a in rollout_actions(rollout, experiment="q3")]
+    [3000.0]
+    """
+    columns = ["customers", "margin_per_year", "margin_low", "margin_high", "significant",
+               "effect"]  # fmt: skip
+    validate_columns(rollout, columns, caller="rollout_actions")
+    out = []
+    for group, row in rollout.iterrows():
+        if not (bool(row["significant"]) and row["effect"] > 0):
+            continue
+        out.append(Action(
+            f"Roll out {group} (tested in {experiment}) to every active customer",
+            "active customers", int(row["customers"]), float(row["margin_per_year"]),
+            float(row["margin_low"]), float(row["margin_high"]),
+            kpi=f"revenue per customer, {group} vs a hold-out control", page=page,
+        ))  # fmt: skip
+    return out
+
+
+def _actions_file(path: str | Path) -> Path:
+    path = Path(path)
+    return path.parent / ACTIONS_DIR / path.name
+
+
+def save_actions(
+    page: str, actions: Iterable[Action | None], *, path: str | Path | None = None
+) -> pd.DataFrame:
+    """Record a page's actions; write them next to its headlines when ``path`` is given.
+
+    ``path`` is the page's headline file (the runner's ``headlines_path``); the actions go to
+    ``actions/<page>.json`` beside it. ``None`` entries (no action to recommend) are left out.
+    Returns the actions as a frame, ranked by value.
+
+    Examples
+    --------
+    >>> save_actions("02_churn", [None]).empty
+    True
+    """
+    kept = [a if a.page else Action(**{**asdict(a), "page": page}) for a in actions if a]
+    if path is not None:
+        target = _actions_file(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps([asdict(a) for a in kept], indent=2), encoding="utf-8")
+    return rank_actions(kept)
+
+
+def rank_actions(actions: Iterable[Action] | pd.DataFrame) -> pd.DataFrame:
+    """Rank actions by value, highest first; refuse to rank actions on different bases.
+
+    Examples
+    --------
+    >>> a = Action("a", "s", 1, 1.0, 0.0, 2.0)
+    >>> b = Action("b", "s", 1, 3.0, 2.0, 4.0)
+    >>> rank_actions([a, b])["action"].tolist()
+    ['b', 'a']
+    """
+    if isinstance(actions, pd.DataFrame):
+        frame = actions.reindex(columns=COLUMNS)
+    else:
+        frame = pd.DataFrame([asdict(a) for a in actions], columns=COLUMNS)
+    bases = sorted(set(frame["basis"].dropna()))
+    if len(bases) > 1:
+        raise DataError(
+            f"actions are on different money bases {bases}; convert them to "
+            f"{BASIS!r} with to_annual_margin first"
+        )
+    frame = frame.sort_values(["value", "action"], ascending=[False, True], kind="stable")
+    return frame.reset_index(drop=True)
+
+
+def load_actions(directory: str | Path | None) -> pd.DataFrame:
+    """Read every page's actions (``<directory>/actions/*.json``), ranked by value.
+
+    Empty (with the columns of :class:`Action`) when ``directory`` is None or holds none.
+    """
+    rows: list[dict] = []
+    if directory is not None:
+        for file in sorted((Path(directory) / ACTIONS_DIR).glob("*.json")):
+            rows.extend(json.loads(file.read_text(encoding="utf-8")))
+    return rank_actions(pd.DataFrame(rows, columns=[f.name for f in fields(Action)]))

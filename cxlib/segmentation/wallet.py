@@ -1,0 +1,856 @@
+"""Share of wallet: how much each customer could spend with us, and how much we leave to others.
+
+A customer's *wallet* is what they could spend in the categories the client sells. Few clients
+know it, so :func:`estimate_wallet` estimates it the way Perlich, Rosset et al. ("High-quantile
+modeling for customer wallet estimation") suggest: as a high quantile (default the 80th
+percentile) of spend among *similar* customers, learned with gradient boosting under the quantile
+loss. "Similar" means similar in who they are (the customer table's attributes) and what they buy
+and where (category and channel mix), not in how much they already spend, so the estimate reads
+"customers like you who give us most of their wallet spend this much". When the client has a
+stated wallet or income column, it is used instead.
+
+Only **active** customers have a wallet to win: customers who lapsed beyond the client's churn
+threshold are left out (and counted), and spend is what active customers actually spent in the
+trailing 12 months (:func:`trailing_spend`), not an annualised rate of a past active spell, so
+the headroom is a fraction of today's revenue a programme can compete for.
+
+:func:`wallet_by_segment` and :func:`wallet_by_category` sum spend, wallet and headroom (wallet
+minus spend) by segment and by segment and category; :func:`penetration_gaps` lists the
+cross-sell opportunities: categories a segment buys less often than comparable customers (the
+same spend band in other segments) do.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from cxlib.segmentation.features import _base_for, _row_numbers, customer_mix, summed_by
+from cxlib.settings.validation import (
+    check_positive_int,
+    check_transactions,
+    segment_series,
+    validate_columns,
+)
+
+__all__ = [
+    "DEFAULT_WALLET_QUANTILE",
+    "DEFAULT_WALLET_TRAINING_CUSTOMERS",
+    "WalletEstimate",
+    "estimate_wallet",
+    "penetration_gaps",
+    "spend_rate",
+    "trailing_spend",
+    "wallet_by_category",
+    "wallet_by_segment",
+]
+
+#: The quantile of similar customers' spend taken as the wallet (Perlich et al. use 0.8-0.9;
+#: the lower end, so the wallet is what a good customer like you spends, not the best one).
+DEFAULT_WALLET_QUANTILE = 0.8
+
+#: Most active customers a wallet model learns from (a seeded random sample above it); every
+#: active customer still gets a wallet. A quantile of spend given a few attributes and mix
+#: shares is estimated as well from 100,000 customers as from millions.
+DEFAULT_WALLET_TRAINING_CUSTOMERS = 100_000
+
+_DAYS_PER_YEAR = 365.25
+_TRAILING_DAYS = 365
+
+
+def active_customers(base: pd.DataFrame, active=None, *, caller: str) -> pd.Index:
+    """Return the ids (str) of the customers with a wallet to win.
+
+    ``active`` (a boolean Series by customer) wins; else ``~base["churned"]`` (the run's one
+    churn definition, as in ``client.base``); else customers who bought in the trailing 12
+    months (``revenue_12m > 0``).
+    """
+    if active is None:
+        if "churned" in base.columns:
+            active = ~base["churned"].astype(bool)
+        else:
+            validate_columns(base, ["revenue_12m"], caller=f"{caller} base")
+            active = base["revenue_12m"] > 0
+    if not isinstance(active, pd.Series) or not pd.api.types.is_bool_dtype(active):
+        raise ValueError(
+            f"The 'active' parameter of {caller} must be a boolean Series indexed by "
+            f"customer_id. Got {type(active).__name__} instead."
+        )
+    ids = active.index[active.to_numpy()].astype(str)
+    return base.index.astype(str).intersection(ids, sort=False)
+
+
+def _text_ids(transactions: pd.DataFrame) -> pd.DataFrame:
+    """Return the transactions with text customer ids, like the customer base's index."""
+    if pd.api.types.is_string_dtype(transactions["customer_id"]):
+        return transactions
+    return transactions.assign(customer_id=transactions["customer_id"].astype(str))
+
+
+def _active_years(base: pd.DataFrame, min_active_days: int) -> pd.Series:
+    """Each customer's active period in years, from the customer base (see :func:`spend_rate`)."""
+    repeat_days = base["purchases"].to_numpy(dtype=float) - 1
+    span = (base["tenure_days"] - base["days_since_last"]).to_numpy(dtype=float)
+    active = np.where(
+        repeat_days > 0,
+        span * (repeat_days + 1) / np.clip(repeat_days, 1, None),
+        base["tenure_days"].to_numpy(dtype=float),
+    )
+    return pd.Series(
+        np.maximum(active, float(min_active_days)) / _DAYS_PER_YEAR, index=base.index.astype(str)
+    )
+
+
+def spend_rate(
+    transactions: pd.DataFrame,
+    *,
+    by: str | None = None,
+    observation_end=None,
+    min_active_days: int = 90,
+    base: pd.DataFrame | None = None,
+) -> pd.DataFrame | pd.Series:
+    """Annual spend rate while active, per customer (and per ``by`` value, e.g. category).
+
+    A customer's net spend (the customer base's ``revenue``: all history, refunds deducted)
+    divided by the years they were active: the span from their first to their last purchase,
+    stretched by ``(n + 1) / n`` for ``n`` repeat purchase days (the span of ``n + 1`` purchases
+    underestimates the active period by about one gap), or the time since the first purchase
+    for one-time buyers, and never less than ``min_active_days``. A purchase is a day with
+    positive net spend (:func:`cxlib.customers.customer_base`): a day of refunds only is not
+    one. Unlike last-year spend (the base's ``revenue_12m``), it does not count a customer who
+    stopped buying as having no spend capacity.
+
+    Parameters
+    ----------
+    transactions : DataFrame
+        Canonical transactions (read for the ``by`` split only when a base is given).
+    by : str, optional
+        A transactions column (e.g. ``"category"``) to split spend by; the active period is the
+        customer's, whatever they bought.
+    observation_end : date-like, optional
+        Defaults to the base's (or the last transaction date).
+    min_active_days : int
+        Floor on the active period, so recent first-time buyers are not annualised from a few
+        days.
+    base : DataFrame, optional
+        :func:`cxlib.customers.customer_base` output (e.g. ``client.base``); built from
+        ``transactions`` when omitted.
+
+    Returns
+    -------
+    Series or DataFrame
+        Indexed by ``customer_id`` (the customers of the base: those with a purchase): the
+        annual rate (Series named ``spend``), or one column per value of ``by`` (0 where the
+        customer never bought it).
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": ["a", "a", "b"], "amount": [100.0, 100.0, 50.0],
+    ...                    "date": pd.to_datetime(["2023-01-01", "2023-07-02", "2023-12-31"])})
+    >>> spend_rate(tx).round(1).tolist()
+    [200.7, 202.9]
+    """
+    check_positive_int(min_active_days, "min_active_days", caller="spend_rate")
+    tx = check_transactions(transactions, caller="spend_rate")
+    base = _base_for(
+        tx,
+        base,
+        observation_end,
+        "spend_rate",
+        columns=["purchases", "revenue", "tenure_days", "days_since_last"],
+    )
+    years = _active_years(base, min_active_days)
+    if by is None:
+        rate = pd.Series(base["revenue"].to_numpy(dtype=float), index=years.index) / years
+        rate.name = "spend"
+        rate.index.name = "customer_id"
+        return rate
+    validate_columns(tx, [by], caller="spend_rate")
+    end = base.attrs.get("observation_end", observation_end)
+    spend = _spend_by(tx, by, years.index, end=None if end is None else pd.Timestamp(end))
+    out = spend.div(years, axis=0)
+    out.columns.name = by
+    out.index.name = "customer_id"
+    return out
+
+
+def trailing_spend(
+    transactions: pd.DataFrame,
+    *,
+    base: pd.DataFrame | None = None,
+    by: str | None = None,
+    customers_index: pd.Index | None = None,
+    min_active_days: int = 90,
+) -> pd.DataFrame | pd.Series:
+    """Annual spend of each customer: net spend in the trailing 12 months (``revenue_12m``).
+
+    Customers who first bought less than a year ago are scaled up to a year from their tenure
+    (never less than ``min_active_days``), so a new customer is not read as a small one; nobody
+    else is annualised: a customer who stopped buying has the spend they actually made.
+
+    Parameters
+    ----------
+    transactions : DataFrame
+        Canonical transactions (checked; read for the ``by`` split, or for the base).
+    base : DataFrame, optional
+        :func:`cxlib.customers.customer_base` output (``revenue_12m``, ``tenure_days``), e.g.
+        ``client.base``; built from ``transactions`` when omitted.
+    by : str, optional
+        A transactions column (e.g. ``"category"``) to split the trailing spend by.
+    customers_index : Index, optional
+        The customers to return (default all of the base).
+    min_active_days : int
+        Floor on the tenure used to scale up new customers.
+
+    Returns
+    -------
+    Series or DataFrame
+        Indexed by ``customer_id``: annual spend (Series ``spend``) or one column per ``by``.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": ["a", "a", "b"], "amount": [100.0, 100.0, 50.0],
+    ...                    "date": pd.to_datetime(["2023-01-01", "2024-07-02", "2024-10-02"])})
+    >>> trailing_spend(tx).round(1).tolist()  # b: 50 over a 90-day floor
+    [100.0, 202.8]
+    """
+    caller = "trailing_spend"
+    check_positive_int(min_active_days, "min_active_days", caller=caller)
+    tx = _text_ids(check_transactions(transactions, caller=caller))
+    base = _base_for(tx, base, None, caller, columns=["revenue_12m", "tenure_days"])
+    index = base.index.astype(str) if customers_index is None else customers_index
+    table = base.set_axis(base.index.astype(str)).reindex(index)
+    tenure = np.clip(table["tenure_days"].to_numpy(dtype=float), min_active_days, _TRAILING_DAYS)
+    scale = pd.Series(_TRAILING_DAYS / tenure, index=index)
+    if by is None:
+        spend = table["revenue_12m"].astype(float) * scale
+        spend.name, spend.index.name = "spend", "customer_id"
+        return spend
+    validate_columns(tx, [by], caller=caller)
+    end = pd.Timestamp(base.attrs.get("observation_end", tx["date"].max()))
+    spend = _spend_by(tx, by, index, end=end, days=_TRAILING_DAYS)
+    out = spend.mul(scale, axis=0)
+    out.columns.name, out.index.name = by, "customer_id"
+    return out
+
+
+def _spend_by(
+    tx: pd.DataFrame, by: str, index: pd.Index, *, end=None, days: int | None = None
+) -> pd.DataFrame:
+    """Net spend of each customer of ``index`` (text ids) per ``by`` value, up to ``end``.
+
+    Only the ``days`` up to ``end`` when given. One column per ``by`` value bought by anyone
+    in the window (sorted), 0 where the customer never did; the one per-customer spend table
+    behind :func:`spend_rate` and :func:`trailing_spend`. Ids are hashed once per distinct id.
+    """
+    keep = np.ones(len(tx), dtype=bool)
+    if end is not None:
+        keep &= (tx["date"] <= end).to_numpy()
+        if days is not None:
+            keep &= (tx["date"] > end - pd.Timedelta(days=days)).to_numpy()
+    rows = _row_numbers(tx["customer_id"], pd.Index(index).astype(str))
+    # customers outside the index share one extra row, dropped below: what they bought still
+    # makes a column, as in a pivot of the whole window
+    rows = np.where(rows >= 0, rows, len(index))
+    window = pd.DataFrame(
+        {"customer_id": rows[keep], by: tx[by].to_numpy()[keep], "amount": tx["amount"][keep]}
+    )
+    spend = summed_by(window, "customer_id", by).reindex(range(len(index)), fill_value=0.0)
+    spend.index = index
+    return spend
+
+
+def _attribute_frame(customers: pd.DataFrame | None, index: pd.Index, attributes) -> pd.DataFrame:
+    if customers is None:
+        return pd.DataFrame(index=index)
+    validate_columns(customers, ["customer_id"], caller="estimate_wallet")
+    table = customers.copy()
+    table["customer_id"] = table["customer_id"].astype(str)
+    table = table.drop_duplicates("customer_id").set_index("customer_id").reindex(index)
+    if attributes is None:
+        attributes = []
+        for column in table.columns:
+            values = table[column]
+            if pd.api.types.is_datetime64_any_dtype(values):
+                continue
+            if pd.api.types.is_numeric_dtype(values):
+                attributes.append(column)
+            elif values.nunique() <= 50:  # ids and free text are not attributes
+                attributes.append(column)
+    validate_columns(table, attributes, caller="estimate_wallet")
+    out = pd.DataFrame(index=index)
+    for column in attributes:
+        values = table[column]
+        if pd.api.types.is_numeric_dtype(values):
+            out[column] = values.astype(float)
+        else:
+            out[column] = values.astype("category")
+    return out
+
+
+def _quantile_predict(
+    X: pd.DataFrame,
+    y: pd.Series,
+    *,
+    quantile,
+    cv,
+    seed,
+    max_rows: int = DEFAULT_WALLET_TRAINING_CUSTOMERS,
+) -> np.ndarray:
+    """Predict the ``quantile`` of ``y`` given ``X`` for every row.
+
+    The model learns from a seeded random sample of at most ``max_rows`` rows (all of them on
+    smaller data) and predicts every row. With ``cv``, the sampled rows get out-of-fold
+    predictions (a model that did not see them) and the others the model fitted on the sample.
+    """
+    from sklearn.ensemble import HistGradientBoostingRegressor
+    from sklearn.model_selection import KFold, cross_val_predict
+
+    if X.shape[1] == 0:
+        return np.full(len(y), float(np.quantile(y, quantile)))
+    sample = np.arange(len(X))
+    if len(X) > max_rows:
+        sample = np.sort(np.random.default_rng(seed).choice(len(X), max_rows, replace=False))
+    model = HistGradientBoostingRegressor(
+        loss="quantile",
+        quantile=quantile,
+        max_iter=60,
+        learning_rate=0.15,
+        min_samples_leaf=max(20, min(200, len(sample) // 50)),
+        categorical_features="from_dtype",
+        random_state=seed,
+    )
+    X_fit, y_fit = X.iloc[sample], y.iloc[sample]
+    if cv is None or cv < 2:
+        return model.fit(X_fit, y_fit).predict(X)
+    folds = KFold(n_splits=int(cv), shuffle=True, random_state=seed)
+    out_of_fold = cross_val_predict(model, X_fit, y_fit, cv=folds)
+    if len(sample) == len(X):
+        return out_of_fold
+    predicted = model.fit(X_fit, y_fit).predict(X)
+    predicted[sample] = out_of_fold
+    return predicted
+
+
+@dataclass
+class WalletEstimate:
+    """Per-customer wallet estimate.
+
+    Attributes
+    ----------
+    customers : DataFrame
+        Indexed by ``customer_id``, the active customers only: ``spend`` (trailing 12-month net
+        spend, see :func:`trailing_spend`), ``wallet`` (never below ``spend``),
+        ``share_of_wallet`` (spend / wallet, 0-1), ``headroom`` (wallet - spend).
+    categories : DataFrame or None
+        Long frame: ``customer_id``, ``category``, ``spend``, ``wallet``, ``headroom`` (one
+        quantile model per category; category wallets need not add up to the total wallet, as
+        a quantile of a sum is not the sum of quantiles). ``None`` without categories.
+    source : str
+        ``"model"`` or ``"stated"``.
+    quantile : float
+    features : list of str
+        Model features (empty for a stated wallet).
+    excluded : int
+        Customers of the base left out because they are not active (lapsed beyond the churn
+        threshold): they have no wallet to win with a share-of-wallet programme.
+    basis : str
+        What ``spend``, ``wallet`` and ``headroom`` measure, for labels.
+    """
+
+    customers: pd.DataFrame
+    categories: pd.DataFrame | None
+    source: str
+    quantile: float
+    features: list[str] = field(default_factory=list)
+    excluded: int = 0
+    basis: str = "annual net revenue (trailing 12 months), active customers"
+
+
+def estimate_wallet(
+    transactions: pd.DataFrame,
+    customers: pd.DataFrame | None = None,
+    *,
+    quantile: float = DEFAULT_WALLET_QUANTILE,
+    stated_wallet: str | None = None,
+    stated_wallet_factor: float = 1.0,
+    attributes: list[str] | None = None,
+    by_category: bool = True,
+    cv: int | None = 3,
+    seed: int = 0,
+    observation_end=None,
+    min_active_days: int = 90,
+    n_threads: int | None = 1,
+    base: pd.DataFrame | None = None,
+    active: pd.Series | None = None,
+) -> WalletEstimate:
+    """Estimate each active customer's annual wallet in the client's categories.
+
+    The model learns from and predicts for active customers only, on their trailing 12-month
+    spend (:func:`trailing_spend`): a customer who lapsed has no wallet to win by a
+    share-of-wallet programme (winning them back is the churn page's question).
+
+    Parameters
+    ----------
+    transactions : DataFrame
+        Canonical transactions (``category`` and ``channel`` used when present).
+    customers : DataFrame, optional
+        Customer table: attributes for the model, or the stated wallet column.
+    quantile : float
+        The quantile of similar customers' spend taken as the wallet, in (0.5, 1).
+    stated_wallet : str, optional
+        A ``customers`` column holding each customer's annual wallet (or income, with
+        ``stated_wallet_factor`` the share of it that could go to the client's categories).
+        When given, no model is fitted; customers without a value fall back to their spend.
+    stated_wallet_factor : float
+        Multiplier for the stated column.
+    attributes : list of str, optional
+        ``customers`` columns to use; default every numeric column and every text column with at
+        most 50 distinct values (dates and ids are left out).
+    by_category : bool
+        Also estimate a wallet per category (needs a ``category`` column).
+    cv : int or None
+        Folds for out-of-fold predictions of the total wallet (each customer's wallet comes
+        from a model that did not see them); ``None`` fits and predicts on all customers.
+        Above ``DEFAULT_WALLET_TRAINING_CUSTOMERS`` active customers every model learns from a
+        seeded random sample of that many (the sampled customers get out-of-fold wallets, the
+        others the model fitted on the sample); every customer gets a wallet.
+        Category wallets are always fitted on all customers (one model per category; cheaper,
+        and the leaves hold at least 20 customers, so a customer barely moves their own).
+    seed : int
+        Seed of the folds and the model.
+    observation_end, min_active_days
+        See :func:`trailing_spend`.
+    n_threads : int or None
+        OpenMP threads for the model (1 is safe on busy machines; None = library default).
+    base : DataFrame, optional
+        :func:`cxlib.customers.customer_base` output (e.g. ``client.base``): the customers and
+        their spend; built from ``transactions`` when omitted.
+    active : Series of bool, optional
+        Which customers are active; default ``~base["churned"]`` when the base has it (as
+        ``client.base`` does), else a purchase in the trailing 12 months.
+
+    Returns
+    -------
+    WalletEstimate
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> tx = pd.DataFrame({"customer_id": [f"c{i}" for i in range(200)] * 2,
+    ...                    "date": pd.to_datetime(["2024-01-01"] * 200 + ["2024-12-31"] * 200),
+    ...                    "amount": rng.gamma(2, 50, 400)})
+    >>> est = estimate_wallet(tx, by_category=False)
+    >>> bool((est.customers["wallet"] >= est.customers["spend"]).all())
+    True
+    """
+    import sklearn.ensemble  # noqa: F401  (load OpenMP before limiting its threads)
+    from threadpoolctl import threadpool_limits
+
+    if not 0.5 < quantile < 1:
+        raise ValueError(
+            "The 'quantile' parameter of estimate_wallet must be between 0.5 and 1 (exclusive). "
+            f"Got {quantile!r} instead."
+        )
+    tx = _text_ids(check_transactions(transactions, caller="estimate_wallet"))
+    base = _base_for(
+        tx, base, observation_end, "estimate_wallet", columns=["revenue_12m", "tenure_days"]
+    )
+    end = base.attrs.get("observation_end", observation_end)
+    index = active_customers(base, active, caller="estimate_wallet")
+    excluded = len(base) - len(index)
+    spend = trailing_spend(tx, base=base, customers_index=index, min_active_days=min_active_days)
+    has_category = by_category and "category" in tx.columns
+    category_spend = (
+        trailing_spend(
+            tx, base=base, by="category", customers_index=index, min_active_days=min_active_days
+        )
+        if has_category
+        else None
+    )
+
+    if stated_wallet is not None:
+        wallet = _stated_wallet(customers, stated_wallet, stated_wallet_factor, spend)
+        return WalletEstimate(
+            customers=_customer_table(spend, wallet),
+            categories=None,
+            source="stated",
+            quantile=float("nan"),
+            excluded=excluded,
+        )
+
+    X = _attribute_frame(customers, index, attributes).join(
+        customer_mix(tx, index, observation_end=end)
+    )
+    with threadpool_limits(limits=n_threads):
+        predicted = _quantile_predict(X, spend, quantile=quantile, cv=cv, seed=seed)
+        wallet = np.maximum(predicted, spend.to_numpy())
+        table = _customer_table(spend, wallet)
+        categories = (
+            _category_wallets(X, category_spend, quantile=quantile, seed=seed)
+            if has_category
+            else None
+        )
+    return WalletEstimate(
+        customers=table,
+        categories=categories,
+        source="model",
+        quantile=quantile,
+        features=list(X.columns),
+        excluded=excluded,
+    )
+
+
+def _stated_wallet(customers, stated_wallet: str, factor: float, spend: pd.Series) -> pd.Series:
+    """Return each customer's stated wallet (times ``factor``), never below their spend."""
+    if customers is None:
+        raise ValueError(
+            "The 'stated_wallet' parameter of estimate_wallet needs a customers table. "
+            "Got customers=None instead."
+        )
+    validate_columns(customers, ["customer_id", stated_wallet], caller="estimate_wallet")
+    stated = (
+        pd.to_numeric(
+            customers.assign(customer_id=customers["customer_id"].astype(str))
+            .drop_duplicates("customer_id")
+            .set_index("customer_id")[stated_wallet],
+            errors="coerce",
+        ).reindex(spend.index)
+        * factor
+    )
+    missing = stated.isna()
+    if missing.any():
+        warnings.warn(
+            f"estimate_wallet: {int(missing.sum())} customer(s) have no stated "
+            f"'{stated_wallet}'; their wallet is set to their spend.",
+            stacklevel=3,
+        )
+    below = stated < spend
+    if below.any():
+        warnings.warn(
+            f"estimate_wallet: {int(below.sum())} customer(s) spend more than their stated "
+            "wallet; their wallet is raised to their spend.",
+            stacklevel=3,
+        )
+    return np.maximum(stated.fillna(spend), spend)
+
+
+def _category_wallets(
+    X: pd.DataFrame, category_spend: pd.DataFrame, *, quantile, seed
+) -> pd.DataFrame:
+    """Fit one quantile model per category on all customers; return a long frame of wallets."""
+    frames = []
+    for category in category_spend.columns:
+        y = category_spend[category]
+        pred = _quantile_predict(X, y, quantile=quantile, cv=None, seed=seed)
+        cat_wallet = np.maximum(pred, y.to_numpy())
+        frames.append(
+            pd.DataFrame(
+                {
+                    "customer_id": category_spend.index,
+                    "category": category,
+                    "spend": y.to_numpy(),
+                    "wallet": cat_wallet,
+                    "headroom": cat_wallet - y.to_numpy(),
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def _customer_table(spend: pd.Series, wallet) -> pd.DataFrame:
+    wallet = np.asarray(wallet, dtype=float)
+    spend_values = spend.to_numpy(dtype=float)
+    share = np.divide(
+        np.clip(spend_values, 0, None), wallet, out=np.zeros_like(wallet), where=wallet > 0
+    )
+    return pd.DataFrame(
+        {
+            "spend": spend_values,
+            "wallet": wallet,
+            "share_of_wallet": np.clip(share, 0, 1),
+            "headroom": wallet - spend_values,
+        },
+        index=spend.index,
+    )
+
+
+def _estimate_table(estimate) -> pd.DataFrame:
+    return estimate.customers if isinstance(estimate, WalletEstimate) else estimate
+
+
+def wallet_by_segment(estimate, segments) -> pd.DataFrame:
+    """Spend, wallet, share of wallet and headroom per segment.
+
+    Parameters
+    ----------
+    estimate : WalletEstimate or DataFrame
+        :func:`estimate_wallet` output (or its ``customers`` frame).
+    segments : Series or DataFrame
+        Segment per customer (index ``customer_id``; a frame's ``segment`` column).
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``segment``, sorted by headroom (descending): ``customers``, ``spend``,
+        ``wallet``, ``share_of_wallet`` (segment spend / segment wallet), ``headroom``,
+        ``headroom_share`` (of all headroom), ``spend_per_customer``, ``wallet_per_customer``,
+        ``headroom_per_customer``. Money is annual. Customers without a segment are left out.
+
+    Examples
+    --------
+    >>> est = pd.DataFrame({"spend": [10.0, 30.0, 20.0], "wallet": [40.0, 40.0, 20.0]},
+    ...                    index=["a", "b", "c"])
+    >>> seg = pd.Series({"a": "x", "b": "x", "c": "y"})
+    >>> wallet_by_segment(est, seg)[["wallet", "share_of_wallet", "headroom"]]
+    ... # doctest: +NORMALIZE_WHITESPACE
+             wallet  share_of_wallet  headroom
+    segment
+    x          80.0              0.5      40.0
+    y          20.0              1.0       0.0
+    """
+    table = _estimate_table(estimate)
+    validate_columns(table, ["spend", "wallet"], caller="wallet_by_segment")
+    seg = segment_series(segments, caller="wallet_by_segment")
+    joined = table[["spend", "wallet"]].join(seg.rename("segment"), how="inner")
+    grouped = joined.groupby("segment")
+    out = grouped[["spend", "wallet"]].sum()
+    out.insert(0, "customers", grouped.size().astype(int))
+    out["share_of_wallet"] = out["spend"].clip(lower=0) / out["wallet"].where(out["wallet"] > 0)
+    out["headroom"] = out["wallet"] - out["spend"]
+    total = out["headroom"].sum()
+    out["headroom_share"] = out["headroom"] / total if total > 0 else np.nan
+    for column in ("spend", "wallet", "headroom"):
+        out[f"{column}_per_customer"] = out[column] / out["customers"]
+    out.index.name = "segment"
+    return out.sort_values("headroom", ascending=False)
+
+
+def wallet_by_category(estimate: WalletEstimate, segments) -> pd.DataFrame:
+    """Spend, wallet, share of wallet and headroom per segment and category.
+
+    Parameters
+    ----------
+    estimate : WalletEstimate
+        :func:`estimate_wallet` output with category wallets.
+    segments : Series or DataFrame
+        Segment per customer.
+
+    Returns
+    -------
+    DataFrame
+        One row per (``segment``, ``category``), sorted by headroom: ``customers`` (of the
+        segment in the estimate, i.e. active), ``spend``, ``wallet``, ``share_of_wallet``,
+        ``headroom``. Empty when the estimate has no category wallets (no
+        ``category`` column), with the reason in ``attrs["note"]``.
+    """
+    if not isinstance(estimate, WalletEstimate):
+        raise ValueError(
+            "The 'estimate' parameter of wallet_by_category must be an estimate_wallet result. "
+            f"Got {type(estimate).__name__} instead."
+        )
+    if estimate.categories is None:
+        return _not_applicable(
+            ["segment", "category", "customers", "spend", "wallet", "share_of_wallet", "headroom"],
+            "No category wallets: the transactions have no 'category' column.",
+        )
+    seg = segment_series(segments, caller="wallet_by_category")
+    long = estimate.categories.merge(
+        seg.rename("segment"), left_on="customer_id", right_index=True, how="inner"
+    )
+    out = long.groupby(["segment", "category"], observed=True)[["spend", "wallet"]].sum()
+    sizes = seg[seg.index.isin(estimate.customers.index)].value_counts()  # customers estimated
+    out.insert(0, "customers", sizes.reindex(out.index.get_level_values("segment")).to_numpy())
+    out["share_of_wallet"] = out["spend"].clip(lower=0) / out["wallet"].where(out["wallet"] > 0)
+    out["headroom"] = out["wallet"] - out["spend"]
+    return out.sort_values("headroom", ascending=False).reset_index()
+
+
+def penetration_gaps(
+    transactions: pd.DataFrame,
+    segments,
+    *,
+    base: pd.DataFrame | None = None,
+    active: pd.Series | None = None,
+    min_customers: int = 30,
+    spend_bands: int = 4,
+    target_quantile: float = 0.75,
+) -> pd.DataFrame:
+    """Cross-sell opportunities: categories a segment buys less often than comparable customers.
+
+    Only active customers count (see :func:`estimate_wallet`), and only their purchases of the
+    trailing 12 months. Customers are compared with customers who spend as much: each active
+    customer falls in one of ``spend_bands`` bands of trailing 12-month spend (quantiles). In a
+    band, a category's **target penetration** is the ``target_quantile`` of the penetrations of
+    the segments with at least ``min_customers`` customers in that band (a high but reachable
+    benchmark among lookalikes, not the best segment, not 100%). A segment's gap in the band is
+    the target minus its own penetration (never negative); the opportunity values the missing
+    buyers at the band's 12-month spend per buyer of the category. Rows sum the bands.
+
+    Parameters
+    ----------
+    transactions : DataFrame
+        Canonical transactions with a ``category`` column.
+    segments : Series or DataFrame
+        Segment per customer.
+    base : DataFrame, optional
+        :func:`cxlib.customers.customer_base` output (e.g. ``client.base``); built when omitted.
+    active : Series of bool, optional
+        Active customers; default ``~base["churned"]`` or a purchase in the trailing 12 months.
+    min_customers : int
+        Segments with fewer customers in a band do not set that band's target.
+    spend_bands : int
+        Number of spend bands (quantiles of trailing 12-month spend).
+    target_quantile : float
+        Quantile of the lookalike segments' penetrations taken as the target, in [0.5, 1].
+
+    Returns
+    -------
+    DataFrame
+        One row per (``segment``, ``category``), sorted by ``opportunity`` (descending):
+        ``customers`` (active), ``buyers`` (in the last 12 months), ``penetration``,
+        ``target_penetration`` (customer-weighted over the bands), ``penetration_gap``,
+        ``new_buyers`` (gap x customers, summed over bands), ``spend_per_buyer`` (12-month net
+        revenue per buyer of the category, the bands' average weighted by new buyers) and
+        ``opportunity`` (annual net revenue: ``new_buyers x spend_per_buyer``). Empty, with the
+        reason in ``attrs["note"]``, when the transactions have no ``category`` column or no
+        cell has ``min_customers`` customers.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": list("abcdef"), "category": list("xxxyxy"),
+    ...                    "amount": 10.0, "date": pd.Timestamp("2024-01-01")})
+    >>> seg = pd.Series({"a": "s1", "b": "s1", "c": "s1", "d": "s2", "e": "s2", "f": "s2"})
+    >>> gaps = penetration_gaps(tx, seg, min_customers=1, spend_bands=1, target_quantile=1.0)
+    >>> columns = ["segment", "category", "penetration", "target_penetration"]
+    >>> gaps.loc[0, columns].astype(str).tolist()
+    ['s1', 'y', '0.0', '0.6666666666666666']
+    """
+    caller = "penetration_gaps"
+    tx = _text_ids(check_transactions(transactions, caller=caller))
+    columns = [
+        "segment",
+        "category",
+        "customers",
+        "buyers",
+        "penetration",
+        "target_penetration",
+        "penetration_gap",
+        "new_buyers",
+        "spend_per_buyer",
+        "opportunity",
+    ]
+    if "category" not in tx.columns:
+        return _not_applicable(
+            columns, "No penetration gaps: the transactions have no 'category' column."
+        )
+    check_positive_int(spend_bands, "spend_bands", caller=caller)
+    if not 0.5 <= target_quantile <= 1:
+        raise ValueError(
+            f"The 'target_quantile' parameter of {caller} must be in [0.5, 1]. "
+            f"Got {target_quantile!r} instead."
+        )
+    seg = segment_series(segments, caller=caller)
+    base = _base_for(tx, base, None, caller, columns=["revenue_12m"])
+    ids = active_customers(base, active, caller=caller).intersection(seg.index, sort=False)
+    spend = base.set_axis(base.index.astype(str)).loc[ids, "revenue_12m"].astype(float)
+    band = _spend_band(spend, spend_bands)
+    end = pd.Timestamp(base.attrs.get("observation_end", tx["date"].max()))
+    dates = tx["date"]
+    recent = tx.loc[(dates > end - pd.Timedelta(days=_TRAILING_DAYS)) & (dates <= end)]
+    rows = _row_numbers(recent["customer_id"], ids)  # the customer's position in ids, or -1
+    categories = sorted(tx["category"].unique())
+    lines = pd.DataFrame(
+        {
+            "row": rows,
+            "category": pd.Categorical(recent["category"], categories=categories).codes,
+            "amount": recent["amount"].to_numpy(dtype=float),
+        }
+    )
+    lines = lines.loc[(lines["row"] >= 0) & (lines["category"] >= 0)]
+    cells = _band_cells(lines, seg.loc[ids], band, categories)
+    eligible = cells[cells["customers"] >= min_customers]
+    if eligible.empty:
+        return _not_applicable(
+            columns,
+            f"No penetration gaps: no segment and spend band has {min_customers} active customers.",
+        )
+    target = eligible.groupby(["band", "category"])["penetration"].quantile(target_quantile)
+    cells["target_penetration"] = (
+        target.reindex(pd.MultiIndex.from_frame(cells[["band", "category"]])).fillna(0.0).to_numpy()
+    )
+    cells["new_buyers"] = (cells["target_penetration"] - cells["penetration"]).clip(
+        lower=0
+    ) * cells["customers"]
+    per_buyer = (
+        cells.groupby(["band", "category"])[["spend", "buyers"]]
+        .sum()
+        .pipe(lambda t: t["spend"] / t["buyers"].where(t["buyers"] > 0))
+    )
+    cells["spend_per_buyer"] = (
+        per_buyer.reindex(pd.MultiIndex.from_frame(cells[["band", "category"]]))
+        .fillna(0.0)
+        .to_numpy()
+    )
+    cells["opportunity"] = cells["new_buyers"] * cells["spend_per_buyer"]
+    cells["target_buyers"] = cells["target_penetration"] * cells["customers"]
+    out = cells.groupby(["segment", "category"])[
+        ["customers", "buyers", "target_buyers", "new_buyers", "opportunity"]
+    ].sum()
+    out["penetration"] = out["buyers"] / out["customers"]
+    out["target_penetration"] = out["target_buyers"] / out["customers"]
+    out["penetration_gap"] = out["new_buyers"] / out["customers"]
+    out["spend_per_buyer"] = (
+        out["opportunity"] / out["new_buyers"].where(out["new_buyers"] > 0)
+    ).fillna(0.0)
+    out = out[columns[2:]].astype({"customers": int, "buyers": int})
+    return out.sort_values("opportunity", ascending=False, kind="stable").reset_index()
+
+
+def _spend_band(spend: pd.Series, bands: int) -> pd.Series:
+    """Return the band 0..bands-1 of trailing spend (quantiles of ranks; ties share a band)."""
+    ranks = spend.rank(method="min", pct=True).to_numpy()
+    band = np.minimum(np.floor((ranks - 1e-12) * bands), bands - 1).astype(int)
+    return pd.Series(np.clip(band, 0, None), index=spend.index, name="band")
+
+
+def _band_cells(lines: pd.DataFrame, seg: pd.Series, band: pd.Series, categories) -> pd.DataFrame:
+    """Count customers, buyers and 12-month spend per (segment, band, category).
+
+    ``lines`` are the trailing 12 months' transactions as integer codes: ``row`` (the
+    customer's position in ``seg``), ``category`` (position in ``categories``), ``amount``.
+    A buyer is a customer with a positive line in the category (counted once).
+    """
+    keys = pd.DataFrame({"segment": seg, "band": band.reindex(seg.index)})
+    sizes = keys.groupby(["segment", "band"]).size().rename("customers")
+    # one cell number per (segment, band) of each customer, then per category
+    cell_of_customer = sizes.index.get_indexer(pd.MultiIndex.from_frame(keys))
+    n_categories = len(categories)
+    row, category = lines["row"].to_numpy(), lines["category"].to_numpy(dtype=np.int64)
+    flat = cell_of_customer[row].astype(np.int64) * n_categories + category
+    size = len(sizes) * n_categories
+    spend = np.bincount(flat, weights=lines["amount"].to_numpy(), minlength=size)
+    positive = lines["amount"].to_numpy() > 0
+    bought = np.unique(row[positive].astype(np.int64) * n_categories + category[positive])
+    buyer_cells = cell_of_customer[bought // n_categories] * n_categories + bought % n_categories
+    buyers = np.bincount(buyer_cells, minlength=size)
+    grid = pd.MultiIndex.from_tuples(
+        [(s, b, c) for (s, b) in sizes.index for c in categories],
+        names=["segment", "band", "category"],
+    )
+    cells = pd.DataFrame(index=grid)
+    cells["customers"] = np.repeat(sizes.to_numpy(), n_categories)
+    cells["buyers"] = buyers.astype(int)
+    cells["spend"] = spend
+    cells["penetration"] = cells["buyers"] / cells["customers"]
+    return cells.reset_index()
+
+
+def _not_applicable(columns: list[str], note: str) -> pd.DataFrame:
+    """Return an empty table carrying the sentence the page shows instead of it."""
+    table = pd.DataFrame(columns=columns)
+    table.attrs["note"] = note
+    return table
