@@ -271,3 +271,13 @@ def test_customer_functions_take_an_aware_end_in_utc():
     assert base.loc["a", "purchases"] == 2
     with pytest.raises(ValueError, match="The 'observation_end' parameter of customer_base"):
         customer_base(tx, observation_end=20240110)
+
+
+def test_code_reads_pandas_spellings_in_any_case():
+    spellings = {"ms": "M", "ME": "M", "QS": "Q", "qe": "Q", "A": "Y", "YS": "Y", "ye": "Y"}
+    for spelling, code in {**spellings, **{c.lower(): c for c in units.CODES}}.items():
+        assert units.code(spelling) == code
+    with pytest.raises(ParameterError, match=r"of nps_by must be one of \['D', 'W', 'M'"):
+        units.code("H", caller="nps_by")
+    with pytest.raises(ParameterError, match=r"must be one of \['W', 'M'\]. Got 'D' instead"):
+        units.code("D", codes=("W", "M"))
