@@ -247,7 +247,7 @@ def test_measure_refuses_a_horizon_past_the_data_and_tables_without_a_control(ca
     with pytest.raises(DataError, match="need a 'control' group"):
         ex.measure(tx, assignments.assign(group="coupon"), horizon_days=60)
     two = pd.concat([assignments, assignments.assign(experiment="autumn")])
-    with pytest.raises(ValueError, match="must name one experiment"):
+    with pytest.raises(ValueError, match="must be the name of one experiment"):
         ex.measure(tx, two, horizon_days=60)
     assert len(ex.measure(tx, two, horizon_days=60, experiment="autumn")) == 2
     with pytest.raises(ValueError, match="'metrics' parameter"):

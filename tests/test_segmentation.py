@@ -187,7 +187,7 @@ def test_rules_given_as_a_frame_are_accepted():
 
 
 def test_rules_that_leave_grid_cells_uncovered_are_refused():
-    with pytest.raises(ValueError, match=r"must cover every .* leave \[\(1, 1\)"):
+    with pytest.raises(ValueError, match=r"must be rules that cover every .* leave \[\(1, 1\)"):
         rfm_segments(_ten_customers(), rules=[SegmentRule("Top", r=(2, 5), fm=(1, 5))])
 
 
@@ -351,7 +351,7 @@ def test_customer_features_at_an_earlier_observation_end_ignore_later_transactio
 
 def test_customer_features_refuse_a_base_from_another_observation_end():
     base = customer_base(_transactions(), observation_end="2024-02-20")
-    with pytest.raises(ValueError, match="must match the customer base's observation end"):
+    with pytest.raises(ValueError, match="must be the customer base's observation end"):
         customer_features(_transactions(), base=base, observation_end="2024-03-31")
 
 

@@ -19,17 +19,13 @@ from cxlib.clv.purchase import (
     PurchaseModel,
     dropout_at_bound,
 )
-from cxlib.customers import (
-    DEFAULT_HOLDOUT_WEEKS,
-    _check_freq,
-    _clean_transactions,
-    _factorize_ids,
-    _period_ordinal,
-    _positive_periods,
-    _to_timestamp,
-    default_calibration_end,
-    rfm_summary,
-)
+from cxlib.customers import DEFAULT_HOLDOUT_WEEKS, default_calibration_end, rfm_summary
+from cxlib.customers.purchases import check_freq as _check_freq
+from cxlib.customers.purchases import clean_transactions as _clean_transactions
+from cxlib.customers.purchases import factorize_ids as _factorize_ids
+from cxlib.customers.purchases import period_ordinal as _period_ordinal
+from cxlib.customers.purchases import positive_periods as _positive_periods
+from cxlib.settings.dates import to_timestamp as _to_timestamp
 from cxlib.settings.validation import DataError, validate_columns
 
 

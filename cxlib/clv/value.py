@@ -8,7 +8,7 @@ from scipy.stats import norm
 
 from cxlib.clv import spend as _spend
 from cxlib.clv._optimise import check_summary, compress
-from cxlib.customers import _check_freq
+from cxlib.customers.purchases import check_freq as _check_freq
 from cxlib.settings.validation import DataError, validate_columns
 
 #: Periods per month for each ``freq`` (a month is 365.25 / 12 days).

@@ -27,8 +27,11 @@ from typing import Any
 
 import pandas as pd
 
+from cxlib.settings import units
+
 __all__ = [
     "ENGINES",
+    "NET_SPEND_TOLERANCE",
     "active_periods_sql",
     "bridge_sql",
     "cohort_sql",
@@ -49,8 +52,10 @@ ENGINES = ("duckdb", "spark")
 #: (parallel float sums depend on the order the threads finish in), gets the same bits.
 _MONEY = "DECIMAL(38, 6)"
 
-#: A period is a purchase when its net spend exceeds this (see cxlib.customers).
-_NET_SPEND_TOLERANCE = 1e-6
+#: A period is a purchase when its net spend exceeds this amount (in currency units); the
+#: tolerance only absorbs floating-point residue of refunds that cancel their purchase. The one
+#: definition: cxlib.customers re-exports it for the Python side of the same rule.
+NET_SPEND_TOLERANCE = 1e-6
 
 
 def _period_of(column: str, freq: str) -> str:
@@ -70,8 +75,6 @@ def _period_of(column: str, freq: str) -> str:
 
 
 _PERIOD = {freq: _period_of("date", freq) for freq in ("D", "W", "M")}
-#: First day of the period of ``date`` for the per-period tables.
-_PERIOD_START = {"W": "week", "M": "month", "Q": "quarter", "Y": "year"}
 
 
 def _timestamp(value: pd.Timestamp) -> str:
@@ -124,7 +127,7 @@ periods AS (
   FROM rows_ GROUP BY customer_id, period, calibration
 ),
 purchases AS (
-  SELECT * FROM periods WHERE net > {_NET_SPEND_TOLERANCE!r}
+  SELECT * FROM periods WHERE net > {NET_SPEND_TOLERANCE!r}
 ),
 bought AS (
   SELECT customer_id,
@@ -176,7 +179,7 @@ def active_periods_sql(*, freq: str, observation_end: pd.Timestamp) -> str:
     ...                                              observation_end=pd.Timestamp("2024-12-31"))
     True
     """
-    unit = _PERIOD_START[freq]
+    unit = units.period(freq, caller="active_periods_sql").sql_unit
     end = _timestamp(observation_end)
     return f"""
 WITH rows_ AS (
@@ -216,7 +219,7 @@ WITH rows_ AS (
 ),
 days AS (
   SELECT customer_id, day FROM rows_ GROUP BY customer_id, day
-  HAVING SUM(amount) > {_NET_SPEND_TOLERANCE!r}
+  HAVING SUM(amount) > {NET_SPEND_TOLERANCE!r}
 ),
 cohorts AS (
   SELECT customer_id, {_period_of("MIN(day)", freq)} AS cohort FROM days GROUP BY customer_id

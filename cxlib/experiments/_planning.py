@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from cxlib.settings.dates import to_timestamp
 from cxlib.settings.formats import p_value_text
 from cxlib.settings.headline import INVEST_PREFIX, Headline
 
@@ -88,7 +89,7 @@ def plan(
     as_of = (
         tx["date"].max().normalize() + pd.Timedelta(days=1)
         if as_of is None
-        else pd.Timestamp(as_of)
+        else to_timestamp(as_of, "as_of", "plan")
     )
     window_start = as_of - pd.Timedelta(days=horizon_days)
     if customers is None:

@@ -12,8 +12,11 @@ import pandas as pd
 from scipy import stats
 
 from cxlib.data._assignments import CONTROL
+from cxlib.settings.dates import to_timestamp
+from cxlib.settings.params import Options, check_param, param_error
 from cxlib.settings.validation import (
     DataError,
+    check_positive_int,
     check_transactions,
     dated_answers,
     validate_columns,
@@ -56,16 +59,13 @@ def select_experiment(assignments: pd.DataFrame, experiment: str | None = None) 
     2
     """
     names = sorted(assignments["experiment"].astype(str).unique()) if len(assignments) else []
+    caller = "select_experiment"
     if experiment is None:
         if len(names) != 1:
-            raise ValueError(
-                f"The 'experiment' parameter must name one experiment of {names}. Got None instead."
-            )
+            must = f"the name of one experiment of {names}"
+            raise param_error("experiment", experiment, must, caller=caller)
         experiment = names[0]
-    if experiment not in names:
-        raise ValueError(
-            f"The 'experiment' parameter must be one of {names}. Got {experiment!r} instead."
-        )
+    check_param("experiment", experiment, Options(names), caller=caller)
     return assignments[assignments["experiment"].astype(str) == experiment]
 
 
@@ -128,7 +128,7 @@ def active_customers(transactions: pd.DataFrame, *, as_of=None, days: int = 365)
     as_of = (
         tx["date"].max().normalize() + pd.Timedelta(days=1)
         if as_of is None
-        else pd.Timestamp(as_of)
+        else to_timestamp(as_of, "as_of", "active_customers")
     )
     recent = tx[(tx["date"] < as_of) & (tx["date"] >= as_of - pd.Timedelta(days=days))]
     daily = recent.groupby(["customer_id", "date"], observed=True)["amount"].sum()
@@ -148,7 +148,9 @@ def _assigned(assignments: pd.DataFrame, start, caller: str) -> pd.DataFrame:
     table["customer_id"] = table["customer_id"].astype(str)
     table["group"] = table["group"].astype(str)
     table["start"] = (
-        pd.Timestamp(start) if start is not None else pd.to_datetime(assignments["start"])
+        to_timestamp(start, "start", caller)
+        if start is not None
+        else pd.to_datetime(assignments["start"])
     )
     if table["customer_id"].duplicated().any():
         raise DataError(
@@ -328,15 +330,7 @@ def measure(
     caller = "measure"
     tx = check_transactions(transactions, caller=caller)
     surveys = dated_answers(surveys, caller=caller)  # a survey dated by period: last days
-    if (
-        isinstance(horizon_days, bool)
-        or not isinstance(horizon_days, int | np.integer)
-        or (horizon_days < 1)
-    ):
-        raise ValueError(
-            "The 'horizon_days' parameter of measure must be a positive integer. "
-            f"Got {horizon_days!r} instead."
-        )
+    check_positive_int(horizon_days, "horizon_days", caller=caller)
     if "experiment" in assignments.columns:
         assignments = select_experiment(assignments, experiment)
     metrics = list(metrics) + [
@@ -344,10 +338,8 @@ def measure(
     ]
     unknown = [m for m in metrics if m not in METRICS]
     if unknown or (surveys is None and set(metrics) & set(_SURVEY_METRICS)):
-        raise ValueError(
-            f"The 'metrics' parameter of measure must use {list(METRICS[:2])} "
-            f"(and {list(_SURVEY_METRICS)} with surveys). Got {metrics!r} instead."
-        )
+        must = f"metrics of {list(METRICS[:2])} (and {list(_SURVEY_METRICS)} with surveys)"
+        raise param_error("metrics", metrics, must, caller=caller)
     table = _assigned(assignments, start, caller)
     data_end = tx["date"].max().normalize()
     last_day = table["start"] + pd.Timedelta(days=horizon_days - 1)
@@ -444,10 +436,8 @@ def _checks(values, group, counts, allocation, metrics) -> list[dict]:
     shares = {g: 1.0 / len(names) for g in names} if allocation is None else dict(allocation)
     missing = set(names) - set(shares)
     if missing:
-        raise ValueError(
-            f"The 'allocation' parameter of measure must give a share for every "
-            f"group {names}. Got {sorted(shares)} instead."
-        )
+        must = f"a share for every group {names}"
+        raise param_error("allocation", shares, must, caller="measure", got=repr(sorted(shares)))
     total_share = sum(shares[g] for g in names)
     observed = np.array([counts[g] for g in names], dtype=float)
     expected = observed.sum() * np.array([shares[g] / total_share for g in names])

@@ -16,6 +16,8 @@ import re
 import unicodedata
 from collections.abc import Callable, Sequence
 
+from cxlib.settings.params import param_error
+
 __all__ = [
     "FOLDED_LANGUAGES",
     "FRENCH_STOP_WORDS",
@@ -173,11 +175,8 @@ def resolve_stop_words(
     if isinstance(stop_words, str):
         language = stop_words.lower()
         if language not in _LISTS:
-            raise ValueError(
-                f"The 'stop_words' parameter of {caller} must be one of "
-                f"{', '.join(repr(n) for n in LANGUAGES)}, a list of words or None. "
-                f"Got {stop_words!r} instead."
-            )
+            must = f"one of {', '.join(repr(n) for n in LANGUAGES)}, a list of words or None"
+            raise param_error("stop_words", stop_words, must, caller=caller)
         words = _LISTS[language]()
         if language in FOLDED_LANGUAGES:
             keep_enye = language == "spanish"

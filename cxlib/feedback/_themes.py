@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from cxlib.feedback._stop_words import resolve_stop_words
+from cxlib.settings.params import Interval, check_param, param_error
 from cxlib.settings.validation import DataError, validate_columns
 
 #: Candidate numbers of themes when ``n_themes`` is not given.
@@ -32,6 +33,9 @@ _CLAUSE_BREAK = re.compile(r"[^\w\s'’-]+")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 #: Quotes longer than this many characters are skipped (a sentence, not a paragraph).
 _MAX_QUOTE_CHARS = 200
+
+#: A number of themes worth finding.
+_AT_LEAST_TWO = Interval(int, 2, None, words="an integer of at least 2")
 
 
 @dataclass
@@ -283,19 +287,11 @@ def find_themes(
 
 def _theme_candidates(n_themes, theme_range, caller: str) -> list[int]:
     """Return the numbers of themes to try: ``[n_themes]``, else the sorted ``theme_range``."""
-    if n_themes is not None and (
-        isinstance(n_themes, bool) or not isinstance(n_themes, (int, np.integer)) or n_themes < 2
-    ):
-        raise ValueError(
-            f"The 'n_themes' parameter of {caller} must be an integer of at least 2. "
-            f"Got {n_themes!r} instead."
-        )
+    check_param("n_themes", n_themes, [_AT_LEAST_TWO, None], caller=caller)
     candidates = [n_themes] if n_themes is not None else sorted({int(k) for k in theme_range})
     if not candidates or min(candidates) < 2:
-        raise ValueError(
-            f"The 'theme_range' parameter of {caller} must hold integers of at least 2. "
-            f"Got {list(theme_range)!r} instead."
-        )
+        must = "integers of at least 2"
+        raise param_error("theme_range", list(theme_range), must, caller=caller)
     return candidates
 
 

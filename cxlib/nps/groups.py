@@ -17,6 +17,8 @@ from cxlib.nps.score import (
     _validated_scores,
     nps,
 )
+from cxlib.settings import units
+from cxlib.settings.dates import to_timestamp
 from cxlib.settings.validation import DataError, check_fraction, segment_series, validate_columns
 
 __all__ = ["NPS_COLUMNS", "latest_answers", "nps_by", "nps_by_segment"]
@@ -37,34 +39,9 @@ NPS_COLUMNS = (
 )
 
 
-_FREQ_ALIASES = {
-    "M": "M",
-    "MS": "M",
-    "ME": "M",
-    "Q": "Q",
-    "QS": "Q",
-    "QE": "Q",
-    "W": "W",
-    "Y": "Y",
-    "A": "Y",
-    "YS": "Y",
-    "YE": "Y",
-    "D": "D",
-}
-
-
 def _period_start(dates: pd.Series, freq: str, caller: str) -> pd.Series:
-    key = _FREQ_ALIASES.get(str(freq).upper())
-    if key is None:
-        raise ValueError(
-            f"The 'freq' parameter of {caller} must be one of 'D', 'W', 'M', 'Q', 'Y'. "
-            f"Got {freq!r} instead."
-        )
+    key = units.code(freq, caller=caller)
     return pd.to_datetime(dates).dt.to_period(key).dt.start_time
-
-
-#: Period frequencies from the shortest to the longest (a period rolls up to a longer one).
-_FREQ_ORDER = ("D", "W", "M", "Q", "Y")
 
 
 def _period_column_start(periods: pd.Series, freq: str, caller: str) -> tuple[pd.Series, str]:
@@ -74,23 +51,19 @@ def _period_column_start(periods: pd.Series, freq: str, caller: str) -> tuple[pd
     has no finer time: monthly answers roll up to quarters, but quarterly answers are never
     split into months: they stay quarters, with a warning.
     """
-    key = _FREQ_ALIASES.get(str(freq).upper())
-    if key is None:
-        raise ValueError(
-            f"The 'freq' parameter of {caller} must be one of 'D', 'W', 'M', 'Q', 'Y'. "
-            f"Got {freq!r} instead."
-        )
+    key = units.code(freq, caller=caller)
     if not isinstance(periods.dtype, pd.PeriodDtype):
         raise DataError(
             f"{caller}: the surveys' 'period' column must hold pandas Periods (as "
             f"cxlib.data.load_surveys returns), not {periods.dtype}"
         )
-    own = _FREQ_ALIASES[periods.dtype.freq.freqstr.split("-")[0].upper()]
-    if _FREQ_ORDER.index(key) < _FREQ_ORDER.index(own):
-        names = {"D": "days", "W": "weeks", "M": "months", "Q": "quarters", "Y": "years"}
+    own = units.code(periods.dtype.freq.freqstr.split("-")[0], caller=caller)
+    # units.CODES runs from the shortest period to the longest: a period rolls up to a longer one
+    if units.CODES.index(key) < units.CODES.index(own):
+        owns, keys = units.period_name(own, 2), units.period_name(key, 2)
         warnings.warn(
-            f"{caller}: the surveys are dated by {names[own]} (a 'period' column, no dates), "
-            f"which cannot be split into {names[key]}: the NPS is by {names[own][:-1]}",
+            f"{caller}: the surveys are dated by {owns} (a 'period' column, no dates), "
+            f"which cannot be split into {keys}: the NPS is by {units.period_name(own)}",
             UserWarning,
             stacklevel=3,
         )
@@ -165,7 +138,7 @@ def nps_by(
     if freq is not None:
         if time == "date":
             frame["period"] = _period_start(frame["date"], freq, "nps_by")
-            freq = _FREQ_ALIASES[str(freq).upper()]
+            freq = units.code(freq, caller="nps_by")
         else:
             frame["period"], freq = _period_column_start(frame["period"], freq, "nps_by")
         keys.append("period")
@@ -271,7 +244,8 @@ def latest_answers(
             frame["period"] = surveys["period"].array
             start = frame["period"].dt.start_time
         if observation_end is not None:
-            frame = frame[(start <= pd.Timestamp(observation_end)).to_numpy()]
+            end = to_timestamp(observation_end, "observation_end", "latest_answers")
+            frame = frame[(start <= end).to_numpy()]
         # A stable sort keeps the given order among answers of the same day (or period).
         frame = frame.sort_values(time, kind="stable")
     if len(frame) == 0:

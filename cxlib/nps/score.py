@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from cxlib.settings.params import Interval, Options, check_param, param_error
 from cxlib.settings.validation import DataError, check_fraction, format_offenders, validate_columns
 
 __all__ = [
@@ -34,6 +35,9 @@ MIN_RELIABLE_N = 30
 CATEGORIES = ("detractor", "passive", "promoter")
 
 _METHODS = ("trinomial", "adjusted_wald", "bootstrap")
+
+#: A score on the 0-10 scale, as the thresholds are given.
+_SCORE = Interval(int, 0, 10, words="an integer in 0..10")
 
 
 # --------------------------------------------------------------------------------------------
@@ -97,20 +101,10 @@ class NPSResult:
 
 def _check_thresholds(promoter_min: int, detractor_max: int, caller: str) -> None:
     for name, value in (("promoter_min", promoter_min), ("detractor_max", detractor_max)):
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, (int, np.integer))
-            or not 0 <= value <= 10
-        ):
-            raise ValueError(
-                f"The '{name}' parameter of {caller} must be an integer in 0..10. "
-                f"Got {value!r} instead."
-            )
+        check_param(name, value, _SCORE, caller=caller)
     if detractor_max >= promoter_min:
-        raise ValueError(
-            f"The 'detractor_max' parameter of {caller} must be below 'promoter_min' "
-            f"({promoter_min}). Got {detractor_max!r} instead."
-        )
+        must = f"below 'promoter_min' ({promoter_min})"
+        raise param_error("detractor_max", detractor_max, must, caller=caller)
 
 
 def _validated_scores(scores, caller: str) -> np.ndarray:
@@ -240,11 +234,7 @@ def nps(
     """
     _check_thresholds(promoter_min, detractor_max, "nps")
     confidence = check_fraction(confidence, "confidence", caller="nps")
-    if method not in _METHODS:
-        raise ValueError(
-            f"The 'method' parameter of nps must be one of {list(_METHODS)}. "
-            f"Got {method!r} instead."
-        )
+    check_param("method", method, Options(_METHODS), caller="nps")
     values = _validated_scores(scores, "nps")
     n = len(values)
     n_pro = int((values >= promoter_min).sum())

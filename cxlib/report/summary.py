@@ -13,6 +13,7 @@ import pandas as pd
 from cxlib.report.actions import BASIS, COLUMNS
 from cxlib.report.headlines import format_value, page_title
 from cxlib.segmentation.trend import covers, previous_year_start
+from cxlib.settings import units
 from cxlib.settings.escape import escape_markdown
 
 __all__ = [
@@ -179,15 +180,13 @@ def _nps_trend(nps: pd.DataFrame | None) -> list[str]:
         f"{_period_label(first['period'], freq)} to {latest['score']:+.0f} in "
         f"{_period_label(latest['period'], freq)} (95% interval {latest['ci_low']:+.0f} to "
         f"{latest['ci_high']:+.0f}, {int(latest['n']):,} answers); "
-        f"{_PERIOD_NAMES.get(freq, 'periods')} with fewer than 30 answers are not quoted."
+        f"{units.period_name(freq, 2) if freq in units.PERIODS else 'periods'} with fewer "
+        "than 30 answers are not quoted."
     ]
 
 
-_PERIOD_NAMES = {"D": "days", "W": "weeks", "M": "months", "Q": "quarters", "Y": "years"}
-
-
 def _period_label(start, freq: str) -> str:
-    period = pd.Period(start, freq=freq if freq in _PERIOD_NAMES else "Q")
+    period = pd.Period(start, freq=freq if freq in units.PERIODS else "Q")
     if period.freqstr.startswith("Q"):
         return f"Q{period.quarter} {period.year}"
     if period.freqstr.startswith("Y"):

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from cxlib.settings.dates import to_timestamp
+from cxlib.settings.params import param_error
 from cxlib.settings.validation import DataError, check_transactions, validate_columns
 
 __all__ = ["customer_features", "spend_mix", "summed_by"]
@@ -47,11 +49,11 @@ def _base_for(
         return customer_base(transactions, observation_end=observation_end)
     validate_columns(base, list(columns), caller=f"{caller} base")
     end = base.attrs.get("observation_end")
-    if observation_end is not None and end is not None and pd.Timestamp(observation_end) != end:
-        raise ValueError(
-            f"The 'observation_end' parameter of {caller} must match the customer base's "
-            f"observation end ({end.date()}). Got {observation_end!r} instead."
-        )
+    if observation_end is None or end is None:
+        return base
+    if to_timestamp(observation_end, "observation_end", caller) != end:
+        must = f"the customer base's observation end ({end.date()})"
+        raise param_error("observation_end", observation_end, must, caller=caller)
     return base
 
 
@@ -96,7 +98,8 @@ def spend_mix(
     """
     keep = transactions["amount"].to_numpy() > 0
     if observation_end is not None:
-        keep &= (transactions["date"] <= pd.Timestamp(observation_end)).to_numpy()
+        end = to_timestamp(observation_end, "observation_end", "spend_mix")
+        keep &= (transactions["date"] <= end).to_numpy()
     spend = summed_by(transactions.loc[keep], key, by)
     shares = spend.div(spend.sum(axis=1), axis=0)
     if index is not None:

@@ -15,6 +15,7 @@ import pandas as pd
 
 from cxlib.segmentation.features import MIX_COLUMNS, _base_for, _row_numbers, spend_mix
 from cxlib.settings.headline import Headline
+from cxlib.settings.params import param_error
 from cxlib.settings.validation import check_transactions, segment_series, validate_columns
 
 __all__ = ["format_profiles", "segment_profiles", "segmentation_headlines"]
@@ -27,11 +28,9 @@ def _per_customer(values, name: str, column: str | None = None) -> pd.Series:
     if isinstance(values, pd.DataFrame):
         if column is None or column not in values.columns:
             if values.shape[1] != 1:
-                raise ValueError(
-                    f"The '{name}' parameter of segment_profiles must be a Series or a one-column "
-                    f"frame (or have a '{column}' column). Got columns {list(values.columns)} "
-                    "instead."
-                )
+                must = f"a Series or a one-column frame (or have a '{column}' column)"
+                got = f"columns {list(values.columns)}"
+                raise param_error(name, values, must, caller="segment_profiles", got=got)
             column = values.columns[0]
         values = values[column]
     out = pd.Series(values).astype(float)
@@ -287,10 +286,8 @@ def _largest(table: pd.DataFrame, column: str, caller: str, name: str) -> pd.Dat
     """Return ``table`` sorted by ``column`` (descending, ties by name), refusing an empty table."""
     validate_columns(table, [column], caller=caller)
     if table.empty:
-        raise ValueError(
-            f"The '{name}' parameter of {caller} must have at least one segment. "
-            "Got an empty table instead."
-        )
+        must = "a table of at least one segment"
+        raise param_error(name, table, must, caller=caller, got="an empty table")
     return (
         table.assign(_name=table.index.astype(str))
         .sort_values([column, "_name"], ascending=[False, True])

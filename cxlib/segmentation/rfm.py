@@ -20,7 +20,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from cxlib.customers import UNIT_DAYS
+from cxlib.customers import FREQUENCIES
+from cxlib.customers.summary import SUMMARY_COLUMNS
+from cxlib.settings import units
+from cxlib.settings.params import Interval, Options, check_param, param_error
 from cxlib.settings.validation import DataError, format_offenders, validate_columns
 
 __all__ = ["DEFAULT_RFM_SEGMENTS", "RECENCY_BANDS", "SegmentRule", "rfm_grid", "rfm_segments"]
@@ -93,7 +96,7 @@ DEFAULT_RFM_SEGMENTS: tuple[SegmentRule, ...] = (
     SegmentRule("Lost", r=(1, 1), fm=(1, 2)),
 )
 
-_SUMMARY_COLUMNS = ["frequency", "recency", "T", "monetary_value"]
+_RULE_WORDS = "SegmentRule objects, (segment, (r_lo, r_hi), (fm_lo, fm_hi)) tuples or a DataFrame"
 
 
 def _coerce_rules(rules) -> tuple[SegmentRule, ...]:
@@ -118,11 +121,7 @@ def _coerce_rules(rules) -> tuple[SegmentRule, ...]:
         elif isinstance(rule, Sequence) and len(rule) == 3:
             coerced.append(SegmentRule(str(rule[0]), tuple(rule[1]), tuple(rule[2])))
         else:
-            raise ValueError(
-                "The 'rules' parameter of rfm_segments must be SegmentRule objects, "
-                f"(segment, (r_lo, r_hi), (fm_lo, fm_hi)) tuples or a DataFrame. Got {rule!r} "
-                "instead."
-            )
+            raise param_error("rules", rule, _RULE_WORDS, caller="rfm_segments")
     grid_r, grid_fm = np.meshgrid(np.arange(1, 6), np.arange(1, 6), indexing="ij")
     covered = np.zeros(grid_r.shape, dtype=bool)
     for rule in coerced:
@@ -130,10 +129,9 @@ def _coerce_rules(rules) -> tuple[SegmentRule, ...]:
     if not covered.all():
         cells = zip(grid_r[~covered], grid_fm[~covered], strict=True)
         missing = [(int(r), int(f)) for r, f in cells]
-        raise ValueError(
-            "The 'rules' parameter of rfm_segments must cover every (r_score, fm_score) pair "
-            f"from 1 to 5. Got rules that leave {missing} uncovered instead."
-        )
+        must = "rules that cover every (r_score, fm_score) pair from 1 to 5"
+        got = f"rules that leave {missing} uncovered"
+        raise param_error("rules", rules, must, caller="rfm_segments", got=got)
     return tuple(coerced)
 
 
@@ -157,8 +155,8 @@ def _quintile_score(values: pd.Series, *, name: str) -> tuple[pd.Series, str | N
 
 
 def _check_summary(summary: pd.DataFrame, caller: str) -> None:
-    validate_columns(summary, _SUMMARY_COLUMNS, caller=caller)
-    for column in _SUMMARY_COLUMNS:
+    validate_columns(summary, SUMMARY_COLUMNS, caller=caller)
+    for column in SUMMARY_COLUMNS:
         values = pd.to_numeric(summary[column], errors="coerce")
         bad = values.isna() | (values < 0)
         if bad.any():
@@ -191,27 +189,28 @@ def _cycle_threshold(summary: pd.DataFrame) -> float:
     return float(gaps[order][np.searchsorted(cumulative, _DEFAULT_GAP_QUANTILE)])
 
 
+#: What the inactivity threshold and the summary's time unit must be (inf is no threshold).
+_POSITIVE_DAYS = Interval(float, 0, np.inf, closed="neither", words="a positive number of days")
+_FREQ_WITH_THRESHOLD = Options(
+    FREQUENCIES,
+    words=f"one of {sorted(FREQUENCIES)} when 'threshold_days' is given and the summary has no "
+    "'days_since_last' column",
+)
+_RECENCY = Options(("cycle", "quintile"), words="'cycle' or 'quintile'")
+
+
 def _time_since_last(summary, threshold_days, freq, caller) -> tuple[pd.Series, float]:
     """Time since the last purchase and the inactivity threshold, in one unit."""
     if threshold_days is None:
         since = summary["T"].astype(float) - summary["recency"].astype(float)
         return since, _cycle_threshold(summary)
-    if not np.isfinite(threshold_days) or threshold_days <= 0:
-        raise ValueError(
-            f"The 'threshold_days' parameter of {caller} must be a positive number of days. "
-            f"Got {threshold_days!r} instead."
-        )
+    check_param("threshold_days", threshold_days, _POSITIVE_DAYS, caller=caller)
     if "days_since_last" in summary.columns:
         return summary["days_since_last"].astype(float), float(threshold_days)
     freq = freq or summary.attrs.get("freq")
-    if freq not in UNIT_DAYS:
-        raise ValueError(
-            f"The 'freq' parameter of {caller} must be one of {sorted(UNIT_DAYS)} when "
-            "'threshold_days' is given and the summary has no 'days_since_last' column. "
-            f"Got {freq!r} instead."
-        )
+    check_param("freq", freq, _FREQ_WITH_THRESHOLD, caller=caller)
     since = summary["T"].astype(float) - summary["recency"].astype(float)
-    return since * UNIT_DAYS[freq], float(threshold_days)
+    return since * units.days(freq), float(threshold_days)
 
 
 def _cycle_score(since_last: pd.Series, threshold: float) -> pd.Series:
@@ -285,11 +284,7 @@ def rfm_segments(
     """
     caller = "rfm_segments"
     _check_summary(summary, caller)
-    if recency not in ("cycle", "quintile"):
-        raise ValueError(
-            f"The 'recency' parameter of {caller} must be 'cycle' or 'quintile'. "
-            f"Got {recency!r} instead."
-        )
+    check_param("recency", recency, _RECENCY, caller=caller)
     segment_rules = _coerce_rules(rules)
     notes = []
     if recency == "cycle":

@@ -13,6 +13,7 @@ import pandas as pd
 import pyarrow as pa
 
 from cxlib.data import engine
+from cxlib.settings import units
 from cxlib.settings.validation import check_transactions
 
 __all__ = [
@@ -262,11 +263,7 @@ def active_customers_over_time(
     """
     if transactions is None:  # a client without transactions: no periods
         return pd.DataFrame(columns=["period", "active_customers", "revenue", "new_customers"])
-    if freq not in _PERIOD_FREQS:
-        raise ValueError(
-            "The 'freq' parameter of active_customers_over_time must be one of "
-            f"{list(_PERIOD_FREQS)}. Got {freq!r} instead."
-        )
+    units.period(freq, codes=_PERIOD_FREQS, caller="active_customers_over_time")
     if hasattr(transactions, "sparkSession"):  # engine spark: checked rows, aggregated there
         rows = transactions
         last = rows.selectExpr("max(date)").first()[0]

@@ -10,6 +10,7 @@ API (pure, no data):
 - :data:`PERIODS`: code -> :class:`Period` (``days``, ``per_month``, ``per_year``, ``name``,
   ``plural``, ``sql_unit``);
 - :func:`period`: the :class:`Period` of a code, or the parameter error naming the codes allowed;
+- :func:`code`: the code a pandas spelling names (``"MS"``, ``"QE"``, ``"A"``, any case);
 - :func:`days`, :func:`periods_per_month`, :func:`periods_per_year`: the numbers;
 - :func:`period_name`: ``"week"`` for one, ``"weeks"`` for several;
 - :func:`months_to_periods`: a horizon in months expressed in periods of ``freq``.
@@ -33,12 +34,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from cxlib.settings.params import Options, check_param
+from cxlib.settings.params import Options, check_param, param_error
 
 __all__ = [
     "CODES",
     "PERIODS",
     "Period",
+    "code",
     "days",
     "months_to_periods",
     "period",
@@ -94,6 +96,9 @@ PERIODS: dict[str, Period] = {
 #: The codes, shortest period first.
 CODES = tuple(PERIODS)
 
+#: pandas' other spellings of the codes (period start or end anchors, ``"A"`` for years).
+ALIASES = {"MS": "M", "ME": "M", "QS": "Q", "QE": "Q", "A": "Y", "YS": "Y", "YE": "Y"}
+
 
 def period(
     freq: object,
@@ -132,6 +137,33 @@ def period(
     allowed = CODES if codes is None else tuple(codes)
     check_param(name, freq, Options(allowed), caller=caller)
     return PERIODS[freq]  # type: ignore[index]
+
+
+def code(
+    freq: object,
+    *,
+    codes: Iterable[str] | None = None,
+    name: str = "freq",
+    caller: str = "cxlib.settings.units.code",
+) -> str:
+    """Return the code ``freq`` names, in any case or pandas spelling, or raise the parameter error.
+
+    Examples
+    --------
+    >>> code("ms"), code("QE"), code("A"), code("w")
+    ('M', 'Q', 'Y', 'W')
+    >>> code("H", caller="nps_by")
+    Traceback (most recent call last):
+    ...
+    cxlib.settings.params.ParameterError: The 'freq' parameter of nps_by must be one of \
+['D', 'W', 'M', 'Q', 'Y']. Got 'H' instead.
+    """
+    allowed = CODES if codes is None else tuple(codes)
+    key = str(freq).upper()
+    key = ALIASES.get(key, key)
+    if key not in allowed:
+        raise param_error(name, freq, Options(allowed), caller=caller)
+    return key
 
 
 def days(freq: str, **how) -> float:
