@@ -324,9 +324,8 @@ def test_each_warning_is_a_headline_with_evidence_that_holds(wholesale_fit, tmp_
     total = pd.Series({"total": 1.0, "total_low": 0.5, "total_high": 1.5})
     gains = pd.DataFrame({"uplift": [0.0], "uplift_share": [0.0], "basis": "margin"}, index=[12])
     scenario = type("S", (), {"retention_gain": 0.05, "horizons": gains})()
-    headlines = clv_headlines(
-        fit, total, 0.5, scenario, horizon_months=12, retention_gain=0.05, currency="EUR"
-    )
+    headlines = clv_headlines(fit, total, 0.5, scenario, retention_gain=0.05, currency="EUR")
+    assert headlines[0].label.startswith(f"Total {fit.values.attrs['horizon_months']}-month CLV")
     flagged = [h for h in headlines if h.key.endswith("_warning")]
     assert [h.value for h in flagged] == fit.warnings and len(flagged) == 3
     assert all(h.unit == "text" and h.evidence["checks"] for h in flagged)

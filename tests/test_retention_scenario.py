@@ -39,6 +39,7 @@ from cxlib.clv import (
     retention_scenario,
     rfm_summary,
 )
+from cxlib.clv.kinds import purchase_kind
 from cxlib.data.datasets import load_cdnow_summary, load_cdnow_transactions
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -398,7 +399,7 @@ def test_the_scenario_rejects_bgbb_and_a_gain_outside_zero_one(cdnow_sample):
     summary, model, spend = cdnow_sample
     with pytest.raises(ValueError, match="retention_gain"):
         retention_scenario(summary, model, spend, retention_gain=1.0)
-    bgbb = SimpleNamespace(kind="bgbb", _model=None)
+    bgbb = SimpleNamespace(kind="bgbb", _model=purchase_kind("bgbb"))
     with pytest.raises(ValueError, match="BG/BB counts opportunities"):
         retention_scenario(summary, bgbb, spend)
 

@@ -8,11 +8,16 @@ from scipy.stats import norm
 
 from cxlib.clv import spend as _spend
 from cxlib.clv._optimise import check_summary, compress
+from cxlib.clv.kinds import PurchaseKind
 from cxlib.customers import _check_freq
 from cxlib.settings.validation import DataError, validate_columns
 
 #: Periods per month for each ``freq`` (a month is 365.25 / 12 days).
 PERIODS_PER_MONTH = {"D": 365.25 / 12, "W": 365.25 / 12 / 7, "M": 1.0}
+
+#: What ``clv`` is, in every frame of :func:`customer_value` (its ``attrs["basis"]`` adds the
+#: margin).
+VALUE_BASIS = "discounted gross margin"
 
 VALUE_COLUMNS = [
     "p_alive",
@@ -43,6 +48,52 @@ def _check_value_options(caller, horizon_months, discount_rate, margin, freq):
         )
 
 
+def _value_attrs(horizon_months, discount_rate, margin, freq) -> dict:
+    """Return what a frame of values says about itself: its horizon, money basis and options."""
+    return {
+        "horizon_months": int(horizon_months),
+        "horizon_periods": horizon_months * PERIODS_PER_MONTH[freq],
+        "freq": freq,
+        "discount_rate": discount_rate,
+        "margin": margin,
+        "basis": f"{VALUE_BASIS} ({margin:.0%} of revenue)",
+    }
+
+
+def value_options(values: pd.DataFrame) -> dict:
+    """Return the options ``values`` were computed with (to compute more on the same basis).
+
+    Returns
+    -------
+    dict
+        ``horizon_months``, ``discount_rate``, ``margin`` and ``freq``, as
+        :func:`customer_value` takes them (read from ``values.attrs``).
+
+    Raises
+    ------
+    DataError
+        When ``values`` do not say (they were not made by :func:`customer_value`).
+
+    Examples
+    --------
+    >>> from cxlib.clv import PurchaseModel, SpendModel
+    >>> from cxlib.data.datasets import load_cdnow_summary
+    >>> summary = load_cdnow_summary()
+    >>> values = customer_value(summary, PurchaseModel().fit(summary), SpendModel().fit(summary),
+    ...                         horizon_months=6)
+    >>> value_options(values)
+    {'horizon_months': 6, 'discount_rate': 0.1, 'margin': 0.3, 'freq': 'W'}
+    """
+    names = ("horizon_months", "discount_rate", "margin", "freq")
+    missing = [name for name in names if name not in values.attrs]
+    if missing:
+        raise DataError(
+            f"value_options: the values do not carry their {', '.join(missing)} (attrs); "
+            "compute them with cxlib.clv.customer_value"
+        )
+    return {name: values.attrs[name] for name in names}
+
+
 def _discounted_purchases(expected_by, horizon_months, discount_rate, freq):
     """(undiscounted, discounted) expected purchases over the horizon, month by month.
 
@@ -59,7 +110,7 @@ def _discounted_purchases(expected_by, horizon_months, discount_rate, freq):
     return previous, discounted
 
 
-def _purchase_flows(kind_module, params, x, tx, T, options, reduction=0.0):
+def _purchase_flows(kind_module: PurchaseKind, params, x, tx, T, options, reduction=0.0):
     """P(alive) and (undiscounted, discounted) purchases per customer, on distinct rows.
 
     ``reduction`` > 0 lowers each customer's own future dropout by that relative amount
@@ -73,7 +124,7 @@ def _purchase_flows(kind_module, params, x, tx, T, options, reduction=0.0):
             return kind_module.expected_given_alive_lower_dropout(params, t, gx, gtx, gT, reduction)
         return kind_module.expected_given_alive(params, t, gx, gtx, gT)
 
-    if getattr(kind_module, "GIVEN_ALIVE_USES_RECENCY", True):
+    if kind_module.given_alive_uses_recency:
 
         def expected_by(t):
             return alive_rows * given_alive(t, cx, ctx, cT)
@@ -101,7 +152,8 @@ def _acquisition_costs(customers, index, caller):
     return pd.to_numeric(known, errors="coerce").reindex(index).rename("acquisition_cost")
 
 
-def _value_frame(summary, alive, total, discounted, spend, *, margin, customers, caller):
+def _value_frame(summary, alive, total, discounted, spend, *, margin, customers, caller,
+                 options):  # fmt: skip
     frame = pd.DataFrame(
         {
             "p_alive": alive,
@@ -114,7 +166,9 @@ def _value_frame(summary, alive, total, discounted, spend, *, margin, customers,
     )
     frame["acquisition_cost"] = _acquisition_costs(customers, summary.index, caller)
     frame["clv_net"] = frame["clv"] - frame["acquisition_cost"]
-    return frame[VALUE_COLUMNS]
+    frame = frame[VALUE_COLUMNS]
+    frame.attrs = _value_attrs(margin=margin, **options)
+    return frame
 
 
 def customer_value(
@@ -165,7 +219,10 @@ def customer_value(
         Indexed like ``summary``: ``p_alive``, ``expected_purchases`` (over the horizon,
         undiscounted), ``expected_spend`` (per order), ``expected_revenue`` (undiscounted),
         ``clv`` (discounted margin), ``acquisition_cost`` and ``clv_net`` (NaN where the
-        acquisition cost is unknown).
+        acquisition cost is unknown). The values carry their horizon and money basis in
+        ``attrs``, so no reader restates them: ``horizon_months``, ``horizon_periods`` (the
+        horizon in periods of ``freq``), ``freq``, ``discount_rate``, ``margin`` and ``basis``
+        (``"discounted gross margin (30% of revenue)"``); :func:`value_options` reads them.
 
     Examples
     --------
@@ -177,6 +234,8 @@ def customer_value(
     ... )
     >>> round(float(values["clv"].sum()))
     72405
+    >>> values.attrs["horizon_months"], values.attrs["basis"]
+    (12, 'discounted gross margin (100% of revenue)')
     """
     caller = "customer_value"
     _check_value_options(caller, horizon_months, discount_rate, margin, freq)
@@ -187,7 +246,15 @@ def customer_value(
     )
     spend = spend_model.expected_spend(summary).to_numpy()
     return _value_frame(
-        summary, alive, total, discounted, spend, margin=margin, customers=customers, caller=caller
+        summary,
+        alive,
+        total,
+        discounted,
+        spend,
+        margin=margin,
+        customers=customers,
+        caller=caller,
+        options=options,
     )
 
 
