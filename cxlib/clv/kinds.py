@@ -155,11 +155,22 @@ def purchase_kinds() -> dict[str, PurchaseKind]:
     >>> list(purchase_kinds())
     ['bgnbd', 'pareto_nbd', 'mbgnbd', 'bgbb']
     """
+    return discover(Path(__file__).parent, __package__)
+
+
+def discover(folder: Path, package: str) -> dict[str, PurchaseKind]:
+    """Find the ``KIND`` of every public module of ``package`` (in ``folder``), by position.
+
+    Raises
+    ------
+    RuntimeError
+        When two modules declare models of the same name.
+    """
     found: dict[str, PurchaseKind] = {}
-    for info in pkgutil.iter_modules([str(Path(__file__).parent)]):
+    for info in pkgutil.iter_modules([str(folder)]):
         if info.name.startswith("_"):
             continue
-        module = importlib.import_module(f"{__package__}.{info.name}")
+        module = importlib.import_module(f"{package}.{info.name}")
         kind = getattr(module, "KIND", None)
         if not isinstance(kind, PurchaseKind):
             continue
