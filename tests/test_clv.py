@@ -371,10 +371,12 @@ def test_customer_value_equals_lifetimes_customer_lifetime_value_with_its_conven
         discount_rate=monthly,
         freq="W",
     )
-    import cxlib.clv as clv
+    from dataclasses import replace
 
-    original = clv.PERIODS_PER_MONTH["W"]
-    clv.PERIODS_PER_MONTH["W"] = 4.345
+    from cxlib.settings import units
+
+    week = units.PERIODS["W"]
+    units.PERIODS["W"] = replace(week, per_month=4.345)  # lifetimes' weeks per month
     try:
         values = customer_value(
             cdnow_money,
@@ -385,7 +387,7 @@ def test_customer_value_equals_lifetimes_customer_lifetime_value_with_its_conven
             margin=1.0,
         )
     finally:
-        clv.PERIODS_PER_MONTH["W"] = original
+        units.PERIODS["W"] = week
     np.testing.assert_allclose(values["clv"], np.asarray(reference), rtol=1e-4)
 
 

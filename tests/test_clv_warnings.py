@@ -19,7 +19,6 @@ import pandas as pd
 import pytest
 
 from cxlib.clv import (
-    PERIODS_PER_MONTH,
     PurchaseModel,
     SpendModel,
     customer_value,
@@ -37,6 +36,7 @@ from cxlib.clv.purchase import DROPOUT_AT_BOUND
 from cxlib.data.datasets import load_cdnow_summary, load_cdnow_transactions
 from cxlib.demo import DEFAULT_SEGMENTS, make_demo
 from cxlib.report.headlines import load_headlines, save_headlines
+from cxlib.settings.units import periods_per_month
 
 
 def _real_data() -> Path | None:
@@ -269,7 +269,7 @@ def test_constant_spend_clv_is_expected_purchases_times_the_constant_times_margi
     values = customer_value(
         summary, purchases, spend, horizon_months=3, discount_rate=0.2, margin=0.4
     )
-    per_month = PERIODS_PER_MONTH["W"]
+    per_month = periods_per_month("W")
     by = [purchases.predict_purchases(summary, m * per_month) for m in (1, 2, 3)]
     discounted = by[0] / 1.2 ** (1 / 12) + (by[1] - by[0]) / 1.2 ** (2 / 12)
     discounted += (by[2] - by[1]) / 1.2 ** (3 / 12)

@@ -73,7 +73,6 @@ from cxlib.clv.spend import (
     spend_correlation,
 )
 from cxlib.clv.value import (
-    PERIODS_PER_MONTH,
     clv_interval,
     customer_value,
     segment_value,
@@ -98,7 +97,6 @@ __all__ = [
     "HoldoutValidation",
     "ModelSelection",
     "NET_SPEND_TOLERANCE",
-    "PERIODS_PER_MONTH",
     "PurchaseKind",
     "PurchaseModel",
     "RETRY_PENALIZER",

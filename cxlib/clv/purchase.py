@@ -376,7 +376,9 @@ def dropout_at_bound(model: PurchaseModel) -> DropoutBound:
 
     "At the bound" is therefore read from what the fitted dropout does: it is at its bound when
     it would remove fewer than :data:`DROPOUT_AT_BOUND` (1 in 10,000) of the customers over the
-    longest history in the data (``T_max``, ``max_T_``):
+    longest history in the data (``T_max``, ``max_T_``), as each model's
+    :meth:`~cxlib.clv.kinds.PurchaseKind.expected_dropouts` computes it (its
+    ``dropout_formula``):
 
     - BG/NBD: ``a / (a + b)`` times the purchases of an average customer over that history,
       ``r / alpha * T_max``;

@@ -10,10 +10,8 @@ from cxlib.clv import spend as _spend
 from cxlib.clv._optimise import check_summary, compress
 from cxlib.clv.kinds import PurchaseKind
 from cxlib.customers import _check_freq
+from cxlib.settings.units import months_to_periods, periods_per_month
 from cxlib.settings.validation import DataError, validate_columns
-
-#: Periods per month for each ``freq`` (a month is 365.25 / 12 days).
-PERIODS_PER_MONTH = {"D": 365.25 / 12, "W": 365.25 / 12 / 7, "M": 1.0}
 
 #: What ``clv`` is, in every frame of :func:`customer_value` (its ``attrs["basis"]`` adds the
 #: margin).
@@ -52,7 +50,7 @@ def _value_attrs(horizon_months, discount_rate, margin, freq) -> dict:
     """Return what a frame of values says about itself: its horizon, money basis and options."""
     return {
         "horizon_months": int(horizon_months),
-        "horizon_periods": horizon_months * PERIODS_PER_MONTH[freq],
+        "horizon_periods": months_to_periods(horizon_months, freq),
         "freq": freq,
         "discount_rate": discount_rate,
         "margin": margin,
@@ -101,7 +99,7 @@ def _discounted_purchases(expected_by, horizon_months, discount_rate, freq):
     purchases of month m are discounted by ``(1 + discount_rate) ** (m / 12)`` (annual rate,
     monthly steps; lifetimes' ``customer_lifetime_value`` uses a monthly rate instead).
     """
-    per_month = PERIODS_PER_MONTH[freq]
+    per_month = periods_per_month(freq)
     previous = discounted = 0.0  # nobody buys within 0 periods
     for month in range(1, horizon_months + 1):
         current = expected_by(month * per_month)

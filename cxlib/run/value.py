@@ -20,16 +20,13 @@ import pandas as pd
 from cxlib.clv.headlines import clv_headlines
 from cxlib.clv.kinds import display_name
 from cxlib.settings.headline import Headline
+from cxlib.settings.units import period_name, periods_per_year
 from cxlib.settings.validation import DataError
 
 __all__ = ["CONTRACTUAL", "NON_CONTRACTUAL", "ClientValue", "client_value", "value_model_kind"]
 
 CONTRACTUAL = "contractual"
 NON_CONTRACTUAL = "non-contractual"
-
-#: Periods per year of each contract period.
-_PERIODS_PER_YEAR = {"W": 365.25 / 7, "M": 12.0, "Q": 4.0, "Y": 1.0}
-_PERIOD_NAMES = {"W": "week", "M": "month", "Q": "quarter", "Y": "year"}
 
 
 def value_model_kind(*, has_contracts: bool, has_transactions: bool) -> str:
@@ -350,7 +347,7 @@ def _contractual(client, n_draws: int) -> ClientValue:
     options = dict(
         value_per_period=per_period,
         discount_rate=s.discount_rate,
-        periods_per_year=_PERIODS_PER_YEAR[period],
+        periods_per_year=periods_per_year(period),
     )
     values = contractual_value(contracts, model, **options)
     scenario = contractual_retention_scenario(
@@ -371,12 +368,12 @@ def _contractual(client, n_draws: int) -> ClientValue:
     except DataError:  # no attribute to learn from: the page says so
         classifier = None
     source = {
-        "tenure": f"tenure in {_PERIOD_NAMES[period]}s and a churned flag",
+        "tenure": f"tenure in {period_name(period, 2)} and a churned flag",
         "dates": "signup and contract end dates",
     }[contracts.attrs.get("contract_shape")]
     choice = (
         "Contractual model: shifted-beta-geometric retention (Fader & Hardie 2007) times "
-        f"{paid} per {_PERIOD_NAMES[period]}, discounted at {s.discount_rate:.0%} a year. The "
+        f"{paid} per {period_name(period)}, discounted at {s.discount_rate:.0%} a year. The "
         f"customers table holds a contract history ({source}), so when customers leave is "
         f"observed: {int(contracts['churned'].sum()):,} of {len(contracts):,} have. The value "
         "of an active customer is their discounted expected remaining periods, with no horizon."
@@ -402,7 +399,7 @@ def _contractual(client, n_draws: int) -> ClientValue:
         ),
         Headline(
             "retention_next_period",
-            f"Expected renewal rate next {_PERIOD_NAMES[period]} (active subscribers)",
+            f"Expected renewal rate next {period_name(period)} (active subscribers)",
             float(values.loc[~contracts["churned"], "survival"].mean()),
             unit="percent",
         ),
