@@ -25,6 +25,7 @@ from cxlib.customers import (
     default_calibration_end,
     rfm_summary,
 )
+from cxlib.settings.params import Options, check_param
 from cxlib.settings.validation import DataError, validate_columns
 
 
@@ -348,16 +349,10 @@ def select_model(
         the candidate fits' own warnings (:attr:`PurchaseModel.warnings_`).
     """
     caller = "select_model"
-    if kind != AUTO and kind not in purchase_kinds():
-        raise ValueError(
-            f"The 'kind' parameter of {caller} must be {AUTO!r} or one of "
-            f"{list(purchase_kinds())}. Got {kind!r} instead."
-        )
-    if criterion not in SELECTION_CRITERIA:
-        raise ValueError(
-            f"The 'criterion' parameter of {caller} must be one of {list(SELECTION_CRITERIA)}. "
-            f"Got {criterion!r} instead."
-        )
+    names = list(purchase_kinds())
+    check_param("kind", kind, Options([AUTO, *names], words=f"{AUTO!r} or one of {names}"),
+                caller=caller)  # fmt: skip
+    check_param("criterion", criterion, Options(SELECTION_CRITERIA), caller=caller)
     kinds = list(continuous_kinds() if kinds is None else kinds)
     if kind != AUTO and kind not in kinds:
         kinds.append(kind)

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from cxlib.settings.params import Options, check_param
+
 __all__ = [
     "AUTO",
     "PurchaseKind",
@@ -211,10 +213,7 @@ def purchase_kind(name: str, caller: str = "PurchaseModel") -> PurchaseKind:
         Naming the models there are.
     """
     kinds = purchase_kinds()
-    if name not in kinds:
-        raise ValueError(
-            f"The 'kind' parameter of {caller} must be one of {list(kinds)}. Got {name!r} instead."
-        )
+    check_param("kind", name, Options(kinds), caller=caller)
     return kinds[name]
 
 

@@ -18,6 +18,7 @@ from cxlib.clv._optimise import FittedModel, check_summary, compress, offenders
 from cxlib.clv._rows import Rows
 from cxlib.clv.flags import FitWarning, check, issue
 from cxlib.clv.kinds import PurchaseKind, purchase_kind
+from cxlib.settings.params import check_param, param_error
 from cxlib.settings.validation import DataError
 
 #: Distinct rows of the sample whose fit starts the full fit when there are many more.
@@ -90,11 +91,7 @@ class PurchaseModel(FittedModel):
 
     def _check_params(self):
         purchase_kind(self.kind)
-        if not np.isfinite(self.penalizer) or self.penalizer < 0:
-            raise ValueError(
-                "The 'penalizer' parameter of PurchaseModel must be a non-negative number. "
-                f"Got {self.penalizer!r} instead."
-            )
+        check_param("penalizer", self.penalizer, _optimise.PENALIZER, caller="PurchaseModel")
 
     @property
     def _model(self) -> PurchaseKind:
@@ -289,9 +286,7 @@ class PurchaseModel(FittedModel):
         self._fitted(caller)
         n = np.asarray(n, dtype=np.float64)
         if np.any(n < 0) or np.any(n != np.round(n)):
-            raise ValueError(
-                f"The 'n' parameter of {caller} must be whole numbers >= 0. Got {n!r} instead."
-            )
+            raise param_error("n", n, "whole numbers >= 0", caller=caller)
         t = _check_horizon(t, 0, caller)
         model = self._model
         if model.counts_opportunities and np.any(np.asarray(t) != np.round(t)):
@@ -320,14 +315,10 @@ class PurchaseModel(FittedModel):
 def _check_horizon(t, n_customers, caller):
     t = np.asarray(t, dtype=np.float64)
     if t.ndim > 1 or (t.ndim == 1 and n_customers and len(t) != n_customers):
-        raise ValueError(
-            f"The 't' parameter of {caller} must be a number or one value per customer "
-            f"({n_customers}). Got shape {t.shape} instead."
-        )
+        must = f"a number or one value per customer ({n_customers})"
+        raise param_error("t", t, must, caller=caller, got=f"shape {t.shape}")
     if not np.all(np.isfinite(t)) or np.any(t < 0):
-        raise ValueError(
-            f"The 't' parameter of {caller} must be finite and non-negative. Got {t!r} instead."
-        )
+        raise param_error("t", t, "finite and non-negative", caller=caller)
     return t
 
 

@@ -23,6 +23,7 @@ from cxlib.clv.purchase import PurchaseModel
 from cxlib.clv.retention import RetentionModel, contractual_value
 from cxlib.clv.value import _check_value_options, _purchase_flows, _value_frame, customer_value
 from cxlib.settings.headline import Headline
+from cxlib.settings.params import Interval, Options, check_param
 
 #: Horizons (months) over which the scenario states the gain by default: 1, 3 and 5 years.
 RETENTION_HORIZONS_MONTHS = (12, 36, 60)
@@ -67,11 +68,8 @@ class RetentionScenario:
 
 
 def _check_gain(caller, retention_gain):
-    if not 0 < retention_gain < 1:
-        raise ValueError(
-            f"The 'retention_gain' parameter of {caller} must be in (0, 1). "
-            f"Got {retention_gain!r} instead."
-        )
+    check_param("retention_gain", retention_gain, Interval(float, 0, 1, closed="neither"),
+                caller=caller)  # fmt: skip
 
 
 def _share(uplift, base_total):
@@ -410,11 +408,8 @@ def rfm_matrix(
         combination is impossible (recency > 0 with frequency 0).
     """
     caller = "rfm_matrix"
-    if what not in ("p_alive", "expected_purchases"):
-        raise ValueError(
-            f"The 'what' parameter of {caller} must be 'p_alive' or 'expected_purchases'. "
-            f"Got {what!r} instead."
-        )
+    whats = Options(("p_alive", "expected_purchases"), words="'p_alive' or 'expected_purchases'")
+    check_param("what", what, whats, caller=caller)
     model._fitted(caller)
     T = float(model.max_T_ if T is None else T)
     max_frequency = int(model.frequency_q99_ if max_frequency is None else max_frequency)

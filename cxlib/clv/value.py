@@ -10,12 +10,17 @@ from cxlib.clv import spend as _spend
 from cxlib.clv._optimise import check_summary, compress
 from cxlib.clv.kinds import PurchaseKind
 from cxlib.customers import _check_freq
+from cxlib.settings.params import Interval, Options, check_param
 from cxlib.settings.units import months_to_periods, periods_per_month
 from cxlib.settings.validation import DataError, validate_columns
 
 #: What ``clv`` is, in every frame of :func:`customer_value` (its ``attrs["basis"]`` adds the
 #: margin).
 VALUE_BASIS = "discounted gross margin"
+#: How far ahead :func:`customer_value` counts purchases, in months.
+HORIZON_MONTHS = Interval(int, 1, 600, words="an integer from 1 to 600")
+#: An annual discount rate.
+ANNUAL_RATE = Interval(float, 0, 1, closed="left", words="an annual rate in [0, 1)")
 
 VALUE_COLUMNS = [
     "p_alive",
@@ -30,20 +35,9 @@ VALUE_COLUMNS = [
 
 def _check_value_options(caller, horizon_months, discount_rate, margin, freq):
     _check_freq(freq, caller)
-    if not isinstance(horizon_months, int | np.integer) or not 1 <= horizon_months <= 600:
-        raise ValueError(
-            f"The 'horizon_months' parameter of {caller} must be an integer from 1 to 600. "
-            f"Got {horizon_months!r} instead."
-        )
-    if not 0 <= discount_rate < 1:
-        raise ValueError(
-            f"The 'discount_rate' parameter of {caller} must be an annual rate in [0, 1). "
-            f"Got {discount_rate!r} instead."
-        )
-    if not 0 < margin <= 1:
-        raise ValueError(
-            f"The 'margin' parameter of {caller} must be in (0, 1]. Got {margin!r} instead."
-        )
+    check_param("horizon_months", horizon_months, HORIZON_MONTHS, caller=caller)
+    check_param("discount_rate", discount_rate, ANNUAL_RATE, caller=caller)
+    check_param("margin", margin, Interval(float, 0, 1, closed="right"), caller=caller)
 
 
 def _value_attrs(horizon_months, discount_rate, margin, freq) -> dict:
@@ -324,12 +318,8 @@ def clv_interval(
 
 
 def _check_interval_options(caller, n_draws, level):
-    if not isinstance(n_draws, int | np.integer) or n_draws < 10:
-        raise ValueError(
-            f"The 'n_draws' parameter of {caller} must be an integer >= 10. Got {n_draws!r}."
-        )
-    if not 0 < level < 1:
-        raise ValueError(f"The 'level' parameter of {caller} must be in (0, 1). Got {level!r}.")
+    check_param("n_draws", n_draws, Interval(int, 10, None), caller=caller)
+    check_param("level", level, Interval(float, 0, 1, closed="neither"), caller=caller)
 
 
 def _valuer(summary, purchase_model, spend_model, caller, *, horizon_months, discount_rate,
@@ -456,10 +446,8 @@ def total_interval(
     options = dict(
         horizon_months=horizon_months, discount_rate=discount_rate, margin=margin, freq=freq
     )
-    if method not in ("delta", "draws"):
-        raise ValueError(
-            f"The 'method' parameter of {caller} must be 'delta' or 'draws'. Got {method!r}."
-        )
+    check_param("method", method, Options(("delta", "draws"), words="'delta' or 'draws'"),
+                caller=caller)  # fmt: skip
     _check_interval_options(caller, n_draws, level)
     base = customer_value(summary, purchase_model, spend_model, **options)["clv"]
     if method == "draws":
@@ -573,14 +561,8 @@ def segment_value(
     """
     caller = "segment_value"
     validate_columns(values, [value], caller=caller)
-    if not isinstance(n_boot, int | np.integer) or n_boot < 10:
-        raise ValueError(
-            f"The 'n_boot' parameter of {caller} must be an integer >= 10. Got {n_boot!r} instead."
-        )
-    if not 0 < level < 1:
-        raise ValueError(
-            f"The 'level' parameter of {caller} must be in (0, 1). Got {level!r} instead."
-        )
+    check_param("n_boot", n_boot, Interval(int, 10, None), caller=caller)
+    check_param("level", level, Interval(float, 0, 1, closed="neither"), caller=caller)
     data = values[value].astype(float)
     if data.isna().any():
         raise DataError(f"{caller}: column {value!r} has {int(data.isna().sum())} missing value(s)")
@@ -645,9 +627,6 @@ def top_share(values: pd.DataFrame | pd.Series, share: float = 0.2, *, value: st
     >>> top_share(pd.Series([1.0, 1.0, 1.0, 1.0, 6.0]), 0.2)
     0.6
     """
-    if not 0 < share <= 1:
-        raise ValueError(
-            f"The 'share' parameter of top_share must be in (0, 1]. Got {share!r} instead."
-        )
+    check_param("share", share, Interval(float, 0, 1, closed="right"), caller="top_share")
     curve = value_concentration(values, value=value)
     return float(np.interp(share, curve["share_of_customers"], curve["share_of_value"]))
