@@ -66,20 +66,14 @@ from cxlib.clv.scenario import (
     retention_scenario_horizons,
     rfm_matrix,
 )
+from cxlib.clv.segments import segment_value, top_share, value_concentration
 from cxlib.clv.spend import (
     DEFAULT_SPEND_CORRELATION_MAX,
     SpendModel,
     constant_spend,
     spend_correlation,
 )
-from cxlib.clv.value import (
-    clv_interval,
-    customer_value,
-    segment_value,
-    top_share,
-    total_interval,
-    value_concentration,
-)
+from cxlib.clv.value import clv_interval, customer_value, total_interval
 from cxlib.customers import (
     DEFAULT_HOLDOUT_WEEKS,
     FREQUENCIES,
