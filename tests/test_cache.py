@@ -245,6 +245,10 @@ def test_the_value_fit_is_stored_as_its_parameters_and_data(small_demo):
     fit = cxlib.clv.fit_customer_value(small_demo.transactions, customers=small_demo.customers)
     back = round_trip(fit)
     assert_same_state(fit, back)
+    # the values keep their horizon and basis, which the pages read instead of the settings
+    assert (
+        back.values.attrs["horizon_months"] == 12 and "gross margin" in back.values.attrs["basis"]
+    )
     # the rebuilt models predict what the fitted ones do
     assert_series_equal(
         back.purchase_model.p_alive(back.summary), fit.purchase_model.p_alive(fit.summary)

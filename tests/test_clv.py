@@ -371,10 +371,12 @@ def test_customer_value_equals_lifetimes_customer_lifetime_value_with_its_conven
         discount_rate=monthly,
         freq="W",
     )
-    import cxlib.clv as clv
+    from dataclasses import replace
 
-    original = clv.PERIODS_PER_MONTH["W"]
-    clv.PERIODS_PER_MONTH["W"] = 4.345
+    from cxlib.settings import units
+
+    week = units.PERIODS["W"]
+    units.PERIODS["W"] = replace(week, per_month=4.345)  # lifetimes' weeks per month
     try:
         values = customer_value(
             cdnow_money,
@@ -385,7 +387,7 @@ def test_customer_value_equals_lifetimes_customer_lifetime_value_with_its_conven
             margin=1.0,
         )
     finally:
-        clv.PERIODS_PER_MONTH["W"] = original
+        units.PERIODS["W"] = week
     np.testing.assert_allclose(values["clv"], np.asarray(reference), rtol=1e-4)
 
 
@@ -683,3 +685,27 @@ def test_a_fit_with_dropout_raises_no_trust_warning(small_demo):
         warnings.simplefilter("ignore")
         fit = fit_customer_value(small_demo.transactions)
     assert fit.warnings == [] and degenerate_fit_warnings(fit) == []
+
+
+def test_values_carry_their_horizon_and_basis_and_the_scenario_keeps_them():
+    from cxlib.clv.value import value_options
+
+    summary = load_cdnow_summary()
+    purchases, spend = PurchaseModel().fit(summary), SpendModel().fit(summary)
+    values = customer_value(summary, purchases, spend, horizon_months=6, freq="W", margin=0.25)
+    assert values.attrs["horizon_months"] == 6
+    assert values.attrs["horizon_periods"] == pytest.approx(6 * 365.25 / 12 / 7)
+    assert values.attrs["basis"] == "discounted gross margin (25% of revenue)"
+    # the options read back value the same customers to the same numbers
+    again = customer_value(summary, purchases, spend, **value_options(values))
+    assert_frame_equal(again, values)
+    # the periods the values carry are the horizon predict_purchases takes
+    predicted = purchases.predict_purchases(summary, values.attrs["horizon_periods"])
+    assert np.allclose(predicted, values["expected_purchases"], rtol=1e-6)
+    scenario = retention_scenario(
+        summary, purchases, spend, horizons_months=(), **value_options(values)
+    )
+    assert scenario.horizon_months == 6 and scenario.basis == values.attrs["basis"]
+    assert scenario.values.attrs["horizon_months"] == 6
+    with pytest.raises(DataError, match="do not carry their horizon_months"):
+        value_options(pd.DataFrame({"clv": values["clv"].to_numpy()}))  # made by hand

@@ -42,10 +42,12 @@ def test_channel_rows_are_hand_computed_and_unknown_costs_are_counted_not_used()
 
 def test_a_negative_median_net_value_is_said_plainly_with_the_basis_and_losing_channels():
     values, customers = _values_and_customers()
-    result = clv_by_channel(values, customers, currency="EUR", horizon_months=36)
+    values.attrs.update(horizon_months=36, basis="discounted gross margin (30% of revenue)")
+    result = clv_by_channel(values, customers, currency="EUR")
     assert result.median_net == pytest.approx(-5.0)
     assert "EUR 5.00 below what they cost to acquire" in result.text
-    assert "36-month discounted gross margin" in result.text and "social" in result.text
+    assert "(36-month discounted gross margin (30% of revenue))" in result.text
+    assert "social" in result.text
     assert "tv" not in result.text.split("cost:")[-1]
 
 

@@ -19,7 +19,6 @@ import pandas as pd
 import pytest
 
 from cxlib.clv import (
-    PERIODS_PER_MONTH,
     PurchaseModel,
     SpendModel,
     customer_value,
@@ -37,6 +36,7 @@ from cxlib.clv.purchase import DROPOUT_AT_BOUND
 from cxlib.data.datasets import load_cdnow_summary, load_cdnow_transactions
 from cxlib.demo import DEFAULT_SEGMENTS, make_demo
 from cxlib.report.headlines import load_headlines, save_headlines
+from cxlib.settings.units import periods_per_month
 
 
 def _real_data() -> Path | None:
@@ -269,7 +269,7 @@ def test_constant_spend_clv_is_expected_purchases_times_the_constant_times_margi
     values = customer_value(
         summary, purchases, spend, horizon_months=3, discount_rate=0.2, margin=0.4
     )
-    per_month = PERIODS_PER_MONTH["W"]
+    per_month = periods_per_month("W")
     by = [purchases.predict_purchases(summary, m * per_month) for m in (1, 2, 3)]
     discounted = by[0] / 1.2 ** (1 / 12) + (by[1] - by[0]) / 1.2 ** (2 / 12)
     discounted += (by[2] - by[1]) / 1.2 ** (3 / 12)
@@ -324,9 +324,8 @@ def test_each_warning_is_a_headline_with_evidence_that_holds(wholesale_fit, tmp_
     total = pd.Series({"total": 1.0, "total_low": 0.5, "total_high": 1.5})
     gains = pd.DataFrame({"uplift": [0.0], "uplift_share": [0.0], "basis": "margin"}, index=[12])
     scenario = type("S", (), {"retention_gain": 0.05, "horizons": gains})()
-    headlines = clv_headlines(
-        fit, total, 0.5, scenario, horizon_months=12, retention_gain=0.05, currency="EUR"
-    )
+    headlines = clv_headlines(fit, total, 0.5, scenario, retention_gain=0.05, currency="EUR")
+    assert headlines[0].label.startswith(f"Total {fit.values.attrs['horizon_months']}-month CLV")
     flagged = [h for h in headlines if h.key.endswith("_warning")]
     assert [h.value for h in flagged] == fit.warnings and len(flagged) == 3
     assert all(h.unit == "text" and h.evidence["checks"] for h in flagged)

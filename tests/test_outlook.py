@@ -75,3 +75,14 @@ def test_outlook_from_the_clv_model_on_cdnow_expects_less_than_the_calibration_y
 def test_a_base_without_the_run_columns_is_a_data_error():
     with pytest.raises(DataError, match=r"revenue_outlook: missing column\(s\) \['churned'\]"):
         revenue_outlook(_base().drop(columns="churned"), pd.Series(dtype=float))
+
+
+def test_values_over_another_horizon_than_the_outlooks_are_refused_not_relabelled():
+    # the values carry their horizon (customer_value's attrs): six months of expected revenue
+    # set against the last twelve would read as a fall that is not there
+    expected = pd.Series({"a": 400.0, "b": 200.0})
+    expected.attrs["horizon_months"] = 6
+    with pytest.raises(ValueError, match="covers 6 months; the outlook sets the next 12"):
+        revenue_outlook(_base(), expected)
+    expected.attrs["horizon_months"] = 12
+    assert revenue_outlook(_base(), expected).next_12m == pytest.approx(600.0)

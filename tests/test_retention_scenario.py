@@ -25,7 +25,6 @@ import pytest
 from scipy import integrate, stats
 
 from cxlib.clv import (
-    PERIODS_PER_MONTH,
     PurchaseModel,
     RetentionModel,
     SpendModel,
@@ -39,7 +38,9 @@ from cxlib.clv import (
     retention_scenario,
     rfm_summary,
 )
+from cxlib.clv.kinds import purchase_kind
 from cxlib.data.datasets import load_cdnow_summary, load_cdnow_transactions
+from cxlib.settings.units import periods_per_month
 
 ROOT = Path(__file__).resolve().parents[1]
 #: The real client exports sit in ../shared beside the repository (one level further up from a
@@ -204,7 +205,7 @@ def test_retention_scenario_matches_a_simulation_of_the_model_fitted_on_cdnow(
         summary, model, spend, retention_gain=0.05, horizons_months=(), **options
     )
     x, T = summary["frequency"].to_numpy(float), summary["T"].to_numpy(float)
-    per_month = PERIODS_PER_MONTH["W"]
+    per_month = periods_per_month("W")
     base, kept = simulate_purchases(
         kind, model.params_.to_numpy(), x, T, model.p_alive(summary).to_numpy(),
         60 * per_month, 0.05, reps, seed=7, discount=0.10, per_month=per_month,
@@ -241,7 +242,7 @@ def test_cdnow_pareto_nbd_five_year_gain_is_the_posterior_figure_not_the_prior_s
     # Lowering the population's mean dropout rate instead (beta / 0.95, today's P(alive)
     # kept), as cxlib did before, barely moves anyone: T weeks of history outweigh beta.
     x, tx, T = (summary[c].to_numpy(float) for c in ("frequency", "recency", "T"))
-    t = 60 * PERIODS_PER_MONTH["W"]
+    t = 60 * periods_per_month("W")
     r, alpha, s, beta = model.params_
     money = spend.expected_spend(summary).to_numpy() * model.p_alive(summary).to_numpy()
     before = money @ pareto_nbd.expected_given_alive([r, alpha, s, beta], t, x, tx, T)
@@ -398,7 +399,7 @@ def test_the_scenario_rejects_bgbb_and_a_gain_outside_zero_one(cdnow_sample):
     summary, model, spend = cdnow_sample
     with pytest.raises(ValueError, match="retention_gain"):
         retention_scenario(summary, model, spend, retention_gain=1.0)
-    bgbb = SimpleNamespace(kind="bgbb", _model=None)
+    bgbb = SimpleNamespace(kind="bgbb", _model=purchase_kind("bgbb"))
     with pytest.raises(ValueError, match="BG/BB counts opportunities"):
         retention_scenario(summary, bgbb, spend)
 

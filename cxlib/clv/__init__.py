@@ -6,7 +6,8 @@ log-space likelihoods and exact gradients (lifetimes is only a test-time referen
 - a purchase model (:class:`PurchaseModel`: BG/NBD, Pareto/NBD, MBG/NBD, or BG/BB for discrete
   opportunities) for how often a customer buys and whether they are still active, one model
   per module (:mod:`~cxlib.clv.bgnbd`, :mod:`~cxlib.clv.pareto_nbd`, :mod:`~cxlib.clv.mbgnbd`,
-  :mod:`~cxlib.clv.bgbb`) sharing one optimiser;
+  :mod:`~cxlib.clv.bgbb`), each implementing the contract of :mod:`~cxlib.clv.kinds`
+  (:class:`PurchaseKind`; :func:`purchase_kinds` is the registry), sharing one optimiser;
 - a Gamma-Gamma spend model (:class:`SpendModel`) for how much they spend per order;
 - for contractual customers, the shifted-beta-geometric :class:`RetentionModel` and
   :func:`contractual_value`;
@@ -47,12 +48,8 @@ from cxlib.clv.holdout import (
     tracking,
     validate_holdout,
 )
-from cxlib.clv.purchase import (
-    CONTINUOUS_KINDS,
-    PURCHASE_KINDS,
-    PurchaseModel,
-    dropout_at_bound,
-)
+from cxlib.clv.kinds import PurchaseKind, purchase_kinds
+from cxlib.clv.purchase import PurchaseModel, dropout_at_bound
 from cxlib.clv.retention import (
     RetentionModel,
     cohort_frame,
@@ -69,21 +66,14 @@ from cxlib.clv.scenario import (
     retention_scenario_horizons,
     rfm_matrix,
 )
+from cxlib.clv.segments import segment_value, top_share, value_concentration
 from cxlib.clv.spend import (
     DEFAULT_SPEND_CORRELATION_MAX,
     SpendModel,
     constant_spend,
     spend_correlation,
 )
-from cxlib.clv.value import (
-    PERIODS_PER_MONTH,
-    clv_interval,
-    customer_value,
-    segment_value,
-    top_share,
-    total_interval,
-    value_concentration,
-)
+from cxlib.clv.value import clv_interval, customer_value, total_interval
 from cxlib.customers import (
     DEFAULT_HOLDOUT_WEEKS,
     FREQUENCIES,
@@ -93,7 +83,6 @@ from cxlib.customers import (
 )
 
 __all__ = [
-    "CONTINUOUS_KINDS",
     "CustomerValueFit",
     "FitWarning",
     "DEFAULT_HOLDOUT_WEEKS",
@@ -102,8 +91,7 @@ __all__ = [
     "HoldoutValidation",
     "ModelSelection",
     "NET_SPEND_TOLERANCE",
-    "PERIODS_PER_MONTH",
-    "PURCHASE_KINDS",
+    "PurchaseKind",
     "PurchaseModel",
     "RETRY_PENALIZER",
     "RetentionModel",
@@ -127,6 +115,7 @@ __all__ = [
     "dropout_at_bound",
     "fit_customer_value",
     "holdout_summary",
+    "purchase_kinds",
     "retention_curve",
     "retention_headlines",
     "retention_scenario",

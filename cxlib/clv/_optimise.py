@@ -15,10 +15,15 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 
+from cxlib.settings.params import InstanceOf, Satisfies, check_param
 from cxlib.settings.validation import DataError, format_offenders, validate_columns
 
 #: Penalizer a fit retries with when the unpenalised fit does not converge.
 RETRY_PENALIZER = 1e-3
+
+#: What a model's ``penalizer`` must be (PurchaseModel, SpendModel).
+PENALIZER = Satisfies(lambda v: bool(np.isfinite(v)) and v >= 0, "a non-negative number")
+_SUMMARY = InstanceOf(pd.DataFrame, "a DataFrame from rfm_summary")
 
 
 class FittedModel(BaseEstimator):
@@ -47,11 +52,7 @@ class FittedModel(BaseEstimator):
 
 def check_summary(summary: pd.DataFrame, caller: str, columns=("frequency", "recency", "T")):
     """Return the summary's ``columns`` as float arrays; name rows with missing values."""
-    if not isinstance(summary, pd.DataFrame):
-        raise TypeError(
-            f"The 'summary' parameter of {caller} must be a DataFrame from rfm_summary. "
-            f"Got {type(summary).__name__} instead."
-        )
+    check_param("summary", summary, _SUMMARY, caller=caller, got=type(summary).__name__)
     validate_columns(summary, list(columns), caller=caller)
     values = summary[list(columns)].to_numpy(dtype=np.float64, na_value=np.nan)
     bad = ~np.isfinite(values).all(axis=1)

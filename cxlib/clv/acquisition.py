@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from cxlib.clv.value import VALUE_BASIS
 from cxlib.settings.validation import DataError, validate_columns
 
 __all__ = ["AcquisitionValue", "clv_by_channel"]
@@ -30,7 +31,8 @@ class AcquisitionValue:
     unknown_cost : int
         Customers left out because their acquisition cost is unknown.
     basis : str
-        What CLV measures (e.g. "12-month discounted gross margin").
+        What CLV measures, read from the values (e.g. "12-month discounted gross margin (30%
+        of revenue)").
     text : str
         One plain sentence for the page, saying so when the median net value is negative.
     """
@@ -68,7 +70,6 @@ def clv_by_channel(
     customers: pd.DataFrame,
     *,
     channel: str | None = None,
-    horizon_months: int = 12,
     currency: str = "",
 ) -> AcquisitionValue:
     """Mean CLV, mean acquisition cost and their ratio per acquisition channel.
@@ -83,13 +84,12 @@ def clv_by_channel(
     ----------
     values : DataFrame
         Per customer ``clv`` and ``acquisition_cost`` (e.g. ``client.value_fit.values``, which
-        takes the cost from the customers table).
+        takes the cost from the customers table). Values of :func:`cxlib.clv.customer_value`
+        carry their horizon and basis, which the sentence states.
     customers : DataFrame or None
         Customers table with ``customer_id``, ``acquisition_cost`` and the channel column.
     channel : str, optional
         The channel column; default ``acquisition_channel`` or ``channel``.
-    horizon_months : int
-        The CLV horizon, for the basis ("12-month discounted gross margin").
     currency : str
         Currency code for the sentence.
 
@@ -109,7 +109,7 @@ def clv_by_channel(
     >>> result.median_net
     -2.0
     """
-    basis = f"{horizon_months}-month discounted gross margin"
+    basis = _basis(values)
     validate_columns(values, ["clv", "acquisition_cost"], caller="clv_by_channel values")
     if channel is None and not _has_acquisition_data(values, customers):
         return AcquisitionValue(
@@ -153,6 +153,13 @@ def clv_by_channel(
         basis=basis,
         text=_acquisition_text(table, median_net, basis, currency),
     )
+
+
+def _basis(values: pd.DataFrame) -> str:
+    """Say what the values' CLV is, from what they carry (:func:`cxlib.clv.customer_value`)."""
+    months = values.attrs.get("horizon_months")
+    basis = values.attrs.get("basis", VALUE_BASIS)
+    return basis if months is None else f"{months}-month {basis}"
 
 
 def _channel_row(group: pd.DataFrame) -> dict:

@@ -13,10 +13,7 @@ import numpy as np
 from scipy.special import digamma, gammaln, logsumexp
 
 from cxlib.clv._rows import Rows, dot
-
-PARAM_NAMES = ("alpha", "beta", "gamma", "delta")
-#: Opportunities are counted, not measured: no parameter scales with time.
-TIME_PARAMS = ()
+from cxlib.clv.kinds import PurchaseKind
 
 
 def _log_beta(a, b):
@@ -156,3 +153,35 @@ def purchase_probability(params, x, n):
         dropped = np.where((i >= xi) & (i < n[:, None]), dropped, -np.inf)
         total = logsumexp(np.column_stack([alive, dropped]), axis=1)
     return np.exp(total).reshape(shape)
+
+
+class BGBB(PurchaseKind):
+    """BG/BB in the purchase-model contract: discrete opportunities, no retention scenario."""
+
+    name, display_name, position = "bgbb", "BG/BB", 4
+    param_names = ("alpha", "beta", "gamma", "delta")
+    time_params = ()  # opportunities are counted, not measured: no parameter scales with time
+    counts_opportunities = True
+    dropout_names, dropout_unit = ("gamma", "delta"), "opportunity"
+    dropout_formula = "gamma/(gamma+delta) x T_max"
+    time_units = "opportunities"
+    summary_rule = "whole numbers with frequency <= recency <= T"
+
+    log_likelihood = staticmethod(log_likelihood)
+    p_alive = staticmethod(p_alive)
+    expected_given_alive = staticmethod(expected_given_alive)
+    conditional_expected = staticmethod(conditional_expected)
+    purchase_probability = staticmethod(purchase_probability)
+
+    def mean_dropout(self, params) -> float:
+        """Mean dropout probability per opportunity, ``gamma / (gamma + delta)``."""
+        _, _, gamma, delta = params
+        return gamma / (gamma + delta)
+
+    def invalid_rows(self, x, tx, T):
+        """Also whole opportunities, at most one purchase each."""
+        bad = super().invalid_rows(x, tx, T)
+        return bad | (tx != np.round(tx)) | (T != np.round(T)) | (x > tx)
+
+
+KIND = BGBB()

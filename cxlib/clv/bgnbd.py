@@ -13,12 +13,7 @@ from scipy.special import digamma, expit, gammaln, hyp2f1, logsumexp
 from scipy.stats import nbinom
 
 from cxlib.clv._rows import Rows, dot
-
-PARAM_NAMES = ("r", "alpha", "a", "b")
-#: Parameters measured in time units (rescaled with the time axis).
-TIME_PARAMS = (1,)
-#: E[purchases | alive] depends on frequency and T only (not on recency).
-GIVEN_ALIVE_USES_RECENCY = False
+from cxlib.clv.kinds import PurchaseKind
 
 
 def log_likelihood(params, rows: Rows):
@@ -164,3 +159,34 @@ def expected_given_alive_lower_dropout(params, t, x, tx, T, reduction, *, offset
     keep = 1.0 - reduction
     t = np.asarray(t, dtype=np.float64)
     return expected_given_alive(params, keep * t, x, tx, T, offset=offset) / keep
+
+
+class BGNBD(PurchaseKind):
+    """BG/NBD in the purchase-model contract (:class:`~cxlib.clv.kinds.PurchaseKind`)."""
+
+    name, display_name, position = "bgnbd", "BG/NBD", 1
+    param_names = ("r", "alpha", "a", "b")
+    time_params = (1,)
+    given_alive_uses_recency = False  # E[purchases | alive] depends on frequency and T only
+    dropout_names, dropout_unit = ("a", "b"), "purchase"
+    dropout_formula = "a/(a+b) x r/alpha x T_max"
+    scenario_changes = "the dropout probability after each purchase"
+
+    log_likelihood = staticmethod(log_likelihood)
+    p_alive = staticmethod(p_alive)
+    expected_given_alive = staticmethod(expected_given_alive)
+    purchase_probability = staticmethod(purchase_probability)
+    expected_given_alive_lower_dropout = staticmethod(expected_given_alive_lower_dropout)
+
+    def mean_dropout(self, params) -> float:
+        """Mean dropout probability after each purchase, ``a / (a + b)``."""
+        _, _, a, b = params
+        return a / (a + b)
+
+    def expected_dropouts(self, params, T_max) -> float:
+        """Return the mean dropout per purchase times an average customer's purchases in T_max."""
+        r, alpha, _, _ = params
+        return self.mean_dropout(params) * (r / alpha * T_max)
+
+
+KIND = BGNBD()

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from cxlib.settings.headline import Headline
+from cxlib.settings.params import Options, check_param
 
 __all__ = ["OPERATORS", "FitWarning", "check", "issue"]
 
@@ -39,10 +40,7 @@ def check(name: str, value, op: str, threshold: float | None = None) -> dict:
     >>> check("mean dropout", 1e-12, "<", 1e-4)
     {'name': 'mean dropout', 'value': 1e-12, 'op': '<', 'threshold': 0.0001}
     """
-    if op not in OPERATORS:
-        raise ValueError(
-            f"The 'op' parameter of check must be one of {list(OPERATORS)}. Got {op!r}."
-        )
+    check_param("op", op, Options(OPERATORS), caller="check")
     if isinstance(value, Iterable) and not isinstance(value, str):
         value = [float(v) for v in value]
     else:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from cxlib.clv.purchase import KIND_NAMES
+from cxlib.clv.kinds import display_name
 from cxlib.clv.scenario import retention_headlines
 from cxlib.settings.headline import Headline
 
@@ -17,7 +17,6 @@ def clv_headlines(
     top20_share: float,
     scenario,
     *,
-    horizon_months: int,
     retention_gain: float,
     currency: str,
 ) -> list[Headline]:
@@ -26,7 +25,8 @@ def clv_headlines(
     Parameters
     ----------
     fit : CustomerValueFit
-        The run's CLV fit (:func:`cxlib.clv.fit_customer_value`).
+        The run's CLV fit (:func:`cxlib.clv.fit_customer_value`); its values carry their
+        horizon (``fit.values.attrs["horizon_months"]``), which the labels state.
     total : Series
         The all-customer row of :func:`cxlib.clv.segment_value` (``total``, ``total_low``,
         ``total_high``).
@@ -34,8 +34,6 @@ def clv_headlines(
         :func:`cxlib.clv.top_share` of the values at 20%.
     scenario : RetentionScenario
         :func:`cxlib.clv.retention_scenario`.
-    horizon_months : int
-        The CLV horizon.
     retention_gain : float
         The scenario's relative reduction of dropout.
     currency : str
@@ -54,13 +52,14 @@ def clv_headlines(
     Examples
     --------
     >>> from types import SimpleNamespace as NS
-    >>> fit = NS(selection=NS(kind="bgnbd", validation=NS(relative_error=0.012)))
+    >>> values = pd.DataFrame()
+    >>> values.attrs["horizon_months"] = 12  # customer_value's values carry their horizon
+    >>> fit = NS(selection=NS(kind="bgnbd", validation=NS(relative_error=0.012)), values=values)
     >>> total = pd.Series({"total": 1000.0, "total_low": 900.0, "total_high": 1100.0})
     >>> gains = pd.DataFrame({"uplift": [20.0, 90.0], "uplift_share": [0.02, 0.04],
     ...                       "basis": "discounted gross margin"}, index=[12, 60])
     >>> scenario = NS(retention_gain=0.05, horizons=gains)
-    >>> headlines = clv_headlines(fit, total, 0.6, scenario, horizon_months=12,
-    ...                           retention_gain=0.05, currency="EUR")
+    >>> headlines = clv_headlines(fit, total, 0.6, scenario, retention_gain=0.05, currency="EUR")
     >>> [h.key for h in headlines][:4]
     ['total_clv', 'top20_value_share', 'retention_value_12m', 'retention_value_60m']
     >>> next(h.value for h in headlines if h.key == "clv_model")  # named for a reader
@@ -69,7 +68,7 @@ def clv_headlines(
     return [
         Headline(
             "total_clv",
-            f"Total {horizon_months}-month CLV (gross margin, discounted)",
+            f"Total {fit.values.attrs['horizon_months']}-month CLV (gross margin, discounted)",
             float(total["total"]),
             unit="currency",
             ci_low=float(total["total_low"]),
@@ -92,7 +91,7 @@ def clv_headlines(
         Headline(
             "clv_model",
             "Purchase model chosen on the holdout",
-            KIND_NAMES.get(fit.selection.kind, fit.selection.kind),  # "Pareto/NBD", for a reader
+            display_name(fit.selection.kind),  # "Pareto/NBD", for a reader
             unit="text",
         ),
     ] + [  # a degenerate fit (no dropout) is flagged in the summary, not only on the page

@@ -12,13 +12,8 @@ import numpy as np
 import pandas as pd
 
 from cxlib.clv.flags import FitWarning, check, issue
-from cxlib.clv.purchase import (
-    CONTINUOUS_KINDS,
-    KIND_NAMES,
-    PURCHASE_KINDS,
-    PurchaseModel,
-    dropout_at_bound,
-)
+from cxlib.clv.kinds import AUTO, continuous_kinds, display_name, purchase_kinds
+from cxlib.clv.purchase import PurchaseModel, dropout_at_bound
 from cxlib.customers import DEFAULT_HOLDOUT_WEEKS, default_calibration_end, rfm_summary
 from cxlib.customers.purchases import check_freq as _check_freq
 from cxlib.customers.purchases import clean_transactions as _clean_transactions
@@ -26,6 +21,7 @@ from cxlib.customers.purchases import factorize_ids as _factorize_ids
 from cxlib.customers.purchases import period_ordinal as _period_ordinal
 from cxlib.customers.purchases import positive_periods as _positive_periods
 from cxlib.settings.dates import to_timestamp as _to_timestamp
+from cxlib.settings.params import Options, check_param
 from cxlib.settings.validation import DataError, validate_columns
 
 
@@ -239,12 +235,12 @@ class ModelSelection:
     @property
     def name(self) -> str:
         """The chosen model's name for a reader ("Pareto/NBD", not ``pareto_nbd``)."""
-        return KIND_NAMES.get(self.kind, self.kind)
+        return display_name(self.kind)
 
     @property
     def named_table(self) -> pd.DataFrame:
         """:attr:`table` indexed by the models' names for a reader (the page's table)."""
-        names = [KIND_NAMES.get(kind, kind) for kind in self.table.index]
+        names = [display_name(kind) for kind in self.table.index]
         return self.table.set_axis(pd.Index(names, name="model"))
 
 
@@ -286,7 +282,7 @@ def same_likelihood(selection: ModelSelection) -> list[FitWarning]:
     spread = float(np.ptp(likelihoods))
     if spread > tolerance:
         return []
-    names = [KIND_NAMES.get(kind, kind) for kind in table.index]
+    names = [display_name(kind) for kind in table.index]
     shown = ", ".join(f"{n} {v:,.2f}" for n, v in zip(names, likelihoods, strict=True))
     no_dropout = all(dropout_at_bound(m).at_bound for m in selection.models.values())
     why = (
@@ -320,7 +316,7 @@ def select_model(
     summary: pd.DataFrame,
     *,
     kind: str = "auto",
-    kinds=CONTINUOUS_KINDS,
+    kinds=None,
     criterion: str = "total",
     penalizer: float = 0.0,
 ) -> ModelSelection:
@@ -333,8 +329,9 @@ def select_model(
     kind : {"auto", "bgnbd", "pareto_nbd", "mbgnbd"}, default "auto"
         "auto" chooses by ``criterion``; a model name overrides the choice (all are still
         fitted and reported).
-    kinds : sequence of str
-        Models to compare.
+    kinds : sequence of str, optional
+        Models to compare; by default every model of a summary in periods
+        (:func:`~cxlib.clv.kinds.continuous_kinds`), in the registry's order.
     criterion : {"total", "mae"}, default "total"
         "total": smallest absolute error of the aggregate holdout purchases; "mae": smallest
         mean absolute error per customer.
@@ -348,18 +345,12 @@ def select_model(
         the candidate fits' own warnings (:attr:`PurchaseModel.warnings_`).
     """
     caller = "select_model"
-    if kind != "auto" and kind not in PURCHASE_KINDS:
-        raise ValueError(
-            f"The 'kind' parameter of {caller} must be 'auto' or one of {list(PURCHASE_KINDS)}. "
-            f"Got {kind!r} instead."
-        )
-    if criterion not in SELECTION_CRITERIA:
-        raise ValueError(
-            f"The 'criterion' parameter of {caller} must be one of {list(SELECTION_CRITERIA)}. "
-            f"Got {criterion!r} instead."
-        )
-    kinds = list(kinds)
-    if kind != "auto" and kind not in kinds:
+    names = list(purchase_kinds())
+    check_param("kind", kind, Options([AUTO, *names], words=f"{AUTO!r} or one of {names}"),
+                caller=caller)  # fmt: skip
+    check_param("criterion", criterion, Options(SELECTION_CRITERIA), caller=caller)
+    kinds = list(continuous_kinds() if kinds is None else kinds)
+    if kind != AUTO and kind not in kinds:
         kinds.append(kind)
     models, validations, rows = {}, {}, []
     for name in kinds:
@@ -384,13 +375,13 @@ def select_model(
         raise DataError(f"{caller}: none of the purchase models {kinds} could be fitted")
     table = pd.DataFrame(rows).set_index("kind")
     score = table["relative_error"].abs() if criterion == "total" else table["mean_absolute_error"]
-    if kind == "auto" and score.isna().all():  # no holdout purchase: no error to rank by
+    if kind == AUTO and score.isna().all():  # no holdout purchase: no error to rank by
         raise DataError(
             f"{caller}: the holdout has no purchase ({int(table['actual_total'].iloc[0])} "
             f"actual), so the relative error of the models cannot be computed and no model can "
             "be chosen on it; use a longer holdout, or name the model (clv_model in the config)"
         )
-    chosen = str(score.idxmin()) if kind == "auto" else kind
+    chosen = str(score.idxmin()) if kind == AUTO else kind
     if chosen not in models:
         raise DataError(f"{caller}: the requested model {kind!r} could not be fitted")
     table["chosen"] = table.index == chosen

@@ -15,11 +15,6 @@ from scipy.stats import nbinom
 from cxlib.clv import bgnbd
 from cxlib.clv._rows import Rows, dot
 
-PARAM_NAMES = ("r", "alpha", "a", "b")
-TIME_PARAMS = (1,)
-#: E[purchases | alive] depends on frequency and T only (not on recency).
-GIVEN_ALIVE_USES_RECENCY = False
-
 
 def log_likelihood(params, rows: Rows):
     """Total weighted log-likelihood of ``rows`` and its exact gradient in ``params``."""
@@ -102,3 +97,24 @@ def expected_given_alive_lower_dropout(params, t, x, tx, T, reduction):
     :func:`cxlib.clv.bgnbd.expected_given_alive_lower_dropout`.
     """
     return bgnbd.expected_given_alive_lower_dropout(params, t, x, tx, T, reduction, offset=0.0)
+
+
+class MBGNBD(bgnbd.BGNBD):
+    """MBG/NBD in the purchase-model contract: BG/NBD's, with one more chance to drop out."""
+
+    name, display_name, position = "mbgnbd", "MBG/NBD", 3
+    dropout_formula = "a/(a+b) x (1 + r/alpha x T_max)"
+
+    log_likelihood = staticmethod(log_likelihood)
+    p_alive = staticmethod(p_alive)
+    expected_given_alive = staticmethod(expected_given_alive)
+    purchase_probability = staticmethod(purchase_probability)
+    expected_given_alive_lower_dropout = staticmethod(expected_given_alive_lower_dropout)
+
+    def expected_dropouts(self, params, T_max) -> float:
+        """Return the mean dropout times the chances to drop out (at time zero, after purchases)."""
+        r, alpha, _, _ = params
+        return self.mean_dropout(params) * (1 + r / alpha * T_max)
+
+
+KIND = MBGNBD()

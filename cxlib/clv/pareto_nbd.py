@@ -21,11 +21,7 @@ from scipy.special import digamma, gammaln, logsumexp
 
 from cxlib.clv._optimise import compress
 from cxlib.clv._rows import Rows, dot
-
-PARAM_NAMES = ("r", "alpha", "s", "beta")
-TIME_PARAMS = (1, 3)
-#: E[purchases | alive] depends on frequency and T only (not on recency).
-GIVEN_ALIVE_USES_RECENCY = False
+from cxlib.clv.kinds import PurchaseKind
 
 _SERIES_TOL = 1e-16
 _SERIES_MAX_TERMS = 100_000
@@ -251,3 +247,29 @@ def expected_given_alive_lower_dropout(params, t, x, tx, T, reduction):
     keep = 1.0 - reduction
     t = np.asarray(t, dtype=np.float64)
     return expected_given_alive(params, keep * t, x, tx, T) / keep
+
+
+class ParetoNBD(PurchaseKind):
+    """Pareto/NBD in the purchase-model contract (:class:`~cxlib.clv.kinds.PurchaseKind`)."""
+
+    name, display_name, position = "pareto_nbd", "Pareto/NBD", 2
+    param_names = ("r", "alpha", "s", "beta")
+    time_params = (1, 3)
+    given_alive_uses_recency = False  # E[purchases | alive] depends on frequency and T only
+    dropout_names, dropout_unit = ("s", "beta"), "period"
+    dropout_formula = "s/beta x T_max"
+    scenario_changes = "the dropout rate"
+
+    log_likelihood = staticmethod(log_likelihood)
+    p_alive = staticmethod(p_alive)
+    expected_given_alive = staticmethod(expected_given_alive)
+    purchase_probability = staticmethod(purchase_probability)
+    expected_given_alive_lower_dropout = staticmethod(expected_given_alive_lower_dropout)
+
+    def mean_dropout(self, params) -> float:
+        """Mean dropout rate per period, ``s / beta``."""
+        _, _, s, beta = params
+        return s / beta
+
+
+KIND = ParetoNBD()

@@ -13,23 +13,17 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from cxlib.clv import _optimise, bgbb, bgnbd, mbgnbd, pareto_nbd
+from cxlib.clv import _optimise
 from cxlib.clv._optimise import FittedModel, check_summary, compress, offenders
 from cxlib.clv._rows import Rows
 from cxlib.clv.flags import FitWarning, check, issue
+from cxlib.clv.kinds import PurchaseKind, purchase_kind
+from cxlib.settings.params import check_param, param_error
 from cxlib.settings.validation import DataError
-
-#: Purchase models :class:`PurchaseModel` fits. "bgbb" counts discrete opportunities.
-PURCHASE_KINDS = ("bgnbd", "pareto_nbd", "mbgnbd", "bgbb")
-#: The continuous-time models (a summary measured in periods of ``freq``).
-CONTINUOUS_KINDS = ("bgnbd", "pareto_nbd", "mbgnbd")
 
 #: Distinct rows of the sample whose fit starts the full fit when there are many more.
 _WARM_ROWS = 2_000
 
-_MODELS = {"bgnbd": bgnbd, "pareto_nbd": pareto_nbd, "mbgnbd": mbgnbd, "bgbb": bgbb}
-#: The models' names as the literature writes them.
-KIND_NAMES = {"bgnbd": "BG/NBD", "pareto_nbd": "Pareto/NBD", "mbgnbd": "MBG/NBD", "bgbb": "BG/BB"}
 
 #: Fewer expected dropouts per customer than this over the longest observed history: the
 #: fitted dropout process is at its bound (see :func:`dropout_at_bound`).
@@ -38,14 +32,6 @@ DROPOUT_AT_BOUND = 1e-4
 ALIVE_EVERYONE = 0.99
 #: Share of the fitted customers above :data:`ALIVE_EVERYONE` that makes it "(nearly) every".
 ALIVE_SHARE = 0.99
-
-
-def _invalid_rows(kind, x, tx, T):
-    """Rows that are not a valid summary for ``kind``."""
-    bad = (x < 0) | (tx < 0) | (tx > T) | ((x == 0) & (tx != 0)) | (x != np.round(x))
-    if kind == "bgbb":  # opportunities: whole numbers, at most one purchase each
-        bad |= (tx != np.round(tx)) | (T != np.round(T)) | (x > tx)
-    return bad
 
 
 class PurchaseModel(FittedModel):
@@ -62,7 +48,7 @@ class PurchaseModel(FittedModel):
     Parameters
     ----------
     kind : {"bgnbd", "pareto_nbd", "mbgnbd", "bgbb"}, default "bgnbd"
-        The model.
+        The model: a name in the registry (:func:`cxlib.clv.kinds.purchase_kinds`).
     penalizer : float, default 0.0
         L2 penalty on the parameters (lifetimes' ``penalizer_coef``, applied to the parameters
         in the internal time scale where the largest T is 10). When the unpenalised fit fails,
@@ -104,34 +90,23 @@ class PurchaseModel(FittedModel):
         self.penalizer = penalizer
 
     def _check_params(self):
-        if self.kind not in PURCHASE_KINDS:
-            raise ValueError(
-                f"The 'kind' parameter of PurchaseModel must be one of {list(PURCHASE_KINDS)}. "
-                f"Got {self.kind!r} instead."
-            )
-        if not np.isfinite(self.penalizer) or self.penalizer < 0:
-            raise ValueError(
-                "The 'penalizer' parameter of PurchaseModel must be a non-negative number. "
-                f"Got {self.penalizer!r} instead."
-            )
+        purchase_kind(self.kind)
+        check_param("penalizer", self.penalizer, _optimise.PENALIZER, caller="PurchaseModel")
 
     @property
-    def _model(self):
-        return _MODELS[self.kind]
+    def _model(self) -> PurchaseKind:
+        """The model's entry in the registry (:mod:`cxlib.clv.kinds`)."""
+        return purchase_kind(self.kind)
 
     def _check_fit_summary(self, summary, caller):
         x, tx, T = check_summary(summary, caller)
         if len(x) == 0:
             raise DataError(f"{caller}: the summary has no customers")
-        bad = _invalid_rows(self.kind, x, tx, T)
+        bad = self._model.invalid_rows(x, tx, T)
         if bad.any():
-            need = (
-                "whole numbers with frequency <= recency <= T"
-                if self.kind == "bgbb"
-                else "integer frequency >= 0, 0 <= recency <= T"
-            )
             raise DataError(
-                f"{caller}: {int(bad.sum())} row(s) are not a valid RFM summary (need {need}, "
+                f"{caller}: {int(bad.sum())} row(s) are not a valid RFM summary (need "
+                f"{self._model.summary_rule}, "
                 f"recency 0 when frequency is 0): {offenders(summary, bad)}"
             )
         if not (x > 0).any():
@@ -176,7 +151,7 @@ class PurchaseModel(FittedModel):
         rows = Rows(cx, ctx, cT, weights)
         model = self._model
         # lifetimes' time scaling (largest T = 10) keeps the optimiser well conditioned
-        scale = 10.0 / cT.max() if model.TIME_PARAMS else 1.0
+        scale = 10.0 / cT.max() if model.time_params else 1.0
         scaled = rows.scaled(scale)
 
         def objective_for(penalizer, data):
@@ -211,7 +186,7 @@ class PurchaseModel(FittedModel):
                 "customers; try another kind, a larger penalizer or a longer observation window"
             )
         params = np.exp(result.x)
-        params[list(model.TIME_PARAMS)] /= scale
+        params[list(model.time_params)] /= scale
         self._store_fit(params, rows, penalizer, x, T)
         self.flags_ = _fit_flags(self, summary)
         self.warnings_ = issue(self.flags_)
@@ -219,7 +194,7 @@ class PurchaseModel(FittedModel):
 
     def _store_fit(self, params, rows, penalizer, x, T):
         model = self._model
-        names = list(model.PARAM_NAMES)
+        names = list(model.param_names)
         self.params_ = pd.Series(params, index=names, name="estimate")
         self.penalizer_ = penalizer
         self.log_likelihood_ = model.log_likelihood(params, rows)[0]
@@ -243,10 +218,7 @@ class PurchaseModel(FittedModel):
 
     def _conditional(self, params, t, x, tx, T):
         """E[purchases in (T, T + t] | x, t_x, T] for arrays (natural parameters)."""
-        if self.kind == "bgbb":
-            return bgbb.conditional_expected(params, t, x, tx, T)
-        model = self._model
-        return model.p_alive(params, x, tx, T) * model.expected_given_alive(params, t, x, tx, T)
+        return self._model.conditional_expected(params, t, x, tx, T)
 
     def p_alive(self, summary: pd.DataFrame) -> pd.Series:
         """Probability that each customer is still active at the end of the summary window.
@@ -314,12 +286,13 @@ class PurchaseModel(FittedModel):
         self._fitted(caller)
         n = np.asarray(n, dtype=np.float64)
         if np.any(n < 0) or np.any(n != np.round(n)):
-            raise ValueError(
-                f"The 'n' parameter of {caller} must be whole numbers >= 0. Got {n!r} instead."
-            )
+            raise param_error("n", n, "whole numbers >= 0", caller=caller)
         t = _check_horizon(t, 0, caller)
-        if self.kind == "bgbb" and np.any(np.asarray(t) != np.round(t)):
-            raise ValueError(f"{caller}: BG/BB counts whole opportunities; got t={t!r}")
+        model = self._model
+        if model.counts_opportunities and np.any(np.asarray(t) != np.round(t)):
+            raise ValueError(
+                f"{caller}: {model.display_name} counts whole opportunities; got t={t!r}"
+            )
         return self._model.purchase_probability(self.params_.to_numpy(), n, t)
 
     def with_params(self, **params) -> PurchaseModel:
@@ -342,14 +315,10 @@ class PurchaseModel(FittedModel):
 def _check_horizon(t, n_customers, caller):
     t = np.asarray(t, dtype=np.float64)
     if t.ndim > 1 or (t.ndim == 1 and n_customers and len(t) != n_customers):
-        raise ValueError(
-            f"The 't' parameter of {caller} must be a number or one value per customer "
-            f"({n_customers}). Got shape {t.shape} instead."
-        )
+        must = f"a number or one value per customer ({n_customers})"
+        raise param_error("t", t, must, caller=caller, got=f"shape {t.shape}")
     if not np.all(np.isfinite(t)) or np.any(t < 0):
-        raise ValueError(
-            f"The 't' parameter of {caller} must be finite and non-negative. Got {t!r} instead."
-        )
+        raise param_error("t", t, "finite and non-negative", caller=caller)
     return t
 
 
@@ -398,7 +367,9 @@ def dropout_at_bound(model: PurchaseModel) -> DropoutBound:
 
     "At the bound" is therefore read from what the fitted dropout does: it is at its bound when
     it would remove fewer than :data:`DROPOUT_AT_BOUND` (1 in 10,000) of the customers over the
-    longest history in the data (``T_max``, ``max_T_``):
+    longest history in the data (``T_max``, ``max_T_``), as each model's
+    :meth:`~cxlib.clv.kinds.PurchaseKind.expected_dropouts` computes it (its
+    ``dropout_formula``):
 
     - BG/NBD: ``a / (a + b)`` times the purchases of an average customer over that history,
       ``r / alpha * T_max``;
@@ -417,29 +388,15 @@ def dropout_at_bound(model: PurchaseModel) -> DropoutBound:
     (False, 'purchase', 0.246)
     """
     model._fitted("dropout_at_bound")
-    p, T_max = model.params_, model.max_T_
-    if model.kind == "pareto_nbd":
-        mean, unit = p["s"] / p["beta"], "period"
-        expected, formula = mean * T_max, "s/beta x T_max"
-        names = ("s", "beta")
-    elif model.kind == "bgbb":
-        mean, unit = p["gamma"] / (p["gamma"] + p["delta"]), "opportunity"
-        expected, formula = mean * T_max, "gamma/(gamma+delta) x T_max"
-        names = ("gamma", "delta")
-    else:
-        mean, unit = p["a"] / (p["a"] + p["b"]), "purchase"
-        purchases = p["r"] / p["alpha"] * T_max
-        if model.kind == "mbgnbd":
-            expected, formula = mean * (1 + purchases), "a/(a+b) x (1 + r/alpha x T_max)"
-        else:
-            expected, formula = mean * purchases, "a/(a+b) x r/alpha x T_max"
-        names = ("a", "b")
-    parameters = ", ".join(f"{name} = {p[name]:.3g}" for name in names)
+    kind, p = model._model, model.params_
+    params = p.to_numpy()
+    expected = kind.expected_dropouts(params, model.max_T_)
+    parameters = ", ".join(f"{name} = {p[name]:.3g}" for name in kind.dropout_names)
     return DropoutBound(
-        mean=float(mean),
-        unit=unit,
+        mean=float(kind.mean_dropout(params)),
+        unit=kind.dropout_unit,
         expected=float(expected),
-        formula=formula,
+        formula=kind.dropout_formula,
         parameters=parameters,
         at_bound=bool(expected < DROPOUT_AT_BOUND),
     )
@@ -448,9 +405,8 @@ def dropout_at_bound(model: PurchaseModel) -> DropoutBound:
 def _fit_flags(model: PurchaseModel, summary: pd.DataFrame) -> list[FitWarning]:
     """Decide the fitted model's flags (the one place each condition is decided)."""
     flags = []
-    name = KIND_NAMES[model.kind]
+    name, history = model._model.display_name, model._model.time_units
     bound = dropout_at_bound(model)
-    history = "opportunities" if model.kind == "bgbb" else "periods"
     if bound.at_bound:
         flags.append(
             FitWarning(

@@ -15,6 +15,8 @@ from scipy.special import betaln, digamma, hyp2f1
 
 from cxlib.clv import _optimise
 from cxlib.clv._optimise import FittedModel, compress, offenders
+from cxlib.clv.value import ANNUAL_RATE
+from cxlib.settings.params import InstanceOf, Interval, check_param
 from cxlib.settings.validation import DataError, validate_columns
 
 
@@ -211,16 +213,12 @@ class RetentionModel(FittedModel):
         caller = "RetentionModel.residual_lifetime"
         self._fitted(caller)
         finite = periods is not None  # a horizon: no discount is also a finite sum
-        if not (0 <= discount_rate < 1 if finite else 0 < discount_rate < 1):
-            raise ValueError(
-                f"The 'discount_rate' parameter of {caller} must be a per-period rate in "
-                f"{'[0, 1)' if finite else '(0, 1)'}. Got {discount_rate!r} instead."
-            )
-        if not 0 <= reduction < 1:
-            raise ValueError(
-                f"The 'reduction' parameter of {caller} must be in [0, 1). "
-                f"Got {reduction!r} instead."
-            )
+        closed = "left" if finite else "neither"
+        rate = Interval(
+            float, 0, 1, closed=closed, words=f"a per-period rate in {'[' if finite else '('}0, 1)"
+        )
+        check_param("discount_rate", discount_rate, rate, caller=caller)
+        check_param("reduction", reduction, Interval(float, 0, 1, closed="left"), caller=caller)
         al, be = self.params_.to_numpy()
         n = np.asarray(tenure, dtype=np.float64)
         b, c, g, d = be + n, al + be + n, 1.0 - reduction, discount_rate
@@ -236,11 +234,8 @@ class RetentionModel(FittedModel):
 
 def _horizon_periods(al, b, g, d, periods, caller):
     """Sum over k = 1..periods of E[(1 - g theta)^k] / (1 + d)^(k - 1), theta ~ Beta(al, b)."""
-    if not isinstance(periods, int | np.integer) or periods < 0:
-        raise ValueError(
-            f"The 'periods' parameter of {caller} must be a whole number >= 0. "
-            f"Got {periods!r} instead."
-        )
+    check_param("periods", periods, Interval(int, 0, None, words="a whole number >= 0"),
+                caller=caller)  # fmt: skip
     shape = np.shape(b)
     b = np.atleast_1d(b).ravel()
     # m[:, j] = E[(1 - theta)^j] = B(al, b + j) / B(al, b), j = 0..periods
@@ -257,11 +252,8 @@ def _horizon_periods(al, b, g, d, periods, caller):
 
 
 def _check_tenure_frame(frame, caller):
-    if not isinstance(frame, pd.DataFrame):
-        raise TypeError(
-            f"The 'frame' parameter of {caller} must be a DataFrame with 'tenure' and "
-            f"'churned'. Got {type(frame).__name__} instead."
-        )
+    tenure_frame = InstanceOf(pd.DataFrame, "a DataFrame with 'tenure' and 'churned'")
+    check_param("frame", frame, tenure_frame, caller=caller, got=type(frame).__name__)
     validate_columns(frame, ["tenure", "churned"], caller=caller)
     tenure = pd.to_numeric(frame["tenure"], errors="coerce").to_numpy(dtype=float)
     churned_raw = frame["churned"]
@@ -394,11 +386,7 @@ def contractual_value(
     """
     caller = "contractual_value"
     tenure, churned = _check_tenure_frame(frame, caller)
-    if not 0 <= discount_rate < 1:
-        raise ValueError(
-            f"The 'discount_rate' parameter of {caller} must be an annual rate in [0, 1). "
-            f"Got {discount_rate!r} instead."
-        )
+    check_param("discount_rate", discount_rate, ANNUAL_RATE, caller=caller)
     if isinstance(value_per_period, str):
         validate_columns(frame, [value_per_period], caller=caller)
         margin = pd.to_numeric(frame[value_per_period], errors="coerce").to_numpy(dtype=float)
@@ -415,11 +403,8 @@ def contractual_value(
     if horizon_months is None:
         per_period = max(per_period, 1e-12)
     else:
-        if not isinstance(horizon_months, int | np.integer) or horizon_months < 1:
-            raise ValueError(
-                f"The 'horizon_months' parameter of {caller} must be a whole number >= 1. "
-                f"Got {horizon_months!r} instead."
-            )
+        months = Interval(int, 1, None, words="a whole number >= 1")
+        check_param("horizon_months", horizon_months, months, caller=caller)
         options["periods"] = int(np.floor(horizon_months * periods_per_year / 12 + 1e-9))
     distinct, inverse = np.unique(tenure, return_inverse=True)
     derl = model.residual_lifetime(distinct, per_period, **options)[inverse]
@@ -473,11 +458,7 @@ def contractual_total_interval(
 
     from cxlib.clv.value import _segment_totals
 
-    if not isinstance(n_draws, int | np.integer) or n_draws < 10:
-        raise ValueError(
-            "The 'n_draws' parameter of contractual_total_interval must be an integer >= 10. "
-            f"Got {n_draws!r}."
-        )
+    check_param("n_draws", n_draws, Interval(int, 10, None), caller="contractual_total_interval")
     options = dict(
         value_per_period=value_per_period,
         discount_rate=discount_rate,

@@ -18,10 +18,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from cxlib.clv.purchase import CONTINUOUS_KINDS, PurchaseModel
+from cxlib.clv.kinds import purchase_kinds
+from cxlib.clv.purchase import PurchaseModel
 from cxlib.clv.retention import RetentionModel, contractual_value
 from cxlib.clv.value import _check_value_options, _purchase_flows, _value_frame, customer_value
 from cxlib.settings.headline import Headline
+from cxlib.settings.params import Interval, Options, check_param
 
 #: Horizons (months) over which the scenario states the gain by default: 1, 3 and 5 years.
 RETENTION_HORIZONS_MONTHS = (12, 36, 60)
@@ -42,10 +44,16 @@ class RetentionScenario:
     uplift_share : float
         ``uplift / base_total``.
     values : DataFrame
-        Per customer: ``clv`` and ``clv_scenario``.
+        Per customer: ``clv`` and ``clv_scenario`` (with the ``attrs`` of
+        :func:`~cxlib.clv.customer_value`'s values for a purchase model).
     horizons : DataFrame or None
         The same scenario over the CLV horizon and the multi-year ``horizons_months``
         (:func:`retention_scenario_horizons` layout), or None when none were asked for.
+    horizon_months : int or None
+        The horizon of ``values`` and the totals; None for a subscriber's whole remaining
+        lifetime.
+    basis : str
+        What the money is (``"discounted gross margin (30% of revenue)"``).
     """
 
     retention_gain: float
@@ -55,14 +63,13 @@ class RetentionScenario:
     uplift_share: float
     values: pd.DataFrame
     horizons: pd.DataFrame | None = None
+    horizon_months: int | None = None
+    basis: str = ""
 
 
 def _check_gain(caller, retention_gain):
-    if not 0 < retention_gain < 1:
-        raise ValueError(
-            f"The 'retention_gain' parameter of {caller} must be in (0, 1). "
-            f"Got {retention_gain!r} instead."
-        )
+    check_param("retention_gain", retention_gain, Interval(float, 0, 1, closed="neither"),
+                caller=caller)  # fmt: skip
 
 
 def _share(uplift, base_total):
@@ -92,11 +99,12 @@ def _scenario_values(summary, purchase_model, spend_model, retention_gain, optio
                      caller):  # fmt: skip
     """Per customer ``clv`` and ``clv_scenario`` over one horizon."""
     module = purchase_model._model
-    if purchase_model.kind not in CONTINUOUS_KINDS:
+    if module.scenario_changes is None:
+        scenarios = [name for name, kind in purchase_kinds().items() if kind.scenario_changes]
         raise ValueError(
-            f"{caller}: the retention scenario values continuous-time purchase models "
-            f"({', '.join(CONTINUOUS_KINDS)}); got {purchase_model.kind!r}. BG/BB counts "
-            "opportunities, not periods."
+            f"{caller}: the retention scenario values the purchase models that say what it "
+            f"changes ({', '.join(scenarios)}); got {purchase_model.kind!r}. "
+            f"{module.display_name} counts {module.time_units}, not periods."
         )
     base = customer_value(summary, purchase_model, spend_model, margin=margin, **options)
     x, tx, T = purchase_model._arrays(summary, caller)
@@ -106,9 +114,19 @@ def _scenario_values(summary, purchase_model, spend_model, retention_gain, optio
     )
     spend = base["expected_spend"].to_numpy()  # read once, by customer_value
     kept = _value_frame(
-        summary, alive, total, discounted, spend, margin=margin, customers=None, caller=caller
+        summary,
+        alive,
+        total,
+        discounted,
+        spend,
+        margin=margin,
+        customers=None,
+        caller=caller,
+        options=options,
     )
-    return pd.DataFrame({"clv": base["clv"], "clv_scenario": kept["clv"]})
+    values = pd.DataFrame({"clv": base["clv"], "clv_scenario": kept["clv"]})
+    values.attrs = dict(base.attrs)  # the same horizon and basis as customer_value's
+    return values
 
 
 def retention_scenario(
@@ -172,7 +190,7 @@ def retention_scenario(
         if months == horizon_months:
             main = values
     base_total, scenario_total = float(main["clv"].sum()), float(main["clv_scenario"].sum())
-    basis = f"discounted gross margin ({margin:.0%} of revenue)"
+    basis = main.attrs["basis"]
     return RetentionScenario(
         retention_gain=retention_gain,
         base_total=base_total,
@@ -181,6 +199,8 @@ def retention_scenario(
         uplift_share=_share(scenario_total - base_total, base_total),
         values=main,
         horizons=_horizon_table(rows, basis) if len(rows) > 1 else None,
+        horizon_months=int(horizon_months),
+        basis=basis,
     )
 
 
@@ -242,10 +262,7 @@ def retention_scenario_horizons(
     )
     if result.horizons is not None:
         return result.horizons
-    return _horizon_table(
-        [(months[0], result.base_total, result.scenario_total)],
-        f"discounted gross margin ({margin:.0%} of revenue)",
-    )
+    return _horizon_table([(months[0], result.base_total, result.scenario_total)], result.basis)
 
 
 def contractual_retention_scenario(
@@ -318,6 +335,7 @@ def contractual_retention_scenario(
         uplift_share=_share(scenario_total - base_total, base_total),
         values=values,
         horizons=_horizon_table(rows, basis) if rows else None,
+        basis=basis,
     )
 
 
@@ -390,11 +408,8 @@ def rfm_matrix(
         combination is impossible (recency > 0 with frequency 0).
     """
     caller = "rfm_matrix"
-    if what not in ("p_alive", "expected_purchases"):
-        raise ValueError(
-            f"The 'what' parameter of {caller} must be 'p_alive' or 'expected_purchases'. "
-            f"Got {what!r} instead."
-        )
+    whats = Options(("p_alive", "expected_purchases"), words="'p_alive' or 'expected_purchases'")
+    check_param("what", what, whats, caller=caller)
     model._fitted(caller)
     T = float(model.max_T_ if T is None else T)
     max_frequency = int(model.frequency_q99_ if max_frequency is None else max_frequency)

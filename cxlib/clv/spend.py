@@ -10,8 +10,9 @@ import pandas as pd
 from scipy.special import digamma, gammaln
 
 from cxlib.clv import _optimise
-from cxlib.clv._optimise import FittedModel, check_summary, offenders
+from cxlib.clv._optimise import PENALIZER, FittedModel, check_summary, offenders
 from cxlib.clv.flags import FitWarning, check, issue
+from cxlib.settings.params import check_param
 from cxlib.settings.validation import DataError
 
 #: Largest absolute correlation between frequency and average spend (among repeat customers)
@@ -265,11 +266,7 @@ class SpendModel(FittedModel):
             sentences are kept in ``warnings_``.
         """
         caller = "SpendModel.fit"
-        if not np.isfinite(self.penalizer) or self.penalizer < 0:
-            raise ValueError(
-                "The 'penalizer' parameter of SpendModel must be a non-negative number. "
-                f"Got {self.penalizer!r} instead."
-            )
+        check_param("penalizer", self.penalizer, PENALIZER, caller="SpendModel")
         x, m = self._repeat_customers(summary, caller)
         self._check_correlation(x, m)
         self.n_customers_ = len(x)

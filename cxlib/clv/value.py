@@ -1,4 +1,8 @@
-"""Customer value: discounted CLV per customer, intervals, totals by segment, concentration."""
+"""Customer value: discounted CLV per customer, with intervals from the models' parameters.
+
+Totals by segment with a bootstrap over customers, and how concentrated value is, are in
+:mod:`cxlib.clv.segments`.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +12,19 @@ from scipy.stats import norm
 
 from cxlib.clv import spend as _spend
 from cxlib.clv._optimise import check_summary, compress
+from cxlib.clv.kinds import PurchaseKind
 from cxlib.customers.purchases import check_freq as _check_freq
+from cxlib.settings.params import Interval, Options, check_param
+from cxlib.settings.units import months_to_periods, periods_per_month
 from cxlib.settings.validation import DataError, validate_columns
 
-#: Periods per month for each ``freq`` (a month is 365.25 / 12 days).
-PERIODS_PER_MONTH = {"D": 365.25 / 12, "W": 365.25 / 12 / 7, "M": 1.0}
+#: What ``clv`` is, in every frame of :func:`customer_value` (its ``attrs["basis"]`` adds the
+#: margin).
+VALUE_BASIS = "discounted gross margin"
+#: How far ahead :func:`customer_value` counts purchases, in months.
+HORIZON_MONTHS = Interval(int, 1, 600, words="an integer from 1 to 600")
+#: An annual discount rate.
+ANNUAL_RATE = Interval(float, 0, 1, closed="left", words="an annual rate in [0, 1)")
 
 VALUE_COLUMNS = [
     "p_alive",
@@ -27,20 +39,55 @@ VALUE_COLUMNS = [
 
 def _check_value_options(caller, horizon_months, discount_rate, margin, freq):
     _check_freq(freq, caller)
-    if not isinstance(horizon_months, int | np.integer) or not 1 <= horizon_months <= 600:
-        raise ValueError(
-            f"The 'horizon_months' parameter of {caller} must be an integer from 1 to 600. "
-            f"Got {horizon_months!r} instead."
+    check_param("horizon_months", horizon_months, HORIZON_MONTHS, caller=caller)
+    check_param("discount_rate", discount_rate, ANNUAL_RATE, caller=caller)
+    check_param("margin", margin, Interval(float, 0, 1, closed="right"), caller=caller)
+
+
+def _value_attrs(horizon_months, discount_rate, margin, freq) -> dict:
+    """Return what a frame of values says about itself: its horizon, money basis and options."""
+    return {
+        "horizon_months": int(horizon_months),
+        "horizon_periods": months_to_periods(horizon_months, freq),
+        "freq": freq,
+        "discount_rate": discount_rate,
+        "margin": margin,
+        "basis": f"{VALUE_BASIS} ({margin:.0%} of revenue)",
+    }
+
+
+def value_options(values: pd.DataFrame) -> dict:
+    """Return the options ``values`` were computed with (to compute more on the same basis).
+
+    Returns
+    -------
+    dict
+        ``horizon_months``, ``discount_rate``, ``margin`` and ``freq``, as
+        :func:`customer_value` takes them (read from ``values.attrs``).
+
+    Raises
+    ------
+    DataError
+        When ``values`` do not say (they were not made by :func:`customer_value`).
+
+    Examples
+    --------
+    >>> from cxlib.clv import PurchaseModel, SpendModel
+    >>> from cxlib.data.datasets import load_cdnow_summary
+    >>> summary = load_cdnow_summary()
+    >>> values = customer_value(summary, PurchaseModel().fit(summary), SpendModel().fit(summary),
+    ...                         horizon_months=6)
+    >>> value_options(values)
+    {'horizon_months': 6, 'discount_rate': 0.1, 'margin': 0.3, 'freq': 'W'}
+    """
+    names = ("horizon_months", "discount_rate", "margin", "freq")
+    missing = [name for name in names if name not in values.attrs]
+    if missing:
+        raise DataError(
+            f"value_options: the values do not carry their {', '.join(missing)} (attrs); "
+            "compute them with cxlib.clv.customer_value"
         )
-    if not 0 <= discount_rate < 1:
-        raise ValueError(
-            f"The 'discount_rate' parameter of {caller} must be an annual rate in [0, 1). "
-            f"Got {discount_rate!r} instead."
-        )
-    if not 0 < margin <= 1:
-        raise ValueError(
-            f"The 'margin' parameter of {caller} must be in (0, 1]. Got {margin!r} instead."
-        )
+    return {name: values.attrs[name] for name in names}
 
 
 def _discounted_purchases(expected_by, horizon_months, discount_rate, freq):
@@ -50,7 +97,7 @@ def _discounted_purchases(expected_by, horizon_months, discount_rate, freq):
     purchases of month m are discounted by ``(1 + discount_rate) ** (m / 12)`` (annual rate,
     monthly steps; lifetimes' ``customer_lifetime_value`` uses a monthly rate instead).
     """
-    per_month = PERIODS_PER_MONTH[freq]
+    per_month = periods_per_month(freq)
     previous = discounted = 0.0  # nobody buys within 0 periods
     for month in range(1, horizon_months + 1):
         current = expected_by(month * per_month)
@@ -59,7 +106,7 @@ def _discounted_purchases(expected_by, horizon_months, discount_rate, freq):
     return previous, discounted
 
 
-def _purchase_flows(kind_module, params, x, tx, T, options, reduction=0.0):
+def _purchase_flows(kind_module: PurchaseKind, params, x, tx, T, options, reduction=0.0):
     """P(alive) and (undiscounted, discounted) purchases per customer, on distinct rows.
 
     ``reduction`` > 0 lowers each customer's own future dropout by that relative amount
@@ -73,7 +120,7 @@ def _purchase_flows(kind_module, params, x, tx, T, options, reduction=0.0):
             return kind_module.expected_given_alive_lower_dropout(params, t, gx, gtx, gT, reduction)
         return kind_module.expected_given_alive(params, t, gx, gtx, gT)
 
-    if getattr(kind_module, "GIVEN_ALIVE_USES_RECENCY", True):
+    if kind_module.given_alive_uses_recency:
 
         def expected_by(t):
             return alive_rows * given_alive(t, cx, ctx, cT)
@@ -101,7 +148,8 @@ def _acquisition_costs(customers, index, caller):
     return pd.to_numeric(known, errors="coerce").reindex(index).rename("acquisition_cost")
 
 
-def _value_frame(summary, alive, total, discounted, spend, *, margin, customers, caller):
+def _value_frame(summary, alive, total, discounted, spend, *, margin, customers, caller,
+                 options):  # fmt: skip
     frame = pd.DataFrame(
         {
             "p_alive": alive,
@@ -114,7 +162,9 @@ def _value_frame(summary, alive, total, discounted, spend, *, margin, customers,
     )
     frame["acquisition_cost"] = _acquisition_costs(customers, summary.index, caller)
     frame["clv_net"] = frame["clv"] - frame["acquisition_cost"]
-    return frame[VALUE_COLUMNS]
+    frame = frame[VALUE_COLUMNS]
+    frame.attrs = _value_attrs(margin=margin, **options)
+    return frame
 
 
 def customer_value(
@@ -165,7 +215,10 @@ def customer_value(
         Indexed like ``summary``: ``p_alive``, ``expected_purchases`` (over the horizon,
         undiscounted), ``expected_spend`` (per order), ``expected_revenue`` (undiscounted),
         ``clv`` (discounted margin), ``acquisition_cost`` and ``clv_net`` (NaN where the
-        acquisition cost is unknown).
+        acquisition cost is unknown). The values carry their horizon and money basis in
+        ``attrs``, so no reader restates them: ``horizon_months``, ``horizon_periods`` (the
+        horizon in periods of ``freq``), ``freq``, ``discount_rate``, ``margin`` and ``basis``
+        (``"discounted gross margin (30% of revenue)"``); :func:`value_options` reads them.
 
     Examples
     --------
@@ -177,6 +230,8 @@ def customer_value(
     ... )
     >>> round(float(values["clv"].sum()))
     72405
+    >>> values.attrs["horizon_months"], values.attrs["basis"]
+    (12, 'discounted gross margin (100% of revenue)')
     """
     caller = "customer_value"
     _check_value_options(caller, horizon_months, discount_rate, margin, freq)
@@ -187,7 +242,15 @@ def customer_value(
     )
     spend = spend_model.expected_spend(summary).to_numpy()
     return _value_frame(
-        summary, alive, total, discounted, spend, margin=margin, customers=customers, caller=caller
+        summary,
+        alive,
+        total,
+        discounted,
+        spend,
+        margin=margin,
+        customers=customers,
+        caller=caller,
+        options=options,
     )
 
 
@@ -259,12 +322,8 @@ def clv_interval(
 
 
 def _check_interval_options(caller, n_draws, level):
-    if not isinstance(n_draws, int | np.integer) or n_draws < 10:
-        raise ValueError(
-            f"The 'n_draws' parameter of {caller} must be an integer >= 10. Got {n_draws!r}."
-        )
-    if not 0 < level < 1:
-        raise ValueError(f"The 'level' parameter of {caller} must be in (0, 1). Got {level!r}.")
+    check_param("n_draws", n_draws, Interval(int, 10, None), caller=caller)
+    check_param("level", level, Interval(float, 0, 1, closed="neither"), caller=caller)
 
 
 def _valuer(summary, purchase_model, spend_model, caller, *, horizon_months, discount_rate,
@@ -391,10 +450,8 @@ def total_interval(
     options = dict(
         horizon_months=horizon_months, discount_rate=discount_rate, margin=margin, freq=freq
     )
-    if method not in ("delta", "draws"):
-        raise ValueError(
-            f"The 'method' parameter of {caller} must be 'delta' or 'draws'. Got {method!r}."
-        )
+    check_param("method", method, Options(("delta", "draws"), words="'delta' or 'draws'"),
+                caller=caller)  # fmt: skip
     _check_interval_options(caller, n_draws, level)
     base = customer_value(summary, purchase_model, spend_model, **options)["clv"]
     if method == "draws":
@@ -453,136 +510,3 @@ def _segment_totals(base: pd.Series, draws, segments, level: float) -> pd.DataFr
         },
         index=pd.Index(names, name="segment"),
     )
-
-
-def _bootstrap_totals(values: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
-    """Totals of ``n_boot`` resamples (with replacement) of ``values``, in memory-bounded blocks."""
-    n = len(values)
-    if n == 0:
-        return np.zeros(n_boot)
-    totals = np.empty(n_boot)
-    block = max(1, min(n_boot, 5_000_000 // n))
-    for start in range(0, n_boot, block):
-        stop = min(n_boot, start + block)
-        picks = rng.integers(0, n, size=(stop - start, n))
-        totals[start:stop] = values[picks].sum(axis=1)
-    return totals
-
-
-def segment_value(
-    values: pd.DataFrame,
-    segments: pd.Series | None = None,
-    *,
-    value: str = "clv",
-    n_boot: int = 1000,
-    seed: int = 0,
-    level: float = 0.95,
-) -> pd.DataFrame:
-    """Total and mean value per segment, with bootstrap intervals over customers.
-
-    The interval answers "how much would the total move with another draw of customers like
-    these": customers are resampled with replacement within each segment. It does not include
-    the uncertainty of the model's parameters (see :func:`clv_interval`).
-
-    Parameters
-    ----------
-    values : DataFrame
-        From :func:`customer_value`, indexed by customer.
-    segments : Series, optional
-        Segment label per customer (indexed by customer id). Customers without a label are
-        grouped as "(none)". When not given, one segment "All customers".
-    value : str, default "clv"
-        Column of ``values`` to total.
-    n_boot : int, default 1000
-        Bootstrap resamples.
-    seed : int, default 0
-        Random seed.
-    level : float, default 0.95
-        Interval coverage.
-
-    Returns
-    -------
-    DataFrame
-        Indexed by ``segment`` (largest total first): ``customers``, ``total``, ``total_low``,
-        ``total_high``, ``mean``, ``share`` (of the overall total).
-    """
-    caller = "segment_value"
-    validate_columns(values, [value], caller=caller)
-    if not isinstance(n_boot, int | np.integer) or n_boot < 10:
-        raise ValueError(
-            f"The 'n_boot' parameter of {caller} must be an integer >= 10. Got {n_boot!r} instead."
-        )
-    if not 0 < level < 1:
-        raise ValueError(
-            f"The 'level' parameter of {caller} must be in (0, 1). Got {level!r} instead."
-        )
-    data = values[value].astype(float)
-    if data.isna().any():
-        raise DataError(f"{caller}: column {value!r} has {int(data.isna().sum())} missing value(s)")
-    if segments is None:
-        labels = pd.Series("All customers", index=values.index)
-    else:
-        labels = pd.Series(segments).reindex(values.index).astype(object).fillna("(none)")
-    rng = np.random.default_rng(seed)
-    rows = []
-    tail = (1 - level) / 2
-    for label, group in data.groupby(labels, sort=True):
-        totals = _bootstrap_totals(group.to_numpy(), n_boot, rng)
-        rows.append(
-            {
-                "segment": label,
-                "customers": len(group),
-                "total": group.sum(),
-                "total_low": np.quantile(totals, tail),
-                "total_high": np.quantile(totals, 1 - tail),
-                "mean": group.mean(),
-            }
-        )
-    out = pd.DataFrame(rows).set_index("segment").sort_values("total", ascending=False)
-    grand = data.sum()
-    out["share"] = out["total"] / grand if grand != 0 else np.nan
-    return out
-
-
-def value_concentration(values: pd.DataFrame | pd.Series, *, value: str = "clv") -> pd.DataFrame:
-    """Lorenz curve of value: the share of value held by the top x% of customers.
-
-    Returns
-    -------
-    DataFrame
-        ``share_of_customers`` (0..1, most valuable first) and ``share_of_value``, starting at
-        (0, 0); negative values count as they are.
-
-    Examples
-    --------
-    >>> curve = value_concentration(pd.Series([1.0, 1.0, 8.0]))
-    >>> curve.round(3).values.tolist()
-    [[0.0, 0.0], [0.333, 0.8], [0.667, 0.9], [1.0, 1.0]]
-    """
-    data = values if isinstance(values, pd.Series) else values[value]
-    ordered = np.sort(data.to_numpy(dtype=float))[::-1]
-    if len(ordered) == 0 or ordered.sum() == 0:
-        raise DataError("value_concentration: no customer value to distribute")
-    n = len(ordered)
-    return pd.DataFrame(
-        {
-            "share_of_customers": np.arange(n + 1) / n,
-            "share_of_value": np.r_[0.0, np.cumsum(ordered)] / ordered.sum(),
-        }
-    )
-
-
-def top_share(values: pd.DataFrame | pd.Series, share: float = 0.2, *, value: str = "clv") -> float:
-    """Share of the total value held by the most valuable ``share`` of customers.
-
-    Examples
-    --------
-    >>> top_share(pd.Series([1.0, 1.0, 1.0, 1.0, 6.0]), 0.2)
-    0.6
-    """
-    if not 0 < share <= 1:
-        raise ValueError(
-            f"The 'share' parameter of top_share must be in (0, 1]. Got {share!r} instead."
-        )
-    curve = value_concentration(values, value=value)
-    return float(np.interp(share, curve["share_of_customers"], curve["share_of_value"]))

@@ -16,6 +16,7 @@ import pandas as pd
 
 from cxlib import data
 from cxlib.churn import contractual
+from cxlib.clv.kinds import clv_model_choices
 from cxlib.data._schema import PURCHASE_COUNTS
 from cxlib.settings.config import AnalysisConfig, ClientConfig, load_config
 from cxlib.settings.validation import DataError
@@ -132,6 +133,7 @@ def check_settings(
         Naming the setting as it is written under ``analysis:`` in the YAML.
     """
     settings, where = config.analysis, config.config_path or config.client
+    _check_clv_model(settings, where)
     _check_contract_settings(settings, customers, where)
     if transactions is None or transactions.empty:
         return
@@ -161,6 +163,17 @@ def check_settings(
         raise DataError(
             f"{where}: invalid analysis settings\n"
             + "\n".join(f"  analysis.{line}" for line in problems)
+        )
+
+
+def _check_clv_model(settings: AnalysisConfig, where) -> None:
+    """``clv_model`` must be "auto" or a model of cxlib.clv's registry (the one list of them)."""
+    choices = clv_model_choices()
+    if settings.clv_model not in choices:
+        raise DataError(
+            f"{where}: invalid analysis settings\n  analysis.clv_model: {settings.clv_model!r} "
+            f"is not a purchase model; use one of {', '.join(choices)} (auto: the one with the "
+            "smallest holdout error)"
         )
 
 

@@ -18,18 +18,15 @@ from typing import Any
 import pandas as pd
 
 from cxlib.clv.headlines import clv_headlines
-from cxlib.clv.purchase import KIND_NAMES
+from cxlib.clv.kinds import display_name
 from cxlib.settings.headline import Headline
+from cxlib.settings.units import period_name, periods_per_year
 from cxlib.settings.validation import DataError
 
 __all__ = ["CONTRACTUAL", "NON_CONTRACTUAL", "ClientValue", "client_value", "value_model_kind"]
 
 CONTRACTUAL = "contractual"
 NON_CONTRACTUAL = "non-contractual"
-
-#: Periods per year of each contract period.
-_PERIODS_PER_YEAR = {"W": 365.25 / 7, "M": 12.0, "Q": 4.0, "Y": 1.0}
-_PERIOD_NAMES = {"W": "week", "M": "month", "Q": "quarter", "Y": "year"}
 
 
 def value_model_kind(*, has_contracts: bool, has_transactions: bool) -> str:
@@ -88,6 +85,10 @@ class ClientValue:
     fit, scenario
         Non-contractual only: :class:`~cxlib.clv.CustomerValueFit`. Both kinds: the retention
         scenario (:class:`~cxlib.clv.RetentionScenario`, each customer's own dropout lower).
+    outlook
+        Non-contractual only: the revenue outlook
+        (:class:`~cxlib.segmentation.outlook.RevenueOutlook`) from the fit's models over the
+        outlook's own horizon; None for a contractual client.
     headlines : list of Headline
         The page's headline numbers.
     """
@@ -107,6 +108,7 @@ class ClientValue:
     churn_model: Any = None
     fit: Any = None
     scenario: Any = None
+    outlook: Any = None
 
     @property
     def total_text(self) -> str:
@@ -136,8 +138,12 @@ class ClientValue:
     }
 
     @property
-    def churn_definition(self) -> str:
-        """What the churn classifier predicts and from what ("" without one)."""
+    def churn_model_description(self) -> str:
+        """What the churn classifier predicts and from what ("" without one).
+
+        Not the config's ``churn_definition`` (when a customer counts as churned): a sentence
+        on the classifier of :attr:`churn_table`.
+        """
         return "" if self.churn_model is None else self.churn_model.definition
 
     @property
@@ -221,12 +227,10 @@ def client_value(client, *, n_draws: int = 200) -> ClientValue:
 
 def _non_contractual(client, n_draws: int) -> ClientValue:
     from cxlib.clv import retention_scenario, segment_value, top_share
-    from cxlib.clv.value import total_interval
+    from cxlib.clv.value import total_interval, value_options
 
     s, fit = client.analysis, client.value_fit
-    options = dict(
-        horizon_months=s.horizon_months, discount_rate=s.discount_rate, margin=s.margin, freq=s.freq
-    )
+    options = value_options(fit.values)  # the fit's horizon and basis, not the settings again
     segments = client.base["segment"]
     models = (fit.summary, fit.purchase_model, fit.spend_model)
     band = total_interval(*models, segments, n_draws=n_draws, seed=s.seed, **options)
@@ -241,7 +245,7 @@ def _non_contractual(client, n_draws: int) -> ClientValue:
         "average spend is the same, so there is no spend model to fit)"
     )
     choice = (
-        f"Non-contractual model: {KIND_NAMES.get(fit.selection.kind, fit.selection.kind)} for "
+        f"Non-contractual model: {display_name(fit.selection.kind)} for "
         f"purchases, chosen on the holdout, with {spend}. The client has a "
         "purchase history and no contract history (no tenure with a churned flag, no contract "
         "end dates), so when a customer leaves is never seen and the model infers it from "
@@ -252,7 +256,6 @@ def _non_contractual(client, n_draws: int) -> ClientValue:
         total,
         top_share(fit.values, 0.2),
         scenario,
-        horizon_months=s.horizon_months,
         retention_gain=s.retention_gain,
         currency=client.currency,
     )
@@ -266,12 +269,24 @@ def _non_contractual(client, n_draws: int) -> ClientValue:
         total,
         by_segment,
         "currency",
-        f"Total {s.horizon_months}-month CLV ({client.currency}, gross margin, discounted)",
+        f"Total {options['horizon_months']}-month CLV ({client.currency}, gross margin, "
+        "discounted)",
         headlines,
         fit=fit,
         scenario=scenario,
+        outlook=_outlook(client, fit, options),
         **_no_contracts(),
     )
+
+
+def _outlook(client, fit, options: dict):
+    """Return the revenue outlook: the fit's models over the outlook's own horizon."""
+    from cxlib.clv import customer_value
+    from cxlib.segmentation.outlook import OUTLOOK_MONTHS, revenue_outlook
+
+    models = (fit.summary, fit.purchase_model, fit.spend_model)
+    ahead = customer_value(*models, **{**options, "horizon_months": OUTLOOK_MONTHS})
+    return revenue_outlook(client.base, ahead["expected_revenue"], currency=client.currency)
 
 
 def _no_contracts() -> dict:
@@ -332,7 +347,7 @@ def _contractual(client, n_draws: int) -> ClientValue:
     options = dict(
         value_per_period=per_period,
         discount_rate=s.discount_rate,
-        periods_per_year=_PERIODS_PER_YEAR[period],
+        periods_per_year=periods_per_year(period),
     )
     values = contractual_value(contracts, model, **options)
     scenario = contractual_retention_scenario(
@@ -353,12 +368,12 @@ def _contractual(client, n_draws: int) -> ClientValue:
     except DataError:  # no attribute to learn from: the page says so
         classifier = None
     source = {
-        "tenure": f"tenure in {_PERIOD_NAMES[period]}s and a churned flag",
+        "tenure": f"tenure in {period_name(period, 2)} and a churned flag",
         "dates": "signup and contract end dates",
     }[contracts.attrs.get("contract_shape")]
     choice = (
         "Contractual model: shifted-beta-geometric retention (Fader & Hardie 2007) times "
-        f"{paid} per {_PERIOD_NAMES[period]}, discounted at {s.discount_rate:.0%} a year. The "
+        f"{paid} per {period_name(period)}, discounted at {s.discount_rate:.0%} a year. The "
         f"customers table holds a contract history ({source}), so when customers leave is "
         f"observed: {int(contracts['churned'].sum()):,} of {len(contracts):,} have. The value "
         "of an active customer is their discounted expected remaining periods, with no horizon."
@@ -384,7 +399,7 @@ def _contractual(client, n_draws: int) -> ClientValue:
         ),
         Headline(
             "retention_next_period",
-            f"Expected renewal rate next {_PERIOD_NAMES[period]} (active subscribers)",
+            f"Expected renewal rate next {period_name(period)} (active subscribers)",
             float(values.loc[~contracts["churned"], "survival"].mean()),
             unit="percent",
         ),

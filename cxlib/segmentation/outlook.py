@@ -17,9 +17,11 @@ import pandas as pd
 
 from cxlib.settings.validation import validate_columns
 
-__all__ = ["RevenueOutlook", "revenue_outlook"]
+__all__ = ["OUTLOOK_MONTHS", "RevenueOutlook", "revenue_outlook"]
 
 _NEW_CUSTOMER_DAYS = 365
+#: The outlook's horizon: the next 12 months, set against the base's last 12 (``revenue_12m``).
+OUTLOOK_MONTHS = 12
 
 
 @dataclass
@@ -70,16 +72,22 @@ def revenue_outlook(
         The run's customer base (``client.base``): ``revenue_12m``, ``churned`` and
         ``tenure_days``.
     expected_revenue : Series
-        Expected net revenue per customer over the next 12 months, undiscounted: the
-        ``expected_revenue`` column of :func:`cxlib.clv.customer_value` with
-        ``horizon_months=12`` (``client.value_fit.values`` when the run's horizon is 12).
-        Customers of the base without a value count as 0.
+        Expected net revenue per customer over the next :data:`OUTLOOK_MONTHS` months,
+        undiscounted: the ``expected_revenue`` column of :func:`cxlib.clv.customer_value` with
+        ``horizon_months=OUTLOOK_MONTHS`` (``client_value`` computes it for the run). Values
+        that carry their horizon (``attrs["horizon_months"]``, as customer_value's do) are
+        checked against it. Customers of the base without a value count as 0.
     currency : str
         Currency code for the text.
 
     Returns
     -------
     RevenueOutlook
+
+    Raises
+    ------
+    ValueError
+        When ``expected_revenue`` carries another horizon than :data:`OUTLOOK_MONTHS`.
 
     Examples
     --------
@@ -93,6 +101,13 @@ def revenue_outlook(
     -0.25
     """
     validate_columns(base, ["revenue_12m", "churned", "tenure_days"], caller="revenue_outlook")
+    months = getattr(expected_revenue, "attrs", {}).get("horizon_months", OUTLOOK_MONTHS)
+    if months != OUTLOOK_MONTHS:
+        raise ValueError(
+            f"revenue_outlook: the expected revenue covers {months} months; the outlook sets "
+            f"the next {OUTLOOK_MONTHS} months against the last {OUTLOOK_MONTHS} "
+            f"(customer_value with horizon_months={OUTLOOK_MONTHS})"
+        )
     expected = pd.Series(expected_revenue, dtype=float)
     expected.index = expected.index.astype(str)
     expected = expected.reindex(base.index.astype(str)).fillna(0.0).to_numpy()

@@ -216,7 +216,8 @@ class AnalysisConfig(_Strict):
     horizon_months: int = Field(12, ge=1, le=120)
     discount_rate: float = Field(0.10, ge=0, lt=1, description="annual")
     margin: float = Field(0.30, gt=0, le=1)
-    clv_model: Literal["auto", "bgnbd", "pareto_nbd", "mbgnbd"] = "auto"
+    # "auto" or a purchase model; the choices are cxlib.clv's registry (checked at loading)
+    clv_model: str = "auto"
     retention_gain: float = Field(0.05, gt=0, lt=1)
     churn_definition: Literal["inactivity", "contract", "p_alive"] = "inactivity"
     churn_cutoff: dt.date | None = None
