@@ -42,23 +42,19 @@ from cxlib.demo._simulate import (
     _Spec,
     _to_dates,
 )
+from cxlib.settings.params import (
+    InstanceOf,
+    Interval,
+    check_param,
+    check_positive_int,
+    param_error,
+)
 
 
 def _check_params(n_customers: Any, seed: Any) -> None:
-    if (
-        isinstance(n_customers, bool)
-        or not isinstance(n_customers, (int, np.integer))
-        or (n_customers < 1)
-    ):
-        raise ValueError(
-            "The 'n_customers' parameter of make_demo must be a positive integer. "
-            f"Got {n_customers!r} instead."
-        )
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(
-            "The 'seed' parameter of make_demo must be a non-negative integer. "
-            f"Got {seed!r} instead."
-        )
+    check_positive_int(n_customers, "n_customers", caller="make_demo")
+    check_param("seed", seed, Interval(int, 0, None, words="a non-negative integer"),
+                caller="make_demo")  # fmt: skip
 
 
 def _pooled_params(
@@ -94,19 +90,14 @@ def _pooled_params(
 
 def _check_overrides(overrides: Any, name: str, what: str, allowed: list[str]) -> None:
     """Check that ``overrides`` is None or a dict using only ``allowed`` names or keys."""
-    if overrides is None:
-        return
-    if not isinstance(overrides, dict):
-        raise ValueError(
-            f"The '{name}' parameter of make_demo must be a dict or None. "
-            f"Got {type(overrides).__name__} instead."
-        )
-    unknown = sorted(set(overrides) - set(allowed))
+    check_param(name, overrides, [InstanceOf(dict, "a dict"), None], caller="make_demo",
+                got=type(overrides).__name__)  # fmt: skip
+    unknown = sorted(set(overrides or {}) - set(allowed))
     if unknown:
-        raise ValueError(
-            f"The '{name}' parameter of make_demo must use {what} from {allowed}. "
-            f"Got {unknown} instead."
-        )
+        raise param_error(
+            name, overrides, f"a dict whose {what} are in {allowed}", caller="make_demo",
+            got=f"{what} {unknown}",
+        )  # fmt: skip
 
 
 def _merge(defaults: dict[str, Any], overrides: Any, name: str) -> dict[str, Any]:

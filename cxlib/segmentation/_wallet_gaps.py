@@ -16,7 +16,8 @@ from cxlib.segmentation._wallet_spend import (
     active_customers,
 )
 from cxlib.segmentation.features import _base_for, _row_numbers
-from cxlib.settings.validation import check_positive_int, check_transactions, segment_series
+from cxlib.settings.params import Interval, check_param, check_positive_int
+from cxlib.settings.validation import check_transactions, segment_series
 
 
 def penetration_gaps(
@@ -99,11 +100,7 @@ def penetration_gaps(
             columns, "No penetration gaps: the transactions have no 'category' column."
         )
     check_positive_int(spend_bands, "spend_bands", caller=caller)
-    if not 0.5 <= target_quantile <= 1:
-        raise ValueError(
-            f"The 'target_quantile' parameter of {caller} must be in [0.5, 1]. "
-            f"Got {target_quantile!r} instead."
-        )
+    check_param("target_quantile", target_quantile, Interval(float, 0.5, 1), caller=caller)
     seg = segment_series(segments, caller=caller)
     base = _base_for(tx, base, None, caller, columns=["revenue_12m"])
     ids = active_customers(base, active, caller=caller).intersection(seg.index, sort=False)

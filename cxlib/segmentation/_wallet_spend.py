@@ -13,10 +13,15 @@ import numpy as np
 import pandas as pd
 
 from cxlib.segmentation.features import _base_for, _row_numbers, summed_by
-from cxlib.settings.validation import check_positive_int, check_transactions, validate_columns
+from cxlib.settings.params import Satisfies, check_param, check_positive_int
+from cxlib.settings.validation import check_transactions, validate_columns
 
 _DAYS_PER_YEAR = 365.25
 _TRAILING_DAYS = 365
+_ACTIVE = Satisfies(
+    lambda active: isinstance(active, pd.Series) and pd.api.types.is_bool_dtype(active),
+    "a boolean Series indexed by customer_id",
+)
 
 
 def active_customers(base: pd.DataFrame, active=None, *, caller: str) -> pd.Index:
@@ -32,11 +37,7 @@ def active_customers(base: pd.DataFrame, active=None, *, caller: str) -> pd.Inde
         else:
             validate_columns(base, ["revenue_12m"], caller=f"{caller} base")
             active = base["revenue_12m"] > 0
-    if not isinstance(active, pd.Series) or not pd.api.types.is_bool_dtype(active):
-        raise ValueError(
-            f"The 'active' parameter of {caller} must be a boolean Series indexed by "
-            f"customer_id. Got {type(active).__name__} instead."
-        )
+    check_param("active", active, _ACTIVE, caller=caller, got=type(active).__name__)
     ids = active.index[active.to_numpy()].astype(str)
     return base.index.astype(str).intersection(ids, sort=False)
 

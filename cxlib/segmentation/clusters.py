@@ -23,6 +23,13 @@ from cxlib.segmentation._naming import (
     recency_word,
 )
 from cxlib.segmentation.features import is_share
+from cxlib.settings.params import (
+    POSITIVE_INT,
+    Interval,
+    Options,
+    check_param,
+    param_error,
+)
 from cxlib.settings.validation import DataError, format_offenders, validate_columns
 
 __all__ = [
@@ -32,6 +39,10 @@ __all__ = [
     "cluster_customers",
     "recency_word",
 ]
+
+_AT_LEAST_2 = Interval(int, 2, None, words="an integer of at least 2")
+#: A finite number of days above 0 (an infinite threshold would call no cluster lapsed).
+_DAYS = Interval(float, 0, float("inf"), closed="neither", words="a positive number of days")
 
 
 def _signed_log1p(values):
@@ -268,11 +279,7 @@ def cluster_customers(
     import sklearn.mixture  # noqa: F401
     from threadpoolctl import threadpool_limits
 
-    if n_threads is not None and int(n_threads) < 1:
-        raise ValueError(
-            "The 'n_threads' parameter of cluster_customers must be a positive integer or None. "
-            f"Got {n_threads!r} instead."
-        )
+    check_param("n_threads", n_threads, [POSITIVE_INT, None], caller="cluster_customers")
     with threadpool_limits(limits=n_threads):
         return _cluster_customers(
             features,
@@ -296,28 +303,21 @@ def cluster_customers(
 
 def _check_cluster_options(k_range, n_clusters, method, criterion, share_weight):
     """Validate the options; return (criterion, candidate numbers of clusters)."""
-    if method not in ("kmeans", "gmm"):
-        raise ValueError(
-            f"The 'method' parameter of cluster_customers must be 'kmeans' or 'gmm'. "
-            f"Got {method!r} instead."
-        )
+    caller = "cluster_customers"
+    check_param("method", method, Options(("kmeans", "gmm")), caller=caller)
     criterion = criterion or ("silhouette" if method == "kmeans" else "bic")
     if criterion not in ("silhouette", "bic") or (criterion == "bic" and method != "gmm"):
-        raise ValueError(
-            "The 'criterion' parameter of cluster_customers must be 'silhouette', or 'bic' with "
-            f"method='gmm'. Got {criterion!r} with method={method!r} instead."
-        )
-    candidates = [int(n_clusters)] if n_clusters is not None else sorted({int(k) for k in k_range})
-    if not candidates or min(candidates) < 2:
-        raise ValueError(
-            "The 'k_range' parameter of cluster_customers must contain integers of at least 2. "
-            f"Got {list(k_range) if n_clusters is None else n_clusters!r} instead."
-        )
-    if share_weight < 0:
-        raise ValueError(
-            "The 'share_weight' parameter of cluster_customers must be non-negative. "
-            f"Got {share_weight!r} instead."
-        )
+        raise param_error(
+            "criterion", criterion, "'silhouette', or 'bic' with method='gmm'", caller=caller,
+            got=f"{criterion!r} with method={method!r}",
+        )  # fmt: skip
+    if n_clusters is not None:
+        candidates = [int(check_param("n_clusters", n_clusters, _AT_LEAST_2, caller=caller))]
+    else:
+        candidates = sorted({int(k) for k in k_range})
+        if not candidates or min(candidates) < 2:
+            raise param_error("k_range", list(k_range), "integers of at least 2", caller=caller)
+    check_param("share_weight", share_weight, Interval(float, 0, None), caller=caller)
     return criterion, candidates
 
 
@@ -339,10 +339,10 @@ def _feature_data(features: pd.DataFrame, columns, candidates) -> tuple[pd.DataF
             f"{format_offenders(pd.Series(data.index[bad], index=data.index[bad]))}"
         )
     if len(data) <= max(candidates):
-        raise ValueError(
-            "The 'k_range' parameter of cluster_customers must stay below the number of "
-            f"customers ({len(data)}). Got {candidates} instead."
-        )
+        raise param_error(
+            "k_range", candidates, f"below the number of customers ({len(data)})",
+            caller="cluster_customers",
+        )  # fmt: skip
     # Columns that do not vary carry no information and make scaled profiles meaningless.
     columns = [c for c in columns if data[c].nunique() > 1]
     if not columns:
@@ -448,13 +448,10 @@ def _cluster_customers(
     criterion, candidates = _check_cluster_options(
         k_range, n_clusters, method, criterion, share_weight
     )
-    if recency_threshold_days is not None and not (
-        np.isfinite(recency_threshold_days) and recency_threshold_days > 0
-    ):
-        raise ValueError(
-            "The 'recency_threshold_days' parameter of cluster_customers must be a positive "
-            f"number of days or None. Got {recency_threshold_days!r} instead."
-        )
+    check_param(
+        "recency_threshold_days", recency_threshold_days, [_DAYS, None],
+        caller="cluster_customers",
+    )  # fmt: skip
     data, columns = _feature_data(features, columns, candidates)
     if log_features is None:
         log_features = _default_log_features(data, columns)

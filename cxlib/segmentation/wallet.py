@@ -41,6 +41,7 @@ from cxlib.segmentation._wallet_spend import (
     trailing_spend,
 )
 from cxlib.segmentation.features import _base_for, customer_mix
+from cxlib.settings.params import InstanceOf, Interval, check_param, param_error
 from cxlib.settings.validation import check_transactions, segment_series, validate_columns
 
 __all__ = [
@@ -63,6 +64,8 @@ DEFAULT_WALLET_QUANTILE = 0.8
 #: active customer still gets a wallet. A quantile of spend given a few attributes and mix
 #: shares is estimated as well from 100,000 customers as from millions.
 DEFAULT_WALLET_TRAINING_CUSTOMERS = 100_000
+
+_WALLET_QUANTILE = Interval(float, 0.5, 1, closed="neither", words="between 0.5 and 1 (exclusive)")
 
 
 def _attribute_frame(customers: pd.DataFrame | None, index: pd.Index, attributes) -> pd.DataFrame:
@@ -252,11 +255,7 @@ def estimate_wallet(
     import sklearn.ensemble  # noqa: F401  (load OpenMP before limiting its threads)
     from threadpoolctl import threadpool_limits
 
-    if not 0.5 < quantile < 1:
-        raise ValueError(
-            "The 'quantile' parameter of estimate_wallet must be between 0.5 and 1 (exclusive). "
-            f"Got {quantile!r} instead."
-        )
+    check_param("quantile", quantile, _WALLET_QUANTILE, caller="estimate_wallet")
     tx = _text_ids(check_transactions(transactions, caller="estimate_wallet"))
     base = _base_for(
         tx, base, observation_end, "estimate_wallet", columns=["revenue_12m", "tenure_days"]
@@ -308,11 +307,11 @@ def estimate_wallet(
 
 def _stated_wallet(customers, stated_wallet: str, factor: float, spend: pd.Series) -> pd.Series:
     """Return each customer's stated wallet (times ``factor``), never below their spend."""
-    if customers is None:
-        raise ValueError(
-            "The 'stated_wallet' parameter of estimate_wallet needs a customers table. "
-            "Got customers=None instead."
-        )
+    if customers is None:  # a rule across two parameters: the table the column is read from
+        raise param_error(
+            "customers", None, "a customers table when stated_wallet is given",
+            caller="estimate_wallet",
+        )  # fmt: skip
     validate_columns(customers, ["customer_id", stated_wallet], caller="estimate_wallet")
     stated = (
         pd.to_numeric(
@@ -449,11 +448,10 @@ def wallet_by_category(estimate: WalletEstimate, segments) -> pd.DataFrame:
         ``headroom``. Empty when the estimate has no category wallets (no
         ``category`` column), with the reason in ``attrs["note"]``.
     """
-    if not isinstance(estimate, WalletEstimate):
-        raise ValueError(
-            "The 'estimate' parameter of wallet_by_category must be an estimate_wallet result. "
-            f"Got {type(estimate).__name__} instead."
-        )
+    check_param(
+        "estimate", estimate, InstanceOf(WalletEstimate, "an estimate_wallet result"),
+        caller="wallet_by_category", got=type(estimate).__name__,
+    )  # fmt: skip
     if estimate.categories is None:
         return _not_applicable(
             ["segment", "category", "customers", "spend", "wallet", "share_of_wallet", "headroom"],
