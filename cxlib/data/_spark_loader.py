@@ -52,13 +52,17 @@ from cxlib.data._checked import (
     _offence_message,
 )
 from cxlib.data._limits import _check_columns, _limits
-from cxlib.data._loaders import _check_columns_parameter, _check_exclude_parameter, _date_bounds
+from cxlib.data._loaders import (
+    _check_columns_parameter,
+    _check_exclude_parameter,
+    _check_read_options,
+    _date_bounds,
+)
 from cxlib.data._schema import (
     _LINE_ITEM,
     NO_REASON,
     PURCHASE_COUNT_REASON,
     PURCHASE_COUNTS,
-    _parameter_error,
 )
 from cxlib.data._sources import _decoding_error
 from cxlib.data._spark_read import _line_limit, _read
@@ -325,15 +329,7 @@ def read_transactions(
     """
     caller = "load_transactions (spark)"
     limits = _limits(limits, caller)
-    if decimal not in (None, ".", ","):
-        raise _parameter_error(caller, "decimal", '"." or "," (or None: read from the values)',
-                               decimal)  # fmt: skip
-    if on_invalid not in ("raise", "drop"):
-        raise _parameter_error(caller, "on_invalid", '"raise" or "drop"', on_invalid)
-    if date_format is not None and (not isinstance(date_format, str) or "%" not in date_format):
-        raise _parameter_error(
-            caller, "date_format", 'a strftime format such as "%d/%m/%Y"', date_format
-        )
+    _check_read_options(decimal, on_invalid, date_format, caller)
     columns = _check_columns_parameter("transactions", columns, caller)
     rules = _check_exclude_parameter(exclude, caller)
     bounds = _date_bounds(observation_end, caller)
