@@ -439,9 +439,15 @@ def test_overrides_change_one_value_and_are_recorded_in_the_params():
 
 
 def test_overrides_with_unknown_names_or_keys_are_rejected():
-    with pytest.raises(ValueError, match=r"The 'segments' parameter of make_demo must use names"):
+    with pytest.raises(
+        ValueError,
+        match=r"'segments' parameter of make_demo must be a dict whose names are in .*"
+        r"Got names \['Whales'\] instead",
+    ):
         make_demo(n_customers=10, segments={"Whales": {"r": 1.0}})
-    with pytest.raises(ValueError, match=r"The 'settings' parameter of make_demo must use keys"):
+    with pytest.raises(
+        ValueError, match=r"The 'settings' parameter of make_demo must be a dict whose keys are in"
+    ):
         make_demo(n_customers=10, settings={"refund_rte": 0.1})
     with pytest.raises(ValueError, match=r"must be a dict or None"):
         make_demo(n_customers=10, themes=["late_delivery"])

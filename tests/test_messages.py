@@ -245,7 +245,7 @@ def test_loader_messages_are_hints_in_sentences_not_engine_text():
     # zip file" say what is wrong with the file in words a user reads
     not_an_engine = {("_sources.py", "_sniff_header"), ("_sources.py", "_read_excel")}
     passed_on = []
-    for path in sorted((CXLIB / "data").glob("*.py")):
+    for path in sorted((CXLIB / "data").glob("*.py")):  # the Spark loader's modules too
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for function in ast.walk(tree):
             if not isinstance(function, ast.FunctionDef):

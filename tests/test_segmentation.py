@@ -19,7 +19,7 @@ from cxlib.segmentation import (
     segment_profiles,
     segmentation_headlines,
 )
-from cxlib.segmentation.clusters import _name_clusters
+from cxlib.segmentation._naming import _name_clusters
 from cxlib.segmentation.wallet import spend_rate
 from cxlib.settings.headline import Headline
 

@@ -41,9 +41,11 @@ Python objects; see ``benchmarks/load_memory.py`` (10 million rows in well under
 
 The package's modules: :mod:`._loaders` (the public loaders and their parameters),
 :mod:`._sources` (opening, sniffing and transcoding exports), :mod:`._sql` (column mapping and
-the SQL that parses and checks each column), :mod:`._checked` (the checking pass and the
-canonical frame), :mod:`._quality` (the data-quality table) and :mod:`._schema` (canonical
-columns and limits).
+the SQL that parses and checks each column), :mod:`._check_query` (the one query over a
+source and the probes it needs), :mod:`._checked` (the checking pass and the canonical frame),
+:mod:`._quality` (the data-quality table) and :mod:`._schema` (canonical columns and limits);
+the Spark loader is :mod:`._spark_loader`, with :mod:`._spark_read` (opening the source) and
+:mod:`._spark_sql` (its SQL).
 """
 
 from cxlib.data._loaders import (

@@ -52,8 +52,7 @@ def validate_assignments(
     Traceback (most recent call last):
     ...
     cxlib.settings.validation.DataError: experiments: 1 customer(s) in two groups of one \
-experiment (each customer belongs to one group): row 2: "a in 'x': ['control', 'coupon']", \
-row 3: ...
+experiment (each customer belongs to one group): row 2: "a in 'x': ['control', 'coupon']", ...
     """
     validate_columns(
         assignments,

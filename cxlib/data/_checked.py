@@ -1,7 +1,8 @@
 """The checking pass: parse and check the canonical columns of ``src`` in one query.
 
 Offending rows are set aside or raised on, and the canonical frame is built with its
-data-quality records.
+data-quality records. The query itself, and the probes of the source it needs, are in
+:mod:`cxlib.data._check_query`.
 """
 
 from __future__ import annotations
@@ -17,68 +18,33 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from cxlib.data import _schema
+from cxlib.data._check_query import (
+    _checking_query,
+    _decimal_separators,
+    _extra_types,
+    _ids_all_end_in_zero_fraction,
+    _Layout,
+    _read_checked,
+)
 from cxlib.data._limits import _check_columns
 from cxlib.data._schema import (
     _ARROW_STRINGS,
     _COMPACT_TEXT,
-    _FLOAT_TYPES,
     _LINE_ITEM,
-    _NUMERIC_TYPES,
-    _TEMPORAL_TYPES,
     NO_REASON,
     PURCHASE_COUNT_REASON,
     PURCHASE_COUNTS,
     _Check,
-    _literal,
-    _quote,
 )
 from cxlib.data._sources import _register_frame, _relation_types, _repeated, _Source
 from cxlib.data._sql import (
     _date_format,
-    _expressions,
-    _not_a_null_marker,
-    _number_format,
-    _number_stats_sql,
     _range_reason,
     _reason,
     _resolve_columns,
 )
 from cxlib.settings.config import Limits
 from cxlib.settings.validation import DataError, format_offenders
-
-
-def _extra_types(con: duckdb.DuckDBPyConnection, extras: list[str]) -> dict[str, str]:
-    """Numeric type of text extra columns whose every value is a number (else VARCHAR).
-
-    One pass over the cells of every extra column (UNPIVOT, then one group per column): the
-    cost grows with the number of cells, so a table of 10,000 columns is typed in seconds
-    (one SELECT with four aggregates per column took minutes).
-    """
-    if not extras:
-        return {}
-    text = "NULLIF(trim(v), '')"
-    columns = ", ".join(f"{_quote(name)} AS {_quote(f'x{j}')}" for j, name in enumerate(extras))
-    rows = con.execute(
-        f"SELECT name, count({text}), "
-        f"count_if(regexp_matches({text}, '^[+-]?[0-9]{{1,18}}$')), "
-        f"count(TRY_CAST({text} AS DOUBLE)), "
-        f"count_if(regexp_matches({text}, '^[+-]?0[0-9]')) "
-        f"FROM (UNPIVOT (SELECT {columns} FROM src) ON COLUMNS(*) INTO NAME name VALUE v) "
-        "GROUP BY name"
-    ).fetchall()
-    counts = {int(name[1:]): found for name, *found in rows}
-    types = {}
-    for j, name in enumerate(extras):
-        n, n_int, n_float, leading_zero = counts.get(j, (0, 0, 0, 0))
-        if n == 0 or leading_zero:
-            types[name] = "VARCHAR"
-        elif n_int == n:
-            types[name] = "BIGINT"
-        elif n_float == n:
-            types[name] = "DOUBLE"
-        else:
-            types[name] = "VARCHAR"
-    return types
 
 
 def _load_checked(
@@ -95,7 +61,61 @@ def _load_checked(
     decimal: str | None = None,
     limits: Limits | None = None,
 ) -> pd.DataFrame:
+    """Check ``src`` (registered as ``src`` on ``con``); return the canonical frame.
+
+    Offending rows raise a :class:`~cxlib.DataError` (``on_invalid="raise"``) or are set
+    aside; ``attrs["quality"]`` holds the data-quality records of :func:`cxlib.data.quality_report`.
+    """
     rules = rules or []
+    layout = _layout(con, src, table, columns, rules, decimal, limits, caller)
+    result = _parsed(con, src, layout, rules, date_format, bounds, caller)
+    n_rows = result.num_rows
+    if n_rows == 0 and src.frame is None or n_rows == 0 and src.name != "DataFrame":
+        raise DataError(f"{caller} ({src.name}): the file has a header but no data rows")
+    reasons, code, offences = _set_aside(result, layout.checks, rules, table, bounds)
+    if offences and on_invalid == "raise":
+        check, reason, mask, i = offences[0]
+        raw = result.column(f"v{i}" if reason == "duplicate customer_id" else f"r{i}")
+        raise _offence_error(src, caller, check, reason, mask, raw)
+    keep = code == 0
+    kept, duplicates = _kept_rows(result, layout, keep, from_file=src.frame is None)
+    del result  # before the conversion to pandas: the two never need to be held together
+    out = _canonical_frame(kept, src, layout, keep, table)
+    set_aside = {reason: int((code == k + 1).sum()) for k, reason in enumerate(reasons)}
+    set_aside = {reason: n for reason, n in set_aside.items() if n}
+    n_kept = int(keep.sum())
+    records = _quality_records(out, table, src, set_aside, n_rows, n_kept, duplicates)
+    out.attrs["quality"] = records
+    mapped = {check.canonical for check in layout.checks}
+    if table == "transactions" and not mapped & {"amount", "quantity"}:
+        out.attrs["amount_basis"] = PURCHASE_COUNTS
+        records.append({**records[0], "rows_set_aside": 0, "reason": PURCHASE_COUNT_REASON,
+                        "rows_flagged": n_kept})  # fmt: skip
+    if set_aside:
+        detail = ", ".join(f"{n:,} {reason}" for reason, n in set_aside.items())
+        warnings.warn(
+            f"{caller} ({src.name}): set aside {n_rows - n_kept:,} of {n_rows:,} rows: {detail}",
+            stacklevel=4,
+        )
+    return out
+
+
+def _layout(
+    con: duckdb.DuckDBPyConnection,
+    src: _Source,
+    table: str,
+    columns: dict[str, str],
+    rules: list[dict[str, Any]],
+    decimal: str | None,
+    limits: Limits | None,
+    caller: str,
+) -> _Layout:
+    """Find the canonical columns in ``src`` and probe what the checking query needs to know.
+
+    A frame's columns (the checked ones and those the rules read) are registered as ``src``
+    here; a file is already registered. Too many, repeated or missing columns, and ``exclude``
+    rules naming an absent column, are errors.
+    """
     file_types: dict[str, str] = {}
     if src.frame is not None:
         available = [str(c) for c in src.frame.columns]
@@ -118,123 +138,75 @@ def _load_checked(
     else:
         types = file_types
     extras = [name for name in available if name not in used]
-    extra_types: dict[str, str] = {}
-    if src.text_file:
-        extra_types = _extra_types(con, extras)
-    row_hash = table == "transactions" and src.frame is None
-    zero_fraction = {
-        check.client: _ids_all_end_in_zero_fraction(con, check.client, types[check.client])
-        for check in checks
-        if check.kind == "id"
-    }
-    separators = _decimal_separators(con, src, checks, types, decimal, caller)
+    return _Layout(
+        available=available,
+        checks=checks,
+        types=types,
+        extras=extras,
+        extra_types=_extra_types(con, extras) if src.text_file else {},
+        zero_fraction={
+            check.client: _ids_all_end_in_zero_fraction(con, check.client, types[check.client])
+            for check in checks
+            if check.kind == "id"
+        },
+        separators=_decimal_separators(con, src, checks, types, decimal, caller),
+        row_hash=table == "transactions" and src.frame is None,
+    )
 
-    def run(formats: dict[str, str | None]) -> pa.Table:
-        # Nested SELECTs so that each column's text, parsed value and flags are computed
-        # once, however many later expressions read them.
-        source, trimmed, inner, parse, clamp, flag, select = [], [], [], ["*"], ["*"], ["*"], []
-        for i, check in enumerate(checks):
-            sql = _expressions(
-                check,
-                types[check.client],
-                formats.get(check.canonical),
-                i,
-                bounds=bounds,
-                zero_fraction_ids=zero_fraction.get(check.client, False),
-                decimal=separators.get(check.client),
-            )
-            q = _quote(check.client)
-            source.append(f"{q} AS c{i}")
-            inner.append(f"c{i}")
-            parse.append(f"{sql.parsed} AS p{i}")
-            clamp.append(f"{sql.value} AS v{i}")
-            if check.kind == "string":  # kept as it is: nothing to check
-                select += [
-                    f"v{i}",
-                    f"false AS m{i}",
-                    f"false AS b{i}",
-                    f"false AS o{i}",
-                    f"NULL::VARCHAR AS r{i}",
-                ]
-                continue
-            trimmed.append(f"trim(CAST({q} AS VARCHAR)) AS s{i}")
-            source.append(f"CAST({q} AS VARCHAR) AS raw{i}")
-            inner += [f"{sql.text} AS t{i}", f"raw{i}"]
-            flag += [
-                f"coalesce({sql.missing}, false) AS m{i}",
-                f"coalesce({sql.bad}, false) AS b{i}",
-                f"coalesce({sql.out_of_range}, false) AS o{i}",
-            ]
-            select += [
-                f"v{i}",
-                f"m{i}",
-                f"b{i}",
-                f"o{i}",
-                f"CASE WHEN m{i} OR b{i} OR o{i} THEN coalesce(raw{i}, '') END AS r{i}",
-            ]
-        for k, rule in enumerate(rules):
-            cell = f"trim(CAST({_quote(rule['column'])} AS VARCHAR))"
-            tests = (
-                [f"{cell} IN ({', '.join(_literal(v) for v in rule['values'])})"]
-                if rule.get("values")
-                else []
-            )
-            tests += [f"starts_with({cell}, {_literal(p)})" for p in rule.get("prefixes", [])]
-            source.append(f"coalesce({' OR '.join(tests)}, false) AS e{k}")
-            inner.append(f"e{k}")
-            select.append(f"e{k}")
-        if src.frame is None:
-            for j, name in enumerate(extras):
-                target = extra_types.get(name)
-                q = _quote(name)
-                if target is None or target == "VARCHAR":
-                    source.append(f"{q} AS x{j}")
-                else:
-                    # TRY_CAST trims, and reads '' as NULL: one function per cell
-                    source.append(f"TRY_CAST({q} AS {target}) AS x{j}")
-                inner.append(f"x{j}")
-                select.append(f"x{j}")
-        if row_hash:  # identical rows, counted without a pandas pass over every column
-            source.append(f"hash({', '.join(_quote(name) for name in available)}) AS h")
-            inner.append("h")
-            select.append("h")
-        source += trimmed
-        query = f"SELECT {', '.join(source)} FROM src"
-        for stage in (inner, parse, clamp, flag, select):
-            query = f"SELECT {', '.join(stage)} FROM ({query})"
-        reader = con.sql(query).arrow()
-        try:
-            return reader.read_all()  # streamed: DuckDB never holds the whole result
-        except (OSError, pa.ArrowException) as exc:  # a DuckDB error surfacing through Arrow
-            raise duckdb.InvalidInputException(str(exc)) from exc
 
+def _parsed(
+    con: duckdb.DuckDBPyConnection,
+    src: _Source,
+    layout: _Layout,
+    rules: list[dict[str, Any]],
+    date_format: str | None,
+    bounds: tuple[pd.Timestamp, pd.Timestamp] | None,
+    caller: str,
+) -> pa.Table:
+    """Run the checking query, reading text dates in their day/month order when not ISO."""
     # Parse text dates as ISO first; only a column with failures is examined for day/month
     # order (no extra pass over a clean file).
+    checks = layout.checks
     formats = {check.canonical: date_format for check in checks if check.kind == "date"}
-    result = run(formats)
-    if date_format is None:
-        inferred = {}
-        for i, check in enumerate(checks):
-            if (
-                check.kind == "date"
-                and types[check.client].upper() == "VARCHAR"
-                and pc.any(result.column(f"b{i}")).as_py()
-            ):
-                inferred_format = _date_format(
-                    con, check, src, caller, _mixed_examples(result, i, src)
-                )
-                if inferred_format is not None:
-                    inferred[check.canonical] = inferred_format
-        if inferred:
-            del result
-            formats.update(inferred)
-            result = run(formats)
-    n_rows = result.num_rows
-    if n_rows == 0 and src.frame is None or n_rows == 0 and src.name != "DataFrame":
-        raise DataError(f"{caller} ({src.name}): the file has a header but no data rows")
+    from_file = src.frame is None
+    result = _read_checked(
+        con, _checking_query(layout, formats, rules, bounds, from_file=from_file)
+    )
+    if date_format is not None:
+        return result
+    inferred = {}
+    for i, check in enumerate(checks):
+        if (
+            check.kind == "date"
+            and layout.types[check.client].upper() == "VARCHAR"
+            and pc.any(result.column(f"b{i}")).as_py()
+        ):
+            inferred_format = _date_format(con, check, src, caller, _mixed_examples(result, i, src))
+            if inferred_format is not None:
+                inferred[check.canonical] = inferred_format
+    if not inferred:
+        return result
+    del result
+    formats.update(inferred)
+    query = _checking_query(layout, formats, rules, bounds, from_file=from_file)
+    return _read_checked(con, query)
 
-    # Which rows are set aside, and why: excluded rows first (the config's rules explain
-    # them, even when they are also invalid), then the first failing check in column order.
+
+def _set_aside(
+    result: pa.Table,
+    checks: list[_Check],
+    rules: list[dict[str, Any]],
+    table: str,
+    bounds: tuple[pd.Timestamp, pd.Timestamp] | None,
+) -> tuple[list[str], np.ndarray, list[tuple[_Check, str, np.ndarray, int]]]:
+    """Say which rows are set aside and why.
+
+    Returns the reasons, each row's reason code (0: kept, ``k``: ``reasons[k - 1]``) and the
+    offences (check, reason, rows, column index) in the order an error names them. Excluded
+    rows come first (the config's rules explain them, even when they are also invalid), then
+    the first failing check in column order, then repeated customer ids.
+    """
+    n_rows = result.num_rows
     reasons: list[str] = []
     code = np.zeros(n_rows, dtype=np.int16)
     for k, rule in enumerate(rules):
@@ -269,117 +241,78 @@ def _load_checked(
             reasons.append("duplicate customer_id")
             code[repeated_later] = len(reasons)
             offences.append((checks[0], reasons[-1], repeated_all, 0))
+    return reasons, code, offences
 
-    if offences and on_invalid == "raise":
-        check, reason, mask, i = offences[0]
-        raise _offence_error(
-            src,
-            caller,
-            check,
-            reason,
-            mask,
-            result.column(f"v{i}") if reason == "duplicate customer_id" else result.column(f"r{i}"),
-        )
 
-    keep = code == 0
-    n_kept = int(keep.sum())
-    value_names = [f"v{i}" for i in range(len(checks))]
-    extra_names = [f"x{j}" for j in range(len(extras))] if src.frame is None else []
+def _kept_rows(
+    result: pa.Table, layout: _Layout, keep: np.ndarray, *, from_file: bool
+) -> tuple[pa.Table, int | None]:
+    """Return the kept rows' values (and a file's typed extras), and the repeated rows' count.
+
+    The count (rows identical to an earlier kept row) comes from the row hashes, when the
+    query computed them; else None (counted on the frame, :func:`_flagged_rows`).
+    """
+    value_names = [f"v{i}" for i in range(len(layout.checks))]
+    extra_names = [f"x{j}" for j in range(len(layout.extras))] if from_file else []
     duplicates = None
-    if row_hash:
+    if layout.row_hash:
         hashes = np.sort(result.column("h").to_numpy(zero_copy_only=False)[keep])
         duplicates = int((hashes[1:] == hashes[:-1]).sum())  # sorting beats np.unique here
-    out_table = result.select(value_names + extra_names)
-    del result
-    if n_kept < n_rows:
-        out_table = out_table.filter(pa.array(keep))
+    kept = result.select(value_names + extra_names)
+    if not keep.all():
+        kept = kept.filter(pa.array(keep))
+    return kept, duplicates
+
+
+def _canonical_frame(
+    kept: pa.Table, src: _Source, layout: _Layout, keep: np.ndarray, table: str
+) -> pd.DataFrame:
+    """Return the kept rows as the canonical frame: canonical names and dtypes, then extras.
+
+    A frame's extra columns are taken from the frame itself, as they are.
+    """
     # Read at call time: cxlib.data._schema.LARGE_TABLE_ROWS is the setting a test changes.
-    compact = n_kept > _schema.LARGE_TABLE_ROWS
-    out = out_table.to_pandas(
+    compact = kept.num_rows > _schema.LARGE_TABLE_ROWS
+    out = kept.to_pandas(
         coerce_temporal_nanoseconds=True,
         split_blocks=True,
         self_destruct=True,
         types_mapper=_ARROW_STRINGS.get if compact else None,
     )
-    del out_table
-    out.columns = [check.canonical for check in checks] + (extras if src.frame is None else [])
+    del kept
+    checks = layout.checks
+    out.columns = [check.canonical for check in checks] + (
+        layout.extras if src.frame is None else []
+    )
     out = _rename_clashes(out, checks)  # before _finish: it reads each canonical column once
     out = _finish(out, checks, table, text_dtype=_COMPACT_TEXT if compact else object)
-    if src.frame is not None and extras:
+    if src.frame is not None and layout.extras:
         rest = src.frame.iloc[np.flatnonzero(keep)]
-        rest = rest.set_axis(available, axis=1)[extras].reset_index(drop=True)
+        rest = rest.set_axis(layout.available, axis=1)[layout.extras].reset_index(drop=True)
         out = pd.concat([out, rest], axis=1)
-    out = _rename_clashes(out, checks)
+    return _rename_clashes(out, checks)
 
-    set_aside = {reason: int((code == k + 1).sum()) for k, reason in enumerate(reasons)}
-    set_aside = {reason: n for reason, n in set_aside.items() if n}
+
+def _quality_records(
+    out: pd.DataFrame,
+    table: str,
+    src: _Source,
+    set_aside: dict[str, int],
+    n_rows: int,
+    n_kept: int,
+    duplicates: int | None,
+) -> list[dict[str, Any]]:
+    """Return the data-quality records: the rows set aside per reason, then the kept flagged."""
+    base = {"table": table, "source": src.short_name, "rows_read": n_rows, "rows_kept": n_kept}
     records = [
-        {
-            "table": table,
-            "source": src.short_name,
-            "rows_read": n_rows,
-            "rows_kept": n_kept,
-            "rows_set_aside": n,
-            "reason": reason,
-            "rows_flagged": 0,
-        }
+        {**base, "rows_set_aside": n, "reason": reason, "rows_flagged": 0}
         for reason, n in (set_aside.items() if set_aside else [(NO_REASON, 0)])
     ]
     records += [
-        {
-            "table": table,
-            "source": src.short_name,
-            "rows_read": n_rows,
-            "rows_kept": n_kept,
-            "rows_set_aside": 0,
-            "reason": reason,
-            "rows_flagged": n,
-        }
+        {**base, "rows_set_aside": 0, "reason": reason, "rows_flagged": n}
         for reason, n in _flagged_rows(out, table, duplicates).items()
     ]
-    out.attrs["quality"] = records
-    if table == "transactions" and not {c.canonical for c in checks} & {"amount", "quantity"}:
-        out.attrs["amount_basis"] = PURCHASE_COUNTS
-        records.append({**records[0], "rows_set_aside": 0, "reason": PURCHASE_COUNT_REASON,
-                        "rows_flagged": n_kept})  # fmt: skip
-    if set_aside:
-        detail = ", ".join(f"{n:,} {reason}" for reason, n in set_aside.items())
-        warnings.warn(
-            f"{caller} ({src.name}): set aside {n_rows - n_kept:,} of {n_rows:,} rows: {detail}",
-            stacklevel=4,
-        )
-    return out
-
-
-def _decimal_separators(
-    con: duckdb.DuckDBPyConnection,
-    src: _Source,
-    checks: list[_Check],
-    types: dict[str, str],
-    decimal: str | None,
-    caller: str,
-) -> dict[str, str | None]:
-    """Return the decimal separator of each text number column (see :func:`_sql._number_format`)."""
-    text = [c for c in checks if c.kind == "number" and not _NUMERIC_TYPES.match(types[c.client])]
-    if not text:
-        return {}
-    if decimal is not None:
-        return {check.client: decimal for check in text}
-    inner = ", ".join(
-        f"{_not_a_null_marker(f'trim(CAST({_quote(c.client)} AS VARCHAR))')} AS t{k}"
-        for k, c in enumerate(text)
-    )
-    parts = [sql for k in range(len(text)) for sql in _number_stats_sql(f"t{k}")]
-    row = con.execute(f"SELECT {', '.join(parts)} FROM (SELECT {inner} FROM src)").fetchall()[0]
-    width = len(row) // len(text)
-    return {
-        check.client: _number_format(
-            row[k * width : (k + 1) * width],
-            f"{caller} ({src.name}): column {check.client!r} (canonical {check.canonical!r})",
-            None,
-        )
-        for k, check in enumerate(text)
-    }
+    return records
 
 
 def _check_exclude_columns(
@@ -397,30 +330,6 @@ def _check_exclude_columns(
 def _excluded_reason(rule: dict[str, Any]) -> str:
     """Return the quality table's reason for the rows an ``exclude`` rule set aside."""
     return f"excluded: {rule['reason']}"
-
-
-def _ids_all_end_in_zero_fraction(con: duckdb.DuckDBPyConnection, column: str, dtype: str) -> bool:
-    """Whether every id of the column carries a float artefact: 17850.0 (text or a float).
-
-    Only then is the ``.0`` dropped, so the same customer reads the same from a CSV, an Excel
-    sheet or a parquet file; an id column that mixes ``17850`` and ``17850.0`` is kept as is.
-    """
-    q = _quote(column)
-    if _FLOAT_TYPES.match(dtype):
-        value, artefact = q, f"{q} = trunc({q}) OR NOT isfinite({q})"
-    elif _NUMERIC_TYPES.match(dtype) or _TEMPORAL_TYPES.match(dtype):
-        return False
-    else:
-        value = _not_a_null_marker(f"trim({q})")
-        artefact = f"ends_with({value}, '.0') AND regexp_matches({value}, '^[+-]?[0-9]+[.]0+$')"
-    # The first id without the artefact settles it (LIMIT 1 stops the scan there).
-    found = con.execute(
-        f"SELECT count(*) FROM (SELECT 1 FROM src WHERE {value} IS NOT NULL AND NOT "
-        f"coalesce({artefact}, false) LIMIT 1) UNION ALL "
-        f"SELECT count(*) FROM (SELECT 1 FROM src WHERE {value} IS NOT NULL LIMIT 1)"
-    ).fetchall()
-    without, any_id = (row[0] for row in found)
-    return bool(any_id and not without)
 
 
 def _flagged_rows(out: pd.DataFrame, table: str, duplicates: int | None) -> dict[str, int]:

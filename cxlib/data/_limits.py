@@ -22,8 +22,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from cxlib.data._schema import _parameter_error
 from cxlib.settings.config import Limits
+from cxlib.settings.params import param_error
 from cxlib.settings.validation import DataError
 
 #: Bytes read from a file at a time when looking for an over-long line.
@@ -41,11 +41,11 @@ def _limits(value: Limits | Mapping[str, int] | None, caller: str) -> Limits:
         return value
     must = f"a mapping of limits, some of {sorted(Limits.model_fields)} (whole numbers)"
     if not isinstance(value, Mapping):
-        raise _parameter_error(caller, "limits", must, value)
+        raise param_error("limits", value, must, caller=caller)
     try:
         return Limits.model_validate(dict(value))
     except ValidationError:
-        raise _parameter_error(caller, "limits", must, dict(value)) from None
+        raise param_error("limits", dict(value), must, caller=caller) from None
 
 
 def _raise_hint(key: str, needed: int) -> str:

@@ -21,7 +21,6 @@ from cxlib.data._schema import (
     MIN_DATE,
     SCHEMAS,
     _literal,
-    _parameter_error,
 )
 from cxlib.data._sources import (
     _codec,
@@ -31,6 +30,7 @@ from cxlib.data._sources import (
     _open_source,
 )
 from cxlib.settings.config import Limits
+from cxlib.settings.params import Options, Satisfies, check_param, param_error
 from cxlib.settings.validation import DataError
 
 
@@ -410,20 +410,11 @@ def _load(
     caller: str,
 ) -> pd.DataFrame:
     limits = _limits(limits, caller)
-    if decimal not in (None, ".", ","):
-        raise _parameter_error(caller, "decimal", '"." or "," (or None: read from the values)',
-                               decimal)  # fmt: skip
-    if on_invalid not in ("raise", "drop"):
-        raise _parameter_error(caller, "on_invalid", '"raise" or "drop"', on_invalid)
-    if date_format is not None and (not isinstance(date_format, str) or "%" not in date_format):
-        raise _parameter_error(
-            caller, "date_format", 'a strftime format such as "%d/%m/%Y"', date_format
-        )
+    _check_read_options(decimal, on_invalid, date_format, caller)
     columns = _check_columns_parameter(table, columns, caller)
     rules = _check_exclude_parameter(exclude, caller)
     bounds = _date_bounds(observation_end, caller)
-    if sheet is not None and not isinstance(sheet, str | int) or isinstance(sheet, bool):
-        raise _parameter_error(caller, "sheet", "a sheet name or 0-based position", sheet)
+    check_param("sheet", sheet, _SHEET, caller=caller)
     name = "DataFrame" if isinstance(source, pd.DataFrame) else str(source)
     con = duckdb.connect()
     try:
@@ -494,8 +485,8 @@ def _check_columns_parameter(
     if columns is None:
         return {}
     if not isinstance(columns, Mapping):
-        raise _parameter_error(
-            caller, "columns", "a mapping of canonical name -> column name", columns
+        raise param_error(
+            "columns", columns, "a mapping of canonical name -> column name", caller=caller
         )
     schema = SCHEMAS[table]
     known = [*schema["required"], *schema["optional"]]
@@ -509,10 +500,31 @@ def _check_columns_parameter(
         )
     bad_values = {key: value for key, value in columns.items() if not isinstance(value, str)}
     if bad_values:
-        raise _parameter_error(
-            caller, "columns", "a mapping of canonical name -> column name (strings)", bad_values
-        )
+        raise param_error(
+            "columns", bad_values, "a mapping of canonical name -> column name (strings)",
+            caller=caller,
+        )  # fmt: skip
     return dict(columns)
+
+
+#: The options every loader reads the same way, DuckDB or Spark (:func:`_check_read_options`).
+_DECIMAL = Options((None, ".", ","), words='"." or "," (or None: read from the values)')
+_ON_INVALID = Options(("raise", "drop"), words='"raise" or "drop"')
+_DATE_FORMAT = Satisfies(
+    lambda value: value is None or isinstance(value, str) and "%" in value,
+    'a strftime format such as "%d/%m/%Y"',
+)
+_SHEET = Satisfies(
+    lambda value: value is None or isinstance(value, str | int) and not isinstance(value, bool),
+    "a sheet name or 0-based position",
+)
+
+
+def _check_read_options(decimal: Any, on_invalid: Any, date_format: Any, caller: str) -> None:
+    """Refuse a ``decimal``, ``on_invalid`` or ``date_format`` no loader reads."""
+    check_param("decimal", decimal, _DECIMAL, caller=caller)
+    check_param("on_invalid", on_invalid, _ON_INVALID, caller=caller)
+    check_param("date_format", date_format, _DATE_FORMAT, caller=caller)
 
 
 def _check_exclude_parameter(
@@ -526,11 +538,11 @@ def _check_exclude_parameter(
         '"prefixes": ["C"], "reason": "non-product code"}'
     )
     if isinstance(exclude, Mapping | str) or not isinstance(exclude, Sequence):
-        raise _parameter_error(caller, "exclude", must, exclude)
+        raise param_error("exclude", exclude, must, caller=caller)
     rules = []
     for rule in exclude:
         if not isinstance(rule, Mapping):
-            raise _parameter_error(caller, "exclude", must, exclude)
+            raise param_error("exclude", exclude, must, caller=caller)
         rule = {k: v for k, v in rule.items() if v is not None}
         lists = [rule.get(key, []) for key in ("values", "prefixes")]
         if (
@@ -541,7 +553,7 @@ def _check_exclude_parameter(
                 isinstance(v, list | tuple) and all(isinstance(x, str) for x in v) for v in lists
             )
         ):
-            raise _parameter_error(caller, "exclude", must, exclude)
+            raise param_error("exclude", exclude, must, caller=caller)
         if "reason" not in rule:
             shown = [*rule.get("values", []), *(f"{p}…" for p in rule.get("prefixes", []))]
             rule["reason"] = f"{rule['column']} in {shown}"
@@ -559,8 +571,8 @@ def _date_bounds(observation_end: Any, caller: str) -> tuple[pd.Timestamp, pd.Ti
         except (TypeError, ValueError):
             end = pd.NaT
         if end is pd.NaT or isinstance(observation_end, bool | int | float):
-            raise _parameter_error(
-                caller, "observation_end", "a date such as '2024-12-31'", observation_end
+            raise param_error(
+                "observation_end", observation_end, "a date such as '2024-12-31'", caller=caller
             )
         if end.tzinfo is not None:
             end = end.tz_convert("UTC").tz_localize(None)

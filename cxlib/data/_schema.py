@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -117,7 +116,3 @@ def _quote(name: str) -> str:
 
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
-
-
-def _parameter_error(caller: str, name: str, must: str, got: Any) -> ValueError:
-    return ValueError(f"The {name!r} parameter of {caller} must be {must}. Got {got!r} instead.")

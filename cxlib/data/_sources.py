@@ -29,8 +29,9 @@ from cxlib.data._limits import (
     _line_error,
     _open_binary,
 )
-from cxlib.data._schema import _DELIMITERS, _SNIFF_BYTES, _literal, _parameter_error
+from cxlib.data._schema import _DELIMITERS, _SNIFF_BYTES, _literal
 from cxlib.settings.config import Limits
+from cxlib.settings.params import param_error
 from cxlib.settings.validation import DataError
 
 
@@ -72,7 +73,7 @@ def _open_source(
             row_labels=source.index,
         )
     if not isinstance(source, str | Path):
-        raise _parameter_error(caller, "source", "a file path or a DataFrame", source)
+        raise param_error("source", source, "a file path or a DataFrame", caller=caller)
     path = Path(source)
     suffixes = [s.lower() for s in path.suffixes[-2:]]
     kind = _file_kind(suffixes)
@@ -194,11 +195,11 @@ def _codec(encoding: str | None, caller: str) -> str:
     try:
         return codecs.lookup(encoding).name
     except (LookupError, TypeError):
-        raise _parameter_error(
-            caller,
+        raise param_error(
             "encoding",
-            "a Python codec name such as 'utf-8', 'cp1251' or 'latin-1'",
             encoding,
+            "a Python codec name such as 'utf-8', 'cp1251' or 'latin-1'",
+            caller=caller,
         ) from None
 
 

@@ -33,15 +33,13 @@ and counted. A CSV's extra columns whose every value is a number become numbers,
 name is read literally (``y[12].csv`` is that file), as with DuckDB. Not done here, unlike the
 DuckDB loader: Excel workbooks (an error says to save the sheet as CSV or Parquet), quoted
 values spanning lines (each line is a row), and Parquet nanosecond timestamps (an error says
-to write microseconds). The Spark SQL itself is in :mod:`cxlib.data._spark_sql`.
+to write microseconds). The Spark SQL itself is in :mod:`cxlib.data._spark_sql`, the opening
+of the source in :mod:`cxlib.data._spark_read`.
 """
 
 from __future__ import annotations
 
-import re
 import warnings
-from contextlib import contextmanager
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -53,25 +51,21 @@ from cxlib.data._checked import (
     _excluded_reason,
     _offence_message,
 )
-from cxlib.data._limits import _check_columns, _limits, _line_error
-from cxlib.data._loaders import _check_columns_parameter, _check_exclude_parameter, _date_bounds
+from cxlib.data._limits import _check_columns, _limits
+from cxlib.data._loaders import (
+    _check_columns_parameter,
+    _check_exclude_parameter,
+    _check_read_options,
+    _date_bounds,
+)
 from cxlib.data._schema import (
     _LINE_ITEM,
     NO_REASON,
     PURCHASE_COUNT_REASON,
     PURCHASE_COUNTS,
-    _parameter_error,
 )
-from cxlib.data._sources import (
-    _codec,
-    _decoding_error,
-    _detect_delimiter,
-    _file_kind,
-    _header_names,
-    _open_binary,
-    _sniff_header,
-    _Source,
-)
+from cxlib.data._sources import _decoding_error
+from cxlib.data._spark_read import _line_limit, _read
 from cxlib.data._spark_sql import (
     _DMY_SQL,
     _FLOAT,
@@ -94,130 +88,12 @@ from cxlib.data._sql import (
     _reason,
     _resolve_columns,
 )
-from cxlib.settings.config import Limits
 from cxlib.settings.validation import DataError
 
-#: The charsets Spark 4 reads without ``spark.sql.legacy.javaCharsets``.
-_SPARK_CHARSETS = {"iso-8859-1", "us-ascii", "utf-16", "utf-16be", "utf-16le", "utf-32", "utf-8"}
 _OPTIONAL_TEXT = ("order_id", "category", "channel")
 #: The date format and id decision of each checked source, so that the lazy re-read of
 #: :func:`spark_rows` applies what the counted load decided, without another pass.
 _DECIDED: dict[tuple, tuple[str | None, bool, dict[str, str]]] = {}
-
-
-def _read(spark, path: Path | None, table: str | None, encoding, sheet, caller: str, limits=None):
-    """Open the raw rows: a metastore table, a Parquet file or a (gzipped) CSV/TSV of text.
-
-    Returns the DataFrame, the row naming (:class:`cxlib.data._sources._Source`) and the
-    codec of a text file (None otherwise).
-    """
-    if table is not None:
-        if encoding is not None or sheet is not None:
-            raise DataError(
-                f"{caller} ({table}): `encoding:` and `sheet:` are for files; a metastore "
-                "table has neither: remove them"
-            )
-        return spark.table(table), _Source(table, table, row_offset=1), None
-    name, suffixes = str(path), [s.lower() for s in path.suffixes[-2:]]
-    kind = _file_kind(suffixes)
-    if kind == "excel":
-        raise DataError(
-            f"{caller} ({name}): engine spark does not read Excel workbooks. Save the sheet "
-            "as a CSV (UTF-8) or Parquet file and point `path:` at it, or use `engine: duckdb`"
-        )
-    if kind is None:
-        raise DataError(
-            f"{caller} ({name}): engine spark reads .csv, .tsv, .txt (optionally .gz) and "
-            ".parquet files or a metastore table (`table:`); convert the file or use the "
-            "duckdb engine"
-        )
-    if not path.is_file():
-        raise DataError(f"{caller}: file {path} does not exist")
-    if sheet is not None:
-        raise DataError(f"{caller} ({name}): sheet={sheet!r} is only for Excel workbooks")
-    if kind == "parquet":
-        frame = _read_parquet(spark, _literal_path(name), name, caller)
-        return frame, _Source(name, path.name, row_offset=1), None
-    from pyspark.sql.types import StringType, StructField, StructType
-
-    codec = _codec(encoding, caller)
-    limits = limits or Limits()
-    header = _sniff_header(
-        path, gzipped=suffixes[-1] == ".gz", codec=codec, caller=caller,
-        limit=limits.max_line_bytes,
-    )  # fmt: skip
-    delimiter = _detect_delimiter(header, tab_default=".tsv" in suffixes)
-    names = _header_names(header, delimiter, name, caller)
-    _check_columns(len(names), limits, name, caller)
-    # The header's names as DuckDB reads them, every column text (no inference); quotes
-    # doubled inside quoted values, as DuckDB reads them.
-    schema = StructType([StructField(n, StringType()) for n in names])
-    reader = (
-        spark.read.schema(schema)
-        .option("header", True)
-        .option("enforceSchema", True)
-        .option("sep", delimiter)
-        .option("quote", '"')
-        .option("escape", '"')
-        .option("mode", "PERMISSIVE")
-        # no value longer than a line may be: a longer one fails the read (see _line_failure)
-        .option("maxCharsPerColumn", limits.max_line_bytes)
-        .option("encoding", _java_charset(spark, codec, name, caller))
-    )
-    frame = reader.csv(_literal_path(name))
-    return frame, _Source(name, path.name, row_offset=2, text_file=True), codec
-
-
-def _literal_path(name: str) -> str:
-    r"""Return ``name`` with Hadoop's glob characters escaped: exactly the named file is read.
-
-    Examples
-    --------
-    >>> _literal_path("data/y[12].csv"), _literal_path("data/tx.csv")
-    ('data/y\\[12\\].csv', 'data/tx.csv')
-    """
-    return re.sub(r"([\\*?\[\]{}])", r"\\\1", name)
-
-
-def _read_parquet(spark, read_path: str, name: str, caller: str):
-    """Open a Parquet file; a file Spark cannot read is a DataError saying what to do."""
-    from pyspark.errors import PySparkException
-
-    try:
-        return spark.read.parquet(read_path)
-    except PySparkException as exc:
-        if "NANOS" in str(exc):  # pandas' default before 3.0: nanosecond timestamps
-            raise DataError(
-                f"{caller} ({name}): could not read the file: its timestamps are in "
-                "nanoseconds, which Spark does not read. Write the file with microseconds "
-                "(pandas: to_parquet(..., coerce_timestamps='us')) or use `engine: duckdb`"
-            ) from None
-        raise DataError(
-            f"{caller} ({name}): could not read the file as Parquet. Check that it is a "
-            "complete Parquet file (not cut short, not another format renamed .parquet)."
-        ) from None
-
-
-def _java_charset(spark, codec: str, name: str, caller: str) -> str:
-    """Return the JVM's name for a Python codec (``cp1251``, ``iso8859-1``, ``utf-8``)."""
-    charset = {"utf-8-sig": "UTF-8"}.get(codec, codec)
-    jvm = getattr(spark, "_jvm", None)  # absent with Spark Connect: the cluster decides
-    if jvm is None:
-        return charset
-    known = jvm.java.nio.charset.Charset
-    candidates = [charset, charset.replace("_", "-"), re.sub(r"^iso(\d)", r"ISO-\1", charset)]
-    found = next((c for c in candidates if known.isSupported(c)), None)
-    if found is None:
-        raise DataError(
-            f"{caller} ({name}): Spark (Java) has no text encoding {codec!r}; convert the "
-            "file to UTF-8 or use `engine: duckdb`"
-        )
-    charset = str(known.forName(found).name())
-    if charset.lower() not in _SPARK_CHARSETS:
-        # Spark 4 reads only Unicode, ASCII and Latin-1 CSVs unless this (session) setting
-        # lets it use every charset of the JVM: a client's cp1251 export needs it.
-        spark.conf.set("spark.sql.legacy.javaCharsets", "true")
-    return charset
 
 
 def _ids_all_end_in_zero_fraction(raw, column: str, dtype: str) -> bool:
@@ -453,15 +329,7 @@ def read_transactions(
     """
     caller = "load_transactions (spark)"
     limits = _limits(limits, caller)
-    if decimal not in (None, ".", ","):
-        raise _parameter_error(caller, "decimal", '"." or "," (or None: read from the values)',
-                               decimal)  # fmt: skip
-    if on_invalid not in ("raise", "drop"):
-        raise _parameter_error(caller, "on_invalid", '"raise" or "drop"', on_invalid)
-    if date_format is not None and (not isinstance(date_format, str) or "%" not in date_format):
-        raise _parameter_error(
-            caller, "date_format", 'a strftime format such as "%d/%m/%Y"', date_format
-        )
+    _check_read_options(decimal, on_invalid, date_format, caller)
     columns = _check_columns_parameter("transactions", columns, caller)
     rules = _check_exclude_parameter(exclude, caller)
     bounds = _date_bounds(observation_end, caller)
@@ -530,29 +398,6 @@ def _decimal_separators(plan: _Plan, decimal: str | None, caller: str) -> dict[s
         )
         for k, check in enumerate(text)
     }
-
-
-@contextmanager
-def _line_limit(path, codec, limits, name: str, caller: str):
-    """Turn Spark's failure on a value longer than the line limit into a DataError.
-
-    Spark reads the file when a result is needed, so the failure (the CSV parser's
-    ``maxCharsPerColumn``) can surface from any action; the error then names the line.
-    """
-    try:
-        yield
-    except DataError:
-        raise
-    except Exception as exc:
-        if codec is None or path is None or "maximum number of characters" not in str(exc):
-            raise
-        opener = partial(_open_binary, gzipped=path.suffix.lower() == ".gz")
-        raise _line_error(path, opener, limits.max_line_bytes, name, caller) or DataError(
-            f"{caller} ({name}): a value is longer than the limit of "
-            f"{limits.max_line_bytes:,} bytes (limits.max_line_bytes); fix the export, or, "
-            f"if it is meant to be this long, pass limits={{'max_line_bytes': "
-            f"{10 * limits.max_line_bytes}}}."
-        ) from None
 
 
 def _count(plan: _Plan, staged) -> dict[str, Any]:

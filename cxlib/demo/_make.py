@@ -31,6 +31,8 @@ from cxlib.demo._settings import (
 from cxlib.demo._simulate import (
     OBS_DAYS,
     _choice_rows,
+    _Population,
+    _Purchases,
     _simulate_customers,
     _simulate_feedback,
     _simulate_orders,
@@ -40,23 +42,19 @@ from cxlib.demo._simulate import (
     _Spec,
     _to_dates,
 )
+from cxlib.settings.params import (
+    InstanceOf,
+    Interval,
+    check_param,
+    check_positive_int,
+    param_error,
+)
 
 
 def _check_params(n_customers: Any, seed: Any) -> None:
-    if (
-        isinstance(n_customers, bool)
-        or not isinstance(n_customers, (int, np.integer))
-        or (n_customers < 1)
-    ):
-        raise ValueError(
-            "The 'n_customers' parameter of make_demo must be a positive integer. "
-            f"Got {n_customers!r} instead."
-        )
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(
-            "The 'seed' parameter of make_demo must be a non-negative integer. "
-            f"Got {seed!r} instead."
-        )
+    check_positive_int(n_customers, "n_customers", caller="make_demo")
+    check_param("seed", seed, Interval(int, 0, None, words="a non-negative integer"),
+                caller="make_demo")  # fmt: skip
 
 
 def _pooled_params(
@@ -92,19 +90,14 @@ def _pooled_params(
 
 def _check_overrides(overrides: Any, name: str, what: str, allowed: list[str]) -> None:
     """Check that ``overrides`` is None or a dict using only ``allowed`` names or keys."""
-    if overrides is None:
-        return
-    if not isinstance(overrides, dict):
-        raise ValueError(
-            f"The '{name}' parameter of make_demo must be a dict or None. "
-            f"Got {type(overrides).__name__} instead."
-        )
-    unknown = sorted(set(overrides) - set(allowed))
+    check_param(name, overrides, [InstanceOf(dict, "a dict"), None], caller="make_demo",
+                got=type(overrides).__name__)  # fmt: skip
+    unknown = sorted(set(overrides or {}) - set(allowed))
     if unknown:
-        raise ValueError(
-            f"The '{name}' parameter of make_demo must use {what} from {allowed}. "
-            f"Got {unknown} instead."
-        )
+        raise param_error(
+            name, overrides, f"a dict whose {what} are in {allowed}", caller="make_demo",
+            got=f"{what} {unknown}",
+        )  # fmt: skip
 
 
 def _merge(defaults: dict[str, Any], overrides: Any, name: str) -> dict[str, Any]:
@@ -152,41 +145,8 @@ def make_demo(
     >>> demo.truth.customers["segment"].nunique()
     5
     """
-    _check_params(n_customers, seed)
-    _check_overrides(segments, "segments", "names", list(DEFAULT_SEGMENTS))
-    _check_overrides(themes, "themes", "names", list(DEFAULT_THEMES))
-    spec = _Spec(
-        n=int(n_customers),
-        segments={
-            name: _merge(values, (segments or {}).get(name), f"segments[{name!r}]")
-            for name, values in DEFAULT_SEGMENTS.items()
-        },
-        themes={
-            name: _merge(values, (themes or {}).get(name), f"themes[{name!r}]")
-            for name, values in DEFAULT_THEMES.items()
-        },
-        settings=_merge(DEFAULT_SETTINGS, settings, "settings"),
-    )
-    # One independent stream per stage: changing one stage leaves the others' draws alone.
-    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(9)]
-    rng = dict(
-        zip(
-            (
-                "customers",
-                "purchases",
-                "spend",
-                "refunds",
-                "surveys",
-                "feedback",
-                "texts",
-                "wallet",
-                "category_wallet",
-            ),
-            streams,
-            strict=True,
-        )
-    )
-
+    spec = _spec(n_customers, seed, segments, themes, settings)
+    rng = _stage_streams(seed)
     pop = _simulate_customers(rng["customers"], spec)
     purchases = _simulate_purchases(rng["purchases"], spec, pop)
     # Gamma-Gamma spend scale per customer, nu ~ Gamma(q, rate v).
@@ -202,7 +162,64 @@ def make_demo(
     transactions = rows.frame(ids, observed)
     future = rows.frame(ids, ~observed)
     del rows, observed
-    customers = pd.DataFrame(
+    customers = _customer_table(ids, pop, wallet)
+    transactions, experiments, experiment_truth = _with_experiment(
+        transactions, seed, spec, ids, pop, purchases, nu
+    )
+    active_end = np.where(purchases.alive_at_end, OBS_DAYS - 1, purchases.drop_day)
+    surveys = _simulate_surveys(rng["surveys"], spec, pop, active_end, n_obs_orders, ids)
+    feedback, feedback_themes = _simulate_feedback(
+        rng["feedback"], rng["texts"], spec, pop, active_end, ids
+    )
+    truth = DemoTruth(
+        params=_truth_params(spec, seed, pop, purchases, wallet, experiment_truth),
+        customers=_truth_customers(ids, spec, pop, purchases, nu, wallet),
+        future_transactions=future,
+        feedback_themes=feedback_themes,
+    )
+    return DemoData(transactions, customers, surveys, feedback, truth, experiments)
+
+
+def _spec(n_customers: Any, seed: Any, segments: Any, themes: Any, settings: Any) -> _Spec:
+    """Check :func:`make_demo`'s parameters; return the defaults merged with the overrides."""
+    _check_params(n_customers, seed)
+    _check_overrides(segments, "segments", "names", list(DEFAULT_SEGMENTS))
+    _check_overrides(themes, "themes", "names", list(DEFAULT_THEMES))
+    return _Spec(
+        n=int(n_customers),
+        segments={
+            name: _merge(values, (segments or {}).get(name), f"segments[{name!r}]")
+            for name, values in DEFAULT_SEGMENTS.items()
+        },
+        themes={
+            name: _merge(values, (themes or {}).get(name), f"themes[{name!r}]")
+            for name, values in DEFAULT_THEMES.items()
+        },
+        settings=_merge(DEFAULT_SETTINGS, settings, "settings"),
+    )
+
+
+def _stage_streams(seed: int) -> dict[str, np.random.Generator]:
+    """Return one random stream per simulation stage, spawned from ``seed``."""
+    # One independent stream per stage: changing one stage leaves the others' draws alone.
+    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(9)]
+    stages = (
+        "customers",
+        "purchases",
+        "spend",
+        "refunds",
+        "surveys",
+        "feedback",
+        "texts",
+        "wallet",
+        "category_wallet",
+    )
+    return dict(zip(stages, streams, strict=True))
+
+
+def _customer_table(ids: np.ndarray, pop: _Population, wallet: dict[str, Any]) -> pd.DataFrame:
+    """Return the observed customer export: sign-up, acquisition, region and age band."""
+    return pd.DataFrame(
         {
             "customer_id": ids,
             "signup_date": _to_dates(pop.acq_day),
@@ -212,6 +229,21 @@ def make_demo(
             "age_band": np.array(AGE_BANDS, dtype=object)[wallet["age"]],
         }
     )
+
+
+def _with_experiment(
+    transactions: pd.DataFrame,
+    seed: int,
+    spec: _Spec,
+    ids: np.ndarray,
+    pop: _Population,
+    purchases: _Purchases,
+    nu: np.ndarray,
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """Run the seeded experiment; return the transactions with its extra orders, its table, truth.
+
+    The extra orders are merged in date order, each refund after the purchases of its day.
+    """
     # The seeded experiment: its own stream (the tenth child of the seed), extra orders only.
     extra, experiments, experiment_truth = simulate_experiment(
         np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(9,))),
@@ -242,17 +274,23 @@ def make_demo(
             .index
         )
         transactions = transactions.loc[order].reset_index(drop=True)
-    active_end = np.where(purchases.alive_at_end, OBS_DAYS - 1, purchases.drop_day)
-    surveys = _simulate_surveys(rng["surveys"], spec, pop, active_end, n_obs_orders, ids)
-    feedback, feedback_themes = _simulate_feedback(
-        rng["feedback"], rng["texts"], spec, pop, active_end, ids
-    )
+    return transactions, experiments, experiment_truth
 
+
+def _truth_customers(
+    ids: np.ndarray,
+    spec: _Spec,
+    pop: _Population,
+    purchases: _Purchases,
+    nu: np.ndarray,
+    wallet: dict[str, Any],
+) -> pd.DataFrame:
+    """Return every customer's latent values: segment, rates, satisfaction, wallet, fate."""
     theme_names = list(spec.themes)
     theme_of_customer = np.where(
         pop.theme >= 0, np.array(theme_names, dtype=object)[np.maximum(pop.theme, 0)], None
     )
-    truth_customers = pd.DataFrame(
+    return pd.DataFrame(
         {
             "customer_id": ids,
             "segment": np.array(list(spec.segments), dtype=object)[pop.seg],
@@ -273,7 +311,18 @@ def make_demo(
             ).astype("datetime64[ns]"),
         }
     )
-    params = {
+
+
+def _truth_params(
+    spec: _Spec,
+    seed: int,
+    pop: _Population,
+    purchases: _Purchases,
+    wallet: dict[str, Any],
+    experiment_truth: dict[str, Any],
+) -> dict[str, Any]:
+    """Return the generator's parameters, calendar and names, and the pooled model parameters."""
+    return {
         "n_customers": spec.n,
         "seed": int(seed),
         "start": str(START.date()),
@@ -297,10 +346,3 @@ def make_demo(
             spec.seg_array("p")[pop.seg],
         ),
     }
-    truth = DemoTruth(
-        params=params,
-        customers=truth_customers,
-        future_transactions=future,
-        feedback_themes=feedback_themes,
-    )
-    return DemoData(transactions, customers, surveys, feedback, truth, experiments)

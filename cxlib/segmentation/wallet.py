@@ -18,6 +18,9 @@ the headroom is a fraction of today's revenue a programme can compete for.
 minus spend) by segment and by segment and category; :func:`penetration_gaps` lists the
 cross-sell opportunities: categories a segment buys less often than comparable customers (the
 same spend band in other segments) do.
+
+The wallet model is here; what active customers spend is in :mod:`._wallet_spend` and the
+cross-sell gaps in :mod:`._wallet_gaps`, every public name importable from this module.
 """
 
 from __future__ import annotations
@@ -28,13 +31,18 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from cxlib.segmentation.features import _base_for, _row_numbers, customer_mix, summed_by
-from cxlib.settings.validation import (
-    check_positive_int,
-    check_transactions,
-    segment_series,
-    validate_columns,
+# spend and the cross-sell gaps live in their own modules; their public names are this module's
+from cxlib.segmentation._wallet_gaps import penetration_gaps
+from cxlib.segmentation._wallet_spend import (
+    _not_applicable,
+    _text_ids,
+    active_customers,
+    spend_rate,
+    trailing_spend,
 )
+from cxlib.segmentation.features import _base_for, customer_mix
+from cxlib.settings.params import InstanceOf, Interval, check_param, param_error
+from cxlib.settings.validation import check_transactions, segment_series, validate_columns
 
 __all__ = [
     "DEFAULT_WALLET_QUANTILE",
@@ -57,210 +65,7 @@ DEFAULT_WALLET_QUANTILE = 0.8
 #: shares is estimated as well from 100,000 customers as from millions.
 DEFAULT_WALLET_TRAINING_CUSTOMERS = 100_000
 
-_DAYS_PER_YEAR = 365.25
-_TRAILING_DAYS = 365
-
-
-def active_customers(base: pd.DataFrame, active=None, *, caller: str) -> pd.Index:
-    """Return the ids (str) of the customers with a wallet to win.
-
-    ``active`` (a boolean Series by customer) wins; else ``~base["churned"]`` (the run's one
-    churn definition, as in ``client.base``); else customers who bought in the trailing 12
-    months (``revenue_12m > 0``).
-    """
-    if active is None:
-        if "churned" in base.columns:
-            active = ~base["churned"].astype(bool)
-        else:
-            validate_columns(base, ["revenue_12m"], caller=f"{caller} base")
-            active = base["revenue_12m"] > 0
-    if not isinstance(active, pd.Series) or not pd.api.types.is_bool_dtype(active):
-        raise ValueError(
-            f"The 'active' parameter of {caller} must be a boolean Series indexed by "
-            f"customer_id. Got {type(active).__name__} instead."
-        )
-    ids = active.index[active.to_numpy()].astype(str)
-    return base.index.astype(str).intersection(ids, sort=False)
-
-
-def _text_ids(transactions: pd.DataFrame) -> pd.DataFrame:
-    """Return the transactions with text customer ids, like the customer base's index."""
-    if pd.api.types.is_string_dtype(transactions["customer_id"]):
-        return transactions
-    return transactions.assign(customer_id=transactions["customer_id"].astype(str))
-
-
-def _active_years(base: pd.DataFrame, min_active_days: int) -> pd.Series:
-    """Each customer's active period in years, from the customer base (see :func:`spend_rate`)."""
-    repeat_days = base["purchases"].to_numpy(dtype=float) - 1
-    span = (base["tenure_days"] - base["days_since_last"]).to_numpy(dtype=float)
-    active = np.where(
-        repeat_days > 0,
-        span * (repeat_days + 1) / np.clip(repeat_days, 1, None),
-        base["tenure_days"].to_numpy(dtype=float),
-    )
-    return pd.Series(
-        np.maximum(active, float(min_active_days)) / _DAYS_PER_YEAR, index=base.index.astype(str)
-    )
-
-
-def spend_rate(
-    transactions: pd.DataFrame,
-    *,
-    by: str | None = None,
-    observation_end=None,
-    min_active_days: int = 90,
-    base: pd.DataFrame | None = None,
-) -> pd.DataFrame | pd.Series:
-    """Annual spend rate while active, per customer (and per ``by`` value, e.g. category).
-
-    A customer's net spend (the customer base's ``revenue``: all history, refunds deducted)
-    divided by the years they were active: the span from their first to their last purchase,
-    stretched by ``(n + 1) / n`` for ``n`` repeat purchase days (the span of ``n + 1`` purchases
-    underestimates the active period by about one gap), or the time since the first purchase
-    for one-time buyers, and never less than ``min_active_days``. A purchase is a day with
-    positive net spend (:func:`cxlib.customers.customer_base`): a day of refunds only is not
-    one. Unlike last-year spend (the base's ``revenue_12m``), it does not count a customer who
-    stopped buying as having no spend capacity.
-
-    Parameters
-    ----------
-    transactions : DataFrame
-        Canonical transactions (read for the ``by`` split only when a base is given).
-    by : str, optional
-        A transactions column (e.g. ``"category"``) to split spend by; the active period is the
-        customer's, whatever they bought.
-    observation_end : date-like, optional
-        Defaults to the base's (or the last transaction date).
-    min_active_days : int
-        Floor on the active period, so recent first-time buyers are not annualised from a few
-        days.
-    base : DataFrame, optional
-        :func:`cxlib.customers.customer_base` output (e.g. ``client.base``); built from
-        ``transactions`` when omitted.
-
-    Returns
-    -------
-    Series or DataFrame
-        Indexed by ``customer_id`` (the customers of the base: those with a purchase): the
-        annual rate (Series named ``spend``), or one column per value of ``by`` (0 where the
-        customer never bought it).
-
-    Examples
-    --------
-    >>> tx = pd.DataFrame({"customer_id": ["a", "a", "b"], "amount": [100.0, 100.0, 50.0],
-    ...                    "date": pd.to_datetime(["2023-01-01", "2023-07-02", "2023-12-31"])})
-    >>> spend_rate(tx).round(1).tolist()
-    [200.7, 202.9]
-    """
-    check_positive_int(min_active_days, "min_active_days", caller="spend_rate")
-    tx = check_transactions(transactions, caller="spend_rate")
-    base = _base_for(
-        tx,
-        base,
-        observation_end,
-        "spend_rate",
-        columns=["purchases", "revenue", "tenure_days", "days_since_last"],
-    )
-    years = _active_years(base, min_active_days)
-    if by is None:
-        rate = pd.Series(base["revenue"].to_numpy(dtype=float), index=years.index) / years
-        rate.name = "spend"
-        rate.index.name = "customer_id"
-        return rate
-    validate_columns(tx, [by], caller="spend_rate")
-    end = base.attrs.get("observation_end", observation_end)
-    spend = _spend_by(tx, by, years.index, end=None if end is None else pd.Timestamp(end))
-    out = spend.div(years, axis=0)
-    out.columns.name = by
-    out.index.name = "customer_id"
-    return out
-
-
-def trailing_spend(
-    transactions: pd.DataFrame,
-    *,
-    base: pd.DataFrame | None = None,
-    by: str | None = None,
-    customers_index: pd.Index | None = None,
-    min_active_days: int = 90,
-) -> pd.DataFrame | pd.Series:
-    """Annual spend of each customer: net spend in the trailing 12 months (``revenue_12m``).
-
-    Customers who first bought less than a year ago are scaled up to a year from their tenure
-    (never less than ``min_active_days``), so a new customer is not read as a small one; nobody
-    else is annualised: a customer who stopped buying has the spend they actually made.
-
-    Parameters
-    ----------
-    transactions : DataFrame
-        Canonical transactions (checked; read for the ``by`` split, or for the base).
-    base : DataFrame, optional
-        :func:`cxlib.customers.customer_base` output (``revenue_12m``, ``tenure_days``), e.g.
-        ``client.base``; built from ``transactions`` when omitted.
-    by : str, optional
-        A transactions column (e.g. ``"category"``) to split the trailing spend by.
-    customers_index : Index, optional
-        The customers to return (default all of the base).
-    min_active_days : int
-        Floor on the tenure used to scale up new customers.
-
-    Returns
-    -------
-    Series or DataFrame
-        Indexed by ``customer_id``: annual spend (Series ``spend``) or one column per ``by``.
-
-    Examples
-    --------
-    >>> tx = pd.DataFrame({"customer_id": ["a", "a", "b"], "amount": [100.0, 100.0, 50.0],
-    ...                    "date": pd.to_datetime(["2023-01-01", "2024-07-02", "2024-10-02"])})
-    >>> trailing_spend(tx).round(1).tolist()  # b: 50 over a 90-day floor
-    [100.0, 202.8]
-    """
-    caller = "trailing_spend"
-    check_positive_int(min_active_days, "min_active_days", caller=caller)
-    tx = _text_ids(check_transactions(transactions, caller=caller))
-    base = _base_for(tx, base, None, caller, columns=["revenue_12m", "tenure_days"])
-    index = base.index.astype(str) if customers_index is None else customers_index
-    table = base.set_axis(base.index.astype(str)).reindex(index)
-    tenure = np.clip(table["tenure_days"].to_numpy(dtype=float), min_active_days, _TRAILING_DAYS)
-    scale = pd.Series(_TRAILING_DAYS / tenure, index=index)
-    if by is None:
-        spend = table["revenue_12m"].astype(float) * scale
-        spend.name, spend.index.name = "spend", "customer_id"
-        return spend
-    validate_columns(tx, [by], caller=caller)
-    end = pd.Timestamp(base.attrs.get("observation_end", tx["date"].max()))
-    spend = _spend_by(tx, by, index, end=end, days=_TRAILING_DAYS)
-    out = spend.mul(scale, axis=0)
-    out.columns.name, out.index.name = by, "customer_id"
-    return out
-
-
-def _spend_by(
-    tx: pd.DataFrame, by: str, index: pd.Index, *, end=None, days: int | None = None
-) -> pd.DataFrame:
-    """Net spend of each customer of ``index`` (text ids) per ``by`` value, up to ``end``.
-
-    Only the ``days`` up to ``end`` when given. One column per ``by`` value bought by anyone
-    in the window (sorted), 0 where the customer never did; the one per-customer spend table
-    behind :func:`spend_rate` and :func:`trailing_spend`. Ids are hashed once per distinct id.
-    """
-    keep = np.ones(len(tx), dtype=bool)
-    if end is not None:
-        keep &= (tx["date"] <= end).to_numpy()
-        if days is not None:
-            keep &= (tx["date"] > end - pd.Timedelta(days=days)).to_numpy()
-    rows = _row_numbers(tx["customer_id"], pd.Index(index).astype(str))
-    # customers outside the index share one extra row, dropped below: what they bought still
-    # makes a column, as in a pivot of the whole window
-    rows = np.where(rows >= 0, rows, len(index))
-    window = pd.DataFrame(
-        {"customer_id": rows[keep], by: tx[by].to_numpy()[keep], "amount": tx["amount"][keep]}
-    )
-    spend = summed_by(window, "customer_id", by).reindex(range(len(index)), fill_value=0.0)
-    spend.index = index
-    return spend
+_WALLET_QUANTILE = Interval(float, 0.5, 1, closed="neither", words="between 0.5 and 1 (exclusive)")
 
 
 def _attribute_frame(customers: pd.DataFrame | None, index: pd.Index, attributes) -> pd.DataFrame:
@@ -450,11 +255,7 @@ def estimate_wallet(
     import sklearn.ensemble  # noqa: F401  (load OpenMP before limiting its threads)
     from threadpoolctl import threadpool_limits
 
-    if not 0.5 < quantile < 1:
-        raise ValueError(
-            "The 'quantile' parameter of estimate_wallet must be between 0.5 and 1 (exclusive). "
-            f"Got {quantile!r} instead."
-        )
+    check_param("quantile", quantile, _WALLET_QUANTILE, caller="estimate_wallet")
     tx = _text_ids(check_transactions(transactions, caller="estimate_wallet"))
     base = _base_for(
         tx, base, observation_end, "estimate_wallet", columns=["revenue_12m", "tenure_days"]
@@ -506,11 +307,11 @@ def estimate_wallet(
 
 def _stated_wallet(customers, stated_wallet: str, factor: float, spend: pd.Series) -> pd.Series:
     """Return each customer's stated wallet (times ``factor``), never below their spend."""
-    if customers is None:
-        raise ValueError(
-            "The 'stated_wallet' parameter of estimate_wallet needs a customers table. "
-            "Got customers=None instead."
-        )
+    if customers is None:  # a rule across two parameters: the table the column is read from
+        raise param_error(
+            "customers", None, "a customers table when stated_wallet is given",
+            caller="estimate_wallet",
+        )  # fmt: skip
     validate_columns(customers, ["customer_id", stated_wallet], caller="estimate_wallet")
     stated = (
         pd.to_numeric(
@@ -647,11 +448,10 @@ def wallet_by_category(estimate: WalletEstimate, segments) -> pd.DataFrame:
         ``headroom``. Empty when the estimate has no category wallets (no
         ``category`` column), with the reason in ``attrs["note"]``.
     """
-    if not isinstance(estimate, WalletEstimate):
-        raise ValueError(
-            "The 'estimate' parameter of wallet_by_category must be an estimate_wallet result. "
-            f"Got {type(estimate).__name__} instead."
-        )
+    check_param(
+        "estimate", estimate, InstanceOf(WalletEstimate, "an estimate_wallet result"),
+        caller="wallet_by_category", got=type(estimate).__name__,
+    )  # fmt: skip
     if estimate.categories is None:
         return _not_applicable(
             ["segment", "category", "customers", "spend", "wallet", "share_of_wallet", "headroom"],
@@ -667,190 +467,3 @@ def wallet_by_category(estimate: WalletEstimate, segments) -> pd.DataFrame:
     out["share_of_wallet"] = out["spend"].clip(lower=0) / out["wallet"].where(out["wallet"] > 0)
     out["headroom"] = out["wallet"] - out["spend"]
     return out.sort_values("headroom", ascending=False).reset_index()
-
-
-def penetration_gaps(
-    transactions: pd.DataFrame,
-    segments,
-    *,
-    base: pd.DataFrame | None = None,
-    active: pd.Series | None = None,
-    min_customers: int = 30,
-    spend_bands: int = 4,
-    target_quantile: float = 0.75,
-) -> pd.DataFrame:
-    """Cross-sell opportunities: categories a segment buys less often than comparable customers.
-
-    Only active customers count (see :func:`estimate_wallet`), and only their purchases of the
-    trailing 12 months. Customers are compared with customers who spend as much: each active
-    customer falls in one of ``spend_bands`` bands of trailing 12-month spend (quantiles). In a
-    band, a category's **target penetration** is the ``target_quantile`` of the penetrations of
-    the segments with at least ``min_customers`` customers in that band (a high but reachable
-    benchmark among lookalikes, not the best segment, not 100%). A segment's gap in the band is
-    the target minus its own penetration (never negative); the opportunity values the missing
-    buyers at the band's 12-month spend per buyer of the category. Rows sum the bands.
-
-    Parameters
-    ----------
-    transactions : DataFrame
-        Canonical transactions with a ``category`` column.
-    segments : Series or DataFrame
-        Segment per customer.
-    base : DataFrame, optional
-        :func:`cxlib.customers.customer_base` output (e.g. ``client.base``); built when omitted.
-    active : Series of bool, optional
-        Active customers; default ``~base["churned"]`` or a purchase in the trailing 12 months.
-    min_customers : int
-        Segments with fewer customers in a band do not set that band's target.
-    spend_bands : int
-        Number of spend bands (quantiles of trailing 12-month spend).
-    target_quantile : float
-        Quantile of the lookalike segments' penetrations taken as the target, in [0.5, 1].
-
-    Returns
-    -------
-    DataFrame
-        One row per (``segment``, ``category``), sorted by ``opportunity`` (descending):
-        ``customers`` (active), ``buyers`` (in the last 12 months), ``penetration``,
-        ``target_penetration`` (customer-weighted over the bands), ``penetration_gap``,
-        ``new_buyers`` (gap x customers, summed over bands), ``spend_per_buyer`` (12-month net
-        revenue per buyer of the category, the bands' average weighted by new buyers) and
-        ``opportunity`` (annual net revenue: ``new_buyers x spend_per_buyer``). Empty, with the
-        reason in ``attrs["note"]``, when the transactions have no ``category`` column or no
-        cell has ``min_customers`` customers.
-
-    Examples
-    --------
-    >>> tx = pd.DataFrame({"customer_id": list("abcdef"), "category": list("xxxyxy"),
-    ...                    "amount": 10.0, "date": pd.Timestamp("2024-01-01")})
-    >>> seg = pd.Series({"a": "s1", "b": "s1", "c": "s1", "d": "s2", "e": "s2", "f": "s2"})
-    >>> gaps = penetration_gaps(tx, seg, min_customers=1, spend_bands=1, target_quantile=1.0)
-    >>> columns = ["segment", "category", "penetration", "target_penetration"]
-    >>> gaps.loc[0, columns].astype(str).tolist()
-    ['s1', 'y', '0.0', '0.6666666666666666']
-    """
-    caller = "penetration_gaps"
-    tx = _text_ids(check_transactions(transactions, caller=caller))
-    columns = [
-        "segment",
-        "category",
-        "customers",
-        "buyers",
-        "penetration",
-        "target_penetration",
-        "penetration_gap",
-        "new_buyers",
-        "spend_per_buyer",
-        "opportunity",
-    ]
-    if "category" not in tx.columns:
-        return _not_applicable(
-            columns, "No penetration gaps: the transactions have no 'category' column."
-        )
-    check_positive_int(spend_bands, "spend_bands", caller=caller)
-    if not 0.5 <= target_quantile <= 1:
-        raise ValueError(
-            f"The 'target_quantile' parameter of {caller} must be in [0.5, 1]. "
-            f"Got {target_quantile!r} instead."
-        )
-    seg = segment_series(segments, caller=caller)
-    base = _base_for(tx, base, None, caller, columns=["revenue_12m"])
-    ids = active_customers(base, active, caller=caller).intersection(seg.index, sort=False)
-    spend = base.set_axis(base.index.astype(str)).loc[ids, "revenue_12m"].astype(float)
-    band = _spend_band(spend, spend_bands)
-    end = pd.Timestamp(base.attrs.get("observation_end", tx["date"].max()))
-    dates = tx["date"]
-    recent = tx.loc[(dates > end - pd.Timedelta(days=_TRAILING_DAYS)) & (dates <= end)]
-    rows = _row_numbers(recent["customer_id"], ids)  # the customer's position in ids, or -1
-    categories = sorted(tx["category"].unique())
-    lines = pd.DataFrame(
-        {
-            "row": rows,
-            "category": pd.Categorical(recent["category"], categories=categories).codes,
-            "amount": recent["amount"].to_numpy(dtype=float),
-        }
-    )
-    lines = lines.loc[(lines["row"] >= 0) & (lines["category"] >= 0)]
-    cells = _band_cells(lines, seg.loc[ids], band, categories)
-    eligible = cells[cells["customers"] >= min_customers]
-    if eligible.empty:
-        return _not_applicable(
-            columns,
-            f"No penetration gaps: no segment and spend band has {min_customers} active customers.",
-        )
-    target = eligible.groupby(["band", "category"])["penetration"].quantile(target_quantile)
-    cells["target_penetration"] = (
-        target.reindex(pd.MultiIndex.from_frame(cells[["band", "category"]])).fillna(0.0).to_numpy()
-    )
-    cells["new_buyers"] = (cells["target_penetration"] - cells["penetration"]).clip(
-        lower=0
-    ) * cells["customers"]
-    per_buyer = (
-        cells.groupby(["band", "category"])[["spend", "buyers"]]
-        .sum()
-        .pipe(lambda t: t["spend"] / t["buyers"].where(t["buyers"] > 0))
-    )
-    cells["spend_per_buyer"] = (
-        per_buyer.reindex(pd.MultiIndex.from_frame(cells[["band", "category"]]))
-        .fillna(0.0)
-        .to_numpy()
-    )
-    cells["opportunity"] = cells["new_buyers"] * cells["spend_per_buyer"]
-    cells["target_buyers"] = cells["target_penetration"] * cells["customers"]
-    out = cells.groupby(["segment", "category"])[
-        ["customers", "buyers", "target_buyers", "new_buyers", "opportunity"]
-    ].sum()
-    out["penetration"] = out["buyers"] / out["customers"]
-    out["target_penetration"] = out["target_buyers"] / out["customers"]
-    out["penetration_gap"] = out["new_buyers"] / out["customers"]
-    out["spend_per_buyer"] = (
-        out["opportunity"] / out["new_buyers"].where(out["new_buyers"] > 0)
-    ).fillna(0.0)
-    out = out[columns[2:]].astype({"customers": int, "buyers": int})
-    return out.sort_values("opportunity", ascending=False, kind="stable").reset_index()
-
-
-def _spend_band(spend: pd.Series, bands: int) -> pd.Series:
-    """Return the band 0..bands-1 of trailing spend (quantiles of ranks; ties share a band)."""
-    ranks = spend.rank(method="min", pct=True).to_numpy()
-    band = np.minimum(np.floor((ranks - 1e-12) * bands), bands - 1).astype(int)
-    return pd.Series(np.clip(band, 0, None), index=spend.index, name="band")
-
-
-def _band_cells(lines: pd.DataFrame, seg: pd.Series, band: pd.Series, categories) -> pd.DataFrame:
-    """Count customers, buyers and 12-month spend per (segment, band, category).
-
-    ``lines`` are the trailing 12 months' transactions as integer codes: ``row`` (the
-    customer's position in ``seg``), ``category`` (position in ``categories``), ``amount``.
-    A buyer is a customer with a positive line in the category (counted once).
-    """
-    keys = pd.DataFrame({"segment": seg, "band": band.reindex(seg.index)})
-    sizes = keys.groupby(["segment", "band"]).size().rename("customers")
-    # one cell number per (segment, band) of each customer, then per category
-    cell_of_customer = sizes.index.get_indexer(pd.MultiIndex.from_frame(keys))
-    n_categories = len(categories)
-    row, category = lines["row"].to_numpy(), lines["category"].to_numpy(dtype=np.int64)
-    flat = cell_of_customer[row].astype(np.int64) * n_categories + category
-    size = len(sizes) * n_categories
-    spend = np.bincount(flat, weights=lines["amount"].to_numpy(), minlength=size)
-    positive = lines["amount"].to_numpy() > 0
-    bought = np.unique(row[positive].astype(np.int64) * n_categories + category[positive])
-    buyer_cells = cell_of_customer[bought // n_categories] * n_categories + bought % n_categories
-    buyers = np.bincount(buyer_cells, minlength=size)
-    grid = pd.MultiIndex.from_tuples(
-        [(s, b, c) for (s, b) in sizes.index for c in categories],
-        names=["segment", "band", "category"],
-    )
-    cells = pd.DataFrame(index=grid)
-    cells["customers"] = np.repeat(sizes.to_numpy(), n_categories)
-    cells["buyers"] = buyers.astype(int)
-    cells["spend"] = spend
-    cells["penetration"] = cells["buyers"] / cells["customers"]
-    return cells.reset_index()
-
-
-def _not_applicable(columns: list[str], note: str) -> pd.DataFrame:
-    """Return an empty table carrying the sentence the page shows instead of it."""
-    table = pd.DataFrame(columns=columns)
-    table.attrs["note"] = note
-    return table
