@@ -9,6 +9,8 @@ Pure functions over canonical frames, one module per piece:
   inter-purchase time distribution; :func:`churn_status` flags churned customers at a date;
   :func:`churn_rate` measures the share of customers alive at a start date who churned by an
   end date, and :func:`churn_vs_target` compares it with a plan.
+* **The run's churn** (``result``) -- :func:`run_churn` computes a client's churn once (status,
+  rate over the window, survival table) as a :class:`ChurnResult`: ``client.churn``.
 * **Cohorts** (``cohorts``) -- :func:`cohort_retention`: acquisition cohorts x periods since
   acquisition.
 * **Survival** (``survival``) -- :func:`survival_table` turns transactions into (duration,
@@ -50,6 +52,7 @@ from cxlib.churn.features import churn_features
 from cxlib.churn.inactivity import InactivityThreshold, inactivity_threshold, repeat_purchases
 from cxlib.churn.model import ChurnModelResult, churn_model
 from cxlib.churn.registry import DEFINITIONS, ChurnDefinition, churn_definition
+from cxlib.churn.result import ChurnResult, run_churn
 from cxlib.churn.risk import churn_headlines, retention_economics, revenue_at_risk_by_segment
 from cxlib.churn.survival import (
     SurvivalResult,
@@ -68,6 +71,7 @@ __all__ = [
     "ChurnDefinition",
     "ChurnModelResult",
     "ChurnRate",
+    "ChurnResult",
     "CohortRetention",
     "CoxResult",
     "InactivityThreshold",
@@ -88,6 +92,7 @@ __all__ = [
     "resolve_cutoff",
     "retention_economics",
     "revenue_at_risk_by_segment",
+    "run_churn",
     "survival_by_segment",
     "survival_split",
     "survival_table",

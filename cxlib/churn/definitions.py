@@ -117,9 +117,10 @@ def churn_status(
         Canonical transactions.
     as_of : date-like, optional
         The date of the status; defaults to the last transaction date.
-    definition : {"inactivity", "contract", "p_alive"}
-        ``"inactivity"``: no purchase for more than ``threshold_days`` days (default from
-        :func:`inactivity_threshold` on the history). ``"contract"``: the customer's
+    definition : str, default "inactivity"
+        A name of :data:`cxlib.churn.DEFINITIONS`. ``"inactivity"``: no purchase for more
+        than ``threshold_days`` days (default from :func:`inactivity_threshold` on the
+        history). ``"contract"``: the customer's
         ``contract_end`` (or ``cancellation_date``) in ``customers`` is on or before ``as_of``.
         ``"p_alive"``: the purchase model's probability of being alive below
         ``p_alive_threshold``.

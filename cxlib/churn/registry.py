@@ -80,6 +80,8 @@ class ChurnDefinition:
         lifetime when observed by ``end`` (NaT: censored), two Series.
     uses_threshold : bool
         The status rule reads the inactivity threshold (``threshold_days``).
+    uses_model : bool
+        The status rule reads the run's purchase model (each customer's ``p_alive``).
     silence : bool
         Churn is read from a silence (no purchase for the threshold's days): an answer or a
         text needs that many days of data after it before its writer's churn can be read.
@@ -92,6 +94,7 @@ class ChurnDefinition:
     flags: Callable[..., pd.DataFrame]
     lifetimes: Callable[..., tuple[pd.Series, pd.Series]]
     uses_threshold: bool = False
+    uses_model: bool = False
     silence: bool = True
 
     def words(self, *, threshold_days: int | None = None, p_alive_threshold: float = 0.5) -> str:
@@ -286,6 +289,7 @@ DEFINITIONS: dict[str, ChurnDefinition] = {
             flags=_p_alive_flags,
             # the model gives no date of death: lifetimes end as under inactivity
             lifetimes=_inactivity_lifetimes,
+            uses_model=True,
         ),
     )
 }

@@ -52,7 +52,8 @@ def survival_table(
     ----------
     transactions : DataFrame
         Canonical transactions (``category`` and ``channel`` used when present).
-    definition : {"inactivity", "contract", "p_alive"}
+    definition : str, default "inactivity"
+        A name of :data:`cxlib.churn.DEFINITIONS`, whose lifetimes the table holds.
     customers : DataFrame, optional
         ``acquisition_cost``, ``acquisition_channel`` and contract columns are used when present.
     feedback : DataFrame, optional

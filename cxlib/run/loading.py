@@ -16,6 +16,7 @@ import pandas as pd
 
 from cxlib import data
 from cxlib.churn import contractual
+from cxlib.churn.registry import DEFINITIONS
 from cxlib.data._schema import PURCHASE_COUNTS
 from cxlib.settings.config import AnalysisConfig, ClientConfig, load_config
 from cxlib.settings.validation import DataError
@@ -121,6 +122,7 @@ def check_settings(
 ) -> None:
     """Cross-field checks of the analysis settings against the data (run by ``cxlib validate``).
 
+    ``churn_definition`` must name one of :data:`cxlib.churn.DEFINITIONS`.
     ``calibration_end`` and ``observation_end`` must fall inside the transactions' dates, with
     calibration before observation, and ``holdout_weeks`` must be shorter than the history. For
     a contract history in ``customers``, its tenure and churned flag must read as such and a
@@ -132,6 +134,7 @@ def check_settings(
         Naming the setting as it is written under ``analysis:`` in the YAML.
     """
     settings, where = config.analysis, config.config_path or config.client
+    _check_churn_definition(settings, where)
     _check_contract_settings(settings, customers, where)
     if transactions is None or transactions.empty:
         return
@@ -161,6 +164,20 @@ def check_settings(
         raise DataError(
             f"{where}: invalid analysis settings\n"
             + "\n".join(f"  analysis.{line}" for line in problems)
+        )
+
+
+def _check_churn_definition(settings: AnalysisConfig, where) -> None:
+    """Refuse a ``churn_definition`` that :data:`cxlib.churn.DEFINITIONS` does not hold.
+
+    The config cannot list the names itself (it sits below the churn analyses), so the one
+    list is the registry's, read here.
+    """
+    name = settings.churn_definition
+    if name not in DEFINITIONS:
+        raise DataError(
+            f"{where}: invalid analysis settings\n  analysis.churn_definition: {name!r} is not "
+            f"a churn definition; choose one of {', '.join(DEFINITIONS)}"
         )
 
 
