@@ -403,7 +403,7 @@ def test_cox_drivers_says_why_when_nothing_can_be_estimated():
     assert plots.plot_hazard_ratios(no_churn) is None and len(plt.get_fignums()) == figures
     _, ax = plt.subplots()
     assert plots.plot_hazard_ratios(no_churn, ax=ax) is ax and not ax.has_data()
-    with pytest.raises(ValueError, match="must name at least one column"):
+    with pytest.raises(ValueError, match="must be a list naming at least one column"):
         churn.cox_drivers(table, covariates=[])
 
 
@@ -752,7 +752,7 @@ def test_churn_model_without_history_for_an_earlier_cutoff_skips_the_out_of_time
 
 def test_churn_model_needs_a_full_label_window_after_the_cutoff(synthetic):
     tx, _ = synthetic
-    with pytest.raises(ValueError, match="must leave 90 days of data after it"):
+    with pytest.raises(ValueError, match="must be a date leaving 90 days of data after it"):
         churn.churn_model(tx, cutoff="2025-11-01", horizon_days=90)
 
 

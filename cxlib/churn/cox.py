@@ -16,6 +16,7 @@ import pandas as pd
 
 from cxlib.churn._common import DEFAULT_FEATURE_LABELS, DEFAULT_MAX_LEVELS
 from cxlib.churn.survival import MIN_GROUP_SIZE
+from cxlib.settings.params import param_error
 from cxlib.settings.validation import validate_columns
 
 
@@ -141,8 +142,8 @@ def cox_drivers(
     """
     caller = "cox_drivers"
     if covariates is not None and not covariates:
-        raise ValueError(
-            f"The 'covariates' parameter of {caller} must name at least one column. Got [] instead."
+        raise param_error(
+            "covariates", covariates, "a list naming at least one column", caller=caller
         )
     history = False
     if covariates is None:

@@ -15,6 +15,7 @@ from cxlib.churn._common import _as_timestamp, _customer_base, _observation_end,
 from cxlib.churn.inactivity import inactivity_threshold
 from cxlib.churn.registry import ChurnDefinition, ChurnInputs, churn_definition
 from cxlib.segmentation import rfm_segments
+from cxlib.settings.params import Interval, check_param, param_error
 from cxlib.settings.validation import check_transactions
 
 
@@ -87,10 +88,11 @@ def resolve_cutoff(
         return latest
     cutoff = _as_timestamp(cutoff, "cutoff", "resolve_cutoff")
     if cutoff > latest:
-        raise ValueError(
-            f"The 'cutoff' parameter of resolve_cutoff must leave {horizon_days} days of data "
-            f"after it (latest possible cutoff {latest.date()}). Got {cutoff.date()} instead."
+        must = (
+            f"a date leaving {horizon_days} days of data after it (latest possible cutoff "
+            f"{latest.date()})"
         )
+        raise param_error("cutoff", cutoff, must, caller="resolve_cutoff", got=str(cutoff.date()))
     return cutoff
 
 
@@ -258,10 +260,8 @@ def churn_rate(
     start = _as_timestamp(start, "start", caller)
     end = _observation_end(transactions, None) if end is None else _as_timestamp(end, "end", caller)
     if end <= start:
-        raise ValueError(
-            f"The 'end' parameter of {caller} must be after 'start' ({start.date()}). "
-            f"Got {end.date()} instead."
-        )
+        must = f"after 'start' ({start.date()})"
+        raise param_error("end", end, must, caller=caller, got=str(end.date()))
     if rule.uses_threshold and threshold_days is None:  # read before the period, used at both ends
         threshold_days = inactivity_threshold(transactions.loc[transactions["date"] <= start]).days
     inputs = ChurnInputs(customers, threshold_days, p_alive_threshold, purchase_model, freq,
@@ -329,13 +329,8 @@ def churn_vs_target(
     >>> churn_vs_target(churned, target_rate=0.25, segments=seg)["excess_churners"].tolist()
     [1.5, -0.5, 1.0]
     """
-    if target_rate is not None and not (
-        isinstance(target_rate, int | float) and 0 < target_rate < 1
-    ):
-        raise ValueError(
-            "The 'target_rate' parameter of churn_vs_target must be a float in (0, 1). "
-            f"Got {target_rate!r} instead."
-        )
+    plan = Interval(float, 0, 1, closed="neither", words="a float in (0, 1)")
+    check_param("target_rate", target_rate, [plan, None], caller="churn_vs_target")
     churned = churned.astype(bool)
     group = (
         pd.Series("all", index=churned.index)

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from cxlib.churn._common import DEFAULT_INACTIVITY_QUANTILE, _day_numbers, _purchase_days
+from cxlib.settings.params import Interval, check_param
 from cxlib.settings.validation import DataError, check_transactions
 
 
@@ -116,16 +117,11 @@ def inactivity_threshold(
     15
     """
     transactions = check_transactions(transactions, caller="inactivity_threshold")
-    if not 0.5 <= quantile < 1:
-        raise ValueError(
-            "The 'quantile' parameter of inactivity_threshold must be a float in [0.5, 1). "
-            f"Got {quantile!r} instead."
-        )
-    if days is not None and (isinstance(days, bool) or not isinstance(days, int) or days < 1):
-        raise ValueError(
-            "The 'days' parameter of inactivity_threshold must be a positive whole number of "
-            f"days. Got {days!r} instead."
-        )
+    caller = "inactivity_threshold"
+    share = Interval(float, 0.5, 1, closed="left", words="a float in [0.5, 1)")
+    check_param("quantile", quantile, share, caller=caller)
+    whole_days = Interval(int, 1, None, words="a positive whole number of days")
+    check_param("days", days, [whole_days, None], caller=caller)
     gaps = _purchase_gaps(transactions)
     if gaps.empty and days is None:
         raise DataError(

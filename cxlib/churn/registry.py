@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from cxlib.churn.inactivity import inactivity_threshold
+from cxlib.settings.params import Interval, Options, check_param, param_error
 from cxlib.settings.validation import DataError
 
 __all__ = ["DEFINITIONS", "ChurnDefinition", "ChurnInputs", "churn_definition"]
@@ -173,11 +174,11 @@ def _inactivity_lifetimes(base, history, end, inputs) -> tuple[pd.Series, pd.Ser
 def contract_end_column(customers: pd.DataFrame | None, caller: str) -> str:
     """Return the customers table's column holding each contract's end (or cancellation)."""
     if customers is None:
-        raise ValueError(
-            f"The 'customers' parameter of {caller} must be a customers table with a "
-            "'contract_end' or 'cancellation_date' column when definition='contract'. "
-            "Got None instead."
+        must = (
+            "a customers table with a 'contract_end' or 'cancellation_date' column when "
+            "definition='contract'"
         )
+        raise param_error("customers", customers, must, caller=caller)
     for column in ("contract_end", "cancellation_date"):
         if column in customers.columns:
             return column
@@ -231,12 +232,8 @@ def _p_alive(base: pd.DataFrame, inputs: ChurnInputs) -> pd.Series:
     The default (a BG/NBD fitted on the base in days) keeps a bare call working; a report
     passes the client's own model or values so that every page uses the same ones.
     """
-    threshold = inputs.p_alive_threshold
-    if not 0 < threshold < 1:
-        raise ValueError(
-            f"The 'p_alive_threshold' parameter of {inputs.caller} must be in (0, 1). "
-            f"Got {threshold!r} instead."
-        )
+    share = Interval(float, 0, 1, closed="neither")
+    check_param("p_alive_threshold", inputs.p_alive_threshold, share, caller=inputs.caller)
     if inputs.p_alive is not None:
         given = pd.Series(inputs.p_alive, dtype=float)
         return given.reindex(base.index)
@@ -308,9 +305,5 @@ def churn_definition(name: str, *, caller: str = "churn_definition") -> ChurnDef
     >>> churn_definition("contract").label
     'Contract'
     """
-    if name not in DEFINITIONS:
-        raise ValueError(
-            f"The 'definition' parameter of {caller} must be one of {list(DEFINITIONS)}. "
-            f"Got {name!r} instead."
-        )
+    check_param("definition", name, Options(DEFINITIONS), caller=caller)
     return DEFINITIONS[name]

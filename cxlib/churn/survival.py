@@ -17,6 +17,7 @@ from cxlib.churn._common import (
 from cxlib.churn.registry import ChurnInputs, churn_definition
 from cxlib.customers import NET_SPEND_TOLERANCE
 from cxlib.settings.multiplicity import holm
+from cxlib.settings.params import Interval, check_param
 from cxlib.settings.validation import check_transactions, validate_columns
 
 
@@ -278,10 +279,7 @@ def survival_by_segment(
     validate_columns(
         table, ["duration_days", "event", *([segment] if segment else [])], caller=caller
     )
-    if not 0 < alpha < 1:
-        raise ValueError(
-            f"The 'alpha' parameter of {caller} must be in (0, 1). Got {alpha!r} instead."
-        )
+    check_param("alpha", alpha, Interval(float, 0, 1, closed="neither"), caller=caller)
     durations = table["duration_days"].to_numpy(dtype=float)
     events = table["event"].to_numpy(dtype=bool)
     if segment is None:

@@ -11,6 +11,7 @@ from scipy import stats
 
 from cxlib.customers import customer_base
 from cxlib.feedback._themes import ThemeResult
+from cxlib.settings.params import param_error
 from cxlib.settings.validation import (
     DataError,
     check_fraction,
@@ -65,10 +66,8 @@ def themes_by(result: ThemeResult, by: str | pd.Series) -> pd.DataFrame:
         lookup = lookup[~lookup.index.duplicated(keep="last")]
         groups = assignments["customer_id"].astype(str).map(lookup)
     else:
-        raise ValueError(
-            "The 'by' parameter of themes_by must be a column name or a Series indexed by "
-            f"customer_id. Got {type(by).__name__} instead."
-        )
+        must = "a column name or a Series indexed by customer_id"
+        raise param_error("by", by, must, caller="themes_by", got=type(by).__name__)
     frame = pd.DataFrame(
         {"group": groups.fillna("unknown").to_numpy(), "theme": assignments["theme"].to_numpy()}
     )

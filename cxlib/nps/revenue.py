@@ -34,6 +34,7 @@ from cxlib.nps.score import (
     nps,
     nps_category,
 )
+from cxlib.settings.params import Options, check_param
 from cxlib.settings.validation import (
     DataError,
     check_fraction,
@@ -134,11 +135,8 @@ class NPSRevenueResult:
         :data:`MIN_USEFUL_R2_GAIN` better), ``"real but small"`` (significant only), ``"none"``
         (not significant) or ``"not measured"`` (too few answers with follow-up).
         """
-        if model not in ("churn", "subsequent_spend"):
-            raise ValueError(
-                "The 'model' parameter of predictive_value must be 'churn' or 'subsequent_spend'. "
-                f"Got {model!r} instead."
-            )
+        choices = Options(("churn", "subsequent_spend"), words="'churn' or 'subsequent_spend'")
+        check_param("model", model, choices, caller="predictive_value")
         rows = self.incremental[self.incremental["model"] == model]
         if rows.empty:
             return "not measured"
