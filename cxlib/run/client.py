@@ -476,9 +476,8 @@ def _check_churn(value: Any) -> str | None:
         return f"holds a {type(value).__name__}, not a ChurnResult"
     if type(getattr(value, "rate", None)) is not ChurnRate:
         return "has no churn rate"
-    for name in ("survival",):
-        if type(getattr(value, name, None)) is not pd.DataFrame:
-            return f"has no {name} frame"
+    if type(getattr(value, "survival", None)) is not pd.DataFrame:
+        return "has no survival frame"
     if type(getattr(value, "churned", None)) is not pd.Series:
         return "has no churned flags"
     return None
