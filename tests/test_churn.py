@@ -403,7 +403,7 @@ def test_cox_drivers_says_why_when_nothing_can_be_estimated():
     assert plots.plot_hazard_ratios(no_churn) is None and len(plt.get_fignums()) == figures
     _, ax = plt.subplots()
     assert plots.plot_hazard_ratios(no_churn, ax=ax) is ax and not ax.has_data()
-    with pytest.raises(ValueError, match="must name at least one column"):
+    with pytest.raises(ValueError, match="must be a list naming at least one column"):
         churn.cox_drivers(table, covariates=[])
 
 
@@ -752,7 +752,7 @@ def test_churn_model_without_history_for_an_earlier_cutoff_skips_the_out_of_time
 
 def test_churn_model_needs_a_full_label_window_after_the_cutoff(synthetic):
     tx, _ = synthetic
-    with pytest.raises(ValueError, match="must leave 90 days of data after it"):
+    with pytest.raises(ValueError, match="must be a date leaving 90 days of data after it"):
         churn.churn_model(tx, cutoff="2025-11-01", horizon_days=90)
 
 
@@ -1138,3 +1138,99 @@ def test_one_survival_curve_says_there_is_no_log_rank_test_instead_of_printing_n
     two = churn.survival_by_segment(table.assign(segment=["x", "x", "y", "y"]))
     assert two.test_note.startswith("Log-rank test across groups: statistic ")
     assert f"{two.logrank['test_statistic']:.1f}" in two.test_note
+
+
+# --- the registry of churn definitions ------------------------------------------------------
+
+
+def test_each_registered_definition_has_its_words_status_and_lifetimes():
+    tx = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "b"],
+            "date": pd.to_datetime(["2025-01-01", "2025-01-11", "2025-03-01"]),
+            "amount": [5.0, 5.0, 5.0],
+        }
+    )
+    customers = pd.DataFrame(
+        {
+            "customer_id": ["a", "b"],
+            "signup_date": pd.to_datetime(["2024-12-01", "2025-02-01"]),
+            "contract_end": pd.to_datetime(["2025-02-01", None]),
+        }
+    )
+    assert list(churn.DEFINITIONS) == ["inactivity", "contract", "p_alive"]
+    for name, definition in churn.DEFINITIONS.items():
+        assert definition.name == name and definition.label
+        words = definition.words(threshold_days=30)
+        assert "{" not in words and words in definition.base_attrs(threshold_days=30).values()
+        status = churn.churn_status(
+            tx, as_of="2025-03-31", definition=name, customers=customers, threshold_days=30,
+            p_alive=pd.Series({"a": 0.2, "b": 0.9}),
+        )  # fmt: skip
+        # a: silent for 79 days, contract ended, p_alive 0.2; b: none of these
+        assert status["churned"].to_dict() == {"a": True, "b": False}, name
+        table = churn.survival_table(
+            tx, definition=name, customers=customers, observation_end="2025-03-31",
+            threshold_days=30,
+        )  # fmt: skip
+        assert table["event"].to_dict() == {"a": True, "b": False}, name
+    # the contract's lifetime runs from sign-up to its end; inactivity's between purchases
+    contract = churn.survival_table(tx, definition="contract", customers=customers)
+    assert contract.loc["a", "duration_days"] == 62
+    assert churn.DEFINITIONS["contract"].follow_up_days(30) is None  # a dated end: no silence
+    assert churn.DEFINITIONS["inactivity"].follow_up_days(30) == 30
+    with pytest.raises(ValueError, match=r"must be one of \['inactivity', 'contract', 'p_alive'\]"):
+        churn.churn_status(tx, definition="lapsed")
+
+
+def test_the_churn_rate_sentence_is_the_definitions():
+    tx = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "b"],
+            "date": pd.to_datetime(["2025-01-01", "2025-01-01", "2025-03-01"]),
+            "amount": [5.0, 5.0, 5.0],
+        }
+    )
+    rate = churn.churn_rate(tx, start="2025-01-31", end="2025-03-31", threshold_days=45)
+    assert rate.description == (
+        "Inactivity: churned = no purchase for more than 45 days. Of 2 customers active on "
+        "2025-01-31, 1 (50.0%) had churned by 2025-03-31 (59 days later)."
+    )
+
+
+def test_a_churn_definition_outside_the_registry_is_refused_naming_the_choices(monkeypatch):
+    import re
+    from pathlib import Path
+
+    from cxlib.churn import registry
+    from cxlib.run.loading import check_settings
+    from cxlib.settings.config import ClientConfig
+
+    def config(name):
+        return ClientConfig.model_validate(
+            {
+                "client": "x",
+                "data_dir": ".",
+                "tables": {"surveys": {"path": "s.csv"}},
+                "analysis": {"churn_definition": name},
+            }
+        )
+
+    with pytest.raises(DataError) as error:
+        check_settings(config("lapsed"), None)
+    assert str(error.value) == (
+        "x: invalid analysis settings\n  analysis.churn_definition: 'lapsed' is not a churn "
+        "definition; choose one of inactivity, contract, p_alive"
+    )
+    # The registry is the one list: a definition added to it is a choice the config accepts,
+    # and no other module of cxlib spells the list out.
+    monkeypatch.setitem(registry.DEFINITIONS, "lapsed", registry.DEFINITIONS["inactivity"])
+    check_settings(config("lapsed"), None)
+    listed = re.compile(r"""["']inactivity["'],\s*["']contract["'],\s*["']p_alive["']""")
+    package = Path(churn.__file__).parents[1]
+    spelled = [
+        str(path.relative_to(package))
+        for path in package.rglob("*.py")
+        if listed.search(path.read_text(encoding="utf-8")) and path.name != "registry.py"
+    ]
+    assert spelled == []

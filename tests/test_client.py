@@ -80,6 +80,37 @@ def test_a_changed_data_file_is_not_served_from_the_cache(demo_config, cache, tm
     assert after.base["revenue"].sum() != pytest.approx(before["revenue"].sum())
 
 
+def test_the_runs_churn_is_computed_once_from_the_registry_and_cached(demo_config, cache):
+    from cxlib import churn
+
+    first = open_client(demo_config)
+    result = first.churn
+    settings, tx = first.analysis, first.transactions
+    assert result.definition is churn.DEFINITIONS["inactivity"]
+    assert result.words == f"no purchase for more than {first.churn_threshold_days} days"
+    assert first.base.attrs["churn_words"] == result.words
+    assert first.base.attrs["churn_follow_up_days"] == first.churn_threshold_days
+    assert (result.churned == first.base["churned"]).all()
+    # the numbers the churn page computed itself before reading client.churn
+    cutoff = churn.resolve_cutoff(tx, None, horizon_days=settings.churn_horizon_days)
+    rate = churn.churn_rate(
+        tx, start=cutoff, end=cutoff + pd.Timedelta(days=settings.churn_horizon_days),
+        threshold_days=first.churn_threshold_days, freq=settings.freq,
+    )  # fmt: skip
+    assert (result.rate.rate, result.rate.description) == (rate.rate, rate.description)
+    assert result.rate_note.startswith(rate.description + " 95% interval ")
+    survival = churn.survival_table(tx, threshold_days=first.churn_threshold_days)
+    assert_frame_equal(result.survival[survival.columns], survival)
+    # survival events are the base's churned flags (one definition, one end of the data)
+    assert (result.survival["event"] == first.base["churned"].reindex(survival.index)).all()
+    second = open_client(demo_config)
+    again = second.churn
+    assert second.timings["churn"] == 0.0  # read from the disk cache, not computed
+    assert_frame_equal(again.survival, result.survival)
+    assert_frame_equal(again.rate.table, result.rate.table)
+    assert again.definition is result.definition
+
+
 def test_open_client_says_how_to_write_missing_demo_data(tmp_path, cache):
     config = tmp_path / "demo.yaml"
     config.write_text(

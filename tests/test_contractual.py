@@ -13,7 +13,6 @@ import pytest
 
 from cxlib import DataError
 from cxlib.churn.contractual import (
-    PERIOD_DAYS,
     contract_columns,
     contract_survival,
     contract_table,
@@ -26,6 +25,7 @@ from cxlib.clv import (
     contractual_value,
 )
 from cxlib.run.value import value_model_kind
+from cxlib.settings import units
 
 REGULAR = [1000, 631, 468, 382, 326, 289, 262, 241]
 
@@ -80,7 +80,7 @@ def test_survival_from_tenure_equals_lifelines_and_the_product_limit_curve():
     frame["plan"] = np.where(np.arange(len(frame)) % 3 == 0, "yearly", "monthly")
     frame.attrs["period"] = "Y"
     result = contract_survival(frame)
-    kmf = KaplanMeierFitter().fit(frame["tenure"] * PERIOD_DAYS["Y"], frame["churned"])
+    kmf = KaplanMeierFitter().fit(frame["tenure"] * units.days("Y"), frame["churned"])
     expected = kmf.survival_function_.iloc[:, 0].to_numpy()
     assert np.allclose(result.curves["survival"].to_numpy(), expected)
     # in a single cohort, survival after t periods is survivors[t] / survivors[0]

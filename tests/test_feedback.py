@@ -6,6 +6,7 @@ import pytest
 from scipy.optimize import linear_sum_assignment
 
 from cxlib import DataError
+from cxlib.churn import churn_status
 from cxlib.feedback import (
     RUSSIAN_STOP_WORDS,
     find_outcomes,
@@ -621,3 +622,48 @@ def test_the_outcome_table_escapes_client_text():
     page = outcome_table(themes).to_html()
     assert "<script>" not in page and "<img" not in page
     assert "&lt;script&gt;" in page
+
+
+def test_theme_impact_reads_churn_from_the_runs_base_and_the_churn_pages_rule():
+    feedback = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c", "d"],
+            "date": pd.to_datetime(["2024-03-01"] * 4),
+            "text": ["parcel late courier"] * 2 + ["refund pending money"] * 2,
+        }
+    )
+    result = find_themes(feedback, n_themes=2)
+    # End 2024-12-31, 90 days. a last bought on 2024-10-02, exactly 90 days before the end:
+    # not silent for "more than 90 days", so the churn page keeps them. c's December purchase is
+    # refunded the same day: no purchase (a day with positive net spend), so churned. b never
+    # came back, d bought on the last day.
+    tx = pd.DataFrame(
+        {
+            "customer_id": list("abcd") + ["a", "c", "c", "d"],
+            "date": pd.to_datetime(["2024-02-01"] * 4 + ["2024-10-02", "2024-12-01",
+                                    "2024-12-01", "2024-12-31"]),
+            "amount": [10.0] * 5 + [30.0, -30.0, 10.0],
+        }
+    )  # fmt: skip
+    late = lambda table: table[table["name"].str.contains("late")].iloc[0]  # noqa: E731
+    impact = theme_impact(result, tx, churn_days=90)
+    refund = impact[impact["name"].str.contains("refund")].iloc[0]
+    # churned: a no, b yes (late: 1/2); c yes, d no (refund: 1/2): the churn page's status
+    status = churn_status(tx, threshold_days=90)["churned"]
+    assert status.to_dict() == {"a": False, "b": True, "c": True, "d": False}
+    assert late(impact)["churn_rate"] == 0.5 and refund["churn_rate"] == 0.5
+    # With the run's base, its churned column is the status and its attrs the follow-up:
+    base = pd.DataFrame(
+        {"churned": [True, True, False, False], "clv": [1.0, 2.0, 3.0, 4.0]},
+        index=pd.Index(list("abcd"), name="customer_id"),
+    )
+    base.attrs.update(observation_end=pd.Timestamp("2024-12-31"), churn_follow_up_days=90)
+    by_base = late(theme_impact(result, tx, base=base))
+    assert (by_base["churn_rate"], by_base["churn_others"]) == (1.0, 0.0)
+    assert by_base["clv"] == 3.0  # the base's CLV by default
+    # a text after the follow-up window's start is not counted ...
+    base.attrs["churn_follow_up_days"] = 320
+    assert late(theme_impact(result, tx, base=base))["churn_n"] == 0
+    # ... unless the definition needs none (a contract's end): every text before the end counts
+    base.attrs["churn_follow_up_days"] = None
+    assert late(theme_impact(result, tx, base=base))["churn_n"] == 2

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from cxlib import DataError
+from cxlib.churn import DEFINITIONS
 from cxlib.nps import (
     NPSResult,
     nps,
@@ -658,11 +659,12 @@ def test_nps_vs_revenue_takes_revenue_segments_clv_and_churn_from_the_base():
         index=pd.Index(["a1", "a2", "b1", "b2", "c", "d"], name="customer_id"),
     )
     base.attrs["observation_end"] = pd.Timestamp("2024-12-31")
-    base.attrs["churn_definition"] = "inactivity"  # as cxlib.open_client's base names it
+    # as cxlib.open_client's base says what its churned column means: from the registry
+    base.attrs.update(DEFINITIONS["inactivity"].base_attrs(threshold_days=95))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        result = nps_vs_revenue(surveys, transactions, base=base, churn_days=95, follow_up_months=6)
-        base.attrs["churn_definition"] = "p_alive"
+        result = nps_vs_revenue(surveys, transactions, base=base, follow_up_months=6)
+        base.attrs.update(DEFINITIONS["p_alive"].base_attrs(threshold_days=95))
         by_p_alive = nps_vs_revenue(surveys, transactions, base=base, follow_up_months=6)
     effects = result.effects.set_index("metric")
     assert effects.loc["revenue", "promoter_mean"] == pytest.approx((1000 + 90) / 2)
@@ -683,6 +685,36 @@ def test_nps_vs_revenue_takes_revenue_segments_clv_and_churn_from_the_base():
         / 365.25
         / 2
     )
+
+
+def test_a_subscription_clients_answers_are_not_held_back_by_an_inactivity_window():
+    surveys, transactions = _tiny_client()
+    # b2 answered again on 2024-11-01: a month of follow-up, but inside the last 95 days
+    surveys.loc[len(surveys)] = ["b2", pd.Timestamp("2024-11-01"), 8]
+    base = pd.DataFrame(
+        {
+            "revenue": 100.0,
+            "orders": 2,
+            "first_purchase": pd.Timestamp("2023-06-01"),
+            "last_purchase": pd.Timestamp("2024-11-01"),
+            "churned": [False, True, True, False, True],
+        },
+        index=pd.Index(["a1", "a2", "b1", "b2", "c"], name="customer_id"),
+    )
+    base.attrs["observation_end"] = pd.Timestamp("2024-12-31")
+    runs = {}
+    for name in ("inactivity", "contract"):
+        base.attrs.update(DEFINITIONS[name].base_attrs(threshold_days=95))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            runs[name] = nps_vs_revenue(surveys, transactions, base=base, follow_up_months=1)
+    # Under inactivity b2's churn cannot be read 60 days after the answer: their January answer
+    # is used. A contract's end is a date: the November answer counts (score 8, a passive).
+    latest = {k: r.customers.set_index("customer_id") for k, r in runs.items()}
+    assert latest["inactivity"].loc["b2", "category"] == "detractor"
+    assert latest["contract"].loc["b2", "category"] == "passive"
+    assert runs["contract"].summary["churn_definition"] == "contract ended or cancelled"
+    assert runs["inactivity"].summary["churn_definition"] == "no purchase for more than 95 days"
 
 
 def test_nps_headlines_carry_the_pages_numbers_with_the_churn_interval_flipped(demo_analysis):

@@ -2,16 +2,20 @@
 
 Pure functions over canonical frames, one module per piece:
 
-* **Definitions** (``definitions``) -- :func:`inactivity_threshold` picks the "no purchase for
-  longer than N days" rule from the inter-purchase time distribution; :func:`churn_status` flags
-  churned customers at a date under the ``"inactivity"``, ``"contract"`` or ``"p_alive"``
-  definition; :func:`churn_rate` measures the share of customers alive at a start date who
-  churned by an end date, and :func:`churn_vs_target` compares it with a plan.
+* **Definitions** (``registry``, ``inactivity``, ``definitions``) -- :data:`DEFINITIONS` holds
+  every churn definition a client can choose (``"inactivity"``, ``"contract"``, ``"p_alive"``),
+  each a :class:`ChurnDefinition` with its words, its status rule and its lifetimes;
+  :func:`inactivity_threshold` picks the "no purchase for longer than N days" rule from the
+  inter-purchase time distribution; :func:`churn_status` flags churned customers at a date;
+  :func:`churn_rate` measures the share of customers alive at a start date who churned by an
+  end date, and :func:`churn_vs_target` compares it with a plan.
+* **The run's churn** (``result``) -- :func:`run_churn` computes a client's churn once (status,
+  rate over the window, survival table) as a :class:`ChurnResult`: ``client.churn``.
 * **Cohorts** (``cohorts``) -- :func:`cohort_retention`: acquisition cohorts x periods since
   acquisition.
 * **Survival** (``survival``) -- :func:`survival_table` turns transactions into (duration,
   event) per customer, :func:`survival_by_segment` gives Kaplan-Meier curves, medians and
-  log-rank tests, and :func:`cox_drivers` a Cox model with hazard ratios and a
+  log-rank tests, and :func:`cox_drivers` (``cox``) a Cox model with hazard ratios and a
   proportional-hazards check (all with lifelines).
 * **Prediction** (``features``, ``model``, ``evaluation``) -- :func:`churn_model`: features
   strictly up to a cutoff, labels strictly after it, a gradient-boosting model against a
@@ -35,26 +39,23 @@ from cxlib.churn._common import (
     LeakageError,
 )
 from cxlib.churn.cohorts import CohortRetention, cohort_retention
+from cxlib.churn.cox import COX_ATTRIBUTES, COX_HISTORY, CoxResult, cox_drivers
 from cxlib.churn.definitions import (
     ChurnRate,
-    InactivityThreshold,
     churn_rate,
     churn_status,
     churn_vs_target,
     default_cutoff,
-    inactivity_threshold,
-    repeat_purchases,
     resolve_cutoff,
 )
 from cxlib.churn.features import churn_features
+from cxlib.churn.inactivity import InactivityThreshold, inactivity_threshold, repeat_purchases
 from cxlib.churn.model import ChurnModelResult, churn_model
+from cxlib.churn.registry import DEFINITIONS, ChurnDefinition, churn_definition
+from cxlib.churn.result import ChurnResult, run_churn
 from cxlib.churn.risk import churn_headlines, retention_economics, revenue_at_risk_by_segment
 from cxlib.churn.survival import (
-    COX_ATTRIBUTES,
-    COX_HISTORY,
-    CoxResult,
     SurvivalResult,
-    cox_drivers,
     survival_by_segment,
     survival_split,
     survival_table,
@@ -63,16 +64,20 @@ from cxlib.churn.survival import (
 __all__ = [
     "COX_ATTRIBUTES",
     "COX_HISTORY",
+    "DEFINITIONS",
     "DEFAULT_ACTIVE_DAYS",
     "DEFAULT_FEATURE_LABELS",
     "DEFAULT_INACTIVITY_QUANTILE",
+    "ChurnDefinition",
     "ChurnModelResult",
     "ChurnRate",
+    "ChurnResult",
     "CohortRetention",
     "CoxResult",
     "InactivityThreshold",
     "LeakageError",
     "SurvivalResult",
+    "churn_definition",
     "churn_features",
     "churn_headlines",
     "churn_model",
@@ -87,6 +92,7 @@ __all__ = [
     "resolve_cutoff",
     "retention_economics",
     "revenue_at_risk_by_segment",
+    "run_churn",
     "survival_by_segment",
     "survival_split",
     "survival_table",

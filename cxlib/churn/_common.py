@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from cxlib.customers import NET_SPEND_TOLERANCE, customer_base
+from cxlib.settings.dates import to_timestamp
 
 # --- business rules (module-level, overridable per call) --------------------------------------
 #: Quantile of the inter-purchase gaps used as the inactivity threshold.
@@ -96,15 +97,8 @@ def _thread_limited(function):
 
 
 def _as_timestamp(value, name: str, caller: str) -> pd.Timestamp:
-    try:
-        stamp = pd.Timestamp(value)
-    except (TypeError, ValueError):
-        stamp = pd.NaT
-    if pd.isna(stamp):
-        raise ValueError(
-            f"The '{name}' parameter of {caller} must be a date. Got {value!r} instead."
-        )
-    return stamp.normalize()
+    """Return the day ``value`` names, through the one date coercer (:func:`to_timestamp`)."""
+    return to_timestamp(value, name, caller, normalize=True)
 
 
 def _day_numbers(dates: pd.Series) -> np.ndarray:

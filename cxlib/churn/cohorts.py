@@ -10,6 +10,7 @@ import pandas as pd
 
 from cxlib.churn._common import _observation_end
 from cxlib.data.engine import cohort_sql, last_date, run
+from cxlib.settings.params import Options, check_param
 from cxlib.settings.validation import DataError, check_transactions
 
 
@@ -71,11 +72,7 @@ def cohort_retention(
     spark = hasattr(transactions, "sparkSession")  # engine spark: checked rows, counted there
     if not spark:
         transactions = check_transactions(transactions, caller=caller)
-    if freq not in ("M", "Q", "W"):
-        raise ValueError(
-            f"The 'freq' parameter of {caller} must be one of ['M', 'Q', 'W']. "
-            f"Got {freq!r} instead."
-        )
+    check_param("freq", freq, Options(("M", "Q", "W")), caller=caller)
     if spark:
         end = last_date(transactions) if observation_end is None else pd.Timestamp(observation_end)
     else:

@@ -23,10 +23,11 @@ import pandas as pd
 
 from cxlib.churn.evaluation import _fit_models, _metrics
 from cxlib.churn.survival import SurvivalResult, survival_by_segment
+from cxlib.settings import units
 from cxlib.settings.validation import DataError, format_offenders, validate_columns
 
 __all__ = [
-    "PERIOD_DAYS",
+    "CONTRACT_PERIODS",
     "ContractualChurnModel",
     "contract_columns",
     "contract_survival",
@@ -34,8 +35,9 @@ __all__ = [
     "contractual_churn_model",
 ]
 
-#: Days in one contract period, by the period's code (``contract_period`` in the config).
-PERIOD_DAYS = {"W": 7.0, "M": 365.25 / 12, "Q": 365.25 / 4, "Y": 365.25}
+#: The contract periods a client can have (``contract_period`` in the config); their lengths in
+#: days are the one period table's (:data:`cxlib.settings.units.PERIODS`).
+CONTRACT_PERIODS = ("W", "M", "Q", "Y")
 
 #: Texts read as a churned flag (compared trimmed and case-insensitively).
 _TRUE = {"true", "t", "yes", "y", "1", "1.0", "churned"}
@@ -118,11 +120,7 @@ def contract_table(
      {'customer_id': 'b', 'tenure': 5, 'churned': False, 'plan': 'pro'}]
     """
     caller = "contract_table"
-    if period not in PERIOD_DAYS:
-        raise ValueError(
-            f"The 'period' parameter of {caller} must be one of {sorted(PERIOD_DAYS)}. "
-            f"Got {period!r} instead."
-        )
+    units.period(period, codes=CONTRACT_PERIODS, name="period", caller=caller)
     shape = contract_columns(customers, tenure=tenure, churned=churned)
     if shape is None:
         raise DataError(
@@ -195,7 +193,7 @@ def _from_dates(customers, period, as_of, caller):
             f"as_of ({as_of:%Y-%m-%d}) before it: "
             + format_offenders(customers["customer_id"][bad])
         )
-    length = days / PERIOD_DAYS[period]
+    length = days / units.days(period)
     # a churner paid for every period they started (at least one); an active customer has
     # completed the whole periods so far
     periods = np.where(left, np.maximum(np.ceil(length - 1e-9), 1), np.floor(length + 1e-9))
@@ -207,10 +205,10 @@ def contract_survival(
 ) -> SurvivalResult:
     """Kaplan-Meier survival of contract customers (lifelines), split by an attribute.
 
-    Tenure in periods is turned into days (:data:`PERIOD_DAYS` of the table's period), so the
-    curves, the median lifetimes and the one-year survival read like the transaction-based
-    survival of :func:`cxlib.churn.survival_table`. Churners are events at their tenure;
-    active customers are censored at theirs.
+    Tenure in periods is turned into days (:func:`cxlib.settings.units.days` of the table's
+    period), so the curves, the median lifetimes and the one-year survival read like the
+    transaction-based survival of :func:`cxlib.churn.survival_table`. Churners are events at
+    their tenure; active customers are censored at theirs.
 
     Parameters
     ----------
@@ -228,7 +226,7 @@ def contract_survival(
     [1.0, 0.75, 0.5, 0.0]
     """
     validate_columns(contracts, ["tenure", "churned"], caller="contract_survival")
-    days = PERIOD_DAYS[contracts.attrs.get("period", "M")]
+    days = units.days(contracts.attrs.get("period", "M"), codes=CONTRACT_PERIODS)
     table = pd.DataFrame(
         {
             "duration_days": contracts["tenure"].to_numpy(dtype=float) * days,

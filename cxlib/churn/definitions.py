@@ -1,25 +1,22 @@
-"""Churn definitions: the cutoff, the inactivity threshold, churn status, churn rate, plan gap."""
+"""Churn at a date and over a period: the cutoff, churn status, churn rate, the gap to plan.
+
+Each status is computed by the client's definition from :data:`cxlib.churn.registry.DEFINITIONS`.
+"""
 
 from __future__ import annotations
 
-import math
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from cxlib.churn._common import (
-    DEFAULT_INACTIVITY_QUANTILE,
-    _as_timestamp,
-    _customer_base,
-    _day_numbers,
-    _observation_end,
-    _purchase_days,
-    _wilson,
-)
+from cxlib.churn._common import _as_timestamp, _customer_base, _observation_end, _wilson
+from cxlib.churn.inactivity import inactivity_threshold
+from cxlib.churn.registry import ChurnDefinition, ChurnInputs, churn_definition
 from cxlib.segmentation import rfm_segments
-from cxlib.settings.validation import DataError, check_transactions
+from cxlib.settings.params import Interval, check_param, param_error
+from cxlib.settings.validation import check_transactions
 
 
 def default_cutoff(transactions: pd.DataFrame, *, horizon_days: int, observation_end=None):
@@ -91,194 +88,12 @@ def resolve_cutoff(
         return latest
     cutoff = _as_timestamp(cutoff, "cutoff", "resolve_cutoff")
     if cutoff > latest:
-        raise ValueError(
-            f"The 'cutoff' parameter of resolve_cutoff must leave {horizon_days} days of data "
-            f"after it (latest possible cutoff {latest.date()}). Got {cutoff.date()} instead."
+        must = (
+            f"a date leaving {horizon_days} days of data after it (latest possible cutoff "
+            f"{latest.date()})"
         )
+        raise param_error("cutoff", cutoff, must, caller="resolve_cutoff", got=str(cutoff.date()))
     return cutoff
-
-
-# =============================================================================================
-# Definitions
-# =============================================================================================
-
-
-@dataclass
-class InactivityThreshold:
-    """The inactivity rule chosen from the inter-purchase times.
-
-    Attributes
-    ----------
-    days : int
-        Threshold: no purchase for more than ``days`` days means churned.
-    quantile : float
-        Quantile of the gaps the threshold was taken at.
-    n_gaps, n_customers : int
-        Gaps observed, and repeat customers they come from.
-    median_gap : float
-        Median gap in days.
-    gap_quantiles : DataFrame
-        ``quantile``, ``days``: a few quantiles of the gap distribution, for the report.
-    explanation : str
-        One paragraph for the report.
-    """
-
-    days: int
-    quantile: float
-    n_gaps: int
-    n_customers: int
-    median_gap: float
-    gap_quantiles: pd.DataFrame
-    explanation: str
-
-
-def _purchase_gaps(transactions: pd.DataFrame) -> pd.DataFrame:
-    """Gaps in days between consecutive purchase days of each customer."""
-    days = _purchase_days(transactions)
-    same = days["customer_id"].to_numpy()[1:] == days["customer_id"].to_numpy()[:-1]
-    gaps = np.diff(_day_numbers(days["date"]))[same]
-    owners = days["customer_id"].to_numpy()[1:][same]
-    return pd.DataFrame({"customer_id": owners, "gap_days": gaps})
-
-
-def repeat_purchases(transactions: pd.DataFrame) -> bool:
-    """Say whether some customer bought on two different days (a purchase: positive net spend).
-
-    Without one there is no gap between purchases: no inactivity threshold to read from the
-    data, no purchase model to fit, and no churn a model could learn to tell apart.
-
-    Examples
-    --------
-    >>> tx = pd.DataFrame({"customer_id": ["a", "a", "b"],
-    ...     "date": pd.to_datetime(["2025-01-01", "2025-01-01", "2025-01-02"]),
-    ...     "amount": [5.0, 5.0, 5.0]})
-    >>> repeat_purchases(tx), repeat_purchases(tx.assign(customer_id="a"))
-    (False, True)
-    """
-    transactions = check_transactions(transactions, caller="repeat_purchases")
-    return not _purchase_gaps(transactions).empty
-
-
-def inactivity_threshold(
-    transactions: pd.DataFrame,
-    *,
-    quantile: float = DEFAULT_INACTIVITY_QUANTILE,
-    days: int | None = None,
-) -> InactivityThreshold:
-    """Choose the non-contractual churn threshold from the inter-purchase time distribution.
-
-    The threshold is the ``quantile`` of all gaps between consecutive purchase days of repeat
-    customers, rounded up to whole days: with ``quantile=0.9``, 90% of returning customers
-    come back within the threshold, so a longer silence is unusual enough to call churn.
-    Gaps still open at the end of the data are not observed, so the quantile is a slight
-    underestimate for slow buyers.
-
-    Parameters
-    ----------
-    transactions : DataFrame
-        Canonical transactions.
-    quantile : float, default 0.9
-        Between 0.5 and 1 (exclusive).
-    days : int, optional
-        The threshold the client's config sets (``churn_inactivity_days``): used as it is, the
-        gaps described beside it when there are any.
-
-    Returns
-    -------
-    InactivityThreshold
-
-    Raises
-    ------
-    DataError
-        When ``days`` is not given and no customer bought on two different days; the message
-        names the YAML key that sets the threshold.
-
-    Examples
-    --------
-    >>> tx = pd.DataFrame({"customer_id": list("aaab"),
-    ...     "date": pd.to_datetime(["2025-01-01", "2025-01-11", "2025-01-31", "2025-01-05"]),
-    ...     "amount": [5.0, 5.0, 5.0, 5.0]})
-    >>> inactivity_threshold(tx, quantile=0.5).days
-    15
-    """
-    transactions = check_transactions(transactions, caller="inactivity_threshold")
-    if not 0.5 <= quantile < 1:
-        raise ValueError(
-            "The 'quantile' parameter of inactivity_threshold must be a float in [0.5, 1). "
-            f"Got {quantile!r} instead."
-        )
-    if days is not None and (isinstance(days, bool) or not isinstance(days, int) or days < 1):
-        raise ValueError(
-            "The 'days' parameter of inactivity_threshold must be a positive whole number of "
-            f"days. Got {days!r} instead."
-        )
-    gaps = _purchase_gaps(transactions)
-    if gaps.empty and days is None:
-        raise DataError(
-            "inactivity_threshold: no customer bought on two different days, so there is no "
-            "inter-purchase time to choose a churn threshold from; set one with "
-            "`churn_inactivity_days: <days>` under `analysis:` in the client's YAML (the days "
-            "without a purchase after which a customer counts as churned)."
-        )
-    values = gaps["gap_days"].to_numpy(dtype=float)
-    qs = [0.25, 0.5, 0.75, 0.9, 0.95, 0.99]
-    n_customers = int(gaps["customer_id"].nunique())
-    if gaps.empty:
-        table = pd.DataFrame({"quantile": qs, "days": np.nan})
-        text = (
-            f"The client's config sets the churn threshold (churn_inactivity_days: {days}): a "
-            f"customer with no purchase for more than {days} days is counted as churned. No "
-            "customer bought on two different days, so the data cannot check it."
-        )
-        return InactivityThreshold(days, float(quantile), 0, 0, float("nan"), table, text)
-    table = pd.DataFrame({"quantile": qs, "days": np.quantile(values, qs)})
-    median = float(np.median(values))
-    observed = int(math.ceil(np.quantile(values, quantile)))
-    gaps_text = (
-        f"{quantile:.0%} of repeat purchases come within {observed} days of the previous one "
-        f"(median gap {median:.0f} days; {len(values):,} gaps from {n_customers:,} repeat "
-        "customers)."
-    )
-    if days is None:
-        days = observed
-        text = (
-            f"{gaps_text} A customer with no purchase for more than {days} days is counted as "
-            "churned."
-        )
-    else:
-        text = (
-            f"The client's config sets the churn threshold (churn_inactivity_days: {days}): a "
-            f"customer with no purchase for more than {days} days is counted as churned. For "
-            f"comparison, {gaps_text}"
-        )
-    return InactivityThreshold(days, float(quantile), len(values), n_customers, median, table, text)
-
-
-_DEFINITIONS = ("inactivity", "contract", "p_alive")
-
-
-def _check_definition(definition: str, caller: str) -> None:
-    if definition not in _DEFINITIONS:
-        raise ValueError(
-            f"The 'definition' parameter of {caller} must be one of {list(_DEFINITIONS)}. "
-            f"Got {definition!r} instead."
-        )
-
-
-def _contract_end_column(customers: pd.DataFrame | None, caller: str) -> str:
-    if customers is None:
-        raise ValueError(
-            f"The 'customers' parameter of {caller} must be a customers table with a "
-            "'contract_end' or 'cancellation_date' column when definition='contract'. "
-            "Got None instead."
-        )
-    for column in ("contract_end", "cancellation_date"):
-        if column in customers.columns:
-            return column
-    raise DataError(
-        f"{caller}: definition='contract' needs a 'contract_end' or 'cancellation_date' column "
-        f"in customers; got {list(customers.columns)}"
-    )
 
 
 def churn_status(
@@ -304,9 +119,10 @@ def churn_status(
         Canonical transactions.
     as_of : date-like, optional
         The date of the status; defaults to the last transaction date.
-    definition : {"inactivity", "contract", "p_alive"}
-        ``"inactivity"``: no purchase for more than ``threshold_days`` days (default from
-        :func:`inactivity_threshold` on the history). ``"contract"``: the customer's
+    definition : str, default "inactivity"
+        A name of :data:`cxlib.churn.DEFINITIONS`. ``"inactivity"``: no purchase for more
+        than ``threshold_days`` days (default from :func:`inactivity_threshold` on the
+        history). ``"contract"``: the customer's
         ``contract_end`` (or ``cancellation_date``) in ``customers`` is on or before ``as_of``.
         ``"p_alive"``: the purchase model's probability of being alive below
         ``p_alive_threshold``.
@@ -343,83 +159,27 @@ def churn_status(
     """
     caller = "churn_status"
     transactions = check_transactions(transactions, caller=caller)
-    _check_definition(definition, caller)
+    rule = churn_definition(definition, caller=caller)
     as_of = (
         _observation_end(transactions, None)
         if as_of is None
         else _as_timestamp(as_of, "as_of", caller)
     )
-    options = dict(customers=customers, threshold_days=threshold_days, freq=freq)
-    return _status(transactions, as_of, definition, caller=caller, purchase_model=purchase_model,
-                   p_alive=p_alive, p_alive_threshold=p_alive_threshold, **options)[0]  # fmt: skip
+    inputs = ChurnInputs(customers, threshold_days, p_alive_threshold, purchase_model, freq,
+                         p_alive, caller)  # fmt: skip
+    return _status(transactions, as_of, rule, inputs)[0]
 
 
 def _status(
-    transactions,
-    as_of,
-    definition,
-    *,
-    customers,
-    threshold_days,
-    p_alive_threshold,
-    purchase_model,
-    freq,
-    p_alive,
-    caller,
+    transactions: pd.DataFrame, as_of: pd.Timestamp, rule: ChurnDefinition, inputs: ChurnInputs
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Compute :func:`churn_status`'s table; return it with the customer base it reads."""
     history = transactions.loc[transactions["date"] <= as_of]
-    base = _customer_base(history, as_of, freq=freq)
+    base = _customer_base(history, as_of, freq=inputs.freq)
     columns = ["first_purchase", "last_purchase", "days_since_last", "revenue_12m"]
-    table = base[columns].copy()
-    if definition == "inactivity":
-        if threshold_days is None:
-            threshold_days = inactivity_threshold(history).days
-        table["churned"] = table["days_since_last"] > int(threshold_days)
-    elif definition == "contract":
-        table = _contract_status(table, customers, as_of, caller)
-    else:
-        table["p_alive"] = _p_alive(base, purchase_model, p_alive, p_alive_threshold, caller)
-        table["churned"] = table["p_alive"] < p_alive_threshold
+    table = rule.flags(base[columns].copy(), base, history, as_of, inputs)
     table.index.name = "customer_id"
-    return table, base  # fmt: skip
-
-
-def _contract_status(table, customers, as_of, caller) -> pd.DataFrame:
-    """Add the customers under contract at ``as_of``; churned = the contract has ended."""
-    column = _contract_end_column(customers, caller)
-    ends = pd.to_datetime(customers.set_index("customer_id")[column])
-    starts = None
-    if "signup_date" in customers.columns:
-        starts = pd.to_datetime(customers.set_index("customer_id")["signup_date"])
-    ids = ends.index if starts is None else starts.index[starts <= as_of]
-    table = table.reindex(table.index.union(pd.Index(ids, name="customer_id")))
-    end = ends.reindex(table.index)
-    table["churned"] = end.notna() & (end <= as_of)
-    return table
-
-
-def _p_alive(base, purchase_model, p_alive, threshold, caller) -> pd.Series:
-    """Each customer's probability of being alive: given, from the client's model, or a default.
-
-    The default (a BG/NBD fitted on the base in days) keeps a bare call working; a report
-    passes the client's own model or values so that every page uses the same ones.
-    """
-    if not 0 < threshold < 1:
-        raise ValueError(
-            f"The 'p_alive_threshold' parameter of {caller} must be in (0, 1). "
-            f"Got {threshold!r} instead."
-        )
-    if p_alive is not None:
-        given = pd.Series(p_alive, dtype=float)
-        return given.reindex(base.index)
-    summary = base[["frequency", "recency", "T", "monetary_value"]]
-    if purchase_model is None:
-        from cxlib.clv import PurchaseModel
-
-        purchase_model = PurchaseModel(kind="bgnbd").fit(summary)
-    values = purchase_model.p_alive(summary)
-    return pd.Series(np.asarray(values, dtype=float), index=base.index)
+    return table, base
 
 
 @dataclass
@@ -496,27 +256,18 @@ def churn_rate(
     """
     caller = "churn_rate"
     transactions = check_transactions(transactions, caller=caller)
-    _check_definition(definition, caller)
+    rule = churn_definition(definition, caller=caller)
     start = _as_timestamp(start, "start", caller)
     end = _observation_end(transactions, None) if end is None else _as_timestamp(end, "end", caller)
     if end <= start:
-        raise ValueError(
-            f"The 'end' parameter of {caller} must be after 'start' ({start.date()}). "
-            f"Got {end.date()} instead."
-        )
-    if definition == "inactivity" and threshold_days is None:
+        must = f"after 'start' ({start.date()})"
+        raise param_error("end", end, must, caller=caller, got=str(end.date()))
+    if rule.uses_threshold and threshold_days is None:  # read before the period, used at both ends
         threshold_days = inactivity_threshold(transactions.loc[transactions["date"] <= start]).days
-    options = dict(
-        customers=customers,
-        threshold_days=threshold_days,
-        p_alive_threshold=p_alive_threshold,
-        purchase_model=purchase_model,
-        freq=freq,
-        p_alive=None,
-        caller=caller,
-    )
-    before, base = _status(transactions, start, definition, **options)
-    after, _ = _status(transactions, end, definition, **options)
+    inputs = ChurnInputs(customers, threshold_days, p_alive_threshold, purchase_model, freq,
+                         None, caller)  # fmt: skip
+    before, base = _status(transactions, start, rule, inputs)
+    after, _ = _status(transactions, end, rule, inputs)
     alive = before.index[~before["churned"].astype(bool)]
     with warnings.catch_warnings():  # coarse scores on a small base: the segment page says so
         warnings.filterwarnings("ignore", message="rfm_segments:", category=UserWarning)
@@ -533,32 +284,12 @@ def churn_rate(
     table.index.name = "customer_id"
     n_at_risk, n_churned = len(table), int(table["churned"].sum())
     rate = n_churned / n_at_risk if n_at_risk else float("nan")
-    text = _rate_description(
-        definition, n_at_risk, n_churned, start, end, threshold_days, p_alive_threshold
-    )
     low, high = _wilson(n_churned, n_at_risk)
-    return ChurnRate(rate, low, high, n_at_risk, n_churned, start, end, definition, text, table)
-
-
-def _rate_description(definition, n_at_risk, n_churned, start, end, threshold_days, p_alive):
-    """Describe the churn rate's definition and result in one sentence, for the report."""
-    rate = n_churned / n_at_risk if n_at_risk else float("nan")
-    if definition == "inactivity":
-        return (
-            f"Inactivity: churned = no purchase for more than {threshold_days} days. "
-            f"Of {n_at_risk:,} customers active on {start.date()}, {n_churned:,} ({rate:.1%}) had "
-            f"churned by {end.date()} ({(end - start).days} days later)."
-        )
-    if definition == "contract":
-        return (
-            f"Contract: churned = contract ended or cancelled. Of {n_at_risk:,} customers under "
-            f"contract on {start.date()}, {n_churned:,} ({rate:.1%}) had left by {end.date()}."
-        )
-    return (
-        f"P(alive): churned = the purchase model's probability of being alive below "
-        f"{p_alive:.0%}. Of {n_at_risk:,} customers alive on {start.date()}, {n_churned:,} "
-        f"({rate:.1%}) were no longer alive by {end.date()}."
+    result = ChurnRate(rate, low, high, n_at_risk, n_churned, start, end, definition, "", table)
+    result.description = rule.sentence(
+        result, threshold_days=threshold_days, p_alive_threshold=p_alive_threshold
     )
+    return result
 
 
 def churn_vs_target(
@@ -598,13 +329,8 @@ def churn_vs_target(
     >>> churn_vs_target(churned, target_rate=0.25, segments=seg)["excess_churners"].tolist()
     [1.5, -0.5, 1.0]
     """
-    if target_rate is not None and not (
-        isinstance(target_rate, int | float) and 0 < target_rate < 1
-    ):
-        raise ValueError(
-            "The 'target_rate' parameter of churn_vs_target must be a float in (0, 1). "
-            f"Got {target_rate!r} instead."
-        )
+    plan = Interval(float, 0, 1, closed="neither", words="a float in (0, 1)")
+    check_param("target_rate", target_rate, [plan, None], caller="churn_vs_target")
     churned = churned.astype(bool)
     group = (
         pd.Series("all", index=churned.index)

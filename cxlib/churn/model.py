@@ -65,6 +65,7 @@ from cxlib.churn.evaluation import (
     _summary_metrics,
 )
 from cxlib.churn.features import _feature_label, _Sources
+from cxlib.settings.params import Interval, check_param, param_error
 from cxlib.settings.validation import check_positive_int
 
 #: Most active customers the churn model is trained (and its backtest trained) on: a stratified,
@@ -469,17 +470,15 @@ def _check_label_window(transactions, cutoff, horizon_days, test_size, caller) -
     """Check the settings and that a whole label window follows the cutoff; return the cutoff."""
     cutoff = _as_timestamp(cutoff, "cutoff", caller)
     check_positive_int(horizon_days, "horizon_days", caller=caller)
-    if not 0 < test_size < 1:
-        raise ValueError(
-            f"The 'test_size' parameter of {caller} must be in (0, 1). Got {test_size!r} instead."
-        )
+    check_param("test_size", test_size, Interval(float, 0, 1, closed="neither"), caller=caller)
     end = _observation_end(transactions, None)
     if cutoff + pd.Timedelta(days=int(horizon_days)) > end:
-        raise ValueError(
-            f"The 'cutoff' parameter of {caller} must leave {horizon_days} days of data after it "
-            f"(the data end on {end.date()}; latest possible cutoff "
-            f"{(end - pd.Timedelta(days=int(horizon_days))).date()}). Got {cutoff.date()} instead."
+        latest = (end - pd.Timedelta(days=int(horizon_days))).date()
+        must = (
+            f"a date leaving {horizon_days} days of data after it (the data end on {end.date()}; "
+            f"latest possible cutoff {latest})"
         )
+        raise param_error("cutoff", cutoff, must, caller=caller, got=str(cutoff.date()))
     return cutoff
 
 

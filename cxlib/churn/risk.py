@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from cxlib.settings.headline import Headline
+from cxlib.settings.params import Interval, check_param, param_error
 from cxlib.settings.validation import check_positive_int, validate_columns
 
 
@@ -116,10 +117,7 @@ def retention_economics(
     caller = "retention_economics"
     validate_columns(scores, ["customer_id", "churn_probability", "value"], caller=caller)
     for name, number in (("margin", margin), ("save_rate", save_rate)):
-        if not 0 < number <= 1:
-            raise ValueError(
-                f"The '{name}' parameter of {caller} must be in (0, 1]. Got {number!r} instead."
-            )
+        check_param(name, number, Interval(float, 0, 1, closed="right"), caller=caller)
     check_positive_int(groups, "groups", caller=caller)
     ranked = scores.assign(customer_id=scores["customer_id"].astype(str)).sort_values(
         ["churn_probability", "customer_id"], ascending=[False, True], kind="stable"
@@ -237,10 +235,8 @@ MIN_EXCESS_CHURNERS = 30
 def _plan_headlines(plan: pd.DataFrame, rate: float, target: float) -> list[Headline]:
     """Give the plan, the gap to it and, when above plan, the segment making most of it."""
     if plan is None:
-        raise ValueError(
-            "The 'plan' parameter of churn_headlines must be a churn_vs_target table when "
-            "target_churn_rate is given. Got None instead."
-        )
+        must = "a churn_vs_target table when target_churn_rate is given"
+        raise param_error("plan", plan, must, caller="churn_headlines")
     gap = rate - target
     out = [
         Headline("churn_target", "Planned churn rate", target, unit="percent"),

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from cxlib.customers import customer_base
 from cxlib.feedback._themes import ThemeResult
+from cxlib.settings.params import param_error
 from cxlib.settings.validation import (
     DataError,
     check_fraction,
@@ -17,8 +20,9 @@ from cxlib.settings.validation import (
     validate_columns,
 )
 
-#: A customer raising a theme has churned when they made no purchase in this many days before
-#: the end of the data (only customers whose text came before that window count).
+#: Without the run's base, a customer raising a theme has churned when they made no purchase in
+#: this many days before the end of the data (only customers whose text came before that window
+#: count).
 DEFAULT_CHURN_DAYS = 180
 
 
@@ -62,10 +66,8 @@ def themes_by(result: ThemeResult, by: str | pd.Series) -> pd.DataFrame:
         lookup = lookup[~lookup.index.duplicated(keep="last")]
         groups = assignments["customer_id"].astype(str).map(lookup)
     else:
-        raise ValueError(
-            "The 'by' parameter of themes_by must be a column name or a Series indexed by "
-            f"customer_id. Got {type(by).__name__} instead."
-        )
+        must = "a column name or a Series indexed by customer_id"
+        raise param_error("by", by, must, caller="themes_by", got=type(by).__name__)
     frame = pd.DataFrame(
         {"group": groups.fillna("unknown").to_numpy(), "theme": assignments["theme"].to_numpy()}
     )
@@ -95,8 +97,9 @@ def theme_impact(
     result: ThemeResult,
     transactions: pd.DataFrame,
     *,
+    base: pd.DataFrame | None = None,
     clv: pd.Series | None = None,
-    churn_days: int = DEFAULT_CHURN_DAYS,
+    churn_days: int | None = None,
     revenue_months: int = 12,
     observation_end=None,
     confidence: float = 0.95,
@@ -105,8 +108,11 @@ def theme_impact(
 
     For every customer who wrote feedback, two numbers around their latest text on a theme:
     their revenue in the ``revenue_months`` before it, and whether they have churned by the end
-    of the data — no purchase in its last ``churn_days`` days (only customers whose text came
-    before that window count toward churn, so the lapse happened after they wrote). A theme's
+    of the data: the run's status (``base["churned"]``, the client's one churn definition), or
+    without a base no purchase in the data's last ``churn_days`` days, read from the customer
+    base (:func:`cxlib.customers.customer_base`) as the inactivity definition reads it. Only
+    customers whose text came ``churn_days`` or more before the end count toward churn, so the
+    lapse happened after they wrote; a customer who never bought has churned. A theme's
     customers are compared with every other customer who wrote feedback (at their latest text).
 
     Parameters
@@ -116,12 +122,16 @@ def theme_impact(
     transactions : DataFrame
         ``customer_id``, ``date`` (datetime64), ``amount``; checked by
         :func:`cxlib.settings.validation.check_transactions`.
+    base : DataFrame, optional, keyword-only
+        The run's customer base (``client.base``): its ``churned`` column is each customer's
+        churn, its ``clv`` the default ``clv``, its ``attrs["churn_follow_up_days"]`` the
+        default ``churn_days`` and its ``attrs["observation_end"]`` the default end.
     clv : Series, optional, keyword-only
         CLV per customer (indexed by ``customer_id``); adds ``clv`` and ``clv_at_stake``.
-    churn_days : int, keyword-only
-        Days without a purchase at the end of the data that count as churn (default 180); pass
-        the client's inactivity threshold (``client.churn_threshold_days``) so the page uses
-        the same churn definition as the others.
+    churn_days : int, optional, keyword-only
+        Days of data a text needs after it for its writer's churn to count. Default: the
+        base's (None there: every text before the end counts), else 180, also the days without
+        a purchase that count as churn when no base is given.
     revenue_months : int, keyword-only
         Months of revenue before the text counted as the customer's revenue (default 12).
     observation_end : date-like, optional, keyword-only
@@ -142,6 +152,14 @@ def theme_impact(
         the churn difference's interval; with ``clv``, also ``clv`` and ``clv_at_stake``.
     """
     caller = "theme_impact"
+    if base is not None:  # the run's churn, value and end: what every other page reads
+        validate_columns(base, ["churned"], caller=caller)
+        clv = base["clv"] if clv is None and "clv" in base else clv
+        churn_days = base.attrs.get("churn_follow_up_days") if churn_days is None else churn_days
+        if observation_end is None:
+            observation_end = base.attrs.get("observation_end")
+    elif churn_days is None:
+        churn_days = DEFAULT_CHURN_DAYS
     if result.themes.empty:  # no feedback table, or no complaint theme: nothing to rank
         columns = [
             "theme",
@@ -164,7 +182,8 @@ def theme_impact(
         return pd.DataFrame(columns=columns + (["clv", "clv_at_stake"] if clv is not None else []))
     checked = check_transactions(transactions, caller=caller)
     validate_columns(result.assignments, ["customer_id", "date"], caller=caller)
-    check_positive_int(churn_days, "churn_days", caller=caller)
+    if churn_days is not None:
+        check_positive_int(churn_days, "churn_days", caller=caller)
     confidence = check_fraction(confidence, "confidence", caller=caller)
     z = float(stats.norm.ppf(0.5 + confidence / 2))
     tx = pd.DataFrame(
@@ -186,7 +205,21 @@ def theme_impact(
     texts = texts[(texts["date"] <= end) & (texts["theme"] >= 0)]
     if len(texts) == 0:
         raise DataError(f"{caller}: no themed feedback on or before {end.date()}")
-    anchors = _theme_anchors(texts, tx, end, revenue_months=revenue_months, churn_days=churn_days)
+    if base is None:  # the inactivity rule on the one customer base, as the churn page reads it
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # customers without a purchase
+            churned = customer_base(checked, observation_end=end)["days_since_last"] > churn_days
+    else:
+        churned = base["churned"]
+    churned = pd.Series(churned.to_numpy(dtype=bool), index=churned.index.astype(str))
+    anchors = _theme_anchors(
+        texts,
+        tx,
+        end,
+        churned[~churned.index.duplicated()],
+        revenue_months=revenue_months,
+        churn_days=churn_days,
+    )
     if clv is not None:
         lookup = clv.copy()
         lookup.index = lookup.index.astype(str)
@@ -212,13 +245,13 @@ def theme_impact(
     )
 
 
-def _theme_anchors(texts, tx, end, *, revenue_months: int, churn_days: int) -> pd.DataFrame:
+def _theme_anchors(texts, tx, end, churned, *, revenue_months, churn_days) -> pd.DataFrame:
     """One reference date per customer and theme, and per customer, with money around it.
 
     The reference date is the customer's latest text on the theme (``theme`` = -1: on
     anything). Columns: ``revenue`` in the ``revenue_months`` before it, ``followed_up`` (the
-    text came before the churn window) and ``churned`` (no purchase after it inside the last
-    ``churn_days`` days of the data).
+    text came ``churn_days`` or more before ``end``; any text when None) and ``churned`` (the
+    customer's status in ``churned``; a customer without one never bought, so churned).
     """
     per_theme = texts.groupby(["customer_id", "theme"], as_index=False).agg(
         date=("date", "max"), n_texts=("date", "size")
@@ -235,11 +268,10 @@ def _theme_anchors(texts, tx, end, *, revenue_months: int, churn_days: int) -> p
     before = (delta <= pd.Timedelta(0)) & (
         joined["date_tx"] > joined["date"] - pd.DateOffset(months=revenue_months)
     )
-    window_start = end - pd.Timedelta(days=churn_days)
-    after = (delta > pd.Timedelta(0)) & (joined["date_tx"] > window_start) & (joined["amount"] > 0)
+    window_start = end if churn_days is None else end - pd.Timedelta(days=churn_days)
     anchors["revenue"] = joined["amount"].where(before, 0.0).groupby(joined["row"]).sum().to_numpy()
     anchors["followed_up"] = anchors["date"] <= window_start
-    anchors["churned"] = ~after.groupby(joined["row"]).any().to_numpy()
+    anchors["churned"] = anchors["customer_id"].map(churned).fillna(True).astype(bool)
     return anchors
 
 

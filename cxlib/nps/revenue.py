@@ -34,6 +34,7 @@ from cxlib.nps.score import (
     nps,
     nps_category,
 )
+from cxlib.settings.params import Options, check_param
 from cxlib.settings.validation import (
     DataError,
     check_fraction,
@@ -134,11 +135,8 @@ class NPSRevenueResult:
         :data:`MIN_USEFUL_R2_GAIN` better), ``"real but small"`` (significant only), ``"none"``
         (not significant) or ``"not measured"`` (too few answers with follow-up).
         """
-        if model not in ("churn", "subsequent_spend"):
-            raise ValueError(
-                "The 'model' parameter of predictive_value must be 'churn' or 'subsequent_spend'. "
-                f"Got {model!r} instead."
-            )
+        choices = Options(("churn", "subsequent_spend"), words="'churn' or 'subsequent_spend'")
+        check_param("model", model, choices, caller="predictive_value")
         rows = self.incremental[self.incremental["model"] == model]
         if rows.empty:
             return "not measured"
@@ -253,30 +251,25 @@ def _customer_table(base, transactions, sv, customers, end, caller) -> pd.DataFr
     return table
 
 
-#: The client's churn definitions (``AnalysisConfig.churn_definition``) in words.
-_DEFINITION_WORDS = {
-    "inactivity": "no purchase for more than {days} days",
-    "p_alive": "probability of still being a customer below 50% (CLV model)",
-    "contract": "contract ended",
-}
-
-
 def _churn_rule(base, churned, churn_days, churn_definition, follow_up_months, caller):
     """Pick the churn rule after answering: (status per customer or None, days, words).
 
-    The client's status (``churned``, else ``base["churned"]``) wins; without one, an
-    inactivity rule of ``churn_days`` days (default: the follow-up window) is applied to the
-    last purchase. ``churn_days`` also keeps answers given inside that window out.
+    The client's status (``churned``, else ``base["churned"]``) wins; the base also says what
+    it means (``attrs["churn_words"]``) and how many days of data an answer needs after it
+    (``attrs["churn_follow_up_days"]``), both set by the run from its churn definition
+    (:meth:`cxlib.churn.ChurnDefinition.base_attrs`). Without a status, an inactivity rule of
+    ``churn_days`` days (default: the follow-up window) is applied to the last purchase.
+    ``churn_days`` also keeps answers given inside that window out.
     """
     if churn_days is not None:
         churn_days = check_positive_int(churn_days, "churn_days", caller=caller)
     status = _as_customer_series(churned, "churned", caller)
     if status is None and base is not None and "churned" in base:
         status = _as_customer_series(base["churned"], "churned", caller)
-        name = base.attrs.get("churn_definition")
-        if churn_definition is None and name in _DEFINITION_WORDS:
-            if name != "inactivity" or churn_days is not None:
-                churn_definition = _DEFINITION_WORDS[name].format(days=churn_days)
+        if churn_definition is None:
+            churn_definition = base.attrs.get("churn_words")
+        if churn_days is None:
+            churn_days = base.attrs.get("churn_follow_up_days")
     if churn_definition is None and churn_days is not None:
         churn_definition = f"no purchase in the last {churn_days} days"
     elif churn_definition is None and status is not None:
@@ -382,15 +375,16 @@ def nps_vs_revenue(
     churned : Series or DataFrame, optional, keyword-only
         The client's churn status per customer at ``observation_end`` (bool). Default: the
         base's ``churned`` column (the client's one churn definition, named in
-        ``base.attrs["churn_definition"]``).
+        ``base.attrs["churn_definition"]`` and put in words in ``base.attrs["churn_words"]``).
     churn_days : int, optional, keyword-only
-        The client's inactivity threshold (``client.churn_threshold_days``): only answers given
-        before the last ``churn_days`` days count for churn, and it names an inactivity
-        definition. Without a churn status, churned means no purchase in the last
-        ``churn_days`` days (default: in the last ``follow_up_months``).
+        Only answers given before the last ``churn_days`` days count for churn. Default: the
+        base's ``attrs["churn_follow_up_days"]`` (the inactivity threshold for a definition
+        read from a silence; none for a contract's end). Without a churn status, churned
+        means no purchase in the last ``churn_days`` days (default: in the last
+        ``follow_up_months``).
     churn_definition : str, optional, keyword-only
         The churn definition in words, for the output (``summary["churn_definition"]``);
-        default from the base's definition or the rule above.
+        default the base's ``attrs["churn_words"]``, else the rule above.
     control_for_segment : bool, keyword-only
         Use the segments as a control in the regressions and for the within-segment effects
         (default True). Set it to False when the segments are measured *after* the answers

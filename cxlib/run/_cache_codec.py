@@ -59,6 +59,8 @@ def storable_classes() -> dict[str, type]:
     outside ``__dict__``. A class added here must round-trip in ``tests/test_cache.py``; a new
     plain attribute of one of them (a list of warnings, a ``None``) needs nothing more.
     """
+    from cxlib.churn.definitions import ChurnRate
+    from cxlib.churn.result import ChurnResult
     from cxlib.clv.fit import CustomerValueFit
     from cxlib.clv.holdout import HoldoutValidation, ModelSelection
     from cxlib.clv.purchase import PurchaseModel
@@ -66,6 +68,8 @@ def storable_classes() -> dict[str, type]:
     from cxlib.clv.spend import SpendModel
 
     classes = (
+        ChurnRate,
+        ChurnResult,
         CustomerValueFit,
         HoldoutValidation,
         ModelSelection,

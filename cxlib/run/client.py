@@ -6,6 +6,7 @@
     client.transactions      # the validated tables (None for a table the client does not have)
     client.analysis          # the YAML's analysis settings, defaults from AnalysisConfig
     client.base              # per customer: purchases, revenue, churned, p_alive, clv, segment
+    client.churn             # the churn definition, rate and survival table (cxlib.churn.run_churn)
     client.value_fit         # the CLV model, chosen and fitted once (cxlib.clv.fit_customer_value)
 
 The runner opens the client once before any notebook runs (:meth:`Client.prepare`); each notebook
@@ -365,11 +366,11 @@ class Client:
                 observation_end=settings.observation_end,
                 freq=settings.freq,
             )
-        definition = settings.churn_definition
+        rule = churn.churn_definition(settings.churn_definition, caller="churn_definition")
         try:
             fit = self.value_fit
         except DataError as exc:
-            if definition == "p_alive":
+            if rule.uses_model:
                 raise
             # The customers' facts and segments do not depend on the CLV model: a client whose
             # purchase model cannot be fitted keeps its base, with the model's columns missing
@@ -383,17 +384,50 @@ class Client:
         status = churn.churn_status(
             self._history(),
             as_of=base.attrs["observation_end"],
-            definition=definition,
+            definition=rule.name,
             customers=self.customers,
-            threshold_days=self.churn_threshold_days if definition == "inactivity" else None,
-            p_alive=base["p_alive"] if definition == "p_alive" else None,
+            threshold_days=self.churn_threshold_days if rule.uses_threshold else None,
+            p_alive=base["p_alive"] if rule.uses_model else None,
         )
         base["churned"] = status["churned"].reindex(base.index).fillna(False).astype(bool)
         base["segment"] = segmentation.rfm_segments(base, threshold_days=self.churn_threshold_days)[
             "segment"
         ]
-        base.attrs["churn_definition"] = definition
+        # the name, the words and the follow-up the NPS and feedback pages read from the base
+        base.attrs.update(rule.base_attrs(threshold_days=self.churn_threshold_days))
         return base
+
+    @property
+    def churn(self):
+        """The run's churn (:func:`cxlib.churn.run_churn`), computed once.
+
+        The client's definition (``churn.definition``), each customer's status (the
+        :attr:`base`'s ``churned``), the churn rate over the window from ``churn_cutoff`` and
+        ``churn_horizon_days`` (``churn.rate``) and the survival table (``churn.survival``):
+        what the churn page shows, so that no page computes churn again.
+        """
+        return self._cached("churn", self._compute_churn, _check_churn)
+
+    def _compute_churn(self):
+        from cxlib import churn
+
+        settings = self.analysis
+        rule = churn.churn_definition(settings.churn_definition, caller="churn_definition")
+        base = self.base
+        return churn.run_churn(
+            self._history(),
+            base=base,
+            definition=rule.name,
+            customers=self.customers,
+            feedback=self.feedback,
+            threshold_days=self.churn_threshold_days,
+            inactivity_days=settings.churn_inactivity_days,
+            cutoff=settings.churn_cutoff,
+            horizon_days=settings.churn_horizon_days,
+            purchase_model=self.value_fit.purchase_model if rule.uses_model else None,
+            freq=settings.freq,
+            observation_end=base.attrs["observation_end"],
+        )
 
     def _require_transactions(self, step: str) -> pd.DataFrame:
         if self.transactions is None:
@@ -433,6 +467,20 @@ def _check_base(value: Any) -> str | None:
     if problem is None and value.index.name != "customer_id":
         return "is not indexed by customer_id"
     return problem
+
+
+def _check_churn(value: Any) -> str | None:
+    from cxlib.churn import ChurnRate, ChurnResult
+
+    if type(value) is not ChurnResult:
+        return f"holds a {type(value).__name__}, not a ChurnResult"
+    if type(getattr(value, "rate", None)) is not ChurnRate:
+        return "has no churn rate"
+    if type(getattr(value, "survival", None)) is not pd.DataFrame:
+        return "has no survival frame"
+    if type(getattr(value, "churned", None)) is not pd.Series:
+        return "has no churned flags"
+    return None
 
 
 def _check_flag(value: Any) -> str | None:

@@ -16,6 +16,7 @@ import pandas as pd
 
 from cxlib import data
 from cxlib.churn import contractual
+from cxlib.churn.registry import DEFINITIONS
 from cxlib.clv.kinds import clv_model_choices
 from cxlib.data._schema import PURCHASE_COUNTS
 from cxlib.settings.config import AnalysisConfig, ClientConfig, load_config
@@ -122,6 +123,7 @@ def check_settings(
 ) -> None:
     """Cross-field checks of the analysis settings against the data (run by ``cxlib validate``).
 
+    ``churn_definition`` must name one of :data:`cxlib.churn.DEFINITIONS`.
     ``calibration_end`` and ``observation_end`` must fall inside the transactions' dates, with
     calibration before observation, and ``holdout_weeks`` must be shorter than the history. For
     a contract history in ``customers``, its tenure and churned flag must read as such and a
@@ -134,6 +136,7 @@ def check_settings(
     """
     settings, where = config.analysis, config.config_path or config.client
     _check_clv_model(settings, where)
+    _check_churn_definition(settings, where)
     _check_contract_settings(settings, customers, where)
     if transactions is None or transactions.empty:
         return
@@ -174,6 +177,20 @@ def _check_clv_model(settings: AnalysisConfig, where) -> None:
             f"{where}: invalid analysis settings\n  analysis.clv_model: {settings.clv_model!r} "
             f"is not a purchase model; use one of {', '.join(choices)} (auto: the one with the "
             "smallest holdout error)"
+        )
+
+
+def _check_churn_definition(settings: AnalysisConfig, where) -> None:
+    """Refuse a ``churn_definition`` that :data:`cxlib.churn.DEFINITIONS` does not hold.
+
+    The config cannot list the names itself (it sits below the churn analyses), so the one
+    list is the registry's, read here.
+    """
+    name = settings.churn_definition
+    if name not in DEFINITIONS:
+        raise DataError(
+            f"{where}: invalid analysis settings\n  analysis.churn_definition: {name!r} is not "
+            f"a churn definition; choose one of {', '.join(DEFINITIONS)}"
         )
 
 

@@ -219,7 +219,8 @@ class AnalysisConfig(_Strict):
     # "auto" or a purchase model; the choices are cxlib.clv's registry (checked at loading)
     clv_model: str = "auto"
     retention_gain: float = Field(0.05, gt=0, lt=1)
-    churn_definition: Literal["inactivity", "contract", "p_alive"] = "inactivity"
+    # a name from cxlib.churn.DEFINITIONS, checked there by cxlib.run.loading.check_settings
+    churn_definition: str = "inactivity"
     churn_cutoff: dt.date | None = None
     churn_horizon_days: int = Field(90, ge=7)
     # days without a purchase after which a customer counts as churned (inactivity); None: read
