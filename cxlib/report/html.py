@@ -17,12 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from cxlib.report.pages import SUMMARY_PAGE, notebook_title, reading_order
+
 if TYPE_CHECKING:
     from cxlib.report.results import NotebookRun
 
-#: The executive summary's notebook: it runs last (it reads the other pages' numbers) but is
-#: listed first.
-SUMMARY_NOTEBOOK = "00_summary"
+#: The executive summary's notebook (the manifest's summary page, :mod:`cxlib.report.pages`).
+SUMMARY_NOTEBOOK = SUMMARY_PAGE
 
 # --- HTML -------------------------------------------------------------------------------------
 
@@ -97,7 +98,7 @@ def export_html(
     )
     nb = copy.deepcopy(nb)
     # Without a title nbconvert names every page "Notebook" (browser tabs, bookmarks, the PDF).
-    nb.metadata["title"] = title or _notebook_title(nb, "Customer report")
+    nb.metadata["title"] = title or notebook_title(nb, "Customer report")
     if reviewer:
         nb.cells = [
             c
@@ -153,15 +154,6 @@ def _strip_tags(text: str) -> str:
     return re.sub(r"<[^>]+>", "", text).strip()
 
 
-def _notebook_title(nb: Any, default: str) -> str:
-    for cell in nb.cells:
-        if cell.cell_type == "markdown":
-            match = re.search(r"^#\s+(.+)$", cell.source, re.M)
-            if match:
-                return match.group(1).strip()
-    return default
-
-
 def _count_warnings(nb: Any) -> int:
     return sum(
         1
@@ -202,6 +194,7 @@ def _index_html(
         ("Notebook", "notebook"),
     )
     # The executive summary runs last (it reads the others' numbers) but is read first.
+    by_name = {nb.name: nb for nb in notebooks}
     pages = [
         {
             "name": nb.name,
@@ -213,7 +206,7 @@ def _index_html(
             "reason": nb.reason,
             "warnings": nb.warnings,
         }
-        for nb in sorted(notebooks, key=lambda nb: nb.name != SUMMARY_NOTEBOOK)
+        for nb in (by_name[name] for name in reading_order(by_name))
     ]
     titles = {nb.name: nb.title or nb.name for nb in notebooks}
     groups: list[dict[str, Any]] = []

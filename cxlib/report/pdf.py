@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from cxlib.report.pages import reading_order
+
 __all__ = [
     "CHROMIUM",
     "PDF_NAME",
@@ -28,7 +30,6 @@ __all__ = [
 #: Where Debian's ``chromium`` package puts the browser; ``PATH`` is searched next.
 CHROMIUM = "/usr/bin/chromium"
 PDF_NAME = "report.pdf"
-SUMMARY = "00_summary"
 
 _FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
           "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -90,8 +91,8 @@ def print_pdf(html_file: Path, target: Path, *, chromium: str, timeout: int = 18
 
 def _ordered(runs: Sequence[Any]) -> list[Any]:
     """Summary first, then the topic pages in the run's order; only pages with reviewer HTML."""
-    pages = [r for r in runs if r.outputs.get("reviewer_html")]
-    return sorted(pages, key=lambda r: r.name != SUMMARY)
+    pages = {r.name: r for r in runs if r.outputs.get("reviewer_html")}
+    return [pages[name] for name in reading_order(pages)]
 
 
 def print_report_pdf(
