@@ -30,6 +30,7 @@ from pathlib import Path
 import pandas as pd
 
 from cxlib.report.pages import action_page
+from cxlib.segmentation.plays import BASIS, DEFAULT_SAVE_RATE  # the basis plays share with actions
 from cxlib.settings.validation import DataError, validate_columns
 
 __all__ = [
@@ -46,15 +47,8 @@ __all__ = [
     "to_annual_margin",
 ]
 
-#: The one money basis every action is valued on.
-BASIS = "annual gross margin"
-
 #: Subfolder of the headlines folder holding each page's actions as ``<page>.json``.
 ACTIONS_DIR = "actions"
-
-#: Assumed share of contacted at-risk customers a retention campaign keeps, and its range: an
-#: assumption, stated on the page, to be replaced by a measured rate once a test has run.
-DEFAULT_SAVE_RATE = (0.20, 0.10, 0.30)
 
 COLUMNS = ["action", "segment", "customers", "value", "value_low", "value_high", "basis",
            "kpi", "page"]  # fmt: skip
