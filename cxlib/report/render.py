@@ -3,8 +3,8 @@
 Templates live in ``cxlib/report/templates/`` and are rendered with autoescaping, so every value
 is escaped unless a template marks it safe (stylesheets, tables pandas already escaped). Client
 text goes through the ``text`` filter (:func:`cxlib.settings.escape.escape_html`: control and
-bidirectional characters removed, then escaped); numbers through ``cell`` (formatted as on the
-pages' tables, :func:`cxlib.report.present.format_cell`).
+bidirectional characters removed, then escaped). Numbers come formatted by the caller
+(:func:`cxlib.report.present.format_cell`): templates lay out, they do not compute.
 
 Examples
 --------
@@ -26,12 +26,10 @@ __all__ = ["environment", "render", "source"]
 @cache
 def environment() -> Environment:
     """Return the package's jinja2 environment (autoescaping, cxlib's filters)."""
-    from cxlib.report.present import format_cell
     from cxlib.settings.escape import escape_html
 
     env = Environment(loader=PackageLoader("cxlib.report", "templates"), autoescape=True)
     env.filters["text"] = lambda value: Markup(escape_html(value))
-    env.filters["cell"] = lambda value, unit: Markup(escape_html(format_cell(value, unit)))
     return env
 
 
