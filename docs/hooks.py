@@ -1,7 +1,8 @@
 """MkDocs hooks for the cxlib site (docs/mkdocs.yml).
 
-* one API page per cxlib submodule (``cxlib._SUBMODULES``), added to the "API reference"
-  section, so a new module is documented without editing mkdocs.yml;
+* one API page per cxlib package (``cxlib._SUBMODULES``) and per module a reader uses directly
+  (``API_ORDER``), added to the "API reference" section, so a new package is documented without
+  editing mkdocs.yml;
 * the changelog page shows the repository's CHANGELOG.md, and a ``<!-- README: Title -->`` line
   the README's section "## Title", so the site and the README cannot drift apart;
 * the gallery shows the latest finished demo report under ``reports/demo/`` (``make report``),
@@ -21,23 +22,28 @@ ROOT = Path(__file__).resolve().parent.parent
 API_SECTION = "API reference"
 # The order a reader meets the modules in; modules not listed follow alphabetically.
 API_ORDER = (
-    "client",
+    "run.client",
     "data",
-    "config",
+    "settings.config",
     "customers",
     "segmentation",
-    "wallet",
+    "segmentation.wallet",
+    "segmentation.trend",
     "churn",
     "nps",
     "feedback",
     "clv",
+    "run.value",
     "experiments",
     "plots",
-    "headlines",
+    "report.present",
+    "report.headlines",
+    "report.cards",
+    "report.actions",
     "report",
-    "audit",
+    "report.audit",
     "demo",
-    "datasets",
+    "data.datasets",
 )
 GALLERY_DIR = "gallery/demo"
 
@@ -45,8 +51,7 @@ GALLERY_DIR = "gallery/demo"
 def _modules() -> list[str]:
     import cxlib
 
-    names = set(cxlib._SUBMODULES)
-    return [m for m in API_ORDER if m in names] + sorted(names - set(API_ORDER))
+    return list(API_ORDER) + sorted(set(cxlib._SUBMODULES) - set(API_ORDER))
 
 
 def on_config(config):

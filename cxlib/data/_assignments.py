@@ -51,8 +51,9 @@ def validate_assignments(
     >>> validate_assignments(table)
     Traceback (most recent call last):
     ...
-    cxlib.DataError: experiments: 1 customer(s) in two groups of one experiment \
-(each customer belongs to one group): row 2: "a in 'x': ['control', 'coupon']", row 3: ...
+    cxlib.settings.validation.DataError: experiments: 1 customer(s) in two groups of one \
+experiment (each customer belongs to one group): row 2: "a in 'x': ['control', 'coupon']", \
+row 3: ...
     """
     validate_columns(
         assignments,

@@ -8,6 +8,10 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+# The parameter checks live in cxlib.settings.params (one template); they are re-exported here
+# because callers have long imported them from this module.
+from cxlib.settings.params import check_fraction, check_positive_int, param_error
+
 __all__ = [
     "DataError",
     "check_fraction",
@@ -30,7 +34,7 @@ class DataError(ValueError):
     >>> raise DataError("transactions.csv: column 'amount' is not numeric")
     Traceback (most recent call last):
     ...
-    cxlib.DataError: transactions.csv: column 'amount' is not numeric
+    cxlib.settings.validation.DataError: transactions.csv: column 'amount' is not numeric
     """
 
 
@@ -75,7 +79,7 @@ def validate_columns(
     >>> validate_columns(pd.DataFrame({"id": [1], "when": [2]}), ["date"], caller="churn_model")
     Traceback (most recent call last):
     ...
-    cxlib.DataError: churn_model: missing column(s) ['date']; got ['id', 'when']
+    cxlib.settings.validation.DataError: churn_model: missing column(s) ['date']; got ['id', 'when']
     """
     where = f"{caller} ({source})" if source else caller
     columns: Sequence[str] = [str(c) for c in frame.columns]
@@ -85,42 +89,6 @@ def validate_columns(
     missing = [c for c in required if c not in columns]
     if missing:
         raise DataError(f"{where}: missing column(s) {missing}; got {list(columns)}")
-
-
-def check_positive_int(value: object, name: str, *, caller: str) -> int:
-    """Return ``value`` as an int, or raise the parameter error when it is not a positive integer.
-
-    Examples
-    --------
-    >>> check_positive_int(0, "days", caller="f")
-    Traceback (most recent call last):
-    ...
-    ValueError: The 'days' parameter of f must be a positive integer. Got 0 instead.
-    """
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        raise ValueError(
-            f"The '{name}' parameter of {caller} must be a positive integer. Got {value!r} instead."
-        )
-    return int(value)
-
-
-def check_fraction(value: object, name: str, *, caller: str) -> float:
-    """Return ``value`` as a float, or raise the parameter error unless it lies strictly in (0, 1).
-
-    Examples
-    --------
-    >>> check_fraction(95, "p", caller="f")
-    Traceback (most recent call last):
-    ...
-    ValueError: The 'p' parameter of f must be a number strictly between 0 and 1. Got 95 instead.
-    """
-    is_number = isinstance(value, int | float | np.number) and not isinstance(value, bool)
-    if not is_number or not 0 < value < 1:
-        raise ValueError(
-            f"The '{name}' parameter of {caller} must be a number strictly between 0 and 1. "
-            f"Got {value!r} instead."
-        )
-    return float(value)
 
 
 def check_transactions(transactions: pd.DataFrame, *, caller: str) -> pd.DataFrame:
@@ -145,8 +113,8 @@ def check_transactions(transactions: pd.DataFrame, *, caller: str) -> pd.DataFra
     ------
     DataError
         For any of the problems above.
-    TypeError
-        When ``transactions`` is not a DataFrame.
+    cxlib.settings.params.ParameterError
+        (a ``TypeError``) when ``transactions`` is not a DataFrame.
 
     Examples
     --------
@@ -157,13 +125,11 @@ def check_transactions(transactions: pd.DataFrame, *, caller: str) -> pd.DataFra
     >>> check_transactions(tx.assign(date=["2025-01-02"]), caller="f")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    cxlib.DataError: f: column 'date' must hold dates (datetime64), got text; ...
+    cxlib.settings.validation.DataError: f: column 'date' must hold dates (datetime64), got ...
     """
     if not isinstance(transactions, pd.DataFrame):
-        raise TypeError(
-            f"The 'transactions' parameter of {caller} must be a DataFrame. "
-            f"Got {type(transactions).__name__} instead."
-        )
+        got = type(transactions).__name__
+        raise param_error("transactions", transactions, "a DataFrame", caller=caller, got=got)
     validate_columns(transactions, ["customer_id", "date", "amount"], caller=caller)
     if len(transactions) == 0:
         raise DataError(f"{caller}: the transactions table is empty")
@@ -220,17 +186,16 @@ def segment_series(segments: pd.Series | pd.DataFrame, *, caller: str) -> pd.Ser
     ------
     DataError
         When the frame has no ``segment`` column or a customer appears twice.
-    ValueError
-        When ``segments`` is neither a Series nor a DataFrame.
+    cxlib.settings.params.ParameterError
+        (a ``ValueError``) when ``segments`` is neither a Series nor a DataFrame.
     """
     if isinstance(segments, pd.DataFrame):
         validate_columns(segments, ["segment"], caller=caller)
         segments = segments["segment"]
     if not isinstance(segments, pd.Series):
-        raise ValueError(
-            f"The 'segments' parameter of {caller} must be a Series or a DataFrame with a "
-            f"'segment' column, indexed by customer_id. Got {type(segments).__name__} instead."
-        )
+        must = "a Series or a DataFrame with a 'segment' column, indexed by customer_id"
+        got = type(segments).__name__
+        raise param_error("segments", segments, must, caller=caller, got=got)
     out = segments.astype(str)
     out.index = out.index.astype(str)
     out.index.name = "customer_id"
