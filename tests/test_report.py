@@ -151,7 +151,7 @@ def test_discover_notebooks_keeps_only_the_named_ones_by_name_or_number(tmp_path
 
 def test_discover_notebooks_rejects_a_name_that_matches_no_notebook(tmp_path):
     write_notebook(tmp_path / "01_segmentation.ipynb", [], parameters=None)
-    with pytest.raises(ValueError, match=r"must name notebooks .*Got \['03_nps'\] instead"):
+    with pytest.raises(ValueError, match=r"must be names of notebooks .*Got \['03_nps'\] instead"):
         discover_notebooks(tmp_path, only=["03_nps"])
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 
 from cxlib.plots._base import _get_ax, _label, _labels, _money_axis, _nothing_to_draw
+from cxlib.settings.params import Options, check_param, param_error
 
 __all__ = [
     "plot_category_outcome",
@@ -79,10 +80,8 @@ def plot_category_outcome(
     ax = _get_ax(ax)
     data = result.by_category[result.by_category["metric"] == metric]
     if data.empty:
-        raise ValueError(
-            f"The 'metric' parameter of plot_category_outcome must be one of "
-            f"{sorted(result.by_category['metric'].unique())}. Got {metric!r} instead."
-        )
+        known = Options(sorted(result.by_category["metric"].unique()))
+        raise param_error("metric", metric, known, caller="plot_category_outcome")
     colours = [_CATEGORY_COLOURS[c] for c in data["category"]]
     errors = [data["mean"] - data["ci_low"], data["ci_high"] - data["mean"]]
     ax.bar(data["category"], data["mean"], color=colours, yerr=errors, capsize=4)
@@ -108,11 +107,9 @@ def plot_score_outcome(
     Score points with fewer than ``min_n`` answers are left out (their intervals are too wide).
     """
     ax = _get_ax(ax)
-    if metric not in ("subsequent_spend", "churned"):
-        raise ValueError(
-            "The 'metric' parameter of plot_score_outcome must be 'subsequent_spend' or "
-            f"'churned'. Got {metric!r} instead."
-        )
+    check_param(
+        "metric", metric, Options(("subsequent_spend", "churned")), caller="plot_score_outcome"
+    )
     prefix = "spend" if metric == "subsequent_spend" else "churned"
     data = result.by_score[result.by_score["n"] >= min_n]
     ax.fill_between(data["score"], data[f"{prefix}_ci_low"], data[f"{prefix}_ci_high"],

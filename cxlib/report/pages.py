@@ -31,6 +31,8 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from cxlib.settings.params import param_error
+
 __all__ = [
     "CLIENT_FACTS",
     "default_notebooks_dir",
@@ -306,10 +308,9 @@ def discover_notebooks(
     wanted = [name.strip().removesuffix(".ipynb") for name in only if name.strip()]
     unknown = [w for w in wanted if not any(_matches(p.stem, w) for p in found)]
     if unknown:
-        raise ValueError(
-            f"The 'only' parameter of discover_notebooks must name notebooks in {directory} "
-            f"({', '.join(p.stem for p in found)}). Got {unknown} instead."
-        )
+        names = ", ".join(p.stem for p in found)
+        must = f"names of notebooks in {directory} ({names})"
+        raise param_error("only", unknown, must, caller="discover_notebooks")
     return [p for p in found if any(_matches(p.stem, w) for w in wanted)]
 
 
