@@ -14,9 +14,10 @@ from typer.testing import CliRunner
 
 from cxlib.cli import EXIT_DATA_ERROR, EXIT_FAILED, app
 from cxlib.report.audit import RULES, Finding, NotARunError, audit_run, page_text, sentences
-from cxlib.report.cards import save_segment_facts, segment_cards
+from cxlib.report.cards import save_segment_facts
 from cxlib.report.headlines import load_headlines, save_facts, save_headlines
 from cxlib.report.summary import actions_markdown, situation
+from cxlib.segmentation.plays import segment_cards
 from cxlib.segmentation.trend import (
     active_customers_over_time,
     covers,
@@ -334,7 +335,7 @@ def test_the_outlook_counts_first_year_customers_only_when_the_data_can_tell_the
 
 
 def test_the_segment_trend_and_the_bridge_use_one_coverage_rule():
-    from cxlib.report.cards import segment_trend
+    from cxlib.segmentation.trend import segment_trend
 
     end = pd.Timestamp("2025-12-31")
     for days, covered in ((729, True), (728, False)):

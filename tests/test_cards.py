@@ -10,18 +10,15 @@ import pandas as pd
 import pytest
 
 from cxlib import DataError
-from cxlib.report.actions import BASIS
 from cxlib.report.cards import (
-    CARD_COLUMNS,
-    TREND_COLUMNS,
     cards_table,
     cards_view,
     load_segment_facts,
     save_segment_facts,
-    segment_cards,
-    segment_trend,
     trend_table,
 )
+from cxlib.segmentation.plays import BASIS, CARD_COLUMNS, segment_cards
+from cxlib.segmentation.trend import TREND_COLUMNS, segment_trend
 
 SEGMENTS = pd.Index(["Champions", "At Risk", "Lost"], name="segment")
 

@@ -218,3 +218,36 @@ def test_the_table_audit_finds_wide_tables_and_raw_cells_and_passes_clean_ones(t
     assert any("table 1: raw cells" in p and "0.123457" in p for p in problems)  # pandas repr
     assert any("table 1: snake_case headers" in p for p in problems)
     assert not [p for p in problems if p.startswith("table 2")]
+
+
+_TAGS = re.compile(r"<(div|p|span|table|tr|td|th|style|nav|a|li|ul|h[1-6]|strong|em|html)[\s>]")
+
+
+def _html_in_python(path: Path) -> list[str]:
+    """String literals of a module that write HTML (docstrings and regular expressions aside)."""
+    import ast
+
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    skip = set()
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr):
+            skip.add(id(body[0].value))  # a docstring: examples may show HTML
+        if isinstance(node, ast.Call) and getattr(node.func, "value", None) is not None:
+            if getattr(node.func.value, "id", None) == "re":  # a pattern that reads HTML
+                skip.update(id(arg) for arg in node.args)
+    return [
+        f"{path.name}:{node.lineno}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+        and id(node) not in skip and _TAGS.search(node.value)
+    ]  # fmt: skip
+
+
+def test_the_report_writes_its_html_from_templates_not_python_strings():
+    package = Path(__file__).resolve().parents[1] / "cxlib"
+    modules = [*package.glob("report/*.py"), *package.glob("plots/*.py"),
+               *package.glob("segmentation/*.py")]  # fmt: skip
+    found = [hit for module in modules for hit in _html_in_python(module)]
+    assert found == []
+    assert _html_in_python(Path(__file__))  # the check does see HTML: the page this file writes

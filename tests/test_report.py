@@ -151,7 +151,7 @@ def test_discover_notebooks_keeps_only_the_named_ones_by_name_or_number(tmp_path
 
 def test_discover_notebooks_rejects_a_name_that_matches_no_notebook(tmp_path):
     write_notebook(tmp_path / "01_segmentation.ipynb", [], parameters=None)
-    with pytest.raises(ValueError, match=r"must name notebooks .*Got \['03_nps'\] instead"):
+    with pytest.raises(ValueError, match=r"must be names of notebooks .*Got \['03_nps'\] instead"):
         discover_notebooks(tmp_path, only=["03_nps"])
 
 
@@ -461,7 +461,9 @@ def test_a_page_the_data_cannot_serve_is_skipped_with_the_fact_and_the_setting_t
 
     import pandas as pd
 
-    from cxlib.report.runner import _skip_reason, _unmet
+    from cxlib.report.pages import page
+    from cxlib.report.pages import skip_reason as _skip_reason
+    from cxlib.report.pages import unmet as _unmet
     from cxlib.settings.config import AnalysisConfig
 
     def client(dates, repeat, **settings):
@@ -471,9 +473,11 @@ def test_a_page_the_data_cannot_serve_is_skipped_with_the_fact_and_the_setting_t
             analysis=AnalysisConfig(**settings),
         )  # fmt: skip
 
-    churn_page = {"cxlib": {"requires": ["transactions", "repeat_purchases", "churn_window"]}}
-    clv_page = {"cxlib": {"requires": ["transactions|contracts", "repeat_purchases|contracts"]}}
-    segments = {"cxlib": {"requires": ["transactions", "churn_threshold"]}}
+    # what the manifest says the churn, CLV and segmentation pages require
+    churn_page, clv_page, segments = (
+        page(name).requires for name in ("02_churn", "04_clv", "01_segmentation")
+    )
+    assert churn_page == ("transactions", "repeat_purchases", "churn_window")
     year = ["2024-01-01", "2024-12-31"]
     buyers = client(year, True)
     assert _unmet(churn_page, buyers) == _unmet(clv_page, buyers) == _unmet(segments, buyers) == []
@@ -499,3 +503,86 @@ def test_a_page_the_data_cannot_serve_is_skipped_with_the_fact_and_the_setting_t
     # tables first: a client without transactions is told so, the facts are not tested
     nothing = SimpleNamespace(transactions=None, contracts=None)
     assert _skip_reason(_unmet(churn_page, nothing), nothing) == "no transactions table"
+
+
+# --- the page manifest ------------------------------------------------------------------------
+
+
+def test_the_manifest_lists_every_shipped_notebook_with_its_own_title():
+    from cxlib.report.pages import PAGES, SUMMARY_PAGE, notebook_title
+
+    shipped = discover_notebooks()
+    assert [p.stem for p in shipped] == [page.name for page in PAGES[1:]] + [SUMMARY_PAGE]
+    for page in PAGES:
+        nb = nbformat.read(str(cxlib.report.default_notebooks_dir() / page.notebook), 4)
+        assert notebook_title(nb, "") == page.title, page.name  # the index says what the page says
+        assert "cxlib" not in nb.metadata, page.name  # what it requires is in the manifest only
+    assert {kind for page in PAGES for kind in page.actions} == {
+        "retention",
+        "complaint",
+        "rollout",
+    }
+
+
+def test_an_action_is_filed_under_the_page_the_manifest_names_for_its_kind(monkeypatch):
+    import dataclasses
+
+    import pandas as pd
+
+    from cxlib.report import pages
+    from cxlib.report.actions import retention_action
+
+    scores = pd.DataFrame({"customer_id": ["a", "b"], "revenue_at_risk": [10.0, 1.0]})
+    assert retention_action(scores, margin=0.5).page == "02_churn"
+    moved = tuple(
+        dataclasses.replace(p, actions=()) if p.name == "02_churn" else p for p in pages.PAGES
+    )
+    extra = pages.Page("07_retention_lab", "Retention lab", actions=("retention",))
+    monkeypatch.setattr(pages, "PAGES", (*moved, extra))
+    assert retention_action(scores, margin=0.5).page == "07_retention_lab"
+
+
+EXTRA_PAGE_CELLS = [
+    (
+        "code",
+        "from cxlib.report.headlines import Headline, save_headlines\n"
+        "_ = save_headlines('07_visits', [Headline('visits', 'Store visits a week', 1234.0,"
+        " unit='count')], path=headlines_path)",
+    ),
+]
+
+
+def test_adding_a_page_is_one_notebook_and_one_manifest_entry(tmp_path, monkeypatch):
+    """A new notebook plus its entry: the runner, the index and the summary all pick it up."""
+    from cxlib.report import pages
+
+    config = write_client(tmp_path)  # transactions only: no experiments table
+    notebooks = tmp_path / "notebooks"
+    parameters = 'config_path = "x"\nheadlines_path = None'
+    write_notebook(notebooks / "07_visits.ipynb", EXTRA_PAGE_CELLS, parameters=parameters)
+    write_notebook(notebooks / "08_tests.ipynb", [("code", "raise ValueError")], parameters=None)
+    summary = nbformat.read(str(cxlib.report.default_notebooks_dir() / "00_summary.ipynb"), 4)
+    nbformat.write(summary, str(notebooks / "00_summary.ipynb"))
+    visits = pages.Page(
+        "07_visits", "How often customers come by", requires=("transactions",),
+        section="How often customers visit the stores",
+    )  # fmt: skip
+    tests = pages.Page("08_tests", "Store tests", requires=("experiments",), section="Tests")
+    monkeypatch.setattr(pages, "PAGES", (*pages.PAGES, visits, tests))
+
+    run = build_report(config, out=tmp_path / "reports", notebooks_dir=notebooks, progress=False)
+
+    by_name = {nb.name: nb for nb in run.notebooks}
+    assert by_name["07_visits"].status == "ok"
+    assert by_name["07_visits"].title == "How often customers come by"  # the manifest's title
+    assert (by_name["08_tests"].status, by_name["08_tests"].reason) == (
+        "skipped", "no experiments table",
+    )  # fmt: skip
+    manifest = json.loads((run.run_dir / "manifest.json").read_text())
+    assert visits.to_dict() in manifest["pages"] and tests.to_dict() in manifest["pages"]
+    index = html.unescape((run.run_dir / "index.html").read_text())
+    assert "How often customers come by" in index and "Store visits a week" in index
+    summary_page = html.unescape((run.run_dir / "html" / "00_summary.html").read_text())
+    # the summary notebook, in its own kernel, reads the run's pages from its manifest.json
+    assert "How often customers visit the stores" in summary_page
+    assert "1,234" in summary_page

@@ -1,6 +1,7 @@
 """The report: pages run as notebooks, rendered to HTML and PDF, summarised and audited.
 
-:func:`build_report` (in :mod:`cxlib.report.runner`) is what ``cxlib report`` calls. The
+:func:`build_report` (in :mod:`cxlib.report.runner`) is what ``cxlib report`` calls; it runs
+the pages the manifest lists (:mod:`~cxlib.report.pages`). The
 notebooks reach the page helpers through this package: :mod:`~cxlib.report.present` (tables
 and notes), :mod:`~cxlib.report.headlines` (the numbers a page records),
 :mod:`~cxlib.report.cards` (segment cards), :mod:`~cxlib.report.actions` (ranked actions) and
@@ -10,7 +11,7 @@ sentence of a run.
 
 from __future__ import annotations
 
-from cxlib.report import actions, audit, cards, headlines, present, summary
+from cxlib.report import actions, audit, cards, headlines, pages, present, summary
 from cxlib.report.runner import (
     KERNEL_ENV,
     NotebookRun,
@@ -44,6 +45,7 @@ __all__ = [
     "headlines",
     "make_run_id",
     "notebook_parameters",
+    "pages",
     "present",
     "print_report_pdf",
     "summary",

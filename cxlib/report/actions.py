@@ -29,6 +29,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from cxlib.report.pages import action_page
+from cxlib.segmentation.plays import BASIS, DEFAULT_SAVE_RATE  # the basis plays share with actions
 from cxlib.settings.validation import DataError, validate_columns
 
 __all__ = [
@@ -45,15 +47,8 @@ __all__ = [
     "to_annual_margin",
 ]
 
-#: The one money basis every action is valued on.
-BASIS = "annual gross margin"
-
 #: Subfolder of the headlines folder holding each page's actions as ``<page>.json``.
 ACTIONS_DIR = "actions"
-
-#: Assumed share of contacted at-risk customers a retention campaign keeps, and its range: an
-#: assumption, stated on the page, to be replaced by a measured rate once a test has run.
-DEFAULT_SAVE_RATE = (0.20, 0.10, 0.30)
 
 COLUMNS = ["action", "segment", "customers", "value", "value_low", "value_high", "basis",
            "kpi", "page"]  # fmt: skip
@@ -134,7 +129,7 @@ def retention_action(
     segments: pd.Series | None = None,
     top_share: float = 0.10,
     save_rate: tuple[float, float, float] = DEFAULT_SAVE_RATE,
-    page: str = "02_churn",
+    page: str | None = None,
 ) -> Action:
     """Value a retention campaign on the top of the ranked churn list.
 
@@ -155,7 +150,9 @@ def retention_action(
         Share of the list contacted.
     save_rate : (float, float, float)
         Assumed save rate and its low and high ends.
-    page : str, default "02_churn"
+    page : str, optional
+        The page it is filed under; default the manifest's page of ``"retention"`` actions
+        (:func:`cxlib.report.pages.action_page`).
 
     Examples
     --------
@@ -182,12 +179,13 @@ def retention_action(
         f"(assumed save rate {rate:.0%}, range {low:.0%} to {high:.0%})",
         _main_segment(pd.Index(top["customer_id"]), segments),
         int(n), at_risk * rate, at_risk * low, at_risk * high,
-        kpi="churn rate of contacted vs not-contacted at-risk customers", page=page,
+        kpi="churn rate of contacted vs not-contacted at-risk customers",
+        page=page or action_page("retention"),
     )  # fmt: skip
 
 
 def complaint_action(
-    impact: pd.DataFrame, *, margin: float, page: str = "03_nps_vs_revenue"
+    impact: pd.DataFrame, *, margin: float, page: str | None = None
 ) -> Action | None:
     """Value fixing the complaint theme with most revenue at stake (top row of ``impact``).
 
@@ -213,12 +211,13 @@ def complaint_action(
         f"Fix what customers complain about most: {top['name']}",
         f"customers raising {top['name']}", int(top["customers"]),
         value, min(low, value), max(high, value),
-        kpi="share of detractors raising the theme; churn of those who raise it", page=page,
+        kpi="share of detractors raising the theme; churn of those who raise it",
+        page=page or action_page("complaint"),
     )  # fmt: skip
 
 
 def rollout_actions(
-    rollout: pd.DataFrame, *, experiment: str, page: str = "05_experiments"
+    rollout: pd.DataFrame, *, experiment: str, page: str | None = None
 ) -> list[Action]:
     """Turn a tested action's roll-out value into actions (significant positive effects only).
 
@@ -244,7 +243,8 @@ def rollout_actions(
             f"Roll out {group} (tested in {experiment}) to every active customer",
             "active customers", int(row["customers"]), float(row["margin_per_year"]),
             float(row["margin_low"]), float(row["margin_high"]),
-            kpi=f"revenue per customer, {group} vs a hold-out control", page=page,
+            kpi=f"revenue per customer, {group} vs a hold-out control",
+            page=page or action_page("rollout"),
         ))  # fmt: skip
     return out
 

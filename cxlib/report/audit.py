@@ -52,6 +52,7 @@ from cxlib.report._audit_base import (
     rule,
     sentences,
 )
+from cxlib.settings.params import param_error
 
 __all__ = [
     "RULES",
@@ -85,9 +86,8 @@ def audit_run(run_dir: str | Path, *, rules: Iterable[str] | None = None) -> lis
     wanted = list(RULES) if rules is None else list(rules)
     unknown = [name for name in wanted if name not in RULES]
     if unknown:
-        raise ValueError(
-            f"The 'rules' parameter of audit_run must name rules of {sorted(RULES)}. "
-            f"Got {unknown} instead."
+        raise param_error(
+            "rules", unknown, f"names of rules in {sorted(RULES)}", caller="audit_run"
         )
     findings: list[Finding] = []
     for name in wanted:

@@ -15,20 +15,19 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 
 import pandas as pd
 
+from cxlib.report.pages import Page, summary_sections
 from cxlib.settings.escape import escape_markdown
 from cxlib.settings.headline import INVEST_PREFIX, Headline
 
 __all__ = [
     "DEFAULT_AT_STAKE_WORDS",
-    "DEFAULT_SUMMARY_SECTIONS",
     "INVEST_PREFIX",
-    "OPTIONAL_SUMMARY_SECTIONS",
     "Headline",
     "escape_markdown",
     "executive_summary",
@@ -217,26 +216,11 @@ def load_facts(directory: str | Path | None) -> dict[str, dict]:
     return found
 
 
-#: Section of the executive summary for each topic notebook's headlines, in reading order.
-#: Notebooks not listed get a section titled after their name.
-DEFAULT_SUMMARY_SECTIONS: dict[str, str] = {
-    "01_segmentation": "Who the customers are, and where the value is concentrated",
-    "02_churn": "Who is leaving, and how much money leaves with them",
-    "03_nps_vs_revenue": "What NPS does and does not say about money",
-    "04_clv": "What customers are worth, and what they could be worth",
-}
-
-#: Sections of pages that run only for some clients (e.g. with an experiments table): titled
-#: like the defaults, but never named as missing.
-OPTIONAL_SUMMARY_SECTIONS: dict[str, str] = {
-    "05_experiments": "What the tested actions did, in money",
-}
-
-
-def page_title(page: str) -> str:
+def page_title(page: str, pages: Sequence[Page] | None = None) -> str:
     """Return the plain-language title of a topic page, for tables and links that name it.
 
-    The summary section of a standard page; another page's name without its number prefix.
+    The summary section of a page of the manifest (``pages``, default
+    :data:`cxlib.report.pages.PAGES`); another page's name without its number prefix.
 
     Examples
     --------
@@ -245,7 +229,7 @@ def page_title(page: str) -> str:
     >>> page_title("07_store_visits")
     'Store visits'
     """
-    sections = {**DEFAULT_SUMMARY_SECTIONS, **OPTIONAL_SUMMARY_SECTIONS}
+    sections = summary_sections(pages)
     if page in sections:
         return sections[page]
     words = str(page).split("_")
@@ -333,15 +317,17 @@ def executive_summary(
     sections: dict[str, str] | None = None,
     at_stake: tuple[str, ...] | None = None,
     where_to_invest: bool = True,
+    pages: Sequence[Page] | None = None,
 ) -> str:
     """Write the executive summary, as markdown, from the headlines the topic notebooks recorded.
 
     Nothing is recomputed: each topic's numbers are listed under a plain-language heading
-    (``sections``, default :data:`DEFAULT_SUMMARY_SECTIONS`), then "Where to invest" lists the
-    recommendations (headlines whose key starts with :data:`INVEST_PREFIX`) and where the money
-    at stake sits (headlines whose key contains a word of ``at_stake``, e.g. ``revenue_at_risk``,
-    ``total_headroom``); when there are neither, the largest money amounts recorded. Topics
-    without numbers are named, so a failed notebook cannot go unnoticed.
+    (its page's section in the manifest, :mod:`cxlib.report.pages`), then "Where to invest"
+    lists the recommendations (headlines whose key starts with :data:`INVEST_PREFIX`) and where
+    the money at stake sits (headlines whose key contains a word of ``at_stake``, e.g.
+    ``revenue_at_risk``, ``total_headroom``); when there are neither, the largest money amounts
+    recorded. Topics without numbers are named (unless the manifest marks them optional), so a
+    failed notebook cannot go unnoticed.
 
     Parameters
     ----------
@@ -350,13 +336,15 @@ def executive_summary(
     currency : str, default "EUR"
         Currency code for ``unit="currency"`` values.
     sections : dict, optional
-        Notebook name -> section heading; overrides the defaults.
+        Notebook name -> section heading; overrides the manifest's.
     at_stake : tuple of str, optional
         Words that mark a headline key as money at stake; default
         :data:`DEFAULT_AT_STAKE_WORDS`.
     where_to_invest : bool, default True
         False leaves out "Where to invest" and the ``invest_`` headlines, e.g. when the summary
         shows the pages' ranked actions (:mod:`cxlib.report.actions`) instead.
+    pages : sequence of Page, optional
+        The run's pages (:func:`cxlib.report.pages.run_pages`); default the manifest's.
 
     Returns
     -------
@@ -374,7 +362,7 @@ def executive_summary(
             "that the topic notebooks record; run the whole report "
             "(`cxlib report clients/<name>.yaml`) to fill it."
         )
-    titles = {**DEFAULT_SUMMARY_SECTIONS, **OPTIONAL_SUMMARY_SECTIONS, **(sections or {})}
+    titles = {**summary_sections(pages), **(sections or {})}
     is_invest = headlines["key"].astype(str).str.startswith(INVEST_PREFIX)
     findings, invest = headlines[~is_invest], headlines[is_invest]
     order = [name for name in titles if name in set(findings["notebook"])]
@@ -388,7 +376,8 @@ def executive_summary(
             for row in findings[findings["notebook"] == notebook].itertuples(index=False)
         ]
         lines.append("")
-    missing = [name for name in DEFAULT_SUMMARY_SECTIONS if name not in set(headlines["notebook"])]
+    expected = summary_sections(pages, optional=False)
+    missing = [name for name in expected if name not in set(headlines["notebook"])]
     if sections is None and missing:
         lines += [
             "*No numbers were recorded by "

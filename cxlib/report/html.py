@@ -8,7 +8,6 @@ without code, or full version with it); :func:`_index_html` renders ``index.html
 from __future__ import annotations
 
 import copy
-import html
 import logging
 import re
 from collections.abc import Sequence
@@ -17,42 +16,19 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from cxlib.report.pages import SUMMARY_PAGE, notebook_title, reading_order
+from cxlib.report.render import render, source
+
 if TYPE_CHECKING:
     from cxlib.report.results import NotebookRun
 
-#: The executive summary's notebook: it runs last (it reads the other pages' numbers) but is
-#: listed first.
-SUMMARY_NOTEBOOK = "00_summary"
+#: The executive summary's notebook (the manifest's summary page, :mod:`cxlib.report.pages`).
+SUMMARY_NOTEBOOK = SUMMARY_PAGE
 
 # --- HTML -------------------------------------------------------------------------------------
 
-_CSS = """
-body.jp-Notebook { max-width: 1100px; margin: 0 auto; padding: 0 1.5rem 3rem; }
-nav.cxlib-nav { font: 14px/1.5 system-ui, sans-serif; margin: 1rem 0 0.5rem; }
-nav.cxlib-toc { font: 14px/1.5 system-ui, sans-serif; background: #f6f8fa;
-  border: 1px solid #d0d7de;
-  border-radius: 6px; padding: 0.5rem 1rem; margin: 0.5rem 0 1.5rem; }
-nav.cxlib-toc ul { margin: 0.25rem 0; padding-left: 1.2rem; }
-nav.cxlib-toc .toc-h3 { margin-left: 1.2rem; }
-nav.cxlib-nav a, nav.cxlib-toc a { color: #0969da; }
-.jp-RenderedHTMLCommon table { font-variant-numeric: tabular-nums; }
-.jp-RenderedHTMLCommon td, .jp-RenderedHTMLCommon th { padding: 0.3em 0.7em; }
-.jp-RenderedImage img { max-width: 100%; height: auto; }
-"""
-
-_TEMPLATE = (
-    """{%- extends 'index.html.j2' -%}
-{%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
-{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
-{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
-{% block extra_css %}<style type="text/css">"""
-    + _CSS
-    + """</style>{% endblock extra_css %}
-{%- block body_header -%}{{ super() }}
-<!--cxlib-nav-->
-{%- endblock body_header -%}
-"""
-)
+#: The stylesheet of every report page and of the index (``templates/page.css``).
+_CSS = source("page.css")
 
 _QUIET_LOG = logging.getLogger("cxlib.report.nbconvert")
 _QUIET_LOG.setLevel(logging.ERROR)
@@ -97,7 +73,7 @@ def export_html(
     )
     nb = copy.deepcopy(nb)
     # Without a title nbconvert names every page "Notebook" (browser tabs, bookmarks, the PDF).
-    nb.metadata["title"] = title or _notebook_title(nb, "Customer report")
+    nb.metadata["title"] = title or notebook_title(nb, "Customer report")
     if reviewer:
         nb.cells = [
             c
@@ -114,7 +90,15 @@ def export_html(
                 ]
     exporter = HTMLExporter(
         template_name="lab",
-        extra_loaders=[DictLoader({"cxlib_page.html.j2": _TEMPLATE})],
+        # the two files by name: the templates folder's own index.html.j2 would shadow lab's
+        extra_loaders=[
+            DictLoader(
+                {
+                    "cxlib_page.html.j2": source("nbconvert_page.html.j2"),
+                    "cxlib_page.css": _CSS,
+                }
+            )
+        ],
         template_file="cxlib_page.html.j2",
         exclude_input=reviewer,
         exclude_input_prompt=reviewer,
@@ -130,36 +114,22 @@ def export_html(
 
 
 def _nav(body: str, index_href: str | None, other_version: str | None, reviewer: bool) -> str:
+    """Render the page's links and contents (``templates/page_nav.html.j2``)."""
     links = []
     if index_href:
-        links.append(f'<a href="{html.escape(index_href)}">&larr; Report index</a>')
+        links.append((index_href, "← Report index"))
     if other_version:
-        label = "Show the code" if reviewer else "Reviewer version (no code)"
-        links.append(f'<a href="{html.escape(other_version)}">{label}</a>')
-    nav = f'<nav class="cxlib-nav">{" &middot; ".join(links)}</nav>' if links else ""
-    items = [
-        f'<li class="toc-h{level}"><a href="#{anchor}">{_strip_tags(text)}</a></li>'
+        links.append((other_version, "Show the code" if reviewer else "Reviewer version (no code)"))
+    toc = [
+        (level, anchor, _strip_tags(text))
         for level, anchor, text in _HEADING.findall(body)
         if level != "1"
     ]
-    if items:
-        nav += (
-            '<nav class="cxlib-toc"><strong>Contents</strong><ul>' + "".join(items) + "</ul></nav>"
-        )
-    return nav
+    return render("page_nav.html.j2", links=links, toc=toc)
 
 
 def _strip_tags(text: str) -> str:
     return re.sub(r"<[^>]+>", "", text).strip()
-
-
-def _notebook_title(nb: Any, default: str) -> str:
-    for cell in nb.cells:
-        if cell.cell_type == "markdown":
-            match = re.search(r"^#\s+(.+)$", cell.source, re.M)
-            if match:
-                return match.group(1).strip()
-    return default
 
 
 def _count_warnings(nb: Any) -> int:
@@ -187,10 +157,6 @@ def _index_html(
     manifest: dict[str, Any],
 ) -> str:
     """Render ``index.html`` from ``cxlib/report/templates/index.html.j2`` (autoescaped)."""
-    from importlib.resources import files
-
-    from jinja2 import Environment
-
     from cxlib.report.headlines import format_value
 
     def fmt(value: Any, unit: Any) -> str:
@@ -202,6 +168,7 @@ def _index_html(
         ("Notebook", "notebook"),
     )
     # The executive summary runs last (it reads the others' numbers) but is read first.
+    by_name = {nb.name: nb for nb in notebooks}
     pages = [
         {
             "name": nb.name,
@@ -213,7 +180,7 @@ def _index_html(
             "reason": nb.reason,
             "warnings": nb.warnings,
         }
-        for nb in sorted(notebooks, key=lambda nb: nb.name != SUMMARY_NOTEBOOK)
+        for nb in (by_name[name] for name in reading_order(by_name))
     ]
     titles = {nb.name: nb.title or nb.name for nb in notebooks}
     groups: list[dict[str, Any]] = []
@@ -242,11 +209,8 @@ def _index_html(
         by_source = quality_by_source(quality)
         keys = [c for c in ("table", "source") if c in by_source.columns] or None
         quality_table = table(by_source, keys=keys).to_html()
-    templates = files("cxlib.report") / "templates"
-    template = Environment(autoescape=True).from_string(
-        (templates / "index.html.j2").read_text(encoding="utf-8")
-    )
-    return template.render(
+    return render(
+        "index.html.j2",
         client=client,
         run_id=run_id,
         status=status,
@@ -264,7 +228,7 @@ def _index_html(
         n_actions=manifest.get("actions") or 0,
         audit=manifest.get("audit"),
         page_css=_CSS,
-        index_css=(templates / "index.css").read_text(encoding="utf-8"),
+        index_css=source("index.css"),
     )
 
 
@@ -288,7 +252,7 @@ def quality_by_source(quality: pd.DataFrame) -> pd.DataFrame:
     if not needed <= set(quality.columns):  # not the loaders' table: shown as it is
         return quality
     rows = []
-    for (name, source), group in quality.groupby(["table", "source"], sort=False):
+    for (name, origin), group in quality.groupby(["table", "source"], sort=False):
         reasons = []
         for record in group.itertuples(index=False):
             if str(record.reason) == "none":
@@ -305,7 +269,7 @@ def quality_by_source(quality: pd.DataFrame) -> pd.DataFrame:
         rows.append(
             {
                 "table": name,
-                "source": source,
+                "source": origin,
                 "rows_read": int(group["rows_read"].max()),
                 "rows_kept": int(group["rows_kept"].max()),
                 "rows_set_aside": int(group["rows_set_aside"].sum()),

@@ -15,6 +15,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from cxlib.report.pages import reading_order
+from cxlib.report.render import render
+
 __all__ = [
     "CHROMIUM",
     "PDF_NAME",
@@ -28,7 +31,6 @@ __all__ = [
 #: Where Debian's ``chromium`` package puts the browser; ``PATH`` is searched next.
 CHROMIUM = "/usr/bin/chromium"
 PDF_NAME = "report.pdf"
-SUMMARY = "00_summary"
 
 _FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
           "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -36,18 +38,11 @@ _FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
           "--virtual-time-budget=10000")  # fmt: skip
 
 
-#: Print layout: A4 landscape at 80% gives a 1300-pixel-wide page, so whatever fits the
-#: 1280-pixel screen the tables are checked at fits a sheet; the index/code links are dropped
-#: (they do not work in a mailed file), figures and table rows are not cut across sheets.
-PRINT_CSS = """<style type="text/css" media="print">
-@page { size: A4 landscape; margin: 10mm 12mm; }
-html { zoom: 0.8; }
-body.jp-Notebook { max-width: none !important; padding: 0 !important; }
-.jp-OutputArea-output { overflow: visible !important; }
-nav.cxlib-nav { display: none; }
-img, tr, .jp-OutputArea-output { break-inside: avoid; }
-h1, h2, h3 { break-after: avoid; }
-</style>"""
+#: Print layout (``templates/print.css``): A4 landscape at 80% gives a 1300-pixel-wide page, so
+#: whatever fits the 1280-pixel screen the tables are checked at fits a sheet; the index/code
+#: links are dropped (they do not work in a mailed file), figures and table rows are not cut
+#: across sheets.
+PRINT_CSS = render("print.html.j2")
 
 
 def printable_html(text: str) -> str:
@@ -90,8 +85,8 @@ def print_pdf(html_file: Path, target: Path, *, chromium: str, timeout: int = 18
 
 def _ordered(runs: Sequence[Any]) -> list[Any]:
     """Summary first, then the topic pages in the run's order; only pages with reviewer HTML."""
-    pages = [r for r in runs if r.outputs.get("reviewer_html")]
-    return sorted(pages, key=lambda r: r.name != SUMMARY)
+    pages = {r.name: r for r in runs if r.outputs.get("reviewer_html")}
+    return [pages[name] for name in reading_order(pages)]
 
 
 def print_report_pdf(

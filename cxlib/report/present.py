@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cxlib.report.render import render
 from cxlib.settings import escape as _html
 from cxlib.settings.escape import escape_html
 from cxlib.settings.formats import p_value_text
@@ -357,7 +358,7 @@ class PresentedTable:
             if number == 0 and self.caption:
                 styler = styler.set_caption(escape_html(self.caption))
             pieces.append(styler.to_html())
-        return '<div class="cxlib-table">' + "\n".join(pieces) + "</div>"
+        return render("table.html.j2", parts=pieces)
 
     def _repr_html_(self) -> str:
         return self.to_html()

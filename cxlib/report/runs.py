@@ -19,7 +19,6 @@ start and end, rewritten when a run starts and when it ends (:func:`write_runs_i
 from __future__ import annotations
 
 import datetime as dt
-import html
 import json
 import os
 import socket
@@ -27,6 +26,8 @@ import threading
 import time
 from pathlib import Path
 from typing import Any
+
+from cxlib.report.render import render
 
 __all__ = [
     "HEARTBEAT_SECONDS",
@@ -261,28 +262,16 @@ def write_runs_index(client_dir: Path, client: str) -> Path:
     now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     path = client_dir / "runs.json"
     _write(path, json.dumps({"client": client, "updated_at": now, "runs": runs}, indent=2))
-    rows = "\n".join(
-        "<tr><td>{}</td><td class='{}'>{}</td><td>{}</td><td>{}</td></tr>".format(
-            f"<a href='{html.escape(run['folder'])}/index.html'>{html.escape(run['run_id'])}</a>"
-            if run["status"] in ("complete", "failed") and not run["folder"].endswith(".failed")
-            else html.escape(run["folder"]),
-            html.escape(run["status"]),
-            html.escape(run["status"]),
-            html.escape(str(run["started_at"] or "")),
-            html.escape(str(run["finished_at"] or "")),
-        )
+    shown = [
+        {
+            **run,
+            # a finished run links to its index; an unfinished or failed one has none
+            "link": run["status"] in ("complete", "failed")
+            and not run["folder"].endswith(".failed"),
+        }
         for run in reversed(runs)
-    )
-    page = (
-        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
-        f"<title>Runs — {html.escape(client)}</title><style>"
-        "body{font:14px/1.5 system-ui,sans-serif;max-width:900px;margin:2rem auto}"
-        "td,th{padding:.2em .8em;text-align:left}.abandoned,.failed,.interrupted{color:#b3261e}"
-        f"</style></head><body><h1>Runs of {html.escape(client)}</h1>"
-        f"<p>Newest first; updated {html.escape(now)}.</p><table>"
-        "<tr><th>Run</th><th>Status</th><th>Started</th><th>Finished</th></tr>\n"
-        f"{rows}\n</table></body></html>\n"
-    )
+    ]
+    page = render("runs.html.j2", client=client, now=now, runs=shown) + "\n"
     _write(client_dir / "runs.html", page)
     return path
 

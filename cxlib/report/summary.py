@@ -8,10 +8,13 @@ Pure text from tables computed elsewhere (:mod:`cxlib.segmentation.trend`,
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pandas as pd
 
 from cxlib.report.actions import BASIS, COLUMNS
 from cxlib.report.headlines import format_value, page_title
+from cxlib.report.pages import Page
 from cxlib.segmentation.trend import covers, previous_year_start
 from cxlib.settings import units
 from cxlib.settings.escape import escape_markdown
@@ -250,6 +253,7 @@ def actions_markdown(
     margin: float | None = None,
     limit: int = 5,
     cards: pd.DataFrame | None = None,
+    pages: Sequence[Page] | None = None,
 ) -> str:
     """Write the ranked actions (top ``limit``) as a numbered markdown list with links.
 
@@ -257,7 +261,9 @@ def actions_markdown(
     the KPI to watch, and a link to the page that backs it (``<page>.html``, beside the
     summary's reviewer HTML). Without actions, it says so, and points to the segment cards'
     plays when ``cards`` (:func:`cxlib.report.cards.segment_cards`) has some, so the summary never
-    says there is no money play while its cards show one.
+    says there is no money play while its cards show one. Pages are named by their summary
+    section in ``pages`` (the run's, :func:`cxlib.report.pages.run_pages`; default the
+    manifest's).
 
     Examples
     --------
@@ -290,7 +296,7 @@ def actions_markdown(
     ]
     for i, row in enumerate(actions.head(limit).itertuples(index=False), start=1):
         low, high = _money(row.value_low, currency), _money(row.value_high, currency)
-        page, title = escape_markdown(row.page), escape_markdown(page_title(row.page))
+        page, title = escape_markdown(row.page), escape_markdown(page_title(row.page, pages))
         lines.append(
             f"{i}. **{escape_markdown(row.action)}**: {_money(row.value, currency)} a year "
             f"({low} to {high}). Targets {escape_markdown(row.segment)} "

@@ -18,7 +18,7 @@ Per-customer timing and money come from the one customer base
 Everything here is a pure function of its inputs: frames in, frames (or a small result object) out.
 """
 
-from cxlib.segmentation import outlook, trend, wallet
+from cxlib.segmentation import outlook, plays, trend, wallet
 from cxlib.segmentation.clusters import (
     DEFAULT_FEATURE_WORDS,
     RECENCY_WORDS,
@@ -40,6 +40,7 @@ __all__ = [
     "customer_features",
     "format_profiles",
     "outlook",
+    "plays",
     "recency_word",
     "rfm_grid",
     "rfm_segments",

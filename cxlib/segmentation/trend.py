@@ -1,5 +1,8 @@
 """The trend an executive summary starts with: the revenue bridge and active customers over time.
 
+Also each RFM segment against the same segment a year before (:func:`segment_trend`), which the
+segment cards of the summary quote.
+
 :func:`revenue_bridge` explains how the last 12 months' revenue came from the 12 months before:
 revenue of new and reactivated customers, revenue lost with customers who stopped buying, and the
 expansion or contraction of those who bought in both years. The windows are those of
@@ -9,12 +12,15 @@ so the bridge's last-12-months total equals the base's.
 
 from __future__ import annotations
 
+import warnings
+
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from cxlib.data import engine
 from cxlib.settings import units
-from cxlib.settings.validation import check_transactions
+from cxlib.settings.validation import DataError, check_transactions, validate_columns
 
 __all__ = [
     "BRIDGE_STEPS",
@@ -24,12 +30,20 @@ __all__ = [
     "history_note",
     "previous_year_start",
     "revenue_bridge",
+    "segment_trend",
+    "TREND_COLUMNS",
 ]
 
 #: Rows of :func:`revenue_bridge`, in reading order.
 BRIDGE_STEPS = ("previous 12 months", "new customers", "reactivated customers",
                 "lost customers", "expansion", "contraction", "last 12 months")  # fmt: skip
 
+
+#: Columns of :func:`segment_trend`: each segment now and a year before, and the changes.
+TREND_COLUMNS = [
+    "customers", "revenue_12m", "customers_before", "revenue_12m_before", "customers_change",
+    "revenue_change", "kept_share", "trend_note",
+]  # fmt: skip
 
 #: Period lengths of :func:`active_customers_over_time` (weeks start on Monday).
 _PERIOD_FREQS = ("W", "M", "Q", "Y")
@@ -286,3 +300,148 @@ def active_customers_over_time(
     out = out[["period", "active_customers", "revenue", "new_customers"]]
     out.attrs["first"] = first
     return out
+
+
+def segment_trend(
+    transactions: pd.DataFrame | None,
+    *,
+    base: pd.DataFrame | None = None,
+    threshold_days: float | None = None,
+    observation_end=None,
+) -> pd.DataFrame:
+    """Each RFM segment now against the same segment a year before: customers and revenue.
+
+    The trend of the segment, not of its current customers: a year before, the customers are
+    segmented with the same rules (:func:`cxlib.customers.customer_base` at
+    ``observation_end - 365`` days, then :func:`cxlib.segmentation.rfm_segments` with the same
+    inactivity threshold), and the segment's revenue then is its customers' net revenue in the
+    365 days up to that day. (Keeping today's segment for both years would restate the RFM
+    rules: customers now in a recent segment bought recently by construction, so their money
+    "grows", and lapsed segments "shrink".) Only the segmentation's inputs are computed for the
+    year before: no CLV model, no order counts.
+
+    Parameters
+    ----------
+    transactions : DataFrame or None
+        Canonical transactions (``customer_id``, ``date``, ``amount``). None: an empty table.
+    base : DataFrame, optional
+        The run's customer base with ``segment`` and ``revenue_12m`` (``client.base``): the
+        segments now, so the cards count the segmentation page's customers. Built from
+        ``transactions`` when not given.
+    threshold_days : float
+        The client's inactivity threshold in days (``client.churn_threshold_days``), used for
+        both years; required when there are transactions (the segmentation sits below the
+        churn analysis that reads a threshold from the history).
+    observation_end : date-like, optional
+        The day "now" describes; default the base's, or else the last transaction date.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``segment`` (segments now, most revenue first, then those only a year
+        before), columns :data:`TREND_COLUMNS`: ``customers`` and ``revenue_12m`` (net revenue
+        in the 365 days up to ``observation_end``) now, ``customers_before`` and
+        ``revenue_12m_before`` a year before, ``customers_change`` and ``revenue_change``
+        (relative: 0.08 is +8%), ``kept_share`` (of the segment's customers a year before, the
+        share in it now: a size can hold while its people change), and ``trend_note``: why a
+        change is missing, as the card says
+        it: "under two years of history (data from ...)", "none in this segment" (a year
+        before), "no net revenue" (a year before).
+        ``attrs``: ``observation_end``, ``year_before``, ``threshold_days``.
+
+    Examples
+    --------
+    A year before, ``a`` was a Champion, ``b`` Lost and ``d`` Promising; now ``a`` is
+    Hibernating, ``b`` Loyal, ``d`` Lost and ``c`` a new customer:
+
+    >>> tx = pd.DataFrame({"customer_id": list("aabbcd"),
+    ...     "amount": [10.0, 20.0, 5.0, 5.0, 40.0, 8.0],
+    ...     "date": pd.to_datetime(["2022-12-01", "2023-12-01", "2022-12-15", "2024-12-01",
+    ...                             "2024-12-20", "2023-11-01"])})
+    >>> trend = segment_trend(tx, threshold_days=200, observation_end="2024-12-31")
+    >>> trend[["customers", "customers_before", "customers_change"]]
+    ... # doctest: +NORMALIZE_WHITESPACE
+                   customers  customers_before  customers_change
+    segment
+    New Customers          1                 0               NaN
+    Loyal                  1                 0               NaN
+    Hibernating            1                 0               NaN
+    Lost                   1                 1               0.0
+    Champions              0                 1              -1.0
+    Promising              0                 1              -1.0
+    >>> trend.loc["Loyal", "trend_note"]
+    'none in this segment'
+    >>> segment_trend(tx.iloc[3:], threshold_days=200)["trend_note"].iloc[0]
+    'under two years of history (data from 01 Nov 2023)'
+    """
+    if transactions is None or transactions.empty:
+        empty = pd.DataFrame({column: pd.Series(dtype=float) for column in TREND_COLUMNS})
+        return empty.astype({"trend_note": object}).rename_axis("segment")
+    # Only what the segmentation reads: without order_id the base skips its order counts.
+    tx = check_transactions(transactions, caller="segment_trend")[["customer_id", "date", "amount"]]
+    if observation_end is None and base is not None:
+        observation_end = base.attrs.get("observation_end")
+    end = pd.Timestamp(tx["date"].max() if observation_end is None else observation_end)
+    year_before = end - pd.Timedelta(days=365)
+    if threshold_days is None:
+        raise DataError(
+            "segment_trend needs the client's inactivity threshold: pass "
+            "threshold_days=client.churn_threshold_days"
+        )
+    if base is None:
+        base = _segmented_base(tx, end, threshold_days, freq="W")
+    validate_columns(base, ["segment", "revenue_12m"], caller="segment_trend base")
+    now = _segment_totals(base).sort_values("revenue_12m", ascending=False, kind="stable")
+    first = tx.loc[tx["date"] <= end, "date"].min()
+    # The year before needs a full 12 months of its own: the 365 days up to year_before.
+    if not covers(first, previous_year_start(end)):
+        before = pd.DataFrame({"customers": pd.Series(dtype=float), "revenue_12m": np.nan})
+        before["kept"], short = np.nan, history_note(first)
+    else:
+        earlier = _segmented_base(tx, year_before, threshold_days, base.attrs.get("freq", "W"))
+        then = earlier["segment"].astype(str)
+        # a segment's customers then who are in it now (a size can hold while its people change)
+        stayed = base["segment"].reindex(then.index).astype(str).eq(then)
+        before = _segment_totals(earlier).assign(kept=stayed.groupby(then).sum().astype(float))
+        short = None
+    names = list(now.index) + [name for name in before.index if name not in now.index]
+    out = now.reindex(names).fillna(0.0).join(before.add_suffix("_before"))
+    out["customers"] = out["customers"].astype(int)
+    if short is None:  # a segment absent a year before had no customers then
+        out[["customers_before", "revenue_12m_before"]] = out[
+            ["customers_before", "revenue_12m_before"]].fillna(0.0)  # fmt: skip
+        out["customers_before"] = out["customers_before"].astype(int)
+    had_customers, had_revenue = out["customers_before"] > 0, out["revenue_12m_before"] > 0
+    out["customers_change"] = out["customers"] / out["customers_before"].where(had_customers) - 1
+    kept = out["kept_before"].fillna(0.0)
+    out["kept_share"] = kept / out["customers_before"].where(had_customers)
+    out["revenue_change"] = out["revenue_12m"] / out["revenue_12m_before"].where(had_revenue) - 1
+    notes = np.select(
+        [np.full(len(out), short is not None), ~had_customers, ~had_revenue],
+        [short, "none in this segment", "no net revenue"],
+        "",
+    )
+    out["trend_note"] = pd.Series(notes, index=out.index, dtype=object).replace("", None)
+    out = out[TREND_COLUMNS].rename_axis("segment")
+    out.attrs.update(observation_end=end, year_before=year_before, threshold_days=threshold_days)
+    return out
+
+
+def _segmented_base(tx: pd.DataFrame, end, threshold_days, freq: str) -> pd.DataFrame:
+    """Build the customer base as of ``end`` with its RFM segment, as the client does."""
+    from cxlib import customers
+    from cxlib.segmentation.rfm import rfm_segments
+
+    with warnings.catch_warnings():
+        # customers without a purchase are counted in the quality table; coarse scores on a
+        # small base are reported by the segmentation page itself
+        warnings.simplefilter("ignore", UserWarning)
+        base = customers.customer_base(tx, observation_end=end, freq=freq)
+        base["segment"] = rfm_segments(base, threshold_days=threshold_days)["segment"]
+    return base
+
+
+def _segment_totals(base: pd.DataFrame) -> pd.DataFrame:
+    """Count each segment's customers and sum their net revenue of the last 365 days."""
+    groups = base.groupby(base["segment"].astype(str), sort=True)["revenue_12m"]
+    return pd.DataFrame({"customers": groups.size().astype(float), "revenue_12m": groups.sum()})

@@ -1,0 +1,165 @@
+"""Segment plays: per segment, the numbers the pages publish and the play worth most.
+
+A card gathers, for one segment, the numbers the topic pages publish about it — its size and
+revenue and NPS (segmentation page), its churn risk and revenue at risk (churn page), the
+complaint it raises most (NPS page) and its wallet headroom — with its trend
+(:func:`cxlib.segmentation.trend.segment_trend`), and adds a suggested play with the money it is
+expected to bring a year, on the actions' one basis (:data:`BASIS`, annual gross margin), with
+an interval. :mod:`cxlib.report.cards` shows them.
+
+The plays and their assumptions:
+
+* **Retain**: contact the segment's customers at risk; worth its revenue at risk x margin x an
+  assumed save rate (:data:`DEFAULT_SAVE_RATE`, 20%, range 10% to 30%), the churn page's
+  retention action applied to one segment.
+* **Grow**: win a share of the segment's wallet headroom (annual spend it places elsewhere);
+  worth headroom x margin x an assumed capture rate (:data:`DEFAULT_CAPTURE_RATE`, 10%, range
+  5% to 15%).
+
+Each card gets the play worth more; a segment with neither input gets none.
+
+Examples
+--------
+>>> profiles = pd.DataFrame({"customers": [10, 30], "revenue": [5_000.0, 3_000.0]},
+...                         index=pd.Index(["Champions", "Lost"], name="segment"))
+>>> risk = pd.DataFrame({"mean_churn_probability": [0.1, 0.8],
+...                      "revenue_at_risk": [400.0, 1_500.0]}, index=["Champions", "Lost"])
+>>> cards = segment_cards(profiles=profiles, risk=risk, margin=0.5)
+>>> cards[["segment", "play_value"]].to_numpy().tolist()
+[['Lost', 150.0], ['Champions', 40.0]]
+>>> cards.loc[0, "play"]
+'Retain: contact its customers at risk (churn page)'
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from cxlib.settings.validation import DataError
+
+__all__ = [
+    "BASIS",
+    "CARD_COLUMNS",
+    "DEFAULT_CAPTURE_RATE",
+    "DEFAULT_SAVE_RATE",
+    "segment_cards",
+]
+
+#: The one money basis every action and play is valued on.
+BASIS = "annual gross margin"
+#: Assumed share of contacted at-risk customers a retention campaign keeps, and its range: an
+#: assumption, stated on the page, to be replaced by a measured rate once a test has run.
+DEFAULT_SAVE_RATE = (0.20, 0.10, 0.30)
+#: Assumed share of a segment's wallet headroom a growth play wins, with its range.
+DEFAULT_CAPTURE_RATE = (0.10, 0.05, 0.15)
+#: The cards' columns, in order.
+CARD_COLUMNS = [
+    "segment", "customers", "customer_share", "customers_change", "kept_share", "revenue_12m",
+    "revenue_change", "trend_note", "revenue", "revenue_share", "churn_probability",
+    "revenue_at_risk", "nps", "nps_responses", "top_complaint",
+    "complaint_lift", "headroom", "play", "play_value", "play_low", "play_high", "basis",
+]  # fmt: skip
+_PLAYS = {
+    "Retain": "contact its customers at risk (churn page)",
+    "Grow": "win part of its wallet headroom: cross-sell (segmentation page)",
+}
+
+
+def segment_cards(
+    *,
+    profiles: pd.DataFrame | None = None,
+    risk: pd.DataFrame | None = None,
+    complaints: pd.DataFrame | None = None,
+    wallet: pd.DataFrame | None = None,
+    trend: pd.DataFrame | None = None,
+    margin: float,
+    save_rate: tuple[float, float, float] = DEFAULT_SAVE_RATE,
+    capture_rate: tuple[float, float, float] = DEFAULT_CAPTURE_RATE,
+) -> pd.DataFrame:
+    """One card per segment, the play worth most first.
+
+    Parameters
+    ----------
+    profiles : DataFrame, optional
+        :func:`cxlib.segmentation.segment_profiles` (``customers``, ``customer_share``,
+        ``revenue``, ``revenue_share``, ``nps``, ``nps_responses``), indexed by segment.
+    risk : DataFrame, optional
+        :func:`cxlib.churn.revenue_at_risk_by_segment` (``mean_churn_probability``,
+        ``revenue_at_risk``: yearly revenue x churn probability).
+    complaints : DataFrame, optional
+        :func:`cxlib.feedback.themes_by` over the complaint themes (``group``, ``name``,
+        ``lift``); a segment's top complaint is the theme it raises most above average.
+    wallet : DataFrame, optional
+        :func:`cxlib.segmentation.wallet.wallet_by_segment` (``headroom``: annual spend placed
+        elsewhere).
+    trend : DataFrame, optional
+        :func:`cxlib.segmentation.trend.segment_trend`: the segment now against the same
+        segment a year before (``customers_change``, ``kept_share``, ``revenue_12m``,
+        ``revenue_change``, ``trend_note``).
+    margin : float
+        The client's gross margin (``analysis.margin``), for the plays' money.
+    save_rate, capture_rate : (float, float, float)
+        Assumed rates of the Retain and Grow plays and their low and high ends.
+
+    Returns
+    -------
+    DataFrame
+        :data:`CARD_COLUMNS`; NaN or None where an input is missing.
+    """
+    if not 0 < margin <= 1:
+        raise DataError(f"segment_cards: margin must be in (0, 1], got {margin!r}")
+    for name, rates in (("save_rate", save_rate), ("capture_rate", capture_rate)):
+        if not 0 <= rates[1] <= rates[0] <= rates[2] <= 1:
+            raise DataError(f"segment_cards: {name} must be (rate, low, high), got {rates!r}")
+    inputs = [t for t in (profiles, risk, wallet) if t is not None]
+    names = [str(s) for t in inputs for s in t.index]
+    top = _top_complaints(complaints)
+    names += [s for s in top.index if s not in names]
+    cards = pd.DataFrame(index=pd.Index(list(dict.fromkeys(names)), name="segment"))
+    cards = cards.join(_columns(profiles, ["customers", "customer_share", "revenue",
+                                           "revenue_share", "nps", "nps_responses"]))  # fmt: skip
+    cards = cards.join(_columns(risk, ["mean_churn_probability", "revenue_at_risk"]))
+    cards = cards.rename(columns={"mean_churn_probability": "churn_probability"})
+    cards = cards.join(_columns(wallet, ["headroom"])).join(top)
+    if trend is not None:  # the segments' own trend; their size comes from the profiles
+        wanted = ["customers_change", "kept_share", "revenue_12m", "revenue_change"]
+        cards = cards.join(_columns(trend, wanted))
+        notes = trend.reindex(columns=["trend_note"]).set_axis(trend.index.astype(str))
+        cards = cards.join(notes.astype(object).where(notes.notna(), None))
+    cards = cards.reindex(columns=[c for c in CARD_COLUMNS if c != "segment"])
+    retain = cards["revenue_at_risk"].clip(lower=0) * margin
+    grow = cards["headroom"].clip(lower=0) * margin
+    options = pd.DataFrame({"Retain": retain * save_rate[0], "Grow": grow * capture_rate[0]})
+    best = options.fillna(-np.inf).idxmax(axis=1).where(options.notna().any(axis=1))
+    cards["play"] = best.map(lambda p: f"{p}: {_PLAYS[p]}" if isinstance(p, str) else None)
+    base = np.where(best == "Retain", retain, grow)
+    low = np.where(best == "Retain", save_rate[1], capture_rate[1])
+    rate = np.where(best == "Retain", save_rate[0], capture_rate[0])
+    high = np.where(best == "Retain", save_rate[2], capture_rate[2])
+    known = best.notna().to_numpy()
+    cards["play_value"] = np.where(known, base * rate, np.nan)
+    cards["play_low"] = np.where(known, base * low, np.nan)
+    cards["play_high"] = np.where(known, base * high, np.nan)
+    cards["basis"] = np.where(known, BASIS, None)
+    cards = cards.reset_index()
+    order = cards["play_value"].fillna(-np.inf).argsort(kind="stable")[::-1]
+    return cards.iloc[order].reset_index(drop=True)[CARD_COLUMNS]
+
+
+def _columns(table: pd.DataFrame | None, wanted: list[str]) -> pd.DataFrame:
+    if table is None:
+        return pd.DataFrame(columns=wanted)
+    frame = table.reindex(columns=wanted)
+    frame.index = frame.index.astype(str)
+    return frame.astype(float)
+
+
+def _top_complaints(complaints: pd.DataFrame | None) -> pd.DataFrame:
+    columns = ["top_complaint", "complaint_lift"]
+    if complaints is None or complaints.empty:
+        return pd.DataFrame(columns=columns)
+    rows = complaints.dropna(subset=["lift"]).sort_values(["lift", "name"], ascending=[False, True])
+    first = rows.drop_duplicates("group").set_index("group")
+    first.index = first.index.astype(str)
+    return first[["name", "lift"]].set_axis(columns, axis=1).astype({"complaint_lift": float})
