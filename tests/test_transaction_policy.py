@@ -69,6 +69,8 @@ def context(small_demo):
         "start": end - pd.Timedelta(days=90),
         "horizon_days": 90,
         "segments": segments,
+        "base": summary.assign(churned=False),
+        "definition": "inactivity",
         "surveys": small_demo.surveys,
         "result": themes,
         "assignments": pd.DataFrame(

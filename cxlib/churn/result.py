@@ -15,7 +15,7 @@ from cxlib.churn.definitions import ChurnRate, churn_rate, resolve_cutoff
 from cxlib.churn.inactivity import inactivity_threshold
 from cxlib.churn.registry import DEFINITIONS, ChurnDefinition, churn_definition
 from cxlib.churn.survival import survival_table
-from cxlib.settings.validation import DataError
+from cxlib.settings.validation import DataError, check_transactions
 
 __all__ = ["ChurnResult", "run_churn"]
 
@@ -114,6 +114,7 @@ def run_churn(
     -------
     ChurnResult
     """
+    transactions = check_transactions(transactions, caller="run_churn")
     rule = churn_definition(definition, caller="run_churn")
     try:
         threshold = inactivity_threshold(transactions, days=inactivity_days)
