@@ -26,7 +26,7 @@ from cxlib.data._schema import (
     _quote,
 )
 from cxlib.data._sources import _Source
-from cxlib.data._sql import _expressions, _not_a_null_marker, _number_format, _number_stats_sql
+from cxlib.data._sql import _expressions, _not_a_null_marker, _number_formats, _number_stats_sql
 
 
 @dataclass
@@ -217,15 +217,7 @@ def _decimal_separators(
     )
     parts = [sql for k in range(len(text)) for sql in _number_stats_sql(f"t{k}")]
     row = con.execute(f"SELECT {', '.join(parts)} FROM (SELECT {inner} FROM src)").fetchall()[0]
-    width = len(row) // len(text)
-    return {
-        check.client: _number_format(
-            row[k * width : (k + 1) * width],
-            f"{caller} ({src.name}): column {check.client!r} (canonical {check.canonical!r})",
-            None,
-        )
-        for k, check in enumerate(text)
-    }
+    return _number_formats(row, text, src.name, caller)
 
 
 def _ids_all_end_in_zero_fraction(con: duckdb.DuckDBPyConnection, column: str, dtype: str) -> bool:

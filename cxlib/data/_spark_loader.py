@@ -83,7 +83,7 @@ from cxlib.data._spark_sql import (
 )
 from cxlib.data._sql import (
     _day_month_format,
-    _number_format,
+    _number_formats,
     _range_reason,
     _reason,
     _resolve_columns,
@@ -389,15 +389,7 @@ def _decimal_separators(plan: _Plan, decimal: str | None, caller: str) -> dict[s
     trimmed = [_not_a_null_marker(f"trim(CAST({_quote(c.client)} AS STRING))") for c in text]
     parts = [sql for t in trimmed for sql in _number_stats_sql(t)]
     row = tuple(plan.raw.agg(*(F.expr(sql) for sql in parts)).first())
-    width = len(row) // len(text)
-    return {
-        check.client: _number_format(
-            row[k * width : (k + 1) * width],
-            f"{caller} ({plan.src.name}): column {check.client!r} (canonical {check.canonical!r})",
-            None,
-        )
-        for k, check in enumerate(text)
-    }
+    return _number_formats(row, text, plan.src.name, caller)
 
 
 def _count(plan: _Plan, staged) -> dict[str, Any]:

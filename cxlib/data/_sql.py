@@ -253,6 +253,24 @@ def _number_stats_sql(text: str) -> list[str]:
     return out
 
 
+def _number_formats(row: tuple, text: list, source: str, caller: str) -> dict[str, str | None]:
+    """Each text column's decimal separator, from one row of :func:`_number_stats_sql` aggregates.
+
+    ``row`` holds the aggregates of the columns of ``text`` (their checks, each with ``client``
+    and ``canonical`` names) one after another, in the same order; DuckDB's and Spark's loaders
+    both compute it in their engine and decide here.
+    """
+    width = len(row) // len(text)
+    return {
+        check.client: _number_format(
+            row[k * width : (k + 1) * width],
+            f"{caller} ({source}): column {check.client!r} (canonical {check.canonical!r})",
+            None,
+        )
+        for k, check in enumerate(text)
+    }
+
+
 def _number_format(stats: tuple, where: str, decimal: str | None) -> str | None:
     """Decide the decimal separator of a text number column from its values' classes.
 
