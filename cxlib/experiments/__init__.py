@@ -45,9 +45,11 @@ from cxlib.experiments.measure import (
     measure,
     select_experiment,
 )
+from cxlib.experiments.target import LEARNERS, TargetingResult, target
 
 __all__ = [
     "CONTROL",
+    "LEARNERS",
     "METRICS",
     "active_customers",
     "cumulative_revenue",
@@ -61,5 +63,7 @@ __all__ = [
     "plan",
     "rollout_value",
     "select_experiment",
+    "target",
+    "TargetingResult",
     "validate_assignments",
 ]
