@@ -182,3 +182,86 @@ def test_the_learners_recover_a_known_step_effect_and_the_curve_is_the_sum_of_ef
     curve = uplift_curve(tau, tau)  # the oracle ranking: every positive effect first
     assert curve["uplift"].max() == pytest.approx(tau[tau > 0].sum())
     assert qini_area(curve) > 0 > qini_area(uplift_curve(-tau, tau))
+
+
+def test_who_responds_names_the_tiers_in_the_order_of_their_true_effects(mixed):
+    from cxlib.experiments import responders, responders_text
+
+    result, _ = mixed
+    groups = responders(result)
+    tiers = groups.loc[[g for g in groups.index if g.startswith("tier: ")]]
+    assert list(tiers.index) == ["tier: gold", "tier: silver", "tier: bronze"]
+    # the test's own measurement in each tier covers its true effect (40, 0, -20)
+    for tier, effect in (("gold", 40.0), ("silver", 0.0), ("bronze", -20.0)):
+        row = groups.loc[f"tier: {tier}"]
+        assert row["ci_low"] <= effect <= row["ci_high"], (tier, row)
+    assert {"spend in the 12 months before the test: top quarter"} <= set(groups.index)
+    text = responders_text(groups, horizon_days=HORIZON, unit="EUR", k=1)
+    assert text.startswith("Respond most: tier: gold (") and "Respond least: tier: bronze (" in text
+
+
+def test_the_targeted_action_replaces_the_roll_out_and_the_list_holds_ids_and_scores(
+    mixed, tmp_path
+):
+    from cxlib.report.actions import experiment_actions, export_scores
+
+    result, _ = mixed
+    rollout = pd.DataFrame(
+        {"customers": [100], "margin_per_year": [50.0], "margin_low": [10.0],
+         "margin_high": [90.0], "significant": [True], "effect": [2.0]},
+        index=pd.Index(["offer"], name="group"),
+    )  # fmt: skip
+    base = pd.DataFrame(
+        {"uplift": [30.0, 20.0, -5.0, 0.0], "treat": [True, True, False, False]},
+        index=pd.Index(["a", "b", "c", "d"], name="customer_id"),
+    )
+    (action,) = experiment_actions(rollout, experiment="t", targeting=result, base=base)
+    scale = len(base) / len(result.scores)
+    assert action.customers == 2 and action.value == pytest.approx(result.value * scale)
+    assert (action.value_low, action.value_high) == pytest.approx(
+        (result.value_low * scale, result.value_high * scale)
+    )
+    assert "not all 4" in action.action and "for treating everyone" in action.action
+    # without targeting (or when it adds nothing) the roll-out stands
+    assert experiment_actions(rollout, experiment="t")[0].value == 50.0
+    written = export_scores(base, "next.csv", path=tmp_path / "headlines" / "05.json")
+    frame = pd.read_csv(written)
+    assert list(frame.columns) == ["customer_id", "uplift"]  # ids and scores only
+    assert frame["customer_id"].tolist() == ["a", "b", "c", "d"]
+    assert export_scores(base, "next.csv") is None
+    with pytest.raises(DataError, match="plain .csv"):
+        export_scores(base, "../x.csv", path=tmp_path / "headlines" / "05.json")
+
+
+def test_the_qini_plot_marks_the_policy_and_treating_everyone(mixed):
+    import matplotlib.pyplot as plt
+
+    from cxlib.plots import plot_qini
+
+    result, _ = mixed
+    ax = plot_qini(result, currency="EUR")
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert any(label.startswith("recommended: treat") for label in labels)
+    assert "treat everyone" in labels and "picked at random" in labels
+    curve = ax.get_lines()[0].get_ydata()
+    assert curve[-1] == pytest.approx(result.everyone) and "EUR" in ax.get_ylabel()
+    plt.close(ax.figure)
+
+
+def test_the_experiment_headlines_carry_whom_to_treat_for_the_summary(mixed):
+    from cxlib.experiments import experiment_headlines, rollout_value
+
+    result, _ = mixed
+    measured = pd.DataFrame(
+        {"group": ["offer"], "effect": [5.0], "ci_low": [1.0], "ci_high": [9.0],
+         "p_value": [0.01], "significant": [True], "adjusted": [True]},
+        index=pd.Index(["revenue"], name="metric"),
+    )  # fmt: skip
+    measured.attrs.update(horizon_days=HORIZON, checks=[])
+    money = rollout_value(measured, customers=100, margin=MARGIN, cost_per_treated=COST)
+    headlines = experiment_headlines(
+        measured, money, experiment="t", currency="EUR", targeting=result
+    )
+    (line,) = [h for h in headlines if h.key == "experiment_targeting"]
+    assert line.value == result.verdict and line.unit == "text"
+    assert f"Treat {int(result.treat.sum()):,} of the {len(result.scores):,}" in line.value

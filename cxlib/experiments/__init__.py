@@ -45,7 +45,13 @@ from cxlib.experiments.measure import (
     measure,
     select_experiment,
 )
-from cxlib.experiments.target import LEARNERS, TargetingResult, target
+from cxlib.experiments.target import (
+    LEARNERS,
+    TargetingResult,
+    responders,
+    responders_text,
+    target,
+)
 
 __all__ = [
     "CONTROL",
@@ -61,6 +67,8 @@ __all__ = [
     "latest_experiment",
     "measure",
     "plan",
+    "responders",
+    "responders_text",
     "rollout_value",
     "select_experiment",
     "target",

@@ -313,14 +313,16 @@ def experiment_headlines(
     *,
     experiment: str,
     currency: str,
+    targeting=None,
 ) -> list[Headline]:
     """Return the experiments page's headline numbers, with a verdict in money.
 
     Per treatment: the revenue and retention effects with their intervals; a recommendation
     ``invest_<group>_rollout`` (yearly gross margin of the roll-out net of its cost, with its
     interval) only when the revenue effect is positive and significant and the roll-out pays
-    for its cost; then ``experiment_verdict`` (:func:`experiment_verdict`) and
-    ``experiment_checks``.
+    for its cost; then ``experiment_verdict`` (:func:`experiment_verdict`), with ``targeting``
+    (:func:`cxlib.experiments.target`'s result) ``experiment_targeting`` (whom to treat, its
+    verdict), and ``experiment_checks``.
 
     Examples
     --------
@@ -385,6 +387,15 @@ def experiment_headlines(
             unit="text",
         )
     )
+    if targeting is not None:
+        headlines.append(
+            Headline(
+                "experiment_targeting",
+                f"{experiment}: whom to treat ({targeting.treatment})",
+                targeting.verdict,
+                unit="text",
+            )
+        )
     problems = [
         c.get("detail", c.get("check", ""))
         for c in result.attrs.get("checks", [])

@@ -48,7 +48,7 @@ from cxlib.experiments.measure import _assigned, _outcomes, active_customers
 from cxlib.settings.params import Options, check_param, check_positive_int
 from cxlib.settings.validation import DataError, check_transactions
 
-__all__ = ["LEARNERS", "TargetingResult", "target"]
+__all__ = ["LEARNERS", "TargetingResult", "responders", "responders_text", "target"]
 
 #: The learners compared, by name (see :mod:`cxlib.experiments._uplift`).
 LEARNERS = {"T-learner": TLearner, "X-learner": XLearner}
@@ -132,6 +132,8 @@ class TargetingResult:
     model: TLearner = field(repr=False)
     feature_columns: list[str] = field(repr=False)
     customers: pd.DataFrame | None = field(default=None, repr=False)
+    effects: pd.Series | None = field(default=None, repr=False)
+    features: pd.DataFrame | None = field(default=None, repr=False)
 
     @property
     def targeting_adds_value(self) -> bool:
@@ -285,7 +287,7 @@ def _verdict(values, policy, n_treat, n, unit) -> str:
             + money.format(g, glo, ghi)
             + "."
         )
-    simple = "Treat everyone" if policy == "everyone" else "Treat no one"
+    simple = f"Treat all {n:,} tested customers" if policy == "everyone" else "Treat no one"
     worth = money.format(e, elo, ehi) if policy == "everyone" else f"{unit} 0"
     picked = f"treating the {n_treat:,} customers the scores pick"
     if ghi < 0:
@@ -406,6 +408,7 @@ def target(
         metric=metric, margin=float(margin), cost_per_treated=float(cost_per_treated),
         horizon_days=int(horizon_days), start=first, treatment=treatment, model=model,
         feature_columns=list(frame.columns), customers=customers,
+        effects=pd.Series(effects, index=ids, name="effect"), features=frame,
     )  # fmt: skip
 
 
@@ -430,3 +433,80 @@ def _qini(scores, effects, margin, cost, areas) -> pd.DataFrame:
         best_customers=int(curve["customers"].iloc[int(curve["net_value"].to_numpy().argmax())]),
     )  # fmt: skip
     return curve
+
+
+def _groups(result: TargetingResult) -> pd.Series:
+    """Each tested customer's groups: attribute levels and their 12-month spend quarter."""
+    labels = []
+    ids = result.scores.index
+    if result.customers is not None:
+        table = result.customers.assign(customer_id=result.customers["customer_id"].astype(str))
+        table = table.drop_duplicates("customer_id").set_index("customer_id").reindex(ids)
+        for column in table.columns:
+            values = table[column]
+            text = not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values)
+            if not text or pd.api.types.is_datetime64_any_dtype(values):
+                continue
+            if values.nunique() <= _MAX_LEVELS:
+                labels.append(values.map(lambda v, c=column: f"{c}: {v}", na_action="ignore"))
+    spend = result.features["revenue_12m"]
+    quarters = ["bottom quarter", "second quarter", "third quarter", "top quarter"]
+    ranked = spend.rank(method="first")
+    band = pd.qcut(ranked, 4, labels=quarters).astype(str)
+    labels.append("spend in the 12 months before the test: " + band)
+    return pd.concat(labels).dropna()
+
+
+def responders(result: TargetingResult, *, min_customers: int = 100) -> pd.DataFrame:
+    """Return customer groups by predicted effect, highest first, with the measured effect.
+
+    The groups are the customer table's attribute levels (at most :data:`_MAX_LEVELS`) and the
+    quarters of spend in the 12 months before the test. Per group: ``customers``,
+    ``predicted`` (mean out-of-fold uplift) and ``measured`` (mean doubly robust effect, with
+    ``ci_low`` / ``ci_high``, 95%): the second checks the first on the same customers, with the
+    test's own noise. Groups under ``min_customers`` are left out.
+    """
+    groups = _groups(result)
+    scores = result.scores["uplift"].reindex(groups.index).to_numpy()
+    effects = result.effects.reindex(groups.index).to_numpy()
+    frame = pd.DataFrame({"group": groups.to_numpy(), "predicted": scores, "effect": effects})
+    out = frame.groupby("group").agg(
+        customers=("effect", "size"), predicted=("predicted", "mean"),
+        measured=("effect", "mean"), sd=("effect", "std"),
+    )  # fmt: skip
+    half = _Z * out["sd"] / np.sqrt(out["customers"])
+    out["ci_low"], out["ci_high"] = out["measured"] - half, out["measured"] + half
+    out = out[out["customers"] >= min_customers].drop(columns="sd")
+    return out.sort_values(["predicted", "customers"], ascending=[False, False], kind="stable")
+
+
+def responders_text(table: pd.DataFrame, *, horizon_days: int, unit: str = "", k: int = 2) -> str:
+    """Say who responds most and least, from :func:`responders`' table.
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"customers": [200, 300], "predicted": [12.0, -1.0],
+    ...     "measured": [10.0, 0.5], "ci_low": [4.0, -3.0], "ci_high": [16.0, 4.0]},
+    ...     index=pd.Index(["region: north", "region: south"], name="group"))
+    >>> responders_text(table, horizon_days=90, unit="EUR", k=1)  # doctest: +NORMALIZE_WHITESPACE
+    'Respond most: region: north (200 customers; predicted EUR +12.00 per customer over 90 days,
+    measured +10.00, 95% interval +4.00 to +16.00). Respond least: region: south (300 customers;
+    predicted EUR -1.00 per customer over 90 days, measured +0.50, 95% interval -3.00 to +4.00).'
+    """
+    if table.empty:
+        return "No customer group is large enough to compare."
+    k = min(k, len(table) // 2) or 1
+
+    def say(rows: pd.DataFrame) -> str:
+        return "; ".join(
+            f"{group} ({int(row.customers):,} customers; predicted {unit} "
+            f"{row.predicted:+,.2f} per customer over {horizon_days} days, measured "
+            f"{row.measured:+,.2f}, 95% interval "
+            f"{row.ci_low:+,.2f} to {row.ci_high:+,.2f})".replace("  ", " ")
+            for group, row in rows.iterrows()
+        )
+
+    most = say(table.head(k))
+    if len(table) < 2:
+        return f"Respond most: {most}."
+    return f"Respond most: {most}. Respond least: {say(table.tail(k).iloc[::-1])}."

@@ -41,6 +41,8 @@ __all__ = [
     "DEFAULT_SAVE_RATE",
     "Action",
     "complaint_action",
+    "experiment_actions",
+    "export_scores",
     "load_actions",
     "rank_actions",
     "retention_action",
@@ -302,6 +304,78 @@ def rollout_actions(
             page=page or action_page("rollout"),
         ))  # fmt: skip
     return out
+
+
+def experiment_actions(
+    rollout: pd.DataFrame,
+    *,
+    experiment: str,
+    targeting=None,
+    base: pd.DataFrame | None = None,
+    page: str | None = None,
+) -> list[Action]:
+    """Return a test's actions: treat the N it picks when targeting pays more, else roll out.
+
+    ``targeting`` is :func:`cxlib.experiments.target`'s result and ``base`` its scoring of the
+    active base (:meth:`~cxlib.experiments.TargetingResult.score`). When the targeted policy is
+    measurably worth more than the better simple policy (``targeting.policy == "targeted"``)
+    the one action is to treat the base's customers it picks: its value is the policy's net
+    value per tested customer x the active customers (one campaign a year, as the roll-out),
+    and its text gives treating everyone's value beside it. Otherwise the roll-out's actions
+    (:func:`rollout_actions`). The two are alternatives, never both.
+    """
+    if targeting is None or base is None or targeting.policy != "targeted":
+        return rollout_actions(rollout, experiment=experiment, page=page)
+    n_tested, n_base = len(targeting.scores), len(base)
+    scale = n_base / n_tested
+    value, low, high = (v * scale for v in (targeting.value, targeting.value_low,
+                                            targeting.value_high))  # fmt: skip
+    if value <= 0:
+        return []
+    picked = int(base["treat"].sum())
+    everyone = targeting.everyone * scale
+    return [Action(
+        f"Treat the {picked:,} active customers the uplift model picks for "
+        f"{targeting.treatment} (tested in {experiment}), not all {n_base:,}: worth "
+        f"{value:,.0f} against {everyone:,.0f} for treating everyone",
+        "customers most likely to respond", picked, value, low, high,
+        kpi=f"revenue per treated customer vs a hold-out control among those picked; net of "
+        f"a cost of {targeting.cost_per_treated:,.2f} per treated customer; value per tested "
+        f"customer x {n_base:,} active customers",
+        page=page or action_page("rollout"),
+    )]  # fmt: skip
+
+
+def export_scores(
+    scores: pd.DataFrame, filename: str, *, path: str | Path | None = None
+) -> Path | None:
+    """Write a customer list (ids and scores only) to the run folder's ``exports/``.
+
+    ``path`` is the page's headline file (the runner's ``headlines_path``, in
+    ``<run>/headlines/``); the list goes to ``<run>/exports/<filename>`` with ``customer_id``
+    and the score columns that are numbers (no names, no attributes). Without ``path`` (a
+    notebook run by hand) nothing is written and None is returned.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> run = Path(tempfile.mkdtemp())
+    >>> scores = pd.DataFrame({"uplift": [2.5], "treat": [True]},
+    ...                       index=pd.Index(["c1"], name="customer_id"))
+    >>> written = export_scores(scores, "next.csv", path=run / "headlines" / "05.json")
+    >>> written.read_text().splitlines()
+    ['customer_id,uplift', 'c1,2.5']
+    """
+    if path is None:
+        return None
+    if Path(filename).name != filename or not filename.endswith(".csv"):
+        raise DataError(f"export_scores: {filename!r} must be a plain .csv file name")
+    numbers = scores.select_dtypes("number")
+    numbers = numbers.drop(columns=[c for c in numbers if c == "customer_id"])
+    target = Path(path).parent.parent / "exports" / filename
+    target.parent.mkdir(parents=True, exist_ok=True)
+    numbers.rename_axis("customer_id").to_csv(target, float_format="%.6g")
+    return target
 
 
 def _actions_file(path: str | Path) -> Path:
