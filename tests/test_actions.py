@@ -222,3 +222,86 @@ def test_the_summary_figures_name_the_currency_and_show_every_step_and_action():
     )
     ax = plots.plot_active_customers(periods, nps)
     assert len(ax.figure.axes) == 2  # customers and NPS on their own axes
+
+
+def _risk_list(n: int = 100, seed: int = 1) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    probability = rng.uniform(0.1, 0.9, n)
+    return pd.DataFrame(
+        {
+            "customer_id": [f"c{i}" for i in range(n)],
+            "churn_probability": probability,
+            "revenue_at_risk": rng.gamma(2.0, 200.0, n) * probability,
+        }
+    )
+
+
+def test_the_retention_action_is_its_gross_value_minus_contacts_and_incentives_exactly():
+    scores = _risk_list()
+    rate = (0.2, 0.1, 0.3)
+    gross = retention_action(scores, margin=0.3, save_rate=rate)
+    net = retention_action(scores, margin=0.3, save_rate=rate, contact_cost=4.0, incentive=10.0)
+    top = scores.nlargest(10, "revenue_at_risk")
+    saved = top["churn_probability"].sum() * np.array(rate)  # who would have left and stays
+    ends = top["revenue_at_risk"].sum() * 0.3 * np.array(rate) - 4.0 * 10 - 10.0 * saved
+    assert net.value == pytest.approx(gross.value - 4.0 * 10 - 10.0 * saved[0], rel=1e-12)
+    assert (net.value, net.value_low, net.value_high) == pytest.approx(
+        (ends[0], ends.min(), ends.max()), rel=1e-12
+    )
+    assert net.basis == BASIS == "annual gross margin net of campaign cost"
+    assert "contact cost 4.00" in net.kpi and "incentive 10.00" in net.kpi
+    assert "no contact cost given" in gross.kpi  # a cost that was not given is said
+    # the same call as before the costs existed (other pages call it so) keeps working
+    assert retention_action(scores, margin=0.3).value == gross.value
+
+
+def test_a_campaign_that_costs_more_than_it_brings_is_not_recommended():
+    scores = _risk_list()
+    gross = retention_action(scores, margin=0.3)
+    per_contact = gross.value / gross.customers
+    assert retention_action(scores, margin=0.3, contact_cost=per_contact * 1.01) is None
+    cheap = retention_action(scores, margin=0.3, contact_cost=per_contact * 0.5)
+    assert cheap.value == pytest.approx(gross.value * 0.5)
+    with pytest.raises(DataError, match="churn_probability"):
+        retention_action(scores.drop(columns="churn_probability"), margin=0.3, incentive=5.0)
+    with pytest.raises(DataError, match="contact_cost"):
+        retention_action(scores, margin=0.3, contact_cost=-1.0)
+    impact = pd.DataFrame(
+        {"name": ["delivery"], "customers": [30], "revenue_at_stake": [1_000.0],
+         "at_stake_ci_low": [200.0], "at_stake_ci_high": [2_000.0]}
+    )  # fmt: skip
+    fix = complaint_action(impact, margin=0.25, fix_cost=100.0)
+    assert (fix.value, fix.value_low, fix.value_high) == (150.0, -50.0, 400.0)
+    assert "fix cost 100.00 a year" in fix.kpi
+    assert complaint_action(impact, margin=0.25, fix_cost=250.0) is None
+
+
+def test_a_rollout_that_does_not_pay_for_its_cost_is_not_ranked_and_cost_reorders_actions():
+    from cxlib.experiments import rollout_value
+
+    result = pd.DataFrame(
+        {"group": ["coupon", "sms"], "effect": [10.0, 4.0], "ci_low": [4.0, 2.0],
+         "ci_high": [16.0, 6.0], "significant": [True, True]},
+        index=pd.Index(["revenue", "revenue"], name="metric"),
+    )  # fmt: skip
+    result.attrs["horizon_days"] = 90
+    gross = rollout_value(result, customers=1_000, margin=0.3)
+    net = rollout_value(result, customers=1_000, margin=0.3, cost_per_treated=2.0)
+    assert (net["margin_per_year"] == gross["margin_per_year"] - 2_000.0).all()
+    assert (net["margin_low"] == gross["margin_low"] - 2_000.0).all()
+    assert net.loc["sms", "margin_per_year"] == pytest.approx(-800.0)  # 1,200 gross - 2,000
+    assert "minus 2.00 per treated customer" in net["basis"].iloc[0]
+    ranked = rollout_actions(net, experiment="q3")
+    assert [a.action.split()[2] for a in ranked] == ["coupon"]  # sms costs more than it brings
+    assert ranked[0].value == pytest.approx(1_000.0) and "2,000 a year" in ranked[0].kpi
+    # a costly retention campaign now ranks below a cheap one worth less gross
+    scores = _risk_list()
+    expensive = retention_action(scores, margin=0.3, contact_cost=20.0, incentive=50.0)
+    cheap_fix = complaint_action(
+        pd.DataFrame({"name": ["app"], "customers": [5], "revenue_at_stake": [800.0],
+                      "at_stake_ci_low": [0.0], "at_stake_ci_high": [900.0]}),
+        margin=0.3,
+    )  # fmt: skip
+    assert retention_action(scores, margin=0.3).value > cheap_fix.value > expensive.value > 0
+    order = rank_actions([a for a in (expensive, cheap_fix) if a is not None])["action"]
+    assert order.iloc[0] == cheap_fix.action

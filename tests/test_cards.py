@@ -67,6 +67,26 @@ def test_each_card_carries_the_pages_numbers_and_the_play_worth_most(facts):
     assert list(cards.index) == ["Champions", "At Risk", "Lost"]  # worth most first
 
 
+def test_a_cards_play_is_net_of_its_contact_and_incentive_costs(facts):
+    cards = segment_cards(**facts, margin=0.3, contact_cost=2.0, incentive=10.0)
+    cards = cards.set_index("segment")
+    # At Risk (50 customers, churn 60%): retain 12k x 0.3 x 20% - 2 x 50 - 10 x 50 x 0.6 x 20%
+    # = 720 - 100 - 60 = 560 beats grow 4k x 0.3 x 10% - 2 x 50 = 20; each end the same way
+    size = facts["profiles"].loc["At Risk", "customers"]
+    retain = [12_000 * 0.3 * r - 2.0 * size - 10.0 * size * 0.6 * r for r in (0.2, 0.1, 0.3)]
+    grow = [4_000 * 0.3 * r - 2.0 * size for r in (0.1, 0.05, 0.15)]
+    assert retain[0] == pytest.approx(560.0) and grow[0] == pytest.approx(20.0)
+    best = retain
+    row = cards.loc["At Risk", ["play_value", "play_low", "play_high"]].tolist()
+    assert row == pytest.approx([best[0], min(best), max(best)])
+    champions = cards.loc["Champions", "play_value"]
+    size = facts["profiles"].loc["Champions", "customers"]
+    assert champions == pytest.approx(80_000 * 0.3 * 0.1 - 2.0 * size)  # grow, net of contacts
+    assert (cards["basis"].dropna() == "annual gross margin net of campaign cost").all()
+    with pytest.raises(DataError, match="contact_cost"):
+        segment_cards(**facts, margin=0.3, contact_cost=-1.0)
+
+
 def test_a_client_without_surveys_or_feedback_gets_dashes_not_a_crash(facts):
     profiles = facts["profiles"].assign(nps=np.nan, nps_responses=0)
     cards = segment_cards(profiles=profiles, risk=facts["risk"], complaints=None, margin=0.3)

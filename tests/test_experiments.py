@@ -313,6 +313,35 @@ def test_rollout_money_is_effect_times_customers_times_margin_and_only_significa
     assert "invest_a_rollout" in keys and not any(k.startswith("invest_b") for k in keys)
     verdict = next(h.value for h in headlines if h.key == "experiment_verdict")
     assert "a pays" in verdict and "EUR 10,000" in verdict and "b: no measurable" in verdict
+    # net of a cost of 6 per treated customer a campaign: 10,000 - 6 x 2,000 x 2 = -14,000
+    costly = ex.rollout_value(result, customers=2_000, margin=0.25, campaigns_per_year=2,
+                              cost_per_treated=6.0, revenue="before_discount")  # fmt: skip
+    assert costly.loc["a", "margin_per_year"] == pytest.approx(10_000.0 - 24_000.0)
+    assert costly.loc["a", "cost_per_year"] == 24_000.0
+    assert "before the discount, which is in the cost" in costly.loc["a", "basis"]
+    headlines = ex.experiment_headlines(result, costly, experiment="t", currency="EUR")
+    assert not any(h.key.startswith("invest_") for h in headlines)  # does not pay: no invest
+    verdict = next(h.value for h in headlines if h.key == "experiment_verdict")
+    assert "a raises revenue" in verdict and "does not pay for itself" in verdict
+    assert "EUR 24,000" in verdict
+    with pytest.raises(DataError, match="cost_per_treated"):
+        ex.rollout_value(result, customers=10, margin=0.25, cost_per_treated=-1.0)
+
+
+def test_the_config_gives_each_experiment_its_cost_and_refuses_a_discount_without_one():
+    from pydantic import ValidationError
+
+    from cxlib.settings.config import AnalysisConfig
+
+    analysis = AnalysisConfig(
+        experiment_costs={"q3": {"cost_per_treated": 2.6, "revenue": "before_discount"}}
+    )
+    assert ex.experiment_cost(analysis, "q3").cost_per_treated == 2.6
+    assert ex.experiment_cost(analysis, "other").cost_per_treated == 0.0  # no cost given
+    for bad in ({"revenue": "before_discount"}, {"cost_per_treated": "2.6"},
+                {"cost_per_treated": -1.0}, {"cost": 1.0}):  # fmt: skip
+        with pytest.raises(ValidationError):
+            AnalysisConfig(experiment_costs={"q3": bad})
 
 
 # --- loading and validating the table ----------------------------------------------------------

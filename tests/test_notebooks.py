@@ -19,7 +19,7 @@ import pytest
 
 from cxlib.report import build_report, discover_notebooks
 from cxlib.report.runner import RUNNER_PARAMETERS, SUMMARY_NOTEBOOK
-from cxlib.settings.config import AnalysisConfig
+from cxlib.settings.config import AnalysisConfig, load_config
 from tests.conftest import ROOT
 from tests.test_html import (
     assert_page_has_no_errors,
@@ -234,7 +234,13 @@ def test_the_segment_cards_show_the_topic_pages_numbers(demo_report):
     run_dir = demo_report.run_dir
     facts = load_segment_facts(run_dir / "headlines")
     assert {"profiles", "risk", "wallet", "complaints"} <= set(facts)
-    cards = segment_cards(**facts, margin=AnalysisConfig().margin)
+    analysis = load_config(ROOT / "clients" / "demo.yaml").analysis  # its margin and costs
+    cards = segment_cards(
+        **facts,
+        margin=analysis.margin,
+        contact_cost=analysis.retention_contact_cost,
+        incentive=analysis.retention_incentive,
+    )
     html = {name: (run_dir / "html" / f"{name}.html").read_text() for name in
             (SUMMARY_NOTEBOOK, "01_segmentation", "02_churn")}  # fmt: skip
     checked = 0

@@ -21,13 +21,15 @@ checks are reported with every result: a chi-square test of the group sizes agai
 allocation (sample-ratio mismatch, SRM) and pre-period balance.
 
 :func:`plan` sizes the next test from the client's own variance, with and without CUPED, and
-:func:`rollout_value` turns a measured revenue effect into yearly gross margin.
+:func:`rollout_value` turns a measured revenue effect into yearly gross margin net of the
+campaign's cost (``analysis.experiment_costs`` in the client's YAML, :func:`experiment_cost`).
 """
 
 from __future__ import annotations
 
 from cxlib.data._assignments import CONTROL, validate_assignments
 from cxlib.experiments._planning import (
+    experiment_cost,
     experiment_headlines,
     experiment_verdict,
     plan,
@@ -43,12 +45,21 @@ from cxlib.experiments.measure import (
     measure,
     select_experiment,
 )
+from cxlib.experiments.target import (
+    LEARNERS,
+    TargetingResult,
+    responders,
+    responders_text,
+    target,
+)
 
 __all__ = [
     "CONTROL",
+    "LEARNERS",
     "METRICS",
     "active_customers",
     "cumulative_revenue",
+    "experiment_cost",
     "experiment_checks",
     "experiment_headlines",
     "experiment_verdict",
@@ -56,7 +67,11 @@ __all__ = [
     "latest_experiment",
     "measure",
     "plan",
+    "responders",
+    "responders_text",
     "rollout_value",
     "select_experiment",
+    "target",
+    "TargetingResult",
     "validate_assignments",
 ]

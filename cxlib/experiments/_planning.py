@@ -1,7 +1,8 @@
 """Planning a test and pricing its result (re-exported by :mod:`cxlib.experiments`).
 
 :func:`plan` sizes the next test from the client's own variance, :func:`rollout_value` prices
-a measured revenue effect as yearly gross margin, :func:`experiment_headlines` records the
+a measured revenue effect as yearly gross margin net of the campaign's cost,
+:func:`experiment_headlines` records the
 page's numbers for the executive summary.
 """
 
@@ -15,11 +16,31 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from cxlib.settings.config import AnalysisConfig, ExperimentCost
 from cxlib.settings.dates import to_timestamp
 from cxlib.settings.formats import p_value_text
 from cxlib.settings.headline import INVEST_PREFIX, Headline
+from cxlib.settings.validation import DataError
 
-__all__ = ["experiment_headlines", "experiment_verdict", "plan", "rollout_value"]
+__all__ = [
+    "experiment_cost",
+    "experiment_headlines",
+    "experiment_verdict",
+    "plan",
+    "rollout_value",
+]
+
+
+def experiment_cost(analysis: AnalysisConfig, experiment: str) -> ExperimentCost:
+    """Return the cost the client's config gives for ``experiment`` (zero: no cost given).
+
+    Examples
+    --------
+    >>> analysis = AnalysisConfig(experiment_costs={"q3": {"cost_per_treated": 2.5}})
+    >>> experiment_cost(analysis, "q3").cost_per_treated, experiment_cost(analysis, "q4").revenue
+    (2.5, 'after_discount')
+    """
+    return analysis.experiment_costs.get(str(experiment), ExperimentCost())
 
 
 def plan(
@@ -139,19 +160,41 @@ def rollout_value(
     margin: float,
     campaigns_per_year: float = 1.0,
     metric: str = "revenue",
+    cost_per_treated: float = 0.0,
+    revenue: str = "after_discount",
 ) -> pd.DataFrame:
-    """Yearly gross margin of rolling each treatment out to a target segment.
+    """Yearly gross margin, net of the campaign's cost, of rolling each treatment out.
 
-    ``margin per year = revenue effect per customer x customers x campaigns_per_year x margin``:
-    the effect as measured over the test's horizon, for each campaign of the same kind run in a
-    year (one by default), on the executive summary's money basis (gross margin, undiscounted).
+    ``gross = revenue effect per customer x customers x campaigns_per_year x margin`` (the
+    effect as measured over the test's horizon, for each campaign of the same kind run in a
+    year, one by default) and ``margin per year = gross - cost_per_treated x customers x
+    campaigns_per_year``: the executive summary's money basis (gross margin net of campaign
+    cost, undiscounted). The interval carries the effect's interval; the cost is taken as known.
+
+    Parameters
+    ----------
+    result : DataFrame
+        :func:`cxlib.experiments.measure`'s result.
+    customers : int
+        Customers the roll-out would treat.
+    margin : float
+        The client's gross margin.
+    campaigns_per_year : float, default 1
+    metric : str, default "revenue"
+    cost_per_treated : float, default 0 (no cost given)
+        Cost per treated customer per campaign (``analysis.experiment_costs``,
+        :class:`cxlib.settings.config.ExperimentCost`).
+    revenue : {"after_discount", "before_discount"}
+        Whether the measured revenue is after the discount (the discount is in the effect) or
+        before it (the discount is in ``cost_per_treated``); stated in ``basis``.
 
     Returns
     -------
     DataFrame
         Indexed by treatment group: ``effect`` (per customer), ``ci_low``, ``ci_high``,
-        ``customers``, ``revenue_per_year``, ``margin_per_year``, ``margin_low``,
-        ``margin_high``, ``significant``, ``basis`` (the sentence above with the numbers).
+        ``customers``, ``revenue_per_year``, ``gross_margin_per_year``, ``cost_per_year``,
+        ``margin_per_year`` (net), ``margin_low``, ``margin_high``, ``significant``,
+        ``basis`` (the sentence above with the numbers).
 
     Examples
     --------
@@ -160,9 +203,19 @@ def rollout_value(
     >>> result.attrs["horizon_days"] = 90
     >>> rollout_value(result, customers=1_000, margin=0.3).loc["coupon", "margin_per_year"]
     np.float64(3000.0)
+    >>> rollout_value(result, customers=1_000, margin=0.3,
+    ...               cost_per_treated=1.0).loc["coupon", "margin_per_year"]
+    np.float64(2000.0)
     """
+    if not math.isfinite(cost_per_treated) or cost_per_treated < 0:
+        raise DataError(f"rollout_value: cost_per_treated must be >= 0, got {cost_per_treated!r}")
+    if revenue not in ("after_discount", "before_discount"):
+        raise DataError(
+            f"rollout_value: revenue must be 'after_discount' or 'before_discount', got {revenue!r}"
+        )
     rows = result.loc[[metric]].set_index("group")
     scale = customers * campaigns_per_year
+    cost = cost_per_treated * scale
     out = pd.DataFrame(
         {
             "effect": rows["effect"],
@@ -170,17 +223,29 @@ def rollout_value(
             "ci_high": rows["ci_high"],
             "customers": int(customers),
             "revenue_per_year": rows["effect"] * scale,
-            "margin_per_year": rows["effect"] * scale * margin,
-            "margin_low": rows["ci_low"] * scale * margin,
-            "margin_high": rows["ci_high"] * scale * margin,
+            "gross_margin_per_year": rows["effect"] * scale * margin,
+            "cost_per_year": float(cost),
+            "margin_per_year": rows["effect"] * scale * margin - cost,
+            "margin_low": rows["ci_low"] * scale * margin - cost,
+            "margin_high": rows["ci_high"] * scale * margin - cost,
             "significant": rows["significant"].astype(bool),
         }
     )
     horizon = result.attrs.get("horizon_days")
+    discount = (
+        "measured revenue after the discount"
+        if revenue == "after_discount"
+        else "measured revenue before the discount, which is in the cost"
+    )
+    costs = (
+        f"minus {cost_per_treated:,.2f} per treated customer ({discount})"
+        if cost_per_treated
+        else f"no campaign cost given ({discount})"
+    )
     out["basis"] = (
-        f"gross margin ({margin:.0%} of revenue) per year, undiscounted: revenue effect per "
-        f"customer over {horizon} days x {customers:,} customers x {campaigns_per_year:g} "
-        "campaign(s) a year"
+        f"gross margin ({margin:.0%} of revenue) per year net of campaign cost, undiscounted: "
+        f"revenue effect per customer over {horizon} days x {customers:,} customers x "
+        f"{campaigns_per_year:g} campaign(s) a year x margin, {costs}"
     )
     return out
 
@@ -216,12 +281,21 @@ to +4.00).'
     for group, money in rollout.iterrows():
         row = revenue.loc[group]
         effect = f"{currency} {row['effect']:+,.2f} per customer over {horizon} days"
-        if row["significant"] and row["effect"] > 0:
+        cost = float(money.get("cost_per_year", 0.0))
+        net = "net of its cost" if cost else "with no campaign cost given"
+        if row["significant"] and row["effect"] > 0 and money["margin_per_year"] > 0:
             sentences.append(
                 f"{group} pays: {effect} (95% interval {row['ci_low']:+,.2f} to "
                 f"{row['ci_high']:+,.2f}); rolled out to {money['customers']:,} customers it is "
-                f"worth {currency} {money['margin_per_year']:,.0f} of gross margin a year "
+                f"worth {currency} {money['margin_per_year']:,.0f} of gross margin a year {net} "
                 f"({money['margin_low']:,.0f} to {money['margin_high']:,.0f})"
+            )
+        elif row["significant"] and row["effect"] > 0:
+            sentences.append(
+                f"{group} raises revenue ({effect}) but does not pay for itself: rolled out to "
+                f"{money['customers']:,} customers its gross margin of {currency} "
+                f"{money['gross_margin_per_year']:,.0f} a year is below its cost of {currency} "
+                f"{cost:,.0f}: do not roll it out to everyone"
             )
         elif row["significant"]:
             sentences.append(f"{group} lowers revenue ({effect}): do not roll it out")
@@ -239,13 +313,16 @@ def experiment_headlines(
     *,
     experiment: str,
     currency: str,
+    targeting=None,
 ) -> list[Headline]:
     """Return the experiments page's headline numbers, with a verdict in money.
 
     Per treatment: the revenue and retention effects with their intervals; a recommendation
-    ``invest_<group>_rollout`` (yearly gross margin of the roll-out, with its interval) only
-    when the revenue effect is positive and significant; then ``experiment_verdict``
-    (:func:`experiment_verdict`) and ``experiment_checks``.
+    ``invest_<group>_rollout`` (yearly gross margin of the roll-out net of its cost, with its
+    interval) only when the revenue effect is positive and significant and the roll-out pays
+    for its cost; then ``experiment_verdict`` (:func:`experiment_verdict`), with ``targeting``
+    (:func:`cxlib.experiments.target`'s result) ``experiment_targeting`` (whom to treat, its
+    verdict), and ``experiment_checks``.
 
     Examples
     --------
@@ -289,12 +366,12 @@ def experiment_headlines(
                     note=p_value_text(kept["p_value"]),
                 )
             )
-        if row["significant"] and row["effect"] > 0:
+        if row["significant"] and row["effect"] > 0 and money["margin_per_year"] > 0:
             headlines.append(
                 Headline(
                     f"{INVEST_PREFIX}{_slug(group)}_rollout",
                     f"Roll out {group} ({experiment}) to {money['customers']:,} customers: "
-                    "yearly gross margin",
+                    "yearly gross margin net of campaign cost",
                     float(money["margin_per_year"]),
                     unit="currency",
                     ci_low=float(money["margin_low"]),
@@ -310,6 +387,15 @@ def experiment_headlines(
             unit="text",
         )
     )
+    if targeting is not None:
+        headlines.append(
+            Headline(
+                "experiment_targeting",
+                f"{experiment}: whom to treat ({targeting.treatment})",
+                targeting.verdict,
+                unit="text",
+            )
+        )
     problems = [
         c.get("detail", c.get("check", ""))
         for c in result.attrs.get("checks", [])

@@ -30,6 +30,7 @@ from cxlib.plots.clv import (
 from cxlib.plots.experiments import (
     plot_cumulative_revenue,
     plot_effect_intervals,
+    plot_qini,
 )
 from cxlib.plots.nps import (
     plot_category_outcome,
@@ -66,6 +67,7 @@ __all__ = [
     "plot_lorenz",
     "plot_nps_by_group",
     "plot_nps_over_time",
+    "plot_qini",
     "plot_retention_projection",
     "plot_revenue_at_risk",
     "plot_revenue_bridge",

@@ -1,10 +1,10 @@
-"""Experiment figures: effects with their intervals, cumulative revenue."""
+"""Experiment figures: effects with their intervals, cumulative revenue, the uplift curve."""
 
 from __future__ import annotations
 
 from cxlib.plots._base import _get_ax, _label, _labels, _money_axis
 
-__all__ = ["plot_cumulative_revenue", "plot_effect_intervals"]
+__all__ = ["plot_cumulative_revenue", "plot_effect_intervals", "plot_qini"]
 
 
 def plot_effect_intervals(
@@ -71,4 +71,34 @@ def plot_cumulative_revenue(curve, *, currency: str | None = None, ax=None):
            title="Revenue per customer by group")  # fmt: skip
     _money_axis(ax, "Cumulative revenue per customer", currency, axis="y")
     ax.legend(loc="upper left")
+    return ax
+
+
+def plot_qini(result, *, currency: str | None = None, ax=None):
+    """Draw a targeting result's uplift (Qini) curve, in money net of the campaign's cost.
+
+    ``result`` is :func:`cxlib.experiments.target`'s. The line is the net value of treating the
+    tested customers with the highest predicted effect first, as more are treated (out of
+    fold, doubly robust); the dashed line is picking them at random, which ends, as the curve
+    does, at treating everyone. The marked point is the recommended policy (treat where margin
+    x uplift exceeds the cost).
+    """
+    ax = _get_ax(ax)
+    qini = result.qini
+    n = int(qini["customers"].iloc[-1])
+    share = 100 * qini["share"]
+    ax.plot(share, qini["net_value"], color="#0072b2", linewidth=2,
+            label=f"highest predicted effect first ({result.learner})")  # fmt: skip
+    ax.plot(share, qini["net_random"], color="#999999", linestyle="--", linewidth=1.5,
+            label="picked at random")  # fmt: skip
+    treated = int(result.treat.sum())
+    ax.plot(100 * treated / max(n, 1), qini["net_value"].iloc[treated], "o", color="#009e73",
+            markersize=9, label=f"recommended: treat {treated:,} of {n:,}")  # fmt: skip
+    ax.plot(100, qini["net_value"].iloc[-1], "s", color="#d55e00", markersize=8,
+            label="treat everyone")  # fmt: skip
+    ax.axhline(0, color="#333333", linewidth=1)
+    ax.set(xlabel="Share of tested customers treated (%)",
+           title="Whom to treat: net value as more customers are treated")  # fmt: skip
+    _money_axis(ax, "Net value over the test's horizon", currency, axis="y")
+    ax.legend(loc="best")
     return ax

@@ -7,8 +7,10 @@ A topic page records its recommendations next to its headline numbers::
 which writes ``headlines/actions/02_churn.json`` beside ``headlines/02_churn.json`` (a
 subfolder, so readers of the headline files never meet an action). Every
 action is valued on ONE basis, :data:`BASIS` (the client's ``analysis.margin`` x revenue, per
-year, undiscounted), with an interval, so the executive summary can rank them and the runner
-can write them to ``actions.json`` in the run folder.
+year, undiscounted, minus what the action costs: contacts, incentives, discounts, a fix), with
+an interval, so the executive summary can rank them and the runner can write them to
+``actions.json`` in the run folder. An action whose cost is not given is valued at zero cost and
+says so in its ``kpi`` text; an action whose cost exceeds its gross value is not recommended.
 
 Examples
 --------
@@ -16,7 +18,7 @@ Examples
 ...                 7_500.0, kpi="churn of contacted customers", page="02_churn")
 >>> ranked = rank_actions([action])
 >>> ranked.loc[0, "action"], float(ranked.loc[0, "value"]), ranked.loc[0, "basis"]
-('Retain the top-decile risk list', 5000.0, 'annual gross margin')
+('Retain the top-decile risk list', 5000.0, 'annual gross margin net of campaign cost')
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ __all__ = [
     "DEFAULT_SAVE_RATE",
     "Action",
     "complaint_action",
+    "experiment_actions",
+    "export_scores",
     "load_actions",
     "rank_actions",
     "retention_action",
@@ -130,18 +134,25 @@ def retention_action(
     top_share: float = 0.10,
     save_rate: tuple[float, float, float] = DEFAULT_SAVE_RATE,
     page: str | None = None,
-) -> Action:
-    """Value a retention campaign on the top of the ranked churn list.
+    contact_cost: float = 0.0,
+    incentive: float = 0.0,
+) -> Action | None:
+    """Value a retention campaign on the top of the ranked churn list, net of its cost.
 
-    ``value = revenue at risk of the targeted customers x margin x save rate``, where the
-    targeted customers are the ``top_share`` of the list with the most revenue at risk and the
-    save rate is an assumption (default 20%, interval 10% to 30%).
+    ``value = revenue at risk of the targeted customers x margin x save rate - contact_cost x
+    contacted - incentive x saved``, where the targeted customers are the ``top_share`` of the
+    list with the most revenue at risk, the save rate is an assumption (default 20%, interval
+    10% to 30%) and the saved customers are ``sum(churn_probability) x save rate`` (the
+    contacted customers who would have left and stay). The interval takes the save rate's ends
+    (its low and high are the lower and higher of the two). None (nothing to recommend) when
+    the campaign's value is not above zero.
 
     Parameters
     ----------
     scores : DataFrame
         The ranked list (:meth:`cxlib.churn.ChurnModelResult.score`): ``customer_id``,
-        ``revenue_at_risk`` (yearly revenue x churn probability).
+        ``revenue_at_risk`` (yearly revenue x churn probability), and ``churn_probability``
+        when ``incentive`` is given.
     margin : float
         The client's gross margin (``analysis.margin``).
     segments : Series, optional
@@ -153,6 +164,10 @@ def retention_action(
     page : str, optional
         The page it is filed under; default the manifest's page of ``"retention"`` actions
         (:func:`cxlib.report.pages.action_page`).
+    contact_cost : float, default 0 (no cost given)
+        Cost of contacting one customer (``analysis.retention_contact_cost``).
+    incentive : float, default 0 (no cost given)
+        Cost of the incentive per saved customer (``analysis.retention_incentive``).
 
     Examples
     --------
@@ -161,8 +176,12 @@ def retention_action(
     >>> action = retention_action(scores, margin=0.5)
     >>> action.customers, action.value, action.value_low, action.value_high
     (1, 100.0, 50.0, 150.0)
+    >>> retention_action(scores, margin=0.5, contact_cost=30.0).value
+    70.0
     """
     validate_columns(scores, ["customer_id", "revenue_at_risk"], caller="retention_action")
+    if incentive:
+        validate_columns(scores, ["churn_probability"], caller="retention_action")
     rate, low, high = save_rate
     if not 0 <= low <= rate <= high <= 1:
         raise DataError(
@@ -171,27 +190,50 @@ def retention_action(
         )
     if not 0 < top_share <= 1:
         raise DataError(f"top_share must be in (0, 1], got {top_share!r}")
+    if (
+        not (math.isfinite(contact_cost) and math.isfinite(incentive))
+        or min(contact_cost, incentive) < 0
+    ):
+        raise DataError(
+            f"retention_action: contact_cost and incentive must be finite and >= 0, got "
+            f"{contact_cost!r}, {incentive!r}"
+        )
     n = max(1, math.ceil(top_share * len(scores))) if len(scores) else 0
     top = scores.nlargest(n, "revenue_at_risk") if n else scores
     at_risk = to_annual_margin(top["revenue_at_risk"].sum(), margin)
+    leaving = float(top["churn_probability"].sum()) if incentive else 0.0
+    value, *ends = (at_risk * r - contact_cost * n - incentive * leaving * r for r in save_rate)
+    if value <= 0:
+        return None
+    costs = (
+        (
+            f"contact cost {contact_cost:,.2f} per customer"
+            if contact_cost
+            else "no contact cost given"
+        )
+        + ", "
+        + (f"incentive {incentive:,.2f} per saved customer" if incentive else "no incentive given")
+    )
     return Action(
         f"Contact the {top_share:.0%} of active customers with most revenue at risk "
-        f"(assumed save rate {rate:.0%}, range {low:.0%} to {high:.0%})",
+        f"(assumed save rate {rate:.0%}, range {low:.0%} to {high:.0%}; {costs})",
         _main_segment(pd.Index(top["customer_id"]), segments),
-        int(n), at_risk * rate, at_risk * low, at_risk * high,
-        kpi="churn rate of contacted vs not-contacted at-risk customers",
+        int(n), value, min(value, *ends), max(value, *ends),
+        kpi=f"churn rate of contacted vs not-contacted at-risk customers; net of {costs}",
         page=page or action_page("retention"),
     )  # fmt: skip
 
 
 def complaint_action(
-    impact: pd.DataFrame, *, margin: float, page: str | None = None
+    impact: pd.DataFrame, *, margin: float, page: str | None = None, fix_cost: float = 0.0
 ) -> Action | None:
     """Value fixing the complaint theme with most revenue at stake (top row of ``impact``).
 
     ``impact`` is :func:`cxlib.feedback.theme_impact`'s table (``name``, ``customers``,
     ``revenue_at_stake`` and its ``at_stake_ci_low`` / ``at_stake_ci_high``, yearly revenue);
-    the value is that revenue x ``margin``. None when ``impact`` is empty.
+    the value is that revenue x ``margin`` minus ``fix_cost`` (the fix's yearly cost,
+    ``analysis.complaint_fix_cost``; 0: no cost given, and the action says so). None when
+    ``impact`` is empty or the fix costs at least what it is worth.
 
     Examples
     --------
@@ -200,18 +242,27 @@ def complaint_action(
     ...     "at_stake_ci_high": [4_000.0]})
     >>> complaint_action(impact, margin=0.3).value
     600.0
+    >>> complaint_action(impact, margin=0.3, fix_cost=100.0).value
+    500.0
     """
     columns = ["name", "customers", "revenue_at_stake", "at_stake_ci_low", "at_stake_ci_high"]
     validate_columns(impact, columns, caller="complaint_action")
+    if not math.isfinite(fix_cost) or fix_cost < 0:
+        raise DataError(f"complaint_action: fix_cost must be finite and >= 0, got {fix_cost!r}")
     if impact.empty:
         return None
     top = impact.iloc[0]
-    value, low, high = (to_annual_margin(max(float(top[c]), 0.0), margin) for c in columns[2:])
+    value, low, high = (
+        to_annual_margin(max(float(top[c]), 0.0), margin) - fix_cost for c in columns[2:]
+    )
+    if value <= 0:
+        return None
     return Action(
         f"Fix what customers complain about most: {top['name']}",
         f"customers raising {top['name']}", int(top["customers"]),
         value, min(low, value), max(high, value),
-        kpi="share of detractors raising the theme; churn of those who raise it",
+        kpi="share of detractors raising the theme; churn of those who raise it; net of "
+        + (f"fix cost {fix_cost:,.2f} a year" if fix_cost else "no fix cost given"),
         page=page or action_page("complaint"),
     )  # fmt: skip
 
@@ -219,10 +270,13 @@ def complaint_action(
 def rollout_actions(
     rollout: pd.DataFrame, *, experiment: str, page: str | None = None
 ) -> list[Action]:
-    """Turn a tested action's roll-out value into actions (significant positive effects only).
+    """Turn a tested action's roll-out value into actions (significant effects that pay).
 
     ``rollout`` is :func:`cxlib.experiments.rollout_value`'s table, indexed by group, already
-    in yearly gross margin (``margin_per_year``, ``margin_low``, ``margin_high``).
+    in yearly gross margin net of the campaign's cost (``margin_per_year``, ``margin_low``,
+    ``margin_high``, ``cost_per_year``). A group is recommended when its effect is positive and
+    significant and its net value is above zero: an action that costs more than it brings is
+    not.
 
     Examples
     --------
@@ -235,18 +289,93 @@ def rollout_actions(
     columns = ["customers", "margin_per_year", "margin_low", "margin_high", "significant",
                "effect"]  # fmt: skip
     validate_columns(rollout, columns, caller="rollout_actions")
+    costs = rollout["cost_per_year"] if "cost_per_year" in rollout else 0.0 * rollout["effect"]
     out = []
     for group, row in rollout.iterrows():
-        if not (bool(row["significant"]) and row["effect"] > 0):
+        if not (bool(row["significant"]) and row["effect"] > 0 and row["margin_per_year"] > 0):
             continue
+        cost = float(costs.loc[group])
         out.append(Action(
             f"Roll out {group} (tested in {experiment}) to every active customer",
             "active customers", int(row["customers"]), float(row["margin_per_year"]),
             float(row["margin_low"]), float(row["margin_high"]),
-            kpi=f"revenue per customer, {group} vs a hold-out control",
+            kpi=f"revenue per customer, {group} vs a hold-out control; net of "
+            + (f"a campaign cost of {cost:,.0f} a year" if cost else "no campaign cost given"),
             page=page or action_page("rollout"),
         ))  # fmt: skip
     return out
+
+
+def experiment_actions(
+    rollout: pd.DataFrame,
+    *,
+    experiment: str,
+    targeting=None,
+    base: pd.DataFrame | None = None,
+    page: str | None = None,
+) -> list[Action]:
+    """Return a test's actions: treat the N it picks when targeting pays more, else roll out.
+
+    ``targeting`` is :func:`cxlib.experiments.target`'s result and ``base`` its scoring of the
+    active base (:meth:`~cxlib.experiments.TargetingResult.score`). When the targeted policy is
+    measurably worth more than the better simple policy (``targeting.policy == "targeted"``)
+    the one action is to treat the base's customers it picks: its value is the policy's net
+    value per tested customer x the active customers (one campaign a year, as the roll-out),
+    and its text gives treating everyone's value beside it. Otherwise the roll-out's actions
+    (:func:`rollout_actions`). The two are alternatives, never both.
+    """
+    if targeting is None or base is None or targeting.policy != "targeted":
+        return rollout_actions(rollout, experiment=experiment, page=page)
+    n_tested, n_base = len(targeting.scores), len(base)
+    scale = n_base / n_tested
+    value, low, high = (v * scale for v in (targeting.value, targeting.value_low,
+                                            targeting.value_high))  # fmt: skip
+    if value <= 0:
+        return []
+    picked = int(base["treat"].sum())
+    everyone = targeting.everyone * scale
+    return [Action(
+        f"Treat the {picked:,} active customers the uplift model picks for "
+        f"{targeting.treatment} (tested in {experiment}), not all {n_base:,}: worth "
+        f"{value:,.0f} against {everyone:,.0f} for treating everyone",
+        "customers most likely to respond", picked, value, low, high,
+        kpi=f"revenue per treated customer vs a hold-out control among those picked; net of "
+        f"a cost of {targeting.cost_per_treated:,.2f} per treated customer; value per tested "
+        f"customer x {n_base:,} active customers",
+        page=page or action_page("rollout"),
+    )]  # fmt: skip
+
+
+def export_scores(
+    scores: pd.DataFrame, filename: str, *, path: str | Path | None = None
+) -> Path | None:
+    """Write a customer list (ids and scores only) to the run folder's ``exports/``.
+
+    ``path`` is the page's headline file (the runner's ``headlines_path``, in
+    ``<run>/headlines/``); the list goes to ``<run>/exports/<filename>`` with ``customer_id``
+    and the score columns that are numbers (no names, no attributes). Without ``path`` (a
+    notebook run by hand) nothing is written and None is returned.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> run = Path(tempfile.mkdtemp())
+    >>> scores = pd.DataFrame({"uplift": [2.5], "treat": [True]},
+    ...                       index=pd.Index(["c1"], name="customer_id"))
+    >>> written = export_scores(scores, "next.csv", path=run / "headlines" / "05.json")
+    >>> written.read_text().splitlines()
+    ['customer_id,uplift', 'c1,2.5']
+    """
+    if path is None:
+        return None
+    if Path(filename).name != filename or not filename.endswith(".csv"):
+        raise DataError(f"export_scores: {filename!r} must be a plain .csv file name")
+    numbers = scores.select_dtypes("number")
+    numbers = numbers.drop(columns=[c for c in numbers if c == "customer_id"])
+    target = Path(path).parent.parent / "exports" / filename
+    target.parent.mkdir(parents=True, exist_ok=True)
+    numbers.rename_axis("customer_id").to_csv(target, float_format="%.6g")
+    return target
 
 
 def _actions_file(path: str | Path) -> Path:

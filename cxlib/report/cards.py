@@ -112,7 +112,7 @@ def cards_table(cards: pd.DataFrame, *, currency: str = "EUR"):
         "churn_probability": "Churn risk",
         "revenue_at_risk": f"Revenue at risk a year ({currency})",
         "headroom": f"Wallet headroom a year ({currency})",
-        "play_value": f"Play worth a year ({currency}, gross margin)",
+        "play_value": f"Play worth a year ({currency}, gross margin net of campaign cost)",
         "nps_responses": "NPS answers",
     }
     return table(shown, units, currency=currency, labels=labels, keys=["segment"])

@@ -344,8 +344,9 @@ GLOSSARY: dict[str, str] = {
     "in points from -100 to +100.",
     "CUPED": "a way to read a test more precisely by discounting what each customer spent "
     "before the test.",
-    "Annual gross margin": "revenue a year x the client's gross margin: the one basis the "
-    "actions are ranked on.",
+    "Annual gross margin net of campaign cost": "revenue a year x the client's gross margin, "
+    "minus what the action costs (contacts, incentives, discounts): the one basis the actions "
+    "are ranked on.",
 }
 
 

@@ -4,8 +4,8 @@ A card gathers, for one segment, the numbers the topic pages publish about it â€
 revenue and NPS (segmentation page), its churn risk and revenue at risk (churn page), the
 complaint it raises most (NPS page) and its wallet headroom â€” with its trend
 (:func:`cxlib.segmentation.trend.segment_trend`), and adds a suggested play with the money it is
-expected to bring a year, on the actions' one basis (:data:`BASIS`, annual gross margin), with
-an interval. :mod:`cxlib.report.cards` shows them.
+expected to bring a year, on the actions' one basis (:data:`BASIS`, annual gross margin net of
+campaign cost), with an interval. :mod:`cxlib.report.cards` shows them.
 
 The plays and their assumptions:
 
@@ -16,7 +16,11 @@ The plays and their assumptions:
   worth headroom x margin x an assumed capture rate (:data:`DEFAULT_CAPTURE_RATE`, 10%, range
   5% to 15%).
 
-Each card gets the play worth more; a segment with neither input gets none.
+Both plays contact the segment's customers: each contact costs ``contact_cost`` (the client's
+``analysis.retention_contact_cost``), and each customer a Retain play keeps costs ``incentive``
+(``analysis.retention_incentive``; kept customers = customers x churn probability x save rate).
+A play's value, low and high are net of those costs (zero when no cost is given). Each card gets
+the play worth more; a segment with neither input gets none.
 
 Examples
 --------
@@ -47,7 +51,7 @@ __all__ = [
 ]
 
 #: The one money basis every action and play is valued on.
-BASIS = "annual gross margin"
+BASIS = "annual gross margin net of campaign cost"
 #: Assumed share of contacted at-risk customers a retention campaign keeps, and its range: an
 #: assumption, stated on the page, to be replaced by a measured rate once a test has run.
 DEFAULT_SAVE_RATE = (0.20, 0.10, 0.30)
@@ -76,6 +80,8 @@ def segment_cards(
     margin: float,
     save_rate: tuple[float, float, float] = DEFAULT_SAVE_RATE,
     capture_rate: tuple[float, float, float] = DEFAULT_CAPTURE_RATE,
+    contact_cost: float = 0.0,
+    incentive: float = 0.0,
 ) -> pd.DataFrame:
     """One card per segment, the play worth most first.
 
@@ -101,6 +107,10 @@ def segment_cards(
         The client's gross margin (``analysis.margin``), for the plays' money.
     save_rate, capture_rate : (float, float, float)
         Assumed rates of the Retain and Grow plays and their low and high ends.
+    contact_cost : float, default 0
+        Cost of contacting one customer of the segment (both plays contact all of them).
+    incentive : float, default 0
+        Cost of the incentive per customer a Retain play keeps.
 
     Returns
     -------
@@ -128,23 +138,45 @@ def segment_cards(
         notes = trend.reindex(columns=["trend_note"]).set_axis(trend.index.astype(str))
         cards = cards.join(notes.astype(object).where(notes.notna(), None))
     cards = cards.reindex(columns=[c for c in CARD_COLUMNS if c != "segment"])
-    retain = cards["revenue_at_risk"].clip(lower=0) * margin
-    grow = cards["headroom"].clip(lower=0) * margin
-    options = pd.DataFrame({"Retain": retain * save_rate[0], "Grow": grow * capture_rate[0]})
+    if contact_cost < 0 or incentive < 0:
+        raise DataError(
+            f"segment_cards: contact_cost and incentive must be >= 0, got {contact_cost!r}, "
+            f"{incentive!r}"
+        )
+    plays = _play_values(cards, margin, save_rate, capture_rate, contact_cost, incentive)
+    options = pd.DataFrame({name: money[0] for name, money in plays.items()})
     best = options.fillna(-np.inf).idxmax(axis=1).where(options.notna().any(axis=1))
     cards["play"] = best.map(lambda p: f"{p}: {_PLAYS[p]}" if isinstance(p, str) else None)
-    base = np.where(best == "Retain", retain, grow)
-    low = np.where(best == "Retain", save_rate[1], capture_rate[1])
-    rate = np.where(best == "Retain", save_rate[0], capture_rate[0])
-    high = np.where(best == "Retain", save_rate[2], capture_rate[2])
     known = best.notna().to_numpy()
-    cards["play_value"] = np.where(known, base * rate, np.nan)
-    cards["play_low"] = np.where(known, base * low, np.nan)
-    cards["play_high"] = np.where(known, base * high, np.nan)
+    for position, column in enumerate(["play_value", "play_low", "play_high"]):
+        chosen = np.where(best == "Retain", plays["Retain"][position], plays["Grow"][position])
+        cards[column] = np.where(known, chosen, np.nan)
     cards["basis"] = np.where(known, BASIS, None)
     cards = cards.reset_index()
     order = cards["play_value"].fillna(-np.inf).argsort(kind="stable")[::-1]
     return cards.iloc[order].reset_index(drop=True)[CARD_COLUMNS]
+
+
+def _play_values(cards, margin, save_rate, capture_rate, contact_cost, incentive) -> dict:
+    """Each play's (value, low, high) per segment, net of the contact and incentive costs.
+
+    A segment's customers come from the profiles; without them a play has a cost only when no
+    cost is given (zero), otherwise its value is unknown (NaN), never a gross figure.
+    """
+    customers = cards["customers"].astype(float)
+    if contact_cost == 0 and incentive == 0:
+        customers = customers.fillna(0.0)
+    contacts = customers * contact_cost
+    kept = customers * cards["churn_probability"].astype(float).fillna(0.0)
+    retain = cards["revenue_at_risk"].clip(lower=0) * margin
+    grow = cards["headroom"].clip(lower=0) * margin
+    out = {}
+    for name, gross, rates in (("Retain", retain, save_rate), ("Grow", grow, capture_rate)):
+        ends = [gross * r - contacts - (kept * r * incentive if name == "Retain" else 0.0)
+                for r in rates]  # fmt: skip
+        frame = pd.concat(ends, axis=1)
+        out[name] = (ends[0], frame.min(axis=1, skipna=False), frame.max(axis=1, skipna=False))
+    return out
 
 
 def _columns(table: pd.DataFrame | None, wanted: list[str]) -> pd.DataFrame:

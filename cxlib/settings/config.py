@@ -47,6 +47,7 @@ __all__ = [
     "AnalysisConfig",
     "ClientConfig",
     "ExcludeRule",
+    "ExperimentCost",
     "Limits",
     "SparkConfig",
     "TableConfig",
@@ -204,6 +205,39 @@ class TableConfig(_Strict):
         return sheet
 
 
+class ExperimentCost(_Strict):
+    """What treating one customer in a client's test costs: ``analysis.experiment_costs``.
+
+    ``cost_per_treated`` is the money one treated customer costs per campaign (sending the
+    offer, printing, the call; and, when ``revenue: before_discount``, the average discount a
+    treated customer redeems). ``revenue`` says whether the transactions' amounts, from which
+    the effect is measured, are **after** the discount (the discount already lowered the
+    measured revenue effect; the cost is then the contact alone) or **before** it (list
+    prices: the discount is a cost the measured effect does not show, so it belongs in
+    ``cost_per_treated``, which then cannot be zero).
+    """
+
+    cost_per_treated: float = Field(0.0, ge=0)
+    revenue: Literal["after_discount", "before_discount"] = "after_discount"
+
+    @field_validator("cost_per_treated", mode="before")
+    @classmethod
+    def _a_number(cls, value: Any) -> Any:
+        if isinstance(value, bool | str):
+            raise ValueError(f"expected a number, got {value!r} ({type(value).__name__})")
+        return value
+
+    @model_validator(mode="after")
+    def _discount_costs_something(self) -> ExperimentCost:
+        if self.revenue == "before_discount" and self.cost_per_treated == 0:
+            raise ValueError(
+                "revenue: before_discount means the discount is not in the measured revenue: "
+                "set cost_per_treated to the contact cost plus the average discount per "
+                "treated customer"
+            )
+        return self
+
+
 class AnalysisConfig(_Strict):
     """Settings shared by the notebooks; each notebook reads the ones it declares as parameters."""
 
@@ -244,6 +278,15 @@ class AnalysisConfig(_Strict):
     contract_churned: str = "churned"
     contract_period: Literal["W", "M", "Q", "Y"] = "M"
     contract_value: str | float | None = None
+    # what actions cost (the ranked actions are net of it): per experiment name, the cost per
+    # treated customer and whether the measured revenue is before or after the discount
+    # (ExperimentCost); a retention campaign's cost per contacted customer and its incentive
+    # per saved customer (a customer who stays because of the contact); a complaint fix's
+    # yearly cost. Zero means "no cost given", and the actions say so.
+    experiment_costs: dict[str, ExperimentCost] = {}
+    retention_contact_cost: float = Field(0.0, ge=0)
+    retention_incentive: float = Field(0.0, ge=0)
+    complaint_fix_cost: float = Field(0.0, ge=0)
 
     @field_validator("*", mode="before")
     @classmethod
