@@ -30,6 +30,7 @@ __all__ = [
     "CONTRACT_PERIODS",
     "ContractualChurnModel",
     "contract_columns",
+    "contract_quality",
     "contract_survival",
     "contract_table",
     "contractual_churn_model",
@@ -37,7 +38,7 @@ __all__ = [
 
 #: The contract periods a client can have (``contract_period`` in the config); their lengths in
 #: days are the one period table's (:data:`cxlib.settings.units.PERIODS`).
-CONTRACT_PERIODS = ("W", "M", "Q", "Y")
+CONTRACT_PERIODS = ("D", "W", "M", "Q", "Y")
 
 #: Texts read as a churned flag (compared trimmed and case-insensitively).
 _TRUE = {"true", "t", "yes", "y", "1", "1.0", "churned"}
@@ -92,8 +93,13 @@ def contract_table(
         before ``as_of``: left then).
     tenure, churned : str
         The columns holding each customer's tenure in whole periods and their churned flag
-        (``true``/``false``, ``yes``/``no``, ``1``/``0``).
-    period : {"W", "M", "Q", "Y"}, default "M"
+        (``true``/``false``, ``yes``/``no``, ``1``/``0``). A churner with tenure 0 left
+        during their first period (a bank counts completed years): they are counted as lost
+        after period 1 (tenure 1), and ``attrs["flagged"]`` counts them. A customer whose
+        tenure or flag is missing (``?``, ``NA``, empty: read as missing by
+        :func:`cxlib.data.load_customers`) is set aside and counted in ``attrs["set_aside"]``
+        (:func:`contract_quality` turns both into data-quality records).
+    period : {"D", "W", "M", "Q", "Y"}, default "M"
         The contract period, used to count whole periods between dates.
     as_of : date-like, optional
         The date the export describes (dates only); default the latest signup or end date.
@@ -107,9 +113,8 @@ def contract_table(
     Raises
     ------
     DataError
-        When the table has neither shape, or for a negative, fractional or missing tenure, an
-        unreadable churned flag, a churner with tenure 0, or an end before its start, naming
-        a few offending rows.
+        When the table has neither shape, or for a negative or fractional tenure, an
+        unreadable churned flag, or an end before its start, naming a few offending rows.
 
     Examples
     --------
@@ -130,11 +135,11 @@ def contract_table(
         )
     validate_columns(customers, ["customer_id"], caller=caller)
     if shape == "tenure":
-        periods, left = _from_tenure(customers, tenure, churned, caller)
+        periods, left, aside, flagged = _from_tenure(customers, tenure, churned, caller)
         attributes = customers.drop(columns=[tenure, churned])
     else:
         periods, left = _from_dates(customers, period, as_of, caller)
-        attributes = customers
+        attributes, aside, flagged = customers, {}, {}
     table = pd.DataFrame(
         {"tenure": periods, "churned": left}, index=pd.Index(customers["customer_id"])
     )
@@ -142,30 +147,69 @@ def contract_table(
         columns=[c for c in ("customer_id", "tenure", "churned") if c in attributes]
     )
     table = table.join(extra.set_axis(table.index))
+    keep = ~np.logical_or.reduce([np.zeros(len(table), dtype=bool), *aside.values()])
+    if not keep.all():
+        table = table.loc[keep]
     table.attrs["contract_shape"] = shape
     table.attrs["period"] = period
+    table.attrs["set_aside"] = {reason: int(rows.sum()) for reason, rows in aside.items()}
+    table.attrs["flagged"] = flagged
     return table
 
 
+def contract_quality(contracts: pd.DataFrame, *, rows_read: int, source: str) -> list[dict]:
+    """Data-quality records of a contract history (:func:`cxlib.data.quality_report`'s form).
+
+    One record per reason a customer was set aside from the contract history (no tenure, no
+    churned flag) and per kept row a reader should know about (a churner with tenure 0),
+    under the table name ``"contracts"``: rows read are the customers table's rows.
+
+    Examples
+    --------
+    >>> raw = pd.DataFrame({"customer_id": ["a", "b", "c"], "tenure": [0, None, 4],
+    ...                     "churned": [1, 0, 0]})
+    >>> records = contract_quality(contract_table(raw), rows_read=3, source="c.csv")
+    >>> [(r["reason"], r["rows_set_aside"], r["rows_flagged"]) for r in records]
+    ... # doctest: +NORMALIZE_WHITESPACE
+    [("no tenure ('tenure' missing)", 1, 0),
+     ("kept: left during the first period ('tenure' 0), counted as lost after period 1", 0, 1)]
+    """
+    base = {"table": "contracts", "source": source, "rows_read": rows_read}
+    base["rows_kept"] = len(contracts)
+    aside = {k: n for k, n in contracts.attrs.get("set_aside", {}).items() if n}
+    flagged = {k: n for k, n in contracts.attrs.get("flagged", {}).items() if n}
+    records = [
+        {**base, "rows_set_aside": n, "reason": k, "rows_flagged": 0} for k, n in aside.items()
+    ] or [{**base, "rows_set_aside": 0, "reason": "none", "rows_flagged": 0}]
+    records += [
+        {**base, "rows_set_aside": 0, "reason": k, "rows_flagged": n} for k, n in flagged.items()
+    ]
+    return records
+
+
 def _from_tenure(customers, tenure, churned, caller):
+    """Tenure and churned flag per customer, and which rows miss either (set aside).
+
+    A churner with tenure 0 (a bank counts completed years: they left during their first)
+    is counted as lost after the first period, tenure 1: the shifted-beta-geometric model's
+    earliest loss, and a Kaplan-Meier event at the first period's end.
+    """
     periods = pd.to_numeric(customers[tenure], errors="coerce").to_numpy(dtype=float)
     flag = customers[churned]
     if flag.dtype == bool:
         left = flag.to_numpy()
         readable = np.ones(len(flag), dtype=bool)
+        no_flag = np.zeros(len(flag), dtype=bool)
     else:
+        no_flag = flag.isna().to_numpy()
         text = flag.astype(str).str.strip().str.lower()
         left = text.isin(_TRUE).to_numpy()
-        readable = (text.isin(_TRUE) | text.isin(_FALSE)).to_numpy()
-    bad = (
-        ~np.isfinite(periods)
-        | (periods < 0)
-        | (periods != np.round(periods))
-        | (left & (periods < 1))
-    )
+        readable = (text.isin(_TRUE) | text.isin(_FALSE)).to_numpy() | no_flag
+    no_tenure = customers[tenure].isna().to_numpy()
+    bad = ~no_tenure & (~np.isfinite(periods) | (periods < 0) | (periods != np.round(periods)))
     if bad.any():
         raise DataError(
-            f"{caller}: column '{tenure}' needs whole periods >= 0 (>= 1 for a churner); "
+            f"{caller}: column '{tenure}' needs whole periods >= 0; "
             f"{int(bad.sum())} row(s) do not: " + format_offenders(customers[tenure][bad])
         )
     if not readable.all():
@@ -174,7 +218,18 @@ def _from_tenure(customers, tenure, churned, caller):
             f"{int((~readable).sum())} row(s) do not: "
             + format_offenders(customers[churned][~readable])
         )
-    return periods.astype(np.int64), left.astype(bool)
+    first = left & (periods == 0) & ~no_flag
+    periods = np.where(first, 1.0, np.nan_to_num(periods))
+    aside = {
+        f"no tenure ('{tenure}' missing)": no_tenure,
+        f"no churned flag ('{churned}' missing)": no_flag & ~no_tenure,
+    }
+    flagged = {
+        f"kept: left during the first period ('{tenure}' 0), counted as lost after period 1": (
+            int(first.sum())
+        )
+    }
+    return periods.astype(np.int64), left.astype(bool), aside, flagged
 
 
 def _from_dates(customers, period, as_of, caller):

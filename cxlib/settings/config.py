@@ -242,7 +242,7 @@ class AnalysisConfig(_Strict):
     # value counted in periods)
     contract_tenure: str = "tenure"
     contract_churned: str = "churned"
-    contract_period: Literal["W", "M", "Q", "Y"] = "M"
+    contract_period: Literal["D", "W", "M", "Q", "Y"] = "M"
     contract_value: str | float | None = None
 
     @field_validator("*", mode="before")
