@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from cxlib.churn.evaluation import _fit_models, _metrics
+from cxlib.churn.leakage import model_attributes
 from cxlib.churn.survival import SurvivalResult, survival_by_segment
 from cxlib.settings import units
 from cxlib.settings.validation import DataError, format_offenders, validate_columns
@@ -291,7 +292,7 @@ def contract_survival(
     )
     if by is not None:
         validate_columns(contracts, [by], caller="contract_survival")
-        table[by] = contracts[by].astype(str).to_numpy()
+        table[by] = contracts[by].astype("string").fillna("missing").astype(object).to_numpy()
     options = {} if min_group_size is None else {"min_group_size": min_group_size}
     return survival_by_segment(table, segment=by, **options)
 
@@ -331,9 +332,14 @@ class ContractualChurnModel:
 
 
 def _design(contracts: pd.DataFrame, max_levels: int) -> tuple[pd.DataFrame, list]:
-    """Numeric attributes as they are, text attributes one-hot (top ``max_levels`` levels)."""
-    columns, excluded = {}, []
-    for name in contracts.columns:
+    """Numeric attributes as they are, text attributes one-hot (top ``max_levels`` levels).
+
+    Functions of tenure, dates and identifiers are left out
+    (:func:`cxlib.churn.leakage.model_attributes`).
+    """
+    used, left_out = model_attributes(contracts)
+    columns, excluded = {}, list(left_out["column"])
+    for name in used:
         if name in _NOT_FEATURES:
             continue
         values = contracts[name]
@@ -360,7 +366,9 @@ def contractual_churn_model(
     list never scores a customer in-sample. Models: sklearn's gradient boosting (the settings
     of :func:`cxlib.churn.churn_model`) against a logistic regression on the same features.
     Tenure and the dates are not features: a churner's tenure stops when they leave, so it
-    describes the outcome rather than predicting it (the retention model uses it instead).
+    describes the outcome rather than predicting it (the retention model uses it instead); nor
+    is any attribute computed from tenure (a total charge, a count that grows with time:
+    :func:`cxlib.churn.leakage.tenure_leakage`) or an identifier; :attr:`excluded` lists them.
 
     Parameters
     ----------
@@ -427,8 +435,9 @@ def contractual_churn_model(
     definition = (
         f"Predicts whether a customer has cancelled from {X.shape[1]} attribute column(s); "
         f"every customer is scored by a model trained on the other {folds.get_n_splits() - 1} "
-        "of the folds (out-of-fold), and the metrics are measured on those scores. Tenure and "
-        "contract dates are not used: they end when the customer leaves."
+        "of the folds (out-of-fold), and the metrics are measured on those scores. Tenure, "
+        "contract dates and attributes computed from tenure are not used: they end or grow "
+        "with the customer's stay."
     )
     return ContractualChurnModel(
         metrics, comparison, scores, list(X.columns), excluded, definition, model

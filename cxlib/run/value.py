@@ -330,7 +330,7 @@ def _add_parameter_band(headlines: list, total: pd.Series) -> list:
 
 
 def _contractual(client, n_draws: int) -> ClientValue:
-    from cxlib.churn.contractual import contract_survival, contractual_churn_model
+    from cxlib.churn.contractual import contractual_churn_model
     from cxlib.clv import segment_value, top_share
     from cxlib.clv.retention import (
         RetentionModel,
@@ -424,7 +424,7 @@ def _contractual(client, n_draws: int) -> ClientValue:
         headlines,
         retention_model=model,
         retention_curve=retention_curve(contracts, model),
-        survival=contract_survival(contracts, by=segments.name if segments is not None else None),
+        survival=_segment_survival(contracts, segments),
         churn_model=classifier,
         scenario=scenario,
     )
@@ -455,13 +455,26 @@ def _value_per_period(contracts: pd.DataFrame, settings) -> tuple[Any, str, str]
     )
 
 
+def _segment_survival(contracts: pd.DataFrame, segments: pd.Series | None):
+    """Kaplan-Meier survival by the segments' groups (one curve without them)."""
+    from cxlib.churn.contractual import contract_survival
+
+    if segments is None:
+        return contract_survival(contracts)
+    frame = contracts[["tenure", "churned"]].assign(**{str(segments.name): segments})
+    frame.attrs = dict(contracts.attrs)
+    return contract_survival(frame, by=str(segments.name))
+
+
 def _contract_segments(contracts: pd.DataFrame) -> pd.Series | None:
-    """Return the first text attribute with 2 to 12 levels (a plan, a channel), else None."""
-    for name in contracts.columns:
-        if name in ("tenure", "churned", "signup_date", "contract_end"):
-            continue
-        values = contracts[name]
-        text = pd.api.types.is_string_dtype(values) or values.dtype == object
-        if text and 2 <= values.nunique() <= 12:
-            return values.rename(name)
-    return None
+    """Return the groups of the attribute that separates survival most, else None.
+
+    The churn page's choice (:func:`cxlib.churn.survival_splits`: log-rank across every
+    attribute a model may use, Holm-corrected), so both pages split by the same groups.
+    """
+    from cxlib.churn import model_attributes, survival_splits
+
+    attributes, _ = model_attributes(contracts)
+    if not attributes:
+        return None
+    return survival_splits(contracts, attributes).groups
