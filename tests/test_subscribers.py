@@ -84,11 +84,11 @@ def test_the_attribute_that_drives_churn_is_chosen_over_noise():
     # the short table: a row per contract type, a few tenures, survival falling with tenure
     table = splits.table
     assert list(table.index) == ["month-to-month", "one year", "two year"]
-    points = [c for c in table.columns if c.startswith("after")]
-    assert points == ["after 3 months", "after 6 months", "after 12 months", "after 24 months",
-                      "after 36 months", "after 60 months"]  # fmt: skip
+    points = [c for c in table.columns if c.startswith("survival after")]
+    assert points == [f"survival after {m} months" for m in (3, 6, 12, 24, 36, 60)]
     assert (table[points].diff(axis=1).iloc[:, 1:] <= 1e-12).all().all()
-    assert table.loc["month-to-month", "after 12 months"] < table.loc["two year", "after 12 months"]
+    year = "survival after 12 months"
+    assert table.loc["month-to-month", year] < table.loc["two year", year]
 
 
 def test_churn_per_period_is_churners_over_exposure_with_the_plan_gap():
@@ -97,7 +97,7 @@ def test_churn_per_period_is_churners_over_exposure_with_the_plan_gap():
     total = table.loc["total"]
     expected = contracts["churned"].sum() / contracts["tenure"].clip(lower=1).sum()
     assert total["churn_rate"] == pytest.approx(expected)
-    assert total["ci_low"] < expected < total["ci_high"]
+    assert total["churn_rate_low"] < expected < total["churn_rate_high"]
     assert total["excess_churners"] == pytest.approx(
         contracts["churned"].sum() - 0.02 * contracts["tenure"].clip(lower=1).sum()
     )
@@ -145,3 +145,34 @@ def test_the_page_object_keeps_leaks_out_of_every_model():
     keys = [h.key for h in page.headlines]
     assert keys[:3] == ["churn_rate", "churn_target", "churn_gap"]
     assert "revenue_at_risk" in keys
+
+
+def test_the_actions_retain_the_at_risk_top_and_test_the_longer_plan():
+    from cxlib.report.subscriber_actions import subscriber_actions
+
+    contracts = telecom()
+    page = subscriber_churn(contracts, value="monthly_charges", seed=0)
+    actions = subscriber_actions(page, margin=0.5, contracts=contracts)
+    retain, move = actions
+    # retention: the top tenth of the list, a year's revenue at risk x margin x save rate
+    scores = page.at_risk.scores
+    top = scores.nlargest(int(np.ceil(0.1 * len(scores))), "revenue_at_risk")
+    assert retain.customers == len(top)
+    assert retain.value == pytest.approx(top["revenue_at_risk"].sum() * 0.5 * 0.2)
+    assert retain.segment.startswith(("contract ", "mostly contract "))
+    # the plan test: worded as an association to test, moving to the longest-lasting plan
+    assert "'two year' contract" in move.action and "association" in move.action
+    assert move.action.startswith("Test")
+    assert move.value_low < move.value < move.value_high
+    # without a payment per period there is no money: no action
+    assert subscriber_actions(subscriber_churn(contracts), margin=0.5, contracts=contracts) == []
+
+
+def test_no_plan_test_when_the_plans_do_not_differ():
+    from cxlib.report.subscriber_actions import plan_move_action
+
+    contracts = telecom()
+    rng = np.random.default_rng(9)
+    contracts["contract"] = rng.choice(["basic", "plus"], len(contracts))  # unrelated to churn
+    page = subscriber_churn(contracts, value="monthly_charges")
+    assert plan_move_action(page, contracts, margin=0.5) is None

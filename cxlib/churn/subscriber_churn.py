@@ -67,6 +67,19 @@ class SubscriberChurn:
     unit: str
 
     @property
+    def attributes_note(self) -> str:
+        """One sentence: the attributes the models use; the table of those left out follows."""
+        used = ", ".join(self.attributes) or "none"
+        return f"{len(self.attributes)} attribute(s) used by every model: {used}. Left out:"
+
+    @property
+    def ranked(self) -> pd.DataFrame:
+        """The list of active subscribers at risk (empty without one), without empty columns."""
+        if self.at_risk is None:
+            return pd.DataFrame(columns=["customer_id", "tenure", "churn_probability"])
+        return self.at_risk.scores.dropna(axis=1, how="all")
+
+    @property
     def headlines(self) -> list[Headline]:
         """The page's numbers for the executive summary (keys as the retail churn page's)."""
         total = self.rate.loc["total"]
@@ -77,8 +90,8 @@ class SubscriberChurn:
                 f"Churn per {name} (subscribers)",
                 float(total["churn_rate"]),
                 unit="percent",
-                ci_low=float(total["ci_low"]),
-                ci_high=float(total["ci_high"]),
+                ci_low=float(total["churn_rate_low"]),
+                ci_high=float(total["churn_rate_high"]),
                 note=self.rate_note,
             )
         ]
@@ -149,7 +162,7 @@ def subscriber_churn(
         f"{int(total['churned']):,} of {int(total['customers']):,} subscribers have left over "
         f"{total['exposure_periods']:,.0f} {units.period_name(period, 2, codes=CONTRACT_PERIODS)} "
         f"of subscription: {total['churn_rate']:.2%} per {name} (95% interval "
-        f"{total['ci_low']:.2%} to {total['ci_high']:.2%})"
+        f"{total['churn_rate_low']:.2%} to {total['churn_rate_high']:.2%})"
     )
     if target_churn_rate is None:
         rate_note += "; the config sets no plan (target_churn_rate), so there is no gap."

@@ -119,9 +119,10 @@ def subscriber_churn_rate(
     -------
     DataFrame
         One row per group (largest excess first) and ``"total"`` last: ``customers``,
-        ``churned``, ``exposure_periods``, ``churn_rate`` (per period), ``ci_low``,
-        ``ci_high``, ``annual_churn_rate`` (1 - (1 - rate) ** periods a year), ``target_rate``,
-        ``excess_churners``, ``share_of_gap``. ``attrs["period"]`` names the period.
+        ``churned``, ``exposure_periods``, ``churn_rate`` (per period), ``churn_rate_low``,
+        ``churn_rate_high`` (its 95% interval), ``annual_churn_rate`` (1 - (1 - rate) **
+        periods a year), ``target_rate``, ``excess_churners``, ``share_of_gap``.
+        ``attrs["period"]`` names the period.
 
     Examples
     --------
@@ -155,8 +156,8 @@ def subscriber_churn_rate(
         rows = pd.concat([rows, total])
     k, t = rows["churned"].astype(float), rows["exposure_periods"]
     rows["churn_rate"] = k / t
-    rows["ci_low"] = np.where(k > 0, chi2.ppf(0.025, 2 * k) / 2, 0.0) / t
-    rows["ci_high"] = chi2.ppf(0.975, 2 * (k + 1)) / 2 / t
+    rows["churn_rate_low"] = np.where(k > 0, chi2.ppf(0.025, 2 * k) / 2, 0.0) / t
+    rows["churn_rate_high"] = chi2.ppf(0.975, 2 * (k + 1)) / 2 / t
     per_year = units.periods_per_year(period, codes=CONTRACT_PERIODS)
     rows["annual_churn_rate"] = 1 - (1 - rows["churn_rate"].clip(upper=1)) ** per_year
     rows["target_rate"] = np.nan if target_rate is None else float(target_rate)
@@ -189,7 +190,7 @@ class SurvivalSplits:
         of ``best`` (one curve without it).
     table : DataFrame
         The short table: per group, customers, churned and the survival after a few tenures
-        (:func:`tenure_points`), columns named ``"after N <periods>"``.
+        (:func:`tenure_points`), columns named ``"survival after N <periods>"``.
     groups : Series
         Each customer's group of ``best`` (None without one).
     note : str
@@ -281,7 +282,9 @@ def _short_table(frame: pd.DataFrame, by: str | None) -> pd.DataFrame:
 
     period = frame.attrs.get("period", "M")
     points = tenure_points(period, int(frame["tenure"].max()))
-    labels = [f"after {p} {units.period_name(period, p, codes=CONTRACT_PERIODS)}" for p in points]
+    labels = [
+        f"survival after {p} {units.period_name(period, p, codes=CONTRACT_PERIODS)}" for p in points
+    ]
     groups = frame[by] if by is not None else pd.Series("all customers", index=frame.index)
     rows = {}
     for name in sorted(groups.unique(), key=str):
