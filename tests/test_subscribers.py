@@ -176,3 +176,44 @@ def test_no_plan_test_when_the_plans_do_not_differ():
     contracts["contract"] = rng.choice(["basic", "plus"], len(contracts))  # unrelated to churn
     page = subscriber_churn(contracts, value="monthly_charges")
     assert plan_move_action(page, contracts, margin=0.5) is None
+
+
+def test_subscriber_segments_are_named_from_tenure_and_value_with_their_numbers():
+    from cxlib.segmentation.subscribers import subscriber_profiles, subscriber_segments
+
+    contracts = telecom()
+    value = contracts["monthly_charges"]
+    segments = subscriber_segments(contracts, value=value)
+    years = contracts["tenure"] / 12
+    high = value > value.quantile(0.75)
+    assert (segments[(years < 1) & high] == "New, high value").all()
+    assert (segments[(years >= 3) & ~high] == "Long-standing, standard value").all()
+    risk = at_risk_subscribers(contracts, model_attributes(contracts)[0], value=value).scores
+    clv = pd.Series(1.0, index=contracts.index).where(~contracts["churned"], 0.0)
+    profiles = subscriber_profiles(contracts, segments, value=value, clv=clv, risk=risk)
+    assert profiles["customers"].sum() == len(contracts)
+    assert profiles["customer_share"].sum() == pytest.approx(1.0)
+    active = ~contracts["churned"]
+    assert profiles["revenue"].sum() == pytest.approx(12 * value[active].sum())
+    assert profiles["revenue_at_risk"].sum() == pytest.approx(risk["revenue_at_risk"].sum())
+    assert profiles["clv"].sum() == pytest.approx(active.sum())
+    new = segments.str.startswith("New")
+    exposure = contracts["tenure"].clip(lower=1)
+    row = profiles.loc["New, high value"]
+    mask = segments == "New, high value"
+    assert row["churn_rate"] == pytest.approx(
+        contracts.loc[mask, "churned"].sum() / exposure[mask].sum()
+    )
+    assert new.any()
+
+
+def test_without_a_payment_products_held_name_the_segments():
+    from cxlib.segmentation.subscribers import subscriber_segments
+
+    contracts = telecom(200).drop(columns=["monthly_charges", "total_charges"])
+    contracts["NumOfProducts"] = np.random.default_rng(1).integers(1, 4, len(contracts))
+    segments = subscriber_segments(contracts)
+    assert segments.attrs["basis"] == "tenure and products held (NumOfProducts)"
+    multi = contracts["NumOfProducts"] >= 2
+    assert segments[multi].str.endswith("multi-product").all()
+    assert segments[~multi].str.endswith("single-product").all()

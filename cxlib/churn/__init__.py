@@ -62,7 +62,7 @@ from cxlib.churn.registry import DEFINITIONS, ChurnDefinition, churn_definition
 from cxlib.churn.result import ChurnResult, run_churn
 from cxlib.churn.risk import churn_headlines, retention_economics, revenue_at_risk_by_segment
 from cxlib.churn.subscriber_churn import SubscriberChurn, subscriber_churn
-from cxlib.churn.subscriber_risk import AtRisk, at_risk_subscribers
+from cxlib.churn.subscriber_risk import AtRisk, at_risk_subscribers, periodic_value
 from cxlib.churn.subscribers import SurvivalSplits, subscriber_churn_rate, survival_splits
 from cxlib.churn.survival import (
     SurvivalResult,
@@ -77,6 +77,7 @@ __all__ = [
     "SurvivalSplits",
     "at_risk_subscribers",
     "model_attributes",
+    "periodic_value",
     "subscriber_churn",
     "subscriber_churn_rate",
     "survival_splits",

@@ -114,7 +114,7 @@ PAGES: tuple[Page, ...] = (
     Page(
         "01_segmentation",
         "Who are our customers, and where does their money go?",
-        requires=("transactions", "churn_threshold"),
+        requires=("transactions|contracts", "churn_threshold|contracts"),
         section="Who the customers are, and where the value is concentrated",
     ),
     Page(
