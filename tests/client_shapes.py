@@ -49,6 +49,9 @@ def _subscriptions(tx: pd.DataFrame, customers: pd.DataFrame) -> pd.DataFrame:
             "tenure_months": tenure,
             "churned": churned,
             "monthly_fee": (spend.to_numpy() / np.maximum(months, 1)).round(2),
+            # a telecom's total charges: the monthly fee times the months subscribed, a function
+            # of tenure every model must leave out
+            "total_charges": (spend.to_numpy() / np.maximum(months, 1) * tenure).round(2),
             "acquisition_channel": customers["acquisition_channel"],
             "region": customers["region"],
             "age_band": customers["age_band"],
@@ -99,7 +102,7 @@ def build_shapes(root: Path) -> dict[str, tuple[Path, tuple[str, ...]]]:
     add(
         "contract_dates",
         {"customers": contracts.drop(columns=["tenure_months", "churned"])},
-        ("04",),
+        ("01", "02", "04"),
         {"contract_value": "monthly_fee"},
     )
     by_month = surveys.assign(period=surveys["date"].dt.strftime("%Y-%m")).drop(columns="date")
@@ -234,6 +237,8 @@ def build_real_shapes(root: Path, real: Path) -> dict[str, tuple[Path, tuple[str
         "cdnow": (real / "cdnow" / "client.yaml", ALL),
         "grocery": (real / "grocery" / "client.yaml", ALL),
     }
+    if (real / "bank" / "client.yaml").is_file():  # a bank: tenure in years, Exited, no purchases
+        shapes["bank"] = (real / "bank" / "client.yaml", ALL)
     cdnow = _cdnow(real)
     usd = {"currency": "USD"}
     shapes["cdnow_customer_date_amount"] = (

@@ -122,11 +122,25 @@ def test_a_subscription_client_gets_the_contractual_clv_page(reports, shape):
     assert "contractual (sBG" in _summary_text(run)
 
 
-def test_a_subscription_client_skips_the_pages_that_need_purchases(reports):
-    run = reports("customers_only")
-    reasons = {nb.name: nb.reason for nb in run.notebooks if nb.status == "skipped"}
-    assert reasons["01_segmentation"] == "no transactions table"
-    assert reasons["02_churn"] == "no transactions table"  # survival and churn: on the CLV page
+@pytest.mark.parametrize("shape", ["customers_only", "contract_dates"])
+def test_a_subscription_client_gets_the_churn_page_segments_and_ranked_actions(reports, shape):
+    run = reports(shape)
+    status = {nb.name: nb.status for nb in run.notebooks}
+    assert status["01_segmentation"] == status["02_churn"] == "ok"
+    churn = _page_text(run.run_dir / "html" / "02_churn.html")
+    # total charges (monthly fee x tenure) named and kept out of every model, with the reason
+    assert "total_charges" in churn and "close to tenure x monthly_fee" in churn
+    assert "out of fold" in churn and "Revenue at risk" in churn
+    assert "holdout purchases" not in churn and "Cohort" not in churn  # no retail cells
+    headlines = {h["key"]: h for h in json.loads((run.run_dir / "headlines" / "02_churn.json")
+                                                  .read_text())}  # fmt: skip
+    assert headlines["revenue_at_risk"]["value"] > 0
+    actions = json.loads((run.run_dir / "actions.json").read_text())
+    assert actions and actions[0]["basis"] == "annual gross margin"
+    assert any(a["action"].startswith("Contact the 10%") for a in actions)
+    segments = _page_text(run.run_dir / "html" / "01_segmentation.html")
+    assert "Segments from tenure and payment per period" in segments
+    assert "RFM" not in segments.split("Subscriber segments")[1]  # the retail map is left out
 
 
 def test_the_clv_page_of_a_purchase_history_says_it_is_non_contractual(reports):
@@ -229,6 +243,7 @@ REAL_SHAPES = {
     "single_purchase": {"00_summary"},
     "single_day": {"00_summary"},
     "single_purchase_threshold": {"01_segmentation", "00_summary"},
+    "bank": {"01_segmentation", "02_churn", "04_clv", "00_summary"},
 }
 
 
@@ -339,3 +354,23 @@ def test_a_client_without_amounts_is_reported_in_purchases(real_reports):
     churn_page = _page_text(run / "html" / "02_churn.html")
     assert "Revenue at risk (purchases)" in churn_page
     assert "EUR" not in re.sub(r"<img[^>]*>", "", churn_page)  # no currency invented
+
+
+@needs_real
+def test_the_bank_reads_as_it_comes_with_its_quality_counted_and_its_churn_page(real_reports):
+    if not (REAL / "bank").is_dir():
+        pytest.skip("no bank export in shared/data/real")
+    code, output, run = real_reports("bank")
+    assert code == 0, output
+    manifest = json.loads((run / "manifest.json").read_text())
+    reasons = {(q["table"], q["reason"]): q for q in manifest["quality"]}
+    first = "kept: left during the first period ('Tenure' 0), counted as lost after period 1"
+    assert reasons[("contracts", first)]["rows_flagged"] == 95
+    assert reasons[("customers", "kept: missing value in column 'Tenure' ('?' 1)")]
+    assert reasons[("contracts", "no tenure ('Tenure' missing)")]["rows_set_aside"] == 1
+    index = _page_text(run / "index.html")
+    assert "counted as lost after period 1" in index and "'?' 1" in index
+    churn = _page_text(run / "html" / "02_churn.html")
+    assert "NumOfProducts separates it most" in churn  # chosen by the data, not by gender
+    assert "RowNumber" in churn and "an identifier" in churn  # kept out of every model
+    assert "Survival after 1 year" in churn

@@ -26,6 +26,7 @@ from cxlib.clv import (
 )
 from cxlib.run.value import value_model_kind
 from cxlib.settings import units
+from tests.client_shapes import real_exports
 
 REGULAR = [1000, 631, 468, 382, 326, 289, 262, 241]
 
@@ -62,7 +63,6 @@ def test_a_customers_table_without_contracts_is_not_contractual():
     ("tenure", "churned", "message"),
     [
         ([1, -2], [True, False], "whole periods"),
-        ([0, 3], [True, False], "whole periods"),
         ([1.5, 3], [True, False], "whole periods"),
         ([1, 3], ["yes", "maybe"], "true/false"),
     ],
@@ -203,3 +203,84 @@ def test_validate_checks_the_contract_settings_against_the_customers(tmp_path):
     customers.assign(churned=["yes", "perhaps"]).to_csv(tmp_path / "customers.csv", index=False)
     with pytest.raises(DataError, match="true/false"):
         load({"contract_tenure": "months"})
+
+
+def test_a_churner_with_tenure_0_left_in_the_first_period_and_counts_as_lost_after_it():
+    # a bank counts completed years: Tenure 0 and Exited 1 = left during the first year
+    frame = pd.DataFrame(
+        {"customer_id": list("abcd"), "tenure": [0, 1, 0, 2], "churned": [1, 1, 0, 0]}
+    )
+    table = contract_table(frame, period="Y")
+    assert table["tenure"].tolist() == [1, 1, 0, 2]  # the churner: lost after period 1
+    assert table.attrs["flagged"] == {
+        "kept: left during the first period ('tenure' 0), counted as lost after period 1": 1
+    }
+    # the sBG sees two customers lost after period 1 out of four at risk, as it would had the
+    # export written 1; the active customer with tenure 0 is censored before any renewal
+    same = contract_table(frame.assign(tenure=[1, 1, 0, 2]), period="Y")
+    fitted = RetentionModel().fit(table)
+    assert fitted.log_likelihood_ == pytest.approx(RetentionModel().fit(same).log_likelihood_)
+    km = contract_survival(table).curves
+    assert km.loc[km["days"] == units.days("Y"), "survival"].iloc[0] == pytest.approx(
+        1 - 2 / 3  # at the first year's end three are at risk (the active 0 left the risk set)
+    )
+
+
+def test_missing_markers_are_read_counted_per_column_and_set_aside_from_the_history(tmp_path):
+    from cxlib.churn.contractual import contract_quality
+    from cxlib.data import load_customers, quality_report
+
+    (tmp_path / "bank.csv").write_text(
+        "id,Tenure,Exited,Balance,Country\n"
+        "1,2,1,10.5,FR\n2,?,0,3.0,?\n3,0,1,NA,DE\n4,5,,1.0,\n5,1,0,7.5,ES\n",
+        encoding="utf-8",
+    )
+    customers = load_customers(tmp_path / "bank.csv", columns={"customer_id": "id"})
+    assert customers["Tenure"].dtype.kind == "f" and customers["Balance"].dtype.kind == "f"
+    quality = quality_report(customers).set_index("reason")["rows_flagged"]
+    assert quality["kept: missing value in column 'Tenure' ('?' 1)"] == 1
+    assert quality["kept: missing value in column 'Balance' ('NA' 1)"] == 1
+    assert quality["kept: missing value in column 'Country' (empty 1, '?' 1)"] == 2
+    assert quality["kept: missing value in column 'Exited' (empty 1)"] == 1
+    table = contract_table(customers, tenure="Tenure", churned="Exited", period="Y")
+    assert table.index.tolist() == ["1", "3", "5"]  # no tenure (2), no flag (4): set aside
+    records = contract_quality(table, rows_read=5, source="bank.csv")
+    counts = {r["reason"]: (r["rows_kept"], r["rows_set_aside"], r["rows_flagged"])
+              for r in records}  # fmt: skip
+    first = "kept: left during the first period ('Tenure' 0), counted as lost after period 1"
+    assert counts == {
+        "no tenure ('Tenure' missing)": (3, 1, 0),
+        "no churned flag ('Exited' missing)": (3, 1, 0),
+        first: (3, 0, 1),
+    }
+
+
+@pytest.mark.parametrize(
+    "flags", [["Yes", "No", "yes"], [1, 0, 1], ["True", "False", "TRUE"], [True, False, True]]
+)
+def test_churned_flags_read_in_each_spelling(flags):
+    frame = pd.DataFrame({"customer_id": list("abc"), "tenure": [3, 4, 5], "churned": flags})
+    assert contract_table(frame)["churned"].tolist() == [True, False, True]
+
+
+def test_tenure_in_days_is_a_contract_period():
+    frame = pd.DataFrame({"customer_id": list("ab"), "tenure": [30, 400], "churned": [1, 0]})
+    table = contract_table(frame, period="D")
+    survival = contract_survival(table).curves
+    assert survival["days"].max() == 400  # a period of one day
+
+
+def test_the_bank_export_validates_with_its_quality_counted():
+    from cxlib.run.loading import load_client
+
+    real = real_exports()
+    if real is None or not (real / "bank" / "client.yaml").is_file():
+        pytest.skip("the real exports (shared/data/real/bank) are not beside this checkout")
+    path = real / "bank" / "client.yaml"
+    tables = load_client(path)
+    quality = tables.quality.set_index(["table", "reason"])
+    first = "kept: left during the first period ('Tenure' 0), counted as lost after period 1"
+    assert quality.loc[("contracts", first), "rows_flagged"] == 95
+    assert quality.loc[("customers", "kept: missing value in column 'Tenure' ('?' 1)"),
+                       "rows_flagged"] == 1  # fmt: skip
+    assert quality.loc[("contracts", "no tenure ('Tenure' missing)"), "rows_set_aside"] == 1

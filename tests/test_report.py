@@ -477,12 +477,16 @@ def test_a_page_the_data_cannot_serve_is_skipped_with_the_fact_and_the_setting_t
     churn_page, clv_page, segments = (
         page(name).requires for name in ("02_churn", "04_clv", "01_segmentation")
     )
-    assert churn_page == ("transactions", "repeat_purchases", "churn_window")
+    assert churn_page == (
+        "transactions|contracts",
+        "repeat_purchases|contracts",
+        "churn_window|contracts",
+    )
     year = ["2024-01-01", "2024-12-31"]
     buyers = client(year, True)
     assert _unmet(churn_page, buyers) == _unmet(clv_page, buyers) == _unmet(segments, buyers) == []
     once = client(year, False)
-    assert _unmet(churn_page, once) == ["repeat_purchases"]
+    assert _unmet(churn_page, once) == ["repeat_purchases|contracts"]
     reason = _skip_reason(_unmet(clv_page, once), once)
     assert reason.startswith("no repeat purchases: no customer bought on two different days")
     assert "analysis.churn_inactivity_days" in _skip_reason(_unmet(segments, once), once)
@@ -502,7 +506,9 @@ def test_a_page_the_data_cannot_serve_is_skipped_with_the_fact_and_the_setting_t
     )
     # tables first: a client without transactions is told so, the facts are not tested
     nothing = SimpleNamespace(transactions=None, contracts=None)
-    assert _skip_reason(_unmet(churn_page, nothing), nothing) == "no transactions table"
+    assert (
+        _skip_reason(_unmet(churn_page, nothing), nothing) == "no transactions or contracts table"
+    )
 
 
 # --- the page manifest ------------------------------------------------------------------------

@@ -21,6 +21,12 @@ Pure functions over canonical frames, one module per piece:
   strictly up to a cutoff, labels strictly after it, a gradient-boosting model against a
   logistic baseline and a recency rule, held-out and out-of-time metrics, permutation
   importances, and a ranked list of customers with revenue at risk and the main reasons.
+* **Subscribers** (``contractual``, ``leakage``, ``subscribers``, ``subscriber_risk``,
+  ``subscriber_churn``) -- a contract history (tenure, churned flag, attributes):
+  :func:`subscriber_churn` computes the subscription client's churn page (rate per period
+  against plan, the attribute that separates survival most, Cox drivers, active subscribers
+  at risk scored out of fold), on attributes that are not functions of tenure
+  (:func:`tenure_leakage`, :func:`model_attributes`).
 * **Money and headlines** (``risk``) -- :func:`revenue_at_risk_by_segment` and
   :func:`churn_headlines`, the numbers the churn page records for the executive summary.
 
@@ -50,10 +56,14 @@ from cxlib.churn.definitions import (
 )
 from cxlib.churn.features import churn_features
 from cxlib.churn.inactivity import InactivityThreshold, inactivity_threshold, repeat_purchases
+from cxlib.churn.leakage import model_attributes, tenure_leakage
 from cxlib.churn.model import ChurnModelResult, churn_model
 from cxlib.churn.registry import DEFINITIONS, ChurnDefinition, churn_definition
 from cxlib.churn.result import ChurnResult, run_churn
 from cxlib.churn.risk import churn_headlines, retention_economics, revenue_at_risk_by_segment
+from cxlib.churn.subscriber_churn import SubscriberChurn, subscriber_churn
+from cxlib.churn.subscriber_risk import AtRisk, at_risk_subscribers, periodic_value
+from cxlib.churn.subscribers import SurvivalSplits, subscriber_churn_rate, survival_splits
 from cxlib.churn.survival import (
     SurvivalResult,
     survival_by_segment,
@@ -62,6 +72,16 @@ from cxlib.churn.survival import (
 )
 
 __all__ = [
+    "AtRisk",
+    "SubscriberChurn",
+    "SurvivalSplits",
+    "at_risk_subscribers",
+    "model_attributes",
+    "periodic_value",
+    "subscriber_churn",
+    "subscriber_churn_rate",
+    "survival_splits",
+    "tenure_leakage",
     "COX_ATTRIBUTES",
     "COX_HISTORY",
     "DEFINITIONS",

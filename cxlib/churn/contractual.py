@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from cxlib.churn.evaluation import _fit_models, _metrics
+from cxlib.churn.leakage import model_attributes
 from cxlib.churn.survival import SurvivalResult, survival_by_segment
 from cxlib.settings import units
 from cxlib.settings.validation import DataError, format_offenders, validate_columns
@@ -30,6 +31,7 @@ __all__ = [
     "CONTRACT_PERIODS",
     "ContractualChurnModel",
     "contract_columns",
+    "contract_quality",
     "contract_survival",
     "contract_table",
     "contractual_churn_model",
@@ -37,7 +39,7 @@ __all__ = [
 
 #: The contract periods a client can have (``contract_period`` in the config); their lengths in
 #: days are the one period table's (:data:`cxlib.settings.units.PERIODS`).
-CONTRACT_PERIODS = ("W", "M", "Q", "Y")
+CONTRACT_PERIODS = ("D", "W", "M", "Q", "Y")
 
 #: Texts read as a churned flag (compared trimmed and case-insensitively).
 _TRUE = {"true", "t", "yes", "y", "1", "1.0", "churned"}
@@ -92,8 +94,13 @@ def contract_table(
         before ``as_of``: left then).
     tenure, churned : str
         The columns holding each customer's tenure in whole periods and their churned flag
-        (``true``/``false``, ``yes``/``no``, ``1``/``0``).
-    period : {"W", "M", "Q", "Y"}, default "M"
+        (``true``/``false``, ``yes``/``no``, ``1``/``0``). A churner with tenure 0 left
+        during their first period (a bank counts completed years): they are counted as lost
+        after period 1 (tenure 1), and ``attrs["flagged"]`` counts them. A customer whose
+        tenure or flag is missing (``?``, ``NA``, empty: read as missing by
+        :func:`cxlib.data.load_customers`) is set aside and counted in ``attrs["set_aside"]``
+        (:func:`contract_quality` turns both into data-quality records).
+    period : {"D", "W", "M", "Q", "Y"}, default "M"
         The contract period, used to count whole periods between dates.
     as_of : date-like, optional
         The date the export describes (dates only); default the latest signup or end date.
@@ -107,9 +114,8 @@ def contract_table(
     Raises
     ------
     DataError
-        When the table has neither shape, or for a negative, fractional or missing tenure, an
-        unreadable churned flag, a churner with tenure 0, or an end before its start, naming
-        a few offending rows.
+        When the table has neither shape, or for a negative or fractional tenure, an
+        unreadable churned flag, or an end before its start, naming a few offending rows.
 
     Examples
     --------
@@ -130,11 +136,11 @@ def contract_table(
         )
     validate_columns(customers, ["customer_id"], caller=caller)
     if shape == "tenure":
-        periods, left = _from_tenure(customers, tenure, churned, caller)
+        periods, left, aside, flagged = _from_tenure(customers, tenure, churned, caller)
         attributes = customers.drop(columns=[tenure, churned])
     else:
         periods, left = _from_dates(customers, period, as_of, caller)
-        attributes = customers
+        attributes, aside, flagged = customers, {}, {}
     table = pd.DataFrame(
         {"tenure": periods, "churned": left}, index=pd.Index(customers["customer_id"])
     )
@@ -142,30 +148,69 @@ def contract_table(
         columns=[c for c in ("customer_id", "tenure", "churned") if c in attributes]
     )
     table = table.join(extra.set_axis(table.index))
+    keep = ~np.logical_or.reduce([np.zeros(len(table), dtype=bool), *aside.values()])
+    if not keep.all():
+        table = table.loc[keep]
     table.attrs["contract_shape"] = shape
     table.attrs["period"] = period
+    table.attrs["set_aside"] = {reason: int(rows.sum()) for reason, rows in aside.items()}
+    table.attrs["flagged"] = flagged
     return table
 
 
+def contract_quality(contracts: pd.DataFrame, *, rows_read: int, source: str) -> list[dict]:
+    """Data-quality records of a contract history (:func:`cxlib.data.quality_report`'s form).
+
+    One record per reason a customer was set aside from the contract history (no tenure, no
+    churned flag) and per kept row a reader should know about (a churner with tenure 0),
+    under the table name ``"contracts"``: rows read are the customers table's rows.
+
+    Examples
+    --------
+    >>> raw = pd.DataFrame({"customer_id": ["a", "b", "c"], "tenure": [0, None, 4],
+    ...                     "churned": [1, 0, 0]})
+    >>> records = contract_quality(contract_table(raw), rows_read=3, source="c.csv")
+    >>> [(r["reason"], r["rows_set_aside"], r["rows_flagged"]) for r in records]
+    ... # doctest: +NORMALIZE_WHITESPACE
+    [("no tenure ('tenure' missing)", 1, 0),
+     ("kept: left during the first period ('tenure' 0), counted as lost after period 1", 0, 1)]
+    """
+    base = {"table": "contracts", "source": source, "rows_read": rows_read}
+    base["rows_kept"] = len(contracts)
+    aside = {k: n for k, n in contracts.attrs.get("set_aside", {}).items() if n}
+    flagged = {k: n for k, n in contracts.attrs.get("flagged", {}).items() if n}
+    records = [
+        {**base, "rows_set_aside": n, "reason": k, "rows_flagged": 0} for k, n in aside.items()
+    ] or [{**base, "rows_set_aside": 0, "reason": "none", "rows_flagged": 0}]
+    records += [
+        {**base, "rows_set_aside": 0, "reason": k, "rows_flagged": n} for k, n in flagged.items()
+    ]
+    return records
+
+
 def _from_tenure(customers, tenure, churned, caller):
+    """Tenure and churned flag per customer, and which rows miss either (set aside).
+
+    A churner with tenure 0 (a bank counts completed years: they left during their first)
+    is counted as lost after the first period, tenure 1: the shifted-beta-geometric model's
+    earliest loss, and a Kaplan-Meier event at the first period's end.
+    """
     periods = pd.to_numeric(customers[tenure], errors="coerce").to_numpy(dtype=float)
     flag = customers[churned]
     if flag.dtype == bool:
         left = flag.to_numpy()
         readable = np.ones(len(flag), dtype=bool)
+        no_flag = np.zeros(len(flag), dtype=bool)
     else:
+        no_flag = flag.isna().to_numpy()
         text = flag.astype(str).str.strip().str.lower()
         left = text.isin(_TRUE).to_numpy()
-        readable = (text.isin(_TRUE) | text.isin(_FALSE)).to_numpy()
-    bad = (
-        ~np.isfinite(periods)
-        | (periods < 0)
-        | (periods != np.round(periods))
-        | (left & (periods < 1))
-    )
+        readable = (text.isin(_TRUE) | text.isin(_FALSE)).to_numpy() | no_flag
+    no_tenure = customers[tenure].isna().to_numpy()
+    bad = ~no_tenure & (~np.isfinite(periods) | (periods < 0) | (periods != np.round(periods)))
     if bad.any():
         raise DataError(
-            f"{caller}: column '{tenure}' needs whole periods >= 0 (>= 1 for a churner); "
+            f"{caller}: column '{tenure}' needs whole periods >= 0; "
             f"{int(bad.sum())} row(s) do not: " + format_offenders(customers[tenure][bad])
         )
     if not readable.all():
@@ -174,7 +219,18 @@ def _from_tenure(customers, tenure, churned, caller):
             f"{int((~readable).sum())} row(s) do not: "
             + format_offenders(customers[churned][~readable])
         )
-    return periods.astype(np.int64), left.astype(bool)
+    first = left & (periods == 0) & ~no_flag
+    periods = np.where(first, 1.0, np.nan_to_num(periods))
+    aside = {
+        f"no tenure ('{tenure}' missing)": no_tenure,
+        f"no churned flag ('{churned}' missing)": no_flag & ~no_tenure,
+    }
+    flagged = {
+        f"kept: left during the first period ('{tenure}' 0), counted as lost after period 1": (
+            int(first.sum())
+        )
+    }
+    return periods.astype(np.int64), left.astype(bool), aside, flagged
 
 
 def _from_dates(customers, period, as_of, caller):
@@ -236,7 +292,7 @@ def contract_survival(
     )
     if by is not None:
         validate_columns(contracts, [by], caller="contract_survival")
-        table[by] = contracts[by].astype(str).to_numpy()
+        table[by] = contracts[by].astype("string").fillna("missing").astype(object).to_numpy()
     options = {} if min_group_size is None else {"min_group_size": min_group_size}
     return survival_by_segment(table, segment=by, **options)
 
@@ -276,9 +332,14 @@ class ContractualChurnModel:
 
 
 def _design(contracts: pd.DataFrame, max_levels: int) -> tuple[pd.DataFrame, list]:
-    """Numeric attributes as they are, text attributes one-hot (top ``max_levels`` levels)."""
-    columns, excluded = {}, []
-    for name in contracts.columns:
+    """Numeric attributes as they are, text attributes one-hot (top ``max_levels`` levels).
+
+    Functions of tenure, dates and identifiers are left out
+    (:func:`cxlib.churn.leakage.model_attributes`).
+    """
+    used, left_out = model_attributes(contracts)
+    columns, excluded = {}, list(left_out["column"])
+    for name in used:
         if name in _NOT_FEATURES:
             continue
         values = contracts[name]
@@ -305,7 +366,9 @@ def contractual_churn_model(
     list never scores a customer in-sample. Models: sklearn's gradient boosting (the settings
     of :func:`cxlib.churn.churn_model`) against a logistic regression on the same features.
     Tenure and the dates are not features: a churner's tenure stops when they leave, so it
-    describes the outcome rather than predicting it (the retention model uses it instead).
+    describes the outcome rather than predicting it (the retention model uses it instead); nor
+    is any attribute computed from tenure (a total charge, a count that grows with time:
+    :func:`cxlib.churn.leakage.tenure_leakage`) or an identifier; :attr:`excluded` lists them.
 
     Parameters
     ----------
@@ -372,8 +435,9 @@ def contractual_churn_model(
     definition = (
         f"Predicts whether a customer has cancelled from {X.shape[1]} attribute column(s); "
         f"every customer is scored by a model trained on the other {folds.get_n_splits() - 1} "
-        "of the folds (out-of-fold), and the metrics are measured on those scores. Tenure and "
-        "contract dates are not used: they end when the customer leaves."
+        "of the folds (out-of-fold), and the metrics are measured on those scores. Tenure, "
+        "contract dates and attributes computed from tenure are not used: they end or grow "
+        "with the customer's stay."
     )
     return ContractualChurnModel(
         metrics, comparison, scores, list(X.columns), excluded, definition, model

@@ -16,6 +16,7 @@ from cxlib.churn._common import (
 )
 from cxlib.churn.registry import ChurnInputs, churn_definition
 from cxlib.customers import NET_SPEND_TOLERANCE
+from cxlib.settings import units
 from cxlib.settings.multiplicity import holm
 from cxlib.settings.params import Interval, check_param
 from cxlib.settings.validation import check_transactions, validate_columns
@@ -167,7 +168,8 @@ class SurvivalResult:
     medians : DataFrame
         Per segment: ``customers``, ``churned``, ``median_lifetime_days`` (inf when survival
         never falls to one half), ``median_ci_lower``, ``median_ci_upper``,
-        ``survival_1y`` (share still alive 365 days after acquisition).
+        ``survival_1y`` (share still alive a year, 365.25 days, after acquisition: a
+        contract history in whole years has its first event then).
     logrank : dict
         Multivariate log-rank test: ``test_statistic``, ``p_value``, ``degrees_of_freedom``.
     pairwise : DataFrame
@@ -352,7 +354,7 @@ def _kaplan_meier(durations, events, name, alpha, max_points) -> tuple[pd.DataFr
         "median_lifetime_days": float(kmf.median_survival_time_),
         "median_ci_lower": float(med_ci.iloc[0, 0]),
         "median_ci_upper": float(med_ci.iloc[0, 1]),
-        "survival_1y": float(kmf.predict(365)),
+        "survival_1y": float(kmf.predict(units.DAYS_PER_YEAR)),
     }
     return curve, median
 

@@ -16,6 +16,7 @@ import pandas as pd
 from cxlib.data._assignments import validate_assignments
 from cxlib.data._checked import _load_checked
 from cxlib.data._limits import _limits, _line_error, _read_error
+from cxlib.data._markers import read_missing_markers
 from cxlib.data._schema import (
     _LINE_ITEM,
     MIN_DATE,
@@ -170,7 +171,7 @@ def load_customers(
     0           7  north
     1           8  south
     """
-    return _load(
+    frame = _load(
         "customers",
         source,
         columns=columns,
@@ -184,6 +185,17 @@ def load_customers(
         limits=limits,
         caller="load_customers",
     )
+    return _with_missing_markers(frame, "customers")
+
+
+def _with_missing_markers(frame: pd.DataFrame, table: str) -> pd.DataFrame:
+    """``frame`` with its attributes' missing markers read and counted (:mod:`._markers`)."""
+    canonical = (*SCHEMAS[table]["required"], *SCHEMAS[table]["optional"])
+    out, records = read_missing_markers(frame, table=table, skip=canonical)
+    quality = [dict(record) for record in frame.attrs.get("quality", [])]
+    base = {k: quality[0][k] for k in ("source", "rows_read", "rows_kept")} if quality else {}
+    out.attrs = {**frame.attrs, "quality": quality + [{**base, **r} for r in records]}
+    return out
 
 
 def load_surveys(

@@ -18,6 +18,7 @@ from cxlib.plots.churn import (
     plot_hazard_ratios,
     plot_revenue_at_risk,
     plot_survival_curves,
+    plot_survival_separation,
 )
 from cxlib.plots.clv import (
     plot_holdout_by_frequency,
@@ -57,6 +58,7 @@ __all__ = [
     "plot_calibration",
     "plot_category_outcome",
     "plot_churn_importances",
+    "plot_survival_separation",
     "plot_cluster_profiles",
     "plot_cohort_heatmap",
     "plot_cumulative_revenue",

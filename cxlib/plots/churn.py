@@ -15,6 +15,7 @@ __all__ = [
     "plot_hazard_ratios",
     "plot_revenue_at_risk",
     "plot_survival_curves",
+    "plot_survival_separation",
 ]
 
 
@@ -194,5 +195,31 @@ def plot_hazard_ratios(cox, *, ax=None):
         xlabel="Hazard ratio (above 1 = leaves sooner)",
         ylabel=None,
         title="Drivers of churn (Cox model)",
+    )
+    return ax
+
+
+def plot_survival_separation(tests, *, ax=None):
+    """How strongly each attribute separates survival (``cxlib.churn.survival_splits`` tests).
+
+    One bar per attribute: the log-rank chi-square statistic per degree of freedom, dark when
+    the Holm-corrected p-value is under 5%, light otherwise; the attribute drawn as curves is
+    the first dark one. An empty table draws nothing.
+    """
+    data = tests.dropna(subset=["statistic"])
+    if data.empty:
+        return ax
+    data = data.iloc[::-1]
+    ax = _get_ax(ax, figsize=(8, 0.35 * len(data) + 1.5))
+    per_df = data["statistic"] / data["degrees_of_freedom"].clip(lower=1)
+    palette = sns.color_palette(PALETTE)
+    colours = [palette[0] if flag else "lightgrey" for flag in data["significant"]]
+    positions = range(len(data))
+    ax.barh(positions, per_df, color=colours)
+    ax.set_yticks(positions, _labels(data.index))
+    ax.set(
+        xlabel="Log-rank statistic per degree of freedom (grey: not significant after Holm)",
+        ylabel=None,
+        title="Which attributes separate how long subscribers stay",
     )
     return ax

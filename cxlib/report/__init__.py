@@ -11,7 +11,16 @@ sentence of a run.
 
 from __future__ import annotations
 
-from cxlib.report import actions, audit, cards, headlines, pages, present, summary
+from cxlib.report import (
+    actions,
+    audit,
+    cards,
+    headlines,
+    pages,
+    present,
+    subscriber_actions,
+    summary,
+)
 from cxlib.report.runner import (
     KERNEL_ENV,
     NotebookRun,
@@ -47,6 +56,7 @@ __all__ = [
     "notebook_parameters",
     "pages",
     "present",
+    "subscriber_actions",
     "print_report_pdf",
     "summary",
 ]

@@ -19,7 +19,7 @@ Examples
 >>> [page.name for page in PAGES][:2]
 ['00_summary', '01_segmentation']
 >>> page("02_churn").requires
-('transactions', 'repeat_purchases', 'churn_window')
+('transactions|contracts', 'repeat_purchases|contracts', 'churn_window|contracts')
 """
 
 from __future__ import annotations
@@ -114,13 +114,17 @@ PAGES: tuple[Page, ...] = (
     Page(
         "01_segmentation",
         "Who are our customers, and where does their money go?",
-        requires=("transactions", "churn_threshold"),
+        requires=("transactions|contracts", "churn_threshold|contracts"),
         section="Who the customers are, and where the value is concentrated",
     ),
     Page(
         "02_churn",
         "Churn: who leaves, when, why, and how much money leaves with them",
-        requires=("transactions", "repeat_purchases", "churn_window"),
+        requires=(
+            "transactions|contracts",
+            "repeat_purchases|contracts",
+            "churn_window|contracts",
+        ),
         section="Who is leaving, and how much money leaves with them",
         actions=("retention",),
     ),
@@ -378,10 +382,11 @@ def unmet(requires: Iterable[str], client: Any) -> list[str]:
     """Return the entries of a page's (or a cell's) ``requires`` the client does not meet.
 
     An entry ``"transactions|contracts"`` is met by either table (a page that serves both
-    purchase histories and contract histories); ``"!contracts"`` by a client without it (a
-    cell for purchase histories only). Tables are returned as ``"transactions or contracts"``;
-    a fact of :data:`CLIENT_FACTS` (tested only when every table required is there) as its
-    entry, ``"repeat_purchases|contracts"``.
+    purchase histories and contract histories; a table option is tried before a fact, so a
+    fact that needs transactions is not asked of a client the table serves);
+    ``"!contracts"`` by a client without it (a cell for purchase histories only). Tables are
+    returned as ``"transactions or contracts"``; a fact of :data:`CLIENT_FACTS` (tested only
+    when every table required is there) as its entry, ``"repeat_purchases|contracts"``.
     """
     missing, facts = [], []
     for entry in requires:
@@ -396,9 +401,12 @@ def unmet(requires: Iterable[str], client: Any) -> list[str]:
             missing.append(" or ".join(options))
     if missing:
         return missing
-    return [
-        entry for entry in facts if not any(_met(option, client) for option in entry.split("|"))
-    ]
+    return [entry for entry in facts if not any(_met(o, client) for o in _tables_first(entry))]
+
+
+def _tables_first(entry: str) -> list[str]:
+    """Return the options of an entry, tables before facts (a fact may need a table)."""
+    return sorted(entry.split("|"), key=lambda option: option in CLIENT_FACTS)
 
 
 def _met(option: str, client: Any) -> bool:

@@ -86,7 +86,23 @@ def load_client(path: str | Path) -> ClientTables:
     check_settings(config, frames.get("transactions"), customers=frames.get("customers"))
     config = amount_basis(config, frames.get("transactions"))
     quality = data.quality_report(*frames.values())
+    contracts = _contract_records(config, frames.get("customers"))
+    if contracts:
+        quality = pd.concat([quality, pd.DataFrame(contracts)[quality.columns]], ignore_index=True)
     return ClientTables(config=config, quality=quality, **frames)
+
+
+def _contract_records(config: ClientConfig, customers: pd.DataFrame | None) -> list[dict]:
+    """Return the contract history's quality records (customers set aside, tenure-0 churners)."""
+    settings = config.analysis
+    columns = dict(tenure=settings.contract_tenure, churned=settings.contract_churned)
+    if contractual.contract_columns(customers, **columns) is None:
+        return []
+    contracts = contractual.contract_table(
+        customers, **columns, period=settings.contract_period, as_of=settings.observation_end
+    )
+    source = customers.attrs["quality"][0]["source"]
+    return contractual.contract_quality(contracts, rows_read=len(customers), source=source)
 
 
 def amount_basis(config: ClientConfig, transactions: pd.DataFrame | None) -> ClientConfig:

@@ -23,7 +23,14 @@ from cxlib.settings.headline import Headline
 from cxlib.settings.units import period_name, periods_per_year
 from cxlib.settings.validation import DataError
 
-__all__ = ["CONTRACTUAL", "NON_CONTRACTUAL", "ClientValue", "client_value", "value_model_kind"]
+__all__ = [
+    "CONTRACTUAL",
+    "NON_CONTRACTUAL",
+    "ClientValue",
+    "client_value",
+    "contract_clv",
+    "value_model_kind",
+]
 
 CONTRACTUAL = "contractual"
 NON_CONTRACTUAL = "non-contractual"
@@ -330,10 +337,9 @@ def _add_parameter_band(headlines: list, total: pd.Series) -> list:
 
 
 def _contractual(client, n_draws: int) -> ClientValue:
-    from cxlib.churn.contractual import contract_survival, contractual_churn_model
+    from cxlib.churn.contractual import contractual_churn_model
     from cxlib.clv import segment_value, top_share
     from cxlib.clv.retention import (
-        RetentionModel,
         contractual_total_interval,
         contractual_value,
         retention_curve,
@@ -342,13 +348,7 @@ def _contractual(client, n_draws: int) -> ClientValue:
 
     s, contracts = client.analysis, client.contracts
     period = contracts.attrs.get("period", s.contract_period)
-    model = RetentionModel().fit(contracts)
-    per_period, unit, paid = _value_per_period(contracts, s)
-    options = dict(
-        value_per_period=per_period,
-        discount_rate=s.discount_rate,
-        periods_per_year=periods_per_year(period),
-    )
+    model, per_period, unit, paid, options = _contract_model(client)
     values = contractual_value(contracts, model, **options)
     scenario = contractual_retention_scenario(
         contracts,
@@ -424,10 +424,46 @@ def _contractual(client, n_draws: int) -> ClientValue:
         headlines,
         retention_model=model,
         retention_curve=retention_curve(contracts, model),
-        survival=contract_survival(contracts, by=segments.name if segments is not None else None),
+        survival=_segment_survival(contracts, segments),
         churn_model=classifier,
         scenario=scenario,
     )
+
+
+def _contract_model(client):
+    """Fit the sBG on the contracts; return it, the margin per period, its unit, the options."""
+    from cxlib.clv.retention import RetentionModel
+
+    s, contracts = client.analysis, client.contracts
+    period = contracts.attrs.get("period", s.contract_period)
+    model = RetentionModel().fit(contracts)
+    per_period, unit, paid = _value_per_period(contracts, s)
+    options = dict(
+        value_per_period=per_period,
+        discount_rate=s.discount_rate,
+        periods_per_year=periods_per_year(period),
+    )
+    return model, per_period, unit, paid, options
+
+
+def contract_clv(client) -> pd.Series:
+    """Each subscriber's remaining CLV, as the CLV page values it (sBG x margin per period).
+
+    The same model and settings as :func:`client_value` for a contractual client, without
+    its intervals and classifier: the segmentation page reads it per segment. Churners are
+    worth 0; without ``contract_value`` the unit is discounted periods.
+
+    Raises
+    ------
+    DataError
+        When the client has no contract history.
+    """
+    from cxlib.clv.retention import contractual_value
+
+    if client.contracts is None:
+        raise DataError("contract_clv: the client has no contract history")
+    model, _, _, _, options = _contract_model(client)
+    return contractual_value(client.contracts, model, **options)["clv"]
 
 
 def _value_per_period(contracts: pd.DataFrame, settings) -> tuple[Any, str, str]:
@@ -455,13 +491,26 @@ def _value_per_period(contracts: pd.DataFrame, settings) -> tuple[Any, str, str]
     )
 
 
+def _segment_survival(contracts: pd.DataFrame, segments: pd.Series | None):
+    """Kaplan-Meier survival by the segments' groups (one curve without them)."""
+    from cxlib.churn.contractual import contract_survival
+
+    if segments is None:
+        return contract_survival(contracts)
+    frame = contracts[["tenure", "churned"]].assign(**{str(segments.name): segments})
+    frame.attrs = dict(contracts.attrs)
+    return contract_survival(frame, by=str(segments.name))
+
+
 def _contract_segments(contracts: pd.DataFrame) -> pd.Series | None:
-    """Return the first text attribute with 2 to 12 levels (a plan, a channel), else None."""
-    for name in contracts.columns:
-        if name in ("tenure", "churned", "signup_date", "contract_end"):
-            continue
-        values = contracts[name]
-        text = pd.api.types.is_string_dtype(values) or values.dtype == object
-        if text and 2 <= values.nunique() <= 12:
-            return values.rename(name)
-    return None
+    """Return the groups of the attribute that separates survival most, else None.
+
+    The churn page's choice (:func:`cxlib.churn.survival_splits`: log-rank across every
+    attribute a model may use, Holm-corrected), so both pages split by the same groups.
+    """
+    from cxlib.churn import model_attributes, survival_splits
+
+    attributes, _ = model_attributes(contracts)
+    if not attributes:
+        return None
+    return survival_splits(contracts, attributes).groups

@@ -18,7 +18,7 @@ Per-customer timing and money come from the one customer base
 Everything here is a pure function of its inputs: frames in, frames (or a small result object) out.
 """
 
-from cxlib.segmentation import outlook, plays, trend, wallet
+from cxlib.segmentation import outlook, plays, subscribers, trend, wallet
 from cxlib.segmentation.clusters import (
     DEFAULT_FEATURE_WORDS,
     RECENCY_WORDS,
@@ -41,6 +41,7 @@ __all__ = [
     "format_profiles",
     "outlook",
     "plays",
+    "subscribers",
     "recency_word",
     "rfm_grid",
     "rfm_segments",

@@ -276,7 +276,7 @@ class AnalysisConfig(_Strict):
     # value counted in periods)
     contract_tenure: str = "tenure"
     contract_churned: str = "churned"
-    contract_period: Literal["W", "M", "Q", "Y"] = "M"
+    contract_period: Literal["D", "W", "M", "Q", "Y"] = "M"
     contract_value: str | float | None = None
     # what actions cost (the ranked actions are net of it): per experiment name, the cost per
     # treated customer and whether the measured revenue is before or after the discount
