@@ -33,6 +33,7 @@ import pandas as pd
 
 from cxlib.report.render import render
 from cxlib.settings import escape as _html
+from cxlib.settings import i18n
 from cxlib.settings.escape import escape_html
 from cxlib.settings.formats import p_value_text
 
@@ -220,44 +221,52 @@ def format_cell(value: Any, unit: str) -> str:
         if isinstance(value, list | tuple):
             return "; ".join(str(v) for v in value)
         if isinstance(value, bool | np.bool_):
-            return "yes" if value else "no"
+            return _yes_no(value)
         if isinstance(value, float | np.floating):
             return format_cell(value, "number")
         return str(value)
     if unit == "yesno" or isinstance(value, bool | np.bool_):
-        return "yes" if bool(value) else "no"
+        return _yes_no(value)
     if unit == "date":
-        return pd.Timestamp(value).strftime("%Y-%m-%d")
+        return i18n.date(pd.Timestamp(value))
     if isinstance(value, str):
         return value
     if isinstance(value, pd.Timedelta):
-        return f"{value.days:,} days"
+        return f"{i18n.number(value.days)} {i18n.ngettext('day', 'days', value.days)}"
     number = float(value)
     if math.isinf(number):
-        return "∞" if number > 0 else "-∞"
+        return "∞" if number > 0 else i18n.localise("-") + "∞"
     formats: dict[str, Callable[[float], str]] = {
-        "currency": lambda x: f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.2f}",
-        "percent": lambda x: f"{100 * x:.1f}%",
-        "points": lambda x: f"{x:+.1f}",
-        "count": lambda x: f"{x:,.0f}",
-        "ratio": lambda x: f"{x:.2f}×",
-        "days": lambda x: f"{x:,.0f}",
-        "months": lambda x: f"{x:,.0f}" if x == int(x) else f"{x:,.1f}",
-        "p_value": lambda x: "<0.001" if x < 0.001 else f"{x:.3f}",
+        "currency": lambda x: i18n.number(x, ",.0f" if abs(x) >= 100 else ",.2f"),
+        "percent": lambda x: i18n.percent(x),
+        "points": lambda x: i18n.number(x, "+.1f"),
+        "count": lambda x: i18n.number(x),
+        "ratio": lambda x: i18n.number(x, ".2f") + "×",
+        "days": lambda x: i18n.number(x),
+        "months": lambda x: i18n.number(x, ",.0f" if x == int(x) else ",.1f"),
+        "p_value": lambda x: _below_0001() if x < 0.001 else i18n.number(x, ".3f"),
     }
     return formats.get(unit, _number)(number)
+
+
+def _yes_no(value: Any) -> str:
+    return i18n.gettext("yes") if bool(value) else i18n.gettext("no")
 
 
 def _number(x: float) -> str:
     magnitude = abs(x)
     if magnitude >= 100 or x == int(x):
-        return f"{x:,.0f}"
+        return i18n.number(x)
     if magnitude >= 1:
-        return f"{x:,.2f}"
+        return i18n.number(x, ",.2f")
     if magnitude >= 0.001:
-        return f"{x:.3f}"
+        return i18n.number(x, ".3f")
     # a reader does not parse 1.2e-27; what matters is that the value is nearly zero
-    return "<0.001" if x > 0 else "> -0.001"
+    return _below_0001() if x > 0 else "> " + i18n.number(-0.001, ".3f")
+
+
+def _below_0001() -> str:
+    return "<" + i18n.number(0.001, ".3f")
 
 
 def _is_missing(value: Any) -> bool:
