@@ -46,7 +46,7 @@ def environment() -> Environment:
     return env
 
 
-#: Words the templates translate by value (a run's status, the index's link labels), marked
+#: Words the templates translate by value (a run's status, marked
 #: here for the message catalogue.
 WORDS = (
     N_("ok"),
@@ -55,9 +55,6 @@ WORDS = (
     N_("complete"),
     N_("interrupted"),
     N_("pending"),
-    N_("Reviewer page"),
-    N_("With code"),
-    N_("Notebook"),
 )
 
 

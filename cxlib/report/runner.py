@@ -268,6 +268,7 @@ def _open_run(
     """Open the client (a bad config or file fails here), reserve the run folder, prepare."""
     from cxlib.run.client import data_files, open_client
     from cxlib.settings.config import file_sha256
+    from cxlib.settings.i18n import gettext, using
 
     started, started_at = time.perf_counter(), dt.datetime.now(dt.UTC)
     client = open_client(config_path)  # raises DataError before anything is written
@@ -300,9 +301,11 @@ def _open_run(
         pages=pages,
         started=started,
         started_at=started_at,
-        runs=[NotebookRun(name=page.name, title=page.title) for _, page in pages],
+        runs=[],
         language=language or config.language,
     )
+    with using(run.language):  # titles for the index, the pages and the PDF's bookmarks
+        run.runs = [NotebookRun(name=page.name, title=gettext(page.title)) for _, page in pages]
     run.manifest = _new_manifest(run)
     run.manifest["steps"] = _prepare_client(client, console)
     run.write_manifest("running")  # the summary notebook reads the run's pages from it
