@@ -167,7 +167,9 @@ def test_reviewer_tables_and_headlines_in_both_languages():
     assert english == ["Champions", "1,234,568", "12.3%"]
     assert format_value(1234567.8, "currency") == "EUR 1.23M"
     assert p_value_text(0.0421) == "p = 0.042"
+    assert table(frame).headers == ["Segment", "Revenue (EUR)", "Churn rate"]
     with i18n.using("ru"):
+        assert table(frame).headers == ["Сегмент", "Выручка (EUR)", "Уровень оттока"]
         assert table(frame).cells.iloc[0].tolist() == [
             "Champions",  # client data stays as the client wrote it
             f"1{NBSP}234{NBSP}568",
@@ -182,7 +184,24 @@ def test_reviewer_tables_and_headlines_in_both_languages():
 
 
 def test_money_ticks_on_figures_follow_the_language():
-    from cxlib.plots._base import _money_ticks
+    import matplotlib.pyplot as plt
+
+    from cxlib.plots._base import _count_ticks, _money_ticks, _percent_ticks
+
+    _, ax = plt.subplots()
+    ax.set_ylim(0, 1)
+
+    def percent_tick(share):
+        formatter = _percent_ticks()
+        ax.yaxis.set_major_formatter(formatter)
+        return formatter(share, 0)
+
+    assert (_count_ticks(7000), percent_tick(0.2)) == ("7,000", "20%")
+    with i18n.using("ru"):
+        assert _count_ticks(7000) == f"7{NBSP}000"
+        assert percent_tick(0.2) == f"20{NBSP}%"
+        ax.set_ylim(0, 0.03)  # a narrow axis: matplotlib gives the ticks decimals
+        assert percent_tick(0.025) == f"2,50{NBSP}%"
 
     assert [_money_ticks(v) for v in (1250, 12_500, 1_250_000)] == ["1,250", "12.5k", "1.25M"]
     with i18n.using("ru"):

@@ -36,6 +36,7 @@ from cxlib.settings import escape as _html
 from cxlib.settings import i18n
 from cxlib.settings.escape import escape_html
 from cxlib.settings.formats import p_value_text
+from cxlib.settings.i18n import N_
 
 __all__ = [
     "MISSING",
@@ -96,7 +97,7 @@ _ACRONYMS = {
     "mde": "MDE",
 }
 # Header suffix per unit; percent, points and ratios show their unit in the cells.
-_HEADER_UNIT = {"days": "days", "months": "months"}
+_HEADER_UNIT = {"days": N_("days"), "months": N_("months")}
 # Column-name hints for columns without an explicit unit (checked in this order).
 _NAME_HINTS: tuple[tuple[str, str], ...] = (
     (r"^p$|^p_|(^|_)p_value", "p_value"),
@@ -441,11 +442,12 @@ def table(
     for position, column in enumerate(data.columns):
         values = data.iloc[:, position]
         unit = units.get(column) or infer_unit(column, values)
-        header = labels.get(column) or readable_label(column)
+        label = labels.get(column) or readable_label(column)
+        header = i18n.gettext(label)  # English, or the catalogue's translation when it has one
         if column not in labels:
             suffix = currency if unit == "currency" else _HEADER_UNIT.get(unit)
-            if suffix and suffix.lower() not in header.lower():
-                header = f"{header} ({suffix})"
+            if suffix and suffix.lower() not in label.lower():
+                header = f"{header} ({suffix if unit == 'currency' else i18n.gettext(suffix)})"
         header = _unique(_html.safe_text(header, _html.MAX_TEXT_CHARS), headers)
         headers.append(header)
         shown_values = [format_cell(v, unit) for v in values.tolist()]
@@ -456,7 +458,7 @@ def table(
             # codes such as "paid_search" or "referral" read as labels, in every text column
             # alike, so a pair of columns ("Segment a", "Segment b") shows one group one way
             shown_values = [
-                readable_label(v) if _CODE.match(v) and v not in _REPR_WORDS else v
+                i18n.gettext(readable_label(v)) if _CODE.match(v) and v not in _REPR_WORDS else v
                 for v in shown_values
             ]
         cells[header] = shown_values
