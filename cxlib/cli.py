@@ -128,11 +128,20 @@ def demo(
     ),
     n_customers: Annotated[int, typer.Option(help="Number of customers.")] = 20_000,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same data.")] = 42,
+    language: Annotated[
+        str,
+        typer.Option(help="en, or ru: the same business with Russian names and texts."),
+    ] = "en",
 ) -> None:
     """Write the seeded demo client's exports (transactions, customers, surveys, feedback)."""
     from cxlib.demo import make_demo
 
-    make_demo(n_customers=n_customers, seed=seed).write(out)
+    try:
+        demo = make_demo(n_customers=n_customers, seed=seed, language=language)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(EXIT_DATA_ERROR) from None
+    demo.write(out)
     typer.echo(f"demo data written to {out}")
 
 

@@ -285,3 +285,51 @@ def test_the_manifest_and_the_kernels_get_the_runs_language(monkeypatch, tmp_pat
             execution_timeout=10,
         )
     assert seen[i18n.ENV_VAR] == "ru"
+
+
+# --- the Russian-speaking demo client ------------------------------------------------------------
+
+
+def test_the_russian_demo_is_the_same_business_in_russian():
+    from cxlib.demo import make_demo
+    from cxlib.demo._russian import RUSSIAN, same_shape
+    from cxlib.demo._text import ENGLISH
+
+    assert same_shape(ENGLISH, RUSSIAN)  # the same draws, so the same texts' structure
+    english = make_demo(n_customers=400, seed=5)
+    russian = make_demo(n_customers=400, seed=5, language="ru")
+    for name in ("transactions", "customers", "surveys", "feedback"):
+        before, after = getattr(english, name), getattr(russian, name)
+        numbers = before.select_dtypes("number").columns
+        pd.testing.assert_frame_equal(before[numbers], after[numbers])
+    assert set(russian.transactions["category"]) <= {
+        "продукты",
+        "электроника",
+        "товары для дома",
+        "одежда",
+        "косметика",
+        "игрушки",
+    }
+    assert russian.feedback["text"].str.contains("[а-яё]", regex=True).all()
+    assert not russian.feedback["text"].str.contains("[a-z]", regex=True).any()
+    comments = russian.surveys["comment"].dropna()
+    assert len(comments) and comments.str.contains("[а-яё]", regex=True).all()
+    again = make_demo(n_customers=400, seed=5, language="ru")
+    pd.testing.assert_frame_equal(russian.feedback, again.feedback)  # same seed, same texts
+    with pytest.raises(ValueError, match="'language' parameter of make_demo"):
+        make_demo(n_customers=400, seed=5, language="fr")
+
+
+def test_russian_complaint_themes_fold_inflections_and_match_the_true_themes():
+    from cxlib.demo import make_demo
+    from cxlib.feedback import find_themes
+
+    demo = make_demo(n_customers=4000, seed=11, language="ru")
+    result = find_themes(demo.feedback, stop_words="russian", n_themes=6, seed=0)
+    vocabulary = result.vectorizer_.vocabulary_
+    assert "доставк" in vocabulary and "доставку" not in vocabulary  # one word, three forms
+    found = pd.Series(result.assignments["theme"].to_numpy(), index=demo.feedback.index)
+    truth = demo.truth.feedback_themes.set_axis(demo.feedback.index)
+    purity = pd.crosstab(truth, found).max(axis=1) / truth.value_counts()
+    assert (purity > 0.7).all(), purity
+    assert result.themes["name"].str.contains("[а-яё]", regex=True).all()
