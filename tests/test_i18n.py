@@ -227,6 +227,19 @@ def test_templates_render_in_the_active_language():
     assert "<html lang='ru'>" in runs and "Запуски отчёта acme" in runs
 
 
+def test_a_page_in_russian_says_so_and_links_in_russian(tmp_path):
+    from cxlib.report.html import export_html
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Заголовок\n\n## Часть")])
+    with i18n.using("ru"):
+        page = export_html(nb, tmp_path / "p.html", reviewer=True, other_version="p.full.html")
+    text = page.read_text(encoding="utf-8")
+    assert '<html lang="ru">' in text
+    assert "Оглавление отчёта" in text and "Показать код" in text and "Содержание" in text
+    english = export_html(nb, tmp_path / "e.html", reviewer=True, other_version="e.full.html")
+    assert '<html lang="en">' in english.read_text(encoding="utf-8")
+
+
 def test_the_runner_runs_a_translated_copy_of_each_notebook(tmp_path):
     from cxlib.report.execute import translated
 

@@ -18,7 +18,7 @@ import pandas as pd
 
 from cxlib.report.pages import SUMMARY_PAGE, notebook_title, reading_order
 from cxlib.report.render import render, source
-from cxlib.settings.i18n import N_, gettext
+from cxlib.settings.i18n import N_, gettext, language
 
 if TYPE_CHECKING:
     from cxlib.report.results import NotebookRun
@@ -105,6 +105,7 @@ def export_html(
         exclude_input_prompt=reviewer,
         exclude_output_prompt=reviewer,
         log=_QUIET_LOG,  # nbconvert warns that figures lack alt text; it then adds a default one
+        language_code=language(),  # <html lang="ru"> for a Russian run
     )
     body, _ = exporter.from_notebook_node(nb)
     body = body.replace("<!--cxlib-nav-->", _nav(body, index_href, other_version, reviewer), 1)
