@@ -346,3 +346,22 @@ def test_russian_complaint_themes_fold_inflections_and_match_the_true_themes():
     purity = pd.crosstab(truth, found).max(axis=1) / truth.value_counts()
     assert (purity > 0.7).all(), purity
     assert result.themes["name"].str.contains("[а-яё]", regex=True).all()
+
+
+def test_complaint_quotes_and_money_take_the_languages_marks():
+    from cxlib.feedback import outcome_table
+
+    themes = pd.DataFrame(
+        {
+            "theme": [0],
+            "name": ["доставка"],
+            "n_texts": [120],
+            "share": [0.153],
+            "writers_nps": [-42.0],
+            "quotes": [["Заказ опоздал.", "Нет новостей."]],
+        }
+    )
+    english = outcome_table(themes).data.iloc[0].tolist()
+    assert english[-1] == "“Заказ опоздал.” “Нет новостей.”"
+    with i18n.using("ru"):
+        assert outcome_table(themes).data.iloc[0].tolist()[-1] == "«Заказ опоздал.» «Нет новостей.»"
