@@ -15,7 +15,7 @@ ALLOW_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 FORMAT_CHECK ?= 1
 LINT_PATHS := cxlib tests benchmarks notebooks docs/hooks.py
 
-.PHONY: report test demo lint format-check docs lab kernel wheel bench chromium clean-venv
+.PHONY: i18n report test demo lint format-check docs lab kernel wheel bench chromium clean-venv
 
 # Create the venv and install the project when missing or when the dependency list changed.
 # '.[dev]' includes the spark extra (pyspark, sqlglot): the Spark engine's tests start one local
@@ -76,6 +76,12 @@ wheel: $(STAMP)
 
 bench: $(STAMP)
 	for script in benchmarks/*.py; do $(BIN)/python $$script || exit 1; done
+
+# The message catalogues (pybabel extract + update, with cxlib's notebook extractor): rewrites
+# cxlib/locale/cxlib.pot and merges it into each language's .po; fails while a message has no
+# translation or a fuzzy one. The .po files are read at run time (nothing to compile).
+i18n: $(STAMP)
+	$(BIN)/python -m cxlib.settings.catalogue
 
 clean-venv:
 	rm -rf $(VENV)

@@ -128,11 +128,20 @@ def demo(
     ),
     n_customers: Annotated[int, typer.Option(help="Number of customers.")] = 20_000,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same data.")] = 42,
+    language: Annotated[
+        str,
+        typer.Option(help="en, or ru: the same business with Russian names and texts."),
+    ] = "en",
 ) -> None:
     """Write the seeded demo client's exports (transactions, customers, surveys, feedback)."""
     from cxlib.demo import make_demo
 
-    make_demo(n_customers=n_customers, seed=seed).write(out)
+    try:
+        demo = make_demo(n_customers=n_customers, seed=seed, language=language)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(EXIT_DATA_ERROR) from None
+    demo.write(out)
     typer.echo(f"demo data written to {out}")
 
 
@@ -170,6 +179,10 @@ def report(
         typer.Option(help="Notebook folder (default: the notebooks installed with cxlib)."),
     ] = None,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+    language: Annotated[
+        str | None,
+        typer.Option(help="The report's language, en or ru (default: the config's `language:`)."),
+    ] = None,
 ) -> None:
     """Validate a client, run every notebook on it, and write the HTML report."""
     from rich.console import Console
@@ -181,11 +194,17 @@ def report(
     names = only.split(",") if only else None
     try:
         run = build_report(
-            config, out=out, notebooks_dir=notebooks, only=names, console=console, progress=progress
+            config,
+            out=out,
+            notebooks_dir=notebooks,
+            only=names,
+            console=console,
+            progress=progress,
+            language=language,
         )
     except DataError as exc:
         _fail_on_data_error(exc)
-    except ValueError as exc:  # e.g. --only names no notebook
+    except ValueError as exc:  # e.g. --only names no notebook, --language names no language
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(EXIT_DATA_ERROR) from None
     except OutputError as exc:

@@ -87,7 +87,7 @@ def test_the_index_shows_pages_headlines_quality_and_files():
     assert pages.index("00_summary") < pages.index("01_value") < pages.index("02_broken")
     assert '<a href="html/01_value.html">Reviewer page</a>' in page
     assert '<a href="html/01_value.full.html">With code</a>' in page
-    assert "2 warning output(s)" in page
+    assert "2 warning outputs, shown in the version with code" in page
     assert "EUR 1.50M" in page and "EUR 1.20M – EUR 1.80M" in page and "A &amp; B" in page
     assert "1,234" in page  # integer counts of the quality table get thousands separators
     assert "cdcdcdcdcdcdcdcd…" in page and "abababababababab…" in page

@@ -14,6 +14,7 @@ import pandas as pd
 
 from cxlib.demo._data import DemoData, DemoTruth
 from cxlib.demo._experiment import simulate_experiment
+from cxlib.demo._russian import russian
 from cxlib.demo._settings import (
     ACQUISITION_CHANNELS,
     AGE_BANDS,
@@ -42,6 +43,7 @@ from cxlib.demo._simulate import (
     _Spec,
     _to_dates,
 )
+from cxlib.settings.i18n import check_language
 from cxlib.settings.params import (
     InstanceOf,
     Interval,
@@ -116,6 +118,7 @@ def make_demo(
     segments: dict[str, dict[str, Any]] | None = None,
     themes: dict[str, dict[str, float]] | None = None,
     settings: dict[str, Any] | None = None,
+    language: str = "en",
 ) -> DemoData:
     """Simulate the demo client: observed exports plus the ground truth.
 
@@ -130,6 +133,10 @@ def make_demo(
         :data:`DEFAULT_SETTINGS`, merged key by key: ``segments={"Premium loyalists":
         {"satisfaction_dropout_slope": 0.8}}`` changes one value and keeps the rest. Segment
         and theme names and keys must exist in the defaults.
+    language : {"en", "ru"}, default "en"
+        ``"ru"``: the same business, with Russian category and channel names and Russian survey
+        comments and feedback texts (:func:`cxlib.demo._russian.russian`); every number is the
+        English demo's.
 
     Returns
     -------
@@ -145,6 +152,7 @@ def make_demo(
     >>> demo.truth.customers["segment"].nunique()
     5
     """
+    check_language(language, caller="make_demo")
     spec = _spec(n_customers, seed, segments, themes, settings)
     rng = _stage_streams(seed)
     pop = _simulate_customers(rng["customers"], spec)
@@ -177,7 +185,8 @@ def make_demo(
         future_transactions=future,
         feedback_themes=feedback_themes,
     )
-    return DemoData(transactions, customers, surveys, feedback, truth, experiments)
+    demo = DemoData(transactions, customers, surveys, feedback, truth, experiments)
+    return russian(demo, seed) if language == "ru" else demo
 
 
 def _spec(n_customers: Any, seed: Any, segments: Any, themes: Any, settings: Any) -> _Spec:

@@ -43,11 +43,14 @@ def _pick(rng: np.random.Generator, options: tuple[str, ...], size: int) -> np.n
 
 
 def _survey_comments(
-    rng: np.random.Generator, score: np.ndarray, has_comment: np.ndarray
+    rng: np.random.Generator,
+    score: np.ndarray,
+    has_comment: np.ndarray,
+    comments: dict[str, tuple[str, ...]] | None = None,
 ) -> np.ndarray:
     out = np.full(len(score), None, dtype=object)
     bands = np.where(score <= 6, "detractor", np.where(score <= 8, "passive", "promoter"))
-    for band, options in _COMMENTS.items():
+    for band, options in (comments or _COMMENTS).items():
         mask = has_comment & (bands == band)
         out[mask] = _pick(rng, options, int(mask.sum()))
     return out
@@ -237,6 +240,16 @@ _THEME_VOCAB: dict[str, dict[str, tuple[str, ...]]] = {
     },
 }
 
+#: The English demo's vocabularies (:func:`_feedback_texts`).
+ENGLISH = {
+    "openers": _OPENERS,
+    "closers": _CLOSERS,
+    "vague": _VAGUE,
+    "praise_openers": _PRAISE_OPENERS,
+    "praise_closers": _PRAISE_CLOSERS,
+    "themes": _THEME_VOCAB,
+}
+
 # How likely each theme's text arrives through each feedback channel.
 _THEME_CHANNELS = {
     "late_delivery": [0.5, 0.1, 0.25, 0.05, 0.1],
@@ -249,7 +262,10 @@ _THEME_CHANNELS = {
 
 
 def _feedback_texts(
-    rng: np.random.Generator, theme: np.ndarray, theme_names: list[str]
+    rng: np.random.Generator,
+    theme: np.ndarray,
+    theme_names: list[str],
+    words: dict | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Vectorised texts from templates.
 
@@ -257,7 +273,10 @@ def _feedback_texts(
     sometimes (20% of complaints) a detail of another complaint theme, and a closer. The
     shared openers and closers are filler that a topic model has to look past; 10% of
     complaints are vague (a generic sentence and at most one detail of the theme).
+    ``words`` holds the vocabularies (:data:`ENGLISH`, the default, or the Russian demo's).
     """
+    words = words or ENGLISH
+    vocabularies = words["themes"]
     labels = [*theme_names, "positive"]
     size = len(theme)
     parts = {key: np.empty(size, dtype=object) for key in ("article", "noun", "problem")}
@@ -268,7 +287,7 @@ def _feedback_texts(
     for k, label in enumerate(labels):
         mask = theme == k
         m = int(mask.sum())
-        vocab = _THEME_VOCAB[label]
+        vocab = vocabularies[label]
         for key in parts:
             parts[key][mask] = _pick(rng, vocab[key], m)
         # two different details: the second is offset from the first
@@ -286,21 +305,21 @@ def _feedback_texts(
     cross_extra = np.full(size, "", dtype=object)
     for k, label in enumerate(theme_names):
         mask = cross & (other_theme == k)
-        cross_extra[mask] = " " + _pick(rng, _THEME_VOCAB[label]["extra"], int(mask.sum()))
+        cross_extra[mask] = " " + _pick(rng, vocabularies[label]["extra"], int(mask.sum()))
     positive = theme == n_themes
     # Some complaints are vague: a generic sentence and at most one hint of the theme.
     vague = (rng.random(size) < 0.1) & ~positive
     n_vague = int(vague.sum())
     parts["article"][vague] = ""
-    parts["noun"][vague] = _pick(rng, _VAGUE, n_vague)
+    parts["noun"][vague] = _pick(rng, words["vague"], n_vague)
     parts["problem"][vague] = ""
     extra2[vague] = ""
     cross_extra[vague] = ""
     extra[vague] = np.where(rng.random(n_vague) < 0.5, extra[vague], "")
-    openers = _pick(rng, _OPENERS, size)
-    openers[positive] = _pick(rng, _PRAISE_OPENERS, int(positive.sum()))
-    closers = _pick(rng, _CLOSERS, size)
-    closers[positive] = _pick(rng, _PRAISE_CLOSERS, int(positive.sum()))
+    openers = _pick(rng, words["openers"], size)
+    openers[positive] = _pick(rng, words["praise_openers"], int(positive.sum()))
+    closers = _pick(rng, words["closers"], size)
+    closers[positive] = _pick(rng, words["praise_closers"], int(positive.sum()))
     article = parts["article"]
     new_sentence = np.array([o == "" or o.endswith((".", "!")) for o in openers], dtype=bool)
     article[new_sentence] = [a[:1].upper() + a[1:] for a in article[new_sentence]]

@@ -18,6 +18,7 @@ import pandas as pd
 
 from cxlib.feedback._themes import ThemeResult, find_themes, pick_quotes
 from cxlib.settings.escape import escaped_style
+from cxlib.settings.i18n import gettext, number, scaled
 from cxlib.settings.validation import DataError, validate_columns
 
 #: A theme needs this many texts from customers with a survey answer for its writers' NPS to
@@ -331,7 +332,10 @@ def outcome_table(
                 strict=True,
             )
         ]
-    out["What customers say"] = [" ".join(f"“{q}”" for q in quotes) for quotes in table["quotes"]]
+    quoted = gettext("“%(quote)s”")  # the language's quotation marks (ru: «…»)
+    out["What customers say"] = [
+        " ".join(quoted % {"quote": q} for q in quotes) for quotes in table["quotes"]
+    ]
     text = ["Theme", "What customers say"]
     # Themes and quotes are client text: every cell and header is escaped (cxlib.settings.escape).
     return (
@@ -345,9 +349,9 @@ def outcome_table(
 def _money(value: float) -> str:
     """Money without false precision: 10.8k, 8,403, 1.25M (the currency is in the header)."""
     if pd.isna(value):
-        return "n/a"
+        return gettext("n/a")
     if abs(value) >= 1e6:
-        return f"{value / 1e6:.2f}M"
+        return scaled(f"{value / 1e6:.2f}", 6)
     if abs(value) >= 1e4:
-        return f"{value / 1e3:.1f}k"
-    return f"{value:,.0f}"
+        return scaled(f"{value / 1e3:.1f}", 3)
+    return number(value, ",.0f")

@@ -7,7 +7,16 @@ lower case. Extend them with a client's own fillers by passing a list instead of
 Accents are folded (``é`` -> ``e``, ``ß`` -> ``ss``) for the languages whose readers accept
 unaccented spellings as the same word (English, French, German, Spanish), so "très" and
 "tres" count as one word. Spanish keeps ``ñ`` (``año`` and ``ano`` are different words);
-Russian is never folded (``й`` is a letter of its own, not an accented ``и``).
+Russian is never folded (``й`` is a letter of its own, not an accented ``и``; the stemmer below
+writes ``ё`` as ``е``, as most Russian texts do).
+
+Russian inflects its nouns and verbs (``доставка``, ``доставки``, ``доставку``), so a Russian
+text's words are reduced to their stems with the Snowball stemmer (the maintained
+``snowballstemmer`` package: pure Python, no dictionaries to download; a dictionary lemmatiser
+such as pymorphy3 would name each word's lemma, but needs a 10 MB dictionary package and is
+not on conda-forge): the three forms count as one word, and a theme is labelled with the form
+its texts use most (:func:`cxlib.feedback._themes.theme_labels`). The other languages are not
+stemmed, so their themes are what they were.
 """
 
 from __future__ import annotations
@@ -15,6 +24,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
+from functools import cache
 
 from cxlib.settings.params import param_error
 
@@ -27,6 +37,7 @@ __all__ = [
     "SPANISH_STOP_WORDS",
     "fold_accents",
     "resolve_stop_words",
+    "stem_russian",
 ]
 
 #: A short list of Russian function words (pronouns, prepositions, conjunctions, particles and
@@ -136,6 +147,28 @@ _LISTS: dict[str, Callable[[], frozenset[str]]] = {
 }
 
 
+_RU_WORD = re.compile(r"\w+")
+
+
+@cache
+def _russian_stemmer():
+    import snowballstemmer
+
+    return snowballstemmer.stemmer("russian")
+
+
+def stem_russian(text: str) -> str:
+    """Lower-case a Russian text and reduce each word to its Snowball stem.
+
+    Examples
+    --------
+    >>> stem_russian("Жду доставку: доставка опять задержалась")
+    'жду доставк: доставк опя задержа'
+    """
+    stemmer = _russian_stemmer()
+    return _RU_WORD.sub(lambda m: stemmer.stemWord(m.group()), text.lower())
+
+
 def resolve_stop_words(
     stop_words: str | Sequence[str] | None, *, caller: str
 ) -> tuple[list[str] | None, Callable[[str], str]]:
@@ -167,8 +200,8 @@ def resolve_stop_words(
     >>> "tres" in words, preprocess("Très DÉÇU")
     (True, 'tres decu')
     >>> words, preprocess = resolve_stop_words("russian", caller="doc")
-    >>> preprocess("Мой Йогурт")
-    'мой йогурт'
+    >>> preprocess("Мой Йогурт"), preprocess("Доставка, доставки, доставку")
+    ('мо йогурт', 'доставк, доставк, доставк')
     """
     if stop_words is None:
         return None, str.lower
@@ -178,6 +211,10 @@ def resolve_stop_words(
             must = f"one of {', '.join(repr(n) for n in LANGUAGES)}, a list of words or None"
             raise param_error("stop_words", stop_words, must, caller=caller)
         words = _LISTS[language]()
+        if language == "russian":
+            # scikit-learn preprocesses the stop words too: keep the stems of stems as well
+            stems = {stem_russian(w) for w in words}
+            return sorted(stems | {stem_russian(s) for s in stems}), stem_russian
         if language in FOLDED_LANGUAGES:
             keep_enye = language == "spanish"
 

@@ -425,6 +425,7 @@ def theme_labels(
     # the first top word weighs 1, the last 1/len: the order of the NMF component
     weights = [{t: 1 - i / len(terms) for i, t in enumerate(terms)} for terms in top_terms]
     surface: dict[str, Counter] = {}
+    written: dict[str, Counter] = {}  # a phrase as its texts write it ("форма возврата")
     phrase_sets = []
     for text in texts:
         phrases = set()
@@ -433,11 +434,10 @@ def theme_labels(
             folded = [preprocess(t) for t in tokens]
             for original, token in zip(tokens, folded, strict=True):
                 surface.setdefault(token, Counter())[original] += 1
-            phrases.update(
-                f"{a} {b}"
-                for a, b in zip(folded, folded[1:], strict=False)
-                if len(a) > 1 and len(b) > 1 and a not in stop and b not in stop
-            )
+            for i, (a, b) in enumerate(zip(folded, folded[1:], strict=False)):
+                if len(a) > 1 and len(b) > 1 and a not in stop and b not in stop:
+                    phrases.add(f"{a} {b}")
+                    written.setdefault(f"{a} {b}", Counter())[f"{tokens[i]} {tokens[i + 1]}"] += 1
         phrase_sets.append(phrases)
     overall = Counter(p for phrases in phrase_sets for p in phrases)
     n_total = max(len(phrase_sets), 1)
@@ -464,7 +464,9 @@ def theme_labels(
             if not any(set(term.split()) & set(c.split()) for c in chosen):
                 chosen.append(term)
         words = [
-            " ".join(surface[w].most_common(1)[0][0] if w in surface else w for w in c.split())
+            written[c].most_common(1)[0][0]
+            if c in written
+            else " ".join(surface[w].most_common(1)[0][0] if w in surface else w for w in c.split())
             for c in chosen
         ]
         labels.append(", ".join(words) if words else f"theme {k}")

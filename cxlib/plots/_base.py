@@ -75,13 +75,43 @@ def _nothing_to_draw(ax, text: str):
 
 
 def _money_ticks(value: float, _position=None) -> str:
-    """Tick label for money: 1,250 / 12.5k / 1.25M (the axis label names the currency)."""
+    """Tick label for money: 1,250 / 12.5k / 1.25M (the axis label names the currency).
+
+    In the run's language (:mod:`cxlib.settings.i18n`): ru 1 250 / 12,5 тыс. / 1,25 млн.
+    """
+    from cxlib.settings.i18n import number, scaled
+
     magnitude = abs(value)
     if magnitude >= 1e6:
-        return f"{value / 1e6:,.2f}".rstrip("0").rstrip(".") + "M"
+        return scaled(f"{value / 1e6:,.2f}".rstrip("0").rstrip("."), 6)
     if magnitude >= 1e4:
-        return f"{value / 1e3:,.1f}".rstrip("0").rstrip(".") + "k"
-    return f"{value:,.0f}" if magnitude >= 10 or value == int(value) else f"{value:,.2f}"
+        return scaled(f"{value / 1e3:,.1f}".rstrip("0").rstrip("."), 3)
+    return number(value, ",.0f" if magnitude >= 10 or value == int(value) else ",.2f")
+
+
+def _count_ticks(value: float, _position=None) -> str:
+    """Tick label for a count: 7,000 (en), 7 000 (ru)."""
+    from cxlib.settings.i18n import number
+
+    return number(value, ",.0f")
+
+
+class _LocalPercent(plt.matplotlib.ticker.PercentFormatter):
+    """matplotlib's percent ticks with the run's decimal symbol and CLDR's ``12,5 %``."""
+
+    def __call__(self, x, pos=None):
+        from cxlib.settings.i18n import localise
+
+        return localise(super().__call__(x, pos))
+
+
+def _percent_ticks():
+    """Tick formatter for shares (0.2 -> 20%): matplotlib's, in the run's language (20 %)."""
+    from cxlib.settings.i18n import language
+
+    if language() == "en":
+        return plt.matplotlib.ticker.PercentFormatter(1.0)
+    return _LocalPercent(1.0, symbol="\xa0%")
 
 
 def _money_axis(ax, label: str, currency: str | None, *, axis: str = "x") -> None:

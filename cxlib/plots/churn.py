@@ -6,6 +6,7 @@ import matplotlib.pyplot as plt
 import seaborn as sns
 
 from cxlib.plots._base import PALETTE, _get_ax, _label, _labels, _money_axis
+from cxlib.settings.i18n import localise
 
 __all__ = [
     "plot_calibration",
@@ -188,7 +189,7 @@ def plot_hazard_ratios(cox, *, ax=None):
     ax.axvline(1, color="grey", linestyle=":")
     ax.set_xscale("log")
     # Plain ratios (0.9, 1, 1.1) on the log axis, not powers of ten.
-    ratio = plt.FuncFormatter(lambda v, _: f"{v:.2f}".rstrip("0").rstrip("."))
+    ratio = plt.FuncFormatter(lambda v, _: localise(f"{v:.2f}".rstrip("0").rstrip(".")))
     ax.xaxis.set_major_formatter(ratio)
     ax.xaxis.set_minor_formatter(ratio)
     ax.set(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 
-from cxlib.plots._base import _get_ax, _labels, _money_axis
+from cxlib.plots._base import _count_ticks, _get_ax, _labels, _money_axis
 
 __all__ = [
     "plot_holdout_by_frequency",
@@ -89,7 +89,7 @@ def plot_tracking(curve, *, cumulative: bool = True, ax=None):
         ylabel=("Cumulative repeat purchases" if cumulative else "Repeat purchases"),
         title="Repeat purchases: model versus actual",
     )
-    ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    ax.yaxis.set_major_formatter(plt.FuncFormatter(_count_ticks))
     ax.tick_params(axis="x", labelrotation=30)
     ax.legend()
     return ax

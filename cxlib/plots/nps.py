@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
-
-from cxlib.plots._base import _get_ax, _label, _labels, _money_axis, _nothing_to_draw
+from cxlib.plots._base import (
+    _get_ax,
+    _label,
+    _labels,
+    _money_axis,
+    _nothing_to_draw,
+    _percent_ticks,
+)
 from cxlib.settings.params import Options, check_param, param_error
 
 __all__ = [
@@ -90,7 +95,7 @@ def plot_category_outcome(
     if metric in _MONEY_METRICS:
         _money_axis(ax, label, currency, axis="y")
     elif metric == "churned":
-        ax.yaxis.set_major_formatter(plt.matplotlib.ticker.PercentFormatter(1.0))
+        ax.yaxis.set_major_formatter(_percent_ticks())
     return ax
 
 
@@ -122,7 +127,7 @@ def plot_score_outcome(
     if metric == "subsequent_spend":
         _money_axis(ax, label, currency, axis="y")
     else:
-        ax.yaxis.set_major_formatter(plt.matplotlib.ticker.PercentFormatter(1.0))
+        ax.yaxis.set_major_formatter(_percent_ticks())
     return ax
 
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import seaborn as sns
 
-from cxlib.plots._base import _get_ax, _label, _labels, _money_axis
+from cxlib.plots._base import _get_ax, _label, _labels, _money_axis, _percent_ticks
 
 __all__ = [
     "plot_cluster_profiles",
@@ -67,7 +66,7 @@ def plot_segment_sizes_vs_value(profiles, *, top: int | None = None, ax=None):
     ax.barh(positions + 0.2, table["customer_share"], height=0.4, label="Share of customers")
     ax.barh(positions - 0.2, table["revenue_share"], height=0.4, label="Share of revenue")
     ax.set_yticks(positions, _labels(table.index))
-    ax.xaxis.set_major_formatter(plt.matplotlib.ticker.PercentFormatter(1.0))
+    ax.xaxis.set_major_formatter(_percent_ticks())
     ax.legend(loc="lower right")
     ax.set(xlabel="Share", ylabel="", title="Segment size versus value")
     return ax

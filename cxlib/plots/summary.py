@@ -5,7 +5,8 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import seaborn as sns
 
-from cxlib.plots._base import PALETTE, _get_ax, _money_ticks, _nothing_to_draw
+from cxlib.plots._base import PALETTE, _count_ticks, _get_ax, _money_ticks, _nothing_to_draw
+from cxlib.settings.i18n import scaled
 
 __all__ = [
     "plot_actions",
@@ -42,7 +43,7 @@ def plot_revenue_bridge(bridge, *, currency: str | None = None, ax=None):
         ax.bar(i, height, bottom=bottom, color=colour, width=0.65)
         extents += [bottom, bottom + height]
         ax.annotate(
-            f"{value / 1e3:+,.0f}k" if 0 < i < len(values) - 1 else f"{value / 1e3:,.0f}k",
+            scaled(f"{value / 1e3:+,.0f}" if 0 < i < len(values) - 1 else f"{value / 1e3:,.0f}", 3),
             (i, bottom + max(height, 0)),
             ha="center",
             va="bottom",
@@ -52,8 +53,11 @@ def plot_revenue_bridge(bridge, *, currency: str | None = None, ax=None):
     unit = f" ({currency})" if currency else ""
     top, low = max(extents), min(extents)
     ax.set_ylim(low * 1.1, top * 1.12 if top > 0 else None)  # room for the labels
+    millions = top >= 1e6
     ax.yaxis.set_major_formatter(
-        plt.FuncFormatter(lambda v, _: f"{v / 1e6:,.1f}M" if top >= 1e6 else f"{v / 1e3:,.0f}k")
+        plt.FuncFormatter(
+            lambda v, _: scaled(f"{v / 1e6:,.1f}", 6) if millions else scaled(f"{v / 1e3:,.0f}", 3)
+        )
     )
     ax.set(ylabel=f"Net revenue{unit}", title="How last year's revenue became this year's")
     return ax
@@ -81,7 +85,7 @@ def plot_active_customers(periods, nps=None, *, ax=None):
         ylim=(0, None),
         title="Active customers and NPS over time" if with_nps else "Active customers over time",
     )
-    ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda value, _: f"{value:,.0f}"))
+    ax.yaxis.set_major_formatter(plt.FuncFormatter(_count_ticks))
     if with_nps:
         twin = ax.twinx()
         when = nps["period"]

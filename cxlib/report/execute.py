@@ -20,8 +20,15 @@ from cxlib.report.html import _count_warnings, export_html
 from cxlib.report.pages import unmet
 from cxlib.report.progress import _Progress, _progress_engine
 from cxlib.report.results import NotebookRun
+from cxlib.settings.i18n import ENV_VAR, language, translate_markdown
 
-__all__ = ["KERNEL_ENV", "RUNNER_PARAMETERS", "describe_failure", "notebook_parameters"]
+__all__ = [
+    "KERNEL_ENV",
+    "RUNNER_PARAMETERS",
+    "describe_failure",
+    "notebook_parameters",
+    "translated",
+]
 
 #: Parameters the runner gives each notebook besides the client's analysis settings.
 RUNNER_PARAMETERS = ("config_path", "headlines_path", "headlines_dir")
@@ -126,7 +133,7 @@ def _execute(
             start_timeout=120,
             execution_timeout=execution_timeout,
             on_cell=on_cell,
-            kernel_env={**os.environ, **KERNEL_ENV},
+            kernel_env={**os.environ, **KERNEL_ENV, ENV_VAR: language()},
             kernel_log=log,
         )
     finally:
@@ -153,6 +160,30 @@ def applicable_cells(source: Path, client: Any, run_dir: Path) -> Path:
     if len(keep) == len(nb.cells):
         return source
     nb.cells = keep
+    target = run_dir / "logs" / "sources" / source.name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, str(target))
+    return target
+
+
+def translated(source: Path, run_dir: Path) -> Path:
+    """``source``, or its copy with the markdown in the active language, in the run folder.
+
+    The English notebook stays the one source of each page: for a run in another language each
+    markdown cell is rendered through the catalogue (:func:`cxlib.settings.i18n.translate_markdown`,
+    paragraph by paragraph) into ``logs/sources/<name>.ipynb``, which the runner executes. The
+    notebook's metadata records the language (``cxlib.language``).
+    """
+    import nbformat
+
+    lang = language()
+    if lang == "en":
+        return source
+    nb = nbformat.read(str(source), as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            cell.source = translate_markdown(cell.source, lang)
+    nb.metadata.setdefault("cxlib", {})["language"] = lang
     target = run_dir / "logs" / "sources" / source.name
     target.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, str(target))

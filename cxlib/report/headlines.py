@@ -56,30 +56,23 @@ def format_value(value: float | str | None, unit: str, *, currency: str = "EUR")
     >>> format_value(12.3456, "points")
     '12.3'
     """
+    from cxlib.settings import i18n
+
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "n/a"
+        return i18n.gettext("n/a")
     if unit == "text" or isinstance(value, str):
         return str(value)
     if unit == "currency":
-        magnitude = abs(value)
-        if magnitude >= 1e9:
-            return f"{currency} {value / 1e9:.2f}B"
-        if magnitude >= 1e6:
-            return f"{currency} {value / 1e6:.2f}M"
-        if magnitude >= 1e4:
-            return f"{currency} {value / 1e3:.1f}k"
-        if magnitude >= 1e3:  # cents on thousands are noise beside an interval
-            return f"{currency} {value:,.0f}"
-        return f"{currency} {value:,.2f}"
+        return i18n.money(value, currency, compact=True)
     if unit == "percent":
-        return f"{100 * value:.1f}%"
+        return i18n.percent(value)
     if unit == "count":
-        return f"{value:,.0f}"
+        return i18n.number(value, ",.0f")
     if unit == "points":
-        return f"{value:.1f}"
+        return i18n.number(value, ".1f")
     if unit == "ratio":
-        return f"{value:.2f}x"
-    return f"{value:,.3g}"
+        return i18n.number(value, ".2f") + "x"
+    return i18n.number(value, ",.3g")
 
 
 def format_table(

@@ -18,6 +18,7 @@ import pandas as pd
 
 from cxlib.report.pages import SUMMARY_PAGE, notebook_title, reading_order
 from cxlib.report.render import render, source
+from cxlib.settings.i18n import N_, gettext, language
 
 if TYPE_CHECKING:
     from cxlib.report.results import NotebookRun
@@ -73,7 +74,7 @@ def export_html(
     )
     nb = copy.deepcopy(nb)
     # Without a title nbconvert names every page "Notebook" (browser tabs, bookmarks, the PDF).
-    nb.metadata["title"] = title or notebook_title(nb, "Customer report")
+    nb.metadata["title"] = title or notebook_title(nb, gettext("Customer report"))
     if reviewer:
         nb.cells = [
             c
@@ -104,6 +105,7 @@ def export_html(
         exclude_input_prompt=reviewer,
         exclude_output_prompt=reviewer,
         log=_QUIET_LOG,  # nbconvert warns that figures lack alt text; it then adds a default one
+        language_code=language(),  # <html lang="ru"> for a Russian run
     )
     body, _ = exporter.from_notebook_node(nb)
     body = body.replace("<!--cxlib-nav-->", _nav(body, index_href, other_version, reviewer), 1)
@@ -117,9 +119,10 @@ def _nav(body: str, index_href: str | None, other_version: str | None, reviewer:
     """Render the page's links and contents (``templates/page_nav.html.j2``)."""
     links = []
     if index_href:
-        links.append((index_href, "← Report index"))
+        links.append((index_href, gettext("← Report index")))
     if other_version:
-        links.append((other_version, "Show the code" if reviewer else "Reviewer version (no code)"))
+        label = gettext("Show the code") if reviewer else gettext("Reviewer version (no code)")
+        links.append((other_version, label))
     toc = [
         (level, anchor, _strip_tags(text))
         for level, anchor, text in _HEADING.findall(body)
@@ -163,9 +166,9 @@ def _index_html(
         return format_value(value, unit, currency=currency)
 
     labels = (
-        ("Reviewer page", "reviewer_html"),
-        ("With code", "full_html"),
-        ("Notebook", "notebook"),
+        (N_("Reviewer page"), "reviewer_html"),
+        (N_("With code"), "full_html"),
+        (N_("Notebook"), "notebook"),
     )
     # The executive summary runs last (it reads the others' numbers) but is read first.
     by_name = {nb.name: nb for nb in notebooks}

@@ -31,6 +31,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from cxlib.settings.i18n import N_, gettext
 from cxlib.settings.params import param_error
 
 __all__ = [
@@ -110,42 +111,42 @@ class Page:
 
 #: The report's pages, in reading order (the summary first).
 PAGES: tuple[Page, ...] = (
-    Page("00_summary", "Executive summary", summary=True),
+    Page("00_summary", N_("Executive summary"), summary=True),
     Page(
         "01_segmentation",
-        "Who are our customers, and where does their money go?",
+        N_("Who are our customers, and where does their money go?"),
         requires=("transactions|contracts", "churn_threshold|contracts"),
-        section="Who the customers are, and where the value is concentrated",
+        section=N_("Who the customers are, and where the value is concentrated"),
     ),
     Page(
         "02_churn",
-        "Churn: who leaves, when, why, and how much money leaves with them",
+        N_("Churn: who leaves, when, why, and how much money leaves with them"),
         requires=(
             "transactions|contracts",
             "repeat_purchases|contracts",
             "churn_window|contracts",
         ),
-        section="Who is leaving, and how much money leaves with them",
+        section=N_("Who is leaving, and how much money leaves with them"),
         actions=("retention",),
     ),
     Page(
         "03_nps_vs_revenue",
-        "Does NPS track money?",
+        N_("Does NPS track money?"),
         requires=("surveys", "transactions", "churn_threshold"),
-        section="What NPS does and does not say about money",
+        section=N_("What NPS does and does not say about money"),
         actions=("complaint",),
     ),
     Page(
         "04_clv",
-        "What is each customer worth?",
+        N_("What is each customer worth?"),
         requires=("transactions|contracts", "repeat_purchases|contracts"),
-        section="What customers are worth, and what they could be worth",
+        section=N_("What customers are worth, and what they could be worth"),
     ),
     Page(
         "05_experiments",
-        "Did the action work? Testing against a control group",
+        N_("Did the action work? Testing against a control group"),
         requires=("experiments", "transactions"),
-        section="What the tested actions did, in money",
+        section=N_("What the tested actions did, in money"),
         optional=True,
         actions=("rollout",),
     ),
@@ -179,7 +180,7 @@ def reading_order(names: Iterable[str], pages: Sequence[Page] | None = None) -> 
 def summary_sections(
     pages: Sequence[Page] | None = None, *, optional: bool | None = None
 ) -> dict[str, str]:
-    """Page name -> summary section, in the manifest's order.
+    """Page name -> summary section (in the run's language), in the manifest's order.
 
     ``optional`` None: every page with a section; True or False: only the optional pages, or
     only the others (those the summary names as missing when they recorded nothing).
@@ -190,7 +191,7 @@ def summary_sections(
     ['05_experiments']
     """
     return {
-        p.name: p.section
+        p.name: gettext(p.section)
         for p in _pages(pages)
         if p.section is not None and (optional is None or p.optional == optional)
     }
@@ -337,10 +338,11 @@ def _history_days(client: Any) -> int:
 
 def _churn_window_reason(client: Any) -> str:
     days, horizon = _history_days(client), client.analysis.churn_horizon_days
-    return (
-        f"no history before the churn window: {days} days of data, not more than the "
-        f"{horizon}-day window (set a shorter analysis.churn_horizon_days in the client's YAML)"
+    text = gettext(
+        "no history before the churn window: %(days)s days of data, not more than the "
+        "%(horizon)s-day window (set a shorter analysis.churn_horizon_days in the client's YAML)"
     )
+    return text % {"days": days, "horizon": horizon}
 
 
 #: Facts about a client's data a page or cell may require besides tables, in its ``requires``
@@ -350,14 +352,14 @@ def _churn_window_reason(client: Any) -> str:
 CLIENT_FACTS: dict[str, tuple[Callable[[Any], bool], Callable[[Any], str]]] = {
     "repeat_purchases": (
         lambda client: client.repeat_purchases,
-        lambda client: (
+        lambda client: gettext(
             "no repeat purchases: no customer bought on two different days, so there is no "
             "purchase rhythm to model"
         ),
     ),
     "churn_threshold": (
         lambda client: client.analysis.churn_inactivity_days is not None or client.repeat_purchases,
-        lambda client: (
+        lambda client: gettext(
             "no churn threshold: no customer bought on two different days to read it from "
             "(set analysis.churn_inactivity_days in the client's YAML)"
         ),
@@ -373,7 +375,9 @@ def skip_reason(missing: list[str], client: Any) -> str:
     """One line: the tables missing (``"no surveys table"``), else the first fact's reason."""
     tables = [entry for entry in missing if entry.split("|")[0] not in CLIENT_FACTS]
     if tables:
-        return "no " + " and no ".join(tables) + (" table" if len(tables) == 1 else " tables")
+        if len(tables) == 1:
+            return gettext("no %(table)s table") % {"table": tables[0]}
+        return gettext("no %(tables)s tables") % {"tables": gettext(" and no ").join(tables)}
     first = next(o for o in missing[0].split("|") if o in CLIENT_FACTS)
     return CLIENT_FACTS[first][1](client)
 

@@ -130,9 +130,7 @@ def print_report_pdf(
                 start = len(writer.pages)
                 writer.append(str(part))
                 writer.add_outline_item(title=run.title or run.name, page_number=start)
-            writer.add_metadata(
-                {"/Title": f"{client} — customer report" if client else "Customer report"}
-            )
+            writer.add_metadata({"/Title": _title(client)})
             with open(Path(tmp) / PDF_NAME, "wb") as handle:
                 writer.write(handle)
             shutil.move(Path(tmp) / PDF_NAME, run_dir / PDF_NAME)  # whole, or not at all
@@ -140,3 +138,12 @@ def print_report_pdf(
         say(f"printing failed ({type(exc).__name__}: {exc})")
         return None
     return PDF_NAME
+
+
+def _title(client: str) -> str:
+    """Return the PDF's title, in the run's language."""
+    from cxlib.settings.i18n import gettext
+
+    if client:
+        return gettext("%(client)s — customer report") % {"client": client}
+    return gettext("Customer report")

@@ -33,8 +33,10 @@ import pandas as pd
 
 from cxlib.report.render import render
 from cxlib.settings import escape as _html
+from cxlib.settings import i18n
 from cxlib.settings.escape import escape_html
 from cxlib.settings.formats import p_value_text
+from cxlib.settings.i18n import N_
 
 __all__ = [
     "MISSING",
@@ -95,7 +97,7 @@ _ACRONYMS = {
     "mde": "MDE",
 }
 # Header suffix per unit; percent, points and ratios show their unit in the cells.
-_HEADER_UNIT = {"days": "days", "months": "months"}
+_HEADER_UNIT = {"days": N_("days"), "months": N_("months")}
 # Column-name hints for columns without an explicit unit (checked in this order).
 _NAME_HINTS: tuple[tuple[str, str], ...] = (
     (r"^p$|^p_|(^|_)p_value", "p_value"),
@@ -220,44 +222,52 @@ def format_cell(value: Any, unit: str) -> str:
         if isinstance(value, list | tuple):
             return "; ".join(str(v) for v in value)
         if isinstance(value, bool | np.bool_):
-            return "yes" if value else "no"
+            return _yes_no(value)
         if isinstance(value, float | np.floating):
             return format_cell(value, "number")
         return str(value)
     if unit == "yesno" or isinstance(value, bool | np.bool_):
-        return "yes" if bool(value) else "no"
+        return _yes_no(value)
     if unit == "date":
-        return pd.Timestamp(value).strftime("%Y-%m-%d")
+        return i18n.date(pd.Timestamp(value))
     if isinstance(value, str):
         return value
     if isinstance(value, pd.Timedelta):
-        return f"{value.days:,} days"
+        return f"{i18n.number(value.days)} {i18n.ngettext('day', 'days', value.days)}"
     number = float(value)
     if math.isinf(number):
-        return "∞" if number > 0 else "-∞"
+        return "∞" if number > 0 else i18n.localise("-") + "∞"
     formats: dict[str, Callable[[float], str]] = {
-        "currency": lambda x: f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.2f}",
-        "percent": lambda x: f"{100 * x:.1f}%",
-        "points": lambda x: f"{x:+.1f}",
-        "count": lambda x: f"{x:,.0f}",
-        "ratio": lambda x: f"{x:.2f}×",
-        "days": lambda x: f"{x:,.0f}",
-        "months": lambda x: f"{x:,.0f}" if x == int(x) else f"{x:,.1f}",
-        "p_value": lambda x: "<0.001" if x < 0.001 else f"{x:.3f}",
+        "currency": lambda x: i18n.number(x, ",.0f" if abs(x) >= 100 else ",.2f"),
+        "percent": lambda x: i18n.percent(x),
+        "points": lambda x: i18n.number(x, "+.1f"),
+        "count": lambda x: i18n.number(x),
+        "ratio": lambda x: i18n.number(x, ".2f") + "×",
+        "days": lambda x: i18n.number(x),
+        "months": lambda x: i18n.number(x, ",.0f" if x == int(x) else ",.1f"),
+        "p_value": lambda x: _below_0001() if x < 0.001 else i18n.number(x, ".3f"),
     }
     return formats.get(unit, _number)(number)
+
+
+def _yes_no(value: Any) -> str:
+    return i18n.gettext("yes") if bool(value) else i18n.gettext("no")
 
 
 def _number(x: float) -> str:
     magnitude = abs(x)
     if magnitude >= 100 or x == int(x):
-        return f"{x:,.0f}"
+        return i18n.number(x)
     if magnitude >= 1:
-        return f"{x:,.2f}"
+        return i18n.number(x, ",.2f")
     if magnitude >= 0.001:
-        return f"{x:.3f}"
+        return i18n.number(x, ".3f")
     # a reader does not parse 1.2e-27; what matters is that the value is nearly zero
-    return "<0.001" if x > 0 else "> -0.001"
+    return _below_0001() if x > 0 else "> " + i18n.number(-0.001, ".3f")
+
+
+def _below_0001() -> str:
+    return "<" + i18n.number(0.001, ".3f")
 
 
 def _is_missing(value: Any) -> bool:
@@ -432,11 +442,12 @@ def table(
     for position, column in enumerate(data.columns):
         values = data.iloc[:, position]
         unit = units.get(column) or infer_unit(column, values)
-        header = labels.get(column) or readable_label(column)
+        label = labels.get(column) or readable_label(column)
+        header = i18n.gettext(label)  # English, or the catalogue's translation when it has one
         if column not in labels:
             suffix = currency if unit == "currency" else _HEADER_UNIT.get(unit)
-            if suffix and suffix.lower() not in header.lower():
-                header = f"{header} ({suffix})"
+            if suffix and suffix.lower() not in label.lower():
+                header = f"{header} ({suffix if unit == 'currency' else i18n.gettext(suffix)})"
         header = _unique(_html.safe_text(header, _html.MAX_TEXT_CHARS), headers)
         headers.append(header)
         shown_values = [format_cell(v, unit) for v in values.tolist()]
@@ -447,7 +458,7 @@ def table(
             # codes such as "paid_search" or "referral" read as labels, in every text column
             # alike, so a pair of columns ("Segment a", "Segment b") shows one group one way
             shown_values = [
-                readable_label(v) if _CODE.match(v) and v not in _REPR_WORDS else v
+                i18n.gettext(readable_label(v)) if _CODE.match(v) and v not in _REPR_WORDS else v
                 for v in shown_values
             ]
         cells[header] = shown_values

@@ -63,6 +63,7 @@ from cxlib.report.execute import (  # noqa: F401 - _unmet and RUNNER_PARAMETERS 
     notebook_parameters,
     one_line,
     run_page,
+    translated,
 )
 from cxlib.report.html import (  # noqa: F401 - SUMMARY_NOTEBOOK and _CSS are re-exported
     _CSS,
@@ -136,6 +137,7 @@ class _Run:
     pages: list[tuple[Path, Page]]
     started: float
     started_at: dt.datetime
+    language: str = "en"
     runs: list[NotebookRun] = field(default_factory=list)
     manifest: dict[str, Any] = field(default_factory=dict)
 
@@ -168,6 +170,7 @@ def build_report(
     console: Any = None,
     progress: bool = True,
     execution_timeout: int = 900,
+    language: str | None = None,
 ) -> ReportRun:
     """Validate a client, run every notebook on it, and write the report folder.
 
@@ -187,6 +190,11 @@ def build_report(
         Show progress bars (per notebook: cells; overall: notebooks).
     execution_timeout : int, default 900
         Seconds a single cell may run.
+    language : {"en", "ru"}, optional
+        The report's language (default: the config's ``language:``). The runner writes the
+        index, skip reasons and PDF in it, renders each notebook's markdown through the
+        catalogue into the run folder (``logs/sources/``) and runs that copy, and tells each
+        kernel the language in ``$CXLIB_LANGUAGE`` (:mod:`cxlib.settings.i18n`).
 
     Returns
     -------
@@ -211,8 +219,18 @@ def build_report(
     """
     from rich.console import Console
 
+    from cxlib.settings.i18n import check_language, using
+
     console = console or Console(stderr=True)
-    run = _open_run(config_path, Path(out), notebooks_dir, only, console)
+    if language is not None:  # checked before anything is read or written
+        check_language(language, caller="build_report")
+    run = _open_run(config_path, Path(out), notebooks_dir, only, console, language)
+    with using(run.language):
+        return _build(run, console, progress, execution_timeout)
+
+
+def _build(run: _Run, console: Any, progress: bool, execution_timeout: int) -> ReportRun:
+    """Run the pages and finish the run folder, in the run's language (the caller sets it)."""
     try:
         with _Progress(console, enabled=progress, total=len(run.pages)) as bar:
             with SigtermAsInterrupt():
@@ -245,10 +263,12 @@ def _open_run(
     notebooks_dir: str | Path | None,
     only: Iterable[str] | None,
     console: Any,
+    language: str | None = None,
 ) -> _Run:
     """Open the client (a bad config or file fails here), reserve the run folder, prepare."""
     from cxlib.run.client import data_files, open_client
     from cxlib.settings.config import file_sha256
+    from cxlib.settings.i18n import gettext, using
 
     started, started_at = time.perf_counter(), dt.datetime.now(dt.UTC)
     client = open_client(config_path)  # raises DataError before anything is written
@@ -281,8 +301,11 @@ def _open_run(
         pages=pages,
         started=started,
         started_at=started_at,
-        runs=[NotebookRun(name=page.name, title=page.title) for _, page in pages],
+        runs=[],
+        language=language or config.language,
     )
+    with using(run.language):  # titles for the index, the pages and the PDF's bookmarks
+        run.runs = [NotebookRun(name=page.name, title=gettext(page.title)) for _, page in pages]
     run.manifest = _new_manifest(run)
     run.manifest["steps"] = _prepare_client(client, console)
     run.write_manifest("running")  # the summary notebook reads the run's pages from it
@@ -297,6 +320,7 @@ def _new_manifest(run: _Run) -> dict[str, Any]:
     return {
         "cxlib_version": __version__,
         "client": config.client,
+        "language": run.language,
         "run_id": run.run_id,
         "status": "running",
         "started_at": run.started_at.isoformat(timespec="seconds"),
@@ -351,7 +375,7 @@ def _run_or_skip(
     available["config_path"] = str(run.config_file)
     available["headlines_dir"] = str(run.headlines_dir)
     run_page(
-        applicable_cells(source, run.client, run.partial),
+        translated(applicable_cells(source, run.client, run.partial), run.partial),
         notebook,
         run.partial,
         available,

@@ -330,7 +330,8 @@ class ClientConfig(_Strict):
     ``engine`` says where the per-transaction work runs: ``duckdb`` (embedded, the default) or
     ``spark`` (the transactions are read, checked and aggregated by Spark; see
     :mod:`cxlib.data.engine`), with ``spark:`` settings. ``limits:`` bounds what an input may
-    cost (:class:`Limits`).
+    cost (:class:`Limits`). ``language`` is the language the report is written in (``en``, the
+    default, or ``ru``; :mod:`cxlib.settings.i18n`); ``cxlib report --language`` overrides it.
     """
 
     client: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
@@ -341,6 +342,7 @@ class ClientConfig(_Strict):
     engine: Literal["duckdb", "spark"] = "duckdb"
     spark: SparkConfig = SparkConfig()
     limits: Limits = Limits()
+    language: Literal["en", "ru"] = "en"
     config_path: Path | None = None
 
     @field_validator("client")

@@ -34,6 +34,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from cxlib.settings.i18n import Nn_, ngettext
 from cxlib.settings.params import Options, check_param, param_error
 
 __all__ = [
@@ -92,6 +93,15 @@ PERIODS: dict[str, Period] = {
     "Q": Period("Q", DAYS_PER_YEAR / 4, 1 / 3, 4.0, "quarter", "quarters", "quarter"),
     "Y": Period("Y", DAYS_PER_YEAR, 1 / 12, 1.0, "year", "years", "year"),
 }
+
+# The names above, marked for the message catalogue (period_name translates them).
+_NAMES = (
+    Nn_("day", "days"),
+    Nn_("week", "weeks"),
+    Nn_("month", "months"),
+    Nn_("quarter", "quarters"),
+    Nn_("year", "years"),
+)
 
 #: The codes, shortest period first.
 CODES = tuple(PERIODS)
@@ -184,13 +194,15 @@ def periods_per_year(freq: str, **how) -> float:
 def period_name(freq: str, n: float = 1, **how) -> str:
     """Name ``n`` periods of ``freq`` for a reader: ``"week"`` when ``n == 1``, else ``"weeks"``.
 
+    In the run's language (:func:`cxlib.settings.i18n.ngettext`): Russian's three forms.
+
     Examples
     --------
     >>> period_name("Q", 0), period_name("D", 1)
     ('quarters', 'day')
     """
     found = period(freq, **how)
-    return found.name if n == 1 else found.plural
+    return ngettext(found.name, found.plural, n)
 
 
 def months_to_periods(months: float, freq: str, **how) -> float:
