@@ -241,8 +241,10 @@ def test_the_qini_plot_marks_the_policy_and_treating_everyone(mixed):
     result, _ = mixed
     ax = plot_qini(result, currency="EUR")
     labels = [line.get_label() for line in ax.get_lines()]
-    assert any(label.startswith("recommended: treat") for label in labels)
+    picked = f"margin x uplift > cost: treat {int(result.picked.sum()):,} of {len(result.scores):,}"
+    assert result.policy == "targeted" and picked + " (recommended)" in labels
     assert "treat everyone" in labels and "picked at random" in labels
+    assert result.treat.equals(result.picked.rename("treat"))  # targeted: the scores' own pick
     curve = ax.get_lines()[0].get_ydata()
     assert curve[-1] == pytest.approx(result.everyone) and "EUR" in ax.get_ylabel()
     plt.close(ax.figure)

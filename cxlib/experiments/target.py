@@ -136,6 +136,12 @@ class TargetingResult:
     features: pd.DataFrame | None = field(default=None, repr=False)
 
     @property
+    def picked(self) -> pd.Series:
+        """The scores' own policy: treat where ``margin x uplift > cost`` (bool per customer)."""
+        picked = self.margin * self.scores["uplift"] > self.cost_per_treated
+        return picked.rename("picked")
+
+    @property
     def targeting_adds_value(self) -> bool:
         """True when ranking by the scores is worth more than the better simple policy."""
         return self.policy == "targeted"
