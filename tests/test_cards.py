@@ -85,6 +85,11 @@ def test_a_cards_play_is_net_of_its_contact_and_incentive_costs(facts):
     assert (cards["basis"].dropna() == "annual gross margin net of campaign cost").all()
     with pytest.raises(DataError, match="contact_cost"):
         segment_cards(**facts, margin=0.3, contact_cost=-1.0)
+    # at 20 a contact no play pays for At Risk (retain 720 - 1,000 - 60, grow 120 - 1,000)
+    costly = segment_cards(**facts, margin=0.3, contact_cost=20.0, incentive=10.0)
+    costly = costly.set_index("segment")
+    assert pd.isna(costly.loc["At Risk", "play"]) and np.isnan(costly.loc["At Risk", "play_value"])
+    assert costly.loc["Champions", "play_value"] == pytest.approx(2_400.0 - 20.0 * 100)
 
 
 def test_a_client_without_surveys_or_feedback_gets_dashes_not_a_crash(facts):

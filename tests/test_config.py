@@ -313,7 +313,8 @@ def test_demo_config_is_valid_and_loads_files_of_the_demo_layout(tmp_path):
         "surveys": "customer_id,date,score,comment\nC1,2024-02-01,8,ok\n",
         "feedback": "customer_id,date,text\nC1,2024-02-03,late parcel\n",
         "experiments": "customer_id,experiment,group,start,end\n"
-        "C1,t,control,2024-01-01,2024-01-05\nC2,t,sms,2024-01-01,2024-01-05\n",
+        "C1,autumn_coupon_2025,control,2024-01-01,2024-01-05\n"
+        "C2,autumn_coupon_2025,sms,2024-01-01,2024-01-05\n",  # the name demo.yaml gives a cost
     }
     for table, spec in demo["tables"].items():
         file = tmp_path / "demo" / spec["path"]

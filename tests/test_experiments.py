@@ -413,6 +413,16 @@ def test_a_client_config_with_an_experiments_table_loads_it_and_checks_it_agains
     )
     with pytest.raises(DataError, match=r"exp.csv.*after the data end .*row 2: '2025-03-10'"):
         cxlib.run.loading.load_client(config)
+    (data / "exp.csv").write_text(
+        "customer_id,group,start\nA,control,2025-01-10\nB,sms,2025-01-10\n"
+    )
+    costs = "analysis:\n  experiment_costs:\n    experimnet: {cost_per_treated: 1.5}\n"
+    config.write_text(config.read_text() + costs)  # a misspelt experiment name
+    with pytest.raises(DataError, match=r"experiment_costs: 'experimnet' is not an experiment"):
+        cxlib.run.loading.load_client(config)
+    config.write_text(config.read_text().replace("experimnet", "experiment"))
+    loaded = cxlib.run.loading.load_client(config).config.analysis
+    assert ex.experiment_cost(loaded, "experiment").cost_per_treated == 1.5
 
 
 # --- the demo's seeded experiment --------------------------------------------------------------

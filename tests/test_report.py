@@ -403,7 +403,7 @@ def test_the_run_writes_the_pages_actions_ranked_by_value_to_actions_json(tiny_r
         "kpi",
         "page",
     }
-    assert {a["basis"] for a in actions} == {"annual gross margin"}
+    assert {a["basis"] for a in actions} == {"annual gross margin net of campaign cost"}
     assert actions[0]["page"] == "01_good" and actions[0]["customers"] == 90
     summary = (run.run_dir / "html" / "00_summary.html").read_text()
     assert "Fix delivery" in summary and "<b>VIPs</b>" not in summary  # escaped client text

@@ -241,8 +241,10 @@ def test_the_qini_plot_marks_the_policy_and_treating_everyone(mixed):
     result, _ = mixed
     ax = plot_qini(result, currency="EUR")
     labels = [line.get_label() for line in ax.get_lines()]
-    assert any(label.startswith("recommended: treat") for label in labels)
+    picked = f"margin x uplift > cost: treat {int(result.picked.sum()):,} of {len(result.scores):,}"
+    assert result.policy == "targeted" and picked + " (recommended)" in labels
     assert "treat everyone" in labels and "picked at random" in labels
+    assert result.treat.equals(result.picked.rename("treat"))  # targeted: the scores' own pick
     curve = ax.get_lines()[0].get_ydata()
     assert curve[-1] == pytest.approx(result.everyone) and "EUR" in ax.get_ylabel()
     plt.close(ax.figure)
@@ -265,3 +267,27 @@ def test_the_experiment_headlines_carry_whom_to_treat_for_the_summary(mixed):
     (line,) = [h for h in headlines if h.key == "experiment_targeting"]
     assert line.value == result.verdict and line.unit == "text"
     assert f"Treat {int(result.treat.sum()):,} of the {len(result.scores):,}" in line.value
+
+
+def test_on_the_demo_the_mean_effect_matches_its_truth_and_big_spenders_respond_most():
+    """The demo's coupon adds one order worth the customer's usual order for a quarter of the
+    customers still active: the tested customers' mean effect is its known one, and the
+    customers who spent most before respond most (and the test's own measurement agrees)."""
+    import cxlib
+    from cxlib.experiments import responders
+
+    demo = cxlib.demo.make_demo()
+    truth = demo.truth.params["experiment"]
+    result = target(
+        demo.transactions, demo.experiments, horizon_days=truth["duration_days"],
+        customers=demo.customers, margin=MARGIN, cost_per_treated=2.6, seed=0,
+    )  # fmt: skip
+    effect, n = truth["revenue_effect"]["coupon"], len(result.scores)
+    se = result.effects.std() / np.sqrt(n)
+    assert abs(result.effects.mean() - effect) < 1.96 * se, (result.effects.mean(), effect)
+    assert result.everyone == pytest.approx(float((MARGIN * result.effects - 2.6).sum()))
+    groups = responders(result)
+    spend = groups.loc[[g for g in groups.index if g.startswith("spend in the 12 months")]]
+    assert spend.index[0].endswith("top quarter") and spend.index[-1].endswith("bottom quarter")
+    top, bottom = spend.iloc[0], spend.iloc[-1]
+    assert top["ci_low"] > bottom["ci_high"]  # measured, not only predicted

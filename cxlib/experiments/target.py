@@ -26,8 +26,10 @@
 
 Honesty notes: the scores, the outcome models in the value and the curve are all out of fold;
 choosing one learner of two on the same folds adds a small optimism, not corrected. The
-interval treats the policy as fixed; it is conservative for the policy's value on these
-customers (it also counts the spread of their true effects).
+interval treats the policy as fixed and the customers as independent (a normal approximation):
+on ``tests/test_targeting.py``'s simulation (4,000 customers, seeds 10 to 29) it covered the
+policy's true net value 17 times in 20, with the learner fixed as well, so read it as
+approximate: it ignores that the folds' models share training customers.
 """
 
 from __future__ import annotations
@@ -134,6 +136,12 @@ class TargetingResult:
     customers: pd.DataFrame | None = field(default=None, repr=False)
     effects: pd.Series | None = field(default=None, repr=False)
     features: pd.DataFrame | None = field(default=None, repr=False)
+
+    @property
+    def picked(self) -> pd.Series:
+        """The scores' own policy: treat where ``margin x uplift > cost`` (bool per customer)."""
+        picked = self.margin * self.scores["uplift"] > self.cost_per_treated
+        return picked.rename("picked")
 
     @property
     def targeting_adds_value(self) -> bool:

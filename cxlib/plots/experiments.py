@@ -80,8 +80,9 @@ def plot_qini(result, *, currency: str | None = None, ax=None):
     ``result`` is :func:`cxlib.experiments.target`'s. The line is the net value of treating the
     tested customers with the highest predicted effect first, as more are treated (out of
     fold, doubly robust); the dashed line is picking them at random, which ends, as the curve
-    does, at treating everyone. The marked point is the recommended policy (treat where margin
-    x uplift exceeds the cost).
+    does, at treating everyone. The round point is where the scores say to stop (margin x uplift
+    above the cost), the square treating everyone; the one :func:`~cxlib.experiments.target`
+    recommends says so in the legend.
     """
     ax = _get_ax(ax)
     qini = result.qini
@@ -91,11 +92,19 @@ def plot_qini(result, *, currency: str | None = None, ax=None):
             label=f"highest predicted effect first ({result.learner})")  # fmt: skip
     ax.plot(share, qini["net_random"], color="#999999", linestyle="--", linewidth=1.5,
             label="picked at random")  # fmt: skip
-    treated = int(result.treat.sum())
-    ax.plot(100 * treated / max(n, 1), qini["net_value"].iloc[treated], "o", color="#009e73",
-            markersize=9, label=f"recommended: treat {treated:,} of {n:,}")  # fmt: skip
+    picked = int(result.picked.sum())
+    chosen = " (recommended)" if result.policy == "targeted" else ""
+    ax.plot(
+        100 * picked / max(n, 1),
+        qini["net_value"].iloc[picked],
+        "o",
+        color="#009e73",
+        markersize=9,
+        label=f"margin x uplift > cost: treat {picked:,} of {n:,}{chosen}",
+    )
+    chosen = " (recommended)" if result.policy == "everyone" else ""
     ax.plot(100, qini["net_value"].iloc[-1], "s", color="#d55e00", markersize=8,
-            label="treat everyone")  # fmt: skip
+            label=f"treat everyone{chosen}")  # fmt: skip
     ax.axhline(0, color="#333333", linewidth=1)
     ax.set(xlabel="Share of tested customers treated (%)",
            title="Whom to treat: net value as more customers are treated")  # fmt: skip

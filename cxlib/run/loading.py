@@ -83,7 +83,12 @@ def load_client(path: str | Path) -> ClientTables:
             frames[table] = loader(config.table_path(table), **options)
         except DataError as exc:
             raise DataError(yaml_hints(str(exc), table)) from None
-    check_settings(config, frames.get("transactions"), customers=frames.get("customers"))
+    check_settings(
+        config,
+        frames.get("transactions"),
+        customers=frames.get("customers"),
+        experiments=frames.get("experiments"),
+    )
     config = amount_basis(config, frames.get("transactions"))
     quality = data.quality_report(*frames.values())
     contracts = _contract_records(config, frames.get("customers"))
@@ -136,6 +141,7 @@ def check_settings(
     transactions: pd.DataFrame | None,
     *,
     customers: pd.DataFrame | None = None,
+    experiments: pd.DataFrame | None = None,
 ) -> None:
     """Cross-field checks of the analysis settings against the data (run by ``cxlib validate``).
 
@@ -143,7 +149,8 @@ def check_settings(
     ``calibration_end`` and ``observation_end`` must fall inside the transactions' dates, with
     calibration before observation, and ``holdout_weeks`` must be shorter than the history. For
     a contract history in ``customers``, its tenure and churned flag must read as such and a
-    ``contract_value`` column must exist.
+    ``contract_value`` column must exist. Each ``experiment_costs`` entry must name an experiment
+    of the ``experiments`` table (a misspelt name would otherwise leave its test without cost).
 
     Raises
     ------
@@ -154,6 +161,7 @@ def check_settings(
     _check_clv_model(settings, where)
     _check_churn_definition(settings, where)
     _check_contract_settings(settings, customers, where)
+    _check_experiment_costs(settings, experiments, where)
     if transactions is None or transactions.empty:
         return
     first, last = transactions["date"].min(), transactions["date"].max()
@@ -182,6 +190,19 @@ def check_settings(
         raise DataError(
             f"{where}: invalid analysis settings\n"
             + "\n".join(f"  analysis.{line}" for line in problems)
+        )
+
+
+def _check_experiment_costs(settings: AnalysisConfig, experiments, where) -> None:
+    """Every ``experiment_costs`` key names an experiment of the experiments table."""
+    names = set() if experiments is None else set(experiments["experiment"].astype(str))
+    unknown = sorted(set(settings.experiment_costs) - names)
+    if unknown:
+        known = ", ".join(sorted(names)) if names else "none: the client has no experiments table"
+        raise DataError(
+            f"{where}: invalid analysis settings\n  analysis.experiment_costs: "
+            f"{', '.join(map(repr, unknown))} is not an experiment of the experiments table "
+            f"(its experiments: {known})"
         )
 
 

@@ -20,7 +20,8 @@ Both plays contact the segment's customers: each contact costs ``contact_cost`` 
 ``analysis.retention_contact_cost``), and each customer a Retain play keeps costs ``incentive``
 (``analysis.retention_incentive``; kept customers = customers x churn probability x save rate).
 A play's value, low and high are net of those costs (zero when no cost is given). Each card gets
-the play worth more; a segment with neither input gets none.
+the play worth more; a segment with neither input, or whose plays both cost more than they bring,
+gets none.
 
 Examples
 --------
@@ -145,7 +146,8 @@ def segment_cards(
         )
     plays = _play_values(cards, margin, save_rate, capture_rate, contact_cost, incentive)
     options = pd.DataFrame({name: money[0] for name, money in plays.items()})
-    best = options.fillna(-np.inf).idxmax(axis=1).where(options.notna().any(axis=1))
+    paying = options.notna().any(axis=1) & (options.max(axis=1) >= 0)  # costs more: no play
+    best = options.fillna(-np.inf).idxmax(axis=1).where(paying)
     cards["play"] = best.map(lambda p: f"{p}: {_PLAYS[p]}" if isinstance(p, str) else None)
     known = best.notna().to_numpy()
     for position, column in enumerate(["play_value", "play_low", "play_high"]):
