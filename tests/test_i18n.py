@@ -365,3 +365,23 @@ def test_complaint_quotes_and_money_take_the_languages_marks():
     assert english[-1] == "“Заказ опоздал.” “Нет новостей.”"
     with i18n.using("ru"):
         assert outcome_table(themes).data.iloc[0].tolist()[-1] == "«Заказ опоздал.» «Нет новостей.»"
+
+
+def test_the_command_line_takes_a_language_and_refuses_an_unknown_one(tmp_path):
+    from typer.testing import CliRunner
+
+    from cxlib.cli import EXIT_DATA_ERROR, app
+
+    runner = CliRunner()
+    config = str(ROOT / "clients" / "demo.yaml")
+    done = runner.invoke(app, ["report", config, "--language", "fr", "--out", str(tmp_path)])
+    assert done.exit_code == EXIT_DATA_ERROR and "'language' parameter" in done.output
+    assert not any(tmp_path.iterdir())
+    done = runner.invoke(app, ["demo", "--language", "xx", "--out", str(tmp_path / "d")])
+    assert done.exit_code == EXIT_DATA_ERROR and not (tmp_path / "d").exists()
+    done = runner.invoke(
+        app, ["demo", "--language", "ru", "--n-customers", "300", "--out", str(tmp_path / "ru")]
+    )
+    assert done.exit_code == 0
+    feedback = pd.read_csv(tmp_path / "ru" / "feedback.csv")
+    assert feedback["text"].str.contains("[а-яё]", regex=True).all()

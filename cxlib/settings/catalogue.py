@@ -133,9 +133,18 @@ def update(root: Path = ROOT) -> None:
             path.parent.mkdir(parents=True, exist_ok=True)
             catalog = Catalog(locale=lang, domain=DOMAIN, project="cxlib")
         catalog.update(template, no_fuzzy_matching=False)
+        catalog.fuzzy = False  # the header: a fuzzy header would hide nothing, but reads wrong
         buffer = io.BytesIO()
         write_po(buffer, catalog, include_lineno=False, sort_output=True, width=99)
-        path.write_bytes(buffer.getvalue())
+        if not path.is_file() or _undated(path.read_bytes()) != _undated(buffer.getvalue()):
+            path.write_bytes(buffer.getvalue())  # only when a message changed: no date churn
+
+
+def _undated(text: bytes) -> bytes:
+    """Return a ``.po`` file's bytes without its header's creation date."""
+    return b"\n".join(
+        line for line in text.splitlines() if not line.startswith(b'"POT-Creation-Date:')
+    )
 
 
 def missing(lang: str) -> list[str]:
