@@ -244,6 +244,7 @@ REAL_SHAPES = {
     "single_day": {"00_summary"},
     "single_purchase_threshold": {"01_segmentation", "00_summary"},
     "bank": {"01_segmentation", "02_churn", "04_clv", "00_summary"},
+    "bank_valued": {"02_churn", "00_summary"},
 }
 
 
@@ -374,3 +375,18 @@ def test_the_bank_reads_as_it_comes_with_its_quality_counted_and_its_churn_page(
     assert "NumOfProducts separates it most" in churn  # chosen by the data, not by gender
     assert "RowNumber" in churn and "an identifier" in churn  # kept out of every model
     assert "Survival after 1 year" in churn
+
+
+@needs_real
+def test_a_bank_that_states_a_customer_s_value_gets_a_ranked_retention_action(real_reports):
+    if not (REAL / "bank").is_dir():
+        pytest.skip("no bank export in shared/data/real")
+    code, output, run = real_reports("bank_valued")
+    assert code == 0, output
+    actions = json.loads((run / "actions.json").read_text())
+    assert [a["page"] for a in actions] == ["02_churn"]
+    retain = actions[0]
+    assert retain["action"].startswith("Contact the 10%") and retain["value"] > 0
+    assert retain["basis"] == "annual gross margin"
+    summary = _page_text(run / "html" / "00_summary.html")
+    assert "Contact the 10%" in summary

@@ -217,3 +217,25 @@ def test_without_a_payment_products_held_name_the_segments():
     multi = contracts["NumOfProducts"] >= 2
     assert segments[multi].str.endswith("multi-product").all()
     assert segments[~multi].str.endswith("single-product").all()
+
+
+def test_with_dates_churn_is_also_measured_over_the_export_s_last_year():
+    from cxlib.churn.contractual import contract_table
+    from cxlib.churn.subscribers import window_churn_rate
+
+    rng = np.random.default_rng(4)
+    n = 400
+    start = pd.Timestamp("2022-01-01") + pd.to_timedelta(rng.integers(0, 900, n), unit="D")
+    length = pd.to_timedelta(rng.geometric(1 / 400, n), unit="D")
+    end = (start + length).where(start + length <= pd.Timestamp("2024-12-31"))
+    customers = pd.DataFrame({"customer_id": [f"c{i}" for i in range(n)], "signup_date": start,
+                              "contract_end": end, "plan": rng.choice(["a", "b"], n)})  # fmt: skip
+    contracts = contract_table(customers, as_of="2024-12-31")
+    window = window_churn_rate(contracts)
+    held = (start <= "2024-01-01") & (end.isna() | (end > "2024-01-01"))
+    left = held & end.notna()
+    assert window["customers"] == held.sum() and window["churned"] == left.sum()
+    assert window["ci_low"] < window["rate"] < window["ci_high"]
+    note = subscriber_churn(contracts).rate_note
+    assert f"{int(left.sum()):,} of the {int(held.sum()):,} subscribers" in note
+    assert window_churn_rate(telecom()) is None  # tenure only: no calendar

@@ -23,6 +23,7 @@ from cxlib.churn.subscribers import (
     subscriber_churn_rate,
     subscriber_drivers,
     survival_splits,
+    window_churn_rate,
 )
 from cxlib.settings import units
 from cxlib.settings.headline import Headline
@@ -169,6 +170,14 @@ def subscriber_churn(
     else:
         word = "above" if total["churn_rate"] > target_churn_rate else "at or below"
         rate_note += f", {word} the plan of {target_churn_rate:.2%} per {name}."
+    window = window_churn_rate(contracts)
+    if window is not None:
+        rate_note += (
+            f" Over the last {window['days']} days of the export: {window['churned']:,} of the "
+            f"{window['customers']:,} subscribers holding a contract on {window['start']:%d %b %Y} "
+            f"had left by {window['end']:%d %b %Y} ({window['rate']:.1%}, 95% interval "
+            f"{window['ci_low']:.1%} to {window['ci_high']:.1%})."
+        )
     drivers = subscriber_drivers(contracts, attributes, seed=seed)
     per_period = periodic_value(contracts, value)
     try:
