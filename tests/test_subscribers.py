@@ -117,6 +117,10 @@ def test_active_subscribers_are_scored_out_of_fold_by_revenue_at_risk():
     )
     assert (scores["expected_periods_lost"] <= 12 * scores["churn_probability"] + 1e-9).all()
     assert risk.metrics["concordance"] > 0.6
+    # past the longest tenure observed no churn was seen: a zero risk, and the note says why
+    longest = scores["tenure"] >= contracts["tenure"].max()
+    assert longest.any() and (scores.loc[longest, "churn_probability"] == 0).all()
+    assert "longest tenure observed" in risk.note
     # month-to-month subscribers are likelier to leave within a year than two-year ones
     by_contract = (
         scores.set_index("customer_id")["churn_probability"]

@@ -71,7 +71,10 @@ class SubscriberChurn:
     def attributes_note(self) -> str:
         """One sentence: the attributes the models use; the table of those left out follows."""
         used = ", ".join(self.attributes) or "none"
-        return f"{len(self.attributes)} attribute(s) used by every model: {used}. Left out:"
+        text = f"{len(self.attributes)} attribute(s) used by every model: {used}."
+        if self.left_out.empty:
+            return text + " None left out: no attribute is a function of tenure, a date or an id."
+        return text + " Left out:"
 
     @property
     def ranked(self) -> pd.DataFrame:
@@ -157,6 +160,7 @@ def subscriber_churn(
     attributes, left_out = model_attributes(contracts)
     splits = survival_splits(contracts, attributes)
     rate = subscriber_churn_rate(contracts, target_rate=target_churn_rate, groups=splits.groups)
+    rate.index.name = splits.best or "group"  # the rows are the separating attribute's groups
     name = units.period_name(period, codes=CONTRACT_PERIODS)
     total = rate.loc["total"]
     rate_note = (
