@@ -129,7 +129,7 @@ def test_a_subscription_client_gets_the_churn_page_segments_and_ranked_actions(r
     assert status["01_segmentation"] == status["02_churn"] == "ok"
     churn = _page_text(run.run_dir / "html" / "02_churn.html")
     # total charges (monthly fee x tenure) named and kept out of every model, with the reason
-    assert "total_charges" in churn and "close to tenure x monthly_fee" in churn
+    assert "Total charges" in churn and "close to tenure x monthly_fee" in churn
     assert "out of fold" in churn and "Revenue at risk" in churn
     assert "holdout purchases" not in churn and "Cohort" not in churn  # no retail cells
     headlines = {h["key"]: h for h in json.loads((run.run_dir / "headlines" / "02_churn.json")

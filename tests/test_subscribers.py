@@ -243,3 +243,26 @@ def test_with_dates_churn_is_also_measured_over_the_export_s_last_year():
     note = subscriber_churn(contracts).rate_note
     assert f"{int(left.sum()):,} of the {int(held.sum()):,} subscribers" in note
     assert window_churn_rate(telecom()) is None  # tenure only: no calendar
+
+
+def test_the_separation_figure_draws_one_bar_per_attribute_greyed_when_not_significant():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.colors import to_rgba
+
+    from cxlib.plots import plot_survival_separation
+
+    contracts = telecom()
+    contracts["noise"] = np.random.default_rng(5).choice(["x", "y"], len(contracts))
+    splits = survival_splits(contracts, ["noise", "contract"])
+    ax = plot_survival_separation(splits.tests)
+    bars = ax.patches
+    assert len(bars) == 2
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    by_label = dict(zip(labels, bars, strict=True))
+    assert by_label["contract"].get_width() > by_label["noise"].get_width()
+    grey = to_rgba("lightgrey")
+    noise_significant = bool(splits.tests.loc["noise", "significant"])
+    assert (by_label["noise"].get_facecolor() == grey) == (not noise_significant)
+    assert by_label["contract"].get_facecolor() != grey
