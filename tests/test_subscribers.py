@@ -117,6 +117,10 @@ def test_active_subscribers_are_scored_out_of_fold_by_revenue_at_risk():
     )
     assert (scores["expected_periods_lost"] <= 12 * scores["churn_probability"] + 1e-9).all()
     assert risk.metrics["concordance"] > 0.6
+    # past the longest tenure observed no churn was seen: a zero risk, and the note says why
+    longest = scores["tenure"] >= contracts["tenure"].max()
+    assert longest.any() and (scores.loc[longest, "churn_probability"] == 0).all()
+    assert "longest tenure observed" in risk.note
     # month-to-month subscribers are likelier to leave within a year than two-year ones
     by_contract = (
         scores.set_index("customer_id")["churn_probability"]
@@ -217,3 +221,48 @@ def test_without_a_payment_products_held_name_the_segments():
     multi = contracts["NumOfProducts"] >= 2
     assert segments[multi].str.endswith("multi-product").all()
     assert segments[~multi].str.endswith("single-product").all()
+
+
+def test_with_dates_churn_is_also_measured_over_the_export_s_last_year():
+    from cxlib.churn.contractual import contract_table
+    from cxlib.churn.subscribers import window_churn_rate
+
+    rng = np.random.default_rng(4)
+    n = 400
+    start = pd.Timestamp("2022-01-01") + pd.to_timedelta(rng.integers(0, 900, n), unit="D")
+    length = pd.to_timedelta(rng.geometric(1 / 400, n), unit="D")
+    end = (start + length).where(start + length <= pd.Timestamp("2024-12-31"))
+    customers = pd.DataFrame({"customer_id": [f"c{i}" for i in range(n)], "signup_date": start,
+                              "contract_end": end, "plan": rng.choice(["a", "b"], n)})  # fmt: skip
+    contracts = contract_table(customers, as_of="2024-12-31")
+    window = window_churn_rate(contracts)
+    held = (start <= "2024-01-01") & (end.isna() | (end > "2024-01-01"))
+    left = held & end.notna()
+    assert window["customers"] == held.sum() and window["churned"] == left.sum()
+    assert window["ci_low"] < window["rate"] < window["ci_high"]
+    note = subscriber_churn(contracts).rate_note
+    assert f"{int(left.sum()):,} of the {int(held.sum()):,} subscribers" in note
+    assert window_churn_rate(telecom()) is None  # tenure only: no calendar
+
+
+def test_the_separation_figure_draws_one_bar_per_attribute_greyed_when_not_significant():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.colors import to_rgba
+
+    from cxlib.plots import plot_survival_separation
+
+    contracts = telecom()
+    contracts["noise"] = np.random.default_rng(5).choice(["x", "y"], len(contracts))
+    splits = survival_splits(contracts, ["noise", "contract"])
+    ax = plot_survival_separation(splits.tests)
+    bars = ax.patches
+    assert len(bars) == 2
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    by_label = dict(zip(labels, bars, strict=True))
+    assert by_label["contract"].get_width() > by_label["noise"].get_width()
+    grey = to_rgba("lightgrey")
+    noise_significant = bool(splits.tests.loc["noise", "significant"])
+    assert (by_label["noise"].get_facecolor() == grey) == (not noise_significant)
+    assert by_label["contract"].get_facecolor() != grey
