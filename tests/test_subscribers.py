@@ -19,6 +19,7 @@ from cxlib.churn import (
     tenure_leakage,
 )
 from cxlib.churn.contractual import contractual_churn_model
+from cxlib.settings.config import AnalysisConfig
 
 
 def telecom(n: int = 1500, seed: int = 3) -> pd.DataFrame:
@@ -156,7 +157,7 @@ def test_the_actions_retain_the_at_risk_top_and_test_the_longer_plan():
 
     contracts = telecom()
     page = subscriber_churn(contracts, value="monthly_charges", seed=0)
-    actions = subscriber_actions(page, margin=0.5, contracts=contracts)
+    actions = subscriber_actions(page, AnalysisConfig(margin=0.5), contracts=contracts)
     retain, move = actions
     # retention: the top tenth of the list, a year's revenue at risk x margin x save rate
     scores = page.at_risk.scores
@@ -169,7 +170,28 @@ def test_the_actions_retain_the_at_risk_top_and_test_the_longer_plan():
     assert move.action.startswith("Test")
     assert move.value_low < move.value < move.value_high
     # without a payment per period there is no money: no action
-    assert subscriber_actions(subscriber_churn(contracts), margin=0.5, contracts=contracts) == []
+    unvalued = subscriber_churn(contracts)
+    assert subscriber_actions(unvalued, AnalysisConfig(margin=0.5), contracts=contracts) == []
+
+
+def test_the_subscriber_actions_are_net_of_the_campaigns_cost():
+    from cxlib.report.subscriber_actions import subscriber_actions
+
+    contracts = telecom()
+    page = subscriber_churn(contracts, value="monthly_charges", seed=0)
+    gross = subscriber_actions(page, AnalysisConfig(margin=0.5), contracts=contracts)
+    costs = AnalysisConfig(margin=0.5, retention_contact_cost=2.0, retention_incentive=5.0)
+    net = subscriber_actions(page, costs, contracts=contracts)
+    (retain, move), (retain_net, move_net) = gross, net
+    scores = page.at_risk.scores
+    top = scores.nlargest(retain.customers, "revenue_at_risk")
+    saved = top["churn_probability"].sum() * 0.2
+    assert retain_net.value == pytest.approx(retain.value - 2.0 * retain.customers - 5.0 * saved)
+    # the offer goes to every active subscriber on the other plans
+    plan = contracts["contract"].astype("string")
+    offered = int(plan.reindex(scores["customer_id"].astype(str)).ne("two year").sum())
+    assert move_net.value == pytest.approx(move.value - 2.0 * offered)
+    assert "net of contact cost 2.00 per offer" in move_net.kpi
 
 
 def test_no_plan_test_when_the_plans_do_not_differ():
