@@ -1,0 +1,164 @@
+"""Covariates in the purchase models (issue 25): recovery, equivalence, gradients, bad input.
+
+The populations come from this file's own Pareto/NBD generator (not cxlib.demo): each
+customer's purchase rate and dropout rate are Gamma draws multiplied by ``exp(x . coef)``,
+the convention :mod:`cxlib.clv.covariates` fits.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cxlib.clv import PurchaseModel, covariates, pareto_nbd
+from cxlib.settings.validation import DataError
+
+TRUE = {"r": 0.8, "alpha": 10.0, "s": 0.6, "beta": 12.0}
+PURCHASE = np.array([0.5, -0.3])  # app, age
+DROPOUT = np.array([-0.4, 0.3])
+WEEKS = 52
+
+
+def simulate_pareto(n, seed, purchase=PURCHASE, dropout=DROPOUT, T=WEEKS, holdout=WEEKS):
+    """Pareto/NBD customers with a 0/1 ``app`` and a standard-normal ``age``, in whole weeks.
+
+    Returns the summary (``frequency``, ``recency``, ``T``, covariates) and the purchases of
+    each customer in the ``holdout`` weeks after T.
+    """
+    rng = np.random.default_rng(seed)
+    X = np.column_stack([rng.integers(0, 2, n).astype(float), rng.normal(size=n)])
+    lam = rng.gamma(TRUE["r"], 1 / TRUE["alpha"], n) * np.exp(X @ purchase)
+    mu = rng.gamma(TRUE["s"], 1 / TRUE["beta"], n) * np.exp(X @ dropout)
+    death = rng.exponential(1 / mu)
+    active = np.minimum(death, T)
+    k = rng.poisson(lam * active)
+    # the last of k uniform times on (0, active): active * U^(1/k); recorded in whole weeks
+    last = np.where(k > 0, active * rng.uniform(size=n) ** (1 / np.maximum(k, 1)), 0.0)
+    future = rng.poisson(lam * np.clip(np.minimum(death, T + holdout) - T, 0, None))
+    summary = pd.DataFrame(
+        {
+            "frequency": k.astype(float),
+            "recency": np.floor(last),
+            "T": float(T),
+            "app": X[:, 0],
+            "age": X[:, 1],
+        },
+        index=pd.Index([f"c{i}" for i in range(n)], name="customer_id"),
+    )
+    return summary, pd.Series(future, index=summary.index, name="holdout")
+
+
+@pytest.fixture(scope="module")
+def population():
+    return simulate_pareto(20_000, seed=11)
+
+
+@pytest.fixture(scope="module")
+def fitted(population):
+    summary, _ = population
+    model = PurchaseModel(
+        "pareto_nbd", purchase_covariates=["app", "age"], dropout_covariates=["app", "age"]
+    )
+    return model.fit(summary)
+
+
+def test_pareto_recovers_each_coefficient(fitted):
+    coef = fitted.coef_
+    assert list(coef.columns) == ["purchase", "dropout"]
+    np.testing.assert_allclose(coef.loc[["app", "age"], "purchase"], PURCHASE, atol=0.1)
+    np.testing.assert_allclose(coef.loc[["app", "age"], "dropout"], DROPOUT, atol=0.1)
+    table = fitted.coef_summary()
+    inside = (table["lower"] < table["estimate"]) & (table["estimate"] < table["upper"])
+    assert inside.all() and (table["std_error"] > 0).all()
+    np.testing.assert_allclose(table["multiplier"], np.exp(table["estimate"]))
+    # the covariates matter here: the likelihood-ratio test says so
+    assert fitted.lr_test_["df"] == 4 and fitted.lr_test_["p_value"] < 1e-6
+
+
+def test_pareto_predicts_the_holdout_of_each_covariate_group(population, fitted):
+    summary, future = population
+    predicted = fitted.predict_purchases(summary, WEEKS)
+    groups = {
+        "app": summary["app"] == 1,
+        "no app": summary["app"] == 0,
+        "young": summary["age"] < -0.5,
+        "middle": summary["age"].between(-0.5, 0.5),
+        "old": summary["age"] > 0.5,
+    }
+    for name, mask in groups.items():
+        ratio = predicted[mask].sum() / future[mask].sum()
+        assert abs(ratio - 1) < 0.05, (name, ratio)
+    # and the covariates change the prediction: app customers are predicted to buy more
+    assert predicted[groups["app"]].mean() > 1.3 * predicted[groups["no app"]].mean()
+
+
+def test_zero_covariates_give_the_fit_without_them():
+    summary, _ = simulate_pareto(4_000, seed=5, purchase=np.zeros(2), dropout=np.zeros(2))
+    summary = summary.assign(zero=0.0)
+    plain = PurchaseModel("pareto_nbd").fit(summary)
+    with pytest.warns(UserWarning, match="one value for every customer"):
+        model = PurchaseModel(
+            "pareto_nbd", purchase_covariates=["zero"], dropout_covariates=["zero"]
+        ).fit(summary)
+    np.testing.assert_allclose(model.params_, plain.params_, rtol=1e-6)
+    assert model.log_likelihood_ == pytest.approx(plain.log_likelihood_, abs=1e-6)
+    assert (model.coef_.loc["zero"] == 0).all()
+    np.testing.assert_allclose(model.p_alive(summary), plain.p_alive(summary), atol=1e-9)
+
+
+def test_rows_likelihood_is_the_models_likelihood():
+    summary, _ = simulate_pareto(500, seed=2)
+    x, tx, T = (summary[c].to_numpy() for c in ("frequency", "recency", "T"))
+    params = [0.7, 9.0, 0.5, 14.0]
+    ll, grad = pareto_nbd.KIND.row_log_likelihood(params, x, tx, T)
+    total, total_grad = pareto_nbd.log_likelihood(params, pareto_nbd.Rows(x, tx, T))
+    assert ll.sum() == pytest.approx(total, rel=1e-10)
+    np.testing.assert_allclose(grad.sum(axis=0), total_grad, rtol=1e-8)
+
+
+@pytest.mark.parametrize("beta", [14.0, 4.0])  # alpha below and above beta for most customers
+def test_covariate_gradient_matches_finite_differences(beta):
+    summary, _ = simulate_pareto(300, seed=3)
+    x, tx, T = (summary[c].to_numpy() for c in ("frequency", "recency", "T"))
+    X = summary[["app", "age"]].to_numpy()
+    layout = covariates._Layout(
+        [("purchase", "purchase", 1, -1), ("dropout", "dropout", 3, -1)], [2, 1]
+    )
+    data = covariates._Data(x, tx, T, np.ones(len(x)), {"purchase": X, "dropout": X[:, 1:]})
+    theta = np.array([np.log(0.7), np.log(9.0), np.log(0.5), np.log(beta), 0.4, -0.2, 0.3])
+
+    def value(t):
+        return covariates.log_likelihood(pareto_nbd.KIND, t, data, layout)[0]
+
+    _, grad = covariates.log_likelihood(pareto_nbd.KIND, theta, data, layout)
+    step = 1e-6
+    numeric = [
+        (value(theta + step * e) - value(theta - step * e)) / (2 * step) for e in np.eye(len(theta))
+    ]
+    np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-4)
+
+
+def test_missing_covariate_is_refused_naming_column_and_rows():
+    summary, _ = simulate_pareto(300, seed=4)
+    summary.loc[["c3", "c17"], "age"] = np.nan
+    model = PurchaseModel("pareto_nbd", purchase_covariates=["age"])
+    with pytest.raises(DataError, match=r"'age' has 2 missing.*c3.*c17"):
+        model.fit(summary)
+
+
+def test_categories_are_one_hot_against_the_most_common_level():
+    summary, _ = simulate_pareto(3_000, seed=6)
+    channel = np.where(summary["app"] == 1, "app", "web").astype(object)
+    channel[:200] = "shop"
+    summary["channel"] = channel
+    model = PurchaseModel("pareto_nbd", purchase_covariates=["channel"]).fit(summary)
+    reference = pd.Series(channel).value_counts().index[0]
+    assert model.designs_["purchase"].references_ == {"channel": reference}
+    assert sorted(model.coef_.index) == sorted(
+        f"channel={level}" for level in {"app", "web", "shop"} - {reference}
+    )
+    assert model.coef_["dropout"].isna().all()
+    unseen = summary.head(3).assign(channel="phone")
+    with pytest.raises(DataError, match=r"'channel'.*not fitted on.*phone"):
+        model.p_alive(unseen)
