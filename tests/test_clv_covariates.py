@@ -162,3 +162,28 @@ def test_categories_are_one_hot_against_the_most_common_level():
     unseen = summary.head(3).assign(channel="phone")
     with pytest.raises(DataError, match=r"'channel'.*not fitted on.*phone"):
         model.p_alive(unseen)
+
+
+def test_every_prediction_uses_each_customers_covariates(population, fitted):
+    from cxlib.clv import SpendModel, customer_value
+
+    summary, _ = population
+    sample = summary.iloc[:2_000].assign(monetary_value=20.0)
+    app, web = sample.index[sample["app"] == 1], sample.index[sample["app"] == 0]
+    # the same history with and without the app: p_alive and CLV follow the covariates
+    twin = sample.loc[[app[0]]].assign(app=0.0)
+    assert fitted.p_alive(twin).iloc[0] != fitted.p_alive(sample.loc[[app[0]]]).iloc[0]
+    values = customer_value(sample, fitted, SpendModel().fit(sample.assign(frequency=2)))
+    expected = fitted.predict_purchases(sample, 52.0)
+    assert values.loc[app, "clv"].mean() > values.loc[web, "clv"].mean()
+    assert np.corrcoef(values["expected_purchases"], expected)[0, 1] > 0.99
+    # a new customer's P(n) is the mean over the customers' own covariates
+    p_app = fitted.purchase_probability([0, 1, 2], 52.0, summary=sample.loc[app])
+    p_web = fitted.purchase_probability([0, 1, 2], 52.0, summary=sample.loc[web])
+    assert p_app[0] < p_web[0]  # app customers buy more: less likely to buy nothing
+    with pytest.raises(ValueError, match="pass summary="):
+        fitted.purchase_probability([0, 1], 52.0)
+    with pytest.raises(ValueError, match="covariates"):
+        from cxlib.clv import clv_interval
+
+        clv_interval(sample, fitted, SpendModel().fit(sample.assign(frequency=2)))

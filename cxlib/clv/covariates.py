@@ -401,3 +401,64 @@ def lr_test(log_likelihood_with: float, log_likelihood_without: float, df: int) 
     statistic = max(0.0, 2.0 * (log_likelihood_with - log_likelihood_without))
     p_value = float(chi2.sf(statistic, df)) if df > 0 else float("nan")
     return pd.Series({"statistic": statistic, "df": float(df), "p_value": p_value})
+
+
+def own_params(model, summary, caller):
+    """Return a fitted PurchaseModel's parameters for each customer of ``summary``.
+
+    Four numbers without covariates; with them, the linked parameters as one value per
+    customer, from the customer's covariates in ``summary``.
+    """
+    params = list(model.params_.to_numpy())
+    if model.coef_.empty:
+        return params
+    for group, (side, j, sign) in model._model.covariate_links.items():
+        design = model.designs_.get(side)
+        if design is not None:
+            coef = model.coef_.loc[design.names_, group].to_numpy()
+            params[j] = params[j] * np.exp(sign * (design.transform(summary, caller) @ coef))
+    return params
+
+
+def distinct_rows(x, tx, T, params, *extra):
+    """Distinct (x, t_x, T, extra..., own parameters) rows and the map back to customers.
+
+    Returns ``([x, t_x, T, extra...], params, inverse)``, ``params`` as given where they are
+    numbers, on the distinct rows where they vary by customer.
+    """
+    varying = [p for p in params if np.ndim(p)]
+    *columns, _, inverse = compress(x, tx, T, *extra, *varying)
+    out, at = [], 3 + len(extra)
+    for p in params:
+        if np.ndim(p):
+            out.append(columns[at])
+            at += 1
+        else:
+            out.append(p)
+    return columns[: 3 + len(extra)], out, inverse
+
+
+def mean_over_profiles(model, summary, caller, predict):
+    """``predict(params)`` for a new customer: with covariates, the mean over ``summary``'s.
+
+    Raises
+    ------
+    ValueError
+        When the model has covariates and no ``summary`` says whose covariates to use.
+    """
+    if model.coef_.empty:
+        return predict(model.params_.to_numpy())
+    if summary is None:
+        raise ValueError(
+            f"{caller}: this model has covariates, so a new customer's purchases depend on "
+            "who they are; pass summary= (the customers whose covariates to average over)"
+        )
+    params = own_params(model, summary, caller)
+    varying = [np.asarray(p) for p in params if np.ndim(p)]
+    *profiles, counts, _ = compress(*varying)
+    total = 0.0
+    for i in range(len(counts)):
+        values = iter(column[i] for column in profiles)
+        one = [next(values) if np.ndim(p) else p for p in params]
+        total = total + counts[i] * np.asarray(predict(one))
+    return total / counts.sum()

@@ -312,33 +312,12 @@ class PurchaseModel(FittedModel):
 
     def _customer_params(self, summary, caller):
         """Each customer's parameters: four numbers, or per-customer arrays with covariates."""
-        params = self.params_.to_numpy()
-        if self.coef_.empty:
-            return list(params)
-        kind = self._model
-        out = list(params)
-        for group, (side, j, sign) in kind.covariate_links.items():
-            design = self.designs_.get(side)
-            if design is None:
-                continue
-            coef = self.coef_.loc[design.names_, group].to_numpy()
-            out[j] = out[j] * np.exp(sign * (design.transform(summary, caller) @ coef))
-        return out
+        return covariates.own_params(self, summary, caller)
 
     def _distinct(self, summary, caller, *extra):
         """Distinct (x, t_x, T, extra..., own parameters) rows and the map back to customers."""
         x, tx, T = self._arrays(summary, caller)
-        params = self._customer_params(summary, caller)
-        varying = [p for p in params if np.ndim(p)]
-        *columns, _, inverse = compress(x, tx, T, *extra, *varying)
-        out, at = [], 3 + len(extra)
-        for p in params:
-            if np.ndim(p):
-                out.append(columns[at])
-                at += 1
-            else:
-                out.append(p)
-        return columns[: 3 + len(extra)], out, inverse
+        return covariates.distinct_rows(x, tx, T, self._customer_params(summary, caller), *extra)
 
     def _conditional(self, params, t, x, tx, T):
         """E[purchases in (T, T + t] | x, t_x, T] for arrays (natural parameters)."""
@@ -381,24 +360,30 @@ class PurchaseModel(FittedModel):
         values = self._conditional(params, ct, cx, ctx, cT)[inverse]
         return pd.Series(values, index=summary.index, name="expected_purchases")
 
-    def expected_repeat_purchases(self, t) -> np.ndarray:
+    def expected_repeat_purchases(self, t, summary=None) -> np.ndarray:
         """Predict the repeat purchases of a new customer within ``t`` periods of the first one.
 
         This is lifetimes' ``expected_number_of_purchases_up_to_time``: the conditional
         expectation of a customer with x = t_x = T = 0, computed with the same stable formula.
+        With covariates, the mean over new customers with the covariates of ``summary``'s
+        customers (required then).
         """
-        self._fitted("PurchaseModel.expected_repeat_purchases")
+        caller = "PurchaseModel.expected_repeat_purchases"
+        self._fitted(caller)
         t = np.asarray(t, dtype=np.float64)
         zero = np.zeros(t.shape)
-        return self._conditional(self.params_.to_numpy(), t, zero, zero, zero)
+        return covariates.mean_over_profiles(
+            self, summary, caller, lambda p: self._conditional(p, t, zero, zero, zero)
+        )
 
-    def purchase_probability(self, n, t) -> np.ndarray:
+    def purchase_probability(self, n, t, summary=None) -> np.ndarray:
         """Return P(X(t) = n), the probability of exactly ``n`` repeat purchases in (0, t].
 
         For a new customer, within ``t`` periods of the first purchase: BG/NBD (Fader,
         Hardie & Lee 2005, equation 8), Pareto/NBD, MBG/NBD (Batislam, Denizel &
         Filiztekin 2007), or BG/BB, where ``t`` counts whole opportunities (Fader, Hardie &
-        Shang 2010, equation 7).
+        Shang 2010, equation 7). With covariates, the mean over new customers with the
+        covariates of ``summary``'s customers (required then).
 
         Examples
         --------
@@ -418,7 +403,9 @@ class PurchaseModel(FittedModel):
             raise ValueError(
                 f"{caller}: {model.display_name} counts whole opportunities; got t={t!r}"
             )
-        return self._model.purchase_probability(self.params_.to_numpy(), n, t)
+        return covariates.mean_over_profiles(
+            self, summary, caller, lambda p: model.purchase_probability(p, n, t)
+        )
 
     def with_params(self, **params) -> PurchaseModel:
         """Return a copy with some parameters replaced."""
