@@ -16,6 +16,8 @@ heavy buyers where the textbook form overflows.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from scipy.special import digamma, gammaln, logsumexp
 
@@ -221,6 +223,12 @@ def expected_given_alive(params, t, x, tx, T):
         return np.where(t > 0, rate * horizon, 0.0)
 
 
+@functools.cache
+def _gauss_legendre(nodes):
+    """Gauss-Legendre nodes and weights on [-1, 1] (an eigenproblem: computed once per size)."""
+    return np.polynomial.legendre.leggauss(nodes)
+
+
 def purchase_probability(params, n, t, *, nodes=400):
     """P(X(t) = n) for a new customer: exactly ``n`` repeat purchases in (0, t].
 
@@ -238,7 +246,7 @@ def purchase_probability(params, n, t, *, nodes=400):
     r, alpha, s, beta = params
     n = np.asarray(n, dtype=np.float64)
     t = float(t)
-    points, weights = np.polynomial.legendre.leggauss(nodes)
+    points, weights = _gauss_legendre(nodes)
     tau = t / 2 * (points + 1)
     log_nb = gammaln(r + n) - gammaln(r) - gammaln(n + 1) + r * np.log(alpha)
     alive = (
