@@ -275,3 +275,65 @@ def test_beta_dropout_models_gradient_matches_finite_differences(kind):
         (value(theta + step * e) - value(theta - step * e)) / (2 * step) for e in np.eye(len(theta))
     ]
     np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-4)
+
+
+# ------------------------------------------------------------------------------------------------
+# SpendModel: Gamma-Gamma with the scale depending on covariates
+# ------------------------------------------------------------------------------------------------
+
+
+def simulate_spend(n, seed, coef=(0.3, -0.2), p=6.0, q=4.0, v=15.0):
+    """Gamma-Gamma spend: rate ``nu ~ Gamma(q, v exp(x . coef))``, x orders of ``Gamma(p, nu)``."""
+    rng = np.random.default_rng(seed)
+    X = np.column_stack([rng.integers(0, 2, n).astype(float), rng.normal(size=n)])
+    x = rng.integers(1, 8, n).astype(float)
+    nu = rng.gamma(q, 1 / (v * np.exp(X @ np.asarray(coef))))
+    mean_spend = rng.gamma(p * x, 1 / nu) / x  # the mean of x Gamma(p, nu) orders
+    return pd.DataFrame(
+        {"frequency": x, "monetary_value": mean_spend, "app": X[:, 0], "age": X[:, 1]},
+        index=pd.Index([f"c{i}" for i in range(n)], name="customer_id"),
+    )
+
+
+def test_spend_model_recovers_its_coefficients_and_uses_them():
+    from cxlib.clv import SpendModel
+
+    summary = simulate_spend(20_000, seed=31)
+    model = SpendModel(covariates=["app", "age"]).fit(summary)
+    np.testing.assert_allclose(model.coef_["spend"], [0.3, -0.2], atol=0.1)
+    np.testing.assert_allclose(model.params_, [6.0, 4.0, 15.0], rtol=0.15)
+    assert model.lr_test_["p_value"] < 1e-6 and model.lr_test_["df"] == 2
+    spend = model.expected_spend(summary.assign(frequency=0.0))  # no history: the prior mean
+    app = summary["app"] == 1
+    assert spend[app].mean() / spend[~app & (summary["age"].abs() < 9)].mean() > 1.2
+    p, q, v = model.params_
+    np.testing.assert_allclose(
+        spend, p * v * np.exp(summary[["app", "age"]] @ model.coef_["spend"].to_numpy()) / (q - 1)
+    )
+
+
+def test_spend_gradient_matches_finite_differences():
+    summary = simulate_spend(300, seed=32)
+    x, m = summary["frequency"].to_numpy(), summary["monetary_value"].to_numpy()
+    X = summary[["app", "age"]].to_numpy()
+    theta = np.array([np.log(5.0), np.log(3.0), np.log(12.0), 0.2, -0.1])
+
+    def value(t):
+        return covariates.spend_log_likelihood(t[:3], t[3:], x, m, X)[0]
+
+    _, grad = covariates.spend_log_likelihood(theta[:3], theta[3:], x, m, X)
+    step = 1e-6
+    numeric = [
+        (value(theta + step * e) - value(theta - step * e)) / (2 * step) for e in np.eye(len(theta))
+    ]
+    np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-4)
+
+
+def test_spend_zero_covariates_give_the_fit_without_them():
+    from cxlib.clv import SpendModel
+
+    summary = simulate_spend(3_000, seed=33).assign(zero=0.0)
+    plain = SpendModel().fit(summary)
+    with pytest.warns(UserWarning, match="one value for every customer"):
+        model = SpendModel(covariates=["zero"]).fit(summary)
+    np.testing.assert_allclose(model.params_, plain.params_, rtol=1e-6)

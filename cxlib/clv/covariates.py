@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy.special import digamma, gammaln
 from scipy.stats import chi2, norm
 
 from cxlib.clv import _optimise
@@ -462,3 +463,98 @@ def mean_over_profiles(model, summary, caller, predict):
         one = [next(values) if np.ndim(p) else p for p in params]
         total = total + counts[i] * np.asarray(predict(one))
     return total / counts.sum()
+
+
+# -- the spend model: Gamma-Gamma with the scale depending on covariates ---------------------
+
+
+def spend_log_likelihood(log_params, coef, x, m, X):
+    """Gamma-Gamma log-likelihood with ``v_i = v exp(X coef)`` and its gradient.
+
+    ``v_i`` scales the Gamma mixing distribution of the spend rate, so a customer's expected
+    spend per order ``p v_i / (q - 1)`` is multiplied by ``exp(x_i . coef)``. Returns the total
+    and the gradient in ``[log p, log q, log v, coef...]``.
+    """
+    p, q, v = np.exp(log_params)
+    vi = v * np.exp(X @ coef)
+    px = p * x
+    log_xmv = np.log(x * m + vi)
+    psi_pxq = digamma(px + q)
+    ll = (
+        gammaln(px + q) - gammaln(q) + q * np.log(vi) - gammaln(px)
+        + (px - 1) * np.log(m) + px * np.log(x) - (px + q) * log_xmv
+    )  # fmt: skip
+    dv = (q / vi - (px + q) / (x * m + vi)) * vi  # d ll_i / d log v_i
+    grad = np.concatenate(
+        [
+            [
+                np.sum(x * (psi_pxq - digamma(px) + np.log(m) + np.log(x) - log_xmv)) * p,
+                np.sum(psi_pxq - digamma(q) + np.log(vi) - log_xmv) * q,
+                np.sum(dv),
+            ],
+            X.T @ dv,
+        ]
+    )
+    return float(np.sum(ll)), grad
+
+
+def fit_spend(x, m, X, names, start, penalizer, caller):
+    """Fit Gamma-Gamma with covariates ``X`` (repeat customers x k) from ``start`` = (p, q, v).
+
+    Returns ``(params, coef, coef_se, covariance, constant)`` on the covariates' own scale:
+    ``params`` those of a customer whose covariates are all 0.
+    """
+    constant = X.min(axis=0) == X.max(axis=0)
+    mean = np.where(constant, X[0], X.mean(axis=0))
+    sd = np.where(constant, 1.0, X.std(axis=0))
+    Z = np.where(constant, 0.0, (X - mean) / sd)
+    scale = 10.0 / m.max()
+    sm, n, k = m * scale, len(x), X.shape[1]
+
+    def objective_for(pen):
+        def objective(theta):
+            ll, grad = spend_log_likelihood(theta[:3], theta[3:], x, sm, Z)
+            base = np.exp(theta[:3])
+            value = -ll / n + pen * (np.sum(base**2) + np.sum(theta[3:] ** 2))
+            grad = -grad / n
+            grad[:3] += 2 * pen * base**2
+            grad[3:] += 2 * pen * theta[3:]
+            return value, grad
+
+        return objective
+
+    theta0 = np.concatenate([np.log([start[0], start[1], start[2] * scale]), np.zeros(k)])
+    result, ok, _ = _optimise.minimise_with_retry(
+        objective_for,
+        theta0,
+        penalizer,
+        lambda pen: f"{caller}: the covariate fit did not converge; refitted with penalizer={pen}",
+    )
+    if not ok:
+        raise DataError(f"{caller}: the Gamma-Gamma likelihood with covariates has no maximum")
+    theta = result.x.copy()
+    theta[2] -= np.log(scale)
+    with np.errstate(all="ignore"):
+        hess = _optimise.hessian_from_gradient(
+            lambda t: -spend_log_likelihood(t[:3], t[3:], x, m, Z)[1], theta
+        )
+        free = np.concatenate([np.ones(3, bool), ~constant])
+        cov = np.full(hess.shape, np.nan)
+        try:
+            cov[np.ix_(free, free)] = np.linalg.inv(hess[np.ix_(free, free)])
+        except np.linalg.LinAlgError:
+            pass
+    A = np.eye(3 + k)
+    A[3:, 3:] = np.diag(1.0 / sd)
+    A[2, 3:] = -mean / sd
+    original, covariance = A @ theta, A @ cov @ A.T
+    index = pd.Index(names, name="covariate")
+    coef = pd.DataFrame({"spend": original[3:]}, index=index)
+    coef_se = pd.DataFrame({"spend": np.sqrt(np.diag(covariance))[3:]}, index=index)
+    return (
+        np.exp(original[:3]),
+        coef,
+        coef_se,
+        covariance,
+        [n for n, c in zip(names, constant, strict=True) if c],
+    )
