@@ -337,3 +337,9 @@ def test_spend_zero_covariates_give_the_fit_without_them():
     with pytest.warns(UserWarning, match="one value for every customer"):
         model = SpendModel(covariates=["zero"]).fit(summary)
     np.testing.assert_allclose(model.params_, plain.params_, rtol=1e-6)
+
+
+def test_a_model_without_covariate_links_refuses_covariates():
+    summary, _ = simulate_pareto(200, seed=1)
+    with pytest.raises(ValueError, match="BG/BB takes no covariates"):
+        PurchaseModel("bgbb", purchase_covariates=["app"]).fit(summary)
