@@ -104,6 +104,7 @@ def test_zero_covariates_give_the_fit_without_them():
     np.testing.assert_allclose(model.params_, plain.params_, rtol=1e-6)
     assert model.log_likelihood_ == pytest.approx(plain.log_likelihood_, abs=1e-6)
     assert (model.coef_.loc["zero"] == 0).all()
+    assert model.lr_test_["df"] == 0 and model.lr_test_["statistic"] == pytest.approx(0, abs=1e-6)
     np.testing.assert_allclose(model.p_alive(summary), plain.p_alive(summary), atol=1e-9)
 
 

@@ -231,6 +231,8 @@ class CovariateFit:
         Design columns with one value for every customer (coefficient 0, no interval).
     n_rows : int
         Distinct (frequency, recency, T, covariates) rows fitted.
+    n_free : int
+        Coefficients estimated (those of constant covariates are not): the LR test's df.
     """
 
     params: np.ndarray
@@ -240,6 +242,7 @@ class CovariateFit:
     log_likelihood: float
     constant: list
     n_rows: int
+    n_free: int
 
 
 def fit(kind, x, tx, T, designs, names, start, penalizer, caller):
@@ -351,6 +354,7 @@ def _on_original_scale(kind, theta, data, layout, names, mean, sd):
         log_likelihood=log_likelihood(kind, theta, data, layout)[0],
         constant=sorted(set(constant)),
         n_rows=len(data.x),
+        n_free=int((~constant_mask[4:]).sum()),
     )
 
 

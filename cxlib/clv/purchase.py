@@ -279,7 +279,7 @@ class PurchaseModel(FittedModel):
         )
         self.log_likelihood_ = result.log_likelihood
         self.n_rows_ = result.n_rows
-        df = int(self.coef_.notna().to_numpy().sum()) - len(result.constant)
+        df = result.n_free
         self.lr_test_ = pd.concat(
             [
                 covariates.lr_test(result.log_likelihood, without, df),
