@@ -344,3 +344,11 @@ def test_a_model_without_covariate_links_refuses_covariates():
     summary, _ = simulate_pareto(200, seed=1)
     with pytest.raises(ValueError, match="BG/BB takes no covariates"):
         PurchaseModel("bgbb", purchase_covariates=["app"]).fit(summary)
+
+
+def test_without_covariates_coef_is_empty_with_one_column_per_link():
+    summary, _ = simulate_pareto(2_000, seed=12)
+    model = PurchaseModel("pareto_nbd").fit(summary)
+    assert model.coef_.empty and list(model.coef_.columns) == ["purchase", "dropout"]
+    with pytest.raises(ValueError, match="no covariates"):
+        model.coef_summary()

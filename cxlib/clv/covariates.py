@@ -165,6 +165,15 @@ class _Layout:
         return out
 
 
+def no_coef(links) -> pd.DataFrame:
+    """The ``coef_`` of a model without covariates: no rows, one column per link."""
+    index = pd.Index([], dtype=object, name="covariate")
+    frame = pd.DataFrame({link: pd.Series([], dtype=float) for link in links}, index=index)
+    if not len(frame.columns):  # BG/BB: no links, and a column index that survives the cache
+        frame.columns = pd.Index([], dtype="int64")
+    return frame
+
+
 def customer_params(base, layout: _Layout, designs: dict, coefs):
     """Each customer's parameters: ``base`` scaled by ``exp(sign * X coef)`` per link.
 
