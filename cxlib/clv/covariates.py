@@ -166,7 +166,7 @@ class _Layout:
 
 
 def no_coef(links) -> pd.DataFrame:
-    """The ``coef_`` of a model without covariates: no rows, one column per link."""
+    """Return the ``coef_`` of a model without covariates: no rows, one column per link."""
     index = pd.Index([], dtype=object, name="covariate")
     frame = pd.DataFrame({link: pd.Series([], dtype=float) for link in links}, index=index)
     if not len(frame.columns):  # BG/BB: no links, and a column index that survives the cache
