@@ -104,6 +104,7 @@ def test_zero_covariates_give_the_fit_without_them():
     np.testing.assert_allclose(model.params_, plain.params_, rtol=1e-6)
     assert model.log_likelihood_ == pytest.approx(plain.log_likelihood_, abs=1e-6)
     assert (model.coef_.loc["zero"] == 0).all()
+    assert model.lr_test_["df"] == 0 and model.lr_test_["statistic"] == pytest.approx(0, abs=1e-6)
     np.testing.assert_allclose(model.p_alive(summary), plain.p_alive(summary), atol=1e-9)
 
 
@@ -337,3 +338,17 @@ def test_spend_zero_covariates_give_the_fit_without_them():
     with pytest.warns(UserWarning, match="one value for every customer"):
         model = SpendModel(covariates=["zero"]).fit(summary)
     np.testing.assert_allclose(model.params_, plain.params_, rtol=1e-6)
+
+
+def test_a_model_without_covariate_links_refuses_covariates():
+    summary, _ = simulate_pareto(200, seed=1)
+    with pytest.raises(ValueError, match="BG/BB takes no covariates"):
+        PurchaseModel("bgbb", purchase_covariates=["app"]).fit(summary)
+
+
+def test_without_covariates_coef_is_empty_with_one_column_per_link():
+    summary, _ = simulate_pareto(2_000, seed=12)
+    model = PurchaseModel("pareto_nbd").fit(summary)
+    assert model.coef_.empty and list(model.coef_.columns) == ["purchase", "dropout"]
+    with pytest.raises(ValueError, match="no covariates"):
+        model.coef_summary()

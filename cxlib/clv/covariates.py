@@ -165,6 +165,15 @@ class _Layout:
         return out
 
 
+def no_coef(links) -> pd.DataFrame:
+    """Return the ``coef_`` of a model without covariates: no rows, one column per link."""
+    index = pd.Index([], dtype=object, name="covariate")
+    frame = pd.DataFrame({link: pd.Series([], dtype=float) for link in links}, index=index)
+    if not len(frame.columns):  # BG/BB: no links, and a column index that survives the cache
+        frame.columns = pd.Index([], dtype="int64")
+    return frame
+
+
 def customer_params(base, layout: _Layout, designs: dict, coefs):
     """Each customer's parameters: ``base`` scaled by ``exp(sign * X coef)`` per link.
 
@@ -231,6 +240,8 @@ class CovariateFit:
         Design columns with one value for every customer (coefficient 0, no interval).
     n_rows : int
         Distinct (frequency, recency, T, covariates) rows fitted.
+    n_free : int
+        Coefficients estimated (those of constant covariates are not): the LR test's df.
     """
 
     params: np.ndarray
@@ -240,6 +251,7 @@ class CovariateFit:
     log_likelihood: float
     constant: list
     n_rows: int
+    n_free: int
 
 
 def fit(kind, x, tx, T, designs, names, start, penalizer, caller):
@@ -351,6 +363,7 @@ def _on_original_scale(kind, theta, data, layout, names, mean, sd):
         log_likelihood=log_likelihood(kind, theta, data, layout)[0],
         constant=sorted(set(constant)),
         n_rows=len(data.x),
+        n_free=int((~constant_mask[4:]).sum()),
     )
 
 

@@ -224,7 +224,7 @@ class PurchaseModel(FittedModel):
         params = np.exp(result.x)
         params[list(model.time_params)] /= scale
         self._store_fit(params, rows, penalizer, x, T)
-        self.coef_ = pd.DataFrame(dtype=float)
+        self.coef_ = covariates.no_coef(model.covariate_links)
         if self._covariate_sides:
             self._fit_covariates(summary, x, tx, T, caller)
         self.flags_ = _fit_flags(self, summary)
@@ -279,7 +279,7 @@ class PurchaseModel(FittedModel):
         )
         self.log_likelihood_ = result.log_likelihood
         self.n_rows_ = result.n_rows
-        df = int(self.coef_.notna().to_numpy().sum()) - len(result.constant)
+        df = result.n_free
         self.lr_test_ = pd.concat(
             [
                 covariates.lr_test(result.log_likelihood, without, df),

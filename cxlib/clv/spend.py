@@ -284,7 +284,7 @@ class SpendModel(FittedModel):
         x, m = self._repeat_customers(summary, caller)
         self._check_correlation(x, m)
         self.n_customers_ = len(x)
-        self.coef_ = pd.DataFrame(dtype=float)
+        self.coef_ = _covariates.no_coef(["spend"])
         if self.constant_spend_ is not None:
             self._store_constant()
         else:
