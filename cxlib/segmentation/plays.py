@@ -41,6 +41,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from cxlib.settings.i18n import N_
 from cxlib.settings.validation import DataError
 
 __all__ = [
@@ -52,7 +53,7 @@ __all__ = [
 ]
 
 #: The one money basis every action and play is valued on.
-BASIS = "annual gross margin net of campaign cost"
+BASIS = N_("annual gross margin net of campaign cost")
 #: Assumed share of contacted at-risk customers a retention campaign keeps, and its range: an
 #: assumption, stated on the page, to be replaced by a measured rate once a test has run.
 DEFAULT_SAVE_RATE = (0.20, 0.10, 0.30)
