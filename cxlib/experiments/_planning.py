@@ -20,6 +20,7 @@ from cxlib.settings.config import AnalysisConfig, ExperimentCost
 from cxlib.settings.dates import to_timestamp
 from cxlib.settings.formats import p_value_text
 from cxlib.settings.headline import INVEST_PREFIX, Headline
+from cxlib.settings.i18n import gettext, number
 from cxlib.settings.validation import DataError
 
 __all__ = [
@@ -341,11 +342,14 @@ def experiment_headlines(
     headlines = []
     for group, money in rollout.iterrows():
         row = revenue.loc[group]
-        method = "CUPED-adjusted" if row["adjusted"] else "plain difference"
+        method = gettext("CUPED-adjusted") if row["adjusted"] else gettext("plain difference")
         headlines.append(
             Headline(
                 f"experiment_{_slug(group)}_revenue_effect",
-                f"{experiment}: revenue per customer, {group} vs control ({horizon} days)",
+                gettext(
+                    "%(experiment)s: revenue per customer, %(group)s vs control (%(days)s days)"
+                )
+                % {"experiment": experiment, "group": group, "days": horizon},
                 float(row["effect"]),
                 unit="currency",
                 ci_low=float(row["ci_low"]),
@@ -358,7 +362,8 @@ def experiment_headlines(
             headlines.append(
                 Headline(
                     f"experiment_{_slug(group)}_retention_effect",
-                    f"{experiment}: share of customers buying, {group} vs control",
+                    gettext("%(experiment)s: share of customers buying, %(group)s vs control")
+                    % {"experiment": experiment, "group": group},
                     float(kept["effect"]),
                     unit="percent",
                     ci_low=float(kept["ci_low"]),
@@ -370,8 +375,15 @@ def experiment_headlines(
             headlines.append(
                 Headline(
                     f"{INVEST_PREFIX}{_slug(group)}_rollout",
-                    f"Roll out {group} ({experiment}) to {money['customers']:,} customers: "
-                    "yearly gross margin net of campaign cost",
+                    gettext(
+                        "Roll out %(group)s (%(experiment)s) to %(n)s customers: yearly gross "
+                        "margin net of campaign cost"
+                    )
+                    % {
+                        "group": group,
+                        "experiment": experiment,
+                        "n": number(money["customers"], ","),
+                    },
                     float(money["margin_per_year"]),
                     unit="currency",
                     ci_low=float(money["margin_low"]),
@@ -382,7 +394,7 @@ def experiment_headlines(
     headlines.append(
         Headline(
             "experiment_verdict",
-            f"{experiment}: verdict",
+            gettext("%(experiment)s: verdict") % {"experiment": experiment},
             experiment_verdict(result, rollout, currency=currency),
             unit="text",
         )
@@ -391,7 +403,8 @@ def experiment_headlines(
         headlines.append(
             Headline(
                 "experiment_targeting",
-                f"{experiment}: whom to treat ({targeting.treatment})",
+                gettext("%(experiment)s: whom to treat (%(treatment)s)")
+                % {"experiment": experiment, "treatment": targeting.treatment},
                 targeting.verdict,
                 unit="text",
             )
@@ -402,11 +415,10 @@ def experiment_headlines(
         if not c.get("ok", True)
     ]
     checks = (
-        "sample ratio and pre-period balance OK"
+        gettext("sample ratio and pre-period balance OK")
         if not problems
-        else "CHECK FAILED: " + "; ".join(problems)
+        else gettext("CHECK FAILED: ") + "; ".join(problems)
     )
-    headlines.append(
-        Headline("experiment_checks", f"{experiment}: design checks", checks, unit="text")
-    )
+    label = gettext("%(experiment)s: design checks") % {"experiment": experiment}
+    headlines.append(Headline("experiment_checks", label, checks, unit="text"))
     return headlines

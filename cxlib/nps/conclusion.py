@@ -16,6 +16,8 @@ from cxlib.nps.score import MIN_RELIABLE_N, NPSResult
 from cxlib.settings.escape import escape_markdown
 from cxlib.settings.formats import p_value_text
 from cxlib.settings.headline import Headline
+from cxlib.settings.i18n import gettext as _
+from cxlib.settings.i18n import ngettext, number
 
 __all__ = ["conclusion_markdown", "nps_headlines"]
 
@@ -321,19 +323,23 @@ def nps_headlines(
     s = result.summary
     months = s["follow_up_months"]
     out = [
-        Headline("nps", "Net Promoter Score", overall.score, unit="points",
+        Headline("nps", _("Net Promoter Score"), overall.score, unit="points",
                  ci_low=overall.ci_low, ci_high=overall.ci_high,
-                 note=f"{overall.n:,} customers' latest answers"),
+                 note=ngettext("%(n)s customers' latest answers",
+                               "%(n)s customers' latest answers", overall.n)
+                 % {"n": number(overall.n, ",")}),
     ]  # fmt: skip
     spend = _effect(result, "subsequent_spend")
     if spend is not None:
         out.append(Headline(
             "promoter_detractor_spend_gap",
-            f"Extra spend of promoters over detractors in the {months} months after answering",
+            _("Extra spend of promoters over detractors in the %(months)s months after answering")
+            % {"months": months},
             float(spend["difference"]), unit="currency",
             ci_low=float(spend["ci_low"]), ci_high=float(spend["ci_high"]),
-            note=f"promoters {_money(spend['promoter_mean'], currency)}, detractors "
-                 f"{_money(spend['detractor_mean'], currency)} per customer",
+            note=_("promoters %(promoters)s, detractors %(detractors)s per customer") % {
+                "promoters": _money(spend["promoter_mean"], currency),
+                "detractors": _money(spend["detractor_mean"], currency)},
         ))  # fmt: skip
     churn = _effect(result, "churned")
     if churn is not None:
@@ -341,32 +347,36 @@ def nps_headlines(
         # leave, so the value and both ends of its interval change sign (and swap).
         out.append(Headline(
             "detractor_churn_gap",
-            "Share of detractors who stopped buying minus that of promoters (percentage points)",
+            _("Share of detractors who stopped buying minus that of promoters (percentage points)"),
             -float(churn["difference"]), unit="percent",
             ci_low=-float(churn["ci_high"]), ci_high=-float(churn["ci_low"]),
-            note=f"churn: {s['churn_definition']}",
+            note=_("churn: %(definition)s") % {"definition": s["churn_definition"]},
         ))  # fmt: skip
     incremental = result.incremental.set_index("model")
     note = (
-        "cross-validated ROC AUC {:.3f} without the score, {:.3f} with it".format(
-            *incremental.loc["churn", ["without_score", "with_score"]]
-        )
+        _("cross-validated ROC AUC %(without)s without the score, %(with)s with it")
+        % {
+            "without": number(incremental.loc["churn", "without_score"], ".3f"),
+            "with": number(incremental.loc["churn", "with_score"], ".3f"),
+        }
         if "churn" in incremental.index
-        else "too few answers with follow-up to measure"
+        else _("too few answers with follow-up to measure")
     )
     out.append(Headline(
         "nps_predicts_churn_beyond_behaviour",
-        "Does the score add to past behaviour in predicting churn",
+        _("Does the score add to past behaviour in predicting churn"),
         result.predictive_value("churn"), unit="text", note=note,
     ))  # fmt: skip
     if impact is not None and len(impact):
         top = impact.iloc[0]
         out.append(Headline(
             "invest_top_complaint_theme",
-            f"Fix the complaint theme with most revenue at stake: {top['name']}",
+            _("Fix the complaint theme with most revenue at stake: %(theme)s")
+            % {"theme": top["name"]},
             float(top["revenue_at_stake"]), unit="currency",
             ci_low=float(top["at_stake_ci_low"]), ci_high=float(top["at_stake_ci_high"]),
-            note=f"{int(top['customers']):,} customers raised it; yearly revenue x their "
-                 "excess churn",
+            note=ngettext("%(n)s customers raised it; yearly revenue x their excess churn",
+                          "%(n)s customers raised it; yearly revenue x their excess churn",
+                          int(top["customers"])) % {"n": number(int(top["customers"]), ",d")},
         ))  # fmt: skip
     return out

@@ -34,6 +34,7 @@ from cxlib.nps.score import (
     nps,
     nps_category,
 )
+from cxlib.settings.i18n import N_
 from cxlib.settings.params import Options, check_param
 from cxlib.settings.validation import (
     DataError,
@@ -139,13 +140,13 @@ class NPSRevenueResult:
         check_param("model", model, choices, caller="predictive_value")
         rows = self.incremental[self.incremental["model"] == model]
         if rows.empty:
-            return "not measured"
+            return N_("not measured")
         row = rows.iloc[0]
         if row["adds_value"]:
-            return "useful"
+            return N_("useful")
         if row["p_value"] < 1 - self.summary["confidence"]:
-            return "real but small"
-        return "none"
+            return N_("real but small")
+        return N_("none")
 
     def conclusion(self, *, currency: str = "EUR") -> str:
         """State what NPS does and does not tell this client about money, as Markdown.

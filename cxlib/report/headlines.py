@@ -293,6 +293,8 @@ def _bullet(row, currency: str) -> str:
     # Labels, values and notes may carry client text (segment, category and theme names):
     # escaped, so the markdown cannot make HTML elements or links out of them.
     value = format_value(row.value, row.unit, currency=currency)
+    if row.unit == "text":  # a word a module chose (N_-marked), or client text left as it is
+        value = i18n.gettext(value)
     label = i18n.gettext(row.label)  # a label recorded in English, or already translated
     text = f"- **{escape_markdown(label)}**: {escape_markdown(value)}"
     interval = _interval(row, currency)
