@@ -126,8 +126,8 @@ def _main_segment(ids: pd.Index, segments: pd.Series | None) -> str:
         return _("active customers")
     top, share = counts.index[0], counts.iloc[0] / counts.sum()
     if share >= 0.999:
-        return str(top)
-    return _("mostly %(segment)s (%(share)s)") % {"segment": top, "share": percent(share, 0)}
+        return _(str(top))  # an RFM segment's name in the run's language
+    return _("mostly %(segment)s (%(share)s)") % {"segment": _(top), "share": percent(share, 0)}
 
 
 def retention_action(

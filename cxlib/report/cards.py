@@ -236,7 +236,7 @@ def _card_numbers(row: dict) -> dict[str, str | None]:
         return value if isinstance(value, str) else None
 
     return {
-        "segment": row["segment"],
+        "segment": _(str(row["segment"])),  # an RFM segment's name in the run's language
         "customers": format_cell(row["customers"], "count"),
         "customer_share": format_cell(row["customer_share"], "percent"),
         "customers_change": None if pd.isna(row["customers_change"]) else change_text(

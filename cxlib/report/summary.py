@@ -381,7 +381,7 @@ def actions_markdown(
         ) % {
             "n": len(plays),
             "play": escape_markdown(str(top["play"]).split(":")[0]),
-            "segment": escape_markdown(top["segment"]),
+            "segment": escape_markdown(_(str(top["segment"]))),
             "value": _money(top["play_value"], currency),
         }
     basis = actions["basis"].iloc[0] or BASIS
