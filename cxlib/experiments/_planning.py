@@ -20,7 +20,7 @@ from cxlib.settings.config import AnalysisConfig, ExperimentCost
 from cxlib.settings.dates import to_timestamp
 from cxlib.settings.formats import p_value_text
 from cxlib.settings.headline import INVEST_PREFIX, Headline
-from cxlib.settings.i18n import gettext, number
+from cxlib.settings.i18n import gettext, ngettext, number, percent
 from cxlib.settings.validation import DataError
 
 __all__ = [
@@ -234,20 +234,31 @@ def rollout_value(
     )
     horizon = result.attrs.get("horizon_days")
     discount = (
-        "measured revenue after the discount"
+        gettext("measured revenue after the discount")
         if revenue == "after_discount"
-        else "measured revenue before the discount, which is in the cost"
+        else gettext("measured revenue before the discount, which is in the cost")
     )
     costs = (
-        f"minus {cost_per_treated:,.2f} per treated customer ({discount})"
+        gettext("minus %(cost)s per treated customer (%(discount)s)")
+        % {"cost": number(cost_per_treated, ",.2f"), "discount": discount}
         if cost_per_treated
-        else f"no campaign cost given ({discount})"
+        else gettext("no campaign cost given (%(discount)s)") % {"discount": discount}
     )
-    out["basis"] = (
-        f"gross margin ({margin:.0%} of revenue) per year net of campaign cost, undiscounted: "
-        f"revenue effect per customer over {horizon} days x {customers:,} customers x "
-        f"{campaigns_per_year:g} campaign(s) a year x margin, {costs}"
-    )
+    out["basis"] = ngettext(
+        "gross margin (%(margin)s of revenue) per year net of campaign cost, undiscounted: "
+        "revenue effect per customer over %(days)s days x %(customers)s customers x "
+        "%(campaigns)s campaign(s) a year x margin, %(costs)s",
+        "gross margin (%(margin)s of revenue) per year net of campaign cost, undiscounted: "
+        "revenue effect per customer over %(days)s days x %(customers)s customers x "
+        "%(campaigns)s campaign(s) a year x margin, %(costs)s",
+        campaigns_per_year,
+    ) % {
+        "margin": percent(margin, 0),
+        "days": horizon,
+        "customers": number(customers, ","),
+        "campaigns": number(campaigns_per_year, "g"),
+        "costs": costs,
+    }
     return out
 
 
@@ -280,32 +291,53 @@ to +4.00).'
     horizon = result.attrs.get("horizon_days")
     sentences = []
     for group, money in rollout.iterrows():
-        row = revenue.loc[group]
-        effect = f"{currency} {row['effect']:+,.2f} per customer over {horizon} days"
-        cost = float(money.get("cost_per_year", 0.0))
-        net = "net of its cost" if cost else "with no campaign cost given"
-        if row["significant"] and row["effect"] > 0 and money["margin_per_year"] > 0:
-            sentences.append(
-                f"{group} pays: {effect} (95% interval {row['ci_low']:+,.2f} to "
-                f"{row['ci_high']:+,.2f}); rolled out to {money['customers']:,} customers it is "
-                f"worth {currency} {money['margin_per_year']:,.0f} of gross margin a year {net} "
-                f"({money['margin_low']:,.0f} to {money['margin_high']:,.0f})"
-            )
-        elif row["significant"] and row["effect"] > 0:
-            sentences.append(
-                f"{group} raises revenue ({effect}) but does not pay for itself: rolled out to "
-                f"{money['customers']:,} customers its gross margin of {currency} "
-                f"{money['gross_margin_per_year']:,.0f} a year is below its cost of {currency} "
-                f"{cost:,.0f}: do not roll it out to everyone"
-            )
-        elif row["significant"]:
-            sentences.append(f"{group} lowers revenue ({effect}): do not roll it out")
-        else:
-            sentences.append(
-                f"{group}: no measurable revenue effect ({effect}, 95% interval "
-                f"{row['ci_low']:+,.2f} to {row['ci_high']:+,.2f})"
-            )
+        sentences.append(_group_verdict(group, revenue.loc[group], money, horizon, currency))
     return "; ".join(sentences) + "."
+
+
+def _group_verdict(group, row: pd.Series, money: pd.Series, horizon, currency: str) -> str:
+    """Say whether one treatment pays, in the run's language (see :func:`experiment_verdict`)."""
+    words = {
+        "group": group,
+        "effect": gettext("%(currency)s %(effect)s per customer over %(days)s days")
+        % {"currency": currency, "effect": number(row["effect"], "+,.2f"), "days": horizon},
+        "low": number(row["ci_low"], "+,.2f"),
+        "high": number(row["ci_high"], "+,.2f"),
+        "customers": number(money["customers"], ","),
+        "currency": currency,
+    }
+    cost = float(money.get("cost_per_year", 0.0))
+    if row["significant"] and row["effect"] > 0 and money["margin_per_year"] > 0:
+        return gettext(
+            "%(group)s pays: %(effect)s (95%% interval %(low)s to %(high)s); rolled out to "
+            "%(customers)s customers it is worth %(currency)s %(value)s of gross margin a year "
+            "%(net)s (%(value_low)s to %(value_high)s)"
+        ) % {
+            **words,
+            "value": number(money["margin_per_year"], ",.0f"),
+            "net": gettext("net of its cost") if cost else gettext("with no campaign cost given"),
+            "value_low": number(money["margin_low"], ",.0f"),
+            "value_high": number(money["margin_high"], ",.0f"),
+        }
+    if row["significant"] and row["effect"] > 0:
+        return gettext(
+            "%(group)s raises revenue (%(effect)s) but does not pay for itself: rolled out to "
+            "%(customers)s customers its gross margin of %(currency)s %(margin)s a year is below "
+            "its cost of %(currency)s %(cost)s: do not roll it out to everyone"
+        ) % {
+            **words,
+            "margin": number(money["gross_margin_per_year"], ",.0f"),
+            "cost": number(cost, ",.0f"),
+        }
+    if row["significant"]:
+        return gettext("%(group)s lowers revenue (%(effect)s): do not roll it out") % words
+    return (
+        gettext(
+            "%(group)s: no measurable revenue effect (%(effect)s, 95%% interval %(low)s to "
+            "%(high)s)"
+        )
+        % words
+    )
 
 
 def experiment_headlines(
