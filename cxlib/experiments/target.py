@@ -486,10 +486,10 @@ def _groups(result: TargetingResult) -> pd.Series:
             if values.nunique() <= _MAX_LEVELS:
                 labels.append(values.map(lambda v, c=column: f"{c}: {v}", na_action="ignore"))
     spend = result.features["revenue_12m"]
-    quarters = ["bottom quarter", "second quarter", "third quarter", "top quarter"]
+    quarters = [_("bottom quarter"), _("second quarter"), _("third quarter"), _("top quarter")]
     ranked = spend.rank(method="first")
     band = pd.qcut(ranked, 4, labels=quarters).astype(str)
-    labels.append("spend in the 12 months before the test: " + band)
+    labels.append(_("spend in the 12 months before the test: ") + band)
     return pd.concat(labels).dropna()
 
 
