@@ -239,6 +239,15 @@ def build_real_shapes(root: Path, real: Path) -> dict[str, tuple[Path, tuple[str
     }
     if (real / "bank" / "client.yaml").is_file():  # a bank: tenure in years, Exited, no purchases
         shapes["bank"] = (real / "bank" / "client.yaml", ALL)
+        # the same export once the bank states what a customer brings a year (an assumed 120
+        # EUR here): the churn page then prices the risk and ranks actions
+        config = yaml.safe_load((real / "bank" / "client.yaml").read_text(encoding="utf-8"))
+        config["data_dir"] = str(real / "bank")
+        config["analysis"]["contract_value"] = 120.0
+        folder = root / "bank_valued"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "client.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+        shapes["bank_valued"] = (folder / "client.yaml", ("02",))
     cdnow = _cdnow(real)
     usd = {"currency": "USD"}
     shapes["cdnow_customer_date_amount"] = (

@@ -129,7 +129,7 @@ def test_a_subscription_client_gets_the_churn_page_segments_and_ranked_actions(r
     assert status["01_segmentation"] == status["02_churn"] == "ok"
     churn = _page_text(run.run_dir / "html" / "02_churn.html")
     # total charges (monthly fee x tenure) named and kept out of every model, with the reason
-    assert "total_charges" in churn and "close to tenure x monthly_fee" in churn
+    assert "Total charges" in churn and "close to tenure x monthly_fee" in churn
     assert "out of fold" in churn and "Revenue at risk" in churn
     assert "holdout purchases" not in churn and "Cohort" not in churn  # no retail cells
     headlines = {h["key"]: h for h in json.loads((run.run_dir / "headlines" / "02_churn.json")
@@ -140,7 +140,8 @@ def test_a_subscription_client_gets_the_churn_page_segments_and_ranked_actions(r
     assert any(a["action"].startswith("Contact the 10%") for a in actions)
     segments = _page_text(run.run_dir / "html" / "01_segmentation.html")
     assert "Segments from tenure and payment per period" in segments
-    assert "RFM" not in segments.split("Subscriber segments")[1]  # the retail map is left out
+    assert "Subscriber segments" in segments
+    assert "classic marketing map" not in segments and "Share of wallet" not in segments
 
 
 def test_the_clv_page_of_a_purchase_history_says_it_is_non_contractual(reports):
@@ -244,6 +245,7 @@ REAL_SHAPES = {
     "single_day": {"00_summary"},
     "single_purchase_threshold": {"01_segmentation", "00_summary"},
     "bank": {"01_segmentation", "02_churn", "04_clv", "00_summary"},
+    "bank_valued": {"02_churn", "00_summary"},
 }
 
 
@@ -374,3 +376,18 @@ def test_the_bank_reads_as_it_comes_with_its_quality_counted_and_its_churn_page(
     assert "NumOfProducts separates it most" in churn  # chosen by the data, not by gender
     assert "RowNumber" in churn and "an identifier" in churn  # kept out of every model
     assert "Survival after 1 year" in churn
+
+
+@needs_real
+def test_a_bank_that_states_a_customer_s_value_gets_a_ranked_retention_action(real_reports):
+    if not (REAL / "bank").is_dir():
+        pytest.skip("no bank export in shared/data/real")
+    code, output, run = real_reports("bank_valued")
+    assert code == 0, output
+    actions = json.loads((run / "actions.json").read_text())
+    assert [a["page"] for a in actions] == ["02_churn"]
+    retain = actions[0]
+    assert retain["action"].startswith("Contact the 10%") and retain["value"] > 0
+    assert retain["basis"] == "annual gross margin"
+    summary = _page_text(run / "html" / "00_summary.html")
+    assert "Contact the 10%" in summary

@@ -323,7 +323,12 @@ def test_retention_model_names_bad_rows():
 
 def test_models_follow_the_scikit_learn_contract(cdnow):
     model = PurchaseModel("pareto_nbd", penalizer=0.01)
-    assert model.get_params() == {"kind": "pareto_nbd", "penalizer": 0.01}
+    assert model.get_params() == {
+        "kind": "pareto_nbd",
+        "penalizer": 0.01,
+        "purchase_covariates": None,
+        "dropout_covariates": None,
+    }
     assert clone(model.set_params(kind="bgnbd")).kind == "bgnbd"
     assert SpendModel().get_params()["max_correlation"] == 0.3
     for unfitted, call in (

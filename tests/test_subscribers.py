@@ -19,6 +19,7 @@ from cxlib.churn import (
     tenure_leakage,
 )
 from cxlib.churn.contractual import contractual_churn_model
+from cxlib.settings.config import AnalysisConfig
 
 
 def telecom(n: int = 1500, seed: int = 3) -> pd.DataFrame:
@@ -117,6 +118,10 @@ def test_active_subscribers_are_scored_out_of_fold_by_revenue_at_risk():
     )
     assert (scores["expected_periods_lost"] <= 12 * scores["churn_probability"] + 1e-9).all()
     assert risk.metrics["concordance"] > 0.6
+    # past the longest tenure observed no churn was seen: a zero risk, and the note says why
+    longest = scores["tenure"] >= contracts["tenure"].max()
+    assert longest.any() and (scores.loc[longest, "churn_probability"] == 0).all()
+    assert "longest tenure observed" in risk.note
     # month-to-month subscribers are likelier to leave within a year than two-year ones
     by_contract = (
         scores.set_index("customer_id")["churn_probability"]
@@ -152,7 +157,7 @@ def test_the_actions_retain_the_at_risk_top_and_test_the_longer_plan():
 
     contracts = telecom()
     page = subscriber_churn(contracts, value="monthly_charges", seed=0)
-    actions = subscriber_actions(page, margin=0.5, contracts=contracts)
+    actions = subscriber_actions(page, AnalysisConfig(margin=0.5), contracts=contracts)
     retain, move = actions
     # retention: the top tenth of the list, a year's revenue at risk x margin x save rate
     scores = page.at_risk.scores
@@ -165,7 +170,28 @@ def test_the_actions_retain_the_at_risk_top_and_test_the_longer_plan():
     assert move.action.startswith("Test")
     assert move.value_low < move.value < move.value_high
     # without a payment per period there is no money: no action
-    assert subscriber_actions(subscriber_churn(contracts), margin=0.5, contracts=contracts) == []
+    unvalued = subscriber_churn(contracts)
+    assert subscriber_actions(unvalued, AnalysisConfig(margin=0.5), contracts=contracts) == []
+
+
+def test_the_subscriber_actions_are_net_of_the_campaigns_cost():
+    from cxlib.report.subscriber_actions import subscriber_actions
+
+    contracts = telecom()
+    page = subscriber_churn(contracts, value="monthly_charges", seed=0)
+    gross = subscriber_actions(page, AnalysisConfig(margin=0.5), contracts=contracts)
+    costs = AnalysisConfig(margin=0.5, retention_contact_cost=2.0, retention_incentive=5.0)
+    net = subscriber_actions(page, costs, contracts=contracts)
+    (retain, move), (retain_net, move_net) = gross, net
+    scores = page.at_risk.scores
+    top = scores.nlargest(retain.customers, "revenue_at_risk")
+    saved = top["churn_probability"].sum() * 0.2
+    assert retain_net.value == pytest.approx(retain.value - 2.0 * retain.customers - 5.0 * saved)
+    # the offer goes to every active subscriber on the other plans
+    plan = contracts["contract"].astype("string")
+    offered = int(plan.reindex(scores["customer_id"].astype(str)).ne("two year").sum())
+    assert move_net.value == pytest.approx(move.value - 2.0 * offered)
+    assert "net of contact cost 2.00 per offer" in move_net.kpi
 
 
 def test_no_plan_test_when_the_plans_do_not_differ():
@@ -217,3 +243,48 @@ def test_without_a_payment_products_held_name_the_segments():
     multi = contracts["NumOfProducts"] >= 2
     assert segments[multi].str.endswith("multi-product").all()
     assert segments[~multi].str.endswith("single-product").all()
+
+
+def test_with_dates_churn_is_also_measured_over_the_export_s_last_year():
+    from cxlib.churn.contractual import contract_table
+    from cxlib.churn.subscribers import window_churn_rate
+
+    rng = np.random.default_rng(4)
+    n = 400
+    start = pd.Timestamp("2022-01-01") + pd.to_timedelta(rng.integers(0, 900, n), unit="D")
+    length = pd.to_timedelta(rng.geometric(1 / 400, n), unit="D")
+    end = (start + length).where(start + length <= pd.Timestamp("2024-12-31"))
+    customers = pd.DataFrame({"customer_id": [f"c{i}" for i in range(n)], "signup_date": start,
+                              "contract_end": end, "plan": rng.choice(["a", "b"], n)})  # fmt: skip
+    contracts = contract_table(customers, as_of="2024-12-31")
+    window = window_churn_rate(contracts)
+    held = (start <= "2024-01-01") & (end.isna() | (end > "2024-01-01"))
+    left = held & end.notna()
+    assert window["customers"] == held.sum() and window["churned"] == left.sum()
+    assert window["ci_low"] < window["rate"] < window["ci_high"]
+    note = subscriber_churn(contracts).rate_note
+    assert f"{int(left.sum()):,} of the {int(held.sum()):,} subscribers" in note
+    assert window_churn_rate(telecom()) is None  # tenure only: no calendar
+
+
+def test_the_separation_figure_draws_one_bar_per_attribute_greyed_when_not_significant():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.colors import to_rgba
+
+    from cxlib.plots import plot_survival_separation
+
+    contracts = telecom()
+    contracts["noise"] = np.random.default_rng(5).choice(["x", "y"], len(contracts))
+    splits = survival_splits(contracts, ["noise", "contract"])
+    ax = plot_survival_separation(splits.tests)
+    bars = ax.patches
+    assert len(bars) == 2
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    by_label = dict(zip(labels, bars, strict=True))
+    assert by_label["contract"].get_width() > by_label["noise"].get_width()
+    grey = to_rgba("lightgrey")
+    noise_significant = bool(splits.tests.loc["noise", "significant"])
+    assert (by_label["noise"].get_facecolor() == grey) == (not noise_significant)
+    assert by_label["contract"].get_facecolor() != grey

@@ -139,7 +139,7 @@ def contract_table(
         periods, left, aside, flagged = _from_tenure(customers, tenure, churned, caller)
         attributes = customers.drop(columns=[tenure, churned])
     else:
-        periods, left = _from_dates(customers, period, as_of, caller)
+        periods, left, as_of = _from_dates(customers, period, as_of, caller)
         attributes, aside, flagged = customers, {}, {}
     table = pd.DataFrame(
         {"tenure": periods, "churned": left}, index=pd.Index(customers["customer_id"])
@@ -155,6 +155,8 @@ def contract_table(
     table.attrs["period"] = period
     table.attrs["set_aside"] = {reason: int(rows.sum()) for reason, rows in aside.items()}
     table.attrs["flagged"] = flagged
+    if shape == "dates":  # the date the export describes, for churn over a calendar window
+        table.attrs["as_of"] = as_of.strftime("%Y-%m-%d")
     return table
 
 
@@ -253,7 +255,7 @@ def _from_dates(customers, period, as_of, caller):
     # a churner paid for every period they started (at least one); an active customer has
     # completed the whole periods so far
     periods = np.where(left, np.maximum(np.ceil(length - 1e-9), 1), np.floor(length + 1e-9))
-    return periods.astype(np.int64), left
+    return periods.astype(np.int64), left, as_of
 
 
 def contract_survival(

@@ -23,6 +23,7 @@ from cxlib.churn.subscribers import (
     subscriber_churn_rate,
     subscriber_drivers,
     survival_splits,
+    window_churn_rate,
 )
 from cxlib.settings import units
 from cxlib.settings.headline import Headline
@@ -70,7 +71,10 @@ class SubscriberChurn:
     def attributes_note(self) -> str:
         """One sentence: the attributes the models use; the table of those left out follows."""
         used = ", ".join(self.attributes) or "none"
-        return f"{len(self.attributes)} attribute(s) used by every model: {used}. Left out:"
+        text = f"{len(self.attributes)} attribute(s) used by every model: {used}."
+        if self.left_out.empty:
+            return text + " None left out: no attribute is a function of tenure, a date or an id."
+        return text + " Left out:"
 
     @property
     def ranked(self) -> pd.DataFrame:
@@ -156,6 +160,7 @@ def subscriber_churn(
     attributes, left_out = model_attributes(contracts)
     splits = survival_splits(contracts, attributes)
     rate = subscriber_churn_rate(contracts, target_rate=target_churn_rate, groups=splits.groups)
+    rate.index.name = splits.best or "group"  # the rows are the separating attribute's groups
     name = units.period_name(period, codes=CONTRACT_PERIODS)
     total = rate.loc["total"]
     rate_note = (
@@ -169,6 +174,14 @@ def subscriber_churn(
     else:
         word = "above" if total["churn_rate"] > target_churn_rate else "at or below"
         rate_note += f", {word} the plan of {target_churn_rate:.2%} per {name}."
+    window = window_churn_rate(contracts)
+    if window is not None:
+        rate_note += (
+            f" Over the last {window['days']} days of the export: {window['churned']:,} of the "
+            f"{window['customers']:,} subscribers holding a contract on {window['start']:%d %b %Y} "
+            f"had left by {window['end']:%d %b %Y} ({window['rate']:.1%}, 95% interval "
+            f"{window['ci_low']:.1%} to {window['ci_high']:.1%})."
+        )
     drivers = subscriber_drivers(contracts, attributes, seed=seed)
     per_period = periodic_value(contracts, value)
     try:

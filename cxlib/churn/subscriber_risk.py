@@ -212,6 +212,13 @@ def at_risk_subscribers(
         f"of leaving within the next {horizon_periods} {name}, given the tenure already "
         f"reached. Out-of-fold concordance {concordance:.3f} (0.5 is chance)."
     )
+    beyond = int((scores["tenure"] >= tenure.max()).sum())
+    if beyond:
+        note += (
+            f" {beyond:,} active subscriber(s) have reached the longest tenure observed "
+            f"({int(tenure.max())} {units.period_name(period, 2, codes=CONTRACT_PERIODS)}): "
+            "no churn was seen beyond it, so the model cannot score their risk above zero."
+        )
     if value is None:
         note += (
             " The export has no payment per period (contract_value), so the list ranks by "

@@ -41,6 +41,7 @@ __all__ = [
     "subscriber_drivers",
     "survival_splits",
     "tenure_points",
+    "window_churn_rate",
 ]
 
 
@@ -171,6 +172,45 @@ def subscriber_churn_rate(
     out.index.name = "group"
     out.attrs["period"] = period
     return out
+
+
+def window_churn_rate(contracts: pd.DataFrame, *, days: int = 365) -> dict | None:
+    """Churn over the export's last ``days``, when the contracts carry start and end dates.
+
+    Of the subscribers holding a contract on the window's first day (signed up by then, not
+    ended before), the share whose contract ended by the export date, with a Wilson 95%
+    interval. None for a history given as tenure only (no calendar).
+
+    Examples
+    --------
+    >>> contracts = pd.DataFrame({
+    ...     "tenure": [1, 1, 1, 1], "churned": [True, False, False, True],
+    ...     "signup_date": pd.to_datetime(["2023-01-01", "2023-02-01", "2024-06-01", "2023-03-01"]),
+    ...     "contract_end": pd.to_datetime(["2024-03-01", None, None, "2023-05-01"])})
+    >>> contracts.attrs.update(contract_shape="dates", as_of="2024-12-31")
+    >>> window = window_churn_rate(contracts)
+    >>> window["customers"], window["churned"], window["rate"]
+    (2, 1, 0.5)
+    """
+    from scipy.stats import norm
+
+    if contracts.attrs.get("contract_shape") != "dates" or "as_of" not in contracts.attrs:
+        return None
+    end_day = pd.Timestamp(contracts.attrs["as_of"])
+    start = end_day - pd.Timedelta(days=days)
+    signup, end = contracts["signup_date"], contracts["contract_end"]
+    held = (signup <= start) & (end.isna() | (end > start))
+    left = held & end.notna() & (end <= end_day)
+    n, k = int(held.sum()), int(left.sum())
+    if n == 0:
+        return None
+    rate, z = k / n, norm.ppf(0.975)
+    centre = (rate + z**2 / (2 * n)) / (1 + z**2 / n)
+    half = z * np.sqrt(rate * (1 - rate) / n + z**2 / (4 * n**2)) / (1 + z**2 / n)
+    return {
+        "customers": n, "churned": k, "rate": rate, "ci_low": max(0.0, centre - half),
+        "ci_high": min(1.0, centre + half), "start": start, "end": end_day, "days": days,
+    }  # fmt: skip
 
 
 @dataclass

@@ -61,6 +61,39 @@ def log_likelihood(params, rows: Rows):
     return float(dot(wx, per_x) + dot(w, mixed)), grad
 
 
+def row_log_likelihood(params, x, tx, T, *, offset=1.0):
+    """Log-likelihood of each row and its gradient (rows x 4), parameters per row or shared.
+
+    ``offset`` is 1 for BG/NBD and 0 for MBG/NBD (which may also drop out at time zero, so its
+    "dropped out after the last purchase" branch is there for x = 0 too).
+    """
+    r, alpha, a, b = (np.asarray(p, dtype=np.float64) for p in params)
+    extra = 1.0 - offset  # 0 for BG/NBD, 1 for MBG/NBD
+    rx = r + x
+    log_T, log_tx = np.log(alpha + T), np.log(alpha + tx)
+    b_x = b + np.maximum(x, offset) - offset  # b + x - 1 (BG/NBD), b + x (MBG/NBD)
+    has_a4 = (x > 0) if offset else np.ones(np.shape(x), dtype=bool)
+    diff = np.where(has_a4, np.log(a) - np.log(b_x) + rx * (log_T - log_tx), -np.inf)
+    odds = np.exp(np.minimum(diff, 30.0))
+    w4 = odds / (1.0 + odds)
+    w3 = 1.0 - w4
+    ll = (
+        gammaln(rx) - gammaln(r) + r * np.log(alpha)
+        + gammaln(a + b) + gammaln(b + x + extra) - gammaln(b) - gammaln(a + b + x + extra)
+        - rx * log_T + np.where(diff > 30.0, diff, np.log1p(odds))
+    )  # fmt: skip
+    psi_ab, psi_abx = digamma(a + b), digamma(a + b + x + extra)
+    grad = np.column_stack(
+        np.broadcast_arrays(
+            digamma(rx) - digamma(r) + np.log(alpha) - (w3 * log_T + w4 * log_tx),
+            r / alpha - rx * (w3 / (alpha + T) + w4 / (alpha + tx)),
+            psi_ab - psi_abx + w4 / a,
+            psi_ab + digamma(b + x + extra) - digamma(b) - psi_abx - w4 / b_x,
+        )
+    )
+    return ll, grad
+
+
 def p_alive(params, x, tx, T):
     """P(active at T | x, t_x, T); 1 for customers without a repeat purchase."""
     r, alpha, a, b = params
@@ -172,7 +205,19 @@ class BGNBD(PurchaseKind):
     dropout_formula = "a/(a+b) x r/alpha x T_max"
     scenario_changes = "the dropout probability after each purchase"
 
+    #: Covariates (:mod:`cxlib.clv.covariates`), pymc-marketing's ``BetaGeoModel``:
+    #: ``alpha_i = alpha exp(-x_i . purchase)`` multiplies the purchase rate by
+    #: ``exp(x_i . purchase)``; ``a_i = a exp(x_i . dropout_a)``, ``b_i = b exp(x_i .
+    #: dropout_b)``: the mean dropout probability per purchase ``a_i / (a_i + b_i)`` rises with
+    #: ``dropout_a - dropout_b``, and equal coefficients change only its spread.
+    covariate_links = {
+        "purchase": ("purchase", 1, -1),
+        "dropout_a": ("dropout", 2, 1),
+        "dropout_b": ("dropout", 3, 1),
+    }
+
     log_likelihood = staticmethod(log_likelihood)
+    row_log_likelihood = staticmethod(row_log_likelihood)
     p_alive = staticmethod(p_alive)
     expected_given_alive = staticmethod(expected_given_alive)
     purchase_probability = staticmethod(purchase_probability)

@@ -79,6 +79,11 @@ class PurchaseKind(ABC):
     scenario_changes : str or None
         What the retention scenario lowers (each customer's own posterior dropout), in words;
         None when the model has no scenario.
+    covariate_links : dict
+        ``{link: (side, parameter position, sign)}``: with covariates, the parameter at that
+        position of customer i is ``p exp(sign * x_i . coef_link)``, ``x_i`` the customer's
+        ``side`` (``"purchase"`` or ``"dropout"``) covariates (:mod:`cxlib.clv.covariates`).
+        Empty for a model that takes no covariates.
     """
 
     name: str
@@ -94,6 +99,7 @@ class PurchaseKind(ABC):
     time_units: str = "periods"
     summary_rule: str = "integer frequency >= 0, 0 <= recency <= T"
     scenario_changes: str | None = None
+    covariate_links: dict = {}  # noqa: RUF012 (read-only)
 
     def __repr__(self) -> str:
         return f"<purchase model {self.name!r} ({self.display_name})>"
@@ -103,6 +109,14 @@ class PurchaseKind(ABC):
     @abstractmethod
     def log_likelihood(self, params, rows):
         """Total weighted log-likelihood of ``rows`` and its exact gradient in ``params``."""
+
+    def row_log_likelihood(self, params, x, tx, T):
+        """Log-likelihood of each row and its gradient (rows x 4).
+
+        Each parameter is one number or one value per row (a customer's own parameters, with
+        covariates); a model with :attr:`covariate_links` implements it.
+        """
+        raise NotImplementedError(f"{self.display_name} takes no covariates")
 
     @abstractmethod
     def p_alive(self, params, x, tx, T):

@@ -49,6 +49,11 @@ def log_likelihood(params, rows: Rows):
     return float(ll), grad
 
 
+def row_log_likelihood(params, x, tx, T):
+    """Log-likelihood of each row and its gradient (rows x 4), parameters per row or shared."""
+    return bgnbd.row_log_likelihood(params, x, tx, T, offset=0.0)
+
+
 def p_alive(params, x, tx, T):
     """P(active at T | x, t_x, T)."""
     r, alpha, a, b = params
@@ -106,6 +111,7 @@ class MBGNBD(bgnbd.BGNBD):
     dropout_formula = "a/(a+b) x (1 + r/alpha x T_max)"
 
     log_likelihood = staticmethod(log_likelihood)
+    row_log_likelihood = staticmethod(row_log_likelihood)
     p_alive = staticmethod(p_alive)
     expected_given_alive = staticmethod(expected_given_alive)
     purchase_probability = staticmethod(purchase_probability)

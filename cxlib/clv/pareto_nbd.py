@@ -16,6 +16,8 @@ heavy buyers where the textbook form overflows.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from scipy.special import digamma, gammaln, logsumexp
 
@@ -71,12 +73,30 @@ def _hyp2f1_one(b, d, z):
 
 
 def _log_tail(params, x, t):
-    """``log J(t)`` and its gradient in ``(r, alpha, s, beta)`` (rows x 4)."""
-    r, alpha, s, beta = params
+    """``log J(t)`` and its gradient in ``(r, alpha, s, beta)`` (rows x 4).
+
+    Each parameter is one number or one value per row (a customer's own ``alpha``, ``beta``
+    with covariates); rows with ``alpha >= beta`` and the others take the two forms of J.
+    """
+    if all(np.ndim(p) == 0 for p in params):
+        return _log_tail_rows(*params, x, t, float(params[1]) >= float(params[3]))
+    r, alpha, s, beta = (np.broadcast_to(np.asarray(p, dtype=np.float64), x.shape) for p in params)
+    log_j, grad = np.empty(len(x)), np.empty((len(x), 4))
+    up = alpha >= beta
+    for mask in (up, ~up):
+        if mask.any():
+            log_j[mask], grad[mask] = _log_tail_rows(
+                r[mask], alpha[mask], s[mask], beta[mask], x[mask], t[mask], mask is up
+            )
+    return log_j, grad
+
+
+def _log_tail_rows(r, alpha, s, beta, x, t, alpha_above):
+    """:func:`_log_tail` on rows that all have ``alpha >= beta`` (or all ``alpha < beta``)."""
     rx = r + x
     c = rx + s
     lt_a, lt_b = np.log(alpha + t), np.log(beta + t)
-    if alpha >= beta:
+    if alpha_above:
         z = (alpha - beta) / (alpha + t)
         F, Fb, Fd, Fz = _hyp2f1_one(rx, c + 1.0, z)
         log_j = -rx * lt_a - s * lt_b - np.log(c) + np.log(F)
@@ -88,7 +108,7 @@ def _log_tail(params, x, t):
         ]
     else:
         z = (beta - alpha) / (beta + t)
-        F, Fb, Fd, Fz = _hyp2f1_one(np.full_like(rx, s + 1), c + 1.0, z)
+        F, Fb, Fd, Fz = _hyp2f1_one(np.broadcast_to(s + 1.0, rx.shape).copy(), c + 1.0, z)
         log_j = -(rx - 1) * lt_a - (s + 1) * lt_b - np.log(c) + np.log(F)
         grad = [
             -lt_a - 1 / c + Fd / F,
@@ -96,7 +116,7 @@ def _log_tail(params, x, t):
             -lt_b - 1 / c + (Fb + Fd) / F,
             -(s + 1) / (beta + t) + Fz / F * (alpha + t) / (beta + t) ** 2,
         ]
-    return log_j, np.column_stack(grad)
+    return log_j, np.column_stack(np.broadcast_arrays(*grad))
 
 
 def _tail_pairs(x, tx, T):
@@ -109,9 +129,20 @@ def _tail_pairs(x, tx, T):
 
 
 def _row_terms(params, x, tx, T, pairs=None):
-    """Per-row log-likelihood, its gradient (rows x 4) and P(alive)."""
+    """Per-row log-likelihood, its gradient (rows x 4) and P(alive).
+
+    Each parameter is one number or one value per row (a customer's own parameters, with
+    covariates); then J is evaluated on each row's own (x, t) pairs.
+    """
     r, alpha, s, beta = params
     rx = r + x
+    if pairs is None and any(np.ndim(p) for p in params):
+        both = [np.concatenate([p, p]) if np.ndim(p) else p for p in params]
+        n = len(x)
+        pairs = (np.concatenate([x, x]), np.concatenate([tx, T]), np.arange(2 * n))
+        params_tail = both
+    else:
+        params_tail = params
     # log of the three terms in brackets: alive at T, and +J(t_x), -J(T)
     l_alive = -rx * np.log(alpha + T) - s * np.log(beta + T)
     g_alive = np.column_stack(
@@ -119,7 +150,7 @@ def _row_terms(params, x, tx, T, pairs=None):
     )
     # J(t_x) and J(T) in one series evaluation, on the distinct (x, t) pairs
     px, pt, where = _tail_pairs(x, tx, T) if pairs is None else pairs
-    l_pairs, g_pairs = _log_tail(params, px, pt)
+    l_pairs, g_pairs = _log_tail(params_tail, px, pt)
     l_both, g_both = l_pairs[where], g_pairs[where]
     n = len(x)
     l_tx, l_T, g_tx, g_T = l_both[:n], l_both[n:], g_both[:n], g_both[n:]
@@ -160,12 +191,19 @@ def log_likelihood(params, rows: Rows):
     return float(dot(rows.w, ll)), dot(rows.w, grad)
 
 
+def row_log_likelihood(params, x, tx, T):
+    """Log-likelihood of each row and its gradient (rows x 4), parameters per row or shared."""
+    ll, grad, _ = _row_terms(params, x, tx, T)
+    return ll, grad
+
+
 def p_alive(params, x, tx, T):
     """P(active at T | x, t_x, T), in [0, 1] for every customer."""
     with np.errstate(all="ignore"):
         arrays = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in (x, tx, T)))
         flat = [a.ravel() for a in arrays]
-        return _row_terms(np.asarray(params, dtype=np.float64), *flat)[2].reshape(arrays[0].shape)
+        params = [p if np.ndim(p) == 0 else np.asarray(p, dtype=np.float64).ravel() for p in params]
+        return _row_terms(params, *flat)[2].reshape(arrays[0].shape)
 
 
 def expected_given_alive(params, t, x, tx, T):
@@ -185,6 +223,12 @@ def expected_given_alive(params, t, x, tx, T):
         return np.where(t > 0, rate * horizon, 0.0)
 
 
+@functools.cache
+def _gauss_legendre(nodes):
+    """Gauss-Legendre nodes and weights on [-1, 1] (an eigenproblem: computed once per size)."""
+    return np.polynomial.legendre.leggauss(nodes)
+
+
 def purchase_probability(params, n, t, *, nodes=400):
     """P(X(t) = n) for a new customer: exactly ``n`` repeat purchases in (0, t].
 
@@ -202,7 +246,7 @@ def purchase_probability(params, n, t, *, nodes=400):
     r, alpha, s, beta = params
     n = np.asarray(n, dtype=np.float64)
     t = float(t)
-    points, weights = np.polynomial.legendre.leggauss(nodes)
+    points, weights = _gauss_legendre(nodes)
     tau = t / 2 * (points + 1)
     log_nb = gammaln(r + n) - gammaln(r) - gammaln(n + 1) + r * np.log(alpha)
     alive = (
@@ -260,7 +304,13 @@ class ParetoNBD(PurchaseKind):
     dropout_formula = "s/beta x T_max"
     scenario_changes = "the dropout rate"
 
+    #: Covariates (:mod:`cxlib.clv.covariates`): ``alpha_i = alpha exp(-x_i . purchase)``
+    #: multiplies the purchase rate by ``exp(x_i . purchase)``; ``beta_i = beta exp(-x_i .
+    #: dropout)`` the dropout rate by ``exp(x_i . dropout)`` (CLVTools, pymc-marketing).
+    covariate_links = {"purchase": ("purchase", 1, -1), "dropout": ("dropout", 3, -1)}
+
     log_likelihood = staticmethod(log_likelihood)
+    row_log_likelihood = staticmethod(row_log_likelihood)
     p_alive = staticmethod(p_alive)
     expected_given_alive = staticmethod(expected_given_alive)
     purchase_probability = staticmethod(purchase_probability)

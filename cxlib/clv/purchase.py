@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from cxlib.clv import _optimise
+from cxlib.clv import _optimise, covariates
 from cxlib.clv._optimise import FittedModel, check_summary, compress, offenders
 from cxlib.clv._rows import Rows
 from cxlib.clv.flags import FitWarning, check, issue
@@ -53,6 +53,14 @@ class PurchaseModel(FittedModel):
         L2 penalty on the parameters (lifetimes' ``penalizer_coef``, applied to the parameters
         in the internal time scale where the largest T is 10). When the unpenalised fit fails,
         the fit is retried with ``RETRY_PENALIZER`` and a warning.
+    purchase_covariates, dropout_covariates : list of str, optional
+        Columns of the summary whose values change each customer's purchase rate and dropout
+        (:mod:`cxlib.clv.covariates`: numbers as they are, categories one-hot against their
+        most common level). Pareto/NBD: the purchase rate and the dropout rate are multiplied
+        by ``exp(x . coef)``. BG/NBD, MBG/NBD: the purchase rate by ``exp(x . purchase)``; the
+        dropout Beta's parameters ``a`` and ``b`` by ``exp(x . dropout_a)`` and
+        ``exp(x . dropout_b)`` (pymc-marketing's parameterisation). Every prediction then
+        reads each customer's covariates from the summary it is given.
 
     Attributes
     ----------
@@ -76,6 +84,14 @@ class PurchaseModel(FittedModel):
         issued as a ``UserWarning`` by :meth:`fit`.
     flags_ : list of FitWarning
         The same, with the numbers each sentence rests on (:mod:`cxlib.clv.flags`).
+    coef_ : DataFrame
+        With covariates: coefficients on the covariates' own scale, indexed by covariate (a
+        category's level as ``"column=level"``), one column per link (``purchase``,
+        ``dropout`` or ``dropout_a``/``dropout_b``), NaN where a covariate is not used; empty
+        without covariates. ``params_`` are then those of a customer whose covariates are all 0.
+    lr_test_ : Series
+        With covariates: the likelihood-ratio test against the same model without them
+        (``statistic``, ``df``, ``p_value``, and ``log_likelihood_without``).
 
     Examples
     --------
@@ -85,13 +101,33 @@ class PurchaseModel(FittedModel):
     [0.243, 4.414, 0.793, 2.426]
     """
 
-    def __init__(self, kind: str = "bgnbd", *, penalizer: float = 0.0):
+    def __init__(
+        self,
+        kind: str = "bgnbd",
+        *,
+        penalizer: float = 0.0,
+        purchase_covariates=None,
+        dropout_covariates=None,
+    ):
         self.kind = kind
         self.penalizer = penalizer
+        self.purchase_covariates = purchase_covariates
+        self.dropout_covariates = dropout_covariates
+
+    @property
+    def _covariate_sides(self) -> dict:
+        """``{"purchase": [...], "dropout": [...]}``, the sides that have covariates."""
+        sides = {"purchase": self.purchase_covariates, "dropout": self.dropout_covariates}
+        return {side: list(cols) for side, cols in sides.items() if cols}
 
     def _check_params(self):
         purchase_kind(self.kind)
         check_param("penalizer", self.penalizer, _optimise.PENALIZER, caller="PurchaseModel")
+        if self._covariate_sides and not self._model.covariate_links:
+            raise ValueError(
+                f"PurchaseModel: {self._model.display_name} takes no covariates yet; "
+                f"got {self._covariate_sides}"
+            )
 
     @property
     def _model(self) -> PurchaseKind:
@@ -188,6 +224,9 @@ class PurchaseModel(FittedModel):
         params = np.exp(result.x)
         params[list(model.time_params)] /= scale
         self._store_fit(params, rows, penalizer, x, T)
+        self.coef_ = pd.DataFrame(dtype=float)
+        if self._covariate_sides:
+            self._fit_covariates(summary, x, tx, T, caller)
         self.flags_ = _fit_flags(self, summary)
         self.warnings_ = issue(self.flags_)
         return self
@@ -210,11 +249,75 @@ class PurchaseModel(FittedModel):
         self.max_T_ = float(T.max())
         self.frequency_q99_ = int(max(1, np.quantile(x, 0.99)))
 
+    def _fit_covariates(self, summary, x, tx, T, caller):
+        """Refit with the covariates, from the fit without them (kept for the LR test)."""
+        self.designs_ = {
+            side: covariates.CovariateDesign(cols).fit(summary, caller)
+            for side, cols in self._covariate_sides.items()
+        }
+        designs = {side: d.transform(summary, caller) for side, d in self.designs_.items()}
+        for side in ("purchase", "dropout"):
+            designs.setdefault(side, np.empty((len(x), 0)))
+        names = {side: list(d.names_) for side, d in self.designs_.items()}
+        names.setdefault("purchase", [])
+        names.setdefault("dropout", [])
+        names["all"] = list(dict.fromkeys(names["purchase"] + names["dropout"]))
+        without = self.log_likelihood_
+        result = covariates.fit(
+            self._model, x, tx, T, designs, names, self.params_.to_numpy(), self.penalizer_,
+            caller,
+        )  # fmt: skip
+        param_names = list(self._model.param_names)
+        self.params_ = pd.Series(result.params, index=param_names, name="estimate")
+        self.coef_, self.coef_se_ = result.coef, result.coef_se
+        self.covariance_ = pd.DataFrame(result.covariance[:4, :4], index=param_names,
+                                        columns=param_names)  # fmt: skip
+        self.standard_errors_ = pd.Series(
+            result.params * np.sqrt(np.diag(result.covariance[:4, :4])),
+            index=param_names,
+            name="standard_error",
+        )
+        self.log_likelihood_ = result.log_likelihood
+        self.n_rows_ = result.n_rows
+        df = int(self.coef_.notna().to_numpy().sum()) - len(result.constant)
+        self.lr_test_ = pd.concat(
+            [
+                covariates.lr_test(result.log_likelihood, without, df),
+                pd.Series({"log_likelihood_without": without}),
+            ]
+        )
+        covariates.warn_constant(result.constant, caller)
+
+    def coef_summary(self, level: float = 0.95) -> pd.DataFrame:
+        """Covariate effects: estimate, standard error, interval, and as rate multipliers.
+
+        Returns
+        -------
+        DataFrame
+            Indexed by (link, covariate): ``estimate``, ``std_error`` (from the inverse
+            Hessian), ``lower``/``upper`` (``level`` Wald interval), and ``multiplier``,
+            ``multiplier_lower``, ``multiplier_upper`` = ``exp`` of those: the factor on the
+            purchase (dropout) rate, or on a dropout Beta parameter, per unit of the covariate.
+        """
+        self._fitted("PurchaseModel.coef_summary")
+        if self.coef_.empty:
+            raise ValueError("PurchaseModel.coef_summary: this model has no covariates")
+        return covariates.coef_summary(self.coef_, self.coef_se_, level)
+
     # -- predictions --------------------------------------------------------------------------
 
     def _arrays(self, summary, caller):
         self._fitted(caller)
         return check_summary(summary, caller)
+
+    def _customer_params(self, summary, caller):
+        """Each customer's parameters: four numbers, or per-customer arrays with covariates."""
+        return covariates.own_params(self, summary, caller)
+
+    def _distinct(self, summary, caller, *extra):
+        """Distinct (x, t_x, T, extra..., own parameters) rows and the map back to customers."""
+        x, tx, T = self._arrays(summary, caller)
+        return covariates.distinct_rows(x, tx, T, self._customer_params(summary, caller), *extra)
 
     def _conditional(self, params, t, x, tx, T):
         """E[purchases in (T, T + t] | x, t_x, T] for arrays (natural parameters)."""
@@ -228,9 +331,8 @@ class PurchaseModel(FittedModel):
         Series
             Indexed like ``summary``, named ``p_alive``, values in [0, 1].
         """
-        x, tx, T = self._arrays(summary, "PurchaseModel.p_alive")
-        cx, ctx, cT, _, inverse = compress(x, tx, T)
-        values = self._model.p_alive(self.params_.to_numpy(), cx, ctx, cT)[inverse]
+        (cx, ctx, cT), params, inverse = self._distinct(summary, "PurchaseModel.p_alive")
+        values = self._model.p_alive(params, cx, ctx, cT)[inverse]
         return pd.Series(values, index=summary.index, name="p_alive")
 
     def predict_purchases(self, summary: pd.DataFrame, t) -> pd.Series:
@@ -250,30 +352,38 @@ class PurchaseModel(FittedModel):
             Indexed like ``summary``, named ``expected_purchases``; always finite.
         """
         caller = "PurchaseModel.predict_purchases"
-        x, tx, T = self._arrays(summary, caller)
+        x, _, _ = self._arrays(summary, caller)
         t = _check_horizon(t, len(x), caller)
-        cx, ctx, cT, ct, _, inverse = compress(x, tx, T, np.broadcast_to(t, x.shape))
-        values = self._conditional(self.params_.to_numpy(), ct, cx, ctx, cT)[inverse]
+        (cx, ctx, cT, ct), params, inverse = self._distinct(
+            summary, caller, np.broadcast_to(t, x.shape)
+        )
+        values = self._conditional(params, ct, cx, ctx, cT)[inverse]
         return pd.Series(values, index=summary.index, name="expected_purchases")
 
-    def expected_repeat_purchases(self, t) -> np.ndarray:
+    def expected_repeat_purchases(self, t, summary=None) -> np.ndarray:
         """Predict the repeat purchases of a new customer within ``t`` periods of the first one.
 
         This is lifetimes' ``expected_number_of_purchases_up_to_time``: the conditional
         expectation of a customer with x = t_x = T = 0, computed with the same stable formula.
+        With covariates, the mean over new customers with the covariates of ``summary``'s
+        customers (required then).
         """
-        self._fitted("PurchaseModel.expected_repeat_purchases")
+        caller = "PurchaseModel.expected_repeat_purchases"
+        self._fitted(caller)
         t = np.asarray(t, dtype=np.float64)
         zero = np.zeros(t.shape)
-        return self._conditional(self.params_.to_numpy(), t, zero, zero, zero)
+        return covariates.mean_over_profiles(
+            self, summary, caller, lambda p: self._conditional(p, t, zero, zero, zero)
+        )
 
-    def purchase_probability(self, n, t) -> np.ndarray:
+    def purchase_probability(self, n, t, summary=None) -> np.ndarray:
         """Return P(X(t) = n), the probability of exactly ``n`` repeat purchases in (0, t].
 
         For a new customer, within ``t`` periods of the first purchase: BG/NBD (Fader,
         Hardie & Lee 2005, equation 8), Pareto/NBD, MBG/NBD (Batislam, Denizel &
         Filiztekin 2007), or BG/BB, where ``t`` counts whole opportunities (Fader, Hardie &
-        Shang 2010, equation 7).
+        Shang 2010, equation 7). With covariates, the mean over new customers with the
+        covariates of ``summary``'s customers (required then).
 
         Examples
         --------
@@ -293,7 +403,9 @@ class PurchaseModel(FittedModel):
             raise ValueError(
                 f"{caller}: {model.display_name} counts whole opportunities; got t={t!r}"
             )
-        return self._model.purchase_probability(self.params_.to_numpy(), n, t)
+        return covariates.mean_over_profiles(
+            self, summary, caller, lambda p: model.purchase_probability(p, n, t)
+        )
 
     def with_params(self, **params) -> PurchaseModel:
         """Return a copy with some parameters replaced."""

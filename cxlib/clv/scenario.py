@@ -108,7 +108,7 @@ def _scenario_values(summary, purchase_model, spend_model, retention_gain, optio
         )
     base = customer_value(summary, purchase_model, spend_model, margin=margin, **options)
     x, tx, T = purchase_model._arrays(summary, caller)
-    params = purchase_model.params_.to_numpy()
+    params = purchase_model._customer_params(summary, caller)
     alive, total, discounted = _purchase_flows(
         module, params, x, tx, T, options, reduction=retention_gain
     )

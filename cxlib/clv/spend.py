@@ -10,6 +10,7 @@ import pandas as pd
 from scipy.special import digamma, gammaln
 
 from cxlib.clv import _optimise
+from cxlib.clv import covariates as _covariates
 from cxlib.clv._optimise import PENALIZER, FittedModel, check_summary, offenders
 from cxlib.clv.flags import FitWarning, check, issue
 from cxlib.settings.params import check_param
@@ -116,6 +117,14 @@ class SpendModel(FittedModel):
         L2 penalty (lifetimes' ``penalizer_coef``).
     max_correlation : float, default DEFAULT_SPEND_CORRELATION_MAX
         Largest acceptable absolute Pearson correlation.
+    covariates : list of str, optional
+        Columns of the summary whose values scale each customer's spend: the Gamma mixing
+        scale ``v_i = v exp(x_i . coef)``, so the expected spend per order ``p v_i / (q - 1)``
+        is multiplied by ``exp(x_i . coef)`` (:mod:`cxlib.clv.covariates`: numbers as they
+        are, categories one-hot against their most common level, missing values refused).
+        ``params_`` are then those of a customer whose covariates are all 0; ``coef_``
+        (column ``spend``), :meth:`coef_summary` and ``lr_test_`` as in
+        :class:`~cxlib.clv.PurchaseModel`.
 
     Attributes
     ----------
@@ -150,10 +159,15 @@ class SpendModel(FittedModel):
     """
 
     def __init__(
-        self, *, penalizer: float = 0.0, max_correlation: float = DEFAULT_SPEND_CORRELATION_MAX
+        self,
+        *,
+        penalizer: float = 0.0,
+        max_correlation: float = DEFAULT_SPEND_CORRELATION_MAX,
+        covariates=None,
     ):
         self.penalizer = penalizer
         self.max_correlation = max_correlation
+        self.covariates = covariates
 
     def _repeat_customers(self, summary, caller):
         x, m = check_summary(summary, caller, ("frequency", "monetary_value"))
@@ -270,12 +284,47 @@ class SpendModel(FittedModel):
         x, m = self._repeat_customers(summary, caller)
         self._check_correlation(x, m)
         self.n_customers_ = len(x)
+        self.coef_ = pd.DataFrame(dtype=float)
         if self.constant_spend_ is not None:
             self._store_constant()
         else:
             self._fit_gamma_gamma(x, m, caller)
+            if self.covariates:
+                self._fit_covariates(summary, x, m, caller)
         self.warnings_ = issue(self.flags_)
         return self
+
+    def _fit_covariates(self, summary, x, m, caller):
+        """Refit with the covariates of the repeat customers, from the fit without them."""
+        repeat = summary[summary["frequency"].to_numpy() > 0]
+        self.design_ = _covariates.CovariateDesign(self.covariates).fit(repeat, caller)
+        X = self.design_.transform(repeat, caller)
+        without = gamma_gamma_log_likelihood(self.params_.to_numpy(), x, m)[0]
+        params, coef, coef_se, cov, constant = _covariates.fit_spend(
+            x, m, X, self.design_.names_, self.params_.to_numpy(), self.penalizer_, caller
+        )
+        names = ["p", "q", "v"]
+        self.params_ = pd.Series(params, index=names, name="estimate")
+        self.covariance_ = pd.DataFrame(cov[:3, :3], index=names, columns=names)
+        self.coef_, self.coef_se_ = coef, coef_se
+        with_cov = _covariates.spend_log_likelihood(
+            np.log(params), coef["spend"].to_numpy(), x, m, X
+        )[0]
+        df = len(coef) - len(constant)
+        self.lr_test_ = pd.concat(
+            [
+                _covariates.lr_test(with_cov, without, df),
+                pd.Series({"log_likelihood_without": without}),
+            ]
+        )
+        _covariates.warn_constant(constant, caller)
+
+    def coef_summary(self, level: float = 0.95) -> pd.DataFrame:
+        """Covariate effects on spend: estimate, standard error, interval, multiplier."""
+        self._fitted("SpendModel.coef_summary")
+        if self.coef_.empty:
+            raise ValueError("SpendModel.coef_summary: this model has no covariates")
+        return _covariates.coef_summary(self.coef_, self.coef_se_, level)
 
     def _store_constant(self):
         names = ["p", "q", "v"]
@@ -345,6 +394,11 @@ class SpendModel(FittedModel):
         x, m = check_summary(summary, caller, ("frequency", "monetary_value"))
         if self.constant_spend_ is not None:
             values = np.full(len(x), self.constant_spend_)
+        elif not self.coef_.empty:
+            p, q, v = self.params_.to_numpy()
+            coef = self.coef_["spend"].to_numpy()
+            v_own = v * np.exp(self.design_.transform(summary, caller) @ coef)
+            values = expected_spend((p, q, v_own), x, m)
         else:
             values = expected_spend(self.params_.to_numpy(), x, m)
         return pd.Series(values, index=summary.index, name="expected_spend")

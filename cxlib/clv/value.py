@@ -12,6 +12,7 @@ from scipy.stats import norm
 
 from cxlib.clv import spend as _spend
 from cxlib.clv._optimise import check_summary, compress
+from cxlib.clv.covariates import distinct_rows
 from cxlib.clv.kinds import PurchaseKind
 from cxlib.customers.purchases import check_freq as _check_freq
 from cxlib.settings.params import Interval, Options, check_param
@@ -110,9 +111,10 @@ def _purchase_flows(kind_module: PurchaseKind, params, x, tx, T, options, reduct
     """P(alive) and (undiscounted, discounted) purchases per customer, on distinct rows.
 
     ``reduction`` > 0 lowers each customer's own future dropout by that relative amount
-    (``kind_module.expected_given_alive_lower_dropout``; the retention scenario).
+    (``kind_module.expected_given_alive_lower_dropout``; the retention scenario). Each of
+    ``params`` is one number, or one value per customer (a model with covariates).
     """
-    cx, ctx, cT, _, inverse = compress(x, tx, T)
+    (cx, ctx, cT), params, inverse = distinct_rows(x, tx, T, params)
     alive_rows = kind_module.p_alive(params, cx, ctx, cT)
 
     def given_alive(t, gx, gtx, gT):
@@ -126,7 +128,8 @@ def _purchase_flows(kind_module: PurchaseKind, params, x, tx, T, options, reduct
             return alive_rows * given_alive(t, cx, ctx, cT)
 
     else:  # a function of (frequency, T) alone: evaluate it on their distinct pairs
-        px, pT, _, pairs = compress(cx, cT)
+        (px, _, pT), pair_params, pairs = distinct_rows(cx, np.zeros_like(cx), cT, params)
+        params = pair_params  # given_alive reads them: the pairs' own parameters
 
         def expected_by(t):
             return alive_rows * given_alive(t, px, np.zeros_like(px), pT)[pairs]
@@ -238,8 +241,9 @@ def customer_value(
     x, tx, T = purchase_model._arrays(summary, caller)
     options = dict(horizon_months=horizon_months, discount_rate=discount_rate, freq=freq)
     alive, total, discounted = _purchase_flows(
-        purchase_model._model, purchase_model.params_.to_numpy(), x, tx, T, options
-    )
+        purchase_model._model, purchase_model._customer_params(summary, caller), x, tx, T,
+        options,
+    )  # fmt: skip
     spend = spend_model.expected_spend(summary).to_numpy()
     return _value_frame(
         summary,
@@ -335,6 +339,11 @@ def _valuer(summary, purchase_model, spend_model, caller, *, horizon_months, dis
     """
     _check_value_options(caller, horizon_months, discount_rate, margin, freq)
     x, tx, T = purchase_model._arrays(summary, caller)
+    if not getattr(purchase_model, "coef_", pd.DataFrame()).empty:
+        raise ValueError(
+            f"{caller}: parameter-uncertainty intervals are not available yet for a purchase "
+            "model with covariates (their coefficients' uncertainty is not drawn)"
+        )
     spend_model._fitted(caller)
     _, m = check_summary(summary, caller, ("frequency", "monetary_value"))
     options = dict(horizon_months=horizon_months, discount_rate=discount_rate, freq=freq)

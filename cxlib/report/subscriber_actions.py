@@ -40,18 +40,23 @@ PLAN_NAMES = re.compile(r"contract|plan|tariff|subscription|package|tier|term", 
 MAX_RATE_RATIO = 2 / 3
 
 
-def subscriber_actions(churn, *, margin: float, contracts: pd.DataFrame | None = None) -> list:
+def subscriber_actions(churn, analysis, *, contracts: pd.DataFrame | None = None) -> list:
     """Return the subscription client's actions (retention, plan-move test), None-free.
+
+    Both are valued on the actions' one basis, net of their cost: the retention campaign pays
+    ``analysis.retention_contact_cost`` per contacted subscriber and
+    ``analysis.retention_incentive`` per saved one, as a retailer's does.
 
     Parameters
     ----------
     churn : SubscriberChurn
         From :func:`cxlib.churn.subscriber_churn`.
-    margin : float
-        The client's gross margin (``analysis.margin``).
+    analysis : AnalysisConfig
+        The client's settings (``client.analysis``): ``margin`` and the retention costs.
     contracts : DataFrame, optional
         The contract history (``client.contracts``), for the plan-move test.
     """
+    margin = analysis.margin
     if churn.at_risk is None or churn.unit != "currency":
         return []
     scores = churn.at_risk.scores
@@ -60,9 +65,21 @@ def subscriber_actions(churn, *, margin: float, contracts: pd.DataFrame | None =
     yearly = scores.assign(revenue_at_risk=scores["revenue_at_risk"] * per_year / horizon)
     groups = churn.splits.groups  # named with their attribute: "Age 18 to 32"
     named = None if groups is None else groups.astype(str).radd(f"{groups.name} ")
-    actions = [retention_action(yearly, margin=margin, segments=named)]
+    actions = [
+        retention_action(
+            yearly,
+            margin=margin,
+            segments=named,
+            contact_cost=analysis.retention_contact_cost,
+            incentive=analysis.retention_incentive,
+        )
+    ]
     if contracts is not None:
-        actions.append(plan_move_action(churn, contracts, margin=margin))
+        actions.append(
+            plan_move_action(
+                churn, contracts, margin=margin, contact_cost=analysis.retention_contact_cost
+            )
+        )
     return [a for a in actions if a is not None]
 
 
@@ -78,6 +95,7 @@ def plan_move_action(
     *,
     margin: float,
     take_up: tuple[float, float, float] = DEFAULT_TAKE_UP,
+    contact_cost: float = 0.0,
 ) -> Action | None:
     """Value a test offer moving subscribers to the plan whose subscribers stay longest.
 
@@ -87,7 +105,8 @@ def plan_move_action(
 
     ``value = take-up x active subscribers on the other plans x their payment per year x
     (year's periods paid at the longer plan's churn rate - at their own) / periods a year x
-    margin``; the interval is the take-up's range.
+    margin - contact_cost x subscribers offered`` (the offer goes to every active subscriber on
+    the other plans); the interval is the take-up's range. None when it does not pay.
     """
     tests = churn.splits.tests
     candidates = [
@@ -116,17 +135,24 @@ def plan_move_action(
     pay = scores.loc[movable, "value_per_period"]
     yearly = to_annual_margin(float(pay.sum()) * kept_periods, margin)
     rate, low, high = take_up
+    offered = int(movable.sum())
+    value, value_low, value_high = (yearly * r - contact_cost * offered for r in take_up)
+    if value <= 0:
+        return None
     period = units.period_name(churn.period, codes=("D", "W", "M", "Q", "Y"))
+    cost = (
+        f"contact cost {contact_cost:,.2f} per offer" if contact_cost else "no contact cost given"
+    )
     return Action(
         f"Test an offer moving subscribers to the '{best}' {plan} (its subscribers churn "
         f"{best_rate:.1%} per {period} against {other_rate:.1%} on the others: an association "
         f"to test with a randomised offer, not a promise; assumed take-up {rate:.0%}, range "
         f"{low:.0%} to {high:.0%})",
         f"active subscribers not on '{best}'",
-        int(round(rate * int(movable.sum()))),
-        yearly * rate,
-        yearly * low,
-        yearly * high,
-        kpi=f"churn per {period} of offered vs not-offered subscribers",
+        int(round(rate * offered)),
+        value,
+        value_low,
+        value_high,
+        kpi=f"churn per {period} of offered vs not-offered subscribers; net of {cost}",
         page="02_churn",
     )
