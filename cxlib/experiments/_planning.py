@@ -20,6 +20,7 @@ from cxlib.settings.config import AnalysisConfig, ExperimentCost
 from cxlib.settings.dates import to_timestamp
 from cxlib.settings.formats import p_value_text
 from cxlib.settings.headline import INVEST_PREFIX, Headline
+from cxlib.settings.i18n import gettext, ngettext, number, percent
 from cxlib.settings.validation import DataError
 
 __all__ = [
@@ -233,20 +234,31 @@ def rollout_value(
     )
     horizon = result.attrs.get("horizon_days")
     discount = (
-        "measured revenue after the discount"
+        gettext("measured revenue after the discount")
         if revenue == "after_discount"
-        else "measured revenue before the discount, which is in the cost"
+        else gettext("measured revenue before the discount, which is in the cost")
     )
     costs = (
-        f"minus {cost_per_treated:,.2f} per treated customer ({discount})"
+        gettext("minus %(cost)s per treated customer (%(discount)s)")
+        % {"cost": number(cost_per_treated, ",.2f"), "discount": discount}
         if cost_per_treated
-        else f"no campaign cost given ({discount})"
+        else gettext("no campaign cost given (%(discount)s)") % {"discount": discount}
     )
-    out["basis"] = (
-        f"gross margin ({margin:.0%} of revenue) per year net of campaign cost, undiscounted: "
-        f"revenue effect per customer over {horizon} days x {customers:,} customers x "
-        f"{campaigns_per_year:g} campaign(s) a year x margin, {costs}"
-    )
+    out["basis"] = ngettext(
+        "gross margin (%(margin)s of revenue) per year net of campaign cost, undiscounted: "
+        "revenue effect per customer over %(days)s days x %(customers)s customers x "
+        "%(campaigns)s campaign(s) a year x margin, %(costs)s",
+        "gross margin (%(margin)s of revenue) per year net of campaign cost, undiscounted: "
+        "revenue effect per customer over %(days)s days x %(customers)s customers x "
+        "%(campaigns)s campaign(s) a year x margin, %(costs)s",
+        campaigns_per_year,
+    ) % {
+        "margin": percent(margin, 0),
+        "days": horizon,
+        "customers": number(customers, ","),
+        "campaigns": number(campaigns_per_year, "g"),
+        "costs": costs,
+    }
     return out
 
 
@@ -279,32 +291,53 @@ to +4.00).'
     horizon = result.attrs.get("horizon_days")
     sentences = []
     for group, money in rollout.iterrows():
-        row = revenue.loc[group]
-        effect = f"{currency} {row['effect']:+,.2f} per customer over {horizon} days"
-        cost = float(money.get("cost_per_year", 0.0))
-        net = "net of its cost" if cost else "with no campaign cost given"
-        if row["significant"] and row["effect"] > 0 and money["margin_per_year"] > 0:
-            sentences.append(
-                f"{group} pays: {effect} (95% interval {row['ci_low']:+,.2f} to "
-                f"{row['ci_high']:+,.2f}); rolled out to {money['customers']:,} customers it is "
-                f"worth {currency} {money['margin_per_year']:,.0f} of gross margin a year {net} "
-                f"({money['margin_low']:,.0f} to {money['margin_high']:,.0f})"
-            )
-        elif row["significant"] and row["effect"] > 0:
-            sentences.append(
-                f"{group} raises revenue ({effect}) but does not pay for itself: rolled out to "
-                f"{money['customers']:,} customers its gross margin of {currency} "
-                f"{money['gross_margin_per_year']:,.0f} a year is below its cost of {currency} "
-                f"{cost:,.0f}: do not roll it out to everyone"
-            )
-        elif row["significant"]:
-            sentences.append(f"{group} lowers revenue ({effect}): do not roll it out")
-        else:
-            sentences.append(
-                f"{group}: no measurable revenue effect ({effect}, 95% interval "
-                f"{row['ci_low']:+,.2f} to {row['ci_high']:+,.2f})"
-            )
+        sentences.append(_group_verdict(group, revenue.loc[group], money, horizon, currency))
     return "; ".join(sentences) + "."
+
+
+def _group_verdict(group, row: pd.Series, money: pd.Series, horizon, currency: str) -> str:
+    """Say whether one treatment pays, in the run's language (see :func:`experiment_verdict`)."""
+    words = {
+        "group": group,
+        "effect": gettext("%(currency)s %(effect)s per customer over %(days)s days")
+        % {"currency": currency, "effect": number(row["effect"], "+,.2f"), "days": horizon},
+        "low": number(row["ci_low"], "+,.2f"),
+        "high": number(row["ci_high"], "+,.2f"),
+        "customers": number(money["customers"], ","),
+        "currency": currency,
+    }
+    cost = float(money.get("cost_per_year", 0.0))
+    if row["significant"] and row["effect"] > 0 and money["margin_per_year"] > 0:
+        return gettext(
+            "%(group)s pays: %(effect)s (95%% interval %(low)s to %(high)s); rolled out to "
+            "%(customers)s customers it is worth %(currency)s %(value)s of gross margin a year "
+            "%(net)s (%(value_low)s to %(value_high)s)"
+        ) % {
+            **words,
+            "value": number(money["margin_per_year"], ",.0f"),
+            "net": gettext("net of its cost") if cost else gettext("with no campaign cost given"),
+            "value_low": number(money["margin_low"], ",.0f"),
+            "value_high": number(money["margin_high"], ",.0f"),
+        }
+    if row["significant"] and row["effect"] > 0:
+        return gettext(
+            "%(group)s raises revenue (%(effect)s) but does not pay for itself: rolled out to "
+            "%(customers)s customers its gross margin of %(currency)s %(margin)s a year is below "
+            "its cost of %(currency)s %(cost)s: do not roll it out to everyone"
+        ) % {
+            **words,
+            "margin": number(money["gross_margin_per_year"], ",.0f"),
+            "cost": number(cost, ",.0f"),
+        }
+    if row["significant"]:
+        return gettext("%(group)s lowers revenue (%(effect)s): do not roll it out") % words
+    return (
+        gettext(
+            "%(group)s: no measurable revenue effect (%(effect)s, 95%% interval %(low)s to "
+            "%(high)s)"
+        )
+        % words
+    )
 
 
 def experiment_headlines(
@@ -341,11 +374,14 @@ def experiment_headlines(
     headlines = []
     for group, money in rollout.iterrows():
         row = revenue.loc[group]
-        method = "CUPED-adjusted" if row["adjusted"] else "plain difference"
+        method = gettext("CUPED-adjusted") if row["adjusted"] else gettext("plain difference")
         headlines.append(
             Headline(
                 f"experiment_{_slug(group)}_revenue_effect",
-                f"{experiment}: revenue per customer, {group} vs control ({horizon} days)",
+                gettext(
+                    "%(experiment)s: revenue per customer, %(group)s vs control (%(days)s days)"
+                )
+                % {"experiment": experiment, "group": group, "days": horizon},
                 float(row["effect"]),
                 unit="currency",
                 ci_low=float(row["ci_low"]),
@@ -358,7 +394,8 @@ def experiment_headlines(
             headlines.append(
                 Headline(
                     f"experiment_{_slug(group)}_retention_effect",
-                    f"{experiment}: share of customers buying, {group} vs control",
+                    gettext("%(experiment)s: share of customers buying, %(group)s vs control")
+                    % {"experiment": experiment, "group": group},
                     float(kept["effect"]),
                     unit="percent",
                     ci_low=float(kept["ci_low"]),
@@ -370,8 +407,15 @@ def experiment_headlines(
             headlines.append(
                 Headline(
                     f"{INVEST_PREFIX}{_slug(group)}_rollout",
-                    f"Roll out {group} ({experiment}) to {money['customers']:,} customers: "
-                    "yearly gross margin net of campaign cost",
+                    gettext(
+                        "Roll out %(group)s (%(experiment)s) to %(n)s customers: yearly gross "
+                        "margin net of campaign cost"
+                    )
+                    % {
+                        "group": group,
+                        "experiment": experiment,
+                        "n": number(money["customers"], ","),
+                    },
                     float(money["margin_per_year"]),
                     unit="currency",
                     ci_low=float(money["margin_low"]),
@@ -382,7 +426,7 @@ def experiment_headlines(
     headlines.append(
         Headline(
             "experiment_verdict",
-            f"{experiment}: verdict",
+            gettext("%(experiment)s: verdict") % {"experiment": experiment},
             experiment_verdict(result, rollout, currency=currency),
             unit="text",
         )
@@ -391,7 +435,8 @@ def experiment_headlines(
         headlines.append(
             Headline(
                 "experiment_targeting",
-                f"{experiment}: whom to treat ({targeting.treatment})",
+                gettext("%(experiment)s: whom to treat (%(treatment)s)")
+                % {"experiment": experiment, "treatment": targeting.treatment},
                 targeting.verdict,
                 unit="text",
             )
@@ -402,11 +447,10 @@ def experiment_headlines(
         if not c.get("ok", True)
     ]
     checks = (
-        "sample ratio and pre-period balance OK"
+        gettext("sample ratio and pre-period balance OK")
         if not problems
-        else "CHECK FAILED: " + "; ".join(problems)
+        else gettext("CHECK FAILED: ") + "; ".join(problems)
     )
-    headlines.append(
-        Headline("experiment_checks", f"{experiment}: design checks", checks, unit="text")
-    )
+    label = gettext("%(experiment)s: design checks") % {"experiment": experiment}
+    headlines.append(Headline("experiment_checks", label, checks, unit="text"))
     return headlines

@@ -13,6 +13,7 @@ from scipy import stats
 
 from cxlib.data._assignments import CONTROL
 from cxlib.settings.dates import to_timestamp
+from cxlib.settings.i18n import gettext, percent
 from cxlib.settings.params import Options, check_param, param_error
 from cxlib.settings.validation import (
     DataError,
@@ -409,24 +410,29 @@ def measure(
 
 
 def _method(adjust: bool, horizon_days: int, n_treatments: int, alpha: float) -> str:
+    days = {"days": horizon_days}
     text = (
-        "Difference in means per customer over the " + f"{horizon_days} days from the start, "
-        "Welch t-test; "
+        gettext(
+            "Difference in means per customer over the %(days)s days from the start, Welch t-test; "
+        )
+        % days
     )
     text += (
-        "revenue and retention CUPED-adjusted on the same metric in the "
-        f"{horizon_days} days before the start; "
+        gettext(
+            "revenue and retention CUPED-adjusted on the same metric in the %(days)s days before "
+            "the start; "
+        )
+        % days
         if adjust
-        else "no covariate adjustment; "
+        else gettext("no covariate adjustment; ")
     )
     if n_treatments > 1:
-        text += (
-            f"{n_treatments} treatments against one control: p-values Holm-adjusted "
-            f"(family-wise {alpha:.0%} per metric), {1 - alpha:.0%} intervals per "
-            "comparison."
-        )
+        text += gettext(
+            "%(n)s treatments against one control: p-values Holm-adjusted (family-wise "
+            "%(alpha)s per metric), %(level)s intervals per comparison."
+        ) % {"n": n_treatments, "alpha": percent(alpha, 0), "level": percent(1 - alpha, 0)}
     else:
-        text += f"{1 - alpha:.0%} intervals."
+        text += gettext("%(level)s intervals.") % {"level": percent(1 - alpha, 0)}
     return text
 
 

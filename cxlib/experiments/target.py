@@ -47,6 +47,8 @@ from cxlib.customers import customer_base
 from cxlib.data._assignments import CONTROL
 from cxlib.experiments._uplift import TLearner, XLearner, dr_effects, qini_area, uplift_curve
 from cxlib.experiments.measure import _assigned, _outcomes, active_customers
+from cxlib.settings.i18n import gettext as _
+from cxlib.settings.i18n import ngettext, number
 from cxlib.settings.params import Options, check_param, check_positive_int
 from cxlib.settings.validation import DataError, check_transactions
 
@@ -271,41 +273,67 @@ def _compare(scores, effects, seed, n_boot) -> pd.DataFrame:
 def _choice_sentence(learners: pd.DataFrame, unit: str) -> str:
     best, other = learners.index[0], learners.index[1]
     a, b = learners["qini_area"].iloc[0], learners["qini_area"].iloc[1]
-    return (
-        f"{best} chosen: its out-of-fold scores rank customers better (Qini area {a:+,.3f} "
-        f"{unit} per customer, 95% interval {learners['area_low'].iloc[0]:+,.3f} to "
-        f"{learners['area_high'].iloc[0]:+,.3f}) than the {other}'s ({b:+,.3f}); the area is "
-        "the extra effect per tested customer that ranking by the score captures over random "
-        "picks, averaged over how many are treated."
-    )
+    return _(
+        "%(best)s chosen: its out-of-fold scores rank customers better (Qini area %(a)s "
+        "%(unit)s per customer, 95%% interval %(low)s to %(high)s) than the %(other)s's "
+        "(%(b)s); the area is the extra effect per tested customer that ranking by the score "
+        "captures over random picks, averaged over how many are treated."
+    ) % {
+        "best": best,
+        "a": number(a, "+,.3f"),
+        "unit": unit,
+        "low": number(learners["area_low"].iloc[0], "+,.3f"),
+        "high": number(learners["area_high"].iloc[0], "+,.3f"),
+        "other": other,
+        "b": number(b, "+,.3f"),
+    }
 
 
 def _verdict(values, policy, n_treat, n, unit) -> str:
     v, lo, hi = values["targeted"]
     e, elo, ehi = values["everyone"]
     g, glo, ghi = values["gain"]
-    money = f"{unit} {{:,.0f}} ({{:,.0f}} to {{:,.0f}})"
+
+    def money(value, low, high) -> str:
+        return _("%(unit)s %(value)s (%(low)s to %(high)s)") % {
+            "unit": unit,
+            "value": number(value, ",.0f"),
+            "low": number(low, ",.0f"),
+            "high": number(high, ",.0f"),
+        }
+
     if policy == "targeted":
-        return (
-            f"Treat {n_treat:,} of the {n:,} tested customers, not all: worth "
-            + money.format(v, lo, hi)
-            + " net of campaign cost over the test's horizon, against "
-            + money.format(e, elo, ehi)
-            + " for treating everyone; targeting adds "
-            + money.format(g, glo, ghi)
-            + "."
-        )
-    simple = f"Treat all {n:,} tested customers" if policy == "everyone" else "Treat no one"
-    worth = money.format(e, elo, ehi) if policy == "everyone" else f"{unit} 0"
-    picked = f"treating the {n_treat:,} customers the scores pick"
-    if ghi < 0:
-        why = f"{picked} would lose " + money.format(-g, -ghi, -glo) + " against it"
-    else:
-        why = f"{picked} would gain " + money.format(g, glo, ghi) + ", an interval including zero"
-    return (
-        f"{simple} ({worth} net of campaign cost over the test's horizon): targeting adds "
-        f"nothing measurable ({why})."
+        return _(
+            "Treat %(picked)s of the %(n)s tested customers, not all: worth %(value)s net of "
+            "campaign cost over the test's horizon, against %(everyone)s for treating "
+            "everyone; targeting adds %(gain)s."
+        ) % {
+            "picked": number(n_treat, ","),
+            "n": number(n, ","),
+            "value": money(v, lo, hi),
+            "everyone": money(e, elo, ehi),
+            "gain": money(g, glo, ghi),
+        }
+    simple = (
+        _("Treat all %(n)s tested customers") % {"n": number(n, ",")}
+        if policy == "everyone"
+        else _("Treat no one")
     )
+    worth = money(e, elo, ehi) if policy == "everyone" else f"{unit} 0"
+    picked = {"picked": number(n_treat, ",")}
+    if ghi < 0:
+        why = _("treating the %(picked)s customers the scores pick would lose %(money)s against it")
+        picked["money"] = money(-g, -ghi, -glo)
+    else:
+        why = _(
+            "treating the %(picked)s customers the scores pick would gain %(money)s, an interval "
+            "including zero"
+        )
+        picked["money"] = money(g, glo, ghi)
+    return _(
+        "%(simple)s (%(worth)s net of campaign cost over the test's horizon): targeting adds "
+        "nothing measurable (%(why)s)."
+    ) % {"simple": simple, "worth": worth, "why": why % picked}
 
 
 @_one_thread
@@ -458,10 +486,10 @@ def _groups(result: TargetingResult) -> pd.Series:
             if values.nunique() <= _MAX_LEVELS:
                 labels.append(values.map(lambda v, c=column: f"{c}: {v}", na_action="ignore"))
     spend = result.features["revenue_12m"]
-    quarters = ["bottom quarter", "second quarter", "third quarter", "top quarter"]
+    quarters = [_("bottom quarter"), _("second quarter"), _("third quarter"), _("top quarter")]
     ranked = spend.rank(method="first")
     band = pd.qcut(ranked, 4, labels=quarters).astype(str)
-    labels.append("spend in the 12 months before the test: " + band)
+    labels.append(_("spend in the 12 months before the test: ") + band)
     return pd.concat(labels).dropna()
 
 
@@ -502,19 +530,35 @@ def responders_text(table: pd.DataFrame, *, horizon_days: int, unit: str = "", k
     predicted EUR -1.00 per customer over 90 days, measured +0.50, 95% interval -3.00 to +4.00).'
     """
     if table.empty:
-        return "No customer group is large enough to compare."
+        return _("No customer group is large enough to compare.")
     k = min(k, len(table) // 2) or 1
 
     def say(rows: pd.DataFrame) -> str:
         return "; ".join(
-            f"{group} ({int(row.customers):,} customers; predicted {unit} "
-            f"{row.predicted:+,.2f} per customer over {horizon_days} days, measured "
-            f"{row.measured:+,.2f}, 95% interval "
-            f"{row.ci_low:+,.2f} to {row.ci_high:+,.2f})".replace("  ", " ")
+            ngettext(
+                "%(group)s (%(n)s customers; predicted %(unit)s %(predicted)s per customer over "
+                "%(days)s days, measured %(measured)s, 95%% interval %(low)s to %(high)s)",
+                "%(group)s (%(n)s customers; predicted %(unit)s %(predicted)s per customer over "
+                "%(days)s days, measured %(measured)s, 95%% interval %(low)s to %(high)s)",
+                int(row.customers),
+            )
+            % {
+                "group": group,
+                "n": number(int(row.customers), ",d"),
+                "unit": unit,
+                "predicted": number(row.predicted, "+,.2f"),
+                "days": horizon_days,
+                "measured": number(row.measured, "+,.2f"),
+                "low": number(row.ci_low, "+,.2f"),
+                "high": number(row.ci_high, "+,.2f"),
+            }
             for group, row in rows.iterrows()
-        )
+        ).replace("  ", " ")
 
     most = say(table.head(k))
     if len(table) < 2:
-        return f"Respond most: {most}."
-    return f"Respond most: {most}. Respond least: {say(table.tail(k).iloc[::-1])}."
+        return _("Respond most: %(most)s.") % {"most": most}
+    return _("Respond most: %(most)s. Respond least: %(least)s.") % {
+        "most": most,
+        "least": say(table.tail(k).iloc[::-1]),
+    }

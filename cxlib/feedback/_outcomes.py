@@ -18,7 +18,7 @@ import pandas as pd
 
 from cxlib.feedback._themes import ThemeResult, find_themes, pick_quotes
 from cxlib.settings.escape import escaped_style
-from cxlib.settings.i18n import gettext, number, scaled
+from cxlib.settings.i18n import gettext, localise, number, percent, scaled
 from cxlib.settings.validation import DataError, validate_columns
 
 #: A theme needs this many texts from customers with a survey answer for its writers' NPS to
@@ -314,17 +314,20 @@ def outcome_table(
         money = impact.set_index("theme")
         table = table.join(money[[c for c in money.columns if c not in table.columns]], on="theme")
         table = table.sort_values("revenue_at_stake", ascending=False, na_position="last")
-    out = pd.DataFrame({"Theme": table["name"].to_numpy()})
-    out["Texts"] = [f"{n:,}" for n in table["n_texts"]]
-    out["Share of texts"] = [f"{s:.0%}" for s in table["share"]]
+    theme, say = gettext("Theme"), gettext("What customers say")
+    out = pd.DataFrame({theme: table["name"].to_numpy()})
+    out[gettext("Texts")] = [number(n, ",") for n in table["n_texts"]]
+    out[gettext("Share of texts")] = [percent(s, 0) for s in table["share"]]
     if "writers_nps" in table:
-        out["Writers' NPS"] = [
-            "n/a" if pd.isna(v) else f"{v:+.0f}".replace("+0", "0") for v in table["writers_nps"]
+        out[gettext("Writers' NPS")] = [
+            gettext("n/a") if pd.isna(v) else localise(f"{v:+.0f}".replace("+0", "0"))
+            for v in table["writers_nps"]
         ]
     if impact is not None:
-        out["Customers"] = [f"{n:,}" for n in table["customers"]]
-        out[f"Revenue at stake per year ({currency})"] = [
-            f"{_money(v)} ({_money(lo)} to {_money(hi)})"
+        out[gettext("Customers")] = [number(n, ",") for n in table["customers"]]
+        out[gettext("Revenue at stake per year (%(currency)s)") % {"currency": currency}] = [
+            gettext("%(value)s (%(low)s to %(high)s)")
+            % {"value": _money(v), "low": _money(lo), "high": _money(hi)}
             for v, lo, hi in zip(
                 table["revenue_at_stake"],
                 table["at_stake_ci_low"],
@@ -333,10 +336,8 @@ def outcome_table(
             )
         ]
     quoted = gettext("“%(quote)s”")  # the language's quotation marks (ru: «…»)
-    out["What customers say"] = [
-        " ".join(quoted % {"quote": q} for q in quotes) for quotes in table["quotes"]
-    ]
-    text = ["Theme", "What customers say"]
+    out[say] = [" ".join(quoted % {"quote": q} for q in quotes) for quotes in table["quotes"]]
+    text = [theme, say]
     # Themes and quotes are client text: every cell and header is escaped (cxlib.settings.escape).
     return (
         escaped_style(out)

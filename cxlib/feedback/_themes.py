@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from cxlib.feedback._stop_words import resolve_stop_words
+from cxlib.settings.i18n import gettext
 from cxlib.settings.params import Interval, check_param, param_error
 from cxlib.settings.validation import DataError, validate_columns
 
@@ -469,7 +470,7 @@ def theme_labels(
             else " ".join(surface[w].most_common(1)[0][0] if w in surface else w for w in c.split())
             for c in chosen
         ]
-        labels.append(", ".join(words) if words else f"theme {k}")
+        labels.append(", ".join(words) if words else gettext("theme %(k)s") % {"k": k})
     return labels
 
 

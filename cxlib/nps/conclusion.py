@@ -16,15 +16,22 @@ from cxlib.nps.score import MIN_RELIABLE_N, NPSResult
 from cxlib.settings.escape import escape_markdown
 from cxlib.settings.formats import p_value_text
 from cxlib.settings.headline import Headline
+from cxlib.settings.i18n import gettext as _
+from cxlib.settings.i18n import language, ngettext, number, percent
 
 __all__ = ["conclusion_markdown", "nps_headlines"]
 
 
 def _money(value: float, currency: str) -> str:
     if value is None or math.isnan(value):
-        return "n/a"
+        return _("n/a")
     sign = "-" if value < 0 else ""
-    return f"{sign}{currency} {abs(value):,.0f}"
+    if language() == "en":
+        return f"{sign}{currency} {abs(value):,.0f}"
+    from babel.numbers import get_currency_symbol
+
+    symbol = get_currency_symbol(currency, language()) if currency.isupper() else currency
+    return f"{number(value, ',.0f')}\xa0{symbol}"
 
 
 @dataclass
@@ -41,29 +48,44 @@ class _Text:
     def money(self, value: float) -> str:
         return _money(value, self.currency)
 
+    def ci(self, low: str, high: str) -> str:
+        """Say an interval: "95% CI a to b"."""
+        return _("%(level)s%% CI %(low)s to %(high)s") % {
+            "level": self.level,
+            "low": low,
+            "high": high,
+        }
+
     def verdict(self, p_value: float) -> str:
         real = p_value < self.alpha
-        return ", a real difference." if real else ", not distinguishable from zero."
+        return _(", a real difference.") if real else _(", not distinguishable from zero.")
 
     def incremental(self, row, what: str) -> None:
         """Sort 'does the score add to past behaviour' into what NPS does / does not tell."""
         if row["adds_value"]:
-            self.does.append(f"{what} beyond what past behaviour already predicts")
+            self.does.append(
+                _("%(what)s beyond what past behaviour already predicts") % {"what": what}
+            )
         elif row["p_value"] < self.alpha:
             self.does_not.append(
-                f"much about {what} beyond past behaviour (the extra signal is real but too "
-                "small to change who you would target)"
+                _(
+                    "much about %(what)s beyond past behaviour (the extra signal is real but too "
+                    "small to change who you would target)"
+                )
+                % {"what": what}
             )
         else:
-            self.does_not.append(f"{what} beyond what past behaviour already predicts")
+            self.does_not.append(
+                _("%(what)s beyond what past behaviour already predicts") % {"what": what}
+            )
 
 
 def _pct(v: float) -> str:
-    return f"{100 * v:.0f}%"
+    return percent(v, 0)
 
 
 def _pts(v: float) -> str:
-    return f"{100 * v:+.0f} pts"
+    return _("%(value)s pts") % {"value": number(100 * v, "+.0f")}
 
 
 def _effect(result, metric: str):
@@ -74,141 +96,220 @@ def _effect(result, metric: str):
 
 
 def _spend_and_churn(result, text: _Text) -> None:
-    s, level = result.summary, text.level
+    s = result.summary
     months = s["follow_up_months"]
     e = _effect(result, "subsequent_spend")
     if e is not None:
         text.lines.append(
-            f"In the {months} months after answering, promoters spent "
-            f"{text.money(e['promoter_mean'])} on average and detractors "
-            f"{text.money(e['detractor_mean'])}: a gap of **{text.money(e['difference'])}** "
-            f"({level}% CI {text.money(e['ci_low'])} to {text.money(e['ci_high'])})"
+            _(
+                "In the %(months)s months after answering, promoters spent %(promoters)s on "
+                "average and detractors %(detractors)s: a gap of **%(gap)s** (%(ci)s)"
+            )
+            % {
+                "months": months,
+                "promoters": text.money(e["promoter_mean"]),
+                "detractors": text.money(e["detractor_mean"]),
+                "gap": text.money(e["difference"]),
+                "ci": text.ci(text.money(e["ci_low"]), text.money(e["ci_high"])),
+            }
             + text.verdict(e["p_value"])
         )
         if e["p_value"] < text.alpha:
-            more = "more" if e["difference"] > 0 else "less"
-            text.does.append(f"promoters go on to spend {more} than detractors")
+            text.does.append(
+                _("promoters go on to spend more than detractors")
+                if e["difference"] > 0
+                else _("promoters go on to spend less than detractors")
+            )
         else:
-            text.does_not.append("whether a customer will spend more in the coming months")
+            text.does_not.append(_("whether a customer will spend more in the coming months"))
+    leave, who = _("detractors are more likely to stop buying"), _("who is about to stop buying")
     e = _effect(result, "churned")
     if e is not None:
         text.lines.append(
-            f"By the end of the data, {_pct(e['detractor_mean'])} of detractors had stopped "
-            f"buying ({s['churn_definition']}) versus {_pct(e['promoter_mean'])} of promoters "
-            f"(gap **{_pts(-e['difference'])}**, {level}% CI {_pts(-e['ci_high'])} to "
-            f"{_pts(-e['ci_low'])})" + text.verdict(e["p_value"])
+            _(
+                "By the end of the data, %(detractors)s of detractors had stopped buying "
+                "(%(definition)s) versus %(promoters)s of promoters (gap **%(gap)s**, %(ci)s)"
+            )
+            % {
+                "detractors": _pct(e["detractor_mean"]),
+                "definition": s["churn_definition"],
+                "promoters": _pct(e["promoter_mean"]),
+                "gap": _pts(-e["difference"]),
+                "ci": text.ci(_pts(-e["ci_high"]), _pts(-e["ci_low"])),
+            }
+            + text.verdict(e["p_value"])
         )
         if e["p_value"] < text.alpha and e["difference"] < 0:
-            text.does.append("detractors are more likely to stop buying")
+            text.does.append(leave)
         elif e["p_value"] < text.alpha:
-            text.does.append("promoters are more likely to stop buying than detractors")
+            text.does.append(_("promoters are more likely to stop buying than detractors"))
         else:
-            text.does_not.append("who is about to stop buying")
+            text.does_not.append(who)
     e = _effect(result, "churned_within_segment")
     if e is not None:
         text.lines.append(
-            f"Comparing promoters and detractors within the same segment, detractors' churn is "
-            f"higher by {_pts(-e['difference'])} ({level}% CI {_pts(-e['ci_high'])} to "
-            f"{_pts(-e['ci_low'])})" + text.verdict(e["p_value"])
+            _(
+                "Comparing promoters and detractors within the same segment, detractors' churn "
+                "is higher by %(gap)s (%(ci)s)"
+            )
+            % {
+                "gap": _pts(-e["difference"]),
+                "ci": text.ci(_pts(-e["ci_high"]), _pts(-e["ci_low"])),
+            }
+            + text.verdict(e["p_value"])
         )
         real = e["p_value"] < text.alpha and e["difference"] < 0
-        if real and "detractors are more likely to stop buying" not in text.does:
-            text.does.append("within a segment, detractors are more likely to stop buying")
-            if "who is about to stop buying" in text.does_not:
-                text.does_not.remove("who is about to stop buying")
+        if real and leave not in text.does:
+            text.does.append(_("within a segment, detractors are more likely to stop buying"))
+            if who in text.does_not:
+                text.does_not.remove(who)
     e = _effect(result, "prior_spend")
     if e is not None and e["p_value"] < text.alpha:
         text.lines.append(
-            f"Part of that gap was there before the answer: in the {s['prior_months']} months "
-            f"before it, promoters had already spent {text.money(e['promoter_mean'])} and "
-            f"detractors {text.money(e['detractor_mean'])}."
+            _(
+                "Part of that gap was there before the answer: in the %(months)s months before "
+                "it, promoters had already spent %(promoters)s and detractors %(detractors)s."
+            )
+            % {
+                "months": s["prior_months"],
+                "promoters": text.money(e["promoter_mean"]),
+                "detractors": text.money(e["detractor_mean"]),
+            }
         )
 
 
 def _beyond_behaviour(result, text: _Text) -> None:
-    s, level = result.summary, text.level
+    s = result.summary
     if result.incremental.empty:
         return
     inc = result.incremental.set_index("model")
     reg = result.regressions.set_index(["model", "term"])
     controls = (
-        "prior spend, prior orders, tenure and segment"
+        _("prior spend, prior orders, tenure and segment")
         if s["segment_controlled"]
-        else "prior spend, prior orders and tenure"
+        else _("prior spend, prior orders and tenure")
     )
     if "subsequent_spend" in inc.index:
         row, i = reg.loc[("subsequent_spend", "score")], inc.loc["subsequent_spend"]
         text.lines.append(
-            f"Holding {controls} fixed, each extra point on the 0-10 scale goes with "
-            f"{text.money(row['coef'])} of spend in the next {s['follow_up_months']} months "
-            f"({level}% CI {text.money(row['ci_low'])} to {text.money(row['ci_high'])}, "
-            f"{p_value_text(row['p_value'])}); the share of spend explained moves from "
-            f"{i['without_score']:.3f} to {i['with_score']:.3f}."
+            _(
+                "Holding %(controls)s fixed, each extra point on the 0-10 scale goes with "
+                "%(coef)s of spend in the next %(months)s months (%(ci)s, %(p)s); the share of "
+                "spend explained moves from %(without)s to %(with)s."
+            )
+            % {
+                "controls": controls,
+                "coef": text.money(row["coef"]),
+                "months": s["follow_up_months"],
+                "ci": text.ci(text.money(row["ci_low"]), text.money(row["ci_high"])),
+                "p": p_value_text(row["p_value"]),
+                "without": number(i["without_score"], ".3f"),
+                "with": number(i["with_score"], ".3f"),
+            }
         )
-        text.incremental(i, "future spend")
+        text.incremental(i, _("future spend"))
     if "churn" in inc.index:
         row, i = reg.loc[("churn", "score")], inc.loc["churn"]
         text.lines.append(
-            f"For churn, each extra point multiplies the odds of having stopped buying by "
-            f"{math.exp(row['coef']):.2f} ({level}% CI {math.exp(row['ci_low']):.2f} to "
-            f"{math.exp(row['ci_high']):.2f}); adding the score to a model of past behaviour "
-            f"moves its cross-validated ROC AUC from {i['without_score']:.3f} to "
-            f"{i['with_score']:.3f} (likelihood-ratio {p_value_text(i['p_value'])})."
+            _(
+                "For churn, each extra point multiplies the odds of having stopped buying by "
+                "%(ratio)s (%(ci)s); adding the score to a model of past behaviour moves its "
+                "cross-validated ROC AUC from %(without)s to %(with)s (likelihood-ratio %(p)s)."
+            )
+            % {
+                "ratio": number(math.exp(row["coef"]), ".2f"),
+                "ci": text.ci(
+                    number(math.exp(row["ci_low"]), ".2f"), number(math.exp(row["ci_high"]), ".2f")
+                ),
+                "without": number(i["without_score"], ".3f"),
+                "with": number(i["with_score"], ".3f"),
+                "p": p_value_text(i["p_value"]),
+            }
         )
-        text.incremental(i, "churn risk")
+        text.incremental(i, _("churn risk"))
 
 
 def _segments_and_quarters(result, text: _Text) -> None:
-    s, seg, level = result.summary, result.segments, text.level
+    s, seg = result.summary, result.segments
     if s["has_segments"] and len(seg) >= 2:
         top = seg.sort_values("revenue_per_customer", ascending=False).iloc[0]
         rank = int((seg["score"] > top["score"]).sum()) + 1
         text.lines.append(
-            f"The most valuable segment, {escape_markdown(top['segment'])} "
-            f"({text.money(top['revenue_per_customer'])} per customer), has NPS "
-            f"{top['score']:+.0f} ({level}% CI {top['ci_low']:+.0f} to {top['ci_high']:+.0f}), "
-            f"rank {rank} of {len(seg)} segments by NPS."
+            _(
+                "The most valuable segment, %(segment)s (%(revenue)s per customer), has NPS "
+                "%(score)s (%(ci)s), rank %(rank)s of %(n)s segments by NPS."
+            )
+            % {
+                "segment": escape_markdown(_(str(top["segment"]))),
+                "revenue": text.money(top["revenue_per_customer"]),
+                "score": number(top["score"], "+.0f"),
+                "ci": text.ci(number(top["ci_low"], "+.0f"), number(top["ci_high"], "+.0f")),
+                "rank": rank,
+                "n": len(seg),
+            }
         )
         if rank > 1:
             text.does_not.append(
-                "which segments bring the money (the highest-NPS segment is not the most valuable)"
+                _(
+                    "which segments bring the money (the highest-NPS segment is not the most "
+                    "valuable)"
+                )
             )
         rho, p_value, k = s["segment_nps_vs_growth"]
         if not math.isnan(rho):
             caveat = (
                 "."
                 if s["segment_controlled"]
-                else " (and these segments were measured at the end of the data, so their "
-                "growth partly reflects how they are defined)."
+                else _(
+                    " (and these segments were measured at the end of the data, so their "
+                    "growth partly reflects how they are defined)."
+                )
             )
             text.lines.append(
-                f"Across {k} segments, NPS and revenue growth have a rank correlation of "
-                f"{rho:+.2f} (p={p_value:.2f}); with so few segments this is a hint, not evidence"
+                _(
+                    "Across %(k)s segments, NPS and revenue growth have a rank correlation of "
+                    "%(rho)s (p=%(p)s); with so few segments this is a hint, not evidence"
+                )
+                % {"k": k, "rho": number(rho, "+.2f"), "p": number(p_value, ".2f")}
                 + caveat
             )
-    rho_raw, _, _ = s["period_nps_vs_growth"]
+    _quarters(s, text)
+
+
+def _quarters(s: dict, text: _Text) -> None:
+    """Say whether a quarter's NPS runs ahead of the next quarter's revenue growth."""
+    rho_raw, _p, _k = s["period_nps_vs_growth"]
     rho, p_value, k = s["period_nps_vs_growth_detrended"]
     if math.isnan(rho):
         return
     real = p_value < text.alpha
     if real and rho > 0:
-        verdict = "quarters with higher NPS were followed by faster growth"
+        verdict = _("quarters with higher NPS were followed by faster growth")
     elif real:
-        verdict = (
+        verdict = _(
             "quarters with higher NPS were followed by slower growth, more likely a drift both "
             "share (such as a maturing customer base) than NPS hurting revenue; either way NPS "
             "is no leading indicator of growth here"
         )
     else:
-        verdict = "no reliable sign that NPS moves ahead of revenue"
+        verdict = _("no reliable sign that NPS moves ahead of revenue")
     text.lines.append(
-        f"Across {k} quarters with at least {MIN_RELIABLE_N} answers, once the shared time "
-        f"trend is removed, a quarter's NPS and the next quarter's revenue growth have a rank "
-        f"correlation of {rho:+.2f} (p={p_value:.2f}; {rho_raw:+.2f} before removing the "
-        f"trend): {verdict}."
+        _(
+            "Across %(k)s quarters with at least %(min_n)s answers, once the shared time trend "
+            "is removed, a quarter's NPS and the next quarter's revenue growth have a rank "
+            "correlation of %(rho)s (p=%(p)s; %(raw)s before removing the trend): %(verdict)s."
+        )
+        % {
+            "k": k,
+            "min_n": MIN_RELIABLE_N,
+            "rho": number(rho, "+.2f"),
+            "p": number(p_value, ".2f"),
+            "raw": number(rho_raw, "+.2f"),
+            "verdict": verdict,
+        }
     )
     if not (real and rho > 0):
-        text.does_not.append("next quarter's revenue growth")
+        text.does_not.append(_("next quarter's revenue growth"))
 
 
 def _who_answers(result, text: _Text) -> None:
@@ -217,18 +318,34 @@ def _who_answers(result, text: _Text) -> None:
         return
     r = resp.loc["revenue"]
     if r["p_value"] < text.alpha:
-        direction = "more" if r["difference"] > 0 else "less"
         bias = (
-            f"respondents spent {direction} than non-respondents, so NPS speaks for the "
-            "customers who answer, not for the whole base"
+            _(
+                "respondents spent more than non-respondents, so NPS speaks for the customers "
+                "who answer, not for the whole base"
+            )
+            if r["difference"] > 0
+            else _(
+                "respondents spent less than non-respondents, so NPS speaks for the customers "
+                "who answer, not for the whole base"
+            )
         )
     else:
-        bias = "respondents and non-respondents spent about the same"
+        bias = _("respondents and non-respondents spent about the same")
     text.lines.append(
-        f"{_pct(result.summary['response_rate'])} of customers answered a survey; "
-        f"{text.money(r['respondents'])} versus {text.money(r['non_respondents'])} revenue per "
-        f"customer ({text.level}% CI of the gap {text.money(r['ci_low'])} to "
-        f"{text.money(r['ci_high'])}): {bias}."
+        _(
+            "%(rate)s of customers answered a survey; %(respondents)s versus "
+            "%(non_respondents)s revenue per customer (%(level)s%% CI of the gap %(low)s to "
+            "%(high)s): %(bias)s."
+        )
+        % {
+            "rate": _pct(result.summary["response_rate"]),
+            "respondents": text.money(r["respondents"]),
+            "non_respondents": text.money(r["non_respondents"]),
+            "level": text.level,
+            "low": text.money(r["ci_low"]),
+            "high": text.money(r["ci_high"]),
+            "bias": bias,
+        }
     )
 
 
@@ -252,26 +369,42 @@ def conclusion_markdown(result, *, currency: str = "EUR") -> str:
     text = _Text(currency=currency, alpha=1 - s["confidence"], level=round(100 * s["confidence"]))
     o = result.overall
     text.lines.append(
-        f"NPS is **{o.score:+.0f}** ({text.level}% CI {o.ci_low:+.0f} to {o.ci_high:+.0f}) over "
-        f"{o.n:,} customers' latest answers."
+        ngettext(
+            "NPS is **%(score)s** (%(ci)s) over %(n)s customers' latest answers.",
+            "NPS is **%(score)s** (%(ci)s) over %(n)s customers' latest answers.",
+            o.n,
+        )
+        % {
+            "score": number(o.score, "+.0f"),
+            "ci": text.ci(number(o.ci_low, "+.0f"), number(o.ci_high, "+.0f")),
+            "n": number(o.n, ","),
+        }
     )
     _spend_and_churn(result, text)
     _beyond_behaviour(result, text)
     _segments_and_quarters(result, text)
     _who_answers(result, text)
     text.lines.append(
-        "*These are associations between what customers answered and what they did next, not "
-        "causes: raising a customer's score will not by itself raise their spend. "
+        _(
+            "*These are associations between what customers answered and what they did next, "
+            "not causes: raising a customer's score will not by itself raise their spend. "
+        )
         + (
             s["multiplicity"][0].upper() + s["multiplicity"][1:] + ".*"
             if "multiplicity" in s
             else "*"
         )
     )
-    short = "In short: for this client, NPS "
-    short += ("tells you that " + "; ".join(text.does)) if text.does else "tells little about money"
+    if text.does:
+        short = _("In short: for this client, NPS tells you that %(does)s") % {
+            "does": "; ".join(text.does)
+        }
+    else:
+        short = _("In short: for this client, NPS tells little about money")
     if text.does_not:
-        short += ". It does not tell you " + "; nor ".join(text.does_not)
+        short += _(". It does not tell you %(does_not)s") % {
+            "does_not": _("; nor ").join(text.does_not)
+        }
     short += "."
     text.lines.append(f"**{short}**")
     return "\n\n".join(text.lines)
@@ -321,19 +454,23 @@ def nps_headlines(
     s = result.summary
     months = s["follow_up_months"]
     out = [
-        Headline("nps", "Net Promoter Score", overall.score, unit="points",
+        Headline("nps", _("Net Promoter Score"), overall.score, unit="points",
                  ci_low=overall.ci_low, ci_high=overall.ci_high,
-                 note=f"{overall.n:,} customers' latest answers"),
+                 note=ngettext("%(n)s customers' latest answers",
+                               "%(n)s customers' latest answers", overall.n)
+                 % {"n": number(overall.n, ",")}),
     ]  # fmt: skip
     spend = _effect(result, "subsequent_spend")
     if spend is not None:
         out.append(Headline(
             "promoter_detractor_spend_gap",
-            f"Extra spend of promoters over detractors in the {months} months after answering",
+            _("Extra spend of promoters over detractors in the %(months)s months after answering")
+            % {"months": months},
             float(spend["difference"]), unit="currency",
             ci_low=float(spend["ci_low"]), ci_high=float(spend["ci_high"]),
-            note=f"promoters {_money(spend['promoter_mean'], currency)}, detractors "
-                 f"{_money(spend['detractor_mean'], currency)} per customer",
+            note=_("promoters %(promoters)s, detractors %(detractors)s per customer") % {
+                "promoters": _money(spend["promoter_mean"], currency),
+                "detractors": _money(spend["detractor_mean"], currency)},
         ))  # fmt: skip
     churn = _effect(result, "churned")
     if churn is not None:
@@ -341,32 +478,36 @@ def nps_headlines(
         # leave, so the value and both ends of its interval change sign (and swap).
         out.append(Headline(
             "detractor_churn_gap",
-            "Share of detractors who stopped buying minus that of promoters (percentage points)",
+            _("Share of detractors who stopped buying minus that of promoters (percentage points)"),
             -float(churn["difference"]), unit="percent",
             ci_low=-float(churn["ci_high"]), ci_high=-float(churn["ci_low"]),
-            note=f"churn: {s['churn_definition']}",
+            note=_("churn: %(definition)s") % {"definition": s["churn_definition"]},
         ))  # fmt: skip
     incremental = result.incremental.set_index("model")
     note = (
-        "cross-validated ROC AUC {:.3f} without the score, {:.3f} with it".format(
-            *incremental.loc["churn", ["without_score", "with_score"]]
-        )
+        _("cross-validated ROC AUC %(without)s without the score, %(with)s with it")
+        % {
+            "without": number(incremental.loc["churn", "without_score"], ".3f"),
+            "with": number(incremental.loc["churn", "with_score"], ".3f"),
+        }
         if "churn" in incremental.index
-        else "too few answers with follow-up to measure"
+        else _("too few answers with follow-up to measure")
     )
     out.append(Headline(
         "nps_predicts_churn_beyond_behaviour",
-        "Does the score add to past behaviour in predicting churn",
+        _("Does the score add to past behaviour in predicting churn"),
         result.predictive_value("churn"), unit="text", note=note,
     ))  # fmt: skip
     if impact is not None and len(impact):
         top = impact.iloc[0]
         out.append(Headline(
             "invest_top_complaint_theme",
-            f"Fix the complaint theme with most revenue at stake: {top['name']}",
+            _("Fix the complaint theme with most revenue at stake: %(theme)s")
+            % {"theme": top["name"]},
             float(top["revenue_at_stake"]), unit="currency",
             ci_low=float(top["at_stake_ci_low"]), ci_high=float(top["at_stake_ci_high"]),
-            note=f"{int(top['customers']):,} customers raised it; yearly revenue x their "
-                 "excess churn",
+            note=ngettext("%(n)s customers raised it; yearly revenue x their excess churn",
+                          "%(n)s customers raised it; yearly revenue x their excess churn",
+                          int(top["customers"])) % {"n": number(int(top["customers"]), ",d")},
         ))  # fmt: skip
     return out

@@ -34,6 +34,7 @@ from cxlib.nps.score import (
     nps,
     nps_category,
 )
+from cxlib.settings.i18n import N_, gettext
 from cxlib.settings.params import Options, check_param
 from cxlib.settings.validation import (
     DataError,
@@ -139,13 +140,13 @@ class NPSRevenueResult:
         check_param("model", model, choices, caller="predictive_value")
         rows = self.incremental[self.incremental["model"] == model]
         if rows.empty:
-            return "not measured"
+            return N_("not measured")
         row = rows.iloc[0]
         if row["adds_value"]:
-            return "useful"
+            return N_("useful")
         if row["p_value"] < 1 - self.summary["confidence"]:
-            return "real but small"
-        return "none"
+            return N_("real but small")
+        return N_("none")
 
     def conclusion(self, *, currency: str = "EUR") -> str:
         """State what NPS does and does not tell this client about money, as Markdown.
@@ -271,11 +272,13 @@ def _churn_rule(base, churned, churn_days, churn_definition, follow_up_months, c
         if churn_days is None:
             churn_days = base.attrs.get("churn_follow_up_days")
     if churn_definition is None and churn_days is not None:
-        churn_definition = f"no purchase in the last {churn_days} days"
+        churn_definition = gettext("no purchase in the last %(days)s days") % {"days": churn_days}
     elif churn_definition is None and status is not None:
-        churn_definition = "churned under the client's churn definition"
+        churn_definition = gettext("churned under the client's churn definition")
     elif churn_definition is None:
-        churn_definition = f"no purchase in the last {follow_up_months} months"
+        churn_definition = gettext("no purchase in the last %(months)s months") % {
+            "months": follow_up_months
+        }
     return (None if status is None else status.astype(bool)), churn_days, churn_definition
 
 
@@ -500,10 +503,10 @@ def nps_vs_revenue(
         has_clv=clv_of is not None,
     )
     n_tests = _adjust_for_multiplicity(effects, regressions, incremental, respondents)
-    summary["multiplicity"] = (
-        f"p-values are Benjamini-Hochberg adjusted over the {n_tests} tests of this analysis "
+    summary["multiplicity"] = gettext(
+        "p-values are Benjamini-Hochberg adjusted over the %(n)s tests of this analysis "
         "(column p_value; the raw ones are in p_value_unadjusted)"
-    )
+    ) % {"n": n_tests}
     return NPSRevenueResult(
         overall=overall,
         by_category=by_category,

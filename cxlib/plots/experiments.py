@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from cxlib.plots._base import _get_ax, _label, _labels, _money_axis
+from cxlib.settings.i18n import N_, number
+from cxlib.settings.i18n import gettext as _
 
 __all__ = ["plot_cumulative_revenue", "plot_effect_intervals", "plot_qini"]
 
@@ -25,7 +27,7 @@ def plot_effect_intervals(
             if row.significant and row.effect > 0
             else ("#d55e00" if row.significant else "#0072b2")
         )
-        label = "adjusted (CUPED)" if row.adjusted else "difference in means"
+        label = _("adjusted (CUPED)") if row.adjusted else _("difference in means")
         ax.errorbar(row.effect, y, xerr=[[row.effect - row.ci_low], [row.ci_high - row.effect]],
                     fmt="o", color=colour, capsize=5, linewidth=2,
                     label=label if y == 0 else None)  # fmt: skip
@@ -35,21 +37,24 @@ def plot_effect_intervals(
                         xerr=[[plain["effect"] - plain["ci_low"]],
                               [plain["ci_high"] - plain["effect"]]],
                         fmt="s", color="#999999", capsize=4,
-                        label=("adjusted (CUPED)" if plain["adjusted"] else "difference in means")
-                        if y == 0 else None)  # fmt: skip
+                        label=(_("adjusted (CUPED)") if plain["adjusted"]
+                               else _("difference in means")) if y == 0 else None)  # fmt: skip
     ax.axvline(0, color="#333333", linewidth=1)
     ax.set_yticks(range(len(rows)), _labels(rows["group"]))
     ax.set_ylim(-0.6, len(rows) - 0.5)
-    unit = {
-        "revenue": "revenue per customer",
-        "retention": "share of customers buying",
-        "score": "survey score",
-        "nps": "NPS points",
-    }.get(metric, metric)
-    ax.set(xlabel=f"Effect on {unit} vs control (95% interval)", ylabel="",
-           title=f"What the action did: {unit}")  # fmt: skip
+    unit = _(
+        {
+            "revenue": N_("revenue per customer"),
+            "retention": N_("share of customers buying"),
+            "score": N_("survey score"),
+            "nps": N_("NPS points"),
+        }.get(metric, metric)
+    )
+    xlabel = _("Effect on %(unit)s vs control (95%% interval)") % {"unit": unit}
+    ax.set(xlabel=xlabel, ylabel="",
+           title=_("What the action did: %(unit)s") % {"unit": unit})  # fmt: skip
     if metric == "revenue":
-        _money_axis(ax, f"Effect on {unit} vs control (95% interval)", currency)
+        _money_axis(ax, xlabel, currency)
     ax.legend(loc="best")
     return ax
 
@@ -62,14 +67,14 @@ def plot_cumulative_revenue(curve, *, currency: str | None = None, ax=None):
     """
     ax = _get_ax(ax)
     for group in curve.columns:
-        ax.plot(curve.index, curve[group], label=_label(group),
+        ax.plot(curve.index, curve[group], label=_label(_(group) if group == "control" else group),
                 linewidth=2 if group != "control" else 2.5,
                 color="#333333" if group == "control" else None)  # fmt: skip
     ax.axvline(0, color="#999999", linestyle="--", linewidth=1)
-    ax.annotate(" start", (0, ax.get_ylim()[1]), va="top", color="#666666")
-    ax.set(xlabel="Days from the start (negative: the pre-period)",
-           title="Revenue per customer by group")  # fmt: skip
-    _money_axis(ax, "Cumulative revenue per customer", currency, axis="y")
+    ax.annotate(_(" start"), (0, ax.get_ylim()[1]), va="top", color="#666666")
+    ax.set(xlabel=_("Days from the start (negative: the pre-period)"),
+           title=_("Revenue per customer by group"))  # fmt: skip
+    _money_axis(ax, _("Cumulative revenue per customer"), currency, axis="y")
     ax.legend(loc="upper left")
     return ax
 
@@ -89,25 +94,27 @@ def plot_qini(result, *, currency: str | None = None, ax=None):
     n = int(qini["customers"].iloc[-1])
     share = 100 * qini["share"]
     ax.plot(share, qini["net_value"], color="#0072b2", linewidth=2,
-            label=f"highest predicted effect first ({result.learner})")  # fmt: skip
+            label=_("highest predicted effect first (%(learner)s)")
+            % {"learner": result.learner})  # fmt: skip
     ax.plot(share, qini["net_random"], color="#999999", linestyle="--", linewidth=1.5,
-            label="picked at random")  # fmt: skip
+            label=_("picked at random"))  # fmt: skip
     picked = int(result.picked.sum())
-    chosen = " (recommended)" if result.policy == "targeted" else ""
+    chosen = _(" (recommended)") if result.policy == "targeted" else ""
     ax.plot(
         100 * picked / max(n, 1),
         qini["net_value"].iloc[picked],
         "o",
         color="#009e73",
         markersize=9,
-        label=f"margin x uplift > cost: treat {picked:,} of {n:,}{chosen}",
+        label=_("margin x uplift > cost: treat %(picked)s of %(n)s%(chosen)s")
+        % {"picked": number(picked, ","), "n": number(n, ","), "chosen": chosen},
     )
-    chosen = " (recommended)" if result.policy == "everyone" else ""
+    chosen = _(" (recommended)") if result.policy == "everyone" else ""
     ax.plot(100, qini["net_value"].iloc[-1], "s", color="#d55e00", markersize=8,
-            label=f"treat everyone{chosen}")  # fmt: skip
+            label=_("treat everyone%(chosen)s") % {"chosen": chosen})  # fmt: skip
     ax.axhline(0, color="#333333", linewidth=1)
-    ax.set(xlabel="Share of tested customers treated (%)",
-           title="Whom to treat: net value as more customers are treated")  # fmt: skip
-    _money_axis(ax, "Net value over the test's horizon", currency, axis="y")
+    ax.set(xlabel=_("Share of tested customers treated (%)"),
+           title=_("Whom to treat: net value as more customers are treated"))  # fmt: skip
+    _money_axis(ax, _("Net value over the test's horizon"), currency, axis="y")
     ax.legend(loc="best")
     return ax

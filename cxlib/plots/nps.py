@@ -10,6 +10,8 @@ from cxlib.plots._base import (
     _nothing_to_draw,
     _percent_ticks,
 )
+from cxlib.settings.i18n import N_, ngettext, number
+from cxlib.settings.i18n import gettext as _
 from cxlib.settings.params import Options, check_param, param_error
 
 __all__ = [
@@ -21,16 +23,21 @@ __all__ = [
 ]
 
 _CATEGORY_COLOURS = {"detractor": "#d55e00", "passive": "#999999", "promoter": "#009e73"}
+_CATEGORY_NAMES = {
+    "detractor": N_("detractor"),
+    "passive": N_("passive"),
+    "promoter": N_("promoter"),
+}
 _MONEY_METRICS = frozenset({"revenue", "aov", "clv", "prior_spend", "subsequent_spend"})
 _METRIC_LABELS = {
-    "revenue": "Revenue per customer",
-    "orders": "Orders per customer",
-    "aov": "Average order value",
-    "tenure_years": "Tenure (years)",
-    "clv": "CLV per customer",
-    "prior_spend": "Spend before the answer",
-    "subsequent_spend": "Spend after the answer",
-    "churned": "Share stopped buying",
+    "revenue": N_("Revenue per customer"),
+    "orders": N_("Orders per customer"),
+    "aov": N_("Average order value"),
+    "tenure_years": N_("Tenure (years)"),
+    "clv": N_("CLV per customer"),
+    "prior_spend": N_("Spend before the answer"),
+    "subsequent_spend": N_("Spend after the answer"),
+    "churned": N_("Share stopped buying"),
 }
 
 
@@ -52,7 +59,11 @@ def plot_nps_by_group(table, *, by: str = "segment", ax=None):
         ax.plot(score, y, "o", color="#0072b2", markerfacecolor="#0072b2" if ok else "white")
     ax.axvline(0, color="#bbbbbb", linewidth=1)
     ax.set_yticks(list(positions), _labels(data[by]))
-    ax.set(xlabel="NPS (points, 95% interval)", ylabel="", title=f"NPS by {_label(by)}")
+    ax.set(
+        xlabel=_("NPS (points, 95% interval)"),
+        ylabel="",
+        title=_("NPS by %(group)s") % {"group": _(_label(by))},
+    )
     return ax
 
 
@@ -63,14 +74,14 @@ def plot_nps_over_time(table, *, ax=None):
     """
     ax = _get_ax(ax)
     ax.fill_between(table["period"], table["ci_low"], table["ci_high"], alpha=0.25, color="#0072b2")
-    ax.plot(table["period"], table["score"], marker="o", color="#0072b2", label="NPS")
+    ax.plot(table["period"], table["score"], marker="o", color="#0072b2", label=_("NPS"))
     if "change_significant" in table:
         changed = table[table["change_significant"]]
         ax.scatter(changed["period"], changed["score"], s=150, facecolors="none",
-                   edgecolors="#d55e00", label="significant change")  # fmt: skip
+                   edgecolors="#d55e00", label=_("significant change"))  # fmt: skip
         ax.legend(loc="best")
     ax.axhline(0, color="#bbbbbb", linewidth=1)
-    ax.set(xlabel="", ylabel="NPS (points, 95% interval)", title="NPS over time")
+    ax.set(xlabel="", ylabel=_("NPS (points, 95% interval)"), title=_("NPS over time"))
     return ax
 
 
@@ -89,9 +100,10 @@ def plot_category_outcome(
         raise param_error("metric", metric, known, caller="plot_category_outcome")
     colours = [_CATEGORY_COLOURS[c] for c in data["category"]]
     errors = [data["mean"] - data["ci_low"], data["ci_high"] - data["mean"]]
-    ax.bar(data["category"], data["mean"], color=colours, yerr=errors, capsize=4)
-    label = _METRIC_LABELS.get(metric, metric)
-    ax.set(xlabel="", ylabel=label, title=f"{label} by NPS category")
+    names = [_(_CATEGORY_NAMES.get(c, c)) for c in data["category"]]
+    ax.bar(names, data["mean"], color=colours, yerr=errors, capsize=4)
+    label = _(_METRIC_LABELS.get(metric, metric))
+    ax.set(xlabel="", ylabel=label, title=_("%(label)s by NPS category") % {"label": label})
     if metric in _MONEY_METRICS:
         _money_axis(ax, label, currency, axis="y")
     elif metric == "churned":
@@ -121,9 +133,12 @@ def plot_score_outcome(
                     alpha=0.25, color="#0072b2")  # fmt: skip
     ax.plot(data["score"], data[metric], marker="o", color="#0072b2")
     months = result.summary.get("follow_up_months")
-    label = _METRIC_LABELS[metric] + (f" ({months} months)" if metric == "subsequent_spend" else "")
-    ax.set(xlabel="Likelihood-to-recommend score", ylabel=label, xticks=range(0, 11),
-           title=f"{_METRIC_LABELS[metric]} by score")  # fmt: skip
+    name = _(_METRIC_LABELS[metric])
+    label = name + (
+        _(" (%(months)s months)") % {"months": months} if metric == "subsequent_spend" else ""
+    )
+    ax.set(xlabel=_("Likelihood-to-recommend score"), ylabel=label, xticks=range(0, 11),
+           title=_("%(label)s by score") % {"label": name})  # fmt: skip
     if metric == "subsequent_spend":
         _money_axis(ax, label, currency, axis="y")
     else:
@@ -138,15 +153,16 @@ def plot_themes_at_stake(impact, *, top: int = 10, currency: str | None = None, 
     money can be read side by side; ``currency`` names the money axis's unit.
     """
     if impact.empty:
-        return _nothing_to_draw(ax, "No complaint themes (no feedback table)")
+        return _nothing_to_draw(ax, _("No complaint themes (no feedback table)"))
     ax = _get_ax(ax)
     data = impact.head(top).iloc[::-1]
     ax.barh(range(len(data)), data["revenue_at_stake"], color="#cc79a7")
     ax.set_yticks(range(len(data)), _labels(data["name"]))
     pairs = zip(data["revenue_at_stake"], data["customers"], strict=True)
     for y, (value, customers) in enumerate(pairs):
-        ax.annotate(f" {customers:,} customers", (value, y), va="center", fontsize=9)
+        said = ngettext(" %(n)s customers", " %(n)s customers", customers)
+        ax.annotate(said % {"n": number(customers, ",")}, (value, y), va="center", fontsize=9)
     unit = f" ({currency})" if currency else ""
-    ax.set(xlabel=f"Revenue at stake per year{unit} (revenue x excess churn)", ylabel="",
-           title="Complaint themes ranked by money at stake")  # fmt: skip
+    ax.set(xlabel=_("Revenue at stake per year%(unit)s (revenue x excess churn)") % {"unit": unit},
+           ylabel="", title=_("Complaint themes ranked by money at stake"))  # fmt: skip
     return ax

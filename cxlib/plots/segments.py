@@ -5,6 +5,8 @@ from __future__ import annotations
 import seaborn as sns
 
 from cxlib.plots._base import _get_ax, _label, _labels, _money_axis, _percent_ticks
+from cxlib.settings.i18n import gettext as _
+from cxlib.settings.i18n import percent
 
 __all__ = [
     "plot_cluster_profiles",
@@ -32,22 +34,23 @@ def plot_segment_map(grid, *, ax=None):
     image = np.zeros((5, 5, 3))
     for row in grid.itertuples(index=False):
         image[int(row.r_score) - 1, int(row.fm_score) - 1] = lookup[row.segment]
-        ax.text(row.fm_score, row.r_score, f"{row.share:.0%}", ha="center", va="center", fontsize=9)
+        ax.text(row.fm_score, row.r_score, percent(row.share, 0), ha="center", va="center",
+                fontsize=9)  # fmt: skip
     ax.imshow(image, origin="lower", extent=(0.5, 5.5, 0.5, 5.5), alpha=0.85)
     ax.grid(False)
     ax.set_xticks(range(1, 6))
     ax.set_yticks(range(1, 6))
     ax.legend(
-        handles=[Patch(color=lookup[n], label=_label(n)) for n in names],
+        handles=[Patch(color=lookup[n], label=_label(_(n))) for n in names],
         loc="center left",
         bbox_to_anchor=(1.02, 0.5),
         frameon=False,
         fontsize=9,
     )
     ax.set(
-        xlabel="Frequency-monetary score (5 = buys most)",
-        ylabel="Recency score (5 = bought most recently)",
-        title="RFM segment map (share of customers per cell)",
+        xlabel=_("Frequency-monetary score (5 = buys most)"),
+        ylabel=_("Recency score (5 = bought most recently)"),
+        title=_("RFM segment map (share of customers per cell)"),
     )
     return ax
 
@@ -63,12 +66,12 @@ def plot_segment_sizes_vs_value(profiles, *, top: int | None = None, ax=None):
     table = profiles if top is None else profiles.head(top)
     ax = _get_ax(ax, figsize=(8, 0.45 * len(table) + 1.5))
     positions = np.arange(len(table))[::-1]
-    ax.barh(positions + 0.2, table["customer_share"], height=0.4, label="Share of customers")
-    ax.barh(positions - 0.2, table["revenue_share"], height=0.4, label="Share of revenue")
-    ax.set_yticks(positions, _labels(table.index))
+    ax.barh(positions + 0.2, table["customer_share"], height=0.4, label=_("Share of customers"))
+    ax.barh(positions - 0.2, table["revenue_share"], height=0.4, label=_("Share of revenue"))
+    ax.set_yticks(positions, _labels(_(str(name)) for name in table.index))
     ax.xaxis.set_major_formatter(_percent_ticks())
     ax.legend(loc="lower right")
-    ax.set(xlabel="Share", ylabel="", title="Segment size versus value")
+    ax.set(xlabel=_("Share"), ylabel="", title=_("Segment size versus value"))
     return ax
 
 
@@ -95,10 +98,10 @@ def plot_cluster_profiles(standardised, *, ax=None):
         fmt=".1f",
         annot_kws={"fontsize": 8},
         linewidths=0.5,
-        cbar_kws={"label": "standard deviations from all customers"},
+        cbar_kws={"label": _("standard deviations from all customers")},
         ax=ax,
     )
-    ax.set(xlabel="", ylabel="", title="Cluster profiles (standardised)")
+    ax.set(xlabel="", ylabel="", title=_("Cluster profiles (standardised)"))
     return ax
 
 
@@ -116,15 +119,20 @@ def plot_wallet_headroom(
     ax = _get_ax(ax, figsize=(8, 0.45 * len(table) + 1.5))
     positions = np.arange(len(table))[::-1]
     spend = table[f"spend{suffix}"].clip(lower=0)
-    ax.barh(positions, spend, label="Current spend")
-    ax.barh(positions, table[f"headroom{suffix}"], left=spend, label="Headroom", alpha=0.6)
+    ax.barh(positions, spend, label=_("Current spend"))
+    ax.barh(positions, table[f"headroom{suffix}"], left=spend, label=_("Headroom"), alpha=0.6)
     for pos, share, total in zip(
         positions, table["share_of_wallet"], table[f"wallet{suffix}"], strict=True
     ):
-        ax.text(total, pos, f"  {share:.0%} of wallet", va="center", fontsize=9)
-    ax.set_yticks(positions, _labels(table.index))
+        said = _("  %(share)s of wallet") % {"share": percent(share, 0)}
+        ax.text(total, pos, said, va="center", fontsize=9)
+    ax.set_yticks(positions, _labels(_(str(name)) for name in table.index))
     ax.legend(loc="lower right")
-    what = "per customer" if per_customer else "total"
-    ax.set(ylabel="", title="Share of wallet and headroom by segment")
-    _money_axis(ax, f"Annual spend and wallet ({what})", currency)
+    ax.set(ylabel="", title=_("Share of wallet and headroom by segment"))
+    label = (
+        _("Annual spend and wallet (per customer)")
+        if per_customer
+        else _("Annual spend and wallet (total)")
+    )
+    _money_axis(ax, label, currency)
     return ax

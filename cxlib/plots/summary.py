@@ -6,13 +6,26 @@ import matplotlib.pyplot as plt
 import seaborn as sns
 
 from cxlib.plots._base import PALETTE, _count_ticks, _get_ax, _money_ticks, _nothing_to_draw
-from cxlib.settings.i18n import scaled
+from cxlib.settings.i18n import N_, scaled
+from cxlib.settings.i18n import gettext as _
 
 __all__ = [
     "plot_actions",
     "plot_active_customers",
     "plot_revenue_bridge",
 ]
+
+_NO_TREND = N_("No revenue trend")
+#: The bridge's steps as the axis shows them (one line break each, to fit).
+_STEPS = {
+    "previous 12 months": N_("previous\n12 months"),
+    "new customers": N_("new\ncustomers"),
+    "reactivated customers": N_("reactivated\ncustomers"),
+    "lost customers": N_("lost\ncustomers"),
+    "expansion": N_("expansion"),
+    "contraction": N_("contraction"),
+    "last 12 months": N_("last\n12 months"),
+}
 
 
 def plot_revenue_bridge(bridge, *, currency: str | None = None, ax=None):
@@ -23,13 +36,10 @@ def plot_revenue_bridge(bridge, *, currency: str | None = None, ax=None):
     the rows between signed steps); ``currency`` names the money axis's unit.
     """
     if bridge.empty:  # no transactions table, or under two years of data
-        return _nothing_to_draw(ax, bridge.attrs.get("note", "No revenue trend"))
+        return _nothing_to_draw(ax, _(bridge.attrs.get("note", _NO_TREND)))
     ax = _get_ax(ax, figsize=(9, 4.5))
     colours = sns.color_palette(PALETTE)
-    labels = [
-        str(step).replace(" customers", "\ncustomers").replace(" 12 months", "\n12 months")
-        for step in bridge.index
-    ]
+    labels = [_(_STEPS.get(str(step), str(step))) for step in bridge.index]
     values = bridge["revenue"].to_numpy(float)
     running, extents = 0.0, [0.0]
     for i, value in enumerate(values):
@@ -59,7 +69,7 @@ def plot_revenue_bridge(bridge, *, currency: str | None = None, ax=None):
             lambda v, _: scaled(f"{v / 1e6:,.1f}", 6) if millions else scaled(f"{v / 1e3:,.0f}", 3)
         )
     )
-    ax.set(ylabel=f"Net revenue{unit}", title="How last year's revenue became this year's")
+    ax.set(ylabel=_("Net revenue") + unit, title=_("How last year's revenue became this year's"))
     return ax
 
 
@@ -76,14 +86,16 @@ def plot_active_customers(periods, nps=None, *, ax=None):
         periods["active_customers"],
         marker="o",
         color=colours[0],
-        label="customers buying",
+        label=_("customers buying"),
     )
     with_nps = nps is not None and len(nps) > 0
     ax.set(
-        ylabel="Customers buying in the period",
+        ylabel=_("Customers buying in the period"),
         xlabel=None,
         ylim=(0, None),
-        title="Active customers and NPS over time" if with_nps else "Active customers over time",
+        title=_("Active customers and NPS over time")
+        if with_nps
+        else _("Active customers over time"),
     )
     ax.yaxis.set_major_formatter(plt.FuncFormatter(_count_ticks))
     if with_nps:
@@ -93,7 +105,7 @@ def plot_active_customers(periods, nps=None, *, ax=None):
         twin.plot(when, nps["score"], marker="s", color=colours[1], label="NPS")
         twin.fill_between(when, nps["ci_low"], nps["ci_high"], color=colours[1], alpha=0.15)
         twin.axhline(0, color="grey", lw=0.8)
-        twin.set_ylabel("NPS (points, 95% interval)")
+        twin.set_ylabel(_("NPS (points, 95% interval)"))
         twin.grid(False)
         lines = ax.get_lines()[:1] + twin.get_lines()[:1]
         ax.legend(lines, [line.get_label() for line in lines], loc="lower right")
@@ -107,7 +119,7 @@ def plot_actions(actions, *, currency: str | None = None, ax=None):
     from cxlib.settings import escape as _html
 
     if actions.empty:
-        return _nothing_to_draw(ax, "No ranked action to chart")
+        return _nothing_to_draw(ax, _("No ranked action to chart"))
     data = actions.iloc[::-1]
     ax = _get_ax(ax, figsize=(10, 0.9 * len(data) + 1.5))
     # Numbered like the summary's list; wrapped so long client names stay readable.
@@ -126,12 +138,13 @@ def plot_actions(actions, *, currency: str | None = None, ax=None):
         capsize=4,
         xerr=[data["value"] - data["value_low"], data["value_high"] - data["value"]],
     )
-    basis = data["basis"].iloc[0] if len(data) else "annual gross margin"
+    basis = _(data["basis"].iloc[0] if len(data) else "annual gross margin")
     unit = f" ({currency})" if currency else ""
     ax.set(
-        xlabel=f"{basis.capitalize()} a year{unit}, with interval",
+        xlabel=_("%(basis)s a year%(unit)s, with interval")
+        % {"basis": basis[:1].upper() + basis[1:], "unit": unit},
         ylabel=None,
-        title="Where to invest, ranked by money",
+        title=_("Where to invest, ranked by money"),
     )
     ax.xaxis.set_major_formatter(plt.FuncFormatter(_money_ticks))
     return ax

@@ -33,6 +33,8 @@ import pandas as pd
 
 from cxlib.report.pages import action_page
 from cxlib.segmentation.plays import BASIS, DEFAULT_SAVE_RATE  # the basis plays share with actions
+from cxlib.settings.i18n import gettext as _
+from cxlib.settings.i18n import ngettext, number, percent
 from cxlib.settings.validation import DataError, validate_columns
 
 __all__ = [
@@ -118,12 +120,14 @@ def to_annual_margin(revenue_per_year: float, margin: float) -> float:
 
 def _main_segment(ids: pd.Index, segments: pd.Series | None) -> str:
     if segments is None or len(ids) == 0:
-        return "active customers"
+        return _("active customers")
     counts = segments.reindex(ids).dropna().astype(str).value_counts()
     if counts.empty:
-        return "active customers"
+        return _("active customers")
     top, share = counts.index[0], counts.iloc[0] / counts.sum()
-    return str(top) if share >= 0.999 else f"mostly {top} ({share:.0%})"
+    if share >= 0.999:
+        return _(str(top))  # an RFM segment's name in the run's language
+    return _("mostly %(segment)s (%(share)s)") % {"segment": _(top), "share": percent(share, 0)}
 
 
 def retention_action(
@@ -207,19 +211,27 @@ def retention_action(
         return None
     costs = (
         (
-            f"contact cost {contact_cost:,.2f} per customer"
+            _("contact cost %(cost)s per customer") % {"cost": number(contact_cost, ",.2f")}
             if contact_cost
-            else "no contact cost given"
+            else _("no contact cost given")
         )
         + ", "
-        + (f"incentive {incentive:,.2f} per saved customer" if incentive else "no incentive given")
+        + (
+            _("incentive %(cost)s per saved customer") % {"cost": number(incentive, ",.2f")}
+            if incentive
+            else _("no incentive given")
+        )
     )
+    shares = {"top": percent(top_share, 0), "rate": percent(rate, 0), "low": percent(low, 0)}
     return Action(
-        f"Contact the {top_share:.0%} of active customers with most revenue at risk "
-        f"(assumed save rate {rate:.0%}, range {low:.0%} to {high:.0%}; {costs})",
+        _(
+            "Contact the %(top)s of active customers with most revenue at risk (assumed save "
+            "rate %(rate)s, range %(low)s to %(high)s; %(costs)s)"
+        ) % {**shares, "high": percent(high, 0), "costs": costs},
         _main_segment(pd.Index(top["customer_id"]), segments),
         int(n), value, min(value, *ends), max(value, *ends),
-        kpi=f"churn rate of contacted vs not-contacted at-risk customers; net of {costs}",
+        kpi=_("churn rate of contacted vs not-contacted at-risk customers; net of %(costs)s")
+        % {"costs": costs},
         page=page or action_page("retention"),
     )  # fmt: skip
 
@@ -258,11 +270,15 @@ def complaint_action(
     if value <= 0:
         return None
     return Action(
-        f"Fix what customers complain about most: {top['name']}",
-        f"customers raising {top['name']}", int(top["customers"]),
+        _("Fix what customers complain about most: %(theme)s") % {"theme": top["name"]},
+        _("customers raising %(theme)s") % {"theme": top["name"]}, int(top["customers"]),
         value, min(low, value), max(high, value),
-        kpi="share of detractors raising the theme; churn of those who raise it; net of "
-        + (f"fix cost {fix_cost:,.2f} a year" if fix_cost else "no fix cost given"),
+        kpi=_("share of detractors raising the theme; churn of those who raise it; net of ")
+        + (
+            _("fix cost %(cost)s a year") % {"cost": number(fix_cost, ",.2f")}
+            if fix_cost
+            else _("no fix cost given")
+        ),
         page=page or action_page("complaint"),
     )  # fmt: skip
 
@@ -296,11 +312,17 @@ def rollout_actions(
             continue
         cost = float(costs.loc[group])
         out.append(Action(
-            f"Roll out {group} (tested in {experiment}) to every active customer",
-            "active customers", int(row["customers"]), float(row["margin_per_year"]),
+            _("Roll out %(group)s (tested in %(experiment)s) to every active customer")
+            % {"group": group, "experiment": experiment},
+            _("active customers"), int(row["customers"]), float(row["margin_per_year"]),
             float(row["margin_low"]), float(row["margin_high"]),
-            kpi=f"revenue per customer, {group} vs a hold-out control; net of "
-            + (f"a campaign cost of {cost:,.0f} a year" if cost else "no campaign cost given"),
+            kpi=_("revenue per customer, %(group)s vs a hold-out control; net of ")
+            % {"group": group}
+            + (
+                _("a campaign cost of %(cost)s a year") % {"cost": number(cost, ",.0f")}
+                if cost
+                else _("no campaign cost given")
+            ),
             page=page or action_page("rollout"),
         ))  # fmt: skip
     return out
@@ -335,13 +357,25 @@ def experiment_actions(
     picked = int(base["treat"].sum())
     everyone = targeting.everyone * scale
     return [Action(
-        f"Treat the {picked:,} active customers the uplift model picks for "
-        f"{targeting.treatment} (tested in {experiment}), not all {n_base:,}: worth "
-        f"{value:,.0f} against {everyone:,.0f} for treating everyone",
-        "customers most likely to respond", picked, value, low, high,
-        kpi=f"revenue per treated customer vs a hold-out control among those picked; net of "
-        f"a cost of {targeting.cost_per_treated:,.2f} per treated customer; value per tested "
-        f"customer x {n_base:,} active customers",
+        ngettext(
+            "Treat the %(picked)s active customers the uplift model picks for %(treatment)s "
+            "(tested in %(experiment)s), not all %(base)s: worth %(value)s against "
+            "%(everyone)s for treating everyone",
+            "Treat the %(picked)s active customers the uplift model picks for %(treatment)s "
+            "(tested in %(experiment)s), not all %(base)s: worth %(value)s against "
+            "%(everyone)s for treating everyone",
+            picked,
+        ) % {
+            "picked": number(picked, ",d"), "treatment": targeting.treatment,
+            "experiment": experiment, "base": number(n_base, ",d"),
+            "value": number(value, ",.0f"), "everyone": number(everyone, ",.0f"),
+        },
+        _("customers most likely to respond"), picked, value, low, high,
+        kpi=_(
+            "revenue per treated customer vs a hold-out control among those picked; net of a "
+            "cost of %(cost)s per treated customer; value per tested customer x %(base)s active "
+            "customers"
+        ) % {"cost": number(targeting.cost_per_treated, ",.2f"), "base": number(n_base, ",d")},
         page=page or action_page("rollout"),
     )]  # fmt: skip
 

@@ -22,6 +22,8 @@ from cxlib.report.present import MISSING, format_cell
 from cxlib.report.render import render
 from cxlib.segmentation.plays import CARD_COLUMNS, DEFAULT_CAPTURE_RATE, segment_cards
 from cxlib.segmentation.trend import TREND_COLUMNS, segment_trend
+from cxlib.settings.i18n import day, percent
+from cxlib.settings.i18n import gettext as _
 
 __all__ = [
     "CARD_COLUMNS",
@@ -104,16 +106,18 @@ def cards_table(cards: pd.DataFrame, *, currency: str = "EUR"):
     units = {"customers_change": "percent", "revenue_change": "percent", "trend_note": "text",
              "churn_probability": "percent", "nps": "points", "play_value": "text",
              "nps_responses": "count"}  # fmt: skip
+    money = {"currency": currency}
     labels = {
-        "customers_change": "Customers vs a year before",
-        "revenue_12m": f"Revenue, last 12 months ({currency})",
-        "revenue_change": "Revenue vs a year before",
-        "trend_note": "Why no change on a year before",
-        "churn_probability": "Churn risk",
-        "revenue_at_risk": f"Revenue at risk a year ({currency})",
-        "headroom": f"Wallet headroom a year ({currency})",
-        "play_value": f"Play worth a year ({currency}, gross margin net of campaign cost)",
-        "nps_responses": "NPS answers",
+        "customers_change": _("Customers vs a year before"),
+        "revenue_12m": _("Revenue, last 12 months (%(currency)s)") % money,
+        "revenue_change": _("Revenue vs a year before"),
+        "trend_note": _("Why no change on a year before"),
+        "churn_probability": _("Churn risk"),
+        "revenue_at_risk": _("Revenue at risk a year (%(currency)s)") % money,
+        "headroom": _("Wallet headroom a year (%(currency)s)") % money,
+        "play_value": _("Play worth a year (%(currency)s, gross margin net of campaign cost)")
+        % money,
+        "nps_responses": _("NPS answers"),
     }
     return table(shown, units, currency=currency, labels=labels, keys=["segment"])
 
@@ -146,23 +150,23 @@ def trend_table(trend: pd.DataFrame, *, currency: str = "EUR"):
              "kept_share": "percent",
              "revenue_12m": "currency", "revenue_12m_before": "currency",
              "revenue_change": "text", "trend_note": "text"}  # fmt: skip
+    money = {"currency": currency}
     labels = {
-        "customers": "Customers now",
-        "customers_before": "Customers a year before",
-        "customers_change": "Customers, change",
-        "kept_share": "Of those, still in it",
-        "revenue_12m": f"Revenue, last 12 months ({currency})",
-        "revenue_12m_before": f"Revenue, 12 months a year before ({currency})",
-        "revenue_change": "Revenue, change",
-        "trend_note": "Why no change",
+        "customers": _("Customers now"),
+        "customers_before": _("Customers a year before"),
+        "customers_change": _("Customers, change"),
+        "kept_share": _("Of those, still in it"),
+        "revenue_12m": _("Revenue, last 12 months (%(currency)s)") % money,
+        "revenue_12m_before": _("Revenue, 12 months a year before (%(currency)s)") % money,
+        "revenue_change": _("Revenue, change"),
+        "trend_note": _("Why no change"),
     }
     year_before = trend.attrs.get("year_before")
-    caption = (
-        "Each segment now against the same segment a year before"
-        + (f" ({pd.Timestamp(year_before):%d %b %Y})" if year_before is not None else "")
-        + ": the customers then segmented with the same rules, the share of them in the same "
-        "segment now, and the segment's net revenue in the 12 months up to each date."
-    )
+    caption = _(
+        "Each segment now against the same segment a year before%(when)s: the customers then "
+        "segmented with the same rules, the share of them in the same segment now, and the "
+        "segment's net revenue in the 12 months up to each date."
+    ) % {"when": f" ({day(year_before)})" if year_before is not None else ""}
     units, labels = ({k: v for k, v in m.items() if k in shown} for m in (units, labels))
     return table(shown, units, currency=currency, labels=labels, caption=caption)
 
@@ -200,20 +204,21 @@ class CardsView:
             shown.discard("trend")
             notes = cards["trend_note"].dropna().unique()
             why = f" ({notes[0]})" if len(notes) == 1 else ""
-            absent.append(f"No segment has a year before to compare with{why}")
+            absent.append(_("No segment has a year before to compare with%(why)s") % {"why": why})
         named = {
-            "risk": ("churn_probability", "churn risk"),
-            "nps": ("nps", "NPS"),
-            "complaint": ("top_complaint", "top complaint"),
-            "headroom": ("headroom", "wallet headroom"),
+            "risk": ("churn_probability", _("churn risk")),
+            "nps": ("nps", _("NPS")),
+            "complaint": ("top_complaint", _("top complaint")),
+            "headroom": ("headroom", _("wallet headroom")),
         }
         missing = [words for key, (column, words) in named.items() if cards[column].isna().all()]
-        for key, (column, _) in named.items():
+        for key, (column, _words) in named.items():
             if cards[column].isna().all():
                 shown.discard(key)
         if missing:
             absent.append(
-                "No segment has a number for " + ", ".join(missing) + " (see the topic pages)"
+                _("No segment has a number for %(missing)s (see the topic pages)")
+                % {"missing": _(", ").join(missing)}
             )
         return shown, absent
 
@@ -231,7 +236,7 @@ def _card_numbers(row: dict) -> dict[str, str | None]:
         return value if isinstance(value, str) else None
 
     return {
-        "segment": row["segment"],
+        "segment": _(str(row["segment"])),  # an RFM segment's name in the run's language
         "customers": format_cell(row["customers"], "count"),
         "customer_share": format_cell(row["customer_share"], "percent"),
         "customers_change": None if pd.isna(row["customers_change"]) else change_text(
@@ -253,7 +258,7 @@ def _card_numbers(row: dict) -> dict[str, str | None]:
         "play_value": known(row["play_value"], "currency"),
         "play_low": format_cell(row["play_low"], "currency"),
         "play_high": format_cell(row["play_high"], "currency"),
-        "basis": row["basis"],
+        "basis": _(row["basis"]) if isinstance(row["basis"], str) else row["basis"],
     }  # fmt: skip
 
 
@@ -266,8 +271,8 @@ def change_text(change: float) -> str:
     ['+8%', '-24%', '+0.4%', 'no change', '+250%']
     """
     if change == 0:
-        return "no change"
-    return f"{100 * change:+.1f}%" if abs(change) < 0.01 else f"{100 * change:+.0f}%"
+        return _("no change")
+    return percent(change, 1 if abs(change) < 0.01 else 0, sign=True)
 
 
 def cards_view(cards: pd.DataFrame, *, currency: str = "EUR") -> CardsView:
@@ -289,7 +294,8 @@ def cards_view(cards: pd.DataFrame, *, currency: str = "EUR") -> CardsView:
 def _interval(value: float, low: float, high: float) -> str | None:
     if pd.isna(value):
         return None
-    return (
-        f"{format_cell(value, 'currency')} ({format_cell(low, 'currency')} to "
-        f"{format_cell(high, 'currency')})"
-    )
+    return _("%(value)s (%(low)s to %(high)s)") % {
+        "value": format_cell(value, "currency"),
+        "low": format_cell(low, "currency"),
+        "high": format_cell(high, "currency"),
+    }

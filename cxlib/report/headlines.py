@@ -22,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from cxlib.report.pages import Page, summary_sections
+from cxlib.settings import i18n
 from cxlib.settings.escape import escape_markdown
 from cxlib.settings.headline import INVEST_PREFIX, Headline
 
@@ -56,8 +57,6 @@ def format_value(value: float | str | None, unit: str, *, currency: str = "EUR")
     >>> format_value(12.3456, "points")
     '12.3'
     """
-    from cxlib.settings import i18n
-
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return i18n.gettext("n/a")
     if unit == "text" or isinstance(value, str):
@@ -294,12 +293,17 @@ def _bullet(row, currency: str) -> str:
     # Labels, values and notes may carry client text (segment, category and theme names):
     # escaped, so the markdown cannot make HTML elements or links out of them.
     value = format_value(row.value, row.unit, currency=currency)
-    text = f"- **{escape_markdown(row.label)}**: {escape_markdown(value)}"
+    if row.unit == "text":  # a word a module chose (N_-marked), or client text left as it is
+        value = i18n.gettext(value)
+    label = i18n.gettext(row.label)  # a label recorded in English, or already translated
+    text = f"- **{escape_markdown(label)}**: {escape_markdown(value)}"
     interval = _interval(row, currency)
     if interval:
-        text += f" (95% interval {escape_markdown(interval)})"
+        text += i18n.gettext(" (95%% interval %(interval)s)") % {
+            "interval": escape_markdown(interval)
+        }
     if row.note:
-        text += f" — {escape_markdown(row.note)}"
+        text += f" — {escape_markdown(i18n.gettext(row.note))}"
     return text
 
 
@@ -350,7 +354,7 @@ def executive_summary(
     True
     """
     if headlines.empty:
-        return (
+        return i18n.gettext(
             "**No headline numbers were found.** This summary is assembled from the numbers "
             "that the topic notebooks record; run the whole report "
             "(`cxlib report clients/<name>.yaml`) to fill it."
@@ -361,7 +365,7 @@ def executive_summary(
     order = [name for name in titles if name in set(findings["notebook"])]
     order += sorted(set(findings["notebook"]) - set(order))
 
-    lines = ["## The numbers that matter", ""]
+    lines = [i18n.gettext("## The numbers that matter"), ""]
     for notebook in order:
         lines += [f"### {escape_markdown(titles.get(notebook, notebook))}", ""]
         lines += [
@@ -373,37 +377,42 @@ def executive_summary(
     missing = [name for name in expected if name not in set(headlines["notebook"])]
     if sections is None and missing:
         lines += [
-            "*No numbers were recorded by "
-            + ", ".join(f"`{m}`" for m in missing)
-            + "; check those pages in the report index.*",
+            i18n.gettext(
+                "*No numbers were recorded by %(pages)s; check those pages in the report index.*"
+            )
+            % {"pages": ", ".join(f"`{m}`" for m in missing)},
             "",
         ]
 
     if not where_to_invest:
         return "\n".join(lines).rstrip() + "\n"
-    lines += ["## Where to invest", ""]
+    lines += [i18n.gettext("## Where to invest"), ""]
     words = DEFAULT_AT_STAKE_WORDS if at_stake is None else tuple(at_stake)
     keys = findings["key"].astype(str).str.lower()
     stake = findings[keys.apply(lambda key: any(word in key for word in words))]
     stake = stake.assign(_order=stake["notebook"].map({n: i for i, n in enumerate(order)}))
     stake = stake.sort_values("_order", kind="stable")
     if not invest.empty:
-        lines += ["Recommended by the analyses:", ""]
+        lines += [i18n.gettext("Recommended by the analyses:"), ""]
         lines += [_bullet(row, currency) for row in invest.itertuples(index=False)]
         lines.append("")
     if not stake.empty:
-        lines += ["Where the money at stake sits:", ""]
+        lines += [i18n.gettext("Where the money at stake sits:"), ""]
         lines += [_bullet(row, currency) for row in stake.itertuples(index=False)]
     if invest.empty and stake.empty:
         money = findings[(findings["unit"] == "currency")].copy()
         money = money[pd.to_numeric(money["value"], errors="coerce").notna()]
         if money.empty:
-            lines.append("No notebook recorded a recommendation or an amount of money.")
+            lines.append(
+                i18n.gettext("No notebook recorded a recommendation or an amount of money.")
+            )
         else:
             money = money.assign(_v=pd.to_numeric(money["value"]).abs()).nlargest(3, "_v")
             lines.append(
-                "No notebook recorded an explicit recommendation; these are the largest amounts "
-                "the analyses put a number on:"
+                i18n.gettext(
+                    "No notebook recorded an explicit recommendation; these are the largest "
+                    "amounts the analyses put a number on:"
+                )
             )
             lines += [_bullet(row, currency) for row in money.itertuples(index=False)]
     return "\n".join(lines).rstrip() + "\n"

@@ -18,6 +18,9 @@ from cxlib.report.pages import Page
 from cxlib.segmentation.trend import covers, previous_year_start
 from cxlib.settings import units
 from cxlib.settings.escape import escape_markdown
+from cxlib.settings.i18n import N_, month, ngettext, number, percent
+from cxlib.settings.i18n import day as format_day
+from cxlib.settings.i18n import gettext as _
 
 __all__ = [
     "GLOSSARY",
@@ -27,6 +30,9 @@ __all__ = [
     "glossary_markdown",
     "situation",
 ]
+
+
+_NO_TREND = N_("There is no revenue trend to show.")
 
 
 def _money(value: float, currency: str) -> str:
@@ -79,55 +85,105 @@ def _revenue_trend(bridge: pd.DataFrame, currency: str) -> str:
     attrs = bridge.attrs
     if bridge.empty:
         if "last_12m" not in attrs:  # no transactions table
-            return str(attrs.get("note", "There is no revenue trend to show."))
+            return _(str(attrs.get("note", _NO_TREND)))
         first, end = pd.Timestamp(attrs["first"]), pd.Timestamp(attrs["observation_end"])
         total = _money(attrs["last_12m"], currency)
         if covers(first, end.normalize() - pd.Timedelta(days=364)):
-            said = f"Net revenue over the last 12 months was {total}"
+            said = _("Net revenue over the last 12 months was %(total)s") % {"total": total}
         else:
-            said = (
-                f"Net revenue over the whole history ({first:%d %b %Y} to {end:%d %b %Y}, under "
-                f"a year) was {total}"
-            )
-        return (
-            f"**Revenue.** {said}, from {int(attrs['customers_12m']):,} customers. The data "
-            f"start on {first:%d %b %Y}, after the 12 months before the last 12 begin "
-            f"({previous_year_start(end):%d %b %Y}): there is no comparison with them, and no "
-            "count of new, returning and lost customers."
-        )
+            said = _(
+                "Net revenue over the whole history (%(first)s to %(end)s, under a year) was "
+                "%(total)s"
+            ) % {"first": format_day(first), "end": format_day(end), "total": total}
+        customers = int(attrs["customers_12m"])
+        return ngettext(
+            "**Revenue.** %(said)s, from %(customers)s customers. The data start on %(first)s, "
+            "after the 12 months before the last 12 begin (%(start)s): there is no comparison "
+            "with them, and no count of new, returning and lost customers.",
+            "**Revenue.** %(said)s, from %(customers)s customers. The data start on %(first)s, "
+            "after the 12 months before the last 12 begin (%(start)s): there is no comparison "
+            "with them, and no count of new, returning and lost customers.",
+            customers,
+        ) % {
+            "said": said,
+            "customers": number(customers, ",d"),
+            "first": format_day(first),
+            "start": format_day(previous_year_start(end)),
+        }
     r, n = bridge["revenue"], bridge["customers"]
     previous, last = r["previous 12 months"], r["last 12 months"]
     retained = r["expansion"] + r["contraction"]
+    before = _money(previous, currency)
     if previous > 0:
         change = last / previous - 1
         versus = (
-            f"{'up' if change >= 0 else 'down'} {abs(change):.1%} on the 12 months before "
-            f"({_money(previous, currency)})"
-        )
+            _("up %(change)s on the 12 months before (%(before)s)")
+            if change >= 0
+            else _("down %(change)s on the 12 months before (%(before)s)")
+        ) % {"change": percent(abs(change)), "before": before}
     else:  # no revenue (or a net refund) the year before: no percentage to give
-        versus = f"against {_money(previous, currency)} in the 12 months before"
+        versus = _("against %(before)s in the 12 months before") % {"before": before}
     if attrs.get("history_before", True):
-        arrivals = (
-            f"{n['new customers']:,} new customers brought {_money(r['new customers'], currency)} "
-            f"and {n['reactivated customers']:,} returning ones "
-            f"{_money(r['reactivated customers'], currency)}"
-        )
+        arrivals = _arrivals(n, r, currency)
     else:  # the data start with the previous 12 months: nothing tells new from returning
-        came = n["new customers"] + n["reactivated customers"]
+        came = int(n["new customers"] + n["reactivated customers"])
         money = r["new customers"] + r["reactivated customers"]
-        arrivals = (
-            f"{came:,} customers who had not bought in the 12 months before brought "
-            f"{_money(money, currency)} (the data start on {pd.Timestamp(attrs['first']):%d %b %Y}"
-            ", so new customers cannot be told from returning ones)"
+        arrivals = ngettext(
+            "%(came)s customers who had not bought in the 12 months before brought %(money)s "
+            "(the data start on %(first)s, so new customers cannot be told from returning ones)",
+            "%(came)s customers who had not bought in the 12 months before brought %(money)s "
+            "(the data start on %(first)s, so new customers cannot be told from returning ones)",
+            came,
+        ) % {
+            "came": number(came, ",d"),
+            "money": _money(money, currency),
+            "first": format_day(attrs["first"]),
+        }
+    lost = int(n["lost customers"])
+    left = ngettext(
+        "%(lost)s customers who stopped buying took %(money)s with them",
+        "%(lost)s customers who stopped buying took %(money)s with them",
+        lost,
+    ) % {"lost": number(lost, ",d"), "money": _money(-r["lost customers"], currency)}
+    stayed = (
+        _(
+            "customers who bought in both years spent %(amount)s more (expansion %(expansion)s, "
+            "contraction %(contraction)s)"
         )
-    return (
-        f"**Revenue.** Net revenue over the last 12 months was {_money(last, currency)}, "
-        f"{versus}. {arrivals}; {n['lost customers']:,} customers who "
-        f"stopped buying took {_money(-r['lost customers'], currency)} with them; customers who "
-        f"bought in both years spent {_money(abs(retained), currency)} "
-        f"{'more' if retained >= 0 else 'less'} (expansion {_money(r['expansion'], currency)}, "
-        f"contraction {_money(-r['contraction'], currency)})."
-    )
+        if retained >= 0
+        else _(
+            "customers who bought in both years spent %(amount)s less (expansion %(expansion)s, "
+            "contraction %(contraction)s)"
+        )
+    ) % {
+        "amount": _money(abs(retained), currency),
+        "expansion": _money(r["expansion"], currency),
+        "contraction": _money(-r["contraction"], currency),
+    }
+    return _(
+        "**Revenue.** Net revenue over the last 12 months was %(last)s, %(versus)s. "
+        "%(arrivals)s; %(left)s; %(stayed)s."
+    ) % {
+        "last": _money(last, currency),
+        "versus": versus,
+        "arrivals": arrivals,
+        "left": left,
+        "stayed": stayed,
+    }
+
+
+def _arrivals(n: pd.Series, r: pd.Series, currency: str) -> str:
+    """Say what new and returning customers brought (the data reach a year before)."""
+    new, back = int(n["new customers"]), int(n["reactivated customers"])
+    return ngettext(
+        "%(new)s new customers brought %(money)s",
+        "%(new)s new customers brought %(money)s",
+        new,
+    ) % {"new": number(new, ",d"), "money": _money(r["new customers"], currency)} + ngettext(
+        " and %(back)s returning ones %(money)s",
+        " and %(back)s returning ones %(money)s",
+        back,
+    ) % {"back": number(back, ",d"), "money": _money(r["reactivated customers"], currency)}
 
 
 def _customer_trend(periods: pd.DataFrame) -> list[str]:
@@ -141,7 +197,9 @@ def _customer_trend(periods: pd.DataFrame) -> list[str]:
     now = periods.iloc[-1]
     start = pd.Timestamp(now["period"])
     first = periods.attrs.get("first")
-    since = f"the data start on {pd.Timestamp(first):%d %b %Y}" if first is not None else ""
+    since = (
+        _("the data start on %(first)s") % {"first": format_day(first)} if first is not None else ""
+    )
 
     def covered(day: pd.Timestamp) -> bool:
         return first is None or covers(first, day)
@@ -149,23 +207,38 @@ def _customer_trend(periods: pd.DataFrame) -> list[str]:
     year_ago = start - pd.DateOffset(years=1)
     ago = periods.loc[periods["period"] == year_ago]
     ago_customers = int(ago["active_customers"].sum())  # no row: nobody bought then
-    text = (
-        f"**Customers.** {int(now['active_customers']):,} customers bought in the last complete "
-        f"quarter (starting {start:%d %b %Y})"
-    )
+    active = int(now["active_customers"])
+    text = ngettext(
+        "**Customers.** %(active)s customers bought in the last complete quarter (starting "
+        "%(start)s)",
+        "**Customers.** %(active)s customers bought in the last complete quarter (starting "
+        "%(start)s)",
+        active,
+    ) % {"active": number(active, ",d"), "start": format_day(start)}
     if not covered(year_ago):
         return [
-            f"{text}. The data start on {pd.Timestamp(first):%d %b %Y}: too late to compare "
-            "with the same quarter a year earlier, or to tell new customers from returning ones."
+            _(
+                "%(text)s. The data start on %(first)s: too late to compare with the same "
+                "quarter a year earlier, or to tell new customers from returning ones."
+            )
+            % {"text": text, "first": format_day(first)}
         ]
-    text += f", against {ago_customers:,} a year earlier"
+    text += _(", against %(ago)s a year earlier") % {"ago": number(ago_customers, ",d")}
     if not covered(start - pd.Timedelta(days=365)):
-        return [f"{text}; {since}, too late to tell new customers from returning ones."]
-    text += f"; {int(now['new_customers']):,} of them were new"
+        return [
+            _("%(text)s; %(since)s, too late to tell new customers from returning ones.")
+            % {"text": text, "since": since}
+        ]
+    new = int(now["new_customers"])
+    text += ngettext("; %(new)s of them were new", "; %(new)s of them were new", new) % {
+        "new": number(new, ",d")
+    }
     if covered(year_ago - pd.Timedelta(days=365)):
-        text += f" (a year earlier: {int(ago['new_customers'].sum()):,})"
+        text += _(" (a year earlier: %(new)s)") % {
+            "new": number(int(ago["new_customers"].sum()), ",d")
+        }
     elif covered(year_ago):
-        text += f" (new customers a year earlier are not counted: {since})"
+        text += _(" (new customers a year earlier are not counted: %(since)s)") % {"since": since}
     return [text + "."]
 
 
@@ -178,25 +251,41 @@ def _nps_trend(nps: pd.DataFrame | None) -> list[str]:
         return []
     freq = nps.attrs.get("freq", "Q")  # a survey dated by year keeps its years
     first, latest = quoted.iloc[0], quoted.iloc[-1]
+    answers = int(latest["n"])
+    # the plural of many (ru: the genitive, "показатели кварталов"); English: "quarters"
+    periods = units.period_name(freq, 5) if freq in units.PERIODS else _("periods")
     return [
-        f"**NPS.** The Net Promoter Score moved from {first['score']:+.0f} in "
-        f"{_period_label(first['period'], freq)} to {latest['score']:+.0f} in "
-        f"{_period_label(latest['period'], freq)} (95% interval {latest['ci_low']:+.0f} to "
-        f"{latest['ci_high']:+.0f}, {int(latest['n']):,} answers); "
-        f"{units.period_name(freq, 2) if freq in units.PERIODS else 'periods'} with fewer "
-        "than 30 answers are not quoted."
+        ngettext(
+            "**NPS.** The Net Promoter Score moved from %(first)s in %(first_period)s to "
+            "%(latest)s in %(latest_period)s (95%% interval %(low)s to %(high)s, %(n)s answers); "
+            "%(periods)s with fewer than 30 answers are not quoted.",
+            "**NPS.** The Net Promoter Score moved from %(first)s in %(first_period)s to "
+            "%(latest)s in %(latest_period)s (95%% interval %(low)s to %(high)s, %(n)s answers); "
+            "%(periods)s with fewer than 30 answers are not quoted.",
+            answers,
+        )
+        % {
+            "first": number(first["score"], "+.0f"),
+            "first_period": _period_label(first["period"], freq),
+            "latest": number(latest["score"], "+.0f"),
+            "latest_period": _period_label(latest["period"], freq),
+            "low": number(latest["ci_low"], "+.0f"),
+            "high": number(latest["ci_high"], "+.0f"),
+            "n": number(answers, ",d"),
+            "periods": periods,
+        }
     ]
 
 
 def _period_label(start, freq: str) -> str:
     period = pd.Period(start, freq=freq if freq in units.PERIODS else "Q")
     if period.freqstr.startswith("Q"):
-        return f"Q{period.quarter} {period.year}"
+        return _("Q%(quarter)s %(year)s") % {"quarter": period.quarter, "year": period.year}
     if period.freqstr.startswith("Y"):
         return str(period.year)
     if period.freqstr.startswith("M"):
-        return f"{period.start_time:%b %Y}"
-    return f"{period.start_time:%d %b %Y}"
+        return month(period.start_time)
+    return format_day(period.start_time)
 
 
 def actions_table(actions: pd.DataFrame, *, currency: str = "EUR") -> pd.DataFrame:
@@ -276,36 +365,77 @@ def actions_markdown(
     if actions.empty:
         plays = _card_plays(cards)
         if plays.empty:
-            return (
+            return _(
                 "*No page recorded an action with money attached; see the topic pages for the "
                 "findings.*"
             )
         top = plays.iloc[0]
-        return (
+        return ngettext(
             "*No topic page recorded a ranked action with money attached; the segment cards "
-            f"below suggest a play for {len(plays)} segment{'s' if len(plays) > 1 else ''} "
-            f"(the largest: {escape_markdown(str(top['play']).split(':')[0])} for "
-            f"{escape_markdown(top['segment'])}, {_money(top['play_value'], currency)} a year).*"
-        )
+            "below suggest a play for %(n)s segment (the largest: %(play)s for %(segment)s, "
+            "%(value)s a year).*",
+            "*No topic page recorded a ranked action with money attached; the segment cards "
+            "below suggest a play for %(n)s segments (the largest: %(play)s for %(segment)s, "
+            "%(value)s a year).*",
+            len(plays),
+        ) % {
+            "n": len(plays),
+            "play": escape_markdown(str(top["play"]).split(":")[0]),
+            "segment": escape_markdown(_(str(top["segment"]))),
+            "value": _money(top["play_value"], currency),
+        }
     basis = actions["basis"].iloc[0] or BASIS
-    stated = f" ({margin:.0%} of revenue, the client's margin)" if margin else ""
+    stated = (
+        _(" (%(margin)s of revenue, the client's margin)") % {"margin": percent(margin, 0)}
+        if margin
+        else ""
+    )
     lines = [
-        f"Ranked by **{escape_markdown(basis)}** a year{stated}, undiscounted; "
-        "the interval is the range the page that backs the action gives.",
+        _(
+            "Ranked by **%(basis)s** a year%(stated)s, undiscounted; the interval is the range "
+            "the page that backs the action gives."
+        )
+        % {"basis": escape_markdown(_(basis)), "stated": stated},
         "",
     ]
     for i, row in enumerate(actions.head(limit).itertuples(index=False), start=1):
-        low, high = _money(row.value_low, currency), _money(row.value_high, currency)
-        page, title = escape_markdown(row.page), escape_markdown(page_title(row.page, pages))
-        lines.append(
-            f"{i}. **{escape_markdown(row.action)}**: {_money(row.value, currency)} a year "
-            f"({low} to {high}). Targets {escape_markdown(row.segment)} "
-            f"({int(row.customers):,} customers). KPI to watch: {escape_markdown(row.kpi)}. "
-            f"Evidence: [{title}]({page}.html)."
-        )
+        lines.append(_action_item(i, row, currency, pages))
     if len(actions) > limit:
-        lines.append(f"\n*{len(actions) - limit} smaller actions are in actions.json.*")
+        smaller = len(actions) - limit
+        lines.append(
+            "\n"
+            + ngettext(
+                "*%(n)s smaller actions are in actions.json.*",
+                "*%(n)s smaller actions are in actions.json.*",
+                smaller,
+            )
+            % {"n": smaller}
+        )
     return "\n".join(lines)
+
+
+def _action_item(i: int, row, currency: str, pages: Sequence[Page] | None) -> str:
+    """Write one ranked action as a numbered markdown item with the link to its page."""
+    page, title = escape_markdown(row.page), escape_markdown(page_title(row.page, pages))
+    customers = int(row.customers)
+    return ngettext(
+        "%(i)s. **%(action)s**: %(value)s a year (%(low)s to %(high)s). Targets %(segment)s "
+        "(%(n)s customers). KPI to watch: %(kpi)s. Evidence: [%(title)s](%(page)s.html).",
+        "%(i)s. **%(action)s**: %(value)s a year (%(low)s to %(high)s). Targets %(segment)s "
+        "(%(n)s customers). KPI to watch: %(kpi)s. Evidence: [%(title)s](%(page)s.html).",
+        customers,
+    ) % {
+        "i": i,
+        "action": escape_markdown(row.action),
+        "value": _money(row.value, currency),
+        "low": _money(row.value_low, currency),
+        "high": _money(row.value_high, currency),
+        "segment": escape_markdown(row.segment),
+        "n": number(customers, ",d"),
+        "kpi": escape_markdown(row.kpi),
+        "title": title,
+        "page": page,
+    }
 
 
 def _card_plays(cards: pd.DataFrame | None) -> pd.DataFrame:
@@ -318,35 +448,60 @@ def _card_plays(cards: pd.DataFrame | None) -> pd.DataFrame:
 
 #: Methods used in the report, in plain words.
 GLOSSARY: dict[str, str] = {
-    "95% interval": "the range the true value lies in with 95% confidence; a wide one means "
-    "the data cannot pin the number down.",
-    "Kaplan-Meier curve": "the share of customers still buying after each length of time, "
-    "counting customers who joined recently for as long as we have seen "
-    "them.",
-    "Log-rank test": "checks whether two or more Kaplan-Meier curves differ by more than chance "
-    "would explain.",
-    "Cox model (hazard ratio)": "which customer traits make leaving sooner more or less likely; "
-    "a hazard ratio of 1.5 means leaving 50% faster, all else equal.",
-    "Concordance / ROC AUC": "how often a model ranks a customer who left above one who stayed "
-    "(0.5 is a coin toss, 1.0 is perfect).",
-    "Brier score": "the average squared gap between predicted probabilities and what happened; "
-    "lower is better.",
-    "BG/NBD and Pareto/NBD": "models of how often each customer buys and how likely they are "
-    "still a customer, from their purchase history alone.",
-    "Gamma-Gamma": "a model of how much each customer spends per purchase; with BG/NBD it gives "
-    "the customer lifetime value (CLV).",
-    "CLV": "the margin or revenue a customer is expected to bring over the coming period.",
-    "RFM": "recency, frequency and monetary value: how recently, how often and how much a "
-    "customer buys, scored 1-5 each.",
-    "Silhouette": "how well separated customer clusters are (from -1 to 1; above 0.25 means "
-    "the groups are distinct).",
-    "NPS": "Net Promoter Score: share of promoters (9-10) minus share of detractors (0-6), "
-    "in points from -100 to +100.",
-    "CUPED": "a way to read a test more precisely by discounting what each customer spent "
-    "before the test.",
-    "Annual gross margin net of campaign cost": "revenue a year x the client's gross margin, "
-    "minus what the action costs (contacts, incentives, discounts): the one basis the actions "
-    "are ranked on.",
+    N_("95% interval"): N_(
+        "the range the true value lies in with 95% confidence; a wide one means "
+        "the data cannot pin the number down."
+    ),
+    N_("Kaplan-Meier curve"): N_(
+        "the share of customers still buying after each length of time, "
+        "counting customers who joined recently for as long as we have seen "
+        "them."
+    ),
+    N_("Log-rank test"): N_(
+        "checks whether two or more Kaplan-Meier curves differ by more than chance would explain."
+    ),
+    N_("Cox model (hazard ratio)"): N_(
+        "which customer traits make leaving sooner more or less likely; "
+        "a hazard ratio of 1.5 means leaving 50% faster, all else equal."
+    ),
+    N_("Concordance / ROC AUC"): N_(
+        "how often a model ranks a customer who left above one who stayed "
+        "(0.5 is a coin toss, 1.0 is perfect)."
+    ),
+    N_("Brier score"): N_(
+        "the average squared gap between predicted probabilities and what happened; "
+        "lower is better."
+    ),
+    N_("BG/NBD and Pareto/NBD"): N_(
+        "models of how often each customer buys and how likely they are "
+        "still a customer, from their purchase history alone."
+    ),
+    N_("Gamma-Gamma"): N_(
+        "a model of how much each customer spends per purchase; with BG/NBD it gives "
+        "the customer lifetime value (CLV)."
+    ),
+    N_("CLV"): N_("the margin or revenue a customer is expected to bring over the coming period."),
+    N_("RFM"): N_(
+        "recency, frequency and monetary value: how recently, how often and how much a "
+        "customer buys, scored 1-5 each."
+    ),
+    N_("Silhouette"): N_(
+        "how well separated customer clusters are (from -1 to 1; above 0.25 means "
+        "the groups are distinct)."
+    ),
+    N_("NPS"): N_(
+        "Net Promoter Score: share of promoters (9-10) minus share of detractors (0-6), "
+        "in points from -100 to +100."
+    ),
+    N_("CUPED"): N_(
+        "a way to read a test more precisely by discounting what each customer spent "
+        "before the test."
+    ),
+    N_("Annual gross margin net of campaign cost"): N_(
+        "revenue a year x the client's gross margin, "
+        "minus what the action costs (contacts, incentives, discounts): the one basis the actions "
+        "are ranked on."
+    ),
 }
 
 
@@ -359,5 +514,5 @@ def glossary_markdown(terms: dict[str, str] | None = None) -> str:
     '- **NPS**: a score.'
     """
     terms = GLOSSARY if terms is None else terms
-    items = [f"- **{escape_markdown(k)}**: {escape_markdown(v)}" for k, v in terms.items()]
-    return "## Glossary of methods\n\n" + "\n".join(items)
+    items = [f"- **{escape_markdown(_(k))}**: {escape_markdown(_(v))}" for k, v in terms.items()]
+    return _("## Glossary of methods") + "\n\n" + "\n".join(items)

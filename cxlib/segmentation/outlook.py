@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from cxlib.settings.i18n import gettext, language, ngettext, number, percent
 from cxlib.settings.validation import validate_columns
 
 __all__ = ["OUTLOOK_MONTHS", "RevenueOutlook", "revenue_outlook"]
@@ -119,10 +120,10 @@ def revenue_outlook(
     bridge = pd.DataFrame(
         {
             "step": [
-                "Net revenue, last 12 months",
-                "Change from lapsed customers",
-                "Change from active customers",
-                "Expected net revenue, next 12 months",
+                gettext("Net revenue, last 12 months"),
+                gettext("Change from lapsed customers"),
+                gettext("Change from active customers"),
+                gettext("Expected net revenue, next 12 months"),
             ],
             "amount": [last_12m, lapsed_change, active_change, next_12m],
         }
@@ -170,24 +171,53 @@ def _outlook_text(
     last, nxt, change, lapsed_change, active_change, new_revenue, n_lapsed, currency
 ) -> str:
     def money(value: float) -> str:
-        return f"{currency} {abs(value):,.0f}".strip()
+        if language() == "en":
+            return f"{currency} {abs(value):,.0f}".strip()
+        return f"{number(abs(value), ',.0f')}\xa0{currency}".strip()
 
     if not np.isfinite(change):
-        return f"Expected net revenue for the next 12 months from today's customers: {money(nxt)}."
-    direction = "below" if change < 0 else "above"
+        return gettext(
+            "Expected net revenue for the next 12 months from today's customers: %(next)s."
+        ) % {"next": money(nxt)}
+    lapsed_said = (
+        gettext("%(amount)s less") if lapsed_change < 0 else gettext("%(amount)s more")
+    ) % {"amount": money(lapsed_change)}
+    active_said = (
+        gettext("%(amount)s less") if active_change < 0 else gettext("%(amount)s more")
+    ) % {"amount": money(active_change)}
+    first = (
+        gettext(
+            "Expected net revenue for the next 12 months from today's customers is %(next)s, "
+            "%(change)s below the last 12 months (%(last)s), because "
+        )
+        if change < 0
+        else gettext(
+            "Expected net revenue for the next 12 months from today's customers is %(next)s, "
+            "%(change)s above the last 12 months (%(last)s), because "
+        )
+    ) % {"next": money(nxt), "change": percent(abs(change), 0), "last": money(last)}
+    first += ngettext(
+        "%(n)s customers who have already lapsed are expected to bring %(lapsed)s than last "
+        "year, and active customers %(active)s (some of them will lapse too).",
+        "%(n)s customers who have already lapsed are expected to bring %(lapsed)s than last "
+        "year, and active customers %(active)s (some of them will lapse too).",
+        n_lapsed,
+    ) % {"n": number(n_lapsed, ","), "lapsed": lapsed_said, "active": active_said}
     parts = [
-        f"Expected net revenue for the next 12 months from today's customers is {money(nxt)}, "
-        f"{abs(change):.0%} {direction} the last 12 months ({money(last)}), because "
-        f"{n_lapsed:,} customers who have already lapsed are expected to bring "
-        f"{money(lapsed_change)} {'less' if lapsed_change < 0 else 'more'} than last year, and "
-        f"active customers {money(active_change)} {'less' if active_change < 0 else 'more'} "
-        "(some of them will lapse too).",
-        f"The outlook leaves out customers not yet acquired: last year, customers in their "
-        f"first year brought {money(new_revenue)}; acquisition at that pace "
-        + ("would close the gap." if new_revenue >= last - nxt else "would not close the gap."),
+        first,
+        gettext(
+            "The outlook leaves out customers not yet acquired: last year, customers in their "
+            "first year brought %(new)s; acquisition at that pace "
+        )
+        % {"new": money(new_revenue)}
+        + (
+            gettext("would close the gap.")
+            if new_revenue >= last - nxt
+            else gettext("would not close the gap.")
+        ),
     ]
     if not np.isfinite(new_revenue):  # the data are too short to tell new customers
-        parts[-1] = (
+        parts[-1] = gettext(
             "The outlook leaves out customers not yet acquired; the data are too short to tell "
             "what new customers brought last year."
         )

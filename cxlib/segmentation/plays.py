@@ -41,6 +41,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from cxlib.settings.i18n import N_, gettext
 from cxlib.settings.validation import DataError
 
 __all__ = [
@@ -52,7 +53,7 @@ __all__ = [
 ]
 
 #: The one money basis every action and play is valued on.
-BASIS = "annual gross margin net of campaign cost"
+BASIS = N_("annual gross margin net of campaign cost")
 #: Assumed share of contacted at-risk customers a retention campaign keeps, and its range: an
 #: assumption, stated on the page, to be replaced by a measured rate once a test has run.
 DEFAULT_SAVE_RATE = (0.20, 0.10, 0.30)
@@ -66,9 +67,11 @@ CARD_COLUMNS = [
     "complaint_lift", "headroom", "play", "play_value", "play_low", "play_high", "basis",
 ]  # fmt: skip
 _PLAYS = {
-    "Retain": "contact its customers at risk (churn page)",
-    "Grow": "win part of its wallet headroom: cross-sell (segmentation page)",
+    "Retain": N_("contact its customers at risk (churn page)"),
+    "Grow": N_("win part of its wallet headroom: cross-sell (segmentation page)"),
 }
+#: The plays' names as a reader sees them (the keys stay English: they are the code's names).
+_PLAY_NAMES = {"Retain": N_("Retain"), "Grow": N_("Grow")}
 
 
 def segment_cards(
@@ -148,7 +151,9 @@ def segment_cards(
     options = pd.DataFrame({name: money[0] for name, money in plays.items()})
     paying = options.notna().any(axis=1) & (options.max(axis=1) >= 0)  # costs more: no play
     best = options.fillna(-np.inf).idxmax(axis=1).where(paying)
-    cards["play"] = best.map(lambda p: f"{p}: {_PLAYS[p]}" if isinstance(p, str) else None)
+    cards["play"] = best.map(
+        lambda p: f"{gettext(_PLAY_NAMES[p])}: {gettext(_PLAYS[p])}" if isinstance(p, str) else None
+    )
     known = best.notna().to_numpy()
     for position, column in enumerate(["play_value", "play_low", "play_high"]):
         chosen = np.where(best == "Retain", plays["Retain"][position], plays["Grow"][position])

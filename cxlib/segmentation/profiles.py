@@ -15,6 +15,7 @@ import pandas as pd
 
 from cxlib.segmentation.features import MIX_COLUMNS, _base_for, _row_numbers, spend_mix
 from cxlib.settings.headline import Headline
+from cxlib.settings.i18n import gettext, percent
 from cxlib.settings.params import param_error
 from cxlib.settings.validation import check_transactions, segment_series, validate_columns
 
@@ -351,49 +352,59 @@ def segmentation_headlines(
     top, most_headroom = str(ranked.index[0]), str(by_headroom.index[0])
     wallet_total = float(wallet_by_segment["wallet"].sum())
     spend_total = float(wallet_by_segment["spend"].clip(lower=0).sum())
-    revenue = "net revenue (all history)"
-    wallet_basis = "trailing 12-month net revenue / estimated annual wallet, active customers"
+    wallet_basis = gettext(
+        "trailing 12-month net revenue / estimated annual wallet, active customers"
+    )
     return [
-        Headline("n_clusters", "Behavioural clusters", int(n_clusters), unit="count"),
-        Headline("top_segment", f"Cluster with the most {revenue}", top, unit="text"),
+        Headline("n_clusters", gettext("Behavioural clusters"), int(n_clusters), unit="count"),
+        Headline(
+            "top_segment",
+            gettext("Cluster with the most net revenue (all history)"),
+            top,
+            unit="text",
+        ),
         Headline(
             "top_segment_revenue_share",
-            f"Share of {revenue} from '{top}'",
+            gettext("Share of net revenue (all history) from '%(cluster)s'") % {"cluster": top},
             float(ranked["revenue_share"].iloc[0]),
             unit="percent",
-            note=f"{ranked['customer_share'].iloc[0]:.0%} of customers",
+            note=gettext("%(share)s of customers")
+            % {"share": percent(ranked["customer_share"].iloc[0], 0)},
         ),
         Headline(
             "top2_revenue_share",
-            f"Share of {revenue} from the two largest clusters",
+            gettext("Share of net revenue (all history) from the two largest clusters"),
             float(ranked["revenue_share"].iloc[:2].sum()),
             unit="percent",
         ),
         Headline(
             "share_of_wallet",
-            "Share of wallet captured, active customers",
+            gettext("Share of wallet captured, active customers"),
             spend_total / wallet_total if wallet_total > 0 else float("nan"),
             unit="percent",
             note=wallet_basis,
         ),
         Headline(
             "total_headroom",
-            "Annual wallet headroom, active customers (net revenue)",
+            gettext("Annual wallet headroom, active customers (net revenue)"),
             float(wallet_by_segment["headroom"].sum()),
             unit="currency",
-            note="estimated annual wallet minus trailing 12-month net revenue; lapsed "
-            "customers have no wallet to win",
+            note=gettext(
+                "estimated annual wallet minus trailing 12-month net revenue; lapsed customers "
+                "have no wallet to win"
+            ),
         ),
         Headline(
             "most_headroom_segment",
-            "Cluster with the most annual wallet headroom",
+            gettext("Cluster with the most annual wallet headroom"),
             most_headroom,
             unit="text",
-            note=f"{by_headroom['headroom_share'].iloc[0]:.0%} of all headroom",
+            note=gettext("%(share)s of all headroom")
+            % {"share": percent(by_headroom["headroom_share"].iloc[0], 0)},
         ),
         Headline(
             "champions_revenue_share",
-            f"Share of {revenue} from RFM Champions",
+            gettext("Share of net revenue (all history) from RFM Champions"),
             float(rfm_profiles["revenue_share"].get("Champions", 0.0)),
             unit="percent",
         ),

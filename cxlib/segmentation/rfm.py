@@ -23,6 +23,7 @@ import pandas as pd
 from cxlib.customers import FREQUENCIES
 from cxlib.customers.summary import SUMMARY_COLUMNS
 from cxlib.settings import units
+from cxlib.settings.i18n import N_
 from cxlib.settings.params import Interval, Options, check_param, param_error
 from cxlib.settings.validation import DataError, format_offenders, validate_columns
 
@@ -81,19 +82,19 @@ class SegmentRule:
 #:
 #: Override it by passing ``rules=`` to :func:`rfm_segments` (the first matching rule wins).
 DEFAULT_RFM_SEGMENTS: tuple[SegmentRule, ...] = (
-    SegmentRule("Champions", r=(4, 5), fm=(4, 5)),
-    SegmentRule("Loyal", r=(4, 5), fm=(3, 3)),
-    SegmentRule("Loyal", r=(3, 3), fm=(4, 5)),
-    SegmentRule("Potential Loyalist", r=(4, 5), fm=(2, 2)),
-    SegmentRule("New Customers", r=(5, 5), fm=(1, 1)),
-    SegmentRule("Promising", r=(4, 4), fm=(1, 1)),
-    SegmentRule("Need Attention", r=(3, 3), fm=(2, 3)),
-    SegmentRule("About to Sleep", r=(3, 3), fm=(1, 1)),
-    SegmentRule("About to Sleep", r=(2, 2), fm=(1, 2)),
-    SegmentRule("At Risk", r=(2, 2), fm=(3, 3)),
-    SegmentRule("Cannot Lose Them", r=(2, 2), fm=(4, 5)),
-    SegmentRule("Hibernating", r=(1, 1), fm=(3, 5)),
-    SegmentRule("Lost", r=(1, 1), fm=(1, 2)),
+    SegmentRule(N_("Champions"), r=(4, 5), fm=(4, 5)),
+    SegmentRule(N_("Loyal"), r=(4, 5), fm=(3, 3)),
+    SegmentRule(N_("Loyal"), r=(3, 3), fm=(4, 5)),
+    SegmentRule(N_("Potential Loyalist"), r=(4, 5), fm=(2, 2)),
+    SegmentRule(N_("New Customers"), r=(5, 5), fm=(1, 1)),
+    SegmentRule(N_("Promising"), r=(4, 4), fm=(1, 1)),
+    SegmentRule(N_("Need Attention"), r=(3, 3), fm=(2, 3)),
+    SegmentRule(N_("About to Sleep"), r=(3, 3), fm=(1, 1)),
+    SegmentRule(N_("About to Sleep"), r=(2, 2), fm=(1, 2)),
+    SegmentRule(N_("At Risk"), r=(2, 2), fm=(3, 3)),
+    SegmentRule(N_("Cannot Lose Them"), r=(2, 2), fm=(4, 5)),
+    SegmentRule(N_("Hibernating"), r=(1, 1), fm=(3, 5)),
+    SegmentRule(N_("Lost"), r=(1, 1), fm=(1, 2)),
 )
 
 _RULE_WORDS = "SegmentRule objects, (segment, (r_lo, r_hi), (fm_lo, fm_hi)) tuples or a DataFrame"

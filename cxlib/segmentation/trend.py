@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from cxlib.data import engine
 from cxlib.settings import units
+from cxlib.settings.i18n import N_, day, gettext
 from cxlib.settings.validation import DataError, check_transactions, validate_columns
 
 __all__ = [
@@ -49,7 +50,7 @@ TREND_COLUMNS = [
 _PERIOD_FREQS = ("W", "M", "Q", "Y")
 
 #: ``attrs["note"]`` of the empty bridge of a client without a transactions table.
-NO_TRANSACTIONS = "No transactions table: there is no revenue trend to show."
+NO_TRANSACTIONS = N_("No transactions table: there is no revenue trend to show.")
 
 
 def covers(first, start) -> bool:
@@ -125,7 +126,7 @@ def history_note(first) -> str:
     >>> history_note(pd.Timestamp("2023-11-01"))
     'under two years of history (data from 01 Nov 2023)'
     """
-    return f"under two years of history (data from {pd.Timestamp(first):%d %b %Y})"
+    return gettext("under two years of history (data from %(first)s)") % {"first": day(first)}
 
 
 def revenue_bridge(transactions: pd.DataFrame, *, observation_end=None) -> pd.DataFrame:
@@ -209,10 +210,11 @@ def revenue_bridge(transactions: pd.DataFrame, *, observation_end=None) -> pd.Da
             history_before=False,
             last_12m=float(last.sum()),
             customers_12m=len(last),
-            note=(
-                f"No revenue bridge: the data start on {first:%d %b %Y}, and the 12 months "
-                f"before the last 12\nstart on {previous_year_start(end):%d %b %Y}."
-            ),
+            note=gettext(
+                "No revenue bridge: the data start on %(first)s, and the 12 months before the "
+                "last 12\nstart on %(start)s."
+            )
+            % {"first": day(first), "start": day(previous_year_start(end))},
         )
         return empty
     previous = spend["previous_12m"].dropna()
@@ -418,7 +420,7 @@ def segment_trend(
     out["revenue_change"] = out["revenue_12m"] / out["revenue_12m_before"].where(had_revenue) - 1
     notes = np.select(
         [np.full(len(out), short is not None), ~had_customers, ~had_revenue],
-        [short, "none in this segment", "no net revenue"],
+        [short, gettext("none in this segment"), gettext("no net revenue")],
         "",
     )
     out["trend_note"] = pd.Series(notes, index=out.index, dtype=object).replace("", None)

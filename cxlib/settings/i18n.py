@@ -53,6 +53,7 @@ __all__ = [
     "catalogue_path",
     "check_language",
     "date",
+    "day",
     "gettext",
     "language",
     "markdown_paragraphs",
@@ -374,6 +375,22 @@ def date(value: object) -> str:
     from babel.dates import format_date
 
     return format_date(day, "long", locale=lang)
+
+
+def day(value: object) -> str:
+    """Format a day in a sentence: ``01 Oct 2025`` (en), ``1 октября 2025 г.`` (ru).
+
+    English keeps the form cxlib's sentences always wrote (:func:`date` is the ISO form of
+    tables); other languages take :func:`date`.
+
+    Examples
+    --------
+    >>> day(dt.date(2025, 10, 1))
+    '01 Oct 2025'
+    """
+    if language() == "en":
+        return _as_date(value).strftime("%d %b %Y")
+    return date(value)
 
 
 def month(value: object) -> str:
