@@ -136,7 +136,7 @@ def test_a_subscription_client_gets_the_churn_page_segments_and_ranked_actions(r
                                                   .read_text())}  # fmt: skip
     assert headlines["revenue_at_risk"]["value"] > 0
     actions = json.loads((run.run_dir / "actions.json").read_text())
-    assert actions and actions[0]["basis"] == "annual gross margin"
+    assert actions and actions[0]["basis"] == "annual gross margin net of campaign cost"
     assert any(a["action"].startswith("Contact the 10%") for a in actions)
     segments = _page_text(run.run_dir / "html" / "01_segmentation.html")
     assert "Segments from tenure and payment per period" in segments
@@ -388,6 +388,6 @@ def test_a_bank_that_states_a_customer_s_value_gets_a_ranked_retention_action(re
     assert [a["page"] for a in actions] == ["02_churn"]
     retain = actions[0]
     assert retain["action"].startswith("Contact the 10%") and retain["value"] > 0
-    assert retain["basis"] == "annual gross margin"
+    assert retain["basis"] == "annual gross margin net of campaign cost"
     summary = _page_text(run / "html" / "00_summary.html")
     assert "Contact the 10%" in summary

@@ -104,7 +104,9 @@ def test_the_config_accepts_each_registered_choice_and_names_them_all_when_refus
     config = load_config(ROOT / "clients" / "demo.yaml")
 
     def with_model(name):
-        analysis = config.analysis.model_copy(update={"clv_model": name})
+        # no experiments table here (tables None): the demo's experiment costs do not apply
+        update = {"clv_model": name, "experiment_costs": {}}
+        analysis = config.analysis.model_copy(update=update)
         return config.model_copy(update={"analysis": analysis})
 
     for name in clv_model_choices():

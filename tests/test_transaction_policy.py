@@ -68,6 +68,8 @@ def context(small_demo):
         "cutoff": end - pd.Timedelta(days=90),
         "start": end - pd.Timedelta(days=90),
         "horizon_days": 90,
+        "margin": 0.3,
+        "cost_per_treated": 1.0,
         "segments": segments,
         "base": summary.assign(churned=False),
         "definition": "inactivity",
